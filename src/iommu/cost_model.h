@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// Invalidation and refill costs in nanoseconds. Defaults are bare-metal figures with their
+/// sources in docs/cost-model.md; every field can be overridden from a scenario.
+#include <cstdint>
+
+namespace tlbsim::iommu {
+
+struct CostModel {
+  uint64_t pte_write = 5;              ///< one PTE store, cache-hot
+  uint64_t cpu_invlpg = 100;           ///< per-page local CPU flush (INVLPG / TLBI VALE1IS)
+  uint64_t cpu_full_flush = 40;        ///< CR3 write / TLBI ASIDE1IS
+  uint64_t cpu_walk = 15;              ///< CPU TLB miss refill
+  uint64_t ipi_first = 800;            ///< shootdown of the first remote CPU
+  uint64_t ipi_each = 70;              ///< each further remote CPU
+  uint64_t iommu_cmd = 50;             ///< one queued invalidation command
+  uint64_t iommu_sync = 1000;          ///< CMD_SYNC / COMPLETION_WAIT / qi wait descriptor
+  uint64_t iotlb_walk = 300;           ///< IOMMU walk on an IOTLB miss
+  uint64_t atc_inv_rtt = 2000;         ///< ATS Invalidate Request -> Completion
+  uint64_t atc_miss = 1500;            ///< ATS Translation Request round trip
+};
+
+/// What one run spent on invalidation, for reports and benches.
+struct CostCounters {
+  uint64_t cpu_flushes = 0;
+  uint64_t cpu_flush_ns = 0;
+  uint64_t iommu_commands = 0;
+  uint64_t atc_commands = 0;
+  uint64_t syncs = 0;
+  uint64_t iommu_ns = 0;
+  uint64_t iotlb_misses = 0;
+  uint64_t atc_misses = 0;
+  uint64_t refill_ns = 0;
+};
+
+}  // namespace tlbsim::iommu

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+#include "iommu/inv_queue.h"
+
+#include "iommu/iommu.h"
+
+namespace tlbsim::iommu {
+
+namespace {
+const char* kind_name(InvCmdKind k) {
+  switch (k) {
+    case InvCmdKind::IotlbRange: return "iotlb-range";
+    case InvCmdKind::IotlbPasid: return "iotlb-pasid";
+    case InvCmdKind::AtcRange: return "atc-range";
+    case InvCmdKind::AtcAll: return "atc-all";
+  }
+  return "?";
+}
+bool is_atc(InvCmdKind k) { return k == InvCmdKind::AtcRange || k == InvCmdKind::AtcAll; }
+}  // namespace
+
+void InvalidationQueue::submit(const InvCmd& c) {
+  if (is_atc(c.kind))
+    ++m_counters.atc_commands;
+  else
+    ++m_counters.iommu_commands;
+  m_counters.iommu_ns += m_cost.iommu_cmd;
+  m_bus.advance(m_cost.iommu_cmd);
+  if (m_bus.active()) {
+    Event e{.kind = EventKind::InvCmd, .flags = uint8_t(c.leaf_only ? 0 : kEvTable),
+            .holder = is_atc(c.kind) ? Holder{HolderKind::Atc, c.device} : Holder{HolderKind::Iotlb, m_iommu.index()},
+            .tag = c.pasid, .func = c.func};
+    e.va = c.start;
+    e.end = c.end;
+    e.note = kind_name(c.kind);
+    if (c.kind == InvCmdKind::IotlbRange && c.leaf_only) e.note += " leaf";
+    m_bus.emit(std::move(e));
+  }
+  m_pending.push_back(c);
+}
+
+void InvalidationQueue::sync(const char* func) {
+  bool atc = false;
+  for (const InvCmd& c : m_pending) {
+    m_iommu.apply(c);
+    atc |= is_atc(c.kind);
+  }
+  m_pending.clear();
+  ++m_counters.syncs;
+  const uint64_t ns = m_cost.iommu_sync + (atc ? m_cost.atc_inv_rtt : 0);
+  m_counters.iommu_ns += ns;
+  m_bus.advance(ns);
+  if (m_bus.active()) {
+    Event e{.kind = EventKind::InvSync, .holder = Holder{HolderKind::Iotlb, m_iommu.index()}, .func = func};
+    m_bus.emit(std::move(e));
+  }
+}
+
+}  // namespace tlbsim::iommu

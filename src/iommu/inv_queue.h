@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// An IOMMU command queue (SMMUv3 CMDQ, VT-d QI, AMD command buffer). Invalidation commands are
+/// queued and take effect, in order, at the next sync (CMD_SYNC, wait descriptor,
+/// COMPLETION_WAIT); an ATC invalidation completes when the device answers.
+#include <cstdint>
+#include <vector>
+
+#include "iommu/cost_model.h"
+#include "model/event.h"
+
+namespace tlbsim::iommu {
+
+class Iommu;
+
+enum class InvCmdKind : uint8_t {
+  IotlbRange,   ///< INVALIDATE_IOMMU_PAGES / PIOTLB PSI / TLBI_NH_VA (per page or range)
+  IotlbPasid,   ///< whole-PASID / ASID invalidation (TLBI_NH_ASID, PIOTLB PASID-selective)
+  AtcRange,     ///< INVALIDATE_IOTLB_PAGES / dev-IOTLB / ATC_INV for a span
+  AtcAll,       ///< ATC invalidation of every address under the PASID
+};
+
+struct InvCmd {
+  InvCmdKind kind{};
+  uint32_t pasid = 0;
+  uint64_t start = 0;
+  uint64_t end = 0;
+  bool leaf_only = false;  ///< keep walk-cache entries (TLBI ..., leaf=true; VT-d ih=1)
+  uint16_t device = 0;
+  const char* func = "";
+};
+
+class InvalidationQueue {
+ public:
+  InvalidationQueue(Iommu& iommu, const CostModel& cost, CostCounters& counters, EventBus& bus)
+      : m_iommu(iommu), m_cost(cost), m_counters(counters), m_bus(bus) {}
+
+  void submit(const InvCmd& c);
+  /// Complete every queued command in order. `func` names the driver's sync.
+  void sync(const char* func);
+  size_t pending() const { return m_pending.size(); }
+
+ private:
+  Iommu& m_iommu;
+  const CostModel& m_cost;
+  CostCounters& m_counters;
+  EventBus& m_bus;
+  std::vector<InvCmd> m_pending;
+};
+
+}  // namespace tlbsim::iommu

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+#include "iommu/iommu.h"
+
+#include <algorithm>
+
+#include "model/check.h"
+
+namespace tlbsim::iommu {
+
+Iommu::Iommu(uint16_t index, IommuConfig cfg, PhysMem& mem, const CostModel& cost)
+    : m_index(index),
+      m_cfg(cfg),
+      m_mem(mem),
+      m_cost(cost),
+      m_iotlb(cfg.iotlb, Holder{HolderKind::Iotlb, index}, mem.bus()),
+      m_pwc(cfg.walk_cache_entries, Holder{HolderKind::IommuWalkCache, index}, mem.bus()),
+      m_queue(*this, m_cost, m_counters, mem.bus()) {}
+
+uint16_t Iommu::add_device(DeviceConfig cfg) {
+  const auto id = static_cast<uint16_t>(m_devices.size());
+  Device d;
+  d.atc = std::make_unique<TranslationCache>(cfg.atc, Holder{HolderKind::Atc, id}, m_mem.bus());
+  d.cfg = std::move(cfg);
+  m_devices.push_back(std::move(d));
+  return id;
+}
+
+void Iommu::bind(uint16_t device, Pasid pasid, const WalkContext& ctx) {
+  TLBSIM_CHECK(device < m_devices.size(), "bind of unknown device " << device);
+  auto it = m_pasid_table.find(pasid.value());
+  TLBSIM_CHECK(it == m_pasid_table.end() || it->second.mm == ctx.mm, "PASID " << pasid.value() << " bound to two mms");
+  m_pasid_table[pasid.value()] = ctx;
+  auto& p = m_devices[device].pasids;
+  if (std::find(p.begin(), p.end(), pasid.value()) == p.end()) p.push_back(pasid.value());
+}
+
+void Iommu::unbind_pasid(Pasid pasid) {
+  m_pasid_table.erase(pasid.value());
+  for (auto& d : m_devices) std::erase(d.pasids, pasid.value());
+}
+
+bool Iommu::device_bound(uint16_t d, Pasid p) const {
+  if (d >= m_devices.size() || !m_pasid_table.count(p.value())) return false;
+  const auto& v = m_devices[d].pasids;
+  return std::find(v.begin(), v.end(), p.value()) != v.end();
+}
+
+std::vector<uint16_t> Iommu::devices_of(Pasid p) const {
+  std::vector<uint16_t> out;
+  for (uint16_t d = 0; d < m_devices.size(); ++d)
+    if (device_bound(d, p)) out.push_back(d);
+  return out;
+}
+
+namespace {
+void emit_dma(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, Pfn pfn, Holder via, uint16_t dev) {
+  if (!bus.active()) return;
+  Event e{.kind = EventKind::Access,
+          .flags = uint8_t((write ? kEvWrite : 0) | (via.kind != HolderKind::None ? kEvCached : 0)),
+          .holder = via, .mm = mm, .tag = pasid, .func = write ? "DMA write" : "DMA read"};
+  e.va = va.value();
+  e.pfn = pfn;
+  e.aux = dev;
+  bus.emit(std::move(e));
+}
+void emit_prq(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, uint16_t dev, const char* why) {
+  if (!bus.active()) return;
+  Event e{.kind = EventKind::Fault, .flags = uint8_t(write ? kEvWrite : 0), .mm = mm, .tag = pasid,
+          .func = "page request (PRI/IOPF)"};
+  e.va = va.value();
+  e.aux = dev;
+  e.note = why;
+  bus.emit(std::move(e));
+}
+}  // namespace
+
+DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
+  EventBus& bus = m_mem.bus();
+  if (!device_bound(device, pasid)) return {DmaFault::NotBound};
+  const WalkContext& ctx = m_pasid_table.at(pasid.value());
+  Device& d = m_devices[device];
+  const uint32_t tag = pasid.value();
+  if (d.cfg.ats) {
+    if (const CachedTranslation* c = d.atc->lookup(tag, va); c && (!write || c->writable)) {
+      const Pfn pfn = c->pfn_for(va.vpn());
+      if (write) m_mem.write_content(pfn);
+      emit_dma(bus, ctx.mm, tag, va, write, pfn, d.atc->holder(), device);
+      return {DmaFault::None, pfn, d.atc->holder()};
+    }
+    // ATS Translation Request to the IOMMU (a miss, or a write needing a writable translation).
+    ++m_counters.atc_misses;
+    m_counters.refill_ns += m_cost.atc_miss;
+    bus.advance(m_cost.atc_miss);
+  }
+  Holder via{};
+  Pfn pfn = kNoPfn;
+  bool writable = false, huge = false;
+  Pfn entry_pfn = kNoPfn;
+  const CachedTranslation* c = m_iotlb.lookup(tag, va);
+  if (c && write && !c->writable) {
+    if (m_cfg.permission_fault_rewalks) {
+      m_iotlb.invalidate_range(tag, va.page().value(), va.page().value() + kPageSize, "permission fault drops IOTLB entry");
+      c = nullptr;
+    } else {
+      // The IOTLB keeps the read-only entry and reports a permission fault: the device must
+      // wait for software to invalidate it (primer 7.2, the SMMU upgrade livelock).
+      emit_prq(bus, ctx.mm, tag, va, write, device, "write to read-only IOTLB entry");
+      return {DmaFault::PageRequest};
+    }
+  }
+  if (c) {
+    via = m_iotlb.holder();
+    pfn = c->pfn_for(va.vpn());
+    entry_pfn = c->pfn;
+    writable = c->writable;
+    huge = c->huge;
+  } else {
+    ++m_counters.iotlb_misses;
+    m_counters.refill_ns += m_cost.iotlb_walk;
+    bus.advance(m_cost.iotlb_walk);
+    WalkResult w = hw_walk(m_mem, ctx, va, write, &m_pwc,
+                           WalkParams{.cache_nonleaf_on_fault = m_cfg.cache_nonleaf_on_fault, .func = "iommu page walk"});
+    if (w.fault == WalkFault::StaleTable) {
+      emit_prq(bus, ctx.mm, tag, va, write, device, "walk through a page-table page reused as data");
+      return {DmaFault::StaleTable, kNoPfn, m_pwc.holder()};
+    }
+    if (w.fault != WalkFault::None) {
+      emit_prq(bus, ctx.mm, tag, va, write, device, w.fault == WalkFault::NotPresent ? "not present" : "write protected");
+      return {DmaFault::PageRequest};
+    }
+    huge = w.leaf_level == 2;
+    entry_pfn = huge ? w.leaf.pfn() : w.pfn_for(va.value());
+    pfn = w.pfn_for(va.value());
+    writable = w.leaf.writable();
+    if (w.stale_table) via = m_pwc.holder();
+    m_iotlb.fill(tag, ctx.mm, va, entry_pfn, writable, huge, "iommu page walk");
+  }
+  if (d.cfg.ats) d.atc->fill(tag, ctx.mm, va, entry_pfn, writable, huge, "ATS translation completion");
+  if (write) m_mem.write_content(pfn);
+  emit_dma(bus, ctx.mm, tag, va, write, pfn, via, device);
+  return {DmaFault::None, pfn, via};
+}
+
+void Iommu::apply(const InvCmd& c) {
+  switch (c.kind) {
+    case InvCmdKind::IotlbRange:
+      m_iotlb.invalidate_range(c.pasid, c.start, c.end, c.func);
+      if (!c.leaf_only) m_pwc.invalidate_range(c.pasid, c.start, c.end, c.func);
+      break;
+    case InvCmdKind::IotlbPasid:
+      m_iotlb.invalidate_tag(c.pasid, c.func);
+      m_pwc.invalidate_tag(c.pasid, c.func);
+      break;
+    case InvCmdKind::AtcRange:
+      if (c.device < m_devices.size()) m_devices[c.device].atc->invalidate_range(c.pasid, c.start, c.end, c.func);
+      break;
+    case InvCmdKind::AtcAll:
+      if (c.device < m_devices.size()) m_devices[c.device].atc->invalidate_tag(c.pasid, c.func);
+      break;
+  }
+}
+
+void Iommu::snoop_cpu_tlbi(uint32_t pasid, uint64_t start, uint64_t end, bool leaf_only) {
+  if (!m_cfg.btm) return;
+  m_iotlb.invalidate_range(pasid, start, end, "BTM snoop of CPU TLBI");
+  if (!leaf_only) m_pwc.invalidate_range(pasid, start, end, "BTM snoop of CPU TLBI");
+}
+
+void Iommu::check_invariants() const {
+  m_iotlb.check_invariants();
+  m_pwc.check_invariants();
+  for (const auto& d : m_devices) d.atc->check_invariants();
+}
+
+}  // namespace tlbsim::iommu

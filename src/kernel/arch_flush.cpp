@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/arch_flush.h"
+
+#include <bit>
+
+#include "kernel/mmu_notifier.h"
+
+namespace tlbsim::kernel {
+
+namespace {
+
+enum class PwcScope { Keep, Range, All };
+
+/// The hardware effect on every CPU, plus its cost (local flush, IPIs to the rest of mm_cpumask).
+void cpu_flush(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, PwcScope pwc, const char* func, const char* how) {
+  const bool full = start == 0 && end == kFlushAll;
+  const uint64_t pages = full ? 0 : (end - start + kPageSize - 1) >> kPageShift;
+  for (unsigned c = 0; c < k.cpus(); ++c) {
+    Cpu& cpu = k.cpu(c);
+    if (full) {
+      cpu.tlb().invalidate_tag(mm.asid().value(), func);
+    } else {
+      cpu.tlb().invalidate_range(mm.asid().value(), start, end, func);
+    }
+    if (full || pwc == PwcScope::All)
+      cpu.walk_cache().invalidate_tag(mm.asid().value(), func);
+    else if (pwc == PwcScope::Range)
+      cpu.walk_cache().invalidate_range(mm.asid().value(), start, end, func);
+  }
+  const auto& cost = k.config().cost;
+  const int remote = std::max(0, std::popcount(mm.cpumask) - 1);
+  uint64_t ns = full ? cost.cpu_full_flush : pages * cost.cpu_invlpg;
+  if (remote > 0) ns += cost.ipi_first + uint64_t(remote - 1) * cost.ipi_each;
+  auto& ctr = k.cpu_counters();
+  ++ctr.cpu_flushes;
+  ctr.cpu_flush_ns += ns;
+  k.bus().advance(ns);
+  if (k.bus().active()) {
+    Event e{.kind = EventKind::CpuFlush, .mm = mm.id(), .tag = mm.asid().value(), .func = func};
+    e.va = start;
+    e.end = end;
+    e.note = how;
+    k.bus().emit(std::move(e));
+  }
+}
+
+/// SMMUv3 with BTM snoops broadcast TLBIs (arm64 only; x86 IOMMUs never do).
+void btm_snoop(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, bool leaf_only) {
+  if (k.config().arch != Arch::Arm64 || !mm.pasid) return;
+  for (unsigned i = 0; i < k.iommus(); ++i) k.iommu(i).snoop_cpu_tlbi(mm.pasid->value(), start, end, leaf_only);
+}
+
+void secondary(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
+  if (k.policy().sec_inv_from_arch_flush) mmu_notifier_arch_invalidate_secondary_tlbs(k, mm, start, end, site);
+}
+
+void arm64_flush_tlb_mm(Kernel& k, AddressSpace& mm) {
+  // dsb(ishst); TLBI ASIDE1IS; dsb(ish)
+  cpu_flush(k, mm, 0, kFlushAll, PwcScope::All, "flush_tlb_mm", "TLBI ASIDE1IS");
+  btm_snoop(k, mm, 0, kFlushAll, false);
+  secondary(k, mm, 0, kFlushAll, "flush_tlb_mm");
+}
+
+}  // namespace
+
+void flush_tlb_mm_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, unsigned stride_shift, bool freed_tables) {
+  (void)freed_tables;  // x86 INVLPG drops every paging-structure-cache entry of the PCID anyway
+  if (end == kFlushAll || ((end - start) >> stride_shift) > k.config().tlb_single_page_flush_ceiling) {
+    start = 0;
+    end = kFlushAll;
+  }
+  // inc_mm_tlb_gen(); flush_tlb_multi() to mm_cpumask; the local flush_tlb_func().
+  cpu_flush(k, mm, start, end, PwcScope::All, "flush_tlb_mm_range",
+            (start == 0 && end == kFlushAll) ? "full flush" : "INVLPG per page");
+  // 6bbd42e2df8f: the notifier call sits at the very end, with the possibly widened range.
+  secondary(k, mm, start, end, "flush_tlb_mm_range");
+}
+
+void arm64_flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, uint64_t stride, bool last_level) {
+  start &= ~(stride - 1);
+  end = (end + stride - 1) & ~(stride - 1);
+  const uint64_t pages = (end - start) >> kPageShift;
+  constexpr uint64_t kMaxTlbiOps = 512;                     // PTRS_PER_PTE
+  constexpr uint64_t kMaxTlbiRangePages = uint64_t{1} << 21;  // num = 31, scale = 3
+  if ((!k.config().arm64_tlbi_range && (end - start) >= kMaxTlbiOps * stride) || pages >= kMaxTlbiRangePages) {
+    arm64_flush_tlb_mm(k, mm);
+    return;
+  }
+  cpu_flush(k, mm, start, end, last_level ? PwcScope::Keep : PwcScope::Range, "__flush_tlb_range",
+            last_level ? "TLBI VALE1IS per page" : "TLBI VAE1IS per page");
+  btm_snoop(k, mm, start, end, last_level);
+  // After the final DSB; f7edb07ad7c6's empty-range bug is not modelled (performance only).
+  secondary(k, mm, start, end, "__flush_tlb_range");
+}
+
+void flush_tlb_mm(Kernel& k, AddressSpace& mm) {
+  if (k.config().arch == Arch::Arm64)
+    arm64_flush_tlb_mm(k, mm);
+  else
+    flush_tlb_mm_range(k, mm, 0, kFlushAll, kPageShift, true);
+}
+
+void flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
+  if (k.config().arch == Arch::Arm64)
+    arm64_flush_tlb_range(k, mm, start, end, kPageSize, false);
+  else
+    flush_tlb_mm_range(k, mm, start, end, kPageShift, false);
+}
+
+void flush_tlb_page(Kernel& k, AddressSpace& mm, uint64_t addr) {
+  addr &= ~(kPageSize - 1);
+  if (k.config().arch == Arch::Arm64) {
+    // __flush_tlb_page_nosync() + dsb(ish); the notifier call is in the nosync helper.
+    cpu_flush(k, mm, addr, addr + kPageSize, PwcScope::Keep, "flush_tlb_page", "TLBI VALE1IS");
+    btm_snoop(k, mm, addr, addr + kPageSize, true);
+    secondary(k, mm, addr, addr + kPageSize, "__flush_tlb_page_nosync");
+  } else {
+    flush_tlb_mm_range(k, mm, addr, addr + kPageSize, kPageShift, false);
+  }
+}
+
+void flush_pmd_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
+  if (k.config().arch == Arch::Arm64)
+    arm64_flush_tlb_range(k, mm, start, end, kPmdSize, false);
+  else
+    flush_tlb_mm_range(k, mm, start, end, kPmdShift, false);
+}
+
+void arch_tlbbatch_add_pending(Kernel& k, TlbBatch& batch, AddressSpace& mm, uint64_t addr) {
+  batch.flush_required = true;
+  batch.cpumask |= mm.cpumask;
+  if (k.config().arch == Arch::Arm64) {
+    // __flush_tlb_page_nosync(): the TLBI is issued now, completed by the DSB in
+    // arch_tlbbatch_flush(); FIXED's notifier call is inside it.
+    batch.pages.emplace_back(mm.id().value(), addr & ~(kPageSize - 1));
+    secondary(k, mm, addr & ~(kPageSize - 1), (addr & ~(kPageSize - 1)) + kPageSize, "__flush_tlb_page_nosync");
+  } else {
+    // inc_mm_tlb_gen(); cpumask_or(); FIXED (v3 of the series): (0, -1) because the batch flush
+    // has no mm to pass.
+    batch.mms.insert(mm.id().value());
+    secondary(k, mm, 0, kFlushAll, "arch_tlbbatch_add_pending");
+  }
+}
+
+void arch_tlbbatch_flush(Kernel& k, TlbBatch& batch) {
+  if (!batch.flush_required) return;
+  if (k.config().arch == Arch::Arm64) {
+    for (auto [mmid, addr] : batch.pages) {
+      AddressSpace& mm = k.mm(MmId{mmid});
+      cpu_flush(k, mm, addr, addr + kPageSize, PwcScope::Keep, "arch_tlbbatch_flush", "dsb(ish) completes TLBI VALE1IS");
+      btm_snoop(k, mm, addr, addr + kPageSize, true);
+    }
+  } else {
+    for (uint16_t mmid : batch.mms)
+      cpu_flush(k, k.mm(MmId{mmid}), 0, kFlushAll, PwcScope::All, "arch_tlbbatch_flush", "flush_tlb_multi full flush");
+  }
+  batch = TlbBatch{};
+}
+
+void flush_tlb_batched_pending(Kernel& k, AddressSpace& mm) {
+  if (!mm.tlb_flush_batched) return;
+  // arch_flush_tlb_batched_pending(): x86 flush_tlb_mm(); arm64 (v6.5) only dsb(ish), which does
+  // not complete another CPU's TLBIs (fixed later by making it flush_tlb_mm()).
+  if (k.config().arch == Arch::X86) flush_tlb_mm(k, mm);
+  mm.tlb_flush_batched = false;
+}
+
+}  // namespace tlbsim::kernel

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/fault.h"
+
+#include "kernel/arch_flush.h"
+#include "kernel/locking.h"
+#include "kernel/mmu_notifier.h"
+#include "kernel/page.h"
+#include "model/check.h"
+
+namespace tlbsim::kernel {
+
+namespace {
+
+/// ptep_set_access_flags(): make an existing PTE young/dirty/writable. arm64 invalidates the
+/// stale read-only entry with flush_tlb_page() when it sets dirty (arch/arm64/mm/fault.c);
+/// x86 just stores, because its TLB drops an entry on a permission fault.
+void ptep_set_access_flags(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr, Pte entry, bool dirty) {
+  const Pte old = mm.pt().get(r);
+  if (old == entry) return;
+  mm.pt().set(r, Vaddr{addr}, entry, "ptep_set_access_flags");
+  if (k.config().arch == Arch::Arm64 && dirty) flush_tlb_page(k, mm, addr);
+}
+
+/// ptep_clear_flush(): get-and-clear, flush_tlb_page() if the old PTE was accessible.
+Pte ptep_clear_flush(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr, const char* func) {
+  const Pte old = mm.pt().set(r, Vaddr{addr}, Pte{}, func);
+  if (old.present()) flush_tlb_page(k, mm, addr);
+  return old;
+}
+
+/// wp_page_copy(): copy to a new page, then switch the PTE with clear+flush before set, under
+/// the PTL (case B of the 2017 rule: OLD adds the secondary invalidation there).
+Task<FaultResult> wp_page_copy(Kernel& k, AddressSpace& mm, Vma vma, uint64_t addr, PteRef r, Pte orig) {
+  const Pfn old_pfn = orig.pfn();
+  const Pfn new_pfn = alloc_anon_page(k, vma, addr, "wp_page_copy");
+  k.mem().copy_content(old_pfn, new_pfn);  // __wp_page_copy_user()
+  if (k.bus().active()) {
+    Event e{.kind = EventKind::Copy, .mm = mm.id(), .func = "__wp_page_copy_user"};
+    e.va = addr;
+    e.pfn = old_pfn;
+    e.aux = new_pfn.value();
+    k.bus().emit(std::move(e));
+  }
+  const uint64_t page = addr & ~(kPageSize - 1);
+  mmu_notifier_invalidate_range_start(k, mm, page, page + kPageSize, "wp_page_copy");
+  SimLock& ptl = k.ptl(r.table);
+  co_await lock(k, ptl, LockMode::Write, "pte_offset_map_lock");
+  if (mm.pt().get(r) != orig) {
+    // pte_same() failed: someone else handled it.
+    unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
+    put_page(k, new_pfn, "wp_page_copy");
+    mmu_notifier_invalidate_range_only_end(k, mm, page, page + kPageSize, "wp_page_copy");
+    co_return FaultResult::Retry;
+  }
+  ptep_clear_flush(k, mm, r, page, "ptep_clear_flush");
+  if (k.policy().sec_inv_from_notify_helpers)
+    mmu_notifier_invalidate_range(k, mm, page, page + kPageSize, "ptep_clear_flush_notify");
+  page_add_rmap(k, new_pfn);  // page_add_new_anon_rmap()
+  mm.pt().set(r, Vaddr{page}, Pte::make(new_pfn, true).with(Pte::kDirty | Pte::kAccessed), "set_pte_at_notify");
+  page_remove_rmap(k, old_pfn);
+  unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
+  put_page(k, old_pfn, "wp_page_copy");  // the old mapping's reference; may free
+  mmu_notifier_invalidate_range_only_end(k, mm, page, page + kPageSize, "wp_page_copy");
+  co_return FaultResult::Handled;
+}
+
+}  // namespace
+
+Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bool write) {
+  const Vma* vp = mm.find_vma(addr);
+  if (!vp || (write && !vp->writable()) || vp->pfnmap()) co_return FaultResult::Sigsegv;
+  const Vma vma = *vp;
+  trace_call(k, "handle_mm_fault", mm.id(), addr, addr + 1);
+  const uint64_t page = addr & ~(kPageSize - 1);
+  unsigned level = 1;
+  mm.pt().leaf(Vaddr{page}, &level);
+  if (level == 2 && mm.pt().leaf(Vaddr{page}).huge()) {
+    // A huge PMD maps it; huge_pmd_set_accessed()/do_huge_pmd_wp_page() are not modelled beyond
+    // setting the access bits.
+    co_return FaultResult::Handled;
+  }
+  const PteRef r = mm.pt().alloc(Vaddr{page}, 1, "__pte_alloc");
+  SimLock& ptl = k.ptl(r.table);
+  co_await lock(k, ptl, LockMode::Write, "pte_offset_map_lock");
+  const Pte pte = mm.pt().get(r);
+  if (pte.none()) {
+    Pfn pfn;
+    bool writable;
+    if (vma.anon()) {
+      // do_anonymous_page(): a zeroed page (the shared zero page for reads is not modelled).
+      pfn = alloc_anon_page(k, vma, page, "do_anonymous_page");
+      writable = vma.writable();
+    } else if (vma.shared()) {
+      // do_shared_fault(): writable only on a write fault (dirty tracking, page_mkwrite).
+      pfn = filemap_get_page(k, k.file(vma.file), vma.index_of(page), "filemap_fault");
+      get_page(k, pfn);
+      writable = write;
+    } else if (write) {
+      // do_cow_fault(): a private copy of the file page.
+      const Pfn src = filemap_get_page(k, k.file(vma.file), vma.index_of(page), "filemap_fault");
+      pfn = alloc_anon_page(k, vma, page, "do_cow_fault");
+      k.mem().copy_content(src, pfn);
+      writable = true;
+    } else {
+      // do_read_fault(): the page-cache page, read-only in a private mapping.
+      pfn = filemap_get_page(k, k.file(vma.file), vma.index_of(page), "filemap_fault");
+      get_page(k, pfn);
+      writable = false;
+    }
+    page_add_rmap(k, pfn);
+    Pte np = Pte::make(pfn, writable).with(Pte::kAccessed | (write ? Pte::kDirty : 0));
+    mm.pt().set(r, Vaddr{page}, np, "set_pte_at");
+    if (!vma.anon() && write) k.file(vma.file).dirty[vma.index_of(page)] = true;
+    unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
+    co_return FaultResult::Handled;
+  }
+  if (pte.is_migration()) {
+    // migration_entry_wait(): sleep until remove_migration_ptes() replaced the entry.
+    unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
+    co_await wait_until("migration_entry_wait", [&mm, r] { return !mm.pt().get(r).is_migration(); });
+    co_return FaultResult::Retry;
+  }
+  if (!pte.present()) {
+    unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
+    co_return FaultResult::Sigsegv;  // swap-in is not modelled
+  }
+  if (write && !pte.writable()) {
+    const Frame& f = k.mem().frame(pte.pfn());
+    const bool reuse = vma.shared() || (f.kind == FrameKind::Anon && f.mapcount == 1 && f.refcount == 1);
+    if (reuse) {
+      // wp_page_reuse() / wp_page_shared(): the same page becomes writable.
+      ptep_set_access_flags(k, mm, r, page, pte.with(Pte::kWrite | Pte::kDirty | Pte::kAccessed), true);
+      if (!vma.anon()) k.file(vma.file).dirty[vma.index_of(page)] = true;
+      unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
+      co_return FaultResult::Handled;
+    }
+    get_page(k, pte.pfn());
+    unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
+    const FaultResult res = co_await wp_page_copy(k, mm, vma, page, r, pte);
+    put_page(k, pte.pfn(), "wp_page_copy");
+    co_return res;
+  }
+  // Spurious: already allowed (another CPU or device fixed it). Mark young/dirty.
+  ptep_set_access_flags(k, mm, r, page, pte.with(Pte::kAccessed | (write ? Pte::kDirty : 0)), write);
+  unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
+  co_return FaultResult::Handled;
+}
+
+namespace {
+void livelock(Kernel& k, AddressSpace& mm, uint64_t addr, bool write, unsigned n, const char* who, uint32_t dev) {
+  if (!k.bus().active()) return;
+  Event e{.kind = EventKind::Fault, .flags = uint8_t(write ? kEvWrite : 0), .mm = mm.id(), .func = who};
+  e.va = addr;
+  e.aux = dev;
+  e.note = "livelock: " + std::to_string(n) + " faults without progress";
+  k.bus().emit(std::move(e));
+}
+}  // namespace
+
+Task<> user_access(Kernel& k, unsigned cpu, AddressSpace& mm, uint64_t addr, bool write, unsigned max_faults) {
+  mm.cpumask |= uint64_t{1} << cpu;  // switch_mm(): this CPU now caches the mm
+  for (unsigned n = 0; n <= max_faults; ++n) {
+    co_await yield_point(write ? "store" : "load");
+    const AccessResult a = k.cpu(cpu).access(k.walk_context(mm), Vaddr{addr}, write);
+    if (a.ok() || a.fault == AccessFault::StaleTable) co_return;
+    co_await mmap_read_lock(k, mm);
+    const FaultResult r = co_await handle_mm_fault(k, mm, addr, write);
+    mmap_read_unlock(k, mm);
+    if (r == FaultResult::Sigsegv) {
+      trace_call(k, "force_sig_fault(SIGSEGV)", mm.id(), addr, addr + 1);
+      co_return;
+    }
+  }
+  livelock(k, mm, addr, write, max_faults, "exc_page_fault", 0);
+}
+
+Task<> device_dma(Kernel& k, unsigned iommu_index, uint16_t device, AddressSpace& mm, uint64_t addr, bool write,
+                  unsigned max_faults) {
+  iommu::Iommu& io = k.iommu(iommu_index);
+  for (unsigned n = 0; n <= max_faults; ++n) {
+    co_await yield_point(write ? "DMA write" : "DMA read");
+    if (!mm.pasid) co_return;
+    const iommu::DmaResult d = io.dma(device, *mm.pasid, Vaddr{addr}, write);
+    if (d.ok() || d.fault == iommu::DmaFault::StaleTable || d.fault == iommu::DmaFault::NotBound) co_return;
+    // iommu_sva_handle_iopf(): the fault workqueue takes mmap_read_lock and calls
+    // handle_mm_fault(FAULT_FLAG_REMOTE), then sends the page response; the device retries.
+    co_await mmap_read_lock(k, mm);
+    const FaultResult r = co_await handle_mm_fault(k, mm, addr, write);
+    mmap_read_unlock(k, mm);
+    if (r == FaultResult::Sigsegv) {
+      trace_call(k, "iopf: IOMMU_PAGE_RESP_INVALID", mm.id(), addr, addr + 1);
+      co_return;
+    }
+  }
+  livelock(k, mm, addr, write, max_faults, "iommu_sva_handle_iopf", device);
+}
+
+Vma mmap_region(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len, uint32_t flags, uint32_t file, uint64_t pgoff) {
+  TLBSIM_CHECK(!mm.overlaps(start, start + len), "mmap_region over an existing mapping at " << hex(start));
+  Vma v;
+  v.start = start;
+  v.end = start + len;
+  v.flags = flags | ((flags & kVmWrite) ? uint32_t{kVmMayWrite} : 0u);
+  v.file = file;
+  v.pgoff = file ? pgoff : start >> kPageShift;
+  v.anon_vma = file ? 0 : k.new_anon_vma();
+  if (!file) v.flags |= kVmAnon;
+  v.seq = k.next_vma_seq();
+  mm.insert_vma(v);
+  return v;
+}
+
+void populate(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len, bool write) {
+  // Run the fault path to completion outside any schedule (MAP_POPULATE at setup time).
+  for (uint64_t a = start; a < start + len; a += kPageSize) {
+    Task<FaultResult> t = handle_mm_fault(k, mm, a, write);
+    TLBSIM_CHECK(run_sync(t) != FaultResult::Sigsegv, "populate: no VMA allows access at " << hex(a));
+  }
+}
+
+}  // namespace tlbsim::kernel

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/kernel.h"
+
+#include "model/check.h"
+
+namespace tlbsim::kernel {
+
+Kernel::Kernel(MachineConfig cfg, Policy policy) : m_cfg(cfg), m_policy(std::move(policy)), m_mem(cfg.mem, m_bus) {
+  TLBSIM_CHECK(cfg.cpus >= 1 && cfg.cpus <= 64, "cpus must be 1..64");
+  for (unsigned i = 0; i < cfg.cpus; ++i)
+    m_cpus.push_back(std::make_unique<Cpu>(CpuId{static_cast<uint16_t>(i)}, cfg.cpu, m_mem));
+}
+
+Kernel::~Kernel() = default;
+
+AddressSpace& Kernel::create_mm(const std::string& name) {
+  const MmId id{static_cast<uint16_t>(m_mms.size())};
+  // ASIDs start at 1: ASID 0 is the kernel's on arm64 and PCID 0 the non-PCID default on x86.
+  m_mms.push_back(std::make_unique<AddressSpace>(id, Asid{static_cast<uint16_t>(id.value() + 1)}, m_mem, name));
+  return *m_mms.back();
+}
+
+iommu::Iommu& Kernel::add_iommu(iommu::IommuConfig cfg) {
+  m_iommus.push_back(std::make_unique<iommu::Iommu>(static_cast<uint16_t>(m_iommus.size()), cfg, m_mem, m_cfg.cost));
+  return *m_iommus.back();
+}
+
+uint32_t Kernel::create_file(const std::string& name, uint64_t pages) {
+  auto f = std::make_unique<File>();
+  f->id = static_cast<uint32_t>(m_files.size() + 1);
+  f->name = name;
+  f->pages.assign(pages, kNoPfn);
+  f->dirty.assign(pages, false);
+  f->i_mmap_rwsem = SimLock(name + ".i_mmap_rwsem");
+  m_files.push_back(std::move(f));
+  return m_files.back()->id;
+}
+
+void Kernel::register_notifier(MmId mm, std::unique_ptr<SecondaryMmu> s) { m_notifiers[mm.value()].push_back(std::move(s)); }
+
+SimLock& Kernel::ptl(Pfn table) {
+  auto it = m_ptls.find(table.value());
+  if (it == m_ptls.end()) it = m_ptls.emplace(table.value(), SimLock("ptl(pfn " + std::to_string(table.value()) + ")")).first;
+  return it->second;
+}
+
+SimLock& Kernel::anon_vma_lock(uint32_t av) {
+  auto it = m_anon_vma_locks.find(av);
+  if (it == m_anon_vma_locks.end()) it = m_anon_vma_locks.emplace(av, SimLock("anon_vma(" + std::to_string(av) + ")")).first;
+  return it->second;
+}
+
+void Kernel::check_invariants() const {
+  m_mem.check_invariants();
+  for (const auto& c : m_cpus) c->check_invariants();
+  for (const auto& i : m_iommus) i->check_invariants();
+  for (const auto& m : m_mms) m->check_invariants();
+  for (const auto& [id, subs] : m_notifiers)
+    for (const auto& s : subs) s->check_invariants();
+  for (const auto& f : m_files)
+    for (Pfn p : f->pages)
+      if (p != kNoPfn) {
+        TLBSIM_CHECK(m_mem.frame(p).allocated, "file " << f->name << " caches freed pfn " << p.value());
+        TLBSIM_CHECK(m_mem.frame(p).refcount > 0, "file page pfn " << p.value() << " with zero refcount");
+      }
+}
+
+}  // namespace tlbsim::kernel

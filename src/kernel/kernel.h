@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// The simulated machine as the kernel sees it: physical memory, CPUs, IOMMUs with their SVA
+/// bindings, address spaces, files with page caches, page-table locks, notifier subscribers,
+/// and the notifier policy in force. Kernel paths are free functions over a Kernel&.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "iommu/cost_model.h"
+#include "iommu/iommu.h"
+#include "kernel/policy.h"
+#include "model/address_space.h"
+#include "model/cpu.h"
+#include "model/phys_mem.h"
+
+namespace tlbsim::kernel {
+
+enum class Arch : uint8_t { X86, Arm64 };
+
+struct MachineConfig {
+  Arch arch = Arch::X86;
+  unsigned cpus = 2;
+  CpuConfig cpu{};
+  PhysMemConfig mem{};
+  iommu::CostModel cost{};
+  /// x86 tlb_single_page_flush_ceiling: above this many pages a range flush becomes a full flush.
+  unsigned tlb_single_page_flush_ceiling = 33;
+  /// arm64 FEAT_TLBIRANGE (system_supports_tlb_range()); without it ranges of MAX_TLBI_OPS (512)
+  /// pages or more become flush_tlb_mm().
+  bool arm64_tlbi_range = false;
+  /// Pages an mmu_gather can hold before __tlb_remove_page() forces a flush (the batch pages
+  /// MAX_GATHER_BATCH_COUNT allows, or the first GFP_NOWAIT failure).
+  unsigned gather_batch_pages = 10000;
+};
+
+class Kernel;
+
+/// A subscriber to an mm's notifier chain (struct mmu_notifier). Contract: called synchronously
+/// from the kernel path that changes the page table, in the order the policy places the calls;
+/// must not change primary PTEs; may change its own caches and the IOMMU's.
+class SecondaryMmu {
+ public:
+  virtual ~SecondaryMmu() = default;
+  virtual std::string name() const = 0;
+  /// ops->invalidate_range_start(): before the PTEs of [start, end) change.
+  virtual void invalidate_range_start(Kernel&, AddressSpace&, uint64_t /*start*/, uint64_t /*end*/) {}
+  /// ops->invalidate_range_end(): after.
+  virtual void invalidate_range_end(Kernel&, AddressSpace&, uint64_t /*start*/, uint64_t /*end*/) {}
+  /// ops->invalidate_range() (<= 6.5) / ops->arch_invalidate_secondary_tlbs() (6.6+).
+  virtual void invalidate_secondary_tlbs(Kernel&, AddressSpace&, uint64_t /*start*/, uint64_t /*end*/) {}
+  /// ops->release(): exit_mmap() tears down the mm.
+  virtual void release(Kernel&, AddressSpace&) {}
+  virtual void check_invariants() const {}
+};
+
+/// A file with a page cache; its mappings are the VMAs whose `file` names it (i_mmap).
+struct File {
+  uint32_t id = 0;
+  std::string name;
+  std::vector<Pfn> pages;  ///< page cache by index; kNoPfn where not cached
+  std::vector<bool> dirty;
+  SimLock i_mmap_rwsem;
+};
+
+class Kernel {
+ public:
+  Kernel(MachineConfig cfg, Policy policy);
+  Kernel(const Kernel&) = delete;
+  Kernel& operator=(const Kernel&) = delete;
+  ~Kernel();
+
+  EventBus& bus() { return m_bus; }
+  PhysMem& mem() { return m_mem; }
+  const MachineConfig& config() const { return m_cfg; }
+  const Policy& policy() const { return m_policy; }
+
+  AddressSpace& create_mm(const std::string& name);
+  AddressSpace& mm(MmId id) { return *m_mms.at(id.value()); }
+  size_t mm_count() const { return m_mms.size(); }
+
+  Cpu& cpu(unsigned i) { return *m_cpus.at(i); }
+  unsigned cpus() const { return static_cast<unsigned>(m_cpus.size()); }
+
+  iommu::Iommu& add_iommu(iommu::IommuConfig cfg);
+  iommu::Iommu& iommu(unsigned i) { return *m_iommus.at(i); }
+  unsigned iommus() const { return static_cast<unsigned>(m_iommus.size()); }
+
+  uint32_t create_file(const std::string& name, uint64_t pages);
+  File& file(uint32_t id) { return *m_files.at(id - 1); }
+  size_t file_count() const { return m_files.size(); }
+
+  /// mmu_notifier_register()
+  void register_notifier(MmId mm, std::unique_ptr<SecondaryMmu> s);
+  std::vector<std::unique_ptr<SecondaryMmu>>& notifiers(MmId mm) { return m_notifiers[mm.value()]; }
+
+  /// pte_lockptr()/pmd_lockptr(): split page-table locks live with the table page.
+  SimLock& ptl(Pfn table);
+  /// anon_vma->rwsem, keyed by anon_vma id.
+  SimLock& anon_vma_lock(uint32_t anon_vma);
+
+  uint32_t new_anon_vma() { return ++m_anon_vmas; }
+  uint32_t next_vma_seq() { return ++m_vma_seq; }
+  iommu::CostCounters& cpu_counters() { return m_cpu_counters; }
+  /// Walk context for an mm (hardware view: ASID tag and root).
+  WalkContext walk_context(const AddressSpace& mm) const {
+    return WalkContext{mm.id(), mm.asid().value(), mm.pt().pgd()};
+  }
+  /// Every stateful object's check_invariants().
+  void check_invariants() const;
+
+ private:
+  MachineConfig m_cfg;
+  Policy m_policy;
+  EventBus m_bus;
+  PhysMem m_mem;
+  std::vector<std::unique_ptr<Cpu>> m_cpus;
+  std::vector<std::unique_ptr<iommu::Iommu>> m_iommus;
+  std::vector<std::unique_ptr<AddressSpace>> m_mms;
+  std::vector<std::unique_ptr<File>> m_files;
+  std::map<uint16_t, std::vector<std::unique_ptr<SecondaryMmu>>> m_notifiers;
+  std::map<uint32_t, SimLock> m_ptls;
+  std::map<uint32_t, SimLock> m_anon_vma_locks;
+  iommu::CostCounters m_cpu_counters;
+  uint32_t m_anon_vmas = 0;
+  uint32_t m_vma_seq = 0;
+};
+
+}  // namespace tlbsim::kernel

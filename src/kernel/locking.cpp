@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/locking.h"
+
+namespace tlbsim::kernel {
+
+namespace {
+void emit(Kernel& k, EventKind kind, const SimLock& l, const char* func) {
+  if (!k.bus().active()) return;
+  Event e{.kind = kind, .func = func};
+  e.note = l.name();
+  k.bus().emit(std::move(e));
+}
+int tid() {
+  ThreadState* t = current_thread();
+  return t ? t->id : 0;
+}
+}  // namespace
+
+Task<> lock(Kernel& k, SimLock& l, LockMode m, const char* func) {
+  if (current_thread()) co_await wait_until(std::string(func) + " " + l.name(), [&l, m] { return l.can_acquire(m); });
+  l.acquire(tid(), m);
+  emit(k, EventKind::Lock, l, func);
+}
+
+void unlock(Kernel& k, SimLock& l, LockMode m, const char* func) {
+  l.release(tid(), m);
+  emit(k, EventKind::Unlock, l, func);
+}
+
+void mmap_write_downgrade(Kernel& k, AddressSpace& mm) {
+  mm.mmap_lock.downgrade(tid());
+  emit(k, EventKind::Unlock, mm.mmap_lock, "mmap_write_downgrade");
+}
+
+void trace_call(Kernel& k, const char* func, MmId mm, uint64_t start, uint64_t end) {
+  if (!k.bus().active()) return;
+  Event e{.kind = EventKind::Call, .mm = mm, .func = func};
+  e.va = start;
+  e.end = end;
+  k.bus().emit(std::move(e));
+}
+
+}  // namespace tlbsim::kernel

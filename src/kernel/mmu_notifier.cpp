@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/mmu_notifier.h"
+
+namespace tlbsim::kernel {
+
+namespace {
+void emit(Kernel& k, const AddressSpace& mm, const char* func, const char* what, uint64_t start, uint64_t end) {
+  EventBus& bus = k.bus();
+  if (!bus.active()) return;
+  Event e{.kind = EventKind::Notifier, .mm = mm.id(), .func = func};
+  e.va = start;
+  e.end = end;
+  e.note = what;
+  bus.emit(std::move(e));
+}
+}  // namespace
+
+bool mm_has_notifiers(Kernel& k, const AddressSpace& mm) { return !k.notifiers(mm.id()).empty(); }
+
+void mmu_notifier_invalidate_range_start(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
+  if (!mm_has_notifiers(k, mm)) return;
+  emit(k, mm, site, "mmu_notifier_invalidate_range_start", start, end);
+  for (auto& s : k.notifiers(mm.id())) s->invalidate_range_start(k, mm, start, end);
+}
+
+void mmu_notifier_invalidate_range_end(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
+  if (!mm_has_notifiers(k, mm)) return;
+  emit(k, mm, site, "mmu_notifier_invalidate_range_end", start, end);
+  for (auto& s : k.notifiers(mm.id())) {
+    if (k.policy().sec_inv_from_range_end) {
+      emit(k, mm, "mn_hlist_invalidate_end", "invalidate_range", start, end);
+      s->invalidate_secondary_tlbs(k, mm, start, end);
+    }
+    s->invalidate_range_end(k, mm, start, end);
+  }
+}
+
+void mmu_notifier_invalidate_range_only_end(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
+  if (!mm_has_notifiers(k, mm)) return;
+  emit(k, mm, site, "mmu_notifier_invalidate_range_only_end", start, end);
+  for (auto& s : k.notifiers(mm.id())) s->invalidate_range_end(k, mm, start, end);
+}
+
+void mmu_notifier_invalidate_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
+  if (!mm_has_notifiers(k, mm)) return;
+  emit(k, mm, site, "invalidate_range", start, end);
+  for (auto& s : k.notifiers(mm.id())) s->invalidate_secondary_tlbs(k, mm, start, end);
+}
+
+void mmu_notifier_arch_invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
+  if (!mm_has_notifiers(k, mm)) return;
+  emit(k, mm, site, "arch_invalidate_secondary_tlbs", start, end);
+  for (auto& s : k.notifiers(mm.id())) s->invalidate_secondary_tlbs(k, mm, start, end);
+}
+
+void mmu_notifier_release(Kernel& k, AddressSpace& mm) {
+  if (!mm_has_notifiers(k, mm)) return;
+  emit(k, mm, "exit_mmap", "mmu_notifier_release", 0, kFlushAll);
+  for (auto& s : k.notifiers(mm.id())) s->release(k, mm);
+}
+
+}  // namespace tlbsim::kernel

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/page.h"
+
+#include <algorithm>
+
+#include "model/check.h"
+
+namespace tlbsim::kernel {
+
+void get_page(Kernel& k, Pfn pfn) {
+  Frame& f = k.mem().frame_mut(pfn);
+  TLBSIM_CHECK(f.allocated, "get_page on freed pfn " << pfn.value());
+  ++f.refcount;
+}
+
+void put_page(Kernel& k, Pfn pfn, const char* func) {
+  Frame& f = k.mem().frame_mut(pfn);
+  TLBSIM_CHECK(f.allocated && f.refcount > 0, "put_page on pfn " << pfn.value() << " with refcount " << f.refcount);
+  if (--f.refcount == 0) k.mem().free(pfn, func);
+}
+
+void page_add_rmap(Kernel& k, Pfn pfn) { ++k.mem().frame_mut(pfn).mapcount; }
+
+void page_remove_rmap(Kernel& k, Pfn pfn) {
+  Frame& f = k.mem().frame_mut(pfn);
+  TLBSIM_CHECK(f.mapcount > 0, "page_remove_rmap on unmapped pfn " << pfn.value());
+  --f.mapcount;
+}
+
+Pfn alloc_anon_page(Kernel& k, const Vma& vma, uint64_t va, const char* func) {
+  return k.mem().alloc(FrameKind::Anon, vma.anon_vma, static_cast<uint32_t>(vma.index_of(va)), func);
+}
+
+Pfn filemap_get_page(Kernel& k, File& f, uint64_t index, const char* func) {
+  TLBSIM_CHECK(index < f.pages.size(), "file " << f.name << " has no page " << index);
+  if (f.pages[index] == kNoPfn) f.pages[index] = k.mem().alloc(FrameKind::File, f.id, static_cast<uint32_t>(index), func);
+  return f.pages[index];
+}
+
+std::vector<RmapTarget> rmap_walk(Kernel& k, Pfn pfn) {
+  const Frame& fr = k.mem().frame(pfn);
+  struct Cand {
+    uint64_t key1, key2;
+    RmapTarget t;
+  };
+  std::vector<Cand> c;
+  for (size_t m = 0; m < k.mm_count(); ++m) {
+    AddressSpace& mm = k.mm(MmId{static_cast<uint16_t>(m)});
+    for (const Vma& v : mm.vmas()) {
+      const bool match = fr.kind == FrameKind::File ? (v.file == fr.owner) : (v.anon() && v.anon_vma == fr.owner);
+      if (!match) continue;
+      if (fr.aux < v.pgoff || fr.aux >= v.pgoff + v.pages()) continue;
+      const uint64_t addr = v.addr_of(fr.aux);
+      if (fr.kind == FrameKind::File)
+        c.push_back({v.pgoff, v.seq, {&mm, v, addr}});
+      else
+        c.push_back({v.seq, 0, {&mm, v, addr}});
+    }
+  }
+  std::stable_sort(c.begin(), c.end(), [](const Cand& a, const Cand& b) { return std::tie(a.key1, a.key2) < std::tie(b.key1, b.key2); });
+  std::vector<RmapTarget> out;
+  for (auto& x : c) out.push_back(x.t);
+  return out;
+}
+
+}  // namespace tlbsim::kernel

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// struct page bookkeeping the paths need: references (get_page/put_page, freeing at zero),
+/// map counts (rmap add/remove), anonymous and page-cache allocation, and rmap walks over the
+/// VMAs that may map a page (anon_vma chain, file i_mmap in tree order).
+#include <vector>
+
+#include "kernel/kernel.h"
+
+namespace tlbsim::kernel {
+
+void get_page(Kernel& k, Pfn pfn);
+/// put_page(): drop a reference; the last one frees the frame.
+void put_page(Kernel& k, Pfn pfn, const char* func);
+void page_add_rmap(Kernel& k, Pfn pfn);
+void page_remove_rmap(Kernel& k, Pfn pfn);
+
+/// A zeroed anonymous page for `va` in `vma` (alloc_zeroed_user_highpage_movable()).
+Pfn alloc_anon_page(Kernel& k, const Vma& vma, uint64_t va, const char* func);
+/// filemap_fault()/find_or_create_page(): the page-cache page at `index`, allocated if absent.
+Pfn filemap_get_page(Kernel& k, File& f, uint64_t index, const char* func);
+
+struct RmapTarget {
+  AddressSpace* mm;
+  Vma vma;  ///< a copy: the walk's caller may change the mm's VMA list
+  uint64_t addr;
+};
+/// rmap_walk(): every VMA that may map `pfn`, in the order the kernel visits them (anon_vma
+/// chain; file i_mmap interval tree: by vm_pgoff, then insertion order). Detached VMAs stay
+/// until free_pgtables() unlinks them, as in the kernel.
+std::vector<RmapTarget> rmap_walk(Kernel& k, Pfn pfn);
+
+}  // namespace tlbsim::kernel

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// Notifier policies: where secondary-TLB invalidations are issued, as a set of named switches.
+/// `old` is Linux 6.0 (invalidate_range() from mmu_notifier_invalidate_range_end(), from
+/// tlb_flush_mmu_tlbonly() and from the *_clear_flush_notify() helpers); `fixed` is Linux 6.6
+/// (arch_invalidate_secondary_tlbs() from the arch TLB-flush primitives only). Ablations apply
+/// one fix at a time; historical switches reproduce earlier kernels' orderings.
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tlbsim::kernel {
+
+struct Policy {
+  std::string name;
+  std::string description;
+  /// OLD: mn_hlist_invalidate_end() calls each subscriber's invalidate_range() unless the caller
+  /// used mmu_notifier_invalidate_range_only_end(). Removed by ec8832d007cb.
+  bool sec_inv_from_range_end = true;
+  /// OLD: tlb_flush_mmu_tlbonly() calls mmu_notifier_invalidate_range(tlb->start, tlb->end).
+  /// Removed by 6bbd42e2df8f.
+  bool sec_inv_from_tlbonly = true;
+  /// OLD: ptep_clear_flush_notify() and friends, and the explicit calls in rmap.c, call
+  /// invalidate_range() under the PTL. Removed by ec8832d007cb.
+  bool sec_inv_from_notify_helpers = true;
+  /// FIXED: flush_tlb_mm_range(), flush_tlb_mm(), __flush_tlb_range(), arch_tlbbatch_add_pending()
+  /// call mmu_notifier_arch_invalidate_secondary_tlbs(). Added by 6bbd42e2df8f.
+  bool sec_inv_from_arch_flush = false;
+  /// Seed mail step 2: fork's COW bracket ends with _only_end and one invalidate_range(0, -1) goes
+  /// with flush_tlb_mm() in dup_mmap().
+  bool fork_sec_inv_at_flush_tlb_mm = false;
+  /// Seed mail step 3: tlb_flush_mmu_tlbonly() turns the fullmm (~0, ~0) range into (0, -1).
+  bool tlbonly_sends_full_range = false;
+  /// Before eb66ae030829 (v4.19): move_ptes() flushed under the PTLs only for dirty PTEs and
+  /// otherwise once at the end of move_page_tables() (CVE-2018-18281).
+  bool mremap_flush_dirty_only = false;
+  /// Before 60bae7370896 (v6.0-rc): migrate_vma_collect_pmd() flushed after dropping the PTL.
+  bool migrate_vma_flush_after_unlock = false;
+};
+
+/// The registry: every policy with a one-line description, in a fixed order.
+const std::vector<Policy>& policies();
+/// Look up by name; nullptr if unknown.
+const Policy* find_policy(std::string_view name);
+
+}  // namespace tlbsim::kernel

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// Simulated kernel code is written as straight-line C++20 coroutines that suspend where another
+/// CPU or a device can observe memory: before taking a lock, after a PTE store, between a flush
+/// and the free that depends on it. A Thread owns the root coroutine; the scheduler resumes it
+/// one step at a time. Nested calls (`co_await tlb_finish_mmu(...)`) use symmetric transfer, so
+/// a suspension deep inside a call chain suspends the whole thread.
+#include <coroutine>
+#include <exception>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace tlbsim::kernel {
+
+/// A simulated thread of execution: a CPU thread, a device, or a kernel thread.
+struct ThreadState {
+  int id = 0;
+  std::string name;
+  /// Innermost suspended coroutine; resuming it runs the thread's next step.
+  std::coroutine_handle<> resume_point;
+  /// When set, the next step may run only once this returns true (a lock or a kernel wait).
+  std::function<bool()> ready;
+  /// What the next step starts with: a kernel function or lock name.
+  std::string next_label;
+  bool done = false;
+  std::exception_ptr error;
+  bool runnable() const { return !done && (!ready || ready()); }
+};
+
+/// The thread whose step is running; set by the scheduler around each resume.
+ThreadState* current_thread();
+void set_current_thread(ThreadState* t);
+
+template <class T = void>
+class Task;
+
+namespace detail {
+struct PromiseBase {
+  std::coroutine_handle<> continuation;
+  std::exception_ptr error;
+  std::suspend_always initial_suspend() noexcept { return {}; }
+  struct FinalAwaiter {
+    bool await_ready() noexcept { return false; }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+      auto c = h.promise().continuation;
+      return c ? c : std::noop_coroutine();
+    }
+    void await_resume() noexcept {}
+  };
+  FinalAwaiter final_suspend() noexcept { return {}; }
+  void unhandled_exception() { error = std::current_exception(); }
+};
+}  // namespace detail
+
+template <class T>
+class Task {
+ public:
+  struct promise_type : detail::PromiseBase {
+    T value{};
+    Task get_return_object() { return Task{std::coroutine_handle<promise_type>::from_promise(*this)}; }
+    void return_value(T v) { value = std::move(v); }
+  };
+  explicit Task(std::coroutine_handle<promise_type> h) : m_h(h) {}
+  Task(Task&& o) noexcept : m_h(std::exchange(o.m_h, {})) {}
+  Task& operator=(Task&&) = delete;
+  ~Task() {
+    if (m_h) m_h.destroy();
+  }
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
+    m_h.promise().continuation = caller;
+    return m_h;
+  }
+  T await_resume() {
+    if (m_h.promise().error) std::rethrow_exception(m_h.promise().error);
+    return std::move(m_h.promise().value);
+  }
+  std::coroutine_handle<promise_type> handle() const { return m_h; }
+
+ private:
+  std::coroutine_handle<promise_type> m_h;
+};
+
+template <>
+class Task<void> {
+ public:
+  struct promise_type : detail::PromiseBase {
+    Task get_return_object() { return Task{std::coroutine_handle<promise_type>::from_promise(*this)}; }
+    void return_void() {}
+  };
+  explicit Task(std::coroutine_handle<promise_type> h) : m_h(h) {}
+  Task(Task&& o) noexcept : m_h(std::exchange(o.m_h, {})) {}
+  Task& operator=(Task&& o) noexcept {
+    if (this != &o) {
+      if (m_h) m_h.destroy();
+      m_h = std::exchange(o.m_h, {});
+    }
+    return *this;
+  }
+  ~Task() {
+    if (m_h) m_h.destroy();
+  }
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
+    m_h.promise().continuation = caller;
+    return m_h;
+  }
+  void await_resume() {
+    if (m_h.promise().error) std::rethrow_exception(m_h.promise().error);
+  }
+  std::coroutine_handle<promise_type> handle() const { return m_h; }
+  bool done() const { return !m_h || m_h.done(); }
+  std::exception_ptr error() const { return m_h ? m_h.promise().error : nullptr; }
+
+ private:
+  std::coroutine_handle<promise_type> m_h;
+};
+
+/// Suspend here; the next step starts with `label`, runnable when `ready` says so.
+struct Suspend {
+  std::string label;
+  std::function<bool()> ready;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    ThreadState* t = current_thread();
+    t->resume_point = h;
+    t->next_label = std::move(label);
+    t->ready = std::move(ready);
+  }
+  void await_resume() const noexcept {
+    if (ThreadState* t = current_thread()) t->ready = nullptr;
+  }
+};
+
+/// A scheduling point: another thread or a device may run before `label`.
+inline Suspend yield_point(std::string label) { return Suspend{std::move(label), nullptr}; }
+/// A kernel wait (migration_entry_wait, a shadow MMU's fault retry): runnable once `cond` holds.
+inline Suspend wait_until(std::string label, std::function<bool()> cond) { return Suspend{std::move(label), std::move(cond)}; }
+
+/// Run a task to completion on a private thread (setup, benches, tests): every suspension
+/// resumes at once. A step that waits for a condition that never holds is a deadlock, reported
+/// by exception rather than a hang.
+template <class T>
+T run_sync(Task<T>& t, int thread_id = 9999) {
+  ThreadState self{.id = thread_id, .name = "sync"};
+  ThreadState* prev = current_thread();
+  set_current_thread(&self);
+  self.resume_point = t.handle();
+  while (!t.handle().done()) {
+    if (self.ready && !self.ready()) {
+      set_current_thread(prev);
+      throw std::logic_error("run_sync: thread waits for '" + self.next_label + "' which can never become ready");
+    }
+    self.resume_point.resume();
+  }
+  set_current_thread(prev);
+  return t.await_resume();
+}
+
+}  // namespace tlbsim::kernel

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/zap.h"
+
+#include <algorithm>
+
+#include "kernel/arch_flush.h"
+#include "kernel/locking.h"
+#include "kernel/mmu_notifier.h"
+#include "kernel/page.h"
+#include "model/check.h"
+
+namespace tlbsim::kernel {
+
+Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, uint64_t addr, uint64_t end) {
+  AddressSpace& mm = *tlb.mm;
+  while (addr < end) {
+    const PteRef first = mm.pt().lookup(Vaddr{addr}, 1);
+    if (!first.valid()) co_return;  // pmd_none_or_trans_huge_or_clear_bad()
+    SimLock& ptl = k.ptl(first.table);
+    co_await lock(k, ptl, LockMode::Write, "pte_offset_map_lock");
+    flush_tlb_batched_pending(k, mm);
+    bool force_flush = false;
+    for (; addr < end; addr += kPageSize) {
+      PteRef r{first.table, static_cast<uint16_t>(table_index(addr, 1)), 1};
+      const Pte pte = mm.pt().get(r);
+      if (pte.none()) continue;
+      if (!pte.present()) {
+        // A swap or migration entry: pte_clear_not_present_full(), nothing cached to flush.
+        mm.pt().set(r, Vaddr{addr}, Pte{}, "pte_clear_not_present_full");
+        continue;
+      }
+      mm.pt().set(r, Vaddr{addr}, Pte{}, "ptep_get_and_clear_full");
+      tlb_remove_tlb_entry(tlb, addr);
+      if (!pte.special()) {
+        const Pfn pfn = pte.pfn();
+        const Frame& f = k.mem().frame(pfn);
+        if (f.kind == FrameKind::File && pte.dirty()) {
+          // A dirty shared page must not be cleaned by writeback while a TLB can still write it.
+          force_flush = true;
+          File& file = k.file(f.owner);
+          if (f.aux < file.dirty.size()) file.dirty[f.aux] = true;  // set_page_dirty()
+        }
+        page_remove_rmap(k, pfn);
+        if (__tlb_remove_page(k, tlb, pfn)) {
+          force_flush = true;
+          addr += kPageSize;
+          break;
+        }
+      }
+      co_await yield_point("zap_pte_range");
+    }
+    if (force_flush) tlb_flush_mmu_tlbonly(k, tlb);  // under the PTL
+    unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
+    if (force_flush) co_await tlb_flush_mmu(k, tlb);
+    (void)vma;
+  }
+}
+
+Task<> unmap_single_vma(Kernel& k, MmuGather& tlb, Vma vma, uint64_t start, uint64_t end) {
+  start = std::max(start, vma.start);
+  end = std::min(end, vma.end);
+  if (start >= end) co_return;
+  tlb_start_vma(k, tlb, vma);
+  // unmap_page_range() -> zap_p4d/pud/pmd_range(): one PTE table (2 MiB) at a time.
+  for (uint64_t a = start; a < end;) {
+    const uint64_t next = std::min(end, (a + kPmdSize) & ~(kPmdSize - 1));
+    co_await zap_pte_range(k, tlb, vma, a, next);
+    a = next;
+  }
+  tlb_end_vma(k, tlb, vma);
+}
+
+Task<> unmap_vmas(Kernel& k, MmuGather& tlb, std::vector<Vma> vmas, uint64_t start, uint64_t end) {
+  AddressSpace& mm = *tlb.mm;
+  mmu_notifier_invalidate_range_start(k, mm, start, end, "unmap_vmas");
+  for (const Vma& v : vmas) co_await unmap_single_vma(k, tlb, v, start, end);
+  mmu_notifier_invalidate_range_end(k, mm, start, end, "unmap_vmas");
+}
+
+namespace {
+
+bool span_in_use(const AddressSpace& mm, uint64_t start, uint64_t end) {
+  for (const Vma& v : mm.vmas())
+    if (!v.detached && v.start < end && start < v.end) return true;
+  return false;
+}
+
+/// free_pte_range()/free_pmd_range()/free_pud_range(): a table is freed when no live VMA
+/// overlaps the span it maps, which is what free_pgd_range()'s floor/ceiling arithmetic means.
+void free_level(Kernel& k, MmuGather& tlb, AddressSpace& mm, Pfn table, unsigned level, uint64_t base,
+                uint64_t start, uint64_t end) {
+  const uint64_t entry_size = uint64_t{1} << level_shift(level);
+  for (unsigned i = 0; i < kPtrsPerTable; ++i) {
+    const uint64_t lo = base + i * entry_size, hi = lo + entry_size;
+    if (hi <= start || lo >= end) continue;
+    PteRef r{table, static_cast<uint16_t>(i), static_cast<uint8_t>(level)};
+    const Pte e = mm.pt().get(r);
+    if (!e.present() || e.huge()) continue;
+    const Pfn child = e.pfn();
+    if (level > 2) free_level(k, tlb, mm, child, level - 1, lo, start, end);
+    if (span_in_use(mm, lo, hi)) continue;
+    if (level > 2) {
+      // Only free an upper table once it is empty.
+      bool empty = true;
+      for (uint64_t raw : k.mem().table(child)) empty &= Pte{raw}.none();
+      if (!empty) continue;
+    }
+    mm.pt().set(r, Vaddr{lo}, Pte{}, level == 2 ? "pmd_clear" : level == 3 ? "pud_clear" : "p4d_clear");
+    free_table_tlb(k, tlb, child, level - 1, lo);
+  }
+}
+
+}  // namespace
+
+Task<> free_pgtables(Kernel& k, MmuGather& tlb, std::vector<Vma> vmas) {
+  AddressSpace& mm = *tlb.mm;
+  co_await yield_point("free_pgtables");
+  trace_call(k, "free_pgtables", mm.id());
+  uint64_t lo = ~uint64_t{0}, hi = 0;
+  for (const Vma& v : vmas) {
+    // unlink_anon_vmas(); unlink_file_vma(): rmap walkers stop finding this VMA.
+    auto& list = mm.vmas_mut();
+    list.erase(std::remove_if(list.begin(), list.end(), [&](const Vma& x) { return x.detached && x.seq == v.seq; }),
+               list.end());
+    lo = std::min(lo, v.start);
+    hi = std::max(hi, v.end);
+  }
+  if (lo < hi) free_level(k, tlb, mm, mm.pt().pgd(), 4, 0, lo, hi);
+}
+
+Task<> unmap_region(Kernel& k, AddressSpace& mm, std::vector<Vma> vmas, uint64_t start, uint64_t end) {
+  trace_call(k, "unmap_region", mm.id(), start, end);
+  MmuGather tlb;
+  tlb_gather_mmu(k, tlb, mm);  // after lru_add_drain()
+  co_await unmap_vmas(k, tlb, vmas, start, end);
+  co_await free_pgtables(k, tlb, vmas);
+  co_await tlb_finish_mmu(k, tlb);
+}
+
+namespace {
+/// __split_vma() at `addr` if a live VMA straddles it.
+void split_at(Kernel& k, AddressSpace& mm, uint64_t addr) {
+  auto& list = mm.vmas_mut();
+  for (size_t i = 0; i < list.size(); ++i) {
+    Vma& v = list[i];
+    if (v.detached || !(v.start < addr && addr < v.end)) continue;
+    Vma tail = v;
+    tail.start = addr;
+    tail.pgoff = v.index_of(addr);
+    tail.seq = k.next_vma_seq();
+    v.end = addr;
+    mm.insert_vma(tail);
+    return;
+  }
+}
+
+/// Split at the ends and detach the VMAs inside [start, end) (detach_vmas_to_be_unmapped()).
+std::vector<Vma> detach_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
+  split_at(k, mm, start);
+  split_at(k, mm, end);
+  std::vector<Vma> out;
+  for (Vma& v : mm.vmas_mut())
+    if (!v.detached && v.start >= start && v.end <= end) {
+      v.detached = true;
+      out.push_back(v);
+    }
+  return out;
+}
+}  // namespace
+
+Task<> sys_munmap(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
+  const uint64_t end = start + ((len + kPageSize - 1) & ~(kPageSize - 1));
+  co_await mmap_write_lock(k, mm);
+  trace_call(k, "__do_munmap", mm.id(), start, end);
+  std::vector<Vma> vmas = detach_range(k, mm, start, end);
+  if (vmas.empty()) {
+    mmap_write_unlock(k, mm);
+    co_return;
+  }
+  mmap_write_downgrade(k, mm);
+  co_await unmap_region(k, mm, vmas, start, end);
+  mmap_read_unlock(k, mm);
+}
+
+namespace {
+std::vector<Vma> vmas_in(const AddressSpace& mm, uint64_t start, uint64_t end) {
+  std::vector<Vma> out;
+  for (const Vma& v : mm.vmas())
+    if (!v.detached && v.start < end && start < v.end) out.push_back(v);
+  return out;
+}
+}  // namespace
+
+Task<> madvise_dontneed(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
+  const uint64_t end = start + len;
+  co_await mmap_read_lock(k, mm);
+  trace_call(k, "madvise_dontneed_single_vma", mm.id(), start, end);
+  // zap_page_range() (v6.0): one gather and one notifier bracket over the VMAs of the range.
+  MmuGather tlb;
+  tlb_gather_mmu(k, tlb, mm);
+  mmu_notifier_invalidate_range_start(k, mm, start, end, "zap_page_range");
+  for (const Vma& v : vmas_in(mm, start, end)) co_await unmap_single_vma(k, tlb, v, start, end);
+  mmu_notifier_invalidate_range_end(k, mm, start, end, "zap_page_range");
+  co_await tlb_finish_mmu(k, tlb);
+  mmap_read_unlock(k, mm);
+}
+
+Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
+  const uint64_t end = start + len;
+  co_await mmap_read_lock(k, mm);
+  trace_call(k, "madvise_free_single_vma", mm.id(), start, end);
+  MmuGather tlb;
+  tlb_gather_mmu(k, tlb, mm);
+  mmu_notifier_invalidate_range_start(k, mm, start, end, "madvise_free_single_vma");
+  for (const Vma& v : vmas_in(mm, start, end)) {
+    if (!v.anon()) continue;
+    tlb_start_vma(k, tlb, v);
+    for (uint64_t a = std::max(start, v.start); a < std::min(end, v.end);) {
+      const uint64_t next = std::min({end, v.end, (a + kPmdSize) & ~(kPmdSize - 1)});
+      const PteRef first = mm.pt().lookup(Vaddr{a}, 1);
+      if (first.valid()) {
+        SimLock& ptl = k.ptl(first.table);
+        co_await lock(k, ptl, LockMode::Write, "pte_offset_map_lock");
+        flush_tlb_batched_pending(k, mm);
+        for (uint64_t x = a; x < next; x += kPageSize) {
+          PteRef r{first.table, static_cast<uint16_t>(table_index(x, 1)), 1};
+          const Pte pte = mm.pt().get(r);
+          if (!pte.present()) continue;
+          // madvise_free_pte_range(): exclusive pages become old and clean (lazyfree); the
+          // flush that makes the dirty bit trustworthy is the gather's (99baac21e458).
+          if (k.mem().frame(pte.pfn()).mapcount != 1) continue;
+          if (pte.young() || pte.dirty()) {
+            mm.pt().set(r, Vaddr{x}, Pte{}, "ptep_get_and_clear_full");
+            mm.pt().set(r, Vaddr{x}, pte.mkclean_old(), "set_pte_at");
+            tlb_remove_tlb_entry(tlb, x);
+          }
+          co_await yield_point("madvise_free_pte_range");
+        }
+        unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
+      }
+      a = next;
+    }
+    tlb_end_vma(k, tlb, v);
+  }
+  mmu_notifier_invalidate_range_end(k, mm, start, end, "madvise_free_single_vma");
+  co_await tlb_finish_mmu(k, tlb);
+  mmap_read_unlock(k, mm);
+}
+
+Task<> exit_mmap(Kernel& k, AddressSpace& mm) {
+  trace_call(k, "exit_mmap", mm.id());
+  // SVA drivers stop the device walking this mm before anything is torn down.
+  mmu_notifier_release(k, mm);
+  co_await mmap_read_lock(k, mm);
+  MmuGather tlb;
+  tlb_gather_mmu_fullmm(k, tlb, mm);
+  std::vector<Vma> vmas = vmas_in(mm, 0, kTaskSize);
+  co_await unmap_vmas(k, tlb, vmas, 0, kFlushAll);
+  mmap_read_unlock(k, mm);
+  co_await mmap_write_lock(k, mm);
+  for (Vma& v : mm.vmas_mut()) v.detached = true;
+  co_await free_pgtables(k, tlb, vmas);
+  co_await tlb_finish_mmu(k, tlb);
+  mmap_write_unlock(k, mm);
+}
+
+Task<> zap_page_range_single(Kernel& k, AddressSpace& mm, Vma vma, uint64_t start, uint64_t end) {
+  trace_call(k, "zap_page_range_single", mm.id(), start, end);
+  MmuGather tlb;
+  tlb_gather_mmu(k, tlb, mm);  // no mmap_lock of this mm: tlb_flush_pending may now be nested
+  mmu_notifier_invalidate_range_start(k, mm, start, end, "zap_page_range_single");
+  co_await unmap_single_vma(k, tlb, vma, start, end);
+  mmu_notifier_invalidate_range_end(k, mm, start, end, "zap_page_range_single");
+  co_await tlb_finish_mmu(k, tlb);
+}
+
+Task<> unmap_mapping_range(Kernel& k, uint32_t file, uint64_t first, uint64_t nr) {
+  File& f = k.file(file);
+  co_await lock(k, f.i_mmap_rwsem, LockMode::Read, "i_mmap_lock_read");
+  trace_call(k, "unmap_mapping_range");
+  // vma_interval_tree_foreach(): by vm_pgoff, then insertion order.
+  struct Hit {
+    MmId mm;
+    Vma vma;
+  };
+  std::vector<Hit> hits;
+  for (size_t m = 0; m < k.mm_count(); ++m) {
+    AddressSpace& mm = k.mm(MmId{static_cast<uint16_t>(m)});
+    for (const Vma& v : mm.vmas())
+      if (v.file == file && v.pgoff < first + nr && first < v.pgoff + v.pages()) hits.push_back({mm.id(), v});
+  }
+  std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
+    return std::tie(a.vma.pgoff, a.vma.seq) < std::tie(b.vma.pgoff, b.vma.seq);
+  });
+  for (const Hit& h : hits) {
+    const uint64_t lo = std::max(first, h.vma.pgoff), hi = std::min(first + nr, h.vma.pgoff + h.vma.pages());
+    co_await zap_page_range_single(k, k.mm(h.mm), h.vma, h.vma.addr_of(lo), h.vma.addr_of(hi));
+  }
+  unlock(k, f.i_mmap_rwsem, LockMode::Read, "i_mmap_unlock_read");
+}
+
+Task<> truncate_pagecache_range(Kernel& k, uint32_t file, uint64_t first, uint64_t nr) {
+  trace_call(k, "truncate_pagecache");
+  co_await unmap_mapping_range(k, file, first, nr);
+  co_await yield_point("truncate_inode_pages_range");
+  File& f = k.file(file);
+  // truncate_inode_pages_range(): the page cache drops its reference after the whole walk.
+  for (uint64_t i = first; i < std::min<uint64_t>(first + nr, f.pages.size()); ++i) {
+    if (f.pages[i] == kNoPfn) continue;
+    const Pfn p = f.pages[i];
+    f.pages[i] = kNoPfn;
+    f.dirty[i] = false;
+    put_page(k, p, "truncate_inode_pages_range");
+  }
+  // The second unmap_mapping_range() (even_cows) finds nothing left in shared mappings.
+}
+
+}  // namespace tlbsim::kernel

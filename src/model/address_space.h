@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// An address space (struct mm_struct): VMAs, the page table, ASID/PCID, the PASID it is bound
+/// to, tlb_flush_pending, write_protect_seq, the batched-flush counter and mmap_lock.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/lock.h"
+#include "model/page_table.h"
+
+namespace tlbsim {
+
+enum VmaFlag : uint32_t {
+  kVmRead = 1u << 0,
+  kVmWrite = 1u << 1,
+  kVmShared = 1u << 3,
+  kVmMayWrite = 1u << 5,
+  kVmPfnMap = 1u << 10,
+  kVmMixedMap = 1u << 28,
+  kVmAnon = 1u << 30,  ///< not a kernel flag: vma_is_anonymous()
+};
+
+struct Vma {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  uint32_t flags = 0;
+  uint32_t file = 0;       ///< file id when file-backed (0 = none)
+  uint64_t pgoff = 0;      ///< vm_pgoff: page offset in the file (or linear index for anon)
+  uint32_t anon_vma = 0;   ///< anon_vma id (root), shared by fork children
+  uint32_t seq = 0;        ///< creation order: ties in the i_mmap tree keep insertion order
+  /// Removed from the mm's VMA tree (munmap's detach) but still linked in i_mmap/anon_vma until
+  /// free_pgtables() unlinks it: rmap walkers still find it.
+  bool detached = false;
+  bool anon() const { return flags & kVmAnon; }
+  bool shared() const { return flags & kVmShared; }
+  bool writable() const { return flags & kVmWrite; }
+  /// is_cow_mapping(): private and may be written.
+  bool is_cow() const { return !(flags & kVmShared) && (flags & kVmMayWrite); }
+  bool pfnmap() const { return flags & (kVmPfnMap | kVmMixedMap); }
+  bool contains(uint64_t va) const { return va >= start && va < end; }
+  uint64_t pages() const { return (end - start) >> kPageShift; }
+  /// linear_page_index()
+  uint64_t index_of(uint64_t va) const { return pgoff + ((va - start) >> kPageShift); }
+  uint64_t addr_of(uint64_t index) const { return start + ((index - pgoff) << kPageShift); }
+};
+
+class AddressSpace {
+ public:
+  AddressSpace(MmId id, Asid asid, PhysMem& mem, std::string name);
+
+  MmId id() const { return m_id; }
+  Asid asid() const { return m_asid; }
+  const std::string& name() const { return m_name; }
+  PageTable& pt() { return m_pt; }
+  const PageTable& pt() const { return m_pt; }
+
+  std::optional<Pasid> pasid;
+  /// mm->tlb_flush_pending: gatherers between tlb_gather_mmu() and tlb_finish_mmu().
+  int tlb_flush_pending = 0;
+  /// mm->tlb_flush_batched: reclaim queued a deferred flush for this mm (set_tlb_ubc_flush_pending).
+  bool tlb_flush_batched = false;
+  /// mm->write_protect_seq (57efa1fe5957): odd while fork write-protects.
+  uint32_t write_protect_seq = 0;
+  /// CPUs that have run this mm (mm_cpumask); bit per CPU.
+  uint64_t cpumask = 0;
+  SimLock mmap_lock;
+
+  const std::vector<Vma>& vmas() const { return m_vmas; }
+  std::vector<Vma>& vmas_mut() { return m_vmas; }
+  /// find_vma() restricted to containing VMAs.
+  const Vma* find_vma(uint64_t va) const;
+  /// Insert keeping address order; the caller has checked for overlap.
+  void insert_vma(const Vma& v);
+  bool overlaps(uint64_t start, uint64_t end) const;
+
+  void check_invariants() const;
+
+ private:
+  MmId m_id;
+  Asid m_asid;
+  std::string m_name;
+  PageTable m_pt;
+  std::vector<Vma> m_vmas;
+};
+
+}  // namespace tlbsim

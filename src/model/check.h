@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// TLBSIM_CHECK: programming-error checks that throw InvariantViolation (never exit), with the
+/// file, line and message, so a library caller decides what to do.
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace tlbsim {
+
+class InvariantViolation : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+[[noreturn]] void invariant_failed(const char* file, int line, const char* cond, const std::string& msg);
+
+}  // namespace tlbsim
+
+#define TLBSIM_CHECK(cond, msg)                                            \
+  do {                                                                     \
+    if (!(cond)) [[unlikely]] {                                            \
+      std::ostringstream tlbsim_check_os_;                                 \
+      tlbsim_check_os_ << msg;                                             \
+      ::tlbsim::invariant_failed(__FILE__, __LINE__, #cond, tlbsim_check_os_.str()); \
+    }                                                                      \
+  } while (0)

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+#include "model/cpu.h"
+
+namespace tlbsim {
+
+Cpu::Cpu(CpuId id, CpuConfig cfg, PhysMem& mem)
+    : m_id(id),
+      m_cfg(cfg),
+      m_mem(mem),
+      m_tlb(cfg.tlb, Holder{HolderKind::CpuTlb, id.value()}, mem.bus()),
+      m_pwc(cfg.walk_cache_entries, Holder{HolderKind::CpuWalkCache, id.value()}, mem.bus()) {}
+
+namespace {
+void emit_access(EventBus& bus, MmId mm, Vaddr va, bool write, Pfn pfn, Holder via) {
+  if (!bus.active()) return;
+  Event e{.kind = EventKind::Access, .flags = uint8_t((write ? kEvWrite : 0) | (via.kind != HolderKind::None ? kEvCached : 0)),
+          .holder = via, .mm = mm, .func = write ? "store" : "load"};
+  e.va = va.value();
+  e.pfn = pfn;
+  bus.emit(std::move(e));
+}
+void emit_fault(EventBus& bus, MmId mm, Vaddr va, bool write, const char* what) {
+  if (!bus.active()) return;
+  Event e{.kind = EventKind::Fault, .flags = uint8_t((write ? kEvWrite : 0) | kEvUser), .mm = mm, .func = "exc_page_fault"};
+  e.va = va.value();
+  e.note = what;
+  bus.emit(std::move(e));
+}
+}  // namespace
+
+AccessResult Cpu::access(const WalkContext& ctx, Vaddr va, bool write) {
+  EventBus& bus = m_mem.bus();
+  if (const CachedTranslation* c = m_tlb.lookup(ctx.tag, va)) {
+    if (!write || c->writable) {
+      const Pfn pfn = c->pfn_for(va.vpn());
+      if (write) m_mem.write_content(pfn);
+      emit_access(bus, ctx.mm, va, write, pfn, m_tlb.holder());
+      return {AccessFault::None, pfn, true};
+    }
+    if (!m_cfg.fault_drops_entry) {
+      emit_fault(bus, ctx.mm, va, write, "write to read-only TLB entry");
+      return {AccessFault::WriteProtect, kNoPfn, true};
+    }
+    m_tlb.invalidate_range(ctx.tag, va.page().value(), va.page().value() + kPageSize, "permission fault drops TLB entry");
+  }
+  WalkResult w = hw_walk(m_mem, ctx, va, write, &m_pwc, WalkParams{.func = "cpu page walk"});
+  switch (w.fault) {
+    case WalkFault::None: break;
+    case WalkFault::NotPresent: emit_fault(bus, ctx.mm, va, write, "not present"); return {AccessFault::NotPresent};
+    case WalkFault::WriteProtect:
+      emit_fault(bus, ctx.mm, va, write, "write protected");
+      return {AccessFault::WriteProtect};
+    case WalkFault::StaleTable:
+      emit_fault(bus, ctx.mm, va, write, "walk through a page-table page reused as data");
+      return {AccessFault::StaleTable};
+  }
+  m_tlb.fill(ctx.tag, ctx.mm, va, w.leaf_level == 2 ? w.leaf.pfn() : w.pfn_for(va.value()), w.leaf.writable(),
+             w.leaf_level == 2, "cpu page walk");
+  const Pfn pfn = w.pfn_for(va.value());
+  if (write) m_mem.write_content(pfn);
+  // A walk that went through a stale walk-cache entry used that entry: report it as the holder.
+  emit_access(bus, ctx.mm, va, write, pfn, w.stale_table ? m_pwc.holder() : Holder{});
+  return {AccessFault::None, pfn, false};
+}
+
+}  // namespace tlbsim

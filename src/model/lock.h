@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// Locks a schedule can contend on: mmap_lock (an rwsem), page-table locks (spinlocks, one per
+/// table page, as split PTE/PMD ptlocks), rmap locks (i_mmap_rwsem / anon_vma lock). The model
+/// only records ownership; the scheduler blocks a thread whose next step needs a held lock.
+#include <cstdint>
+#include <string>
+
+#include "model/check.h"
+
+namespace tlbsim {
+
+enum class LockMode : uint8_t { Read, Write };
+
+class SimLock {
+ public:
+  explicit SimLock(std::string name = {}) : m_name(std::move(name)) {}
+  const std::string& name() const { return m_name; }
+  bool can_acquire(LockMode m) const { return m_writer < 0 && (m == LockMode::Read || m_readers == 0); }
+  void acquire(int thread, LockMode m) {
+    TLBSIM_CHECK(can_acquire(m), "lock " << m_name << " is not available to thread " << thread);
+    if (m == LockMode::Write)
+      m_writer = thread;
+    else
+      ++m_readers;
+  }
+  /// downgrade_write(): the writer keeps the lock as a reader (munmap since dd2283f2605e).
+  void downgrade(int thread) {
+    TLBSIM_CHECK(m_writer == thread, "downgrade of " << m_name << " by a non-owner");
+    m_writer = -1;
+    ++m_readers;
+  }
+  void release(int thread, LockMode m) {
+    if (m == LockMode::Write) {
+      TLBSIM_CHECK(m_writer == thread, "unlock of " << m_name << " by a non-owner (thread " << thread << ")");
+      m_writer = -1;
+    } else {
+      TLBSIM_CHECK(m_readers > 0, "read unlock of " << m_name << " with no readers");
+      --m_readers;
+    }
+  }
+  bool held() const { return m_writer >= 0 || m_readers > 0; }
+  int writer() const { return m_writer; }
+  int readers() const { return m_readers; }
+
+ private:
+  std::string m_name;
+  int m_writer = -1;
+  int m_readers = 0;
+};
+
+}  // namespace tlbsim

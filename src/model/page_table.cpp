@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+#include "model/page_table.h"
+
+#include "model/check.h"
+
+namespace tlbsim {
+
+PageTable::PageTable(PhysMem& mem, MmId mm) : m_mem(mem), m_mm(mm) {
+  m_pgd = mem.alloc(FrameKind::Table, mm.value(), 4, "pgd_alloc");
+}
+
+PteRef PageTable::lookup(Vaddr va, unsigned level) const {
+  Pfn t = m_pgd;
+  for (unsigned l = 4; l > level; --l) {
+    Pte e{m_mem.table(t)[table_index(va.value(), l)]};
+    if (!e.present() || e.huge()) return {};
+    t = e.pfn();
+  }
+  return PteRef{t, static_cast<uint16_t>(table_index(va.value(), level)), static_cast<uint8_t>(level)};
+}
+
+PteRef PageTable::alloc(Vaddr va, unsigned level, const char* func) {
+  Pfn t = m_pgd;
+  for (unsigned l = 4; l > level; --l) {
+    PteRef r{t, static_cast<uint16_t>(table_index(va.value(), l)), static_cast<uint8_t>(l)};
+    Pte e = get(r);
+    TLBSIM_CHECK(!e.huge(), "alloc below a huge entry at " << hex(va.value()));
+    if (!e.present()) {
+      TLBSIM_CHECK(e.none(), "non-present non-none upper entry at " << hex(va.value()));
+      Pfn nt = m_mem.alloc(FrameKind::Table, m_mm.value(), l - 1, func);
+      ++m_tables;
+      e = Pte::table(nt);
+      set(r, va, e, func);
+    }
+    t = e.pfn();
+  }
+  return PteRef{t, static_cast<uint16_t>(table_index(va.value(), level)), static_cast<uint8_t>(level)};
+}
+
+Pte PageTable::set(PteRef r, Vaddr va, Pte v, const char* func) {
+  uint64_t& slot = m_mem.table(r.table)[r.index];
+  Pte old{slot};
+  slot = v.raw();
+  EventBus& bus = m_mem.bus();
+  if (bus.active()) {
+    Event e{.kind = EventKind::PteStore, .level = r.level, .mm = m_mm, .func = func};
+    const uint64_t mask = ~((uint64_t{1} << level_shift(r.level)) - 1);
+    e.va = va.value() & mask;
+    e.end = e.va + (uint64_t{1} << level_shift(r.level));
+    e.old_val = old.raw();
+    e.new_val = v.raw();
+    e.pfn = r.table;
+    e.aux = r.index;
+    bus.emit(std::move(e));
+  }
+  return old;
+}
+
+Pte PageTable::leaf(Vaddr va, unsigned* level_out) const {
+  Pfn t = m_pgd;
+  for (unsigned l = 4; l >= 1; --l) {
+    Pte e{m_mem.table(t)[table_index(va.value(), l)]};
+    if (l == 1 || !e.present() || e.huge()) {
+      if (level_out) *level_out = l;
+      return (l == 1 || e.huge()) ? e : Pte{};
+    }
+    t = e.pfn();
+  }
+  return {};
+}
+
+namespace {
+void check_table(const PhysMem& mem, Pfn t, unsigned level, MmId mm, size_t& count) {
+  TLBSIM_CHECK(mem.is_live_table(t), "page table of mm " << mm.value() << " references dead table pfn " << t.value());
+  TLBSIM_CHECK(mem.frame(t).owner == mm.value(), "table pfn " << t.value() << " owned by another mm");
+  ++count;
+  if (level == 1) return;
+  const auto* body = mem.walker_view(t);
+  for (uint64_t raw : *body) {
+    Pte e{raw};
+    if (e.present() && !e.huge()) check_table(mem, e.pfn(), level - 1, mm, count);
+  }
+}
+}  // namespace
+
+void PageTable::check_invariants() const {
+  size_t count = 0;
+  check_table(m_mem, m_pgd, 4, m_mm, count);
+  TLBSIM_CHECK(count == m_tables, "mm " << m_mm.value() << " reaches " << count << " tables, accounts " << m_tables);
+}
+
+}  // namespace tlbsim

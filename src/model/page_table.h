@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// A 4-level x86-64-style page table (PGD, PUD, PMD, PTE; 512 entries each) whose table pages
+/// are frames in PhysMem. This is the kernel's software view (pgd_offset .. pte_offset_map):
+/// stores emit PteStore events; hardware walkers live in walker.h.
+#include <cstdint>
+
+#include "model/phys_mem.h"
+#include "model/pte.h"
+
+namespace tlbsim {
+
+/// Level numbers as in the events: 1 = PTE, 2 = PMD, 3 = PUD, 4 = PGD.
+constexpr unsigned level_shift(unsigned level) { return kPageShift + 9 * (level - 1); }
+constexpr unsigned table_index(uint64_t va, unsigned level) { return (va >> level_shift(level)) & 511; }
+
+/// Where one entry lives: the table frame and the slot in it.
+struct PteRef {
+  Pfn table = kNoPfn;
+  uint16_t index = 0;
+  uint8_t level = 0;
+  bool valid() const { return table != kNoPfn; }
+};
+
+class PageTable {
+ public:
+  PageTable(PhysMem& mem, MmId mm);
+  PageTable(const PageTable&) = delete;
+  PageTable& operator=(const PageTable&) = delete;
+
+  Pfn pgd() const { return m_pgd; }
+  MmId mm() const { return m_mm; }
+
+  /// The entry at `level` covering `va`, or an invalid ref if an upper table is missing (or a
+  /// huge PMD stops the descent above `level`).
+  PteRef lookup(Vaddr va, unsigned level) const;
+  /// As lookup, but allocates missing intermediate tables (__pte_alloc, __pmd_alloc, __pud_alloc)
+  /// and populates the upper entries, emitting their stores.
+  PteRef alloc(Vaddr va, unsigned level, const char* func);
+
+  Pte get(PteRef r) const { return Pte{m_mem.table(r.table)[r.index]}; }
+  /// set_pte_at()/ptep_get_and_clear()/pmd_clear(): one store, one PteStore event.
+  Pte set(PteRef r, Vaddr va, Pte v, const char* func);
+
+  /// Leaf PTE for `va` (level 1), following a huge PMD if present. Returns none if unmapped.
+  Pte leaf(Vaddr va, unsigned* level_out = nullptr) const;
+
+  /// Tables in use by this mm, for memory accounting.
+  size_t tables() const { return m_tables; }
+  void note_table_freed() { --m_tables; }
+  void note_table_allocated() { ++m_tables; }
+  PhysMem& mem() const { return m_mem; }
+  /// Every entry reachable from the root references a live table of this mm.
+  void check_invariants() const;
+
+ private:
+  PhysMem& m_mem;
+  MmId m_mm;
+  Pfn m_pgd;
+  size_t m_tables = 1;
+};
+
+}  // namespace tlbsim

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+#include "model/phys_mem.h"
+
+#include <algorithm>
+
+#include "model/check.h"
+
+namespace tlbsim {
+
+namespace {
+constexpr uint32_t kNoBody = ~uint32_t{0};
+}
+
+Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* func) {
+  uint32_t n;
+  if (!m_free.empty()) {
+    if (m_cfg.reuse == ReuseOrder::Lifo) {
+      n = m_free.back();
+      m_free.pop_back();
+    } else {
+      n = m_free.front();
+      m_free.pop_front();
+    }
+  } else {
+    TLBSIM_CHECK(m_frames.size() < m_cfg.max_frames, "out of physical memory (" << m_cfg.max_frames << " frames)");
+    n = static_cast<uint32_t>(m_frames.size());
+    m_frames.push_back(Frame{.aux = kNoBody});
+    m_content.push_back(0);
+  }
+  Frame& f = m_frames[n];
+  const bool had_body = f.kind == FrameKind::Table && f.aux != kNoBody;
+  if (kind == FrameKind::Table) {
+    uint32_t body;
+    if (had_body) {
+      body = f.aux;
+    } else if (!m_free_bodies.empty()) {
+      body = m_free_bodies.back();
+      m_free_bodies.pop_back();
+    } else {
+      body = static_cast<uint32_t>(m_bodies.size());
+      m_bodies.emplace_back();
+    }
+    m_bodies[body].fill(0);  // pte_alloc_one() returns a zeroed page
+    f.aux = body;
+    ++m_tables_in_use;
+  } else {
+    if (had_body) m_free_bodies.push_back(f.aux);  // the stale table contents are overwritten by data
+    f.aux = index;
+  }
+  f.kind = kind;
+  f.owner = owner;
+  f.allocated = true;
+  f.refcount = 1;
+  f.mapcount = 0;
+  ++f.generation;
+  ++m_content[n];
+  ++m_in_use;
+  if (m_bus.active()) {
+    Event e{.kind = EventKind::FrameAlloc, .flags = uint8_t(kind == FrameKind::Table ? kEvTable : 0), .func = func};
+    e.pfn = Pfn{n};
+    e.gen = f.generation;
+    e.aux = owner;
+    m_bus.emit(std::move(e));
+  }
+  return Pfn{n};
+}
+
+void PhysMem::free(Pfn pfn, const char* func) {
+  TLBSIM_CHECK(valid(pfn), "free of invalid pfn " << pfn.value());
+  Frame& f = m_frames[pfn.value()];
+  TLBSIM_CHECK(f.allocated, "double free of pfn " << pfn.value() << " gen " << f.generation);
+  f.allocated = false;
+  f.refcount = 0;
+  f.mapcount = 0;
+  --m_in_use;
+  if (f.kind == FrameKind::Table) --m_tables_in_use;
+  m_free.push_back(pfn.value());
+  if (m_bus.active()) {
+    Event e{.kind = EventKind::FrameFree, .flags = uint8_t(f.kind == FrameKind::Table ? kEvTable : 0), .func = func};
+    e.pfn = pfn;
+    e.gen = f.generation;
+    e.aux = f.owner;
+    m_bus.emit(std::move(e));
+  }
+}
+
+PhysMem::TableBody& PhysMem::table(Pfn pfn) {
+  TLBSIM_CHECK(is_live_table(pfn), "pfn " << pfn.value() << " is not a live page table");
+  return m_bodies[m_frames[pfn.value()].aux];
+}
+
+const PhysMem::TableBody* PhysMem::walker_view(Pfn pfn) const {
+  if (!valid(pfn)) return nullptr;
+  const Frame& f = m_frames[pfn.value()];
+  if (f.kind != FrameKind::Table || f.aux == kNoBody) return nullptr;
+  return &m_bodies[f.aux];
+}
+
+size_t PhysMem::state_bytes() const {
+  return m_frames.capacity() * sizeof(Frame) + m_bodies.capacity() * sizeof(TableBody) +
+         m_free.size() * sizeof(uint32_t) + m_free_bodies.capacity() * sizeof(uint32_t);
+}
+
+void PhysMem::check_invariants() const {
+  size_t in_use = 0, tables = 0;
+  std::vector<uint8_t> seen_free(m_frames.size(), 0);
+  for (uint32_t n : m_free) {
+    TLBSIM_CHECK(n < m_frames.size(), "free list holds pfn " << n << " past the end");
+    TLBSIM_CHECK(!seen_free[n], "pfn " << n << " is on the free list twice");
+    TLBSIM_CHECK(!m_frames[n].allocated, "allocated pfn " << n << " is on the free list");
+    seen_free[n] = 1;
+  }
+  std::vector<uint8_t> body_owner(m_bodies.size(), 0);
+  for (uint32_t b : m_free_bodies) {
+    TLBSIM_CHECK(b < m_bodies.size() && !body_owner[b], "table body " << b << " free twice");
+    body_owner[b] = 1;
+  }
+  for (size_t n = 0; n < m_frames.size(); ++n) {
+    const Frame& f = m_frames[n];
+    if (f.allocated) {
+      ++in_use;
+      TLBSIM_CHECK(!seen_free[n], "pfn " << n << " allocated and free");
+    } else {
+      TLBSIM_CHECK(seen_free[n] || f.generation == 0, "pfn " << n << " is neither allocated nor free");
+    }
+    if (f.kind == FrameKind::Table && f.aux != kNoBody) {
+      if (f.allocated) ++tables;
+      TLBSIM_CHECK(f.aux < m_bodies.size() && !body_owner[f.aux], "table body of pfn " << n << " shared");
+      body_owner[f.aux] = 1;
+    }
+  }
+  TLBSIM_CHECK(in_use == m_in_use, "in-use count " << m_in_use << " but " << in_use << " frames allocated");
+  TLBSIM_CHECK(tables == m_tables_in_use, "table count mismatch");
+}
+
+}  // namespace tlbsim

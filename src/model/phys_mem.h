@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// Physical memory: frames with allocation state, owner, a generation bumped on every allocation
+/// (so reuse is visible), reference and map counts (struct page's _refcount/_mapcount), and a
+/// content version per frame so lost writes can be found later. Page-table pages are frames too:
+/// their 512 entries stay readable after the frame is freed, until it is reallocated, exactly
+/// as a hardware walker holding a stale pointer would see them.
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "model/event.h"
+#include "model/types.h"
+
+namespace tlbsim {
+
+enum class FrameKind : uint8_t { Anon, File, Table, Kernel };
+enum class ReuseOrder : uint8_t { Lifo, Fifo };
+
+struct PhysMemConfig {
+  uint32_t max_frames = 1u << 22;          ///< 16 GiB of 4 KiB frames
+  ReuseOrder reuse = ReuseOrder::Lifo;     ///< LIFO makes a use-after-free visible soonest
+};
+
+struct Frame {
+  uint32_t generation = 0;  ///< bumped on each allocation
+  uint32_t owner = 0;       ///< file id, anon_vma id or mm id (for tables), caller-defined
+  uint32_t aux = 0;         ///< page index within the owner; table body index for tables
+  uint16_t refcount = 0;
+  uint16_t mapcount = 0;
+  bool allocated = false;
+  FrameKind kind = FrameKind::Anon;
+};
+
+class PhysMem {
+ public:
+  using TableBody = std::array<uint64_t, kPtrsPerTable>;
+
+  PhysMem(PhysMemConfig cfg, EventBus& bus) : m_cfg(cfg), m_bus(bus) {}
+
+  /// alloc_pages(): take a frame off the free list, bump its generation, refcount = 1.
+  Pfn alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* func);
+  /// __free_pages(): the frame goes back to the allocator. Table contents stay in place.
+  void free(Pfn pfn, const char* func);
+
+  const Frame& frame(Pfn pfn) const { return m_frames[pfn.value()]; }
+  Frame& frame_mut(Pfn pfn) { return m_frames[pfn.value()]; }
+  bool valid(Pfn pfn) const { return pfn.value() < m_frames.size(); }
+  bool is_live_table(Pfn pfn) const {
+    return valid(pfn) && m_frames[pfn.value()].allocated && m_frames[pfn.value()].kind == FrameKind::Table;
+  }
+
+  /// Entries of a live page-table page (kernel view).
+  TableBody& table(Pfn pfn);
+  /// What a hardware walker reads at a frame it believes is a table: the table body if the frame
+  /// is, or was until freed and not yet reused, a table; nullptr when the frame now holds data.
+  const TableBody* walker_view(Pfn pfn) const;
+
+  /// Content version: bumped on every write, copied by migration/COW copies.
+  uint32_t content(Pfn pfn) const { return m_content[pfn.value()]; }
+  void write_content(Pfn pfn) { ++m_content[pfn.value()]; }
+  void copy_content(Pfn from, Pfn to) { m_content[to.value()] = m_content[from.value()]; }
+
+  size_t frames_in_use() const { return m_in_use; }
+  size_t frames_total() const { return m_frames.size(); }
+  size_t tables_in_use() const { return m_tables_in_use; }
+  /// Bytes of model state: frame metadata and table bodies (content versions excluded).
+  size_t state_bytes() const;
+  void check_invariants() const;
+  EventBus& bus() { return m_bus; }
+
+ private:
+  PhysMemConfig m_cfg;
+  EventBus& m_bus;
+  std::vector<Frame> m_frames;
+  std::vector<uint32_t> m_content;
+  std::deque<uint32_t> m_free;
+  std::vector<TableBody> m_bodies;
+  std::vector<uint32_t> m_free_bodies;
+  size_t m_in_use = 0;
+  size_t m_tables_in_use = 0;
+};
+
+}  // namespace tlbsim

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+#include "model/translation_cache.h"
+
+#include "model/check.h"
+
+namespace tlbsim {
+
+TranslationCache::TranslationCache(TranslationCacheConfig cfg, Holder holder, EventBus& bus)
+    : m_cfg(cfg), m_holder(holder), m_bus(bus) {
+  TLBSIM_CHECK(cfg.sets > 0 && cfg.ways > 0, "a translation cache needs at least one entry");
+  m_entries.resize(size_t{cfg.sets} * cfg.ways);
+}
+
+uint32_t TranslationCache::set_of(uint32_t tag, uint64_t vpn_base) const {
+  // Huge entries are indexed by their 2 MiB base so one probe finds them.
+  uint64_t h = vpn_base ^ (uint64_t{tag} * 0x9e3779b97f4a7c15ull);
+  h ^= h >> 17;
+  return static_cast<uint32_t>(h % m_cfg.sets);
+}
+
+CachedTranslation* TranslationCache::find(uint32_t tag, uint64_t vpn) {
+  for (uint64_t base : {vpn, vpn & ~uint64_t{511}}) {
+    CachedTranslation* set = &m_entries[size_t{set_of(tag, base)} * m_cfg.ways];
+    for (uint32_t w = 0; w < m_cfg.ways; ++w) {
+      CachedTranslation& e = set[w];
+      if (e.valid && e.tag == tag && e.covers(vpn))
+        return &e;
+    }
+  }
+  return nullptr;
+}
+
+const CachedTranslation* TranslationCache::lookup(uint32_t tag, Vaddr va) {
+  CachedTranslation* e = find(tag, va.vpn());
+  if (e) e->lru = ++m_clock;
+  return e;
+}
+
+void TranslationCache::fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writable, bool huge, const char* func) {
+  const uint64_t vpn = huge ? (va.vpn() & ~uint64_t{511}) : va.vpn();
+  CachedTranslation* set = &m_entries[size_t{set_of(tag, vpn)} * m_cfg.ways];
+  CachedTranslation* victim = nullptr;
+  for (uint32_t w = 0; w < m_cfg.ways; ++w) {
+    CachedTranslation& e = set[w];
+    if (e.valid && e.tag == tag && e.vpn == vpn && e.huge == huge) {
+      victim = &e;  // refill of the same address replaces in place
+      break;
+    }
+    if (!victim || (!e.valid && victim->valid) || (e.valid == victim->valid && e.lru < victim->lru)) victim = &e;
+  }
+  if (victim->valid) drop(*victim, EventKind::Evict, "capacity eviction");
+  *victim = CachedTranslation{.vpn = vpn, .pfn = pfn, .tag = tag, .lru = ++m_clock, .mm = mm, .valid = true,
+                              .writable = writable, .huge = huge};
+  if (m_bus.active()) {
+    Event e{.kind = EventKind::Fill, .flags = uint8_t((writable ? kEvWrite : 0) | (huge ? kEvHuge : 0)),
+            .level = uint8_t(huge ? 2 : 1), .holder = m_holder, .mm = mm, .tag = tag, .func = func};
+    e.va = vpn << kPageShift;
+    e.end = e.va + (huge ? kPmdSize : kPageSize);
+    e.pfn = pfn;
+    m_bus.emit(std::move(e));
+  }
+}
+
+void TranslationCache::drop(CachedTranslation& c, EventKind why, const char* func) {
+  if (m_bus.active()) {
+    Event e{.kind = why, .flags = uint8_t((c.writable ? kEvWrite : 0) | (c.huge ? kEvHuge : 0)),
+            .level = uint8_t(c.huge ? 2 : 1), .holder = m_holder, .mm = c.mm, .tag = c.tag, .func = func};
+    e.va = c.vpn << kPageShift;
+    e.end = e.va + (c.huge ? kPmdSize : kPageSize);
+    e.pfn = c.pfn;
+    m_bus.emit(std::move(e));
+  }
+  c.valid = false;
+}
+
+size_t TranslationCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func) {
+  if (end <= start) return 0;
+  const uint64_t first = start >> kPageShift, last = (end - 1) >> kPageShift;
+  size_t n = 0;
+  if (last - first + 1 <= 2 * m_entries.size() / m_cfg.ways) {
+    // Small range: probe each page, as a per-page INVLPG/TLBI would.
+    for (uint64_t v = first; v <= last; ++v) {
+      while (CachedTranslation* e = find(tag, v)) {
+        drop(*e, EventKind::Drop, func);
+        ++n;
+      }
+    }
+    return n;
+  }
+  for (auto& e : m_entries) {
+    if (!e.valid || e.tag != tag) continue;
+    const uint64_t lo = e.vpn, hi = e.vpn + (e.huge ? 512 : 1) - 1;
+    if (hi >= first && lo <= last) {
+      drop(e, EventKind::Drop, func);
+      ++n;
+    }
+  }
+  return n;
+}
+
+size_t TranslationCache::invalidate_tag(uint32_t tag, const char* func) {
+  size_t n = 0;
+  for (auto& e : m_entries)
+    if (e.valid && e.tag == tag) {
+      drop(e, EventKind::Drop, func);
+      ++n;
+    }
+  return n;
+}
+
+size_t TranslationCache::invalidate_all(const char* func) {
+  size_t n = 0;
+  for (auto& e : m_entries)
+    if (e.valid) {
+      drop(e, EventKind::Drop, func);
+      ++n;
+    }
+  return n;
+}
+
+size_t TranslationCache::occupancy() const {
+  size_t n = 0;
+  for (const auto& e : m_entries) n += e.valid;
+  return n;
+}
+
+void TranslationCache::check_invariants() const {
+  for (uint32_t s = 0; s < m_cfg.sets; ++s) {
+    for (uint32_t w = 0; w < m_cfg.ways; ++w) {
+      const auto& e = m_entries[size_t{s} * m_cfg.ways + w];
+      if (!e.valid) continue;
+      TLBSIM_CHECK(set_of(e.tag, e.vpn) == s, to_string(m_holder) << " entry " << hex(e.vpn << kPageShift) << " in wrong set");
+      TLBSIM_CHECK(!e.huge || (e.vpn & 511) == 0, to_string(m_holder) << " huge entry not 2 MiB aligned");
+      TLBSIM_CHECK(e.lru <= m_clock, "LRU stamp from the future");
+      for (uint32_t w2 = w + 1; w2 < m_cfg.ways; ++w2) {
+        const auto& o = m_entries[size_t{s} * m_cfg.ways + w2];
+        TLBSIM_CHECK(!(o.valid && o.tag == e.tag && o.vpn == e.vpn && o.huge == e.huge),
+                     to_string(m_holder) << " duplicate entry for " << hex(e.vpn << kPageShift));
+      }
+    }
+  }
+}
+
+}  // namespace tlbsim

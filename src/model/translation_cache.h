@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// A tagged, set-associative cache of leaf translations: one CPU's TLB, an IOMMU's IOTLB or a
+/// device's ATC (PCIe ATS). Tag = ASID/PCID for CPUs, PASID for the IOMMU side. Replacement is
+/// LRU by a deterministic counter. Every fill, eviction and invalidation is an event.
+#include <cstdint>
+#include <vector>
+
+#include "model/event.h"
+#include "model/pte.h"
+#include "model/types.h"
+
+namespace tlbsim {
+
+struct TranslationCacheConfig {
+  uint32_t sets = 64;
+  uint32_t ways = 8;
+};
+
+struct CachedTranslation {
+  uint64_t vpn = 0;  ///< first 4 KiB page covered (2 MiB aligned for huge entries)
+  Pfn pfn = kNoPfn;  ///< frame of the first page
+  uint32_t tag = 0;
+  uint32_t lru = 0;
+  MmId mm = kNoMm;
+  bool valid = false;
+  bool writable = false;
+  bool huge = false;
+  bool covers(uint64_t v) const { return huge ? (v >> 9) == (vpn >> 9) : v == vpn; }
+  Pfn pfn_for(uint64_t v) const { return huge ? Pfn{pfn.value() + uint32_t(v - vpn)} : pfn; }
+};
+
+class TranslationCache {
+ public:
+  TranslationCache(TranslationCacheConfig cfg, Holder holder, EventBus& bus);
+
+  /// The entry covering `va` under `tag`, or nullptr. Updates LRU.
+  const CachedTranslation* lookup(uint32_t tag, Vaddr va);
+  /// Insert (replacing a same-address entry, else the LRU way of the set).
+  void fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writable, bool huge, const char* func);
+
+  /// Drop entries of `tag` intersecting [start, end). Returns entries dropped.
+  size_t invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func);
+  size_t invalidate_tag(uint32_t tag, const char* func);
+  size_t invalidate_all(const char* func);
+
+  Holder holder() const { return m_holder; }
+  size_t capacity() const { return m_entries.size(); }
+  size_t occupancy() const;
+  /// Visit every valid entry (tests and state dumps).
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& e : m_entries)
+      if (e.valid) f(e);
+  }
+  void check_invariants() const;
+
+ private:
+  uint32_t set_of(uint32_t tag, uint64_t vpn_base) const;
+  void drop(CachedTranslation& e, EventKind why, const char* func);
+  CachedTranslation* find(uint32_t tag, uint64_t vpn);
+
+  TranslationCacheConfig m_cfg;
+  Holder m_holder;
+  EventBus& m_bus;
+  std::vector<CachedTranslation> m_entries;
+  uint32_t m_clock = 0;
+};
+
+}  // namespace tlbsim

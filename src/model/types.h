@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// Strong types for every number that can be confused: addresses, frames, tags, ids.
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace tlbsim {
+
+template <class Tag, class Rep>
+class StrongId {
+ public:
+  using rep_type = Rep;
+  constexpr StrongId() = default;
+  constexpr explicit StrongId(Rep v) : m_v(v) {}
+  constexpr Rep value() const { return m_v; }
+  constexpr auto operator<=>(const StrongId&) const = default;
+
+ private:
+  Rep m_v{};
+};
+
+inline constexpr unsigned kPageShift = 12;
+inline constexpr uint64_t kPageSize = uint64_t{1} << kPageShift;
+inline constexpr unsigned kPmdShift = 21;
+inline constexpr uint64_t kPmdSize = uint64_t{1} << kPmdShift;
+inline constexpr unsigned kPudShift = 30;
+inline constexpr uint64_t kPudSize = uint64_t{1} << kPudShift;
+inline constexpr unsigned kPtrsPerTable = 512;
+/// 47-bit user address space, as x86-64 4-level paging and arm64 48-bit VA give.
+inline constexpr uint64_t kTaskSize = uint64_t{1} << 47;
+/// The kernel's TLB_FLUSH_ALL / ULONG_MAX.
+inline constexpr uint64_t kFlushAll = ~uint64_t{0};
+
+/// A user virtual address (or an SVA IOVA, which is the same thing under a PASID).
+class Vaddr : public StrongId<struct VaddrTag, uint64_t> {
+ public:
+  using StrongId::StrongId;
+  constexpr uint64_t vpn() const { return value() >> kPageShift; }
+  constexpr Vaddr page() const { return Vaddr{value() & ~(kPageSize - 1)}; }
+  constexpr bool page_aligned() const { return (value() & (kPageSize - 1)) == 0; }
+  constexpr Vaddr operator+(uint64_t off) const { return Vaddr{value() + off}; }
+};
+
+/// A physical frame number.
+struct Pfn : StrongId<struct PfnTag, uint32_t> {
+  using StrongId::StrongId;
+};
+inline constexpr Pfn kNoPfn{~uint32_t{0}};
+
+struct Asid : StrongId<struct AsidTag, uint16_t> {
+  using StrongId::StrongId;
+};
+struct Pasid : StrongId<struct PasidTag, uint32_t> {
+  using StrongId::StrongId;
+};
+struct CpuId : StrongId<struct CpuTag, uint16_t> {
+  using StrongId::StrongId;
+};
+struct DeviceId : StrongId<struct DeviceTag, uint16_t> {
+  using StrongId::StrongId;
+};
+struct MmId : StrongId<struct MmTag, uint16_t> {
+  using StrongId::StrongId;
+};
+inline constexpr MmId kNoMm{0xffff};
+/// Event sequence number, global to one run.
+struct Seq : StrongId<struct SeqTag, uint64_t> {
+  using StrongId::StrongId;
+};
+
+std::string hex(uint64_t v);
+inline std::string to_string(Vaddr v) { return hex(v.value()); }
+
+}  // namespace tlbsim
+
+template <class Tag, class Rep>
+struct std::hash<tlbsim::StrongId<Tag, Rep>> {
+  size_t operator()(const tlbsim::StrongId<Tag, Rep>& v) const noexcept { return std::hash<Rep>{}(v.value()); }
+};

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+#include "model/walk_cache.h"
+
+#include "model/check.h"
+#include "model/page_table.h"
+
+namespace tlbsim {
+
+uint64_t WalkCacheEntry::start() const { return prefix << level_shift(level); }
+uint64_t WalkCacheEntry::end() const { return (prefix + 1) << level_shift(level); }
+
+WalkCache::WalkCache(uint32_t entries, Holder holder, EventBus& bus) : m_holder(holder), m_bus(bus) {
+  m_entries.resize(entries);
+}
+
+const WalkCacheEntry* WalkCache::lookup(uint32_t tag, uint64_t va) {
+  WalkCacheEntry* best = nullptr;
+  for (auto& e : m_entries) {
+    if (!e.valid || e.tag != tag || (va >> level_shift(e.level)) != e.prefix) continue;
+    if (!best || e.level < best->level) best = &e;
+  }
+  if (best) best->lru = ++m_clock;
+  return best;
+}
+
+void WalkCache::fill(uint32_t tag, MmId mm, uint64_t va, uint8_t level, Pfn table, uint32_t gen, const char* func) {
+  if (m_entries.empty()) return;
+  const uint64_t prefix = va >> level_shift(level);
+  WalkCacheEntry* victim = nullptr;
+  for (auto& e : m_entries) {
+    if (e.valid && e.tag == tag && e.level == level && e.prefix == prefix) {
+      victim = &e;
+      break;
+    }
+    if (!victim || (!e.valid && victim->valid) || (e.valid == victim->valid && e.lru < victim->lru)) victim = &e;
+  }
+  if (victim->valid) drop(*victim, EventKind::Evict, "capacity eviction");
+  *victim = WalkCacheEntry{.prefix = prefix, .table = table, .table_gen = gen, .tag = tag, .lru = ++m_clock,
+                           .mm = mm, .level = level, .valid = true};
+  if (m_bus.active()) {
+    Event ev{.kind = EventKind::WalkFill, .level = level, .holder = m_holder, .mm = mm, .tag = tag, .func = func};
+    ev.va = victim->start();
+    ev.end = victim->end();
+    ev.pfn = table;
+    ev.gen = gen;
+    m_bus.emit(std::move(ev));
+  }
+}
+
+void WalkCache::drop(WalkCacheEntry& c, EventKind why, const char* func) {
+  if (m_bus.active()) {
+    Event ev{.kind = why, .level = c.level, .holder = m_holder, .mm = c.mm, .tag = c.tag, .func = func};
+    ev.va = c.start();
+    ev.end = c.end();
+    ev.pfn = c.table;
+    ev.gen = c.table_gen;
+    m_bus.emit(std::move(ev));
+  }
+  c.valid = false;
+}
+
+size_t WalkCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func) {
+  size_t n = 0;
+  for (auto& e : m_entries)
+    if (e.valid && e.tag == tag && e.start() < end && start < e.end()) {
+      drop(e, EventKind::Drop, func);
+      ++n;
+    }
+  return n;
+}
+
+size_t WalkCache::invalidate_tag(uint32_t tag, const char* func) {
+  size_t n = 0;
+  for (auto& e : m_entries)
+    if (e.valid && e.tag == tag) {
+      drop(e, EventKind::Drop, func);
+      ++n;
+    }
+  return n;
+}
+
+size_t WalkCache::invalidate_all(const char* func) {
+  size_t n = 0;
+  for (auto& e : m_entries)
+    if (e.valid) {
+      drop(e, EventKind::Drop, func);
+      ++n;
+    }
+  return n;
+}
+
+size_t WalkCache::occupancy() const {
+  size_t n = 0;
+  for (const auto& e : m_entries) n += e.valid;
+  return n;
+}
+
+void WalkCache::check_invariants() const {
+  for (size_t i = 0; i < m_entries.size(); ++i) {
+    const auto& e = m_entries[i];
+    if (!e.valid) continue;
+    TLBSIM_CHECK(e.level >= 2 && e.level <= 4, to_string(m_holder) << " walk-cache entry at level " << int(e.level));
+    TLBSIM_CHECK(e.lru <= m_clock, "LRU stamp from the future");
+    for (size_t j = i + 1; j < m_entries.size(); ++j) {
+      const auto& o = m_entries[j];
+      TLBSIM_CHECK(!(o.valid && o.tag == e.tag && o.level == e.level && o.prefix == e.prefix),
+                   to_string(m_holder) << " duplicate walk-cache entry");
+    }
+  }
+}
+
+}  // namespace tlbsim

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// The hardware page walker shared by CPUs and IOMMUs: reads the same table pages the kernel
+/// writes, may start from a walk-cache entry, sets the accessed/dirty bits, and reports a fault
+/// when the leaf does not allow the access. A walk that starts from a walk-cache entry whose table
+/// page is no longer that table emits StaleTableWalk and reads whatever the frame now holds.
+#include <cstdint>
+
+#include "model/phys_mem.h"
+#include "model/pte.h"
+#include "model/walk_cache.h"
+
+namespace tlbsim {
+
+/// The translation context: which tables, under which tag, for which mm.
+struct WalkContext {
+  MmId mm = kNoMm;
+  uint32_t tag = 0;  ///< ASID or PASID
+  Pfn root = kNoPfn;
+};
+
+struct WalkParams {
+  /// Keep non-leaf entries in the walk cache even when the walk ended at a non-present leaf, as
+  /// the Intel SDM allows for paging-structure caches (Vol. 3A 4.10.3.1).
+  bool cache_nonleaf_on_fault = true;
+  /// Hardware sets PTE accessed/dirty bits (x86, ARMv8.1 HAFDBS, SVA IOMMUs).
+  bool set_access_dirty = true;
+  const char* func = "page walk";
+};
+
+enum class WalkFault : uint8_t { None, NotPresent, WriteProtect, StaleTable };
+
+struct WalkResult {
+  WalkFault fault = WalkFault::None;
+  Pte leaf{};
+  uint8_t leaf_level = 1;
+  bool stale_table = false;  ///< started from a walk-cache entry whose table was freed or reused
+  Pfn pfn_for(uint64_t va) const {
+    return leaf_level == 2 ? Pfn{leaf.pfn().value() + uint32_t((va >> kPageShift) & 511)} : leaf.pfn();
+  }
+};
+
+WalkResult hw_walk(PhysMem& mem, const WalkContext& ctx, Vaddr va, bool write, WalkCache* pwc, const WalkParams& p);
+
+}  // namespace tlbsim
