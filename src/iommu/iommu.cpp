@@ -19,7 +19,8 @@ Iommu::Iommu(uint16_t index, IommuConfig cfg, PhysMem& mem, const CostModel& cos
 uint16_t Iommu::add_device(DeviceConfig cfg) {
   const auto id = static_cast<uint16_t>(m_devices.size());
   Device d;
-  d.atc = std::make_unique<TranslationCache>(cfg.atc, Holder{HolderKind::Atc, id}, m_mem.bus());
+  d.global_id = cfg.global_id == 0xffff ? id : cfg.global_id;
+  d.atc = std::make_unique<TranslationCache>(cfg.atc, Holder{HolderKind::Atc, d.global_id}, m_mem.bus());
   d.cfg = std::move(cfg);
   m_devices.push_back(std::move(d));
   return id;
@@ -84,7 +85,7 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
     if (const CachedTranslation* c = d.atc->lookup(tag, va); c && (!write || c->writable)) {
       const Pfn pfn = c->pfn_for(va.vpn());
       if (write) m_mem.write_content(pfn);
-      emit_dma(bus, ctx.mm, tag, va, write, pfn, d.atc->holder(), device);
+      emit_dma(bus, ctx.mm, tag, va, write, pfn, d.atc->holder(), d.global_id);
       return {DmaFault::None, pfn, d.atc->holder()};
     }
     // ATS Translation Request to the IOMMU (a miss, or a write needing a writable translation).
@@ -104,7 +105,7 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
     } else {
       // The IOTLB keeps the read-only entry and reports a permission fault: the device must
       // wait for software to invalidate it (primer 7.2, the SMMU upgrade livelock).
-      emit_prq(bus, ctx.mm, tag, va, write, device, "write to read-only IOTLB entry");
+      emit_prq(bus, ctx.mm, tag, va, write, d.global_id, "write to read-only IOTLB entry");
       return {DmaFault::PageRequest};
     }
   }
@@ -121,11 +122,11 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
     WalkResult w = hw_walk(m_mem, ctx, va, write, &m_pwc,
                            WalkParams{.cache_nonleaf_on_fault = m_cfg.cache_nonleaf_on_fault, .func = "iommu page walk"});
     if (w.fault == WalkFault::StaleTable) {
-      emit_prq(bus, ctx.mm, tag, va, write, device, "walk through a page-table page reused as data");
+      emit_prq(bus, ctx.mm, tag, va, write, d.global_id, "walk through a page-table page reused as data");
       return {DmaFault::StaleTable, kNoPfn, m_pwc.holder()};
     }
     if (w.fault != WalkFault::None) {
-      emit_prq(bus, ctx.mm, tag, va, write, device, w.fault == WalkFault::NotPresent ? "not present" : "write protected");
+      emit_prq(bus, ctx.mm, tag, va, write, d.global_id, w.fault == WalkFault::NotPresent ? "not present" : "write protected");
       return {DmaFault::PageRequest};
     }
     huge = w.leaf_level == 2;
@@ -137,7 +138,7 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
   }
   if (d.cfg.ats) d.atc->fill(tag, ctx.mm, va, entry_pfn, writable, huge, "ATS translation completion");
   if (write) m_mem.write_content(pfn);
-  emit_dma(bus, ctx.mm, tag, va, write, pfn, via, device);
+  emit_dma(bus, ctx.mm, tag, va, write, pfn, via, d.global_id);
   return {DmaFault::None, pfn, via};
 }
 

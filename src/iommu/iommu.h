@@ -36,6 +36,9 @@ struct IommuConfig {
 
 struct DeviceConfig {
   std::string name;
+  /// Machine-wide device number, used to name the device's ATC in events (default: the index
+  /// within this IOMMU).
+  uint16_t global_id = 0xffff;
   bool ats = true;
   TranslationCacheConfig atc{.sets = 16, .ways = 4};
 };
@@ -73,6 +76,7 @@ class Iommu {
   size_t devices() const { return m_devices.size(); }
   const std::string& device_name(uint16_t d) const { return m_devices[d].cfg.name; }
   bool device_ats(uint16_t d) const { return m_devices[d].cfg.ats; }
+  uint16_t device_global_id(uint16_t d) const { return m_devices[d].global_id; }
   bool device_bound(uint16_t d, Pasid p) const;
   /// Devices bound to a PASID, in device order.
   std::vector<uint16_t> devices_of(Pasid p) const;
@@ -88,6 +92,7 @@ class Iommu {
     DeviceConfig cfg;
     std::unique_ptr<TranslationCache> atc;
     std::vector<uint32_t> pasids;
+    uint16_t global_id = 0;
   };
   uint16_t m_index;
   IommuConfig m_cfg;

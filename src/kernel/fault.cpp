@@ -59,8 +59,10 @@ Task<FaultResult> wp_page_copy(Kernel& k, AddressSpace& mm, Vma vma, uint64_t ad
   mm.pt().set(r, Vaddr{page}, Pte::make(new_pfn, true).with(Pte::kDirty | Pte::kAccessed), "set_pte_at_notify");
   page_remove_rmap(k, old_pfn);
   unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
-  put_page(k, old_pfn, "wp_page_copy");  // the old mapping's reference; may free
   mmu_notifier_invalidate_range_only_end(k, mm, page, page + kPageSize, "wp_page_copy");
+  // The old mapping's reference goes after the unlock and after the notifier end (v6.0 source;
+  // the primer places it before the unlock, docs/kernel-notes.md item 7).
+  put_page(k, old_pfn, "wp_page_copy");
   co_return FaultResult::Handled;
 }
 

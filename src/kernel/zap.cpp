@@ -7,6 +7,7 @@
 #include "kernel/locking.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
+#include "kernel/vma_ops.h"
 #include "model/check.h"
 
 namespace tlbsim::kernel {
@@ -137,37 +138,6 @@ Task<> unmap_region(Kernel& k, AddressSpace& mm, std::vector<Vma> vmas, uint64_t
   co_await tlb_finish_mmu(k, tlb);
 }
 
-namespace {
-/// __split_vma() at `addr` if a live VMA straddles it.
-void split_at(Kernel& k, AddressSpace& mm, uint64_t addr) {
-  auto& list = mm.vmas_mut();
-  for (size_t i = 0; i < list.size(); ++i) {
-    Vma& v = list[i];
-    if (v.detached || !(v.start < addr && addr < v.end)) continue;
-    Vma tail = v;
-    tail.start = addr;
-    tail.pgoff = v.index_of(addr);
-    tail.seq = k.next_vma_seq();
-    v.end = addr;
-    mm.insert_vma(tail);
-    return;
-  }
-}
-
-/// Split at the ends and detach the VMAs inside [start, end) (detach_vmas_to_be_unmapped()).
-std::vector<Vma> detach_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
-  split_at(k, mm, start);
-  split_at(k, mm, end);
-  std::vector<Vma> out;
-  for (Vma& v : mm.vmas_mut())
-    if (!v.detached && v.start >= start && v.end <= end) {
-      v.detached = true;
-      out.push_back(v);
-    }
-  return out;
-}
-}  // namespace
-
 Task<> sys_munmap(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
   const uint64_t end = start + ((len + kPageSize - 1) & ~(kPageSize - 1));
   co_await mmap_write_lock(k, mm);
@@ -181,15 +151,6 @@ Task<> sys_munmap(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
   co_await unmap_region(k, mm, vmas, start, end);
   mmap_read_unlock(k, mm);
 }
-
-namespace {
-std::vector<Vma> vmas_in(const AddressSpace& mm, uint64_t start, uint64_t end) {
-  std::vector<Vma> out;
-  for (const Vma& v : mm.vmas())
-    if (!v.detached && v.start < end && start < v.end) out.push_back(v);
-  return out;
-}
-}  // namespace
 
 Task<> madvise_dontneed(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
   const uint64_t end = start + len;

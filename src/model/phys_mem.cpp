@@ -65,6 +65,27 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* f
   return Pfn{n};
 }
 
+Pfn PhysMem::alloc_contig(FrameKind kind, uint32_t owner, uint32_t first_index, uint32_t n, const char* func) {
+  TLBSIM_CHECK(kind != FrameKind::Table, "alloc_contig is for data pages, not page tables");
+  TLBSIM_CHECK(n > 0, "alloc_contig of zero frames");
+  TLBSIM_CHECK(m_frames.size() + n <= m_cfg.max_frames, "out of physical memory (" << m_cfg.max_frames << " frames)");
+  const auto first = static_cast<uint32_t>(m_frames.size());
+  for (uint32_t i = 0; i < n; ++i) {
+    m_frames.push_back(Frame{.generation = 1, .owner = owner, .aux = first_index + i, .refcount = 1, .mapcount = 0,
+                             .allocated = true, .kind = kind});
+    m_content.push_back(1);
+    ++m_in_use;
+    if (m_bus.active()) {
+      Event e{.kind = EventKind::FrameAlloc, .func = func};
+      e.pfn = Pfn{first + i};
+      e.gen = 1;
+      e.aux = owner;
+      m_bus.emit(std::move(e));
+    }
+  }
+  return Pfn{first};
+}
+
 void PhysMem::free(Pfn pfn, const char* func) {
   TLBSIM_CHECK(valid(pfn), "free of invalid pfn " << pfn.value());
   Frame& f = m_frames[pfn.value()];

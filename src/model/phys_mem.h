@@ -41,6 +41,11 @@ class PhysMem {
 
   /// alloc_pages(): take a frame off the free list, bump its generation, refcount = 1.
   Pfn alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* func);
+  /// A physically contiguous run for a huge page (alloc_pages(order 9) / alloc_contig_range()):
+  /// `n` fresh frames taken past the end of memory, never from the free list, so contiguity
+  /// needs no search. Frame i gets page index first_index + i and refcount 1 (each frame is
+  /// counted on its own, as if every subpage were a small page). Not for page tables.
+  Pfn alloc_contig(FrameKind kind, uint32_t owner, uint32_t first_index, uint32_t n, const char* func);
   /// __free_pages(): the frame goes back to the allocator. Table contents stay in place.
   void free(Pfn pfn, const char* func);
 

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// Page migration (mm/migrate.c, mm/rmap.c try_to_migrate_one(), mm/migrate_device.c; primer
+/// section 6), as in Linux 6.0: one folio at a time with an immediate ptep_clear_flush() (the
+/// batched flush of 7e12beb8ca2a is 6.3). The secondary invalidation is where the policy puts
+/// it: OLD at the mmu_notifier_invalidate_range_end() closing each try_to_migrate_one(), FIXED
+/// inside flush_tlb_page(); both precede the copy.
+#include <cstdint>
+#include <vector>
+
+#include "kernel/kernel.h"
+#include "kernel/task.h"
+
+namespace tlbsim::kernel {
+
+/// migrate_pages() of one folio (NUMA balancing, compaction, move_pages): isolate, allocate the
+/// target, try_to_migrate() (migration entries), folio_migrate_mapping() with its refcount
+/// check, folio_migrate_copy(), remove_migration_ptes(), drop the old page (freed). On a
+/// refcount mismatch (-EAGAIN, e.g. a GUP reference) the migration entries are restored and the
+/// target freed. `page` must be an anonymous or page-cache page.
+Task<> migrate_pages(Kernel& k, Pfn page);
+
+/// try_to_migrate(): rmap walk under the rmap lock, try_to_migrate_one() per VMA, stopping as
+/// soon as the folio is unmapped (rwc.done = folio_not_mapped).
+Task<> try_to_migrate(Kernel& k, Pfn page);
+/// remove_migration_ptes(src, dst): every migration entry for `src` becomes a PTE to `dst` with
+/// the entry's write permission (or a device-private entry when `dst_device_private`).
+/// non-present -> present: no flush and no notifier in either policy.
+Task<> remove_migration_ptes(Kernel& k, Pfn src, Pfn dst, bool dst_device_private = false);
+
+/// struct migrate_vma (include/linux/migrate.h): the range and per page the source, the
+/// destination and MIGRATE_PFN_* flags.
+struct MigrateVma {
+  static constexpr uint8_t kMigrate = 1;  ///< MIGRATE_PFN_MIGRATE
+  static constexpr uint8_t kWrite = 2;    ///< MIGRATE_PFN_WRITE
+  AddressSpace* mm = nullptr;
+  uint64_t start = 0;
+  uint64_t end = 0;
+  std::vector<Pfn> src;  ///< kNoPfn for a hole (pte_none)
+  std::vector<Pfn> dst;  ///< filled by the driver
+  std::vector<uint8_t> flags;
+};
+
+/// migrate_vma_setup(): migrate_vma_collect() (MN_START(MMU_NOTIFY_MIGRATE), per PTE table
+/// migrate_vma_collect_pmd(), MN_END) then migrate_vma_unmap()'s refcount check, restoring
+/// pages that cannot move. The caller holds mmap_read_lock. Anonymous VMAs only (6.0's
+/// migrate_vma_pages() refuses file pages for device-private memory).
+Task<> migrate_vma_setup(Kernel& k, MigrateVma& m);
+/// The driver's copy (lib/test_hmm.c dmirror_migrate_alloc_and_copy()): a device-private page
+/// per collected entry, filled from the source (or zeroed for a hole).
+void dmirror_migrate_alloc_and_copy(Kernel& k, MigrateVma& m);
+/// migrate_vma_pages(): holes get migrate_vma_insert_page() inside a lazily opened notifier
+/// bracket closed with _only_end in OLD; pages get folio_migrate_mapping().
+Task<> migrate_vma_pages(Kernel& k, MigrateVma& m);
+/// migrate_vma_finalize(): remove_migration_ptes() to the new (or, on failure, the old) page,
+/// then drop the old pages (freed) and the driver's references to the new ones.
+Task<> migrate_vma_finalize(Kernel& k, MigrateVma& m);
+/// dmirror_migrate_to_device(): mmap_read_lock, setup, copy, pages, finalize, unlock. The range
+/// ends up mapped by device-private entries.
+Task<> migrate_vma(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end);
+
+}  // namespace tlbsim::kernel

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/pgtable_generic.h"
+
+#include "kernel/arch_flush.h"
+#include "kernel/locking.h"
+#include "kernel/mmu_notifier.h"
+
+namespace tlbsim::kernel {
+
+Pte ptep_clear_flush(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr, const char* func) {
+  addr &= ~(kPageSize - 1);
+  const Pte old = mm.pt().set(r, Vaddr{addr}, Pte{}, func);
+  if (old.present()) flush_tlb_page(k, mm, addr);
+  return old;
+}
+
+Pte ptep_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr) {
+  addr &= ~(kPageSize - 1);
+  const Pte old = ptep_clear_flush(k, mm, r, addr);
+  // 0f10851ea475 rule B: the secondary TLB must not outlive the PTL when a new page follows.
+  if (k.policy().sec_inv_from_notify_helpers)
+    mmu_notifier_invalidate_range(k, mm, addr, addr + kPageSize, "ptep_clear_flush_notify");
+  return old;
+}
+
+Pte pmdp_invalidate(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
+  const Pte cur = mm.pt().get(pmd);
+  // pmdp_establish(pmd_mkinvalid()): non-present for every hardware walker, still a huge PMD
+  // for the kernel (pmd_present() checks PSE too), so a racing fault waits for the PMD lock.
+  const Pte old = mm.pt().set(pmd, Vaddr{haddr}, Pte{cur.raw() & ~Pte::kPresent}, "pmdp_invalidate");
+  flush_pmd_tlb_range(k, mm, haddr, haddr + kPmdSize);
+  return old;
+}
+
+Pte pmdp_huge_clear_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
+  const Pte old = mm.pt().set(pmd, Vaddr{haddr}, Pte{}, "pmdp_huge_get_and_clear");
+  flush_pmd_tlb_range(k, mm, haddr, haddr + kPmdSize);
+  return old;
+}
+
+Pte pmdp_huge_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
+  const Pte old = pmdp_huge_clear_flush(k, mm, pmd, haddr);
+  if (k.policy().sec_inv_from_notify_helpers)
+    mmu_notifier_invalidate_range(k, mm, haddr, haddr + kPmdSize, "pmdp_huge_clear_flush_notify");
+  return old;
+}
+
+Pte pmdp_collapse_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
+  const Pte old = mm.pt().set(pmd, Vaddr{haddr}, Pte{}, "pmdp_huge_get_and_clear");
+  flush_tlb_range(k, mm, haddr, haddr + kPmdSize);
+  return old;
+}
+
+void mmu_notifier_invalidate_range_end_after_notify(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end,
+                                                     const char* site) {
+  if (k.policy().sec_inv_from_notify_helpers)
+    mmu_notifier_invalidate_range_only_end(k, mm, start, end, site);
+  else
+    mmu_notifier_invalidate_range_end(k, mm, start, end, site);
+}
+
+void folio_mark_dirty(Kernel& k, Pfn page) {
+  const Frame& f = k.mem().frame(page);
+  if (f.kind != FrameKind::File) return;
+  File& file = k.file(f.owner);
+  if (f.aux < file.dirty.size() && file.pages[f.aux] == page) file.dirty[f.aux] = true;
+}
+
+namespace {
+SimLock& rmap_lock(Kernel& k, Pfn page) {
+  const Frame& f = k.mem().frame(page);
+  if (f.kind == FrameKind::File) return k.file(f.owner).i_mmap_rwsem;
+  return k.anon_vma_lock(f.owner);
+}
+bool file_page(Kernel& k, Pfn page) { return k.mem().frame(page).kind == FrameKind::File; }
+}  // namespace
+
+Task<> rmap_lock_read(Kernel& k, Pfn page) {
+  co_await lock(k, rmap_lock(k, page), LockMode::Read, file_page(k, page) ? "i_mmap_lock_read" : "anon_vma_lock_read");
+}
+
+void rmap_unlock_read(Kernel& k, Pfn page) {
+  unlock(k, rmap_lock(k, page), LockMode::Read, file_page(k, page) ? "i_mmap_unlock_read" : "anon_vma_unlock_read");
+}
+
+Task<PteRef> pte_offset_map_lock(Kernel& k, AddressSpace& mm, uint64_t addr, const char* func) {
+  for (;;) {
+    const PteRef r = mm.pt().lookup(Vaddr{addr}, 1);
+    if (!r.valid()) co_return PteRef{};
+    co_await lock(k, k.ptl(r.table), LockMode::Write, func);
+    // The table may have been detached while this thread waited (pte_offset_map() re-validates
+    // the PMD since 6.5; earlier kernels relied on mmap_lock or the rmap lock).
+    const PteRef again = mm.pt().lookup(Vaddr{addr}, 1);
+    if (again.valid() && again.table == r.table) co_return r;
+    unlock(k, k.ptl(r.table), LockMode::Write, func);
+  }
+}
+
+void pte_unmap_unlock(Kernel& k, PteRef r, const char* func) { unlock(k, k.ptl(r.table), LockMode::Write, func); }
+
+bool folio_mapped(Kernel& k, Pfn page) { return k.mem().frame(page).mapcount > 0; }
+
+}  // namespace tlbsim::kernel

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// Clear-and-flush helpers of mm/pgtable-generic.c and the OLD *_clear_flush_notify() macros of
+/// include/linux/mmu_notifier.h, shared by the rmap-based paths (migration, reclaim, KSM, THP).
+/// The CPU flush goes through arch_flush.h, so FIXED's secondary invalidation happens inside it;
+/// the `_notify` variants add OLD's explicit invalidate_range() under the caller's PTL when
+/// policy.sec_inv_from_notify_helpers is set.
+#include <cstdint>
+
+#include "kernel/kernel.h"
+#include "kernel/task.h"
+
+namespace tlbsim::kernel {
+
+/// ptep_clear_flush(): ptep_get_and_clear(), then flush_tlb_page() if the old PTE was
+/// pte_accessible() (present). Returns the old PTE. The caller holds the PTL.
+Pte ptep_clear_flush(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr, const char* func = "ptep_clear_flush");
+/// ptep_clear_flush_notify() (<= 6.5): ptep_clear_flush() + mmu_notifier_invalidate_range(page).
+Pte ptep_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr);
+
+/// pmdp_invalidate(): the huge PMD made non-present (pmd_mkinvalid keeps pfn and PSE, so the
+/// kernel still sees a huge PMD and no fault can install a PTE table), then
+/// flush_pmd_tlb_range(). Returns the old PMD.
+Pte pmdp_invalidate(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
+/// pmdp_huge_clear_flush(): pmdp_huge_get_and_clear() + flush_pmd_tlb_range().
+Pte pmdp_huge_clear_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
+/// pmdp_huge_clear_flush_notify() (<= 6.5): + mmu_notifier_invalidate_range(haddr, +HPAGE_PMD_SIZE).
+Pte pmdp_huge_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
+/// pmdp_collapse_flush(): clear a PMD that points at a PTE table and flush_tlb_range() the
+/// 2 MiB it mapped ("collapse entails shooting down ptes not pmd").
+Pte pmdp_collapse_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
+
+/// The bracket end of a site that in 6.0 called mmu_notifier_invalidate_range_only_end()
+/// because it had already notified under the PTL (__split_huge_pmd(), migrate_vma_pages());
+/// ec8832d007cb turned those into plain mmu_notifier_invalidate_range_end(). Follows
+/// policy.sec_inv_from_notify_helpers, the switch that carries the 6.0 helper structure.
+void mmu_notifier_invalidate_range_end_after_notify(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end,
+                                                     const char* site);
+
+/// folio_mark_dirty(): a dirty PTE's state moves to the page (page cache dirty flag for file
+/// pages; anonymous pages carry no flag in the model).
+void folio_mark_dirty(Kernel& k, Pfn page);
+/// rmap_walk()'s lock for `page`, taken for reading: anon_vma_lock_read() or
+/// i_mmap_lock_read(). Keyed by the page's owner, so hold a reference across lock and unlock.
+Task<> rmap_lock_read(Kernel& k, Pfn page);
+void rmap_unlock_read(Kernel& k, Pfn page);
+/// pte_offset_map_lock(): the PTE slot for `addr` with its PTL held, re-checked after the lock
+/// is taken; an invalid ref (and no lock) when no PTE table maps `addr` (pmd_none or huge).
+Task<PteRef> pte_offset_map_lock(Kernel& k, AddressSpace& mm, uint64_t addr, const char* func = "pte_offset_map_lock");
+/// pte_unmap_unlock()
+void pte_unmap_unlock(Kernel& k, PteRef r, const char* func = "pte_unmap_unlock");
+/// folio_mapped()
+bool folio_mapped(Kernel& k, Pfn page);
+
+}  // namespace tlbsim::kernel

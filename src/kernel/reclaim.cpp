@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/reclaim.h"
+
+#include <bit>
+
+#include "kernel/locking.h"
+#include "kernel/mmu_notifier.h"
+#include "kernel/page.h"
+#include "kernel/pgtable_generic.h"
+
+namespace tlbsim::kernel {
+
+namespace {
+
+/// set_tlb_ubc_flush_pending(): queue the flush; a dirty PTE makes the batch "writable" so a
+/// flush must complete before the page is written back.
+void set_tlb_ubc_flush_pending(Kernel& k, TlbBatch& tlb_ubc, AddressSpace& mm, Pte pteval, uint64_t addr) {
+  if (!pteval.present()) return;  // !pte_accessible(): nothing cached
+  arch_tlbbatch_add_pending(k, tlb_ubc, mm, addr);
+  tlb_ubc.flush_required = true;
+  // Read by flush_tlb_batched_pending() under the PTL (3ea277194daa).
+  mm.tlb_flush_batched = true;
+  if (pteval.dirty()) tlb_ubc.writable = true;
+}
+
+/// try_to_unmap_one() for one VMA (mm/rmap.c, v6.0).
+Task<> try_to_unmap_one(Kernel& k, TlbBatch& tlb_ubc, Pfn page, RmapTarget t, uint64_t swap_slot) {
+  AddressSpace& mm = *t.mm;
+  const uint64_t addr = t.addr;
+  const bool anon = k.mem().frame(page).kind == FrameKind::Anon;
+  mmu_notifier_invalidate_range_start(k, mm, addr, addr + kPageSize, "try_to_unmap_one");
+  const PteRef r = co_await pte_offset_map_lock(k, mm, addr, "page_vma_mapped_walk");
+  if (r.valid()) {
+    const Pte pte = mm.pt().get(r);
+    if (pte.present() && pte.pfn() == page) {
+      Pte pteval;
+      if (should_defer_flush(k, mm)) {
+        // The CPU flush is deferred to try_to_unmap_flush(); FIXED's secondary invalidation is
+        // inside arch_tlbbatch_add_pending().
+        pteval = mm.pt().set(r, Vaddr{addr}, Pte{}, "ptep_get_and_clear");
+        set_tlb_ubc_flush_pending(k, tlb_ubc, mm, pteval, addr);
+      } else {
+        pteval = ptep_clear_flush(k, mm, r, addr);
+      }
+      if (pteval.dirty()) folio_mark_dirty(k, page);
+      if (anon) {
+        mm.pt().set(r, Vaddr{addr}, Pte::swap_entry(Pte::SwpType::Swap, swap_slot), "set_pte_at");
+        // OLD: "Invalidate as we cleared the pte" -- before the deferred CPU flush.
+        if (k.policy().sec_inv_from_notify_helpers)
+          mmu_notifier_invalidate_range(k, mm, addr, addr + kPageSize, "try_to_unmap_one");
+      }
+      // File pages: the folio is locked, so it cannot be replaced in the page cache before
+      // mmu_notifier_invalidate_range_end(); OLD relies on that call.
+      page_remove_rmap(k, page);
+      put_page(k, page, "try_to_unmap_one");  // the mapping's reference; reclaim holds one more
+      co_await yield_point("try_to_unmap_one");
+    }
+    pte_unmap_unlock(k, r, "page_vma_mapped_walk_done");
+  }
+  co_await yield_point("mmu_notifier_invalidate_range_end");
+  mmu_notifier_invalidate_range_end(k, mm, addr, addr + kPageSize, "try_to_unmap_one");
+}
+
+/// get_swap_page(): the model has no swap device; the slot encodes (anon_vma, index), which is
+/// unique and deterministic.
+uint64_t swap_slot_of(const Frame& f) { return (uint64_t{f.owner} << 24) | (f.aux & 0xffffffu); }
+
+}  // namespace
+
+bool should_defer_flush(Kernel& k, const AddressSpace& mm) {
+  if (k.config().arch == Arch::Arm64) return true;  // arch_tlbbatch_should_defer()
+  return std::popcount(mm.cpumask) > 1;
+}
+
+Task<> try_to_unmap(Kernel& k, TlbBatch& tlb_ubc, Pfn page, uint64_t swap_slot) {
+  co_await rmap_lock_read(k, page);
+  for (const RmapTarget& t : rmap_walk(k, page)) {
+    co_await try_to_unmap_one(k, tlb_ubc, page, t, swap_slot);
+    if (!folio_mapped(k, page)) break;  // rwc.done = folio_not_mapped
+  }
+  rmap_unlock_read(k, page);
+}
+
+void try_to_unmap_flush(Kernel& k, TlbBatch& tlb_ubc) {
+  if (!tlb_ubc.flush_required) return;
+  trace_call(k, "try_to_unmap_flush");
+  arch_tlbbatch_flush(k, tlb_ubc);  // resets the batch: flush_required = writable = false
+}
+
+void try_to_unmap_flush_dirty(Kernel& k, TlbBatch& tlb_ubc) {
+  if (tlb_ubc.writable) try_to_unmap_flush(k, tlb_ubc);
+}
+
+Task<> shrink_folio_list(Kernel& k, std::vector<Pfn> pages) {
+  trace_call(k, "shrink_folio_list");
+  TlbBatch tlb_ubc;  // current->tlb_ubc
+  std::vector<Pfn> free_folios;
+  for (const Pfn page : pages) {
+    const Frame f = k.mem().frame(page);
+    if (!f.allocated || (f.kind != FrameKind::Anon && f.kind != FrameKind::File)) continue;
+    const bool anon = f.kind == FrameKind::Anon;
+    // isolate_lru_folios(): reclaim's reference.
+    get_page(k, page);
+    co_await yield_point("shrink_folio_list");
+    // add_to_swap() (before unmapping): a slot, and the folio is marked dirty.
+    const uint64_t slot = anon ? swap_slot_of(f) : 0;
+    if (folio_mapped(k, page)) co_await try_to_unmap(k, tlb_ubc, page, slot);
+    if (folio_mapped(k, page)) {
+      trace_call(k, "shrink_folio_list: still mapped, activate");
+      put_page(k, page, "putback_lru_page");
+      continue;
+    }
+    // A file page truncated while still mapped has no mapping left to remove it from.
+    const bool cached = !anon && f.aux < k.file(f.owner).pages.size() && k.file(f.owner).pages[f.aux] == page;
+    if (anon) {
+      // The folio is dirty: pageout() writes it to swap, and no TLB may still write it then.
+      try_to_unmap_flush_dirty(k, tlb_ubc);
+      trace_call(k, "pageout");
+    } else if (cached) {
+      File& file = k.file(f.owner);
+      if (file.dirty[f.aux]) {
+        // Direct reclaim does not write file pages back: keep it for a later pass.
+        trace_call(k, "shrink_folio_list: dirty file page, activate");
+        put_page(k, page, "putback_lru_page");
+        continue;
+      }
+    }
+    // __remove_mapping(): folio_ref_freeze() succeeds only when the page cache (or swap cache)
+    // and reclaim hold the only references.
+    const uint32_t expected = cached ? 2 : 1;
+    if (k.mem().frame(page).refcount != expected) {
+      trace_call(k, "__remove_mapping: extra references, keep");
+      put_page(k, page, "putback_lru_page");
+      continue;
+    }
+    if (cached) {
+      k.file(f.owner).pages[f.aux] = kNoPfn;  // __filemap_remove_folio()
+      put_page(k, page, "__remove_mapping");
+    }
+    free_folios.push_back(page);
+  }
+  // The end of shrink_folio_list(): no TLB may map a page when it goes back to the allocator.
+  try_to_unmap_flush(k, tlb_ubc);
+  co_await yield_point("free_unref_page_list");
+  for (const Pfn p : free_folios) put_page(k, p, "free_unref_page_list");
+}
+
+}  // namespace tlbsim::kernel

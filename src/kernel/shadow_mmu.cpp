@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/shadow_mmu.h"
+
+#include "kernel/fault.h"
+#include "kernel/locking.h"
+#include "kernel/page.h"
+#include "model/check.h"
+
+namespace tlbsim::kernel {
+
+namespace {
+void emit_entry(Kernel& k, EventKind kind, Holder h, MmId mm, uint64_t va, const ShadowMmu::Entry& e, const char* func) {
+  if (!k.bus().active()) return;
+  Event ev{.kind = kind, .flags = uint8_t(e.writable ? kEvWrite : 0), .level = 1, .holder = h, .mm = mm, .func = func};
+  ev.va = va;
+  ev.end = va + kPageSize;
+  ev.pfn = e.pfn;
+  k.bus().emit(std::move(ev));
+}
+}  // namespace
+
+std::string ShadowMmu::name() const { return "shadow-mmu(" + std::to_string(m_index) + ")"; }
+
+void ShadowMmu::drop_range(Kernel& k, MmId mm, uint64_t start, uint64_t end, const char* func) {
+  if (end <= start) return;
+  auto it = m_entries.lower_bound(start >> kPageShift);
+  const uint64_t last = (end - 1) >> kPageShift;
+  while (it != m_entries.end() && it->first <= last) {
+    emit_entry(k, EventKind::Drop, holder(), mm, it->first << kPageShift, it->second, func);
+    it = m_entries.erase(it);
+  }
+}
+
+void ShadowMmu::invalidate_range_start(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
+  ++m_in_progress;  // kvm_mmu_invalidate_begin(): faults now retry
+  drop_range(k, mm.id(), start, end, "kvm_unmap_gfn_range");
+}
+
+void ShadowMmu::invalidate_range_end(Kernel&, AddressSpace&, uint64_t, uint64_t) {
+  // kvm_mmu_invalidate_end(): the sequence first, so a fault that sampled it before the start
+  // sees a change even once in_progress is back to zero.
+  ++m_seq;
+  TLBSIM_CHECK(m_in_progress > 0, name() << ": invalidate_range_end without a start");
+  --m_in_progress;
+}
+
+void ShadowMmu::release(Kernel& k, AddressSpace& mm) { drop_range(k, mm.id(), 0, kFlushAll, "kvm_mmu_notifier_release"); }
+
+void ShadowMmu::check_invariants() const {
+  TLBSIM_CHECK(m_in_progress >= 0, name() << ": negative invalidations in progress");
+  for (const auto& [vpn, e] : m_entries) TLBSIM_CHECK(e.pfn != kNoPfn, name() << ": entry without a pfn at vpn " << vpn);
+}
+
+const ShadowMmu::Entry* ShadowMmu::lookup(uint64_t va) const {
+  auto it = m_entries.find(va >> kPageShift);
+  return it == m_entries.end() ? nullptr : &it->second;
+}
+
+void ShadowMmu::install(Kernel& k, MmId mm, uint64_t va, Pfn pfn, bool writable, const char* func) {
+  const Entry e{pfn, writable};
+  m_entries[va >> kPageShift] = e;
+  emit_entry(k, EventKind::Fill, holder(), mm, va & ~(kPageSize - 1), e, func);
+}
+
+namespace {
+
+void emit_access(Kernel& k, const ShadowMmu& s, MmId mm, uint64_t addr, bool write, Pfn pfn) {
+  if (!k.bus().active()) return;
+  Event e{.kind = EventKind::Access, .flags = uint8_t((write ? kEvWrite : 0) | kEvCached), .holder = s.holder(),
+          .mm = mm, .func = write ? "shadow store" : "shadow load"};
+  e.va = addr;
+  e.pfn = pfn;
+  k.bus().emit(std::move(e));
+}
+
+/// What GUP found: the page (with an extra reference) or kNoPfn.
+struct Gup {
+  Pfn pfn = kNoPfn;
+  bool writable = false;
+};
+
+/// follow_page_pte()/follow_huge_pmd(): read the leaf under its PTL and take a reference if it
+/// allows the access (a write needs a writable, dirty PTE, as FOLL_WRITE does).
+Task<Gup> follow_page(Kernel& k, AddressSpace& mm, uint64_t page, bool write) {
+  unsigned level = 1;
+  mm.pt().leaf(Vaddr{page}, &level);
+  const PteRef r = mm.pt().lookup(Vaddr{page}, level == 2 ? 2 : 1);
+  if (!r.valid()) co_return Gup{};
+  co_await lock(k, k.ptl(r.table), LockMode::Write, level == 2 ? "pmd_lock" : "pte_offset_map_lock");
+  Gup g;
+  // Re-read under the lock: the table could have been detached meanwhile.
+  const PteRef again = mm.pt().lookup(Vaddr{page}, level == 2 ? 2 : 1);
+  const Pte pte = mm.pt().get(r);
+  const bool usable = again.valid() && again.table == r.table && pte.present() && (level == 1 || pte.huge()) &&
+                      !pte.special() && (!write || (pte.writable() && pte.dirty()));
+  if (usable) {
+    g.pfn = level == 2 ? Pfn{pte.pfn().value() + uint32_t((page >> kPageShift) & 511)} : pte.pfn();
+    // A write fault maps writable; a read maps read-only so the first device write comes back
+    // through the primary fault path and dirties the PTE.
+    g.writable = write;
+    get_page(k, g.pfn);
+  }
+  unlock(k, k.ptl(r.table), LockMode::Write, level == 2 ? "spin_unlock" : "pte_unmap_unlock");
+  co_return g;
+}
+
+}  // namespace
+
+Task<> shadow_access(Kernel& k, ShadowMmu& s, AddressSpace& mm, uint64_t addr, bool write, unsigned max_faults) {
+  const uint64_t page = addr & ~(kPageSize - 1);
+  for (unsigned n = 0; n <= max_faults; ++n) {
+    co_await yield_point(write ? "shadow store" : "shadow load");
+    if (const ShadowMmu::Entry* e = s.lookup(page); e && (!write || e->writable)) {
+      if (write) k.mem().write_content(e->pfn);
+      emit_access(k, s, mm.id(), addr, write, e->pfn);
+      co_return;
+    }
+    // kvm_faultin_pfn(): never start while an invalidation is in progress (its entries would be
+    // zapped at once or be stale), then sample the sequence.
+    co_await wait_until("mmu_invalidate_retry (in progress)", [&s] { return s.in_progress() == 0; });
+    const uint64_t mmu_seq = s.seq();
+    co_await mmap_read_lock(k, mm);
+    Gup g = co_await follow_page(k, mm, page, write);
+    if (g.pfn == kNoPfn) {
+      // Not present or not enough: the primary fault path (get_user_pages() -> handle_mm_fault()).
+      const FaultResult r = co_await handle_mm_fault(k, mm, page, write);
+      if (r == FaultResult::Sigsegv) {
+        mmap_read_unlock(k, mm);
+        trace_call(k, "kvm_faultin_pfn: -EFAULT", mm.id(), page, page + kPageSize);
+        co_return;
+      }
+      if (r == FaultResult::Handled) g = co_await follow_page(k, mm, page, write);
+    }
+    mmap_read_unlock(k, mm);
+    if (g.pfn == kNoPfn) continue;
+    co_await yield_point("mmu_invalidate_retry");
+    // Under kvm->mmu_lock: an invalidation that started (in_progress) or ended (seq) since the
+    // sample may have zapped what the PTE read saw.
+    if (s.in_progress() > 0 || s.seq() != mmu_seq) {
+      trace_call(k, "mmu_invalidate_retry: retry", mm.id(), page, page + kPageSize);
+    } else {
+      s.install(k, mm.id(), page, g.pfn, g.writable, "kvm_tdp_mmu_map");
+    }
+    put_page(k, g.pfn, "kvm_release_pfn_clean");
+  }
+  if (k.bus().active()) {
+    Event e{.kind = EventKind::Fault, .flags = uint8_t(write ? kEvWrite : 0), .holder = s.holder(), .mm = mm.id(),
+            .func = "kvm_mmu_page_fault"};
+    e.va = addr;
+    e.note = "livelock: " + std::to_string(max_faults) + " faults without progress";
+    k.bus().emit(std::move(e));
+  }
+}
+
+}  // namespace tlbsim::kernel

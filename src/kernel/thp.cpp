@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/thp.h"
+
+#include "kernel/arch_flush.h"
+#include "kernel/locking.h"
+#include "kernel/mmu_notifier.h"
+#include "kernel/page.h"
+#include "kernel/pgtable_generic.h"
+#include "model/check.h"
+
+namespace tlbsim::kernel {
+
+namespace {
+
+constexpr uint32_t kHpageNr = kPtrsPerTable;  // HPAGE_PMD_NR
+
+void emit_copy(Kernel& k, MmId mm, uint64_t va, Pfn from, Pfn to, const char* func) {
+  k.mem().copy_content(from, to);
+  if (!k.bus().active()) return;
+  Event e{.kind = EventKind::Copy, .mm = mm, .func = func};
+  e.va = va;
+  e.pfn = from;
+  e.aux = to.value();
+  k.bus().emit(std::move(e));
+}
+
+/// __split_huge_pmd_locked(): the PMD lock is held.
+Task<> __split_huge_pmd_locked(Kernel& k, AddressSpace& mm, const Vma& vma, PteRef pmd, uint64_t haddr) {
+  if (!vma.anon()) {
+    // File/shmem: no deposited table on x86/arm64; the mapping goes and faults refill it.
+    const Pte old = pmdp_huge_clear_flush_notify(k, mm, pmd, haddr);
+    co_await yield_point("__split_huge_pmd_locked");
+    for (uint32_t i = 0; i < kHpageNr; ++i) {
+      const Pfn p{old.pfn().value() + i};
+      if (old.dirty()) folio_mark_dirty(k, p);
+      page_remove_rmap(k, p);
+      put_page(k, p, "__split_huge_pmd_locked");  // the page cache keeps its reference
+    }
+    co_return;
+  }
+  // Make the PMD non-present and flush before PTEs appear, so no TLB holds a 2 MiB and a 4 KiB
+  // entry for one address (AMD erratum 383). OLD: no secondary invalidation, the PTEs map the
+  // same pages; a later 4 KiB invalidation must drop a cached 2 MiB entry.
+  const Pte old = pmdp_invalidate(k, mm, pmd, haddr);
+  co_await yield_point("__split_huge_pmd_locked");
+  // pgtable_trans_huge_withdraw(): the model keeps no deposit list (see collapse_huge_page()),
+  // so the table is allocated here.
+  const Pfn pgtable = k.mem().alloc(FrameKind::Table, mm.id().value(), 1, "pgtable_trans_huge_withdraw");
+  mm.pt().note_table_allocated();
+  for (uint32_t i = 0; i < kHpageNr; ++i) {
+    Pte e = Pte::make(Pfn{old.pfn().value() + i}, old.writable());
+    if (old.young()) e = e.with(Pte::kAccessed);
+    if (old.dirty()) e = e.with(Pte::kDirty);
+    mm.pt().set(PteRef{pgtable, static_cast<uint16_t>(i), 1}, Vaddr{haddr + (uint64_t{i} << kPageShift)}, e, "set_pte_at");
+  }
+  // smp_wmb(): the PTEs are visible before the PMD that points at them.
+  mm.pt().set(pmd, Vaddr{haddr}, Pte::table(pgtable), "pmd_populate");
+}
+
+const Vma* vma_covering(const AddressSpace& mm, uint64_t haddr) {
+  const Vma* v = mm.find_vma(haddr);
+  if (!v || v->start > haddr || v->end < haddr + kPmdSize) return nullptr;
+  return v;
+}
+
+}  // namespace
+
+Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, uint64_t address) {
+  const uint64_t haddr = address & ~(kPmdSize - 1);
+  const Vma* vp = mm.find_vma(address);
+  if (!vp) co_return;
+  const Vma vma = *vp;
+  trace_call(k, "__split_huge_pmd", mm.id(), haddr, haddr + kPmdSize);
+  mmu_notifier_invalidate_range_start(k, mm, haddr, haddr + kPmdSize, "__split_huge_pmd");
+  const PteRef pmd = mm.pt().lookup(Vaddr{haddr}, 2);
+  if (pmd.valid()) {
+    co_await lock(k, k.ptl(pmd.table), LockMode::Write, "pmd_lock");
+    if (mm.pt().get(pmd).huge()) co_await __split_huge_pmd_locked(k, mm, vma, pmd, haddr);
+    unlock(k, k.ptl(pmd.table), LockMode::Write, "spin_unlock");
+  }
+  co_await yield_point("mmu_notifier_invalidate_range_end");
+  // "No need to double call mmu_notifier->invalidate_range()": OLD ends with _only_end.
+  mmu_notifier_invalidate_range_end_after_notify(k, mm, haddr, haddr + kPmdSize, "__split_huge_pmd");
+}
+
+Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
+  const uint64_t haddr = address & ~(kPmdSize - 1);
+  const Vma* vp = vma_covering(mm, haddr);
+  if (!vp || !vp->anon()) co_return false;
+  trace_call(k, "collapse_huge_page", mm.id(), haddr, haddr + kPmdSize);
+  // khugepaged_alloc_page(): before mmap_lock is taken for writing.
+  const Pfn hpage = k.mem().alloc_contig(FrameKind::Anon, vp->anon_vma, static_cast<uint32_t>(vp->index_of(haddr)),
+                                         kHpageNr, "khugepaged_alloc_page");
+  auto free_hpage = [&] {
+    for (uint32_t i = 0; i < kHpageNr; ++i) put_page(k, Pfn{hpage.value() + i}, "collapse_huge_page");
+  };
+  co_await mmap_write_lock(k, mm);
+  // hugepage_vma_revalidate(), find_pmd_or_thp_or_none(): still an anonymous VMA over a PTE table.
+  vp = vma_covering(mm, haddr);
+  const PteRef pmd = mm.pt().lookup(Vaddr{haddr}, 2);
+  if (!vp || !vp->anon() || !pmd.valid() || !mm.pt().get(pmd).present() || mm.pt().get(pmd).huge()) {
+    mmap_write_unlock(k, mm);
+    free_hpage();
+    co_return false;
+  }
+  const Vma vma = *vp;
+  SimLock& pmd_ptl = k.ptl(pmd.table);
+  // Rmap walkers (reclaim, migration) must not look for these PTEs while the PMD is cleared.
+  co_await lock(k, k.anon_vma_lock(vma.anon_vma), LockMode::Write, "anon_vma_lock_write");
+  mmu_notifier_invalidate_range_start(k, mm, haddr, haddr + kPmdSize, "collapse_huge_page");
+  co_await lock(k, pmd_ptl, LockMode::Write, "pmd_lock");
+  // The PTE table is detached and every TLB entry it fed is flushed (FIXED: with the
+  // secondary invalidation inside flush_tlb_range()).
+  const Pte _pmd = pmdp_collapse_flush(k, mm, pmd, haddr);
+  unlock(k, pmd_ptl, LockMode::Write, "spin_unlock");
+  co_await yield_point("mmu_notifier_invalidate_range_end");
+  mmu_notifier_invalidate_range_end(k, mm, haddr, haddr + kPmdSize, "collapse_huge_page");
+  // 2ba99c5e0881: an IPI so no GUP-fast walker still reads the detached table.
+  trace_call(k, "tlb_remove_table_sync_one", mm.id());
+  const Pfn pte_table = _pmd.pfn();
+  SimLock& pte_ptl = k.ptl(pte_table);
+  co_await lock(k, pte_ptl, LockMode::Write, "spin_lock");
+  // __collapse_huge_page_isolate()
+  bool ok = true, writable = false;
+  for (uint32_t i = 0; i < kHpageNr && ok; ++i) {
+    const Pte pte{k.mem().table(pte_table)[i]};
+    if (pte.none()) continue;
+    if (!pte.present() || pte.special()) {
+      ok = false;  // SCAN_PTE_NON_PRESENT
+      break;
+    }
+    const Frame& f = k.mem().frame(pte.pfn());
+    if (f.kind != FrameKind::Anon || f.refcount != 1 || f.mapcount != 1) ok = false;  // SCAN_PAGE_COUNT
+    writable |= pte.writable();
+  }
+  ok &= writable;  // SCAN_PAGE_RO
+  unlock(k, pte_ptl, LockMode::Write, "spin_unlock");
+  if (!ok) {
+    co_await lock(k, pmd_ptl, LockMode::Write, "pmd_lock");
+    mm.pt().set(pmd, Vaddr{haddr}, _pmd, "pmd_populate");
+    unlock(k, pmd_ptl, LockMode::Write, "spin_unlock");
+    unlock(k, k.anon_vma_lock(vma.anon_vma), LockMode::Write, "anon_vma_unlock_write");
+    mmap_write_unlock(k, mm);
+    free_hpage();
+    trace_call(k, "collapse_huge_page: failed isolation", mm.id(), haddr, haddr + kPmdSize);
+    co_return false;
+  }
+  unlock(k, k.anon_vma_lock(vma.anon_vma), LockMode::Write, "anon_vma_unlock_write");
+  // __collapse_huge_page_copy(): after the secondary invalidation in both policies, so no
+  // device write through a stale entry can land in a small page after it was copied.
+  for (uint32_t i = 0; i < kHpageNr; ++i) {
+    const uint64_t addr = haddr + (uint64_t{i} << kPageShift);
+    const PteRef r{pte_table, static_cast<uint16_t>(i), 1};
+    const Pte pte = mm.pt().get(r);
+    if (pte.none()) continue;  // clear_user_highpage(): the new subpage is already zero
+    const Pfn src = pte.pfn();
+    emit_copy(k, mm.id(), addr, src, Pfn{hpage.value() + i}, "__collapse_huge_page_copy");
+    co_await lock(k, pte_ptl, LockMode::Write, "spin_lock");
+    mm.pt().set(r, Vaddr{addr}, Pte{}, "ptep_clear");  // the table is detached: nothing to flush
+    page_remove_rmap(k, src);
+    unlock(k, pte_ptl, LockMode::Write, "spin_unlock");
+    put_page(k, src, "free_page_and_swap_cache");
+    co_await yield_point("__collapse_huge_page_copy");
+  }
+  co_await lock(k, pmd_ptl, LockMode::Write, "pmd_lock");
+  for (uint32_t i = 0; i < kHpageNr; ++i) page_add_rmap(k, Pfn{hpage.value() + i});  // page_add_new_anon_rmap()
+  // pgtable_trans_huge_deposit() keeps the old PTE table for a later split; the model has no
+  // deposit list, so it frees it (pte_free()) and __split_huge_pmd() allocates a fresh one. It
+  // is unreachable and was flushed by pmdp_collapse_flush().
+  mm.pt().note_table_freed();
+  k.mem().free(pte_table, "pte_free");
+  mm.pt().set(pmd, Vaddr{haddr},
+              Pte::make(hpage, vma.writable()).with(Pte::kHuge | Pte::kAccessed | Pte::kDirty), "set_pmd_at");
+  unlock(k, pmd_ptl, LockMode::Write, "spin_unlock");
+  mmap_write_unlock(k, mm);
+  co_return true;
+}
+
+Pfn map_huge_anon(Kernel& k, AddressSpace& mm, uint64_t haddr) {
+  TLBSIM_CHECK((haddr & (kPmdSize - 1)) == 0, "map_huge_anon at unaligned " << hex(haddr));
+  const Vma* v = vma_covering(mm, haddr);
+  TLBSIM_CHECK(v && v->anon(), "map_huge_anon: no anonymous VMA covers " << hex(haddr) << " + 2 MiB");
+  const PteRef pmd = mm.pt().alloc(Vaddr{haddr}, 2, "__pmd_alloc");
+  TLBSIM_CHECK(mm.pt().get(pmd).none(), "map_huge_anon: the PMD at " << hex(haddr) << " is in use");
+  const Pfn hpage = k.mem().alloc_contig(FrameKind::Anon, v->anon_vma, static_cast<uint32_t>(v->index_of(haddr)),
+                                         kHpageNr, "do_huge_pmd_anonymous_page");
+  for (uint32_t i = 0; i < kHpageNr; ++i) page_add_rmap(k, Pfn{hpage.value() + i});
+  const uint64_t bits = Pte::kHuge | Pte::kAccessed | (v->writable() ? Pte::kDirty : 0);
+  mm.pt().set(pmd, Vaddr{haddr}, Pte::make(hpage, v->writable()).with(bits), "set_pmd_at");
+  return hpage;
+}
+
+Pfn map_huge_file(Kernel& k, AddressSpace& mm, uint64_t haddr, bool write) {
+  TLBSIM_CHECK((haddr & (kPmdSize - 1)) == 0, "map_huge_file at unaligned " << hex(haddr));
+  const Vma* v = vma_covering(mm, haddr);
+  TLBSIM_CHECK(v && v->file, "map_huge_file: no file VMA covers " << hex(haddr) << " + 2 MiB");
+  File& f = k.file(v->file);
+  const uint64_t first = v->index_of(haddr);
+  TLBSIM_CHECK(first + kHpageNr <= f.pages.size(), "map_huge_file: file " << f.name << " is too short");
+  for (uint32_t i = 0; i < kHpageNr; ++i)
+    TLBSIM_CHECK(f.pages[first + i] == kNoPfn, "map_huge_file: page " << first + i << " already cached");
+  const PteRef pmd = mm.pt().alloc(Vaddr{haddr}, 2, "__pmd_alloc");
+  TLBSIM_CHECK(mm.pt().get(pmd).none(), "map_huge_file: the PMD at " << hex(haddr) << " is in use");
+  // The page cache's references come with the allocation; the mapping takes one more each.
+  const Pfn hpage = k.mem().alloc_contig(FrameKind::File, f.id, static_cast<uint32_t>(first), kHpageNr, "filemap_fault");
+  const bool writable = write && v->shared() && v->writable();
+  for (uint32_t i = 0; i < kHpageNr; ++i) {
+    const Pfn p{hpage.value() + i};
+    f.pages[first + i] = p;
+    get_page(k, p);
+    page_add_rmap(k, p);
+    if (writable) f.dirty[first + i] = true;
+  }
+  const uint64_t bits = Pte::kHuge | Pte::kAccessed | (writable ? Pte::kDirty : 0);
+  mm.pt().set(pmd, Vaddr{haddr}, Pte::make(hpage, writable).with(bits), "set_pmd_at");
+  return hpage;
+}
+
+}  // namespace tlbsim::kernel

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// Transparent huge pages (mm/huge_memory.c, mm/khugepaged.c; primer section 7.5): splitting a
+/// PMD mapping into 512 PTEs and khugepaged's collapse of 512 small anonymous pages into one
+/// huge page. A huge folio is 512 contiguous frames (PhysMem::alloc_contig()), each with its
+/// own refcount and mapcount, as if every subpage were a small page.
+#include <cstdint>
+
+#include "kernel/kernel.h"
+#include "kernel/task.h"
+
+namespace tlbsim::kernel {
+
+/// __split_huge_pmd() for the PMD covering `address`: MN_START(HPAGE range), pmd_lock,
+/// __split_huge_pmd_locked(), unlock, then [OLD] mmu_notifier_invalidate_range_only_end() /
+/// [FIXED] mmu_notifier_invalidate_range_end(). Anonymous: pmdp_invalidate() (CPU flush, and
+/// FIXED's secondary one; OLD sends none at all: the PTEs map the same pages), then the
+/// withdrawn PTE table is filled with 512 PTEs and populated. File: pmdp_huge_clear_flush_notify()
+/// and the mapping is dropped (later faults map 4 KiB pages from the page cache). The caller
+/// holds mmap_lock (or the rmap lock). Nothing happens if no huge PMD maps `address`.
+Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, uint64_t address);
+
+/// collapse_huge_page() (anonymous, khugepaged, v6.0): allocate the huge page,
+/// mmap_write_lock, anon_vma_lock_write, MN_START, pmd_lock, pmdp_collapse_flush(), unlock,
+/// MN_END ([OLD] the secondary invalidation), tlb_remove_table_sync_one(), isolate the PTEs
+/// (every present page anonymous with refcount 1, no swap/migration entries, one writable),
+/// copy the pages (pte_none ones stay zero), free them, free the PTE table, install the huge
+/// PMD. False (and the PMD restored) when the PTEs do not qualify.
+Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address);
+
+/// Setup helpers, run before any thread starts (no locks, no notifier calls).
+/// do_huge_pmd_anonymous_page(): a huge anonymous folio mapped by a PMD at the 2 MiB-aligned
+/// `haddr` inside an anonymous VMA, writable and dirty if the VMA is writable. Returns the
+/// first frame.
+Pfn map_huge_anon(Kernel& k, AddressSpace& mm, uint64_t haddr);
+/// do_set_pmd(): a huge page-cache folio (file pages of the VMA's range, not yet cached) mapped
+/// by a PMD at `haddr`; writable and dirty only for a write in a shared writable VMA.
+Pfn map_huge_file(Kernel& k, AddressSpace& mm, uint64_t haddr, bool write);
+
+}  // namespace tlbsim::kernel

@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: MIT
+#include "scenarios/detector.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+#include <unordered_map>
+
+#include "model/page_table.h"
+#include "model/pte.h"
+
+namespace tlbsim::scenarios {
+
+std::string_view to_string(WindowClass c) {
+  switch (c) {
+    case WindowClass::Stale: return "stale";
+    case WindowClass::Permission: return "permission";
+    case WindowClass::Freed: return "freed";
+    case WindowClass::Reused: return "reused";
+    case WindowClass::TableFreed: return "table-freed";
+  }
+  return "?";
+}
+
+int severity(WindowClass c) {
+  switch (c) {
+    case WindowClass::Stale: return 1;
+    case WindowClass::Permission: return 2;
+    case WindowClass::Freed: return 3;
+    case WindowClass::TableFreed: return 4;
+    case WindowClass::Reused: return 5;
+  }
+  return 0;
+}
+
+namespace {
+
+struct HolderTag {
+  Holder holder;
+  uint32_t tag;
+  auto operator<=>(const HolderTag&) const = default;
+};
+
+/// Leaf entries ordered by (mm, first page) so a PTE store finds the entries it affects.
+using LeafKey = std::tuple<uint16_t, uint64_t, bool, HolderTag>;  // mm, vpn base, huge, holder
+struct LeafEntry {
+  Pfn pfn;
+  bool writable;
+  int window = -1;
+};
+using WalkKey = std::tuple<uint16_t, uint8_t, uint64_t, HolderTag>;  // mm, level, prefix, holder
+struct WalkEntry {
+  Pfn table;
+  int window = -1;
+};
+
+struct Eff {
+  bool present = false;
+  Pfn pfn = kNoPfn;
+  bool writable = false;
+};
+
+class Detector {
+ public:
+  DetectorResult run(const std::vector<Event>& events) {
+    for (const Event& e : events) on(e);
+    for (Window& w : m_r.windows)
+      if (!w.close.valid()) w.open_at_end = true;
+    if (!events.empty()) {
+      m_r.end_seq = events.back().seq.value() + 1;
+      m_r.end_ns = events.back().time_ns;
+    }
+    return std::move(m_r);
+  }
+
+ private:
+  static EventRef ref(const Event& e) { return EventRef{e.seq, e.time_ns, e.actor, e.func}; }
+  static uint64_t pte_key(uint16_t mm, unsigned level, uint64_t va) {
+    return (uint64_t{mm} << 48) | (uint64_t{level} << 44) | ((va >> level_shift(level)) & ((uint64_t{1} << 44) - 1));
+  }
+  Pte pte(uint16_t mm, unsigned level, uint64_t va) const {
+    auto it = m_pte.find(pte_key(mm, level, va));
+    return it == m_pte.end() ? Pte{} : Pte{it->second};
+  }
+  Eff eff_leaf(uint16_t mm, uint64_t va) const {
+    for (unsigned l = 4; l >= 1; --l) {
+      const Pte e = pte(mm, l, va);
+      if (!e.present()) return {};
+      if (l == 1 || (l == 2 && e.huge())) {
+        const Pfn p = l == 2 ? Pfn{e.pfn().value() + uint32_t((va >> kPageShift) & 511)} : e.pfn();
+        return Eff{true, p, e.writable()};
+      }
+    }
+    return {};
+  }
+  /// The entry a walk cache would have read at `level` for `va`, via the current upper levels.
+  Eff eff_entry(uint16_t mm, unsigned level, uint64_t va) const {
+    for (unsigned l = 4; l > level; --l) {
+      const Pte e = pte(mm, l, va);
+      if (!e.present() || e.huge()) return {};
+    }
+    const Pte e = pte(mm, level, va);
+    if (!e.present() || e.huge()) return {};
+    return Eff{true, e.pfn(), true};
+  }
+
+  int open_window(Window w) {
+    m_r.windows.push_back(std::move(w));
+    const int id = static_cast<int>(m_r.windows.size() - 1);
+    const Window& x = m_r.windows.back();
+    const uint32_t n = x.walk ? 1 : (x.level == 2 ? 512 : 1);
+    for (uint32_t i = 0; i < n; ++i) m_frame_windows[x.pfn.value() + i].push_back(id);
+    if (m_free.count(x.pfn.value()) && m_free.at(x.pfn.value()))
+      m_r.windows[id].cls = x.walk ? WindowClass::TableFreed : WindowClass::Freed;
+    return id;
+  }
+
+  void close_window(int id, const Event& e) {
+    Window& w = m_r.windows[id];
+    w.close = ref(e);
+    const uint32_t n = w.walk ? 1 : (w.level == 2 ? 512 : 1);
+    for (uint32_t i = 0; i < n; ++i) {
+      auto& v = m_frame_windows[w.pfn.value() + i];
+      std::erase(v, id);
+    }
+  }
+
+  void check_leaf(const LeafKey& k, LeafEntry& le, uint64_t va, const Event& cause, const std::string& what) {
+    if (le.window >= 0) return;
+    const auto& [mm, vpn, huge, ht] = k;
+    if (va < (vpn << kPageShift) || va >= (vpn << kPageShift) + (huge ? kPmdSize : kPageSize)) va = vpn << kPageShift;
+    const Eff eff = eff_leaf(mm, va);
+    const Pfn mine = huge ? Pfn{le.pfn.value() + uint32_t((va >> kPageShift) - vpn)} : le.pfn;
+    const bool moved = !eff.present || eff.pfn != mine;
+    const bool lost_write = le.writable && !eff.writable;
+    if (!moved && !lost_write) return;
+    Window w;
+    w.holder = ht.holder;
+    w.tag = ht.tag;
+    w.mm = MmId{mm};
+    w.va = vpn << kPageShift;
+    w.size = huge ? kPmdSize : kPageSize;
+    w.level = huge ? 2 : 1;
+    w.pfn = le.pfn;
+    w.writable = le.writable;
+    w.cls = moved ? WindowClass::Stale : WindowClass::Permission;
+    w.open = ref(cause);
+    w.open_what = what;
+    le.window = open_window(std::move(w));
+  }
+
+  void check_walk(const WalkKey& k, WalkEntry& we, const Event& cause, const std::string& what) {
+    if (we.window >= 0) return;
+    const auto& [mm, level, prefix, ht] = k;
+    const uint64_t va = prefix << level_shift(level);
+    const Eff eff = eff_entry(mm, level, va);
+    if (eff.present && eff.pfn == we.table) return;
+    Window w;
+    w.holder = ht.holder;
+    w.tag = ht.tag;
+    w.mm = MmId{mm};
+    w.va = va;
+    w.size = uint64_t{1} << level_shift(level);
+    w.level = level;
+    w.walk = true;
+    w.pfn = we.table;
+    w.cls = WindowClass::Stale;
+    w.open = ref(cause);
+    w.open_what = what;
+    we.window = open_window(std::move(w));
+  }
+
+  void on_pte_store(const Event& e) {
+    const uint16_t mm = e.mm.value();
+    m_pte[pte_key(mm, e.level, e.va)] = e.new_val;
+    static const char* const names[] = {"", "PTE", "PMD entry", "PUD entry", "PGD entry"};
+    auto entry = [&](uint64_t raw) {
+      const Pte p{raw};
+      return (e.level >= 2 && p.present() && !p.huge()) ? "table pfn " + std::to_string(p.pfn().value()) : describe_pte(p);
+    };
+    const std::string what = std::string(names[e.level & 7 ? std::min<int>(e.level, 4) : 0]) + " " + hex(e.va) + ": " +
+                             entry(e.old_val) + " -> " + entry(e.new_val);
+    const uint64_t lo = e.va >> kPageShift, hi = e.end >> kPageShift;
+    // Leaf entries whose pages intersect the store's span (huge entries start up to 511 pages before).
+    const uint64_t from = lo >= 511 ? lo - 511 : 0;
+    for (auto it = m_leaf.lower_bound(LeafKey{mm, from, false, HolderTag{}}); it != m_leaf.end(); ++it) {
+      const auto& [kmm, vpn, huge, ht] = it->first;
+      if (kmm != mm || vpn >= hi) break;
+      if (vpn + (huge ? 512 : 1) <= lo) continue;
+      check_leaf(it->first, it->second, e.va, e, what);
+    }
+    if (e.level >= 2)
+      for (auto& [k, we] : m_walk) {
+        const auto& [kmm, level, prefix, ht] = k;
+        if (kmm != mm || level > e.level) continue;
+        const uint64_t s = prefix << level_shift(level), t = s + (uint64_t{1} << level_shift(level));
+        if (s < e.end && e.va < t) check_walk(k, we, e, what);
+      }
+  }
+
+  LeafKey leaf_key(const Event& e) const {
+    const bool huge = e.flags & kEvHuge;
+    return LeafKey{e.mm.value(), e.va >> kPageShift, huge, HolderTag{e.holder, e.tag}};
+  }
+  WalkKey walk_key(const Event& e) const {
+    return WalkKey{e.mm.value(), e.level, e.va >> level_shift(e.level), HolderTag{e.holder, e.tag}};
+  }
+
+  LeafEntry* find_leaf(uint16_t mm, uint64_t va, HolderTag ht, LeafKey* key_out = nullptr) {
+    const uint64_t vpn = va >> kPageShift;
+    for (auto k : {LeafKey{mm, vpn, false, ht}, LeafKey{mm, vpn & ~uint64_t{511}, true, ht}}) {
+      auto it = m_leaf.find(k);
+      if (it != m_leaf.end()) {
+        if (key_out) *key_out = k;
+        return &it->second;
+      }
+    }
+    return nullptr;
+  }
+
+  void add_finding(const std::string& kind, const Event& e, uint64_t va, Pfn pfn, const std::string& text) {
+    m_r.findings.push_back(Finding{kind, ref(e), va, pfn, text});
+  }
+
+  void on_access(const Event& e) {
+    if (e.holder.kind == HolderKind::None || e.holder.is_walk_cache()) return;
+    LeafEntry* le = find_leaf(e.mm.value(), e.va, HolderTag{e.holder, e.tag});
+    if (!le || le->window < 0) return;
+    Window& w = m_r.windows[le->window];
+    const bool write = e.flags & kEvWrite;
+    WindowAccess a{ref(e), write, e.va, e.pfn, {}};
+    const uint32_t p = e.pfn.value();
+    const std::string rw = write ? "write" : "read";
+    if (m_free.count(p) && m_free.at(p)) {
+      a.finding = "use-after-free " + rw;
+      add_finding("use-after-free", e, e.va, e.pfn, rw + " of freed pfn " + std::to_string(p) + " through " + to_string(e.holder));
+    } else if (w.freed.valid()) {
+      a.finding = "foreign " + rw;
+      add_finding("use-after-free", e, e.va, e.pfn, rw + " of pfn " + std::to_string(p) + ", reallocated to another owner, through " + to_string(e.holder));
+    } else if (write && m_copied.count(p) && m_copied.at(p) > w.open.seq.value()) {
+      a.finding = "lost write";
+      add_finding("lost-write", e, e.va, e.pfn, "write to pfn " + std::to_string(p) + " after its contents were copied away, through " + to_string(e.holder));
+    }
+    w.accesses.push_back(std::move(a));
+  }
+
+  void on_stale_table_walk(const Event& e) {
+    const WalkKey k{e.mm.value(), e.level, e.va >> level_shift(e.level), HolderTag{e.holder, e.tag}};
+    auto it = m_walk.find(k);
+    add_finding("use-after-free", e, e.va, e.pfn,
+                to_string(e.holder) + " walked page-table pfn " + std::to_string(e.pfn.value()) + " (" + e.note + ")");
+    if (it == m_walk.end() || it->second.window < 0) return;
+    Window& w = m_r.windows[it->second.window];
+    w.accesses.push_back(WindowAccess{ref(e), false, e.va, e.pfn, "walk through " + e.note});
+  }
+
+  void on(const Event& e) {
+    switch (e.kind) {
+      case EventKind::PteStore: on_pte_store(e); break;
+      case EventKind::Fill: {
+        const LeafKey k = leaf_key(e);
+        auto& le = m_leaf[k] = LeafEntry{e.pfn, bool(e.flags & kEvWrite), -1};
+        check_leaf(k, le, e.va, e, "filled with a translation its PTE no longer allows");
+        break;
+      }
+      case EventKind::WalkFill: {
+        const WalkKey k = walk_key(e);
+        auto& we = m_walk[k] = WalkEntry{e.pfn, -1};
+        check_walk(k, we, e, "filled with a table pointer its upper entry no longer holds");
+        break;
+      }
+      case EventKind::Drop:
+      case EventKind::Evict:
+        if (e.holder.is_walk_cache()) {
+          auto it = m_walk.find(walk_key(e));
+          if (it == m_walk.end()) break;
+          if (it->second.window >= 0) close_window(it->second.window, e);
+          m_walk.erase(it);
+        } else {
+          auto it = m_leaf.find(leaf_key(e));
+          if (it == m_leaf.end()) break;
+          if (it->second.window >= 0) close_window(it->second.window, e);
+          m_leaf.erase(it);
+        }
+        break;
+      case EventKind::FrameFree: {
+        m_free[e.pfn.value()] = true;
+        auto it = m_frame_windows.find(e.pfn.value());
+        if (it == m_frame_windows.end()) break;
+        for (int id : it->second) {
+          Window& w = m_r.windows[id];
+          const WindowClass c = w.walk ? WindowClass::TableFreed : WindowClass::Freed;
+          if (severity(c) > severity(w.cls)) w.cls = c;
+          if (!w.freed.valid()) w.freed = ref(e);
+        }
+        break;
+      }
+      case EventKind::FrameAlloc: {
+        m_free[e.pfn.value()] = false;
+        auto it = m_frame_windows.find(e.pfn.value());
+        if (it == m_frame_windows.end()) break;
+        for (int id : it->second) {
+          Window& w = m_r.windows[id];
+          if (!w.freed.valid()) continue;
+          if (w.cls == WindowClass::Freed) w.cls = WindowClass::Reused;
+          if (!w.reused.valid()) w.reused = ref(e);
+        }
+        break;
+      }
+      case EventKind::Access: on_access(e); break;
+      case EventKind::StaleTableWalk: on_stale_table_walk(e); break;
+      case EventKind::Copy: m_copied[e.pfn.value()] = e.seq.value(); break;
+      case EventKind::Fault:
+        if (e.note.rfind("livelock", 0) == 0) add_finding("livelock", e, e.va, kNoPfn, std::string(e.func) + ": " + e.note);
+        break;
+      default: break;
+    }
+  }
+
+  DetectorResult m_r;
+  std::unordered_map<uint64_t, uint64_t> m_pte;
+  std::map<LeafKey, LeafEntry> m_leaf;
+  std::map<WalkKey, WalkEntry> m_walk;
+  std::unordered_map<uint32_t, std::vector<int>> m_frame_windows;
+  std::unordered_map<uint32_t, bool> m_free;
+  std::unordered_map<uint32_t, uint64_t> m_copied;
+};
+
+}  // namespace
+
+uint64_t DetectorResult::metric(const std::string& name) const {
+  uint64_t n = 0;
+  if (name == "windows") return windows.size();
+  if (name == "observed") {
+    for (const auto& w : windows) n += w.observed();
+    return n;
+  }
+  for (WindowClass c : {WindowClass::Stale, WindowClass::Permission, WindowClass::Freed, WindowClass::Reused, WindowClass::TableFreed})
+    if (name == to_string(c)) {
+      for (const auto& w : windows) n += w.cls == c;
+      return n;
+    }
+  const std::string kind = name == "lost-writes" ? "lost-write" : name == "livelocks" ? "livelock" : name;
+  for (const auto& f : findings) n += f.kind == kind;
+  return n;
+}
+
+int DetectorResult::worst() const {
+  int best = -1;
+  for (int i = 0; i < static_cast<int>(windows.size()); ++i) {
+    const Window& w = windows[i];
+    if (best < 0) {
+      best = i;
+      continue;
+    }
+    const Window& b = windows[best];
+    auto key = [&](const Window& x) {
+      return std::make_tuple(severity(x.cls), x.observed(), x.duration_ns(end_ns), x.duration_events(end_seq));
+    };
+    if (key(w) > key(b)) best = i;
+  }
+  return best;
+}
+
+DetectorResult detect(const std::vector<Event>& events) { return Detector{}.run(events); }
+
+}  // namespace tlbsim::scenarios

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// The stale-translation window detector. It reads only the event log: it mirrors every PTE
+/// store and every cache fill/drop, opens a window when a cached translation grants more than
+/// its PTE (or its upper-level entry) now does, follows the frame through free and reuse, and
+/// closes the window when the entry is dropped or evicted. Accesses through an entry with an
+/// open window make it observed. See docs/detector.md for how each class is decided.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/event.h"
+
+namespace tlbsim::scenarios {
+
+enum class WindowClass : uint8_t { Stale, Permission, Freed, Reused, TableFreed };
+std::string_view to_string(WindowClass c);
+/// Report order: the worse, the higher.
+int severity(WindowClass c);
+
+struct EventRef {
+  Seq seq{};
+  uint64_t time_ns = 0;
+  uint16_t actor = 0;
+  const char* func = "";
+  bool valid() const { return seq.value() != 0; }
+};
+
+struct WindowAccess {
+  EventRef at;
+  bool write = false;
+  uint64_t va = 0;
+  Pfn pfn = kNoPfn;
+  std::string finding;  ///< empty, or "use-after-free write", "lost write", ...
+};
+
+struct Window {
+  Holder holder{};
+  MmId mm = kNoMm;
+  uint32_t tag = 0;
+  uint64_t va = 0;
+  uint64_t size = 0;
+  uint8_t level = 1;    ///< 1 leaf 4K, 2 leaf 2M; walk-cache entries: the cached entry's level
+  bool walk = false;    ///< a walk-cache (paging-structure) entry
+  Pfn pfn = kNoPfn;     ///< leaf: frame mapped; walk: the table page pointed at
+  bool writable = false;
+  WindowClass cls = WindowClass::Stale;
+  EventRef open;
+  std::string open_what;  ///< e.g. "PTE pfn 42 rw -> none"
+  EventRef freed;
+  EventRef reused;
+  EventRef close;
+  bool open_at_end = false;
+  std::vector<WindowAccess> accesses;
+  bool observed() const { return !accesses.empty(); }
+  uint64_t duration_events(uint64_t end_seq) const { return (close.valid() ? close.seq.value() : end_seq) - open.seq.value(); }
+  uint64_t duration_ns(uint64_t end_ns) const { return (close.valid() ? close.time_ns : end_ns) - open.time_ns; }
+};
+
+struct Finding {
+  std::string kind;  ///< lost-write, use-after-free, foreign-access, stale-table-walk, livelock
+  EventRef at;
+  uint64_t va = 0;
+  Pfn pfn = kNoPfn;
+  std::string text;
+};
+
+struct DetectorResult {
+  std::vector<Window> windows;  ///< in opening order
+  std::vector<Finding> findings;
+  uint64_t end_seq = 0;
+  uint64_t end_ns = 0;
+  /// Count for an expectation metric (see metric_names()).
+  uint64_t metric(const std::string& name) const;
+  /// Index of the worst window, or -1.
+  int worst() const;
+};
+
+DetectorResult detect(const std::vector<Event>& events);
+
+}  // namespace tlbsim::scenarios

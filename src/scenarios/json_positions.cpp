@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+#include "scenarios/json_positions.h"
+
+#include <algorithm>
+#include <iterator>
+#include <vector>
+
+namespace tlbsim::scenarios {
+
+namespace {
+
+/// An input iterator that counts how far the parser has read.
+class CountingIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+  CountingIterator(const char* p, size_t* consumed) : m_p(p), m_consumed(consumed) {}
+  reference operator*() const { return *m_p; }
+  CountingIterator& operator++() {
+    ++m_p;
+    ++*m_consumed;
+    return *this;
+  }
+  CountingIterator operator++(int) {
+    auto t = *this;
+    ++*this;
+    return t;
+  }
+  bool operator==(const CountingIterator& o) const { return m_p == o.m_p; }
+  bool operator!=(const CountingIterator& o) const { return m_p != o.m_p; }
+
+ private:
+  const char* m_p;
+  size_t* m_consumed;
+};
+
+std::string escape(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
+  }
+  return out;
+}
+
+struct PositionSax : nlohmann::json_sax<nlohmann::json> {
+  struct Frame {
+    bool array;
+    size_t index;
+    std::string key;
+    std::string pointer;
+  };
+  std::vector<Frame> stack;
+  std::unordered_map<std::string, size_t>& out;
+  const size_t& consumed;
+  const std::string& text;
+  PositionSax(std::unordered_map<std::string, size_t>& o, const size_t& c, const std::string& t)
+      : out(o), consumed(c), text(t) {}
+
+  /// The start of the token just read: back up over the token to its first byte.
+  size_t token_start(size_t len_hint) const {
+    size_t end = consumed > 0 ? consumed - 1 : 0;
+    size_t s = end >= len_hint ? end - len_hint : 0;
+    while (s > 0 && (text[s] == ' ' || text[s] == '\n' || text[s] == '\t' || text[s] == '\r' || text[s] == ':' || text[s] == ','))
+      ++s;
+    return s;
+  }
+  std::string child_pointer() {
+    if (stack.empty()) return "";
+    Frame& f = stack.back();
+    if (f.array) return f.pointer + "/" + std::to_string(f.index++);
+    return f.pointer + "/" + escape(f.key);
+  }
+  bool value(size_t len) {
+    out.emplace(child_pointer(), token_start(len));
+    return true;
+  }
+  bool null() override { return value(4); }
+  bool boolean(bool v) override { return value(v ? 4 : 5); }
+  bool number_integer(number_integer_t v) override { return value(std::to_string(v).size()); }
+  bool number_unsigned(number_unsigned_t v) override { return value(std::to_string(v).size()); }
+  bool number_float(number_float_t, const string_t& s) override { return value(s.size()); }
+  bool string(string_t& s) override { return value(s.size() + 2); }
+  bool binary(binary_t&) override { return value(1); }
+  bool start(bool array) {
+    const size_t at = consumed > 0 ? consumed - 1 : 0;
+    std::string p = child_pointer();
+    out.emplace(p, at);
+    stack.push_back(Frame{array, 0, {}, p});
+    return true;
+  }
+  bool start_object(std::size_t) override { return start(false); }
+  bool start_array(std::size_t) override { return start(true); }
+  bool end_object() override {
+    stack.pop_back();
+    return true;
+  }
+  bool end_array() override {
+    stack.pop_back();
+    return true;
+  }
+  bool key(string_t& k) override {
+    stack.back().key = k;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) override {
+    throw ex;
+  }
+};
+
+}  // namespace
+
+JsonPositions::JsonPositions(const std::string& text) {
+  m_line_starts.push_back(0);
+  for (size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\n') m_line_starts.push_back(i + 1);
+  size_t consumed = 0;
+  PositionSax sax(m_offsets, consumed, text);
+  CountingIterator first(text.data(), &consumed), last(text.data() + text.size(), &consumed);
+  try {
+    nlohmann::json::sax_parse(first, last, &sax);
+  } catch (const nlohmann::json::parse_error&) {
+    throw;
+  } catch (const nlohmann::detail::exception& e) {
+    throw nlohmann::json::parse_error::create(101, consumed, e.what(), nullptr);
+  }
+}
+
+TextPos JsonPositions::pos_of_byte(size_t byte) const {
+  auto it = std::upper_bound(m_line_starts.begin(), m_line_starts.end(), byte);
+  const size_t line = static_cast<size_t>(it - m_line_starts.begin());
+  return TextPos{line, byte - m_line_starts[line - 1] + 1};
+}
+
+TextPos JsonPositions::at(const std::string& pointer) const {
+  std::string p = pointer;
+  for (;;) {
+    auto it = m_offsets.find(p);
+    if (it != m_offsets.end()) return pos_of_byte(it->second);
+    if (p.empty()) return {};
+    p.resize(p.rfind('/'));
+  }
+}
+
+}  // namespace tlbsim::scenarios

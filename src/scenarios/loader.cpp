@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: MIT
+#include "scenarios/loader.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "scenarios/json_positions.h"
+#include "scenarios/validate.h"
+
+namespace tlbsim::scenarios {
+
+using nlohmann::json;
+
+namespace {
+
+std::string type_name(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "an integer";
+    case json::value_t::number_float: return "a number";
+    case json::value_t::string: return "a string";
+    case json::value_t::array: return "an array";
+    case json::value_t::object: return "an object";
+    default: return "a value";
+  }
+}
+
+std::string shown(const json& j) {
+  std::string s = j.dump();
+  if (s.size() > 40) s = s.substr(0, 37) + "...";
+  return s;
+}
+
+/// Reads one JSON object's fields, records every problem, and reports keys nobody read.
+class ObjReader {
+ public:
+  ObjReader(const json& j, std::string pointer, std::vector<Diagnostic>& diags)
+      : m_j(j), m_ptr(std::move(pointer)), m_diags(diags) {
+    if (!j.is_object()) error(m_ptr, "expected an object, got " + type_name(j));
+  }
+  bool ok() const { return m_j.is_object(); }
+  const std::string& pointer() const { return m_ptr; }
+  std::string at(const std::string& key) const { return m_ptr + "/" + key; }
+
+  void error(const std::string& ptr, const std::string& msg) { m_diags.push_back(Diagnostic{.pointer = ptr, .message = msg}); }
+
+  const json* get(const std::string& key) {
+    m_seen.insert(key);
+    if (!ok()) return nullptr;
+    auto it = m_j.find(key);
+    return it == m_j.end() ? nullptr : &*it;
+  }
+  const json* require(const std::string& key) {
+    const json* v = get(key);
+    if (!v && ok()) error(m_ptr, "missing required key \"" + key + "\"");
+    return v;
+  }
+
+  void str(const std::string& key, std::string& out, bool required = false) {
+    const json* v = required ? require(key) : get(key);
+    if (!v) return;
+    if (!v->is_string()) return error(at(key), "expected a string, got " + type_name(*v));
+    out = v->get<std::string>();
+  }
+  void boolean(const std::string& key, bool& out) {
+    const json* v = get(key);
+    if (!v) return;
+    if (!v->is_boolean()) return error(at(key), "expected true or false, got " + shown(*v));
+    out = v->get<bool>();
+  }
+  void opt_boolean(const std::string& key, std::optional<bool>& out) {
+    const json* v = get(key);
+    if (!v) return;
+    if (!v->is_boolean()) return error(at(key), "expected true or false, got " + shown(*v));
+    out = v->get<bool>();
+  }
+  template <class T>
+  void uint(const std::string& key, T& out, uint64_t lo, uint64_t hi, bool required = false) {
+    const json* v = required ? require(key) : get(key);
+    if (!v) return;
+    if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<int64_t>() >= 0))
+      return error(at(key), "expected a non-negative integer, got " + shown(*v));
+    const uint64_t x = v->get<uint64_t>();
+    if (x < lo || x > hi)
+      return error(at(key), "expected an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + std::to_string(x));
+    out = static_cast<T>(x);
+  }
+  /// An address: "0x..." hex string or an integer.
+  void address(const std::string& key, uint64_t& out, bool required = false) {
+    const json* v = required ? require(key) : get(key);
+    if (!v) return;
+    if (v->is_number_unsigned()) {
+      out = v->get<uint64_t>();
+      return;
+    }
+    if (v->is_string()) {
+      const std::string s = v->get<std::string>();
+      if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && s.size() <= 18 &&
+          std::all_of(s.begin() + 2, s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); })) {
+        out = std::stoull(s, nullptr, 16);
+        return;
+      }
+    }
+    error(at(key), "expected an address (\"0x...\" or an integer), got " + shown(*v));
+  }
+  void one_of(const std::string& key, std::string& out, const std::vector<std::string>& allowed, bool required = false) {
+    const json* v = required ? require(key) : get(key);
+    if (!v) return;
+    if (!v->is_string()) return error(at(key), "expected one of " + list(allowed) + ", got " + type_name(*v));
+    const std::string s = v->get<std::string>();
+    if (std::find(allowed.begin(), allowed.end(), s) == allowed.end())
+      return error(at(key), "expected one of " + list(allowed) + ", got \"" + s + "\"");
+    out = s;
+  }
+  /// Each element of an array with its pointer.
+  template <class F>
+  void array(const std::string& key, F&& f, bool required = false) {
+    const json* v = required ? require(key) : get(key);
+    if (!v) return;
+    if (!v->is_array()) return error(at(key), "expected an array, got " + type_name(*v));
+    for (size_t i = 0; i < v->size(); ++i) f((*v)[i], at(key) + "/" + std::to_string(i));
+  }
+  void finish() {
+    if (!ok()) return;
+    for (auto it = m_j.begin(); it != m_j.end(); ++it)
+      if (!m_seen.count(it.key())) error(at(it.key()), "unknown key \"" + it.key() + "\"");
+  }
+  static std::string list(const std::vector<std::string>& v) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + ("\"" + v[i] + "\"");
+    return s;
+  }
+
+ private:
+  const json& m_j;
+  std::string m_ptr;
+  std::vector<Diagnostic>& m_diags;
+  std::set<std::string> m_seen;
+};
+
+DeviceSpec read_device(const json& j, const std::string& ptr, std::vector<Diagnostic>& d) {
+  DeviceSpec s;
+  s.pointer = ptr;
+  ObjReader r(j, ptr, d);
+  r.str("name", s.name, true);
+  r.str("decoding", s.decoding);
+  r.boolean("ats", s.ats);
+  r.uint("atc_entries", s.atc_entries, 1, 1u << 16);
+  r.uint("iotlb_entries", s.iotlb_entries, 1, 1u << 16);
+  r.uint("walk_cache_entries", s.walk_cache_entries, 0, 1024);
+  r.opt_boolean("cache_nonleaf_on_fault", s.cache_nonleaf_on_fault);
+  r.opt_boolean("permission_fault_rewalks", s.permission_fault_rewalks);
+  r.boolean("btm", s.btm);
+  r.finish();
+  return s;
+}
+
+VmaSpec read_vma(const json& j, const std::string& ptr, std::vector<Diagnostic>& d) {
+  VmaSpec v;
+  v.pointer = ptr;
+  ObjReader r(j, ptr, d);
+  r.address("start", v.start, true);
+  r.uint("pages", v.pages, 1, uint64_t{1} << 24, true);
+  std::string prot = "rw";
+  r.one_of("prot", prot, {"r", "rw"});
+  v.writable = prot == "rw";
+  r.boolean("shared", v.shared);
+  r.str("file", v.file);
+  r.uint("pgoff", v.pgoff, 0, uint64_t{1} << 32);
+  r.one_of("populate", v.populate, {"none", "read", "write"});
+  r.boolean("pfnmap", v.pfnmap);
+  r.finish();
+  return v;
+}
+
+OpSpec read_op(const json& j, const std::string& ptr, std::vector<Diagnostic>& d) {
+  OpSpec o;
+  o.pointer = ptr;
+  if (j.is_string()) {
+    // Short form: "exit".
+    o.op = j.get<std::string>();
+    return o;
+  }
+  ObjReader r(j, ptr, d);
+  r.str("op", o.op, true);
+  r.address("addr", o.addr);
+  r.uint("pages", o.pages, 1, uint64_t{1} << 24);
+  r.address("new_addr", o.new_addr);
+  r.str("file", o.file);
+  r.uint("index", o.index, 0, uint64_t{1} << 32);
+  r.str("mm", o.mm);
+  std::string prot;
+  r.one_of("prot", prot, {"r", "rw"});
+  o.writable = prot == "rw";
+  r.str("name", o.name);
+  r.finish();
+  return o;
+}
+
+ThreadSpec read_thread(const json& j, const std::string& ptr, std::vector<Diagnostic>& d) {
+  ThreadSpec t;
+  t.pointer = ptr;
+  ObjReader r(j, ptr, d);
+  r.str("name", t.name, true);
+  const json* cpu = r.get("cpu");
+  const json* dev = r.get("device");
+  const json* kern = r.get("kernel");
+  const int kinds = (cpu != nullptr) + (dev != nullptr) + (kern != nullptr);
+  if (kinds > 1) r.error(ptr, "a thread is one of \"cpu\", \"device\" or \"kernel\", not several");
+  if (dev) {
+    t.kind = ThreadKind::Device;
+    r.str("device", t.device);
+  } else if (kern) {
+    t.kind = ThreadKind::Kernel;
+    if (!kern->is_boolean() || !kern->get<bool>()) r.error(r.at("kernel"), "expected true, got " + shown(*kern));
+  } else {
+    t.kind = ThreadKind::Cpu;
+    r.uint("cpu", t.cpu, 0, 63);
+  }
+  r.str("mm", t.mm);
+  r.array("ops", [&](const json& o, const std::string& p) { t.ops.push_back(read_op(o, p, d)); }, true);
+  r.finish();
+  return t;
+}
+
+void read_schedule(const json& j, const std::string& ptr, ScheduleSpec& s, std::vector<Diagnostic>& d) {
+  if (j.is_string()) {
+    const std::string k = j.get<std::string>();
+    if (k == "round-robin")
+      s.kind = ScheduleSpec::Kind::RoundRobin;
+    else if (k == "random")
+      s.kind = ScheduleSpec::Kind::Random;
+    else
+      d.push_back({.pointer = ptr, .message = "expected \"round-robin\", \"random\", {\"random\": SEED} or an array of steps, got \"" + k + "\""});
+    return;
+  }
+  if (j.is_object()) {
+    ObjReader r(j, ptr, d);
+    s.kind = ScheduleSpec::Kind::Random;
+    r.uint("random", s.seed, 0, ~uint64_t{0}, true);
+    r.finish();
+    return;
+  }
+  if (!j.is_array()) {
+    d.push_back({.pointer = ptr, .message = "expected a schedule (array of steps, \"round-robin\", \"random\" or {\"random\": SEED}), got " + type_name(j)});
+    return;
+  }
+  s.kind = ScheduleSpec::Kind::Explicit;
+  for (size_t i = 0; i < j.size(); ++i) {
+    const std::string p = ptr + "/" + std::to_string(i);
+    if (!j[i].is_string()) {
+      d.push_back({.pointer = p, .message = "expected a step \"THREAD\", \"THREAD:N\", \"THREAD@FUNCTION\" or \"THREAD*\", got " + type_name(j[i])});
+      continue;
+    }
+    const std::string e = j[i].get<std::string>();
+    ScheduleEntry en;
+    en.pointer = p;
+    const size_t at = e.find('@'), colon = e.find(':');
+    if (at != std::string::npos) {
+      en.thread = e.substr(0, at);
+      en.mode = ScheduleEntry::Mode::Until;
+      en.label = e.substr(at + 1);
+      if (en.label.empty()) d.push_back({.pointer = p, .message = "expected a function name after '@' in \"" + e + "\""});
+    } else if (!e.empty() && e.back() == '*') {
+      en.thread = e.substr(0, e.size() - 1);
+      en.mode = ScheduleEntry::Mode::ToEnd;
+    } else if (colon != std::string::npos) {
+      en.thread = e.substr(0, colon);
+      const std::string n = e.substr(colon + 1);
+      if (n.empty() || n.size() > 9 || !std::all_of(n.begin(), n.end(), ::isdigit) || std::stoull(n) == 0)
+        d.push_back({.pointer = p, .message = "expected a step count 1..999999999 after ':' in \"" + e + "\""});
+      else
+        en.steps = std::stoull(n);
+    } else {
+      en.thread = e;
+    }
+    s.entries.push_back(en);
+  }
+}
+
+void read_bound(const json& j, const std::string& ptr, Bound& b, std::vector<Diagnostic>& d) {
+  if (j.is_number_unsigned() || (j.is_number_integer() && j.get<int64_t>() >= 0)) {
+    b = Bound{Bound::Op::Eq, j.get<uint64_t>()};
+    return;
+  }
+  if (j.is_string()) {
+    const std::string s = j.get<std::string>();
+    if (s.size() > 2 && (s.rfind(">=", 0) == 0 || s.rfind("<=", 0) == 0)) {
+      const std::string n = s.substr(2);
+      if (!n.empty() && n.size() <= 9 && std::all_of(n.begin(), n.end(), ::isdigit)) {
+        b = Bound{s[0] == '>' ? Bound::Op::Ge : Bound::Op::Le, std::stoull(n)};
+        return;
+      }
+    }
+  }
+  d.push_back({.pointer = ptr, .message = "expected a count (N, \">=N\" or \"<=N\"), got " + shown(j)});
+}
+
+ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Diagnostic>& d) {
+  ScenarioSpec s;
+  s.pointer = ptr;
+  ObjReader r(j, ptr, d);
+  r.str("name", s.name, true);
+  r.str("source", s.source, true);
+  r.str("description", s.description);
+  r.one_of("arch", s.arch, {"x86", "arm64"});
+  r.uint("cpus", s.cpus, 1, 64);
+  r.one_of("reuse", s.reuse, {"lifo", "fifo"});
+  r.uint("tlb_entries", s.tlb_entries, 1, 1u << 16);
+  r.uint("max_steps", s.max_steps, 1, uint64_t{1} << 32);
+  r.array("devices", [&](const json& x, const std::string& p) { s.devices.push_back(read_device(x, p, d)); });
+  r.array("files", [&](const json& x, const std::string& p) {
+    FileSpec f;
+    f.pointer = p;
+    ObjReader fr(x, p, d);
+    fr.str("name", f.name, true);
+    fr.uint("pages", f.pages, 1, uint64_t{1} << 24);
+    fr.finish();
+    s.files.push_back(f);
+  });
+  r.array("mms", [&](const json& x, const std::string& p) {
+    MmSpec m;
+    m.pointer = p;
+    ObjReader mr(x, p, d);
+    mr.str("name", m.name, true);
+    mr.array("vmas", [&](const json& v, const std::string& vp) { m.vmas.push_back(read_vma(v, vp, d)); });
+    mr.array("bind", [&](const json& b, const std::string& bp) {
+      if (!b.is_string())
+        d.push_back({.pointer = bp, .message = "expected a device name, got " + type_name(b)});
+      else
+        m.bind.push_back(b.get<std::string>());
+    });
+    mr.finish();
+    s.mms.push_back(m);
+  }, true);
+  r.array("threads", [&](const json& x, const std::string& p) { s.threads.push_back(read_thread(x, p, d)); }, true);
+  if (const json* sch = r.get("schedule")) read_schedule(*sch, r.at("schedule"), s.schedule, d);
+  if (const json* ex = r.get("expect")) {
+    if (!ex->is_object()) {
+      r.error(r.at("expect"), "expected an object of policy -> expectations, got " + type_name(*ex));
+    } else {
+      for (auto it = ex->begin(); it != ex->end(); ++it) {
+        const std::string pp = r.at("expect") + "/" + it.key();
+        s.policies.push_back(it.key());
+        auto& m = s.expect[it.key()];
+        if (!it->is_object()) {
+          d.push_back({.pointer = pp, .message = "expected an object of metric -> count, got " + type_name(*it)});
+          continue;
+        }
+        for (auto mt = it->begin(); mt != it->end(); ++mt) {
+          const std::string mp = pp + "/" + mt.key();
+          const auto& names = metric_names();
+          if (std::find(names.begin(), names.end(), mt.key()) == names.end()) {
+            d.push_back({.pointer = mp, .message = "unknown metric \"" + mt.key() + "\"; expected one of " + ObjReader::list(names)});
+            continue;
+          }
+          read_bound(*mt, mp, m[mt.key()], d);
+        }
+      }
+    }
+  }
+  r.finish();
+  return s;
+}
+
+}  // namespace
+
+std::string Bound::text() const {
+  return (op == Op::Eq ? "" : op == Op::Ge ? ">=" : "<=") + std::to_string(value);
+}
+
+const std::vector<std::string>& metric_names() {
+  static const std::vector<std::string> n{"windows", "observed", "stale", "permission", "freed", "reused",
+                                          "table-freed", "lost-writes", "use-after-free", "livelocks"};
+  return n;
+}
+
+ScenarioFile parse_scenario_text(const std::string& text, const std::string& path) {
+  std::vector<Diagnostic> diags;
+  std::optional<JsonPositions> pos;
+  json doc;
+  try {
+    pos.emplace(text);
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    Diagnostic dg{.file = path, .message = std::string("JSON syntax error: ") + e.what()};
+    // The SAX pass may not have finished: count lines directly.
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i + 1 < std::min(e.byte, text.size() + 1); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    dg.line = line;
+    dg.column = col;
+    throw ScenarioError({dg});
+  }
+  ScenarioFile f;
+  f.path = path;
+  ObjReader root(doc, "", diags);
+  std::string schema;
+  root.str("$schema", schema);
+  root.array("scenarios", [&](const json& s, const std::string& p) { f.scenarios.push_back(read_scenario(s, p, diags)); }, true);
+  root.finish();
+  validate(f, diags);
+  for (auto& sc : f.scenarios)
+    for (auto& e : sc.schedule.entries) {
+      const TextPos tp = pos->at(e.pointer);
+      e.line = tp.line;
+      e.column = tp.column;
+    }
+  f.text = text;
+  if (!diags.empty()) {
+    for (auto& dg : diags) {
+      dg.file = path;
+      const TextPos tp = pos->at(dg.pointer);
+      dg.line = tp.line;
+      dg.column = tp.column;
+    }
+    std::stable_sort(diags.begin(), diags.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+    });
+    throw ScenarioError(std::move(diags));
+  }
+  return f;
+}
+
+ScenarioFile load_scenario_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ScenarioError({Diagnostic{.file = path, .message = "cannot open file"}});
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_scenario_text(ss.str(), path);
+}
+
+}  // namespace tlbsim::scenarios

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// The operations a scenario thread can run, each mapped to the kernel path (or hardware
+/// action) it stands for. One table: validation, `tlbsim list` and the runner all read it.
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kernel/kernel.h"
+#include "kernel/task.h"
+#include "scenarios/spec.h"
+
+namespace tlbsim::scenarios {
+
+/// Fields an op needs besides its name.
+enum OpNeed : unsigned {
+  kNeedAddr = 1,
+  kNeedPages = 2,
+  kNeedNewAddr = 4,
+  kNeedFile = 8,
+  kNeedMm = 16,  ///< kernel-thread ops that act on an mm
+  kNeedProt = 32,
+};
+
+/// What a running op can reach: the kernel, and the thread's CPU/device/mm.
+struct OpContext {
+  kernel::Kernel& k;
+  AddressSpace* mm = nullptr;
+  unsigned cpu = 0;
+  unsigned iommu = 0;
+  uint16_t device = 0;
+};
+
+struct OpInfo {
+  std::string_view name;
+  ThreadKind kind;
+  unsigned needs;
+  std::string_view models;  ///< kernel function(s) or hardware action
+  std::function<kernel::Task<>(OpContext&, const OpSpec&)> start;
+};
+
+const std::vector<OpInfo>& ops();
+const OpInfo* find_op(std::string_view name);
+
+}  // namespace tlbsim::scenarios

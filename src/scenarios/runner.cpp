@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: MIT
+#include "scenarios/runner.h"
+
+#include <map>
+#include <memory>
+
+#include "kernel/fault.h"
+#include "kernel/kernel.h"
+#include "kernel/sva.h"
+#include "kernel/task.h"
+#include "model/check.h"
+#include "scenarios/errors.h"
+#include "scenarios/ops.h"
+#include "scenarios/rng.h"
+
+namespace tlbsim::scenarios {
+
+namespace {
+
+using kernel::Task;
+
+TranslationCacheConfig cache_shape(uint32_t entries) {
+  const uint32_t ways = entries % 4 == 0 ? 4 : 1;
+  return TranslationCacheConfig{.sets = entries / ways, .ways = ways};
+}
+
+struct SimThread {
+  kernel::ThreadState state;
+  OpContext ctx;
+  const ThreadSpec* spec = nullptr;
+  std::unique_ptr<Task<>> root;
+  uint16_t actor = 0;
+};
+
+Task<> thread_main(OpContext& ctx, const ThreadSpec& spec) {
+  for (const OpSpec& op : spec.ops) {
+    co_await kernel::yield_point(op.op);
+    co_await find_op(op.op)->start(ctx, op);
+  }
+}
+
+class Runner {
+ public:
+  Runner(const ScenarioSpec& s, const kernel::Policy& policy, const RunOptions& opt) : m_s(s), m_opt(opt) {
+    kernel::MachineConfig mc;
+    mc.arch = s.arch == "arm64" ? kernel::Arch::Arm64 : kernel::Arch::X86;
+    mc.cpus = s.cpus;
+    mc.cpu.tlb = cache_shape(s.tlb_entries);
+    mc.cpu.fault_drops_entry = mc.arch == kernel::Arch::X86;
+    mc.mem.reuse = s.reuse == "fifo" ? ReuseOrder::Fifo : ReuseOrder::Lifo;
+    m_k = std::make_unique<kernel::Kernel>(mc, policy);
+    m_k->bus().add_sink(&m_log);
+    m_k->bus().set_actor(m_k->bus().intern_actor("setup"));
+    build();
+  }
+
+  RunResult run() {
+    RunResult r;
+    r.scenario = m_s.name;
+    r.policy = m_k->policy().name;
+    r.seed = m_opt.seed.value_or(m_s.schedule.seed);
+    for (auto& t : m_threads) step(t);  // prime: each thread stops at its first op
+    switch (m_s.schedule.kind) {
+      case ScheduleSpec::Kind::Explicit:
+        for (const ScheduleEntry& e : m_s.schedule.entries) follow(e);
+        finish_in_order(r);
+        break;
+      case ScheduleSpec::Kind::RoundRobin: round_robin(r); break;
+      case ScheduleSpec::Kind::Random: random(r, r.seed); break;
+    }
+    r.steps = m_steps;
+    r.events = m_log.events();
+    r.actors = m_k->bus().actor_names();
+    for (unsigned i = 0; i < m_k->iommus(); ++i)
+      for (uint16_t d = 0; d < m_k->iommu(i).devices(); ++d) {
+        const uint16_t g = m_k->iommu(i).device_global_id(d);
+        if (r.device_names.size() <= g) r.device_names.resize(g + 1);
+        r.device_names[g] = m_k->iommu(i).device_name(d);
+        const auto& c = m_k->iommu(i).counters();
+        r.iommu_cost.iommu_commands += c.iommu_commands;
+        r.iommu_cost.atc_commands += c.atc_commands;
+        r.iommu_cost.syncs += c.syncs;
+        r.iommu_cost.iommu_ns += c.iommu_ns;
+        r.iommu_cost.iotlb_misses += c.iotlb_misses;
+        r.iommu_cost.atc_misses += c.atc_misses;
+        r.iommu_cost.refill_ns += c.refill_ns;
+      }
+    r.cpu_cost = m_k->cpu_counters();
+    r.end_time_ns = m_k->bus().now();
+    for (SimThread& t : m_threads)
+      r.threads.push_back(ThreadOutcome{t.spec->name, t.state.done, t.state.next_label, t.state.runnable()});
+    return r;
+  }
+
+ private:
+  uint32_t file_id(const std::string& name) const { return m_files.at(name); }
+
+  void build() {
+    kernel::Kernel& k = *m_k;
+    std::map<std::string, std::pair<unsigned, kernel::SvaDecoding>> devices;
+    for (size_t i = 0; i < m_s.devices.size(); ++i) {
+      const DeviceSpec& d = m_s.devices[i];
+      const kernel::DecodingInfo* di = kernel::find_decoding(d.decoding);
+      iommu::IommuConfig ic;
+      ic.kind = di->kind;
+      ic.iotlb = cache_shape(d.iotlb_entries);
+      ic.walk_cache_entries = d.walk_cache_entries;
+      ic.cache_nonleaf_on_fault = d.cache_nonleaf_on_fault.value_or(true);
+      // SMMUv3 reports a permission fault and keeps its entry; x86 IOMMUs walk again.
+      ic.permission_fault_rewalks = d.permission_fault_rewalks.value_or(di->kind != iommu::IommuKind::SmmuV3);
+      ic.btm = d.btm;
+      iommu::Iommu& io = k.add_iommu(ic);
+      io.add_device(iommu::DeviceConfig{.name = d.name, .global_id = static_cast<uint16_t>(i), .ats = d.ats,
+                                        .atc = cache_shape(d.atc_entries)});
+      devices[d.name] = {static_cast<unsigned>(k.iommus() - 1), di->decoding};
+    }
+    for (const FileSpec& f : m_s.files) m_files[f.name] = k.create_file(f.name, f.pages);
+    for (size_t mi = 0; mi < m_s.mms.size(); ++mi) {
+      const MmSpec& ms = m_s.mms[mi];
+      AddressSpace& mm = k.create_mm(ms.name);
+      m_mms[ms.name] = &mm;
+      for (const std::string& dev : ms.bind) {
+        auto [iommu_index, dec] = devices.at(dev);
+        kernel::iommu_sva_bind_device(k, mm, k.iommu(iommu_index), 0, Pasid{static_cast<uint32_t>(mi + 1)}, dec);
+        m_device_iommu[dev] = iommu_index;
+      }
+      for (const VmaSpec& v : ms.vmas) {
+        const uint32_t flags = uint32_t{kVmRead} | (v.writable ? uint32_t{kVmWrite} : 0u) |
+                               (v.shared ? uint32_t{kVmShared} : 0u) | (v.pfnmap ? uint32_t{kVmPfnMap} : 0u);
+        const uint32_t fid = v.file.empty() ? 0 : file_id(v.file);
+        kernel::mmap_region(k, mm, v.start, v.pages * kPageSize, flags, fid, v.pgoff);
+        if (v.pfnmap) {
+          // remap_pfn_range(): driver-owned frames behind special PTEs, no struct page refcounts.
+          for (uint64_t a = v.start; a < v.start + v.pages * kPageSize; a += kPageSize) {
+            const Pfn p = k.mem().alloc(FrameKind::Kernel, 0, 0, "driver page");
+            const PteRef r = mm.pt().alloc(Vaddr{a}, 1, "remap_pfn_range");
+            mm.pt().set(r, Vaddr{a}, Pte::make(p, v.writable).with(Pte::kSpecial), "remap_pfn_range");
+          }
+        } else if (v.populate != "none") {
+          kernel::populate(k, mm, v.start, v.pages * kPageSize, v.populate == "write");
+        }
+      }
+    }
+    for (size_t i = 0; i < m_s.threads.size(); ++i) {
+      const ThreadSpec& ts = m_s.threads[i];
+      auto t = std::make_unique<SimThread>(SimThread{.state = {}, .ctx = OpContext{k}, .spec = &ts});
+      t->state.id = static_cast<int>(i);
+      t->state.name = ts.name;
+      t->state.next_label = "start";
+      t->actor = k.bus().intern_actor(ts.name);
+      if (!ts.mm.empty()) t->ctx.mm = m_mms.at(ts.mm);
+      t->ctx.cpu = ts.cpu;
+      if (ts.kind == ThreadKind::Device) {
+        t->ctx.iommu = m_device_iommu.at(ts.device);
+        t->ctx.device = 0;
+      }
+      m_owned.push_back(std::move(t));
+    }
+    for (auto& t : m_owned) {
+      t->root = std::make_unique<Task<>>(thread_main(t->ctx, *t->spec));
+      t->state.resume_point = t->root->handle();
+      m_threads.push_back(std::ref(*t));
+    }
+    if (m_opt.check_invariants) k.check_invariants();
+  }
+
+  void step(SimThread& t) {
+    TLBSIM_CHECK(!t.state.done && t.state.runnable(), "stepping thread " << t.spec->name << " that cannot run");
+    kernel::set_current_thread(&t.state);
+    m_k->bus().set_actor(t.actor);
+    t.state.resume_point.resume();
+    kernel::set_current_thread(nullptr);
+    if (t.root->done()) {
+      t.state.done = true;
+      t.state.next_label = "done";
+      if (auto e = t.root->error()) std::rethrow_exception(e);
+    }
+    ++m_steps;
+    if (m_opt.check_invariants) m_k->check_invariants();
+  }
+
+  [[noreturn]] void schedule_error(const ScheduleEntry& e, const std::string& msg) {
+    throw ScenarioError({Diagnostic{.file = m_opt.file, .pointer = e.pointer, .line = e.line, .column = e.column,
+                                    .message = msg + " (under policy \"" + m_k->policy().name + "\")"}});
+  }
+
+  SimThread& by_name(const std::string& n) {
+    for (auto& t : m_threads)
+      if (t.get().spec->name == n) return t;
+    TLBSIM_CHECK(false, "no thread " << n);
+  }
+
+  void follow(const ScheduleEntry& e) {
+    SimThread& t = by_name(e.thread);
+    auto can = [&](const char* doing) {
+      if (t.state.done) schedule_error(e, "thread \"" + e.thread + "\" has already finished, " + doing);
+      if (!t.state.runnable())
+        schedule_error(e, "thread \"" + e.thread + "\" is blocked at \"" + t.state.next_label + "\", " + doing);
+    };
+    switch (e.mode) {
+      case ScheduleEntry::Mode::Steps:
+        for (uint64_t i = 0; i < e.steps; ++i) {
+          can("so it cannot take a step here");
+          step(t);
+        }
+        break;
+      case ScheduleEntry::Mode::Until:
+        do {
+          can(("before reaching \"" + e.label + "\"").c_str());
+          step(t);
+          budget(e);
+        } while (t.state.done || t.state.next_label.rfind(e.label, 0) != 0);
+        break;
+      case ScheduleEntry::Mode::ToEnd:
+        while (!t.state.done) {
+          can("before finishing");
+          step(t);
+          budget(e);
+        }
+        break;
+    }
+  }
+
+  void budget(const ScheduleEntry& e) {
+    if (m_steps > m_s.max_steps) schedule_error(e, "step budget of " + std::to_string(m_s.max_steps) + " exceeded");
+  }
+
+  bool all_done() const {
+    for (auto& t : m_threads)
+      if (!t.get().state.done) return false;
+    return true;
+  }
+
+  /// After an explicit schedule: the rest runs in declaration order.
+  void finish_in_order(RunResult& r) {
+    while (!all_done()) {
+      SimThread* pick = nullptr;
+      for (auto& t : m_threads)
+        if (!t.get().state.done && t.get().state.runnable()) {
+          pick = &t.get();
+          break;
+        }
+      if (!pick) return void(r.status = RunResult::Status::Deadlock);
+      if (m_steps >= m_s.max_steps) return void(r.status = RunResult::Status::StepBudget);
+      step(*pick);
+    }
+  }
+
+  void round_robin(RunResult& r) {
+    while (!all_done()) {
+      bool progressed = false;
+      for (auto& t : m_threads) {
+        if (t.get().state.done || !t.get().state.runnable()) continue;
+        if (m_steps >= m_s.max_steps) return void(r.status = RunResult::Status::StepBudget);
+        step(t);
+        progressed = true;
+      }
+      if (!progressed) return void(r.status = RunResult::Status::Deadlock);
+    }
+  }
+
+  void random(RunResult& r, uint64_t seed) {
+    SplitMix64 rng(seed);
+    std::vector<SimThread*> ready;
+    while (!all_done()) {
+      ready.clear();
+      for (auto& t : m_threads)
+        if (!t.get().state.done && t.get().state.runnable()) ready.push_back(&t.get());
+      if (ready.empty()) return void(r.status = RunResult::Status::Deadlock);
+      if (m_steps >= m_s.max_steps) return void(r.status = RunResult::Status::StepBudget);
+      step(*ready[rng.below(ready.size())]);
+    }
+  }
+
+  const ScenarioSpec& m_s;
+  RunOptions m_opt;
+  std::unique_ptr<kernel::Kernel> m_k;
+  EventLog m_log;
+  std::map<std::string, uint32_t> m_files;
+  std::map<std::string, AddressSpace*> m_mms;
+  std::map<std::string, unsigned> m_device_iommu;
+  std::vector<std::unique_ptr<SimThread>> m_owned;
+  std::vector<std::reference_wrapper<SimThread>> m_threads;
+  uint64_t m_steps = 0;
+};
+
+}  // namespace
+
+RunResult run_scenario(const ScenarioSpec& s, const kernel::Policy& policy, const RunOptions& opt) {
+  Runner r(s, policy, opt);
+  return r.run();
+}
+
+std::string_view to_string(RunResult::Status s) {
+  switch (s) {
+    case RunResult::Status::Completed: return "completed";
+    case RunResult::Status::Deadlock: return "deadlock";
+    case RunResult::Status::StepBudget: return "step budget exceeded";
+  }
+  return "?";
+}
+
+}  // namespace tlbsim::scenarios

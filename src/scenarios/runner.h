@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// Runs one scenario under one policy: builds the machine from the spec, runs the setup, then
+/// steps the threads as the schedule says and returns the event log. Nothing here judges.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "iommu/cost_model.h"
+#include "kernel/policy.h"
+#include "model/event.h"
+#include "scenarios/spec.h"
+
+namespace tlbsim::scenarios {
+
+struct ThreadOutcome {
+  std::string name;
+  bool done = false;
+  std::string next;  ///< what it would do next (when not done)
+  bool runnable = false;
+};
+
+struct RunResult {
+  std::string scenario;
+  std::string policy;
+  enum class Status { Completed, Deadlock, StepBudget } status = Status::Completed;
+  uint64_t steps = 0;
+  uint64_t seed = 0;
+  std::vector<Event> events;
+  std::vector<std::string> actors;
+  std::vector<std::string> device_names;  ///< by global device id (ATC holder index)
+  std::vector<ThreadOutcome> threads;
+  iommu::CostCounters cpu_cost;
+  iommu::CostCounters iommu_cost;
+  uint64_t end_time_ns = 0;
+};
+
+struct RunOptions {
+  std::optional<uint64_t> seed;  ///< overrides the scenario's random seed
+  bool check_invariants = false;  ///< every stateful class's check_invariants() after each step
+  std::string file;               ///< for error messages
+};
+
+/// Throws ScenarioError for a schedule that cannot be followed (a thread blocked, finished, or
+/// never reaching the named function).
+RunResult run_scenario(const ScenarioSpec& s, const kernel::Policy& policy, const RunOptions& opt = {});
+
+std::string_view to_string(RunResult::Status s);
+
+}  // namespace tlbsim::scenarios

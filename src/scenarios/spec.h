@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// A scenario as written in the file: plain aggregates, no model objects. The loader fills
+/// them and records every problem; build/run only ever see a spec that validated cleanly.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tlbsim::scenarios {
+
+struct DeviceSpec {
+  std::string name;
+  std::string decoding = "amd-v2";
+  bool ats = true;
+  uint32_t atc_entries = 64;
+  uint32_t iotlb_entries = 128;
+  uint32_t walk_cache_entries = 16;
+  std::optional<bool> cache_nonleaf_on_fault;
+  std::optional<bool> permission_fault_rewalks;
+  bool btm = false;
+  std::string pointer;
+};
+
+struct FileSpec {
+  std::string name;
+  uint64_t pages = 1;
+  std::string pointer;
+};
+
+struct VmaSpec {
+  uint64_t start = 0;
+  uint64_t pages = 1;
+  bool writable = true;
+  bool shared = false;
+  std::string file;  ///< empty: anonymous
+  uint64_t pgoff = 0;
+  std::string populate = "none";  ///< none | read | write
+  bool pfnmap = false;
+  std::string pointer;
+};
+
+struct MmSpec {
+  std::string name;
+  std::vector<VmaSpec> vmas;
+  std::vector<std::string> bind;  ///< devices bound by SVA
+  std::string pointer;
+};
+
+struct OpSpec {
+  std::string op;
+  uint64_t addr = 0;
+  uint64_t pages = 1;
+  uint64_t new_addr = 0;
+  std::string file;
+  uint64_t index = 0;
+  std::string mm;  ///< kernel threads: the mm the op targets
+  bool writable = false;
+  std::string name;  ///< fork: the child's mm name
+  std::string pointer;
+};
+
+enum class ThreadKind { Cpu, Device, Kernel };
+
+struct ThreadSpec {
+  std::string name;
+  ThreadKind kind = ThreadKind::Cpu;
+  uint32_t cpu = 0;
+  std::string device;
+  std::string mm;
+  std::vector<OpSpec> ops;
+  std::string pointer;
+};
+
+struct ScheduleEntry {
+  std::string thread;
+  enum class Mode { Steps, Until, ToEnd } mode = Mode::Steps;
+  uint64_t steps = 1;
+  std::string label;
+  std::string pointer;
+  size_t line = 0, column = 0;  ///< for errors found while the schedule runs
+};
+
+struct ScheduleSpec {
+  enum class Kind { Explicit, Random, RoundRobin } kind = Kind::RoundRobin;
+  std::vector<ScheduleEntry> entries;
+  uint64_t seed = 1;
+};
+
+/// A bound on one metric: exact, at least or at most.
+struct Bound {
+  enum class Op { Eq, Ge, Le } op = Op::Eq;
+  uint64_t value = 0;
+  bool holds(uint64_t v) const { return op == Op::Eq ? v == value : op == Op::Ge ? v >= value : v <= value; }
+  std::string text() const;
+};
+
+struct ScenarioSpec {
+  std::string name;
+  std::string source;
+  std::string description;
+  std::string arch = "x86";
+  uint32_t cpus = 2;
+  std::string reuse = "lifo";
+  uint32_t tlb_entries = 1536;
+  uint64_t max_steps = 1000000;
+  std::vector<DeviceSpec> devices;
+  std::vector<FileSpec> files;
+  std::vector<MmSpec> mms;
+  std::vector<ThreadSpec> threads;
+  ScheduleSpec schedule;
+  /// policy name -> metric name -> bound (metrics: windows, observed, stale, permission, freed,
+  /// reused, table-freed, lost-writes, use-after-free, livelocks).
+  std::map<std::string, std::map<std::string, Bound>> expect;
+  std::vector<std::string> policies;  ///< policies to run by default (those in `expect`)
+  std::string pointer;
+};
+
+struct ScenarioFile {
+  std::string path;
+  std::string text;  ///< raw bytes, kept for byte-identical seed corpora and hashing
+  std::vector<ScenarioSpec> scenarios;
+};
+
+/// Metric names an expectation may use, in report order.
+const std::vector<std::string>& metric_names();
+
+}  // namespace tlbsim::scenarios

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: MIT
+#include "scenarios/validate.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "kernel/policy.h"
+#include "kernel/sva.h"
+#include "model/types.h"
+#include "scenarios/ops.h"
+
+namespace tlbsim::scenarios {
+
+namespace {
+
+struct Ctx {
+  std::vector<Diagnostic>& out;
+  void error(const std::string& ptr, const std::string& msg) { out.push_back(Diagnostic{.pointer = ptr, .message = msg}); }
+};
+
+template <class T>
+void unique_names(Ctx& c, const std::vector<T>& items, const char* what) {
+  std::map<std::string, std::string> seen;
+  for (const T& t : items) {
+    if (t.name.empty()) continue;
+    auto [it, fresh] = seen.emplace(t.name, t.pointer);
+    if (!fresh) c.error(t.pointer + "/name", std::string("duplicate ") + what + " name \"" + t.name + "\" (first at " + it->second + ")");
+  }
+}
+
+std::string kind_name(ThreadKind k) {
+  return k == ThreadKind::Cpu ? "cpu" : k == ThreadKind::Device ? "device" : "kernel";
+}
+
+bool mapped(const MmSpec& mm, uint64_t start, uint64_t pages) {
+  for (uint64_t a = start; a < start + pages * kPageSize; a += kPageSize) {
+    bool in = false;
+    for (const VmaSpec& v : mm.vmas) in |= a >= v.start && a < v.start + v.pages * kPageSize;
+    if (!in) return false;
+  }
+  return true;
+}
+
+void check_addr(Ctx& c, const std::string& ptr, uint64_t addr, const char* what) {
+  if (addr % kPageSize) c.error(ptr, std::string("expected a page-aligned ") + what + ", got " + hex(addr));
+  else if (addr >= kTaskSize) c.error(ptr, std::string("expected a user address below ") + hex(kTaskSize) + ", got " + hex(addr));
+}
+
+void validate_scenario(Ctx& c, const ScenarioSpec& s) {
+  unique_names(c, s.devices, "device");
+  unique_names(c, s.files, "file");
+  unique_names(c, s.mms, "mm");
+  unique_names(c, s.threads, "thread");
+  std::map<std::string, const DeviceSpec*> devices;
+  std::map<std::string, const FileSpec*> files;
+  std::map<std::string, const MmSpec*> mms;
+  for (const auto& d : s.devices) devices[d.name] = &d;
+  for (const auto& f : s.files) files[f.name] = &f;
+  for (const auto& m : s.mms) mms[m.name] = &m;
+
+  for (const DeviceSpec& d : s.devices) {
+    const kernel::DecodingInfo* di = kernel::find_decoding(d.decoding);
+    if (!di) {
+      std::string names;
+      for (const auto& x : kernel::decodings()) names += (names.empty() ? "" : ", ") + std::string(x.name);
+      c.error(d.pointer + "/decoding", "unknown driver decoding \"" + d.decoding + "\"; expected one of " + names);
+      continue;
+    }
+    const bool smmu = di->kind == iommu::IommuKind::SmmuV3;
+    if (smmu && s.arch != "arm64") c.error(d.pointer + "/decoding", "decoding \"" + d.decoding + "\" is an Arm SMMU: expected \"arch\": \"arm64\"");
+    if (!smmu && s.arch == "arm64") c.error(d.pointer + "/decoding", "decoding \"" + d.decoding + "\" is an x86 IOMMU: expected \"arch\": \"x86\"");
+    if (d.btm && !smmu) c.error(d.pointer + "/btm", "broadcast TLB maintenance exists only on SMMUv3");
+  }
+
+  std::map<std::string, std::set<std::string>> bound;  // mm -> devices
+  for (const MmSpec& m : s.mms) {
+    for (size_t i = 0; i < m.vmas.size(); ++i) {
+      const VmaSpec& v = m.vmas[i];
+      check_addr(c, v.pointer + "/start", v.start, "VMA start");
+      if (v.start + v.pages * kPageSize > kTaskSize) c.error(v.pointer + "/pages", "VMA runs past the top of the user address space");
+      for (size_t j = 0; j < i; ++j) {
+        const VmaSpec& w = m.vmas[j];
+        if (v.start < w.start + w.pages * kPageSize && w.start < v.start + v.pages * kPageSize)
+          c.error(v.pointer, "VMA " + hex(v.start) + "+" + std::to_string(v.pages) + " pages overlaps " + w.pointer);
+      }
+      if (!v.file.empty()) {
+        auto f = files.find(v.file);
+        if (f == files.end())
+          c.error(v.pointer + "/file", "unknown file \"" + v.file + "\"");
+        else if (v.pgoff + v.pages > f->second->pages)
+          c.error(v.pointer + "/pages", "maps pages " + std::to_string(v.pgoff) + ".." + std::to_string(v.pgoff + v.pages - 1) +
+                                            " of \"" + v.file + "\", which has " + std::to_string(f->second->pages));
+      } else {
+        if (v.shared) c.error(v.pointer + "/shared", "shared anonymous mappings (shmem) are not modelled: give a \"file\"");
+        if (v.pgoff) c.error(v.pointer + "/pgoff", "\"pgoff\" applies to file mappings only");
+      }
+      if (v.populate == "write" && !v.writable) c.error(v.pointer + "/populate", "cannot populate a read-only VMA for writing");
+      if (v.pfnmap && v.populate != "none") c.error(v.pointer + "/populate", "PFNMAP VMAs are filled by the driver, not by faults");
+    }
+    for (size_t i = 0; i < m.bind.size(); ++i) {
+      const std::string bp = m.pointer + "/bind/" + std::to_string(i);
+      if (!devices.count(m.bind[i])) c.error(bp, "unknown device \"" + m.bind[i] + "\"");
+      if (!bound[m.name].insert(m.bind[i]).second) c.error(bp, "device \"" + m.bind[i] + "\" bound twice");
+    }
+  }
+  for (const auto& [dev, spec] : devices) {
+    int n = 0;
+    for (const auto& [mm, devs] : bound) n += devs.count(dev);
+    if (n > 1) c.error(spec->pointer, "device \"" + dev + "\" is bound to more than one mm; bind one mm per device");
+  }
+
+  std::set<std::string> threads;
+  for (const ThreadSpec& t : s.threads) {
+    threads.insert(t.name);
+    const MmSpec* mm = nullptr;
+    if (t.kind != ThreadKind::Kernel) {
+      if (t.mm.empty())
+        c.error(t.pointer, "a " + kind_name(t.kind) + " thread needs \"mm\"");
+      else if (!mms.count(t.mm))
+        c.error(t.pointer + "/mm", "unknown mm \"" + t.mm + "\"");
+      else
+        mm = mms[t.mm];
+    } else if (!t.mm.empty()) {
+      c.error(t.pointer + "/mm", "kernel threads name the mm per op (\"mm\" in each op)");
+    }
+    if (t.kind == ThreadKind::Cpu && t.cpu >= s.cpus)
+      c.error(t.pointer + "/cpu", "CPU " + std::to_string(t.cpu) + " does not exist (\"cpus\": " + std::to_string(s.cpus) + "): the thread can never run");
+    if (t.kind == ThreadKind::Device) {
+      if (!devices.count(t.device))
+        c.error(t.pointer + "/device", "unknown device \"" + t.device + "\"");
+      else if (mm && !bound[t.mm].count(t.device))
+        c.error(t.pointer + "/device", "device \"" + t.device + "\" is not bound to mm \"" + t.mm + "\": the thread can never run (add it to \"bind\")");
+    }
+    if (t.ops.empty()) c.error(t.pointer + "/ops", "a thread with no ops can never run");
+    for (const OpSpec& o : t.ops) {
+      const OpInfo* info = find_op(o.op);
+      if (!info) {
+        std::string names;
+        for (const auto& x : ops())
+          if (x.kind == t.kind) names += (names.empty() ? "" : ", ") + std::string(x.name);
+        c.error(o.pointer + "/op", "unknown op \"" + o.op + "\" for a " + kind_name(t.kind) + " thread; expected one of " + names);
+        continue;
+      }
+      if (info->kind != t.kind) {
+        c.error(o.pointer + "/op", "op \"" + o.op + "\" runs on a " + kind_name(info->kind) + " thread, not a " + kind_name(t.kind) + " thread");
+        continue;
+      }
+      const MmSpec* target = mm;
+      if (info->needs & kNeedMm) {
+        if (o.mm.empty())
+          c.error(o.pointer, "op \"" + o.op + "\" needs \"mm\"");
+        else if (!mms.count(o.mm))
+          c.error(o.pointer + "/mm", "unknown mm \"" + o.mm + "\"");
+        else
+          target = mms[o.mm];
+      }
+      if (info->needs & kNeedAddr) {
+        check_addr(c, o.pointer + "/addr", o.addr, "address");
+        if (target && o.addr % kPageSize == 0 && !mapped(*target, o.addr, o.pages))
+          c.error(o.pointer + "/addr", "address " + hex(o.addr) + " (" + std::to_string(o.pages) + " pages) is not mapped by any VMA of mm \"" + target->name + "\" at setup");
+      }
+      if (info->needs & kNeedNewAddr) check_addr(c, o.pointer + "/new_addr", o.new_addr, "new address");
+      if (info->needs & kNeedFile) {
+        auto f = files.find(o.file);
+        if (o.file.empty())
+          c.error(o.pointer, "op \"" + o.op + "\" needs \"file\"");
+        else if (f == files.end())
+          c.error(o.pointer + "/file", "unknown file \"" + o.file + "\"");
+        else if (o.index + o.pages > f->second->pages)
+          c.error(o.pointer + "/pages", "file \"" + o.file + "\" has " + std::to_string(f->second->pages) + " pages");
+      }
+    }
+  }
+  for (const ScheduleEntry& e : s.schedule.entries)
+    if (!threads.count(e.thread)) c.error(e.pointer, "schedule names thread \"" + e.thread + "\", which does not exist");
+  for (const auto& [policy, m] : s.expect)
+    if (!kernel::find_policy(policy)) {
+      std::string names;
+      for (const auto& p : kernel::policies()) names += (names.empty() ? "" : ", ") + p.name;
+      c.error(s.pointer + "/expect/" + policy, "unknown policy \"" + policy + "\"; expected one of " + names);
+    }
+}
+
+}  // namespace
+
+void validate(const ScenarioFile& f, std::vector<Diagnostic>& out) {
+  Ctx c{out};
+  unique_names(c, f.scenarios, "scenario");
+  for (const ScenarioSpec& s : f.scenarios) validate_scenario(c, s);
+}
+
+}  // namespace tlbsim::scenarios

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+// KSM write_protect_page() + replace_page() (primer 7.4) under both notifier policies.
+#include <catch2/catch.hpp>
+
+#include "kernel/ksm.h"
+#include "kernel/page.h"
+#include "kernel/rmap_test_support.h"
+
+using namespace tlbsim;
+using namespace tlbsim::test;
+
+namespace {
+constexpr uint64_t kA = 0x400000;
+constexpr uint64_t kB = kA + kPageSize;
+
+/// 01
+/// AB   two written anonymous pages with identical contents, cached writable by the device.
+struct KsmSetup {
+  explicit KsmSetup(const std::string& policy) : m(policy) {
+    kernel::mmap_region(*m.k, *m.mm, kA, 2 * kPageSize, kVmRead | kVmWrite, 0, 0);
+    kernel::populate(*m.k, *m.mm, kA, 2 * kPageSize, true);
+    a = m.mm->pt().leaf(Vaddr{kA}).pfn();
+    b = m.mm->pt().leaf(Vaddr{kB}).pfn();
+    m.k->mem().copy_content(a, b);
+    device_touch(m, kA, kA + 2 * kPageSize, true);
+    cpu_touch(*m.k, *m.mm, kA, kA + 2 * kPageSize, true);
+  }
+  bool merge(uint64_t addr, Pfn kpage) {
+    kernel::Task<bool> t = kernel::ksm_merge(*m.k, *m.mm, addr, kpage);
+    return kernel::run_sync(t);
+  }
+  SvaMachine m;
+  Pfn a, b;
+};
+
+bool is_mn(const Event& e, const char* site, const char* what) {
+  return is_notifier(e, what) && std::string(e.func) == site;
+}
+}  // namespace
+
+SCENARIO("KSM merges two identical pages; the secondary TLB is invalidated before the compare", "[kernel][policy]") {
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  KsmSetup s(policy);
+  REQUIRE(s.merge(kA, kNoPfn));  // A becomes the KSM page
+  CHECK_FALSE(s.m.mm->pt().leaf(Vaddr{kA}).writable());
+  s.m.rec.clear();
+
+  WHEN("B is merged into A") {
+    REQUIRE(s.merge(kB, s.a));
+    const Recorder& r = s.m.rec;
+    THEN("[" + policy + "] wrprotect: CPU_FLUSH, SEC_INV, compare; replace: CPU_FLUSH, PTE_SET(A), SEC_INV, FREE_PG(B)") {
+      const size_t wp_clr = r.find([](const Event& e) { return is_pte_at(e, "ptep_clear_flush", kB); });
+      REQUIRE(wp_clr != Recorder::npos);
+      const size_t wp_flush = r.find(is_cpu_flush, wp_clr);
+      const size_t wp_set = r.find([](const Event& e) { return is_pte_at(e, "set_pte_at_notify", kB); }, wp_clr);
+      const size_t wp_end = r.find([](const Event& e) { return is_mn(e, "write_protect_page", "mmu_notifier_invalidate_range_end"); });
+      const size_t wp_inv = r.find(is_secondary_inv, wp_clr);
+      const size_t cmp = r.find([](const Event& e) { return is_call(e, "pages_identical"); });
+      CHECK(Pte{r.events()[wp_set].new_val}.pfn() == s.b);
+      CHECK_FALSE(Pte{r.events()[wp_set].new_val}.writable());
+      if (policy == "fixed") {
+        CHECK(wp_flush < wp_inv);
+        CHECK(wp_inv < wp_set);  // inside ptep_clear_flush(), before the refcount check
+      } else {
+        // ptep_clear_flush() without notify (a downgrade); the range_end invalidates.
+        CHECK(wp_end < wp_inv);
+        CHECK(std::string(r.events()[wp_inv].func) == "mn_hlist_invalidate_end");
+      }
+      CHECK(wp_inv < cmp);
+      const size_t rp_clr = r.find([](const Event& e) { return is_pte_at(e, "ptep_clear_flush", kB); }, cmp);
+      const size_t rp_set = r.find([](const Event& e) { return is_pte_at(e, "set_pte_at_notify", kB); }, rp_clr);
+      const size_t rp_inv = r.find(is_secondary_inv, rp_clr);
+      const size_t freed = r.find([&](const Event& e) { return is_free_of(e, s.b); });
+      REQUIRE(rp_set != Recorder::npos);
+      CHECK(Pte{r.events()[rp_set].new_val}.pfn() == s.a);
+      if (policy == "fixed")
+        CHECK(rp_inv < rp_set);
+      else
+        CHECK(rp_set < rp_inv);
+      CHECK(rp_inv < freed);  // KSM's own reference keeps B until after replace_page()
+      CHECK(s.m.mm->pt().leaf(Vaddr{kB}).pfn() == s.a);
+      CHECK(s.m.k->mem().frame(s.a).mapcount == 2);
+      CHECK_FALSE(s.m.k->mem().frame(s.b).allocated);
+      require_all_coherent(s.m);
+      s.m.k->check_invariants();
+    }
+  }
+}
+
+SCENARIO("KSM does not merge a page with an extra reference or different contents", "[kernel][policy]") {
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  KsmSetup s(policy);
+  REQUIRE(s.merge(kA, kNoPfn));
+  WHEN("B is pinned (O_DIRECT)") {
+    kernel::get_page(*s.m.k, s.b);
+    CHECK_FALSE(s.merge(kB, s.a));
+    THEN("the PTE is restored writable") {
+      CHECK(s.m.mm->pt().leaf(Vaddr{kB}).pfn() == s.b);
+      CHECK(s.m.mm->pt().leaf(Vaddr{kB}).writable());
+      kernel::put_page(*s.m.k, s.b, "test");
+      require_all_coherent(s.m);
+      s.m.k->check_invariants();
+    }
+  }
+  WHEN("B differs") {
+    s.m.k->mem().write_content(s.b);
+    CHECK_FALSE(s.merge(kB, s.a));
+    THEN("B stays, write-protected") {
+      CHECK(s.m.mm->pt().leaf(Vaddr{kB}).pfn() == s.b);
+      CHECK_FALSE(s.m.mm->pt().leaf(Vaddr{kB}).writable());
+      CHECK(s.m.k->mem().frame(s.b).allocated);
+      require_all_coherent(s.m);
+      s.m.k->check_invariants();
+    }
+  }
+}
+
+SCENARIO("KSM: a device write in OLD's write_protect_page window is seen by the compare", "[kernel][policy]") {
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  KsmSetup s(policy);
+  REQUIRE(s.merge(kA, kNoPfn));
+  // Drive ksm_merge() through a Task<> wrapper so the stepper can run it.
+  bool merged = false;
+  auto wrap = [&]() -> kernel::Task<> { merged = co_await kernel::ksm_merge(*s.m.k, *s.m.mm, kB, s.a); };
+  kernel::Task<> w = wrap();
+  Stepper st(w);
+  GIVEN("write_protect_page() has made B read-only and passed the refcount check") {
+    REQUIRE(st.step_until([&] {
+      return s.m.rec.find([](const Event& e) { return is_pte_at(e, "set_pte_at_notify", kB); }) != Recorder::npos;
+    }));
+    WHEN("the device writes B") {
+      const iommu::DmaResult d = s.m.io().dma(s.m.dev, *s.m.mm->pasid, Vaddr{kB}, true);
+      st.finish();
+      THEN("OLD: the stale writable ATC entry lets it through, and the pages no longer compare equal") {
+        if (policy == "old") {
+          CHECK(d.ok());
+          CHECK_FALSE(merged);
+          CHECK(s.m.mm->pt().leaf(Vaddr{kB}).pfn() == s.b);
+        } else {
+          CHECK(d.fault == iommu::DmaFault::PageRequest);  // write-protected, no stale entry
+          CHECK(merged);
+        }
+        require_all_coherent(s.m);
+        s.m.k->check_invariants();
+      }
+    }
+  }
+}

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+// THP split and khugepaged collapse (primer 7.5) under both notifier policies.
+#include <catch2/catch.hpp>
+
+#include "kernel/page.h"
+#include "kernel/thp.h"
+#include "kernel/zap.h"
+#include "kernel/rmap_test_support.h"
+
+using namespace tlbsim;
+using namespace tlbsim::test;
+
+namespace {
+constexpr uint64_t kH = 0x40000000;  // 2 MiB aligned
+constexpr uint64_t kSub = kH + 5 * kPageSize;
+
+void split(SvaMachine& m, uint64_t addr) {
+  kernel::Task<> t = kernel::__split_huge_pmd(*m.k, *m.mm, addr);
+  kernel::run_sync(t);
+}
+
+bool is_huge_atc_entry(SvaMachine& m) {
+  bool huge = false;
+  m.io().atc(m.dev).for_each([&](const CachedTranslation& c) { huge |= c.huge; });
+  return huge;
+}
+}  // namespace
+
+SCENARIO("splitting an anonymous huge PMD: OLD sends no secondary invalidation", "[kernel][policy]") {
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  SvaMachine m(policy);
+  kernel::mmap_region(*m.k, *m.mm, kH, kPmdSize, kVmRead | kVmWrite, 0, 0);
+  const Pfn hpage = kernel::map_huge_anon(*m.k, *m.mm, kH);
+  device_touch(m, kSub, kSub + kPageSize, true);
+  cpu_touch(*m.k, *m.mm, kSub, kSub + kPageSize, true);
+  REQUIRE(is_huge_atc_entry(m));
+  m.rec.clear();
+
+  WHEN("the PMD is split") {
+    split(m, kSub);
+    const Recorder& r = m.rec;
+    THEN("[" + policy + "] PMD invalid, CPU flush (FIXED: + SEC_INV), 512 PTEs, pmd_populate") {
+      const size_t inv_pmd = r.find([](const Event& e) { return is_pte_at(e, "pmdp_invalidate", kH); });
+      REQUIRE(inv_pmd != Recorder::npos);
+      CHECK_FALSE(Pte{r.events()[inv_pmd].new_val}.present());
+      const size_t flush = r.find(is_cpu_flush, inv_pmd);
+      CHECK(spans(r.events()[flush], kH, kH + kPmdSize));
+      const size_t first_pte = r.find([](const Event& e) { return is_pte_at(e, "set_pte_at", kH); });
+      const size_t populate = r.find([](const Event& e) { return is_pte_at(e, "pmd_populate", kH); });
+      CHECK(flush < first_pte);
+      CHECK(first_pte < populate);
+      CHECK(indices(r, [](const Event& e) { return is_pte_store(e, "set_pte_at"); }).size() == 512);
+      const size_t inv = r.find(is_secondary_inv);
+      if (policy == "fixed") {
+        CHECK(flush < inv);
+        CHECK(inv < first_pte);
+        CHECK(spans(r.events()[inv], kH, kH + kPmdSize));
+        CHECK(r.find([](const Event& e) { return is_notifier(e, "mmu_notifier_invalidate_range_end"); }) != Recorder::npos);
+        CHECK_FALSE(is_huge_atc_entry(m));
+      } else {
+        CHECK(inv == Recorder::npos);
+        CHECK(r.find([](const Event& e) { return is_notifier(e, "mmu_notifier_invalidate_range_only_end"); }) != Recorder::npos);
+        // The device keeps its 2 MiB translation: the same pages, so nothing is stale.
+        CHECK(is_huge_atc_entry(m));
+      }
+      unsigned level = 0;
+      const Pte pte = m.mm->pt().leaf(Vaddr{kSub}, &level);
+      CHECK(level == 1);
+      CHECK(pte.pfn() == Pfn{hpage.value() + 5});
+      CHECK(pte.writable());
+      require_all_coherent(m);
+      m.k->check_invariants();
+
+      AND_WHEN("one 4 KiB page is zapped afterwards") {
+        kernel::Task<> z = kernel::madvise_dontneed(*m.k, *m.mm, kH + 7 * kPageSize, kPageSize);
+        kernel::run_sync(z);
+        THEN("its invalidation also drops a cached 2 MiB entry covering it") {
+          CHECK_FALSE(is_huge_atc_entry(m));
+          require_all_coherent(m);
+          m.k->check_invariants();
+        }
+      }
+    }
+  }
+}
+
+SCENARIO("splitting a file huge PMD clears it with pmdp_huge_clear_flush_notify", "[kernel][policy]") {
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  SvaMachine m(policy);
+  const uint32_t f = m.k->create_file("f", 512);
+  kernel::mmap_region(*m.k, *m.mm, kH, kPmdSize, kVmRead | kVmShared, f, 0);
+  const Pfn hpage = kernel::map_huge_file(*m.k, *m.mm, kH, false);
+  device_touch(m, kSub, kSub + kPageSize, false);
+  m.rec.clear();
+  split(m, kSub);
+  const Recorder& r = m.rec;
+  const size_t clr = r.find([](const Event& e) { return is_pte_at(e, "pmdp_huge_get_and_clear", kH); });
+  REQUIRE(clr != Recorder::npos);
+  const size_t flush = r.find(is_cpu_flush, clr);
+  const size_t inv = r.find(is_secondary_inv, clr);
+  const size_t unlock = r.find([](const Event& e) { return e.kind == EventKind::Unlock && std::string(e.func) == "spin_unlock"; }, clr);
+  CHECK(flush < inv);
+  CHECK(inv < unlock);  // under the PMD lock in both policies
+  CHECK(std::string(r.events()[inv].func) == (policy == "fixed" ? "flush_tlb_mm_range" : "pmdp_huge_clear_flush_notify"));
+  // Exactly one secondary invalidation: OLD ends with _only_end.
+  CHECK(indices(r, is_secondary_inv).size() == 1);
+  CHECK(m.mm->pt().leaf(Vaddr{kSub}).none());
+  CHECK(m.k->mem().frame(Pfn{hpage.value() + 5}).mapcount == 0);
+  CHECK(m.k->mem().frame(Pfn{hpage.value() + 5}).refcount == 1);  // the page cache's
+  // A later access maps the page-cache page with a 4 KiB PTE.
+  kernel::populate(*m.k, *m.mm, kSub, kPageSize, false);
+  unsigned level = 0;
+  CHECK(m.mm->pt().leaf(Vaddr{kSub}, &level).pfn() == Pfn{hpage.value() + 5});
+  CHECK(level == 1);
+  require_all_coherent(m);
+  m.k->check_invariants();
+}
+
+SCENARIO("khugepaged collapse invalidates the secondary TLB before copying and freeing", "[kernel][policy]") {
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  SvaMachine m(policy);
+  kernel::mmap_region(*m.k, *m.mm, kH, kPmdSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(*m.k, *m.mm, kH, 16 * kPageSize, true);  // 16 pages present, the rest pte_none
+  device_touch(m, kSub, kSub + kPageSize, true);
+  cpu_touch(*m.k, *m.mm, kSub, kSub + kPageSize, true);
+  const Pfn small = m.mm->pt().leaf(Vaddr{kSub}).pfn();
+  const Pfn pte_table = m.mm->pt().lookup(Vaddr{kH}, 1).table;
+  const uint32_t content = m.k->mem().content(small);
+  m.rec.clear();
+
+  kernel::Task<bool> t = kernel::collapse_huge_page(*m.k, *m.mm, kH);
+  REQUIRE(kernel::run_sync(t));
+  const Recorder& r = m.rec;
+  const size_t clr = r.find([](const Event& e) { return is_pte_at(e, "pmdp_huge_get_and_clear", kH); });
+  REQUIRE(clr != Recorder::npos);
+  const size_t flush = r.find(is_cpu_flush, clr);
+  const size_t unlock = r.find([](const Event& e) { return e.kind == EventKind::Unlock && std::string(e.func) == "spin_unlock"; }, clr);
+  const size_t end = r.find([](const Event& e) { return is_notifier(e, "mmu_notifier_invalidate_range_end"); }, clr);
+  const size_t inv = r.find(is_secondary_inv, clr);
+  const size_t sync = r.find(is_inv_sync, inv);
+  const size_t copy = r.find(is_copy);
+  const size_t free_small = r.find([&](const Event& e) { return is_free_of(e, small); });
+  const size_t free_table = r.find([&](const Event& e) { return is_free_of(e, pte_table); });
+  const size_t set_pmd = r.find([](const Event& e) { return is_pte_at(e, "set_pmd_at", kH); });
+  CHECK(spans(r.events()[flush], kH, kH + kPmdSize));
+  if (policy == "fixed") {
+    CHECK(flush < inv);
+    CHECK(inv < unlock);
+  } else {
+    CHECK(end < inv);
+    CHECK(std::string(r.events()[inv].func) == "mn_hlist_invalidate_end");
+  }
+  CHECK(sync < copy);
+  CHECK(copy < free_small);
+  CHECK(inv < free_table);
+  CHECK(free_table < set_pmd);
+  CHECK(indices(r, is_copy).size() == 16);
+  const Pte pmd = m.mm->pt().leaf(Vaddr{kSub});
+  CHECK(pmd.huge());
+  CHECK(m.k->mem().content(Pfn{pmd.pfn().value() + 5}) == content);
+  CHECK_FALSE(m.k->mem().frame(small).allocated);
+  require_all_coherent(m);
+  m.k->check_invariants();
+  // The device now reaches the huge page.
+  const iommu::DmaResult d = m.io().dma(m.dev, *m.mm->pasid, Vaddr{kSub}, false);
+  REQUIRE(d.ok());
+  CHECK(d.pfn == Pfn{pmd.pfn().value() + 5});
+
+  AND_WHEN("it is split again") {
+    split(m, kSub);
+    CHECK(m.mm->pt().leaf(Vaddr{kSub}).pfn() == Pfn{pmd.pfn().value() + 5});
+    require_all_coherent(m);
+    m.k->check_invariants();
+  }
+}
+
+SCENARIO("collapse fails and restores the PMD when a page is shared", "[kernel][policy]") {
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  SvaMachine m(policy);
+  kernel::mmap_region(*m.k, *m.mm, kH, kPmdSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(*m.k, *m.mm, kH, 4 * kPageSize, true);
+  const Pfn small = m.mm->pt().leaf(Vaddr{kH}).pfn();
+  kernel::get_page(*m.k, small);
+  const Pte pmd_before = m.mm->pt().get(m.mm->pt().lookup(Vaddr{kH}, 2));
+  kernel::Task<bool> t = kernel::collapse_huge_page(*m.k, *m.mm, kH);
+  CHECK_FALSE(kernel::run_sync(t));
+  CHECK(m.mm->pt().get(m.mm->pt().lookup(Vaddr{kH}, 2)) == pmd_before);
+  CHECK(m.mm->pt().leaf(Vaddr{kH}).pfn() == small);
+  kernel::put_page(*m.k, small, "test");
+  require_all_coherent(m);
+  m.k->check_invariants();
+}

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: MIT
+// PhysMem: alloc_pages()/__free_pages(), generations, reuse order, and what a stale walker sees
+// in a freed page-table page.
+#include <catch2/catch.hpp>
+
+#include "model/check.h"
+#include "model/phys_mem.h"
+#include "support/recording_sink.h"
+
+namespace tlbsim {
+namespace {
+
+struct Mem {
+  explicit Mem(PhysMemConfig cfg = {}) : mem(cfg, bus) { bus.add_sink(&rec); }
+  EventBus bus;
+  test::Recorder rec;
+  PhysMem mem;
+  void check() const { mem.check_invariants(); }
+};
+
+bool all_zero(const PhysMem::TableBody& b) {
+  for (uint64_t v : b)
+    if (v) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("alloc hands out a fresh frame with generation 1 and refcount 1", "[model]") {
+  Mem m;
+  const Pfn a = m.mem.alloc(FrameKind::Anon, 7, 3, "test");
+  m.check();
+  const Pfn b = m.mem.alloc(FrameKind::File, 8, 4, "test");
+  m.check();
+  CHECK(a != b);
+  const Frame& f = m.mem.frame(a);
+  CHECK(f.allocated);
+  CHECK(f.generation == 1);
+  CHECK(f.refcount == 1);
+  CHECK(f.mapcount == 0);
+  CHECK(f.owner == 7);
+  CHECK(f.aux == 3);
+  CHECK(f.kind == FrameKind::Anon);
+  CHECK(m.mem.frame(b).kind == FrameKind::File);
+  CHECK(m.mem.frames_in_use() == 2);
+  CHECK(m.mem.tables_in_use() == 0);
+  CHECK(m.mem.valid(a));
+  CHECK_FALSE(m.mem.valid(Pfn{1000}));
+}
+
+TEST_CASE("alloc and free emit FrameAlloc and FrameFree with the frame's generation", "[model]") {
+  Mem m;
+  const Pfn a = m.mem.alloc(FrameKind::Table, 2, 1, "pte_alloc_one");
+  m.check();
+  m.mem.free(a, "pte_free");
+  m.check();
+  REQUIRE(m.rec.events().size() == 2);
+  const Event& al = m.rec.events()[0];
+  CHECK(al.kind == EventKind::FrameAlloc);
+  CHECK(al.pfn == a);
+  CHECK(al.gen == 1);
+  CHECK(al.aux == 2);
+  CHECK((al.flags & kEvTable) != 0);
+  CHECK(std::string(al.func) == "pte_alloc_one");
+  const Event& fr = m.rec.events()[1];
+  CHECK(fr.kind == EventKind::FrameFree);
+  CHECK(fr.pfn == a);
+  CHECK(fr.gen == 1);
+  CHECK(std::string(fr.func) == "pte_free");
+  CHECK(fr.seq > al.seq);
+}
+
+TEST_CASE("free returns the frame and reuse bumps its generation", "[model]") {
+  Mem m;
+  const Pfn a = m.mem.alloc(FrameKind::Anon, 1, 0, "test");
+  m.check();
+  m.mem.free(a, "test");
+  m.check();
+  CHECK_FALSE(m.mem.frame(a).allocated);
+  CHECK(m.mem.frame(a).refcount == 0);
+  CHECK(m.mem.frames_in_use() == 0);
+  CHECK(m.mem.frame(a).generation == 1);  // the generation names the allocation that ended
+
+  const Pfn again = m.mem.alloc(FrameKind::File, 9, 5, "test");
+  m.check();
+  CHECK(again == a);
+  CHECK(m.mem.frame(a).generation == 2);
+  CHECK(m.mem.frame(a).owner == 9);
+  CHECK(m.mem.frames_total() == 1);
+}
+
+TEST_CASE("reuse order: LIFO hands back the most recently freed frame, FIFO the oldest", "[model]") {
+  const ReuseOrder order = GENERATE(ReuseOrder::Lifo, ReuseOrder::Fifo);
+  Mem m(PhysMemConfig{.reuse = order});
+  const Pfn a = m.mem.alloc(FrameKind::Anon, 1, 0, "test");
+  const Pfn b = m.mem.alloc(FrameKind::Anon, 1, 1, "test");
+  const Pfn c = m.mem.alloc(FrameKind::Anon, 1, 2, "test");
+  m.check();
+  m.mem.free(a, "test");
+  m.mem.free(b, "test");
+  m.mem.free(c, "test");
+  m.check();
+  const Pfn r1 = m.mem.alloc(FrameKind::Anon, 2, 0, "test");
+  m.check();
+  const Pfn r2 = m.mem.alloc(FrameKind::Anon, 2, 1, "test");
+  m.check();
+  const Pfn r3 = m.mem.alloc(FrameKind::Anon, 2, 2, "test");
+  m.check();
+  if (order == ReuseOrder::Lifo) {
+    CHECK(r1 == c);
+    CHECK(r2 == b);
+    CHECK(r3 == a);
+  } else {
+    CHECK(r1 == a);
+    CHECK(r2 == b);
+    CHECK(r3 == c);
+  }
+  CHECK(m.mem.frames_total() == 3);
+}
+
+TEST_CASE("double free throws InvariantViolation", "[model]") {
+  Mem m;
+  const Pfn a = m.mem.alloc(FrameKind::Anon, 1, 0, "test");
+  m.mem.free(a, "test");
+  m.check();
+  CHECK_THROWS_AS(m.mem.free(a, "test"), InvariantViolation);
+  CHECK_THROWS_WITH(m.mem.free(a, "test"), Catch::Contains("double free"));
+  m.check();
+  CHECK(m.mem.frames_in_use() == 0);
+}
+
+TEST_CASE("free of a pfn that was never handed out throws InvariantViolation", "[model]") {
+  Mem m;
+  CHECK_THROWS_AS(m.mem.free(Pfn{3}, "test"), InvariantViolation);
+  m.check();
+}
+
+TEST_CASE("alloc past max_frames throws InvariantViolation", "[model]") {
+  Mem m(PhysMemConfig{.max_frames = 2});
+  m.mem.alloc(FrameKind::Anon, 1, 0, "test");
+  m.mem.alloc(FrameKind::Anon, 1, 1, "test");
+  m.check();
+  CHECK_THROWS_AS(m.mem.alloc(FrameKind::Anon, 1, 2, "test"), InvariantViolation);
+  m.check();
+  CHECK(m.mem.frames_in_use() == 2);
+}
+
+TEST_CASE("content version changes on allocation, write and copy", "[model]") {
+  Mem m;
+  const Pfn a = m.mem.alloc(FrameKind::Anon, 1, 0, "test");
+  const Pfn b = m.mem.alloc(FrameKind::Anon, 1, 1, "test");
+  const uint32_t v0 = m.mem.content(a);
+  m.mem.write_content(a);
+  m.check();
+  CHECK(m.mem.content(a) == v0 + 1);
+  m.mem.copy_content(a, b);
+  m.check();
+  CHECK(m.mem.content(b) == m.mem.content(a));
+  m.mem.free(a, "test");
+  const uint32_t before_reuse = m.mem.content(a);
+  CHECK(m.mem.alloc(FrameKind::Anon, 2, 0, "test") == a);
+  m.check();
+  CHECK(m.mem.content(a) != before_reuse);
+}
+
+SCENARIO("a freed page-table page keeps its entries until the frame is reused", "[model]") {
+  GIVEN("a live table frame with two entries written") {
+    Mem m;
+    const Pfn t = m.mem.alloc(FrameKind::Table, 1, 1, "pte_alloc_one");
+    m.check();
+    CHECK(m.mem.is_live_table(t));
+    CHECK(m.mem.tables_in_use() == 1);
+    REQUIRE(all_zero(m.mem.table(t)));
+    m.mem.table(t)[0] = 0x1234067;
+    m.mem.table(t)[511] = 0x5678067;
+    m.check();
+
+    WHEN("the table frame is freed") {
+      m.mem.free(t, "pte_free");
+      m.check();
+      THEN("the kernel view is gone but a walker still reads the old entries") {
+        CHECK_FALSE(m.mem.is_live_table(t));
+        CHECK(m.mem.tables_in_use() == 0);
+        CHECK_THROWS_AS(m.mem.table(t), InvariantViolation);
+        const PhysMem::TableBody* body = m.mem.walker_view(t);
+        REQUIRE(body != nullptr);
+        CHECK((*body)[0] == 0x1234067);
+        CHECK((*body)[511] == 0x5678067);
+      }
+
+      AND_WHEN("the frame is reused as a page table") {
+        const Pfn t2 = m.mem.alloc(FrameKind::Table, 2, 1, "pte_alloc_one");
+        m.check();
+        REQUIRE(t2 == t);
+        THEN("the walker sees a zeroed table of the new generation") {
+          CHECK(m.mem.is_live_table(t));
+          CHECK(m.mem.frame(t).generation == 2);
+          CHECK(m.mem.frame(t).owner == 2);
+          const PhysMem::TableBody* body = m.mem.walker_view(t);
+          REQUIRE(body != nullptr);
+          CHECK(all_zero(*body));
+          CHECK(body == &m.mem.table(t));
+        }
+      }
+
+      AND_WHEN("the frame is reused as data") {
+        const Pfn d = m.mem.alloc(FrameKind::Anon, 3, 0, "do_anonymous_page");
+        m.check();
+        REQUIRE(d == t);
+        THEN("the table body is dropped: the walker sees no table") {
+          CHECK(m.mem.walker_view(t) == nullptr);
+          CHECK_FALSE(m.mem.is_live_table(t));
+          CHECK(m.mem.frame(t).aux == 0);  // the data page index, not a body index
+          CHECK(m.mem.tables_in_use() == 0);
+        }
+        AND_THEN("a later table allocation recycles the body, zeroed") {
+          const Pfn t3 = m.mem.alloc(FrameKind::Table, 4, 1, "pte_alloc_one");
+          m.check();
+          CHECK(t3 != t);
+          REQUIRE(m.mem.walker_view(t3) != nullptr);
+          CHECK(all_zero(*m.mem.walker_view(t3)));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("walker_view of a data frame or an unknown pfn is null", "[model]") {
+  Mem m;
+  const Pfn d = m.mem.alloc(FrameKind::Anon, 1, 0, "test");
+  m.check();
+  CHECK(m.mem.walker_view(d) == nullptr);
+  CHECK(m.mem.walker_view(Pfn{999}) == nullptr);
+  CHECK(m.mem.walker_view(kNoPfn) == nullptr);
+  CHECK_THROWS_AS(m.mem.table(d), InvariantViolation);
+}
+
+TEST_CASE("state_bytes counts frame metadata and table bodies", "[model]") {
+  Mem m;
+  const size_t empty = m.mem.state_bytes();
+  m.mem.alloc(FrameKind::Anon, 1, 0, "test");
+  m.check();
+  const size_t one_data = m.mem.state_bytes();
+  CHECK(one_data >= empty + sizeof(Frame));
+  m.mem.alloc(FrameKind::Table, 1, 1, "test");
+  m.check();
+  CHECK(m.mem.state_bytes() >= one_data + sizeof(PhysMem::TableBody));
+}
+
+TEST_CASE("an emit-free PhysMem works with no sink attached", "[model]") {
+  EventBus bus;
+  PhysMem mem({}, bus);
+  CHECK_FALSE(bus.active());
+  const Pfn a = mem.alloc(FrameKind::Anon, 1, 0, "test");
+  mem.free(a, "test");
+  mem.check_invariants();
+  CHECK(bus.next_seq() == 1);  // nothing was stamped
+}
+
+}  // namespace tlbsim
