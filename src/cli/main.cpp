@@ -93,7 +93,8 @@ int cmd_run(const std::vector<std::string>& args) {
       ("scenario,s", po::value<std::vector<std::string>>(), "run only these scenarios")
       ("seed", po::value<uint64_t>(), "seed for random schedules (overrides the scenario's)")
       ("json", po::value<std::string>(), "also write the report as JSON to this file")
-      ("check", "run every model invariant check after each step");
+      ("check", "run every model invariant check after each step")
+      ("events", "print every event of every run (the full witness trace)");
   const auto vm = parse(args, opts, "file");
   if (vm.count("help")) {
     std::cout << opts << "\n";
@@ -150,7 +151,14 @@ int cmd_run(const std::vector<std::string>& args) {
         for (const auto& p : s.policies)
           if (std::find(run_policies.begin(), run_policies.end(), p) == run_policies.end()) run_policies.push_back(p);
       ScenarioOutcome so{&s, {}};
-      for (const auto& p : run_policies) so.policies.push_back(judge(s, run_scenario(s, *kernel::find_policy(p), ro)));
+      for (const auto& p : run_policies) {
+        so.policies.push_back(judge(s, run_scenario(s, *kernel::find_policy(p), ro)));
+        if (vm.count("events")) {
+          const RunResult& r = so.policies.back().run;
+          text += "-- events of " + s.name + " under " + p + "\n";
+          for (const Event& e : r.events) text += std::to_string(e.seq.value()) + " " + describe(e, r.actors) + "\n";
+        }
+      }
       outcomes.push_back(std::move(so));
     }
     text += text_report(f.path, outcomes);

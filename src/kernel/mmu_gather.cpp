@@ -137,7 +137,7 @@ Task<> tlb_finish_mmu(Kernel& k, MmuGather& tlb) {
   // mm_tlb_flush_nested(): another gatherer is active on this mm. Flush everything, and say
   // tables were freed so arm64 also drops walk caches (7a30df49f63a). __tlb_reset_range() under
   // fullmm is what makes start = end = ~0.
-  if (mm.tlb_flush_pending > 1) {
+  if (k.policy().tlb_finish_nested_flush && mm.tlb_flush_pending > 1) {
     trace_call(k, "mm_tlb_flush_nested", mm.id());
     tlb.fullmm = true;
     __tlb_reset_range(tlb);

@@ -34,6 +34,10 @@ struct Policy {
   /// Before eb66ae030829 (v4.19): move_ptes() flushed under the PTLs only for dirty PTEs and
   /// otherwise once at the end of move_page_tables() (CVE-2018-18281).
   bool mremap_flush_dirty_only = false;
+  /// 99baac21e458 (v4.13): tlb_finish_mmu() flushes everything when another gatherer is active
+  /// on the mm (mm_tlb_flush_nested()). Without it, a concurrent MADV_DONTNEED that found the
+  /// PTEs already cleared returns while other CPUs still cache them.
+  bool tlb_finish_nested_flush = true;
   /// Before 60bae7370896 (v6.0-rc): migrate_vma_collect_pmd() flushed after dropping the PTL.
   bool migrate_vma_flush_after_unlock = false;
 };

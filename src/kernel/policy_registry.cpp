@@ -57,6 +57,15 @@ const std::vector<Policy>& policies() {
       p.migrate_vma_flush_after_unlock = true;
       v.push_back(p);
     }
+    {
+      Policy p = make_old();
+      p.name = "v4.12";
+      p.description = "v4.18, and tlb_finish_mmu() without the nested-gather flush (before 99baac21e458)";
+      p.mremap_flush_dirty_only = true;
+      p.migrate_vma_flush_after_unlock = true;
+      p.tlb_finish_nested_flush = false;
+      v.push_back(p);
+    }
     return v;
   }();
   return all;

@@ -11,10 +11,10 @@ Cpu::Cpu(CpuId id, CpuConfig cfg, PhysMem& mem)
       m_pwc(cfg.walk_cache_entries, Holder{HolderKind::CpuWalkCache, id.value()}, mem.bus()) {}
 
 namespace {
-void emit_access(EventBus& bus, MmId mm, Vaddr va, bool write, Pfn pfn, Holder via) {
+void emit_access(EventBus& bus, MmId mm, uint32_t tag, Vaddr va, bool write, Pfn pfn, Holder via) {
   if (!bus.active()) return;
   Event e{.kind = EventKind::Access, .flags = uint8_t((write ? kEvWrite : 0) | (via.kind != HolderKind::None ? kEvCached : 0)),
-          .holder = via, .mm = mm, .func = write ? "store" : "load"};
+          .holder = via, .mm = mm, .tag = tag, .func = write ? "store" : "load"};
   e.va = va.value();
   e.pfn = pfn;
   bus.emit(std::move(e));
@@ -34,7 +34,7 @@ AccessResult Cpu::access(const WalkContext& ctx, Vaddr va, bool write) {
     if (!write || c->writable) {
       const Pfn pfn = c->pfn_for(va.vpn());
       if (write) m_mem.write_content(pfn);
-      emit_access(bus, ctx.mm, va, write, pfn, m_tlb.holder());
+      emit_access(bus, ctx.mm, ctx.tag, va, write, pfn, m_tlb.holder());
       return {AccessFault::None, pfn, true};
     }
     if (!m_cfg.fault_drops_entry) {
@@ -59,7 +59,7 @@ AccessResult Cpu::access(const WalkContext& ctx, Vaddr va, bool write) {
   const Pfn pfn = w.pfn_for(va.value());
   if (write) m_mem.write_content(pfn);
   // A walk that went through a stale walk-cache entry used that entry: report it as the holder.
-  emit_access(bus, ctx.mm, va, write, pfn, w.stale_table ? m_pwc.holder() : Holder{});
+  emit_access(bus, ctx.mm, ctx.tag, va, write, pfn, w.stale_table ? m_pwc.holder() : Holder{});
   return {AccessFault::None, pfn, false};
 }
 

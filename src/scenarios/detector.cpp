@@ -355,7 +355,7 @@ int DetectorResult::worst() const {
     }
     const Window& b = windows[best];
     auto key = [&](const Window& x) {
-      return std::make_tuple(severity(x.cls), x.observed(), x.duration_ns(end_ns), x.duration_events(end_seq));
+      return std::make_tuple(x.observed(), severity(x.cls), x.duration_ns(end_ns), x.duration_events(end_seq));
     };
     if (key(w) > key(b)) best = i;
   }

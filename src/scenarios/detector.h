@@ -15,7 +15,7 @@ namespace tlbsim::scenarios {
 
 enum class WindowClass : uint8_t { Stale, Permission, Freed, Reused, TableFreed };
 std::string_view to_string(WindowClass c);
-/// Report order: the worse, the higher.
+/// Class severity: the worse, the higher (the worst window is the observed one first, then by this).
 int severity(WindowClass c);
 
 struct EventRef {
