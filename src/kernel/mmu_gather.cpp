@@ -51,10 +51,7 @@ void tlb_flush(Kernel& k, MmuGather& tlb) {
 /// tlb_table_flush(): tlb_table_invalidate() then free the batch (directly; an RCU grace
 /// period protects lockless software walkers, not hardware ones).
 void tlb_table_flush(Kernel& k, MmuGather& tlb) {
-  for (Pfn t : tlb.tables) {
-    tlb.mm->pt().note_table_freed();
-    k.mem().free(t, "tlb_remove_table_rcu");
-  }
+  for (Pfn t : tlb.tables) k.mem().free(t, "tlb_remove_table_rcu");
   tlb.tables.clear();
 }
 
@@ -95,6 +92,7 @@ bool __tlb_remove_page(Kernel& k, MmuGather& tlb, Pfn pfn) {
 }
 
 void free_table_tlb(Kernel&, MmuGather& tlb, Pfn table, unsigned level, uint64_t addr) {
+  tlb.mm->pt().note_table_freed();  // unlinked from the tree; the gather owns it until the flush
   // pte_free_tlb(): __tlb_adjust_range(addr, PAGE_SIZE), freed_tables, and the level above the
   // freed table is cleared (a PTE table hangs off a PMD entry).
   adjust_range(tlb, addr, kPageSize);
