@@ -27,7 +27,7 @@ void InvalidationQueue::submit(const InvCmd& c) {
   m_bus.advance(m_cost.iommu_cmd);
   if (m_bus.active()) {
     Event e{.kind = EventKind::InvCmd, .flags = uint8_t(c.leaf_only ? 0 : kEvTable),
-            .holder = is_atc(c.kind) ? Holder{HolderKind::Atc, m_iommu.device_global_id(c.device)} : Holder{HolderKind::Iotlb, m_iommu.index()},
+            .holder = (is_atc(c.kind) && c.device < m_iommu.devices()) ? Holder{HolderKind::Atc, m_iommu.device_global_id(c.device)} : Holder{HolderKind::Iotlb, m_iommu.index()},
             .tag = c.pasid, .func = c.func};
     e.va = c.start;
     e.end = c.end;

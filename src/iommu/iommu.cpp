@@ -30,7 +30,10 @@ void Iommu::bind(uint16_t device, Pasid pasid, const WalkContext& ctx) {
   TLBSIM_CHECK(device < m_devices.size(), "bind of unknown device " << device);
   auto it = m_pasid_table.find(pasid.value());
   TLBSIM_CHECK(it == m_pasid_table.end() || it->second.mm == ctx.mm, "PASID " << pasid.value() << " bound to two mms");
-  m_pasid_table[pasid.value()] = ctx;
+  // The IOMMU tags everything it caches for this mm with the PASID (its walks too).
+  WalkContext c = ctx;
+  c.tag = pasid.value();
+  m_pasid_table[pasid.value()] = c;
   auto& p = m_devices[device].pasids;
   if (std::find(p.begin(), p.end(), pasid.value()) == p.end()) p.push_back(pasid.value());
 }
@@ -82,7 +85,7 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
   Device& d = m_devices[device];
   const uint32_t tag = pasid.value();
   if (d.cfg.ats) {
-    if (const CachedTranslation* c = d.atc->lookup(tag, va); c && (!write || c->writable)) {
+    if (const CachedTranslation* c = d.atc->lookup(tag, va); c && (!write || (c->writable && c->dirty))) {
       const Pfn pfn = c->pfn_for(va.vpn());
       if (write) m_mem.write_content(pfn);
       emit_dma(bus, ctx.mm, tag, va, write, pfn, d.atc->holder(), d.global_id);
@@ -95,9 +98,12 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
   }
   Holder via{};
   Pfn pfn = kNoPfn;
-  bool writable = false, huge = false;
+  bool writable = false, huge = false, dirty = false;
   Pfn entry_pfn = kNoPfn;
   const CachedTranslation* c = m_iotlb.lookup(tag, va);
+  // A write through an entry cached from a read must set the PTE dirty bit first: the IOMMU
+  // walks again (as a CPU does for a clean TLB entry) and the walk sets D or faults.
+  if (c && write && c->writable && !c->dirty) c = nullptr;
   if (c && write && !c->writable) {
     if (m_cfg.permission_fault_rewalks) {
       m_iotlb.invalidate_range(tag, va.page().value(), va.page().value() + kPageSize, "permission fault drops IOTLB entry");
@@ -115,6 +121,7 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
     entry_pfn = c->pfn;
     writable = c->writable;
     huge = c->huge;
+    dirty = c->dirty;
   } else {
     ++m_counters.iotlb_misses;
     m_counters.refill_ns += m_cost.iotlb_walk;
@@ -134,9 +141,10 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
     pfn = w.pfn_for(va.value());
     writable = w.leaf.writable();
     if (w.stale_table) via = m_pwc.holder();
-    m_iotlb.fill(tag, ctx.mm, va, entry_pfn, writable, huge, "iommu page walk");
+    dirty = w.leaf.dirty();
+    m_iotlb.fill(tag, ctx.mm, va, entry_pfn, writable, huge, "iommu page walk", dirty);
   }
-  if (d.cfg.ats) d.atc->fill(tag, ctx.mm, va, entry_pfn, writable, huge, "ATS translation completion");
+  if (d.cfg.ats) d.atc->fill(tag, ctx.mm, va, entry_pfn, writable, huge, "ATS translation completion", dirty);
   if (write) m_mem.write_content(pfn);
   emit_dma(bus, ctx.mm, tag, va, write, pfn, via, d.global_id);
   return {DmaFault::None, pfn, via};

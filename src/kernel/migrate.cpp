@@ -75,8 +75,6 @@ Task<> remove_migration_pte(Kernel& k, RmapTarget t, Pfn src, Pfn dst, bool dst_
   pte_unmap_unlock(k, r, "page_vma_mapped_walk_done");
 }
 
-void emit_fail(Kernel& k, const char* what) { trace_call(k, what); }
-
 }  // namespace
 
 Task<> try_to_migrate(Kernel& k, Pfn page) {
@@ -112,7 +110,7 @@ Task<> migrate_pages(Kernel& k, Pfn page) {
   // reference (GUP, a racing lookup) means -EAGAIN.
   const uint32_t expected = 1 + (file ? 1 : 0);
   if (folio_mapped(k, page) || k.mem().frame(page).refcount != expected) {
-    emit_fail(k, "migrate_pages: -EAGAIN");
+    trace_call(k, "migrate_pages: -EAGAIN");
     co_await remove_migration_ptes(k, page, page);
     put_page(k, newpage, "migrate_pages");  // the target goes back to the allocator
     put_page(k, page, "putback_lru_page");

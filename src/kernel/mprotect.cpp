@@ -153,10 +153,15 @@ Task<> change_protection_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t st
 Task<> mprotect_fixup(Kernel& k, AddressSpace& mm, Vma vma, uint64_t start, uint64_t end, bool writable) {
   const uint32_t newflags = writable ? (vma.flags | kVmWrite) : (vma.flags & ~uint32_t{kVmWrite});
   if (newflags == vma.flags) co_return;
-  // __split_vma() -> vma_adjust_trans_huge(): a huge PMD straddling a new VMA boundary is split
-  // first, so no huge mapping spans two VMAs with different protections.
-  if (start > vma.start && start % kPmdSize != 0) co_await __split_huge_pmd(k, mm, start);
-  if (end < vma.end && end % kPmdSize != 0) co_await __split_huge_pmd(k, mm, end);
+  // __split_vma() -> vma_adjust_trans_huge(): where a new boundary is unaligned and the 2 MiB
+  // around it lies inside the VMA, split_huge_pmd_address() runs (its bracket is issued whether
+  // or not a huge PMD is there), so no huge mapping spans two VMAs with different protections.
+  const auto may_hold_thp = [&vma](uint64_t b) {
+    const uint64_t h = b & ~(kPmdSize - 1);
+    return b % kPmdSize != 0 && h >= vma.start && h + kPmdSize <= vma.end;
+  };
+  if (start > vma.start && may_hold_thp(start)) co_await __split_huge_pmd(k, mm, start);
+  if (end < vma.end && may_hold_thp(end)) co_await __split_huge_pmd(k, mm, end);
   split_at(k, mm, start);
   split_at(k, mm, end);
   Vma updated;

@@ -187,6 +187,8 @@ Task<> move_page_tables(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr,
     mm.pt().alloc(Vaddr{new_addr}, 1, "pte_alloc");
     co_await move_ptes(k, mm, vma, old_addr, old_addr + extent, new_addr, need_rmap_locks, &need_flush);
   }
+  // The PTLs are dropped: other CPUs, reclaim and devices may run before the tail below.
+  co_await yield_point("move_page_tables: after the last extent");
   // Before eb66ae030829: one flush for every PTE that did not force one under its PTL.
   if (need_flush) flush_tlb_range(k, mm, old_start, old_end);
   // OLD: the hidden invalidate_range() here is the only secondary invalidation of the old range.

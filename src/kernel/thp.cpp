@@ -115,8 +115,8 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
   unlock(k, pmd_ptl, LockMode::Write, "spin_unlock");
   co_await yield_point("mmu_notifier_invalidate_range_end");
   mmu_notifier_invalidate_range_end(k, mm, haddr, haddr + kPmdSize, "collapse_huge_page");
-  // 2ba99c5e0881: an IPI so no GUP-fast walker still reads the detached table.
-  trace_call(k, "tlb_remove_table_sync_one", mm.id());
+  // No tlb_remove_table_sync_one() here: 2ba99c5e0881 added that IPI against GUP-fast in 6.1
+  // (docs/kernel-notes.md item 9), and GUP-fast is not modelled.
   const Pfn pte_table = _pmd.pfn();
   SimLock& pte_ptl = k.ptl(pte_table);
   co_await lock(k, pte_ptl, LockMode::Write, "spin_lock");

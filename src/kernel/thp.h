@@ -22,7 +22,7 @@ Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, uint64_t address);
 
 /// collapse_huge_page() (anonymous, khugepaged, v6.0): allocate the huge page,
 /// mmap_write_lock, anon_vma_lock_write, MN_START, pmd_lock, pmdp_collapse_flush(), unlock,
-/// MN_END ([OLD] the secondary invalidation), tlb_remove_table_sync_one(), isolate the PTEs
+/// MN_END ([OLD] the secondary invalidation), isolate the PTEs
 /// (every present page anonymous with refcount 1, no swap/migration entries, one writable),
 /// copy the pages (pte_none ones stay zero), free them, free the PTE table, install the huge
 /// PMD. False (and the PMD restored) when the PTEs do not qualify.

@@ -31,19 +31,27 @@ void emit_fault(EventBus& bus, MmId mm, Vaddr va, bool write, const char* what) 
 AccessResult Cpu::access(const WalkContext& ctx, Vaddr va, bool write) {
   EventBus& bus = m_mem.bus();
   if (const CachedTranslation* c = m_tlb.lookup(ctx.tag, va)) {
-    if (!write || c->writable) {
+    // A write through a clean entry makes the CPU walk again to set the PTE's dirty bit, and
+    // that walk faults if the PTE no longer allows the write (SDM 4.8: D is set before the write).
+    if (!write || (c->writable && c->dirty)) {
       const Pfn pfn = c->pfn_for(va.vpn());
       if (write) m_mem.write_content(pfn);
       emit_access(bus, ctx.mm, ctx.tag, va, write, pfn, m_tlb.holder());
       return {AccessFault::None, pfn, true};
     }
-    if (!m_cfg.fault_drops_entry) {
+    if (c->writable) {
+      // Dirty assist: fall through to the walk below, which refills the entry.
+    } else if (!m_cfg.fault_drops_entry) {
       emit_fault(bus, ctx.mm, va, write, "write to read-only TLB entry");
       return {AccessFault::WriteProtect, kNoPfn, true};
+    } else {
+      m_tlb.invalidate_range(ctx.tag, va.page().value(), va.page().value() + kPageSize, "permission fault drops TLB entry");
     }
-    m_tlb.invalidate_range(ctx.tag, va.page().value(), va.page().value() + kPageSize, "permission fault drops TLB entry");
   }
   WalkResult w = hw_walk(m_mem, ctx, va, write, &m_pwc, WalkParams{.func = "cpu page walk"});
+  // x86 invalidates the TLB entries of a faulting address (SDM 4.10.4.2).
+  if (w.fault != WalkFault::None && m_cfg.fault_drops_entry)
+    m_tlb.invalidate_range(ctx.tag, va.page().value(), va.page().value() + kPageSize, "page fault drops TLB entry");
   switch (w.fault) {
     case WalkFault::None: break;
     case WalkFault::NotPresent: emit_fault(bus, ctx.mm, va, write, "not present"); return {AccessFault::NotPresent};
@@ -55,7 +63,7 @@ AccessResult Cpu::access(const WalkContext& ctx, Vaddr va, bool write) {
       return {AccessFault::StaleTable};
   }
   m_tlb.fill(ctx.tag, ctx.mm, va, w.leaf_level == 2 ? w.leaf.pfn() : w.pfn_for(va.value()), w.leaf.writable(),
-             w.leaf_level == 2, "cpu page walk");
+             w.leaf_level == 2, "cpu page walk", w.leaf.dirty());
   const Pfn pfn = w.pfn_for(va.value());
   if (write) m_mem.write_content(pfn);
   // A walk that went through a stale walk-cache entry used that entry: report it as the holder.

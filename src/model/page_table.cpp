@@ -10,16 +10,24 @@ PageTable::PageTable(PhysMem& mem, MmId mm) : m_mem(mem), m_mm(mm) {
 }
 
 PteRef PageTable::lookup(Vaddr va, unsigned level) const {
+  if (level == 1 && (va.value() >> kPmdShift) == m_cursor_region)
+    return PteRef{m_cursor_table, static_cast<uint16_t>(table_index(va.value(), 1)), 1};
   Pfn t = m_pgd;
   for (unsigned l = 4; l > level; --l) {
     Pte e{m_mem.table(t)[table_index(va.value(), l)]};
     if (!e.present() || e.huge()) return {};
     t = e.pfn();
   }
+  if (level == 1) {
+    m_cursor_region = va.value() >> kPmdShift;
+    m_cursor_table = t;
+  }
   return PteRef{t, static_cast<uint16_t>(table_index(va.value(), level)), static_cast<uint8_t>(level)};
 }
 
 PteRef PageTable::alloc(Vaddr va, unsigned level, const char* func) {
+  if (level == 1 && (va.value() >> kPmdShift) == m_cursor_region)
+    return PteRef{m_cursor_table, static_cast<uint16_t>(table_index(va.value(), 1)), 1};
   Pfn t = m_pgd;
   for (unsigned l = 4; l > level; --l) {
     PteRef r{t, static_cast<uint16_t>(table_index(va.value(), l)), static_cast<uint8_t>(l)};
@@ -34,10 +42,15 @@ PteRef PageTable::alloc(Vaddr va, unsigned level, const char* func) {
     }
     t = e.pfn();
   }
+  if (level == 1) {
+    m_cursor_region = va.value() >> kPmdShift;
+    m_cursor_table = t;
+  }
   return PteRef{t, static_cast<uint16_t>(table_index(va.value(), level)), static_cast<uint8_t>(level)};
 }
 
 Pte PageTable::set(PteRef r, Vaddr va, Pte v, const char* func) {
+  if (r.level >= 2) m_cursor_region = ~uint64_t{0};
   uint64_t& slot = m_mem.table(r.table)[r.index];
   Pte old{slot};
   slot = v.raw();

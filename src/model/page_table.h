@@ -47,7 +47,10 @@ class PageTable {
 
   /// Tables in use by this mm, for memory accounting.
   size_t tables() const { return m_tables; }
-  void note_table_freed() { --m_tables; }
+  void note_table_freed() {
+    --m_tables;
+    m_cursor_region = ~uint64_t{0};
+  }
   void note_table_allocated() { ++m_tables; }
   PhysMem& mem() const { return m_mem; }
   /// Every entry reachable from the root references a live table of this mm.
@@ -58,6 +61,10 @@ class PageTable {
   MmId m_mm;
   Pfn m_pgd;
   size_t m_tables = 1;
+  /// The PTE table of the last 2 MiB region looked up: kernel paths walk one table at a time,
+  /// as the kernel's pte_offset_map() loops do. Any store above the PTE level forgets it.
+  mutable uint64_t m_cursor_region = ~uint64_t{0};
+  mutable Pfn m_cursor_table = kNoPfn;
 };
 
 }  // namespace tlbsim

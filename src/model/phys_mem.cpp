@@ -9,6 +9,13 @@ namespace tlbsim {
 
 namespace {
 constexpr uint32_t kNoBody = ~uint32_t{0};
+
+/// Grow by an eighth instead of doubling: model state per page stays close to what is used.
+template <class V>
+void grow(V& v) {
+  if (v.size() < v.capacity()) return;
+  v.reserve(v.capacity() + std::max<size_t>(v.capacity() / 8, 64));
+}
 }
 
 Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* func) {
@@ -24,6 +31,8 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* f
   } else {
     TLBSIM_CHECK(m_frames.size() < m_cfg.max_frames, "out of physical memory (" << m_cfg.max_frames << " frames)");
     n = static_cast<uint32_t>(m_frames.size());
+    grow(m_frames);
+    grow(m_content);
     m_frames.push_back(Frame{.aux = kNoBody});
     m_content.push_back(0);
   }
@@ -38,6 +47,7 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* f
       m_free_bodies.pop_back();
     } else {
       body = static_cast<uint32_t>(m_bodies.size());
+      grow(m_bodies);
       m_bodies.emplace_back();
     }
     m_bodies[body].fill(0);  // pte_alloc_one() returns a zeroed page
@@ -103,11 +113,6 @@ void PhysMem::free(Pfn pfn, const char* func) {
     e.aux = f.owner;
     m_bus.emit(std::move(e));
   }
-}
-
-PhysMem::TableBody& PhysMem::table(Pfn pfn) {
-  TLBSIM_CHECK(is_live_table(pfn), "pfn " << pfn.value() << " is not a live page table");
-  return m_bodies[m_frames[pfn.value()].aux];
 }
 
 const PhysMem::TableBody* PhysMem::walker_view(Pfn pfn) const {

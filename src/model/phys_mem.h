@@ -10,6 +10,7 @@
 #include <deque>
 #include <vector>
 
+#include "model/check.h"
 #include "model/event.h"
 #include "model/types.h"
 
@@ -57,15 +58,18 @@ class PhysMem {
   }
 
   /// Entries of a live page-table page (kernel view).
-  TableBody& table(Pfn pfn);
+  TableBody& table(Pfn pfn) {
+    TLBSIM_CHECK(is_live_table(pfn), "pfn " << pfn.value() << " is not a live page table");
+    return m_bodies[m_frames[pfn.value()].aux];
+  }
   /// What a hardware walker reads at a frame it believes is a table: the table body if the frame
   /// is, or was until freed and not yet reused, a table; nullptr when the frame now holds data.
   const TableBody* walker_view(Pfn pfn) const;
 
   /// Content version: bumped on every write, copied by migration/COW copies.
-  uint32_t content(Pfn pfn) const { return m_content[pfn.value()]; }
-  void write_content(Pfn pfn) { ++m_content[pfn.value()]; }
-  void copy_content(Pfn from, Pfn to) { m_content[to.value()] = m_content[from.value()]; }
+  uint32_t content(Pfn pfn) const { return m_content.at(pfn.value()); }
+  void write_content(Pfn pfn) { ++m_content.at(pfn.value()); }
+  void copy_content(Pfn from, Pfn to) { m_content.at(to.value()) = m_content.at(from.value()); }
 
   size_t frames_in_use() const { return m_in_use; }
   size_t frames_total() const { return m_frames.size(); }

@@ -36,7 +36,7 @@ const CachedTranslation* TranslationCache::lookup(uint32_t tag, Vaddr va) {
   return e;
 }
 
-void TranslationCache::fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writable, bool huge, const char* func) {
+void TranslationCache::fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writable, bool huge, const char* func, bool dirty) {
   const uint64_t vpn = huge ? (va.vpn() & ~uint64_t{511}) : va.vpn();
   CachedTranslation* set = &m_entries[size_t{set_of(tag, vpn)} * m_cfg.ways];
   CachedTranslation* victim = nullptr;
@@ -48,9 +48,10 @@ void TranslationCache::fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writa
     }
     if (!victim || (!e.valid && victim->valid) || (e.valid == victim->valid && e.lru < victim->lru)) victim = &e;
   }
-  if (victim->valid) drop(*victim, EventKind::Evict, "capacity eviction");
+  if (victim->valid)
+    drop(*victim, EventKind::Evict, (victim->vpn == vpn && victim->tag == tag) ? "refill replaces the entry" : "capacity eviction");
   *victim = CachedTranslation{.vpn = vpn, .pfn = pfn, .tag = tag, .lru = ++m_clock, .mm = mm, .valid = true,
-                              .writable = writable, .huge = huge};
+                              .writable = writable, .dirty = dirty, .huge = huge};
   if (m_bus.active()) {
     Event e{.kind = EventKind::Fill, .flags = uint8_t((writable ? kEvWrite : 0) | (huge ? kEvHuge : 0)),
             .level = uint8_t(huge ? 2 : 1), .holder = m_holder, .mm = mm, .tag = tag, .func = func};

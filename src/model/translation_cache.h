@@ -21,10 +21,11 @@ struct CachedTranslation {
   uint64_t vpn = 0;  ///< first 4 KiB page covered (2 MiB aligned for huge entries)
   Pfn pfn = kNoPfn;  ///< frame of the first page
   uint32_t tag = 0;
-  uint32_t lru = 0;
+  uint64_t lru = 0;
   MmId mm = kNoMm;
   bool valid = false;
   bool writable = false;
+  bool dirty = false;  ///< the PTE was dirty when cached: a write needs no walk to set D
   bool huge = false;
   bool covers(uint64_t v) const { return huge ? (v >> 9) == (vpn >> 9) : v == vpn; }
   Pfn pfn_for(uint64_t v) const { return huge ? Pfn{pfn.value() + uint32_t(v - vpn)} : pfn; }
@@ -37,7 +38,7 @@ class TranslationCache {
   /// The entry covering `va` under `tag`, or nullptr. Updates LRU.
   const CachedTranslation* lookup(uint32_t tag, Vaddr va);
   /// Insert (replacing a same-address entry, else the LRU way of the set).
-  void fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writable, bool huge, const char* func);
+  void fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writable, bool huge, const char* func, bool dirty = false);
 
   /// Drop entries of `tag` intersecting [start, end). Returns entries dropped.
   size_t invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func);
@@ -64,7 +65,7 @@ class TranslationCache {
   Holder m_holder;
   EventBus& m_bus;
   std::vector<CachedTranslation> m_entries;
-  uint32_t m_clock = 0;
+  uint64_t m_clock = 0;
 };
 
 }  // namespace tlbsim

@@ -17,7 +17,7 @@ struct WalkCacheEntry {
   Pfn table = kNoPfn;   ///< the next-level table this entry points at
   uint32_t table_gen = 0;
   uint32_t tag = 0;
-  uint32_t lru = 0;
+  uint64_t lru = 0;
   MmId mm = kNoMm;
   uint8_t level = 0;  ///< level of the cached entry: 2 = PMD entry (points at a PTE table)
   bool valid = false;
@@ -51,7 +51,7 @@ class WalkCache {
   std::vector<WalkCacheEntry> m_entries;
   Holder m_holder;
   EventBus& m_bus;
-  uint32_t m_clock = 0;
+  uint64_t m_clock = 0;
 };
 
 }  // namespace tlbsim

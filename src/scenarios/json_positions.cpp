@@ -7,6 +7,19 @@
 
 namespace tlbsim::scenarios {
 
+std::string pointer_token(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
+  }
+  return out;
+}
+
 namespace {
 
 /// An input iterator that counts how far the parser has read.
@@ -37,19 +50,6 @@ class CountingIterator {
   size_t* m_consumed;
 };
 
-std::string escape(const std::string& key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out += c;
-  }
-  return out;
-}
-
 struct PositionSax : nlohmann::json_sax<nlohmann::json> {
   struct Frame {
     bool array;
@@ -59,10 +59,11 @@ struct PositionSax : nlohmann::json_sax<nlohmann::json> {
   };
   std::vector<Frame> stack;
   std::unordered_map<std::string, size_t>& out;
+  std::vector<DuplicateKey>& dups;
   const size_t& consumed;
   const std::string& text;
-  PositionSax(std::unordered_map<std::string, size_t>& o, const size_t& c, const std::string& t)
-      : out(o), consumed(c), text(t) {}
+  PositionSax(std::unordered_map<std::string, size_t>& o, std::vector<DuplicateKey>& d, const size_t& c, const std::string& t)
+      : out(o), dups(d), consumed(c), text(t) {}
 
   /// The start of the token just read: back up over the token to its first byte.
   size_t token_start(size_t len_hint) const {
@@ -72,27 +73,48 @@ struct PositionSax : nlohmann::json_sax<nlohmann::json> {
       ++s;
     return s;
   }
+  /// The opening quote of the string just read: its raw text may be longer than the decoded
+  /// value (escapes), so walk back from the closing quote to a quote no backslash escapes.
+  size_t string_start() const {
+    const size_t close = consumed > 0 ? consumed - 1 : 0;
+    for (size_t i = close; i-- > 0;) {
+      if (text[i] != '"') continue;
+      size_t backslashes = 0;
+      while (backslashes < i && text[i - 1 - backslashes] == '\\') ++backslashes;
+      if (backslashes % 2 == 0) return i;
+    }
+    return 0;
+  }
+  /// The first character of the number just read (the lexer may have read one past its end).
+  size_t number_start() const {
+    auto in_number = [](char c) { return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'; };
+    size_t e = std::min(consumed, text.size());
+    while (e > 0 && !in_number(text[e - 1])) --e;
+    while (e > 0 && in_number(text[e - 1])) --e;
+    return e;
+  }
   std::string child_pointer() {
     if (stack.empty()) return "";
     Frame& f = stack.back();
     if (f.array) return f.pointer + "/" + std::to_string(f.index++);
-    return f.pointer + "/" + escape(f.key);
+    return f.pointer + "/" + pointer_token(f.key);
   }
-  bool value(size_t len) {
-    out.emplace(child_pointer(), token_start(len));
+  bool value(size_t len) { return value_at(token_start(len)); }
+  bool value_at(size_t offset) {
+    out[child_pointer()] = offset;  // a duplicate key: the parser keeps the last value, so do we
     return true;
   }
   bool null() override { return value(4); }
   bool boolean(bool v) override { return value(v ? 4 : 5); }
-  bool number_integer(number_integer_t v) override { return value(std::to_string(v).size()); }
-  bool number_unsigned(number_unsigned_t v) override { return value(std::to_string(v).size()); }
-  bool number_float(number_float_t, const string_t& s) override { return value(s.size()); }
-  bool string(string_t& s) override { return value(s.size() + 2); }
+  bool number_integer(number_integer_t) override { return value_at(number_start()); }
+  bool number_unsigned(number_unsigned_t) override { return value_at(number_start()); }
+  bool number_float(number_float_t, const string_t&) override { return value_at(number_start()); }
+  bool string(string_t&) override { return value_at(string_start()); }
   bool binary(binary_t&) override { return value(1); }
   bool start(bool array) {
     const size_t at = consumed > 0 ? consumed - 1 : 0;
     std::string p = child_pointer();
-    out.emplace(p, at);
+    out[p] = at;
     stack.push_back(Frame{array, 0, {}, p});
     return true;
   }
@@ -107,11 +129,18 @@ struct PositionSax : nlohmann::json_sax<nlohmann::json> {
     return true;
   }
   bool key(string_t& k) override {
-    stack.back().key = k;
+    Frame& f = stack.back();
+    f.key = k;
+    // The first occurrence's value is recorded by now; a second one is a duplicate.
+    const std::string p = f.pointer + "/" + pointer_token(k);
+    if (out.count(p)) dups.push_back(DuplicateKey{p, k, string_start()});
     return true;
   }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) override {
-    throw ex;
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
+    // Rethrow as a parse_error whose byte is the lexer's count (EOF counts as a character read),
+    // not a slice of it: the loader turns that byte into line:column.
+    if (const auto* pe = dynamic_cast<const nlohmann::json::parse_error*>(&ex)) throw *pe;
+    throw nlohmann::json::parse_error::create(101, position, ex.what(), nullptr);
   }
 };
 
@@ -122,7 +151,7 @@ JsonPositions::JsonPositions(const std::string& text) {
   for (size_t i = 0; i < text.size(); ++i)
     if (text[i] == '\n') m_line_starts.push_back(i + 1);
   size_t consumed = 0;
-  PositionSax sax(m_offsets, consumed, text);
+  PositionSax sax(m_offsets, m_duplicates, consumed, text);
   CountingIterator first(text.data(), &consumed), last(text.data() + text.size(), &consumed);
   try {
     nlohmann::json::sax_parse(first, last, &sax);

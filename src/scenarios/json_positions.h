@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +16,16 @@ struct TextPos {
   size_t column = 0;
 };
 
+/// One reference token of a JSON pointer: '~' -> "~0", '/' -> "~1" (RFC 6901).
+std::string pointer_token(const std::string& key);
+
+/// A key that occurs twice in one object (the parser keeps the last value).
+struct DuplicateKey {
+  std::string pointer;  ///< of the second occurrence's value
+  std::string key;
+  size_t offset = 0;    ///< byte offset of the second occurrence's key
+};
+
 class JsonPositions {
  public:
   /// Parse `text` with a SAX pass that records positions. Throws nlohmann::json::parse_error on
@@ -23,10 +34,13 @@ class JsonPositions {
   /// Position of the value at `pointer`, or of its nearest ancestor.
   TextPos at(const std::string& pointer) const;
   TextPos pos_of_byte(size_t byte) const;
+  /// Keys repeated within one object, in document order.
+  const std::vector<DuplicateKey>& duplicates() const { return m_duplicates; }
 
  private:
   std::unordered_map<std::string, size_t> m_offsets;
   std::vector<size_t> m_line_starts;
+  std::vector<DuplicateKey> m_duplicates;
 };
 
 }  // namespace tlbsim::scenarios

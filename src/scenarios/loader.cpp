@@ -46,7 +46,7 @@ class ObjReader {
   }
   bool ok() const { return m_j.is_object(); }
   const std::string& pointer() const { return m_ptr; }
-  std::string at(const std::string& key) const { return m_ptr + "/" + key; }
+  std::string at(const std::string& key) const { return m_ptr + "/" + pointer_token(key); }
 
   void error(const std::string& ptr, const std::string& msg) { m_diags.push_back(Diagnostic{.pointer = ptr, .message = msg}); }
 
@@ -115,7 +115,7 @@ class ObjReader {
     if (!v->is_string()) return error(at(key), "expected one of " + list(allowed) + ", got " + type_name(*v));
     const std::string s = v->get<std::string>();
     if (std::find(allowed.begin(), allowed.end(), s) == allowed.end())
-      return error(at(key), "expected one of " + list(allowed) + ", got \"" + s + "\"");
+      return error(at(key), "expected one of " + list(allowed) + ", got " + shown(*v));
     out = s;
   }
   /// Each element of an array with its pointer.
@@ -346,7 +346,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
       r.error(r.at("expect"), "expected an object of policy -> expectations, got " + type_name(*ex));
     } else {
       for (auto it = ex->begin(); it != ex->end(); ++it) {
-        const std::string pp = r.at("expect") + "/" + it.key();
+        const std::string pp = r.at("expect") + "/" + pointer_token(it.key());
         s.policies.push_back(it.key());
         auto& m = s.expect[it.key()];
         if (!it->is_object()) {
@@ -354,7 +354,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
           continue;
         }
         for (auto mt = it->begin(); mt != it->end(); ++mt) {
-          const std::string mp = pp + "/" + mt.key();
+          const std::string mp = pp + "/" + pointer_token(mt.key());
           const auto& names = metric_names();
           if (std::find(names.begin(), names.end(), mt.key()) == names.end()) {
             d.push_back({.pointer = mp, .message = "unknown metric \"" + mt.key() + "\"; expected one of " + ObjReader::list(names)});
@@ -367,6 +367,21 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
   }
   r.finish();
   return s;
+}
+
+/// nlohmann's what() reads "[json.exception.parse_error.101] parse error at line 3, column 18:
+/// syntax error while parsing ..."; the diagnostic already says where, so keep the rest.
+std::string syntax_message(const std::string& what) {
+  std::string m = what;
+  for (;;) {
+    if (m.rfind("[json.exception.", 0) == 0 && m.find("] ") != std::string::npos) {
+      m = m.substr(m.find("] ") + 2);
+    } else if (m.rfind("parse error", 0) == 0 && m.find(": ") != std::string::npos) {
+      m = m.substr(m.find(": ") + 2);
+    } else {
+      return m;
+    }
+  }
 }
 
 }  // namespace
@@ -389,7 +404,8 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
     pos.emplace(text);
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
-    Diagnostic dg{.file = path, .message = std::string("JSON syntax error: ") + e.what()};
+    const std::string m = syntax_message(e.what());
+    Diagnostic dg{.file = path, .message = m.rfind("syntax error ", 0) == 0 ? "JSON " + m : "JSON syntax error: " + m};
     // The SAX pass may not have finished: count lines directly.
     size_t line = 1, col = 1;
     for (size_t i = 0; i + 1 < std::min(e.byte, text.size() + 1); ++i) {
@@ -406,12 +422,24 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
   }
   ScenarioFile f;
   f.path = path;
+  for (const DuplicateKey& k : pos->duplicates()) {
+    const TextPos tp = pos->pos_of_byte(k.offset);
+    diags.push_back(Diagnostic{.pointer = k.pointer, .line = tp.line, .column = tp.column,
+                               .message = "duplicate key \"" + k.key + "\""});
+  }
   ObjReader root(doc, "", diags);
   std::string schema;
   root.str("$schema", schema);
   root.array("scenarios", [&](const json& s, const std::string& p) { f.scenarios.push_back(read_scenario(s, p, diags)); }, true);
   root.finish();
-  validate(f, diags);
+  // A value that could not be read was left at its default: checking it again would only
+  // repeat the error at the same place.
+  std::set<std::string> unreadable;
+  for (const auto& dg : diags) unreadable.insert(dg.pointer);
+  std::vector<Diagnostic> checks;
+  validate(f, checks);
+  for (auto& dg : checks)
+    if (!unreadable.count(dg.pointer)) diags.push_back(std::move(dg));
   for (auto& sc : f.scenarios)
     for (auto& e : sc.schedule.entries) {
       const TextPos tp = pos->at(e.pointer);
@@ -422,6 +450,7 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
   if (!diags.empty()) {
     for (auto& dg : diags) {
       dg.file = path;
+      if (dg.line) continue;  // placed already (duplicate keys)
       const TextPos tp = pos->at(dg.pointer);
       dg.line = tp.line;
       dg.column = tp.column;

@@ -2,6 +2,11 @@
 #include "scenarios/ops.h"
 
 #include "kernel/fault.h"
+#include "kernel/fork.h"
+#include "kernel/migrate.h"
+#include "kernel/mprotect.h"
+#include "kernel/mremap.h"
+#include "kernel/reclaim.h"
 #include "kernel/zap.h"
 
 namespace tlbsim::scenarios {
@@ -17,6 +22,53 @@ Task<> accesses(OpContext& c, OpSpec op, bool write) {
 Task<> dmas(OpContext& c, OpSpec op, bool write) {
   for (uint64_t i = 0; i < op.pages; ++i)
     co_await kernel::device_dma(c.k, c.iommu, c.device, *c.mm, op.addr + i * kPageSize, write);
+}
+
+// Arguments of class type are built into locals before co_await: GCC 12 destroys a temporary
+// made by a conditional expression inside a co_await operand twice.
+Task<> fork(OpContext& c, OpSpec op) {
+  const std::string child = op.name.empty() ? c.mm->name() + ".child" : op.name;
+  co_await kernel::sys_fork(c.k, *c.mm, child);
+}
+
+AddressSpace& mm_named(kernel::Kernel& k, const std::string& name) {
+  for (size_t i = 0; i < k.mm_count(); ++i)
+    if (k.mm(MmId{static_cast<uint16_t>(i)}).name() == name) return k.mm(MmId{static_cast<uint16_t>(i)});
+  throw std::logic_error("no mm named " + name);
+}
+
+/// The frames mapped at [addr, addr + pages) when the op starts (how a test harness would pick
+/// pages for reclaim or migration: by what the process maps there).
+std::vector<Pfn> mapped_frames(kernel::Kernel& k, const OpSpec& op) {
+  std::vector<Pfn> out;
+  if (!op.file.empty()) {
+    // Page-cache pages of the file, as reclaim's LRU scan or a migration request would find them.
+    for (size_t i = 1; i <= k.file_count(); ++i) {
+      const kernel::File& f = k.file(static_cast<uint32_t>(i));
+      if (f.name != op.file) continue;
+      for (uint64_t x = op.index; x < op.index + op.pages && x < f.pages.size(); ++x)
+        if (f.pages[x] != kNoPfn) out.push_back(f.pages[x]);
+    }
+    return out;
+  }
+  AddressSpace& mm = mm_named(k, op.mm);
+  for (uint64_t i = 0; i < op.pages; ++i) {
+    const Pte p = mm.pt().leaf(Vaddr{op.addr + i * kPageSize});
+    if (p.present() && !p.special()) out.push_back(p.pfn());
+  }
+  return out;
+}
+
+Task<> reclaim(OpContext& c, OpSpec op) {
+  co_await kernel::yield_point("shrink_folio_list");
+  const std::vector<Pfn> pages = mapped_frames(c.k, op);
+  co_await kernel::shrink_folio_list(c.k, pages);
+}
+
+Task<> migrate(OpContext& c, OpSpec op) {
+  co_await kernel::yield_point("migrate_pages");
+  const std::vector<Pfn> pages = mapped_frames(c.k, op);
+  for (Pfn p : pages) co_await kernel::migrate_pages(c.k, p);
 }
 
 uint32_t file_id(kernel::Kernel& k, const std::string& name) {
@@ -39,6 +91,13 @@ const std::vector<OpInfo>& ops() {
        [](OpContext& c, const OpSpec& o) { return kernel::madvise_dontneed(c.k, *c.mm, o.addr, o.pages * kPageSize); }},
       {"madvise_free", ThreadKind::Cpu, kNeedAddr | kNeedPages, "madvise(MADV_FREE) -> madvise_free_single_vma",
        [](OpContext& c, const OpSpec& o) { return kernel::madvise_free(c.k, *c.mm, o.addr, o.pages * kPageSize); }},
+      {"fork", ThreadKind::Cpu, 0, "fork(2): dup_mmap -> copy_page_range (COW write-protect), flush_tlb_mm",
+       [](OpContext& c, const OpSpec& o) { return fork(c, o); }},
+      {"mremap", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedNewAddr,
+       "mremap(2) MREMAP_FIXED: move_page_tables -> move_ptes / move_normal_pmd, then unmap the old range",
+       [](OpContext& c, const OpSpec& o) { return kernel::sys_mremap(c.k, *c.mm, o.addr, o.pages * kPageSize, o.new_addr); }},
+      {"mprotect", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedProt, "mprotect(2): change_protection_range (v6.0 order)",
+       [](OpContext& c, const OpSpec& o) { return kernel::sys_mprotect(c.k, *c.mm, o.addr, o.pages * kPageSize, o.writable); }},
       {"exit", ThreadKind::Cpu, 0, "exit_mmap: mmu_notifier_release, fullmm gather",
        [](OpContext& c, const OpSpec&) { return kernel::exit_mmap(c.k, *c.mm); }},
       {"dma_read", ThreadKind::Device, kNeedAddr, "device DMA read: ATC, ATS translation, IOTLB, IOMMU walk, PRI -> iommu_sva_handle_iopf",
@@ -47,6 +106,12 @@ const std::vector<OpInfo>& ops() {
        [](OpContext& c, const OpSpec& o) { return dmas(c, o, true); }},
       {"truncate", ThreadKind::Kernel, kNeedFile | kNeedPages, "truncate_pagecache: unmap_mapping_range -> zap_page_range_single, truncate_inode_pages_range",
        [](OpContext& c, const OpSpec& o) { return kernel::truncate_pagecache_range(c.k, file_id(c.k, o.file), o.index, o.pages); }},
+      {"reclaim", ThreadKind::Kernel, kNeedTarget,
+       "shrink_folio_list: try_to_unmap -> try_to_unmap_one (batched flush), try_to_unmap_flush, free",
+       [](OpContext& c, const OpSpec& o) { return reclaim(c, o); }},
+      {"migrate", ThreadKind::Kernel, kNeedTarget,
+       "migrate_pages: try_to_migrate_one (migration entries), copy, remove_migration_ptes, free",
+       [](OpContext& c, const OpSpec& o) { return migrate(c, o); }},
   };
   return all;
 }

@@ -21,6 +21,7 @@ enum OpNeed : unsigned {
   kNeedFile = 8,
   kNeedMm = 16,  ///< kernel-thread ops that act on an mm
   kNeedProt = 32,
+  kNeedTarget = 64,  ///< kernel-thread ops on pages: "mm" + "addr", or "file" + "index"
 };
 
 /// What a running op can reach: the kernel, and the thread's CPU/device/mm.

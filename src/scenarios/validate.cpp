@@ -8,6 +8,7 @@
 #include "kernel/policy.h"
 #include "kernel/sva.h"
 #include "model/types.h"
+#include "scenarios/json_positions.h"
 #include "scenarios/ops.h"
 
 namespace tlbsim::scenarios {
@@ -42,9 +43,12 @@ bool mapped(const MmSpec& mm, uint64_t start, uint64_t pages) {
   return true;
 }
 
-void check_addr(Ctx& c, const std::string& ptr, uint64_t addr, const char* what) {
+/// False (and an error) unless `addr` is a page-aligned user address.
+bool check_addr(Ctx& c, const std::string& ptr, uint64_t addr, const char* what) {
   if (addr % kPageSize) c.error(ptr, std::string("expected a page-aligned ") + what + ", got " + hex(addr));
   else if (addr >= kTaskSize) c.error(ptr, std::string("expected a user address below ") + hex(kTaskSize) + ", got " + hex(addr));
+  else return true;
+  return false;
 }
 
 void validate_scenario(Ctx& c, const ScenarioSpec& s) {
@@ -147,7 +151,9 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
         continue;
       }
       const MmSpec* target = mm;
-      if (info->needs & kNeedMm) {
+      unsigned needs = info->needs;
+      if (needs & kNeedTarget) needs |= o.file.empty() ? (kNeedMm | kNeedAddr) : kNeedFile;
+      if (needs & kNeedMm) {
         if (o.mm.empty())
           c.error(o.pointer, "op \"" + o.op + "\" needs \"mm\"");
         else if (!mms.count(o.mm))
@@ -155,13 +161,12 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
         else
           target = mms[o.mm];
       }
-      if (info->needs & kNeedAddr) {
-        check_addr(c, o.pointer + "/addr", o.addr, "address");
-        if (target && o.addr % kPageSize == 0 && !mapped(*target, o.addr, o.pages))
+      if (needs & kNeedAddr) {
+        if (check_addr(c, o.pointer + "/addr", o.addr, "address") && target && !mapped(*target, o.addr, o.pages))
           c.error(o.pointer + "/addr", "address " + hex(o.addr) + " (" + std::to_string(o.pages) + " pages) is not mapped by any VMA of mm \"" + target->name + "\" at setup");
       }
-      if (info->needs & kNeedNewAddr) check_addr(c, o.pointer + "/new_addr", o.new_addr, "new address");
-      if (info->needs & kNeedFile) {
+      if (needs & kNeedNewAddr) check_addr(c, o.pointer + "/new_addr", o.new_addr, "new address");
+      if (needs & kNeedFile) {
         auto f = files.find(o.file);
         if (o.file.empty())
           c.error(o.pointer, "op \"" + o.op + "\" needs \"file\"");
@@ -178,7 +183,7 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
     if (!kernel::find_policy(policy)) {
       std::string names;
       for (const auto& p : kernel::policies()) names += (names.empty() ? "" : ", ") + p.name;
-      c.error(s.pointer + "/expect/" + policy, "unknown policy \"" + policy + "\"; expected one of " + names);
+      c.error(s.pointer + "/expect/" + pointer_token(policy), "unknown policy \"" + policy + "\"; expected one of " + names);
     }
 }
 

@@ -68,7 +68,10 @@ SCENARIO("migrate_pages invalidates the secondary TLB before copying the page", 
         CHECK(end < inv);
         CHECK(r.find([](const Event& e) { return is_notifier(e, "arch_invalidate_secondary_tlbs"); }) == Recorder::npos);
       }
+      const size_t cmd = r.find([](const Event& e) { return e.kind == EventKind::InvCmd; }, inv);
       REQUIRE(sync != Recorder::npos);
+      CHECK(inv < cmd);
+      CHECK(cmd < sync);
       CHECK(sync < copy);
       CHECK(std::string(r.events()[copy].func) == "folio_migrate_copy");
       const Pfn new_pfn{r.events()[copy].aux};

@@ -72,6 +72,9 @@ SCENARIO("x86 reclaim of an anonymous page on a multi-CPU mm", "[kernel][policy]
     CHECK(swp < inv);
     CHECK(inv < unlock);
   }
+  const size_t cmd = r.find([](const Event& e) { return e.kind == EventKind::InvCmd; }, inv);
+  CHECK(inv < cmd);
+  CHECK(cmd < sync);
   CHECK(sync < cpu);
   // try_to_unmap_flush_dirty() before pageout(), then the free.
   CHECK(cpu < pageout);

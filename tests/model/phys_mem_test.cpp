@@ -163,6 +163,48 @@ TEST_CASE("content version changes on allocation, write and copy", "[model]") {
   CHECK(m.mem.content(a) != before_reuse);
 }
 
+TEST_CASE("alloc_contig takes a run of fresh frames past the end, never from the free list", "[model]") {
+  Mem m;
+  const Pfn a = m.mem.alloc(FrameKind::Anon, 1, 0, "test");
+  m.mem.alloc(FrameKind::Anon, 1, 1, "test");
+  m.mem.free(a, "test");
+  m.check();
+  m.rec.clear();
+  const Pfn first = m.mem.alloc_contig(FrameKind::Anon, 5, 100, 512, "alloc_pages(order 9)");
+  m.check();
+  CHECK(first == Pfn{2});  // after the two frames above; the freed pfn 0 is not used
+  CHECK(m.mem.frames_total() == 2 + 512);
+  CHECK(m.mem.frames_in_use() == 1 + 512);
+  for (uint32_t i = 0; i < 512; ++i) {
+    const Frame& f = m.mem.frame(Pfn{first.value() + i});
+    CHECK(f.allocated);
+    CHECK(f.generation == 1);
+    CHECK(f.refcount == 1);
+    CHECK(f.owner == 5);
+    CHECK(f.aux == 100 + i);
+  }
+  const auto allocs = m.rec.of(EventKind::FrameAlloc);
+  REQUIRE(allocs.size() == 512);
+  CHECK(allocs.front()->pfn == first);
+  CHECK(allocs.back()->pfn == Pfn{first.value() + 511});
+  // Each subpage is freed on its own and goes back to the ordinary free list.
+  m.mem.free(Pfn{first.value() + 7}, "test");
+  m.check();
+  CHECK(m.mem.alloc(FrameKind::Anon, 1, 0, "test") == Pfn{first.value() + 7});
+  m.check();
+}
+
+TEST_CASE("alloc_contig refuses page tables, empty runs and runs past max_frames", "[model]") {
+  Mem m(PhysMemConfig{.max_frames = 16});
+  CHECK_THROWS_AS(m.mem.alloc_contig(FrameKind::Table, 1, 0, 4, "test"), InvariantViolation);
+  CHECK_THROWS_AS(m.mem.alloc_contig(FrameKind::Anon, 1, 0, 0, "test"), InvariantViolation);
+  CHECK_THROWS_AS(m.mem.alloc_contig(FrameKind::Anon, 1, 0, 17, "test"), InvariantViolation);
+  m.check();
+  CHECK(m.mem.frames_total() == 0);
+  CHECK(m.mem.alloc_contig(FrameKind::File, 1, 0, 16, "test") == Pfn{0});
+  m.check();
+}
+
 SCENARIO("a freed page-table page keeps its entries until the frame is reused", "[model]") {
   GIVEN("a live table frame with two entries written") {
     Mem m;

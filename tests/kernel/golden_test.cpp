@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+// Golden event orders: each simulated path under each policy, from a fixed starting state, must
+// produce exactly the ordered events stored in tests/golden/<path>__<policy>.txt. Any change of
+// order fails. To accept a deliberate change: TLBSIM_UPDATE_GOLDEN=1 ./tlbsim_tests "[golden]"
+// (or scripts/update-golden.sh), then review the diff.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "kernel/fault.h"
+#include "kernel/fork.h"
+#include "kernel/ksm.h"
+#include "kernel/locking.h"
+#include "kernel/migrate.h"
+#include "kernel/mprotect.h"
+#include "kernel/mremap.h"
+#include "kernel/reclaim.h"
+#include "kernel/thp.h"
+#include "kernel/zap.h"
+#include "support/recording_sink.h"
+
+using namespace tlbsim;
+using namespace tlbsim::kernel;
+
+namespace {
+
+constexpr uint64_t kBase = 0x40000000;  // 2 MiB aligned
+constexpr uint64_t kPages = 4;
+
+/// The events a golden file records: what the primer's orderings are made of.
+bool recorded(const Event& e) {
+  switch (e.kind) {
+    case EventKind::PteStore: return std::string(e.func) != "hardware A/D update";
+    case EventKind::CpuFlush:
+    case EventKind::Notifier:
+    case EventKind::InvCmd:
+    case EventKind::InvSync:
+    case EventKind::FrameFree:
+    case EventKind::Copy:
+    case EventKind::Lock:
+    case EventKind::Unlock: return true;
+    default: return false;
+  }
+}
+
+struct Setup {
+  std::string arch = "x86";
+  bool huge = false;  ///< map one anonymous THP at kBase instead of kPages small pages
+};
+
+std::string run_path(const std::string& policy, const Setup& st,
+                     const std::function<Task<>(Kernel&, AddressSpace&, test::SvaMachine&)>& path) {
+  MachineConfig cfg;
+  SvaDecoding dec = SvaDecoding::AmdV2;
+  if (st.arch == "arm64") {
+    cfg.arch = Arch::Arm64;
+    cfg.cpu.fault_drops_entry = false;
+    dec = SvaDecoding::SmmuV3;
+  }
+  test::SvaMachine m(policy, dec, cfg);
+  Kernel& k = *m.k;
+  AddressSpace& mm = *m.mm;
+  mm.cpumask = 3;  // the mm has run on both CPUs: flushes need IPIs
+  if (st.huge) {
+    mmap_region(k, mm, kBase, kPmdSize, kVmRead | kVmWrite, 0, 0);
+    map_huge_anon(k, mm, kBase);
+  } else {
+    mmap_region(k, mm, kBase, kPages * kPageSize, kVmRead | kVmWrite, 0, 0);
+    populate(k, mm, kBase, kPages * kPageSize, true);
+  }
+  // The device caches every page, so each path has secondary translations to invalidate.
+  for (uint64_t i = 0; i < kPages; ++i) REQUIRE(m.io().dma(m.dev, *mm.pasid, Vaddr{kBase + i * kPageSize}, true).ok());
+  const uint64_t from = k.bus().next_seq();
+  Task<> t = path(k, mm, m);
+  run_sync(t);
+  k.check_invariants();
+  std::ostringstream os;
+  for (const Event& e : m.rec.events())
+    if (e.seq.value() >= from && recorded(e)) os << describe(e, k.bus().actor_names()) << "\n";
+  return os.str();
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void check_golden(const std::string& name, const std::string& policy, const std::string& got) {
+  const std::string path = std::string(TLBSIM_SOURCE_DIR) + "/tests/golden/" + name + "__" + policy + ".txt";
+  if (std::getenv("TLBSIM_UPDATE_GOLDEN")) {
+    std::ofstream(path, std::ios::binary) << got;
+    return;
+  }
+  const std::string want = slurp(path);
+  INFO("golden file " << path << " (TLBSIM_UPDATE_GOLDEN=1 rewrites it)");
+  REQUIRE_FALSE(want.empty());
+  CHECK(got == want);
+}
+
+struct Path {
+  const char* name;
+  Setup setup;
+  std::function<Task<>(Kernel&, AddressSpace&, test::SvaMachine&)> run;
+};
+
+Task<> fork_path(Kernel& k, AddressSpace& mm) { co_await sys_fork(k, mm, std::string("child")); }
+Task<> cow_path(Kernel& k, AddressSpace& mm) {
+  co_await sys_fork(k, mm, std::string("child"));
+  co_await user_access(k, 0, mm, kBase, true);
+}
+Task<> migrate_path(Kernel& k, AddressSpace& mm) {
+  const Pfn p = mm.pt().leaf(Vaddr{kBase}).pfn();
+  co_await migrate_pages(k, p);
+}
+Task<> reclaim_path(Kernel& k, AddressSpace& mm) {
+  std::vector<Pfn> pages;
+  for (uint64_t i = 0; i < kPages; ++i) pages.push_back(mm.pt().leaf(Vaddr{kBase + i * kPageSize}).pfn());
+  co_await shrink_folio_list(k, pages);
+}
+Task<> ksm_path(Kernel& k, AddressSpace& mm) {
+  co_await ksm_merge(k, mm, kBase, kNoPfn);
+  const Pfn kpage = mm.pt().leaf(Vaddr{kBase}).pfn();
+  co_await ksm_merge(k, mm, kBase + kPageSize, kpage);
+}
+Task<> split_path(Kernel& k, AddressSpace& mm) {
+  co_await mmap_write_lock(k, mm);
+  co_await __split_huge_pmd(k, mm, kBase);
+  mmap_write_unlock(k, mm);
+}
+
+const std::vector<Path>& paths() {
+  static const std::vector<Path> all{
+      {"munmap", {}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_munmap(k, mm, kBase, kPages * kPageSize); }},
+      {"madvise_dontneed", {}, [](Kernel& k, AddressSpace& mm, auto&) { return madvise_dontneed(k, mm, kBase, kPages * kPageSize); }},
+      {"madvise_free", {}, [](Kernel& k, AddressSpace& mm, auto&) { return madvise_free(k, mm, kBase, kPages * kPageSize); }},
+      {"exit_mmap", {}, [](Kernel& k, AddressSpace& mm, auto&) { return exit_mmap(k, mm); }},
+      {"fork", {}, [](Kernel& k, AddressSpace& mm, auto&) { return fork_path(k, mm); }},
+      {"wp_page_copy", {}, [](Kernel& k, AddressSpace& mm, auto&) { return cow_path(k, mm); }},
+      {"mremap_ptes", {}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_mremap(k, mm, kBase, kPages * kPageSize, kBase + 0x10000000); }},
+      {"mprotect_ro", {}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_mprotect(k, mm, kBase, kPages * kPageSize, false); }},
+      {"migrate", {}, [](Kernel& k, AddressSpace& mm, auto&) { return migrate_path(k, mm); }},
+      {"reclaim", {}, [](Kernel& k, AddressSpace& mm, auto&) { return reclaim_path(k, mm); }},
+      {"ksm", {}, [](Kernel& k, AddressSpace& mm, auto&) { return ksm_path(k, mm); }},
+      {"split_huge_pmd", {.huge = true}, [](Kernel& k, AddressSpace& mm, auto&) { return split_path(k, mm); }},
+      {"munmap_arm64", {.arch = "arm64"}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_munmap(k, mm, kBase, kPages * kPageSize); }},
+      {"reclaim_arm64", {.arch = "arm64"}, [](Kernel& k, AddressSpace& mm, auto&) { return reclaim_path(k, mm); }},
+  };
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("every simulated path produces its golden event order under each policy", "[kernel][policy][golden]") {
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  for (const Path& p : paths()) {
+    SECTION(std::string(p.name) + " under " + policy) {
+      check_golden(p.name, policy, run_path(policy, p.setup, p.run));
+    }
+  }
+}
