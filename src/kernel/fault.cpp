@@ -5,6 +5,7 @@
 #include "kernel/locking.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
+#include "kernel/pgtable_generic.h"
 #include "model/check.h"
 
 namespace tlbsim::kernel {
@@ -19,13 +20,6 @@ void ptep_set_access_flags(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr,
   if (old == entry) return;
   mm.pt().set(r, Vaddr{addr}, entry, "ptep_set_access_flags");
   if (k.config().arch == Arch::Arm64 && dirty) flush_tlb_page(k, mm, addr);
-}
-
-/// ptep_clear_flush(): get-and-clear, flush_tlb_page() if the old PTE was accessible.
-Pte ptep_clear_flush(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr, const char* func) {
-  const Pte old = mm.pt().set(r, Vaddr{addr}, Pte{}, func);
-  if (old.present()) flush_tlb_page(k, mm, addr);
-  return old;
 }
 
 /// wp_page_copy(): copy to a new page, then switch the PTE with clear+flush before set, under
@@ -52,9 +46,7 @@ Task<FaultResult> wp_page_copy(Kernel& k, AddressSpace& mm, Vma vma, uint64_t ad
     mmu_notifier_invalidate_range_only_end(k, mm, page, page + kPageSize, "wp_page_copy");
     co_return FaultResult::Retry;
   }
-  ptep_clear_flush(k, mm, r, page, "ptep_clear_flush");
-  if (k.policy().sec_inv_from_notify_helpers)
-    mmu_notifier_invalidate_range(k, mm, page, page + kPageSize, "ptep_clear_flush_notify");
+  ptep_clear_flush_notify(k, mm, r, page);
   page_add_rmap(k, new_pfn);  // page_add_new_anon_rmap()
   mm.pt().set(r, Vaddr{page}, Pte::make(new_pfn, true).with(Pte::kDirty | Pte::kAccessed), "set_pte_at_notify");
   page_remove_rmap(k, old_pfn);

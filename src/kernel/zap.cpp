@@ -7,6 +7,7 @@
 #include "kernel/locking.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
+#include "kernel/thp.h"
 #include "kernel/vma_ops.h"
 #include "model/check.h"
 
@@ -57,14 +58,47 @@ Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, uint64_t addr, uint64_t
   }
 }
 
+Task<> zap_huge_pmd(Kernel& k, MmuGather& tlb, uint64_t addr, PteRef pmd) {
+  AddressSpace& mm = *tlb.mm;
+  SimLock& ptl = k.ptl(pmd.table);
+  co_await lock(k, ptl, LockMode::Write, "__pmd_trans_huge_lock");
+  const Pte orig = mm.pt().get(pmd);
+  if (!orig.huge()) {
+    // Split or zapped by someone else meanwhile: zap_pmd_range() would retry at PTE level.
+    unlock(k, ptl, LockMode::Write, "spin_unlock");
+    co_return;
+  }
+  mm.pt().set(pmd, Vaddr{addr}, Pte{}, "pmdp_huge_get_and_clear_full");
+  tlb_remove_pmd_tlb_entry(tlb, addr);
+  // page_remove_rmap(compound) and tlb_remove_page_size(HPAGE_PMD_SIZE), whose "batch full"
+  // answer zap_huge_pmd() ignores: the gather holds every subpage's reference until the flush.
+  for (uint32_t i = 0; i < kPtrsPerTable; ++i) {
+    const Pfn p{orig.pfn().value() + i};
+    page_remove_rmap(k, p);
+    (void)__tlb_remove_page(k, tlb, p);
+  }
+  unlock(k, ptl, LockMode::Write, "spin_unlock");
+  co_await yield_point("zap_huge_pmd");
+}
+
 Task<> unmap_single_vma(Kernel& k, MmuGather& tlb, Vma vma, uint64_t start, uint64_t end) {
   start = std::max(start, vma.start);
   end = std::min(end, vma.end);
   if (start >= end) co_return;
   tlb_start_vma(k, tlb, vma);
-  // unmap_page_range() -> zap_p4d/pud/pmd_range(): one PTE table (2 MiB) at a time.
+  // unmap_page_range() -> zap_p4d/pud/pmd_range(): one PMD (2 MiB) at a time.
   for (uint64_t a = start; a < end;) {
     const uint64_t next = std::min(end, (a + kPmdSize) & ~(kPmdSize - 1));
+    const PteRef pmd = tlb.mm->pt().lookup(Vaddr{a}, 2);
+    if (pmd.valid() && tlb.mm->pt().get(pmd).huge()) {
+      if (next - a == kPmdSize) {
+        co_await zap_huge_pmd(k, tlb, a, pmd);
+        a = next;
+        continue;
+      }
+      // Only part of the huge page goes: split it, then zap its PTEs (zap_pmd_range()).
+      co_await __split_huge_pmd(k, *tlb.mm, a);
+    }
     co_await zap_pte_range(k, tlb, vma, a, next);
     a = next;
   }

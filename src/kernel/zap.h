@@ -13,6 +13,8 @@ namespace tlbsim::kernel {
 /// zap_pte_range() over one PTE table: PTL held, flush_tlb_batched_pending(), clear each PTE,
 /// a forced flush under the PTL for dirty shared pages or a full batch, then free.
 Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, uint64_t addr, uint64_t end);
+/// zap_huge_pmd(): a huge PMD mapped over the whole 2 MiB of the range, under the PMD lock.
+Task<> zap_huge_pmd(Kernel& k, MmuGather& tlb, uint64_t addr, PteRef pmd);
 /// unmap_single_vma() -> unmap_page_range(): tlb_start_vma, zap_pmd_range/zap_pte_range, tlb_end_vma.
 Task<> unmap_single_vma(Kernel& k, MmuGather& tlb, Vma vma, uint64_t start, uint64_t end);
 /// unmap_vmas(): MN_START(MMU_NOTIFY_UNMAP) .. per VMA .. MN_END over [start, end).

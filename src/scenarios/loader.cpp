@@ -435,7 +435,7 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
   // A value that could not be read was left at its default: checking it again would only
   // repeat the error at the same place.
   std::set<std::string> unreadable;
-  for (const auto& dg : diags) unreadable.insert(dg.pointer);
+  for (size_t i = pos->duplicates().size(); i < diags.size(); ++i) unreadable.insert(diags[i].pointer);
   std::vector<Diagnostic> checks;
   validate(f, checks);
   for (auto& dg : checks)

@@ -146,6 +146,7 @@ const std::vector<Path>& paths() {
       {"migrate", {}, [](Kernel& k, AddressSpace& mm, auto&) { return migrate_path(k, mm); }},
       {"reclaim", {}, [](Kernel& k, AddressSpace& mm, auto&) { return reclaim_path(k, mm); }},
       {"ksm", {}, [](Kernel& k, AddressSpace& mm, auto&) { return ksm_path(k, mm); }},
+      {"munmap_thp", {.huge = true}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_munmap(k, mm, kBase, kPmdSize); }},
       {"split_huge_pmd", {.huge = true}, [](Kernel& k, AddressSpace& mm, auto&) { return split_path(k, mm); }},
       {"munmap_arm64", {.arch = "arm64"}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_munmap(k, mm, kBase, kPages * kPageSize); }},
       {"reclaim_arm64", {.arch = "arm64"}, [](Kernel& k, AddressSpace& mm, auto&) { return reclaim_path(k, mm); }},
