@@ -38,6 +38,9 @@ struct Policy {
   /// on the mm (mm_tlb_flush_nested()). Without it, a concurrent MADV_DONTNEED that found the
   /// PTEs already cleared returns while other CPUs still cache them.
   bool tlb_finish_nested_flush = true;
+  /// f268f6cf875f (v6.1): khugepaged's retract_page_tables() brackets the PMD clear and the
+  /// page-table free with mmu_notifier start/end. v6.0 (OLD) called no notifier at all there.
+  bool retract_page_tables_notifier = false;
   /// Before 60bae7370896 (v6.0-rc): migrate_vma_collect_pmd() flushed after dropping the PTL.
   bool migrate_vma_flush_after_unlock = false;
 };

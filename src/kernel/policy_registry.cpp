@@ -18,6 +18,7 @@ Policy make_fixed() {
   p.sec_inv_from_tlbonly = false;
   p.sec_inv_from_notify_helpers = false;
   p.sec_inv_from_arch_flush = true;
+  p.retract_page_tables_notifier = true;
   return p;
 }
 }  // namespace

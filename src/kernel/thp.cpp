@@ -216,4 +216,52 @@ Pfn map_huge_file(Kernel& k, AddressSpace& mm, uint64_t haddr, bool write) {
   return hpage;
 }
 
+Task<> retract_page_tables(Kernel& k, uint32_t file, uint64_t pgoff) {
+  File& f = k.file(file);
+  co_await lock(k, f.i_mmap_rwsem, LockMode::Write, "i_mmap_lock_write");
+  trace_call(k, "retract_page_tables");
+  struct Target {
+    MmId mm;
+    uint64_t haddr;
+  };
+  std::vector<Target> targets;
+  for (size_t m = 0; m < k.mm_count(); ++m) {
+    AddressSpace& mm = k.mm(MmId{static_cast<uint16_t>(m)});
+    for (const Vma& v : mm.vmas()) {
+      if (v.detached || v.file != file || pgoff < v.pgoff) continue;
+      const uint64_t haddr = v.addr_of(pgoff);
+      if (haddr % kPmdSize || haddr < v.start || haddr + kPmdSize > v.end) continue;
+      targets.push_back({mm.id(), haddr});
+    }
+  }
+  for (const Target& t : targets) {
+    AddressSpace& mm = k.mm(t.mm);
+    const PteRef pmd = mm.pt().lookup(Vaddr{t.haddr}, 2);
+    if (!pmd.valid()) continue;
+    const Pte entry = mm.pt().get(pmd);
+    if (!entry.present() || entry.huge()) continue;
+    co_await mmap_write_lock(k, mm);
+    const bool notify = k.policy().retract_page_tables_notifier;
+    if (notify) mmu_notifier_invalidate_range_start(k, mm, t.haddr, t.haddr + kPmdSize, "retract_page_tables");
+    SimLock& ptl = k.ptl(pmd.table);
+    co_await lock(k, ptl, LockMode::Write, "pmd_lock");
+    const Pte old = pmdp_collapse_flush(k, mm, pmd, t.haddr);
+    unlock(k, ptl, LockMode::Write, "spin_unlock");
+    if (notify) mmu_notifier_invalidate_range_end(k, mm, t.haddr, t.haddr + kPmdSize, "retract_page_tables");
+    // collapse_pte_mapped_thp(): whatever the retracted table still mapped loses that mapping.
+    const Pfn table = old.pfn();
+    for (uint64_t raw : k.mem().table(table)) {
+      const Pte p{raw};
+      if (!p.present() || p.special()) continue;
+      page_remove_rmap(k, p.pfn());
+      put_page(k, p.pfn(), "collapse_pte_mapped_thp");
+    }
+    co_await yield_point("pte_free");
+    mm.pt().note_table_freed();
+    k.mem().free(table, "pte_free");  // mm_dec_nr_ptes(); pte_free(): no RCU, no gather
+    mmap_write_unlock(k, mm);
+  }
+  unlock(k, f.i_mmap_rwsem, LockMode::Write, "i_mmap_unlock_write");
+}
+
 }  // namespace tlbsim::kernel

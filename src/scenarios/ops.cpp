@@ -7,6 +7,7 @@
 #include "kernel/mprotect.h"
 #include "kernel/mremap.h"
 #include "kernel/reclaim.h"
+#include "kernel/thp.h"
 #include "kernel/zap.h"
 
 namespace tlbsim::scenarios {
@@ -112,6 +113,9 @@ const std::vector<OpInfo>& ops() {
       {"migrate", ThreadKind::Kernel, kNeedTarget,
        "migrate_pages: try_to_migrate_one (migration entries), copy, remove_migration_ptes, free",
        [](OpContext& c, const OpSpec& o) { return migrate(c, o); }},
+      {"khugepaged_retract", ThreadKind::Kernel, kNeedFile,
+       "khugepaged collapse_file -> retract_page_tables: pmdp_collapse_flush, pte_free (notifier bracket since f268f6cf875f)",
+       [](OpContext& c, const OpSpec& o) { return kernel::retract_page_tables(c.k, file_id(c.k, o.file), o.index); }},
   };
   return all;
 }
