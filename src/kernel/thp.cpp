@@ -246,6 +246,7 @@ Task<> retract_page_tables(Kernel& k, uint32_t file, uint64_t pgoff) {
     SimLock& ptl = k.ptl(pmd.table);
     co_await lock(k, ptl, LockMode::Write, "pmd_lock");
     const Pte old = pmdp_collapse_flush(k, mm, pmd, t.haddr);
+    mm.pt().note_table_freed();  // unlinked: mm_dec_nr_ptes()
     unlock(k, ptl, LockMode::Write, "spin_unlock");
     if (notify) mmu_notifier_invalidate_range_end(k, mm, t.haddr, t.haddr + kPmdSize, "retract_page_tables");
     // collapse_pte_mapped_thp(): whatever the retracted table still mapped loses that mapping.
@@ -257,8 +258,7 @@ Task<> retract_page_tables(Kernel& k, uint32_t file, uint64_t pgoff) {
       put_page(k, p.pfn(), "collapse_pte_mapped_thp");
     }
     co_await yield_point("pte_free");
-    mm.pt().note_table_freed();
-    k.mem().free(table, "pte_free");  // mm_dec_nr_ptes(); pte_free(): no RCU, no gather
+    k.mem().free(table, "pte_free");  // pte_free(): no RCU, no gather
     mmap_write_unlock(k, mm);
   }
   unlock(k, f.i_mmap_rwsem, LockMode::Write, "i_mmap_unlock_write");
