@@ -200,6 +200,8 @@ OpSpec read_op(const json& j, const std::string& ptr, std::vector<Diagnostic>& d
   o.writable = prot == "rw";
   r.str("name", o.name);
   r.finish();
+  if (j.is_object())
+    for (auto it = j.begin(); it != j.end(); ++it) o.given.push_back(it.key());
   return o;
 }
 
@@ -385,6 +387,8 @@ std::string syntax_message(const std::string& what) {
 }
 
 }  // namespace
+
+bool OpSpec::has(const std::string& key) const { return std::find(given.begin(), given.end(), key) != given.end(); }
 
 std::string Bound::text() const {
   return (op == Op::Eq ? "" : op == Op::Ge ? ">=" : "<=") + std::to_string(value);

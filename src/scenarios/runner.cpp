@@ -202,6 +202,7 @@ class Runner {
         for (uint64_t i = 0; i < e.steps; ++i) {
           can("so it cannot take a step here");
           step(t);
+          budget(e);
         }
         break;
       case ScheduleEntry::Mode::Until:
@@ -222,7 +223,7 @@ class Runner {
   }
 
   void budget(const ScheduleEntry& e) {
-    if (m_steps > m_s.max_steps) schedule_error(e, "step budget of " + std::to_string(m_s.max_steps) + " exceeded");
+    if (m_steps >= m_s.max_steps) schedule_error(e, "step budget of " + std::to_string(m_s.max_steps) + " exceeded");
   }
 
   bool all_done() const {

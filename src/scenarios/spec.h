@@ -58,7 +58,9 @@ struct OpSpec {
   std::string mm;  ///< kernel threads: the mm the op targets
   bool writable = false;
   std::string name;  ///< fork: the child's mm name
+  std::vector<std::string> given;  ///< keys present in the file, so required ones can be checked
   std::string pointer;
+  bool has(const std::string& key) const;
 };
 
 enum class ThreadKind { Cpu, Device, Kernel };

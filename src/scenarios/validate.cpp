@@ -161,11 +161,13 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
         else
           target = mms[o.mm];
       }
-      if (needs & kNeedAddr) {
+      for (auto [flag, key] : {std::pair{kNeedAddr, "addr"}, std::pair{kNeedNewAddr, "new_addr"}, std::pair{kNeedProt, "prot"}})
+        if ((needs & flag) && !o.has(key)) c.error(o.pointer, "op \"" + o.op + "\" needs \"" + key + "\"");
+      if ((needs & kNeedAddr) && o.has("addr")) {
         if (check_addr(c, o.pointer + "/addr", o.addr, "address") && target && !mapped(*target, o.addr, o.pages))
           c.error(o.pointer + "/addr", "address " + hex(o.addr) + " (" + std::to_string(o.pages) + " pages) is not mapped by any VMA of mm \"" + target->name + "\" at setup");
       }
-      if (needs & kNeedNewAddr) check_addr(c, o.pointer + "/new_addr", o.new_addr, "new address");
+      if ((needs & kNeedNewAddr) && o.has("new_addr")) check_addr(c, o.pointer + "/new_addr", o.new_addr, "new address");
       if (needs & kNeedFile) {
         auto f = files.find(o.file);
         if (o.file.empty())
