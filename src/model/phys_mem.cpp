@@ -12,9 +12,9 @@ constexpr uint32_t kNoBody = ~uint32_t{0};
 
 /// Grow by an eighth instead of doubling: model state per page stays close to what is used.
 template <class V>
-void grow(V& v) {
+void grow(V& v, size_t min_step) {
   if (v.size() < v.capacity()) return;
-  v.reserve(v.capacity() + std::max<size_t>(v.capacity() / 8, 64));
+  v.reserve(v.capacity() + std::max<size_t>(v.capacity() / 8, min_step));
 }
 }
 
@@ -31,8 +31,8 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* f
   } else {
     TLBSIM_CHECK(m_frames.size() < m_cfg.max_frames, "out of physical memory (" << m_cfg.max_frames << " frames)");
     n = static_cast<uint32_t>(m_frames.size());
-    grow(m_frames);
-    grow(m_content);
+    grow(m_frames, 64);
+    grow(m_content, 64);
     m_frames.push_back(Frame{.aux = kNoBody});
     m_content.push_back(0);
   }
@@ -47,7 +47,7 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* f
       m_free_bodies.pop_back();
     } else {
       body = static_cast<uint32_t>(m_bodies.size());
-      grow(m_bodies);
+      grow(m_bodies, 4);  // a table body is 4 KiB: grow in small steps
       m_bodies.emplace_back();
     }
     m_bodies[body].fill(0);  // pte_alloc_one() returns a zeroed page
@@ -81,6 +81,8 @@ Pfn PhysMem::alloc_contig(FrameKind kind, uint32_t owner, uint32_t first_index, 
   TLBSIM_CHECK(m_frames.size() + n <= m_cfg.max_frames, "out of physical memory (" << m_cfg.max_frames << " frames)");
   const auto first = static_cast<uint32_t>(m_frames.size());
   for (uint32_t i = 0; i < n; ++i) {
+    grow(m_frames, 64);
+    grow(m_content, 64);
     m_frames.push_back(Frame{.generation = 1, .owner = owner, .aux = first_index + i, .refcount = 1, .mapcount = 0,
                              .allocated = true, .kind = kind});
     m_content.push_back(1);
