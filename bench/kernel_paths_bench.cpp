@@ -21,8 +21,9 @@
 // CPU time (CLOCK_THREAD_CPUTIME_ID, user + system), which leaves out time spent preempted and is
 // the steadier figure on a loaded machine.
 //
-// Every iteration builds its own state outside the timed region; only the call itself is timed
-// (UseManualTime with wall time, hence the /manual_time suffix).
+// Every iteration builds its own state outside the timed region, except mremap, which moves the
+// same pages back and forth (A -> B, B -> A: every move has the same extents); only the call
+// itself is timed (UseManualTime with wall time, hence the /manual_time suffix).
 #include <benchmark/benchmark.h>
 
 #include <sys/mman.h>
@@ -35,6 +36,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -229,33 +231,42 @@ void BM_Real_mprotect_ro(benchmark::State& state) {
   timer.finish(state, n);
 }
 
-/// mremap(MREMAP_MAYMOVE|MREMAP_FIXED) of N pages from a PMD-aligned source to a destination
-/// that is PMD-aligned or one page past a PMD boundary (neither 1 GiB aligned).
+/// mremap(MREMAP_MAYMOVE|MREMAP_FIXED) of N pages between a PMD-aligned address A and an
+/// address B that is PMD-aligned or one page past a PMD boundary (neither 1 GiB aligned, so the
+/// kernel cannot move whole PUD entries). The pages go A -> B, B -> A, ... (every move has the
+/// same extents), so only the first iteration pays for mapping them. The range a move vacates is
+/// reserved again with a PROT_NONE mapping (untimed), which the next move replaces.
 void real_mremap(benchmark::State& state, bool dst_pmd_aligned) {
   const uint64_t n = uint64_t(state.range(0));
   const uint64_t len = n * kPage;
+  Region res_a, res_b, pages;
+  uint64_t at[2] = {0, 0};
+  if (!reserve(state, res_a, len, kPmd, 0, &at[0])) return;
+  if (!reserve(state, res_b, len, kPmd, dst_pmd_aligned ? 0 : kPage, &at[1])) return;
+  if (!map_populated(state, pages, n, reinterpret_cast<void*>(at[0]))) return;
+  pages.release();  // inside res_a (or res_b), unmapped with it
   Timer timer;
+  int from = 0;
   for (auto _ : state) {
-    Region src_res, dst_res, src;
-    uint64_t src_at = 0, dst_at = 0;
-    if (!reserve(state, src_res, len, kPmd, 0, &src_at)) break;
-    if (!reserve(state, dst_res, len, kPmd, dst_pmd_aligned ? 0 : kPage, &dst_at)) break;
-    if (!map_populated(state, src, n, reinterpret_cast<void*>(src_at))) break;
-    src.release();  // part of src_res now
+    void* const src = reinterpret_cast<void*>(at[from]);
+    void* const dst = reinterpret_cast<void*>(at[1 - from]);
     const Stamp t0 = Stamp::now();
-    void* p = mremap(reinterpret_cast<void*>(src_at), len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-                     reinterpret_cast<void*>(dst_at));
+    void* p = mremap(src, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
     const Stamp t1 = Stamp::now();
     if (p == MAP_FAILED) {
       state.SkipWithError(errmsg("mremap").c_str());
       break;
     }
-    if (reinterpret_cast<uint64_t>(p) != dst_at) {
+    if (p != dst) {
       state.SkipWithError("mremap moved elsewhere than MREMAP_FIXED asked");
       break;
     }
     timer.add(state, t0, t1);
-    // src_res / dst_res unmap their whole ranges (the moved pages included) on scope exit.
+    if (mmap(src, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != src) {
+      state.SkipWithError(errmsg("mmap(PROT_NONE) over the vacated range").c_str());
+      break;
+    }
+    from = 1 - from;
   }
   timer.finish(state, n);
 }
@@ -352,8 +363,12 @@ struct SimMachine {
     mm->cpumask = 3;  // the mm has run on both CPUs: flushes need IPIs
     kernel::mmap_region(*k, *mm, kSimBase, pages * kPage, kVmRead | kVmWrite, 0, 0);
     kernel::populate(*k, *mm, kSimBase, pages * kPage, true);
+    device_touch(kSimBase, pages);
+  }
+  /// The device reads the first few pages at `base` (IOTLB and ATC entries to invalidate).
+  void device_touch(uint64_t base, uint64_t pages) {
     for (uint64_t i = 0; i < kDeviceTouched && i < pages; ++i)
-      ok = ok && io.dma(dev, *mm->pasid, Vaddr{kSimBase + i * kPage}, false).ok();
+      ok = ok && k->iommu(0).dma(dev, *mm->pasid, Vaddr{base + i * kPage}, false).ok();
   }
   std::unique_ptr<kernel::Kernel> k;
   AddressSpace* mm = nullptr;
@@ -370,11 +385,61 @@ kernel::Task<> sim_task(SimPath p, kernel::Kernel& k, AddressSpace& mm, uint64_t
     case SimPath::Munmap: return kernel::sys_munmap(k, mm, kSimBase, len);
     case SimPath::DontNeed: return kernel::madvise_dontneed(k, mm, kSimBase, len);
     case SimPath::Fork: return sim_fork(k, mm);
-    case SimPath::MremapPte: return kernel::sys_mremap(k, mm, kSimBase, len, kSimDst + kPage);
-    case SimPath::MremapPmd: return kernel::sys_mremap(k, mm, kSimBase, len, kSimDst);
     case SimPath::MprotectRo: return kernel::sys_mprotect(k, mm, kSimBase, len, false);
+    case SimPath::MremapPte:
+    case SimPath::MremapPmd: break;  // sim_mremap()
   }
   return kernel::sys_munmap(k, mm, kSimBase, len);
+}
+
+/// Run `t` to completion, timed. False (and skips) if the model throws (a failed check).
+bool run_timed(benchmark::State& state, Timer& timer, const std::function<kernel::Task<>()>& make) {
+  try {
+    // Creating the coroutine is part of the call (its frame is allocated here).
+    const Stamp t0 = Stamp::now();
+    kernel::Task<> t = make();
+    kernel::run_sync(t);
+    const Stamp t1 = Stamp::now();
+    timer.add(state, t0, t1);
+    return true;
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return false;
+  }
+}
+
+std::unique_ptr<SimMachine> build(benchmark::State& state, const kernel::Policy& policy, uint64_t n) {
+  try {
+    auto m = std::make_unique<SimMachine>(policy, n);
+    if (m->ok) return m;
+    state.SkipWithError("device DMA failed during setup");
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+  return nullptr;
+}
+
+/// sys_mremap() between A = kSimBase (PMD aligned) and B = kSimDst (+ one page unless
+/// `pmd_aligned`), A -> B, B -> A, ... as BM_Real/mremap_*, on one machine; after each move the
+/// device reads a few pages at the new address again (untimed).
+void sim_mremap(benchmark::State& state, const kernel::Policy& policy, bool pmd_aligned) {
+  const uint64_t n = uint64_t(state.range(0));
+  const uint64_t at[2] = {kSimBase, kSimDst + (pmd_aligned ? 0 : kPage)};
+  auto m = build(state, policy, n);
+  if (!m) return;
+  Timer timer;
+  int from = 0;
+  for (auto _ : state) {
+    if (!run_timed(state, timer, [&] { return kernel::sys_mremap(*m->k, *m->mm, at[from], n * kPage, at[1 - from]); }))
+      break;
+    from = 1 - from;
+    m->device_touch(at[from], n);
+    if (!m->ok) {
+      state.SkipWithError("device DMA failed after the move");
+      break;
+    }
+  }
+  timer.finish(state, n);
 }
 
 void BM_Sim(benchmark::State& state, SimPath path, const std::string& policy_name) {
@@ -384,25 +449,12 @@ void BM_Sim(benchmark::State& state, SimPath path, const std::string& policy_nam
     state.SkipWithError(("unknown policy " + policy_name).c_str());
     return;
   }
+  if (path == SimPath::MremapPte || path == SimPath::MremapPmd) return sim_mremap(state, *policy, path == SimPath::MremapPmd);
   Timer timer;
   for (auto _ : state) {
-    auto m = std::make_unique<SimMachine>(*policy, n);
-    if (!m->ok) {
-      state.SkipWithError("device DMA failed during setup");
-      break;
-    }
-    try {
-      // Coroutine creation is part of the call (the frame is allocated here, run by run_sync).
-      const Stamp t0 = Stamp::now();
-      kernel::Task<> t = sim_task(path, *m->k, *m->mm, n * kPage);
-      kernel::run_sync(t);
-      const Stamp t1 = Stamp::now();
-      timer.add(state, t0, t1);
-      benchmark::DoNotOptimize(m->k->mem().frames_total());
-    } catch (const std::exception& e) {
-      state.SkipWithError(e.what());
-      break;
-    }
+    auto m = build(state, *policy, n);
+    if (!m) break;
+    if (!run_timed(state, timer, [&] { return sim_task(path, *m->k, *m->mm, n * kPage); })) break;
     m.reset();  // untimed: manual time only counts the path
   }
   timer.finish(state, n);

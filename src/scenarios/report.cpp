@@ -128,7 +128,9 @@ std::string text_report(const std::string& file, const std::vector<ScenarioOutco
     os << "\n== " << so.spec->name << "\n";
     if (!so.spec->description.empty()) os << "   " << so.spec->description << "\n";
     os << "   source: " << so.spec->source << "\n";
-    os << "   " << std::string(8, ' ');
+    int width = 8;
+    for (const PolicyOutcome& p : so.policies) width = std::max<int>(width, static_cast<int>(p.run.policy.size()));
+    os << "   " << std::string(width, ' ');
     for (const char* c : cols) {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%*s", static_cast<int>(std::string(c).size()) + 1, c);
@@ -137,7 +139,7 @@ std::string text_report(const std::string& file, const std::vector<ScenarioOutco
     os << "  verdict\n";
     for (const PolicyOutcome& p : so.policies) {
       char buf[64];
-      std::snprintf(buf, sizeof buf, "   %-8s", p.run.policy.c_str());
+      std::snprintf(buf, sizeof buf, "   %-*s", width, p.run.policy.c_str());
       os << buf;
       for (const char* c : cols) {
         std::snprintf(buf, sizeof buf, "%*llu", static_cast<int>(std::string(c).size()) + 1,
