@@ -27,14 +27,7 @@ void ptep_set_access_flags(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr,
 Task<FaultResult> wp_page_copy(Kernel& k, AddressSpace& mm, Vma vma, uint64_t addr, PteRef r, Pte orig) {
   const Pfn old_pfn = orig.pfn();
   const Pfn new_pfn = alloc_anon_page(k, vma, addr, "wp_page_copy");
-  k.mem().copy_content(old_pfn, new_pfn);  // __wp_page_copy_user()
-  if (k.bus().active()) {
-    Event e{.kind = EventKind::Copy, .mm = mm.id(), .func = "__wp_page_copy_user"};
-    e.va = addr;
-    e.pfn = old_pfn;
-    e.aux = new_pfn.value();
-    k.bus().emit(std::move(e));
-  }
+  copy_page(k, mm.id(), addr, old_pfn, new_pfn, "__wp_page_copy_user");
   const uint64_t page = addr & ~(kPageSize - 1);
   mmu_notifier_invalidate_range_start(k, mm, page, page + kPageSize, "wp_page_copy");
   SimLock& ptl = k.ptl(r.table);
@@ -93,7 +86,7 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
       // do_cow_fault(): a private copy of the file page.
       const Pfn src = filemap_get_page(k, k.file(vma.file), vma.index_of(page), "filemap_fault");
       pfn = alloc_anon_page(k, vma, page, "do_cow_fault");
-      k.mem().copy_content(src, pfn);
+      copy_page(k, mm.id(), page, src, pfn, "do_cow_fault");
       writable = true;
     } else {
       // do_read_fault(): the page-cache page, read-only in a private mapping.

@@ -14,15 +14,6 @@ namespace tlbsim::kernel {
 
 namespace {
 
-void emit_copy(Kernel& k, MmId mm, uint64_t va, Pfn from, Pfn to, const char* func) {
-  k.mem().copy_content(from, to);
-  if (!k.bus().active()) return;
-  Event e{.kind = EventKind::Copy, .mm = mm, .func = func};
-  e.va = va;
-  e.pfn = from;
-  e.aux = to.value();
-  k.bus().emit(std::move(e));
-}
 
 /// try_to_migrate_one() for one VMA (mm/rmap.c, v6.0).
 Task<> try_to_migrate_one(Kernel& k, Pfn page, RmapTarget t) {
@@ -126,7 +117,7 @@ Task<> migrate_pages(Kernel& k, Pfn page) {
   }
   // folio_migrate_copy(): after the secondary invalidation in both policies, so a device write
   // through a stale entry before it is copied, and none can come after.
-  emit_copy(k, kNoMm, 0, page, newpage, "folio_migrate_copy");
+  copy_page(k, kNoMm, 0, page, newpage, "folio_migrate_copy");
   co_await yield_point("remove_migration_ptes");
   co_await remove_migration_ptes(k, page, newpage);
   co_await yield_point("putback_lru_page");
@@ -247,7 +238,7 @@ void dmirror_migrate_alloc_and_copy(Kernel& k, MigrateVma& m) {
     // dmirror_devmem_alloc_page(): a device-private page (anon rmap like the page it replaces).
     m.dst[i] = k.mem().alloc(FrameKind::Anon, v->anon_vma, static_cast<uint32_t>(v->index_of(addr)),
                              "dmirror_devmem_alloc_page");
-    if (m.src[i] != kNoPfn) emit_copy(k, m.mm->id(), addr, m.src[i], m.dst[i], "dmirror_migrate_alloc_and_copy");
+    if (m.src[i] != kNoPfn) copy_page(k, m.mm->id(), addr, m.src[i], m.dst[i], "dmirror_migrate_alloc_and_copy");
   }
 }
 

@@ -27,6 +27,16 @@ void page_remove_rmap(Kernel& k, Pfn pfn) {
   --f.mapcount;
 }
 
+void copy_page(Kernel& k, MmId mm, uint64_t va, Pfn from, Pfn to, const char* func) {
+  k.mem().copy_content(from, to);
+  if (!k.bus().active()) return;
+  Event e{.kind = EventKind::Copy, .mm = mm, .func = func};
+  e.va = va;
+  e.pfn = from;
+  e.aux = to.value();
+  k.bus().emit(std::move(e));
+}
+
 Pfn alloc_anon_page(Kernel& k, const Vma& vma, uint64_t va, const char* func) {
   return k.mem().alloc(FrameKind::Anon, vma.anon_vma, static_cast<uint32_t>(vma.index_of(va)), func);
 }

@@ -15,6 +15,10 @@ void put_page(Kernel& k, Pfn pfn, const char* func);
 void page_add_rmap(Kernel& k, Pfn pfn);
 void page_remove_rmap(Kernel& k, Pfn pfn);
 
+/// copy_highpage() and friends: copy `from`'s contents to `to` and record it (a Copy event), so
+/// a later write to `from` through a stale translation is seen as lost.
+void copy_page(Kernel& k, MmId mm, uint64_t va, Pfn from, Pfn to, const char* func);
+
 /// A zeroed anonymous page for `va` in `vma` (alloc_zeroed_user_highpage_movable()).
 Pfn alloc_anon_page(Kernel& k, const Vma& vma, uint64_t va, const char* func);
 /// filemap_fault()/find_or_create_page(): the page-cache page at `index`, allocated if absent.

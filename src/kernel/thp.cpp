@@ -14,15 +14,6 @@ namespace {
 
 constexpr uint32_t kHpageNr = kPtrsPerTable;  // HPAGE_PMD_NR
 
-void emit_copy(Kernel& k, MmId mm, uint64_t va, Pfn from, Pfn to, const char* func) {
-  k.mem().copy_content(from, to);
-  if (!k.bus().active()) return;
-  Event e{.kind = EventKind::Copy, .mm = mm, .func = func};
-  e.va = va;
-  e.pfn = from;
-  e.aux = to.value();
-  k.bus().emit(std::move(e));
-}
 
 /// __split_huge_pmd_locked(): the PMD lock is held.
 Task<> __split_huge_pmd_locked(Kernel& k, AddressSpace& mm, const Vma& vma, PteRef pmd, uint64_t haddr) {
@@ -154,7 +145,7 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
     const Pte pte = mm.pt().get(r);
     if (pte.none()) continue;  // clear_user_highpage(): the new subpage is already zero
     const Pfn src = pte.pfn();
-    emit_copy(k, mm.id(), addr, src, Pfn{hpage.value() + i}, "__collapse_huge_page_copy");
+    copy_page(k, mm.id(), addr, src, Pfn{hpage.value() + i}, "__collapse_huge_page_copy");
     co_await lock(k, pte_ptl, LockMode::Write, "spin_lock");
     mm.pt().set(r, Vaddr{addr}, Pte{}, "ptep_clear");  // the table is detached: nothing to flush
     page_remove_rmap(k, src);
