@@ -47,6 +47,20 @@ Pfn filemap_get_page(Kernel& k, File& f, uint64_t index, const char* func) {
   return f.pages[index];
 }
 
+std::vector<RmapTarget> i_mmap_walk(Kernel& k, uint32_t file, uint64_t first, uint64_t nr) {
+  std::vector<RmapTarget> out;
+  for (size_t m = 0; m < k.mm_count(); ++m) {
+    AddressSpace& mm = k.mm(MmId{static_cast<uint16_t>(m)});
+    for (const Vma& v : mm.vmas())
+      if (v.file == file && v.pgoff < first + nr && first < v.pgoff + v.pages())
+        out.push_back({&mm, v, v.addr_of(std::max(first, v.pgoff))});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const RmapTarget& a, const RmapTarget& b) {
+    return std::tie(a.vma.pgoff, a.vma.seq) < std::tie(b.vma.pgoff, b.vma.seq);
+  });
+  return out;
+}
+
 std::vector<RmapTarget> rmap_walk(Kernel& k, Pfn pfn) {
   const Frame& fr = k.mem().frame(pfn);
   struct Cand {

@@ -29,6 +29,11 @@ struct RmapTarget {
   Vma vma;  ///< a copy: the walk's caller may change the mm's VMA list
   uint64_t addr;
 };
+/// vma_interval_tree_foreach() over a file's i_mmap: the VMAs (of any mm, detached ones included
+/// until free_pgtables() unlinks them) that map file pages [first, first + nr), by vm_pgoff then
+/// insertion order.
+std::vector<RmapTarget> i_mmap_walk(Kernel& k, uint32_t file, uint64_t first, uint64_t nr);
+
 /// rmap_walk(): every VMA that may map `pfn`, in the order the kernel visits them (anon_vma
 /// chain; file i_mmap interval tree: by vm_pgoff, then insertion order). Detached VMAs stay
 /// until free_pgtables() unlinks them, as in the kernel.

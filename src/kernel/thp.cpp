@@ -216,14 +216,10 @@ Task<> retract_page_tables(Kernel& k, uint32_t file, uint64_t pgoff) {
     uint64_t haddr;
   };
   std::vector<Target> targets;
-  for (size_t m = 0; m < k.mm_count(); ++m) {
-    AddressSpace& mm = k.mm(MmId{static_cast<uint16_t>(m)});
-    for (const Vma& v : mm.vmas()) {
-      if (v.detached || v.file != file || pgoff < v.pgoff) continue;
-      const uint64_t haddr = v.addr_of(pgoff);
-      if (haddr % kPmdSize || haddr < v.start || haddr + kPmdSize > v.end) continue;
-      targets.push_back({mm.id(), haddr});
-    }
+  for (const RmapTarget& t : i_mmap_walk(k, file, pgoff, 1)) {
+    if (t.vma.detached || pgoff < t.vma.pgoff) continue;
+    const uint64_t haddr = t.vma.addr_of(pgoff);
+    if (haddr % kPmdSize == 0 && haddr + kPmdSize <= t.vma.end) targets.push_back({t.mm->id(), haddr});
   }
   for (const Target& t : targets) {
     AddressSpace& mm = k.mm(t.mm);

@@ -273,23 +273,9 @@ Task<> unmap_mapping_range(Kernel& k, uint32_t file, uint64_t first, uint64_t nr
   File& f = k.file(file);
   co_await lock(k, f.i_mmap_rwsem, LockMode::Read, "i_mmap_lock_read");
   trace_call(k, "unmap_mapping_range");
-  // vma_interval_tree_foreach(): by vm_pgoff, then insertion order.
-  struct Hit {
-    MmId mm;
-    Vma vma;
-  };
-  std::vector<Hit> hits;
-  for (size_t m = 0; m < k.mm_count(); ++m) {
-    AddressSpace& mm = k.mm(MmId{static_cast<uint16_t>(m)});
-    for (const Vma& v : mm.vmas())
-      if (v.file == file && v.pgoff < first + nr && first < v.pgoff + v.pages()) hits.push_back({mm.id(), v});
-  }
-  std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
-    return std::tie(a.vma.pgoff, a.vma.seq) < std::tie(b.vma.pgoff, b.vma.seq);
-  });
-  for (const Hit& h : hits) {
+  for (const RmapTarget& h : i_mmap_walk(k, file, first, nr)) {
     const uint64_t lo = std::max(first, h.vma.pgoff), hi = std::min(first + nr, h.vma.pgoff + h.vma.pages());
-    co_await zap_page_range_single(k, k.mm(h.mm), h.vma, h.vma.addr_of(lo), h.vma.addr_of(hi));
+    co_await zap_page_range_single(k, *h.mm, h.vma, h.vma.addr_of(lo), h.vma.addr_of(hi));
   }
   unlock(k, f.i_mmap_rwsem, LockMode::Read, "i_mmap_unlock_read");
 }
