@@ -6,6 +6,7 @@
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
 #include "kernel/pgtable_generic.h"
+#include "kernel/thp.h"
 #include "model/check.h"
 
 namespace tlbsim::kernel {
@@ -62,8 +63,14 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
   unsigned level = 1;
   mm.pt().leaf(Vaddr{page}, &level);
   if (level == 2 && mm.pt().leaf(Vaddr{page}).huge()) {
-    // A huge PMD maps it; huge_pmd_set_accessed()/do_huge_pmd_wp_page() are not modelled beyond
-    // setting the access bits.
+    const Pte pmd = mm.pt().leaf(Vaddr{page});
+    if (write && !pmd.writable()) {
+      // do_huge_pmd_wp_page() (v6.0): a shared or COW huge page is split, and the fault is
+      // retried on the PTEs (wp_page_copy() or reuse there).
+      co_await __split_huge_pmd(k, mm, page);
+      co_return FaultResult::Retry;
+    }
+    // huge_pmd_set_accessed(): the hardware walk sets the accessed/dirty bits itself here.
     co_return FaultResult::Handled;
   }
   const PteRef r = mm.pt().alloc(Vaddr{page}, 1, "__pte_alloc");
