@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+#include "cli/cli_common.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "kernel/policy.h"
+#include "scenarios/errors.h"
+
+namespace tlbsim::cli {
+
+std::string default_file() {
+  if (std::filesystem::exists("scenarios.json")) return "scenarios.json";
+  return std::string(TLBSIM_SOURCE_DIR) + "/scenarios.json";
+}
+
+std::vector<std::string> split_commas(const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  for (const auto& s : in) {
+    size_t start = 0;
+    while (start <= s.size()) {
+      const size_t c = s.find(',', start);
+      const std::string part = s.substr(start, c == std::string::npos ? std::string::npos : c - start);
+      if (!part.empty()) out.push_back(part);
+      if (c == std::string::npos) break;
+      start = c + 1;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> resolve_policies(const std::vector<std::string>& args) {
+  std::vector<std::string> policies;
+  for (const auto& p : split_commas(args)) {
+    if (p == "all") {
+      for (const auto& x : kernel::policies()) policies.push_back(x.name);
+    } else if (!kernel::find_policy(p)) {
+      throw UsageError("unknown policy \"" + p + "\" (see 'tlbsim list')");
+    } else {
+      policies.push_back(p);
+    }
+  }
+  return policies;
+}
+
+std::vector<scenarios::ScenarioFile> load_all(const std::vector<std::string>& files) {
+  std::vector<scenarios::ScenarioFile> loaded;
+  std::vector<scenarios::Diagnostic> diags;
+  for (const auto& f : files) {
+    try {
+      loaded.push_back(scenarios::load_scenario_file(f));
+    } catch (const scenarios::ScenarioError& e) {
+      diags.insert(diags.end(), e.diagnostics().begin(), e.diagnostics().end());
+    }
+  }
+  if (!diags.empty()) throw scenarios::ScenarioError(diags);
+  return loaded;
+}
+
+void check_scenario_names(const std::vector<scenarios::ScenarioFile>& loaded, const std::set<std::string>& only) {
+  for (const auto& name : only) {
+    bool found = false;
+    for (const auto& f : loaded)
+      for (const auto& s : f.scenarios) found |= s.name == name;
+    if (!found) throw UsageError("no scenario named \"" + name + "\" in the given files");
+  }
+}
+
+void write_atomically(const std::string& path, const std::string& data) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw UsageError("cannot write " + tmp);
+    out << data;
+    out.flush();
+    if (!out) throw UsageError("cannot write " + tmp);
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+po::variables_map parse(const std::vector<std::string>& args, po::options_description& opts, const char* positional) {
+  po::positional_options_description pos;
+  if (positional) pos.add(positional, -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+  po::notify(vm);
+  return vm;
+}
+
+}  // namespace tlbsim::cli

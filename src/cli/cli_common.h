@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// What every tlbsim subcommand shares: exit statuses, option parsing, file loading and atomic
+/// output. Each subcommand lives in its own file and is listed once in main.cpp.
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "scenarios/loader.h"
+
+namespace tlbsim::cli {
+
+namespace po = boost::program_options;
+
+constexpr int kExitOk = 0, kExitExpectation = 1, kExitUsage = 2, kExitInternal = 3;
+
+/// A command line that cannot be followed; reported in one line with exit status 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// scenarios.json in the working directory if there is one, else the bundled one.
+std::string default_file();
+
+/// "a,b" "c" -> a b c; empty parts dropped.
+std::vector<std::string> split_commas(const std::vector<std::string>& in);
+
+/// Policy names from --policy values ("all" expands); throws UsageError for an unknown name.
+std::vector<std::string> resolve_policies(const std::vector<std::string>& args);
+
+/// Load every file before running anything: bad input anywhere means no report at all, so all
+/// diagnostics are collected and thrown together as one ScenarioError.
+std::vector<scenarios::ScenarioFile> load_all(const std::vector<std::string>& files);
+
+/// Throws UsageError if a name in `only` names no scenario in `loaded`.
+void check_scenario_names(const std::vector<scenarios::ScenarioFile>& loaded, const std::set<std::string>& only);
+
+/// Write to a temporary file beside `path`, then rename, so a failed run leaves nothing that
+/// looks complete.
+void write_atomically(const std::string& path, const std::string& data);
+
+po::variables_map parse(const std::vector<std::string>& args, po::options_description& opts, const char* positional);
+
+int cmd_run(const std::vector<std::string>& args);
+int cmd_validate(const std::vector<std::string>& args);
+int cmd_list(const std::vector<std::string>& args);
+
+}  // namespace tlbsim::cli
