@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "iommu/cost_model.h"
@@ -120,7 +121,7 @@ class Kernel {
   std::vector<std::unique_ptr<AddressSpace>> m_mms;
   std::vector<std::unique_ptr<File>> m_files;
   std::map<uint16_t, std::vector<std::unique_ptr<SecondaryMmu>>> m_notifiers;
-  std::map<uint32_t, SimLock> m_ptls;
+  std::unordered_map<uint32_t, SimLock> m_ptls;  ///< node-based: references stay valid
   std::map<uint32_t, SimLock> m_anon_vma_locks;
   iommu::CostCounters m_cpu_counters;
   uint32_t m_anon_vmas = 0;

@@ -16,10 +16,21 @@ int tid() {
 }
 }  // namespace
 
-Task<> lock(Kernel& k, SimLock& l, LockMode m, const char* func) {
-  if (current_thread()) co_await wait_until(std::string(func) + " " + l.name(), [&l, m] { return l.can_acquire(m); });
-  l.acquire(tid(), m);
-  emit(k, EventKind::Lock, l, func);
+bool LockAwaiter::await_ready() const {
+  const ThreadState* t = current_thread();
+  return !t || (t->sync && m_l.can_acquire(m_mode));
+}
+
+void LockAwaiter::await_suspend(std::coroutine_handle<> h) {
+  SimLock& l = m_l;
+  const LockMode m = m_mode;
+  wait_until(std::string(m_func) + " " + l.name(), [&l, m] { return l.can_acquire(m); }).await_suspend(h);
+}
+
+void LockAwaiter::await_resume() {
+  if (ThreadState* t = current_thread()) t->ready = nullptr;
+  m_l.acquire(tid(), m_mode);
+  emit(m_k, EventKind::Lock, m_l, m_func);
 }
 
 void unlock(Kernel& k, SimLock& l, LockMode m, const char* func) {

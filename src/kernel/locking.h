@@ -7,12 +7,28 @@
 
 namespace tlbsim::kernel {
 
-/// spin_lock()/down_read()/down_write() on `l`, on behalf of the current thread.
-Task<> lock(Kernel& k, SimLock& l, LockMode m, const char* func);
+/// spin_lock()/down_read()/down_write() on `l`, on behalf of the current thread: `co_await
+/// lock(...)`. Under a scheduler the thread always suspends first (another thread may take the
+/// lock before it); under run_sync() a free lock is taken without suspending.
+class LockAwaiter {
+ public:
+  LockAwaiter(Kernel& k, SimLock& l, LockMode m, const char* func) : m_k(k), m_l(l), m_mode(m), m_func(func) {}
+  bool await_ready() const;
+  void await_suspend(std::coroutine_handle<> h);
+  void await_resume();
+
+ private:
+  Kernel& m_k;
+  SimLock& m_l;
+  LockMode m_mode;
+  const char* m_func;
+};
+
+inline LockAwaiter lock(Kernel& k, SimLock& l, LockMode m, const char* func) { return LockAwaiter(k, l, m, func); }
 void unlock(Kernel& k, SimLock& l, LockMode m, const char* func);
 
-inline Task<> mmap_read_lock(Kernel& k, AddressSpace& mm) { return lock(k, mm.mmap_lock, LockMode::Read, "mmap_read_lock"); }
-inline Task<> mmap_write_lock(Kernel& k, AddressSpace& mm) { return lock(k, mm.mmap_lock, LockMode::Write, "mmap_write_lock"); }
+inline LockAwaiter mmap_read_lock(Kernel& k, AddressSpace& mm) { return lock(k, mm.mmap_lock, LockMode::Read, "mmap_read_lock"); }
+inline LockAwaiter mmap_write_lock(Kernel& k, AddressSpace& mm) { return lock(k, mm.mmap_lock, LockMode::Write, "mmap_write_lock"); }
 inline void mmap_read_unlock(Kernel& k, AddressSpace& mm) { unlock(k, mm.mmap_lock, LockMode::Read, "mmap_read_unlock"); }
 inline void mmap_write_unlock(Kernel& k, AddressSpace& mm) { unlock(k, mm.mmap_lock, LockMode::Write, "mmap_write_unlock"); }
 /// mmap_write_downgrade(): munmap keeps a read lock for unmap_region() (dd2283f2605e).

@@ -25,13 +25,21 @@ struct ThreadState {
   /// What the next step starts with: a kernel function or lock name.
   std::string next_label;
   bool done = false;
+  /// run_sync()'s private thread: nothing else is scheduled, so a step whose condition already
+  /// holds need not suspend at all.
+  bool sync = false;
   std::exception_ptr error;
   bool runnable() const { return !done && (!ready || ready()); }
 };
 
+namespace detail {
+// Inline and constant-initialised, so reading it is one thread-local load on every step.
+inline thread_local ThreadState* t_current = nullptr;
+}  // namespace detail
+
 /// The thread whose step is running; set by the scheduler around each resume.
-ThreadState* current_thread();
-void set_current_thread(ThreadState* t);
+inline ThreadState* current_thread() { return detail::t_current; }
+inline void set_current_thread(ThreadState* t) { detail::t_current = t; }
 
 template <class T = void>
 class Task;
@@ -119,15 +127,24 @@ class Task<void> {
   std::coroutine_handle<promise_type> m_h;
 };
 
-/// Suspend here; the next step starts with `label`, runnable when `ready` says so.
+/// Suspend here; the next step starts with `label`, runnable when `ready` says so. A literal
+/// label stays a pointer until a scheduler needs it, so a step costs no string building when the
+/// thread runs under run_sync().
 struct Suspend {
   std::string label;
   std::function<bool()> ready;
-  bool await_ready() const noexcept { return false; }
+  const char* literal = nullptr;  ///< the label, when it is a string literal
+  bool await_ready() const {
+    const ThreadState* t = current_thread();
+    return t && t->sync && (!ready || ready());
+  }
   void await_suspend(std::coroutine_handle<> h) {
     ThreadState* t = current_thread();
     t->resume_point = h;
-    t->next_label = std::move(label);
+    if (literal)
+      t->next_label = literal;
+    else
+      t->next_label = std::move(label);
     t->ready = std::move(ready);
   }
   void await_resume() const noexcept {
@@ -136,6 +153,7 @@ struct Suspend {
 };
 
 /// A scheduling point: another thread or a device may run before `label`.
+inline Suspend yield_point(const char* label) { return Suspend{{}, nullptr, label}; }
 inline Suspend yield_point(std::string label) { return Suspend{std::move(label), nullptr}; }
 /// A kernel wait (migration_entry_wait, a shadow MMU's fault retry): runnable once `cond` holds.
 inline Suspend wait_until(std::string label, std::function<bool()> cond) { return Suspend{std::move(label), std::move(cond)}; }
@@ -145,7 +163,7 @@ inline Suspend wait_until(std::string label, std::function<bool()> cond) { retur
 /// by exception rather than a hang.
 template <class T>
 T run_sync(Task<T>& t, int thread_id = 9999) {
-  ThreadState self{.id = thread_id, .name = "sync"};
+  ThreadState self{.id = thread_id, .name = "sync", .sync = true};
   ThreadState* prev = current_thread();
   set_current_thread(&self);
   self.resume_point = t.handle();

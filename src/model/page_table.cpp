@@ -49,24 +49,16 @@ PteRef PageTable::alloc(Vaddr va, unsigned level, const char* func) {
   return PteRef{t, static_cast<uint16_t>(table_index(va.value(), level)), static_cast<uint8_t>(level)};
 }
 
-Pte PageTable::set(PteRef r, Vaddr va, Pte v, const char* func) {
-  if (r.level >= 2) m_cursor_region = ~uint64_t{0};
-  uint64_t& slot = m_mem.table(r.table)[r.index];
-  Pte old{slot};
-  slot = v.raw();
-  EventBus& bus = m_mem.bus();
-  if (bus.active()) {
-    Event e{.kind = EventKind::PteStore, .level = r.level, .mm = m_mm, .func = func};
-    const uint64_t mask = ~((uint64_t{1} << level_shift(r.level)) - 1);
-    e.va = va.value() & mask;
-    e.end = e.va + (uint64_t{1} << level_shift(r.level));
-    e.old_val = old.raw();
-    e.new_val = v.raw();
-    e.pfn = r.table;
-    e.aux = r.index;
-    bus.emit(std::move(e));
-  }
-  return old;
+void PageTable::emit_store(PteRef r, Vaddr va, Pte old, Pte v, const char* func) const {
+  Event e{.kind = EventKind::PteStore, .level = r.level, .mm = m_mm, .func = func};
+  const uint64_t mask = ~((uint64_t{1} << level_shift(r.level)) - 1);
+  e.va = va.value() & mask;
+  e.end = e.va + (uint64_t{1} << level_shift(r.level));
+  e.old_val = old.raw();
+  e.new_val = v.raw();
+  e.pfn = r.table;
+  e.aux = r.index;
+  m_mem.bus().emit(std::move(e));
 }
 
 Pte PageTable::leaf(Vaddr va, unsigned* level_out) const {

@@ -39,8 +39,16 @@ class PageTable {
   PteRef alloc(Vaddr va, unsigned level, const char* func);
 
   Pte get(PteRef r) const { return Pte{m_mem.table(r.table)[r.index]}; }
-  /// set_pte_at()/ptep_get_and_clear()/pmd_clear(): one store, one PteStore event.
-  Pte set(PteRef r, Vaddr va, Pte v, const char* func);
+  /// set_pte_at()/ptep_get_and_clear()/pmd_clear(): one store, one PteStore event. Inline:
+  /// the store is the innermost step of every path that walks a range.
+  Pte set(PteRef r, Vaddr va, Pte v, const char* func) {
+    if (r.level >= 2) m_cursor_region = ~uint64_t{0};
+    uint64_t& slot = m_mem.table(r.table)[r.index];
+    const Pte old{slot};
+    slot = v.raw();
+    if (m_mem.bus().active()) emit_store(r, va, old, v, func);
+    return old;
+  }
 
   /// Leaf PTE for `va` (level 1), following a huge PMD if present. Returns none if unmapped.
   Pte leaf(Vaddr va, unsigned* level_out = nullptr) const;
@@ -57,6 +65,8 @@ class PageTable {
   void check_invariants() const;
 
  private:
+  void emit_store(PteRef r, Vaddr va, Pte old, Pte v, const char* func) const;
+
   PhysMem& m_mem;
   MmId m_mm;
   Pfn m_pgd;

@@ -52,6 +52,7 @@ void TranslationCache::fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writa
     drop(*victim, EventKind::Evict, (victim->vpn == vpn && victim->tag == tag) ? "refill replaces the entry" : "capacity eviction");
   *victim = CachedTranslation{.vpn = vpn, .pfn = pfn, .tag = tag, .lru = ++m_clock, .mm = mm, .valid = true,
                               .writable = writable, .dirty = dirty, .huge = huge};
+  m_counts.add(tag);
   if (m_bus.active()) {
     Event e{.kind = EventKind::Fill, .flags = uint8_t((writable ? kEvWrite : 0) | (huge ? kEvHuge : 0)),
             .level = uint8_t(huge ? 2 : 1), .holder = m_holder, .mm = mm, .tag = tag, .func = func};
@@ -72,15 +73,17 @@ void TranslationCache::drop(CachedTranslation& c, EventKind why, const char* fun
     m_bus.emit(std::move(e));
   }
   c.valid = false;
+  m_counts.remove(c.tag);
 }
 
 size_t TranslationCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func) {
-  if (end <= start) return 0;
+  const size_t held = m_counts.of(tag);
+  if (end <= start || held == 0) return 0;
   const uint64_t first = start >> kPageShift, last = (end - 1) >> kPageShift;
   size_t n = 0;
   if (last - first + 1 <= 2 * m_entries.size() / m_cfg.ways) {
     // Small range: probe each page, as a per-page INVLPG/TLBI would.
-    for (uint64_t v = first; v <= last; ++v) {
+    for (uint64_t v = first; v <= last && n < held; ++v) {
       while (CachedTranslation* e = find(tag, v)) {
         drop(*e, EventKind::Drop, func);
         ++n;
@@ -88,8 +91,11 @@ size_t TranslationCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t
     }
     return n;
   }
-  for (auto& e : m_entries) {
+  size_t seen = 0;
+  for (auto it = m_entries.begin(); seen < held && it != m_entries.end(); ++it) {
+    CachedTranslation& e = *it;
     if (!e.valid || e.tag != tag) continue;
+    ++seen;
     const uint64_t lo = e.vpn, hi = e.vpn + (e.huge ? 512 : 1) - 1;
     if (hi >= first && lo <= last) {
       drop(e, EventKind::Drop, func);
@@ -100,16 +106,18 @@ size_t TranslationCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t
 }
 
 size_t TranslationCache::invalidate_tag(uint32_t tag, const char* func) {
+  const size_t held = m_counts.of(tag);
   size_t n = 0;
-  for (auto& e : m_entries)
-    if (e.valid && e.tag == tag) {
-      drop(e, EventKind::Drop, func);
+  for (auto it = m_entries.begin(); n < held && it != m_entries.end(); ++it)
+    if (it->valid && it->tag == tag) {
+      drop(*it, EventKind::Drop, func);
       ++n;
     }
   return n;
 }
 
 size_t TranslationCache::invalidate_all(const char* func) {
+  if (m_counts.total() == 0) return 0;
   size_t n = 0;
   for (auto& e : m_entries)
     if (e.valid) {
@@ -119,13 +127,10 @@ size_t TranslationCache::invalidate_all(const char* func) {
   return n;
 }
 
-size_t TranslationCache::occupancy() const {
-  size_t n = 0;
-  for (const auto& e : m_entries) n += e.valid;
-  return n;
-}
-
 void TranslationCache::check_invariants() const {
+  size_t valid = 0;
+  for (const auto& e : m_entries) valid += e.valid;
+  TLBSIM_CHECK(valid == m_counts.total(), to_string(m_holder) << " holds " << valid << " entries but counts " << m_counts.total());
   for (uint32_t s = 0; s < m_cfg.sets; ++s) {
     for (uint32_t w = 0; w < m_cfg.ways; ++w) {
       const auto& e = m_entries[size_t{s} * m_cfg.ways + w];

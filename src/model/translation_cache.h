@@ -8,6 +8,7 @@
 
 #include "model/event.h"
 #include "model/pte.h"
+#include "model/tag_counts.h"
 #include "model/types.h"
 
 namespace tlbsim {
@@ -47,7 +48,7 @@ class TranslationCache {
 
   Holder holder() const { return m_holder; }
   size_t capacity() const { return m_entries.size(); }
-  size_t occupancy() const;
+  size_t occupancy() const { return m_counts.total(); }
   /// Visit every valid entry (tests and state dumps).
   template <class F>
   void for_each(F&& f) const {
@@ -65,6 +66,7 @@ class TranslationCache {
   Holder m_holder;
   EventBus& m_bus;
   std::vector<CachedTranslation> m_entries;
+  TagCounts m_counts;
   uint64_t m_clock = 0;
 };
 

@@ -14,6 +14,7 @@ WalkCache::WalkCache(uint32_t entries, Holder holder, EventBus& bus) : m_holder(
 }
 
 const WalkCacheEntry* WalkCache::lookup(uint32_t tag, uint64_t va) {
+  if (m_counts.of(tag) == 0) return nullptr;
   WalkCacheEntry* best = nullptr;
   for (auto& e : m_entries) {
     if (!e.valid || e.tag != tag || (va >> level_shift(e.level)) != e.prefix) continue;
@@ -37,6 +38,7 @@ void WalkCache::fill(uint32_t tag, MmId mm, uint64_t va, uint8_t level, Pfn tabl
   if (victim->valid) drop(*victim, EventKind::Evict, "capacity eviction");
   *victim = WalkCacheEntry{.prefix = prefix, .table = table, .table_gen = gen, .tag = tag, .lru = ++m_clock,
                            .mm = mm, .level = level, .valid = true};
+  m_counts.add(tag);
   if (m_bus.active()) {
     Event ev{.kind = EventKind::WalkFill, .level = level, .holder = m_holder, .mm = mm, .tag = tag, .func = func};
     ev.va = victim->start();
@@ -57,9 +59,11 @@ void WalkCache::drop(WalkCacheEntry& c, EventKind why, const char* func) {
     m_bus.emit(std::move(ev));
   }
   c.valid = false;
+  m_counts.remove(c.tag);
 }
 
 size_t WalkCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func) {
+  if (m_counts.of(tag) == 0) return 0;
   size_t n = 0;
   for (auto& e : m_entries)
     if (e.valid && e.tag == tag && e.start() < end && start < e.end()) {
@@ -70,9 +74,10 @@ size_t WalkCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, c
 }
 
 size_t WalkCache::invalidate_tag(uint32_t tag, const char* func) {
+  const size_t held = m_counts.of(tag);
   size_t n = 0;
-  for (auto& e : m_entries)
-    if (e.valid && e.tag == tag) {
+  for (auto it = m_entries.begin(); n < held && it != m_entries.end(); ++it)
+    if (WalkCacheEntry& e = *it; e.valid && e.tag == tag) {
       drop(e, EventKind::Drop, func);
       ++n;
     }
@@ -80,6 +85,7 @@ size_t WalkCache::invalidate_tag(uint32_t tag, const char* func) {
 }
 
 size_t WalkCache::invalidate_all(const char* func) {
+  if (m_counts.total() == 0) return 0;
   size_t n = 0;
   for (auto& e : m_entries)
     if (e.valid) {
@@ -89,13 +95,10 @@ size_t WalkCache::invalidate_all(const char* func) {
   return n;
 }
 
-size_t WalkCache::occupancy() const {
-  size_t n = 0;
-  for (const auto& e : m_entries) n += e.valid;
-  return n;
-}
-
 void WalkCache::check_invariants() const {
+  size_t valid = 0;
+  for (const auto& e : m_entries) valid += e.valid;
+  TLBSIM_CHECK(valid == m_counts.total(), to_string(m_holder) << " holds " << valid << " walk-cache entries but counts " << m_counts.total());
   for (size_t i = 0; i < m_entries.size(); ++i) {
     const auto& e = m_entries[i];
     if (!e.valid) continue;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/event.h"
+#include "model/tag_counts.h"
 #include "model/types.h"
 
 namespace tlbsim {
@@ -38,7 +39,7 @@ class WalkCache {
 
   Holder holder() const { return m_holder; }
   bool enabled() const { return !m_entries.empty(); }
-  size_t occupancy() const;
+  size_t occupancy() const { return m_counts.total(); }
   template <class F>
   void for_each(F&& f) const {
     for (const auto& e : m_entries)
@@ -49,6 +50,7 @@ class WalkCache {
  private:
   void drop(WalkCacheEntry& e, EventKind why, const char* func);
   std::vector<WalkCacheEntry> m_entries;
+  TagCounts m_counts;
   Holder m_holder;
   EventBus& m_bus;
   uint64_t m_clock = 0;
