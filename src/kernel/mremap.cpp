@@ -132,15 +132,14 @@ Task<> move_ptes(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64
   // 3ea277194daa: a PTE reclaim cleared with a deferred flush must not be moved past unflushed.
   flush_tlb_batched_pending(k, mm);
   bool force_flush = false;
+  const PageTable::PteMap old_pte = mm.pt().map(old_first.table), new_pte = mm.pt().map(new_first.table);
   for (; old_addr < old_end; old_addr += kPageSize, new_addr += kPageSize) {
-    const PteRef o{old_first.table, static_cast<uint16_t>(table_index(old_addr, 1)), 1};
-    const PteRef n{new_first.table, static_cast<uint16_t>(table_index(new_addr, 1)), 1};
-    if (mm.pt().get(o).none()) continue;
+    if (mm.pt().get(old_pte, old_addr).none()) continue;
     // The flush decision reads the PTE after it is cleared, so a CPU cannot dirty it unseen.
-    const Pte pte = mm.pt().set(o, Vaddr{old_addr}, Pte{}, "ptep_get_and_clear");
+    const Pte pte = mm.pt().set(old_pte, old_addr, Pte{}, "ptep_get_and_clear");
     if (pte.present() && (!dirty_only || pte.dirty())) force_flush = true;
     // move_pte() and move_soft_dirty_pte() leave the entry as it was.
-    mm.pt().set(n, Vaddr{new_addr}, pte, "set_pte_at");
+    mm.pt().set(new_pte, new_addr, pte, "set_pte_at");
     co_await yield_point("move_ptes");
   }
   if (force_flush)

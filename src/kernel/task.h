@@ -6,6 +6,7 @@
 /// one step at a time. Nested calls (`co_await tlb_finish_mmu(...)`) use symmetric transfer, so
 /// a suspension deep inside a call chain suspends the whole thread.
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <functional>
 #include <stdexcept>
@@ -45,7 +46,14 @@ template <class T = void>
 class Task;
 
 namespace detail {
+/// Coroutine frames come and go at every simulated kernel call; recycling them per size class
+/// keeps malloc off the per-page paths.
+void* frame_alloc(std::size_t n);
+void frame_free(void* p, std::size_t n) noexcept;
+
 struct PromiseBase {
+  static void* operator new(std::size_t n) { return frame_alloc(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { frame_free(p, n); }
   std::coroutine_handle<> continuation;
   std::exception_ptr error;
   std::suspend_always initial_suspend() noexcept { return {}; }
@@ -127,13 +135,10 @@ class Task<void> {
   std::coroutine_handle<promise_type> m_h;
 };
 
-/// Suspend here; the next step starts with `label`, runnable when `ready` says so. A literal
-/// label stays a pointer until a scheduler needs it, so a step costs no string building when the
-/// thread runs under run_sync().
+/// Suspend here; the next step starts with `label`, runnable when `ready` says so.
 struct Suspend {
   std::string label;
   std::function<bool()> ready;
-  const char* literal = nullptr;  ///< the label, when it is a string literal
   bool await_ready() const {
     const ThreadState* t = current_thread();
     return t && t->sync && (!ready || ready());
@@ -141,10 +146,7 @@ struct Suspend {
   void await_suspend(std::coroutine_handle<> h) {
     ThreadState* t = current_thread();
     t->resume_point = h;
-    if (literal)
-      t->next_label = literal;
-    else
-      t->next_label = std::move(label);
+    t->next_label = std::move(label);
     t->ready = std::move(ready);
   }
   void await_resume() const noexcept {
@@ -152,8 +154,25 @@ struct Suspend {
   }
 };
 
+/// A scheduling point that waits for nothing, labelled by a string literal: the label is copied
+/// only if a scheduler suspends the thread, so a step under run_sync() costs a flag test.
+struct YieldPoint {
+  const char* label;
+  bool await_ready() const noexcept {
+    const ThreadState* t = current_thread();
+    return t && t->sync;
+  }
+  void await_suspend(std::coroutine_handle<> h) {
+    ThreadState* t = current_thread();
+    t->resume_point = h;
+    t->next_label = label;
+    t->ready = nullptr;
+  }
+  void await_resume() const noexcept {}
+};
+
 /// A scheduling point: another thread or a device may run before `label`.
-inline Suspend yield_point(const char* label) { return Suspend{{}, nullptr, label}; }
+inline YieldPoint yield_point(const char* label) { return YieldPoint{label}; }
 inline Suspend yield_point(std::string label) { return Suspend{std::move(label), nullptr}; }
 /// A kernel wait (migration_entry_wait, a shadow MMU's fault retry): runnable once `cond` holds.
 inline Suspend wait_until(std::string label, std::function<bool()> cond) { return Suspend{std::move(label), std::move(cond)}; }

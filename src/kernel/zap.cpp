@@ -22,16 +22,16 @@ Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, uint64_t addr, uint64_t
     co_await lock(k, ptl, LockMode::Write, "pte_offset_map_lock");
     flush_tlb_batched_pending(k, mm);
     bool force_flush = false;
+    const PageTable::PteMap pte_map = mm.pt().map(first.table);
     for (; addr < end; addr += kPageSize) {
-      PteRef r{first.table, static_cast<uint16_t>(table_index(addr, 1)), 1};
-      const Pte pte = mm.pt().get(r);
+      const Pte pte = mm.pt().get(pte_map, addr);
       if (pte.none()) continue;
       if (!pte.present()) {
         // A swap or migration entry: pte_clear_not_present_full(), nothing cached to flush.
-        mm.pt().set(r, Vaddr{addr}, Pte{}, "pte_clear_not_present_full");
+        mm.pt().set(pte_map, addr, Pte{}, "pte_clear_not_present_full");
         continue;
       }
-      mm.pt().set(r, Vaddr{addr}, Pte{}, "ptep_get_and_clear_full");
+      mm.pt().set(pte_map, addr, Pte{}, "ptep_get_and_clear_full");
       tlb_remove_tlb_entry(tlb, addr);
       if (!pte.special()) {
         const Pfn pfn = pte.pfn();

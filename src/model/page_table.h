@@ -43,11 +43,20 @@ class PageTable {
   /// the store is the innermost step of every path that walks a range.
   Pte set(PteRef r, Vaddr va, Pte v, const char* func) {
     if (r.level >= 2) m_cursor_region = ~uint64_t{0};
-    uint64_t& slot = m_mem.table(r.table)[r.index];
-    const Pte old{slot};
-    slot = v.raw();
-    if (m_mem.bus().active()) emit_store(r, va, old, v, func);
-    return old;
+    return store(m_mem.table(r.table)[r.index], r, va, v, func);
+  }
+
+  /// pte_offset_map(): one PTE table's entries, held by a path that walks the table under its
+  /// PTL, as the kernel keeps the pointer pte_offset_map_lock() returned.
+  struct PteMap {
+    Pfn table = kNoPfn;
+    uint64_t* entries = nullptr;
+    PteRef ref(uint64_t va) const { return PteRef{table, static_cast<uint16_t>(table_index(va, 1)), 1}; }
+  };
+  PteMap map(Pfn pte_table) { return PteMap{pte_table, m_mem.table(pte_table).data()}; }
+  Pte get(const PteMap& m, uint64_t va) const { return Pte{m.entries[table_index(va, 1)]}; }
+  Pte set(const PteMap& m, uint64_t va, Pte v, const char* func) {
+    return store(m.entries[table_index(va, 1)], m.ref(va), Vaddr{va}, v, func);
   }
 
   /// Leaf PTE for `va` (level 1), following a huge PMD if present. Returns none if unmapped.
@@ -65,6 +74,12 @@ class PageTable {
   void check_invariants() const;
 
  private:
+  Pte store(uint64_t& slot, PteRef r, Vaddr va, Pte v, const char* func) {
+    const Pte old{slot};
+    slot = v.raw();
+    if (m_mem.bus().active()) emit_store(r, va, old, v, func);
+    return old;
+  }
   void emit_store(PteRef r, Vaddr va, Pte old, Pte v, const char* func) const;
 
   PhysMem& m_mem;

@@ -47,7 +47,6 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* f
       m_free_bodies.pop_back();
     } else {
       body = static_cast<uint32_t>(m_bodies.size());
-      grow(m_bodies, 4);  // a table body is 4 KiB: grow in small steps
       m_bodies.emplace_back();
     }
     m_bodies[body].fill(0);  // pte_alloc_one() returns a zeroed page
@@ -125,7 +124,7 @@ const PhysMem::TableBody* PhysMem::walker_view(Pfn pfn) const {
 }
 
 size_t PhysMem::state_bytes() const {
-  return m_frames.capacity() * sizeof(Frame) + m_bodies.capacity() * sizeof(TableBody) +
+  return m_frames.capacity() * sizeof(Frame) + m_bodies.size() * sizeof(TableBody) +
          m_free.size() * sizeof(uint32_t) + m_free_bodies.capacity() * sizeof(uint32_t);
 }
 

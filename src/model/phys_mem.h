@@ -85,7 +85,9 @@ class PhysMem {
   std::vector<Frame> m_frames;
   std::vector<uint32_t> m_content;
   std::deque<uint32_t> m_free;
-  std::vector<TableBody> m_bodies;
+  /// A deque, so a body never moves: a kernel path holds a table's entries across scheduling
+  /// points under its PTL (pte_offset_map_lock()), as the kernel holds a pointer into the page.
+  std::deque<TableBody> m_bodies;
   std::vector<uint32_t> m_free_bodies;
   size_t m_in_use = 0;
   size_t m_tables_in_use = 0;
