@@ -105,6 +105,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
       ("vmas", po::value<unsigned>()->default_value(100), "fork: VMAs the pages are spread over")
       ("cpu-working-set", po::value<uint64_t>()->default_value(512), "pages the CPU re-touches after the path")
       ("device-working-set", po::value<uint64_t>()->default_value(64), "pages the device re-touches after the path")
+      ("no-ats", "the device has no ATC (no PCIe ATS): only the IOTLB caches its translations")
       ("cpu-base", po::value<std::string>()->default_value("cpu:per-page"), "CPU strategy while sweeping IOMMU strategies")
       ("iommu-base", po::value<std::string>()->default_value("iommu:full-above:511"), "IOMMU strategy while sweeping CPU strategies")
       ("csv", po::value<std::string>(), "write the table as CSV to FILE")
@@ -138,6 +139,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
       p.vmas = vm["vmas"].as<unsigned>();
       p.cpu_working_set = vm["cpu-working-set"].as<uint64_t>();
       p.device_working_set = vm["device-working-set"].as<uint64_t>();
+      p.device_ats = !vm.count("no-ats");
       p.policy = policy;
       p.cost = cost;
       const bool cpu = s.side == kernel::StrategySide::Cpu;
@@ -149,7 +151,10 @@ int cmd_sweep(const std::vector<std::string>& args) {
   std::ostringstream csv;
   csv << "workload,policy,strategy,pages,sec_inv_requests,cpu_flushes,iommu_commands,atc_commands,syncs,invalidation_ns,"
          "refill_misses,refill_ns,total_ns,windows,all_windows\n";
-  std::printf("workload %s, policy %s (side's own cost: invalidation + refills of the re-touched working set)\n\n", wname.c_str(), policy.c_str());
+  std::printf("workload %s, policy %s%s; cost per side: its invalidation ns + refills of the re-touched working set\n"
+              "(CPU strategies run with %s, IOMMU strategies with %s; windows: those still open at a free)\n\n",
+              wname.c_str(), policy.c_str(), vm.count("no-ats") ? ", device without ATS" : "", iommu_base.label.c_str(),
+              cpu_base.label.c_str());
   std::printf("%-22s %6s %7s %7s %8s %7s %11s %8s %11s %11s %7s\n", "strategy", "pages", "sec_inv", "cpu_fl", "commands", "syncs",
               "inv_ns", "misses", "refill_ns", "total_ns", "windows");
   for (const Row& r : rows) {

@@ -35,6 +35,8 @@ struct WorkloadParams {
   /// Pages of the range the CPU and the device translate before the path runs, so the path has
   /// cached translations to invalidate (and the detector something to watch).
   uint64_t range_touched = 16;
+  /// Whether the device has an ATC (PCIe ATS); without one only the IOTLB caches translations.
+  bool device_ats = true;
   std::string policy = "fixed";
   kernel::CpuStrategy cpu{};
   iommu::IommuStrategy iommu{};
