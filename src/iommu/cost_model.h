@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 /// Invalidation and refill costs in nanoseconds. Defaults are bare-metal figures with their
-/// sources in docs/cost-model.md; every field can be overridden from a JSON costs file
-/// (`--costs FILE`, src/scenarios/costs.h).
+/// sources in docs/cost-model.md; every field can be overridden from a scenario's "costs" key or
+/// a JSON costs file (`tlbsim sweep --costs FILE`, src/scenarios/costs.h).
 #include <cstdint>
 
 namespace tlbsim::iommu {
