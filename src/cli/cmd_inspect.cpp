@@ -5,7 +5,9 @@
 
 #include "cli/cli_common.h"
 #include "kernel/policy.h"
+#include "kernel/flush_strategy.h"
 #include "kernel/sva.h"
+#include "scenarios/batching_workload.h"
 #include "scenarios/errors.h"
 #include "scenarios/ops.h"
 
@@ -47,6 +49,11 @@ int cmd_list(const std::vector<std::string>& args) {
   for (const auto& p : kernel::policies()) std::printf("  %-20s %s\n", p.name.c_str(), p.description.c_str());
   std::cout << "\ndriver decodings:\n";
   for (const auto& d : kernel::decodings()) std::printf("  %-24s %s\n", std::string(d.name).c_str(), std::string(d.description).c_str());
+  std::cout << "\ninvalidation strategies (tlbsim sweep; N = threshold in pages):\n";
+  for (const auto& st : kernel::strategies())
+    std::printf("  %-24s %s\n", (std::string(st.name) + (st.takes_threshold ? ":N" : "")).c_str(), std::string(st.description).c_str());
+  std::cout << "\nbatching workloads (tlbsim sweep --workload):\n";
+  for (const auto& w : workloads()) std::printf("  %-24s %s\n", std::string(w.name).c_str(), std::string(w.description).c_str());
   std::cout << "\nops:\n";
   for (const auto& o : ops()) {
     const char* kind = o.kind == ThreadKind::Cpu ? "cpu" : o.kind == ThreadKind::Device ? "device" : "kernel";

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 /// Invalidation and refill costs in nanoseconds. Defaults are bare-metal figures with their
-/// sources in docs/cost-model.md; every field can be overridden from a scenario.
+/// sources in docs/cost-model.md; every field can be overridden from a scenario's "costs" key or
+/// a JSON costs file (`tlbsim sweep --costs FILE`, src/scenarios/costs.h).
 #include <cstdint>
 
 namespace tlbsim::iommu {
@@ -13,7 +14,9 @@ struct CostModel {
   uint64_t cpu_walk = 15;              ///< CPU TLB miss refill
   uint64_t ipi_first = 800;            ///< shootdown of the first remote CPU
   uint64_t ipi_each = 70;              ///< each further remote CPU
-  uint64_t iommu_cmd = 50;             ///< one queued invalidation command
+  uint64_t iommu_cmd = 50;             ///< one queued per-page invalidation command
+  uint64_t iommu_range_cmd = 50;       ///< one queued command covering more than one page
+  uint64_t iommu_pasid_cmd = 50;       ///< one queued PASID/ASID-wide command
   uint64_t iommu_sync = 1000;          ///< CMD_SYNC / COMPLETION_WAIT / qi wait descriptor
   uint64_t iotlb_walk = 300;           ///< IOMMU walk on an IOTLB miss
   uint64_t atc_inv_rtt = 2000;         ///< ATS Invalidate Request -> Completion
@@ -31,6 +34,9 @@ struct CostCounters {
   uint64_t iotlb_misses = 0;
   uint64_t atc_misses = 0;
   uint64_t refill_ns = 0;
+  /// Secondary-TLB invalidation requests received by an SVA notifier (invalidate_range() /
+  /// arch_invalidate_secondary_tlbs() calls), before the driver turns them into commands.
+  uint64_t sec_inv_requests = 0;
 };
 
 }  // namespace tlbsim::iommu

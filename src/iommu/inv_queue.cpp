@@ -16,6 +16,12 @@ const char* kind_name(InvCmdKind k) {
   return "?";
 }
 bool is_atc(InvCmdKind k) { return k == InvCmdKind::AtcRange || k == InvCmdKind::AtcAll; }
+/// Every command is one queue entry; the cost model may still price a page, a span and a whole
+/// PASID differently (docs/cost-model.md).
+uint64_t cmd_cost(const CostModel& cost, const InvCmd& c) {
+  if (c.kind == InvCmdKind::IotlbPasid || c.kind == InvCmdKind::AtcAll) return cost.iommu_pasid_cmd;
+  return c.end - c.start <= kPageSize ? cost.iommu_cmd : cost.iommu_range_cmd;
+}
 }  // namespace
 
 void InvalidationQueue::submit(const InvCmd& c) {
@@ -23,8 +29,9 @@ void InvalidationQueue::submit(const InvCmd& c) {
     ++m_counters.atc_commands;
   else
     ++m_counters.iommu_commands;
-  m_counters.iommu_ns += m_cost.iommu_cmd;
-  m_bus.advance(m_cost.iommu_cmd);
+  const uint64_t ns = cmd_cost(m_cost, c);
+  m_counters.iommu_ns += ns;
+  m_bus.advance(ns);
   if (m_bus.active()) {
     Event e{.kind = EventKind::InvCmd, .flags = uint8_t(c.leaf_only ? 0 : kEvTable),
             .holder = (is_atc(c.kind) && c.device < m_iommu.devices()) ? Holder{HolderKind::Atc, m_iommu.device_global_id(c.device)} : Holder{HolderKind::Iotlb, m_iommu.index()},

@@ -34,6 +34,9 @@ struct MachineConfig {
   /// Pages an mmu_gather can hold before __tlb_remove_page() forces a flush (the batch pages
   /// MAX_GATHER_BATCH_COUNT allows, or the first GFP_NOWAIT failure).
   unsigned gather_batch_pages = 10000;
+  /// TTU_BATCH_FLUSH (72b252aed506, v4.3): reclaim queues its flushes in tlb_ubc and flushes once
+  /// before freeing. Off, every unmapped PTE is cleared with ptep_clear_flush() as before v4.3.
+  bool batch_unmap_flush = true;
 };
 
 class Kernel;

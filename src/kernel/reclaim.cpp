@@ -68,6 +68,7 @@ uint64_t swap_slot_of(const Frame& f) { return (uint64_t{f.owner} << 24) | (f.au
 }  // namespace
 
 bool should_defer_flush(Kernel& k, const AddressSpace& mm) {
+  if (!k.config().batch_unmap_flush) return false;  // a kernel without TTU_BATCH_FLUSH
   if (k.config().arch == Arch::Arm64) return true;  // arch_tlbbatch_should_defer()
   return std::popcount(mm.cpumask) > 1;
 }

@@ -3,6 +3,8 @@
 
 #include <bit>
 
+#include "iommu/inv_strategy.h"
+
 namespace tlbsim::kernel {
 
 using iommu::InvCmd;
@@ -33,6 +35,8 @@ const DecodingInfo* find_decoding(std::string_view name) {
 namespace {
 
 constexpr uint64_t kMaxModelledTlbiOps = uint64_t{1} << 16;
+/// CMDQ_MAX_TLBI_OPS = 1 << (PAGE_SHIFT - 3) = 512 with 4 KiB pages.
+constexpr iommu::IommuStrategy kCmdqMaxTlbiOps{iommu::IommuStrategyKind::FullAbove, (uint64_t{1} << (kPageShift - 3)) - 1};
 
 uint64_t page_end(uint64_t start, uint64_t bytes) {
   const uint64_t e = start + bytes;
@@ -146,7 +150,10 @@ void smmu_tlbi_range(iommu::Iommu& io, Pasid p, uint64_t start, uint64_t size) {
 
 void smmu_v3(iommu::Iommu& io, Pasid p, uint64_t start, uint64_t end, bool v66) {
   uint64_t size = end - start;  // mm ranges are exclusive; IOMMU sizes are lengths
-  if (v66 && size >= 512 * kPageSize) size = 0;  // CMDQ_MAX_TLBI_OPS without RANGE_INV; covers ULONG_MAX
+  // d5afb4b47e13: without RANGE_INV, size >= CMDQ_MAX_TLBI_OPS pages becomes one TLBI ASID: the
+  // full-above strategy with 511 as its largest per-page range (size >> PAGE_SHIFT >= 512; the
+  // ULONG_MAX of a (0, -1) request too).
+  if (v66 && iommu::over_threshold(kCmdqMaxTlbiOps, size >> kPageShift)) size = 0;
   if (!io.config().btm) {
     if (v66 && size == 0) {
       iotlb_pasid(io, p, "arm_smmu_tlb_inv_asid");
@@ -182,17 +189,20 @@ std::string SvaMmu::name() const {
 }
 
 void SvaMmu::invalidate_secondary_tlbs(Kernel&, AddressSpace&, uint64_t start, uint64_t end) {
+  ++m_iommu.counters().sec_inv_requests;
   sva_invalidate(m_iommu, m_decoding, m_pasid, start, end);
 }
 
-void SvaMmu::release(Kernel&, AddressSpace&) {
+void sva_mm_release(iommu::Iommu& io, Pasid pasid) {
   // mn_release/intel_mm_release/arm_smmu_mm_release: stop translation, then drop everything.
-  for (uint16_t d : m_iommu.devices_of(m_pasid))
-    if (m_iommu.device_ats(d)) atc_all(m_iommu, m_pasid, d, "mmu_notifier release");
-  iotlb_pasid(m_iommu, m_pasid, "mmu_notifier release");
-  m_iommu.queue().sync("mmu_notifier release");
-  m_iommu.unbind_pasid(m_pasid);
+  for (uint16_t d : io.devices_of(pasid))
+    if (io.device_ats(d)) atc_all(io, pasid, d, "mmu_notifier release");
+  iotlb_pasid(io, pasid, "mmu_notifier release");
+  io.queue().sync("mmu_notifier release");
+  io.unbind_pasid(pasid);
 }
+
+void SvaMmu::release(Kernel&, AddressSpace&) { sva_mm_release(m_iommu, m_pasid); }
 
 void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& io, uint16_t device, Pasid pasid, SvaDecoding decoding) {
   const bool first = io.devices_of(pasid).empty();

@@ -32,6 +32,9 @@ const DecodingInfo* find_decoding(std::string_view name);
 /// Issue the commands `decoding` issues for invalidate(start, end) of `pasid` on `iommu`.
 void sva_invalidate(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid, uint64_t start, uint64_t end);
 
+/// ops->release() of every SVA driver: ATCs and the IOTLB dropped for the PASID, then unbound.
+void sva_mm_release(iommu::Iommu& iommu, Pasid pasid);
+
 class SvaMmu : public SecondaryMmu {
  public:
   SvaMmu(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid) : m_iommu(iommu), m_decoding(decoding), m_pasid(pasid) {}

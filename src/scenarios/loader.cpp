@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scenarios/costs.h"
 #include "scenarios/json_positions.h"
 #include "scenarios/validate.h"
 
@@ -316,6 +317,12 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
   r.one_of("reuse", s.reuse, {"lifo", "fifo"});
   r.uint("tlb_entries", s.tlb_entries, 1, 1u << 16);
   r.uint("max_steps", s.max_steps, 1, uint64_t{1} << 32);
+  if (const json* c = r.get("costs")) {
+    // Cost-model overrides in ns, the same fields a --costs file names (docs/cost-model.md).
+    ObjReader cr(*c, r.at("costs"), d);
+    for (const CostField& f : cost_fields()) cr.uint(f.name, s.cost.*(f.field), 0, uint64_t{1} << 40);
+    cr.finish();
+  }
   r.array("devices", [&](const json& x, const std::string& p) { s.devices.push_back(read_device(x, p, d)); });
   r.array("files", [&](const json& x, const std::string& p) {
     FileSpec f;

@@ -48,6 +48,7 @@ class Runner {
     mc.cpu.tlb = cache_shape(s.tlb_entries);
     mc.cpu.fault_drops_entry = mc.arch == kernel::Arch::X86;
     mc.mem.reuse = s.reuse == "fifo" ? ReuseOrder::Fifo : ReuseOrder::Lifo;
+    mc.cost = s.cost;
     m_k = std::make_unique<kernel::Kernel>(mc, policy);
     m_k->bus().add_sink(&m_log);
     m_k->bus().set_actor(m_k->bus().intern_actor("setup"));

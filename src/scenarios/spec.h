@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "iommu/cost_model.h"
+
 namespace tlbsim::scenarios {
 
 struct DeviceSpec {
@@ -107,6 +109,7 @@ struct ScenarioSpec {
   std::string reuse = "lifo";
   uint32_t tlb_entries = 1536;
   uint64_t max_steps = 1000000;
+  iommu::CostModel cost{};  ///< the defaults, with the fields the scenario's "costs" names replaced
   std::vector<DeviceSpec> devices;
   std::vector<FileSpec> files;
   std::vector<MmSpec> mms;

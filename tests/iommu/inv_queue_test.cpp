@@ -24,7 +24,7 @@ struct Queue {
   test::Recorder rec;
   PhysMem mem;
   PageTable pt;
-  CostModel cost{.iommu_cmd = 10, .iommu_sync = 100, .atc_inv_rtt = 1000};
+  CostModel cost{.iommu_cmd = 10, .iommu_range_cmd = 10, .iommu_pasid_cmd = 10, .iommu_sync = 100, .atc_inv_rtt = 1000};
   Iommu io;
   uint16_t dev = 0;
 
@@ -174,6 +174,18 @@ TEST_CASE("a second sync does not reapply commands", "[iommu]") {
   s.sync();
   CHECK(s.io.iotlb().occupancy() == 1);
   CHECK(s.io.counters().syncs == 2);
+}
+
+TEST_CASE("a command is priced by its span: one page, a range, or the whole PASID", "[iommu]") {
+  Queue s;
+  s.cost = CostModel{.iommu_cmd = 1, .iommu_range_cmd = 20, .iommu_pasid_cmd = 300};
+  const uint64_t t0 = s.bus.now();
+  s.submit(InvCmd{.kind = InvCmdKind::IotlbRange, .pasid = kPasid, .start = 0x1000, .end = 0x2000, .func = "page"});
+  s.submit(InvCmd{.kind = InvCmdKind::AtcRange, .pasid = kPasid, .start = 0, .end = 0x4000, .device = s.dev, .func = "span"});
+  s.submit(InvCmd{.kind = InvCmdKind::IotlbPasid, .pasid = kPasid, .func = "asid"});
+  s.submit(InvCmd{.kind = InvCmdKind::AtcAll, .pasid = kPasid, .device = s.dev, .func = "atc all"});
+  CHECK(s.io.counters().iommu_ns == 1 + 20 + 300 + 300);
+  CHECK(s.bus.now() == t0 + 621);
 }
 
 }  // namespace tlbsim::iommu

@@ -346,6 +346,7 @@ TEST_CASE("short forms and defaults", "[scenarios]") {
   CHECK(s.tlb_entries == 1536);
   CHECK(s.max_steps == 1000000);
   CHECK(s.description.empty());
+  CHECK(s.cost.iommu_sync == iommu::CostModel{}.iommu_sync);
 
   const DeviceSpec& d = s.devices.at(0);
   CHECK(d.decoding == "amd-v2");
@@ -491,4 +492,14 @@ TEST_CASE("docs/scenario-format.md lists every op with its thread kind", "[scena
     code.insert(std::string(o.name) + " " + (o.kind == ThreadKind::Cpu ? "cpu" : o.kind == ThreadKind::Device ? "device" : "kernel"));
   INFO("the op table in docs/scenario-format.md is out of step with src/scenarios/ops.cpp");
   CHECK(documented == code);
+}
+
+TEST_CASE("a scenario's costs replace the cost-model fields they name", "[scenarios][costs]") {
+  const ScenarioFile f = parse_scenario_text(R"({"scenarios": [
+    {"name": "c", "source": "test", "costs": {"iommu_sync": 2500, "atc_miss": 0}, "mms": [], "threads": []}]})",
+                                             "costs.json");
+  const ScenarioSpec& s = f.scenarios.at(0);
+  CHECK(s.cost.iommu_sync == 2500);
+  CHECK(s.cost.atc_miss == 0);
+  CHECK(s.cost.cpu_invlpg == iommu::CostModel{}.cpu_invlpg);
 }

@@ -132,3 +132,23 @@ TEST_CASE("every bundled scenario meets its expectations with invariant checks o
     }
   }
 }
+
+TEST_CASE("a scenario's costs price the run's flushes", "[scenarios][costs]") {
+  // One CPU, so no IPI: munmap's flushes are per page (under the 33-page ceiling).
+  const char* text = R"({"scenarios": [{
+    "name": "s", "source": "test", "cpus": 1, COSTS
+    "mms": [{"name": "mm", "vmas": [{"start": "0x1000", "pages": 2, "populate": "write"}]}],
+    "threads": [{"name": "B", "cpu": 0, "mm": "mm", "ops": [{"op": "munmap", "addr": "0x1000", "pages": 2}]}]
+  }]})";
+  auto run = [&](const std::string& costs) {
+    std::string t = text;
+    t.replace(t.find("COSTS"), 5, costs);
+    const ScenarioFile f = parse_scenario_text(t, "test.json");
+    return run_scenario(f.scenarios[0], *kernel::find_policy("fixed")).cpu_cost.cpu_flush_ns;
+  };
+  // The same per-page flushes, priced at the default and at 7 ns a page.
+  const uint64_t at_default = run("");
+  REQUIRE(at_default > 0);
+  REQUIRE(at_default % iommu::CostModel{}.cpu_invlpg == 0);
+  CHECK(run(R"("costs": {"cpu_invlpg": 7},)") == at_default / iommu::CostModel{}.cpu_invlpg * 7);
+}

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/sva_strategy.h"
+
+#include "kernel/sva.h"
+
+namespace tlbsim::kernel {
+
+std::string SvaStrategyMmu::name() const { return "sva(strategy, pasid " + std::to_string(m_pasid.value()) + ")"; }
+
+void SvaStrategyMmu::invalidate_secondary_tlbs(Kernel&, AddressSpace&, uint64_t start, uint64_t end) {
+  ++m_iommu.counters().sec_inv_requests;
+  iommu::strategy_invalidate(m_iommu, m_strategy, m_pasid, start, end);
+}
+
+void SvaStrategyMmu::release(Kernel&, AddressSpace&) { sva_mm_release(m_iommu, m_pasid); }
+
+void iommu_sva_bind_device_strategy(Kernel& k, AddressSpace& mm, iommu::Iommu& io, uint16_t device, Pasid pasid,
+                                    iommu::IommuStrategy strategy) {
+  const bool first = io.devices_of(pasid).empty();
+  io.bind(device, pasid, k.walk_context(mm));
+  mm.pasid = pasid;
+  if (first) k.register_notifier(mm.id(), std::make_unique<SvaStrategyMmu>(io, strategy, pasid));
+}
+
+}  // namespace tlbsim::kernel

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MIT
+#include "scenarios/batching_workload.h"
+
+#include <algorithm>
+#include <memory>
+#include <stdexcept>
+
+#include "kernel/fault.h"
+#include "kernel/fork.h"
+#include "kernel/migrate.h"
+#include "kernel/mremap.h"
+#include "kernel/reclaim.h"
+#include "kernel/sva_strategy.h"
+#include "kernel/task.h"
+#include "kernel/zap.h"
+#include "scenarios/detector.h"
+
+namespace tlbsim::scenarios {
+
+const std::vector<WorkloadInfo>& workloads() {
+  static const std::vector<WorkloadInfo> all{
+      {Workload::MunmapDense, "munmap-dense", "munmap() of N populated pages (zap, mmu_gather flush)"},
+      {Workload::MunmapSparse, "munmap-sparse", "munmap() of a 2N-page range with every other page populated"},
+      {Workload::MadvDontneed, "madv-dontneed", "MADV_DONTNEED of N populated pages"},
+      {Workload::Fork, "fork", "fork() of an mm whose N pages are spread over V VMAs (COW write-protect, flush_tlb_mm)"},
+      {Workload::Mremap, "mremap", "mremap() of N pages to a destination one page past a PMD boundary (move_ptes)"},
+      {Workload::Migrate, "migrate", "migrate_pages() of N pages, one folio at a time (flush_tlb_page each)"},
+      {Workload::Reclaim, "reclaim", "shrink_folio_list() of N clean page-cache pages scattered one in four (tlb_ubc)"},
+  };
+  return all;
+}
+
+const WorkloadInfo* find_workload(std::string_view name) {
+  for (const auto& w : workloads())
+    if (w.name == name) return &w;
+  return nullptr;
+}
+
+namespace {
+
+constexpr uint64_t kWorkingSet = 0x10000000;   // 256 MiB: the working set, its own VMA
+constexpr uint64_t kRange = 0x40000000;        // 1 GiB: the range the path works on
+constexpr uint64_t kMremapDst = 0x1000000000;  // 64 GiB, + one page: PTE-by-PTE moves
+constexpr unsigned kCpu = 0;
+
+/// Where the path's populated pages are (addresses), and the range the path is given.
+struct Layout {
+  std::vector<uint64_t> pages;
+  uint64_t start = kRange;
+  uint64_t len = 0;
+};
+
+Layout build_range(kernel::Kernel& k, AddressSpace& mm, const WorkloadParams& p) {
+  Layout l;
+  const uint64_t n = p.pages;
+  const uint32_t rw = kVmRead | kVmWrite;
+  switch (p.workload) {
+    case Workload::MunmapSparse:
+      l.len = 2 * n * kPageSize;
+      kernel::mmap_region(k, mm, kRange, l.len, rw, 0, 0);
+      for (uint64_t i = 0; i < n; ++i) l.pages.push_back(kRange + 2 * i * kPageSize);
+      break;
+    case Workload::Fork: {
+      // V VMAs of N/V pages (the remainder in the last), a guard page between neighbours.
+      const uint64_t v = std::max<uint64_t>(1, std::min<uint64_t>(p.vmas, n));
+      uint64_t at = kRange;
+      for (uint64_t i = 0; i < v; ++i) {
+        const uint64_t pages = n / v + (i + 1 == v ? n % v : 0);
+        kernel::mmap_region(k, mm, at, pages * kPageSize, rw, 0, 0);
+        for (uint64_t j = 0; j < pages; ++j) l.pages.push_back(at + j * kPageSize);
+        at += (pages + 1) * kPageSize;
+      }
+      l.len = at - kRange;
+      break;
+    }
+    case Workload::Reclaim: {
+      // A shared file mapping read in: clean page-cache pages, one in four reclaimed.
+      l.len = 4 * n * kPageSize;
+      const uint32_t file = k.create_file("data", 4 * n);
+      kernel::mmap_region(k, mm, kRange, l.len, kVmRead | kVmShared, file, 0);
+      kernel::populate(k, mm, kRange, l.len, false);
+      for (uint64_t i = 0; i < n; ++i) l.pages.push_back(kRange + 4 * i * kPageSize);
+      return l;
+    }
+    default:
+      l.len = n * kPageSize;
+      kernel::mmap_region(k, mm, kRange, l.len, rw, 0, 0);
+      for (uint64_t i = 0; i < n; ++i) l.pages.push_back(kRange + i * kPageSize);
+      break;
+  }
+  for (uint64_t va : l.pages) kernel::populate(k, mm, va, kPageSize, true);
+  return l;
+}
+
+kernel::Task<> fork_child(kernel::Kernel& k, AddressSpace& mm) { co_await kernel::sys_fork(k, mm, std::string("child")); }
+
+kernel::Task<> migrate_each(kernel::Kernel& k, std::vector<Pfn> pfns) {
+  for (const Pfn pfn : pfns) co_await kernel::migrate_pages(k, pfn);
+}
+
+std::vector<Pfn> pfns_of(AddressSpace& mm, const std::vector<uint64_t>& pages) {
+  std::vector<Pfn> out;
+  for (uint64_t va : pages) out.push_back(mm.pt().leaf(Vaddr{va}).pfn());
+  return out;
+}
+
+kernel::Task<> the_path(kernel::Kernel& k, AddressSpace& mm, const WorkloadParams& p, const Layout& l) {
+  switch (p.workload) {
+    case Workload::MunmapDense:
+    case Workload::MunmapSparse: return kernel::sys_munmap(k, mm, l.start, l.len);
+    case Workload::MadvDontneed: return kernel::madvise_dontneed(k, mm, l.start, l.len);
+    case Workload::Fork: return fork_child(k, mm);
+    case Workload::Mremap: return kernel::sys_mremap(k, mm, l.start, l.len, kMremapDst + kPageSize);
+    case Workload::Migrate: return migrate_each(k, pfns_of(mm, l.pages));
+    case Workload::Reclaim: return kernel::shrink_folio_list(k, pfns_of(mm, l.pages));
+  }
+  return kernel::sys_munmap(k, mm, l.start, l.len);
+}
+
+void add(iommu::CostCounters& a, const iommu::CostCounters& b, int sign) {
+  auto f = [sign](uint64_t& x, uint64_t y) { x = sign > 0 ? x + y : x - y; };
+  f(a.cpu_flushes, b.cpu_flushes);
+  f(a.cpu_flush_ns, b.cpu_flush_ns);
+  f(a.iommu_commands, b.iommu_commands);
+  f(a.atc_commands, b.atc_commands);
+  f(a.syncs, b.syncs);
+  f(a.iommu_ns, b.iommu_ns);
+  f(a.iotlb_misses, b.iotlb_misses);
+  f(a.atc_misses, b.atc_misses);
+  f(a.refill_ns, b.refill_ns);
+  f(a.sec_inv_requests, b.sec_inv_requests);
+}
+
+}  // namespace
+
+WorkloadResult run_workload(const WorkloadParams& p) {
+  const kernel::Policy* policy = kernel::find_policy(p.policy);
+  if (!policy) throw std::invalid_argument("unknown policy '" + p.policy + "'");
+  if (p.pages == 0) throw std::invalid_argument("a workload needs at least one page");
+  kernel::MachineConfig cfg;
+  cfg.cost = p.cost;
+  kernel::apply_cpu_strategy(cfg, p.cpu);
+  kernel::Kernel k(cfg, *policy);
+  EventLog log;
+  k.bus().add_sink(&log);
+
+  AddressSpace& mm = k.create_mm("mm");
+  mm.cpumask = 3;  // ran on both CPUs: every flush is a shootdown, and reclaim may defer
+  iommu::Iommu& io = k.add_iommu(iommu::IommuConfig{});
+  const uint16_t dev = io.add_device(iommu::DeviceConfig{.name = "dev0", .ats = p.device_ats});
+  kernel::iommu_sva_bind_device_strategy(k, mm, io, dev, Pasid{1}, p.iommu);
+  const Pasid pasid = *mm.pasid;
+
+  const uint64_t ws = std::max(p.cpu_working_set, p.device_working_set);
+  kernel::mmap_region(k, mm, kWorkingSet, ws * kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(k, mm, kWorkingSet, ws * kPageSize, true);
+  const Layout l = build_range(k, mm, p);
+
+  const WalkContext ctx = k.walk_context(mm);
+  // Translations of the range first, then the working set, so the working set is what the
+  // caches hold most recently.
+  for (uint64_t i = 0; i < p.range_touched && i < l.pages.size(); ++i) {
+    k.cpu(kCpu).access(ctx, Vaddr{l.pages[i]}, false);
+    io.dma(dev, pasid, Vaddr{l.pages[i]}, false);
+  }
+  auto touch_working_set = [&](uint64_t* cpu_misses) {
+    for (uint64_t i = 0; i < p.cpu_working_set; ++i)
+      if (!k.cpu(kCpu).access(ctx, Vaddr{kWorkingSet + i * kPageSize}, false).cached && cpu_misses) ++*cpu_misses;
+    for (uint64_t i = 0; i < p.device_working_set; ++i) io.dma(dev, pasid, Vaddr{kWorkingSet + i * kPageSize}, false);
+  };
+  touch_working_set(nullptr);
+
+  const iommu::CostCounters cpu0 = k.cpu_counters();
+  const iommu::CostCounters io0 = io.counters();
+  {
+    kernel::Task<> t = the_path(k, mm, p, l);
+    kernel::run_sync(t);
+  }
+  WorkloadResult r;
+  touch_working_set(&r.cpu_refills);
+  r.cpu_refill_ns = r.cpu_refills * p.cost.cpu_walk;
+  r.cpu = k.cpu_counters();
+  add(r.cpu, cpu0, -1);
+  r.iommu = io.counters();
+  add(r.iommu, io0, -1);
+  k.check_invariants();
+  const DetectorResult det = detect(log.events());
+  r.all_windows = det.windows.size();
+  for (const Window& w : det.windows)
+    r.windows += w.cls == WindowClass::Freed || w.cls == WindowClass::Reused || w.cls == WindowClass::TableFreed;
+  return r;
+}
+
+}  // namespace tlbsim::scenarios

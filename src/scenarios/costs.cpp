@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+#include "scenarios/costs.h"
+
+#include <algorithm>
+#include <fstream>
+#include <optional>
+#include <tuple>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "scenarios/errors.h"
+#include "scenarios/json_positions.h"
+
+namespace tlbsim::scenarios {
+
+using json = nlohmann::json;
+
+const std::vector<CostField>& cost_fields() {
+  using C = iommu::CostModel;
+  static const std::vector<CostField> f{
+      {"pte_write", &C::pte_write, "one PTE store"},
+      {"cpu_invlpg", &C::cpu_invlpg, "per-page CPU flush"},
+      {"cpu_full_flush", &C::cpu_full_flush, "full ASID flush"},
+      {"cpu_walk", &C::cpu_walk, "CPU TLB miss walk"},
+      {"ipi_first", &C::ipi_first, "shootdown IPI, first remote CPU"},
+      {"ipi_each", &C::ipi_each, "shootdown IPI, each further remote CPU"},
+      {"iommu_cmd", &C::iommu_cmd, "IOMMU per-page command"},
+      {"iommu_range_cmd", &C::iommu_range_cmd, "IOMMU range command"},
+      {"iommu_pasid_cmd", &C::iommu_pasid_cmd, "IOMMU PASID/ASID-wide command"},
+      {"iommu_sync", &C::iommu_sync, "command-queue sync"},
+      {"iotlb_walk", &C::iotlb_walk, "IOTLB miss walk"},
+      {"atc_inv_rtt", &C::atc_inv_rtt, "ATS invalidation round trip"},
+      {"atc_miss", &C::atc_miss, "ATC miss (ATS translation request)"},
+  };
+  return f;
+}
+
+namespace {
+
+std::string syntax_message(std::string m) {
+  for (;;) {
+    if (m.rfind("[json.exception.", 0) == 0 && m.find("] ") != std::string::npos)
+      m = m.substr(m.find("] ") + 2);
+    else if (m.rfind("parse error", 0) == 0 && m.find(": ") != std::string::npos)
+      m = m.substr(m.find(": ") + 2);
+    else
+      return m;
+  }
+}
+
+std::string known_keys() {
+  std::string s;
+  for (const auto& f : cost_fields()) s += (s.empty() ? "" : ", ") + std::string(f.name);
+  return s;
+}
+
+}  // namespace
+
+iommu::CostModel parse_costs_text(const std::string& text, const std::string& path, iommu::CostModel base) {
+  std::optional<JsonPositions> pos;
+  json doc;
+  try {
+    pos.emplace(text);
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i + 1 < std::min(e.byte, text.size() + 1); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    throw ScenarioError({Diagnostic{.file = path, .line = line, .column = col, .message = "JSON syntax error: " + syntax_message(e.what())}});
+  }
+  std::vector<Diagnostic> diags;
+  auto error = [&](const std::string& ptr, const std::string& msg) {
+    const TextPos tp = pos->at(ptr);
+    diags.push_back(Diagnostic{.file = path, .pointer = ptr, .line = tp.line, .column = tp.column, .message = msg});
+  };
+  for (const DuplicateKey& k : pos->duplicates()) {
+    const TextPos tp = pos->pos_of_byte(k.offset);
+    diags.push_back(Diagnostic{.file = path, .pointer = k.pointer, .line = tp.line, .column = tp.column,
+                               .message = "duplicate key \"" + k.key + "\""});
+  }
+  if (!doc.is_object()) {
+    error("", std::string("expected an object of cost names to nanoseconds, found ") + doc.type_name());
+    throw ScenarioError(diags);
+  }
+  for (const auto& [key, value] : doc.items()) {
+    const std::string ptr = "/" + pointer_token(key);
+    const CostField* f = nullptr;
+    for (const auto& c : cost_fields())
+      if (key == c.name) f = &c;
+    if (!f) {
+      error(ptr, "unknown cost \"" + key + "\" (expected one of: " + known_keys() + ")");
+      continue;
+    }
+    if (!value.is_number_unsigned()) {
+      error(ptr, std::string("expected a non-negative integer (nanoseconds), found ") +
+                     (value.is_number_integer() ? "a negative number" : value.is_number_float() ? "a fraction" : value.type_name()));
+      continue;
+    }
+    base.*(f->field) = value.get<uint64_t>();
+  }
+  // Reported in document order, not in the parser's key order.
+  std::stable_sort(diags.begin(), diags.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) { return std::tie(a.line, a.column) < std::tie(b.line, b.column); });
+  if (!diags.empty()) throw ScenarioError(diags);
+  return base;
+}
+
+iommu::CostModel load_costs_file(const std::string& path, iommu::CostModel base) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ScenarioError({Diagnostic{.file = path, .message = "cannot open file"}});
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_costs_text(ss.str(), path, base);
+}
+
+}  // namespace tlbsim::scenarios

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+// Batching workloads on the kernel paths: every workload runs under fixed with no window for
+// every strategy; over-invalidation shows up as refills; fork's requests are counted.
+#include <catch2/catch.hpp>
+
+#include "kernel/flush_strategy.h"
+#include "scenarios/batching_workload.h"
+
+namespace tlbsim::scenarios {
+namespace {
+
+WorkloadParams params(Workload w, uint64_t pages, const std::string& cpu, const std::string& io) {
+  WorkloadParams p;
+  p.workload = w;
+  p.pages = pages;
+  p.vmas = 8;
+  p.cpu_working_set = 32;
+  p.device_working_set = 16;
+  p.cpu = kernel::parse_strategy(cpu, nullptr)->cpu;
+  p.iommu = kernel::parse_strategy(io, nullptr)->iommu;
+  return p;
+}
+
+TEST_CASE("every workload under fixed opens no stale-translation window, whatever the strategies", "[scenarios][batching]") {
+  for (const auto& w : workloads())
+    for (const char* cpu : {"cpu:per-page", "cpu:full", "cpu:deferred"})
+      for (const char* io : {"iommu:per-page", "iommu:range", "iommu:full-above:4"}) {
+        INFO(std::string(w.name) + " " + cpu + " " + io);
+        const WorkloadResult r = run_workload(params(w.workload, 12, cpu, io));
+        CHECK(r.windows == 0);
+        CHECK(r.iommu.sec_inv_requests > 0);
+      }
+}
+
+TEST_CASE("the detector sees munmap's windows between PTE clear and flush, all closed before the free", "[scenarios][batching]") {
+  for (const char* policy : {"old", "fixed"}) {
+    WorkloadParams p = params(Workload::MunmapDense, 16, "cpu:per-page", "iommu:cmdq");
+    p.policy = policy;
+    const WorkloadResult r = run_workload(p);
+    INFO(policy);
+    CHECK(r.all_windows > 0);
+    CHECK(r.windows == 0);
+  }
+}
+
+TEST_CASE("whole-space invalidation costs refills of the working set; per-page invalidation does not", "[scenarios][batching]") {
+  const WorkloadResult page = run_workload(params(Workload::MunmapDense, 8, "cpu:per-page", "iommu:cmdq"));
+  const WorkloadResult cpu_full = run_workload(params(Workload::MunmapDense, 8, "cpu:full", "iommu:cmdq"));
+  const WorkloadResult io_full = run_workload(params(Workload::MunmapDense, 8, "cpu:per-page", "iommu:full"));
+  CHECK(page.cpu_refills == 0);
+  CHECK(page.iommu.atc_misses == 0);
+  CHECK(cpu_full.cpu_refills == 32);
+  // FIXED passes the widened (0, -1) of a full CPU flush on to the IOMMU: its caches go too.
+  CHECK(cpu_full.iommu.atc_misses == 16);
+  CHECK(io_full.iommu.atc_misses == 16);
+  CHECK(io_full.iommu.iotlb_misses == 16);
+  CHECK(io_full.cpu_refills == 0);
+  CHECK(io_full.iommu.refill_ns == 16 * (io_full.iommu.atc_misses ? WorkloadParams{}.cost.atc_miss + WorkloadParams{}.cost.iotlb_walk : 0));
+}
+
+TEST_CASE("reclaim flushes once at the end when deferred, once per page otherwise", "[scenarios][batching]") {
+  const WorkloadResult deferred = run_workload(params(Workload::Reclaim, 10, "cpu:deferred", "iommu:cmdq"));
+  const WorkloadResult each = run_workload(params(Workload::Reclaim, 10, "cpu:per-page", "iommu:cmdq"));
+  CHECK(deferred.cpu.cpu_flushes == 1);
+  CHECK(each.cpu.cpu_flushes == 10);
+}
+
+TEST_CASE("fork of 100 VMAs: one secondary request under fixed, one per COW VMA under old", "[scenarios][batching]") {
+  WorkloadParams p = params(Workload::Fork, 200, "cpu:per-page", "iommu:cmdq");
+  p.vmas = 100;
+  CHECK(run_workload(p).iommu.sec_inv_requests == 1);
+  p.policy = "old";
+  CHECK(run_workload(p).iommu.sec_inv_requests == 101);  // the 100 VMAs and the working set's
+}
+
+TEST_CASE("run_workload rejects an unknown policy and an empty range", "[scenarios][batching]") {
+  WorkloadParams p;
+  p.policy = "nonesuch";
+  CHECK_THROWS_AS(run_workload(p), std::invalid_argument);
+  p.policy = "fixed";
+  p.pages = 0;
+  CHECK_THROWS_AS(run_workload(p), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace tlbsim::scenarios
