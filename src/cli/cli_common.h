@@ -47,5 +47,6 @@ po::variables_map parse(const std::vector<std::string>& args, po::options_descri
 int cmd_run(const std::vector<std::string>& args);
 int cmd_validate(const std::vector<std::string>& args);
 int cmd_list(const std::vector<std::string>& args);
+int cmd_explore(const std::vector<std::string>& args);
 
 }  // namespace tlbsim::cli
