@@ -72,7 +72,9 @@ struct Aggregate {
   std::optional<std::pair<Schedule, std::string>> invariant;  ///< least schedule that broke a model invariant
 
   /// An execution the model itself rejected (a model invariant failed): reported, never hidden.
-  void add_invariant(const Schedule& sched, const std::string& what) {
+  void add_invariant(const Schedule& sched, std::string what) {
+    // Keep the message independent of where the sources live: "/x/y/src/model/a.h:3: ..." -> "src/model/a.h:3: ...".
+    if (const size_t src = what.find("src/"); src != std::string::npos && what.find(':') > src) what.erase(0, src);
     ++executions;
     outcomes.insert("invariant violated: " + what);
     auto [it, fresh] = props.try_emplace(kInvariant, 0, sched);
@@ -178,16 +180,6 @@ struct Node {
   }
 };
 
-/// The footprint of a step that could not finish: dependent with every step.
-Footprint everything() {
-  Footprint f;
-  f.kernel = true;
-  for (auto o : {Touch::Obj::Kernel, Touch::Obj::PtRange, Touch::Obj::Frame, Touch::Obj::Allocator, Touch::Obj::Cache,
-                 Touch::Obj::Lock, Touch::Obj::Notifier})
-    f.touches.push_back(Touch{.obj = o, .write = true, .key = kAnyKey});
-  return f;
-}
-
 /// Sleep set of the child reached by `n.chosen`: sleeping or explored siblings whose step is
 /// independent of the chosen one stay asleep (their step commutes with it).
 std::vector<Sleeper> child_sleep(const Node& n) {
@@ -286,7 +278,7 @@ class SubtreeExplorer {
       // The step chosen at `depth` broke the model. Its footprint is unknown: assume it touched
       // everything, so every earlier step races with it.
       m_stack.resize(depth + 1);
-      m_stack.back().fp = everything();
+      m_stack.back().fp = footprint_of_everything();
       m_sched.clear();
       for (const Node& n : m_stack) m_sched.push_back(n.chosen);
       m_agg.add_invariant(m_sched, e.what());

@@ -50,6 +50,25 @@ bool keys_match(Touch::Obj o, uint64_t a, uint64_t b) {
 
 }  // namespace
 
+namespace {
+void index_groups(Footprint& f) {
+  for (size_t o = 0, i = 0; o < f.group.size(); ++o) {
+    while (i < f.touches.size() && static_cast<size_t>(f.touches[i].obj) < o) ++i;
+    f.group[o] = static_cast<uint16_t>(i);
+  }
+}
+}  // namespace
+
+Footprint footprint_of_everything() {
+  Footprint f;
+  f.kernel = true;
+  for (auto o : {Touch::Obj::Kernel, Touch::Obj::PtRange, Touch::Obj::Frame, Touch::Obj::Allocator, Touch::Obj::Cache,
+                 Touch::Obj::Lock, Touch::Obj::Notifier})
+    f.touches.push_back(Touch{.obj = o, .write = true, .key = kAnyKey});
+  index_groups(f);
+  return f;
+}
+
 Footprint footprint(std::span<const Event> events, const StepActor& actor) {
   Footprint f;
   auto add = [&](Touch::Obj o, bool w, uint64_t key, uint64_t lo = 0, uint64_t hi = ~uint64_t{0}) {
@@ -129,17 +148,21 @@ Footprint footprint(std::span<const Event> events, const StepActor& actor) {
   std::sort(f.touches.begin(), f.touches.end(), [&](const Touch& a, const Touch& b) { return key(a) < key(b); });
   f.touches.erase(std::unique(f.touches.begin(), f.touches.end(), [&](const Touch& a, const Touch& b) { return key(a) == key(b); }),
                   f.touches.end());
+  index_groups(f);
   return f;
 }
 
 bool dependent(const Footprint& a, const Footprint& b) {
   if (a.kernel && b.kernel) return true;
-  for (const Touch& x : a.touches)
-    for (const Touch& y : b.touches) {
-      if (x.obj != y.obj || !(x.write || y.write)) continue;
-      if (!keys_match(x.obj, x.key, y.key)) continue;
-      if (x.lo < y.hi && y.lo < x.hi) return true;
-    }
+  auto end = [](const Footprint& f, size_t o) { return o + 1 < f.group.size() ? f.group[o + 1] : f.touches.size(); };
+  for (size_t o = 0; o + 1 < a.group.size(); ++o)
+    for (size_t i = a.group[o]; i < end(a, o); ++i)
+      for (size_t j = b.group[o]; j < end(b, o); ++j) {
+        const Touch& x = a.touches[i];
+        const Touch& y = b.touches[j];
+        if (!(x.write || y.write) || !keys_match(x.obj, x.key, y.key)) continue;
+        if (x.lo < y.hi && y.lo < x.hi) return true;
+      }
   return false;
 }
 

@@ -3,6 +3,7 @@
 /// What one scheduler step touched, derived from the events it emitted, and when two steps are
 /// dependent (their order may matter). The explorer permutes only dependent steps. See
 /// docs/explore.md for the relation and why it is sound.
+#include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -30,8 +31,10 @@ inline constexpr uint64_t kAnyKey = ~uint64_t{0};
 
 /// The footprint of a step: what it touched and whether it ran kernel code.
 struct Footprint {
-  std::vector<Touch> touches;
+  std::vector<Touch> touches;  ///< sorted by object kind (then key, range, mode), no duplicates
   bool kernel = false;  ///< ran kernel code (or emitted nothing): conflicts with every other kernel step
+  /// touches[group[o], group[o + 1]) are those of object kind o.
+  std::array<uint16_t, 8> group{};
 };
 
 /// Who took the step, as the explorer needs it to name the caches a hardware access consults.
@@ -44,6 +47,9 @@ struct StepActor {
 /// emitted is a load/store, a fault report, a cache fill or eviction, or a hardware A/D update;
 /// anything else (or no event at all) counts as kernel code.
 Footprint footprint(std::span<const Event> events, const StepActor& actor);
+
+/// The footprint of a step that could not finish (the model threw): dependent with every step.
+Footprint footprint_of_everything();
 
 /// True when the order of two steps of different threads may matter.
 bool dependent(const Footprint& a, const Footprint& b);

@@ -158,7 +158,16 @@ std::string trace_json(const ScenarioSpec& s, const RunResult& r) {
     ev.push_back({{"name", st.label}, {"cat", "step"}, {"ph", "X"}, {"pid", kPid}, {"tid", st.thread + 1}, {"ts", b},
                   {"dur", e - b + 1}});
   }
-  for (const Event& e : r.events) {
+  // Setup (building the machine, populating VMAs) is not part of the schedule: start at the
+  // first event of the first scheduled step.
+  size_t first = r.events.size();
+  for (const StepRecord& st : r.trace)
+    if (!st.priming) {
+      first = st.ev_begin;
+      break;
+    }
+  for (size_t i = first; i < r.events.size(); ++i) {
+    const Event& e = r.events[i];
     const bool on_cache = e.holder.kind != HolderKind::None &&
                           (e.kind == EventKind::Fill || e.kind == EventKind::WalkFill || e.kind == EventKind::Evict || e.kind == EventKind::Drop);
     const int tid = on_cache ? cache_track(e.holder) : tid_of_actor(e.actor);

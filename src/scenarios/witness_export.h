@@ -22,7 +22,7 @@ std::string happens_before_dot(const ScenarioSpec& s, const RunResult& r);
 /// Trace-event JSON: a track per thread (its steps as spans, its events as instants) and per
 /// translation cache (fills, drops, and stale-translation windows as spans coloured by class).
 /// Timestamps are event sequence numbers in microseconds, so every event is visible; simulated
-/// time is in each event's args.
+/// time is in each event's args. Setup events (before the first scheduled step) are left out.
 std::string trace_json(const ScenarioSpec& s, const RunResult& r);
 
 }  // namespace tlbsim::scenarios
