@@ -349,6 +349,17 @@ class SubtreeExplorer {
     const Mask add = (en & bit(thread)) ? bit(thread) : en;
     if (i == 0) m_root_add |= add;
     else m_stack[i].backtrack |= add;
+    // Under a preemption bound the point i may be out of reach. Also try the thread where the
+    // run containing step i began, where switching may be free (bounded POR, Coons et al.
+    // OOPSLA 2013): this keeps more bounded schedules reachable.
+    if (m_bound < 0 || within_bound(m_stack[i], add) == add) return;
+    size_t j = i;
+    while (j > 0 && m_sched[j - 1] == m_sched[i]) --j;
+    if (j == i) return;
+    const Mask en_j = m_stack[j].enabled;
+    const Mask add_j = (en_j & bit(thread)) ? bit(thread) : en_j;
+    if (j == 0) m_root_add |= add_j;
+    else m_stack[j].backtrack |= add_j;
   }
 
   const Setup& m_su;
