@@ -440,7 +440,9 @@ Aggregate exhaustive(const Setup& su, const ExploreOptions& opt) {
   };
   std::vector<Sleeper> explored;
   Mask explored_mask = 0;
-  Mask pending = bit(std::countr_zero(root_enabled));
+  // Every first step is a subtree of round 1 (first steps are op entries, kernel steps that race
+  // with one another, so the races would ask for each of them anyway): the subtrees run in parallel.
+  Mask pending = root_enabled;
   while (pending) {
     std::vector<int> round;
     for (Mask m = pending; m; m &= m - 1) round.push_back(std::countr_zero(m));
