@@ -48,5 +48,6 @@ int cmd_run(const std::vector<std::string>& args);
 int cmd_validate(const std::vector<std::string>& args);
 int cmd_list(const std::vector<std::string>& args);
 int cmd_sweep(const std::vector<std::string>& args);
+int cmd_explore(const std::vector<std::string>& args);
 
 }  // namespace tlbsim::cli

@@ -7,10 +7,46 @@
 #include "kernel/policy.h"
 #include "scenarios/report.h"
 #include "scenarios/runner.h"
+#include "scenarios/witness_export.h"
 
 namespace tlbsim::cli {
 
 using namespace tlbsim::scenarios;
+
+namespace {
+
+/// --schedule: the one selected scenario gets this schedule instead of its own. The file is
+/// re-read with the schedule spliced in, so the schedule is checked like one written in the file.
+void with_schedule(std::vector<ScenarioFile>& loaded, const std::set<std::string>& only, const std::string& text) {
+  size_t which_file = 0, count = 0;
+  std::string name;
+  for (size_t i = 0; i < loaded.size(); ++i)
+    for (const ScenarioSpec& s : loaded[i].scenarios)
+      if (only.empty() || only.count(s.name)) {
+        ++count;
+        which_file = i;
+        name = s.name;
+      }
+  if (count != 1) throw UsageError("--schedule needs exactly one scenario (use --scenario)");
+  nlohmann::ordered_json sched;
+  if (!text.empty() && text.front() == '[') {
+    try {
+      sched = nlohmann::ordered_json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+      throw UsageError("--schedule: expected a JSON array of steps, got " + text + " (" + e.what() + ")");
+    }
+  } else {
+    sched = nlohmann::ordered_json::array();
+    for (const std::string& step : split_commas({text})) sched.push_back(step);
+  }
+  nlohmann::ordered_json doc = nlohmann::ordered_json::parse(loaded[which_file].text);
+  nlohmann::ordered_json& list = doc.is_object() ? doc["scenarios"] : doc;
+  for (auto& s : list)
+    if (s.is_object() && s.value("name", "") == name) s["schedule"] = sched;
+  loaded[which_file] = parse_scenario_text(doc.dump(2), loaded[which_file].path + " (with --schedule)");
+}
+
+}  // namespace
 
 int cmd_run(const std::vector<std::string>& args) {
   po::options_description opts("tlbsim run [FILE...] [options]");
@@ -21,7 +57,10 @@ int cmd_run(const std::vector<std::string>& args) {
       ("seed", po::value<uint64_t>(), "seed for random schedules (overrides the scenario's)")
       ("json", po::value<std::string>(), "also write the report as JSON to this file")
       ("check", "run every model invariant check after each step")
-      ("events", "print every event of every run (the full witness trace)");
+      ("events", "print every event of every run (the full witness trace)")
+      ("schedule", po::value<std::string>(), "replace the schedule of the one selected scenario: a JSON array of steps ('[\"dev:2\",\"T1*\"]') or the same steps separated by commas")
+      ("dot", po::value<std::string>(), "write the happens-before graph of the run (Graphviz); needs one scenario and policy")
+      ("trace", po::value<std::string>(), "write the run as a Chrome/Perfetto trace (JSON); needs one scenario and policy");
   const auto vm = parse(args, opts, "file");
   if (vm.count("help")) {
     std::cout << opts << "\n";
@@ -34,8 +73,9 @@ int cmd_run(const std::vector<std::string>& args) {
   if (vm.count("scenario"))
     for (const auto& s : split_commas(vm["scenario"].as<std::vector<std::string>>())) only.insert(s);
 
-  const std::vector<ScenarioFile> loaded = load_all(files);
+  std::vector<ScenarioFile> loaded = load_all(files);
   check_scenario_names(loaded, only);
+  if (vm.count("schedule")) with_schedule(loaded, only, vm["schedule"].as<std::string>());
 
   RunOptions ro;
   if (vm.count("seed")) ro.seed = vm["seed"].as<uint64_t>();
@@ -43,6 +83,7 @@ int cmd_run(const std::vector<std::string>& args) {
   std::string text;
   nlohmann::ordered_json json = nlohmann::ordered_json::array();
   bool ok = true;
+  std::vector<std::pair<const ScenarioSpec*, RunResult>> single;  // runs to draw with --dot/--trace
   for (const ScenarioFile& f : loaded) {
     ro.file = f.path;
     std::vector<ScenarioOutcome> outcomes;
@@ -55,6 +96,7 @@ int cmd_run(const std::vector<std::string>& args) {
       ScenarioOutcome so{&s, {}};
       for (const auto& p : run_policies) {
         so.policies.push_back(judge(s, run_scenario(s, *kernel::find_policy(p), ro)));
+        if (vm.count("dot") || vm.count("trace")) single.emplace_back(&s, so.policies.back().run);
         if (vm.count("events")) {
           const RunResult& r = so.policies.back().run;
           text += "-- events of " + s.name + " under " + p + "\n";
@@ -66,6 +108,11 @@ int cmd_run(const std::vector<std::string>& args) {
     text += text_report(f.path, outcomes);
     json.push_back(json_report(f.path, outcomes));
     ok &= all_pass(outcomes);
+  }
+  if (vm.count("dot") || vm.count("trace")) {
+    if (single.size() != 1) throw UsageError("--dot and --trace need exactly one scenario and one policy (use --scenario and --policy)");
+    if (vm.count("dot")) write_atomically(vm["dot"].as<std::string>(), happens_before_dot(*single[0].first, single[0].second));
+    if (vm.count("trace")) write_atomically(vm["trace"].as<std::string>(), trace_json(*single[0].first, single[0].second));
   }
   if (vm.count("json")) write_atomically(vm["json"].as<std::string>(), (loaded.size() == 1 ? json[0] : json).dump(2) + "\n");
   std::cout << text;

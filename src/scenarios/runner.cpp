@@ -60,8 +60,12 @@ class Runner {
     r.scenario = m_s.name;
     r.policy = m_k->policy().name;
     r.seed = m_opt.seed.value_or(m_s.schedule.seed);
+    m_priming = true;
     for (auto& t : m_threads) step(t);  // prime: each thread stops at its first op
-    switch (m_s.schedule.kind) {
+    m_priming = false;
+    if (m_opt.chooser) {
+      chosen(r);
+    } else switch (m_s.schedule.kind) {
       case ScheduleSpec::Kind::Explicit:
         for (const ScheduleEntry& e : m_s.schedule.entries) follow(e);
         finish_in_order(r);
@@ -70,6 +74,7 @@ class Runner {
       case ScheduleSpec::Kind::Random: random(r, r.seed); break;
     }
     r.steps = m_steps;
+    r.trace = std::move(m_trace);
     r.events = m_log.events();
     r.actors = m_k->bus().actor_names();
     for (unsigned i = 0; i < m_k->iommus(); ++i)
@@ -167,6 +172,8 @@ class Runner {
 
   void step(SimThread& t) {
     TLBSIM_CHECK(!t.state.done && t.state.runnable(), "stepping thread " << t.spec->name << " that cannot run");
+    StepRecord rec{.thread = t.state.id, .priming = m_priming, .label = t.state.next_label,
+                   .runnable = runnable_mask(), .ev_begin = m_log.events().size()};
     kernel::set_current_thread(&t.state);
     m_k->bus().set_actor(t.actor);
     t.state.resume_point.resume();
@@ -176,8 +183,30 @@ class Runner {
       t.state.next_label = "done";
       if (auto e = t.root->error()) std::rethrow_exception(e);
     }
+    rec.ev_end = m_log.events().size();
+    m_trace.push_back(std::move(rec));
     ++m_steps;
     if (m_opt.check_invariants) m_k->check_invariants();
+  }
+
+  uint64_t runnable_mask() const {
+    uint64_t m = 0;
+    for (size_t i = 0; i < m_threads.size() && i < 64; ++i)
+      if (m_threads[i].get().state.runnable()) m |= uint64_t{1} << i;
+    return m;
+  }
+
+  /// A schedule chosen step by step from outside (the explorer forcing a schedule prefix).
+  void chosen(RunResult& r) {
+    while (!all_done()) {
+      const uint64_t ready = runnable_mask();
+      if (!ready) return void(r.status = RunResult::Status::Deadlock);
+      if (m_steps >= m_s.max_steps) return void(r.status = RunResult::Status::StepBudget);
+      const int pick = m_opt.chooser(ready, m_trace, m_log.events());
+      if (pick < 0) return void(r.status = RunResult::Status::Stopped);
+      TLBSIM_CHECK(pick < 64 && (ready >> pick & 1), "chooser picked thread " << pick << " that cannot run");
+      step(m_threads[static_cast<size_t>(pick)]);
+    }
   }
 
   [[noreturn]] void schedule_error(const ScheduleEntry& e, const std::string& msg) {
@@ -284,6 +313,8 @@ class Runner {
   std::vector<std::unique_ptr<SimThread>> m_owned;
   std::vector<std::reference_wrapper<SimThread>> m_threads;
   uint64_t m_steps = 0;
+  bool m_priming = false;
+  std::vector<StepRecord> m_trace;
 };
 
 }  // namespace
@@ -298,6 +329,7 @@ std::string_view to_string(RunResult::Status s) {
     case RunResult::Status::Completed: return "completed";
     case RunResult::Status::Deadlock: return "deadlock";
     case RunResult::Status::StepBudget: return "step budget exceeded";
+    case RunResult::Status::Stopped: return "stopped";
   }
   return "?";
 }

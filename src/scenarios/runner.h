@@ -3,6 +3,7 @@
 /// Runs one scenario under one policy: builds the machine from the spec, runs the setup, then
 /// steps the threads as the schedule says and returns the event log. Nothing here judges.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,16 +22,28 @@ struct ThreadOutcome {
   bool runnable = false;
 };
 
+/// One scheduler step as it ran: which thread, what its label was, which threads could have run
+/// instead, and which events it emitted ([ev_begin, ev_end) in RunResult::events). The explorer
+/// derives each step's footprint from these events.
+struct StepRecord {
+  int thread = -1;
+  bool priming = false;
+  std::string label;          ///< the thread's label before the step
+  uint64_t runnable = 0;      ///< bit i: thread i could take this step (bitmask, at most 64 threads)
+  size_t ev_begin = 0, ev_end = 0;
+};
+
 struct RunResult {
   std::string scenario;
   std::string policy;
-  enum class Status { Completed, Deadlock, StepBudget } status = Status::Completed;
+  enum class Status { Completed, Deadlock, StepBudget, Stopped } status = Status::Completed;
   uint64_t steps = 0;
   uint64_t seed = 0;
   std::vector<Event> events;
   std::vector<std::string> actors;
   std::vector<std::string> device_names;  ///< by global device id (ATC holder index)
   std::vector<ThreadOutcome> threads;
+  std::vector<StepRecord> trace;  ///< every step, priming included
   iommu::CostCounters cpu_cost;
   iommu::CostCounters iommu_cost;
   uint64_t end_time_ns = 0;
@@ -40,6 +53,10 @@ struct RunOptions {
   std::optional<uint64_t> seed;  ///< overrides the scenario's random seed
   bool check_invariants = false;  ///< every stateful class's check_invariants() after each step
   std::string file;               ///< for error messages
+  /// When set, replaces the scenario's schedule: called before each step after priming with the
+  /// runnable threads (bitmask) and the steps so far; returns the thread to step, or -1 to stop
+  /// the run there (status Stopped). Used by the explorer to force schedules.
+  std::function<int(uint64_t runnable, const std::vector<StepRecord>& trace, const std::vector<Event>& events)> chooser;
 };
 
 /// Throws ScenarioError for a schedule that cannot be followed (a thread blocked, finished, or

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MIT
+// tlbsim explore: every interleaving (up to partial-order equivalence) or a random sample of
+// them, per scenario and policy: Never / Sometimes / Always per window class, finding and
+// expectation, with the shortest witness schedule, replayable with `tlbsim run --schedule`.
+#include <malloc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "cli/cli_common.h"
+#include "scenarios/witness_export.h"
+#include "kernel/policy.h"
+#include "scenarios/explore.h"
+
+namespace tlbsim::cli {
+
+using namespace tlbsim::scenarios;
+
+namespace {
+
+std::string format_count(double v) {
+  char buf[64];
+  if (v < 1e15) std::snprintf(buf, sizeof buf, "%.0f", v);
+  else std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
+std::string report(const ScenarioSpec& s, const ExploreResult& r) {
+  std::string out = s.name + " under " + r.policy + ": " +
+                    (r.mode == ExploreOptions::Mode::Random ? std::string("random")
+                     : r.preemptions < 0 ? std::string("exhaustive")
+                     : "exhaustive up to " + std::to_string(r.preemptions) + " preemption" + (r.preemptions == 1 ? "" : "s")) + ", " +
+                    std::to_string(r.executions) + " executions explored, " + std::to_string(r.pruned) + " pruned, " +
+                    std::to_string(r.distinct_outcomes) + " distinct outcome" + (r.distinct_outcomes == 1 ? "" : "s") +
+                    " (naive interleavings " + format_count(r.naive_interleavings) + ")\n";
+  size_t w = 0;
+  for (const auto& p : r.properties) w = std::max(w, p.name.size());
+  for (const auto& p : r.expectations) w = std::max(w, p.name.size() + 7);
+  auto line = [&](const std::string& name, const PropertyResult& p, const char* witness_word, bool show) {
+    std::string l = "  " + name + std::string(w - name.size() + 2, ' ');
+    const std::string v(to_string(p.verdict));
+    l += v + std::string(10 - v.size(), ' ') + std::to_string(p.count) + "/" + std::to_string(r.executions);
+    if (show && p.witness) l += "  " + std::string(witness_word) + " " + schedule_text(s, *p.witness);
+    return l + "\n";
+  };
+  for (const auto& p : r.properties) out += line(p.name, p, "witness", p.verdict != Verdict::Never);
+  for (const auto& p : r.expectations) out += line("expect " + p.name, p, "counterexample", p.verdict != Verdict::Always);
+  if (r.budget) {
+    out += "  step budget of " + std::to_string(s.max_steps) + " exceeded by " + schedule_text(s, r.budget->schedule) + "\n";
+    for (const auto& t : r.budget->threads)
+      out += "    " + t.name + ": " + (t.done ? "done" : (t.runnable ? "runnable at " : "blocked at ") + t.next) + "\n";
+  }
+  if (r.invariant)
+    out += "  model invariant violated by " + schedule_text(s, r.invariant->first) + ": " + r.invariant->second + "\n";
+  return out;
+}
+
+/// Executions per second on stderr while exploring, only when stderr is a terminal.
+class Progress {
+ public:
+  explicit Progress(std::atomic<uint64_t>& n) : m_n(n) {
+    if (!isatty(STDERR_FILENO)) return;
+    m_thread = std::thread([this] {
+      const auto t0 = std::chrono::steady_clock::now();
+      std::unique_lock lk(m_mu);
+      while (!m_cv.wait_for(lk, std::chrono::milliseconds(500), [this] { return m_stop; })) {
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const uint64_t n = m_n.load();
+        std::fprintf(stderr, "\rexplored %llu executions (%.0f/s)   ", static_cast<unsigned long long>(n), s > 0 ? n / s : 0.0);
+      }
+      std::fprintf(stderr, "\r%60s\r", "");
+    });
+  }
+  ~Progress() {
+    if (!m_thread.joinable()) return;
+    {
+      std::lock_guard lk(m_mu);
+      m_stop = true;
+    }
+    m_cv.notify_all();
+    m_thread.join();
+  }
+
+ private:
+  std::atomic<uint64_t>& m_n;
+  std::thread m_thread;
+  std::mutex m_mu;
+  std::condition_variable m_cv;
+  bool m_stop = false;
+};
+
+}  // namespace
+
+int cmd_explore(const std::vector<std::string>& args) {
+  po::options_description opts("tlbsim explore [FILE...] [options]");
+  opts.add_options()("help,h", "show this help")
+      ("file", po::value<std::vector<std::string>>(), "scenario files (default: the bundled scenarios.json)")
+      ("policy,p", po::value<std::vector<std::string>>(), "policies: old,fixed (default, plus those a scenario expects), all, or names")
+      ("scenario,s", po::value<std::vector<std::string>>(), "explore only these scenarios")
+      ("mode", po::value<std::string>()->default_value("exhaustive"), "exhaustive (every schedule up to reordering of independent steps) or random")
+      ("runs", po::value<uint64_t>()->default_value(1000), "random mode: schedules to sample")
+      ("seed", po::value<uint64_t>()->default_value(1), "random mode: seed of the first schedule")
+      ("max-steps", po::value<uint64_t>(), "step budget per execution (default: the scenario's max_steps)")
+      ("preemptions", po::value<int>()->default_value(2), "exhaustive mode: at most this many preemptions per schedule (-1: unbounded; see docs/explore.md)")
+      ("jobs,j", po::value<unsigned>()->default_value(1), "worker threads (the output does not depend on it)")
+      ("witness", po::value<std::string>(), "property whose witness --dot/--trace show (default: the worst one found)")
+      ("dot", po::value<std::string>(), "write the happens-before graph of the witness (Graphviz); needs one scenario and policy")
+      ("trace", po::value<std::string>(), "write the witness as a Chrome/Perfetto trace (JSON); needs one scenario and policy")
+      ("time", "print the time each exploration took on stderr");
+  const auto vm = parse(args, opts, "file");
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return kExitOk;
+  }
+  std::vector<std::string> files = vm.count("file") ? vm["file"].as<std::vector<std::string>>() : std::vector<std::string>{default_file()};
+  const std::vector<std::string> policies = vm.count("policy") ? resolve_policies(vm["policy"].as<std::vector<std::string>>()) : std::vector<std::string>{};
+  std::set<std::string> only;
+  if (vm.count("scenario"))
+    for (const auto& s : split_commas(vm["scenario"].as<std::vector<std::string>>())) only.insert(s);
+  ExploreOptions eo;
+  const std::string mode = vm["mode"].as<std::string>();
+  if (mode == "exhaustive") eo.mode = ExploreOptions::Mode::Exhaustive;
+  else if (mode == "random") eo.mode = ExploreOptions::Mode::Random;
+  else throw UsageError("--mode: expected exhaustive or random, got \"" + mode + "\"");
+  eo.runs = vm["runs"].as<uint64_t>();
+  eo.seed = vm["seed"].as<uint64_t>();
+  if (vm.count("max-steps")) {
+    eo.max_steps = vm["max-steps"].as<uint64_t>();
+    if (eo.max_steps == 0) throw UsageError("--max-steps: expected at least 1");
+  }
+  eo.jobs = vm["jobs"].as<unsigned>();
+  eo.preemptions = vm["preemptions"].as<int>();
+  if (eo.jobs == 0 || eo.jobs > 256) throw UsageError("--jobs: expected 1..256");
+  const bool want_witness = vm.count("dot") || vm.count("trace");
+
+  const std::vector<ScenarioFile> loaded = load_all(files);
+  check_scenario_names(loaded, only);
+
+  struct Job {
+    const ScenarioFile* file;
+    const ScenarioSpec* spec;
+    std::string policy;
+  };
+  std::vector<Job> jobs;
+  for (const ScenarioFile& f : loaded)
+    for (const ScenarioSpec& s : f.scenarios) {
+      if (!only.empty() && !only.count(s.name)) continue;
+      std::vector<std::string> run_policies = !policies.empty() ? policies : std::vector<std::string>{"old", "fixed"};
+      if (policies.empty())
+        for (const auto& p : s.policies)
+          if (std::find(run_policies.begin(), run_policies.end(), p) == run_policies.end()) run_policies.push_back(p);
+      for (const auto& p : run_policies) jobs.push_back(Job{&f, &s, p});
+    }
+  if (want_witness && jobs.size() != 1)
+    throw UsageError("--dot and --trace need exactly one scenario and one policy (use --scenario and --policy)");
+
+  // Every execution builds and frees a whole machine; keep freed memory in the process instead
+  // of returning it to the OS and faulting it back in thousands of times a second.
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  std::atomic<uint64_t> done{0};
+  eo.progress = &done;
+  Progress progress(done);
+  std::string text;
+  const auto t_all = std::chrono::steady_clock::now();
+  for (const Job& j : jobs) {
+    eo.file = j.file->path;
+    const auto t0 = std::chrono::steady_clock::now();
+    const ExploreResult r = explore(*j.spec, *kernel::find_policy(j.policy), eo);
+    if (vm.count("time"))
+      std::cerr << j.spec->name << " under " << j.policy << ": "
+                << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s\n";
+    text += report(*j.spec, r);
+    if (want_witness) {
+      const std::string want = vm.count("witness") ? vm["witness"].as<std::string>() : "";
+      const PropertyResult* pick = pick_witness(r, want);
+      if (!pick) throw UsageError(want.empty() ? "no property holds in any execution: nothing to draw"
+                                               : "no witness for \"" + want + "\" (it holds in no execution, or is no property)");
+      const RunResult run = replay(*j.spec, *kernel::find_policy(j.policy), *pick->witness, eo.max_steps);
+      if (vm.count("dot")) write_atomically(vm["dot"].as<std::string>(), happens_before_dot(*j.spec, run));
+      if (vm.count("trace")) write_atomically(vm["trace"].as<std::string>(), trace_json(*j.spec, run));
+    }
+  }
+  if (vm.count("time"))
+    std::cerr << "total: " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count() << " s\n";
+  std::cout << text;
+  return kExitOk;
+}
+
+}  // namespace tlbsim::cli

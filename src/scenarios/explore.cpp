@@ -1,0 +1,622 @@
+// SPDX-License-Identifier: MIT
+#include "scenarios/explore.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "model/check.h"
+#include "scenarios/detector.h"
+#include "scenarios/errors.h"
+#include "scenarios/footprint.h"
+#include "scenarios/rng.h"
+
+namespace tlbsim::scenarios {
+
+namespace {
+
+using Mask = uint64_t;
+constexpr Mask bit(int t) { return Mask{1} << t; }
+
+constexpr const char* kInvariant = "model invariant violated";
+
+/// What one execution showed: every property that held in it, and its outcome key.
+struct Observation {
+  std::vector<std::string> properties;
+  std::vector<bool> expectations;
+  std::string outcome;
+};
+
+std::vector<std::string> base_properties() {
+  std::vector<std::string> p = metric_names();
+  p.push_back("deadlock");
+  p.push_back("step budget exceeded");
+  return p;
+}
+
+Observation observe(const ScenarioSpec& s, const std::string& policy, const RunResult& r) {
+  Observation o;
+  const DetectorResult d = detect(r.events);
+  for (const std::string& m : metric_names()) {
+    const uint64_t v = d.metric(m);
+    if (v) o.properties.push_back(m);
+    o.outcome += m + "=" + std::to_string(v) + " ";
+  }
+  std::set<std::string> kinds;
+  for (const Finding& f : d.findings) kinds.insert(f.kind);
+  for (const std::string& k : kinds) {
+    o.properties.push_back("finding " + k);
+    o.outcome += "finding:" + k + " ";
+  }
+  if (r.status == RunResult::Status::Deadlock) o.properties.push_back("deadlock");
+  if (r.status == RunResult::Status::StepBudget) o.properties.push_back("step budget exceeded");
+  o.outcome += std::string(to_string(r.status));
+  if (auto it = s.expect.find(policy); it != s.expect.end())
+    for (const std::string& m : metric_names())
+      if (auto b = it->second.find(m); b != it->second.end())
+        o.expectations.push_back(r.status == RunResult::Status::Completed && b->second.holds(d.metric(m)));
+  return o;
+}
+
+/// Results of many executions, merged in any order to the same value.
+struct Aggregate {
+  uint64_t executions = 0, pruned = 0;
+  std::map<std::string, std::pair<uint64_t, Schedule>> props;  ///< name -> (count, least witness)
+  std::vector<std::pair<uint64_t, std::optional<Schedule>>> expect;  ///< (holds count, least counterexample)
+  std::set<std::string> outcomes;
+  std::optional<BudgetExceeded> budget;
+  std::optional<Schedule> first;  ///< least complete schedule (for step counts)
+  std::optional<std::pair<Schedule, std::string>> invariant;  ///< least schedule that broke a model invariant
+
+  /// An execution the model itself rejected (a model invariant failed): reported, never hidden.
+  void add_invariant(const Schedule& sched, std::string what) {
+    // Keep the message independent of where the sources live: "/x/y/src/model/a.h:3: ..." -> "src/model/a.h:3: ...".
+    if (const size_t src = what.find("src/"); src != std::string::npos && what.find(':') > src) what.erase(0, src);
+    ++executions;
+    outcomes.insert("invariant violated: " + what);
+    auto [it, fresh] = props.try_emplace(kInvariant, 0, sched);
+    ++it->second.first;
+    if (!fresh && witness_less(sched, it->second.second)) it->second.second = sched;
+    if (!invariant || witness_less(sched, invariant->first)) invariant = {sched, what};
+  }
+
+  void add(const Observation& o, const Schedule& sched, const RunResult& r) {
+    ++executions;
+    outcomes.insert(o.outcome);
+    for (const std::string& p : o.properties) {
+      auto [it, fresh] = props.try_emplace(p, 0, sched);
+      ++it->second.first;
+      if (!fresh && witness_less(sched, it->second.second)) it->second.second = sched;
+    }
+    if (expect.size() < o.expectations.size()) expect.resize(o.expectations.size());
+    for (size_t i = 0; i < o.expectations.size(); ++i) {
+      if (o.expectations[i]) ++expect[i].first;
+      else if (!expect[i].second || witness_less(sched, *expect[i].second)) expect[i].second = sched;
+    }
+    if (r.status == RunResult::Status::StepBudget && (!budget || witness_less(sched, budget->schedule)))
+      budget = BudgetExceeded{sched, r.threads};
+    if (!first || witness_less(sched, *first)) first = sched;
+  }
+
+  void merge(const Aggregate& o) {
+    executions += o.executions;
+    pruned += o.pruned;
+    outcomes.insert(o.outcomes.begin(), o.outcomes.end());
+    for (const auto& [name, cw] : o.props) {
+      auto [it, fresh] = props.try_emplace(name, cw);
+      if (fresh) continue;
+      it->second.first += cw.first;
+      if (witness_less(cw.second, it->second.second)) it->second.second = cw.second;
+    }
+    if (expect.size() < o.expect.size()) expect.resize(o.expect.size());
+    for (size_t i = 0; i < o.expect.size(); ++i) {
+      expect[i].first += o.expect[i].first;
+      if (o.expect[i].second && (!expect[i].second || witness_less(*o.expect[i].second, *expect[i].second)))
+        expect[i].second = o.expect[i].second;
+    }
+    if (o.budget && (!budget || witness_less(o.budget->schedule, budget->schedule))) budget = o.budget;
+    if (o.first && (!first || witness_less(*o.first, *first))) first = o.first;
+    if (o.invariant && (!invariant || witness_less(o.invariant->first, invariant->first))) invariant = o.invariant;
+  }
+};
+
+/// The common part of every execution: the spec with the budget applied, and who each thread is.
+struct Setup {
+  ScenarioSpec spec;
+  const kernel::Policy* policy = nullptr;
+  std::vector<StepActor> actors;
+  int threads = 0;
+  std::string file;
+
+  RunResult run(const std::function<int(uint64_t, const std::vector<StepRecord>&, const std::vector<Event>&)>& chooser) const {
+    RunOptions ro;
+    ro.file = file;
+    ro.chooser = chooser;
+    return run_scenario(spec, *policy, ro);
+  }
+  /// Depth of the next step: steps taken after priming.
+  size_t depth(const std::vector<StepRecord>& trace) const { return trace.size() - static_cast<size_t>(threads); }
+  Footprint step_fp(const StepRecord& st, const std::vector<Event>& ev) const {
+    return footprint(std::span<const Event>(ev.data() + st.ev_begin, st.ev_end - st.ev_begin), actors[static_cast<size_t>(st.thread)]);
+  }
+};
+
+Schedule schedule_of(const RunResult& r) {
+  Schedule s;
+  for (const StepRecord& st : r.trace)
+    if (!st.priming) s.push_back(st.thread);
+  return s;
+}
+
+struct Sleeper {
+  int thread;
+  Footprint fp;
+};
+
+/// One node of the DPOR stack: the state before step `depth`.
+struct Node {
+  Mask enabled = 0;
+  int prev = -1;         ///< thread of the step before (-1 at the first step)
+  int preemptions = 0;   ///< preemptions in the schedule before this state
+  Mask backtrack = 0;
+  std::vector<Sleeper> sleep;  ///< threads whose step here is covered by a sibling explored before
+  std::vector<Sleeper> done;   ///< siblings already explored from here (not counting `chosen`)
+  int chosen = -1;
+  Footprint fp;  ///< footprint of `chosen`'s step here
+  Mask sleep_mask() const {
+    Mask m = 0;
+    for (const Sleeper& s : sleep) m |= bit(s.thread);
+    return m;
+  }
+  /// Preemptions after taking `t` here.
+  int cost(int t) const { return preemptions + (prev >= 0 && t != prev && (enabled & bit(prev)) ? 1 : 0); }
+  Mask done_mask() const {
+    Mask m = bit(chosen);
+    for (const Sleeper& s : done) m |= bit(s.thread);
+    return m;
+  }
+};
+
+/// Sleep set of the child reached by `n.chosen`: sleeping or explored siblings whose step is
+/// independent of the chosen one stay asleep (their step commutes with it).
+std::vector<Sleeper> child_sleep(const Node& n) {
+  std::vector<Sleeper> out;
+  for (const auto* set : {&n.sleep, &n.done})
+    for (const Sleeper& s : *set)
+      if (s.thread != n.chosen && !dependent(s.fp, n.fp)) out.push_back(s);
+  std::sort(out.begin(), out.end(), [](const Sleeper& a, const Sleeper& b) { return a.thread < b.thread; });
+  return out;
+}
+
+/// Stateless DPOR below a fixed first step (Flanagan and Godefroid 2005, with sleep sets):
+/// re-execute from scratch under the stack's choices, extend with the least runnable thread not
+/// asleep, then find races in the execution and add backtrack points. Races with the first step
+/// are handed back to the caller (`root_additions`), which explores the other first steps.
+class SubtreeExplorer {
+ public:
+  SubtreeExplorer(const Setup& su, Node root, std::atomic<uint64_t>* progress, int bound)
+      : m_su(su), m_progress(progress), m_bound(bound) {
+    m_stack.push_back(std::move(root));
+  }
+
+  Aggregate run() {
+    size_t fixed = 1;  // the root's choice is given
+    for (;;) {
+      execute(fixed);
+      analyse_races(fixed - 1);
+      // Deepest node with a backtrack thread neither explored nor asleep.
+      int k = static_cast<int>(m_stack.size()) - 1;
+      int next = -1;
+      for (; k >= 1; --k) {
+        Node& n = m_stack[static_cast<size_t>(k)];
+        const Mask cand = within_bound(n, n.backtrack & n.enabled & ~n.done_mask() & ~n.sleep_mask());
+        if (cand) {
+          next = std::countr_zero(cand);
+          break;
+        }
+      }
+      if (next < 0) break;
+      m_stack.resize(static_cast<size_t>(k) + 1);
+      Node& n = m_stack.back();
+      n.done.push_back(Sleeper{n.chosen, n.fp});
+      n.chosen = next;
+      n.fp = {};
+      fixed = static_cast<size_t>(k) + 1;
+    }
+    return std::move(m_agg);
+  }
+
+  Mask root_additions() const { return m_root_add; }
+
+  /// Threads of `m` that can be taken at `n` without exceeding the preemption bound.
+  Mask within_bound(const Node& n, Mask m) const {
+    if (m_bound < 0) return m;
+    Mask out = 0;
+    for (Mask x = m; x; x &= x - 1)
+      if (n.cost(std::countr_zero(x)) <= m_bound) out |= bit(std::countr_zero(x));
+    return out;
+  }
+  const Footprint& root_fp() const { return m_stack.front().fp; }
+
+ private:
+  void execute(size_t fixed) {
+    bool stopped = false;
+    size_t depth = 0;
+    auto chooser = [&](uint64_t ready, const std::vector<StepRecord>& trace, const std::vector<Event>& ev) -> int {
+      const size_t d = m_su.depth(trace);
+      depth = d;
+      if (d > 0) m_stack[d - 1].fp = m_su.step_fp(trace.back(), ev);
+      if (d < fixed) {
+        if (m_stack[d].enabled != 0 && m_stack[d].enabled != ready)
+          throw std::logic_error("explore: replay diverged at step " + std::to_string(d) + " (the model is not deterministic)");
+        m_stack[d].enabled = ready;
+        return m_stack[d].chosen;
+      }
+      Node n;
+      n.enabled = ready;
+      n.prev = m_stack[d - 1].chosen;
+      n.preemptions = m_stack[d - 1].cost(m_stack[d - 1].chosen);
+      n.sleep = child_sleep(m_stack[d - 1]);
+      const Mask cand = within_bound(n, ready & ~n.sleep_mask());
+      if (!cand) {
+        stopped = true;
+        return -1;
+      }
+      n.chosen = std::countr_zero(cand);
+      n.backtrack = bit(n.chosen);
+      m_stack.resize(d);
+      m_stack.push_back(std::move(n));
+      return m_stack.back().chosen;
+    };
+    RunResult r;
+    try {
+      r = m_su.run(chooser);
+    } catch (const InvariantViolation& e) {
+      // The step chosen at `depth` broke the model. Its footprint is unknown: assume it touched
+      // everything, so every earlier step races with it.
+      m_stack.resize(depth + 1);
+      m_stack.back().fp = footprint_of_everything();
+      m_sched.clear();
+      for (const Node& n : m_stack) m_sched.push_back(n.chosen);
+      m_agg.add_invariant(m_sched, e.what());
+      if (m_progress) m_progress->fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    const Schedule sched = schedule_of(r);
+    m_stack.resize(sched.size());
+    if (!sched.empty()) {
+      const StepRecord& last = r.trace.back();
+      m_stack[sched.size() - 1].fp = m_su.step_fp(last, r.events);
+    }
+    m_sched = sched;
+    if (stopped) ++m_agg.pruned;
+    else m_agg.add(observe(m_su.spec, m_su.policy->name, r), sched, r);
+    if (m_progress) m_progress->fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// Two steps race when they are dependent, of different threads, and not ordered by any
+  /// chain of dependent steps between them. For each race (i, j), the thread of j is tried at
+  /// the state before i (or every thread runnable there, when it was blocked). Steps before
+  /// `from` are the replayed prefix: same steps, same footprints, already analysed.
+  void analyse_races(size_t from) {
+    const size_t n = m_sched.size();
+    const size_t T = static_cast<size_t>(m_su.threads);
+    from = std::min(from, n);
+    m_clock.resize(n);
+    m_pos.resize(n);
+    m_dep.resize(n);
+    std::vector<uint32_t> count(T, 0);
+    std::vector<int> last_of(T, -1);
+    for (size_t j = 0; j < from; ++j) {
+      count[static_cast<size_t>(m_sched[j])] = m_pos[j];
+      last_of[static_cast<size_t>(m_sched[j])] = static_cast<int>(j);
+    }
+    for (size_t j = from; j < n; ++j) {
+      const size_t tj = static_cast<size_t>(m_sched[j]);
+      m_dep[j].assign(j, 0);
+      for (size_t i = 0; i < j; ++i)
+        m_dep[j][i] = m_sched[i] != m_sched[j] && dependent(m_stack[i].fp, m_stack[j].fp);
+      m_pos[j] = ++count[tj];
+      // Walk back from j: a dependent step i races with j unless an hb-predecessor of j seen so
+      // far (a later step of j's thread or a later step dependent with j) is already after i.
+      std::vector<uint32_t> vc(T, 0);
+      if (last_of[tj] >= 0) vc = m_clock[static_cast<size_t>(last_of[tj])];
+      std::vector<uint32_t> covered(T, 0);
+      for (size_t ii = j; ii-- > 0;) {
+        const size_t ti = static_cast<size_t>(m_sched[ii]);
+        if (ti == tj) {
+          for (size_t x = 0; x < T; ++x) covered[x] = std::max(covered[x], m_clock[ii][x]);
+          continue;
+        }
+        if (!m_dep[j][ii]) continue;
+        if (covered[ti] < m_pos[ii]) add_backtrack(ii, m_sched[j]);
+        for (size_t x = 0; x < T; ++x) {
+          covered[x] = std::max(covered[x], m_clock[ii][x]);
+          vc[x] = std::max(vc[x], m_clock[ii][x]);
+        }
+      }
+      vc[tj] = m_pos[j];
+      m_clock[j] = std::move(vc);
+      last_of[tj] = static_cast<int>(j);
+    }
+  }
+
+  void add_backtrack(size_t i, int thread) {
+    const Mask en = m_stack[i].enabled;
+    const Mask add = (en & bit(thread)) ? bit(thread) : en;
+    if (i == 0) m_root_add |= add;
+    else m_stack[i].backtrack |= add;
+    // Under a preemption bound the point i may be out of reach. Also try the thread where the
+    // run containing step i began, where switching may be free (bounded POR, Coons et al.
+    // OOPSLA 2013): this keeps more bounded schedules reachable.
+    if (m_bound < 0 || within_bound(m_stack[i], add) == add) return;
+    size_t j = i;
+    while (j > 0 && m_sched[j - 1] == m_sched[i]) --j;
+    if (j == i) return;
+    const Mask en_j = m_stack[j].enabled;
+    const Mask add_j = (en_j & bit(thread)) ? bit(thread) : en_j;
+    if (j == 0) m_root_add |= add_j;
+    else m_stack[j].backtrack |= add_j;
+  }
+
+  const Setup& m_su;
+  std::atomic<uint64_t>* m_progress;
+  int m_bound;
+  std::vector<Node> m_stack;
+  Schedule m_sched;
+  std::vector<std::vector<uint32_t>> m_clock;  ///< vector clock of each step
+  std::vector<uint32_t> m_pos;                 ///< index of each step within its thread, from 1
+  std::vector<std::vector<char>> m_dep;        ///< m_dep[j][i]: steps i < j of different threads are dependent
+  Aggregate m_agg;
+  Mask m_root_add = 0;
+};
+
+Setup make_setup(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt) {
+  Setup su;
+  su.spec = s;
+  if (opt.max_steps) su.spec.max_steps = opt.max_steps;
+  su.policy = &policy;
+  su.file = opt.file;
+  su.threads = static_cast<int>(s.threads.size());
+  for (const ThreadSpec& t : s.threads) su.actors.push_back(StepActor{.device = t.kind == ThreadKind::Device, .cpu = t.cpu});
+  return su;
+}
+
+/// Run `n` tasks on `jobs` workers; task i writes only slot i, so the result is independent of jobs.
+template <class F>
+void parallel_for(size_t n, unsigned jobs, F&& f) {
+  if (jobs <= 1 || n <= 1) {
+    for (size_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  std::vector<std::exception_ptr> errors(n);
+  std::vector<std::thread> pool;
+  for (unsigned w = 0; w < std::min<size_t>(jobs, n); ++w)
+    pool.emplace_back([&] {
+      for (size_t i; (i = next.fetch_add(1)) < n;) {
+        try {
+          f(i);
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
+      }
+    });
+  for (auto& t : pool) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+/// Exhaustive exploration, split at the first step: the first-step choices are explored in
+/// rounds; within a round every choice is an independent subtree (run in parallel), whose sleep
+/// set holds the choices of earlier rounds and the smaller choices of its own round. Races with
+/// the first step found in a round make the next round. Nothing depends on the number of jobs.
+Aggregate exhaustive(const Setup& su, const ExploreOptions& opt) {
+  Aggregate agg;
+  // Probe the initial state: which threads can take the first step.
+  Mask root_enabled = 0;
+  bool chooser_called = false;
+  RunResult probe = su.run([&](uint64_t ready, const std::vector<StepRecord>&, const std::vector<Event>&) {
+    chooser_called = true;
+    root_enabled = ready;
+    return -1;
+  });
+  if (!chooser_called) {  // nothing to schedule: the run is its own only execution
+    agg.add(observe(su.spec, su.policy->name, probe), {}, probe);
+    return agg;
+  }
+  // Footprint of each thread's first step from the initial state.
+  auto first_fp = [&](int t) {
+    Footprint fp;
+    su.run([&](uint64_t, const std::vector<StepRecord>& trace, const std::vector<Event>& ev) {
+      if (su.depth(trace) == 0) return t;
+      fp = su.step_fp(trace.back(), ev);
+      return -1;
+    });
+    return fp;
+  };
+  std::vector<Sleeper> explored;
+  Mask explored_mask = 0;
+  // Every first step is a subtree of round 1 (first steps are op entries, kernel steps that race
+  // with one another, so the races would ask for each of them anyway): the subtrees run in parallel.
+  Mask pending = root_enabled;
+  while (pending) {
+    std::vector<int> round;
+    for (Mask m = pending; m; m &= m - 1) round.push_back(std::countr_zero(m));
+    std::vector<Footprint> fps;
+    for (int t : round) fps.push_back(first_fp(t));
+    std::vector<Aggregate> results(round.size());
+    std::vector<Mask> adds(round.size());
+    parallel_for(round.size(), opt.jobs, [&](size_t i) {
+      Node root;
+      root.enabled = root_enabled;
+      root.chosen = round[i];
+      root.backtrack = bit(round[i]);
+      root.fp = fps[i];
+      root.sleep = explored;
+      for (size_t j = 0; j < i; ++j) root.sleep.push_back(Sleeper{round[j], fps[j]});
+      SubtreeExplorer ex(su, std::move(root), opt.progress, opt.preemptions);
+      results[i] = ex.run();
+      adds[i] = ex.root_additions();
+    });
+    Mask next = 0;
+    for (size_t i = 0; i < round.size(); ++i) {
+      agg.merge(results[i]);
+      next |= adds[i];
+      explored.push_back(Sleeper{round[i], fps[i]});
+      explored_mask |= bit(round[i]);
+    }
+    pending = next & root_enabled & ~explored_mask;
+  }
+  return agg;
+}
+
+/// Random mode: run i follows a schedule drawn from seed + i, so runs can be split among jobs.
+Aggregate random_runs(const Setup& su, const ExploreOptions& opt) {
+  const unsigned jobs = std::max(1u, opt.jobs);
+  std::vector<Aggregate> parts(jobs);
+  parallel_for(jobs, jobs, [&](size_t w) {
+    for (uint64_t i = w; i < opt.runs; i += jobs) {
+      SplitMix64 rng(opt.seed + i);
+      Schedule picks;
+      RunResult r;
+      try {
+        r = su.run([&](uint64_t ready, const std::vector<StepRecord>&, const std::vector<Event>&) {
+          const uint64_t k = rng.below(static_cast<uint64_t>(std::popcount(ready)));
+          Mask m = ready;
+          for (uint64_t x = 0; x < k; ++x) m &= m - 1;
+          picks.push_back(std::countr_zero(m));
+          return picks.back();
+        });
+      } catch (const InvariantViolation& e) {
+        parts[w].add_invariant(picks, e.what());
+        if (opt.progress) opt.progress->fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      parts[w].add(observe(su.spec, su.policy->name, r), schedule_of(r), r);
+      if (opt.progress) opt.progress->fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+  Aggregate agg;
+  for (const Aggregate& p : parts) agg.merge(p);
+  return agg;
+}
+
+double multinomial(const std::vector<uint64_t>& counts) {
+  // exp(lgamma(sum + 1) - sum lgamma(c + 1)), rounded: exact enough for a reduction factor.
+  double total = 0, l = 0;
+  for (uint64_t c : counts) {
+    total += static_cast<double>(c);
+    l -= std::lgamma(static_cast<double>(c) + 1);
+  }
+  l += std::lgamma(total + 1);
+  return std::round(std::exp(l));
+}
+
+}  // namespace
+
+std::string_view to_string(Verdict v) {
+  switch (v) {
+    case Verdict::Never: return "Never";
+    case Verdict::Sometimes: return "Sometimes";
+    case Verdict::Always: return "Always";
+  }
+  return "?";
+}
+
+unsigned context_switches(const Schedule& s) {
+  unsigned n = 0;
+  for (size_t i = 1; i < s.size(); ++i) n += s[i] != s[i - 1];
+  return n;
+}
+
+bool witness_less(const Schedule& a, const Schedule& b) {
+  const unsigned ca = context_switches(a), cb = context_switches(b);
+  if (ca != cb) return ca < cb;
+  if (a.size() != b.size()) return a.size() < b.size();
+  return a < b;
+}
+
+std::string schedule_text(const ScenarioSpec& s, const Schedule& sched) {
+  std::string out = "[";
+  for (size_t i = 0; i < sched.size();) {
+    size_t j = i;
+    while (j < sched.size() && sched[j] == sched[i]) ++j;
+    if (i) out += ",";
+    out += "\"" + s.threads[static_cast<size_t>(sched[i])].name;
+    if (j - i > 1) out += ":" + std::to_string(j - i);
+    out += "\"";
+    i = j;
+  }
+  return out + "]";
+}
+
+ExploreResult explore(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt) {
+  if (s.threads.size() > 64)
+    throw ScenarioError({Diagnostic{.file = opt.file, .pointer = s.pointer,
+                                    .message = "explore handles at most 64 threads, scenario \"" + s.name + "\" has " +
+                                               std::to_string(s.threads.size())}});
+  const Setup su = make_setup(s, policy, opt);
+  const Aggregate agg = opt.mode == ExploreOptions::Mode::Exhaustive ? exhaustive(su, opt) : random_runs(su, opt);
+  ExploreResult r;
+  r.scenario = s.name;
+  r.policy = policy.name;
+  r.mode = opt.mode;
+  r.executions = agg.executions;
+  r.pruned = agg.pruned;
+  r.distinct_outcomes = agg.outcomes.size();
+  r.preemptions = opt.mode == ExploreOptions::Mode::Exhaustive ? opt.preemptions : -1;
+  r.budget = agg.budget;
+  if (agg.first) {
+    std::vector<uint64_t> counts(s.threads.size(), 0);
+    for (int t : *agg.first) ++counts[static_cast<size_t>(t)];
+    r.naive_interleavings = multinomial(counts);
+  }
+  auto verdict = [&](uint64_t n) { return n == 0 ? Verdict::Never : n == agg.executions ? Verdict::Always : Verdict::Sometimes; };
+  if (agg.invariant) r.invariant = agg.invariant;
+  std::vector<std::string> names = base_properties();
+  for (const auto& [name, cw] : agg.props)
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  for (const std::string& n : names) {
+    PropertyResult p{.name = n};
+    if (auto it = agg.props.find(n); it != agg.props.end()) {
+      p.count = it->second.first;
+      p.witness = it->second.second;
+    }
+    p.verdict = verdict(p.count);
+    r.properties.push_back(std::move(p));
+  }
+  if (auto it = s.expect.find(policy.name); it != s.expect.end()) {
+    size_t i = 0;
+    for (const std::string& m : metric_names()) {
+      auto b = it->second.find(m);
+      if (b == it->second.end()) continue;
+      PropertyResult p{.name = m + " " + b->second.text()};
+      if (i < agg.expect.size()) {
+        p.count = agg.expect[i].first;
+        p.witness = agg.expect[i].second;
+      }
+      p.verdict = verdict(p.count);
+      r.expectations.push_back(std::move(p));
+      ++i;
+    }
+  }
+  return r;
+}
+
+RunResult replay(const ScenarioSpec& s, const kernel::Policy& policy, const Schedule& sched, uint64_t max_steps) {
+  ScenarioSpec spec = s;
+  if (max_steps) spec.max_steps = max_steps;
+  const size_t threads = s.threads.size();
+  RunOptions ro;
+  ro.chooser = [&](uint64_t, const std::vector<StepRecord>& trace, const std::vector<Event>&) {
+    const size_t d = trace.size() - threads;
+    return d < sched.size() ? sched[d] : -1;
+  };
+  return run_scenario(spec, policy, ro);
+}
+
+}  // namespace tlbsim::scenarios

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+#include "scenarios/footprint.h"
+
+#include <algorithm>
+#include <functional>
+#include <tuple>
+#include <string>
+
+#include "model/pte.h"
+
+namespace tlbsim::scenarios {
+
+namespace {
+
+constexpr uint64_t kCpuSide = 0, kDeviceSide = uint64_t{1} << 32;
+constexpr uint64_t kAnyIndex = 0xffffffffu;
+
+/// Cache key: CPU-side caches are per CPU (its TLB and paging-structure cache together);
+/// device-side caches (IOTLB, IOMMU walk cache, ATC, shadow MMU) form one object, because one
+/// invalidation command or notifier reaches several of them.
+uint64_t cache_key(Holder h) {
+  switch (h.kind) {
+    case HolderKind::CpuTlb:
+    case HolderKind::CpuWalkCache: return kCpuSide | h.index;
+    case HolderKind::None: return kAnyKey;
+    default: return kDeviceSide;
+  }
+}
+
+bool hardware_kind(const Event& e) {
+  switch (e.kind) {
+    case EventKind::Access:
+    case EventKind::Fault:
+    case EventKind::Fill:
+    case EventKind::WalkFill:
+    case EventKind::Evict:
+    case EventKind::StaleTableWalk: return true;
+    // The page walker sets Accessed/Dirty in the PTE without any kernel involvement.
+    case EventKind::PteStore: return std::string_view(e.func) == "hardware A/D update";
+    default: return false;
+  }
+}
+
+bool keys_match(Touch::Obj o, uint64_t a, uint64_t b) {
+  if (a == kAnyKey || b == kAnyKey || a == b) return true;
+  if (o != Touch::Obj::Cache) return false;
+  if ((a & kDeviceSide) != (b & kDeviceSide)) return false;
+  return (a & kAnyIndex) == kAnyIndex || (b & kAnyIndex) == kAnyIndex;
+}
+
+}  // namespace
+
+namespace {
+void index_groups(Footprint& f) {
+  for (size_t o = 0, i = 0; o < f.group.size(); ++o) {
+    while (i < f.touches.size() && static_cast<size_t>(f.touches[i].obj) < o) ++i;
+    f.group[o] = static_cast<uint16_t>(i);
+  }
+}
+}  // namespace
+
+Footprint footprint_of_everything() {
+  Footprint f;
+  f.kernel = true;
+  for (auto o : {Touch::Obj::Kernel, Touch::Obj::PtRange, Touch::Obj::Frame, Touch::Obj::Allocator, Touch::Obj::Cache,
+                 Touch::Obj::Lock, Touch::Obj::Notifier})
+    f.touches.push_back(Touch{.obj = o, .write = true, .key = kAnyKey});
+  index_groups(f);
+  return f;
+}
+
+Footprint footprint(std::span<const Event> events, const StepActor& actor) {
+  Footprint f;
+  auto add = [&](Touch::Obj o, bool w, uint64_t key, uint64_t lo = 0, uint64_t hi = ~uint64_t{0}) {
+    f.touches.push_back(Touch{.obj = o, .write = w, .key = key, .lo = lo, .hi = hi});
+  };
+  auto frame = [&](bool w, Pfn p) {
+    if (p != kNoPfn) add(Touch::Obj::Frame, w, p.value());
+  };
+  auto pte_frame = [&](uint64_t raw) {
+    const Pte p{raw};
+    if (p.present()) frame(false, p.pfn());
+  };
+  // A walk reads one entry per level, each containing va: a point read meets every store to an
+  // entry (at any level) whose span contains va.
+  auto walk_read = [&](const Event& e) { add(Touch::Obj::PtRange, false, e.mm.value(), e.va, e.va + 1); };
+
+  f.kernel = events.empty();
+  for (const Event& e : events) {
+    if (!hardware_kind(e)) f.kernel = true;
+    switch (e.kind) {
+      case EventKind::PteStore:
+        add(Touch::Obj::PtRange, true, e.mm.value(), e.va, e.end > e.va ? e.end : e.va + 1);
+        frame(false, e.pfn);  // the table page the entry lives in
+        pte_frame(e.old_val);
+        pte_frame(e.new_val);
+        break;
+      case EventKind::Fill:
+      case EventKind::WalkFill:
+        add(Touch::Obj::Cache, true, cache_key(e.holder));
+        walk_read(e);
+        frame(false, e.pfn);
+        break;
+      case EventKind::Evict:
+      case EventKind::Drop: add(Touch::Obj::Cache, true, cache_key(e.holder)); break;
+      case EventKind::CpuFlush: add(Touch::Obj::Cache, true, kCpuSide | kAnyIndex); break;
+      case EventKind::Notifier:
+        add(Touch::Obj::Notifier, true, e.mm == kNoMm ? kAnyKey : e.mm.value());
+        add(Touch::Obj::Cache, true, kDeviceSide);
+        break;
+      case EventKind::InvCmd:
+      case EventKind::InvSync: add(Touch::Obj::Cache, true, kDeviceSide); break;
+      case EventKind::FrameAlloc:
+      case EventKind::FrameFree:
+        frame(true, e.pfn);
+        add(Touch::Obj::Allocator, true, 0);
+        break;
+      case EventKind::Access:
+        if (e.holder.kind != HolderKind::None) add(Touch::Obj::Cache, true, cache_key(e.holder));
+        else walk_read(e);
+        frame((e.flags & kEvWrite) != 0, e.pfn);
+        break;
+      case EventKind::Fault: walk_read(e); break;
+      case EventKind::StaleTableWalk:
+        walk_read(e);
+        frame(false, e.pfn);
+        break;
+      case EventKind::Lock:
+      case EventKind::Unlock: add(Touch::Obj::Lock, true, std::hash<std::string>{}(e.note) & ~(uint64_t{1} << 63)); break;
+      case EventKind::Copy:
+        frame(false, e.pfn);
+        frame(true, Pfn{e.aux});
+        break;
+      case EventKind::Call: break;
+    }
+  }
+  // A hardware access looks up its own caches first (a miss leaves no event but its result
+  // depends on every fill and invalidation of those caches).
+  add(Touch::Obj::Cache, true, actor.device ? kDeviceSide : (kCpuSide | actor.cpu));
+  if (f.kernel) {
+    // Kernel code reads page tables and frame state without emitting events (pte_none checks,
+    // pmd_trans_huge, page_mapcount): treat it as reading every entry and every frame.
+    add(Touch::Obj::PtRange, false, kAnyKey);
+    add(Touch::Obj::Frame, false, kAnyKey);
+    add(Touch::Obj::Notifier, false, kAnyKey);
+  }
+  auto key = [](const Touch& t) { return std::make_tuple(t.obj, t.key, t.lo, t.hi, t.write); };
+  std::sort(f.touches.begin(), f.touches.end(), [&](const Touch& a, const Touch& b) { return key(a) < key(b); });
+  f.touches.erase(std::unique(f.touches.begin(), f.touches.end(), [&](const Touch& a, const Touch& b) { return key(a) == key(b); }),
+                  f.touches.end());
+  index_groups(f);
+  return f;
+}
+
+bool dependent(const Footprint& a, const Footprint& b) {
+  if (a.kernel && b.kernel) return true;
+  auto end = [](const Footprint& f, size_t o) { return o + 1 < f.group.size() ? f.group[o + 1] : f.touches.size(); };
+  for (size_t o = 0; o + 1 < a.group.size(); ++o)
+    for (size_t i = a.group[o]; i < end(a, o); ++i)
+      for (size_t j = b.group[o]; j < end(b, o); ++j) {
+        const Touch& x = a.touches[i];
+        const Touch& y = b.touches[j];
+        if (!(x.write || y.write) || !keys_match(x.obj, x.key, y.key)) continue;
+        if (x.lo < y.hi && y.lo < x.hi) return true;
+      }
+  return false;
+}
+
+}  // namespace tlbsim::scenarios

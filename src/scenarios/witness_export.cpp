@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+#include "scenarios/witness_export.h"
+
+#include <map>
+#include <sstream>
+
+// GCC 12 reports a false -Wmaybe-uninitialized inside boost::optional when write_graphviz walks
+// an adjacency_list's edges (the iterator is always engaged there); keep it quiet for this file.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/graphviz.hpp>
+#include <nlohmann/json.hpp>
+
+#include "scenarios/detector.h"
+#include "scenarios/footprint.h"
+
+namespace tlbsim::scenarios {
+
+namespace {
+
+std::vector<const StepRecord*> steps_of(const RunResult& r) {
+  std::vector<const StepRecord*> out;
+  for (const StepRecord& st : r.trace)
+    if (!st.priming) out.push_back(&st);
+  return out;
+}
+
+StepActor actor_of(const ScenarioSpec& s, int thread) {
+  const ThreadSpec& t = s.threads[static_cast<size_t>(thread)];
+  return StepActor{.device = t.kind == ThreadKind::Device, .cpu = t.cpu};
+}
+
+std::string summary(const RunResult& r, const StepRecord& st) {
+  std::map<std::string, int> kinds;
+  for (size_t i = st.ev_begin; i < st.ev_end; ++i) ++kinds[std::string(to_string(r.events[i].kind))];
+  std::string out;
+  for (const auto& [k, n] : kinds) out += (out.empty() ? "" : ", ") + (n > 1 ? std::to_string(n) + " " : "") + k;
+  return out.empty() ? "no events" : out;
+}
+
+const char* colour(WindowClass c) {
+  switch (c) {
+    case WindowClass::Stale: return "yellow";
+    case WindowClass::Permission: return "olive";
+    case WindowClass::Freed: return "bad";
+    case WindowClass::Reused: return "terrible";
+    case WindowClass::TableFreed: return "cq_build_failed";
+  }
+  return "grey";
+}
+
+}  // namespace
+
+const PropertyResult* pick_witness(const ExploreResult& r, const std::string& name) {
+  if (!name.empty()) {
+    for (const auto& p : r.properties)
+      if (p.name == name && p.witness) return &p;
+    for (const auto& p : r.expectations)
+      if ((p.name == name || p.name.rfind(name + " ", 0) == 0) && p.witness) return &p;
+    return nullptr;
+  }
+  // Most severe first: what a kernel developer would want to see drawn.
+  for (const char* n : {"use-after-free", "table-freed", "reused", "freed", "lost-writes", "permission", "stale",
+                        "observed", "livelocks", "windows", "deadlock", "step budget exceeded"})
+    for (const auto& p : r.properties)
+      if (p.name == n && p.witness) return &p;
+  for (const auto& p : r.properties)
+    if (p.witness) return &p;
+  return nullptr;
+}
+
+std::string happens_before_dot(const ScenarioSpec& s, const RunResult& r) {
+  struct VertexProps {
+    std::string label;
+  };
+  struct EdgeProps {
+    std::string kind;  ///< "po" program order, "conflict" dependent steps
+  };
+  using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, VertexProps, EdgeProps>;
+  const std::vector<const StepRecord*> steps = steps_of(r);
+  Graph g(steps.size());
+  std::vector<Footprint> fps;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const StepRecord& st = *steps[i];
+    fps.push_back(footprint(std::span<const Event>(r.events.data() + st.ev_begin, st.ev_end - st.ev_begin), actor_of(s, st.thread)));
+    g[i].label = std::to_string(i + 1) + ": " + s.threads[static_cast<size_t>(st.thread)].name + " " + st.label + "\\n" + summary(r, st);
+  }
+  std::vector<int> last(s.threads.size(), -1);
+  for (size_t j = 0; j < steps.size(); ++j) {
+    const int tj = steps[j]->thread;
+    if (last[static_cast<size_t>(tj)] >= 0) boost::add_edge(static_cast<size_t>(last[static_cast<size_t>(tj)]), j, EdgeProps{"po"}, g);
+    // Conflict order: from the latest dependent step of every other thread (earlier ones follow
+    // by program order).
+    std::vector<bool> seen(s.threads.size(), false);
+    for (size_t i = j; i-- > 0;) {
+      const int ti = steps[i]->thread;
+      if (ti == tj || seen[static_cast<size_t>(ti)] || !dependent(fps[i], fps[j])) continue;
+      seen[static_cast<size_t>(ti)] = true;
+      boost::add_edge(i, j, EdgeProps{"conflict"}, g);
+    }
+    last[static_cast<size_t>(tj)] = static_cast<int>(j);
+  }
+  std::ostringstream out;
+  boost::write_graphviz(
+      out, g,
+      [&](std::ostream& o, size_t v) {
+        o << "[label=\"" << g[v].label << "\", shape=box, group=\"" << s.threads[static_cast<size_t>(steps[v]->thread)].name << "\"]";
+      },
+      [&](std::ostream& o, const Graph::edge_descriptor& e) {
+        o << (g[e].kind == "po" ? "[style=bold]" : "[style=dashed, color=red, label=\"conflict\"]");
+      },
+      [&](std::ostream& o) { o << "label=\"" << s.name << " under " << r.policy << ": happens-before\";\nrankdir=TB;\n"; });
+  return out.str();
+}
+
+#pragma GCC diagnostic pop
+
+std::string trace_json(const ScenarioSpec& s, const RunResult& r) {
+  using json = nlohmann::ordered_json;
+  json ev = json::array();
+  constexpr int kPid = 1;
+  auto meta = [&](int tid, const std::string& name, int sort) {
+    ev.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", kPid}, {"tid", tid}, {"args", {{"name", name}}}});
+    ev.push_back({{"name", "thread_sort_index"}, {"ph", "M"}, {"pid", kPid}, {"tid", tid}, {"args", {{"sort_index", sort}}}});
+  };
+  ev.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", kPid}, {"tid", 0}, {"args", {{"name", s.name + " under " + r.policy}}}});
+  // Thread tracks: tid 1 + thread index. Actor ids map to threads by name.
+  std::map<uint16_t, int> actor_tid;
+  for (size_t i = 0; i < s.threads.size(); ++i) {
+    const ThreadSpec& t = s.threads[i];
+    const std::string where = t.kind == ThreadKind::Device ? "device " + t.device : "CPU " + std::to_string(t.cpu);
+    meta(static_cast<int>(i) + 1, t.name + " (" + where + ")", static_cast<int>(i));
+    for (size_t a = 0; a < r.actors.size(); ++a)
+      if (r.actors[a] == t.name) actor_tid[static_cast<uint16_t>(a)] = static_cast<int>(i) + 1;
+  }
+  const int kMachineTid = 1000;
+  meta(kMachineTid, "setup and machine", 1000);
+  // Cache tracks: tid 2000 + order of first appearance.
+  std::map<Holder, int> holder_tid;
+  auto cache_track = [&](Holder h) {
+    auto [it, fresh] = holder_tid.try_emplace(h, 2000 + static_cast<int>(holder_tid.size()));
+    if (fresh) {
+      std::string name = to_string(h);
+      if (h.kind == HolderKind::Atc && h.index < r.device_names.size()) name += " (ATC of " + r.device_names[h.index] + ")";
+      meta(it->second, name, it->second);
+    }
+    return it->second;
+  };
+  auto tid_of_actor = [&](uint16_t a) {
+    auto it = actor_tid.find(a);
+    return it == actor_tid.end() ? kMachineTid : it->second;
+  };
+  // Steps as spans on their thread's track.
+  for (const StepRecord& st : r.trace) {
+    if (st.priming || st.ev_begin == st.ev_end) continue;
+    const uint64_t b = r.events[st.ev_begin].seq.value(), e = r.events[st.ev_end - 1].seq.value();
+    ev.push_back({{"name", st.label}, {"cat", "step"}, {"ph", "X"}, {"pid", kPid}, {"tid", st.thread + 1}, {"ts", b},
+                  {"dur", e - b + 1}});
+  }
+  // Setup (building the machine, populating VMAs) is not part of the schedule: start at the
+  // first event of the first scheduled step.
+  size_t first = r.events.size();
+  for (const StepRecord& st : r.trace)
+    if (!st.priming) {
+      first = st.ev_begin;
+      break;
+    }
+  for (size_t i = first; i < r.events.size(); ++i) {
+    const Event& e = r.events[i];
+    const bool on_cache = e.holder.kind != HolderKind::None &&
+                          (e.kind == EventKind::Fill || e.kind == EventKind::WalkFill || e.kind == EventKind::Evict || e.kind == EventKind::Drop);
+    const int tid = on_cache ? cache_track(e.holder) : tid_of_actor(e.actor);
+    ev.push_back({{"name", std::string(to_string(e.kind)) + " " + e.func},
+                  {"cat", std::string(to_string(e.kind))},
+                  {"ph", "i"},
+                  {"s", "t"},
+                  {"pid", kPid},
+                  {"tid", tid},
+                  {"ts", e.seq.value()},
+                  {"args", {{"event", describe(e, r.actors)}, {"time_ns", e.time_ns}}}});
+  }
+  const DetectorResult d = detect(r.events);
+  for (const Window& w : d.windows) {
+    const uint64_t b = w.open.seq.value(), e = w.close.valid() ? w.close.seq.value() : d.end_seq;
+    ev.push_back({{"name", std::string(to_string(w.cls)) + " window" + (w.observed() ? " (observed)" : "")},
+                  {"cat", "window"},
+                  {"ph", "X"},
+                  {"pid", kPid},
+                  {"tid", cache_track(w.holder)},
+                  {"ts", b},
+                  {"dur", e > b ? e - b : 1},
+                  {"cname", colour(w.cls)},
+                  {"args", {{"opened by", w.open_what}, {"va", w.va}, {"accesses", w.accesses.size()}}}});
+  }
+  json doc = {{"displayTimeUnit", "ns"}, {"traceEvents", ev}};
+  return doc.dump(1) + "\n";
+}
+
+}  // namespace tlbsim::scenarios

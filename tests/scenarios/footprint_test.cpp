@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+#include <catch2/catch.hpp>
+
+#include "scenarios/footprint.h"
+
+using namespace tlbsim;
+using namespace tlbsim::scenarios;
+
+namespace {
+
+Event pte_store(uint64_t va, uint8_t level = 1) {
+  Event e{.kind = EventKind::PteStore, .level = level, .mm = MmId{0}, .func = "zap_pte_range"};
+  e.va = va;
+  e.end = va + (uint64_t{1} << (12 + 9 * (level - 1)));
+  e.pfn = Pfn{7};
+  return e;
+}
+
+Event fill(uint64_t va, Holder h) {
+  Event e{.kind = EventKind::Fill, .holder = h, .mm = MmId{0}, .func = "walk"};
+  e.va = va;
+  e.pfn = Pfn{100};
+  return e;
+}
+
+Event access(uint64_t va, Holder via, bool write, uint32_t pfn) {
+  Event e{.kind = EventKind::Access, .flags = uint8_t(write ? kEvWrite : 0), .holder = via, .mm = MmId{0}, .func = "load"};
+  e.va = va;
+  e.pfn = Pfn{pfn};
+  return e;
+}
+
+const Holder kAtc{HolderKind::Atc, 0};
+const Holder kTlb1{HolderKind::CpuTlb, 1};
+const StepActor kDevice{.device = true};
+const StepActor kCpu1{.device = false, .cpu = 1};
+const StepActor kCpu0{.device = false, .cpu = 0};
+
+}  // namespace
+
+TEST_CASE("footprint: a walk depends on a store to any entry on its path", "[scenarios][explore]") {
+  const std::vector<Event> dev{fill(0x5000, kAtc), access(0x5000, {}, false, 100)};
+  const Footprint walk = footprint(dev, kDevice);
+  CHECK_FALSE(walk.kernel);
+  // The PTE of the page, and the PMD above it, are on the walk's path; another PTE is not.
+  CHECK(dependent(walk, footprint(std::vector<Event>{pte_store(0x5000)}, kCpu0)));
+  CHECK(dependent(walk, footprint(std::vector<Event>{pte_store(0x0, 2)}, kCpu0)));
+  // A kernel step conflicts with the device's fill only through entries and caches it touches;
+  // a PTE store elsewhere is still kernel code, which reads every entry but writes only its own.
+  Event other = pte_store(0x9000);
+  other.func = "hardware A/D update";  // a hardware-only step: no blanket kernel reads
+  CHECK_FALSE(dependent(walk, footprint(std::vector<Event>{other}, kCpu0)));
+}
+
+TEST_CASE("footprint: kernel steps are all dependent; hardware steps on separate caches are not", "[scenarios][explore]") {
+  Event call{.kind = EventKind::Call, .func = "munmap"};
+  const Footprint k1 = footprint(std::vector<Event>{call}, kCpu0);
+  const Footprint k2 = footprint(std::vector<Event>{}, kCpu1);  // no events: still kernel code
+  CHECK(k1.kernel);
+  CHECK(k2.kernel);
+  CHECK(dependent(k1, k2));
+  const Footprint r0 = footprint(std::vector<Event>{access(0x1000, Holder{HolderKind::CpuTlb, 0}, false, 5)}, kCpu0);
+  const Footprint r1 = footprint(std::vector<Event>{access(0x1000, kTlb1, false, 5)}, kCpu1);
+  CHECK_FALSE(dependent(r0, r1));  // two reads of one frame through two TLBs commute
+  const Footprint w1 = footprint(std::vector<Event>{access(0x1000, kTlb1, true, 5)}, kCpu1);
+  CHECK(dependent(r0, w1));  // a read and a write of one frame do not
+}
+
+TEST_CASE("footprint: a CPU flush meets every CPU's TLB, an IOMMU command every device cache", "[scenarios][explore]") {
+  const Footprint hit1 = footprint(std::vector<Event>{access(0x1000, kTlb1, false, 5)}, kCpu1);
+  const Footprint dev = footprint(std::vector<Event>{access(0x1000, kAtc, false, 5)}, kDevice);
+  const Footprint flush = footprint(std::vector<Event>{Event{.kind = EventKind::CpuFlush, .func = "flush_tlb_mm_range"}}, kCpu0);
+  const Footprint inv = footprint(std::vector<Event>{Event{.kind = EventKind::InvCmd, .func = "qi_submit_sync"}}, kCpu0);
+  CHECK(dependent(hit1, flush));
+  CHECK(dependent(dev, inv));
+  CHECK_FALSE(dependent(hit1, dev));
+  // Frees and allocations all go through the allocator's free lists (reuse order).
+  const Footprint free1 = footprint(std::vector<Event>{Event{.kind = EventKind::FrameFree, .pfn = Pfn{1}}}, kCpu0);
+  const Footprint free2 = footprint(std::vector<Event>{Event{.kind = EventKind::FrameFree, .pfn = Pfn{2}}}, kCpu1);
+  CHECK(dependent(free1, free2));
+}
