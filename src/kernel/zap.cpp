@@ -153,10 +153,21 @@ Task<> free_pgtables(Kernel& k, MmuGather& tlb, std::vector<Vma> vmas) {
   trace_call(k, "free_pgtables", mm.id());
   uint64_t lo = ~uint64_t{0}, hi = 0;
   for (const Vma& v : vmas) {
-    // unlink_anon_vmas(); unlink_file_vma(): rmap walkers stop finding this VMA.
+    // "Hide vma from rmap and truncate_pagecache before freeing pgtables" (v6.0 mm/memory.c):
+    // unlink_anon_vmas() under the anon_vma lock, unlink_file_vma() under i_mmap_lock_write().
+    // The write locks wait for any rmap walk or unmap_mapping_range() that still holds this VMA
+    // under the read lock and may touch its tables; walks that start later no longer find it.
+    // The model keeps one VMA list for i_mmap and anon_vma, so it unlinks from both at once,
+    // with both locks held in the kernel's order (i_mmap_rwsem, then anon_vma).
+    SimLock* const file_lock = v.file ? &k.file(v.file).i_mmap_rwsem : nullptr;
+    SimLock* const anon_lock = v.anon_vma ? &k.anon_vma_lock(v.anon_vma) : nullptr;
+    if (file_lock) co_await lock(k, *file_lock, LockMode::Write, "i_mmap_lock_write");
+    if (anon_lock) co_await lock(k, *anon_lock, LockMode::Write, "anon_vma_lock_write");
     auto& list = mm.vmas_mut();
     list.erase(std::remove_if(list.begin(), list.end(), [&](const Vma& x) { return x.detached && x.seq == v.seq; }),
                list.end());
+    if (anon_lock) unlock(k, *anon_lock, LockMode::Write, "anon_vma_unlock_write");
+    if (file_lock) unlock(k, *file_lock, LockMode::Write, "i_mmap_unlock_write");
     lo = std::min(lo, v.start);
     hi = std::max(hi, v.end);
   }
