@@ -419,23 +419,35 @@ Aggregate exhaustive(const Setup& su, const ExploreOptions& opt) {
   // Probe the initial state: which threads can take the first step.
   Mask root_enabled = 0;
   bool chooser_called = false;
-  RunResult probe = su.run([&](uint64_t ready, const std::vector<StepRecord>&, const std::vector<Event>&) {
-    chooser_called = true;
-    root_enabled = ready;
-    return -1;
-  });
+  RunResult probe;
+  try {
+    probe = su.run([&](uint64_t ready, const std::vector<StepRecord>&, const std::vector<Event>&) {
+      chooser_called = true;
+      root_enabled = ready;
+      return -1;
+    });
+  } catch (const InvariantViolation& e) {
+    // Setup or priming broke the model: every schedule starts there, so that is the only outcome.
+    agg.add_invariant({}, e.what());
+    return agg;
+  }
   if (!chooser_called) {  // nothing to schedule: the run is its own only execution
     agg.add(observe(su.spec, su.policy->name, probe), {}, probe);
     return agg;
   }
   // Footprint of each thread's first step from the initial state.
+  // A first step that breaks the model has an unknown footprint: it touched everything (its
+  // subtree then records the violation).
   auto first_fp = [&](int t) {
-    Footprint fp;
-    su.run([&](uint64_t, const std::vector<StepRecord>& trace, const std::vector<Event>& ev) {
-      if (su.depth(trace) == 0) return t;
-      fp = su.step_fp(trace.back(), ev);
-      return -1;
-    });
+    Footprint fp = footprint_of_everything();
+    try {
+      su.run([&](uint64_t, const std::vector<StepRecord>& trace, const std::vector<Event>& ev) {
+        if (su.depth(trace) == 0) return t;
+        fp = su.step_fp(trace.back(), ev);
+        return -1;
+      });
+    } catch (const InvariantViolation&) {
+    }
     return fp;
   };
   std::vector<Sleeper> explored;

@@ -2,7 +2,6 @@
 #include "scenarios/footprint.h"
 
 #include <algorithm>
-#include <functional>
 #include <tuple>
 #include <string>
 
@@ -41,6 +40,14 @@ bool hardware_kind(const Event& e) {
   }
 }
 
+/// FNV-1a: the same key for a lock name on every platform, so execution counts do not depend on
+/// the standard library's std::hash. A collision only makes two locks look like one (dependent).
+uint64_t lock_key(const std::string& name) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : name) h = (h ^ c) * 0x100000001b3ull;
+  return h & ~(uint64_t{1} << 63);
+}
+
 bool keys_match(Touch::Obj o, uint64_t a, uint64_t b) {
   if (a == kAnyKey || b == kAnyKey || a == b) return true;
   if (o != Touch::Obj::Cache) return false;
@@ -54,7 +61,7 @@ namespace {
 void index_groups(Footprint& f) {
   for (size_t o = 0, i = 0; o < f.group.size(); ++o) {
     while (i < f.touches.size() && static_cast<size_t>(f.touches[i].obj) < o) ++i;
-    f.group[o] = static_cast<uint16_t>(i);
+    f.group[o] = static_cast<uint32_t>(i);
   }
 }
 }  // namespace
@@ -91,7 +98,9 @@ Footprint footprint(std::span<const Event> events, const StepActor& actor) {
     switch (e.kind) {
       case EventKind::PteStore:
         add(Touch::Obj::PtRange, true, e.mm.value(), e.va, e.end > e.va ? e.end : e.va + 1);
-        frame(false, e.pfn);  // the table page the entry lives in
+        // The table page the entry lives in is written: a stale walk into that page after it
+        // was freed and reused as a table (a Frame read) sees this store or not.
+        frame(true, e.pfn);
         pte_frame(e.old_val);
         pte_frame(e.new_val);
         break;
@@ -116,8 +125,11 @@ Footprint footprint(std::span<const Event> events, const StepActor& actor) {
         add(Touch::Obj::Allocator, true, 0);
         break;
       case EventKind::Access:
+        // Even an access that hits a cache reads the PTE in the sense that matters: whether a
+        // window is open (the PTE no longer allows it) when the access happens decides
+        // `observed`, so its order against a store to that PTE must be explored.
         if (e.holder.kind != HolderKind::None) add(Touch::Obj::Cache, true, cache_key(e.holder));
-        else walk_read(e);
+        walk_read(e);
         frame((e.flags & kEvWrite) != 0, e.pfn);
         break;
       case EventKind::Fault: walk_read(e); break;
@@ -126,7 +138,7 @@ Footprint footprint(std::span<const Event> events, const StepActor& actor) {
         frame(false, e.pfn);
         break;
       case EventKind::Lock:
-      case EventKind::Unlock: add(Touch::Obj::Lock, true, std::hash<std::string>{}(e.note) & ~(uint64_t{1} << 63)); break;
+      case EventKind::Unlock: add(Touch::Obj::Lock, true, lock_key(e.note)); break;
       case EventKind::Copy:
         frame(false, e.pfn);
         frame(true, Pfn{e.aux});

@@ -20,7 +20,7 @@ struct Touch {
     Frame,      ///< a physical frame (contents, allocation state) `key`
     Allocator,  ///< the page allocator's free lists (reuse order)
     Cache,      ///< translation caches of one side: key = holder class + index
-    Lock,       ///< a lock, by name hash
+    Lock,       ///< a lock, by a stable (FNV-1a) hash of its name
     Notifier,   ///< mmu_notifier state of mm `key` (invalidate counts, secondary MMU sequences)
   } obj = Obj::Kernel;
   bool write = false;
@@ -34,7 +34,7 @@ struct Footprint {
   std::vector<Touch> touches;  ///< sorted by object kind (then key, range, mode), no duplicates
   bool kernel = false;  ///< ran kernel code (or emitted nothing): conflicts with every other kernel step
   /// touches[group[o], group[o + 1]) are those of object kind o.
-  std::array<uint16_t, 8> group{};
+  std::array<uint32_t, 8> group{};
 };
 
 /// Who took the step, as the explorer needs it to name the caches a hardware access consults.

@@ -50,6 +50,16 @@ const char* colour(WindowClass c) {
   return "grey";
 }
 
+/// Names come from scenario files: a quote or backslash must not end a DOT string early.
+std::string dot_escape(const std::string& in) {
+  std::string o;
+  for (char c : in) {
+    if (c == '"' || c == '\\') o += '\\';
+    o += c;
+  }
+  return o;
+}
+
 }  // namespace
 
 const PropertyResult* pick_witness(const ExploreResult& r, const std::string& name) {
@@ -65,8 +75,9 @@ const PropertyResult* pick_witness(const ExploreResult& r, const std::string& na
                         "observed", "livelocks", "windows", "deadlock", "step budget exceeded"})
     for (const auto& p : r.properties)
       if (p.name == n && p.witness) return &p;
+  // A "model invariant violated" witness cannot be replayed to a complete run: never drawn.
   for (const auto& p : r.properties)
-    if (p.witness) return &p;
+    if (p.witness && p.name.find("invariant") == std::string::npos) return &p;
   return nullptr;
 }
 
@@ -84,7 +95,8 @@ std::string happens_before_dot(const ScenarioSpec& s, const RunResult& r) {
   for (size_t i = 0; i < steps.size(); ++i) {
     const StepRecord& st = *steps[i];
     fps.push_back(footprint(std::span<const Event>(r.events.data() + st.ev_begin, st.ev_end - st.ev_begin), actor_of(s, st.thread)));
-    g[i].label = std::to_string(i + 1) + ": " + s.threads[static_cast<size_t>(st.thread)].name + " " + st.label + "\\n" + summary(r, st);
+    g[i].label = std::to_string(i + 1) + ": " + dot_escape(s.threads[static_cast<size_t>(st.thread)].name + " " + st.label) + "\\n" +
+                 dot_escape(summary(r, st));
   }
   std::vector<int> last(s.threads.size(), -1);
   for (size_t j = 0; j < steps.size(); ++j) {
@@ -105,12 +117,12 @@ std::string happens_before_dot(const ScenarioSpec& s, const RunResult& r) {
   boost::write_graphviz(
       out, g,
       [&](std::ostream& o, size_t v) {
-        o << "[label=\"" << g[v].label << "\", shape=box, group=\"" << s.threads[static_cast<size_t>(steps[v]->thread)].name << "\"]";
+        o << "[label=\"" << g[v].label << "\", shape=box, group=\"" << dot_escape(s.threads[static_cast<size_t>(steps[v]->thread)].name) << "\"]";
       },
       [&](std::ostream& o, const Graph::edge_descriptor& e) {
         o << (g[e].kind == "po" ? "[style=bold]" : "[style=dashed, color=red, label=\"conflict\"]");
       },
-      [&](std::ostream& o) { o << "label=\"" << s.name << " under " << r.policy << ": happens-before\";\nrankdir=TB;\n"; });
+      [&](std::ostream& o) { o << "label=\"" << dot_escape(s.name + " under " + r.policy) << ": happens-before\";\nrankdir=TB;\n"; });
   return out.str();
 }
 

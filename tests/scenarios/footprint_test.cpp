@@ -79,3 +79,23 @@ TEST_CASE("footprint: a CPU flush meets every CPU's TLB, an IOMMU command every 
   const Footprint free2 = footprint(std::vector<Event>{Event{.kind = EventKind::FrameFree, .pfn = Pfn{2}}}, kCpu1);
   CHECK(dependent(free1, free2));
 }
+
+TEST_CASE("footprint: an access that hits a cache is ordered against a store to its PTE", "[scenarios][explore]") {
+  // A hit walks nothing, yet whether it comes before or after the PTE is cleared decides whether
+  // it is observed inside a window, so the two steps must not be treated as independent.
+  const Footprint hit = footprint(std::vector<Event>{access(0x5000, kAtc, false, 100)}, kDevice);
+  CHECK_FALSE(hit.kernel);
+  CHECK(dependent(hit, footprint(std::vector<Event>{pte_store(0x5000)}, kCpu0)));
+  CHECK_FALSE(dependent(hit, footprint(std::vector<Event>{pte_store(0x9000)}, kCpu0)));
+}
+
+TEST_CASE("footprint: a store writes the table page it lives in", "[scenarios][explore]") {
+  // A stale walk through a freed table page reads that frame; if the page was reused as a table,
+  // a store into it changes what the stale walk sees.
+  Event stale{.kind = EventKind::StaleTableWalk, .holder = kAtc, .mm = MmId{1}, .func = "walk"};
+  stale.va = 0x40000000;
+  stale.pfn = Pfn{7};
+  Event ad = pte_store(0x9000);
+  ad.func = "hardware A/D update";
+  CHECK(dependent(footprint(std::vector<Event>{stale}, kDevice), footprint(std::vector<Event>{ad}, kCpu0)));
+}
