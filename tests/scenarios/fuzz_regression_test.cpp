@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Inputs the fuzzers (fuzz/, docs/fuzzing.md) found troublesome, replayed exactly as the fuzz
+// Inputs troublesome for the fuzz targets (fuzz/, docs/fuzzing.md), replayed exactly as the
 // targets replay them: each file of tests/scenarios/fuzz through the loader, and through the
 // runner under old and fixed with invariant checks on when it is within the run caps.
 #include <catch2/catch.hpp>
@@ -40,8 +40,8 @@ TEST_CASE("every fuzz regression input loads or is rejected cleanly and runs wit
 }
 
 TEST_CASE("an op range of 2^24 pages is checked against the VMAs without visiting every page", "[scenarios][fuzz]") {
-  // Found as a fuzz timeout: the validator walked each op's range page by page. The file is
-  // valid: 70 reads over one 2^24-page VMA.
+  // A fuzz-sized input (under 4 KiB) that took seconds: the validator walked each op's range
+  // page by page. The file is valid: 70 reads over one 2^24-page VMA.
   const std::string text = read_text(fs::path(TLBSIM_SOURCE_DIR) / "tests/scenarios/fuzz/validate-huge-op-ranges.json");
   scenarios::ScenarioFile f;
   REQUIRE(fuzz::load_input(text, f));
