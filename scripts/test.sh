@@ -2,11 +2,21 @@
 # SPDX-License-Identifier: MIT
 # The whole test suite: install what is missing, build everything with warnings as errors, and
 # run every test not labelled slow (ctest -L slow runs the rest), then the main job's report.
+# Then the same tests again built with AddressSanitizer and UndefinedBehaviorSanitizer (in
+# build-asan, tests and CLI only): a memory error, a leak or undefined behaviour fails the run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/deps.sh"
 build="$root/build-test"
 [ -f "$build/build.ninja" ] || cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTLBSIM_WERROR=ON >/dev/null
 cmake --build "$build"
-cd "$build"
-ctest -LE slow --output-on-failure -j "$(nproc)"
+(cd "$build" && ctest -LE slow --output-on-failure -j "$(nproc)")
+
+asan="$root/build-asan"
+# -O1 keeps the sanitizer build quick to compile while the tests still run at a useful speed.
+[ -f "$asan/build.ninja" ] || cmake -S "$root" -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DTLBSIM_WERROR=ON -DTLBSIM_SANITIZE=ON -DTLBSIM_BUILD_BENCH=OFF >/dev/null
+cmake --build "$asan" --target tlbsim_tests tlbsim
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+(cd "$asan" && ctest -LE slow --output-on-failure -j "$(nproc)")

@@ -38,8 +38,9 @@ std::vector<scenarios::ScenarioFile> load_all(const std::vector<std::string>& fi
 /// Throws UsageError if a name in `only` names no scenario in `loaded`.
 void check_scenario_names(const std::vector<scenarios::ScenarioFile>& loaded, const std::set<std::string>& only);
 
-/// Write to a temporary file beside `path`, then rename, so a failed run leaves nothing that
-/// looks complete.
+/// Write to a uniquely named temporary file beside `path`, then rename, so a failed run leaves
+/// nothing that looks complete. On any failure the temporary file is removed and UsageError
+/// (exit status 2) names the path and the reason.
 void write_atomically(const std::string& path, const std::string& data);
 
 po::variables_map parse(const std::vector<std::string>& args, po::options_description& opts, const char* positional);

@@ -59,6 +59,7 @@ void TranslationCache::fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writa
     e.va = vpn << kPageShift;
     e.end = e.va + (huge ? kPmdSize : kPageSize);
     e.pfn = pfn;
+    victim->filled_by = Seq{m_bus.next_seq()};
     m_bus.emit(std::move(e));
   }
 }

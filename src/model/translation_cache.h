@@ -28,6 +28,9 @@ struct CachedTranslation {
   bool writable = false;
   bool dirty = false;  ///< the PTE was dirty when cached: a write needs no walk to set D
   bool huge = false;
+  /// The Fill event that put the entry here (Seq 0 if nobody listened): lets an invariant check
+  /// confirm every cached translation came from a walk the event log recorded.
+  Seq filled_by{};
   bool covers(uint64_t v) const { return huge ? (v >> 9) == (vpn >> 9) : v == vpn; }
   Pfn pfn_for(uint64_t v) const { return huge ? Pfn{pfn.value() + uint32_t(v - vpn)} : pfn; }
 };

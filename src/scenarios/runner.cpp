@@ -9,6 +9,7 @@
 #include "kernel/sva.h"
 #include "kernel/task.h"
 #include "model/check.h"
+#include "model/log_check.h"
 #include "scenarios/errors.h"
 #include "scenarios/ops.h"
 #include "scenarios/rng.h"
@@ -51,6 +52,7 @@ class Runner {
     mc.cost = s.cost;
     m_k = std::make_unique<kernel::Kernel>(mc, policy);
     m_k->bus().add_sink(&m_log);
+    if (m_opt.check_invariants) m_k->bus().add_sink(&m_log_check);
     m_k->bus().set_actor(m_k->bus().intern_actor("setup"));
     build();
   }
@@ -167,7 +169,7 @@ class Runner {
       t->state.resume_point = t->root->handle();
       m_threads.push_back(std::ref(*t));
     }
-    if (m_opt.check_invariants) k.check_invariants();
+    check();
   }
 
   void step(SimThread& t) {
@@ -186,7 +188,20 @@ class Runner {
     rec.ev_end = m_log.events().size();
     m_trace.push_back(std::move(rec));
     ++m_steps;
-    if (m_opt.check_invariants) m_k->check_invariants();
+    check();
+  }
+
+  /// RunOptions::check_invariants: every model object's invariants, the event log's, and that
+  /// each TLB, IOTLB and ATC entry came from a fill the log recorded.
+  void check() {
+    if (!m_opt.check_invariants) return;
+    m_k->check_invariants();
+    m_log_check.check();
+    for (unsigned c = 0; c < m_k->cpus(); ++c) check_filled_by_walk(m_k->cpu(c).tlb(), m_log.events());
+    for (unsigned i = 0; i < m_k->iommus(); ++i) {
+      check_filled_by_walk(m_k->iommu(i).iotlb(), m_log.events());
+      for (uint16_t d = 0; d < m_k->iommu(i).devices(); ++d) check_filled_by_walk(m_k->iommu(i).atc(d), m_log.events());
+    }
   }
 
   uint64_t runnable_mask() const {
@@ -307,6 +322,7 @@ class Runner {
   RunOptions m_opt;
   std::unique_ptr<kernel::Kernel> m_k;
   EventLog m_log;
+  LogInvariants m_log_check;
   std::map<std::string, uint32_t> m_files;
   std::map<std::string, AddressSpace*> m_mms;
   std::map<std::string, unsigned> m_device_iommu;

@@ -34,11 +34,18 @@ std::string kind_name(ThreadKind k) {
   return k == ThreadKind::Cpu ? "cpu" : k == ThreadKind::Device ? "device" : "kernel";
 }
 
+/// Every page of [start, start + pages) lies in some VMA. Jumps from VMA end to VMA end rather
+/// than page by page, so the cost does not grow with the range (an op may name 2^24 pages).
 bool mapped(const MmSpec& mm, uint64_t start, uint64_t pages) {
-  for (uint64_t a = start; a < start + pages * kPageSize; a += kPageSize) {
-    bool in = false;
-    for (const VmaSpec& v : mm.vmas) in |= a >= v.start && a < v.start + v.pages * kPageSize;
+  const uint64_t end = start + pages * kPageSize;
+  for (uint64_t a = start; a < end;) {
+    const VmaSpec* in = nullptr;
+    for (const VmaSpec& v : mm.vmas)
+      if (a >= v.start && a < v.start + v.pages * kPageSize) in = &v;
     if (!in) return false;
+    const uint64_t next = in->start + in->pages * kPageSize;
+    if (next <= a) return false;  // a VMA wrapping past 2^64 (reported on its own)
+    a = next;
   }
   return true;
 }

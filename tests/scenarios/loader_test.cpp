@@ -73,6 +73,7 @@ std::vector<Diagnostic> run_errors(const std::string& path, const std::string& p
   const ScenarioFile f = load_scenario_file(path);
   RunOptions ro;
   ro.file = path;
+  ro.check_invariants = true;
   for (const ScenarioSpec& s : f.scenarios) {
     try {
       run_scenario(s, *kernel::find_policy(policy), ro);
@@ -421,7 +422,7 @@ TEST_CASE("the example in docs/scenario-format.md loads, runs and meets its expe
   const ScenarioSpec& s = f.scenarios[0];
   for (const std::string p : {"old", "fixed"}) {
     INFO("policy " << p);
-    const PolicyOutcome o = judge(s, run_scenario(s, *kernel::find_policy(p)));
+    const PolicyOutcome o = judge(s, run_scenario(s, *kernel::find_policy(p), {.check_invariants = true}));
     CHECK(o.expected);
     CHECK(o.pass());
   }

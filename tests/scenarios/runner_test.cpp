@@ -66,12 +66,12 @@ TEST_CASE("THREAD@function stops the thread right before that function", "[scena
 TEST_CASE("a schedule that cannot be followed is bad input", "[scenarios]") {
   SECTION("a function the thread never reaches") {
     const ScenarioFile f = with_schedule(R"(["A@copy_page_range"])");
-    CHECK_THROWS_AS(run_scenario(f.scenarios[0], *kernel::find_policy("old")), ScenarioError);
+    CHECK_THROWS_AS(run_scenario(f.scenarios[0], *kernel::find_policy("old"), {.check_invariants = true}), ScenarioError);
   }
   SECTION("a thread that has finished") {
     const ScenarioFile f = with_schedule(R"(["A*", "A"])");
     try {
-      run_scenario(f.scenarios[0], *kernel::find_policy("old"), {.file = "test.json"});
+      run_scenario(f.scenarios[0], *kernel::find_policy("old"), {.check_invariants = true, .file = "test.json"});
       FAIL("expected a ScenarioError");
     } catch (const ScenarioError& e) {
       REQUIRE(e.diagnostics().size() == 1);
@@ -88,7 +88,7 @@ TEST_CASE("the same scenario and seed give byte-identical reports", "[scenarios]
     std::vector<ScenarioOutcome> out;
     for (const ScenarioSpec& s : f.scenarios) {
       ScenarioOutcome so{&s, {}};
-      for (const char* p : {"old", "fixed"}) so.policies.push_back(judge(s, run_scenario(s, *kernel::find_policy(p), {.seed = seed})));
+      for (const char* p : {"old", "fixed"}) so.policies.push_back(judge(s, run_scenario(s, *kernel::find_policy(p), {.seed = seed, .check_invariants = true})));
       out.push_back(std::move(so));
     }
     return json_report(f.path, out).dump() + text_report(f.path, out);
@@ -109,7 +109,7 @@ TEST_CASE("a random schedule depends only on its seed", "[scenarios]") {
   // Over several seeds the reads land on both sides of the munmap at least once.
   bool before = false, after = false;
   for (uint64_t seed = 1; seed <= 16; ++seed) {
-    const RunResult r = run_scenario(f.scenarios[0], *kernel::find_policy("old"), {.seed = seed});
+    const RunResult r = run_scenario(f.scenarios[0], *kernel::find_policy("old"), {.seed = seed, .check_invariants = true});
     const size_t n = actors_of_accesses(r).size();
     before |= n > 0;
     after |= n < 2;
