@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "model/types.h"
@@ -121,6 +122,8 @@ class EventLog : public EventSink {
   void on_event(const Event& e) override { m_events.push_back(e); }
   const std::vector<Event>& events() const { return m_events; }
   void clear() { m_events.clear(); }
+  /// Hand the recorded events over (the log is left empty).
+  std::vector<Event> take() { return std::exchange(m_events, {}); }
 
  private:
   std::vector<Event> m_events;

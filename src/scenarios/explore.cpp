@@ -12,6 +12,7 @@
 #include "scenarios/detector.h"
 #include "scenarios/errors.h"
 #include "scenarios/footprint.h"
+#include "scenarios/footprint_table.h"
 #include "scenarios/rng.h"
 
 namespace tlbsim::scenarios {
@@ -153,7 +154,7 @@ Schedule schedule_of(const RunResult& r) {
 
 struct Sleeper {
   int thread;
-  Footprint fp;
+  FootprintId fp;
 };
 
 /// One node of the DPOR stack: the state before step `depth`.
@@ -165,7 +166,7 @@ struct Node {
   std::vector<Sleeper> sleep;  ///< threads whose step here is covered by a sibling explored before
   std::vector<Sleeper> done;   ///< siblings already explored from here (not counting `chosen`)
   int chosen = -1;
-  Footprint fp;  ///< footprint of `chosen`'s step here
+  FootprintId fp = 0;  ///< footprint of `chosen`'s step here (0: none yet)
   Mask sleep_mask() const {
     Mask m = 0;
     for (const Sleeper& s : sleep) m |= bit(s.thread);
@@ -180,27 +181,21 @@ struct Node {
   }
 };
 
-/// Sleep set of the child reached by `n.chosen`: sleeping or explored siblings whose step is
-/// independent of the chosen one stay asleep (their step commutes with it).
-std::vector<Sleeper> child_sleep(const Node& n) {
-  std::vector<Sleeper> out;
-  for (const auto* set : {&n.sleep, &n.done})
-    for (const Sleeper& s : *set)
-      if (s.thread != n.chosen && !dependent(s.fp, n.fp)) out.push_back(s);
-  std::sort(out.begin(), out.end(), [](const Sleeper& a, const Sleeper& b) { return a.thread < b.thread; });
-  return out;
-}
-
 /// Stateless DPOR below a fixed first step (Flanagan and Godefroid 2005, with sleep sets):
 /// re-execute from scratch under the stack's choices, extend with the least runnable thread not
 /// asleep, then find races in the execution and add backtrack points. Races with the first step
 /// are handed back to the caller (`root_additions`), which explores the other first steps.
 class SubtreeExplorer {
  public:
-  SubtreeExplorer(const Setup& su, Node root, std::atomic<uint64_t>* progress, int bound)
-      : m_su(su), m_progress(progress), m_bound(bound) {
+  SubtreeExplorer(const Setup& su, std::atomic<uint64_t>* progress, int bound)
+      : m_su(su), m_progress(progress), m_bound(bound) {}
+
+  /// The first step, fixed for this subtree; its footprints must come from intern().
+  void set_root(Node root) {
+    m_stack.clear();
     m_stack.push_back(std::move(root));
   }
+  FootprintId intern(Footprint f) { return m_fps.intern(std::move(f)); }
 
   Aggregate run() {
     size_t fixed = 1;  // the root's choice is given
@@ -223,7 +218,7 @@ class SubtreeExplorer {
       Node& n = m_stack.back();
       n.done.push_back(Sleeper{n.chosen, n.fp});
       n.chosen = next;
-      n.fp = {};
+      n.fp = 0;
       fixed = static_cast<size_t>(k) + 1;
     }
     return std::move(m_agg);
@@ -239,16 +234,27 @@ class SubtreeExplorer {
       if (n.cost(std::countr_zero(x)) <= m_bound) out |= bit(std::countr_zero(x));
     return out;
   }
-  const Footprint& root_fp() const { return m_stack.front().fp; }
 
  private:
+  /// Sleep set of the child reached by `n.chosen`: sleeping or explored siblings whose step is
+  /// independent of the chosen one stay asleep (their step commutes with it).
+  std::vector<Sleeper> child_sleep(const Node& n) {
+    std::vector<Sleeper> out;
+    for (const auto* set : {&n.sleep, &n.done})
+      for (const Sleeper& s : *set)
+        if (s.thread != n.chosen && !m_fps.dependent(s.fp, n.fp)) out.push_back(s);
+    std::sort(out.begin(), out.end(), [](const Sleeper& a, const Sleeper& b) { return a.thread < b.thread; });
+    return out;
+  }
+
   void execute(size_t fixed) {
     bool stopped = false;
     size_t depth = 0;
     auto chooser = [&](uint64_t ready, const std::vector<StepRecord>& trace, const std::vector<Event>& ev) -> int {
       const size_t d = m_su.depth(trace);
       depth = d;
-      if (d > 0) m_stack[d - 1].fp = m_su.step_fp(trace.back(), ev);
+      // Steps before the last fixed one replay the previous execution: their footprints are known.
+      if (d > 0 && d >= fixed) m_stack[d - 1].fp = m_fps.intern(m_su.step_fp(trace.back(), ev));
       if (d < fixed) {
         if (m_stack[d].enabled != 0 && m_stack[d].enabled != ready)
           throw std::logic_error("explore: replay diverged at step " + std::to_string(d) + " (the model is not deterministic)");
@@ -278,7 +284,7 @@ class SubtreeExplorer {
       // The step chosen at `depth` broke the model. Its footprint is unknown: assume it touched
       // everything, so every earlier step races with it.
       m_stack.resize(depth + 1);
-      m_stack.back().fp = footprint_of_everything();
+      m_stack.back().fp = m_fps.intern(footprint_of_everything());
       m_sched.clear();
       for (const Node& n : m_stack) m_sched.push_back(n.chosen);
       m_agg.add_invariant(m_sched, e.what());
@@ -289,7 +295,7 @@ class SubtreeExplorer {
     m_stack.resize(sched.size());
     if (!sched.empty()) {
       const StepRecord& last = r.trace.back();
-      m_stack[sched.size() - 1].fp = m_su.step_fp(last, r.events);
+      m_stack[sched.size() - 1].fp = m_fps.intern(m_su.step_fp(last, r.events));
     }
     m_sched = sched;
     if (stopped) ++m_agg.pruned;
@@ -305,43 +311,61 @@ class SubtreeExplorer {
     const size_t n = m_sched.size();
     const size_t T = static_cast<size_t>(m_su.threads);
     from = std::min(from, n);
-    m_clock.resize(n);
+    m_clock.resize(n * T);  // the prefix's clocks stay: same steps as before
     m_pos.resize(n);
-    m_dep.resize(n);
-    std::vector<uint32_t> count(T, 0);
-    std::vector<int> last_of(T, -1);
+    m_count.assign(T, 0);
+    m_last_of.assign(T, -1);
     for (size_t j = 0; j < from; ++j) {
-      count[static_cast<size_t>(m_sched[j])] = m_pos[j];
-      last_of[static_cast<size_t>(m_sched[j])] = static_cast<int>(j);
+      m_count[static_cast<size_t>(m_sched[j])] = m_pos[j];
+      m_last_of[static_cast<size_t>(m_sched[j])] = static_cast<int>(j);
     }
+    auto clock = [&](size_t i) { return m_clock.data() + i * T; };
     for (size_t j = from; j < n; ++j) {
       const size_t tj = static_cast<size_t>(m_sched[j]);
-      m_dep[j].assign(j, 0);
-      for (size_t i = 0; i < j; ++i)
-        m_dep[j][i] = m_sched[i] != m_sched[j] && dependent(m_stack[i].fp, m_stack[j].fp);
-      m_pos[j] = ++count[tj];
+      const FootprintId fj = m_stack[j].fp;
+      m_pos[j] = ++m_count[tj];
       // Walk back from j: a dependent step i races with j unless an hb-predecessor of j seen so
       // far (a later step of j's thread or a later step dependent with j) is already after i.
-      std::vector<uint32_t> vc(T, 0);
-      if (last_of[tj] >= 0) vc = m_clock[static_cast<size_t>(last_of[tj])];
-      std::vector<uint32_t> covered(T, 0);
+      uint32_t* vc = clock(j);
+      if (m_last_of[tj] >= 0) std::copy_n(clock(static_cast<size_t>(m_last_of[tj])), T, vc);
+      else std::fill_n(vc, T, 0u);
+      m_covered.assign(T, 0);
+      m_below.assign(m_count.begin(), m_count.end());  // steps of each thread before j
+      --m_below[tj];
       for (size_t ii = j; ii-- > 0;) {
         const size_t ti = static_cast<size_t>(m_sched[ii]);
-        if (ti == tj) {
-          for (size_t x = 0; x < T; ++x) covered[x] = std::max(covered[x], m_clock[ii][x]);
+        const uint32_t* ci = clock(ii);
+        // A step already ordered before a covered step adds nothing: its clock is below
+        // `covered` (and so below vc), and it cannot race with j. Once every earlier step is
+        // such a step, the walk is over.
+        --m_below[ti];  // now the steps of each thread before ii
+        if (m_covered[ti] >= m_pos[ii]) {
+          if (all_covered(T)) break;
           continue;
         }
-        if (!m_dep[j][ii]) continue;
-        if (covered[ti] < m_pos[ii]) add_backtrack(ii, m_sched[j]);
-        for (size_t x = 0; x < T; ++x) {
-          covered[x] = std::max(covered[x], m_clock[ii][x]);
-          vc[x] = std::max(vc[x], m_clock[ii][x]);
+        if (ti == tj) {
+          for (size_t x = 0; x < T; ++x) m_covered[x] = std::max(m_covered[x], ci[x]);
+          if (all_covered(T)) break;
+          continue;
         }
+        if (!m_fps.dependent(m_stack[ii].fp, fj)) continue;
+        if (m_covered[ti] < m_pos[ii]) add_backtrack(ii, m_sched[j]);
+        for (size_t x = 0; x < T; ++x) {
+          m_covered[x] = std::max(m_covered[x], ci[x]);
+          vc[x] = std::max(vc[x], ci[x]);
+        }
+        if (all_covered(T)) break;
       }
       vc[tj] = m_pos[j];
-      m_clock[j] = std::move(vc);
-      last_of[tj] = static_cast<int>(j);
+      m_last_of[tj] = static_cast<int>(j);
     }
+  }
+
+  /// Every step before the walk's position is ordered before a covered step.
+  bool all_covered(size_t T) const {
+    for (size_t x = 0; x < T; ++x)
+      if (m_covered[x] < m_below[x]) return false;
+    return true;
   }
 
   void add_backtrack(size_t i, int thread) {
@@ -367,9 +391,11 @@ class SubtreeExplorer {
   int m_bound;
   std::vector<Node> m_stack;
   Schedule m_sched;
-  std::vector<std::vector<uint32_t>> m_clock;  ///< vector clock of each step
-  std::vector<uint32_t> m_pos;                 ///< index of each step within its thread, from 1
-  std::vector<std::vector<char>> m_dep;        ///< m_dep[j][i]: steps i < j of different threads are dependent
+  FootprintTable m_fps;          ///< footprints of this subtree's steps, and their dependencies
+  std::vector<uint32_t> m_clock;  ///< vector clock of each step: threads entries from step * threads
+  std::vector<uint32_t> m_pos;    ///< index of each step within its thread, from 1
+  std::vector<uint32_t> m_count, m_covered, m_below;  ///< scratch of analyse_races
+  std::vector<int> m_last_of;                ///< scratch of analyse_races
   Aggregate m_agg;
   Mask m_root_add = 0;
 };
@@ -450,7 +476,7 @@ Aggregate exhaustive(const Setup& su, const ExploreOptions& opt) {
     }
     return fp;
   };
-  std::vector<Sleeper> explored;
+  std::vector<std::pair<int, Footprint>> explored;  ///< first steps of earlier rounds
   Mask explored_mask = 0;
   // Every first step is a subtree of round 1 (first steps are op entries, kernel steps that race
   // with one another, so the races would ask for each of them anyway): the subtrees run in parallel.
@@ -463,14 +489,15 @@ Aggregate exhaustive(const Setup& su, const ExploreOptions& opt) {
     std::vector<Aggregate> results(round.size());
     std::vector<Mask> adds(round.size());
     parallel_for(round.size(), opt.jobs, [&](size_t i) {
+      SubtreeExplorer ex(su, opt.progress, opt.preemptions);
       Node root;
       root.enabled = root_enabled;
       root.chosen = round[i];
       root.backtrack = bit(round[i]);
-      root.fp = fps[i];
-      root.sleep = explored;
-      for (size_t j = 0; j < i; ++j) root.sleep.push_back(Sleeper{round[j], fps[j]});
-      SubtreeExplorer ex(su, std::move(root), opt.progress, opt.preemptions);
+      root.fp = ex.intern(fps[i]);
+      for (const auto& [t, fp] : explored) root.sleep.push_back(Sleeper{t, ex.intern(fp)});
+      for (size_t j = 0; j < i; ++j) root.sleep.push_back(Sleeper{round[j], ex.intern(fps[j])});
+      ex.set_root(std::move(root));
       results[i] = ex.run();
       adds[i] = ex.root_additions();
     });
@@ -478,7 +505,7 @@ Aggregate exhaustive(const Setup& su, const ExploreOptions& opt) {
     for (size_t i = 0; i < round.size(); ++i) {
       agg.merge(results[i]);
       next |= adds[i];
-      explored.push_back(Sleeper{round[i], fps[i]});
+      explored.emplace_back(round[i], fps[i]);
       explored_mask |= bit(round[i]);
     }
     pending = next & root_enabled & ~explored_mask;

@@ -77,7 +77,7 @@ class Runner {
     }
     r.steps = m_steps;
     r.trace = std::move(m_trace);
-    r.events = m_log.events();
+    r.events = m_log.take();
     r.actors = m_k->bus().actor_names();
     for (unsigned i = 0; i < m_k->iommus(); ++i)
       for (uint16_t d = 0; d < m_k->iommu(i).devices(); ++d) {
