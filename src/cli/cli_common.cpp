@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "cli/cli_common.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <system_error>
+
+#include <unistd.h>
 
 #include "kernel/policy.h"
 #include "scenarios/errors.h"
@@ -43,6 +47,14 @@ std::vector<std::string> resolve_policies(const std::vector<std::string>& args) 
   return policies;
 }
 
+std::vector<std::string> policies_for(const scenarios::ScenarioSpec& s, const std::vector<std::string>& explicit_policies) {
+  if (!explicit_policies.empty()) return explicit_policies;
+  std::vector<std::string> out{"old", "fixed"};
+  for (const auto& p : s.policies)
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  return out;
+}
+
 std::vector<scenarios::ScenarioFile> load_all(const std::vector<std::string>& files) {
   std::vector<scenarios::ScenarioFile> loaded;
   std::vector<scenarios::Diagnostic> diags;
@@ -67,15 +79,24 @@ void check_scenario_names(const std::vector<scenarios::ScenarioFile>& loaded, co
 }
 
 void write_atomically(const std::string& path, const std::string& data) {
-  const std::string tmp = path + ".tmp";
+  // A name of our own beside `path` (same directory, so the rename stays on one filesystem):
+  // two runs writing the same output never share a temporary.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const auto fail = [&](const std::string& reason) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    return UsageError("cannot write " + path + ": " + reason);
+  };
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw UsageError("cannot write " + tmp);
+    if (!out) throw fail("cannot create " + tmp);
     out << data;
     out.flush();
-    if (!out) throw UsageError("cannot write " + tmp);
+    if (!out) throw fail("write to " + tmp + " failed");
   }
-  std::filesystem::rename(tmp, path);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw fail(ec.message());
 }
 
 po::variables_map parse(const std::vector<std::string>& args, po::options_description& opts, const char* positional) {

@@ -31,6 +31,10 @@ std::vector<std::string> split_commas(const std::vector<std::string>& in);
 /// Policy names from --policy values ("all" expands); throws UsageError for an unknown name.
 std::vector<std::string> resolve_policies(const std::vector<std::string>& args);
 
+/// The policies to run `s` under: `explicit_policies` if --policy named any; otherwise old and
+/// fixed (6.0 and 6.6), then each further policy the scenario states expectations for.
+std::vector<std::string> policies_for(const scenarios::ScenarioSpec& s, const std::vector<std::string>& explicit_policies);
+
 /// Load every file before running anything: bad input anywhere means no report at all, so all
 /// diagnostics are collected and thrown together as one ScenarioError.
 std::vector<scenarios::ScenarioFile> load_all(const std::vector<std::string>& files);
@@ -38,8 +42,8 @@ std::vector<scenarios::ScenarioFile> load_all(const std::vector<std::string>& fi
 /// Throws UsageError if a name in `only` names no scenario in `loaded`.
 void check_scenario_names(const std::vector<scenarios::ScenarioFile>& loaded, const std::set<std::string>& only);
 
-/// Write to a temporary file beside `path`, then rename, so a failed run leaves nothing that
-/// looks complete.
+/// Write to a temporary file beside `path` (PATH.tmp.<pid>), then rename, so a failed run leaves
+/// nothing that looks complete; on failure the temporary is removed and UsageError names `path`.
 void write_atomically(const std::string& path, const std::string& data);
 
 po::variables_map parse(const std::vector<std::string>& args, po::options_description& opts, const char* positional);
