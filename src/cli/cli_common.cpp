@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "cli/cli_common.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <system_error>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,6 +48,14 @@ std::vector<std::string> resolve_policies(const std::vector<std::string>& args) 
     }
   }
   return policies;
+}
+
+std::vector<std::string> policies_for(const scenarios::ScenarioSpec& s, const std::vector<std::string>& explicit_policies) {
+  if (!explicit_policies.empty()) return explicit_policies;
+  std::vector<std::string> out{"old", "fixed"};
+  for (const auto& p : s.policies)
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  return out;
 }
 
 std::vector<scenarios::ScenarioFile> load_all(const std::vector<std::string>& files) {

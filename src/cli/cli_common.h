@@ -31,6 +31,10 @@ std::vector<std::string> split_commas(const std::vector<std::string>& in);
 /// Policy names from --policy values ("all" expands); throws UsageError for an unknown name.
 std::vector<std::string> resolve_policies(const std::vector<std::string>& args);
 
+/// The policies to run `s` under: `explicit_policies` if --policy named any; otherwise old and
+/// fixed (6.0 and 6.6), then each further policy the scenario states expectations for.
+std::vector<std::string> policies_for(const scenarios::ScenarioSpec& s, const std::vector<std::string>& explicit_policies);
+
 /// Load every file before running anything: bad input anywhere means no report at all, so all
 /// diagnostics are collected and thrown together as one ScenarioError.
 std::vector<scenarios::ScenarioFile> load_all(const std::vector<std::string>& files);

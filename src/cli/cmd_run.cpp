@@ -68,7 +68,6 @@ int cmd_run(const std::vector<std::string>& args) {
   }
   std::vector<std::string> files = vm.count("file") ? vm["file"].as<std::vector<std::string>>() : std::vector<std::string>{default_file()};
   const std::vector<std::string> policies = vm.count("policy") ? resolve_policies(vm["policy"].as<std::vector<std::string>>()) : std::vector<std::string>{};
-  const bool explicit_policies = !policies.empty();
   std::set<std::string> only;
   if (vm.count("scenario"))
     for (const auto& s : split_commas(vm["scenario"].as<std::vector<std::string>>())) only.insert(s);
@@ -89,10 +88,7 @@ int cmd_run(const std::vector<std::string>& args) {
     std::vector<ScenarioOutcome> outcomes;
     for (const ScenarioSpec& s : f.scenarios) {
       if (!only.empty() && !only.count(s.name)) continue;
-      std::vector<std::string> run_policies = explicit_policies ? policies : std::vector<std::string>{"old", "fixed"};
-      if (!explicit_policies)
-        for (const auto& p : s.policies)
-          if (std::find(run_policies.begin(), run_policies.end(), p) == run_policies.end()) run_policies.push_back(p);
+      const std::vector<std::string> run_policies = policies_for(s, policies);
       ScenarioOutcome so{&s, {}};
       for (const auto& p : run_policies) {
         so.policies.push_back(judge(s, run_scenario(s, *kernel::find_policy(p), ro)));

@@ -2,14 +2,12 @@
 // tlbsim sweep: one batching workload over range sizes under each invalidation strategy; prints
 // a table and a crossover table, writes CSV and an SVG plot (cost against range size).
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <iostream>
-#include <map>
 #include <sstream>
-#include <tuple>
 
 #include "cli/cli_common.h"
+#include "cli/sweep_crossovers.h"
 #include "cli/sweep_svg.h"
 #include "kernel/flush_strategy.h"
 #include "scenarios/batching_workload.h"
@@ -65,29 +63,20 @@ std::vector<uint64_t> parse_sizes(const std::vector<std::string>& args) {
   return out;
 }
 
+/// A working-set size: at most what fits below the workload's range (see WorkloadParams).
+uint64_t working_set(const po::variables_map& vm, const char* opt) {
+  const uint64_t v = vm[opt].as<uint64_t>();
+  if (v > kMaxWorkingSetPages)
+    throw UsageError(std::string("--") + opt + ": " + std::to_string(v) + " pages is more than the " +
+                     std::to_string(kMaxWorkingSetPages) + " that fit below the workload's range");
+  return v;
+}
+
 kernel::Strategy parse_or_throw(const std::string& spec, const char* opt) {
   std::string err;
   auto s = kernel::parse_strategy(spec, &err);
   if (!s) throw UsageError(std::string(opt) + ": " + err);
   return *s;
-}
-
-/// Sizes where the sign of cost(a) - cost(b) changes, the crossing interpolated on log(pages).
-std::vector<Crossover> crossovers(const SweepSeries& a, const SweepSeries& b) {
-  std::vector<Crossover> out;
-  std::map<uint64_t, uint64_t> bm(b.points.begin(), b.points.end());
-  std::vector<std::tuple<uint64_t, double, double>> d;  // pages, diff, cost of a
-  for (auto [x, y] : a.points)
-    if (bm.count(x)) d.emplace_back(x, double(y) - double(bm[x]), double(y));
-  for (size_t i = 1; i < d.size(); ++i) {
-    const auto [x1, d1, y1] = d[i - 1];
-    const auto [x2, d2, y2] = d[i];
-    if (d1 == 0 || (d1 < 0) == (d2 < 0) || d2 == 0) continue;
-    const double t = d1 / (d1 - d2);
-    const double lx = std::log(double(x1)) + t * (std::log(double(x2)) - std::log(double(x1)));
-    out.push_back(Crossover{a.label, b.label, x1, x2, std::exp(lx), y1 + t * (y2 - y1)});
-  }
-  return out;
 }
 
 bool is_whole(const std::string& label) { return label == "cpu:full" || label == "iommu:full"; }
@@ -127,6 +116,8 @@ int cmd_sweep(const std::vector<std::string>& args) {
   const kernel::Strategy iommu_base = parse_or_throw(vm["iommu-base"].as<std::string>(), "--iommu-base");
   if (cpu_base.side != kernel::StrategySide::Cpu) throw UsageError("--cpu-base needs a cpu: strategy");
   if (iommu_base.side != kernel::StrategySide::Iommu) throw UsageError("--iommu-base needs an iommu: strategy");
+  const uint64_t cpu_ws = working_set(vm, "cpu-working-set");
+  const uint64_t device_ws = working_set(vm, "device-working-set");
   iommu::CostModel cost{};
   if (vm.count("costs")) cost = load_costs_file(vm["costs"].as<std::string>());
 
@@ -137,8 +128,8 @@ int cmd_sweep(const std::vector<std::string>& args) {
       p.workload = w->workload;
       p.pages = n;
       p.vmas = vm["vmas"].as<unsigned>();
-      p.cpu_working_set = vm["cpu-working-set"].as<uint64_t>();
-      p.device_working_set = vm["device-working-set"].as<uint64_t>();
+      p.cpu_working_set = cpu_ws;
+      p.device_working_set = device_ws;
       p.device_ats = !vm.count("no-ats");
       p.policy = policy;
       p.cost = cost;

@@ -39,4 +39,21 @@ struct CostCounters {
   uint64_t sec_inv_requests = 0;
 };
 
+/// What was counted between two snapshots of the same counters (`later` - `earlier`, field by
+/// field): counters only grow, so every difference is the count over the interval.
+inline CostCounters operator-(const CostCounters& later, const CostCounters& earlier) {
+  return CostCounters{
+      .cpu_flushes = later.cpu_flushes - earlier.cpu_flushes,
+      .cpu_flush_ns = later.cpu_flush_ns - earlier.cpu_flush_ns,
+      .iommu_commands = later.iommu_commands - earlier.iommu_commands,
+      .atc_commands = later.atc_commands - earlier.atc_commands,
+      .syncs = later.syncs - earlier.syncs,
+      .iommu_ns = later.iommu_ns - earlier.iommu_ns,
+      .iotlb_misses = later.iotlb_misses - earlier.iotlb_misses,
+      .atc_misses = later.atc_misses - earlier.atc_misses,
+      .refill_ns = later.refill_ns - earlier.refill_ns,
+      .sec_inv_requests = later.sec_inv_requests - earlier.sec_inv_requests,
+  };
+}
+
 }  // namespace tlbsim::iommu

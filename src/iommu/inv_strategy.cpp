@@ -59,7 +59,10 @@ bool over_threshold(const IommuStrategy& s, uint64_t pages) {
 }
 
 bool widens_to_pasid(const IommuStrategy& s, uint64_t start, uint64_t end) {
-  return (start == 0 && end == kFlushAll) || over_threshold(s, request_pages(start, end));
+  if (start == 0 && end == kFlushAll) return true;
+  // A request covering no page has nothing to widen: even Full queues nothing and syncs nothing.
+  const uint64_t pages = request_pages(start, end);
+  return pages != 0 && over_threshold(s, pages);
 }
 
 std::vector<std::pair<uint64_t, uint64_t>> aligned_blocks(uint64_t first_page, uint64_t end_page) {

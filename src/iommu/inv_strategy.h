@@ -34,7 +34,8 @@ uint64_t request_pages(uint64_t start, uint64_t end);
 /// command (Full: always; FullAbove: more than its threshold; others: never).
 bool over_threshold(const IommuStrategy& s, uint64_t pages);
 /// Whether `s` turns the request into PASID-wide commands: the full request (0, -1) always does,
-/// FullAbove above its threshold, Full always.
+/// FullAbove above its threshold, Full for any request covering at least one page (an empty
+/// request never widens).
 bool widens_to_pasid(const IommuStrategy& s, uint64_t start, uint64_t end);
 /// [first, last) page numbers split into naturally aligned power-of-two blocks, largest first
 /// where alignment allows: the fewest aligned spans that cover exactly the range.

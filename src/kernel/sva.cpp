@@ -204,11 +204,16 @@ void sva_mm_release(iommu::Iommu& io, Pasid pasid) {
 
 void SvaMmu::release(Kernel&, AddressSpace&) { sva_mm_release(m_iommu, m_pasid); }
 
-void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& io, uint16_t device, Pasid pasid, SvaDecoding decoding) {
+void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& io, uint16_t device, Pasid pasid,
+                           const std::function<std::unique_ptr<SecondaryMmu>()>& make_notifier) {
   const bool first = io.devices_of(pasid).empty();
   io.bind(device, pasid, k.walk_context(mm));
   mm.pasid = pasid;
-  if (first) k.register_notifier(mm.id(), std::make_unique<SvaMmu>(io, decoding, pasid));
+  if (first) k.register_notifier(mm.id(), make_notifier());
+}
+
+void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& io, uint16_t device, Pasid pasid, SvaDecoding decoding) {
+  iommu_sva_bind_device(k, mm, io, device, pasid, [&] { return std::make_unique<SvaMmu>(io, decoding, pasid); });
 }
 
 }  // namespace tlbsim::kernel

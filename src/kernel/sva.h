@@ -4,6 +4,8 @@
 /// is to invalidate the IOTLB, walk cache and device ATCs when told (invalidate_range() in OLD,
 /// arch_invalidate_secondary_tlbs() in FIXED). How a (start, end) request becomes commands is
 /// the driver's decoding (primer section 9), selectable per IOMMU.
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,5 +54,9 @@ class SvaMmu : public SecondaryMmu {
 /// notifier the first time this IOMMU binds this mm.
 void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& iommu, uint16_t device, Pasid pasid,
                            SvaDecoding decoding);
+/// The same bind with the notifier the first bind registers built by `make_notifier` (the
+/// driver's mmu_notifier_ops, e.g. a strategy in place of a driver's decoding).
+void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& iommu, uint16_t device, Pasid pasid,
+                           const std::function<std::unique_ptr<SecondaryMmu>()>& make_notifier);
 
 }  // namespace tlbsim::kernel

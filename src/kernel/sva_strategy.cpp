@@ -16,10 +16,7 @@ void SvaStrategyMmu::release(Kernel&, AddressSpace&) { sva_mm_release(m_iommu, m
 
 void iommu_sva_bind_device_strategy(Kernel& k, AddressSpace& mm, iommu::Iommu& io, uint16_t device, Pasid pasid,
                                     iommu::IommuStrategy strategy) {
-  const bool first = io.devices_of(pasid).empty();
-  io.bind(device, pasid, k.walk_context(mm));
-  mm.pasid = pasid;
-  if (first) k.register_notifier(mm.id(), std::make_unique<SvaStrategyMmu>(io, strategy, pasid));
+  iommu_sva_bind_device(k, mm, io, device, pasid, [&] { return std::make_unique<SvaStrategyMmu>(io, strategy, pasid); });
 }
 
 }  // namespace tlbsim::kernel

@@ -54,8 +54,14 @@ class PageTable {
     PteRef ref(uint64_t va) const { return PteRef{table, static_cast<uint16_t>(table_index(va, 1)), 1}; }
   };
   PteMap map(Pfn pte_table) { return PteMap{pte_table, m_mem.table(pte_table).data()}; }
-  Pte get(const PteMap& m, uint64_t va) const { return Pte{m.entries[table_index(va, 1)]}; }
+  /// The saved pointer outlives nothing: a table freed while mapped (a missing PTL or a
+  /// use after free_pte_range()) would otherwise read or corrupt a recycled table body.
+  Pte get(const PteMap& m, uint64_t va) const {
+    TLBSIM_CHECK(m_mem.is_live_table(m.table), "pfn " << m.table.value() << " is not a live page table");
+    return Pte{m.entries[table_index(va, 1)]};
+  }
   Pte set(const PteMap& m, uint64_t va, Pte v, const char* func) {
+    TLBSIM_CHECK(m_mem.is_live_table(m.table), "pfn " << m.table.value() << " is not a live page table");
     return store(m.entries[table_index(va, 1)], m.ref(va), Vaddr{va}, v, func);
   }
 

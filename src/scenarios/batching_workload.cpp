@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
+#include <string>
 
 #include "kernel/fault.h"
 #include "kernel/fork.h"
@@ -38,8 +39,8 @@ const WorkloadInfo* find_workload(std::string_view name) {
 
 namespace {
 
-constexpr uint64_t kWorkingSet = 0x10000000;   // 256 MiB: the working set, its own VMA
-constexpr uint64_t kRange = 0x40000000;        // 1 GiB: the range the path works on
+constexpr uint64_t kWorkingSet = kWorkloadWorkingSetBase;
+constexpr uint64_t kRange = kWorkloadRangeBase;
 constexpr uint64_t kMremapDst = 0x1000000000;  // 64 GiB, + one page: PTE-by-PTE moves
 constexpr unsigned kCpu = 0;
 
@@ -117,26 +118,14 @@ kernel::Task<> the_path(kernel::Kernel& k, AddressSpace& mm, const WorkloadParam
   return kernel::sys_munmap(k, mm, l.start, l.len);
 }
 
-void add(iommu::CostCounters& a, const iommu::CostCounters& b, int sign) {
-  auto f = [sign](uint64_t& x, uint64_t y) { x = sign > 0 ? x + y : x - y; };
-  f(a.cpu_flushes, b.cpu_flushes);
-  f(a.cpu_flush_ns, b.cpu_flush_ns);
-  f(a.iommu_commands, b.iommu_commands);
-  f(a.atc_commands, b.atc_commands);
-  f(a.syncs, b.syncs);
-  f(a.iommu_ns, b.iommu_ns);
-  f(a.iotlb_misses, b.iotlb_misses);
-  f(a.atc_misses, b.atc_misses);
-  f(a.refill_ns, b.refill_ns);
-  f(a.sec_inv_requests, b.sec_inv_requests);
-}
-
 }  // namespace
 
 WorkloadResult run_workload(const WorkloadParams& p) {
   const kernel::Policy* policy = kernel::find_policy(p.policy);
   if (!policy) throw std::invalid_argument("unknown policy '" + p.policy + "'");
   if (p.pages == 0) throw std::invalid_argument("a workload needs at least one page");
+  if (p.cpu_working_set > kMaxWorkingSetPages || p.device_working_set > kMaxWorkingSetPages)
+    throw std::invalid_argument("a working set is limited to " + std::to_string(kMaxWorkingSetPages) + " pages");
   kernel::MachineConfig cfg;
   cfg.cost = p.cost;
   kernel::apply_cpu_strategy(cfg, p.cpu);
@@ -179,10 +168,8 @@ WorkloadResult run_workload(const WorkloadParams& p) {
   WorkloadResult r;
   touch_working_set(&r.cpu_refills);
   r.cpu_refill_ns = r.cpu_refills * p.cost.cpu_walk;
-  r.cpu = k.cpu_counters();
-  add(r.cpu, cpu0, -1);
-  r.iommu = io.counters();
-  add(r.iommu, io0, -1);
+  r.cpu = k.cpu_counters() - cpu0;
+  r.iommu = io.counters() - io0;
   k.check_invariants();
   const DetectorResult det = detect(log.events());
   r.all_windows = det.windows.size();

@@ -13,6 +13,7 @@
 
 #include "iommu/cost_model.h"
 #include "kernel/flush_strategy.h"
+#include "model/types.h"
 
 namespace tlbsim::scenarios {
 
@@ -25,6 +26,12 @@ struct WorkloadInfo {
 };
 const std::vector<WorkloadInfo>& workloads();
 const WorkloadInfo* find_workload(std::string_view name);
+
+/// Where the workload's mappings sit: the working set in its own VMA below the range the path
+/// works on, so a working set of more pages than fit between the two would run into the range.
+inline constexpr uint64_t kWorkloadWorkingSetBase = 0x10000000;  // 256 MiB
+inline constexpr uint64_t kWorkloadRangeBase = 0x40000000;       // 1 GiB
+inline constexpr uint64_t kMaxWorkingSetPages = (kWorkloadRangeBase - kWorkloadWorkingSetBase) / kPageSize;
 
 struct WorkloadParams {
   Workload workload = Workload::MunmapDense;
@@ -62,7 +69,7 @@ struct WorkloadResult {
 };
 
 /// Build the machine, run the path to completion, re-touch, detect. Throws std::invalid_argument
-/// for an unknown policy or zero pages; an InvariantViolation if the model breaks a check.
+/// for an unknown policy, zero pages or a working set over kMaxWorkingSetPages; an InvariantViolation if the model breaks a check.
 WorkloadResult run_workload(const WorkloadParams& p);
 
 }  // namespace tlbsim::scenarios

@@ -57,6 +57,32 @@ std::string known_keys() {
 
 }  // namespace
 
+void read_costs(const json& obj, const std::string& ptr, iommu::CostModel& base, std::vector<Diagnostic>& diags) {
+  auto error = [&](const std::string& p, const std::string& msg) { diags.push_back(Diagnostic{.pointer = p, .message = msg}); };
+  if (!obj.is_object()) return error(ptr, std::string("expected an object of cost names to nanoseconds, found ") + obj.type_name());
+  for (const auto& [key, value] : obj.items()) {
+    const std::string p = ptr + "/" + pointer_token(key);
+    const CostField* f = nullptr;
+    for (const auto& c : cost_fields())
+      if (key == c.name) f = &c;
+    if (!f) {
+      error(p, "unknown cost \"" + key + "\" (expected one of: " + known_keys() + ")");
+      continue;
+    }
+    if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<int64_t>() >= 0)) {
+      error(p, std::string("expected a non-negative integer (nanoseconds), found ") +
+                   (value.is_number_integer() ? "a negative number" : value.is_number_float() ? "a fraction" : value.type_name()));
+      continue;
+    }
+    const uint64_t v = value.get<uint64_t>();
+    if (v > kMaxCostNs) {
+      error(p, "expected at most " + std::to_string(kMaxCostNs) + " ns, found " + std::to_string(v));
+      continue;
+    }
+    base.*(f->field) = v;
+  }
+}
+
 iommu::CostModel parse_costs_text(const std::string& text, const std::string& path, iommu::CostModel base) {
   std::optional<JsonPositions> pos;
   json doc;
@@ -76,34 +102,19 @@ iommu::CostModel parse_costs_text(const std::string& text, const std::string& pa
     throw ScenarioError({Diagnostic{.file = path, .line = line, .column = col, .message = "JSON syntax error: " + syntax_message(e.what())}});
   }
   std::vector<Diagnostic> diags;
-  auto error = [&](const std::string& ptr, const std::string& msg) {
-    const TextPos tp = pos->at(ptr);
-    diags.push_back(Diagnostic{.file = path, .pointer = ptr, .line = tp.line, .column = tp.column, .message = msg});
-  };
   for (const DuplicateKey& k : pos->duplicates()) {
     const TextPos tp = pos->pos_of_byte(k.offset);
     diags.push_back(Diagnostic{.file = path, .pointer = k.pointer, .line = tp.line, .column = tp.column,
                                .message = "duplicate key \"" + k.key + "\""});
   }
-  if (!doc.is_object()) {
-    error("", std::string("expected an object of cost names to nanoseconds, found ") + doc.type_name());
-    throw ScenarioError(diags);
-  }
-  for (const auto& [key, value] : doc.items()) {
-    const std::string ptr = "/" + pointer_token(key);
-    const CostField* f = nullptr;
-    for (const auto& c : cost_fields())
-      if (key == c.name) f = &c;
-    if (!f) {
-      error(ptr, "unknown cost \"" + key + "\" (expected one of: " + known_keys() + ")");
-      continue;
-    }
-    if (!value.is_number_unsigned()) {
-      error(ptr, std::string("expected a non-negative integer (nanoseconds), found ") +
-                     (value.is_number_integer() ? "a negative number" : value.is_number_float() ? "a fraction" : value.type_name()));
-      continue;
-    }
-    base.*(f->field) = value.get<uint64_t>();
+  std::vector<Diagnostic> read;
+  read_costs(doc, "", base, read);
+  for (Diagnostic& d : read) {
+    const TextPos tp = pos->at(d.pointer);
+    d.file = path;
+    d.line = tp.line;
+    d.column = tp.column;
+    diags.push_back(std::move(d));
   }
   // Reported in document order, not in the parser's key order.
   std::stable_sort(diags.begin(), diags.end(),

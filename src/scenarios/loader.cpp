@@ -319,9 +319,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
   r.uint("max_steps", s.max_steps, 1, uint64_t{1} << 32);
   if (const json* c = r.get("costs")) {
     // Cost-model overrides in ns, the same fields a --costs file names (docs/cost-model.md).
-    ObjReader cr(*c, r.at("costs"), d);
-    for (const CostField& f : cost_fields()) cr.uint(f.name, s.cost.*(f.field), 0, uint64_t{1} << 40);
-    cr.finish();
+    read_costs(*c, r.at("costs"), s.cost, d);
   }
   r.array("devices", [&](const json& x, const std::string& p) { s.devices.push_back(read_device(x, p, d)); });
   r.array("files", [&](const json& x, const std::string& p) {

@@ -216,6 +216,28 @@ TEST_CASE("check_invariants catches an entry pointing at a freed table", "[model
   CHECK_THROWS_AS(p.pt->check_invariants(), InvariantViolation);
 }
 
+TEST_CASE("a PteMap held across the free of its table throws instead of touching the body", "[model]") {
+  Pt p;
+  const Vaddr va{0x400000 + 3 * kPageSize};
+  const PteRef r = p.pt->alloc(va, 1, "__pte_alloc");
+  const PageTable::PteMap m = p.pt->map(r.table);
+  CHECK(p.pt->set(m, va.value(), Pte::make(Pfn{42}, true), "set_pte_at").none());
+  CHECK(p.pt->get(m, va.value()) == Pte::make(Pfn{42}, true));
+  // free_pte_range() while a walker still holds pte_offset_map()'s pointer.
+  p.mem.free(r.table, "pte_free");
+  p.pt->note_table_freed();
+  const size_t stores = p.rec.count(EventKind::PteStore);
+  CHECK_THROWS_AS(p.pt->get(m, va.value()), InvariantViolation);
+  CHECK_THROWS_AS(p.pt->set(m, va.value(), Pte{}, "set_pte_at"), InvariantViolation);
+  CHECK(p.rec.count(EventKind::PteStore) == stores);
+  // The message names the frame.
+  try {
+    p.pt->get(m, va.value());
+  } catch (const InvariantViolation& e) {
+    CHECK(std::string(e.what()).find("pfn " + std::to_string(r.table.value())) != std::string::npos);
+  }
+}
+
 TEST_CASE("check_invariants catches a wrong table count", "[model]") {
   Pt p;
   p.pt->alloc(Vaddr{0x200000}, 1, "__pte_alloc");

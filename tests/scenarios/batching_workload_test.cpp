@@ -44,18 +44,33 @@ TEST_CASE("the detector sees munmap's windows between PTE clear and flush, all c
 }
 
 TEST_CASE("whole-space invalidation costs refills of the working set; per-page invalidation does not", "[scenarios][batching]") {
-  const WorkloadResult page = run_workload(params(Workload::MunmapDense, 8, "cpu:per-page", "iommu:cmdq"));
-  const WorkloadResult cpu_full = run_workload(params(Workload::MunmapDense, 8, "cpu:full", "iommu:cmdq"));
-  const WorkloadResult io_full = run_workload(params(Workload::MunmapDense, 8, "cpu:per-page", "iommu:full"));
+  const WorkloadParams pp = params(Workload::MunmapDense, 8, "cpu:per-page", "iommu:cmdq");
+  const WorkloadParams cf = params(Workload::MunmapDense, 8, "cpu:full", "iommu:cmdq");
+  const WorkloadParams iof = params(Workload::MunmapDense, 8, "cpu:per-page", "iommu:full");
+  const WorkloadResult page = run_workload(pp);
+  const WorkloadResult cpu_full = run_workload(cf);
+  const WorkloadResult io_full = run_workload(iof);
   CHECK(page.cpu_refills == 0);
   CHECK(page.iommu.atc_misses == 0);
-  CHECK(cpu_full.cpu_refills == 32);
+  // Every page of the working set was cached before the path; a full flush drops them all.
+  CHECK(cpu_full.cpu_refills == cf.cpu_working_set);
+  CHECK(cpu_full.cpu_refill_ns == cf.cpu_working_set * cf.cost.cpu_walk);
   // FIXED passes the widened (0, -1) of a full CPU flush on to the IOMMU: its caches go too.
-  CHECK(cpu_full.iommu.atc_misses == 16);
-  CHECK(io_full.iommu.atc_misses == 16);
-  CHECK(io_full.iommu.iotlb_misses == 16);
+  CHECK(cpu_full.iommu.atc_misses == cf.device_working_set);
+  CHECK(io_full.iommu.atc_misses == iof.device_working_set);
+  CHECK(io_full.iommu.iotlb_misses == iof.device_working_set);
   CHECK(io_full.cpu_refills == 0);
-  CHECK(io_full.iommu.refill_ns == 16 * (io_full.iommu.atc_misses ? WorkloadParams{}.cost.atc_miss + WorkloadParams{}.cost.iotlb_walk : 0));
+  CHECK(io_full.iommu.refill_ns == iof.device_working_set * (iof.cost.atc_miss + iof.cost.iotlb_walk));
+}
+
+TEST_CASE("a working set that would run into the workload's range is refused", "[scenarios][batching]") {
+  WorkloadParams p = params(Workload::MunmapDense, 8, "cpu:per-page", "iommu:cmdq");
+  CHECK(kMaxWorkingSetPages * kPageSize == kWorkloadRangeBase - kWorkloadWorkingSetBase);
+  p.cpu_working_set = kMaxWorkingSetPages + 1;
+  CHECK_THROWS_AS(run_workload(p), std::invalid_argument);
+  p.cpu_working_set = 32;
+  p.device_working_set = ~uint64_t{0};
+  CHECK_THROWS_AS(run_workload(p), std::invalid_argument);
 }
 
 TEST_CASE("reclaim flushes once at the end when deferred, once per page otherwise", "[scenarios][batching]") {

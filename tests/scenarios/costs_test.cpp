@@ -45,6 +45,11 @@ TEST_CASE("bad costs files: each problem with its position", "[scenarios][costs]
   CHECK(e[1] == "c.json:3:15: /atc_miss: expected a non-negative integer (nanoseconds), found a fraction");
   CHECK(e[2].rfind("c.json:4:12: /bogus: unknown cost \"bogus\" (expected one of: pte_write, ", 0) == 0);
   CHECK(e[3] == "c.json:5:15: /cpu_walk: expected a non-negative integer (nanoseconds), found string");
+  // The same bound as a scenario's "costs" key: 2^40 ns is accepted, one more is not.
+  CHECK(parse_costs_text("{\"iommu_sync\": 1099511627776}", "c.json").iommu_sync == kMaxCostNs);
+  CHECK(errors_of("{\n  \"iommu_sync\": 1099511627777\n}") ==
+        std::vector<std::string>{"c.json:2:17: /iommu_sync: expected at most 1099511627776 ns, found 1099511627777"});
+  CHECK(errors_of("{\"atc_miss\": 18446744073709551615}").at(0).find("expected at most 1099511627776 ns") != std::string::npos);
   const auto d = errors_of("{\"iommu_sync\": 1, \"iommu_sync\": 2}");
   REQUIRE(d.size() == 1);
   CHECK(d[0].find("duplicate key \"iommu_sync\"") != std::string::npos);

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+// CostCounters: the difference of two snapshots is the count over the interval, field by field.
+#include <catch2/catch.hpp>
+
+#include "iommu/cost_model.h"
+
+namespace tlbsim::iommu {
+namespace {
+
+TEST_CASE("subtracting counter snapshots gives each field's count over the interval", "[iommu][costs]") {
+  CostCounters before{.cpu_flushes = 1, .cpu_flush_ns = 2, .iommu_commands = 3, .atc_commands = 4, .syncs = 5, .iommu_ns = 6,
+                      .iotlb_misses = 7, .atc_misses = 8, .refill_ns = 9, .sec_inv_requests = 10};
+  CostCounters after{.cpu_flushes = 11, .cpu_flush_ns = 22, .iommu_commands = 33, .atc_commands = 44, .syncs = 55, .iommu_ns = 66,
+                     .iotlb_misses = 77, .atc_misses = 88, .refill_ns = 99, .sec_inv_requests = 110};
+  const CostCounters d = after - before;
+  CHECK(d.cpu_flushes == 10);
+  CHECK(d.cpu_flush_ns == 20);
+  CHECK(d.iommu_commands == 30);
+  CHECK(d.atc_commands == 40);
+  CHECK(d.syncs == 50);
+  CHECK(d.iommu_ns == 60);
+  CHECK(d.iotlb_misses == 70);
+  CHECK(d.atc_misses == 80);
+  CHECK(d.refill_ns == 90);
+  CHECK(d.sec_inv_requests == 100);
+  const CostCounters zero = after - after;
+  CHECK(zero.cpu_flushes + zero.cpu_flush_ns + zero.iommu_commands + zero.atc_commands + zero.syncs + zero.iommu_ns +
+            zero.iotlb_misses + zero.atc_misses + zero.refill_ns + zero.sec_inv_requests ==
+        0);
+}
+
+}  // namespace
+}  // namespace tlbsim::iommu
