@@ -48,7 +48,9 @@ void ShadowMmu::release(Kernel& k, AddressSpace& mm) { drop_range(k, mm.id(), 0,
 
 void ShadowMmu::check_invariants() const {
   TLBSIM_CHECK(m_in_progress >= 0, name() << ": negative invalidations in progress");
-  for (const auto& [vpn, e] : m_entries) TLBSIM_CHECK(e.pfn != kNoPfn, name() << ": entry without a pfn at vpn " << vpn);
+  // Not a structured binding: TLBSIM_CHECK's message is a lambda, and clang 14 cannot capture one.
+  for (const auto& entry : m_entries)
+    TLBSIM_CHECK(entry.second.pfn != kNoPfn, name() << ": entry without a pfn at vpn " << entry.first);
 }
 
 const ShadowMmu::Entry* ShadowMmu::lookup(uint64_t va) const {

@@ -49,6 +49,12 @@ PteRef PageTable::alloc(Vaddr va, unsigned level, const char* func) {
   return PteRef{t, static_cast<uint16_t>(table_index(va.value(), level)), static_cast<uint8_t>(level)};
 }
 
+void PageTable::recheck_live(const PteMap& m) const {
+  TLBSIM_CHECK(m_mem.is_live_table(m.table) && m_mem.frame(m.table).generation == m.gen,
+               "pfn " << m.table.value() << " is not a live page table");
+  m.live_at = m_mem.table_frees();
+}
+
 void PageTable::emit_store(PteRef r, Vaddr va, Pte old, Pte v, const char* func) const {
   Event e{.kind = EventKind::PteStore, .level = r.level, .mm = m_mm, .func = func};
   const uint64_t mask = ~((uint64_t{1} << level_shift(r.level)) - 1);

@@ -51,17 +51,24 @@ class PageTable {
   struct PteMap {
     Pfn table = kNoPfn;
     uint64_t* entries = nullptr;
+    /// The table frame's generation, and PhysMem::table_frees() when it was last seen live.
+    uint32_t gen = 0;
+    mutable uint64_t live_at = 0;
     PteRef ref(uint64_t va) const { return PteRef{table, static_cast<uint16_t>(table_index(va, 1)), 1}; }
   };
-  PteMap map(Pfn pte_table) { return PteMap{pte_table, m_mem.table(pte_table).data()}; }
+  PteMap map(Pfn pte_table) {
+    return PteMap{pte_table, m_mem.table(pte_table).data(), m_mem.frame(pte_table).generation, m_mem.table_frees()};
+  }
   /// The saved pointer outlives nothing: a table freed while mapped (a missing PTL or a
-  /// use after free_pte_range()) would otherwise read or corrupt a recycled table body.
+  /// use after free_pte_range()) would otherwise read or corrupt a recycled table body. A table
+  /// can only stop being live through a free, so the full check runs only after one; it also
+  /// catches the frame having been freed and reallocated as another table (its generation).
   Pte get(const PteMap& m, uint64_t va) const {
-    TLBSIM_CHECK(m_mem.is_live_table(m.table), "pfn " << m.table.value() << " is not a live page table");
+    if (m.live_at != m_mem.table_frees()) recheck_live(m);
     return Pte{m.entries[table_index(va, 1)]};
   }
   Pte set(const PteMap& m, uint64_t va, Pte v, const char* func) {
-    TLBSIM_CHECK(m_mem.is_live_table(m.table), "pfn " << m.table.value() << " is not a live page table");
+    if (m.live_at != m_mem.table_frees()) recheck_live(m);
     return store(m.entries[table_index(va, 1)], m.ref(va), Vaddr{va}, v, func);
   }
 
@@ -87,6 +94,8 @@ class PageTable {
     return old;
   }
   void emit_store(PteRef r, Vaddr va, Pte old, Pte v, const char* func) const;
+  /// Cold: throws InvariantViolation if the mapped table was freed since map().
+  void recheck_live(const PteMap& m) const;
 
   PhysMem& m_mem;
   MmId m_mm;

@@ -105,7 +105,10 @@ void PhysMem::free(Pfn pfn, const char* func) {
   f.refcount = 0;
   f.mapcount = 0;
   --m_in_use;
-  if (f.kind == FrameKind::Table) --m_tables_in_use;
+  if (f.kind == FrameKind::Table) {
+    --m_tables_in_use;
+    ++m_table_frees;
+  }
   m_free.push_back(pfn.value());
   if (m_bus.active()) {
     Event e{.kind = EventKind::FrameFree, .flags = uint8_t(f.kind == FrameKind::Table ? kEvTable : 0), .func = func};

@@ -74,6 +74,9 @@ class PhysMem {
   size_t frames_in_use() const { return m_in_use; }
   size_t frames_total() const { return m_frames.size(); }
   size_t tables_in_use() const { return m_tables_in_use; }
+  /// Page tables freed so far. A holder of a table's entries (PageTable::PteMap) re-checks the
+  /// table is live only when this moved since it last looked.
+  uint64_t table_frees() const { return m_table_frees; }
   /// Bytes of model state: frame metadata and table bodies (content versions excluded).
   size_t state_bytes() const;
   void check_invariants() const;
@@ -91,6 +94,7 @@ class PhysMem {
   std::vector<uint32_t> m_free_bodies;
   size_t m_in_use = 0;
   size_t m_tables_in_use = 0;
+  uint64_t m_table_frees = 0;
 };
 
 }  // namespace tlbsim

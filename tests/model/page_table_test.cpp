@@ -238,6 +238,35 @@ TEST_CASE("a PteMap held across the free of its table throws instead of touching
   }
 }
 
+TEST_CASE("a PteMap whose table frame was freed and reused as another table throws", "[model]") {
+  Pt p;
+  const Vaddr va{0x400000 + 3 * kPageSize};
+  const PteRef r = p.pt->alloc(va, 1, "__pte_alloc");
+  const PageTable::PteMap m = p.pt->map(r.table);
+  p.mem.free(r.table, "pte_free");
+  p.pt->note_table_freed();
+  // The allocator hands the same frame out again as a table: live, but not the one mapped.
+  const Pfn again = p.mem.alloc(FrameKind::Table, p.pt->mm().value(), 0, "pte_alloc_one");
+  REQUIRE(again == r.table);
+  REQUIRE(p.mem.is_live_table(again));
+  CHECK_THROWS_AS(p.pt->get(m, va.value()), InvariantViolation);
+  CHECK_THROWS_AS(p.pt->set(m, va.value(), Pte{}, "set_pte_at"), InvariantViolation);
+}
+
+TEST_CASE("a PteMap keeps working across the free of another table", "[model]") {
+  Pt p;
+  const Vaddr va{0x400000};
+  const Vaddr other{0x800000};
+  const PteRef r = p.pt->alloc(va, 1, "__pte_alloc");
+  const PteRef o = p.pt->alloc(other, 1, "__pte_alloc");
+  const PageTable::PteMap m = p.pt->map(r.table);
+  p.pt->set(m, va.value(), Pte::make(Pfn{42}, true), "set_pte_at");
+  p.pt->set(p.pt->lookup(other, 2), other, Pte{}, "pmd_clear");
+  p.mem.free(o.table, "pte_free");
+  p.pt->note_table_freed();
+  CHECK(p.pt->get(m, va.value()) == Pte::make(Pfn{42}, true));
+}
+
 TEST_CASE("check_invariants catches a wrong table count", "[model]") {
   Pt p;
   p.pt->alloc(Vaddr{0x200000}, 1, "__pte_alloc");
