@@ -134,7 +134,10 @@ Task<> move_ptes(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64
   bool force_flush = false;
   const PageTable::PteMap old_pte = mm.pt().map(old_first.table), new_pte = mm.pt().map(new_first.table);
   for (; old_addr < old_end; old_addr += kPageSize, new_addr += kPageSize) {
-    if (mm.pt().get(old_pte, old_addr).none()) continue;
+    const uint64_t next = mm.pt().skip_none(old_pte, old_addr, old_end);
+    new_addr += next - old_addr;
+    old_addr = next;
+    if (old_addr == old_end) break;
     // The flush decision reads the PTE after it is cleared, so a CPU cannot dirty it unseen.
     const Pte pte = mm.pt().set(old_pte, old_addr, Pte{}, "ptep_get_and_clear");
     if (pte.present() && (!dirty_only || pte.dirty())) force_flush = true;

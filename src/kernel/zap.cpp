@@ -24,8 +24,9 @@ Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, uint64_t addr, uint64_t
     bool force_flush = false;
     const PageTable::PteMap pte_map = mm.pt().map(first.table);
     for (; addr < end; addr += kPageSize) {
+      addr = mm.pt().skip_none(pte_map, addr, end);
+      if (addr == end) break;
       const Pte pte = mm.pt().get(pte_map, addr);
-      if (pte.none()) continue;
       if (!pte.present()) {
         // A swap or migration entry: pte_clear_not_present_full(), nothing cached to flush.
         mm.pt().set(pte_map, addr, Pte{}, "pte_clear_not_present_full");

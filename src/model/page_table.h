@@ -72,6 +72,14 @@ class PageTable {
     return store(m.entries[table_index(va, 1)], m.ref(va), Vaddr{va}, v, func);
   }
 
+  /// The first address in [va, end) whose entry is not pte_none(), or `end`: the kernel's
+  /// `if (pte_none(ptent)) continue;` over a run of empty slots. `end` must not pass the table.
+  uint64_t skip_none(const PteMap& m, uint64_t va, uint64_t end) const {
+    if (m.live_at != m_mem.table_frees()) recheck_live(m);
+    while (va < end && m.entries[table_index(va, 1)] == 0) va += kPageSize;
+    return va;
+  }
+
   /// Leaf PTE for `va` (level 1), following a huge PMD if present. Returns none if unmapped.
   Pte leaf(Vaddr va, unsigned* level_out = nullptr) const;
 

@@ -267,6 +267,21 @@ TEST_CASE("a PteMap keeps working across the free of another table", "[model]") 
   CHECK(p.pt->get(m, va.value()) == Pte::make(Pfn{42}, true));
 }
 
+TEST_CASE("skip_none stops at the first used entry, a swap entry included, or at the end", "[model]") {
+  Pt p;
+  const uint64_t base = 0x400000;
+  const PteRef r = p.pt->alloc(Vaddr{base}, 1, "__pte_alloc");
+  const PageTable::PteMap m = p.pt->map(r.table);
+  const uint64_t end = base + 16 * kPageSize;
+  CHECK(p.pt->skip_none(m, base, end) == end);
+  p.pt->set(m, base + 5 * kPageSize, Pte::swap_entry(Pte::SwpType::MigrationRead, 5), "set_pte_at");
+  p.pt->set(m, base + 9 * kPageSize, Pte::make(Pfn{42}, true), "set_pte_at");
+  CHECK(p.pt->skip_none(m, base, end) == base + 5 * kPageSize);
+  CHECK(p.pt->skip_none(m, base + 5 * kPageSize, end) == base + 5 * kPageSize);
+  CHECK(p.pt->skip_none(m, base + 6 * kPageSize, end) == base + 9 * kPageSize);
+  CHECK(p.pt->skip_none(m, base + 10 * kPageSize, end) == end);
+}
+
 TEST_CASE("check_invariants catches a wrong table count", "[model]") {
   Pt p;
   p.pt->alloc(Vaddr{0x200000}, 1, "__pte_alloc");
