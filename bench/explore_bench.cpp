@@ -8,7 +8,9 @@
 //
 // Counters: executions = executions explored; naive = interleavings plain enumeration would run
 // (multinomial of the per-thread step counts of the least execution); reduction = naive /
-// executions; execs_per_s = executions per second of wall time.
+// executions; naive_bounded = those with at most as many preemptions as the exploration allowed
+// (what plain enumeration under the same bound would run; 0 if too many to count) and
+// reduction_bounded = naive_bounded / executions; execs_per_s = executions per second of wall time.
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -40,6 +42,8 @@ void BM_Explore(benchmark::State& state, const ScenarioSpec* s, const kernel::Po
   state.counters["executions"] = static_cast<double>(r.executions);
   state.counters["naive"] = r.naive_interleavings;
   state.counters["reduction"] = r.executions ? r.naive_interleavings / static_cast<double>(r.executions) : 0.0;
+  state.counters["naive_bounded"] = r.naive_bounded;
+  state.counters["reduction_bounded"] = r.executions ? r.naive_bounded / static_cast<double>(r.executions) : 0.0;
   state.counters["execs_per_s"] =
       benchmark::Counter(static_cast<double>(r.executions) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }

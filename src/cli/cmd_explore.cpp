@@ -38,7 +38,12 @@ std::string report(const ScenarioSpec& s, const ExploreResult& r) {
                      : "exhaustive up to " + std::to_string(r.preemptions) + " preemption" + (r.preemptions == 1 ? "" : "s")) + ", " +
                     std::to_string(r.executions) + " executions explored, " + std::to_string(r.pruned) + " pruned, " +
                     std::to_string(r.distinct_outcomes) + " distinct outcome" + (r.distinct_outcomes == 1 ? "" : "s") +
-                    " (naive interleavings " + format_count(r.naive_interleavings) + ")\n";
+                    " (naive interleavings " + format_count(r.naive_interleavings) +
+                    (r.mode == ExploreOptions::Mode::Exhaustive && r.preemptions >= 0
+                         ? ", " + (r.naive_bounded > 0 ? format_count(r.naive_bounded) : std::string("too many to count")) +
+                               " within the bound"
+                         : std::string()) +
+                    ")\n";
   size_t w = 0;
   for (const auto& p : r.properties) w = std::max(w, p.name.size());
   for (const auto& p : r.expectations) w = std::max(w, p.name.size() + 7);

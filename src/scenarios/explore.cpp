@@ -557,6 +557,46 @@ double multinomial(const std::vector<uint64_t>& counts) {
 
 }  // namespace
 
+double bounded_interleavings(const std::vector<uint64_t>& counts, int preemptions) {
+  if (preemptions < 0) return multinomial(counts);
+  // f(remaining steps, thread of the last step, preemptions left), memoized over a mixed-radix
+  // index. Switching away from a thread with steps left costs one preemption; from a finished
+  // thread (or at the start) it is free, as in the explorer's own bound.
+  const size_t n = counts.size();
+  const size_t k = static_cast<size_t>(preemptions) + 1;
+  std::vector<size_t> radix(n);
+  size_t states = (n + 1) * k;
+  for (size_t i = 0; i < n; ++i) {
+    radix[i] = states;
+    if (counts[i] + 1 > kMaxBoundedCountStates / states) return 0;
+    states *= counts[i] + 1;
+  }
+  std::vector<double> memo(states, -1.0);
+  std::vector<uint64_t> rem = counts;
+  auto f = [&](auto&& self, size_t last, size_t left) -> double {
+    size_t key = last * k + left;
+    bool done = true;
+    for (size_t i = 0; i < n; ++i) {
+      key += rem[i] * radix[i];
+      done = done && rem[i] == 0;
+    }
+    if (done) return 1.0;
+    if (memo[key] >= 0) return memo[key];
+    double total = 0;
+    const bool last_runnable = last < n && rem[last] > 0;
+    for (size_t t = 0; t < n; ++t) {
+      if (rem[t] == 0) continue;
+      const size_t cost = (t != last && last_runnable) ? 1 : 0;
+      if (cost > left) continue;
+      --rem[t];
+      total += self(self, t, left - cost);
+      ++rem[t];
+    }
+    return memo[key] = total;
+  };
+  return std::round(f(f, n, k - 1));
+}
+
 std::string_view to_string(Verdict v) {
   switch (v) {
     case Verdict::Never: return "Never";
@@ -613,6 +653,7 @@ ExploreResult explore(const ScenarioSpec& s, const kernel::Policy& policy, const
     std::vector<uint64_t> counts(s.threads.size(), 0);
     for (int t : *agg.first) ++counts[static_cast<size_t>(t)];
     r.naive_interleavings = multinomial(counts);
+    r.naive_bounded = bounded_interleavings(counts, r.preemptions);
   }
   auto verdict = [&](uint64_t n) { return n == 0 ? Verdict::Never : n == agg.executions ? Verdict::Always : Verdict::Sometimes; };
   if (agg.invariant) r.invariant = agg.invariant;

@@ -63,6 +63,10 @@ struct ExploreResult {
   uint64_t distinct_outcomes = 0;
   int preemptions = -1;  ///< the bound explored under (negative: none)
   double naive_interleavings = 0;  ///< multinomial of per-thread step counts of the first execution
+  /// Of those, the interleavings with at most `preemptions` preemptions: what plain enumeration
+  /// under the same bound would run. Equal to naive_interleavings when unbounded; 0 when the
+  /// step counts are too large to count them (more than kMaxBoundedCountStates states).
+  double naive_bounded = 0;
   /// Window classes, findings and run statuses ("freed", "use-after-free", "deadlock", ...).
   std::vector<PropertyResult> properties;
   /// The scenario's expectations for this policy: verdict of "the bound holds"; the witness is a
@@ -72,6 +76,13 @@ struct ExploreResult {
   /// The least schedule under which the model itself failed a consistency check, and the check.
   std::optional<std::pair<Schedule, std::string>> invariant;
 };
+
+/// Interleavings of threads with `counts` steps each, in which a thread that still has steps
+/// left is switched away from at most `preemptions` times (negative: any number). Blocking is
+/// ignored, so this is the count plain enumeration would face. 0 if the count needs more than
+/// kMaxBoundedCountStates memo states.
+inline constexpr size_t kMaxBoundedCountStates = size_t{1} << 22;
+double bounded_interleavings(const std::vector<uint64_t>& counts, int preemptions);
 
 ExploreResult explore(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt);
 

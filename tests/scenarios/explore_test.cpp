@@ -50,7 +50,8 @@ const PropertyResult& property(const ExploreResult& r, const std::string& name) 
 /// Everything explore reports, as text, for byte comparisons.
 std::string dump(const ScenarioSpec& s, const ExploreResult& r) {
   std::ostringstream o;
-  o << r.executions << " " << r.pruned << " " << r.distinct_outcomes << " " << r.naive_interleavings << "\n";
+  o << r.executions << " " << r.pruned << " " << r.distinct_outcomes << " " << r.naive_interleavings << " "
+    << r.naive_bounded << "\n";
   for (const auto* list : {&r.properties, &r.expectations})
     for (const auto& p : *list)
       o << p.name << " " << to_string(p.verdict) << " " << p.count << " " << (p.witness ? schedule_text(s, *p.witness) : "-") << "\n";
@@ -70,6 +71,21 @@ TEST_CASE("explore: steps on different pages and CPUs are not permuted", "[scena
   CHECK(r.executions == 2);
   CHECK(r.pruned == 0);
   CHECK(r.naive_interleavings == 6);  // 4! / (2! 2!)
+}
+
+TEST_CASE("bounded_interleavings counts schedules by preemptions", "[scenarios][explore]") {
+  // Two threads of two steps: AABB and BBAA switch only when a thread is done; ABBA and BAAB
+  // preempt once; ABAB and BABA twice.
+  CHECK(bounded_interleavings({2, 2}, -1) == 6);
+  CHECK(bounded_interleavings({2, 2}, 0) == 2);
+  CHECK(bounded_interleavings({2, 2}, 1) == 4);
+  CHECK(bounded_interleavings({2, 2}, 2) == 6);
+  CHECK(bounded_interleavings({2, 2}, 5) == 6);
+  // One step each: every switch is away from a finished thread.
+  CHECK(bounded_interleavings({1, 1, 1}, 0) == 6);
+  CHECK(bounded_interleavings({3}, 0) == 1);
+  // Too many states to count: 0, never a wrong number.
+  CHECK(bounded_interleavings({kMaxBoundedCountStates, kMaxBoundedCountStates}, 2) == 0);
 }
 
 TEST_CASE("explore: conflicting steps are explored in every order", "[scenarios][explore]") {
