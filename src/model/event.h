@@ -122,6 +122,7 @@ class EventLog : public EventSink {
   void on_event(const Event& e) override { m_events.push_back(e); }
   const std::vector<Event>& events() const { return m_events; }
   void clear() { m_events.clear(); }
+  void reserve(size_t n) { m_events.reserve(n); }
   /// Hand the recorded events over (the log is left empty).
   std::vector<Event> take() { return std::exchange(m_events, {}); }
 

@@ -132,10 +132,12 @@ struct Setup {
   int threads = 0;
   std::string file;
 
-  RunResult run(const std::function<int(uint64_t, const std::vector<StepRecord>&, const std::vector<Event>&)>& chooser) const {
+  RunResult run(const std::function<int(uint64_t, const std::vector<StepRecord>&, const std::vector<Event>&)>& chooser,
+                size_t expected_events = 0) const {
     RunOptions ro;
     ro.file = file;
     ro.chooser = chooser;
+    ro.expected_events = expected_events;
     return run_scenario(spec, *policy, ro);
   }
   /// Depth of the next step: steps taken after priming.
@@ -279,7 +281,8 @@ class SubtreeExplorer {
     };
     RunResult r;
     try {
-      r = m_su.run(chooser);
+      r = m_su.run(chooser, m_expected_events);
+      m_expected_events = r.events.size() + r.events.size() / 8;
     } catch (const InvariantViolation& e) {
       // The step chosen at `depth` broke the model. Its footprint is unknown: assume it touched
       // everything, so every earlier step races with it.
@@ -397,6 +400,7 @@ class SubtreeExplorer {
   std::vector<uint32_t> m_count, m_covered, m_below;  ///< scratch of analyse_races
   std::vector<int> m_last_of;                ///< scratch of analyse_races
   Aggregate m_agg;
+  size_t m_expected_events = 0;  ///< the last execution's event count, with room to spare
   Mask m_root_add = 0;
 };
 

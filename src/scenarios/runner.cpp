@@ -51,6 +51,7 @@ class Runner {
     mc.mem.reuse = s.reuse == "fifo" ? ReuseOrder::Fifo : ReuseOrder::Lifo;
     mc.cost = s.cost;
     m_k = std::make_unique<kernel::Kernel>(mc, policy);
+    m_log.reserve(opt.expected_events);
     m_k->bus().add_sink(&m_log);
     if (m_opt.check_invariants) m_k->bus().add_sink(&m_log_check);
     m_k->bus().set_actor(m_k->bus().intern_actor("setup"));

@@ -57,6 +57,9 @@ struct RunOptions {
   /// runnable threads (bitmask) and the steps so far; returns the thread to step, or -1 to stop
   /// the run there (status Stopped). Used by the explorer to force schedules.
   std::function<int(uint64_t runnable, const std::vector<StepRecord>& trace, const std::vector<Event>& events)> chooser;
+  /// Events to make room for up front: a caller that runs one scenario many times passes the
+  /// last run's count, so the log does not grow by copying on every execution.
+  size_t expected_events = 0;
 };
 
 /// Throws ScenarioError for a schedule that cannot be followed (a thread blocked, finished, or

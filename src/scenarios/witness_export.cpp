@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "scenarios/witness_export.h"
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -39,15 +40,18 @@ std::string summary(const RunResult& r, const StepRecord& st) {
   return out.empty() ? "no events" : out;
 }
 
+/// Catapult's reserved colour names (tracing/base/color_scheme.html), only those every version
+/// of chrome://tracing knows: an unknown name makes its importer throw. Perfetto ignores cname
+/// and colours a slice by its name, which carries the class.
 const char* colour(WindowClass c) {
   switch (c) {
-    case WindowClass::Stale: return "yellow";
-    case WindowClass::Permission: return "olive";
+    case WindowClass::Stale: return "cq_build_running";
+    case WindowClass::Permission: return "thread_state_iowait";
     case WindowClass::Freed: return "bad";
     case WindowClass::Reused: return "terrible";
     case WindowClass::TableFreed: return "cq_build_failed";
   }
-  return "grey";
+  return "generic_work";
 }
 
 /// Names come from scenario files: a quote or backslash must not end a DOT string early.
@@ -131,12 +135,13 @@ std::string happens_before_dot(const ScenarioSpec& s, const RunResult& r) {
 std::string trace_json(const ScenarioSpec& s, const RunResult& r) {
   using json = nlohmann::ordered_json;
   json ev = json::array();
-  constexpr int kPid = 1;
+  // A pid no tid takes: Perfetto treats tid == pid as the process's main thread.
+  constexpr int kPid = 100000;
   auto meta = [&](int tid, const std::string& name, int sort) {
     ev.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", kPid}, {"tid", tid}, {"args", {{"name", name}}}});
     ev.push_back({{"name", "thread_sort_index"}, {"ph", "M"}, {"pid", kPid}, {"tid", tid}, {"args", {{"sort_index", sort}}}});
   };
-  ev.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", kPid}, {"tid", 0}, {"args", {{"name", s.name + " under " + r.policy}}}});
+  ev.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", kPid}, {"args", {{"name", s.name + " under " + r.policy}}}});
   // Thread tracks: tid 1 + thread index. Actor ids map to threads by name.
   std::map<uint16_t, int> actor_tid;
   for (size_t i = 0; i < s.threads.size(); ++i) {
@@ -148,15 +153,17 @@ std::string trace_json(const ScenarioSpec& s, const RunResult& r) {
   }
   const int kMachineTid = 1000;
   meta(kMachineTid, "setup and machine", 1000);
-  // Cache tracks: tid 2000 + order of first appearance.
+  // Cache tracks: tid 2000 + order of first appearance, sorted by that order; each cache's
+  // window lanes (below) sort right after it.
   std::map<Holder, int> holder_tid;
+  auto holder_name = [&](Holder h) {
+    std::string name = to_string(h);
+    if (h.kind == HolderKind::Atc && h.index < r.device_names.size()) name += " (ATC of " + r.device_names[h.index] + ")";
+    return name;
+  };
   auto cache_track = [&](Holder h) {
     auto [it, fresh] = holder_tid.try_emplace(h, 2000 + static_cast<int>(holder_tid.size()));
-    if (fresh) {
-      std::string name = to_string(h);
-      if (h.kind == HolderKind::Atc && h.index < r.device_names.size()) name += " (ATC of " + r.device_names[h.index] + ")";
-      meta(it->second, name, it->second);
-    }
+    if (fresh) meta(it->second, holder_name(h), it->second * 100);
     return it->second;
   };
   auto tid_of_actor = [&](uint16_t a) {
@@ -192,20 +199,61 @@ std::string trace_json(const ScenarioSpec& s, const RunResult& r) {
                   {"ts", e.seq.value()},
                   {"args", {{"event", describe(e, r.actors)}, {"time_ns", e.time_ns}}}});
   }
+  // Windows of one cache overlap (a range opens page by page and closes page by page), and both
+  // viewers need the spans of one track to nest: Perfetto drops a span that overlaps its
+  // predecessor partly (SliceTracker), Catapult stacks them unreadably. So each cache's windows
+  // are laid out on lanes, in order of opening (the longer first on a tie): a window goes on the
+  // first lane where it nests inside the spans still open there, or starts after they all end.
   const DetectorResult d = detect(r.events);
+  struct Span {
+    uint64_t b, e;
+    const Window* w;
+  };
+  std::vector<Span> spans;
   for (const Window& w : d.windows) {
     const uint64_t b = w.open.seq.value(), e = w.close.valid() ? w.close.seq.value() : d.end_seq;
+    spans.push_back({b, e > b ? e : b + 1, &w});
+  }
+  std::stable_sort(spans.begin(), spans.end(), [](const Span& x, const Span& y) { return x.b != y.b ? x.b < y.b : x.e > y.e; });
+  struct Lane {
+    int tid;
+    std::vector<uint64_t> open;  ///< ends of the spans still open at the last start, innermost last
+  };
+  std::map<Holder, std::vector<Lane>> lanes;
+  int next_lane_tid = 10000;
+  for (const Span& sp : spans) {
+    const Window& w = *sp.w;
+    const int sort_base = cache_track(w.holder) * 100;
+    std::vector<Lane>& ls = lanes[w.holder];
+    Lane* lane = nullptr;
+    for (Lane& l : ls) {
+      while (!l.open.empty() && l.open.back() <= sp.b) l.open.pop_back();
+      if (l.open.empty() || l.open.back() >= sp.e) {
+        lane = &l;
+        break;
+      }
+    }
+    if (!lane) {
+      const int tid = next_lane_tid++;
+      meta(tid, holder_name(w.holder) + " windows" + (ls.empty() ? "" : " #" + std::to_string(ls.size() + 1)),
+           sort_base + 1 + static_cast<int>(ls.size()));
+      ls.push_back(Lane{tid, {}});
+      lane = &ls.back();
+    }
+    lane->open.push_back(sp.e);
     ev.push_back({{"name", std::string(to_string(w.cls)) + " window" + (w.observed() ? " (observed)" : "")},
                   {"cat", "window"},
                   {"ph", "X"},
                   {"pid", kPid},
-                  {"tid", cache_track(w.holder)},
-                  {"ts", b},
-                  {"dur", e > b ? e - b : 1},
+                  {"tid", lane->tid},
+                  {"ts", sp.b},
+                  {"dur", sp.e - sp.b},
                   {"cname", colour(w.cls)},
                   {"args", {{"opened by", w.open_what}, {"va", w.va}, {"accesses", w.accesses.size()}}}});
   }
-  json doc = {{"displayTimeUnit", "ns"}, {"traceEvents", ev}};
+  // No displayTimeUnit: older Perfetto read "ns" as the unit of ts. Timestamps are event
+  // sequence numbers, shown as microseconds.
+  json doc = {{"traceEvents", ev}};
   return doc.dump(1) + "\n";
 }
 
