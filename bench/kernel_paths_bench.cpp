@@ -176,59 +176,39 @@ bool reserve(benchmark::State& state, Region& r, uint64_t len, uint64_t align, u
   return true;
 }
 
-void BM_Real_munmap(benchmark::State& state) {
+/// Each iteration maps N fresh populated pages (untimed) and times `call` on them alone; `call`
+/// returns what the system call does (0, or -1 with errno), and a failure skips the benchmark
+/// naming `what`. `unmaps`: the call leaves nothing for Region to unmap.
+template <class Call>
+void real_on_populated(benchmark::State& state, const char* what, bool unmaps, Call call) {
   const uint64_t n = uint64_t(state.range(0));
   Timer timer;
   for (auto _ : state) {
     Region r;
     if (!map_populated(state, r, n)) break;
     const Stamp t0 = Stamp::now();
-    const int rc = munmap(r.addr, r.len);
+    const int rc = call(r);
     const Stamp t1 = Stamp::now();
     if (rc != 0) {
-      state.SkipWithError(errmsg("munmap").c_str());
+      state.SkipWithError(errmsg(what).c_str());
       break;
     }
-    r.release();
+    if (unmaps) r.release();
     timer.add(state, t0, t1);
   }
   timer.finish(state, n);
+}
+
+void BM_Real_munmap(benchmark::State& state) {
+  real_on_populated(state, "munmap", true, [](Region& r) { return munmap(r.addr, r.len); });
 }
 
 void BM_Real_madvise_dontneed(benchmark::State& state) {
-  const uint64_t n = uint64_t(state.range(0));
-  Timer timer;
-  for (auto _ : state) {
-    Region r;
-    if (!map_populated(state, r, n)) break;
-    const Stamp t0 = Stamp::now();
-    const int rc = madvise(r.addr, r.len, MADV_DONTNEED);
-    const Stamp t1 = Stamp::now();
-    if (rc != 0) {
-      state.SkipWithError(errmsg("madvise(MADV_DONTNEED)").c_str());
-      break;
-    }
-    timer.add(state, t0, t1);
-  }
-  timer.finish(state, n);
+  real_on_populated(state, "madvise(MADV_DONTNEED)", false, [](Region& r) { return madvise(r.addr, r.len, MADV_DONTNEED); });
 }
 
 void BM_Real_mprotect_ro(benchmark::State& state) {
-  const uint64_t n = uint64_t(state.range(0));
-  Timer timer;
-  for (auto _ : state) {
-    Region r;
-    if (!map_populated(state, r, n)) break;
-    const Stamp t0 = Stamp::now();
-    const int rc = mprotect(r.addr, r.len, PROT_READ);
-    const Stamp t1 = Stamp::now();
-    if (rc != 0) {
-      state.SkipWithError(errmsg("mprotect(PROT_READ)").c_str());
-      break;
-    }
-    timer.add(state, t0, t1);
-  }
-  timer.finish(state, n);
+  real_on_populated(state, "mprotect(PROT_READ)", false, [](Region& r) { return mprotect(r.addr, r.len, PROT_READ); });
 }
 
 /// mremap(MREMAP_MAYMOVE|MREMAP_FIXED) of N pages between a PMD-aligned address A and an

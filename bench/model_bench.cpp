@@ -76,21 +76,30 @@ void set_counters(benchmark::State& state, uint64_t pages_per_iter, uint64_t pte
 }
 
 // (a) Building page tables: the timed loop is exactly alloc + set per page. Data frames are
-// allocated beforehand so the PTE path is what is measured; table pages are allocated inside the
-// loop, as __pte_alloc() does.
+// allocated beforehand (alloc_frames) so the PTE path is what is measured; table pages are
+// allocated inside the loop, as __pte_alloc() does.
+std::vector<Pfn> alloc_frames(Machine& m, uint64_t n) {
+  std::vector<Pfn> frames(n);
+  for (uint64_t i = 0; i < n; ++i) frames[i] = m.mem.alloc(FrameKind::Anon, 1, uint32_t(i), "alloc_pages");
+  return frames;
+}
+
+void build_tables(Machine& m, const std::vector<Pfn>& frames) {
+  for (uint64_t i = 0; i < frames.size(); ++i) {
+    const Vaddr va = kBase + i * kPageSize;
+    m.pt->set(m.pt->alloc(va, 1, "__pte_alloc"), va, Pte::make(frames[i], true), "set_pte_at");
+  }
+  benchmark::DoNotOptimize(m.pt->tables());
+}
+
 void BM_PageTableBuild(benchmark::State& state) {
   const uint64_t n = uint64_t(state.range(0));
   for (auto _ : state) {
     state.PauseTiming();
     auto m = std::make_unique<Machine>();
-    std::vector<Pfn> frames(n);
-    for (uint64_t i = 0; i < n; ++i) frames[i] = m->mem.alloc(FrameKind::Anon, 1, uint32_t(i), "alloc_pages");
+    const std::vector<Pfn> frames = alloc_frames(*m, n);
     state.ResumeTiming();
-    for (uint64_t i = 0; i < n; ++i) {
-      const Vaddr va = kBase + i * kPageSize;
-      m->pt->set(m->pt->alloc(va, 1, "__pte_alloc"), va, Pte::make(frames[i], true), "set_pte_at");
-    }
-    benchmark::DoNotOptimize(m->pt->tables());
+    build_tables(*m, frames);
     state.PauseTiming();
     m.reset();
     state.ResumeTiming();
@@ -102,35 +111,35 @@ void BM_PageTableBuild(benchmark::State& state) {
 // from the PGD for every page (what a path that looks up each address does), and through a
 // PteRef stepped along the PTE table (what zap_pte_range()/set_ptes() do: pte_offset_map_lock()
 // once per table, then one store per entry).
-void BM_PteStore(benchmark::State& state) {
+// Every iteration is `rewrite(m, n, round)` alone, on N pages mapped beforehand; the round
+// (1, 2, ...) goes into the frame numbers so no store rewrites the value already there.
+template <class Rewrite>
+void pte_store(benchmark::State& state, Rewrite rewrite) {
   const uint64_t n = uint64_t(state.range(0));
   Machine m;
   m.map(n);
   uint64_t round = 0;
-  for (auto _ : state) {
-    ++round;
+  for (auto _ : state) rewrite(m, n, ++round);
+  set_counters(state, n, n);
+}
+
+void BM_PteStore(benchmark::State& state) {
+  pte_store(state, [](Machine& m, uint64_t n, uint64_t round) {
     for (uint64_t i = 0; i < n; ++i) {
       const Vaddr va = kBase + i * kPageSize;
       m.pt->set(m.pt->alloc(va, 1, "__pte_alloc"), va, Pte::make(Pfn{uint32_t(i + round)}, true), "set_pte_at");
     }
-  }
-  set_counters(state, n, n);
+  });
 }
 
 void BM_PteStoreInTable(benchmark::State& state) {
-  const uint64_t n = uint64_t(state.range(0));
-  Machine m;
-  m.map(n);
-  uint64_t round = 0;
-  for (auto _ : state) {
-    ++round;
+  pte_store(state, [](Machine& m, uint64_t n, uint64_t round) {
     for (uint64_t t = 0; t < n; t += kPtrsPerTable) {
       PteRef r = m.pt->lookup(kBase + t * kPageSize, 1);
       for (uint64_t i = t; i < t + kPtrsPerTable && i < n; ++i, ++r.index)
         m.pt->set(r, kBase + i * kPageSize, Pte::make(Pfn{uint32_t(i + round)}, true), "set_pte_at");
     }
-  }
-  set_counters(state, n, n);
+  });
 }
 
 template <class SinkT>
@@ -141,15 +150,10 @@ void BM_PageTableBuildWithSink(benchmark::State& state) {
     state.PauseTiming();
     auto sink = std::make_unique<SinkT>();
     auto m = std::make_unique<Machine>(sink.get());
-    std::vector<Pfn> frames(n);
-    for (uint64_t i = 0; i < n; ++i) frames[i] = m->mem.alloc(FrameKind::Anon, 1, uint32_t(i), "alloc_pages");
+    const std::vector<Pfn> frames = alloc_frames(*m, n);
     const uint64_t before = m->bus.next_seq();
     state.ResumeTiming();
-    for (uint64_t i = 0; i < n; ++i) {
-      const Vaddr va = kBase + i * kPageSize;
-      m->pt->set(m->pt->alloc(va, 1, "__pte_alloc"), va, Pte::make(frames[i], true), "set_pte_at");
-    }
-    benchmark::DoNotOptimize(m->pt->tables());
+    build_tables(*m, frames);
     state.PauseTiming();
     events += m->bus.next_seq() - before;
     m.reset();

@@ -81,6 +81,22 @@ void check_scenario_names(const std::vector<scenarios::ScenarioFile>& loaded, co
   }
 }
 
+void add_selection_options(po::options_description& opts, const char* scenario_help) {
+  opts.add_options()
+      ("file", po::value<std::vector<std::string>>(), "scenario files (default: the bundled scenarios.json)")
+      ("policy,p", po::value<std::vector<std::string>>(), "policies: old,fixed (default, plus those a scenario expects), all, or names")
+      ("scenario,s", po::value<std::vector<std::string>>(), scenario_help);
+}
+
+Selection read_selection(const po::variables_map& vm) {
+  Selection sel;
+  sel.files = vm.count("file") ? vm["file"].as<std::vector<std::string>>() : std::vector<std::string>{default_file()};
+  if (vm.count("policy")) sel.policies = resolve_policies(vm["policy"].as<std::vector<std::string>>());
+  if (vm.count("scenario"))
+    for (const auto& s : split_commas(vm["scenario"].as<std::vector<std::string>>())) sel.only.insert(s);
+  return sel;
+}
+
 void write_atomically(const std::string& path, const std::string& data) {
   namespace fs = std::filesystem;
   const fs::path target(path);

@@ -42,6 +42,25 @@ std::vector<scenarios::ScenarioFile> load_all(const std::vector<std::string>& fi
 /// Throws UsageError if a name in `only` names no scenario in `loaded`.
 void check_scenario_names(const std::vector<scenarios::ScenarioFile>& loaded, const std::set<std::string>& only);
 
+/// What `run` and `explore` are asked to cover: the scenario files (the default file if none is
+/// named), the policies --policy named (empty: policies_for's default per scenario) and the
+/// scenarios --scenario named (empty: every scenario).
+struct Selection {
+  std::vector<std::string> files;
+  std::vector<std::string> policies;
+  std::set<std::string> only;
+
+  bool selects(const scenarios::ScenarioSpec& s) const { return only.empty() || only.count(s.name) > 0; }
+};
+
+/// Adds the positional "file", "policy,p" and "scenario,s" options; `scenario_help` says what
+/// the command does with the scenarios it is given.
+void add_selection_options(po::options_description& opts, const char* scenario_help);
+
+/// The Selection from options added by add_selection_options; throws UsageError for an unknown
+/// policy.
+Selection read_selection(const po::variables_map& vm);
+
 /// Write to a uniquely named temporary file beside `path`, then rename, so a failed run leaves
 /// nothing that looks complete. On any failure the temporary file is removed and UsageError
 /// (exit status 2) names the path and the reason.

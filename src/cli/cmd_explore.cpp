@@ -104,10 +104,9 @@ class Progress {
 
 int cmd_explore(const std::vector<std::string>& args) {
   po::options_description opts("tlbsim explore [FILE...] [options]");
-  opts.add_options()("help,h", "show this help")
-      ("file", po::value<std::vector<std::string>>(), "scenario files (default: the bundled scenarios.json)")
-      ("policy,p", po::value<std::vector<std::string>>(), "policies: old,fixed (default, plus those a scenario expects), all, or names")
-      ("scenario,s", po::value<std::vector<std::string>>(), "explore only these scenarios")
+  opts.add_options()("help,h", "show this help");
+  add_selection_options(opts, "explore only these scenarios");
+  opts.add_options()
       ("mode", po::value<std::string>()->default_value("exhaustive"), "exhaustive (every schedule up to reordering of independent steps) or random")
       ("runs", po::value<uint64_t>()->default_value(1000), "random mode: schedules to sample")
       ("seed", po::value<uint64_t>()->default_value(1), "random mode: seed of the first schedule")
@@ -123,11 +122,7 @@ int cmd_explore(const std::vector<std::string>& args) {
     std::cout << opts << "\n";
     return kExitOk;
   }
-  std::vector<std::string> files = vm.count("file") ? vm["file"].as<std::vector<std::string>>() : std::vector<std::string>{default_file()};
-  const std::vector<std::string> policies = vm.count("policy") ? resolve_policies(vm["policy"].as<std::vector<std::string>>()) : std::vector<std::string>{};
-  std::set<std::string> only;
-  if (vm.count("scenario"))
-    for (const auto& s : split_commas(vm["scenario"].as<std::vector<std::string>>())) only.insert(s);
+  const Selection sel = read_selection(vm);
   ExploreOptions eo;
   const std::string mode = vm["mode"].as<std::string>();
   if (mode == "exhaustive") eo.mode = ExploreOptions::Mode::Exhaustive;
@@ -144,8 +139,8 @@ int cmd_explore(const std::vector<std::string>& args) {
   if (eo.jobs == 0 || eo.jobs > 256) throw UsageError("--jobs: expected 1..256");
   const bool want_witness = vm.count("dot") || vm.count("trace");
 
-  const std::vector<ScenarioFile> loaded = load_all(files);
-  check_scenario_names(loaded, only);
+  const std::vector<ScenarioFile> loaded = load_all(sel.files);
+  check_scenario_names(loaded, sel.only);
 
   struct Job {
     const ScenarioFile* file;
@@ -155,12 +150,8 @@ int cmd_explore(const std::vector<std::string>& args) {
   std::vector<Job> jobs;
   for (const ScenarioFile& f : loaded)
     for (const ScenarioSpec& s : f.scenarios) {
-      if (!only.empty() && !only.count(s.name)) continue;
-      std::vector<std::string> run_policies = !policies.empty() ? policies : std::vector<std::string>{"old", "fixed"};
-      if (policies.empty())
-        for (const auto& p : s.policies)
-          if (std::find(run_policies.begin(), run_policies.end(), p) == run_policies.end()) run_policies.push_back(p);
-      for (const auto& p : run_policies) jobs.push_back(Job{&f, &s, p});
+      if (!sel.selects(s)) continue;
+      for (const auto& p : policies_for(s, sel.policies)) jobs.push_back(Job{&f, &s, p});
     }
   if (want_witness && jobs.size() != 1)
     throw UsageError("--dot and --trace need exactly one scenario and one policy (use --scenario and --policy)");

@@ -17,12 +17,12 @@ namespace {
 
 /// --schedule: the one selected scenario gets this schedule instead of its own. The file is
 /// re-read with the schedule spliced in, so the schedule is checked like one written in the file.
-void with_schedule(std::vector<ScenarioFile>& loaded, const std::set<std::string>& only, const std::string& text) {
+void with_schedule(std::vector<ScenarioFile>& loaded, const Selection& sel, const std::string& text) {
   size_t which_file = 0, count = 0;
   std::string name;
   for (size_t i = 0; i < loaded.size(); ++i)
     for (const ScenarioSpec& s : loaded[i].scenarios)
-      if (only.empty() || only.count(s.name)) {
+      if (sel.selects(s)) {
         ++count;
         which_file = i;
         name = s.name;
@@ -50,10 +50,9 @@ void with_schedule(std::vector<ScenarioFile>& loaded, const std::set<std::string
 
 int cmd_run(const std::vector<std::string>& args) {
   po::options_description opts("tlbsim run [FILE...] [options]");
-  opts.add_options()("help,h", "show this help")
-      ("file", po::value<std::vector<std::string>>(), "scenario files (default: the bundled scenarios.json)")
-      ("policy,p", po::value<std::vector<std::string>>(), "policies: old,fixed (default, plus those a scenario expects), all, or names")
-      ("scenario,s", po::value<std::vector<std::string>>(), "run only these scenarios")
+  opts.add_options()("help,h", "show this help");
+  add_selection_options(opts, "run only these scenarios");
+  opts.add_options()
       ("seed", po::value<uint64_t>(), "seed for random schedules (overrides the scenario's)")
       ("json", po::value<std::string>(), "also write the report as JSON to this file")
       ("check", "run every model invariant check after each step")
@@ -66,15 +65,11 @@ int cmd_run(const std::vector<std::string>& args) {
     std::cout << opts << "\n";
     return kExitOk;
   }
-  std::vector<std::string> files = vm.count("file") ? vm["file"].as<std::vector<std::string>>() : std::vector<std::string>{default_file()};
-  const std::vector<std::string> policies = vm.count("policy") ? resolve_policies(vm["policy"].as<std::vector<std::string>>()) : std::vector<std::string>{};
-  std::set<std::string> only;
-  if (vm.count("scenario"))
-    for (const auto& s : split_commas(vm["scenario"].as<std::vector<std::string>>())) only.insert(s);
+  const Selection sel = read_selection(vm);
 
-  std::vector<ScenarioFile> loaded = load_all(files);
-  check_scenario_names(loaded, only);
-  if (vm.count("schedule")) with_schedule(loaded, only, vm["schedule"].as<std::string>());
+  std::vector<ScenarioFile> loaded = load_all(sel.files);
+  check_scenario_names(loaded, sel.only);
+  if (vm.count("schedule")) with_schedule(loaded, sel, vm["schedule"].as<std::string>());
 
   RunOptions ro;
   if (vm.count("seed")) ro.seed = vm["seed"].as<uint64_t>();
@@ -87,8 +82,8 @@ int cmd_run(const std::vector<std::string>& args) {
     ro.file = f.path;
     std::vector<ScenarioOutcome> outcomes;
     for (const ScenarioSpec& s : f.scenarios) {
-      if (!only.empty() && !only.count(s.name)) continue;
-      const std::vector<std::string> run_policies = policies_for(s, policies);
+      if (!sel.selects(s)) continue;
+      const std::vector<std::string> run_policies = policies_for(s, sel.policies);
       ScenarioOutcome so{&s, {}};
       for (const auto& p : run_policies) {
         so.policies.push_back(judge(s, run_scenario(s, *kernel::find_policy(p), ro)));

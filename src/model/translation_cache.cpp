@@ -107,30 +107,15 @@ size_t TranslationCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t
 }
 
 size_t TranslationCache::invalidate_tag(uint32_t tag, const char* func) {
-  const size_t held = m_counts.of(tag);
-  size_t n = 0;
-  for (auto it = m_entries.begin(); n < held && it != m_entries.end(); ++it)
-    if (it->valid && it->tag == tag) {
-      drop(*it, EventKind::Drop, func);
-      ++n;
-    }
-  return n;
+  return drop_tagged(m_entries, m_counts, tag, [&](CachedTranslation& e) { drop(e, EventKind::Drop, func); });
 }
 
 size_t TranslationCache::invalidate_all(const char* func) {
-  if (m_counts.total() == 0) return 0;
-  size_t n = 0;
-  for (auto& e : m_entries)
-    if (e.valid) {
-      drop(e, EventKind::Drop, func);
-      ++n;
-    }
-  return n;
+  return drop_all(m_entries, m_counts, [&](CachedTranslation& e) { drop(e, EventKind::Drop, func); });
 }
 
 void TranslationCache::check_invariants() const {
-  size_t valid = 0;
-  for (const auto& e : m_entries) valid += e.valid;
+  const size_t valid = count_valid(m_entries);
   TLBSIM_CHECK(valid == m_counts.total(), to_string(m_holder) << " holds " << valid << " entries but counts " << m_counts.total());
   for (uint32_t s = 0; s < m_cfg.sets; ++s) {
     for (uint32_t w = 0; w < m_cfg.ways; ++w) {

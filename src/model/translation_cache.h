@@ -9,6 +9,7 @@
 #include "model/event.h"
 #include "model/pte.h"
 #include "model/tag_counts.h"
+#include "model/tagged_entries.h"
 #include "model/types.h"
 
 namespace tlbsim {
@@ -55,8 +56,7 @@ class TranslationCache {
   /// Visit every valid entry (tests and state dumps).
   template <class F>
   void for_each(F&& f) const {
-    for (const auto& e : m_entries)
-      if (e.valid) f(e);
+    for_each_valid(m_entries, f);
   }
   void check_invariants() const;
 

@@ -74,30 +74,15 @@ size_t WalkCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, c
 }
 
 size_t WalkCache::invalidate_tag(uint32_t tag, const char* func) {
-  const size_t held = m_counts.of(tag);
-  size_t n = 0;
-  for (auto it = m_entries.begin(); n < held && it != m_entries.end(); ++it)
-    if (WalkCacheEntry& e = *it; e.valid && e.tag == tag) {
-      drop(e, EventKind::Drop, func);
-      ++n;
-    }
-  return n;
+  return drop_tagged(m_entries, m_counts, tag, [&](WalkCacheEntry& e) { drop(e, EventKind::Drop, func); });
 }
 
 size_t WalkCache::invalidate_all(const char* func) {
-  if (m_counts.total() == 0) return 0;
-  size_t n = 0;
-  for (auto& e : m_entries)
-    if (e.valid) {
-      drop(e, EventKind::Drop, func);
-      ++n;
-    }
-  return n;
+  return drop_all(m_entries, m_counts, [&](WalkCacheEntry& e) { drop(e, EventKind::Drop, func); });
 }
 
 void WalkCache::check_invariants() const {
-  size_t valid = 0;
-  for (const auto& e : m_entries) valid += e.valid;
+  const size_t valid = count_valid(m_entries);
   TLBSIM_CHECK(valid == m_counts.total(), to_string(m_holder) << " holds " << valid << " walk-cache entries but counts " << m_counts.total());
   for (size_t i = 0; i < m_entries.size(); ++i) {
     const auto& e = m_entries[i];

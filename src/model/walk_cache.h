@@ -9,6 +9,7 @@
 
 #include "model/event.h"
 #include "model/tag_counts.h"
+#include "model/tagged_entries.h"
 #include "model/types.h"
 
 namespace tlbsim {
@@ -42,8 +43,7 @@ class WalkCache {
   size_t occupancy() const { return m_counts.total(); }
   template <class F>
   void for_each(F&& f) const {
-    for (const auto& e : m_entries)
-      if (e.valid) f(e);
+    for_each_valid(m_entries, f);
   }
   void check_invariants() const;
 

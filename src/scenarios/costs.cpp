@@ -38,17 +38,6 @@ const std::vector<CostField>& cost_fields() {
 
 namespace {
 
-std::string syntax_message(std::string m) {
-  for (;;) {
-    if (m.rfind("[json.exception.", 0) == 0 && m.find("] ") != std::string::npos)
-      m = m.substr(m.find("] ") + 2);
-    else if (m.rfind("parse error", 0) == 0 && m.find(": ") != std::string::npos)
-      m = m.substr(m.find(": ") + 2);
-    else
-      return m;
-  }
-}
-
 std::string known_keys() {
   std::string s;
   for (const auto& f : cost_fields()) s += (s.empty() ? "" : ", ") + std::string(f.name);
@@ -90,23 +79,11 @@ iommu::CostModel parse_costs_text(const std::string& text, const std::string& pa
     pos.emplace(text);
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i + 1 < std::min(e.byte, text.size() + 1); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
-    throw ScenarioError({Diagnostic{.file = path, .line = line, .column = col, .message = "JSON syntax error: " + syntax_message(e.what())}});
+    const TextPos tp = syntax_error_pos(text, e.byte);
+    throw ScenarioError({Diagnostic{.file = path, .line = tp.line, .column = tp.column, .message = "JSON syntax error: " + syntax_message(e.what())}});
   }
   std::vector<Diagnostic> diags;
-  for (const DuplicateKey& k : pos->duplicates()) {
-    const TextPos tp = pos->pos_of_byte(k.offset);
-    diags.push_back(Diagnostic{.file = path, .pointer = k.pointer, .line = tp.line, .column = tp.column,
-                               .message = "duplicate key \"" + k.key + "\""});
-  }
+  add_duplicate_keys(*pos, path, diags);
   std::vector<Diagnostic> read;
   read_costs(doc, "", base, read);
   for (Diagnostic& d : read) {

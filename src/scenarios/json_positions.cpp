@@ -20,6 +20,32 @@ std::string pointer_token(const std::string& key) {
   return out;
 }
 
+TextPos syntax_error_pos(const std::string& text, size_t byte) {
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i + 1 < std::min(byte, text.size() + 1); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return TextPos{line, col};
+}
+
+std::string syntax_message(const std::string& what) {
+  std::string m = what;
+  for (;;) {
+    if (m.rfind("[json.exception.", 0) == 0 && m.find("] ") != std::string::npos) {
+      m = m.substr(m.find("] ") + 2);
+    } else if (m.rfind("parse error", 0) == 0 && m.find(": ") != std::string::npos) {
+      m = m.substr(m.find(": ") + 2);
+    } else {
+      return m;
+    }
+  }
+}
+
 namespace {
 
 /// An input iterator that counts how far the parser has read.
@@ -175,6 +201,14 @@ TextPos JsonPositions::at(const std::string& pointer) const {
     if (it != m_offsets.end()) return pos_of_byte(it->second);
     if (p.empty()) return {};
     p.resize(p.rfind('/'));
+  }
+}
+
+void add_duplicate_keys(const JsonPositions& pos, const std::string& file, std::vector<Diagnostic>& diags) {
+  for (const DuplicateKey& k : pos.duplicates()) {
+    const TextPos tp = pos.pos_of_byte(k.offset);
+    diags.push_back(Diagnostic{.file = file, .pointer = k.pointer, .line = tp.line, .column = tp.column,
+                               .message = "duplicate key \"" + k.key + "\""});
   }
 }
 

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scenarios/errors.h"
+
 namespace tlbsim::scenarios {
 
 struct TextPos {
@@ -26,6 +28,14 @@ struct DuplicateKey {
   size_t offset = 0;    ///< byte offset of the second occurrence's key
 };
 
+/// Line:column of byte `byte` of `text`, where nlohmann::json::parse_error says a syntax error
+/// is. Counted from the text itself: the SAX pass that knows the lines stopped at the error.
+TextPos syntax_error_pos(const std::string& text, size_t byte);
+
+/// nlohmann's what() reads "[json.exception.parse_error.101] parse error at line 3, column 18:
+/// syntax error while parsing ..."; a diagnostic says where itself, so keep only the rest.
+std::string syntax_message(const std::string& what);
+
 class JsonPositions {
  public:
   /// Parse `text` with a SAX pass that records positions. Throws nlohmann::json::parse_error on
@@ -42,5 +52,9 @@ class JsonPositions {
   std::vector<size_t> m_line_starts;
   std::vector<DuplicateKey> m_duplicates;
 };
+
+/// A "duplicate key" diagnostic in `file` for each key `pos` found repeated, placed at the
+/// second occurrence, in document order.
+void add_duplicate_keys(const JsonPositions& pos, const std::string& file, std::vector<Diagnostic>& diags);
 
 }  // namespace tlbsim::scenarios

@@ -376,21 +376,6 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
   return s;
 }
 
-/// nlohmann's what() reads "[json.exception.parse_error.101] parse error at line 3, column 18:
-/// syntax error while parsing ..."; the diagnostic already says where, so keep the rest.
-std::string syntax_message(const std::string& what) {
-  std::string m = what;
-  for (;;) {
-    if (m.rfind("[json.exception.", 0) == 0 && m.find("] ") != std::string::npos) {
-      m = m.substr(m.find("] ") + 2);
-    } else if (m.rfind("parse error", 0) == 0 && m.find(": ") != std::string::npos) {
-      m = m.substr(m.find(": ") + 2);
-    } else {
-      return m;
-    }
-  }
-}
-
 }  // namespace
 
 bool OpSpec::has(const std::string& key) const { return std::find(given.begin(), given.end(), key) != given.end(); }
@@ -415,27 +400,14 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
   } catch (const json::parse_error& e) {
     const std::string m = syntax_message(e.what());
     Diagnostic dg{.file = path, .message = m.rfind("syntax error ", 0) == 0 ? "JSON " + m : "JSON syntax error: " + m};
-    // The SAX pass may not have finished: count lines directly.
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i + 1 < std::min(e.byte, text.size() + 1); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
-    dg.line = line;
-    dg.column = col;
+    const TextPos tp = syntax_error_pos(text, e.byte);
+    dg.line = tp.line;
+    dg.column = tp.column;
     throw ScenarioError({dg});
   }
   ScenarioFile f;
   f.path = path;
-  for (const DuplicateKey& k : pos->duplicates()) {
-    const TextPos tp = pos->pos_of_byte(k.offset);
-    diags.push_back(Diagnostic{.pointer = k.pointer, .line = tp.line, .column = tp.column,
-                               .message = "duplicate key \"" + k.key + "\""});
-  }
+  add_duplicate_keys(*pos, path, diags);
   ObjReader root(doc, "", diags);
   std::string schema;
   root.str("$schema", schema);

@@ -6,7 +6,7 @@
 #include "iommu/iommu.h"
 #include "model/check.h"
 #include "model/page_table.h"
-#include "support/recording_sink.h"
+#include "support/memory_fixture.h"
 
 namespace tlbsim::iommu {
 namespace {
@@ -16,39 +16,18 @@ constexpr Asid kAsid{1};
 constexpr Pasid kPasid{1};
 constexpr Vaddr kVa{0x20000000};
 
-struct Sva {
+struct Sva : test::MemoryFixture {
   explicit Sva(IommuConfig cfg = {}, DeviceConfig dev_cfg = DeviceConfig{.name = "dev0"})
-      : mem({}, bus), pt(mem, kMm), io(0, cfg, mem, cost) {
-    bus.add_sink(&rec);
+      : MemoryFixture(kMm, kAsid.value()), io(0, cfg, mem, cost) {
     dev = io.add_device(dev_cfg);
     io.bind(dev, kPasid, ctx());
     check();
   }
-  EventBus bus;
-  test::Recorder rec;
-  PhysMem mem;
-  PageTable pt;
   CostModel cost;
   Iommu io;
   uint16_t dev = 0;
 
-  WalkContext ctx() const { return WalkContext{kMm, kAsid.value(), pt.pgd()}; }
-  void check() const {
-    mem.check_invariants();
-    pt.check_invariants();
-    io.check_invariants();
-  }
-  Pfn map(Vaddr va, bool writable) {
-    const Pfn data = mem.alloc(FrameKind::Anon, 1, uint32_t(va.vpn()), "do_anonymous_page");
-    set(va, Pte::make(data, writable));
-    return data;
-  }
-  void set(Vaddr va, Pte p) {
-    pt.set(pt.alloc(va, 1, "__pte_alloc"), va, p, "set_pte_at");
-    check();
-  }
-  /// A THP's 512 contiguous frames (alloc_pages(order 9)); returns the first.
-  Pfn alloc_huge() { return mem.alloc_contig(FrameKind::Anon, 1, 0, kPtrsPerTable, "alloc_pages"); }
+  void check_hardware() const override { io.check_invariants(); }
   DmaResult dma(Vaddr va, bool write, uint16_t d = 0, Pasid pasid = kPasid) {
     DmaResult r = io.dma(d, pasid, va, write);
     check();

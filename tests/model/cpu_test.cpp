@@ -5,7 +5,7 @@
 
 #include "model/cpu.h"
 #include "model/page_table.h"
-#include "support/recording_sink.h"
+#include "support/memory_fixture.h"
 
 namespace tlbsim {
 namespace {
@@ -14,31 +14,11 @@ constexpr MmId kMm{0};
 constexpr uint32_t kAsid = 1;
 constexpr Vaddr kVa{0x10000000};
 
-struct Machine {
-  explicit Machine(CpuConfig cfg = {}) : mem({}, bus), pt(mem, kMm), cpu(CpuId{0}, cfg, mem) { bus.add_sink(&rec); }
-  EventBus bus;
-  test::Recorder rec;
-  PhysMem mem;
-  PageTable pt;
+struct Machine : test::MemoryFixture {
+  explicit Machine(CpuConfig cfg = {}) : MemoryFixture(kMm, kAsid), cpu(CpuId{0}, cfg, mem) {}
   Cpu cpu;
 
-  WalkContext ctx() const { return WalkContext{kMm, kAsid, pt.pgd()}; }
-  void check() const {
-    mem.check_invariants();
-    pt.check_invariants();
-    cpu.check_invariants();
-  }
-  Pfn map(Vaddr va, bool writable) {
-    const Pfn data = mem.alloc(FrameKind::Anon, 1, uint32_t(va.vpn()), "do_anonymous_page");
-    set(va, Pte::make(data, writable));
-    return data;
-  }
-  void set(Vaddr va, Pte p) {
-    pt.set(pt.alloc(va, 1, "__pte_alloc"), va, p, "set_pte_at");
-    check();
-  }
-  /// A THP's 512 contiguous frames (alloc_pages(order 9)); returns the first.
-  Pfn alloc_huge() { return mem.alloc_contig(FrameKind::Anon, 1, 0, kPtrsPerTable, "alloc_pages"); }
+  void check_hardware() const override { cpu.check_invariants(); }
   AccessResult access(Vaddr va, bool write) {
     AccessResult r = cpu.access(ctx(), va, write);
     check();

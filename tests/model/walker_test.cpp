@@ -5,7 +5,7 @@
 
 #include "model/page_table.h"
 #include "model/walker.h"
-#include "support/recording_sink.h"
+#include "support/memory_fixture.h"
 
 namespace tlbsim {
 namespace {
@@ -14,26 +14,11 @@ constexpr MmId kMm{1};
 constexpr uint32_t kAsid = 9;
 constexpr Vaddr kVa{0x7f0000345000};
 
-struct Walk {
-  Walk() : mem({}, bus), pt(mem, kMm), pwc(32, Holder{HolderKind::CpuWalkCache, 0}, bus) { bus.add_sink(&rec); }
-  EventBus bus;
-  test::Recorder rec;
-  PhysMem mem;
-  PageTable pt;
+struct Walk : test::MemoryFixture {
+  Walk() : MemoryFixture(kMm, kAsid), pwc(32, Holder{HolderKind::CpuWalkCache, 0}, bus) {}
   WalkCache pwc;
 
-  WalkContext ctx() const { return WalkContext{kMm, kAsid, pt.pgd()}; }
-  void check() const {
-    mem.check_invariants();
-    pt.check_invariants();
-    pwc.check_invariants();
-  }
-  Pfn map(Vaddr va, bool writable) {
-    const Pfn data = mem.alloc(FrameKind::Anon, 1, uint32_t(va.vpn()), "do_anonymous_page");
-    pt.set(pt.alloc(va, 1, "__pte_alloc"), va, Pte::make(data, writable), "set_pte_at");
-    check();
-    return data;
-  }
+  void check_hardware() const override { pwc.check_invariants(); }
   WalkResult walk(Vaddr va, bool write, bool use_pwc = true, WalkParams p = {}) {
     WalkResult r = hw_walk(mem, ctx(), va, write, use_pwc ? &pwc : nullptr, p);
     check();
