@@ -139,6 +139,12 @@ struct PositionSax : nlohmann::json_sax<nlohmann::json> {
   bool binary(binary_t&) override { return value(1); }
   bool start(bool array) {
     const size_t at = consumed > 0 ? consumed - 1 : 0;
+    // Every position is recorded under its JSON pointer, so a pathological nesting would cost
+    // time and memory quadratic in its depth; a scenario file needs fewer than ten levels.
+    if (stack.size() >= kMaxJsonDepth)
+      throw nlohmann::json::parse_error::create(
+          101, consumed, "arrays and objects nested deeper than " + std::to_string(kMaxJsonDepth) + " levels",
+          nullptr);
     std::string p = child_pointer();
     out[p] = at;
     stack.push_back(Frame{array, 0, {}, p});

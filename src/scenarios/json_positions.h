@@ -13,6 +13,9 @@
 
 namespace tlbsim::scenarios {
 
+/// Deepest nesting of arrays and objects a scenario or costs file may use (a parse error beyond).
+inline constexpr size_t kMaxJsonDepth = 64;
+
 struct TextPos {
   size_t line = 0;
   size_t column = 0;

@@ -52,4 +52,17 @@ TEST_CASE("an op range of 2^24 pages is checked against the VMAs without visitin
   CHECK(fuzz::run_input(text) == 0);
 }
 
+TEST_CASE("JSON nested thousands deep is refused at the 65th level, not parsed in quadratic time", "[scenarios][fuzz]") {
+  // A fuzz input (3,841 nested arrays) that spent its time recording a JSON pointer per level.
+  const std::string text = read_text(fs::path(TLBSIM_SOURCE_DIR) / "tests/scenarios/fuzz/loader-deep-nesting.json");
+  scenarios::ScenarioFile f;
+  CHECK_FALSE(fuzz::load_input(text, f));
+  try {
+    scenarios::parse_scenario_text(text, "deep.json");
+    FAIL("a file nested 3,841 deep loaded");
+  } catch (const scenarios::ScenarioError& e) {
+    CHECK(std::string(e.what()).find("nested deeper than 64 levels") != std::string::npos);
+  }
+}
+
 }  // namespace tlbsim
