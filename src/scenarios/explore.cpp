@@ -568,6 +568,10 @@ double bounded_interleavings(const std::vector<uint64_t>& counts, int preemption
   // thread (or at the start) it is free, as in the explorer's own bound.
   const size_t n = counts.size();
   const size_t k = static_cast<size_t>(preemptions) + 1;
+  // The recursion goes one level per step: keep it far from the stack's end.
+  uint64_t steps = 0;
+  for (uint64_t c : counts) steps += c;
+  if (steps > kMaxBoundedCountSteps) return 0;
   std::vector<size_t> radix(n);
   size_t states = (n + 1) * k;
   for (size_t i = 0; i < n; ++i) {

@@ -80,8 +80,10 @@ struct ExploreResult {
 /// Interleavings of threads with `counts` steps each, in which a thread that still has steps
 /// left is switched away from at most `preemptions` times (negative: any number). Blocking is
 /// ignored, so this is the count plain enumeration would face. 0 if the count needs more than
-/// kMaxBoundedCountStates memo states.
+/// kMaxBoundedCountStates memo states or kMaxBoundedCountSteps steps.
 inline constexpr size_t kMaxBoundedCountStates = size_t{1} << 22;
+/// ... or more steps in all than this (the count recurses once per step).
+inline constexpr uint64_t kMaxBoundedCountSteps = 10000;
 double bounded_interleavings(const std::vector<uint64_t>& counts, int preemptions);
 
 ExploreResult explore(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt);

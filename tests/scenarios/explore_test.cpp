@@ -86,6 +86,9 @@ TEST_CASE("bounded_interleavings counts schedules by preemptions", "[scenarios][
   CHECK(bounded_interleavings({3}, 0) == 1);
   // Too many states to count: 0, never a wrong number.
   CHECK(bounded_interleavings({kMaxBoundedCountStates, kMaxBoundedCountStates}, 2) == 0);
+  // One long thread: few states, but as deep a recursion as it has steps.
+  CHECK(bounded_interleavings({500000}, 2) == 0);
+  CHECK(bounded_interleavings({kMaxBoundedCountSteps}, 2) == 1);
 }
 
 TEST_CASE("explore: conflicting steps are explored in every order", "[scenarios][explore]") {
