@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Interleaving exploration (src/scenarios/explore.cpp) over every bundled scenario under old and
-// fixed, at the preemption bound `tlbsim explore` uses by default.
+// fixed, at the preemption bound `tlbsim explore` uses by default (the scenario's own, else 2).
 //
 //   BM_Explore/<scenario>/<policy>            one complete exploration per iteration
 //   BM_ExploreUnbounded/<scenario>/<policy>   the same with no preemption bound, for the bundled
@@ -23,8 +23,6 @@ namespace {
 
 using namespace tlbsim;
 using namespace tlbsim::scenarios;
-
-constexpr int kPreemptions = 2;  // the default of `tlbsim explore`
 
 const ScenarioFile& bundled() {
   static const ScenarioFile f = load_scenario_file(std::string(TLBSIM_SOURCE_DIR) + "/scenarios.json");
@@ -51,7 +49,7 @@ void BM_Explore(benchmark::State& state, const ScenarioSpec* s, const kernel::Po
 const bool kRegistered = [] {
   for (const ScenarioSpec& s : bundled().scenarios)
     for (const char* pol : {"old", "fixed"})
-      benchmark::RegisterBenchmark(("BM_Explore/" + s.name + "/" + pol).c_str(), BM_Explore, &s, kernel::find_policy(pol), kPreemptions)
+      benchmark::RegisterBenchmark(("BM_Explore/" + s.name + "/" + pol).c_str(), BM_Explore, &s, kernel::find_policy(pol), preemption_bound(s, std::nullopt))
           ->Unit(benchmark::kMillisecond)
           ->Iterations(1);
   for (const ScenarioSpec& s : bundled().scenarios)

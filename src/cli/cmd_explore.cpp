@@ -111,7 +111,7 @@ int cmd_explore(const std::vector<std::string>& args) {
       ("runs", po::value<uint64_t>()->default_value(1000), "random mode: schedules to sample")
       ("seed", po::value<uint64_t>()->default_value(1), "random mode: seed of the first schedule")
       ("max-steps", po::value<uint64_t>(), "step budget per execution (default: the scenario's max_steps)")
-      ("preemptions", po::value<int>()->default_value(2), "exhaustive mode: at most this many preemptions per schedule (-1: unbounded; see docs/explore.md)")
+      ("preemptions", po::value<int>(), "exhaustive mode: at most this many preemptions per schedule (-1: unbounded; default: the scenario's \"explore\" bound, else 2; see docs/explore.md)")
       ("jobs,j", po::value<unsigned>()->default_value(1), "worker threads (the output does not depend on it)")
       ("witness", po::value<std::string>(), "property whose witness --dot/--trace show (default: the worst one found)")
       ("dot", po::value<std::string>(), "write the happens-before graph of the witness (Graphviz); needs one scenario and policy")
@@ -135,7 +135,7 @@ int cmd_explore(const std::vector<std::string>& args) {
     if (eo.max_steps == 0) throw UsageError("--max-steps: expected at least 1");
   }
   eo.jobs = vm["jobs"].as<unsigned>();
-  eo.preemptions = vm["preemptions"].as<int>();
+  const std::optional<int> preemptions = vm.count("preemptions") ? std::optional<int>(vm["preemptions"].as<int>()) : std::nullopt;
   if (eo.jobs == 0 || eo.jobs > 256) throw UsageError("--jobs: expected 1..256");
   const bool want_witness = vm.count("dot") || vm.count("trace");
 
@@ -167,6 +167,7 @@ int cmd_explore(const std::vector<std::string>& args) {
   const auto t_all = std::chrono::steady_clock::now();
   for (const Job& j : jobs) {
     eo.file = j.file->path;
+    eo.preemptions = preemption_bound(*j.spec, preemptions);
     const auto t0 = std::chrono::steady_clock::now();
     const ExploreResult r = explore(*j.spec, *kernel::find_policy(j.policy), eo);
     if (vm.count("time"))

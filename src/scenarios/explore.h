@@ -30,6 +30,14 @@ struct ExploreOptions {
   std::string file;            ///< for error messages
 };
 
+/// `tlbsim explore`'s preemption bound when neither the command line nor the scenario names one.
+inline constexpr int kDefaultPreemptions = 2;
+/// The bound a scenario is explored under: the one asked for, else the scenario's own
+/// ("explore": {"preemptions": N}), else the default.
+inline int preemption_bound(const ScenarioSpec& s, std::optional<int> requested) {
+  return requested ? *requested : s.explore_preemptions.value_or(kDefaultPreemptions);
+}
+
 enum class Verdict { Never, Sometimes, Always };
 std::string_view to_string(Verdict v);
 

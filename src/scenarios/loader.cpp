@@ -317,6 +317,14 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
   r.one_of("reuse", s.reuse, {"lifo", "fifo"});
   r.uint("tlb_entries", s.tlb_entries, 1, 1u << 16);
   r.uint("max_steps", s.max_steps, 1, uint64_t{1} << 32);
+  if (const json* e = r.get("explore")) {
+    // Options of `tlbsim explore` that belong to the scenario (docs/explore.md).
+    ObjReader er(*e, r.at("explore"), d);
+    int k = 0;
+    er.uint("preemptions", k, 0, kMaxExplorePreemptions, true);
+    er.finish();
+    if (er.ok()) s.explore_preemptions = k;
+  }
   if (const json* c = r.get("costs")) {
     // Cost-model overrides in ns, the same fields a --costs file names (docs/cost-model.md).
     read_costs(*c, r.at("costs"), s.cost, d);

@@ -100,6 +100,9 @@ struct Bound {
   std::string text() const;
 };
 
+/// The largest preemption bound a scenario file may ask `tlbsim explore` for.
+inline constexpr int kMaxExplorePreemptions = 64;
+
 struct ScenarioSpec {
   std::string name;
   std::string source;
@@ -109,6 +112,10 @@ struct ScenarioSpec {
   std::string reuse = "lifo";
   uint32_t tlb_entries = 1536;
   uint64_t max_steps = 1000000;
+  /// `tlbsim explore`'s preemption bound for this scenario when the command line gives none
+  /// ("explore": {"preemptions": N}): a scenario whose documented race needs the kernel paths
+  /// preempted more often than the default bound allows says so here.
+  std::optional<int> explore_preemptions;
   iommu::CostModel cost{};  ///< the defaults, with the fields the scenario's "costs" names replaced
   std::vector<DeviceSpec> devices;
   std::vector<FileSpec> files;
