@@ -53,7 +53,8 @@ const bool kRegistered = [] {
           ->Unit(benchmark::kMillisecond)
           ->Iterations(1);
   for (const ScenarioSpec& s : bundled().scenarios)
-    if (s.name == "khugepaged-retract-file-table" || s.name == "smmu-permission-upgrade-livelock")
+    if (s.name == "khugepaged-retract-file-table" || s.name == "smmu-permission-upgrade-livelock" ||
+        s.name == "fork-cow-device-write" || s.name == "migrate-device-write")
       for (const char* pol : {"old", "fixed"})
         benchmark::RegisterBenchmark(("BM_ExploreUnbounded/" + s.name + "/" + pol).c_str(), BM_Explore, &s, kernel::find_policy(pol), -1)
             ->Unit(benchmark::kMillisecond)

@@ -172,7 +172,9 @@ Task<> device_dma(Kernel& k, unsigned iommu_index, uint16_t device, AddressSpace
                   unsigned max_faults) {
   iommu::Iommu& io = k.iommu(iommu_index);
   for (unsigned n = 0; n <= max_faults; ++n) {
-    co_await yield_point(write ? "DMA write" : "DMA read");
+    // From here to the next scheduling point only the IOMMU runs: a fault suspends at
+    // mmap_read_lock() before any kernel code (iommu_sva_handle_iopf()) does.
+    co_await hardware_point(write ? "DMA write" : "DMA read");
     if (!mm.pasid) co_return;
     const iommu::DmaResult d = io.dma(device, *mm.pasid, Vaddr{addr}, write);
     if (d.ok() || d.fault == iommu::DmaFault::StaleTable || d.fault == iommu::DmaFault::NotBound) co_return;

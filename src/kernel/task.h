@@ -25,6 +25,9 @@ struct ThreadState {
   std::function<bool()> ready;
   /// What the next step starts with: a kernel function or lock name.
   std::string next_label;
+  /// The next step starts at a hardware point of a device thread (hardware_point()): it runs the
+  /// device and IOMMU model up to the next scheduling point, and no kernel code.
+  bool next_hardware = false;
   bool done = false;
   /// run_sync()'s private thread: nothing else is scheduled, so a step whose condition already
   /// holds need not suspend at all.
@@ -147,6 +150,7 @@ struct Suspend {
     ThreadState* t = current_thread();
     t->resume_point = h;
     t->next_label = std::move(label);
+    t->next_hardware = false;
     t->ready = std::move(ready);
   }
   void await_resume() const noexcept {
@@ -158,6 +162,7 @@ struct Suspend {
 /// only if a scheduler suspends the thread, so a step under run_sync() costs a flag test.
 struct YieldPoint {
   const char* label;
+  bool hardware = false;  ///< see hardware_point()
   bool await_ready() const noexcept {
     const ThreadState* t = current_thread();
     return t && t->sync;
@@ -166,6 +171,7 @@ struct YieldPoint {
     ThreadState* t = current_thread();
     t->resume_point = h;
     t->next_label = label;
+    t->next_hardware = hardware;
     t->ready = nullptr;
   }
   void await_resume() const noexcept {}
@@ -174,6 +180,10 @@ struct YieldPoint {
 /// A scheduling point: another thread or a device may run before `label`.
 inline YieldPoint yield_point(const char* label) { return YieldPoint{label}; }
 inline Suspend yield_point(std::string label) { return Suspend{std::move(label), nullptr}; }
+/// A scheduling point of a device thread after which, up to its next scheduling point, only the
+/// device and the IOMMU run (a DMA's translation and access), not kernel code. The explorer
+/// relies on it: such a step changes only state the hardware model reports by events.
+inline YieldPoint hardware_point(const char* label) { return YieldPoint{label, true}; }
 /// A kernel wait (migration_entry_wait, a shadow MMU's fault retry): runnable once `cond` holds.
 inline Suspend wait_until(std::string label, std::function<bool()> cond) { return Suspend{std::move(label), std::move(cond)}; }
 

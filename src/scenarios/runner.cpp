@@ -35,7 +35,9 @@ struct SimThread {
 
 Task<> thread_main(OpContext& ctx, const ThreadSpec& spec) {
   for (const OpSpec& op : spec.ops) {
-    co_await kernel::yield_point(op.op);
+    // A device's op starts its first DMA with no kernel code before it (device_dma()).
+    kernel::YieldPoint entry{op.op.c_str(), spec.kind == ThreadKind::Device};
+    co_await entry;
     co_await find_op(op.op)->start(ctx, op);
   }
 }
@@ -176,7 +178,7 @@ class Runner {
   void step(SimThread& t) {
     TLBSIM_CHECK(!t.state.done && t.state.runnable(), "stepping thread " << t.spec->name << " that cannot run");
     StepRecord rec{.thread = t.state.id, .priming = m_priming, .label = t.state.next_label,
-                   .runnable = runnable_mask(), .ev_begin = m_log.events().size()};
+                   .hardware = t.state.next_hardware, .runnable = runnable_mask(), .ev_begin = m_log.events().size()};
     kernel::set_current_thread(&t.state);
     m_k->bus().set_actor(t.actor);
     t.state.resume_point.resume();

@@ -32,7 +32,8 @@ Event access(uint64_t va, Holder via, bool write, uint32_t pfn) {
 
 const Holder kAtc{HolderKind::Atc, 0};
 const Holder kTlb1{HolderKind::CpuTlb, 1};
-const StepActor kDevice{.device = true};
+const StepActor kDevice{.device = true, .hardware = true};         // a DMA's translation and access
+const StepActor kDeviceInIopf{.device = true, .hardware = false};  // inside iommu_sva_handle_iopf()
 const StepActor kCpu1{.device = false, .cpu = 1};
 const StepActor kCpu0{.device = false, .cpu = 0};
 
@@ -98,4 +99,24 @@ TEST_CASE("footprint: a store writes the table page it lives in", "[scenarios][e
   Event ad = pte_store(0x9000);
   ad.func = "hardware A/D update";
   CHECK(dependent(footprint(std::vector<Event>{stale}, kDevice), footprint(std::vector<Event>{ad}, kCpu0)));
+}
+
+TEST_CASE("footprint: a device step that began at a hardware point and emitted nothing touched nothing; in the fault "
+          "handler it is kernel code",
+          "[scenarios][explore]") {
+  const Footprint entry = footprint(std::vector<Event>{}, kDevice);  // a device op starting
+  CHECK_FALSE(entry.kernel);
+  CHECK(entry.touches.empty());
+  Event call{.kind = EventKind::Call, .func = "munmap"};
+  const Footprint zap = footprint(std::vector<Event>{call, pte_store(0x1000)}, kCpu0);
+  CHECK_FALSE(dependent(entry, zap));
+  CHECK_FALSE(dependent(entry, footprint(std::vector<Event>{access(0x1000, kAtc, true, 5)}, kDevice)));
+  // handle_mm_fault() on the device's behalf changes kernel state that emits no event, even in
+  // a step whose events look like hardware ones.
+  const Footprint iopf_empty = footprint(std::vector<Event>{}, kDeviceInIopf);
+  const Footprint iopf_access = footprint(std::vector<Event>{access(0x1000, kAtc, false, 5)}, kDeviceInIopf);
+  CHECK(iopf_empty.kernel);
+  CHECK(iopf_access.kernel);
+  CHECK(dependent(iopf_empty, zap));
+  CHECK(dependent(iopf_access, footprint(std::vector<Event>{call}, kCpu1)));
 }

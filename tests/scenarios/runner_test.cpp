@@ -152,3 +152,30 @@ TEST_CASE("a scenario's costs price the run's flushes", "[scenarios][costs]") {
   REQUIRE(at_default % iommu::CostModel{}.cpu_invlpg == 0);
   CHECK(run(R"("costs": {"cpu_invlpg": 7},)") == at_default / iommu::CostModel{}.cpu_invlpg * 7);
 }
+
+TEST_CASE("a device's steps are marked as hardware until its fault enters the kernel", "[scenarios]") {
+  // The device reads an unpopulated page: its DMA faults and iommu_sva_handle_iopf() runs
+  // handle_mm_fault() under mmap_read_lock before the retry succeeds.
+  const ScenarioFile f = parse_scenario_text(R"({"scenarios": [{
+    "name": "s", "source": "test",
+    "devices": [{"name": "d", "decoding": "amd-v2"}],
+    "mms": [{"name": "proc", "bind": ["d"], "vmas": [{"start": "0x40000000", "pages": 1}]}],
+    "threads": [
+      {"name": "dev", "device": "d", "mm": "proc", "ops": [{"op": "dma_read", "addr": "0x40000000"}]},
+      {"name": "T", "cpu": 0, "mm": "proc", "ops": [{"op": "read", "addr": "0x40000000"}]}
+    ],
+    "schedule": ["dev*", "T*"]}]})",
+                                             "test.json");
+  const RunResult r = run_scenario(f.scenarios[0], *kernel::find_policy("fixed"));
+  REQUIRE(r.status == RunResult::Status::Completed);
+  std::vector<std::string> hardware, kernel_code;
+  for (const StepRecord& st : r.trace) {
+    if (st.priming) continue;
+    if (st.thread == 1) CHECK_FALSE(st.hardware);  // CPU threads run kernel code at op entry (switch_mm)
+    if (st.thread == 0) (st.hardware ? hardware : kernel_code).push_back(st.label);
+  }
+  // Op entry, the faulting DMA and its retry begin at hardware points; the handler does not.
+  CHECK(hardware == std::vector<std::string>{"dma_read", "DMA read", "DMA read"});
+  REQUIRE_FALSE(kernel_code.empty());
+  CHECK(kernel_code.front().rfind("mmap_read_lock", 0) == 0);
+}
