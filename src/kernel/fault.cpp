@@ -154,7 +154,9 @@ void livelock(Kernel& k, AddressSpace& mm, uint64_t addr, bool write, unsigned n
 Task<> user_access(Kernel& k, unsigned cpu, AddressSpace& mm, uint64_t addr, bool write, unsigned max_faults) {
   mm.cpumask |= uint64_t{1} << cpu;  // switch_mm(): this CPU now caches the mm
   for (unsigned n = 0; n <= max_faults; ++n) {
-    co_await yield_point(write ? "store" : "load");
+    // From here to the next scheduling point only the CPU runs (a fault suspends at
+    // mmap_read_lock() before exc_page_fault()'s kernel code does).
+    co_await hardware_point(write ? "store" : "load");
     const AccessResult a = k.cpu(cpu).access(k.walk_context(mm), Vaddr{addr}, write);
     if (a.ok() || a.fault == AccessFault::StaleTable) co_return;
     co_await mmap_read_lock(k, mm);

@@ -25,8 +25,8 @@ struct ThreadState {
   std::function<bool()> ready;
   /// What the next step starts with: a kernel function or lock name.
   std::string next_label;
-  /// The next step starts at a hardware point of a device thread (hardware_point()): it runs the
-  /// device and IOMMU model up to the next scheduling point, and no kernel code.
+  /// The next step starts at a hardware point (hardware_point()): it runs the CPU, device and
+  /// IOMMU model up to the next scheduling point, and no kernel code.
   bool next_hardware = false;
   bool done = false;
   /// run_sync()'s private thread: nothing else is scheduled, so a step whose condition already
@@ -180,8 +180,8 @@ struct YieldPoint {
 /// A scheduling point: another thread or a device may run before `label`.
 inline YieldPoint yield_point(const char* label) { return YieldPoint{label}; }
 inline Suspend yield_point(std::string label) { return Suspend{std::move(label), nullptr}; }
-/// A scheduling point of a device thread after which, up to its next scheduling point, only the
-/// device and the IOMMU run (a DMA's translation and access), not kernel code. The explorer
+/// A scheduling point after which, up to the thread's next scheduling point, only hardware runs
+/// (a CPU's load or store, a device's DMA: translation and access), not kernel code. The explorer
 /// relies on it: such a step changes only state the hardware model reports by events.
 inline YieldPoint hardware_point(const char* label) { return YieldPoint{label, true}; }
 /// A kernel wait (migration_entry_wait, a shadow MMU's fault retry): runnable once `cond` holds.

@@ -92,10 +92,10 @@ Footprint footprint(std::span<const Event> events, const StepActor& actor) {
   // entry (at any level) whose span contains va.
   auto walk_read = [&](const Event& e) { add(Touch::Obj::PtRange, false, e.mm.value(), e.va, e.va + 1); };
 
-  // A device thread runs kernel code only inside iommu_sva_handle_iopf(), which it enters by
-  // suspending at mmap_read_lock(); its steps that begin at a hardware point run none.
+  // A step that began at a hardware point runs only the CPU or IOMMU model: a fault suspends at
+  // mmap_read_lock() before the kernel's fault handling runs. Any other step ran kernel code.
   if (events.empty() && actor.hardware) return f;
-  f.kernel = events.empty() || (actor.device && !actor.hardware);
+  f.kernel = !actor.hardware;
   for (const Event& e : events) {
     if (!hardware_kind(e)) f.kernel = true;
     switch (e.kind) {

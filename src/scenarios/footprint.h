@@ -41,16 +41,15 @@ struct Footprint {
 struct StepActor {
   bool device = false;  ///< a device thread (its DMA goes through ATC/IOTLB)
   uint32_t cpu = 0;     ///< CPU of a CPU thread
-  /// The step began at a device's hardware point (StepRecord::hardware): no kernel code ran in
-  /// it, so an empty step touched nothing.
+  /// The step began at a hardware point (StepRecord::hardware): no kernel code ran in it, so an
+  /// empty step touched nothing.
   bool hardware = false;
 };
 
-/// Footprint of a step that emitted `events`. A step is hardware-only when every event it
-/// emitted is a load/store, a fault report, a cache fill or eviction, or a hardware A/D update,
-/// and, for a device thread, it began at a hardware point; anything else counts as kernel code,
-/// and so does a step that emitted nothing, unless it began at a hardware point (then it
-/// touched nothing: a device op starting).
+/// Footprint of a step that emitted `events`. A step is hardware-only when it began at a
+/// hardware point and every event it emitted is a load/store, a fault report, a cache fill or
+/// eviction, or a hardware A/D update; any other step counts as kernel code. A step that began at
+/// a hardware point and emitted nothing (an access op starting) touched nothing.
 Footprint footprint(std::span<const Event> events, const StepActor& actor);
 
 /// The footprint of a step that could not finish (the model threw): dependent with every step.

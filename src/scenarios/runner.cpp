@@ -35,10 +35,10 @@ struct SimThread {
 
 Task<> thread_main(OpContext& ctx, const ThreadSpec& spec) {
   for (const OpSpec& op : spec.ops) {
-    // A device's op starts its first DMA with no kernel code before it (device_dma()).
-    kernel::YieldPoint entry{op.op.c_str(), spec.kind == ThreadKind::Device};
+    const OpInfo* info = find_op(op.op);
+    kernel::YieldPoint entry{op.op.c_str(), info->hardware_entry};
     co_await entry;
-    co_await find_op(op.op)->start(ctx, op);
+    co_await info->start(ctx, op);
   }
 }
 
@@ -160,6 +160,10 @@ class Runner {
       t->state.next_label = "start";
       t->actor = k.bus().intern_actor(ts.name);
       if (!ts.mm.empty()) t->ctx.mm = m_mms.at(ts.mm);
+      // The task runs on its CPU from the start, so switch_mm() has already put the CPU in
+      // mm_cpumask (x86 switch_mm_irqs_off(), arm64 ASID use): a flush_tlb_mm_range() by the
+      // task itself, before it touches user memory, counts it as a CPU that may cache the mm.
+      if (ts.kind == ThreadKind::Cpu && t->ctx.mm) t->ctx.mm->cpumask |= uint64_t{1} << ts.cpu;
       t->ctx.cpu = ts.cpu;
       if (ts.kind == ThreadKind::Device) {
         t->ctx.iommu = m_device_iommu.at(ts.device);

@@ -29,7 +29,7 @@ struct StepRecord {
   int thread = -1;
   bool priming = false;
   std::string label;          ///< the thread's label before the step
-  bool hardware = false;      ///< it began at a device's hardware point: no kernel code ran in it
+  bool hardware = false;      ///< it began at a hardware point (a load, store or DMA): no kernel code ran in it
   uint64_t runnable = 0;      ///< bit i: thread i could take this step (bitmask, at most 64 threads)
   size_t ev_begin = 0, ev_end = 0;
 };

@@ -63,7 +63,7 @@ std::string dump(const ScenarioSpec& s, const ExploreResult& r) {
 }  // namespace
 
 TEST_CASE("explore: steps on different pages and CPUs are not permuted", "[scenarios][explore]") {
-  // Each op is two steps: entering the op (kernel code: it marks the CPU in mm_cpumask) and the
+  // Each op is two steps: entering the op (kernel code: switch_mm() and mm_cpumask) and the
   // access. The two op entries are kernel steps, hence dependent; the two reads of different
   // pages on different CPUs are not, and neither read conflicts with the other thread's entry.
   // So the only order that matters is that of the two entries: two executions.

@@ -34,8 +34,10 @@ const Holder kAtc{HolderKind::Atc, 0};
 const Holder kTlb1{HolderKind::CpuTlb, 1};
 const StepActor kDevice{.device = true, .hardware = true};         // a DMA's translation and access
 const StepActor kDeviceInIopf{.device = true, .hardware = false};  // inside iommu_sva_handle_iopf()
-const StepActor kCpu1{.device = false, .cpu = 1};
-const StepActor kCpu0{.device = false, .cpu = 0};
+const StepActor kCpu1{.device = false, .cpu = 1, .hardware = true};  // a load or store
+const StepActor kCpu0{.device = false, .cpu = 0, .hardware = true};
+const StepActor kCpu0Kernel{.device = false, .cpu = 0};  // a system call's or fault handler's step
+const StepActor kCpu1Kernel{.device = false, .cpu = 1};
 
 }  // namespace
 
@@ -44,8 +46,8 @@ TEST_CASE("footprint: a walk depends on a store to any entry on its path", "[sce
   const Footprint walk = footprint(dev, kDevice);
   CHECK_FALSE(walk.kernel);
   // The PTE of the page, and the PMD above it, are on the walk's path; another PTE is not.
-  CHECK(dependent(walk, footprint(std::vector<Event>{pte_store(0x5000)}, kCpu0)));
-  CHECK(dependent(walk, footprint(std::vector<Event>{pte_store(0x0, 2)}, kCpu0)));
+  CHECK(dependent(walk, footprint(std::vector<Event>{pte_store(0x5000)}, kCpu0Kernel)));
+  CHECK(dependent(walk, footprint(std::vector<Event>{pte_store(0x0, 2)}, kCpu0Kernel)));
   // A kernel step conflicts with the device's fill only through entries and caches it touches;
   // a PTE store elsewhere is still kernel code, which reads every entry but writes only its own.
   Event other = pte_store(0x9000);
@@ -55,8 +57,8 @@ TEST_CASE("footprint: a walk depends on a store to any entry on its path", "[sce
 
 TEST_CASE("footprint: kernel steps are all dependent; hardware steps on separate caches are not", "[scenarios][explore]") {
   Event call{.kind = EventKind::Call, .func = "munmap"};
-  const Footprint k1 = footprint(std::vector<Event>{call}, kCpu0);
-  const Footprint k2 = footprint(std::vector<Event>{}, kCpu1);  // no events: still kernel code
+  const Footprint k1 = footprint(std::vector<Event>{call}, kCpu0Kernel);
+  const Footprint k2 = footprint(std::vector<Event>{}, kCpu1Kernel);  // no events: still kernel code
   CHECK(k1.kernel);
   CHECK(k2.kernel);
   CHECK(dependent(k1, k2));
@@ -70,14 +72,14 @@ TEST_CASE("footprint: kernel steps are all dependent; hardware steps on separate
 TEST_CASE("footprint: a CPU flush meets every CPU's TLB, an IOMMU command every device cache", "[scenarios][explore]") {
   const Footprint hit1 = footprint(std::vector<Event>{access(0x1000, kTlb1, false, 5)}, kCpu1);
   const Footprint dev = footprint(std::vector<Event>{access(0x1000, kAtc, false, 5)}, kDevice);
-  const Footprint flush = footprint(std::vector<Event>{Event{.kind = EventKind::CpuFlush, .func = "flush_tlb_mm_range"}}, kCpu0);
-  const Footprint inv = footprint(std::vector<Event>{Event{.kind = EventKind::InvCmd, .func = "qi_submit_sync"}}, kCpu0);
+  const Footprint flush = footprint(std::vector<Event>{Event{.kind = EventKind::CpuFlush, .func = "flush_tlb_mm_range"}}, kCpu0Kernel);
+  const Footprint inv = footprint(std::vector<Event>{Event{.kind = EventKind::InvCmd, .func = "qi_submit_sync"}}, kCpu0Kernel);
   CHECK(dependent(hit1, flush));
   CHECK(dependent(dev, inv));
   CHECK_FALSE(dependent(hit1, dev));
   // Frees and allocations all go through the allocator's free lists (reuse order).
-  const Footprint free1 = footprint(std::vector<Event>{Event{.kind = EventKind::FrameFree, .pfn = Pfn{1}}}, kCpu0);
-  const Footprint free2 = footprint(std::vector<Event>{Event{.kind = EventKind::FrameFree, .pfn = Pfn{2}}}, kCpu1);
+  const Footprint free1 = footprint(std::vector<Event>{Event{.kind = EventKind::FrameFree, .pfn = Pfn{1}}}, kCpu0Kernel);
+  const Footprint free2 = footprint(std::vector<Event>{Event{.kind = EventKind::FrameFree, .pfn = Pfn{2}}}, kCpu1Kernel);
   CHECK(dependent(free1, free2));
 }
 
@@ -86,8 +88,8 @@ TEST_CASE("footprint: an access that hits a cache is ordered against a store to 
   // it is observed inside a window, so the two steps must not be treated as independent.
   const Footprint hit = footprint(std::vector<Event>{access(0x5000, kAtc, false, 100)}, kDevice);
   CHECK_FALSE(hit.kernel);
-  CHECK(dependent(hit, footprint(std::vector<Event>{pte_store(0x5000)}, kCpu0)));
-  CHECK_FALSE(dependent(hit, footprint(std::vector<Event>{pte_store(0x9000)}, kCpu0)));
+  CHECK(dependent(hit, footprint(std::vector<Event>{pte_store(0x5000)}, kCpu0Kernel)));
+  CHECK_FALSE(dependent(hit, footprint(std::vector<Event>{pte_store(0x9000)}, kCpu0Kernel)));
 }
 
 TEST_CASE("footprint: a store writes the table page it lives in", "[scenarios][explore]") {
@@ -108,7 +110,7 @@ TEST_CASE("footprint: a device step that began at a hardware point and emitted n
   CHECK_FALSE(entry.kernel);
   CHECK(entry.touches.empty());
   Event call{.kind = EventKind::Call, .func = "munmap"};
-  const Footprint zap = footprint(std::vector<Event>{call, pte_store(0x1000)}, kCpu0);
+  const Footprint zap = footprint(std::vector<Event>{call, pte_store(0x1000)}, kCpu0Kernel);
   CHECK_FALSE(dependent(entry, zap));
   CHECK_FALSE(dependent(entry, footprint(std::vector<Event>{access(0x1000, kAtc, true, 5)}, kDevice)));
   // handle_mm_fault() on the device's behalf changes kernel state that emits no event, even in
@@ -118,5 +120,5 @@ TEST_CASE("footprint: a device step that began at a hardware point and emitted n
   CHECK(iopf_empty.kernel);
   CHECK(iopf_access.kernel);
   CHECK(dependent(iopf_empty, zap));
-  CHECK(dependent(iopf_access, footprint(std::vector<Event>{call}, kCpu1)));
+  CHECK(dependent(iopf_access, footprint(std::vector<Event>{call}, kCpu1Kernel)));
 }
