@@ -229,8 +229,8 @@ struct Node {
 
 /// Stateless DPOR below a fixed first step (Flanagan and Godefroid 2005, with sleep sets):
 /// re-execute from scratch under the stack's choices, extend with the least runnable thread not
-/// asleep, then find races in the execution and add backtrack points. Races with the first step
-/// are handed back to the caller (`root_additions`), which explores the other first steps.
+/// asleep, then find races in the execution and add backtrack points. A race with the first
+/// step adds nothing: the caller explores every first step as a subtree of its own.
 class SubtreeExplorer {
  public:
   SubtreeExplorer(const Setup& su, std::atomic<uint64_t>* progress, int bound)
@@ -270,7 +270,6 @@ class SubtreeExplorer {
     return std::move(m_agg);
   }
 
-  Mask root_additions() const { return m_root_add; }
 
   /// Threads of `m` that can be taken at `n` without exceeding the preemption bound.
   Mask within_bound(const Node& n, Mask m) const {
@@ -421,8 +420,7 @@ class SubtreeExplorer {
   void add_backtrack(size_t i, int thread) {
     const Mask en = m_stack[i].enabled;
     const Mask add = (en & bit(thread)) ? bit(thread) : en;
-    if (i == 0) m_root_add |= add;
-    else m_stack[i].backtrack |= add;
+    if (i > 0) m_stack[i].backtrack |= add;  // every first step is a subtree of its own
     // Under a preemption bound the point i may be out of reach. Also try the thread where the
     // run containing step i began, where switching may be free (bounded POR, Coons et al.
     // OOPSLA 2013): this keeps more bounded schedules reachable.
@@ -432,8 +430,7 @@ class SubtreeExplorer {
     if (j == i) return;
     const Mask en_j = m_stack[j].enabled;
     const Mask add_j = (en_j & bit(thread)) ? bit(thread) : en_j;
-    if (j == 0) m_root_add |= add_j;
-    else m_stack[j].backtrack |= add_j;
+    if (j > 0) m_stack[j].backtrack |= add_j;
   }
 
   const Setup& m_su;
@@ -448,7 +445,6 @@ class SubtreeExplorer {
   std::vector<int> m_last_of;                ///< scratch of analyse_races
   Aggregate m_agg;
   size_t m_expected_events = 0;  ///< the last execution's event count, with room to spare
-  Mask m_root_add = 0;
 };
 
 Setup make_setup(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt) {
@@ -487,10 +483,10 @@ void parallel_for(size_t n, unsigned jobs, F&& f) {
     if (e) std::rethrow_exception(e);
 }
 
-/// Exhaustive exploration, split at the first step: the first-step choices are explored in
-/// rounds; within a round every choice is an independent subtree (run in parallel), whose sleep
-/// set holds the choices of earlier rounds and the smaller choices of its own round. Races with
-/// the first step found in a round make the next round. Nothing depends on the number of jobs.
+/// Exhaustive exploration, split at the first step: every thread that can take the first step
+/// is an independent subtree (run in parallel), whose sleep set holds the smaller first steps.
+/// Races with a first step would only ask for another first step, and every one is explored, so
+/// the subtrees need nothing from one another. Nothing depends on the number of jobs.
 Aggregate exhaustive(const Setup& su, const ExploreOptions& opt) {
   Aggregate agg;
   // Probe the initial state: which threads can take the first step.
@@ -527,40 +523,23 @@ Aggregate exhaustive(const Setup& su, const ExploreOptions& opt) {
     }
     return fp;
   };
-  std::vector<std::pair<int, Footprint>> explored;  ///< first steps of earlier rounds
-  Mask explored_mask = 0;
-  // Every first step is a subtree of round 1 (first steps are op entries, kernel steps that race
-  // with one another, so the races would ask for each of them anyway): the subtrees run in parallel.
-  Mask pending = root_enabled;
-  while (pending) {
-    std::vector<int> round;
-    for (Mask m = pending; m; m &= m - 1) round.push_back(std::countr_zero(m));
-    std::vector<Footprint> fps;
-    for (int t : round) fps.push_back(first_fp(t));
-    std::vector<Aggregate> results(round.size());
-    std::vector<Mask> adds(round.size());
-    parallel_for(round.size(), opt.jobs, [&](size_t i) {
-      SubtreeExplorer ex(su, opt.progress, opt.preemptions);
-      Node root;
-      root.enabled = root_enabled;
-      root.chosen = round[i];
-      root.backtrack = bit(round[i]);
-      root.fp = ex.intern(fps[i]);
-      for (const auto& [t, fp] : explored) root.sleep.push_back(Sleeper{t, ex.intern(fp)});
-      for (size_t j = 0; j < i; ++j) root.sleep.push_back(Sleeper{round[j], ex.intern(fps[j])});
-      ex.set_root(std::move(root));
-      results[i] = ex.run();
-      adds[i] = ex.root_additions();
-    });
-    Mask next = 0;
-    for (size_t i = 0; i < round.size(); ++i) {
-      agg.merge(results[i]);
-      next |= adds[i];
-      explored.emplace_back(round[i], fps[i]);
-      explored_mask |= bit(round[i]);
-    }
-    pending = next & root_enabled & ~explored_mask;
-  }
+  std::vector<int> firsts;
+  for (Mask m = root_enabled; m; m &= m - 1) firsts.push_back(std::countr_zero(m));
+  std::vector<Footprint> fps;
+  for (int t : firsts) fps.push_back(first_fp(t));
+  std::vector<Aggregate> results(firsts.size());
+  parallel_for(firsts.size(), opt.jobs, [&](size_t i) {
+    SubtreeExplorer ex(su, opt.progress, opt.preemptions);
+    Node root;
+    root.enabled = root_enabled;
+    root.chosen = firsts[i];
+    root.backtrack = bit(firsts[i]);
+    root.fp = ex.intern(fps[i]);
+    for (size_t j = 0; j < i; ++j) root.sleep.push_back(Sleeper{firsts[j], ex.intern(fps[j])});
+    ex.set_root(std::move(root));
+    results[i] = ex.run();
+  });
+  for (const Aggregate& r : results) agg.merge(r);
   return agg;
 }
 
