@@ -31,19 +31,27 @@ std::string format_count(double v) {
   return buf;
 }
 
+std::string plural(uint64_t n, const std::string& word) { return std::to_string(n) + " " + word + (n == 1 ? "" : "s"); }
+
+/// "exhaustive up to 2 preemptions", "exhaustive" (unbounded) or "random".
+std::string mode_text(const ExploreResult& r) {
+  if (r.mode == ExploreOptions::Mode::Random) return "random";
+  if (r.preemptions < 0) return "exhaustive";
+  return "exhaustive up to " + plural(static_cast<uint64_t>(r.preemptions), "preemption");
+}
+
+/// What plain enumeration would run: every interleaving, and those within the bound.
+std::string naive_text(const ExploreResult& r) {
+  std::string out = "naive interleavings " + format_count(r.naive_interleavings);
+  if (r.mode == ExploreOptions::Mode::Exhaustive && r.preemptions >= 0)
+    out += ", " + (r.naive_bounded > 0 ? format_count(r.naive_bounded) : std::string("too many to count")) + " within the bound";
+  return out;
+}
+
 std::string report(const ScenarioSpec& s, const ExploreResult& r) {
-  std::string out = s.name + " under " + r.policy + ": " +
-                    (r.mode == ExploreOptions::Mode::Random ? std::string("random")
-                     : r.preemptions < 0 ? std::string("exhaustive")
-                     : "exhaustive up to " + std::to_string(r.preemptions) + " preemption" + (r.preemptions == 1 ? "" : "s")) + ", " +
-                    std::to_string(r.executions) + " executions explored, " + std::to_string(r.pruned) + " pruned, " +
-                    std::to_string(r.distinct_outcomes) + " distinct outcome" + (r.distinct_outcomes == 1 ? "" : "s") +
-                    " (naive interleavings " + format_count(r.naive_interleavings) +
-                    (r.mode == ExploreOptions::Mode::Exhaustive && r.preemptions >= 0
-                         ? ", " + (r.naive_bounded > 0 ? format_count(r.naive_bounded) : std::string("too many to count")) +
-                               " within the bound"
-                         : std::string()) +
-                    ")\n";
+  std::string out = s.name + " under " + r.policy + ": " + mode_text(r) + ", " + std::to_string(r.executions) +
+                    " executions explored, " + std::to_string(r.pruned) + " pruned, " +
+                    plural(r.distinct_outcomes, "distinct outcome") + " (" + naive_text(r) + ")\n";
   size_t w = 0;
   for (const auto& p : r.properties) w = std::max(w, p.name.size());
   for (const auto& p : r.expectations) w = std::max(w, p.name.size() + 7);
