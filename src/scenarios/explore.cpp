@@ -270,7 +270,6 @@ class SubtreeExplorer {
     return std::move(m_agg);
   }
 
-
   /// Threads of `m` that can be taken at `n` without exceeding the preemption bound.
   Mask within_bound(const Node& n, Mask m) const {
     if (m_bound < 0) return m;

@@ -40,9 +40,9 @@ struct OpInfo {
   std::string_view models;  ///< kernel function(s) or hardware action
   std::function<kernel::Task<>(OpContext&, const OpSpec&)> start;
   /// The op's entry is a hardware point (kernel/task.h): a device's DMA op, which reaches its
-  /// first DMA with no kernel code before it. A CPU access op's entry is not: it runs switch_mm()
-  /// (mm_cpumask), and counting it as free let bounded exploration miss schedules within the
-  /// bound (docs/explore.md, "Why a bound by default").
+  /// first DMA with no kernel code before it. A CPU access op's entry is left as kernel code,
+  /// although its switch_mm() changes nothing once the thread has started: counted as free, it
+  /// let bounded exploration miss a schedule within the bound (docs/explore.md).
   bool hardware_entry = false;
 };
 

@@ -160,9 +160,9 @@ class Runner {
       t->state.next_label = "start";
       t->actor = k.bus().intern_actor(ts.name);
       if (!ts.mm.empty()) t->ctx.mm = m_mms.at(ts.mm);
-      // The task runs on its CPU from the start, so switch_mm() has already put the CPU in
-      // mm_cpumask (x86 switch_mm_irqs_off(), arm64 ASID use): a flush_tlb_mm_range() by the
-      // task itself, before it touches user memory, counts it as a CPU that may cache the mm.
+      // The task runs on its CPU from the start, so switch_mm_irqs_off() has already put the
+      // CPU in mm_cpumask: a flush_tlb_mm_range() by the task before it touches user memory
+      // counts the other CPUs of the mask as remote ones.
       if (ts.kind == ThreadKind::Cpu && t->ctx.mm) t->ctx.mm->cpumask |= uint64_t{1} << ts.cpu;
       t->ctx.cpu = ts.cpu;
       if (ts.kind == ThreadKind::Device) {
