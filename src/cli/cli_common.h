@@ -66,6 +66,11 @@ Selection read_selection(const po::variables_map& vm);
 /// (exit status 2) names the path and the reason.
 void write_atomically(const std::string& path, const std::string& data);
 
+/// The progress line explore prints on a terminal: executions so far and per second, and, when
+/// the total is known (random mode: runs times scenario-policy pairs; 0: unknown), the time left
+/// at the rate so far.
+std::string progress_line(uint64_t done, uint64_t total, double seconds);
+
 po::variables_map parse(const std::vector<std::string>& args, po::options_description& opts, const char* positional);
 
 int cmd_run(const std::vector<std::string>& args);

@@ -77,17 +77,20 @@ std::string report(const ScenarioSpec& s, const ExploreResult& r) {
 /// Executions per second on stderr while exploring, only when stderr is a terminal.
 class Progress {
  public:
-  explicit Progress(std::atomic<uint64_t>& n) : m_n(n) {
+  /// `total`: executions to run in all when known (random mode), else 0.
+  Progress(std::atomic<uint64_t>& n, uint64_t total) : m_n(n) {
     if (!isatty(STDERR_FILENO)) return;
-    m_thread = std::thread([this] {
+    m_thread = std::thread([this, total] {
       const auto t0 = std::chrono::steady_clock::now();
       std::unique_lock lk(m_mu);
+      size_t width = 0;
       while (!m_cv.wait_for(lk, std::chrono::milliseconds(500), [this] { return m_stop; })) {
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        const uint64_t n = m_n.load();
-        std::fprintf(stderr, "\rexplored %llu executions (%.0f/s)   ", static_cast<unsigned long long>(n), s > 0 ? n / s : 0.0);
+        const std::string line = progress_line(m_n.load(), total, s);
+        width = std::max(width, line.size());
+        std::fprintf(stderr, "\r%-*s", static_cast<int>(width), line.c_str());
       }
-      std::fprintf(stderr, "\r%60s\r", "");
+      std::fprintf(stderr, "\r%*s\r", static_cast<int>(width), "");
     });
   }
   ~Progress() {
@@ -170,7 +173,7 @@ int cmd_explore(const std::vector<std::string>& args) {
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   std::atomic<uint64_t> done{0};
   eo.progress = &done;
-  Progress progress(done);
+  Progress progress(done, eo.mode == ExploreOptions::Mode::Random ? eo.runs * jobs.size() : 0);
   std::string text;
   const auto t_all = std::chrono::steady_clock::now();
   for (const Job& j : jobs) {
