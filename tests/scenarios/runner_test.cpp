@@ -179,3 +179,24 @@ TEST_CASE("a device's steps are marked as hardware until its fault enters the ke
   REQUIRE_FALSE(kernel_code.empty());
   CHECK(kernel_code.front().rfind("mmap_read_lock", 0) == 0);
 }
+
+TEST_CASE("a CPU thread is in mm_cpumask from its start, so its first flush IPIs the other CPU", "[scenarios]") {
+  // T0 unmaps a page it never touched while T1 (on CPU 1) has it cached: flush_tlb_mm_range() on
+  // CPU 0 must IPI CPU 1, and it can only count that if CPU 0 is in the mask (switch_mm_irqs_off()
+  // put it there when T0 was scheduled). An IPI priced at 1 ms shows in the simulated clock.
+  const ScenarioFile f = parse_scenario_text(R"({"scenarios": [{
+    "name": "s", "source": "test", "costs": {"ipi_first": 1000000},
+    "mms": [{"name": "proc", "vmas": [{"start": "0x40000000", "pages": 1, "populate": "write"}]}],
+    "threads": [
+      {"name": "T0", "cpu": 0, "mm": "proc", "ops": [{"op": "munmap", "addr": "0x40000000", "pages": 1}]},
+      {"name": "T1", "cpu": 1, "mm": "proc", "ops": [{"op": "read", "addr": "0x40000000"}]}
+    ],
+    "schedule": ["T1*", "T0*"]}]})",
+                                             "test.json");
+  const RunResult r = run_scenario(f.scenarios[0], *kernel::find_policy("fixed"));
+  REQUIRE(r.status == RunResult::Status::Completed);
+  uint64_t flush_ns = 0;
+  for (size_t i = 1; i < r.events.size(); ++i)
+    if (r.events[i].kind == EventKind::CpuFlush) flush_ns += r.events[i].time_ns - r.events[i - 1].time_ns;
+  CHECK(flush_ns >= 1000000);
+}
