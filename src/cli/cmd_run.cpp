@@ -74,6 +74,7 @@ int cmd_run(const std::vector<std::string>& args) {
   RunOptions ro;
   if (vm.count("seed")) ro.seed = vm["seed"].as<uint64_t>();
   ro.check_invariants = vm.count("check") > 0;
+  ro.record_touches = vm.count("dot") > 0;  // the happens-before graph's conflict edges
   std::string text;
   nlohmann::ordered_json json = nlohmann::ordered_json::array();
   bool ok = true;

@@ -27,6 +27,7 @@ uint16_t Iommu::add_device(DeviceConfig cfg) {
 }
 
 void Iommu::bind(uint16_t device, Pasid pasid, const WalkContext& ctx) {
+  touch::write(Touch::Obj::Binding, m_index);
   TLBSIM_CHECK(device < m_devices.size(), "bind of unknown device " << device);
   auto it = m_pasid_table.find(pasid.value());
   TLBSIM_CHECK(it == m_pasid_table.end() || it->second.mm == ctx.mm, "PASID " << pasid.value() << " bound to two mms");
@@ -39,6 +40,7 @@ void Iommu::bind(uint16_t device, Pasid pasid, const WalkContext& ctx) {
 }
 
 void Iommu::unbind_pasid(Pasid pasid) {
+  touch::write(Touch::Obj::Binding, m_index);
   m_pasid_table.erase(pasid.value());
   for (auto& d : m_devices) std::erase(d.pasids, pasid.value());
 }
@@ -57,7 +59,14 @@ std::vector<uint16_t> Iommu::devices_of(Pasid p) const {
 }
 
 namespace {
+// What the detector judges of a DMA or a page request: whether the entries covering va allow it
+// when it happens (and, for a DMA, the frame it lands in), so a step taking it reads them.
+void touch_access(MmId mm, Vaddr va, bool write, Pfn pfn) {
+  touch::read(Touch::Obj::PtRange, mm.value(), va.value(), va.value() + 1);
+  touch::frame(write, pfn);
+}
 void emit_dma(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, Pfn pfn, Holder via, uint16_t dev) {
+  touch_access(mm, va, write, pfn);
   if (!bus.active()) return;
   Event e{.kind = EventKind::Access,
           .flags = uint8_t((write ? kEvWrite : 0) | (via.kind != HolderKind::None ? kEvCached : 0)),
@@ -68,6 +77,7 @@ void emit_dma(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, Pfn 
   bus.emit(std::move(e));
 }
 void emit_prq(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, uint16_t dev, const char* why) {
+  touch_access(mm, va, false, kNoPfn);
   if (!bus.active()) return;
   Event e{.kind = EventKind::Fault, .flags = uint8_t(write ? kEvWrite : 0), .mm = mm, .tag = pasid,
           .func = "page request (PRI/IOPF)"};
@@ -80,6 +90,10 @@ void emit_prq(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, uint
 
 DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
   EventBus& bus = m_mem.bus();
+  // The PASID table decides whether and where the device translates; its caches are looked up
+  // below (a miss leaves no event, but its answer depends on every fill and invalidation).
+  touch::read(Touch::Obj::Binding, m_index);
+  touch::cache(Holder{HolderKind::Iotlb, m_index});
   if (!device_bound(device, pasid)) return {DmaFault::NotBound};
   const WalkContext& ctx = m_pasid_table.at(pasid.value());
   Device& d = m_devices[device];

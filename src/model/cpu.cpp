@@ -11,7 +11,14 @@ Cpu::Cpu(CpuId id, CpuConfig cfg, PhysMem& mem)
       m_pwc(cfg.walk_cache_entries, Holder{HolderKind::CpuWalkCache, id.value()}, mem.bus()) {}
 
 namespace {
+// What the detector judges of an access or a fault: whether the entries covering va allow it when
+// it happens (and, for an access, the frame it lands in), so a step taking it reads them.
+void touch_access(MmId mm, Vaddr va, bool write, Pfn pfn) {
+  touch::read(Touch::Obj::PtRange, mm.value(), va.value(), va.value() + 1);
+  touch::frame(write, pfn);
+}
 void emit_access(EventBus& bus, MmId mm, uint32_t tag, Vaddr va, bool write, Pfn pfn, Holder via) {
+  touch_access(mm, va, write, pfn);
   if (!bus.active()) return;
   Event e{.kind = EventKind::Access, .flags = uint8_t((write ? kEvWrite : 0) | (via.kind != HolderKind::None ? kEvCached : 0)),
           .holder = via, .mm = mm, .tag = tag, .func = write ? "store" : "load"};
@@ -20,6 +27,7 @@ void emit_access(EventBus& bus, MmId mm, uint32_t tag, Vaddr va, bool write, Pfn
   bus.emit(std::move(e));
 }
 void emit_fault(EventBus& bus, MmId mm, Vaddr va, bool write, const char* what) {
+  touch_access(mm, va, false, kNoPfn);
   if (!bus.active()) return;
   Event e{.kind = EventKind::Fault, .flags = uint8_t((write ? kEvWrite : 0) | kEvUser), .mm = mm, .func = "exc_page_fault"};
   e.va = va.value();
@@ -30,6 +38,9 @@ void emit_fault(EventBus& bus, MmId mm, Vaddr va, bool write, const char* what) 
 
 AccessResult Cpu::access(const WalkContext& ctx, Vaddr va, bool write) {
   EventBus& bus = m_mem.bus();
+  // The lookup below may miss and leave no event, but its answer depends on every fill and
+  // invalidation of this CPU's caches.
+  touch::cache(m_tlb.holder());
   if (const CachedTranslation* c = m_tlb.lookup(ctx.tag, va)) {
     // A write through a clean entry makes the CPU walk again to set the PTE's dirty bit, and
     // that walk faults if the PTE no longer allows the write (SDM 4.8: D is set before the write).

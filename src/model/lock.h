@@ -7,6 +7,7 @@
 #include <string>
 
 #include "model/check.h"
+#include "model/touch.h"
 
 namespace tlbsim {
 
@@ -14,10 +15,11 @@ enum class LockMode : uint8_t { Read, Write };
 
 class SimLock {
  public:
-  explicit SimLock(std::string name = {}) : m_name(std::move(name)) {}
+  explicit SimLock(std::string name = {}) : m_name(std::move(name)), m_key(touch_key(m_name)) {}
   const std::string& name() const { return m_name; }
   bool can_acquire(LockMode m) const { return m_writer < 0 && (m == LockMode::Read || m_readers == 0); }
   void acquire(int thread, LockMode m) {
+    touch::write(Touch::Obj::Lock, m_key);
     TLBSIM_CHECK(can_acquire(m), "lock " << m_name << " is not available to thread " << thread);
     if (m == LockMode::Write)
       m_writer = thread;
@@ -26,11 +28,13 @@ class SimLock {
   }
   /// downgrade_write(): the writer keeps the lock as a reader (munmap since dd2283f2605e).
   void downgrade(int thread) {
+    touch::write(Touch::Obj::Lock, m_key);
     TLBSIM_CHECK(m_writer == thread, "downgrade of " << m_name << " by a non-owner");
     m_writer = -1;
     ++m_readers;
   }
   void release(int thread, LockMode m) {
+    touch::write(Touch::Obj::Lock, m_key);
     if (m == LockMode::Write) {
       TLBSIM_CHECK(m_writer == thread, "unlock of " << m_name << " by a non-owner (thread " << thread << ")");
       m_writer = -1;
@@ -42,9 +46,18 @@ class SimLock {
   bool held() const { return m_writer >= 0 || m_readers > 0; }
   int writer() const { return m_writer; }
   int readers() const { return m_readers; }
+  /// The lock's object in a footprint: a 64-bit FNV-1a hash of its name, the same on every
+  /// platform (so execution counts do not depend on std::hash). A collision only makes two
+  /// locks look like one, which adds dependencies.
+  static uint64_t touch_key(const std::string& name) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (unsigned char c : name) h = (h ^ c) * 0x100000001b3ull;
+    return h & ~(uint64_t{1} << 63);
+  }
 
  private:
   std::string m_name;
+  uint64_t m_key;
   int m_writer = -1;
   int m_readers = 0;
 };

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "model/page_table.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "model/check.h"
 
 namespace tlbsim {
@@ -10,15 +13,21 @@ PageTable::PageTable(PhysMem& mem, MmId mm) : m_mem(mem), m_mm(mm) {
 }
 
 PteRef PageTable::lookup(Vaddr va, unsigned level) const {
-  if (level == 1 && (va.value() >> kPmdShift) == m_cursor_region)
+  if (level == 1 && (va.value() >> kPmdShift) == m_cursor_region) {
+    record_cursor_path();
     return PteRef{m_cursor_table, static_cast<uint16_t>(table_index(va.value(), 1)), 1};
+  }
   Pfn t = m_pgd;
+  PteRef path[3];
   for (unsigned l = 4; l > level; --l) {
-    Pte e{m_mem.table(t)[table_index(va.value(), l)]};
+    const auto idx = static_cast<uint16_t>(table_index(va.value(), l));
+    path[4 - l] = PteRef{t, idx, static_cast<uint8_t>(l)};
+    Pte e{m_mem.entry(t, idx)};
     if (!e.present() || e.huge()) return {};
     t = e.pfn();
   }
   if (level == 1) {
+    std::copy(std::begin(path), std::end(path), std::begin(m_cursor_path));
     m_cursor_region = va.value() >> kPmdShift;
     m_cursor_table = t;
   }
@@ -26,11 +35,15 @@ PteRef PageTable::lookup(Vaddr va, unsigned level) const {
 }
 
 PteRef PageTable::alloc(Vaddr va, unsigned level, const char* func) {
-  if (level == 1 && (va.value() >> kPmdShift) == m_cursor_region)
+  if (level == 1 && (va.value() >> kPmdShift) == m_cursor_region) {
+    record_cursor_path();
     return PteRef{m_cursor_table, static_cast<uint16_t>(table_index(va.value(), 1)), 1};
+  }
   Pfn t = m_pgd;
+  PteRef path[3];
   for (unsigned l = 4; l > level; --l) {
     PteRef r{t, static_cast<uint16_t>(table_index(va.value(), l)), static_cast<uint8_t>(l)};
+    path[4 - l] = r;
     Pte e = get(r);
     TLBSIM_CHECK(!e.huge(), "alloc below a huge entry at " << hex(va.value()));
     if (!e.present()) {
@@ -43,6 +56,7 @@ PteRef PageTable::alloc(Vaddr va, unsigned level, const char* func) {
     t = e.pfn();
   }
   if (level == 1) {
+    std::copy(std::begin(path), std::end(path), std::begin(m_cursor_path));
     m_cursor_region = va.value() >> kPmdShift;
     m_cursor_table = t;
   }
@@ -70,7 +84,7 @@ void PageTable::emit_store(PteRef r, Vaddr va, Pte old, Pte v, const char* func)
 Pte PageTable::leaf(Vaddr va, unsigned* level_out) const {
   Pfn t = m_pgd;
   for (unsigned l = 4; l >= 1; --l) {
-    Pte e{m_mem.table(t)[table_index(va.value(), l)]};
+    Pte e{m_mem.entry(t, table_index(va.value(), l))};
     if (l == 1 || !e.present() || e.huge()) {
       if (level_out) *level_out = l;
       return (l == 1 || e.huge()) ? e : Pte{};

@@ -38,12 +38,12 @@ class PageTable {
   /// and populates the upper entries, emitting their stores.
   PteRef alloc(Vaddr va, unsigned level, const char* func);
 
-  Pte get(PteRef r) const { return Pte{m_mem.table(r.table)[r.index]}; }
+  Pte get(PteRef r) const { return Pte{m_mem.entry(r.table, r.index)}; }
   /// set_pte_at()/ptep_get_and_clear()/pmd_clear(): one store, one PteStore event. Inline:
   /// the store is the innermost step of every path that walks a range.
   Pte set(PteRef r, Vaddr va, Pte v, const char* func) {
     if (r.level >= 2) m_cursor_region = ~uint64_t{0};
-    return store(m_mem.table(r.table)[r.index], r, va, v, func);
+    return store(m_mem.entry_mut(r.table, r.index), r, va, v, func);
   }
 
   /// pte_offset_map(): one PTE table's entries, held by a path that walks the table under its
@@ -57,7 +57,7 @@ class PageTable {
     PteRef ref(uint64_t va) const { return PteRef{table, static_cast<uint16_t>(table_index(va, 1)), 1}; }
   };
   PteMap map(Pfn pte_table) {
-    return PteMap{pte_table, m_mem.table(pte_table).data(), m_mem.frame(pte_table).generation, m_mem.table_frees()};
+    return PteMap{pte_table, m_mem.table_slots(pte_table), m_mem.frame(pte_table).generation, m_mem.table_frees()};
   }
   /// The saved pointer outlives nothing: a table freed while mapped (a missing PTL or a
   /// use after free_pte_range()) would otherwise read or corrupt a recycled table body. A table
@@ -65,10 +65,12 @@ class PageTable {
   /// catches the frame having been freed and reallocated as another table (its generation).
   Pte get(const PteMap& m, uint64_t va) const {
     if (m.live_at != m_mem.table_frees()) recheck_live(m);
+    touch::table_slot(false, m.table, table_index(va, 1));
     return Pte{m.entries[table_index(va, 1)]};
   }
   Pte set(const PteMap& m, uint64_t va, Pte v, const char* func) {
     if (m.live_at != m_mem.table_frees()) recheck_live(m);
+    touch::table_slot(true, m.table, table_index(va, 1));
     return store(m.entries[table_index(va, 1)], m.ref(va), Vaddr{va}, v, func);
   }
 
@@ -76,7 +78,12 @@ class PageTable {
   /// `if (pte_none(ptent)) continue;` over a run of empty slots. `end` must not pass the table.
   uint64_t skip_none(const PteMap& m, uint64_t va, uint64_t end) const {
     if (m.live_at != m_mem.table_frees()) recheck_live(m);
+    const uint64_t from = va;
     while (va < end && m.entries[table_index(va, 1)] == 0) va += kPageSize;
+    // The empty slots scanned and the one that stopped the scan were read.
+    if (touch::recording() && from < end)
+      touch::record(Touch::Obj::Table, false, m.table.value(), table_index(from, 1),
+                    va < end ? table_index(va, 1) + 1u : table_index(end - kPageSize, 1) + 1u);
     return va;
   }
 
@@ -96,6 +103,11 @@ class PageTable {
 
  private:
   Pte store(uint64_t& slot, PteRef r, Vaddr va, Pte v, const char* func) {
+    if (touch::recording()) {
+      // What the detector judges: the mappings of this mm that the entry covers.
+      const uint64_t lo = va.value() & ~((uint64_t{1} << level_shift(r.level)) - 1);
+      touch::write(Touch::Obj::PtRange, m_mm.value(), lo, lo + (uint64_t{1} << level_shift(r.level)));
+    }
     const Pte old{slot};
     slot = v.raw();
     if (m_mem.bus().active()) emit_store(r, va, old, v, func);
@@ -113,6 +125,13 @@ class PageTable {
   /// as the kernel's pte_offset_map() loops do. Any store above the PTE level forgets it.
   mutable uint64_t m_cursor_region = ~uint64_t{0};
   mutable Pfn m_cursor_table = kNoPfn;
+  /// The upper entries the cursor's lookup read (PGD, PUD, PMD slots): a lookup served by the
+  /// cursor records them again, as the walk it saves would have read them.
+  mutable PteRef m_cursor_path[3];
+  void record_cursor_path() const {
+    if (touch::recording())
+      for (const PteRef& r : m_cursor_path) touch::table_slot(false, r.table, r.index);
+  }
 };
 
 }  // namespace tlbsim

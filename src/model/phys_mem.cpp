@@ -36,6 +36,10 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* f
     m_frames.push_back(Frame{.aux = kNoBody});
     m_content.push_back(0);
   }
+  // The frame, its table slots (a table comes zeroed) and the free lists change.
+  touch::write(Touch::Obj::Allocator, 0);
+  touch::frame(true, Pfn{n});
+  if (kind == FrameKind::Table) touch::table_page(true, Pfn{n});
   Frame& f = m_frames[n];
   const bool had_body = f.kind == FrameKind::Table && f.aux != kNoBody;
   if (kind == FrameKind::Table) {
@@ -79,7 +83,9 @@ Pfn PhysMem::alloc_contig(FrameKind kind, uint32_t owner, uint32_t first_index, 
   TLBSIM_CHECK(n > 0, "alloc_contig of zero frames");
   TLBSIM_CHECK(m_frames.size() + n <= m_cfg.max_frames, "out of physical memory (" << m_cfg.max_frames << " frames)");
   const auto first = static_cast<uint32_t>(m_frames.size());
+  touch::write(Touch::Obj::Allocator, 0);
   for (uint32_t i = 0; i < n; ++i) {
+    touch::frame(true, Pfn{first + i});
     grow(m_frames, 64);
     grow(m_content, 64);
     m_frames.push_back(Frame{.generation = 1, .owner = owner, .aux = first_index + i, .refcount = 1, .mapcount = 0,
@@ -99,6 +105,8 @@ Pfn PhysMem::alloc_contig(FrameKind kind, uint32_t owner, uint32_t first_index, 
 
 void PhysMem::free(Pfn pfn, const char* func) {
   TLBSIM_CHECK(valid(pfn), "free of invalid pfn " << pfn.value());
+  touch::write(Touch::Obj::Allocator, 0);
+  touch::frame(true, pfn);
   Frame& f = m_frames[pfn.value()];
   TLBSIM_CHECK(f.allocated, "double free of pfn " << pfn.value() << " gen " << f.generation);
   f.allocated = false;
@@ -121,6 +129,7 @@ void PhysMem::free(Pfn pfn, const char* func) {
 
 const PhysMem::TableBody* PhysMem::walker_view(Pfn pfn) const {
   if (!valid(pfn)) return nullptr;
+  touch::frame(false, pfn);
   const Frame& f = m_frames[pfn.value()];
   if (f.kind != FrameKind::Table || f.aux == kNoBody) return nullptr;
   return &m_bodies[f.aux];

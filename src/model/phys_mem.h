@@ -12,6 +12,7 @@
 
 #include "model/check.h"
 #include "model/event.h"
+#include "model/touch.h"
 #include "model/types.h"
 
 namespace tlbsim {
@@ -50,26 +51,71 @@ class PhysMem {
   /// __free_pages(): the frame goes back to the allocator. Table contents stay in place.
   void free(Pfn pfn, const char* func);
 
-  const Frame& frame(Pfn pfn) const { return m_frames[pfn.value()]; }
-  Frame& frame_mut(Pfn pfn) { return m_frames[pfn.value()]; }
+  /// Frame metadata. Every accessor below records what it touched (model/touch.h): a read of
+  /// the frame, a write of it, or the slots of a table page.
+  const Frame& frame(Pfn pfn) const {
+    touch::frame(false, pfn);
+    return m_frames[pfn.value()];
+  }
+  Frame& frame_mut(Pfn pfn) {
+    touch::frame(true, pfn);
+    return m_frames[pfn.value()];
+  }
   bool valid(Pfn pfn) const { return pfn.value() < m_frames.size(); }
   bool is_live_table(Pfn pfn) const {
+    touch::frame(false, pfn);
     return valid(pfn) && m_frames[pfn.value()].allocated && m_frames[pfn.value()].kind == FrameKind::Table;
   }
 
-  /// Entries of a live page-table page (kernel view).
+  /// Entries of a live page-table page (kernel view), to change: recorded as a write of every slot.
   TableBody& table(Pfn pfn) {
     TLBSIM_CHECK(is_live_table(pfn), "pfn " << pfn.value() << " is not a live page table");
+    touch::table_page(true, pfn);
     return m_bodies[m_frames[pfn.value()].aux];
+  }
+  /// The same, to read only: recorded as a read of every slot.
+  const TableBody& table_read(Pfn pfn) const {
+    TLBSIM_CHECK(is_live_table(pfn), "pfn " << pfn.value() << " is not a live page table");
+    touch::table_page(false, pfn);
+    return m_bodies[m_frames[pfn.value()].aux];
+  }
+  /// One entry of a live page-table page: recorded as a read of that slot.
+  uint64_t entry(Pfn pfn, unsigned index) const {
+    TLBSIM_CHECK(is_live_table(pfn), "pfn " << pfn.value() << " is not a live page table");
+    touch::table_slot(false, pfn, index);
+    return m_bodies[m_frames[pfn.value()].aux][index];
+  }
+  /// Store one entry of a live page-table page: recorded as a write of that slot. Returns the slot.
+  uint64_t& entry_mut(Pfn pfn, unsigned index) {
+    TLBSIM_CHECK(is_live_table(pfn), "pfn " << pfn.value() << " is not a live page table");
+    touch::table_slot(true, pfn, index);
+    return m_bodies[m_frames[pfn.value()].aux][index];
+  }
+  /// The slots of a live page-table page, unrecorded: for PageTable::PteMap, which records each
+  /// slot it reads or writes itself.
+  uint64_t* table_slots(Pfn pfn) {
+    TLBSIM_CHECK(is_live_table(pfn), "pfn " << pfn.value() << " is not a live page table");
+    return m_bodies[m_frames[pfn.value()].aux].data();
   }
   /// What a hardware walker reads at a frame it believes is a table: the table body if the frame
   /// is, or was until freed and not yet reused, a table; nullptr when the frame now holds data.
+  /// Records a read of the frame (its kind decides); the caller records the slots it reads.
   const TableBody* walker_view(Pfn pfn) const;
 
   /// Content version: bumped on every write, copied by migration/COW copies.
-  uint32_t content(Pfn pfn) const { return m_content.at(pfn.value()); }
-  void write_content(Pfn pfn) { ++m_content.at(pfn.value()); }
-  void copy_content(Pfn from, Pfn to) { m_content.at(to.value()) = m_content.at(from.value()); }
+  uint32_t content(Pfn pfn) const {
+    touch::frame(false, pfn);
+    return m_content.at(pfn.value());
+  }
+  void write_content(Pfn pfn) {
+    touch::frame(true, pfn);
+    ++m_content.at(pfn.value());
+  }
+  void copy_content(Pfn from, Pfn to) {
+    touch::frame(false, from);
+    touch::frame(true, to);
+    m_content.at(to.value()) = m_content.at(from.value());
+  }
 
   size_t frames_in_use() const { return m_in_use; }
   size_t frames_total() const { return m_frames.size(); }

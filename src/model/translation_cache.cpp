@@ -2,6 +2,7 @@
 #include "model/translation_cache.h"
 
 #include "model/check.h"
+#include "model/touch.h"
 
 namespace tlbsim {
 
@@ -31,12 +32,16 @@ CachedTranslation* TranslationCache::find(uint32_t tag, uint64_t vpn) {
 }
 
 const CachedTranslation* TranslationCache::lookup(uint32_t tag, Vaddr va) {
+  touch::cache(m_holder);
   CachedTranslation* e = find(tag, va.vpn());
   if (e) e->lru = ++m_clock;
   return e;
 }
 
 void TranslationCache::fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writable, bool huge, const char* func, bool dirty) {
+  touch::cache(m_holder);
+  // The detector orders a fill against stores to the entry it caches.
+  touch::read(Touch::Obj::PtRange, mm.value(), va.value(), va.value() + 1);
   const uint64_t vpn = huge ? (va.vpn() & ~uint64_t{511}) : va.vpn();
   CachedTranslation* set = &m_entries[size_t{set_of(tag, vpn)} * m_cfg.ways];
   CachedTranslation* victim = nullptr;
@@ -78,6 +83,7 @@ void TranslationCache::drop(CachedTranslation& c, EventKind why, const char* fun
 }
 
 size_t TranslationCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func) {
+  touch::cache(m_holder);
   const size_t held = m_counts.of(tag);
   if (end <= start || held == 0) return 0;
   const uint64_t first = start >> kPageShift, last = (end - 1) >> kPageShift;
@@ -107,10 +113,12 @@ size_t TranslationCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t
 }
 
 size_t TranslationCache::invalidate_tag(uint32_t tag, const char* func) {
+  touch::cache(m_holder);
   return drop_tagged(m_entries, m_counts, tag, [&](CachedTranslation& e) { drop(e, EventKind::Drop, func); });
 }
 
 size_t TranslationCache::invalidate_all(const char* func) {
+  touch::cache(m_holder);
   return drop_all(m_entries, m_counts, [&](CachedTranslation& e) { drop(e, EventKind::Drop, func); });
 }
 

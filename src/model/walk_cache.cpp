@@ -2,6 +2,7 @@
 #include "model/walk_cache.h"
 
 #include "model/check.h"
+#include "model/touch.h"
 #include "model/page_table.h"
 
 namespace tlbsim {
@@ -14,6 +15,7 @@ WalkCache::WalkCache(uint32_t entries, Holder holder, EventBus& bus) : m_holder(
 }
 
 const WalkCacheEntry* WalkCache::lookup(uint32_t tag, uint64_t va) {
+  touch::cache(m_holder);
   if (m_counts.of(tag) == 0) return nullptr;
   WalkCacheEntry* best = nullptr;
   for (auto& e : m_entries) {
@@ -25,6 +27,9 @@ const WalkCacheEntry* WalkCache::lookup(uint32_t tag, uint64_t va) {
 }
 
 void WalkCache::fill(uint32_t tag, MmId mm, uint64_t va, uint8_t level, Pfn table, uint32_t gen, const char* func) {
+  touch::cache(m_holder);
+  // The detector orders a fill against stores to the entry it caches.
+  touch::read(Touch::Obj::PtRange, mm.value(), va, va + 1);
   if (m_entries.empty()) return;
   const uint64_t prefix = va >> level_shift(level);
   WalkCacheEntry* victim = nullptr;
@@ -63,6 +68,7 @@ void WalkCache::drop(WalkCacheEntry& c, EventKind why, const char* func) {
 }
 
 size_t WalkCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func) {
+  touch::cache(m_holder);
   if (m_counts.of(tag) == 0) return 0;
   size_t n = 0;
   for (auto& e : m_entries)
@@ -74,10 +80,12 @@ size_t WalkCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, c
 }
 
 size_t WalkCache::invalidate_tag(uint32_t tag, const char* func) {
+  touch::cache(m_holder);
   return drop_tagged(m_entries, m_counts, tag, [&](WalkCacheEntry& e) { drop(e, EventKind::Drop, func); });
 }
 
 size_t WalkCache::invalidate_all(const char* func) {
+  touch::cache(m_holder);
   return drop_all(m_entries, m_counts, [&](WalkCacheEntry& e) { drop(e, EventKind::Drop, func); });
 }
 

@@ -47,6 +47,8 @@ WalkResult hw_walk(PhysMem& mem, const WalkContext& ctx, Vaddr va, bool write, W
       return r;
     }
     const unsigned idx = table_index(va.value(), level);
+    // The slot is read whether the table is live or a freed page still holding its entries.
+    touch::table_slot(false, t, idx);
     Pte e{(*body)[idx]};
     if (!e.present()) {
       r.fault = WalkFault::NotPresent;
@@ -62,7 +64,11 @@ WalkResult hw_walk(PhysMem& mem, const WalkContext& ctx, Vaddr va, bool write, W
         Pte ne = e.with(Pte::kAccessed | (write ? Pte::kDirty : 0));
         if (ne != e) {
           // The hardware A/D update is an atomic store into the table page.
-          mem.table(t)[idx] = ne.raw();
+          mem.entry_mut(t, idx) = ne.raw();
+          if (touch::recording()) {
+            const uint64_t lo = va.value() & ~((uint64_t{1} << level_shift(level)) - 1);
+            touch::write(Touch::Obj::PtRange, ctx.mm.value(), lo, lo + (uint64_t{1} << level_shift(level)));
+          }
           r.leaf = ne;
           if (bus.active()) {
             Event ev{.kind = EventKind::PteStore, .level = uint8_t(level), .mm = ctx.mm, .func = "hardware A/D update"};

@@ -139,6 +139,7 @@ struct Setup {
     ro.file = file;
     ro.chooser = chooser;
     ro.expected_events = expected_events;
+    ro.record_touches = true;
     return run_scenario(spec, *policy, ro);
   }
   /// Depth of the next step: steps taken after priming.
@@ -146,7 +147,7 @@ struct Setup {
   Footprint step_fp(const StepRecord& st, const std::vector<Event>& ev) const {
     StepActor a = actors[static_cast<size_t>(st.thread)];
     a.hardware = st.hardware;
-    return footprint(std::span<const Event>(ev.data() + st.ev_begin, st.ev_end - st.ev_begin), a);
+    return footprint(std::span<const Event>(ev.data() + st.ev_begin, st.ev_end - st.ev_begin), st.touches, a);
   }
 };
 
@@ -739,6 +740,7 @@ RunResult replay(const ScenarioSpec& s, const kernel::Policy& policy, const Sche
     const size_t d = trace.size() - threads;
     return d < sched.size() ? sched[d] : -1;
   };
+  ro.record_touches = true;  // witness graphs draw conflict edges from the footprints
   return run_scenario(spec, policy, ro);
 }
 

@@ -5,26 +5,16 @@
 #include <tuple>
 #include <string>
 
+#include "model/lock.h"
 #include "model/pte.h"
 
 namespace tlbsim::scenarios {
 
 namespace {
 
-constexpr uint64_t kCpuSide = 0, kDeviceSide = uint64_t{1} << 32;
-constexpr uint64_t kAnyIndex = 0xffffffffu;
-
-/// Cache key: CPU-side caches are per CPU (its TLB and paging-structure cache together);
-/// device-side caches (IOTLB, IOMMU walk cache, ATC, shadow MMU) form one object, because one
-/// invalidation command or notifier reaches several of them.
-uint64_t cache_key(Holder h) {
-  switch (h.kind) {
-    case HolderKind::CpuTlb:
-    case HolderKind::CpuWalkCache: return kCpuSide | h.index;
-    case HolderKind::None: return kAnyKey;
-    default: return kDeviceSide;
-  }
-}
+constexpr uint64_t kCpuSide = kCpuCacheSide, kDeviceSide = kDeviceCacheSide;
+constexpr uint64_t kAnyIndex = kAnyCacheIndex;
+uint64_t cache_key(Holder h) { return cache_touch_key(h); }
 
 bool hardware_kind(const Event& e) {
   switch (e.kind) {
@@ -40,13 +30,7 @@ bool hardware_kind(const Event& e) {
   }
 }
 
-/// FNV-1a: the same key for a lock name on every platform, so execution counts do not depend on
-/// the standard library's std::hash. A collision only makes two locks look like one (dependent).
-uint64_t lock_key(const std::string& name) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : name) h = (h ^ c) * 0x100000001b3ull;
-  return h & ~(uint64_t{1} << 63);
-}
+uint64_t lock_key(const std::string& name) { return SimLock::touch_key(name); }
 
 bool keys_match(Touch::Obj o, uint64_t a, uint64_t b) {
   if (a == kAnyKey || b == kAnyKey || a == b) return true;
@@ -69,14 +53,13 @@ void index_groups(Footprint& f) {
 Footprint footprint_of_everything() {
   Footprint f;
   f.kernel = true;
-  for (auto o : {Touch::Obj::Kernel, Touch::Obj::PtRange, Touch::Obj::Frame, Touch::Obj::Allocator, Touch::Obj::Cache,
-                 Touch::Obj::Lock, Touch::Obj::Notifier})
-    f.touches.push_back(Touch{.obj = o, .write = true, .key = kAnyKey});
+  for (size_t o = 0; o < kTouchObjects; ++o)
+    f.touches.push_back(Touch{.obj = static_cast<Touch::Obj>(o), .write = true, .key = kAnyKey});
   index_groups(f);
   return f;
 }
 
-Footprint footprint(std::span<const Event> events, const StepActor& actor) {
+Footprint footprint(std::span<const Event> events, std::span<const Touch> touches, const StepActor& actor) {
   Footprint f;
   auto add = [&](Touch::Obj o, bool w, uint64_t key, uint64_t lo = 0, uint64_t hi = ~uint64_t{0}) {
     f.touches.push_back(Touch{.obj = o, .write = w, .key = key, .lo = lo, .hi = hi});
@@ -94,8 +77,10 @@ Footprint footprint(std::span<const Event> events, const StepActor& actor) {
 
   // A step that began at a hardware point runs only the CPU or IOMMU model: a fault suspends at
   // mmap_read_lock() before the kernel's fault handling runs. Any other step ran kernel code.
-  if (events.empty() && actor.hardware) return f;
+  if (events.empty() && touches.empty() && actor.hardware) return f;
   f.kernel = !actor.hardware;
+  // What the model's accessors recorded: the ground truth of what the step read and wrote.
+  f.touches.assign(touches.begin(), touches.end());
   for (const Event& e : events) {
     if (!hardware_kind(e)) f.kernel = true;
     switch (e.kind) {
@@ -156,6 +141,7 @@ Footprint footprint(std::span<const Event> events, const StepActor& actor) {
     // Kernel code reads page tables and frame state without emitting events (pte_none checks,
     // pmd_trans_huge, page_mapcount): treat it as reading every entry and every frame.
     add(Touch::Obj::PtRange, false, kAnyKey);
+    add(Touch::Obj::Table, false, kAnyKey);
     add(Touch::Obj::Frame, false, kAnyKey);
     add(Touch::Obj::Notifier, false, kAnyKey);
   }

@@ -185,7 +185,13 @@ class Runner {
                    .hardware = t.state.next_hardware, .runnable = runnable_mask(), .ev_begin = m_log.events().size()};
     kernel::set_current_thread(&t.state);
     m_k->bus().set_actor(t.actor);
-    t.state.resume_point.resume();
+    if (m_opt.record_touches) {
+      // Every model accessor the step reaches records what it read and wrote (model/touch.h).
+      TouchScope scope(rec.touches);
+      t.state.resume_point.resume();
+    } else {
+      t.state.resume_point.resume();
+    }
     kernel::set_current_thread(nullptr);
     if (t.root->done()) {
       t.state.done = true;

@@ -11,6 +11,7 @@
 #include "iommu/cost_model.h"
 #include "kernel/policy.h"
 #include "model/event.h"
+#include "model/touch.h"
 #include "scenarios/spec.h"
 
 namespace tlbsim::scenarios {
@@ -23,8 +24,9 @@ struct ThreadOutcome {
 };
 
 /// One scheduler step as it ran: which thread, what its label was, which threads could have run
-/// instead, and which events it emitted ([ev_begin, ev_end) in RunResult::events). The explorer
-/// derives each step's footprint from these events.
+/// instead, which events it emitted ([ev_begin, ev_end) in RunResult::events) and what the model's
+/// accessors recorded it touching (`touches`, with RunOptions::record_touches). The explorer
+/// builds each step's footprint from these.
 struct StepRecord {
   int thread = -1;
   bool priming = false;
@@ -32,6 +34,7 @@ struct StepRecord {
   bool hardware = false;      ///< it began at a hardware point (a load, store or DMA): no kernel code ran in it
   uint64_t runnable = 0;      ///< bit i: thread i could take this step (bitmask, at most 64 threads)
   size_t ev_begin = 0, ev_end = 0;
+  std::vector<Touch> touches;  ///< what it read and wrote, in order (RunOptions::record_touches)
 };
 
 struct RunResult {
@@ -61,6 +64,8 @@ struct RunOptions {
   /// Events to make room for up front: a caller that runs one scenario many times passes the
   /// last run's count, so the log does not grow by copying on every execution.
   size_t expected_events = 0;
+  /// Record what each step touched (StepRecord::touches), for the explorer's footprints.
+  bool record_touches = false;
 };
 
 /// Throws ScenarioError for a schedule that cannot be followed (a thread blocked, finished, or

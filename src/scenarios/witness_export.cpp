@@ -98,7 +98,7 @@ std::string happens_before_dot(const ScenarioSpec& s, const RunResult& r) {
   std::vector<Footprint> fps;
   for (size_t i = 0; i < steps.size(); ++i) {
     const StepRecord& st = *steps[i];
-    fps.push_back(footprint(std::span<const Event>(r.events.data() + st.ev_begin, st.ev_end - st.ev_begin), actor_of(s, st)));
+    fps.push_back(footprint(std::span<const Event>(r.events.data() + st.ev_begin, st.ev_end - st.ev_begin), st.touches, actor_of(s, st)));
     g[i].label = std::to_string(i + 1) + ": " + dot_escape(s.threads[static_cast<size_t>(st.thread)].name + " " + st.label) + "\\n" +
                  dot_escape(summary(r, st));
   }
