@@ -114,7 +114,7 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
   // __collapse_huge_page_isolate()
   bool ok = true, writable = false;
   for (uint32_t i = 0; i < kHpageNr && ok; ++i) {
-    const Pte pte{k.mem().table(pte_table)[i]};
+    const Pte pte{k.mem().entry(pte_table, i)};
     if (pte.none()) continue;
     if (!pte.present() || pte.special()) {
       ok = false;  // SCAN_PTE_NON_PRESENT
@@ -238,7 +238,7 @@ Task<> retract_page_tables(Kernel& k, uint32_t file, uint64_t pgoff) {
     if (notify) mmu_notifier_invalidate_range_end(k, mm, t.haddr, t.haddr + kPmdSize, "retract_page_tables");
     // collapse_pte_mapped_thp(): whatever the retracted table still mapped loses that mapping.
     const Pfn table = old.pfn();
-    for (uint64_t raw : k.mem().table(table)) {
+    for (uint64_t raw : k.mem().table_read(table)) {
       const Pte p{raw};
       if (!p.present() || p.special()) continue;
       page_remove_rmap(k, p.pfn());

@@ -138,7 +138,7 @@ void free_level(Kernel& k, MmuGather& tlb, AddressSpace& mm, Pfn table, unsigned
     if (level > 2) {
       // Only free an upper table once it is empty.
       bool empty = true;
-      for (uint64_t raw : k.mem().table(child)) empty &= Pte{raw}.none();
+      for (uint64_t raw : k.mem().table_read(child)) empty &= Pte{raw}.none();
       if (!empty) continue;
     }
     mm.pt().set(r, Vaddr{lo}, Pte{}, level == 2 ? "pmd_clear" : level == 3 ? "pud_clear" : "p4d_clear");
