@@ -54,7 +54,10 @@ class Gen {
       else plan[0].ops.insert(plan[0].ops.begin(), other);
     }
     while (plan.size() < nthreads) {
-      const scenarios::OpInfo& o = all[pick(all.size())];
+      // Half the companions of a CPU or kernel op are DMA (the races the explorer is for: a
+      // device's caches against a kernel path); the rest are any op.
+      const bool dma = primary.kind != ThreadKind::Device && pick(2);
+      const scenarios::OpInfo& o = dma ? *scenarios::find_op(pick(2) ? "dma_read" : "dma_write") : all[pick(all.size())];
       Plan p{o.kind, {std::string(o.name)}};
       if (nthreads == 2 && pick(4) == 0) p.ops.push_back(op_of_kind(o.kind));
       plan.push_back(p);
@@ -193,8 +196,17 @@ class Gen {
   Json make_op(const std::string& op) {
     Json o;
     o["op"] = op;
-    if (op == "read" || op == "write" || op == "munmap" || op == "madvise_dontneed" || op == "madvise_free" ||
-        op == "dma_read" || op == "dma_write") {
+    if (op == "dma_read" || op == "dma_write") {
+      // Usually two pages or more when there are: the second walk can start from the walk
+      // cache that the first filled.
+      if (m_pages > 1 && pick(3)) {
+        const uint64_t first = pick(m_pages - 1);
+        o["addr"] = hex(kBase + first * kPage);
+        o["pages"] = 2 + pick(m_pages - first - 1);
+      } else {
+        range(o);
+      }
+    } else if (op == "read" || op == "write" || op == "munmap" || op == "madvise_dontneed" || op == "madvise_free") {
       range(o);
     } else if (op == "fork") {
       o["name"] = "child" + std::to_string(m_children++);

@@ -9,8 +9,9 @@
 /// the mm) and kernel threads. Seed `n` always gives one thread the op `ops()[n % ops().size()]`
 /// and its devices the decoding `decodings()[(n / ops().size()) % decodings().size()]` (and the
 /// arch that decoding needs), so consecutive seeds rotate through every op and decoding; the
-/// rest (companions, pages, file or anonymous, populate, walk caches, ATS, BTM) is drawn from
-/// SplitMix64 seeded by the seed and the attempt number.
+/// rest (companions, half of them DMA when the rotated op is not, pages, file or anonymous,
+/// populate, walk caches, ATS, BTM) is drawn from SplitMix64 seeded by the seed and the attempt
+/// number.
 #include <cstdint>
 #include <map>
 #include <optional>
