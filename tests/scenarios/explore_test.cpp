@@ -13,9 +13,12 @@
 #include "scenarios/explore.h"
 #include "scenarios/loader.h"
 #include "scenarios/runner.h"
+#include "support/enumerate.h"
 
 using namespace tlbsim;
 using namespace tlbsim::scenarios;
+using tlbsim::test::Enumerated;
+using tlbsim::test::enumerate_all;
 
 namespace {
 
@@ -58,79 +61,6 @@ std::string dump(const ScenarioSpec& s, const ExploreResult& r) {
     for (const auto& p : *list)
       o << p.name << " " << to_string(p.verdict) << " " << p.count << " " << (p.witness ? schedule_text(s, *p.witness) : "-") << "\n";
   return o.str();
-}
-
-/// Every schedule of a scenario (with at most `preemptions` preemptions, counted as explore
-/// counts them; negative: any number), by plain depth-first enumeration with no reduction: the
-/// outcome key of each run (the detector's metrics, finding kinds and run status, as explore
-/// counts distinct outcomes) and the properties that held in at least one run.
-struct Enumerated {
-  uint64_t schedules = 0;
-  uint64_t cut = 0;  ///< runs stopped with every runnable thread over the bound (never: continuing is free)
-  std::set<std::string> outcomes;
-  std::set<std::string> properties;
-};
-
-Enumerated enumerate_all(const ScenarioSpec& s, const kernel::Policy& policy, int preemptions = -1) {
-  struct Choice {
-    uint64_t ready;
-    int taken, prev, before;  // thread taken, thread of the step before, preemptions before
-    int cost(int t) const { return before + (prev >= 0 && t != prev && (ready >> prev & 1) ? 1 : 0); }
-    bool allowed(int t, int bound) const { return bound < 0 || cost(t) <= bound; }
-  };
-  Enumerated out;
-  std::vector<Choice> choices;
-  for (;;) {
-    size_t depth = 0;
-    bool cut = false;
-    RunOptions ro;
-    ro.chooser = [&](uint64_t ready, const std::vector<StepRecord>&, const std::vector<Event>&) {
-      if (depth < choices.size()) return choices[depth++].taken;
-      Choice c{ready, -1, depth ? choices[depth - 1].taken : -1, depth ? choices[depth - 1].cost(choices[depth - 1].taken) : 0};
-      for (int t = 0; t < 64 && c.taken < 0; ++t)
-        if ((ready >> t & 1) && c.allowed(t, preemptions)) c.taken = t;
-      if (c.taken < 0) {  // every runnable thread is over the bound (cannot happen: continuing is free)
-        cut = true;
-        return -1;
-      }
-      choices.push_back(c);
-      ++depth;
-      return c.taken;
-    };
-    const RunResult r = run_scenario(s, policy, ro);
-    out.cut += cut;
-    ++out.schedules;
-    const DetectorResult d = detect(r.events);
-    std::string key;
-    for (const std::string& m : metric_names()) {
-      key += m + "=" + std::to_string(d.metric(m)) + " ";
-      if (d.metric(m)) out.properties.insert(m);
-    }
-    std::set<std::string> kinds;
-    for (const Finding& f : d.findings) {
-      kinds.insert(f.kind);
-      out.properties.insert("finding " + f.kind);
-    }
-    for (const std::string& k : kinds) key += "finding:" + k + " ";
-    out.outcomes.insert(key + std::string(to_string(r.status)));
-    // Next schedule: the deepest choice with a higher runnable thread, within the bound, not yet taken.
-    choices.resize(depth);
-    while (!choices.empty()) {
-      Choice& c = choices.back();
-      int next = -1;
-      for (int t = c.taken + 1; t < 64 && next < 0; ++t)
-        if ((c.ready >> t & 1) && c.allowed(t, preemptions)) next = t;
-      if (next >= 0) {
-        c.taken = next;
-        break;
-      }
-      choices.pop_back();
-    }
-    if (choices.empty()) {
-      CHECK(out.cut == 0);
-      return out;
-    }
-  }
 }
 
 }  // namespace

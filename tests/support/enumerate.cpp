@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+#include "support/enumerate.h"
+
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include "model/check.h"
+#include "scenarios/detector.h"
+#include "scenarios/runner.h"
+
+namespace tlbsim::test {
+
+using namespace tlbsim::scenarios;
+
+Enumerated enumerate_all(const ScenarioSpec& s, const kernel::Policy& policy, int preemptions, uint64_t max_schedules) {
+  struct Choice {
+    uint64_t ready;
+    int taken, prev, before;  // thread taken, thread of the step before, preemptions before
+    int cost(int t) const { return before + (prev >= 0 && t != prev && (ready >> prev & 1) ? 1 : 0); }
+    bool allowed(int t, int bound) const { return bound < 0 || cost(t) <= bound; }
+  };
+  Enumerated out;
+  std::vector<Choice> choices;
+  for (;;) {
+    size_t depth = 0;
+    bool cut = false;
+    RunOptions ro;
+    ro.chooser = [&](uint64_t ready, const std::vector<StepRecord>&, const std::vector<Event>&) {
+      if (depth < choices.size()) return choices[depth++].taken;
+      Choice c{ready, -1, depth ? choices[depth - 1].taken : -1, depth ? choices[depth - 1].cost(choices[depth - 1].taken) : 0};
+      for (int t = 0; t < 64 && c.taken < 0; ++t)
+        if ((ready >> t & 1) && c.allowed(t, preemptions)) c.taken = t;
+      if (c.taken < 0) {  // every runnable thread is over the bound (cannot happen: continuing is free)
+        cut = true;
+        return -1;
+      }
+      choices.push_back(c);
+      ++depth;
+      return c.taken;
+    };
+    try {
+      const RunResult r = run_scenario(s, policy, ro);
+      const DetectorResult d = detect(r.events);
+      std::string key;
+      for (const std::string& m : metric_names()) {
+        key += m + "=" + std::to_string(d.metric(m)) + " ";
+        if (d.metric(m)) out.properties.insert(m);
+      }
+      std::set<std::string> kinds;
+      for (const Finding& f : d.findings) {
+        kinds.insert(f.kind);
+        out.properties.insert("finding " + f.kind);
+      }
+      for (const std::string& k : kinds) key += "finding:" + k + " ";
+      out.outcomes.insert(key + std::string(to_string(r.status)));
+    } catch (const InvariantViolation& e) {
+      // The step chosen last broke the model; the run ends there (explore counts it the same
+      // way, with the message stripped of where the sources live).
+      std::string what = e.what();
+      if (const size_t src = what.find("src/"); src != std::string::npos && what.find(':') > src) what.erase(0, src);
+      out.outcomes.insert("invariant violated: " + what);
+      out.properties.insert("model invariant violated");
+    }
+    out.cut += cut;
+    ++out.schedules;
+    // Next schedule: the deepest choice with a higher runnable thread, within the bound, not yet taken.
+    choices.resize(depth);
+    while (!choices.empty()) {
+      Choice& c = choices.back();
+      int next = -1;
+      for (int t = c.taken + 1; t < 64 && next < 0; ++t)
+        if ((c.ready >> t & 1) && c.allowed(t, preemptions)) next = t;
+      if (next >= 0) {
+        c.taken = next;
+        break;
+      }
+      choices.pop_back();
+    }
+    if (choices.empty()) {
+      CHECK(out.cut == 0);
+      return out;
+    }
+    if (max_schedules && out.schedules >= max_schedules) {
+      out.capped = true;
+      return out;
+    }
+  }
+}
+
+}  // namespace tlbsim::test
