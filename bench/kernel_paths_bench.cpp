@@ -340,7 +340,7 @@ struct SimMachine {
     iommu::Iommu& io = k->add_iommu(ic);
     dev = io.add_device(iommu::DeviceConfig{.name = "dev0"});
     kernel::iommu_sva_bind_device(*k, *mm, io, dev, Pasid{1}, kernel::SvaDecoding::AmdV2);
-    mm->cpumask = 3;  // the mm has run on both CPUs: flushes need IPIs
+    mm->set_cpumask(3);  // the mm has run on both CPUs: flushes need IPIs
     kernel::mmap_region(*k, *mm, kSimBase, pages * kPage, kVmRead | kVmWrite, 0, 0);
     kernel::populate(*k, *mm, kSimBase, pages * kPage, true);
     device_touch(kSimBase, pages);
@@ -348,7 +348,7 @@ struct SimMachine {
   /// The device reads the first few pages at `base` (IOTLB and ATC entries to invalidate).
   void device_touch(uint64_t base, uint64_t pages) {
     for (uint64_t i = 0; i < kDeviceTouched && i < pages; ++i)
-      ok = ok && k->iommu(0).dma(dev, *mm->pasid, Vaddr{base + i * kPage}, false).ok();
+      ok = ok && k->iommu(0).dma(dev, *mm->pasid(), Vaddr{base + i * kPage}, false).ok();
   }
   std::unique_ptr<kernel::Kernel> k;
   AddressSpace* mm = nullptr;

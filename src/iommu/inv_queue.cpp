@@ -24,7 +24,13 @@ uint64_t cmd_cost(const CostModel& cost, const InvCmd& c) {
 }
 }  // namespace
 
+size_t InvalidationQueue::pending() const {
+  touch::read(Touch::Obj::Queue, m_iommu.index());
+  return m_pending.size();
+}
+
 void InvalidationQueue::submit(const InvCmd& c) {
+  touch::write(Touch::Obj::Queue, m_iommu.index());
   if (is_atc(c.kind))
     ++m_counters.atc_commands;
   else
@@ -46,6 +52,7 @@ void InvalidationQueue::submit(const InvCmd& c) {
 }
 
 void InvalidationQueue::sync(const char* func) {
+  touch::write(Touch::Obj::Queue, m_iommu.index());
   bool atc = false;
   for (const InvCmd& c : m_pending) {
     m_iommu.apply(c);

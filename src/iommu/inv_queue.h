@@ -38,7 +38,7 @@ class InvalidationQueue {
   void submit(const InvCmd& c);
   /// Complete every queued command in order. `func` names the driver's sync.
   void sync(const char* func);
-  size_t pending() const { return m_pending.size(); }
+  size_t pending() const;
 
  private:
   Iommu& m_iommu;

@@ -46,6 +46,7 @@ void Iommu::unbind_pasid(Pasid pasid) {
 }
 
 bool Iommu::device_bound(uint16_t d, Pasid p) const {
+  touch::read(Touch::Obj::Binding, m_index);
   if (d >= m_devices.size() || !m_pasid_table.count(p.value())) return false;
   const auto& v = m_devices[d].pasids;
   return std::find(v.begin(), v.end(), p.value()) != v.end();
@@ -101,6 +102,8 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
   if (d.cfg.ats) {
     if (const CachedTranslation* c = d.atc->lookup(tag, va); c && (!write || (c->writable && c->dirty))) {
       const Pfn pfn = c->pfn_for(va.vpn());
+      // A stale huge entry's window covers all 512 frames: whether any was freed decides it.
+      if (c->huge) touch::frame(false, c->pfn, kPtrsPerTable);
       if (write) m_mem.write_content(pfn);
       emit_dma(bus, ctx.mm, tag, va, write, pfn, d.atc->holder(), d.global_id);
       return {DmaFault::None, pfn, d.atc->holder()};
@@ -130,6 +133,7 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
     }
   }
   if (c) {
+    if (c->huge) touch::frame(false, c->pfn, kPtrsPerTable);
     via = m_iotlb.holder();
     pfn = c->pfn_for(va.vpn());
     entry_pfn = c->pfn;

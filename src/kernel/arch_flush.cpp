@@ -28,7 +28,7 @@ void cpu_flush(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, PwcSco
       cpu.walk_cache().invalidate_range(mm.asid().value(), start, end, func);
   }
   const auto& cost = k.config().cost;
-  const int remote = std::max(0, std::popcount(mm.cpumask) - 1);
+  const int remote = std::max(0, std::popcount(mm.cpumask()) - 1);
   uint64_t ns = full ? cost.cpu_full_flush : pages * cost.cpu_invlpg;
   if (remote > 0) ns += cost.ipi_first + uint64_t(remote - 1) * cost.ipi_each;
   auto& ctr = k.cpu_counters();
@@ -46,8 +46,8 @@ void cpu_flush(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, PwcSco
 
 /// SMMUv3 with BTM snoops broadcast TLBIs (arm64 only; x86 IOMMUs never do).
 void btm_snoop(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, bool leaf_only) {
-  if (k.config().arch != Arch::Arm64 || !mm.pasid) return;
-  for (unsigned i = 0; i < k.iommus(); ++i) k.iommu(i).snoop_cpu_tlbi(mm.pasid->value(), start, end, leaf_only);
+  if (k.config().arch != Arch::Arm64 || !mm.pasid()) return;
+  for (unsigned i = 0; i < k.iommus(); ++i) k.iommu(i).snoop_cpu_tlbi(mm.pasid()->value(), start, end, leaf_only);
 }
 
 void secondary(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
@@ -128,7 +128,7 @@ void flush_pmd_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t e
 
 void arch_tlbbatch_add_pending(Kernel& k, TlbBatch& batch, AddressSpace& mm, uint64_t addr) {
   batch.flush_required = true;
-  batch.cpumask |= mm.cpumask;
+  batch.cpumask |= mm.cpumask();
   if (k.config().arch == Arch::Arm64) {
     // __flush_tlb_page_nosync(): the TLBI is issued now, completed by the DSB in
     // arch_tlbbatch_flush(); FIXED's notifier call is inside it.
@@ -158,11 +158,11 @@ void arch_tlbbatch_flush(Kernel& k, TlbBatch& batch) {
 }
 
 void flush_tlb_batched_pending(Kernel& k, AddressSpace& mm) {
-  if (!mm.tlb_flush_batched) return;
+  if (!mm.tlb_flush_batched()) return;
   // arch_flush_tlb_batched_pending(): x86 flush_tlb_mm(); arm64 (v6.5) only dsb(ish), which does
   // not complete another CPU's TLBIs (fixed later by making it flush_tlb_mm()).
   if (k.config().arch == Arch::X86) flush_tlb_mm(k, mm);
-  mm.tlb_flush_batched = false;
+  mm.set_tlb_flush_batched(false);
 }
 
 }  // namespace tlbsim::kernel

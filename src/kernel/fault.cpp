@@ -104,7 +104,7 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
     page_add_rmap(k, pfn);
     Pte np = Pte::make(pfn, writable).with(Pte::kAccessed | (write ? Pte::kDirty : 0));
     mm.pt().set(r, Vaddr{page}, np, "set_pte_at");
-    if (!vma.anon() && write) k.file(vma.file).dirty[vma.index_of(page)] = true;
+    if (!vma.anon() && write) k.file(vma.file).set_dirty(vma.index_of(page), true);
     unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
     co_return FaultResult::Handled;
   }
@@ -124,7 +124,7 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
     if (reuse) {
       // wp_page_reuse() / wp_page_shared(): the same page becomes writable.
       ptep_set_access_flags(k, mm, r, page, pte.with(Pte::kWrite | Pte::kDirty | Pte::kAccessed), true);
-      if (!vma.anon()) k.file(vma.file).dirty[vma.index_of(page)] = true;
+      if (!vma.anon()) k.file(vma.file).set_dirty(vma.index_of(page), true);
       unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
       co_return FaultResult::Handled;
     }
@@ -152,7 +152,7 @@ void livelock(Kernel& k, AddressSpace& mm, uint64_t addr, bool write, unsigned n
 }  // namespace
 
 Task<> user_access(Kernel& k, unsigned cpu, AddressSpace& mm, uint64_t addr, bool write, unsigned max_faults) {
-  mm.cpumask |= uint64_t{1} << cpu;  // switch_mm(): this CPU now caches the mm
+  mm.add_cpu(cpu);  // switch_mm(): this CPU now caches the mm
   for (unsigned n = 0; n <= max_faults; ++n) {
     // From here to the next scheduling point only the CPU runs (a fault suspends at
     // mmap_read_lock() before exc_page_fault()'s kernel code does).
@@ -177,8 +177,9 @@ Task<> device_dma(Kernel& k, unsigned iommu_index, uint16_t device, AddressSpace
     // From here to the next scheduling point only the IOMMU runs: a fault suspends at
     // mmap_read_lock() before any kernel code (iommu_sva_handle_iopf()) does.
     co_await hardware_point(write ? "DMA write" : "DMA read");
-    if (!mm.pasid) co_return;
-    const iommu::DmaResult d = io.dma(device, *mm.pasid, Vaddr{addr}, write);
+    const std::optional<Pasid> pasid = mm.pasid();
+    if (!pasid) co_return;
+    const iommu::DmaResult d = io.dma(device, *pasid, Vaddr{addr}, write);
     if (d.ok() || d.fault == iommu::DmaFault::StaleTable || d.fault == iommu::DmaFault::NotBound) co_return;
     // iommu_sva_handle_iopf(): the fault workqueue takes mmap_read_lock and calls
     // handle_mm_fault(FAULT_FLAG_REMOTE), then sends the page response; the device retries.

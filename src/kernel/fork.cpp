@@ -154,7 +154,7 @@ Task<> copy_page_range(Kernel& k, AddressSpace& dst, AddressSpace& src, Vma vma)
   if (is_cow) {
     mmu_notifier_invalidate_range_start(k, src, vma.start, vma.end, "copy_page_range");
     TLBSIM_CHECK(src.mmap_lock.writer() >= 0, "copy_page_range without the parent's mmap write lock");
-    ++src.write_protect_seq;  // raw_write_seqcount_begin(): odd
+    src.bump_write_protect_seq();  // raw_write_seqcount_begin(): odd
   }
   // copy_p4d_range() .. copy_pmd_range(): one PTE table at a time; absent tables are skipped.
   for (uint64_t a = vma.start; a < vma.end;) {
@@ -170,7 +170,7 @@ Task<> copy_page_range(Kernel& k, AddressSpace& dst, AddressSpace& src, Vma vma)
     a = next;
   }
   if (is_cow) {
-    ++src.write_protect_seq;  // raw_write_seqcount_end()
+    src.bump_write_protect_seq();  // raw_write_seqcount_end()
     // Seed mail step 2: without the per-VMA invalidate_range(), one (0, -1) follows
     // flush_tlb_mm() in dup_mmap().
     if (k.policy().fork_sec_inv_at_flush_tlb_mm)

@@ -14,6 +14,7 @@ Kernel::Kernel(MachineConfig cfg, Policy policy) : m_cfg(cfg), m_policy(std::mov
 Kernel::~Kernel() = default;
 
 AddressSpace& Kernel::create_mm(const std::string& name) {
+  touch::write(Touch::Obj::Kernel, kMmListKey);
   const MmId id{static_cast<uint16_t>(m_mms.size())};
   // ASIDs start at 1: ASID 0 is the kernel's on arm64 and PCID 0 the non-PCID default on x86.
   m_mms.push_back(std::make_unique<AddressSpace>(id, Asid{static_cast<uint16_t>(id.value() + 1)}, m_mem, name));
@@ -26,17 +27,11 @@ iommu::Iommu& Kernel::add_iommu(iommu::IommuConfig cfg) {
 }
 
 uint32_t Kernel::create_file(const std::string& name, uint64_t pages) {
-  auto f = std::make_unique<File>();
-  f->id = static_cast<uint32_t>(m_files.size() + 1);
-  f->name = name;
-  f->pages.assign(pages, kNoPfn);
-  f->dirty.assign(pages, false);
-  f->i_mmap_rwsem = SimLock(name + ".i_mmap_rwsem");
-  m_files.push_back(std::move(f));
+  m_files.push_back(std::make_unique<File>(static_cast<uint32_t>(m_files.size() + 1), name, pages));
   return m_files.back()->id;
 }
 
-void Kernel::register_notifier(MmId mm, std::unique_ptr<SecondaryMmu> s) { m_notifiers[mm.value()].push_back(std::move(s)); }
+void Kernel::register_notifier(MmId mm, std::unique_ptr<SecondaryMmu> s) { notifiers(mm).push_back(std::move(s)); }
 
 SimLock& Kernel::ptl(Pfn table) {
   auto it = m_ptls.find(table.value());
@@ -58,8 +53,8 @@ void Kernel::check_invariants() const {
   for (const auto& [id, subs] : m_notifiers)
     for (const auto& s : subs) s->check_invariants();
   for (const auto& f : m_files)
-    for (Pfn p : f->pages)
-      if (p != kNoPfn) {
+    for (uint64_t i = 0; i < f->size(); ++i)
+      if (const Pfn p = f->page(i); p != kNoPfn) {
         TLBSIM_CHECK(m_mem.frame(p).allocated, "file " << f->name << " caches freed pfn " << p.value());
         TLBSIM_CHECK(m_mem.frame(p).refcount > 0, "file page pfn " << p.value() << " with zero refcount");
       }

@@ -59,13 +59,40 @@ class SecondaryMmu {
   virtual void check_invariants() const {}
 };
 
-/// A file with a page cache; its mappings are the VMAs whose `file` names it (i_mmap).
-struct File {
-  uint32_t id = 0;
-  std::string name;
-  std::vector<Pfn> pages;  ///< page cache by index; kNoPfn where not cached
-  std::vector<bool> dirty;
+/// A file with a page cache; its mappings are the VMAs whose `file` names it (i_mmap). The page
+/// cache is reached through accessors that record each slot touched (model/touch.h).
+class File {
+ public:
+  File(uint32_t id, std::string name, uint64_t pages)
+      : id(id), name(std::move(name)), i_mmap_rwsem(this->name + ".i_mmap_rwsem"), m_pages(pages, kNoPfn), m_dirty(pages, false) {}
+  const uint32_t id;
+  const std::string name;
   SimLock i_mmap_rwsem;
+
+  /// Pages in the file (fixed at creation).
+  uint64_t size() const { return m_pages.size(); }
+  /// The page cache at `index`: kNoPfn where not cached (filemap_get_folio()).
+  Pfn page(uint64_t index) const {
+    touch_slot(false, index);
+    return m_pages.at(index);
+  }
+  void set_page(uint64_t index, Pfn p) {
+    touch_slot(true, index);
+    m_pages.at(index) = p;
+  }
+  bool dirty(uint64_t index) const {
+    touch_slot(false, index);
+    return m_dirty.at(index);
+  }
+  void set_dirty(uint64_t index, bool d) {
+    touch_slot(true, index);
+    m_dirty.at(index) = d;
+  }
+
+ private:
+  void touch_slot(bool write, uint64_t index) const { touch::record(Touch::Obj::File, write, id, index, index + 1); }
+  std::vector<Pfn> m_pages;
+  std::vector<bool> m_dirty;
 };
 
 class Kernel {
@@ -80,9 +107,15 @@ class Kernel {
   const MachineConfig& config() const { return m_cfg; }
   const Policy& policy() const { return m_policy; }
 
+  /// The list of mms is kernel state a step can change (fork) or read (an op looking an mm up by
+  /// name): recorded as the Kernel object with key kMmListKey.
+  static constexpr uint64_t kMmListKey = 1, kIdsKey = 2;
   AddressSpace& create_mm(const std::string& name);
   AddressSpace& mm(MmId id) { return *m_mms.at(id.value()); }
-  size_t mm_count() const { return m_mms.size(); }
+  size_t mm_count() const {
+    touch::read(Touch::Obj::Kernel, kMmListKey);
+    return m_mms.size();
+  }
 
   Cpu& cpu(unsigned i) { return *m_cpus.at(i); }
   unsigned cpus() const { return static_cast<unsigned>(m_cpus.size()); }
@@ -97,15 +130,26 @@ class Kernel {
 
   /// mmu_notifier_register()
   void register_notifier(MmId mm, std::unique_ptr<SecondaryMmu> s);
-  std::vector<std::unique_ptr<SecondaryMmu>>& notifiers(MmId mm) { return m_notifiers[mm.value()]; }
+  /// The mm's subscribers, to call: recorded as a write of its notifier state, since a callback
+  /// may change the subscriber's own state (a shadow MMU's sequence count, an SVA unbind).
+  std::vector<std::unique_ptr<SecondaryMmu>>& notifiers(MmId mm) {
+    touch::write(Touch::Obj::Notifier, mm.value());
+    return m_notifiers[mm.value()];
+  }
 
   /// pte_lockptr()/pmd_lockptr(): split page-table locks live with the table page.
   SimLock& ptl(Pfn table);
   /// anon_vma->rwsem, keyed by anon_vma id.
   SimLock& anon_vma_lock(uint32_t anon_vma);
 
-  uint32_t new_anon_vma() { return ++m_anon_vmas; }
-  uint32_t next_vma_seq() { return ++m_vma_seq; }
+  uint32_t new_anon_vma() {
+    touch::write(Touch::Obj::Kernel, kIdsKey);
+    return ++m_anon_vmas;
+  }
+  uint32_t next_vma_seq() {
+    touch::write(Touch::Obj::Kernel, kIdsKey);
+    return ++m_vma_seq;
+  }
   iommu::CostCounters& cpu_counters() { return m_cpu_counters; }
   /// Walk context for an mm (hardware view: ASID tag and root).
   WalkContext walk_context(const AddressSpace& mm) const {

@@ -16,7 +16,7 @@ Task<std::optional<Pte>> write_protect_page(Kernel& k, AddressSpace& mm, Pfn pag
   if (r.valid()) {
     const Pte pte = mm.pt().get(r);
     if (pte.present() && pte.pfn() == page) {
-      if (pte.writable() || pte.dirty() || mm.tlb_flush_pending > 0) {
+      if (pte.writable() || pte.dirty() || mm.tlb_flush_pending() > 0) {
         // Clear and flush *before* the refcount check, so no GUP-fast/O_DIRECT user can get a
         // new reference through a stale writable TLB entry after it. No notify: a downgrade
         // (mmu_notifier.rst), so OLD leaves the secondary TLB to range_end.

@@ -112,7 +112,7 @@ Task<> migrate_pages(Kernel& k, Pfn page) {
     const Frame& of = k.mem().frame(page);
     File& fl = k.file(of.owner);
     get_page(k, newpage);
-    fl.pages[of.aux] = newpage;
+    fl.set_page(of.aux, newpage);
     put_page(k, page, "folio_migrate_mapping");
   }
   // folio_migrate_copy(): after the secondary invalidation in both policies, so a device write

@@ -21,7 +21,7 @@ void __tlb_gather_mmu(Kernel& k, MmuGather& tlb, AddressSpace& mm, bool fullmm) 
   tlb.mm = &mm;
   tlb.fullmm = fullmm;
   __tlb_reset_range(tlb);
-  ++mm.tlb_flush_pending;  // inc_tlb_flush_pending()
+  mm.inc_tlb_flush_pending();  // inc_tlb_flush_pending()
   trace_call(k, fullmm ? "tlb_gather_mmu_fullmm" : "tlb_gather_mmu", mm.id());
 }
 
@@ -135,14 +135,14 @@ Task<> tlb_finish_mmu(Kernel& k, MmuGather& tlb) {
   // mm_tlb_flush_nested(): another gatherer is active on this mm. Flush everything, and say
   // tables were freed so arm64 also drops walk caches (7a30df49f63a). __tlb_reset_range() under
   // fullmm is what makes start = end = ~0.
-  if (k.policy().tlb_finish_nested_flush && mm.tlb_flush_pending > 1) {
+  if (k.policy().tlb_finish_nested_flush && mm.tlb_flush_pending() > 1) {
     trace_call(k, "mm_tlb_flush_nested", mm.id());
     tlb.fullmm = true;
     __tlb_reset_range(tlb);
     tlb.freed_tables = true;
   }
   co_await tlb_flush_mmu(k, tlb);
-  --mm.tlb_flush_pending;  // dec_tlb_flush_pending()
+  mm.dec_tlb_flush_pending();  // dec_tlb_flush_pending()
 }
 
 void tlb_start_vma(Kernel&, MmuGather& tlb, const Vma& vma) {

@@ -135,7 +135,7 @@ Task<uint64_t> change_pmd_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t a
 Task<> change_protection_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t start, uint64_t end) {
   trace_call(k, "change_protection_range", mm.id(), start, end);
   // flush_cache_range() is a no-op on x86 and arm64.
-  ++mm.tlb_flush_pending;  // inc_tlb_flush_pending()
+  mm.inc_tlb_flush_pending();  // inc_tlb_flush_pending()
   uint64_t pages = 0;
   // change_p4d_range() -> change_pud_range(): one change_pmd_range() per PUD.
   for (uint64_t addr = start, next = 0; addr < end; addr = next) {
@@ -144,7 +144,7 @@ Task<> change_protection_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t st
     pages += co_await change_pmd_range(k, mm, vma, addr, next);
   }
   if (pages) flush_tlb_range(k, mm, start, end);
-  --mm.tlb_flush_pending;  // dec_tlb_flush_pending()
+  mm.dec_tlb_flush_pending();  // dec_tlb_flush_pending()
 }
 
 /// mprotect_fixup(): nothing to do if the flags stay; otherwise split the VMA at the range

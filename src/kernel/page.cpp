@@ -42,9 +42,9 @@ Pfn alloc_anon_page(Kernel& k, const Vma& vma, uint64_t va, const char* func) {
 }
 
 Pfn filemap_get_page(Kernel& k, File& f, uint64_t index, const char* func) {
-  TLBSIM_CHECK(index < f.pages.size(), "file " << f.name << " has no page " << index);
-  if (f.pages[index] == kNoPfn) f.pages[index] = k.mem().alloc(FrameKind::File, f.id, static_cast<uint32_t>(index), func);
-  return f.pages[index];
+  TLBSIM_CHECK(index < f.size(), "file " << f.name << " has no page " << index);
+  if (f.page(index) == kNoPfn) f.set_page(index, k.mem().alloc(FrameKind::File, f.id, static_cast<uint32_t>(index), func));
+  return f.page(index);
 }
 
 std::vector<RmapTarget> i_mmap_walk(Kernel& k, uint32_t file, uint64_t first, uint64_t nr) {

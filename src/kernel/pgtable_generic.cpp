@@ -63,7 +63,7 @@ void folio_mark_dirty(Kernel& k, Pfn page) {
   const Frame& f = k.mem().frame(page);
   if (f.kind != FrameKind::File) return;
   File& file = k.file(f.owner);
-  if (f.aux < file.dirty.size() && file.pages[f.aux] == page) file.dirty[f.aux] = true;
+  if (f.aux < file.size() && file.page(f.aux) == page) file.set_dirty(f.aux, true);
 }
 
 namespace {

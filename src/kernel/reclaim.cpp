@@ -19,7 +19,7 @@ void set_tlb_ubc_flush_pending(Kernel& k, TlbBatch& tlb_ubc, AddressSpace& mm, P
   arch_tlbbatch_add_pending(k, tlb_ubc, mm, addr);
   tlb_ubc.flush_required = true;
   // Read by flush_tlb_batched_pending() under the PTL (3ea277194daa).
-  mm.tlb_flush_batched = true;
+  mm.set_tlb_flush_batched(true);
   if (pteval.dirty()) tlb_ubc.writable = true;
 }
 
@@ -70,7 +70,7 @@ uint64_t swap_slot_of(const Frame& f) { return (uint64_t{f.owner} << 24) | (f.au
 bool should_defer_flush(Kernel& k, const AddressSpace& mm) {
   if (!k.config().batch_unmap_flush) return false;  // a kernel without TTU_BATCH_FLUSH
   if (k.config().arch == Arch::Arm64) return true;  // arch_tlbbatch_should_defer()
-  return std::popcount(mm.cpumask) > 1;
+  return std::popcount(mm.cpumask()) > 1;
 }
 
 Task<> try_to_unmap(Kernel& k, TlbBatch& tlb_ubc, Pfn page, uint64_t swap_slot) {
@@ -112,14 +112,14 @@ Task<> shrink_folio_list(Kernel& k, std::vector<Pfn> pages) {
       continue;
     }
     // A file page truncated while still mapped has no mapping left to remove it from.
-    const bool cached = !anon && f.aux < k.file(f.owner).pages.size() && k.file(f.owner).pages[f.aux] == page;
+    const bool cached = !anon && f.aux < k.file(f.owner).size() && k.file(f.owner).page(f.aux) == page;
     if (anon) {
       // The folio is dirty: pageout() writes it to swap, and no TLB may still write it then.
       try_to_unmap_flush_dirty(k, tlb_ubc);
       trace_call(k, "pageout");
     } else if (cached) {
       File& file = k.file(f.owner);
-      if (file.dirty[f.aux]) {
+      if (file.dirty(f.aux)) {
         // Direct reclaim does not write file pages back: keep it for a later pass.
         trace_call(k, "shrink_folio_list: dirty file page, activate");
         put_page(k, page, "putback_lru_page");
@@ -135,7 +135,7 @@ Task<> shrink_folio_list(Kernel& k, std::vector<Pfn> pages) {
       continue;
     }
     if (cached) {
-      k.file(f.owner).pages[f.aux] = kNoPfn;  // __filemap_remove_folio()
+      k.file(f.owner).set_page(f.aux, kNoPfn);  // __filemap_remove_folio()
       put_page(k, page, "__remove_mapping");
     }
     free_folios.push_back(page);

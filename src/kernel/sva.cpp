@@ -208,7 +208,7 @@ void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& io, uint16
                            const std::function<std::unique_ptr<SecondaryMmu>()>& make_notifier) {
   const bool first = io.devices_of(pasid).empty();
   io.bind(device, pasid, k.walk_context(mm));
-  mm.pasid = pasid;
+  mm.set_pasid(pasid);
   if (first) k.register_notifier(mm.id(), make_notifier());
 }
 

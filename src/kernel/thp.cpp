@@ -187,9 +187,9 @@ Pfn map_huge_file(Kernel& k, AddressSpace& mm, uint64_t haddr, bool write) {
   TLBSIM_CHECK(v && v->file, "map_huge_file: no file VMA covers " << hex(haddr) << " + 2 MiB");
   File& f = k.file(v->file);
   const uint64_t first = v->index_of(haddr);
-  TLBSIM_CHECK(first + kHpageNr <= f.pages.size(), "map_huge_file: file " << f.name << " is too short");
+  TLBSIM_CHECK(first + kHpageNr <= f.size(), "map_huge_file: file " << f.name << " is too short");
   for (uint32_t i = 0; i < kHpageNr; ++i)
-    TLBSIM_CHECK(f.pages[first + i] == kNoPfn, "map_huge_file: page " << first + i << " already cached");
+    TLBSIM_CHECK(f.page(first + i) == kNoPfn, "map_huge_file: page " << first + i << " already cached");
   const PteRef pmd = mm.pt().alloc(Vaddr{haddr}, 2, "__pmd_alloc");
   TLBSIM_CHECK(mm.pt().get(pmd).none(), "map_huge_file: the PMD at " << hex(haddr) << " is in use");
   // The page cache's references come with the allocation; the mapping takes one more each.
@@ -197,10 +197,10 @@ Pfn map_huge_file(Kernel& k, AddressSpace& mm, uint64_t haddr, bool write) {
   const bool writable = write && v->shared() && v->writable();
   for (uint32_t i = 0; i < kHpageNr; ++i) {
     const Pfn p{hpage.value() + i};
-    f.pages[first + i] = p;
+    f.set_page(first + i, p);
     get_page(k, p);
     page_add_rmap(k, p);
-    if (writable) f.dirty[first + i] = true;
+    if (writable) f.set_dirty(first + i, true);
   }
   const uint64_t bits = Pte::kHuge | Pte::kAccessed | (writable ? Pte::kDirty : 0);
   mm.pt().set(pmd, Vaddr{haddr}, Pte::make(hpage, writable).with(bits), "set_pmd_at");

@@ -41,7 +41,7 @@ Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, uint64_t addr, uint64_t
           // A dirty shared page must not be cleaned by writeback while a TLB can still write it.
           force_flush = true;
           File& file = k.file(f.owner);
-          if (f.aux < file.dirty.size()) file.dirty[f.aux] = true;  // set_page_dirty()
+          if (f.aux < file.size()) file.set_dirty(f.aux, true);  // set_page_dirty()
         }
         page_remove_rmap(k, pfn);
         if (__tlb_remove_page(k, tlb, pfn)) {
@@ -298,11 +298,11 @@ Task<> truncate_pagecache_range(Kernel& k, uint32_t file, uint64_t first, uint64
   co_await yield_point("truncate_inode_pages_range");
   File& f = k.file(file);
   // truncate_inode_pages_range(): the page cache drops its reference after the whole walk.
-  for (uint64_t i = first; i < std::min<uint64_t>(first + nr, f.pages.size()); ++i) {
-    if (f.pages[i] == kNoPfn) continue;
-    const Pfn p = f.pages[i];
-    f.pages[i] = kNoPfn;
-    f.dirty[i] = false;
+  for (uint64_t i = first; i < std::min<uint64_t>(first + nr, f.size()); ++i) {
+    if (f.page(i) == kNoPfn) continue;
+    const Pfn p = f.page(i);
+    f.set_page(i, kNoPfn);
+    f.set_dirty(i, false);
     put_page(k, p, "truncate_inode_pages_range");
   }
   // The second unmap_mapping_range() (even_cows) finds nothing left in shared mappings.

@@ -9,17 +9,20 @@ AddressSpace::AddressSpace(MmId id, Asid asid, PhysMem& mem, std::string name)
     : mmap_lock(name + ".mmap_lock"), m_id(id), m_asid(asid), m_name(std::move(name)), m_pt(mem, id) {}
 
 const Vma* AddressSpace::find_vma(uint64_t va) const {
+  touch_field(false, kVmaTree);
   for (const Vma& v : m_vmas)
     if (!v.detached && v.contains(va)) return &v;
   return nullptr;
 }
 
 void AddressSpace::insert_vma(const Vma& v) {
+  touch_field(true, kVmaTree);
   auto it = std::lower_bound(m_vmas.begin(), m_vmas.end(), v.start, [](const Vma& a, uint64_t s) { return a.start < s; });
   m_vmas.insert(it, v);
 }
 
 bool AddressSpace::overlaps(uint64_t start, uint64_t end) const {
+  touch_field(false, kVmaTree);
   for (const Vma& v : m_vmas)
     if (!v.detached && v.start < end && start < v.end) return true;
   return false;
@@ -36,7 +39,7 @@ void AddressSpace::check_invariants() const {
       TLBSIM_CHECK(m_vmas[j].detached || v.detached || m_vmas[j].end <= v.start,
                    m_name << ": live VMAs overlap at " << hex(v.start));
   }
-  TLBSIM_CHECK(tlb_flush_pending >= 0, m_name << ": negative tlb_flush_pending");
+  TLBSIM_CHECK(m_tlb_flush_pending >= 0, m_name << ": negative tlb_flush_pending");
   m_pt.check_invariants();
 }
 

@@ -56,19 +56,77 @@ class AddressSpace {
   PageTable& pt() { return m_pt; }
   const PageTable& pt() const { return m_pt; }
 
-  std::optional<Pasid> pasid;
+  /// mm_struct's own fields. Each accessor records what it touched (model/touch.h), by field, so
+  /// that kernel steps touching different fields of one mm, or different mms, are independent.
+  enum Field : uint64_t { kPasid, kTlbFlushPending, kTlbFlushBatched, kWriteProtectSeq, kCpumask, kVmaTree, kFields };
+
+  /// mm->pasid: the PASID it is bound to (iommu_sva_bind_device()).
+  std::optional<Pasid> pasid() const {
+    touch_field(false, kPasid);
+    return m_pasid;
+  }
+  void set_pasid(Pasid p) {
+    touch_field(true, kPasid);
+    m_pasid = p;
+  }
   /// mm->tlb_flush_pending: gatherers between tlb_gather_mmu() and tlb_finish_mmu().
-  int tlb_flush_pending = 0;
+  int tlb_flush_pending() const {
+    touch_field(false, kTlbFlushPending);
+    return m_tlb_flush_pending;
+  }
+  void inc_tlb_flush_pending() {
+    touch_field(true, kTlbFlushPending);
+    ++m_tlb_flush_pending;
+  }
+  void dec_tlb_flush_pending() {
+    touch_field(true, kTlbFlushPending);
+    --m_tlb_flush_pending;
+  }
   /// mm->tlb_flush_batched: reclaim queued a deferred flush for this mm (set_tlb_ubc_flush_pending).
-  bool tlb_flush_batched = false;
+  bool tlb_flush_batched() const {
+    touch_field(false, kTlbFlushBatched);
+    return m_tlb_flush_batched;
+  }
+  void set_tlb_flush_batched(bool b) {
+    touch_field(true, kTlbFlushBatched);
+    m_tlb_flush_batched = b;
+  }
   /// mm->write_protect_seq (57efa1fe5957): odd while fork write-protects.
-  uint32_t write_protect_seq = 0;
+  uint32_t write_protect_seq() const {
+    touch_field(false, kWriteProtectSeq);
+    return m_write_protect_seq;
+  }
+  void bump_write_protect_seq() {
+    touch_field(true, kWriteProtectSeq);
+    ++m_write_protect_seq;
+  }
   /// CPUs that have run this mm (mm_cpumask); bit per CPU.
-  uint64_t cpumask = 0;
+  uint64_t cpumask() const {
+    touch_field(false, kCpumask);
+    return m_cpumask;
+  }
+  /// switch_mm(): `cpu` now caches the mm. Setting a bit already set changes nothing, and is
+  /// recorded as the read it is.
+  void add_cpu(unsigned cpu) {
+    const uint64_t b = uint64_t{1} << cpu;
+    touch_field((m_cpumask & b) == 0, kCpumask);
+    m_cpumask |= b;
+  }
+  /// Setup and benchmarks: the whole mask at once.
+  void set_cpumask(uint64_t m) {
+    touch_field(true, kCpumask);
+    m_cpumask = m;
+  }
   SimLock mmap_lock;
 
-  const std::vector<Vma>& vmas() const { return m_vmas; }
-  std::vector<Vma>& vmas_mut() { return m_vmas; }
+  const std::vector<Vma>& vmas() const {
+    touch_field(false, kVmaTree);
+    return m_vmas;
+  }
+  std::vector<Vma>& vmas_mut() {
+    touch_field(true, kVmaTree);
+    return m_vmas;
+  }
   /// find_vma() restricted to containing VMAs.
   const Vma* find_vma(uint64_t va) const;
   /// Insert keeping address order; the caller has checked for overlap.
@@ -83,6 +141,12 @@ class AddressSpace {
   std::string m_name;
   PageTable m_pt;
   std::vector<Vma> m_vmas;
+  std::optional<Pasid> m_pasid;
+  int m_tlb_flush_pending = 0;
+  bool m_tlb_flush_batched = false;
+  uint32_t m_write_protect_seq = 0;
+  uint64_t m_cpumask = 0;
+  void touch_field(bool write, Field f) const { touch::record(Touch::Obj::Mm, write, m_id.value(), f, f + 1); }
 };
 
 }  // namespace tlbsim

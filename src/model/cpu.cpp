@@ -46,6 +46,8 @@ AccessResult Cpu::access(const WalkContext& ctx, Vaddr va, bool write) {
     // that walk faults if the PTE no longer allows the write (SDM 4.8: D is set before the write).
     if (!write || (c->writable && c->dirty)) {
       const Pfn pfn = c->pfn_for(va.vpn());
+      // A stale huge entry's window covers all 512 frames: whether any was freed decides it.
+      if (c->huge) touch::frame(false, c->pfn, kPtrsPerTable);
       if (write) m_mem.write_content(pfn);
       emit_access(bus, ctx.mm, ctx.tag, va, write, pfn, m_tlb.holder());
       return {AccessFault::None, pfn, true};

@@ -17,9 +17,15 @@ class SimLock {
  public:
   explicit SimLock(std::string name = {}) : m_name(std::move(name)), m_key(touch_key(m_name)) {}
   const std::string& name() const { return m_name; }
-  bool can_acquire(LockMode m) const { return m_writer < 0 && (m == LockMode::Read || m_readers == 0); }
+  bool can_acquire(LockMode m) const {
+    touch::record(Touch::Obj::Lock, false, m_key);
+    return m_writer < 0 && (m == LockMode::Read || m_readers == 0);
+  }
+  /// Taking or dropping the lock for read is recorded as a read of it, for write as a write:
+  /// readers commute with each other (the count ends the same in either order), and a writer is
+  /// ordered against every reader and writer, which is what can enable or disable it.
   void acquire(int thread, LockMode m) {
-    touch::write(Touch::Obj::Lock, m_key);
+    touch::record(Touch::Obj::Lock, m == LockMode::Write, m_key);
     TLBSIM_CHECK(can_acquire(m), "lock " << m_name << " is not available to thread " << thread);
     if (m == LockMode::Write)
       m_writer = thread;
@@ -34,7 +40,7 @@ class SimLock {
     ++m_readers;
   }
   void release(int thread, LockMode m) {
-    touch::write(Touch::Obj::Lock, m_key);
+    touch::record(Touch::Obj::Lock, m == LockMode::Write, m_key);
     if (m == LockMode::Write) {
       TLBSIM_CHECK(m_writer == thread, "unlock of " << m_name << " by a non-owner (thread " << thread << ")");
       m_writer = -1;

@@ -21,19 +21,23 @@ struct Touch {
     Kernel,     ///< unrecorded kernel bookkeeping (tlb_flush_pending, rmap, VMAs): every kernel step
     PtRange,    ///< the detector's view: entries of mm `key` covering [lo, hi) at any level
     Table,      ///< slots [lo, hi) of the page-table page in frame `key` (what a walker reads)
-    Frame,      ///< a physical frame `key`: allocation state, generation, kind, counts, contents
+    Frame,      ///< physical frames [lo, hi) (key 0): allocation state, generation, kind, counts, contents
     Allocator,  ///< the page allocator's free lists (reuse order)
     Cache,      ///< translation caches of one side: key = cache_touch_key(holder)
     Lock,       ///< a lock, by a stable (FNV-1a) hash of its name
     Notifier,   ///< mmu_notifier state of mm `key` (invalidate counts, secondary MMU sequences)
     Binding,    ///< an IOMMU's PASID table (iommu_sva_bind_device / mm release): key = IOMMU index
+    Mm,         ///< fields [lo, hi) of mm `key` (AddressSpace::Field: tlb_flush_pending, VMA tree, ...)
+    File,       ///< page-cache slots [lo, hi) of file `key` (page and dirty bit by index)
+    Queue,      ///< an IOMMU's invalidation command queue: key = IOMMU index
+    Cached,     ///< the detector's view: translations of mm `key` for [lo, hi) cached anywhere
   } obj = Obj::Kernel;
   bool write = false;
   uint64_t key = 0;
   uint64_t lo = 0, hi = ~uint64_t{0};
 };
 inline constexpr uint64_t kAnyKey = ~uint64_t{0};
-inline constexpr size_t kTouchObjects = 9;
+inline constexpr size_t kTouchObjects = 13;
 
 /// Cache object of a holder: CPU-side caches are per CPU (its TLB and paging-structure cache
 /// together); device-side caches (IOTLB, IOMMU walk cache, ATC, shadow MMU) form one object,
@@ -64,8 +68,8 @@ inline void write(Touch::Obj o, uint64_t key, uint64_t lo = 0, uint64_t hi = ~ui
 /// One slot of a page-table page, or all of them.
 inline void table_slot(bool w, Pfn table, uint64_t index) { record(Touch::Obj::Table, w, table.value(), index, index + 1); }
 inline void table_page(bool w, Pfn table) { record(Touch::Obj::Table, w, table.value(), 0, 512); }
-inline void frame(bool w, Pfn p) {
-  if (p != kNoPfn) record(Touch::Obj::Frame, w, p.value());
+inline void frame(bool w, Pfn p, uint64_t n = 1) {
+  if (p != kNoPfn) record(Touch::Obj::Frame, w, 0, p.value(), p.value() + n);
 }
 inline void cache(Holder h) { record(Touch::Obj::Cache, true, cache_touch_key(h)); }
 }  // namespace touch

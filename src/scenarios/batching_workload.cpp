@@ -134,11 +134,11 @@ WorkloadResult run_workload(const WorkloadParams& p) {
   k.bus().add_sink(&log);
 
   AddressSpace& mm = k.create_mm("mm");
-  mm.cpumask = 3;  // ran on both CPUs: every flush is a shootdown, and reclaim may defer
+  mm.set_cpumask(3);  // ran on both CPUs: every flush is a shootdown, and reclaim may defer
   iommu::Iommu& io = k.add_iommu(iommu::IommuConfig{});
   const uint16_t dev = io.add_device(iommu::DeviceConfig{.name = "dev0", .ats = p.device_ats});
   kernel::iommu_sva_bind_device_strategy(k, mm, io, dev, Pasid{1}, p.iommu);
-  const Pasid pasid = *mm.pasid;
+  const Pasid pasid = *mm.pasid();
 
   const uint64_t ws = std::max(p.cpu_working_set, p.device_working_set);
   kernel::mmap_region(k, mm, kWorkingSet, ws * kPageSize, kVmRead | kVmWrite, 0, 0);

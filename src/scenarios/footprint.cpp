@@ -5,7 +5,7 @@
 #include <tuple>
 #include <string>
 
-#include "model/lock.h"
+#include "model/page_table.h"
 #include "model/pte.h"
 
 namespace tlbsim::scenarios {
@@ -30,10 +30,16 @@ bool hardware_kind(const Event& e) {
   }
 }
 
-uint64_t lock_key(const std::string& name) { return SimLock::touch_key(name); }
+/// Cached keys: the mm above bit 24, the holder below; a holder part of all ones is every holder.
+constexpr uint64_t kAnyHolder = 0xffffff;
+uint64_t cached_key(MmId mm, Holder h) {
+  return (uint64_t{mm.value()} << 24) | (uint64_t{static_cast<uint8_t>(h.kind)} << 16) | h.index;
+}
 
 bool keys_match(Touch::Obj o, uint64_t a, uint64_t b) {
   if (a == kAnyKey || b == kAnyKey || a == b) return true;
+  if (o == Touch::Obj::Cached)
+    return (a >> 24) == (b >> 24) && ((a & kAnyHolder) == kAnyHolder || (b & kAnyHolder) == kAnyHolder);
   if (o != Touch::Obj::Cache) return false;
   if ((a & kDeviceSide) != (b & kDeviceSide)) return false;
   return (a & kAnyIndex) == kAnyIndex || (b & kAnyIndex) == kAnyIndex;
@@ -64,8 +70,26 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
   auto add = [&](Touch::Obj o, bool w, uint64_t key, uint64_t lo = 0, uint64_t hi = ~uint64_t{0}) {
     f.touches.push_back(Touch{.obj = o, .write = w, .key = key, .lo = lo, .hi = hi});
   };
-  auto frame = [&](bool w, Pfn p) {
-    if (p != kNoPfn) add(Touch::Obj::Frame, w, p.value());
+  auto frame = [&](bool w, Pfn p, uint64_t n = 1) {
+    if (p != kNoPfn) add(Touch::Obj::Frame, w, 0, p.value(), p.value() + n);
+  };
+  // The detector keeps, per mm and address, the translations cached anywhere: a fill or a drop
+  // changes that (and opens or closes a window), a store or an access consults it.
+  // Per holder: one cache's fills and drops do not change another's entries.
+  auto cached = [&](bool w, const Event& e, uint64_t size) { add(Touch::Obj::Cached, w, cached_key(e.mm, e.holder), e.va, e.va + size); };
+  // A store consults the entries of every holder.
+  auto cached_any = [&](const Event& e, uint64_t size) {
+    add(Touch::Obj::Cached, false, (uint64_t{e.mm.value()} << 24) | kAnyHolder, e.va, e.va + size);
+  };
+  // Frames a cached entry covers: a huge entry's window counts all 512.
+  auto entry_frames = [&](const Event& e) -> uint64_t {
+    if (e.holder.is_walk_cache()) return 1;
+    return (e.flags & kEvHuge) ? kPtrsPerTable : 1;
+  };
+  auto entry_size = [&](const Event& e) -> uint64_t {
+    if (e.end > e.va) return e.end - e.va;
+    if (e.holder.is_walk_cache() && e.level >= 1) return uint64_t{1} << level_shift(e.level);
+    return (e.flags & kEvHuge) ? kPmdSize : kPageSize;
   };
   auto pte_frame = [&](uint64_t raw) {
     const Pte p{raw};
@@ -86,9 +110,16 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
     switch (e.kind) {
       case EventKind::PteStore:
         add(Touch::Obj::PtRange, true, e.mm.value(), e.va, e.end > e.va ? e.end : e.va + 1);
-        // The table page the entry lives in is written: a stale walk into that page after it
-        // was freed and reused as a table (a Frame read) sees this store or not.
-        frame(true, e.pfn);
+        if (std::string_view(e.func) != "hardware A/D update") {
+          // A store opens windows on the translations cached for its span; their class depends
+          // on whether their frames, which the store need not name (a PMD clear over cached
+          // leaves), are free: every frame's allocation state is read. An A/D update changes
+          // neither frame nor permission, and opens nothing.
+          cached_any(e, e.end > e.va ? e.end - e.va : 1);
+          add(Touch::Obj::Frame, false, 0);
+        }
+        // The slot itself is recorded by the accessor that stored it (a Table write), which is
+        // what a walk through that page, live or freed, reads.
         pte_frame(e.old_val);
         pte_frame(e.new_val);
         break;
@@ -96,10 +127,16 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
       case EventKind::WalkFill:
         add(Touch::Obj::Cache, true, cache_key(e.holder));
         walk_read(e);
-        frame(false, e.pfn);
+        cached(true, e, entry_size(e));
+        frame(false, e.pfn, entry_frames(e));
         break;
       case EventKind::Evict:
-      case EventKind::Drop: add(Touch::Obj::Cache, true, cache_key(e.holder)); break;
+      case EventKind::Drop:
+        // Closes the entry's window, after or before its frames were freed.
+        add(Touch::Obj::Cache, true, cache_key(e.holder));
+        cached(true, e, entry_size(e));
+        frame(false, e.pfn, entry_frames(e));
+        break;
       case EventKind::CpuFlush: add(Touch::Obj::Cache, true, kCpuSide | kAnyIndex); break;
       case EventKind::Notifier:
         add(Touch::Obj::Notifier, true, e.mm == kNoMm ? kAnyKey : e.mm.value());
@@ -118,33 +155,31 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
         // `observed`, so its order against a store to that PTE must be explored.
         if (e.holder.kind != HolderKind::None) add(Touch::Obj::Cache, true, cache_key(e.holder));
         walk_read(e);
+        cached(false, e, 1);
         frame((e.flags & kEvWrite) != 0, e.pfn);
         break;
       case EventKind::Fault: walk_read(e); break;
       case EventKind::StaleTableWalk:
         walk_read(e);
+        cached(false, e, 1);
         frame(false, e.pfn);
         break;
+      // Locks are recorded by SimLock itself, by mode (a read lock commutes with another).
       case EventKind::Lock:
-      case EventKind::Unlock: add(Touch::Obj::Lock, true, lock_key(e.note)); break;
+      case EventKind::Unlock: break;
       case EventKind::Copy:
-        frame(false, e.pfn);
+        // The detector notes when the source was copied (a later write through a stale entry is
+        // a lost write): written, not only read.
+        frame(true, e.pfn);
         frame(true, Pfn{e.aux});
         break;
       case EventKind::Call: break;
     }
   }
   // A hardware access looks up its own caches first (a miss leaves no event but its result
-  // depends on every fill and invalidation of those caches).
-  add(Touch::Obj::Cache, true, actor.device ? kDeviceSide : (kCpuSide | actor.cpu));
-  if (f.kernel) {
-    // Kernel code reads page tables and frame state without emitting events (pte_none checks,
-    // pmd_trans_huge, page_mapcount): treat it as reading every entry and every frame.
-    add(Touch::Obj::PtRange, false, kAnyKey);
-    add(Touch::Obj::Table, false, kAnyKey);
-    add(Touch::Obj::Frame, false, kAnyKey);
-    add(Touch::Obj::Notifier, false, kAnyKey);
-  }
+  // depends on every fill and invalidation of those caches; Cpu::access() and Iommu::dma() record
+  // it too).
+  if (!f.kernel) add(Touch::Obj::Cache, true, actor.device ? kDeviceSide : (kCpuSide | actor.cpu));
   auto key = [](const Touch& t) { return std::make_tuple(t.obj, t.key, t.lo, t.hi, t.write); };
   std::sort(f.touches.begin(), f.touches.end(), [&](const Touch& a, const Touch& b) { return key(a) < key(b); });
   f.touches.erase(std::unique(f.touches.begin(), f.touches.end(), [&](const Touch& a, const Touch& b) { return key(a) == key(b); }),
@@ -154,7 +189,6 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
 }
 
 bool dependent(const Footprint& a, const Footprint& b) {
-  if (a.kernel && b.kernel) return true;
   auto end = [](const Footprint& f, size_t o) { return o + 1 < f.group.size() ? f.group[o + 1] : f.touches.size(); };
   for (size_t o = 0; o + 1 < a.group.size(); ++o)
     for (size_t i = a.group[o]; i < end(a, o); ++i)

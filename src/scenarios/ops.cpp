@@ -47,8 +47,8 @@ std::vector<Pfn> mapped_frames(kernel::Kernel& k, const OpSpec& op) {
     for (size_t i = 1; i <= k.file_count(); ++i) {
       const kernel::File& f = k.file(static_cast<uint32_t>(i));
       if (f.name != op.file) continue;
-      for (uint64_t x = op.index; x < op.index + op.pages && x < f.pages.size(); ++x)
-        if (f.pages[x] != kNoPfn) out.push_back(f.pages[x]);
+      for (uint64_t x = op.index; x < op.index + op.pages && x < f.size(); ++x)
+        if (f.page(x) != kNoPfn) out.push_back(f.page(x));
     }
     return out;
   }

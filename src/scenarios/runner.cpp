@@ -163,7 +163,7 @@ class Runner {
       // The task runs on its CPU from the start, so switch_mm_irqs_off() has already put the
       // CPU in mm_cpumask: a flush_tlb_mm_range() by the task before it touches user memory
       // counts the other CPUs of the mask as remote ones.
-      if (ts.kind == ThreadKind::Cpu && t->ctx.mm) t->ctx.mm->cpumask |= uint64_t{1} << ts.cpu;
+      if (ts.kind == ThreadKind::Cpu && t->ctx.mm) t->ctx.mm->add_cpu(ts.cpu);
       t->ctx.cpu = ts.cpu;
       if (ts.kind == ThreadKind::Device) {
         t->ctx.iommu = m_device_iommu.at(ts.device);
@@ -188,6 +188,8 @@ class Runner {
     if (m_opt.record_touches) {
       // Every model accessor the step reaches records what it read and wrote (model/touch.h).
       TouchScope scope(rec.touches);
+      // What made the step runnable (a lock free, a migration entry gone) is read by it.
+      if (t.state.ready) (void)t.state.ready();
       t.state.resume_point.resume();
     } else {
       t.state.resume_point.resume();

@@ -67,7 +67,7 @@ SCENARIO("fork write-protects COW VMAs and closes the device's writable window b
           CHECK(c.writable() == shared);
           CHECK_FALSE(c.young());
         }
-        CHECK(mm.write_protect_seq == 4);  // two COW VMAs, each begin+end
+        CHECK(mm.write_protect_seq() == 4);  // two COW VMAs, each begin+end
         CHECK_FALSE(mm.mmap_lock.held());
         CHECK_FALSE(child.mmap_lock.held());
       }

@@ -63,7 +63,7 @@ std::string run_path(const std::string& policy, const Setup& st,
   test::SvaMachine m(policy, dec, cfg);
   Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
-  mm.cpumask = 3;  // the mm has run on both CPUs: flushes need IPIs
+  mm.set_cpumask(3);  // the mm has run on both CPUs: flushes need IPIs
   if (st.huge) {
     mmap_region(k, mm, kBase, kPmdSize, kVmRead | kVmWrite, 0, 0);
     map_huge_anon(k, mm, kBase);
@@ -72,7 +72,7 @@ std::string run_path(const std::string& policy, const Setup& st,
     populate(k, mm, kBase, kPages * kPageSize, true);
   }
   // The device caches every page, so each path has secondary translations to invalidate.
-  for (uint64_t i = 0; i < kPages; ++i) REQUIRE(m.io().dma(m.dev, *mm.pasid, Vaddr{kBase + i * kPageSize}, true).ok());
+  for (uint64_t i = 0; i < kPages; ++i) REQUIRE(m.io().dma(m.dev, *mm.pasid(), Vaddr{kBase + i * kPageSize}, true).ok());
   const uint64_t from = k.bus().next_seq();
   Task<> t = path(k, mm, m);
   run_sync(t);

@@ -129,7 +129,7 @@ SCENARIO("KSM: a device write in OLD's write_protect_page window is seen by the 
       return s.m.rec.find([](const Event& e) { return is_pte_at(e, "set_pte_at_notify", kB); }) != Recorder::npos;
     }));
     WHEN("the device writes B") {
-      const iommu::DmaResult d = s.m.io().dma(s.m.dev, *s.m.mm->pasid, Vaddr{kB}, true);
+      const iommu::DmaResult d = s.m.io().dma(s.m.dev, *s.m.mm->pasid(), Vaddr{kB}, true);
       st.finish();
       THEN("OLD: the stale writable ATC entry lets it through, and the pages no longer compare equal") {
         if (policy == "old") {

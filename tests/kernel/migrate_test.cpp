@@ -109,7 +109,7 @@ SCENARIO("migration: the secondary TLB keeps the old page until MN_END in OLD, n
     REQUIRE(s.step_until([&] { return m.rec.find(is_migration_entry_set) != Recorder::npos; }));
     WHEN("the device writes the page") {
       const uint32_t before = m.k->mem().content(old_pfn);
-      const iommu::DmaResult d = m.io().dma(m.dev, *m.mm->pasid, Vaddr{kPage}, true);
+      const iommu::DmaResult d = m.io().dma(m.dev, *m.mm->pasid(), Vaddr{kPage}, true);
       THEN("OLD: the stale ATC entry takes the write into the old page, which the copy then carries") {
         if (policy == "old") {
           REQUIRE(d.ok());
@@ -164,11 +164,11 @@ SCENARIO("migrate_pages of a shared file page moves the page cache and both mapp
   kernel::populate(*m.k, *m.mm, 0x800000, 4 * kPageSize, false);
   device_touch(m, kBase, kBase + kPageSize, false);
   device_touch(m, 0x800000, 0x800000 + kPageSize, false);
-  const Pfn old_pfn = m.k->file(f).pages[0];
+  const Pfn old_pfn = m.k->file(f).page(0);
   m.rec.clear();
   kernel::Task<> t = kernel::migrate_pages(*m.k, old_pfn);
   kernel::run_sync(t);
-  const Pfn new_pfn = m.k->file(f).pages[0];
+  const Pfn new_pfn = m.k->file(f).page(0);
   CHECK(new_pfn != old_pfn);
   CHECK(m.mm->pt().leaf(Vaddr{kBase}).pfn() == new_pfn);
   CHECK(m.mm->pt().leaf(Vaddr{0x800000}).pfn() == new_pfn);

@@ -63,7 +63,7 @@ SCENARIO("mprotect(PROT_READ) write-protects every PTE and invalidates the devic
         CHECK(mn_end < flush);
         CHECK(test::spans(ev[flush], kVa, kVa + kLen));
         CHECK(rec.count(EventKind::CpuFlush) == 1);
-        CHECK(mm.tlb_flush_pending == 0);
+        CHECK(mm.tlb_flush_pending() == 0);
         CHECK_FALSE(mm.find_vma(kVa)->writable());
         CHECK_FALSE(mm.mmap_lock.held());
       }
@@ -86,7 +86,7 @@ SCENARIO("mprotect(PROT_READ) write-protects every PTE and invalidates the devic
         test::require_secondary_coherent(m, mm);
         test::require_cpu_coherent(k, mm);
         k.check_invariants();
-        CHECK(m.io().dma(m.dev, *mm.pasid, Vaddr{kVa}, true).fault == iommu::DmaFault::PageRequest);
+        CHECK(m.io().dma(m.dev, *mm.pasid(), Vaddr{kVa}, true).fault == iommu::DmaFault::PageRequest);
       }
     }
   }

@@ -120,8 +120,8 @@ SCENARIO("mremap moves PTEs and flushes the old extent under both PTLs", "[kerne
         test::require_secondary_coherent(m, mm);
         test::require_cpu_coherent(k, mm);
         k.check_invariants();
-        CHECK(m.io().dma(m.dev, *mm.pasid, Vaddr{kOld}, false).fault == iommu::DmaFault::PageRequest);
-        const iommu::DmaResult r = m.io().dma(m.dev, *mm.pasid, Vaddr{kNew + kPageSize}, true);
+        CHECK(m.io().dma(m.dev, *mm.pasid(), Vaddr{kOld}, false).fault == iommu::DmaFault::PageRequest);
+        const iommu::DmaResult r = m.io().dma(m.dev, *mm.pasid(), Vaddr{kNew + kPageSize}, true);
         REQUIRE(r.ok());
         CHECK(r.pfn == pfns[1]);
       }
@@ -252,7 +252,7 @@ SCENARIO("mremap into the tail of a file VMA merges and moves under i_mmap_rwsem
   populate(k, mm, kPrev, 2 * kPageSize, true);
   populate(k, mm, kOld, 2 * kPageSize, true);
   test::device_touch(m, kOld, kOld + 2 * kPageSize, true);
-  const Pfn page2 = k.file(f).pages[2];
+  const Pfn page2 = k.file(f).page(2);
   m.rec.clear();
   mremap(m, kOld, 2 * kPageSize, kNew);
   const auto& rec = m.rec;

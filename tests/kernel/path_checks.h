@@ -72,8 +72,8 @@ inline void require_cache_allowed(const TranslationCache& cache, uint32_t tag, c
 
 /// Neither the IOTLB nor the device's ATC holds a translation the PTEs no longer allow.
 inline void require_secondary_coherent(SvaMachine& m, const AddressSpace& mm) {
-  require_cache_allowed(m.io().iotlb(), mm.pasid->value(), mm);
-  require_cache_allowed(m.io().atc(m.dev), mm.pasid->value(), mm);
+  require_cache_allowed(m.io().iotlb(), mm.pasid()->value(), mm);
+  require_cache_allowed(m.io().atc(m.dev), mm.pasid()->value(), mm);
 }
 /// Nor does any CPU TLB.
 inline void require_cpu_coherent(kernel::Kernel& k, const AddressSpace& mm) {
@@ -83,13 +83,13 @@ inline void require_cpu_coherent(kernel::Kernel& k, const AddressSpace& mm) {
 /// Fill the device's ATC (and the IOTLB) for every page of [start, end).
 inline void device_touch(SvaMachine& m, uint64_t start, uint64_t end, bool write) {
   for (uint64_t a = start; a < end; a += kPageSize) {
-    const iommu::DmaResult r = m.io().dma(m.dev, *m.mm->pasid, Vaddr{a}, write);
+    const iommu::DmaResult r = m.io().dma(m.dev, *m.mm->pasid(), Vaddr{a}, write);
     REQUIRE(r.ok());
   }
 }
 /// Fill CPU 0's TLB for every page of [start, end).
 inline void cpu_touch(kernel::Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, bool write) {
-  mm.cpumask |= 1;
+  mm.add_cpu(0);
   for (uint64_t a = start; a < end; a += kPageSize) REQUIRE(k.cpu(0).access(k.walk_context(mm), Vaddr{a}, write).ok());
 }
 

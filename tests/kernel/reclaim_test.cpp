@@ -17,7 +17,7 @@ constexpr uint64_t kBase = 0x400000;
 void touch_everywhere(SvaMachine& m, bool write) {
   device_touch(m, kBase, kBase + kPageSize, write);
   cpu_touch(*m.k, *m.mm, kBase, kBase + kPageSize, write);
-  m.mm->cpumask |= 2;
+  m.mm->add_cpu(1);
   REQUIRE(m.k->cpu(1).access(m.k->walk_context(*m.mm), Vaddr{kBase}, write).ok());
 }
 
@@ -79,7 +79,7 @@ SCENARIO("x86 reclaim of an anonymous page on a multi-CPU mm", "[kernel][policy]
   // try_to_unmap_flush_dirty() before pageout(), then the free.
   CHECK(cpu < pageout);
   CHECK(pageout < freed);
-  CHECK(m.mm->tlb_flush_batched);  // left for flush_tlb_batched_pending()
+  CHECK(m.mm->tlb_flush_batched());  // left for flush_tlb_batched_pending()
   require_all_coherent(m);
   m.k->check_invariants();
 }
@@ -91,7 +91,7 @@ SCENARIO("x86 reclaim of a clean file page relies on MN_END in OLD", "[kernel][p
   kernel::mmap_region(*m.k, *m.mm, kBase, 2 * kPageSize, kVmRead | kVmShared, f, 0);
   kernel::populate(*m.k, *m.mm, kBase, 2 * kPageSize, false);
   touch_everywhere(m, false);
-  const Pfn p = m.k->file(f).pages[0];
+  const Pfn p = m.k->file(f).page(0);
   m.rec.clear();
   reclaim(m, p);
   const Recorder& r = m.rec;
@@ -112,7 +112,7 @@ SCENARIO("x86 reclaim of a clean file page relies on MN_END in OLD", "[kernel][p
   }
   CHECK(inv < cpu);
   CHECK(cpu < freed);
-  CHECK(m.k->file(f).pages[0] == kNoPfn);  // __remove_mapping()
+  CHECK(m.k->file(f).page(0) == kNoPfn);  // __remove_mapping()
   CHECK(m.mm->pt().leaf(Vaddr{kBase}).none());
   require_all_coherent(m);
   m.k->check_invariants();
@@ -138,7 +138,7 @@ SCENARIO("x86 reclaim on a single-CPU mm flushes immediately with ptep_clear_flu
   CHECK(spans(r.events()[inv], kBase, kBase + kPageSize));
   CHECK(std::string(r.events()[inv].func) == (policy == "fixed" ? "flush_tlb_mm_range" : "try_to_unmap_one"));
   CHECK(cpu < inv);
-  CHECK_FALSE(m.mm->tlb_flush_batched);
+  CHECK_FALSE(m.mm->tlb_flush_batched());
   require_all_coherent(m);
   m.k->check_invariants();
 }
@@ -174,7 +174,7 @@ SCENARIO("the rmap walk stops once the folio is unmapped (primer 4.3)", "[kernel
   kernel::mmap_region(*m.k, *m.mm, kBase, kPageSize, kVmRead | kVmShared, f, 0);
   kernel::mmap_region(*m.k, *m.mm, 0x800000, kPageSize, kVmRead | kVmShared, f, 0);
   kernel::populate(*m.k, *m.mm, kBase, kPageSize, false);
-  const Pfn p = m.k->file(f).pages[0];
+  const Pfn p = m.k->file(f).page(0);
   m.rec.clear();
   reclaim(m, p);
   CHECK(m.rec.find([](const Event& e) { return e.kind == EventKind::Notifier && e.va == kBase; }) != Recorder::npos);
@@ -192,8 +192,8 @@ SCENARIO("reclaim keeps dirty file pages and pinned pages", "[kernel][policy]") 
   kernel::populate(*m.k, *m.mm, kBase, kPageSize, true);                        // page 0 dirty
   kernel::populate(*m.k, *m.mm, kBase + kPageSize, kPageSize, false);           // page 1 clean
   touch_everywhere(m, true);
-  const Pfn dirty = m.k->file(f).pages[0];
-  const Pfn pinned = m.k->file(f).pages[1];
+  const Pfn dirty = m.k->file(f).page(0);
+  const Pfn pinned = m.k->file(f).page(1);
   kernel::get_page(*m.k, pinned);
   m.rec.clear();
   kernel::Task<> t = kernel::shrink_folio_list(*m.k, {dirty, pinned});
@@ -201,8 +201,8 @@ SCENARIO("reclaim keeps dirty file pages and pinned pages", "[kernel][policy]") 
   // Both were unmapped (flushed before the pass ended) but stay in the page cache.
   CHECK(m.mm->pt().leaf(Vaddr{kBase}).none());
   CHECK(m.mm->pt().leaf(Vaddr{kBase + kPageSize}).none());
-  CHECK(m.k->file(f).pages[0] == dirty);
-  CHECK(m.k->file(f).pages[1] == pinned);
+  CHECK(m.k->file(f).page(0) == dirty);
+  CHECK(m.k->file(f).page(1) == pinned);
   CHECK(m.k->mem().frame(dirty).refcount == 1);
   CHECK(m.k->mem().frame(pinned).refcount == 2);
   CHECK(m.rec.count(EventKind::FrameFree) == 0);

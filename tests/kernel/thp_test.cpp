@@ -165,7 +165,7 @@ SCENARIO("khugepaged collapse invalidates the secondary TLB before copying and f
   require_all_coherent(m);
   m.k->check_invariants();
   // The device now reaches the huge page.
-  const iommu::DmaResult d = m.io().dma(m.dev, *m.mm->pasid, Vaddr{kSub}, false);
+  const iommu::DmaResult d = m.io().dma(m.dev, *m.mm->pasid(), Vaddr{kSub}, false);
   REQUIRE(d.ok());
   CHECK(d.pfn == Pfn{pmd.pfn().value() + 5});
 

@@ -27,7 +27,7 @@ bool has(const std::vector<Touch>& ts, Touch::Obj o, bool write, uint64_t key, u
   return std::any_of(ts.begin(), ts.end(),
                      [&](const Touch& t) { return t.obj == o && t.write == write && t.key == key && t.lo <= at && at < t.hi; });
 }
-bool has_frame(const std::vector<Touch>& ts, bool write, Pfn p) { return has(ts, Touch::Obj::Frame, write, p.value(), 0); }
+bool has_frame(const std::vector<Touch>& ts, bool write, Pfn p) { return has(ts, Touch::Obj::Frame, write, 0, p.value()); }
 
 }  // namespace
 

@@ -92,15 +92,21 @@ TEST_CASE("footprint: an access that hits a cache is ordered against a store to 
   CHECK_FALSE(dependent(hit, footprint(std::vector<Event>{pte_store(0x9000)}, kCpu0Kernel)));
 }
 
-TEST_CASE("footprint: a store writes the table page it lives in", "[scenarios][explore]") {
-  // A stale walk through a freed table page reads that frame; if the page was reused as a table,
-  // a store into it changes what the stale walk sees.
+TEST_CASE("footprint: a store into a table page conflicts with a stale walk that reads that slot", "[scenarios][explore]") {
+  // A stale walk through a freed table page reads the slots it reads there (recorded by the
+  // walker); if the page was reused as a table, a store into that slot changes what the walk sees.
+  // The store's events do not name the slot's page: the recorded touches do.
   Event stale{.kind = EventKind::StaleTableWalk, .holder = kAtc, .mm = MmId{1}, .func = "walk"};
   stale.va = 0x40000000;
   stale.pfn = Pfn{7};
+  const std::vector<Touch> walk_reads{Touch{.obj = Touch::Obj::Table, .write = false, .key = 7, .lo = 3, .hi = 4}};
   Event ad = pte_store(0x9000);
   ad.func = "hardware A/D update";
-  CHECK(dependent(footprint(std::vector<Event>{stale}, kDevice), footprint(std::vector<Event>{ad}, kCpu0)));
+  const std::vector<Touch> slot_write{Touch{.obj = Touch::Obj::Table, .write = true, .key = 7, .lo = 3, .hi = 4}};
+  const std::vector<Touch> other_slot{Touch{.obj = Touch::Obj::Table, .write = true, .key = 7, .lo = 4, .hi = 5}};
+  const Footprint walk = footprint(std::vector<Event>{stale}, walk_reads, kDevice);
+  CHECK(dependent(walk, footprint(std::vector<Event>{ad}, slot_write, kCpu0)));
+  CHECK_FALSE(dependent(walk, footprint(std::vector<Event>{ad}, other_slot, kCpu0)));
 }
 
 TEST_CASE("footprint: a device step that began at a hardware point and emitted nothing touched nothing; in the fault "
