@@ -153,7 +153,7 @@ struct VerdictCheck {
   std::optional<Schedule> witness;  ///< a schedule where the property holds, when that disagrees
 };
 std::string_view to_string(VerdictCheck::Status s);
-/// The scenario's stated verdicts for r.policy, in the order the scenario states them. A
+/// The scenario's stated verdicts for r.policy, by property name. A
 /// disagreement needs proof: a real schedule against "never", or a complete unbounded search
 /// for "sometimes" and "always". What only a bounded or stopped search supports is
 /// NotEstablished, never Holds.

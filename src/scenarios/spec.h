@@ -127,7 +127,7 @@ struct ScenarioSpec {
   std::map<std::string, std::map<std::string, Bound>> expect;
   std::vector<std::string> policies;  ///< policies to run by default (those in `expect`)
   /// What `tlbsim explore` should find ("verdicts"): policy name -> property name (one of
-  /// explore_property_names()) -> "never", "sometimes" or "always", in file order.
+  /// explore_property_names()) -> "never", "sometimes" or "always", by property name.
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> verdicts;
   std::string pointer;
 };
