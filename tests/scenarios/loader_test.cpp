@@ -504,3 +504,13 @@ TEST_CASE("a scenario's costs replace the cost-model fields they name", "[scenar
   CHECK(s.cost.atc_miss == 0);
   CHECK(s.cost.cpu_invlpg == iommu::CostModel{}.cpu_invlpg);
 }
+
+TEST_CASE("verdicts are read per policy and property", "[scenarios]") {
+  const ScenarioFile f = parse_scenario_text(R"({"scenarios": [{"name": "s", "source": "t", "mms": [], "threads": [],
+    "verdicts": {"fixed": {"use-after-free": "never", "freed": "never"}, "old": {"step budget exceeded": "sometimes"}}}]})",
+                                             "v.json");
+  const auto& v = f.scenarios.at(0).verdicts;
+  REQUIRE(v.size() == 2);
+  CHECK(v.at("fixed") == std::vector<std::pair<std::string, std::string>>{{"freed", "never"}, {"use-after-free", "never"}});
+  CHECK(v.at("old") == std::vector<std::pair<std::string, std::string>>{{"step budget exceeded", "sometimes"}});
+}
