@@ -236,7 +236,7 @@ int cmd_explore(const std::vector<std::string>& args) {
       ("budget-executions", po::value<uint64_t>()->default_value(kDefaultExecutionBudget), "exhaustive mode: executions per scenario and policy, over all bounds (0: no limit); deterministic, the same for every --jobs")
       ("budget", po::value<double>(), "exhaustive mode: also stop each scenario and policy after this many seconds (the output then depends on the machine's speed)")
       ("json", po::value<std::string>(), "also write the report as JSON to this file")
-      ("jobs,j", po::value<unsigned>()->default_value(1), "worker threads (the output does not depend on it)")
+      ("jobs,j", po::value<unsigned>()->default_value(1), "worker threads (the output does not depend on it, unless --budget stops a search)")
       ("witness", po::value<std::string>(), "property whose witness --dot/--trace show (default: the worst one found)")
       ("dot", po::value<std::string>(), "write the happens-before graph of the witness (Graphviz); needs one scenario and policy")
       ("trace", po::value<std::string>(), "write the witness as a Chrome/Perfetto trace (JSON); needs one scenario and policy")
