@@ -240,3 +240,20 @@ TEST_CASE("explore --json writes the whole report, and stated verdicts decide th
   CHECK(b.out.find("Never (within 0 preemptions)") != std::string::npos);
   CHECK(nlohmann::json::parse(read_text(bj)).at("verdicts_not_established") == 1);
 }
+
+TEST_CASE("explore --budget SECONDS says when the time budget stopped a search", "[cli]") {
+  TempDir dir, scratch;
+  const fs::path json = dir.path / "t.json";
+  const Outcome o = tlbsim("explore " + q(kSource + "/scenarios.json") +
+                               " --scenario nested-finish-mmu-table-free --policy old --budget 0.000001 --json " + q(json),
+                           scratch);
+  INFO("stderr:\n" << o.err);
+  CHECK(o.status == 0);
+  CHECK(o.out.find("not exhaustive: bound 3 not finished within the budget") != std::string::npos);
+  CHECK(o.out.find("[time budget hit: depends on machine speed]") != std::string::npos);
+  CHECK(o.out.find("Never (not established: search not finished)") != std::string::npos);
+  const auto r = nlohmann::json::parse(read_text(json)).at("results").at(0);
+  CHECK(r.at("scope").at("time_budget_hit") == true);
+  CHECK(r.at("scope").at("complete") == false);
+  CHECK(tlbsim("explore --budget 0", scratch).status == 2);
+}
