@@ -428,7 +428,7 @@ TEST_CASE("the example in docs/scenario-format.md loads, runs and meets its expe
   }
 }
 
-TEST_CASE("docs/scenario.schema.json names the ops, decodings, policies and metrics the code knows", "[scenarios]") {
+TEST_CASE("docs/scenario.schema.json names the ops, decodings, policies, metrics and explore properties the code knows", "[scenarios]") {
   const json schema = json::parse(read_text(kSource + "/docs/scenario.schema.json"));
   const json& defs = schema.at("$defs");
   INFO("docs/scenario.schema.json is out of step with the code: update it and docs/scenario-format.md");
@@ -478,6 +478,9 @@ TEST_CASE("docs/scenario.schema.json names the ops, decodings, policies and metr
   CHECK(json_strings(defs.at("expect").at("propertyNames").at("enum")) == policies);
   const auto& m = metric_names();
   CHECK(json_strings(defs.at("expect").at("additionalProperties").at("propertyNames").at("enum")) == std::set<std::string>(m.begin(), m.end()));
+  CHECK(json_strings(defs.at("verdicts").at("propertyNames").at("enum")) == policies);
+  const auto& e = explore_property_names();
+  CHECK(json_strings(defs.at("verdicts").at("additionalProperties").at("propertyNames").at("enum")) == std::set<std::string>(e.begin(), e.end()));
 }
 
 TEST_CASE("docs/scenario-format.md lists every op with its thread kind", "[scenarios]") {
