@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -32,12 +34,7 @@ struct Observation {
   std::string outcome;
 };
 
-std::vector<std::string> base_properties() {
-  std::vector<std::string> p = metric_names();
-  p.push_back("deadlock");
-  p.push_back("step budget exceeded");
-  return p;
-}
+std::vector<std::string> base_properties() { return explore_property_names(); }
 
 Observation observe(const ScenarioSpec& s, const std::string& policy, const RunResult& r) {
   Observation o;
@@ -72,6 +69,10 @@ struct Aggregate {
   std::optional<BudgetExceeded> budget;
   std::optional<Schedule> first;  ///< least complete schedule (for step counts)
   std::optional<std::pair<Schedule, std::string>> invariant;  ///< least schedule that broke a model invariant
+  bool stopped = false;    ///< a budget stopped the search before its end
+  bool bound_cut = false;  ///< the preemption bound kept some choice out
+  bool deadline_hit = false;
+  uint64_t spent = 0;  ///< executions run when stopped, counted ones or not (capped at the budget)
 
   /// An execution the model itself rejected (a model invariant failed): reported, never hidden.
   void add_invariant(const Schedule& sched, std::string what) {
@@ -104,6 +105,9 @@ struct Aggregate {
   }
 
   void merge(const Aggregate& o) {
+    stopped = stopped || o.stopped;
+    bound_cut = bound_cut || o.bound_cut;
+    deadline_hit = deadline_hit || o.deadline_hit;
     executions += o.executions;
     pruned += o.pruned;
     outcomes.insert(o.outcomes.begin(), o.outcomes.end());
@@ -243,6 +247,9 @@ class SubtreeExplorer {
     m_stack.push_back(std::move(root));
   }
   FootprintId intern(Footprint f) { return m_fps.intern(std::move(f)); }
+  /// Asked before each execution after the first with the executions (explored and pruned) the
+  /// subtree would then have run; false stops the search (a budget ran out).
+  void set_budget(std::function<bool(uint64_t)> may_run) { m_may_run = std::move(may_run); }
 
   Aggregate run() {
     size_t fixed = 1;  // the root's choice is given
@@ -261,6 +268,10 @@ class SubtreeExplorer {
         }
       }
       if (next < 0) break;
+      if (m_may_run && !m_may_run(m_agg.executions + m_agg.pruned + 1)) {
+        m_agg.stopped = true;
+        break;
+      }
       m_stack.resize(static_cast<size_t>(k) + 1);
       Node& n = m_stack.back();
       n.done.push_back(Sleeper{n.chosen, n.fp});
@@ -268,6 +279,7 @@ class SubtreeExplorer {
       n.fp = 0;
       fixed = static_cast<size_t>(k) + 1;
     }
+    m_agg.bound_cut = m_bound_cut;
     return std::move(m_agg);
   }
 
@@ -277,6 +289,7 @@ class SubtreeExplorer {
     Mask out = 0;
     for (Mask x = m; x; x &= x - 1)
       if (n.cost(std::countr_zero(x)) <= m_bound) out |= bit(std::countr_zero(x));
+    if (out != m) m_bound_cut = true;
     return out;
   }
 
@@ -437,6 +450,8 @@ class SubtreeExplorer {
   const Setup& m_su;
   std::atomic<uint64_t>* m_progress;
   int m_bound;
+  mutable bool m_bound_cut = false;  ///< within_bound() ever left a thread out
+  std::function<bool(uint64_t)> m_may_run;
   std::vector<Node> m_stack;
   Schedule m_sched;
   FootprintTable m_fps;          ///< footprints of this subtree's steps, and their dependencies
@@ -529,8 +544,34 @@ Aggregate exhaustive(const Setup& su, const ExploreOptions& opt) {
   std::vector<Footprint> fps;
   for (int t : firsts) fps.push_back(first_fp(t));
   std::vector<Aggregate> results(firsts.size());
+  // Budgets (docs/explore.md): subtree i may run while the executions of subtrees 0..i together
+  // stay within opt.max_executions. Each subtree publishes its count as it goes; an earlier
+  // subtree's count only grows, so a subtree stopped by this rule is one whose result would
+  // be cut anyway, whatever the timing. The cut below uses final counts, in thread order, so
+  // which subtrees count does not depend on jobs.
+  std::vector<std::atomic<uint64_t>> runs(firsts.size());
+  auto within = [&](size_t i, uint64_t own) {
+    if (!opt.max_executions) return true;
+    uint64_t sum = own;
+    for (size_t m = 0; m < i; ++m) sum += runs[m].load(std::memory_order_relaxed);
+    return sum <= opt.max_executions;
+  };
+  std::atomic<bool> deadline_hit{false};
   parallel_for(firsts.size(), opt.jobs, [&](size_t i) {
+    if (!within(i, 1)) {
+      results[i].stopped = true;
+      return;
+    }
     SubtreeExplorer ex(su, opt.progress, opt.preemptions);
+    if (opt.max_executions || opt.deadline)
+      ex.set_budget([&, i](uint64_t next) {
+        runs[i].store(next - 1, std::memory_order_relaxed);
+        if (opt.deadline && std::chrono::steady_clock::now() >= *opt.deadline) {
+          deadline_hit = true;
+          return false;
+        }
+        return within(i, next);
+      });
     Node root;
     root.enabled = root_enabled;
     root.chosen = firsts[i];
@@ -539,8 +580,24 @@ Aggregate exhaustive(const Setup& su, const ExploreOptions& opt) {
     for (size_t j = 0; j < i; ++j) root.sleep.push_back(Sleeper{firsts[j], ex.intern(fps[j])});
     ex.set_root(std::move(root));
     results[i] = ex.run();
+    runs[i].store(results[i].executions + results[i].pruned, std::memory_order_relaxed);
   });
-  for (const Aggregate& r : results) agg.merge(r);
+  uint64_t counted = 0;
+  for (const Aggregate& r : results) {
+    // The first subtree that stopped, or that takes the total past the budget, ends the
+    // search: it and the later subtrees are left out (they depend on timing with jobs > 1).
+    counted += r.executions + r.pruned;
+    if (r.stopped || (opt.max_executions && counted > opt.max_executions)) {
+      agg.stopped = true;
+      break;
+    }
+    agg.merge(r);
+  }
+  agg.deadline_hit = deadline_hit;
+  if (agg.stopped) {
+    for (const auto& n : runs) agg.spent += n.load(std::memory_order_relaxed);
+    if (opt.max_executions) agg.spent = std::min(agg.spent, opt.max_executions);
+  }
   return agg;
 }
 
@@ -690,6 +747,10 @@ ExploreResult explore(const ScenarioSpec& s, const kernel::Policy& policy, const
   r.distinct_outcomes = agg.outcomes.size();
   r.preemptions = opt.mode == ExploreOptions::Mode::Exhaustive ? opt.preemptions : -1;
   r.budget = agg.budget;
+  r.complete = !agg.stopped;
+  r.bound_cut = agg.bound_cut;
+  r.deadline_hit = agg.deadline_hit;
+  r.spent = agg.stopped ? agg.spent : agg.executions + agg.pruned;
   if (agg.first) {
     std::vector<uint64_t> counts(s.threads.size(), 0);
     for (int t : *agg.first) ++counts[static_cast<size_t>(t)];

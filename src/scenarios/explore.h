@@ -5,6 +5,7 @@
 /// forced schedule prefix), or a seeded random sample. Each answer is Never / Sometimes / Always
 /// over the executions explored, with the shortest schedule that shows it. See docs/explore.md.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,12 +29,23 @@ struct ExploreOptions {
   int preemptions = -1;
   std::atomic<uint64_t>* progress = nullptr;  ///< executions finished so far (for a progress line)
   std::string file;            ///< for error messages
+  /// Exhaustive mode: stop once this many executions (explored and pruned) would be exceeded;
+  /// 0: no limit. Counted over the first-step subtrees in thread order, so whether a search
+  /// completes does not depend on `jobs` (docs/explore.md, "Budgets").
+  uint64_t max_executions = 0;
+  /// Exhaustive mode: stop at this time (the result then depends on the machine's speed).
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
-/// `tlbsim explore`'s preemption bound when neither the command line nor the scenario names one.
+/// The default of `tlbsim explore --budget-executions`: executions per scenario and policy,
+/// summed over the rounds of iterative context bounding.
+inline constexpr uint64_t kDefaultExecutionBudget = 10000;
+
+/// The single bound the tests and the benchmark explore a scenario under when they name none.
+/// (`tlbsim explore` without --preemptions bounds iteratively instead: explore_rounds().)
 inline constexpr int kDefaultPreemptions = 2;
-/// The bound a scenario is explored under: the one asked for, else the scenario's own
-/// ("explore": {"preemptions": N}), else the default.
+/// A single round's bound: the one asked for, else the scenario's own ("explore":
+/// {"preemptions": N}), else kDefaultPreemptions.
 inline int preemption_bound(const ScenarioSpec& s, std::optional<int> requested) {
   return requested ? *requested : s.explore_preemptions.value_or(kDefaultPreemptions);
 }
@@ -55,6 +67,15 @@ struct PropertyResult {
   Verdict verdict = Verdict::Never;
   uint64_t count = 0;               ///< executions in which it holds
   std::optional<Schedule> witness;  ///< the least execution in which it holds (per witness_less)
+  /// The verdict is Sometimes only because of an execution of the deeper round that did not
+  /// finish (ExploreResult::stopped), and the witness comes from there.
+  bool from_stopped = false;
+};
+
+/// A round of iterative context bounding that the budget stopped before it finished.
+struct StoppedRound {
+  int preemptions = 0;
+  uint64_t executions = 0;  ///< executions (explored and pruned) it ran before it stopped
 };
 
 struct BudgetExceeded {
@@ -83,7 +104,24 @@ struct ExploreResult {
   std::optional<BudgetExceeded> budget;  ///< the least schedule that exceeded the step budget
   /// The least schedule under which the model itself failed a consistency check, and the check.
   std::optional<std::pair<Schedule, std::string>> invariant;
+  /// Exhaustive mode: the search these counts come from ran to its end. False when a budget
+  /// stopped it and no round completed; then no Never or Always is established.
+  bool complete = true;
+  /// Exhaustive mode: the preemption bound kept some schedule out. False: the search is the
+  /// unbounded one, whatever `preemptions` says.
+  bool bound_cut = false;
+  /// A deeper round that the budget stopped; its Sometimes verdicts (real schedules) are merged.
+  std::optional<StoppedRound> stopped;
+  bool deadline_hit = false;  ///< the wall-clock budget stopped a round (output depends on speed)
+  uint64_t spent = 0;         ///< executions run over all rounds, explored and pruned
+  int rounds = 1;             ///< rounds of iterative context bounding run (the stopped one too)
 };
+
+/// The search of `r` is exhaustive with no bound: it completed and the bound (if any) never
+/// kept a schedule out.
+inline bool exhaustive_unbounded(const ExploreResult& r) {
+  return r.mode == ExploreOptions::Mode::Exhaustive && r.complete && (r.preemptions < 0 || !r.bound_cut);
+}
 
 /// Interleavings of threads with `counts` steps each, in which a thread that still has steps
 /// left is switched away from at most `preemptions` times (negative: any number). Blocking is
@@ -95,6 +133,37 @@ inline constexpr uint64_t kMaxBoundedCountSteps = 10000;
 double bounded_interleavings(const std::vector<uint64_t>& counts, int preemptions);
 
 ExploreResult explore(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt);
+
+/// `tlbsim explore`'s search. With `requested` (--preemptions), one round at that bound. Else
+/// iterative context bounding: rounds at bound floor, floor + 1, ... (floor: the scenario's
+/// "explore" bound, else 0) until a round completes that the bound never cut (exhaustive, no
+/// bound), or the budget (opt.max_executions over all rounds, opt.deadline) runs out. The
+/// result is the deepest completed round's, with the Sometimes verdicts of a stopped deeper
+/// round merged in (see docs/explore.md). Random mode: explore() itself.
+ExploreResult explore_rounds(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt,
+                             std::optional<int> requested);
+
+/// One stated verdict ("verdicts" in the scenario) set against what explore found.
+struct VerdictCheck {
+  std::string property;
+  Verdict stated = Verdict::Never;
+  Verdict found = Verdict::Never;
+  enum class Status { Holds, Disagrees, NotEstablished } status = Status::Holds;
+  std::string detail;               ///< why not established, or what was found instead
+  std::optional<Schedule> witness;  ///< a schedule where the property holds, when that disagrees
+};
+std::string_view to_string(VerdictCheck::Status s);
+/// The scenario's stated verdicts for r.policy, by property name. A
+/// disagreement needs proof: a real schedule against "never", or a complete unbounded search
+/// for "sometimes" and "always". What only a bounded or stopped search supports is
+/// NotEstablished, never Holds.
+std::vector<VerdictCheck> check_verdicts(const ScenarioSpec& s, const ExploreResult& r);
+/// "exhaustive (no bound)", "exhaustive up to K preemptions; bound K+1 not finished within the
+/// budget", ... (docs/explore.md).
+std::string scope_text(const ExploreResult& r);
+/// How far a Never or Always reaches: "exhaustive", "within K preemptions", "not established:
+/// search not finished", "random sample".
+std::string verdict_scope(const ExploreResult& r);
 
 /// Run one schedule (as explore found it) to its end and return the run, for witnesses.
 RunResult replay(const ScenarioSpec& s, const kernel::Policy& policy, const Schedule& sched, uint64_t max_steps = 0);

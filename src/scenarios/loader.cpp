@@ -380,6 +380,35 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
       }
     }
   }
+  if (const json* v = r.get("verdicts")) {
+    // What `tlbsim explore` should find, per policy and property (docs/explore.md).
+    if (!v->is_object()) {
+      r.error(r.at("verdicts"), "expected an object of policy -> {property: verdict}, got " + type_name(*v));
+    } else {
+      for (auto it = v->begin(); it != v->end(); ++it) {
+        const std::string pp = r.at("verdicts") + "/" + pointer_token(it.key());
+        auto& list = s.verdicts[it.key()];
+        if (!it->is_object()) {
+          d.push_back({.pointer = pp, .message = "expected an object of property -> \"never\", \"sometimes\" or \"always\", got " + type_name(*it)});
+          continue;
+        }
+        for (auto pr = it->begin(); pr != it->end(); ++pr) {
+          const std::string vp = pp + "/" + pointer_token(pr.key());
+          const auto& names = explore_property_names();
+          if (std::find(names.begin(), names.end(), pr.key()) == names.end()) {
+            d.push_back({.pointer = vp, .message = "unknown property \"" + pr.key() + "\"; expected one of " + ObjReader::list(names)});
+            continue;
+          }
+          static const std::vector<std::string> words{"never", "sometimes", "always"};
+          if (!pr->is_string() || std::find(words.begin(), words.end(), pr->get<std::string>()) == words.end()) {
+            d.push_back({.pointer = vp, .message = "expected one of " + ObjReader::list(words) + ", got " + shown(*pr)});
+            continue;
+          }
+          list.emplace_back(pr.key(), pr->get<std::string>());
+        }
+      }
+    }
+  }
   r.finish();
   return s;
 }
@@ -395,6 +424,16 @@ std::string Bound::text() const {
 const std::vector<std::string>& metric_names() {
   static const std::vector<std::string> n{"windows", "observed", "stale", "permission", "freed", "reused",
                                           "table-freed", "lost-writes", "use-after-free", "livelocks"};
+  return n;
+}
+
+const std::vector<std::string>& explore_property_names() {
+  static const std::vector<std::string> n = [] {
+    std::vector<std::string> p = metric_names();
+    p.push_back("deadlock");
+    p.push_back("step budget exceeded");
+    return p;
+  }();
   return n;
 }
 

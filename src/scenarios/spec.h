@@ -126,6 +126,9 @@ struct ScenarioSpec {
   /// reused, table-freed, lost-writes, use-after-free, livelocks).
   std::map<std::string, std::map<std::string, Bound>> expect;
   std::vector<std::string> policies;  ///< policies to run by default (those in `expect`)
+  /// What `tlbsim explore` should find ("verdicts"): policy name -> property name (one of
+  /// explore_property_names()) -> "never", "sometimes" or "always", by property name.
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> verdicts;
   std::string pointer;
 };
 
@@ -137,5 +140,10 @@ struct ScenarioFile {
 
 /// Metric names an expectation may use, in report order.
 const std::vector<std::string>& metric_names();
+
+/// The properties `tlbsim explore` always reports, in report order: the metrics, then
+/// "deadlock" and "step budget exceeded". A scenario's "verdicts" may name these. (Explore also
+/// reports "finding KIND" and "model invariant violated" when they occur; they cannot be stated.)
+const std::vector<std::string>& explore_property_names();
 
 }  // namespace tlbsim::scenarios

@@ -194,6 +194,12 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       for (const auto& p : kernel::policies()) names += (names.empty() ? "" : ", ") + p.name;
       c.error(s.pointer + "/expect/" + pointer_token(policy), "unknown policy \"" + policy + "\"; expected one of " + names);
     }
+  for (const auto& [policy, list] : s.verdicts)
+    if (!kernel::find_policy(policy)) {
+      std::string names;
+      for (const auto& p : kernel::policies()) names += (names.empty() ? "" : ", ") + p.name;
+      c.error(s.pointer + "/verdicts/" + pointer_token(policy), "unknown policy \"" + policy + "\"; expected one of " + names);
+    }
 }
 
 }  // namespace

@@ -169,3 +169,91 @@ TEST_CASE("explore over every bundled scenario gives the same bytes with --jobs 
   CHECK(explore(1) == one);
   CHECK(explore(2) == one);
 }
+
+TEST_CASE("explore --json writes the whole report, and stated verdicts decide the exit status", "[cli]") {
+  TempDir dir, scratch;
+  const fs::path json = dir.path / "explore.json";
+  const Outcome o = tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --json " + q(json), scratch);
+  INFO("stderr:\n" << o.err);
+  REQUIRE(o.status == 0);
+  CHECK(o.out.find("exhaustive (no bound)") != std::string::npos);
+  CHECK(o.out.find("Never (exhaustive)") != std::string::npos);
+  CHECK(o.out.find("verdict table-freed never: holds") != std::string::npos);
+  const std::string bytes = read_text(json);
+  const auto doc = nlohmann::json::parse(bytes);
+  CHECK(doc.at("exit") == 0);
+  CHECK(doc.at("verdicts_disagreeing") == 0);
+  const auto& results = doc.at("results");
+  REQUIRE(results.size() == 2);  // old and fixed
+  const auto& r = results.at(0);
+  CHECK(r.at("scenario") == "khugepaged-retract-file-table");
+  CHECK(r.at("policy") == "old");
+  CHECK(r.at("mode") == "exhaustive");
+  CHECK(r.at("scope").at("exhaustive") == true);
+  CHECK(r.at("scope").at("complete") == true);
+  CHECK(r.at("scope").at("preemptions").is_null());
+  CHECK(r.at("scope").at("stopped_round").is_null());
+  CHECK(r.at("scope").at("time_budget_hit") == false);
+  CHECK(r.at("executions").get<uint64_t>() > 0);
+  for (const char* k : {"pruned", "distinct_outcomes", "naive_interleavings", "naive_within_bound", "expectations",
+                        "step_budget_exceeded", "invariant"})
+    CHECK(r.contains(k));
+  bool table_freed = false;
+  for (const auto& p : r.at("properties")) {
+    CHECK(p.contains("verdict"));
+    CHECK(p.contains("count"));
+    if (p.at("name") == "table-freed") {
+      table_freed = true;
+      CHECK(p.at("verdict") == "sometimes");
+      REQUIRE(p.at("witness").is_array());
+      CHECK(p.at("witness").at(0).is_string());  // the schedule in scenario syntax
+    }
+    if (p.at("verdict") == "never") CHECK(p.at("scope") == "exhaustive");
+  }
+  CHECK(table_freed);
+  REQUIRE(r.at("verdicts").size() == 1);
+  CHECK(r.at("verdicts").at(0).at("status") == "holds");
+  // Same bytes again, and with two jobs.
+  const fs::path json2 = dir.path / "explore2.json";
+  CHECK(tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --jobs 2 --json " + q(json2), scratch).status == 0);
+  CHECK(read_text(json2) == bytes);
+
+  // A stated verdict that a witness contradicts: exit 1, the witness printed.
+  std::string text = read_text(kSource + "/scenarios.json");
+  const std::string from = R"("table-freed": "never")";
+  REQUIRE(text.find(from) != std::string::npos);
+  text.replace(text.rfind(from), from.size(), R"("table-freed": "never", "observed": "never")");  // khugepaged is last
+  const fs::path wrong = dir.path / "wrong.json";
+  std::ofstream(wrong) << text;
+  Outcome w = tlbsim("explore " + q(wrong) + " --scenario khugepaged-retract-file-table --policy fixed", scratch);
+  CHECK(w.status == 0);  // fixed never observes: the verdict holds
+  text.replace(text.find(R"("observed": "never")"), 19, R"("observed": "always")");
+  std::ofstream(wrong) << text;
+  w = tlbsim("explore " + q(wrong) + " --scenario khugepaged-retract-file-table --policy fixed", scratch);
+  CHECK(w.status == 1);
+  CHECK(w.out.find("verdict observed always: DISAGREES: found Never") != std::string::npos);
+  // A bounded search establishes no "never": printed, listed, but exit 0.
+  const fs::path bj = dir.path / "bounded.json";
+  const Outcome b = tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --policy fixed --preemptions 0 --json " + q(bj), scratch);
+  CHECK(b.status == 0);
+  CHECK(b.out.find("verdict table-freed never: not established (bounded: within 0 preemptions)") != std::string::npos);
+  CHECK(b.out.find("Never (within 0 preemptions)") != std::string::npos);
+  CHECK(nlohmann::json::parse(read_text(bj)).at("verdicts_not_established") == 1);
+}
+
+TEST_CASE("explore --budget SECONDS says when the time budget stopped a search", "[cli]") {
+  TempDir dir, scratch;
+  const fs::path json = dir.path / "t.json";
+  const Outcome o = tlbsim("explore " + q(kSource + "/scenarios.json") +
+                               " --scenario nested-finish-mmu-table-free --policy old --budget 0.000001 --json " + q(json),
+                           scratch);
+  INFO("stderr:\n" << o.err);
+  CHECK(o.status == 0);
+  CHECK(o.out.find("not exhaustive: bound 3 not finished within the budget") != std::string::npos);
+  CHECK(o.out.find("[time budget hit: depends on machine speed]") != std::string::npos);
+  CHECK(o.out.find("Never (not established: search not finished)") != std::string::npos);
+  const auto r = nlohmann::json::parse(read_text(json)).at("results").at(0);
+  CHECK(r.at("scope").at("time_budget_hit") == true);
+  CHECK(r.at("scope").at("complete") == false);
+  CHECK(tlbsim("explore --budget 0", scratch).status == 2);
+}

@@ -364,3 +364,108 @@ TEST_CASE("explore: a witness is re-ordered within its trace to fewer context sw
   const RunResult run = replay(s, *kernel::find_policy("old"), *expect->witness);
   CHECK(detect(run.events).metric("table-freed") == 0);  // still a counterexample
 }
+
+TEST_CASE("explore_rounds: without a bound asked for, a small scenario ends exhaustive with no bound", "[scenarios][explore]") {
+  const ScenarioFile f = bundled();
+  const ScenarioSpec& s = named(f, "khugepaged-retract-file-table");
+  ExploreOptions eo;
+  eo.max_executions = kDefaultExecutionBudget;
+  const ExploreResult r = explore_rounds(s, *kernel::find_policy("old"), eo, std::nullopt);
+  CHECK(r.complete);
+  CHECK(exhaustive_unbounded(r));
+  CHECK_FALSE(r.stopped);
+  CHECK(scope_text(r) == "exhaustive (no bound)");
+  CHECK(verdict_scope(r) == "exhaustive");
+  CHECK(property(r, "table-freed").verdict == Verdict::Sometimes);
+}
+
+TEST_CASE("explore_rounds: a budget stops a deeper round, reports the completed one, and does not depend on --jobs",
+          "[scenarios][explore]") {
+  const ScenarioFile f = bundled();
+  const ScenarioSpec& s = named(f, "migrate-device-write");
+  ExploreOptions eo;
+  eo.max_executions = 150;
+  std::string first;
+  for (unsigned jobs : {1u, 2u, 3u}) {
+    eo.jobs = jobs;
+    const ExploreResult r = explore_rounds(s, *kernel::find_policy("old"), eo, std::nullopt);
+    INFO("jobs " << jobs);
+    CHECK(r.complete);
+    REQUIRE(r.stopped);
+    CHECK(r.stopped->preemptions == r.preemptions + 1);
+    CHECK(r.spent == 150);  // the budget is spent exactly, summed over the rounds
+    CHECK_FALSE(exhaustive_unbounded(r));
+    const std::string scope = scope_text(r);
+    CHECK(scope.find("exhaustive up to " + std::to_string(r.preemptions)) == 0);
+    CHECK(scope.find("bound " + std::to_string(r.preemptions + 1) + " not finished within the budget") != std::string::npos);
+    CHECK(verdict_scope(r) == "within " + std::to_string(r.preemptions) + " preemptions");
+    const std::string d = scope + "\n" + dump(s, r);
+    if (first.empty()) first = d;
+    CHECK(d == first);
+  }
+  // An explicit bound is one round, and a budget that stops it says no Never is established.
+  eo.jobs = 1;
+  eo.max_executions = 5;
+  const ExploreResult one = explore_rounds(s, *kernel::find_policy("old"), eo, 4);
+  CHECK_FALSE(one.complete);
+  CHECK(one.rounds == 1);
+  CHECK(verdict_scope(one) == "not established: search not finished");
+  CHECK(scope_text(one).find("not exhaustive: bound 4 not finished within the budget") == 0);
+}
+
+TEST_CASE("explore_rounds: a witness from a stopped deeper round turns Never into Sometimes", "[scenarios][explore]") {
+  // nested-finish-mmu-table-free's use-after-free needs 3 preemptions: start at 2 and give bound 3
+  // enough budget for the subtrees that hold a witness but not the whole round.
+  const ScenarioFile f = bundled();
+  ScenarioSpec s = named(f, "nested-finish-mmu-table-free");
+  s.explore_preemptions = 2;
+  ExploreOptions eo;
+  const ExploreResult at2 = explore(s, *kernel::find_policy("old"), [] {
+    ExploreOptions o;
+    o.preemptions = 2;
+    return o;
+  }());
+  REQUIRE(property(at2, "use-after-free").verdict == Verdict::Never);
+  eo.max_executions = at2.executions + at2.pruned + 4000;  // bound 3 takes about 4,400
+  const ExploreResult r = explore_rounds(s, *kernel::find_policy("old"), eo, std::nullopt);
+  REQUIRE(r.stopped);
+  CHECK(r.preemptions == 2);
+  const PropertyResult& uaf = property(r, "use-after-free");
+  // The subtrees of bound 3 that fit in the budget hold a use-after-free (the budget is
+  // deterministic, so this is too).
+  REQUIRE(uaf.verdict == Verdict::Sometimes);
+  CHECK(uaf.count == 0);  // counts stay the completed round's
+  CHECK(uaf.from_stopped);
+  REQUIRE(uaf.witness);
+  CHECK(detect(replay(s, *kernel::find_policy("old"), *uaf.witness).events).metric("use-after-free") > 0);
+  CHECK(property(r, "freed").verdict == Verdict::Never);  // Never only within the completed bound
+  CHECK(verdict_scope(r) == "within 2 preemptions");
+}
+
+TEST_CASE("check_verdicts: a witness disagrees with never; a bounded Never is not established", "[scenarios][explore]") {
+  const ScenarioFile f = bundled();
+  ScenarioSpec s = named(f, "khugepaged-retract-file-table");
+  s.verdicts["old"] = {{"freed", "never"}, {"table-freed", "never"}, {"table-freed", "sometimes"}, {"observed", "always"}};
+  ExploreOptions eo;
+  eo.preemptions = 0;
+  const ExploreResult bounded = explore(s, *kernel::find_policy("old"), eo);
+  REQUIRE(bounded.bound_cut);
+  std::vector<VerdictCheck> c = check_verdicts(s, bounded);
+  REQUIRE(c.size() == 4);
+  CHECK(c[0].status == VerdictCheck::Status::NotEstablished);
+  CHECK(c[0].detail == "bounded: within 0 preemptions");
+  const ExploreResult full = explore_rounds(s, *kernel::find_policy("old"), ExploreOptions{}, std::nullopt);
+  REQUIRE(exhaustive_unbounded(full));
+  c = check_verdicts(s, full);
+  CHECK(c[0].status == VerdictCheck::Status::Holds);       // freed never
+  CHECK(c[1].status == VerdictCheck::Status::Disagrees);   // table-freed never, but a witness exists
+  REQUIRE(c[1].witness);
+  CHECK(c[2].status == VerdictCheck::Status::Holds);       // table-freed sometimes
+  CHECK(c[3].status == VerdictCheck::Status::Disagrees);   // observed always: it fails somewhere
+  CHECK(c[3].found == Verdict::Sometimes);
+  s.verdicts["old"] = {{"freed", "sometimes"}};
+  c = check_verdicts(s, full);
+  CHECK(c[0].status == VerdictCheck::Status::Disagrees);  // a complete unbounded search never saw it
+  c = check_verdicts(s, bounded);
+  CHECK(c[0].status == VerdictCheck::Status::NotEstablished);
+}

@@ -428,7 +428,7 @@ TEST_CASE("the example in docs/scenario-format.md loads, runs and meets its expe
   }
 }
 
-TEST_CASE("docs/scenario.schema.json names the ops, decodings, policies and metrics the code knows", "[scenarios]") {
+TEST_CASE("docs/scenario.schema.json names the ops, decodings, policies, metrics and explore properties the code knows", "[scenarios]") {
   const json schema = json::parse(read_text(kSource + "/docs/scenario.schema.json"));
   const json& defs = schema.at("$defs");
   INFO("docs/scenario.schema.json is out of step with the code: update it and docs/scenario-format.md");
@@ -478,6 +478,9 @@ TEST_CASE("docs/scenario.schema.json names the ops, decodings, policies and metr
   CHECK(json_strings(defs.at("expect").at("propertyNames").at("enum")) == policies);
   const auto& m = metric_names();
   CHECK(json_strings(defs.at("expect").at("additionalProperties").at("propertyNames").at("enum")) == std::set<std::string>(m.begin(), m.end()));
+  CHECK(json_strings(defs.at("verdicts").at("propertyNames").at("enum")) == policies);
+  const auto& e = explore_property_names();
+  CHECK(json_strings(defs.at("verdicts").at("additionalProperties").at("propertyNames").at("enum")) == std::set<std::string>(e.begin(), e.end()));
 }
 
 TEST_CASE("docs/scenario-format.md lists every op with its thread kind", "[scenarios]") {
@@ -503,4 +506,14 @@ TEST_CASE("a scenario's costs replace the cost-model fields they name", "[scenar
   CHECK(s.cost.iommu_sync == 2500);
   CHECK(s.cost.atc_miss == 0);
   CHECK(s.cost.cpu_invlpg == iommu::CostModel{}.cpu_invlpg);
+}
+
+TEST_CASE("verdicts are read per policy and property", "[scenarios]") {
+  const ScenarioFile f = parse_scenario_text(R"({"scenarios": [{"name": "s", "source": "t", "mms": [], "threads": [],
+    "verdicts": {"fixed": {"use-after-free": "never", "freed": "never"}, "old": {"step budget exceeded": "sometimes"}}}]})",
+                                             "v.json");
+  const auto& v = f.scenarios.at(0).verdicts;
+  REQUIRE(v.size() == 2);
+  CHECK(v.at("fixed") == std::vector<std::pair<std::string, std::string>>{{"freed", "never"}, {"use-after-free", "never"}});
+  CHECK(v.at("old") == std::vector<std::pair<std::string, std::string>>{{"step budget exceeded", "sometimes"}});
 }
