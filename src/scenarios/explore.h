@@ -135,7 +135,8 @@ double bounded_interleavings(const std::vector<uint64_t>& counts, int preemption
 ExploreResult explore(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt);
 
 /// `tlbsim explore`'s search. With `requested` (--preemptions), one round at that bound. Else
-/// iterative context bounding: rounds at bound floor, floor + 1, ... (floor: the scenario's
+/// first the unbounded search within half the execution budget (its result, if it completes),
+/// then iterative context bounding: rounds at bound floor, floor + 1, ... (floor: the scenario's
 /// "explore" bound, else 0) until a round completes that the bound never cut (exhaustive, no
 /// bound), or the budget (opt.max_executions over all rounds, opt.deadline) runs out. The
 /// result is the deepest completed round's, with the Sometimes verdicts of a stopped deeper

@@ -101,6 +101,9 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
 
   // A step that began at a hardware point runs only the CPU or IOMMU model: a fault suspends at
   // mmap_read_lock() before the kernel's fault handling runs. Any other step ran kernel code.
+  // A step that began at a hardware point and touched and emitted nothing (a device op
+  // starting) changes only its thread's position: it commutes with every step (the explorer runs
+  // its thread's next step right after it, see explore.cpp).
   if (events.empty() && touches.empty() && actor.hardware) return f;
   f.kernel = !actor.hardware;
   // What the model's accessors recorded: the ground truth of what the step read and wrote.
