@@ -125,6 +125,12 @@ void smmu_atc_inv(iommu::Iommu& io, Pasid p, uint64_t start, uint64_t size) {
       const uint64_t first = start >> kPageShift, last = (start + size - 1) >> kPageShift;
       unsigned log2 = 0;
       while ((first >> log2) != (last >> log2)) ++log2;
+      if (log2 + kPageShift >= 64) {
+        // A span of 2^64 bytes (a range reaching the top of the address space, as a (0, -1)
+        // flush does): the command's size covers every address.
+        atc_range(io, p, d, 0, kFlushAll, "arm_smmu_atc_inv_domain");
+        continue;
+      }
       const uint64_t span_start = (first >> log2) << (log2 + kPageShift);
       atc_range(io, p, d, span_start, page_end(span_start, uint64_t{1} << (log2 + kPageShift)), "arm_smmu_atc_inv_domain");
     }

@@ -39,7 +39,7 @@ struct ExploreOptions {
 
 /// The default of `tlbsim explore --budget-executions`: executions per scenario and policy,
 /// summed over the rounds of iterative context bounding.
-inline constexpr uint64_t kDefaultExecutionBudget = 10000;
+inline constexpr uint64_t kDefaultExecutionBudget = 30000;
 
 /// The single bound the tests and the benchmark explore a scenario under when they name none.
 /// (`tlbsim explore` without --preemptions bounds iteratively instead: explore_rounds().)
@@ -135,7 +135,7 @@ double bounded_interleavings(const std::vector<uint64_t>& counts, int preemption
 ExploreResult explore(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt);
 
 /// `tlbsim explore`'s search. With `requested` (--preemptions), one round at that bound. Else
-/// first the unbounded search within half the execution budget (its result, if it completes),
+/// first the unbounded search within two thirds of the execution budget (its result, if it completes),
 /// then iterative context bounding: rounds at bound floor, floor + 1, ... (floor: the scenario's
 /// "explore" bound, else 0) until a round completes that the bound never cut (exhaustive, no
 /// bound), or the budget (opt.max_executions over all rounds, opt.deadline) runs out. The

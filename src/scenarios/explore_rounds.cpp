@@ -65,13 +65,14 @@ ExploreResult explore_rounds(const ScenarioSpec& s, const kernel::Policy& policy
     return r;
   };
   if (requested) return finish(round(*requested));
-  // First the whole search, unbounded, within half the budget: where the trace count allows, it
-  // is the answer ("exhaustive (no bound)"), and costs less than the rounds that would lead up
-  // to it. Otherwise iterative context bounding from the floor spends the rest.
+  // First the whole search, unbounded, within two thirds of the budget: where the trace count
+  // allows, it is the answer ("exhaustive (no bound)"), and costs less than the rounds that would
+  // lead up to it (each round repeats the smaller bounds' work). Otherwise iterative context
+  // bounding from the floor spends the rest.
   if (opt.max_executions) {
     ExploreOptions o = opt;
     o.preemptions = -1;
-    o.max_executions = std::max<uint64_t>(1, opt.max_executions / 2);
+    o.max_executions = std::max<uint64_t>(1, opt.max_executions * 2 / 3);
     ExploreResult r = explore(s, policy, o);
     spent += r.spent;
     ++rounds;

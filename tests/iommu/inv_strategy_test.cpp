@@ -60,7 +60,7 @@ TEST_CASE("aligned_blocks covers a range exactly with naturally aligned power-of
     }
 }
 
-TEST_CASE("per-page submits every command synchronously; cmdq queues them behind one sync", "[iommu][strategy]") {
+TEST_CASE("per-page submits every command synchronously, cmdq queues them behind one sync", "[iommu][strategy]") {
   Machine a, b;
   a.run({IommuStrategyKind::PerPage, 0}, 4, 10);
   b.run({IommuStrategyKind::Cmdq, 0}, 4, 10);
@@ -109,7 +109,7 @@ TEST_CASE("full-above invalidates page by page up to its threshold and the whole
   }
 }
 
-TEST_CASE("the full request (0, -1) is PASID-wide under every strategy; an empty one issues nothing", "[iommu][strategy]") {
+TEST_CASE("the full request (0, -1) is PASID-wide under every strategy, an empty one issues nothing", "[iommu][strategy]") {
   for (auto k : {IommuStrategyKind::PerPage, IommuStrategyKind::Cmdq, IommuStrategyKind::Range, IommuStrategyKind::FullAbove,
                  IommuStrategyKind::Full}) {
     Machine m;

@@ -61,7 +61,7 @@ TEST_CASE("a read walk returns the leaf and sets only the accessed bit", "[model
   CHECK_FALSE(Pte{stores[0]->old_val}.young());
 }
 
-TEST_CASE("a write walk sets accessed and dirty; a second walk stores nothing", "[model]") {
+TEST_CASE("a write walk sets accessed and dirty, a second walk stores nothing", "[model]") {
   Walk w;
   w.map(kVa, true);
   w.walk(kVa, true);

@@ -43,7 +43,7 @@ TEST_CASE("the detector sees munmap's windows between PTE clear and flush, all c
   }
 }
 
-TEST_CASE("whole-space invalidation costs refills of the working set; per-page invalidation does not", "[scenarios][batching]") {
+TEST_CASE("whole-space invalidation costs refills of the working set, per-page invalidation does not", "[scenarios][batching]") {
   const WorkloadParams pp = params(Workload::MunmapDense, 8, "cpu:per-page", "iommu:cmdq");
   const WorkloadParams cf = params(Workload::MunmapDense, 8, "cpu:full", "iommu:cmdq");
   const WorkloadParams iof = params(Workload::MunmapDense, 8, "cpu:per-page", "iommu:full");

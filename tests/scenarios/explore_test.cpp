@@ -431,9 +431,11 @@ TEST_CASE("explore_rounds: a witness from a stopped deeper round turns Never int
     o.preemptions = 3;
     return o;
   }());
-  // One execution short of finishing bound 3: its last first-step subtree does not fit, the
-  // earlier ones (munmap's first, where the witness starts) do.
-  eo.max_executions = at2.executions + at2.pruned + at3.executions + at3.pruned - 1;
+  // The rounds get one execution short of finishing bound 3: its last first-step subtree does
+  // not fit, the earlier ones (munmap's first, where the witness starts) do. The unbounded
+  // attempt before the rounds takes two thirds of the budget (and does not finish).
+  const uint64_t rounds = at2.executions + at2.pruned + at3.executions + at3.pruned - 1;
+  eo.max_executions = 3 * rounds;
   const ExploreResult r = explore_rounds(s, *kernel::find_policy("old"), eo, std::nullopt);
   REQUIRE(r.stopped);
   CHECK(r.preemptions == 2);
@@ -449,7 +451,7 @@ TEST_CASE("explore_rounds: a witness from a stopped deeper round turns Never int
   CHECK(verdict_scope(r) == "within 2 preemptions");
 }
 
-TEST_CASE("check_verdicts: a witness disagrees with never; a bounded Never is not established", "[scenarios][explore]") {
+TEST_CASE("check_verdicts: a witness disagrees with never, a bounded Never is not established", "[scenarios][explore]") {
   const ScenarioFile f = bundled();
   ScenarioSpec s = named(f, "khugepaged-retract-file-table");
   s.verdicts["old"] = {{"freed", "never"}, {"table-freed", "never"}, {"table-freed", "sometimes"}, {"observed", "always"}};

