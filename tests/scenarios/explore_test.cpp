@@ -324,27 +324,31 @@ TEST_CASE("explore: unbounded DPOR reaches every outcome that running every sche
     }
 }
 
-TEST_CASE("explore: at its default bound, DPOR finds on every bundled scenario each property that running every schedule "
-          "within the bound finds",
+TEST_CASE("explore: by default, DPOR finds on every bundled scenario each property that running every schedule "
+          "within the scenario's bound finds",
           "[scenarios][explore][slow]") {
   // A preemption bound makes DPOR incomplete (docs/explore.md): a trace whose representative
-  // needs more preemptions than another of its orders can be missed. Plain enumeration of every
-  // schedule within the bound is the baseline; on the bundled scenarios it is small enough to run.
+  // needs more preemptions than another of its orders can be missed. So `tlbsim explore`'s default
+  // search (the unbounded one first, then rounds of bounds, within the default budget) must find
+  // every property that plain enumeration of every schedule within the scenario's bound finds;
+  // on the bundled scenarios that enumeration is small enough to run.
   const ScenarioFile f = bundled();
   for (const ScenarioSpec& s : f.scenarios)
     for (const char* pol : {"old", "fixed"}) {
       const int bound = preemption_bound(s, std::nullopt);
       ExploreOptions eo;
-      eo.preemptions = bound;
-      const ExploreResult r = explore(s, *kernel::find_policy(pol), eo);
+      eo.max_executions = kDefaultExecutionBudget;
+      const ExploreResult r = explore_rounds(s, *kernel::find_policy(pol), eo, std::nullopt);
       const Enumerated all = enumerate_all(s, *kernel::find_policy(pol), bound);
       INFO(s.name << " under " << pol << ": " << all.schedules << " schedules within the bound, " << r.executions
-                  << " executions explored");
+                  << " executions explored, " << scope_text(r));
       std::set<std::string> found;
       for (const PropertyResult& p : r.properties)
         if (p.verdict != Verdict::Never && p.name != "deadlock" && p.name != "step budget exceeded") found.insert(p.name);
-      CHECK(found == all.properties);
-      CHECK(r.distinct_outcomes <= all.outcomes.size());
+      for (const std::string& p : all.properties) {
+        INFO(p);
+        CHECK(found.count(p) == 1);
+      }
     }
 }
 
