@@ -386,6 +386,31 @@ class SubtreeExplorer {
     const size_t n = m_sched.size();
     const size_t T = static_cast<size_t>(m_su.threads);
     from = std::min(from, n);
+    // A step that touched nothing (an op starting) stands for its thread's next step: the two are
+    // taken as one transition. As a free-standing step it commutes with everything, and then a
+    // sleeping thread whose pending step was empty slept past every step its next one races
+    // with, and exploration lost outcomes (tests/scenarios/explore/madv-free-khugepaged-btm.json,
+    // 3 of 5). A step with no next step in the execution stands for everything.
+    std::vector<FootprintId> eff(n);
+    {
+      FootprintId next_of[64];
+      const FootprintId all = m_fps.intern(footprint_of_everything());
+      std::fill_n(next_of, T, all);
+      for (size_t i = n; i-- > 0;) {
+        const size_t t = static_cast<size_t>(m_sched[i]);
+        const FootprintId f = m_stack[i].fp;
+        eff[i] = m_fps.at(f).touches.empty() ? next_of[t] : f;
+        next_of[t] = eff[i];
+      }
+    }
+    // An empty step of the replayed prefix may stand for a different next step now: its races
+    // are analysed again from there.
+    for (size_t i = 0; i < from; ++i)
+      if (i >= m_eff.size() || m_eff[i] != eff[i]) {
+        from = i;
+        break;
+      }
+    m_eff = std::move(eff);
     m_clock.resize(n * T);  // the prefix's clocks stay: same steps as before
     m_pos.resize(n);
     m_count.assign(T, 0);
@@ -395,23 +420,6 @@ class SubtreeExplorer {
       m_last_of[static_cast<size_t>(m_sched[j])] = static_cast<int>(j);
     }
     auto clock = [&](size_t i) { return m_clock.data() + i * T; };
-    // A step that touched nothing (an op starting) stands for its thread's next step: the two are
-    // taken as one transition. As a free-standing step it commutes with everything, and then a
-    // sleeping thread whose pending step was empty slept past every step its next one races
-    // with, and exploration lost outcomes (tests/scenarios/explore/madv-free-khugepaged-btm.json,
-    // 3 of 5). A step with no next step in the execution stands for everything.
-    m_eff.resize(n);
-    {
-      FootprintId next_of[64];
-      const FootprintId all = m_fps.intern(footprint_of_everything());
-      std::fill_n(next_of, T, all);
-      for (size_t i = n; i-- > 0;) {
-        const size_t t = static_cast<size_t>(m_sched[i]);
-        const FootprintId f = m_stack[i].fp;
-        m_eff[i] = m_fps.at(f).touches.empty() ? next_of[t] : f;
-        next_of[t] = m_eff[i];
-      }
-    }
     // Walk back from a step of thread tj with footprint fj placed at position `end` (after every
     // step before it): a dependent step i races with it unless an hb-predecessor seen so far (a
     // later step of tj or a later step dependent with it) is already after i.
