@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 /// What one scheduler step touched, as the model's accessors recorded it (model/touch.h) and as
-/// the events it emitted tell the detector, and when two steps are dependent (their order may matter). The explorer permutes only dependent steps. See
-/// docs/explore.md for the relation and why it is sound.
+/// the events it emitted tell the detector, and when two steps are dependent (their order may
+/// matter). The explorer permutes only dependent steps. See docs/explore.md for the relation and
+/// why it is sound.
 #include <array>
 #include <cstdint>
 #include <span>
@@ -16,7 +17,9 @@ namespace tlbsim::scenarios {
 /// The footprint of a step: what it touched and whether it ran kernel code.
 struct Footprint {
   std::vector<Touch> touches;  ///< sorted by object kind (then key, range, mode), no duplicates
-  bool kernel = false;  ///< ran kernel code (or emitted nothing): conflicts with every other kernel step
+  /// Ran kernel code (did not begin at a hardware point, or emitted more than hardware events).
+  /// Informational: dependence is decided by the touches alone.
+  bool kernel = false;
   /// touches[group[o], group[o + 1]) are those of object kind o.
   std::array<uint32_t, kTouchObjects + 1> group{};
 };
