@@ -92,9 +92,8 @@ void emit_prq(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, uint
 DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
   EventBus& bus = m_mem.bus();
   // The PASID table decides whether and where the device translates; its caches are looked up
-  // below (a miss leaves no event, but its answer depends on every fill and invalidation).
+  // below, and each lookup records what it read, a miss included.
   touch::read(Touch::Obj::Binding, m_index);
-  touch::cache(Holder{HolderKind::Iotlb, m_index});
   if (!device_bound(device, pasid)) return {DmaFault::NotBound};
   const WalkContext& ctx = m_pasid_table.at(pasid.value());
   Device& d = m_devices[device];

@@ -31,7 +31,10 @@ uint32_t Kernel::create_file(const std::string& name, uint64_t pages) {
   return m_files.back()->id;
 }
 
-void Kernel::register_notifier(MmId mm, std::unique_ptr<SecondaryMmu> s) { notifiers(mm).push_back(std::move(s)); }
+void Kernel::register_notifier(MmId mm, std::unique_ptr<SecondaryMmu> s) {
+  touch::write(Touch::Obj::Notifier, mm.value());
+  m_notifiers[mm.value()].push_back(std::move(s));
+}
 
 SimLock& Kernel::ptl(Pfn table) {
   auto it = m_ptls.find(table.value());

@@ -130,10 +130,10 @@ class Kernel {
 
   /// mmu_notifier_register()
   void register_notifier(MmId mm, std::unique_ptr<SecondaryMmu> s);
-  /// The mm's subscribers, to call: recorded as a write of its notifier state, since a callback
-  /// may change the subscriber's own state (a shadow MMU's sequence count, an SVA unbind).
+  /// The mm's subscribers, to call: a read of the list. What a callback then changes records
+  /// itself (a shadow MMU's sequence and entries, an IOMMU's caches, queue and PASID table).
   std::vector<std::unique_ptr<SecondaryMmu>>& notifiers(MmId mm) {
-    touch::write(Touch::Obj::Notifier, mm.value());
+    touch::read(Touch::Obj::Notifier, mm.value());
     return m_notifiers[mm.value()];
   }
 

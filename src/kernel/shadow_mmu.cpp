@@ -23,15 +23,18 @@ std::string ShadowMmu::name() const { return "shadow-mmu(" + std::to_string(m_in
 
 void ShadowMmu::drop_range(Kernel& k, MmId mm, uint64_t start, uint64_t end, const char* func) {
   if (end <= start) return;
+  touch::cache_entries(false, holder(), start, end);
   auto it = m_entries.lower_bound(start >> kPageShift);
   const uint64_t last = (end - 1) >> kPageShift;
   while (it != m_entries.end() && it->first <= last) {
+    touch::cache_entries(true, holder(), it->first << kPageShift, (it->first + 1) << kPageShift);
     emit_entry(k, EventKind::Drop, holder(), mm, it->first << kPageShift, it->second, func);
     it = m_entries.erase(it);
   }
 }
 
 void ShadowMmu::invalidate_range_start(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
+  touch::cache_sequence(true, holder());
   ++m_in_progress;  // kvm_mmu_invalidate_begin(): faults now retry
   drop_range(k, mm.id(), start, end, "kvm_unmap_gfn_range");
 }
@@ -39,6 +42,7 @@ void ShadowMmu::invalidate_range_start(Kernel& k, AddressSpace& mm, uint64_t sta
 void ShadowMmu::invalidate_range_end(Kernel&, AddressSpace&, uint64_t, uint64_t) {
   // kvm_mmu_invalidate_end(): the sequence first, so a fault that sampled it before the start
   // sees a change even once in_progress is back to zero.
+  touch::cache_sequence(true, holder());
   ++m_seq;
   TLBSIM_CHECK(m_in_progress > 0, name() << ": invalidate_range_end without a start");
   --m_in_progress;
@@ -54,12 +58,14 @@ void ShadowMmu::check_invariants() const {
 }
 
 const ShadowMmu::Entry* ShadowMmu::lookup(uint64_t va) const {
+  touch::cache_entries(false, holder(), va & ~(kPageSize - 1), (va & ~(kPageSize - 1)) + kPageSize);
   auto it = m_entries.find(va >> kPageShift);
   return it == m_entries.end() ? nullptr : &it->second;
 }
 
 void ShadowMmu::install(Kernel& k, MmId mm, uint64_t va, Pfn pfn, bool writable, const char* func) {
   const Entry e{pfn, writable};
+  touch::cache_entries(true, holder(), va & ~(kPageSize - 1), (va & ~(kPageSize - 1)) + kPageSize);
   m_entries[va >> kPageShift] = e;
   emit_entry(k, EventKind::Fill, holder(), mm, va & ~(kPageSize - 1), e, func);
 }

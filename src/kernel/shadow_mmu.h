@@ -13,6 +13,7 @@
 
 #include "kernel/kernel.h"
 #include "kernel/task.h"
+#include "model/touch.h"
 
 namespace tlbsim::kernel {
 
@@ -37,8 +38,14 @@ class ShadowMmu : public SecondaryMmu {
   void check_invariants() const override;
 
   Holder holder() const { return Holder{HolderKind::Shadow, m_index}; }
-  int in_progress() const { return m_in_progress; }
-  uint64_t seq() const { return m_seq; }
+  int in_progress() const {
+    touch::cache_sequence(false, holder());
+    return m_in_progress;
+  }
+  uint64_t seq() const {
+    touch::cache_sequence(false, holder());
+    return m_seq;
+  }
   /// The entry for the page of `va`, or nullptr.
   const Entry* lookup(uint64_t va) const;
   size_t size() const { return m_entries.size(); }

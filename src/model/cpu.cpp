@@ -38,9 +38,7 @@ void emit_fault(EventBus& bus, MmId mm, Vaddr va, bool write, const char* what) 
 
 AccessResult Cpu::access(const WalkContext& ctx, Vaddr va, bool write) {
   EventBus& bus = m_mem.bus();
-  // The lookup below may miss and leave no event, but its answer depends on every fill and
-  // invalidation of this CPU's caches.
-  touch::cache(m_tlb.holder());
+  // The lookup records what it read, a miss included (TranslationCache::lookup()).
   if (const CachedTranslation* c = m_tlb.lookup(ctx.tag, va)) {
     // A write through a clean entry makes the CPU walk again to set the PTE's dirty bit, and
     // that walk faults if the PTE no longer allows the write (SDM 4.8: D is set before the write).

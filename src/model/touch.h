@@ -23,9 +23,9 @@ struct Touch {
     Table,      ///< slots [lo, hi) of the page-table page in frame `key` (what a walker reads)
     Frame,      ///< physical frames [lo, hi) (key 0): allocation state, generation, kind, counts, contents
     Allocator,  ///< the page allocator's free lists (reuse order)
-    Cache,      ///< translation caches of one side: key = cache_touch_key(holder)
+    Cache,      ///< one part of one translation cache: key = cache_touch_key(holder, part)
     Lock,       ///< a lock, by a stable (FNV-1a) hash of its name
-    Notifier,   ///< mmu_notifier state of mm `key` (invalidate counts, secondary MMU sequences)
+    Notifier,   ///< the mmu_notifier subscribers of mm `key` (each keeps its own state: a Cache Sequence)
     Binding,    ///< an IOMMU's PASID table (iommu_sva_bind_device / mm release): key = IOMMU index
     Mm,         ///< fields [lo, hi) of mm `key` (AddressSpace::Field: tlb_flush_pending, VMA tree, ...)
     File,       ///< page-cache slots [lo, hi) of file `key` (page and dirty bit by index)
@@ -39,18 +39,20 @@ struct Touch {
 inline constexpr uint64_t kAnyKey = ~uint64_t{0};
 inline constexpr size_t kTouchObjects = 13;
 
-/// Cache object of a holder: CPU-side caches are per CPU (its TLB and paging-structure cache
-/// together); device-side caches (IOTLB, IOMMU walk cache, ATC, shadow MMU) form one object,
-/// because one invalidation command or notifier reaches several of them.
-inline constexpr uint64_t kCpuCacheSide = 0, kDeviceCacheSide = uint64_t{1} << 32;
-inline constexpr uint64_t kAnyCacheIndex = 0xffffffffu;
-inline uint64_t cache_touch_key(Holder h) {
-  switch (h.kind) {
-    case HolderKind::CpuTlb:
-    case HolderKind::CpuWalkCache: return kCpuCacheSide | h.index;
-    case HolderKind::None: return kAnyKey;
-    default: return kDeviceCacheSide;
-  }
+/// Cache touches name one cache by its holder (one CPU's TLB or walk cache, an IOTLB, an IOMMU
+/// walk cache, a device's ATC, a shadow MMU) and one part of it:
+/// - Entries: the entries covering addresses [lo, hi) (a lookup or an invalidation reads them,
+///   a fill or a drop writes the range of the entry it adds or removes);
+/// - Members: which entries set `lo` holds (a fill and a drop write it; a fill's choice of
+///   victim depends on it);
+/// - Recency: the LRU order of set `lo` (a hit and a fill write it). A hit and a drop of another
+///   entry commute: both orders leave the same entries in the same LRU order;
+/// - Sequence: a shadow MMU's invalidation count and sequence (mmu_invalidate_in_progress/seq).
+/// The tag (ASID, PASID) is not part of the key: entries of different tags at one address
+/// conflict, which is more than needed and never less.
+enum class CachePart : uint64_t { Entries = 0, Members = 1, Recency = 2, Sequence = 3 };
+inline uint64_t cache_touch_key(Holder h, CachePart part) {
+  return (static_cast<uint64_t>(part) << 48) | (uint64_t{static_cast<uint8_t>(h.kind)} << 32) | h.index;
 }
 
 namespace detail {
@@ -71,7 +73,13 @@ inline void table_page(bool w, Pfn table) { record(Touch::Obj::Table, w, table.v
 inline void frame(bool w, Pfn p, uint64_t n = 1) {
   if (p != kNoPfn) record(Touch::Obj::Frame, w, 0, p.value(), p.value() + n);
 }
-inline void cache(Holder h) { record(Touch::Obj::Cache, true, cache_touch_key(h)); }
+/// The entries of `h` covering [lo, hi): read by a lookup or an invalidation, written by a fill or drop.
+inline void cache_entries(bool w, Holder h, uint64_t lo, uint64_t hi) {
+  record(Touch::Obj::Cache, w, cache_touch_key(h, CachePart::Entries), lo, hi);
+}
+/// Set `set` of `h`: its members (fill, drop) or its LRU order (hit, fill).
+inline void cache_set(CachePart part, Holder h, uint64_t set) { record(Touch::Obj::Cache, true, cache_touch_key(h, part), set, set + 1); }
+inline void cache_sequence(bool w, Holder h) { record(Touch::Obj::Cache, w, cache_touch_key(h, CachePart::Sequence)); }
 }  // namespace touch
 
 /// Records every touch made on this thread into `sink` while alive (the runner wraps each step).

@@ -32,14 +32,27 @@ CachedTranslation* TranslationCache::find(uint32_t tag, uint64_t vpn) {
 }
 
 const CachedTranslation* TranslationCache::lookup(uint32_t tag, Vaddr va) {
-  touch::cache(m_holder);
+  // A miss reads as much as a hit: whether some entry covers the page.
+  touch::cache_entries(false, m_holder, va.vpn() << kPageShift, (va.vpn() + 1) << kPageShift);
   CachedTranslation* e = find(tag, va.vpn());
-  if (e) e->lru = ++m_clock;
+  if (e) {
+    e->lru = ++m_clock;
+    touch::cache_set(CachePart::Recency, m_holder, set_index(*e));
+  }
   return e;
 }
 
+uint64_t TranslationCache::set_index(const CachedTranslation& e) const {
+  return static_cast<uint64_t>(&e - m_entries.data()) / m_cfg.ways;
+}
+
+void TranslationCache::touch_entry(const CachedTranslation& e) const {
+  const uint64_t start = e.vpn << kPageShift;
+  touch::cache_entries(true, m_holder, start, start + (e.huge ? kPmdSize : kPageSize));
+  touch::cache_set(CachePart::Members, m_holder, set_index(e));
+}
+
 void TranslationCache::fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writable, bool huge, const char* func, bool dirty) {
-  touch::cache(m_holder);
   // The detector orders a fill against stores to the entry it caches.
   touch::read(Touch::Obj::PtRange, mm.value(), va.value(), va.value() + 1);
   const uint64_t vpn = huge ? (va.vpn() & ~uint64_t{511}) : va.vpn();
@@ -57,6 +70,9 @@ void TranslationCache::fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writa
     drop(*victim, EventKind::Evict, (victim->vpn == vpn && victim->tag == tag) ? "refill replaces the entry" : "capacity eviction");
   *victim = CachedTranslation{.vpn = vpn, .pfn = pfn, .tag = tag, .lru = ++m_clock, .mm = mm, .valid = true,
                               .writable = writable, .dirty = dirty, .huge = huge};
+  // The victim was chosen by the set's members and LRU order, which the fill changes.
+  touch_entry(*victim);
+  touch::cache_set(CachePart::Recency, m_holder, set_index(*victim));
   m_counts.add(tag);
   if (m_bus.active()) {
     Event e{.kind = EventKind::Fill, .flags = uint8_t((writable ? kEvWrite : 0) | (huge ? kEvHuge : 0)),
@@ -70,6 +86,7 @@ void TranslationCache::fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writa
 }
 
 void TranslationCache::drop(CachedTranslation& c, EventKind why, const char* func) {
+  touch_entry(c);
   if (m_bus.active()) {
     Event e{.kind = why, .flags = uint8_t((c.writable ? kEvWrite : 0) | (c.huge ? kEvHuge : 0)),
             .level = uint8_t(c.huge ? 2 : 1), .holder = m_holder, .mm = c.mm, .tag = c.tag, .func = func};
@@ -83,9 +100,12 @@ void TranslationCache::drop(CachedTranslation& c, EventKind why, const char* fun
 }
 
 size_t TranslationCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func) {
-  touch::cache(m_holder);
+  if (end <= start) return 0;
+  // Whatever path finds them (a probe per page, a scan, or the count saying there are none), the
+  // answer is the set of entries covering [start, end): what the invalidation reads.
+  touch::cache_entries(false, m_holder, start, end);
   const size_t held = m_counts.of(tag);
-  if (end <= start || held == 0) return 0;
+  if (held == 0) return 0;
   const uint64_t first = start >> kPageShift, last = (end - 1) >> kPageShift;
   size_t n = 0;
   if (last - first + 1 <= 2 * m_entries.size() / m_cfg.ways) {
@@ -113,12 +133,12 @@ size_t TranslationCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t
 }
 
 size_t TranslationCache::invalidate_tag(uint32_t tag, const char* func) {
-  touch::cache(m_holder);
+  touch::cache_entries(false, m_holder, 0, ~uint64_t{0});
   return drop_tagged(m_entries, m_counts, tag, [&](CachedTranslation& e) { drop(e, EventKind::Drop, func); });
 }
 
 size_t TranslationCache::invalidate_all(const char* func) {
-  touch::cache(m_holder);
+  touch::cache_entries(false, m_holder, 0, ~uint64_t{0});
   return drop_all(m_entries, m_counts, [&](CachedTranslation& e) { drop(e, EventKind::Drop, func); });
 }
 

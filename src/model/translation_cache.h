@@ -63,6 +63,9 @@ class TranslationCache {
  private:
   uint32_t set_of(uint32_t tag, uint64_t vpn_base) const;
   void drop(CachedTranslation& e, EventKind why, const char* func);
+  uint64_t set_index(const CachedTranslation& e) const;
+  /// Records a write of the entry's address range and of its set's members (model/touch.h).
+  void touch_entry(const CachedTranslation& e) const;
   CachedTranslation* find(uint32_t tag, uint64_t vpn);
 
   TranslationCacheConfig m_cfg;

@@ -14,20 +14,24 @@ WalkCache::WalkCache(uint32_t entries, Holder holder, EventBus& bus) : m_holder(
   m_entries.resize(entries);
 }
 
+// The walk cache is fully associative: one set (0) for the members and LRU order touches.
 const WalkCacheEntry* WalkCache::lookup(uint32_t tag, uint64_t va) {
-  touch::cache(m_holder);
+  // A miss reads as much as a hit: whether some entry covers va.
+  touch::cache_entries(false, m_holder, va, va + 1);
   if (m_counts.of(tag) == 0) return nullptr;
   WalkCacheEntry* best = nullptr;
   for (auto& e : m_entries) {
     if (!e.valid || e.tag != tag || (va >> level_shift(e.level)) != e.prefix) continue;
     if (!best || e.level < best->level) best = &e;
   }
-  if (best) best->lru = ++m_clock;
+  if (best) {
+    best->lru = ++m_clock;
+    touch::cache_set(CachePart::Recency, m_holder, 0);
+  }
   return best;
 }
 
 void WalkCache::fill(uint32_t tag, MmId mm, uint64_t va, uint8_t level, Pfn table, uint32_t gen, const char* func) {
-  touch::cache(m_holder);
   // The detector orders a fill against stores to the entry it caches.
   touch::read(Touch::Obj::PtRange, mm.value(), va, va + 1);
   if (m_entries.empty()) return;
@@ -43,6 +47,10 @@ void WalkCache::fill(uint32_t tag, MmId mm, uint64_t va, uint8_t level, Pfn tabl
   if (victim->valid) drop(*victim, EventKind::Evict, "capacity eviction");
   *victim = WalkCacheEntry{.prefix = prefix, .table = table, .table_gen = gen, .tag = tag, .lru = ++m_clock,
                            .mm = mm, .level = level, .valid = true};
+  // The victim was chosen by the members and their LRU order, which the fill changes.
+  touch::cache_entries(true, m_holder, victim->start(), victim->end());
+  touch::cache_set(CachePart::Members, m_holder, 0);
+  touch::cache_set(CachePart::Recency, m_holder, 0);
   m_counts.add(tag);
   if (m_bus.active()) {
     Event ev{.kind = EventKind::WalkFill, .level = level, .holder = m_holder, .mm = mm, .tag = tag, .func = func};
@@ -55,6 +63,8 @@ void WalkCache::fill(uint32_t tag, MmId mm, uint64_t va, uint8_t level, Pfn tabl
 }
 
 void WalkCache::drop(WalkCacheEntry& c, EventKind why, const char* func) {
+  touch::cache_entries(true, m_holder, c.start(), c.end());
+  touch::cache_set(CachePart::Members, m_holder, 0);
   if (m_bus.active()) {
     Event ev{.kind = why, .level = c.level, .holder = m_holder, .mm = c.mm, .tag = c.tag, .func = func};
     ev.va = c.start();
@@ -68,7 +78,8 @@ void WalkCache::drop(WalkCacheEntry& c, EventKind why, const char* func) {
 }
 
 size_t WalkCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func) {
-  touch::cache(m_holder);
+  if (end <= start) return 0;
+  touch::cache_entries(false, m_holder, start, end);
   if (m_counts.of(tag) == 0) return 0;
   size_t n = 0;
   for (auto& e : m_entries)
@@ -80,12 +91,12 @@ size_t WalkCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, c
 }
 
 size_t WalkCache::invalidate_tag(uint32_t tag, const char* func) {
-  touch::cache(m_holder);
+  touch::cache_entries(false, m_holder, 0, ~uint64_t{0});
   return drop_tagged(m_entries, m_counts, tag, [&](WalkCacheEntry& e) { drop(e, EventKind::Drop, func); });
 }
 
 size_t WalkCache::invalidate_all(const char* func) {
-  touch::cache(m_holder);
+  touch::cache_entries(false, m_holder, 0, ~uint64_t{0});
   return drop_all(m_entries, m_counts, [&](WalkCacheEntry& e) { drop(e, EventKind::Drop, func); });
 }
 

@@ -148,10 +148,11 @@ struct Setup {
   }
   /// Depth of the next step: steps taken after priming.
   size_t depth(const std::vector<StepRecord>& trace) const { return trace.size() - static_cast<size_t>(threads); }
-  Footprint step_fp(const StepRecord& st, const std::vector<Event>& ev) const {
+  /// Footprint of step `st` of a run whose earlier steps `sf` has seen (in order).
+  Footprint step_fp(StepFootprints& sf, const StepRecord& st, const std::vector<Event>& ev) const {
     StepActor a = actors[static_cast<size_t>(st.thread)];
     a.hardware = st.hardware;
-    return footprint(std::span<const Event>(ev.data() + st.ev_begin, st.ev_end - st.ev_begin), st.touches, a);
+    return sf.next(ev, st.ev_begin, st.ev_end, st.touches, a);
   }
 };
 
@@ -190,10 +191,11 @@ Schedule fewest_switches(const Setup& su, const Schedule& w, const std::function
   if (!r) return w;
   std::vector<int> threads;
   std::vector<Footprint> fps;
+  StepFootprints sf;
   for (const StepRecord& st : r->trace)
     if (!st.priming) {
       threads.push_back(st.thread);
-      fps.push_back(su.step_fp(st, r->events));
+      fps.push_back(su.step_fp(sf, st, r->events));
     }
   Schedule best = w;
   for (const std::vector<int>& order : few_switch_orders(threads, [&](size_t i, size_t j) { return dependent(fps[i], fps[j]); })) {
@@ -311,11 +313,12 @@ class SubtreeExplorer {
     Mask final_ready = 0;
     std::vector<Sleeper> final_sleep;
     m_pending.clear();
+    StepFootprints sf;  // footprints of this execution's steps, in order
     auto chooser = [&](uint64_t ready, const std::vector<StepRecord>& trace, const std::vector<Event>& ev) -> int {
       const size_t d = m_su.depth(trace);
       depth = d;
       // Steps before the last fixed one replay the previous execution: their footprints are known.
-      if (d > 0 && d >= fixed) m_stack[d - 1].fp = m_fps.intern(m_su.step_fp(trace.back(), ev));
+      if (d > 0 && d >= fixed) m_stack[d - 1].fp = m_fps.intern(m_su.step_fp(sf, trace.back(), ev));
       if (d < fixed) {
         if (m_stack[d].enabled != 0 && m_stack[d].enabled != ready)
           throw std::logic_error("explore: replay diverged at step " + std::to_string(d) + " (the model is not deterministic)");
@@ -359,7 +362,7 @@ class SubtreeExplorer {
     m_stack.resize(sched.size());
     if (!sched.empty()) {
       const StepRecord& last = r.trace.back();
-      m_stack[sched.size() - 1].fp = m_fps.intern(m_su.step_fp(last, r.events));
+      m_stack[sched.size() - 1].fp = m_fps.intern(m_su.step_fp(sf, last, r.events));
     }
     m_sched = sched;
     // Threads whose next step never ran: its races with the execution are analysed too.
@@ -584,9 +587,10 @@ Aggregate exhaustive(const Setup& su, const ExploreOptions& opt) {
   auto first_fp = [&](int t) {
     Footprint fp = footprint_of_everything();
     try {
+      StepFootprints sf;
       su.run([&](uint64_t, const std::vector<StepRecord>& trace, const std::vector<Event>& ev) {
         if (su.depth(trace) == 0) return t;
-        fp = su.step_fp(trace.back(), ev);
+        fp = su.step_fp(sf, trace.back(), ev);
         return -1;
       });
     } catch (const InvariantViolation&) {

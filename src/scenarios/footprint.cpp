@@ -12,10 +12,6 @@ namespace tlbsim::scenarios {
 
 namespace {
 
-constexpr uint64_t kCpuSide = kCpuCacheSide, kDeviceSide = kDeviceCacheSide;
-constexpr uint64_t kAnyIndex = kAnyCacheIndex;
-uint64_t cache_key(Holder h) { return cache_touch_key(h); }
-
 bool hardware_kind(const Event& e) {
   switch (e.kind) {
     case EventKind::Access:
@@ -40,9 +36,7 @@ bool keys_match(Touch::Obj o, uint64_t a, uint64_t b) {
   if (a == kAnyKey || b == kAnyKey || a == b) return true;
   if (o == Touch::Obj::Cached)
     return (a >> 24) == (b >> 24) && ((a & kAnyHolder) == kAnyHolder || (b & kAnyHolder) == kAnyHolder);
-  if (o != Touch::Obj::Cache) return false;
-  if ((a & kDeviceSide) != (b & kDeviceSide)) return false;
-  return (a & kAnyIndex) == kAnyIndex || (b & kAnyIndex) == kAnyIndex;
+  return false;
 }
 
 }  // namespace
@@ -65,7 +59,35 @@ Footprint footprint_of_everything() {
   return f;
 }
 
-Footprint footprint(std::span<const Event> events, std::span<const Touch> touches, const StepActor& actor) {
+void CachedEntries::apply(const Event& e) {
+  switch (e.kind) {
+    case EventKind::Fill:
+    case EventKind::WalkFill:
+    case EventKind::Drop:
+    case EventKind::Evict: break;
+    default: return;
+  }
+  const Key k{e.mm.value(), e.va, e.level, static_cast<uint8_t>(e.holder.kind), e.holder.index, e.tag};
+  if (e.kind == EventKind::Drop || e.kind == EventKind::Evict) {
+    m_entries.erase(k);
+    return;
+  }
+  const bool walk = e.kind == EventKind::WalkFill;
+  uint64_t hi = e.end;
+  if (hi <= e.va) hi = e.va + (walk ? uint64_t{1} << level_shift(e.level) : (e.flags & kEvHuge) ? kPmdSize : kPageSize);
+  m_entries.insert_or_assign(k, Entry{e.va, hi, e.pfn, (!walk && (e.flags & kEvHuge)) ? kPtrsPerTable : 1});
+}
+
+Footprint StepFootprints::next(const std::vector<Event>& events, size_t begin, size_t end, std::span<const Touch> touches,
+                               const StepActor& actor) {
+  for (; m_seen < begin; ++m_seen) m_cached.apply(events[m_seen]);
+  Footprint f = footprint(std::span<const Event>(events.data() + begin, end - begin), touches, actor, &m_cached);
+  m_seen = end;
+  return f;
+}
+
+Footprint footprint(std::span<const Event> events, std::span<const Touch> touches, const StepActor& actor,
+                    CachedEntries* index) {
   Footprint f;
   auto add = [&](Touch::Obj o, bool w, uint64_t key, uint64_t lo = 0, uint64_t hi = ~uint64_t{0}) {
     f.touches.push_back(Touch{.obj = o, .write = w, .key = key, .lo = lo, .hi = hi});
@@ -109,6 +131,7 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
   // What the model's accessors recorded: the ground truth of what the step read and wrote.
   f.touches.assign(touches.begin(), touches.end());
   for (const Event& e : events) {
+    if (index) index->apply(e);
     if (!hardware_kind(e)) f.kernel = true;
     switch (e.kind) {
       case EventKind::PteStore:
@@ -116,19 +139,23 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
         if (std::string_view(e.func) != "hardware A/D update") {
           // A store opens windows on the translations cached for its span; their class depends
           // on whether their frames, which the store need not name (a PMD clear over cached
-          // leaves), are free: every frame's allocation state is read. An A/D update changes
-          // neither frame nor permission, and opens nothing.
-          cached_any(e, e.end > e.va ? e.end - e.va : 1);
-          add(Touch::Obj::Frame, false, 0);
+          // leaves), are free. With the index of what is cached, it reads those frames;
+          // without, every frame. An A/D update changes neither frame nor permission, and
+          // opens nothing.
+          const uint64_t end = e.end > e.va ? e.end : e.va + 1;
+          cached_any(e, end - e.va);
+          if (index) index->frames(e.mm, e.va, end, [&](Pfn p, uint64_t n) { frame(false, p, n); });
+          else add(Touch::Obj::Frame, false, 0);
         }
         // The slot itself is recorded by the accessor that stored it (a Table write), which is
         // what a walk through that page, live or freed, reads.
         pte_frame(e.old_val);
         pte_frame(e.new_val);
         break;
+      // The caches themselves record what a fill, drop or lookup touched (model/touch.h): the
+      // events add the detector's view.
       case EventKind::Fill:
       case EventKind::WalkFill:
-        add(Touch::Obj::Cache, true, cache_key(e.holder));
         walk_read(e);
         cached(true, e, entry_size(e));
         frame(false, e.pfn, entry_frames(e));
@@ -136,17 +163,16 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
       case EventKind::Evict:
       case EventKind::Drop:
         // Closes the entry's window, after or before its frames were freed.
-        add(Touch::Obj::Cache, true, cache_key(e.holder));
         cached(true, e, entry_size(e));
         frame(false, e.pfn, entry_frames(e));
         break;
-      case EventKind::CpuFlush: add(Touch::Obj::Cache, true, kCpuSide | kAnyIndex); break;
+      // What a flush, a notifier call or an invalidation command does to a cache, the cache
+      // records; the queue, the subscriber list and a shadow MMU's sequence record themselves
+      // too. The detector does not read these events.
+      case EventKind::CpuFlush:
       case EventKind::Notifier:
-        add(Touch::Obj::Notifier, true, e.mm == kNoMm ? kAnyKey : e.mm.value());
-        add(Touch::Obj::Cache, true, kDeviceSide);
-        break;
       case EventKind::InvCmd:
-      case EventKind::InvSync: add(Touch::Obj::Cache, true, kDeviceSide); break;
+      case EventKind::InvSync: break;
       case EventKind::FrameAlloc:
       case EventKind::FrameFree:
         frame(true, e.pfn);
@@ -156,7 +182,6 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
         // Even an access that hits a cache reads the PTE in the sense that matters: whether a
         // window is open (the PTE no longer allows it) when the access happens decides
         // `observed`, so its order against a store to that PTE must be explored.
-        if (e.holder.kind != HolderKind::None) add(Touch::Obj::Cache, true, cache_key(e.holder));
         walk_read(e);
         cached(false, e, 1);
         frame((e.flags & kEvWrite) != 0, e.pfn);
@@ -179,10 +204,6 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
       case EventKind::Call: break;
     }
   }
-  // A hardware access looks up its own caches first (a miss leaves no event but its result
-  // depends on every fill and invalidation of those caches; Cpu::access() and Iommu::dma() record
-  // it too).
-  if (!f.kernel) add(Touch::Obj::Cache, true, actor.device ? kDeviceSide : (kCpuSide | actor.cpu));
   auto key = [](const Touch& t) { return std::make_tuple(t.obj, t.key, t.lo, t.hi, t.write); };
   std::sort(f.touches.begin(), f.touches.end(), [&](const Touch& a, const Touch& b) { return key(a) < key(b); });
   f.touches.erase(std::unique(f.touches.begin(), f.touches.end(), [&](const Touch& a, const Touch& b) { return key(a) == key(b); }),

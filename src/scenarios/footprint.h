@@ -6,6 +6,8 @@
 /// why it is sound.
 #include <array>
 #include <cstdint>
+#include <map>
+#include <tuple>
 #include <span>
 #include <vector>
 
@@ -33,15 +35,60 @@ struct StepActor {
   bool hardware = false;
 };
 
+/// The translations cached anywhere, per mm and address, as the detector sees them: a fill adds
+/// an entry, a drop or an eviction removes it. A PTE store opens windows on the entries its span
+/// covers, and whether their frames are free decides the windows' class (detector.cpp,
+/// open_window()): with this index a store's footprint reads those frames and no others.
+class CachedEntries {
+ public:
+  void apply(const Event& e);
+  /// Calls f(first frame, frames) for every entry of `mm` intersecting [lo, hi).
+  template <class F>
+  void frames(MmId mm, uint64_t lo, uint64_t hi, F&& f) const {
+    for (auto it = m_entries.lower_bound(Key{mm.value(), 0, 0, 0, 0, 0}); it != m_entries.end(); ++it) {
+      if (std::get<0>(it->first) != mm.value()) break;
+      const Entry& e = it->second;
+      if (e.lo < hi && lo < e.hi) f(e.pfn, e.frames);
+    }
+  }
+  void clear() { m_entries.clear(); }
+
+ private:
+  /// mm, address, level, holder kind, holder index, tag: the detector's entry keys.
+  using Key = std::tuple<uint16_t, uint64_t, uint8_t, uint8_t, uint16_t, uint32_t>;
+  struct Entry {
+    uint64_t lo, hi;
+    Pfn pfn;
+    uint64_t frames;
+  };
+  std::map<Key, Entry> m_entries;
+};
+
 /// Footprint of a step that recorded `touches` and emitted `events`. The recorded touches are the
 /// machine state the step read and wrote; the events add what the detector judges by their order
 /// (a window opens at a store and closes at a drop). A step is hardware-only when it began at a
 /// hardware point and every event it emitted is a load/store, a fault report, a cache fill or
 /// eviction, or a hardware A/D update; any other step counts as kernel code. A step that began at
 /// a hardware point and touched and emitted nothing (an access op starting) touched nothing.
-Footprint footprint(std::span<const Event> events, std::span<const Touch> touches, const StepActor& actor);
+/// `index`: the entries cached before the step, brought up to date through its events; without
+/// it a PTE store reads every frame.
+Footprint footprint(std::span<const Event> events, std::span<const Touch> touches, const StepActor& actor,
+                    CachedEntries* index = nullptr);
 /// The same from the events alone (tests of the event part).
 inline Footprint footprint(std::span<const Event> events, const StepActor& actor) { return footprint(events, {}, actor); }
+
+/// The footprints of one run's steps, taken in order: keeps the CachedEntries of the events
+/// before each step, so every store reads exactly the frames its windows depend on.
+class StepFootprints {
+ public:
+  /// The step whose events are events[begin, end): `begin` at or after the last step's end.
+  Footprint next(const std::vector<Event>& events, size_t begin, size_t end, std::span<const Touch> touches,
+                 const StepActor& actor);
+
+ private:
+  CachedEntries m_cached;
+  size_t m_seen = 0;  ///< events applied to m_cached
+};
 
 /// The footprint of a step that could not finish (the model threw): dependent with every step.
 Footprint footprint_of_everything();

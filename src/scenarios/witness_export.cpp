@@ -96,9 +96,10 @@ std::string happens_before_dot(const ScenarioSpec& s, const RunResult& r) {
   const std::vector<const StepRecord*> steps = steps_of(r);
   Graph g(steps.size());
   std::vector<Footprint> fps;
+  StepFootprints sf;  // as the explorer computes them
   for (size_t i = 0; i < steps.size(); ++i) {
     const StepRecord& st = *steps[i];
-    fps.push_back(footprint(std::span<const Event>(r.events.data() + st.ev_begin, st.ev_end - st.ev_begin), st.touches, actor_of(s, st)));
+    fps.push_back(sf.next(r.events, st.ev_begin, st.ev_end, st.touches, actor_of(s, st)));
     g[i].label = std::to_string(i + 1) + ": " + dot_escape(s.threads[static_cast<size_t>(st.thread)].name + " " + st.label) + "\\n" +
                  dot_escape(summary(r, st));
   }

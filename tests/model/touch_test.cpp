@@ -46,7 +46,9 @@ TEST_CASE("a walk that starts from a walk-cache entry records a read of the tabl
   }
   CHECK(has_frame(ts, false, pte_table));
   CHECK(has(ts, Touch::Obj::Table, false, pte_table.value(), table_index(kVa.value() + kPageSize, 1)));
-  CHECK(has(ts, Touch::Obj::Cache, true, cache_touch_key(f.pwc.holder()), 0));
+  // It read the walk-cache entries covering the address and made the hit the most recent.
+  CHECK(has(ts, Touch::Obj::Cache, false, cache_touch_key(f.pwc.holder(), CachePart::Entries), kVa.value() + kPageSize));
+  CHECK(has(ts, Touch::Obj::Cache, true, cache_touch_key(f.pwc.holder(), CachePart::Recency), 0));
   // It started below the PMD: the upper tables were not read.
   CHECK_FALSE(has(ts, Touch::Obj::Table, false, f.pt.pgd().value(), table_index(kVa.value(), 4)));
 }

@@ -101,14 +101,17 @@ void check_schedule(const ScenarioSpec& s, const kernel::Policy& policy, const S
     if (!st.priming) steps.push_back(&st);
   std::vector<StepActor> actors;
   for (const ThreadSpec& t : s.threads) actors.push_back(StepActor{.device = t.kind == ThreadKind::Device, .cpu = t.cpu});
-  auto fp = [&](const StepRecord& st) {
-    StepActor a = actors[static_cast<size_t>(st.thread)];
-    a.hardware = st.hardware;
-    return footprint(std::span<const Event>(base.events.data() + st.ev_begin, st.ev_end - st.ev_begin), st.touches, a);
-  };
+  // As the explorer computes them: in order, each store reading the frames of what is cached.
+  std::vector<Footprint> fps;
+  StepFootprints sf;
+  for (const StepRecord* st : steps) {
+    StepActor a = actors[static_cast<size_t>(st->thread)];
+    a.hardware = st->hardware;
+    fps.push_back(sf.next(base.events, st->ev_begin, st->ev_end, st->touches, a));
+  }
   std::vector<size_t> candidates;
   for (size_t i = 0; i + 1 < steps.size(); ++i)
-    if (steps[i]->thread != steps[i + 1]->thread && !dependent(fp(*steps[i]), fp(*steps[i + 1]))) candidates.push_back(i);
+    if (steps[i]->thread != steps[i + 1]->thread && !dependent(fps[i], fps[i + 1])) candidates.push_back(i);
   const size_t stride = candidates.size() > max_pairs ? (candidates.size() + max_pairs - 1) / max_pairs : 1;
   const std::vector<std::string> base_events = per_thread_events(base, threads);
   const std::string base_outcome = outcome(base);
