@@ -74,12 +74,14 @@ class AddressSpace {
     touch_field(false, kTlbFlushPending);
     return m_tlb_flush_pending;
   }
+  /// inc_tlb_flush_pending()/dec_tlb_flush_pending() are atomic_inc()/atomic_dec() whose result
+  /// nobody uses: two of them commute (only a read, mm_tlb_flush_nested(), sees the order).
   void inc_tlb_flush_pending() {
-    touch_field(true, kTlbFlushPending);
+    touch::add(Touch::Obj::Mm, m_id.value(), kTlbFlushPending, kTlbFlushPending + 1);
     ++m_tlb_flush_pending;
   }
   void dec_tlb_flush_pending() {
-    touch_field(true, kTlbFlushPending);
+    touch::add(Touch::Obj::Mm, m_id.value(), kTlbFlushPending, kTlbFlushPending + 1);
     --m_tlb_flush_pending;
   }
   /// mm->tlb_flush_batched: reclaim queued a deferred flush for this mm (set_tlb_ubc_flush_pending).

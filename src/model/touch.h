@@ -35,6 +35,10 @@ struct Touch {
   bool write = false;
   uint64_t key = 0;
   uint64_t lo = 0, hi = ~uint64_t{0};
+  /// A write that commutes with another such write of the same object: an atomic increment or
+  /// decrement whose result the step does not use (inc_tlb_flush_pending()). It still conflicts
+  /// with every read and plain write.
+  bool commutes = false;
 };
 inline constexpr uint64_t kAnyKey = ~uint64_t{0};
 inline constexpr size_t kTouchObjects = 13;
@@ -66,6 +70,11 @@ inline void record(Touch::Obj o, bool write, uint64_t key, uint64_t lo = 0, uint
   if (std::vector<Touch>* s = detail::t_touches) s->push_back(Touch{.obj = o, .write = write, .key = key, .lo = lo, .hi = hi});
 }
 inline void read(Touch::Obj o, uint64_t key, uint64_t lo = 0, uint64_t hi = ~uint64_t{0}) { record(o, false, key, lo, hi); }
+/// An update that commutes with another such update (Touch::commutes).
+inline void add(Touch::Obj o, uint64_t key, uint64_t lo, uint64_t hi) {
+  if (std::vector<Touch>* s = detail::t_touches)
+    s->push_back(Touch{.obj = o, .write = true, .key = key, .lo = lo, .hi = hi, .commutes = true});
+}
 inline void write(Touch::Obj o, uint64_t key, uint64_t lo = 0, uint64_t hi = ~uint64_t{0}) { record(o, true, key, lo, hi); }
 /// One slot of a page-table page, or all of them.
 inline void table_slot(bool w, Pfn table, uint64_t index) { record(Touch::Obj::Table, w, table.value(), index, index + 1); }

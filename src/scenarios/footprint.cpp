@@ -26,16 +26,26 @@ bool hardware_kind(const Event& e) {
   }
 }
 
-/// Cached keys: the mm above bit 24, the holder below; a holder part of all ones is every holder.
-constexpr uint64_t kAnyHolder = 0xffffff;
+/// Cached keys: the mm above bit 24, the holder below; a holder part of all ones is every holder,
+/// kAnyLeafHolder every holder of leaf entries (every cache but the walk caches).
+constexpr uint64_t kAnyHolder = 0xffffff, kAnyLeafHolder = 0xfffffe;
 uint64_t cached_key(MmId mm, Holder h) {
   return (uint64_t{mm.value()} << 24) | (uint64_t{static_cast<uint8_t>(h.kind)} << 16) | h.index;
+}
+bool walk_holder(uint64_t holder) {
+  const auto kind = static_cast<HolderKind>(holder >> 16);
+  return kind == HolderKind::CpuWalkCache || kind == HolderKind::IommuWalkCache;
+}
+bool holders_match(uint64_t a, uint64_t b) {
+  if (a == b || a == kAnyHolder || b == kAnyHolder) return true;
+  if (a == kAnyLeafHolder) return b == kAnyLeafHolder || !walk_holder(b);
+  if (b == kAnyLeafHolder) return !walk_holder(a);
+  return false;
 }
 
 bool keys_match(Touch::Obj o, uint64_t a, uint64_t b) {
   if (a == kAnyKey || b == kAnyKey || a == b) return true;
-  if (o == Touch::Obj::Cached)
-    return (a >> 24) == (b >> 24) && ((a & kAnyHolder) == kAnyHolder || (b & kAnyHolder) == kAnyHolder);
+  if (o == Touch::Obj::Cached) return (a >> 24) == (b >> 24) && holders_match(a & kAnyHolder, b & kAnyHolder);
   return false;
 }
 
@@ -75,7 +85,7 @@ void CachedEntries::apply(const Event& e) {
   const bool walk = e.kind == EventKind::WalkFill;
   uint64_t hi = e.end;
   if (hi <= e.va) hi = e.va + (walk ? uint64_t{1} << level_shift(e.level) : (e.flags & kEvHuge) ? kPmdSize : kPageSize);
-  m_entries.insert_or_assign(k, Entry{e.va, hi, e.pfn, (!walk && (e.flags & kEvHuge)) ? kPtrsPerTable : 1});
+  m_entries.insert_or_assign(k, Entry{e.va, hi, e.pfn, (!walk && (e.flags & kEvHuge)) ? kPtrsPerTable : 1, walk});
 }
 
 Footprint StepFootprints::next(const std::vector<Event>& events, size_t begin, size_t end, std::span<const Touch> touches,
@@ -99,9 +109,12 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
   // changes that (and opens or closes a window), a store or an access consults it.
   // Per holder: one cache's fills and drops do not change another's entries.
   auto cached = [&](bool w, const Event& e, uint64_t size) { add(Touch::Obj::Cached, w, cached_key(e.mm, e.holder), e.va, e.va + size); };
-  // A store consults the entries of every holder.
+  // A store consults the entries of every holder; a PTE store (level 1) only leaf entries, since
+  // walk-cache entries point at tables and only a store to an upper entry changes what they
+  // should hold (detector.cpp, on_pte_store()).
   auto cached_any = [&](const Event& e, uint64_t size) {
-    add(Touch::Obj::Cached, false, (uint64_t{e.mm.value()} << 24) | kAnyHolder, e.va, e.va + size);
+    add(Touch::Obj::Cached, false, (uint64_t{e.mm.value()} << 24) | (e.level >= 2 ? kAnyHolder : kAnyLeafHolder), e.va,
+        e.va + size);
   };
   // Frames a cached entry covers: a huge entry's window counts all 512.
   auto entry_frames = [&](const Event& e) -> uint64_t {
@@ -144,7 +157,7 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
           // opens nothing.
           const uint64_t end = e.end > e.va ? e.end : e.va + 1;
           cached_any(e, end - e.va);
-          if (index) index->frames(e.mm, e.va, end, [&](Pfn p, uint64_t n) { frame(false, p, n); });
+          if (index) index->frames(e.mm, e.va, end, e.level >= 2, [&](Pfn p, uint64_t n) { frame(false, p, n); });
           else add(Touch::Obj::Frame, false, 0);
         }
         // The slot itself is recorded by the accessor that stored it (a Table write), which is
@@ -204,7 +217,7 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
       case EventKind::Call: break;
     }
   }
-  auto key = [](const Touch& t) { return std::make_tuple(t.obj, t.key, t.lo, t.hi, t.write); };
+  auto key = [](const Touch& t) { return std::make_tuple(t.obj, t.key, t.lo, t.hi, t.write, t.commutes); };
   std::sort(f.touches.begin(), f.touches.end(), [&](const Touch& a, const Touch& b) { return key(a) < key(b); });
   f.touches.erase(std::unique(f.touches.begin(), f.touches.end(), [&](const Touch& a, const Touch& b) { return key(a) == key(b); }),
                   f.touches.end());
@@ -219,7 +232,7 @@ bool dependent(const Footprint& a, const Footprint& b) {
       for (size_t j = b.group[o]; j < end(b, o); ++j) {
         const Touch& x = a.touches[i];
         const Touch& y = b.touches[j];
-        if (!(x.write || y.write) || !keys_match(x.obj, x.key, y.key)) continue;
+        if (!(x.write || y.write) || (x.commutes && y.commutes) || !keys_match(x.obj, x.key, y.key)) continue;
         if (x.lo < y.hi && y.lo < x.hi) return true;
       }
   return false;

@@ -42,13 +42,14 @@ struct StepActor {
 class CachedEntries {
  public:
   void apply(const Event& e);
-  /// Calls f(first frame, frames) for every entry of `mm` intersecting [lo, hi).
+  /// Calls f(first frame, frames) for every leaf entry of `mm` intersecting [lo, hi), and every
+  /// walk-cache entry too if `walk`.
   template <class F>
-  void frames(MmId mm, uint64_t lo, uint64_t hi, F&& f) const {
+  void frames(MmId mm, uint64_t lo, uint64_t hi, bool walk, F&& f) const {
     for (auto it = m_entries.lower_bound(Key{mm.value(), 0, 0, 0, 0, 0}); it != m_entries.end(); ++it) {
       if (std::get<0>(it->first) != mm.value()) break;
       const Entry& e = it->second;
-      if (e.lo < hi && lo < e.hi) f(e.pfn, e.frames);
+      if (e.lo < hi && lo < e.hi && (walk || !e.walk)) f(e.pfn, e.frames);
     }
   }
   void clear() { m_entries.clear(); }
@@ -60,6 +61,7 @@ class CachedEntries {
     uint64_t lo, hi;
     Pfn pfn;
     uint64_t frames;
+    bool walk;  ///< a walk-cache entry (points at a table)
   };
   std::map<Key, Entry> m_entries;
 };

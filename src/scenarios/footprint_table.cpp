@@ -15,7 +15,7 @@ uint64_t mix(uint64_t h, uint64_t v) {
 uint64_t hash_of(const Footprint& f) {
   uint64_t h = f.kernel ? 1 : 2;
   for (const Touch& t : f.touches) {
-    h = mix(h, static_cast<uint64_t>(t.obj) << 1 | (t.write ? 1 : 0));
+    h = mix(h, static_cast<uint64_t>(t.obj) << 2 | (t.commutes ? 2 : 0) | (t.write ? 1 : 0));
     h = mix(h, t.key);
     h = mix(h, t.lo);
     h = mix(h, t.hi);
@@ -28,7 +28,8 @@ bool same(const Footprint& a, const Footprint& b) {
   for (size_t i = 0; i < a.touches.size(); ++i) {
     const Touch& x = a.touches[i];
     const Touch& y = b.touches[i];
-    if (x.obj != y.obj || x.write != y.write || x.key != y.key || x.lo != y.lo || x.hi != y.hi) return false;
+    if (x.obj != y.obj || x.write != y.write || x.commutes != y.commutes || x.key != y.key || x.lo != y.lo || x.hi != y.hi)
+      return false;
   }
   // group[] is derived from touches, so equal touches give equal groups.
   return true;

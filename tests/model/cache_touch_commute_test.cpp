@@ -67,7 +67,7 @@ struct Leaf {
   }
   static Op random_op(SplitMix64& rng) {
     Op o;
-    o.kind = static_cast<Op::Kind>(rng.below(10) < 4 ? Op::Fill : rng.below(5));
+    o.kind = rng.below(10) < 4 ? Op::Fill : static_cast<Op::Kind>(rng.below(5));
     o.tag = 1 + static_cast<uint32_t>(rng.below(2));
     o.level = rng.below(6) == 0 ? 2 : 1;
     const uint64_t page = o.level == 2 ? 512 * rng.below(2) : rng.below(8) + (rng.below(4) == 0 ? 512 : 0);
@@ -101,7 +101,7 @@ struct Walk {
   }
   static Op random_op(SplitMix64& rng) {
     Op o;
-    o.kind = static_cast<Op::Kind>(rng.below(10) < 4 ? Op::Fill : rng.below(5));
+    o.kind = rng.below(10) < 4 ? Op::Fill : static_cast<Op::Kind>(rng.below(5));
     o.tag = 1 + static_cast<uint32_t>(rng.below(2));
     o.level = static_cast<uint8_t>(2 + rng.below(3));
     // Addresses in two 1 GiB regions of one 512 GiB region, so levels overlap and differ.
