@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/cli_common.h"
+#include "cli/numeric_option.h"
 #include "kernel/policy.h"
 #include "scenarios/report.h"
 #include "scenarios/runner.h"
@@ -53,7 +54,7 @@ int cmd_run(const std::vector<std::string>& args) {
   opts.add_options()("help,h", "show this help");
   add_selection_options(opts, "run only these scenarios");
   opts.add_options()
-      ("seed", po::value<uint64_t>(), "seed for random schedules (overrides the scenario's)")
+      ("seed", po::value<std::string>(), "seed for random schedules, 0 to 2^64-1 (overrides the scenario's)")
       ("json", po::value<std::string>(), "also write the report as JSON to this file")
       ("check", "run every model invariant check after each step")
       ("events", "print every event of every run (the full witness trace)")
@@ -72,7 +73,7 @@ int cmd_run(const std::vector<std::string>& args) {
   if (vm.count("schedule")) with_schedule(loaded, sel, vm["schedule"].as<std::string>());
 
   RunOptions ro;
-  if (vm.count("seed")) ro.seed = vm["seed"].as<uint64_t>();
+  ro.seed = uint_option(vm, "seed", 0, kMaxU64);
   ro.check_invariants = vm.count("check") > 0;
   ro.record_touches = vm.count("dot") > 0;  // the happens-before graph's conflict edges
   std::string text;
