@@ -17,6 +17,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/numeric_option.h"
+#include "cli/output_set.h"
 #include "scenarios/witness_export.h"
 #include "kernel/policy.h"
 #include "scenarios/explore.h"
@@ -263,6 +264,7 @@ int cmd_explore(const std::vector<std::string>& args) {
   eo.max_executions = *uint_option(vm, "budget-executions", 0, kMaxU64);
   const std::optional<double> seconds = seconds_option(vm, "budget", 1e9);
   const bool want_witness = vm.count("dot") || vm.count("trace");
+  OutputSet outputs(scenario_inputs(sel.files), named_outputs(vm, {"json", "dot", "trace"}));
 
   const std::vector<ScenarioFile> loaded = load_all(sel.files);
   check_scenario_names(loaded, sel.only);
@@ -313,8 +315,8 @@ int cmd_explore(const std::vector<std::string>& args) {
       if (!pick) throw UsageError(want.empty() ? "no property holds in any execution: nothing to draw"
                                                : "no witness for \"" + want + "\" (it holds in no execution, or is no property)");
       const RunResult run = replay(*j.spec, *kernel::find_policy(j.policy), *pick->witness, eo.max_steps);
-      if (vm.count("dot")) write_atomically(vm["dot"].as<std::string>(), happens_before_dot(*j.spec, run));
-      if (vm.count("trace")) write_atomically(vm["trace"].as<std::string>(), trace_json(*j.spec, run));
+      if (vm.count("dot")) outputs.set("--dot", happens_before_dot(*j.spec, run));
+      if (vm.count("trace")) outputs.set("--trace", trace_json(*j.spec, run));
     }
   }
   if (vm.count("time"))
@@ -325,8 +327,9 @@ int cmd_explore(const std::vector<std::string>& args) {
     doc["verdicts_disagreeing"] = disagree;
     doc["verdicts_not_established"] = unestablished;
     doc["exit"] = disagree ? kExitExpectation : kExitOk;
-    write_atomically(vm["json"].as<std::string>(), doc.dump(2) + "\n");
+    outputs.set("--json", doc.dump(2) + "\n");
   }
+  outputs.commit();
   if (disagree || unestablished)
     text += std::to_string(disagree) + " stated verdict" + (disagree == 1 ? "" : "s") + " disagreeing, " +
             std::to_string(unestablished) + " not established\n";

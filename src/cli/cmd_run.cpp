@@ -5,6 +5,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/numeric_option.h"
+#include "cli/output_set.h"
 #include "kernel/policy.h"
 #include "scenarios/report.h"
 #include "scenarios/runner.h"
@@ -67,6 +68,7 @@ int cmd_run(const std::vector<std::string>& args) {
     return kExitOk;
   }
   const Selection sel = read_selection(vm);
+  OutputSet outputs(scenario_inputs(sel.files), named_outputs(vm, {"json", "dot", "trace"}));
 
   std::vector<ScenarioFile> loaded = load_all(sel.files);
   check_scenario_names(loaded, sel.only);
@@ -104,10 +106,11 @@ int cmd_run(const std::vector<std::string>& args) {
   }
   if (vm.count("dot") || vm.count("trace")) {
     if (single.size() != 1) throw UsageError("--dot and --trace need exactly one scenario and one policy (use --scenario and --policy)");
-    if (vm.count("dot")) write_atomically(vm["dot"].as<std::string>(), happens_before_dot(*single[0].first, single[0].second));
-    if (vm.count("trace")) write_atomically(vm["trace"].as<std::string>(), trace_json(*single[0].first, single[0].second));
+    if (vm.count("dot")) outputs.set("--dot", happens_before_dot(*single[0].first, single[0].second));
+    if (vm.count("trace")) outputs.set("--trace", trace_json(*single[0].first, single[0].second));
   }
-  if (vm.count("json")) write_atomically(vm["json"].as<std::string>(), (loaded.size() == 1 ? json[0] : json).dump(2) + "\n");
+  if (vm.count("json")) outputs.set("--json", (loaded.size() == 1 ? json[0] : json).dump(2) + "\n");
+  outputs.commit();
   std::cout << text;
   return ok ? kExitOk : kExitExpectation;
 }

@@ -8,6 +8,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/numeric_option.h"
+#include "cli/output_set.h"
 #include "cli/sweep_crossovers.h"
 #include "cli/sweep_svg.h"
 #include "kernel/flush_strategy.h"
@@ -88,6 +89,9 @@ int cmd_sweep(const std::vector<std::string>& args) {
     std::cout << opts << "\n";
     return kExitOk;
   }
+  std::vector<NamedPath> inputs;
+  if (vm.count("costs")) inputs.push_back(NamedPath{"--costs file", vm["costs"].as<std::string>()});
+  OutputSet outputs(inputs, named_outputs(vm, {"csv", "svg"}));
   const std::string wname = vm["workload"].as<std::string>();
   const WorkloadInfo* w = find_workload(wname);
   if (!w) throw UsageError("--workload: unknown workload '" + wname + "' (see tlbsim list)");
@@ -172,9 +176,9 @@ int cmd_sweep(const std::vector<std::string>& args) {
       }
     }
   if (cross.empty()) std::printf("  (none in this size range)\n");
-  if (vm.count("csv")) write_atomically(vm["csv"].as<std::string>(), csv.str());
-  if (vm.count("svg"))
-    write_atomically(vm["svg"].as<std::string>(), sweep_svg("tlbsim sweep: " + wname + " under " + policy, series, cross));
+  if (vm.count("csv")) outputs.set("--csv", csv.str());
+  if (vm.count("svg")) outputs.set("--svg", sweep_svg("tlbsim sweep: " + wname + " under " + policy, series, cross));
+  outputs.commit();
   return kExitOk;
 }
 

@@ -58,13 +58,15 @@ TEST_CASE("a --json path that cannot be written exits 2 and leaves no file behin
     const Outcome o = run_tlbsim("run " + one + "--json " + q(dir.path / "no-such-dir" / "r.json"), scratch);
     CHECK(o.status == 2);
     CHECK_THAT(o.err, Catch::Contains("cannot write") && Catch::Contains("no-such-dir/r.json"));
+    CHECK(o.out.empty());  // refused before anything was run
+    CHECK(dir.listing().empty());
   }
   SECTION("a directory in the way") {
     fs::create_directory(dir.path / "taken");
     const Outcome o = run_tlbsim("run " + one + "--json " + q(dir.path / "taken"), scratch);
     CHECK(o.status == 2);
-    CHECK_THAT(o.err, Catch::Contains("cannot write") && Catch::Contains("rename"));
-    // The temporary file beside it was removed.
+    CHECK_THAT(o.err, Catch::Contains("cannot write") && Catch::Contains("taken: is a directory"));
+    // Refused before anything was run: no temporary file beside it either.
     CHECK(dir.listing() == "taken\n");
     CHECK(fs::is_empty(dir.path / "taken"));
   }
@@ -72,6 +74,7 @@ TEST_CASE("a --json path that cannot be written exits 2 and leaves no file behin
     std::ofstream(dir.path / "plain") << "x";
     const Outcome o = run_tlbsim("run " + one + "--json " + q(dir.path / "plain" / "r.json"), scratch);
     CHECK(o.status == 2);
+    CHECK(o.out.empty());
     CHECK(dir.listing() == "plain\n");
   }
 }

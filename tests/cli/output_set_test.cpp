@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Output files are written together or not at all, never over one of the command's inputs or
 // over each other, keep the mode and symlinks of what they replace, and go into FIFOs and
-// stdout in place.
+// stdout in place: OutputSet itself, then the tlbsim commands that use it.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -169,4 +169,129 @@ TEST_CASE("OutputSet: a rename that fails replaces nothing after it and removes 
   CHECK_THAT(usage_message([&] { o.commit(); }), Catch::StartsWith("cannot write " + a.string() + ": rename: "));
   CHECK(read_text(b) == "old");
   CHECK(d.listing() == "a.json\nb.json\n");
+}
+
+TEST_CASE("run --json onto its own scenario file is refused with exit status 2 and the file unchanged, by any name", "[cli]") {
+  TempDir d, scratch;
+  const fs::path s = d.path / "s.json";
+  fs::copy_file(kSource + "/scenarios.json", s);
+  fs::create_symlink("s.json", d.path / "soft.json");
+  fs::create_hard_link(s, d.path / "hard.json");
+  const std::string before = read_text(s);
+  for (const std::string out : {"s.json", "./s.json", "soft.json", "hard.json"}) {
+    for (const std::string opt : {"--json", "--dot", "--trace"}) {
+      INFO(opt << " " << out);
+      const Outcome o = run_tlbsim("run " + q(s) + " " + kOne + opt + " " + q(d.path / out), scratch);
+      CHECK(o.status == 2);
+      CHECK(o.err == "tlbsim: " + opt + " " + (d.path / out).string() + " would overwrite the scenario file " + s.string() +
+                         ": an output must not be one of the command's inputs\n");
+      CHECK(o.out.empty());
+    }
+  }
+  CHECK(read_text(s) == before);
+  CHECK(fs::is_symlink(d.path / "soft.json"));
+  CHECK(fs::hard_link_count(s) == 2);
+  CHECK(d.listing() == "hard.json\ns.json\nsoft.json\n");
+}
+
+TEST_CASE("run --json onto the default scenario file, named by no argument, is refused", "[cli]") {
+  TempDir d, scratch;
+  fs::copy_file(kSource + "/scenarios.json", d.path / "scenarios.json");
+  const std::string before = read_text(d.path / "scenarios.json");
+  // The scenarios.json in the working directory is the default input.
+  const Outcome o = run_tlbsim("run --json scenarios.json", scratch, d.path);
+  CHECK(o.status == 2);
+  CHECK_THAT(o.err, Catch::Contains("would overwrite the scenario file scenarios.json"));
+  CHECK(read_text(d.path / "scenarios.json") == before);
+}
+
+TEST_CASE("explore --json onto one of its scenario files is refused", "[cli]") {
+  TempDir d, scratch;
+  const fs::path s = d.path / "s.json";
+  fs::copy_file(kSource + "/scenarios.json", s);
+  fs::create_hard_link(s, d.path / "hard.json");
+  const std::string before = read_text(s);
+  const Outcome o = run_tlbsim("explore " + q(kSource + "/scenarios.json") + " " + q(s) + " --json " + q(d.path / "hard.json"), scratch);
+  CHECK(o.status == 2);
+  CHECK_THAT(o.err, Catch::Contains("would overwrite the scenario file " + s.string()));
+  CHECK(read_text(s) == before);
+}
+
+TEST_CASE("sweep --csv or --svg onto the --costs file is refused with exit status 2 and the costs file unchanged", "[cli]") {
+  TempDir d, scratch;
+  const fs::path costs = d.path / "c.json";
+  std::ofstream(costs) << "{\"iommu_sync\": 2000}\n";
+  fs::create_symlink("c.json", d.path / "link.json");
+  for (const std::string out : {"--csv c.json", "--svg c.json", "--csv link.json", "--svg ./c.json"}) {
+    INFO(out);
+    const Outcome o = run_tlbsim("sweep --sizes 1 --costs c.json " + out, scratch, d.path);
+    CHECK(o.status == 2);
+    CHECK_THAT(o.err, Catch::Contains("would overwrite the --costs file c.json"));
+    CHECK(o.out.empty());
+  }
+  CHECK(read_text(costs) == "{\"iommu_sync\": 2000}\n");
+  CHECK(d.listing() == "c.json\nlink.json\n");
+}
+
+TEST_CASE("two outputs naming the same file are refused and nothing is written", "[cli]") {
+  TempDir d, scratch;
+  Outcome o = run_tlbsim("run " + kOne + "--dot out --trace ./out", scratch, d.path);
+  CHECK(o.status == 2);
+  CHECK(o.err == "tlbsim: --dot out and --trace ./out are the same file: each output needs a file of its own\n");
+  CHECK(d.listing().empty());
+  std::ofstream(d.path / "kept.json") << "keep";
+  o = run_tlbsim("sweep --sizes 1 --csv kept.json --svg " + q(d.path / "kept.json"), scratch, d.path);
+  CHECK(o.status == 2);
+  CHECK(read_text(d.path / "kept.json") == "keep");
+}
+
+TEST_CASE("an output that cannot be written means no output is written, even those named before it", "[cli]") {
+  TempDir d, scratch;
+  std::ofstream(d.path / "r.json") << "old";
+  const Outcome o = run_tlbsim("run " + kOne + "--json r.json --trace t.json --dot missing/g.dot", scratch, d.path);
+  CHECK(o.status == 2);
+  CHECK_THAT(o.err, Catch::Contains("cannot write missing/g.dot"));
+  CHECK(read_text(d.path / "r.json") == "old");
+  CHECK(d.listing() == "r.json\n");
+}
+
+TEST_CASE("an existing 0600 output file keeps its mode, and a symlinked one its link", "[cli]") {
+  TempDir d, scratch;
+  std::ofstream(d.path / "r.json") << "old";
+  fs::permissions(d.path / "r.json", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  fs::create_symlink("r.json", d.path / "link.json");
+  Outcome o = run_tlbsim("run " + kOne + "--json link.json", scratch, d.path);
+  CHECK((o.status == 0 || o.status == 1));
+  CHECK(fs::is_symlink(d.path / "link.json"));
+  CHECK(read_text(d.path / "r.json").find("nested-finish-mmu-table-free") != std::string::npos);
+  CHECK(perms_of(d.path / "r.json") == (fs::perms::owner_read | fs::perms::owner_write));
+  CHECK(d.listing() == "link.json\nr.json\n");
+}
+
+TEST_CASE("run --json /dev/stdout or --json - puts the report into stdout, before the text report", "[cli]") {
+  TempDir d, scratch;
+  // stdout is a regular file here (tests/support redirects it): it must not be renamed over.
+  const Outcome text = run_tlbsim("run " + kOne, scratch);
+  const Outcome file = run_tlbsim("run " + kOne + "--json " + q(d.path / "r.json"), scratch);
+  const std::string json = read_text(d.path / "r.json");
+  REQUIRE(json.size() > 0);
+  for (const char* out : {"-", "/dev/stdout"}) {
+    INFO(out);
+    const Outcome o = run_tlbsim("run " + kOne + "--json " + out, scratch);
+    CHECK(o.status == text.status);
+    CHECK(o.out == json + text.out);
+    CHECK(scratch.listing() == "stderr\nstdout\n");
+  }
+  CHECK(file.out == text.out);
+}
+
+TEST_CASE("run --json onto a FIFO writes the report into it and leaves it a FIFO", "[cli]") {
+  TempDir d, scratch;
+  const Outcome file = run_tlbsim("run " + kOne + "--json " + q(d.path / "r.json"), scratch);
+  FifoReader reader(d.path / "fifo");
+  const Outcome o = run_tlbsim("run " + kOne + "--json " + q(d.path / "fifo"), scratch);
+  CHECK(o.status == file.status);
+  CHECK(reader.finish() == read_text(d.path / "r.json"));
+  CHECK(fs::is_fifo(d.path / "fifo"));
+  CHECK(d.listing() == "fifo\nr.json\n");
 }
