@@ -2,15 +2,8 @@
 #include "cli/cli_common.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <system_error>
-
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "kernel/policy.h"
 #include "scenarios/errors.h"
@@ -96,41 +89,6 @@ Selection read_selection(const po::variables_map& vm) {
   if (vm.count("scenario"))
     for (const auto& s : split_commas(vm["scenario"].as<std::vector<std::string>>())) sel.only.insert(s);
   return sel;
-}
-
-void write_atomically(const std::string& path, const std::string& data) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  // A unique name in the target's directory: rename() is atomic only within one file system,
-  // and two runs writing beside each other must not share a temporary file.
-  std::string tmp = (dir / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw UsageError("cannot write " + path + ": " + std::strerror(errno));
-  auto fail = [&](const std::string& what, int err) {
-    ::unlink(tmp.c_str());
-    throw UsageError("cannot write " + path + ": " + what + ": " + std::strerror(err));
-  };
-  // mkstemp creates the file 0600; give it the mode an ordinary create would (0666 & ~umask).
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  if (::fchmod(fd, 0666 & ~mask) != 0) {
-    const int err = errno;
-    ::close(fd);
-    fail("chmod", err);
-  }
-  for (size_t done = 0; done < data.size();) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = n < 0 ? errno : EIO;
-      ::close(fd);
-      fail("write", err);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::close(fd) != 0) fail("close", errno);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename", errno);
 }
 
 po::variables_map parse(const std::vector<std::string>& args, po::options_description& opts, const char* positional) {

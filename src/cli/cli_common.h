@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-/// What every tlbsim subcommand shares: exit statuses, option parsing, file loading and atomic
-/// output. Each subcommand lives in its own file and is listed once in main.cpp.
+/// What every tlbsim subcommand shares: exit statuses, option parsing and file loading (output
+/// files: output_set.h). Each subcommand lives in its own file and is listed once in main.cpp.
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -60,11 +60,6 @@ void add_selection_options(po::options_description& opts, const char* scenario_h
 /// The Selection from options added by add_selection_options; throws UsageError for an unknown
 /// policy.
 Selection read_selection(const po::variables_map& vm);
-
-/// Write to a uniquely named temporary file beside `path`, then rename, so a failed run leaves
-/// nothing that looks complete. On any failure the temporary file is removed and UsageError
-/// (exit status 2) names the path and the reason.
-void write_atomically(const std::string& path, const std::string& data);
 
 /// The progress line explore prints on a terminal: executions so far and per second, and, when
 /// the total is known (random mode: runs times scenario-policy pairs; 0: unknown), the time left

@@ -16,6 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_common.h"
+#include "cli/numeric_option.h"
+#include "cli/output_set.h"
 #include "scenarios/witness_export.h"
 #include "kernel/policy.h"
 #include "scenarios/explore.h"
@@ -229,14 +231,14 @@ int cmd_explore(const std::vector<std::string>& args) {
   add_selection_options(opts, "explore only these scenarios");
   opts.add_options()
       ("mode", po::value<std::string>()->default_value("exhaustive"), "exhaustive (every schedule up to reordering of independent steps) or random")
-      ("runs", po::value<uint64_t>()->default_value(1000), "random mode: schedules to sample")
-      ("seed", po::value<uint64_t>()->default_value(1), "random mode: seed of the first schedule")
-      ("max-steps", po::value<uint64_t>(), "step budget per execution (default: the scenario's max_steps)")
-      ("preemptions", po::value<int>(), "exhaustive mode: one search with at most this many preemptions per schedule (-1: unbounded). Default: iterative context bounding from the scenario's \"explore\" bound (else 0) up, until a search completes unbounded or the budget runs out (docs/explore.md)")
-      ("budget-executions", po::value<uint64_t>()->default_value(kDefaultExecutionBudget), "exhaustive mode: executions per scenario and policy, over all bounds (0: no limit); deterministic, the same for every --jobs")
-      ("budget", po::value<double>(), "exhaustive mode: also stop each scenario and policy after this many seconds (the output then depends on the machine's speed)")
+      ("runs", po::value<std::string>()->default_value("1000"), "random mode: schedules to sample (at least 1)")
+      ("seed", po::value<std::string>()->default_value("1"), "random mode: seed of the first schedule (0 to 2^64-1)")
+      ("max-steps", po::value<std::string>(), "step budget per execution, 1 to 2^32 (default: the scenario's max_steps)")
+      ("preemptions", po::value<std::string>(), "exhaustive mode: one search with at most this many preemptions per schedule, -1 (unbounded) to 64. Default: iterative context bounding from the scenario's \"explore\" bound (else 0) up, until a search completes unbounded or the budget runs out (docs/explore.md)")
+      ("budget-executions", po::value<std::string>()->default_value(std::to_string(kDefaultExecutionBudget)), "exhaustive mode: executions per scenario and policy, over all bounds (0: no limit); deterministic, the same for every --jobs")
+      ("budget", po::value<std::string>(), "exhaustive mode: also stop each scenario and policy after this many seconds, more than 0 (the output then depends on the machine's speed)")
       ("json", po::value<std::string>(), "also write the report as JSON to this file")
-      ("jobs,j", po::value<unsigned>()->default_value(1), "worker threads (the output does not depend on it, unless --budget stops a search)")
+      ("jobs,j", po::value<std::string>()->default_value("1"), "worker threads, 1 to 256 (the output does not depend on it, unless --budget stops a search)")
       ("witness", po::value<std::string>(), "property whose witness --dot/--trace show (default: the worst one found)")
       ("dot", po::value<std::string>(), "write the happens-before graph of the witness (Graphviz); needs one scenario and policy")
       ("trace", po::value<std::string>(), "write the witness as a Chrome/Perfetto trace (JSON); needs one scenario and policy")
@@ -252,22 +254,17 @@ int cmd_explore(const std::vector<std::string>& args) {
   if (mode == "exhaustive") eo.mode = ExploreOptions::Mode::Exhaustive;
   else if (mode == "random") eo.mode = ExploreOptions::Mode::Random;
   else throw UsageError("--mode: expected exhaustive or random, got \"" + mode + "\"");
-  eo.runs = vm["runs"].as<uint64_t>();
-  eo.seed = vm["seed"].as<uint64_t>();
-  if (vm.count("max-steps")) {
-    eo.max_steps = vm["max-steps"].as<uint64_t>();
-    if (eo.max_steps == 0) throw UsageError("--max-steps: expected at least 1");
-  }
-  eo.jobs = vm["jobs"].as<unsigned>();
-  const std::optional<int> preemptions = vm.count("preemptions") ? std::optional<int>(vm["preemptions"].as<int>()) : std::nullopt;
-  if (eo.jobs == 0 || eo.jobs > 256) throw UsageError("--jobs: expected 1..256");
-  eo.max_executions = vm["budget-executions"].as<uint64_t>();
-  std::optional<double> seconds;
-  if (vm.count("budget")) {
-    seconds = vm["budget"].as<double>();
-    if (!(*seconds > 0) || *seconds > 1e9) throw UsageError("--budget: expected a positive number of seconds");
-  }
+  eo.runs = *uint_option(vm, "runs", 1, kMaxU64);
+  eo.seed = *uint_option(vm, "seed", 0, kMaxU64);
+  // The same limit as a scenario's own max_steps.
+  eo.max_steps = uint_option(vm, "max-steps", 1, uint64_t{1} << 32).value_or(0);
+  eo.jobs = static_cast<unsigned>(*uint_option(vm, "jobs", 1, 256));
+  std::optional<int> preemptions;
+  if (const auto k = int_option(vm, "preemptions", -1, kMaxExplorePreemptions)) preemptions = static_cast<int>(*k);
+  eo.max_executions = *uint_option(vm, "budget-executions", 0, kMaxU64);
+  const std::optional<double> seconds = seconds_option(vm, "budget", 1e9);
   const bool want_witness = vm.count("dot") || vm.count("trace");
+  OutputSet outputs(scenario_inputs(sel.files), named_outputs(vm, {"json", "dot", "trace"}));
 
   const std::vector<ScenarioFile> loaded = load_all(sel.files);
   check_scenario_names(loaded, sel.only);
@@ -318,8 +315,8 @@ int cmd_explore(const std::vector<std::string>& args) {
       if (!pick) throw UsageError(want.empty() ? "no property holds in any execution: nothing to draw"
                                                : "no witness for \"" + want + "\" (it holds in no execution, or is no property)");
       const RunResult run = replay(*j.spec, *kernel::find_policy(j.policy), *pick->witness, eo.max_steps);
-      if (vm.count("dot")) write_atomically(vm["dot"].as<std::string>(), happens_before_dot(*j.spec, run));
-      if (vm.count("trace")) write_atomically(vm["trace"].as<std::string>(), trace_json(*j.spec, run));
+      if (vm.count("dot")) outputs.set("--dot", happens_before_dot(*j.spec, run));
+      if (vm.count("trace")) outputs.set("--trace", trace_json(*j.spec, run));
     }
   }
   if (vm.count("time"))
@@ -330,8 +327,9 @@ int cmd_explore(const std::vector<std::string>& args) {
     doc["verdicts_disagreeing"] = disagree;
     doc["verdicts_not_established"] = unestablished;
     doc["exit"] = disagree ? kExitExpectation : kExitOk;
-    write_atomically(vm["json"].as<std::string>(), doc.dump(2) + "\n");
+    outputs.set("--json", doc.dump(2) + "\n");
   }
+  outputs.commit();
   if (disagree || unestablished)
     text += std::to_string(disagree) + " stated verdict" + (disagree == 1 ? "" : "s") + " disagreeing, " +
             std::to_string(unestablished) + " not established\n";

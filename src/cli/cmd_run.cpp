@@ -4,6 +4,8 @@
 #include <iostream>
 
 #include "cli/cli_common.h"
+#include "cli/numeric_option.h"
+#include "cli/output_set.h"
 #include "kernel/policy.h"
 #include "scenarios/report.h"
 #include "scenarios/runner.h"
@@ -53,7 +55,7 @@ int cmd_run(const std::vector<std::string>& args) {
   opts.add_options()("help,h", "show this help");
   add_selection_options(opts, "run only these scenarios");
   opts.add_options()
-      ("seed", po::value<uint64_t>(), "seed for random schedules (overrides the scenario's)")
+      ("seed", po::value<std::string>(), "seed for random schedules, 0 to 2^64-1 (overrides the scenario's)")
       ("json", po::value<std::string>(), "also write the report as JSON to this file")
       ("check", "run every model invariant check after each step")
       ("events", "print every event of every run (the full witness trace)")
@@ -66,13 +68,14 @@ int cmd_run(const std::vector<std::string>& args) {
     return kExitOk;
   }
   const Selection sel = read_selection(vm);
+  OutputSet outputs(scenario_inputs(sel.files), named_outputs(vm, {"json", "dot", "trace"}));
 
   std::vector<ScenarioFile> loaded = load_all(sel.files);
   check_scenario_names(loaded, sel.only);
   if (vm.count("schedule")) with_schedule(loaded, sel, vm["schedule"].as<std::string>());
 
   RunOptions ro;
-  if (vm.count("seed")) ro.seed = vm["seed"].as<uint64_t>();
+  ro.seed = uint_option(vm, "seed", 0, kMaxU64);
   ro.check_invariants = vm.count("check") > 0;
   ro.record_touches = vm.count("dot") > 0;  // the happens-before graph's conflict edges
   std::string text;
@@ -103,10 +106,11 @@ int cmd_run(const std::vector<std::string>& args) {
   }
   if (vm.count("dot") || vm.count("trace")) {
     if (single.size() != 1) throw UsageError("--dot and --trace need exactly one scenario and one policy (use --scenario and --policy)");
-    if (vm.count("dot")) write_atomically(vm["dot"].as<std::string>(), happens_before_dot(*single[0].first, single[0].second));
-    if (vm.count("trace")) write_atomically(vm["trace"].as<std::string>(), trace_json(*single[0].first, single[0].second));
+    if (vm.count("dot")) outputs.set("--dot", happens_before_dot(*single[0].first, single[0].second));
+    if (vm.count("trace")) outputs.set("--trace", trace_json(*single[0].first, single[0].second));
   }
-  if (vm.count("json")) write_atomically(vm["json"].as<std::string>(), (loaded.size() == 1 ? json[0] : json).dump(2) + "\n");
+  if (vm.count("json")) outputs.set("--json", (loaded.size() == 1 ? json[0] : json).dump(2) + "\n");
+  outputs.commit();
   std::cout << text;
   return ok ? kExitOk : kExitExpectation;
 }

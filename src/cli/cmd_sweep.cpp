@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "cli/cli_common.h"
+#include "cli/numeric_option.h"
+#include "cli/output_set.h"
 #include "cli/sweep_crossovers.h"
 #include "cli/sweep_svg.h"
 #include "kernel/flush_strategy.h"
@@ -43,33 +45,16 @@ struct Row {
   uint64_t total_ns() const { return inv_ns() + refill_ns(); }
 };
 
+/// The largest range a sweep runs (--sizes), and so the most VMAs fork can spread it over.
+constexpr uint64_t kMaxSweepPages = uint64_t{1} << 20;
+
 std::vector<uint64_t> parse_sizes(const std::vector<std::string>& args) {
   std::vector<uint64_t> out;
-  for (const auto& s : split_commas(args)) {
-    uint64_t v = 0;
-    size_t used = 0;
-    try {
-      v = std::stoull(s, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != s.size() || v == 0 || s[0] == '-' || v > (uint64_t{1} << 20))
-      throw UsageError("--sizes: '" + s + "' is not a page count between 1 and 1048576");
-    out.push_back(v);
-  }
+  for (const auto& s : split_commas(args)) out.push_back(parse_uint_option("--sizes", s, 1, kMaxSweepPages));
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   if (out.empty()) throw UsageError("--sizes needs at least one size");
   return out;
-}
-
-/// A working-set size: at most what fits below the workload's range (see WorkloadParams).
-uint64_t working_set(const po::variables_map& vm, const char* opt) {
-  const uint64_t v = vm[opt].as<uint64_t>();
-  if (v > kMaxWorkingSetPages)
-    throw UsageError(std::string("--") + opt + ": " + std::to_string(v) + " pages is more than the " +
-                     std::to_string(kMaxWorkingSetPages) + " that fit below the workload's range");
-  return v;
 }
 
 kernel::Strategy parse_or_throw(const std::string& spec, const char* opt) {
@@ -88,12 +73,12 @@ int cmd_sweep(const std::vector<std::string>& args) {
   opts.add_options()("help,h", "show this help")
       ("workload", po::value<std::string>()->default_value("munmap-dense"), "workload (see tlbsim list)")
       ("strategies", po::value<std::vector<std::string>>()->composing(), "strategies, comma-separated (default: all sides' main ones)")
-      ("sizes", po::value<std::vector<std::string>>()->composing(), "range sizes in pages, comma-separated")
+      ("sizes", po::value<std::vector<std::string>>()->composing(), "range sizes in pages, comma-separated, each 1 to 1048576")
       ("policy", po::value<std::string>()->default_value("fixed"), "notifier policy")
       ("costs", po::value<std::string>(), "JSON file overriding cost-model fields")
-      ("vmas", po::value<unsigned>()->default_value(100), "fork: VMAs the pages are spread over")
-      ("cpu-working-set", po::value<uint64_t>()->default_value(512), "pages the CPU re-touches after the path")
-      ("device-working-set", po::value<uint64_t>()->default_value(64), "pages the device re-touches after the path")
+      ("vmas", po::value<std::string>()->default_value("100"), ("fork: VMAs the pages are spread over, 1 to " + std::to_string(kMaxSweepPages)).c_str())
+      ("cpu-working-set", po::value<std::string>()->default_value("512"), ("pages the CPU re-touches after the path, 0 to " + std::to_string(kMaxWorkingSetPages)).c_str())
+      ("device-working-set", po::value<std::string>()->default_value("64"), ("pages the device re-touches after the path, 0 to " + std::to_string(kMaxWorkingSetPages)).c_str())
       ("no-ats", "the device has no ATC (no PCIe ATS): only the IOTLB caches its translations")
       ("cpu-base", po::value<std::string>()->default_value("cpu:per-page"), "CPU strategy while sweeping IOMMU strategies")
       ("iommu-base", po::value<std::string>()->default_value("iommu:full-above:511"), "IOMMU strategy while sweeping CPU strategies")
@@ -104,6 +89,9 @@ int cmd_sweep(const std::vector<std::string>& args) {
     std::cout << opts << "\n";
     return kExitOk;
   }
+  std::vector<NamedPath> inputs;
+  if (vm.count("costs")) inputs.push_back(NamedPath{"--costs file", vm["costs"].as<std::string>()});
+  OutputSet outputs(inputs, named_outputs(vm, {"csv", "svg"}));
   const std::string wname = vm["workload"].as<std::string>();
   const WorkloadInfo* w = find_workload(wname);
   if (!w) throw UsageError("--workload: unknown workload '" + wname + "' (see tlbsim list)");
@@ -116,8 +104,10 @@ int cmd_sweep(const std::vector<std::string>& args) {
   const kernel::Strategy iommu_base = parse_or_throw(vm["iommu-base"].as<std::string>(), "--iommu-base");
   if (cpu_base.side != kernel::StrategySide::Cpu) throw UsageError("--cpu-base needs a cpu: strategy");
   if (iommu_base.side != kernel::StrategySide::Iommu) throw UsageError("--iommu-base needs an iommu: strategy");
-  const uint64_t cpu_ws = working_set(vm, "cpu-working-set");
-  const uint64_t device_ws = working_set(vm, "device-working-set");
+  // A working set must fit below the workload's range (see WorkloadParams).
+  const uint64_t cpu_ws = *uint_option(vm, "cpu-working-set", 0, kMaxWorkingSetPages);
+  const uint64_t device_ws = *uint_option(vm, "device-working-set", 0, kMaxWorkingSetPages);
+  const auto vmas = static_cast<unsigned>(*uint_option(vm, "vmas", 1, kMaxSweepPages));
   iommu::CostModel cost{};
   if (vm.count("costs")) cost = load_costs_file(vm["costs"].as<std::string>());
 
@@ -127,7 +117,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
       WorkloadParams p;
       p.workload = w->workload;
       p.pages = n;
-      p.vmas = vm["vmas"].as<unsigned>();
+      p.vmas = vmas;
       p.cpu_working_set = cpu_ws;
       p.device_working_set = device_ws;
       p.device_ats = !vm.count("no-ats");
@@ -186,9 +176,9 @@ int cmd_sweep(const std::vector<std::string>& args) {
       }
     }
   if (cross.empty()) std::printf("  (none in this size range)\n");
-  if (vm.count("csv")) write_atomically(vm["csv"].as<std::string>(), csv.str());
-  if (vm.count("svg"))
-    write_atomically(vm["svg"].as<std::string>(), sweep_svg("tlbsim sweep: " + wname + " under " + policy, series, cross));
+  if (vm.count("csv")) outputs.set("--csv", csv.str());
+  if (vm.count("svg")) outputs.set("--svg", sweep_svg("tlbsim sweep: " + wname + " under " + policy, series, cross));
+  outputs.commit();
   return kExitOk;
 }
 

@@ -1,68 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Shared CLI helpers: atomic output, the default choice of policies and the selection options.
+// Shared CLI helpers: the default choice of policies and the selection options.
 #include <catch2/catch.hpp>
-
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
-#include <unistd.h>
 
 #include "cli/cli_common.h"
 
 namespace tlbsim::cli {
 namespace {
-
-namespace fs = std::filesystem;
-
-/// A fresh directory of this test process's own, removed afterwards.
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("tlbsim-cli-test-" + std::to_string(::getpid()));
-  TempDir() {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  size_t entries() const { return static_cast<size_t>(std::distance(fs::directory_iterator(path), fs::directory_iterator())); }
-};
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-TEST_CASE("write_atomically replaces the file and leaves no temporary", "[cli]") {
-  TempDir d;
-  const std::string out = (d.path / "out.csv").string();
-  write_atomically(out, "first\n");
-  write_atomically(out, "second\n");
-  CHECK(read(out) == "second\n");
-  CHECK(d.entries() == 1);
-}
-
-TEST_CASE("write_atomically: a failed rename is a usage error naming the file, and the temporary is removed", "[cli]") {
-  TempDir d;
-  // A directory where the file should go: the temporary is written, the rename over it fails.
-  const fs::path target = d.path / "out.svg";
-  fs::create_directory(target);
-  try {
-    write_atomically(target.string(), "data");
-    FAIL("no error");
-  } catch (const UsageError& e) {
-    CHECK(std::string(e.what()).rfind("cannot write " + target.string() + ": ", 0) == 0);
-  }
-  CHECK(d.entries() == 1);
-  CHECK(fs::is_directory(target));
-}
-
-TEST_CASE("write_atomically into a missing directory is a usage error", "[cli]") {
-  TempDir d;
-  const std::string target = (d.path / "missing" / "out.csv").string();
-  CHECK_THROWS_AS(write_atomically(target, "data"), UsageError);
-  CHECK(d.entries() == 0);
-}
 
 TEST_CASE("policies_for: old and fixed plus those the scenario expects, unless --policy named some", "[cli]") {
   scenarios::ScenarioSpec s;

@@ -3,70 +3,24 @@
 // left behind by a failed run, and byte-identical reports from repeated runs.
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <set>
-#include <sstream>
 #include <string>
 
-#include <sys/wait.h>
-
 #include <nlohmann/json.hpp>
+
+#include "support/tlbsim_process.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using tlbsim::test::Outcome;
+using tlbsim::test::q;
+using tlbsim::test::read_text;
+using tlbsim::test::TempDir;
+using tlbsim::test::run_tlbsim;
 
 const std::string kSource = TLBSIM_SOURCE_DIR;
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-/// A fresh empty directory, removed when the test ends.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "tlbsim-cli-XXXXXX").string();
-    REQUIRE(::mkdtemp(t.data()) != nullptr);
-    path = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  /// Names of everything in the directory, sorted.
-  std::string listing() const {
-    std::set<std::string> names;
-    for (const auto& e : fs::directory_iterator(path)) names.insert(e.path().filename().string());
-    std::string s;
-    for (const auto& n : names) s += n + "\n";
-    return s;
-  }
-};
-
-struct Outcome {
-  int status = -1;
-  std::string out, err;
-};
-
-/// Runs `tlbsim ARGS` (ARGS already shell-quoted), capturing stdout and stderr in `scratch`.
-Outcome tlbsim(const std::string& args, const TempDir& scratch) {
-  const fs::path out = scratch.path / "stdout", err = scratch.path / "stderr";
-  const std::string cmd = std::string("'") + TLBSIM_BINARY + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
-  const int rc = std::system(cmd.c_str());
-  Outcome o;
-  o.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  o.out = read_text(out);
-  o.err = read_text(err);
-  return o;
-}
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
 }  // namespace
 
@@ -80,7 +34,7 @@ TEST_CASE("tlbsim rejects every file of the bad-input corpus with exit status 2,
     const std::string path = bad + "/" + name;
     INFO(name << ": " << e.at("problem").get<std::string>());
     // Run-stage files fail while following the schedule under "old"; load-stage ones earlier.
-    const Outcome o = tlbsim("run " + q(path) + " --policy old --json " + q(report), scratch);
+    const Outcome o = run_tlbsim("run " + q(path) + " --policy old --json " + q(report), scratch);
     INFO("stderr:\n" << o.err);
     CHECK(o.status == e.at("exit").get<int>());
     CHECK(o.status == 2);
@@ -101,23 +55,26 @@ TEST_CASE("a --json path that cannot be written exits 2 and leaves no file behin
   TempDir dir, scratch;
   const std::string one = "--scenario nested-finish-mmu-table-free --policy fixed ";
   SECTION("missing directory") {
-    const Outcome o = tlbsim("run " + one + "--json " + q(dir.path / "no-such-dir" / "r.json"), scratch);
+    const Outcome o = run_tlbsim("run " + one + "--json " + q(dir.path / "no-such-dir" / "r.json"), scratch);
     CHECK(o.status == 2);
     CHECK_THAT(o.err, Catch::Contains("cannot write") && Catch::Contains("no-such-dir/r.json"));
+    CHECK(o.out.empty());  // refused before anything was run
+    CHECK(dir.listing().empty());
   }
   SECTION("a directory in the way") {
     fs::create_directory(dir.path / "taken");
-    const Outcome o = tlbsim("run " + one + "--json " + q(dir.path / "taken"), scratch);
+    const Outcome o = run_tlbsim("run " + one + "--json " + q(dir.path / "taken"), scratch);
     CHECK(o.status == 2);
-    CHECK_THAT(o.err, Catch::Contains("cannot write") && Catch::Contains("rename"));
-    // The temporary file beside it was removed.
+    CHECK_THAT(o.err, Catch::Contains("cannot write") && Catch::Contains("taken: is a directory"));
+    // Refused before anything was run: no temporary file beside it either.
     CHECK(dir.listing() == "taken\n");
     CHECK(fs::is_empty(dir.path / "taken"));
   }
   SECTION("a file that is not a directory in the path") {
     std::ofstream(dir.path / "plain") << "x";
-    const Outcome o = tlbsim("run " + one + "--json " + q(dir.path / "plain" / "r.json"), scratch);
+    const Outcome o = run_tlbsim("run " + one + "--json " + q(dir.path / "plain" / "r.json"), scratch);
     CHECK(o.status == 2);
+    CHECK(o.out.empty());
     CHECK(dir.listing() == "plain\n");
   }
 }
@@ -126,7 +83,7 @@ TEST_CASE("a successful run replaces an existing --json file whole and leaves no
   TempDir dir, scratch;
   const fs::path report = dir.path / "r.json";
   std::ofstream(report) << "stale contents\n";
-  const Outcome o = tlbsim("run --scenario nested-finish-mmu-table-free --policy fixed --json " + q(report), scratch);
+  const Outcome o = run_tlbsim("run --scenario nested-finish-mmu-table-free --policy fixed --json " + q(report), scratch);
   CHECK((o.status == 0 || o.status == 1));
   CHECK(dir.listing() == "r.json\n");
   const auto j = nlohmann::json::parse(read_text(report));
@@ -138,7 +95,7 @@ TEST_CASE("running every bundled scenario twice gives byte-identical text and JS
   /// The text report and JSON report of one `tlbsim run` over the bundled scenarios.
   auto report = [&](const std::string& extra, const std::string& tag) {
     const fs::path json = dir.path / (tag + ".json");
-    const Outcome o = tlbsim("run " + q(kSource + "/scenarios.json") + " --check --json " + q(json) + " " + extra, scratch);
+    const Outcome o = run_tlbsim("run " + q(kSource + "/scenarios.json") + " --check --json " + q(json) + " " + extra, scratch);
     INFO("stderr:\n" << o.err);
     CHECK((o.status == 0 || o.status == 1));
     return std::pair{o.out, read_text(json)};
@@ -156,7 +113,7 @@ TEST_CASE("explore over every bundled scenario gives the same bytes with --jobs 
   // --jobs independence is tested on small scenarios in tests/scenarios/explore_test.cpp.
   TempDir scratch;
   auto explore = [&](int jobs) {
-    const Outcome o = tlbsim("explore " + q(kSource + "/scenarios.json") + " --policy old,fixed --mode random --runs 12 --seed 5 --jobs " +
+    const Outcome o = run_tlbsim("explore " + q(kSource + "/scenarios.json") + " --policy old,fixed --mode random --runs 12 --seed 5 --jobs " +
                                  std::to_string(jobs),
                              scratch);
     INFO("stderr:\n" << o.err);
@@ -173,7 +130,7 @@ TEST_CASE("explore over every bundled scenario gives the same bytes with --jobs 
 TEST_CASE("explore --json writes the whole report, and stated verdicts decide the exit status", "[cli]") {
   TempDir dir, scratch;
   const fs::path json = dir.path / "explore.json";
-  const Outcome o = tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --json " + q(json), scratch);
+  const Outcome o = run_tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --json " + q(json), scratch);
   INFO("stderr:\n" << o.err);
   REQUIRE(o.status == 0);
   CHECK(o.out.find("exhaustive (no bound)") != std::string::npos);
@@ -215,7 +172,7 @@ TEST_CASE("explore --json writes the whole report, and stated verdicts decide th
   CHECK(r.at("verdicts").at(0).at("status") == "holds");
   // Same bytes again, and with two jobs.
   const fs::path json2 = dir.path / "explore2.json";
-  CHECK(tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --jobs 2 --json " + q(json2), scratch).status == 0);
+  CHECK(run_tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --jobs 2 --json " + q(json2), scratch).status == 0);
   CHECK(read_text(json2) == bytes);
 
   // A stated verdict that a witness contradicts: exit 1, the witness printed.
@@ -225,16 +182,16 @@ TEST_CASE("explore --json writes the whole report, and stated verdicts decide th
   text.replace(text.rfind(from), from.size(), R"("table-freed": "never", "observed": "never")");  // khugepaged is last
   const fs::path wrong = dir.path / "wrong.json";
   std::ofstream(wrong) << text;
-  Outcome w = tlbsim("explore " + q(wrong) + " --scenario khugepaged-retract-file-table --policy fixed", scratch);
+  Outcome w = run_tlbsim("explore " + q(wrong) + " --scenario khugepaged-retract-file-table --policy fixed", scratch);
   CHECK(w.status == 0);  // fixed never observes: the verdict holds
   text.replace(text.find(R"("observed": "never")"), 19, R"("observed": "always")");
   std::ofstream(wrong) << text;
-  w = tlbsim("explore " + q(wrong) + " --scenario khugepaged-retract-file-table --policy fixed", scratch);
+  w = run_tlbsim("explore " + q(wrong) + " --scenario khugepaged-retract-file-table --policy fixed", scratch);
   CHECK(w.status == 1);
   CHECK(w.out.find("verdict observed always: DISAGREES: found Never") != std::string::npos);
   // A bounded search establishes no "never": printed, listed, but exit 0.
   const fs::path bj = dir.path / "bounded.json";
-  const Outcome b = tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --policy fixed --preemptions 0 --json " + q(bj), scratch);
+  const Outcome b = run_tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --policy fixed --preemptions 0 --json " + q(bj), scratch);
   CHECK(b.status == 0);
   CHECK(b.out.find("verdict table-freed never: not established (bounded: within 0 preemptions)") != std::string::npos);
   CHECK(b.out.find("Never (within 0 preemptions)") != std::string::npos);
@@ -244,7 +201,7 @@ TEST_CASE("explore --json writes the whole report, and stated verdicts decide th
 TEST_CASE("explore --budget SECONDS says when the time budget stopped a search", "[cli]") {
   TempDir dir, scratch;
   const fs::path json = dir.path / "t.json";
-  const Outcome o = tlbsim("explore " + q(kSource + "/scenarios.json") +
+  const Outcome o = run_tlbsim("explore " + q(kSource + "/scenarios.json") +
                                " --scenario nested-finish-mmu-table-free --policy old --budget 0.000001 --json " + q(json),
                            scratch);
   INFO("stderr:\n" << o.err);
@@ -255,5 +212,5 @@ TEST_CASE("explore --budget SECONDS says when the time budget stopped a search",
   const auto r = nlohmann::json::parse(read_text(json)).at("results").at(0);
   CHECK(r.at("scope").at("time_budget_hit") == true);
   CHECK(r.at("scope").at("complete") == false);
-  CHECK(tlbsim("explore --budget 0", scratch).status == 2);
+  CHECK(run_tlbsim("explore --budget 0", scratch).status == 2);
 }
