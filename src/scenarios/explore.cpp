@@ -220,6 +220,9 @@ struct Node {
   std::vector<Sleeper> done;   ///< siblings already explored from here (not counting `chosen`)
   int chosen = -1;
   FootprintId fp = 0;  ///< footprint of `chosen`'s step here (0: none yet)
+  /// Unbounded search: the step before was an empty step of `chosen`'s thread, which continues
+  /// here and nothing else is tried (SubtreeExplorer::execute()).
+  bool forced = false;
   Mask sleep_mask() const {
     Mask m = 0;
     for (const Sleeper& s : sleep) m |= bit(s.thread);
@@ -330,7 +333,17 @@ class SubtreeExplorer {
       n.prev = m_stack[d - 1].chosen;
       n.preemptions = m_stack[d - 1].cost(m_stack[d - 1].chosen);
       n.sleep = child_sleep(m_stack[d - 1]);
-      const Mask cand = within_bound(n, ready & ~n.sleep_mask());
+      Mask cand = within_bound(n, ready & ~n.sleep_mask());
+      // Unbounded: a thread whose step touched nothing (an op starting, a yield point right
+      // before another) takes its next step at once. The empty step commutes with every step,
+      // so an execution that runs another thread between the two is equivalent to one that
+      // runs it before the empty step, which add_backtrack() asks for instead. (Bounded, this
+      // would change what a preemption costs, so the bounded search keeps both points.)
+      const Node& before = m_stack[d - 1];
+      if (m_bound < 0 && (cand & bit(before.chosen)) && m_fps.at(before.fp).touches.empty()) {
+        cand = bit(before.chosen);
+        n.forced = true;
+      }
       if (!cand) {
         stopped = true;
         final_ready = ready;
@@ -487,6 +500,9 @@ class SubtreeExplorer {
   }
 
   void add_backtrack(size_t i, int thread) {
+    // A forced node tries nothing else: the thread runs before the empty step instead, where it
+    // is enabled too (an empty step enables and disables nothing).
+    while (i > 0 && m_stack[i].forced) --i;
     const Mask en = m_stack[i].enabled;
     const Mask add = (en & bit(thread)) ? bit(thread) : en;
     if (i > 0) m_stack[i].backtrack |= add;  // every first step is a subtree of its own
