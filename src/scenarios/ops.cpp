@@ -116,7 +116,7 @@ const std::vector<OpInfo>& ops() {
        "migrate_pages: try_to_migrate_one (migration entries), copy, remove_migration_ptes, free",
        [](OpContext& c, const OpSpec& o) { return migrate(c, o); }},
       {"khugepaged_retract", ThreadKind::Kernel, kNeedFile,
-       "khugepaged collapse_file -> retract_page_tables: pmdp_collapse_flush, pte_free (notifier bracket since f268f6cf875f)",
+       "khugepaged collapse_file -> retract_page_tables: mmap_write_trylock, pmdp_collapse_flush, pte_free (notifier bracket since f268f6cf875f)",
        [](OpContext& c, const OpSpec& o) { return kernel::retract_page_tables(c.k, file_id(c.k, o.file), o.index); }},
   };
   return all;
