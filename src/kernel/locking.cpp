@@ -33,6 +33,21 @@ void LockAwaiter::await_resume() {
   emit(m_k, EventKind::Lock, m_l, m_func);
 }
 
+bool TryLockAwaiter::await_ready() const {
+  const ThreadState* t = current_thread();
+  return !t || t->sync;
+}
+
+void TryLockAwaiter::await_suspend(std::coroutine_handle<> h) {
+  yield_point(std::string(m_func) + " " + m_l.name()).await_suspend(h);
+}
+
+bool TryLockAwaiter::await_resume() {
+  if (!m_l.try_acquire(tid(), m_mode)) return false;
+  emit(m_k, EventKind::Lock, m_l, m_func);
+  return true;
+}
+
 void unlock(Kernel& k, SimLock& l, LockMode m, const char* func) {
   l.release(tid(), m);
   emit(k, EventKind::Unlock, l, func);

@@ -27,8 +27,32 @@ class LockAwaiter {
 inline LockAwaiter lock(Kernel& k, SimLock& l, LockMode m, const char* func) { return LockAwaiter(k, l, m, func); }
 void unlock(Kernel& k, SimLock& l, LockMode m, const char* func);
 
+/// down_write_trylock()/spin_trylock() on `l`: `if (co_await trylock(...))`. A scheduling point
+/// labelled like lock() (another thread may take the lock first), but the thread is runnable
+/// whatever the lock's state: the attempt fails, emitting nothing, if the lock is not available
+/// when the thread runs. A success emits the same Lock event as lock().
+class TryLockAwaiter {
+ public:
+  TryLockAwaiter(Kernel& k, SimLock& l, LockMode m, const char* func) : m_k(k), m_l(l), m_mode(m), m_func(func) {}
+  bool await_ready() const;
+  void await_suspend(std::coroutine_handle<> h);
+  bool await_resume();
+
+ private:
+  Kernel& m_k;
+  SimLock& m_l;
+  LockMode m_mode;
+  const char* m_func;
+};
+
+inline TryLockAwaiter trylock(Kernel& k, SimLock& l, LockMode m, const char* func) { return TryLockAwaiter(k, l, m, func); }
+
 inline LockAwaiter mmap_read_lock(Kernel& k, AddressSpace& mm) { return lock(k, mm.mmap_lock, LockMode::Read, "mmap_read_lock"); }
 inline LockAwaiter mmap_write_lock(Kernel& k, AddressSpace& mm) { return lock(k, mm.mmap_lock, LockMode::Write, "mmap_write_lock"); }
+/// mmap_write_trylock() (include/linux/mmap_lock.h: down_write_trylock() of mmap_lock).
+inline TryLockAwaiter mmap_write_trylock(Kernel& k, AddressSpace& mm) {
+  return trylock(k, mm.mmap_lock, LockMode::Write, "mmap_write_trylock");
+}
 inline void mmap_read_unlock(Kernel& k, AddressSpace& mm) { unlock(k, mm.mmap_lock, LockMode::Read, "mmap_read_unlock"); }
 inline void mmap_write_unlock(Kernel& k, AddressSpace& mm) { unlock(k, mm.mmap_lock, LockMode::Write, "mmap_write_unlock"); }
 /// mmap_write_downgrade(): munmap keeps a read lock for unmap_region() (dd2283f2605e).

@@ -5,6 +5,7 @@
 
 #include "kernel/arch_flush.h"
 #include "kernel/locking.h"
+#include "kernel/lru.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
 #include "kernel/pgtable_generic.h"
@@ -83,36 +84,69 @@ Task<> remove_migration_ptes(Kernel& k, Pfn src, Pfn dst, bool dst_device_privat
   rmap_unlock_read(k, dst);
 }
 
-Task<> migrate_pages(Kernel& k, Pfn page) {
+std::vector<Pfn> isolate_migratepages_block(Kernel& k, const std::vector<Pfn>& pfns, unsigned* failed) {
+  std::vector<Pfn> out;
+  for (const Pfn p : pfns) {
+    // The lockless PageLRU() test, then the reference ("Be careful not to clear PageLRU until
+    // after we're sure the page is not being freed elsewhere"), then TestClearPageLRU(), which
+    // fails when another isolation won (isolate_fail_put: our reference goes again).
+    bool ok = k.mem().valid(p) && page_lru(k, p) && get_page_unless_zero(k, p);
+    if (ok && !test_clear_page_lru(k, p)) {
+      put_page(k, p, "isolate_migratepages_block");
+      ok = false;
+    }
+    if (ok) {
+      out.push_back(p);
+    } else {
+      trace_call(k, "isolate_migratepages_block: not isolated");
+      if (failed) ++*failed;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+/// unmap_and_move() with __unmap_and_move() and move_to_new_folio() for one isolated page
+/// (mm/migrate.c, v6.0): true for MIGRATEPAGE_SUCCESS, false for -EAGAIN.
+Task<bool> unmap_and_move(Kernel& k, Pfn page) {
+  // "Page was freed from under us. So we are done.": while the page waited on the list every
+  // other user let it go (munmap, exit, MADV_DONTNEED, truncate), and the isolation's
+  // reference is the last. Its put frees the page; v6.0 counts that a success.
+  if (k.mem().frame(page).refcount == 1) {
+    trace_call(k, "unmap_and_move: freed from under us");
+    put_page(k, page, "unmap_and_move");
+    co_return true;
+  }
   const Frame f = k.mem().frame(page);  // a copy: alloc() below may move the frame array
-  TLBSIM_CHECK(f.allocated && (f.kind == FrameKind::Anon || f.kind == FrameKind::File),
-               "migrate_pages of pfn " << page.value() << " which is not an LRU page");
-  trace_call(k, "migrate_pages");
-  const bool file = f.kind == FrameKind::File;
-  // isolate_lru_page(): migration's own reference keeps the old page until the very end.
-  get_page(k, page);
-  // unmap_and_move(): get_new_page() (alloc_migration_target()) before anything is unmapped.
+  // get_new_page() (compaction_alloc(), alloc_migration_target()) before anything is unmapped.
   const Pfn newpage = k.mem().alloc(f.kind, f.owner, f.aux, "alloc_migration_target");
   co_await yield_point("__unmap_and_move");
+  // __unmap_and_move() holds the page lock from here to the end. The model has no page lock:
+  // a truncate that the kernel would make wait for it here may remove the page from the page
+  // cache meanwhile (after zapping its mappings, migration entries included); the page is then
+  // migrated without a mapping, as v6.0 migrates a page truncated before the lock, and both
+  // pages end up freed, as after the kernel's truncate of the new page.
   if (folio_mapped(k, page)) co_await try_to_migrate(k, page);
   co_await yield_point("move_to_new_folio");
 
-  // folio_migrate_mapping(): the refcount must be exactly ours (+ the page cache's); any other
-  // reference (GUP, a racing lookup) means -EAGAIN.
-  const uint32_t expected = 1 + (file ? 1 : 0);
-  if (folio_mapped(k, page) || k.mem().frame(page).refcount != expected) {
+  // folio_migrate_mapping(): the refcount must be exactly ours plus the page cache's (none once
+  // truncated: folio_mapping() is NULL); any other reference (GUP, a racing lookup) means
+  // -EAGAIN.
+  const Frame now = k.mem().frame(page);
+  const bool cached = f.kind == FrameKind::File && now.aux < k.file(now.owner).size() && k.file(now.owner).page(now.aux) == page;
+  const uint32_t expected = 1 + (cached ? 1 : 0);
+  if (folio_mapped(k, page) || now.refcount != expected) {
     trace_call(k, "migrate_pages: -EAGAIN");
     co_await remove_migration_ptes(k, page, page);
     put_page(k, newpage, "migrate_pages");  // the target goes back to the allocator
-    put_page(k, page, "putback_lru_page");
-    co_return;
+    putback_lru_page(k, page, "putback_lru_page");
+    co_return false;
   }
-  if (file) {
+  if (cached) {
     // xas_store() of the new folio: the page cache reference moves with it.
-    const Frame& of = k.mem().frame(page);
-    File& fl = k.file(of.owner);
     get_page(k, newpage);
-    fl.set_page(of.aux, newpage);
+    k.file(now.owner).set_page(now.aux, newpage);
     put_page(k, page, "folio_migrate_mapping");
   }
   // folio_migrate_copy(): after the secondary invalidation in both policies, so a device write
@@ -121,8 +155,24 @@ Task<> migrate_pages(Kernel& k, Pfn page) {
   co_await yield_point("remove_migration_ptes");
   co_await remove_migration_ptes(k, page, newpage);
   co_await yield_point("putback_lru_page");
-  put_page(k, newpage, "putback_lru_page");  // the allocation reference; the mappings hold theirs
-  put_page(k, page, "migrate_pages");        // the isolation reference: the old page is freed
+  putback_lru_page(k, newpage, "putback_lru_page");  // the allocation reference; the mappings hold theirs
+  put_page(k, page, "unmap_and_move");  // the isolation reference ("releases reference grabbed during isolation"): freed
+  co_return true;
+}
+
+}  // namespace
+
+Task<MigrateCounts> migrate_pages(Kernel& k, std::vector<Pfn> from) {
+  MigrateCounts c;
+  if (from.empty()) co_return c;
+  trace_call(k, "migrate_pages");
+  for (const Pfn page : from) {
+    if (co_await unmap_and_move(k, page))
+      ++c.succeeded;
+    else
+      ++c.failed;
+  }
+  co_return c;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,12 +13,27 @@
 
 namespace tlbsim::kernel {
 
-/// migrate_pages() of one folio (NUMA balancing, compaction, move_pages): isolate, allocate the
-/// target, try_to_migrate() (migration entries), folio_migrate_mapping() with its refcount
-/// check, folio_migrate_copy(), remove_migration_ptes(), drop the old page (freed). On a
-/// refcount mismatch (-EAGAIN, e.g. a GUP reference) the migration entries are restored and the
-/// target freed. `page` must be an anonymous or page-cache page.
-Task<> migrate_pages(Kernel& k, Pfn page);
+/// isolate_migratepages_block() (mm/compaction.c, v6.0) over frames chosen by PFN: a page is
+/// taken when PageLRU(), get_page_unless_zero() and TestClearPageLRU() all succeed, and then
+/// carries migration's reference. A frame that is free, not an LRU page (a page table, a
+/// freed-and-reused frame) or already isolated (by another migration or reclaim) is skipped and
+/// counted in `failed`. All under lru_lock: one step.
+std::vector<Pfn> isolate_migratepages_block(Kernel& k, const std::vector<Pfn>& pfns, unsigned* failed = nullptr);
+
+/// What migrate_pages() did with its list (its nr_succeeded and nr_failed).
+struct MigrateCounts {
+  unsigned succeeded = 0;  ///< migrated, or found freed from under us (MIGRATEPAGE_SUCCESS)
+  unsigned failed = 0;     ///< -EAGAIN: an extra reference; the page is put back
+};
+
+/// migrate_pages() of isolated pages (compaction, NUMA balancing, move_pages), one
+/// unmap_and_move() each: a page whose only reference left is the isolation's was freed from
+/// under us and is released; otherwise allocate the target, try_to_migrate() (migration
+/// entries), folio_migrate_mapping() with its refcount check, folio_migrate_copy(),
+/// remove_migration_ptes(), drop the old page (freed). On a refcount mismatch (-EAGAIN, e.g. a
+/// GUP reference) the migration entries are restored, the target freed and the page put back
+/// (v6.0 retries up to 10 passes; the model gives up at once).
+Task<MigrateCounts> migrate_pages(Kernel& k, std::vector<Pfn> from);
 
 /// try_to_migrate(): rmap walk under the rmap lock, try_to_migrate_one() per VMA, stopping as
 /// soon as the folio is unmapped (rwc.done = folio_not_mapped).

@@ -4,6 +4,7 @@
 #include <bit>
 
 #include "kernel/locking.h"
+#include "kernel/lru.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
 #include "kernel/pgtable_generic.h"
@@ -97,18 +98,24 @@ Task<> shrink_folio_list(Kernel& k, std::vector<Pfn> pages) {
   TlbBatch tlb_ubc;  // current->tlb_ubc
   std::vector<Pfn> free_folios;
   for (const Pfn page : pages) {
+    // isolate_lru_folios() (isolate_lru_pages() in 6.0): reclaim's reference by
+    // get_page_unless_zero(), then TestClearPageLRU() ("Another thread is already isolating
+    // this page"). A page freed or reused as a table meanwhile, or isolated by a migration, is
+    // left alone.
+    if (!page_lru(k, page) || !get_page_unless_zero(k, page)) continue;
+    if (!test_clear_page_lru(k, page)) {
+      put_page(k, page, "isolate_lru_folios");
+      continue;
+    }
     const Frame f = k.mem().frame(page);
-    if (!f.allocated || (f.kind != FrameKind::Anon && f.kind != FrameKind::File)) continue;
     const bool anon = f.kind == FrameKind::Anon;
-    // isolate_lru_folios(): reclaim's reference.
-    get_page(k, page);
     co_await yield_point("shrink_folio_list");
     // add_to_swap() (before unmapping): a slot, and the folio is marked dirty.
     const uint64_t slot = anon ? swap_slot_of(f) : 0;
     if (folio_mapped(k, page)) co_await try_to_unmap(k, tlb_ubc, page, slot);
     if (folio_mapped(k, page)) {
       trace_call(k, "shrink_folio_list: still mapped, activate");
-      put_page(k, page, "putback_lru_page");
+      putback_lru_page(k, page, "putback_lru_page");
       continue;
     }
     // A file page truncated while still mapped has no mapping left to remove it from.
@@ -122,7 +129,7 @@ Task<> shrink_folio_list(Kernel& k, std::vector<Pfn> pages) {
       if (file.dirty(f.aux)) {
         // Direct reclaim does not write file pages back: keep it for a later pass.
         trace_call(k, "shrink_folio_list: dirty file page, activate");
-        put_page(k, page, "putback_lru_page");
+        putback_lru_page(k, page, "putback_lru_page");
         continue;
       }
     }
@@ -131,7 +138,7 @@ Task<> shrink_folio_list(Kernel& k, std::vector<Pfn> pages) {
     const uint32_t expected = cached ? 2 : 1;
     if (k.mem().frame(page).refcount != expected) {
       trace_call(k, "__remove_mapping: extra references, keep");
-      put_page(k, page, "putback_lru_page");
+      putback_lru_page(k, page, "putback_lru_page");
       continue;
     }
     if (cached) {

@@ -227,7 +227,21 @@ Task<> retract_page_tables(Kernel& k, uint32_t file, uint64_t pgoff) {
     if (!pmd.valid()) continue;
     const Pte entry = mm.pt().get(pmd);
     if (!entry.present() || entry.huge()) continue;
-    co_await mmap_write_lock(k, mm);
+    // "We use trylock due to lock inversion": khugepaged holds the new huge page's lock and
+    // i_mmap_rwsem here, while a fault takes mmap_lock first and then waits for a page (a
+    // locked page, or in migration_entry_wait() for a migration that needs i_mmap_rwsem to
+    // finish). Blocking here would close that cycle; v6.0 tries once and, on failure,
+    // khugepaged_add_pte_mapped_thp() queues the address in the mm's khugepaged slot (up to
+    // MAX_PTE_MAPPED_THP) for khugepaged_collapse_pte_mapped_thps() to retry on its next scan
+    // of that mm. That later scan is not modelled: the table stays until something else frees
+    // it. After a successful trylock v6.0 also skips an exiting mm (khugepaged_test_exit()) and
+    // a uffd-wp VMA; neither exists in the model. 1d65b771bc08 (v6.6) retracts without
+    // mmap_lock at all, freeing the table by RCU (pte_free_defer()); both policies here keep
+    // v6.0's trylock.
+    if (!co_await mmap_write_trylock(k, mm)) {
+      trace_call(k, "khugepaged_add_pte_mapped_thp", mm.id(), t.haddr, t.haddr + kPmdSize);
+      continue;
+    }
     const bool notify = k.policy().retract_page_tables_notifier;
     if (notify) mmu_notifier_invalidate_range_start(k, mm, t.haddr, t.haddr + kPmdSize, "retract_page_tables");
     SimLock& ptl = k.ptl(pmd.table);

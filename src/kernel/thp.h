@@ -30,9 +30,11 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address);
 
 /// retract_page_tables() (khugepaged collapse_file() for file/shmem THP, v6.0/v6.6): for every
 /// VMA whose PMD-aligned 2 MiB maps file pages [pgoff, pgoff + 512): i_mmap_lock_write,
-/// mmap_write_lock, pmd_lock, pmdp_collapse_flush() (PMD cleared, CPU flush, FIXED's secondary
-/// invalidation), drop what the table still maps (collapse_pte_mapped_thp() since 27e1f8273113),
-/// pte_free() at once. [OLD = v6.0] no notifier call at all; f268f6cf875f added the bracket.
+/// mmap_write_trylock (on failure the mm is skipped: khugepaged_add_pte_mapped_thp() queues a
+/// retry the model does not run), pmd_lock, pmdp_collapse_flush() (PMD cleared, CPU flush,
+/// FIXED's secondary invalidation), drop what the table still maps (collapse_pte_mapped_thp()
+/// since 27e1f8273113), pte_free() at once. [OLD = v6.0] no notifier call at all; f268f6cf875f
+/// added the bracket.
 Task<> retract_page_tables(Kernel& k, uint32_t file, uint64_t pgoff);
 
 /// Setup helpers, run before any thread starts (no locks, no notifier calls).

@@ -32,6 +32,21 @@ class SimLock {
     else
       ++m_readers;
   }
+  /// down_write_trylock()/down_read_trylock()/spin_trylock(): take the lock if it is available
+  /// now, never wait. Success is recorded as acquire() records it. A failure changes nothing,
+  /// but its outcome must stay ordered against every step that could have changed it: a lock
+  /// held by a writer becomes available only through that writer's release (a write), so a
+  /// read is enough; a write attempt that fails on readers would succeed once their count is
+  /// zero, and readers take and drop the lock as reads, which commute with reads, so the failed
+  /// attempt is recorded as a write.
+  bool try_acquire(int thread, LockMode m) {
+    if (can_acquire(m)) {
+      acquire(thread, m);
+      return true;
+    }
+    touch::record(Touch::Obj::Lock, m == LockMode::Write && m_writer < 0, m_key);
+    return false;
+  }
   /// downgrade_write(): the writer keeps the lock as a reader (munmap since dd2283f2605e).
   void downgrade(int thread) {
     touch::write(Touch::Obj::Lock, m_key);

@@ -63,6 +63,7 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* f
   f.kind = kind;
   f.owner = owner;
   f.allocated = true;
+  f.isolated = false;
   f.refcount = 1;
   f.mapcount = 0;
   ++f.generation;
@@ -110,6 +111,7 @@ void PhysMem::free(Pfn pfn, const char* func) {
   Frame& f = m_frames[pfn.value()];
   TLBSIM_CHECK(f.allocated, "double free of pfn " << pfn.value() << " gen " << f.generation);
   f.allocated = false;
+  f.isolated = false;  // free_pages_prepare(): a page freed while isolated leaves the LRU's care
   f.refcount = 0;
   f.mapcount = 0;
   --m_in_use;
@@ -159,6 +161,8 @@ void PhysMem::check_invariants() const {
     if (f.allocated) {
       ++in_use;
       TLBSIM_CHECK(!seen_free[n], "pfn " << n << " allocated and free");
+      TLBSIM_CHECK(!f.isolated || f.kind == FrameKind::Anon || f.kind == FrameKind::File,
+                   "pfn " << n << " is isolated from the LRU but is not an LRU page");
     } else {
       TLBSIM_CHECK(seen_free[n] || f.generation == 0, "pfn " << n << " is neither allocated nor free");
     }

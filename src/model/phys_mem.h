@@ -32,6 +32,10 @@ struct Frame {
   uint16_t refcount = 0;
   uint16_t mapcount = 0;
   bool allocated = false;
+  /// Off the LRU (PG_lru clear) for migration or reclaim: isolate_lru_page() sets it, a
+  /// putback or the free clears it. Every other allocated page-cache or anonymous frame counts
+  /// as on the LRU (lru_cache_add() is not modelled).
+  bool isolated = false;
   FrameKind kind = FrameKind::Anon;
 };
 

@@ -96,7 +96,8 @@ Layout build_range(kernel::Kernel& k, AddressSpace& mm, const WorkloadParams& p)
 kernel::Task<> fork_child(kernel::Kernel& k, AddressSpace& mm) { co_await kernel::sys_fork(k, mm, std::string("child")); }
 
 kernel::Task<> migrate_each(kernel::Kernel& k, std::vector<Pfn> pfns) {
-  for (const Pfn pfn : pfns) co_await kernel::migrate_pages(k, pfn);
+  const std::vector<Pfn> isolated = kernel::isolate_migratepages_block(k, pfns);
+  co_await kernel::migrate_pages(k, isolated);
 }
 
 std::vector<Pfn> pfns_of(AddressSpace& mm, const std::vector<uint64_t>& pages) {

@@ -66,10 +66,13 @@ Task<> reclaim(OpContext& c, OpSpec op) {
   co_await kernel::shrink_folio_list(c.k, pages);
 }
 
+/// The kernel migrating pages it picked by PFN, as compaction does: isolate_migratepages_block()
+/// takes them off the LRU in one go, migrate_pages() moves them one by one. Pages that could
+/// not be isolated, were freed meanwhile or stay busy are counted there, not errors.
 Task<> migrate(OpContext& c, OpSpec op) {
   co_await kernel::yield_point("migrate_pages");
-  const std::vector<Pfn> pages = mapped_frames(c.k, op);
-  for (Pfn p : pages) co_await kernel::migrate_pages(c.k, p);
+  const std::vector<Pfn> isolated = kernel::isolate_migratepages_block(c.k, mapped_frames(c.k, op));
+  co_await kernel::migrate_pages(c.k, isolated);
 }
 
 uint32_t file_id(kernel::Kernel& k, const std::string& name) {
@@ -113,10 +116,10 @@ const std::vector<OpInfo>& ops() {
        "shrink_folio_list: try_to_unmap -> try_to_unmap_one (batched flush), try_to_unmap_flush, free",
        [](OpContext& c, const OpSpec& o) { return reclaim(c, o); }},
       {"migrate", ThreadKind::Kernel, kNeedTarget,
-       "migrate_pages: try_to_migrate_one (migration entries), copy, remove_migration_ptes, free",
+       "isolate_migratepages_block, migrate_pages -> unmap_and_move: try_to_migrate_one (migration entries), copy, remove_migration_ptes, free",
        [](OpContext& c, const OpSpec& o) { return migrate(c, o); }},
       {"khugepaged_retract", ThreadKind::Kernel, kNeedFile,
-       "khugepaged collapse_file -> retract_page_tables: pmdp_collapse_flush, pte_free (notifier bracket since f268f6cf875f)",
+       "khugepaged collapse_file -> retract_page_tables: mmap_write_trylock, pmdp_collapse_flush, pte_free (notifier bracket since f268f6cf875f)",
        [](OpContext& c, const OpSpec& o) { return kernel::retract_page_tables(c.k, file_id(c.k, o.file), o.index); }},
   };
   return all;

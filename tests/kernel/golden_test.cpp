@@ -115,7 +115,8 @@ Task<> cow_path(Kernel& k, AddressSpace& mm) {
 }
 Task<> migrate_path(Kernel& k, AddressSpace& mm) {
   const Pfn p = mm.pt().leaf(Vaddr{kBase}).pfn();
-  co_await migrate_pages(k, p);
+  const std::vector<Pfn> isolated = isolate_migratepages_block(k, std::vector<Pfn>{p});
+  co_await migrate_pages(k, isolated);
 }
 Task<> reclaim_path(Kernel& k, AddressSpace& mm) {
   std::vector<Pfn> pages;

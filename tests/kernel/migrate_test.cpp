@@ -5,6 +5,7 @@
 #include "kernel/migrate.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
+#include "kernel/zap.h"
 #include "kernel/rmap_test_support.h"
 
 using namespace tlbsim;
@@ -37,7 +38,7 @@ SCENARIO("migrate_pages invalidates the secondary TLB before copying the page", 
   m.rec.clear();
 
   WHEN("the page migrates") {
-    kernel::Task<> t = kernel::migrate_pages(*m.k, old_pfn);
+    kernel::Task<> t = migrate_one(*m.k, old_pfn);
     kernel::run_sync(t);
 
     THEN("[" + policy + "] PTE_CLR, CPU_FLUSH, migration entry, SEC_INV, copy, PTE_SET(new), FREE_PG(old)") {
@@ -104,7 +105,7 @@ SCENARIO("migration: the secondary TLB keeps the old page until MN_END in OLD, n
   setup(m);
   const Pfn old_pfn = m.mm->pt().leaf(Vaddr{kPage}).pfn();
   GIVEN("migration stopped right after the migration entry is installed") {
-    kernel::Task<> t = kernel::migrate_pages(*m.k, old_pfn);
+    kernel::Task<> t = migrate_one(*m.k, old_pfn);
     Stepper s(t);
     REQUIRE(s.step_until([&] { return m.rec.find(is_migration_entry_set) != Recorder::npos; }));
     WHEN("the device writes the page") {
@@ -139,7 +140,7 @@ SCENARIO("migrate_pages restores the mapping when the page has an extra referenc
   const Pfn old_pfn = m.mm->pt().leaf(Vaddr{kPage}).pfn();
   kernel::get_page(*m.k, old_pfn);  // a GUP pin
   m.rec.clear();
-  kernel::Task<> t = kernel::migrate_pages(*m.k, old_pfn);
+  kernel::Task<> t = migrate_one(*m.k, old_pfn);
   kernel::run_sync(t);
   const Pte now = m.mm->pt().leaf(Vaddr{kPage});
   CHECK(now.pfn() == old_pfn);
@@ -150,6 +151,70 @@ SCENARIO("migrate_pages restores the mapping when the page has an extra referenc
   CHECK(m.k->mem().frame(old_pfn).refcount == 2);
   CHECK(m.k->mem().frame(old_pfn).mapcount == 1);
   kernel::put_page(*m.k, old_pfn, "test");
+  require_all_coherent(m);
+  m.k->check_invariants();
+}
+
+SCENARIO("a page freed while migration holds it isolated is released by migration's put, not moved", "[kernel][policy]") {
+  // v6.0 unmap_and_move(): "Page was freed from under us. So we are done."
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  SvaMachine m(policy);
+  setup(m);
+  const Pfn old_pfn = m.mm->pt().leaf(Vaddr{kPage}).pfn();
+  unsigned failed = 0;
+  const std::vector<Pfn> isolated = kernel::isolate_migratepages_block(*m.k, {old_pfn}, &failed);
+  REQUIRE(isolated.size() == 1);
+  CHECK(failed == 0);
+  CHECK(m.k->mem().frame(old_pfn).isolated);
+  WHEN("MADV_DONTNEED zaps the page before migration reaches it") {
+    kernel::Task<> zap = kernel::madvise_dontneed(*m.k, *m.mm, kPage, kPageSize);
+    kernel::run_sync(zap);
+    THEN("the zap does not free it; migration's put does, with nothing allocated or copied") {
+      CHECK_FALSE(m.rec.find([&](const Event& e) { return is_free_of(e, old_pfn); }) != Recorder::npos);
+      CHECK(m.k->mem().frame(old_pfn).refcount == 1);
+      m.rec.clear();
+      kernel::Task<kernel::MigrateCounts> t = kernel::migrate_pages(*m.k, isolated);
+      const kernel::MigrateCounts c = kernel::run_sync(t);
+      CHECK(c.succeeded == 1);
+      CHECK(c.failed == 0);
+      CHECK(m.rec.find([](const Event& e) { return is_call(e, "unmap_and_move: freed from under us"); }) != Recorder::npos);
+      const size_t free_old = m.rec.find([&](const Event& e) { return is_free_of(e, old_pfn); });
+      REQUIRE(free_old != Recorder::npos);
+      CHECK(std::string(m.rec.events()[free_old].func) == "unmap_and_move");
+      CHECK(m.rec.count(EventKind::FrameAlloc) == 0);
+      CHECK(m.rec.count(EventKind::Copy) == 0);
+      require_all_coherent(m);
+      m.k->check_invariants();
+    }
+  }
+}
+
+SCENARIO("a page another migration has isolated is not isolated again, and the miss is counted", "[kernel][policy]") {
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  SvaMachine m(policy);
+  setup(m);
+  const Pfn p0 = m.mm->pt().leaf(Vaddr{kBase}).pfn();
+  const Pfn p1 = m.mm->pt().leaf(Vaddr{kPage}).pfn();
+  const std::vector<Pfn> first = kernel::isolate_migratepages_block(*m.k, {p1});
+  REQUIRE(first.size() == 1);
+  const uint16_t refs = m.k->mem().frame(p1).refcount;
+  unsigned failed = 0;
+  const std::vector<Pfn> second = kernel::isolate_migratepages_block(*m.k, {p0, p1}, &failed);
+  CHECK(second == std::vector<Pfn>{p0});
+  CHECK(failed == 1);
+  CHECK(m.k->mem().frame(p1).refcount == refs);  // isolate_fail_put: its reference went again
+  CHECK(m.rec.find([](const Event& e) { return is_call(e, "isolate_migratepages_block: not isolated"); }) != Recorder::npos);
+  // Each migrates what it isolated.
+  kernel::Task<kernel::MigrateCounts> a = kernel::migrate_pages(*m.k, first);
+  kernel::Task<kernel::MigrateCounts> b = kernel::migrate_pages(*m.k, second);
+  m.rec.clear();
+  CHECK(kernel::run_sync(a).succeeded == 1);
+  CHECK(kernel::run_sync(b).succeeded == 1);
+  // Both old pages were freed (LIFO reuse may hand p1's frame to p0's target).
+  CHECK(m.rec.find([&](const Event& e) { return is_free_of(e, p0); }) != Recorder::npos);
+  CHECK(m.rec.find([&](const Event& e) { return is_free_of(e, p1); }) != Recorder::npos);
+  CHECK(m.mm->pt().leaf(Vaddr{kBase}).present());
+  CHECK(m.mm->pt().leaf(Vaddr{kPage}).present());
   require_all_coherent(m);
   m.k->check_invariants();
 }
@@ -166,7 +231,7 @@ SCENARIO("migrate_pages of a shared file page moves the page cache and both mapp
   device_touch(m, 0x800000, 0x800000 + kPageSize, false);
   const Pfn old_pfn = m.k->file(f).page(0);
   m.rec.clear();
-  kernel::Task<> t = kernel::migrate_pages(*m.k, old_pfn);
+  kernel::Task<> t = migrate_one(*m.k, old_pfn);
   kernel::run_sync(t);
   const Pfn new_pfn = m.k->file(f).page(0);
   CHECK(new_pfn != old_pfn);

@@ -2,6 +2,7 @@
 // Reclaim's batched unmap (primer 7.3) under both notifier policies, x86 and arm64.
 #include <catch2/catch.hpp>
 
+#include "kernel/lru.h"
 #include "kernel/page.h"
 #include "kernel/reclaim.h"
 #include "kernel/rmap_test_support.h"
@@ -208,6 +209,34 @@ SCENARIO("reclaim keeps dirty file pages and pinned pages", "[kernel][policy]") 
   CHECK(m.rec.count(EventKind::FrameFree) == 0);
   CHECK(m.rec.find(is_batch_flush) != Recorder::npos);
   kernel::put_page(*m.k, pinned, "test");
+  require_all_coherent(m);
+  m.k->check_invariants();
+}
+
+SCENARIO("reclaim leaves alone a page a migration holds isolated, and puts back what it keeps", "[kernel][policy]") {
+  // isolate_lru_pages() (v6.0): TestClearPageLRU() fails, "Another thread is already isolating
+  // this page", and the page is skipped.
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  SvaMachine m(policy);
+  kernel::mmap_region(*m.k, *m.mm, kBase, 2 * kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(*m.k, *m.mm, kBase, 2 * kPageSize, true);
+  const Pfn taken = m.mm->pt().leaf(Vaddr{kBase}).pfn();
+  const Pfn pinned = m.mm->pt().leaf(Vaddr{kBase + kPageSize}).pfn();
+  REQUIRE(kernel::isolate_migratepages_block(*m.k, {taken}).size() == 1);
+  kernel::get_page(*m.k, pinned);  // an extra reference: reclaim keeps the page
+  m.rec.clear();
+  kernel::Task<> t = kernel::shrink_folio_list(*m.k, {taken, pinned});
+  kernel::run_sync(t);
+  // The migration's page was not touched: still mapped, still isolated, one reference more.
+  CHECK(m.mm->pt().leaf(Vaddr{kBase}).pfn() == taken);
+  CHECK(m.k->mem().frame(taken).isolated);
+  CHECK(m.k->mem().frame(taken).refcount == 2);
+  // The pinned page was unmapped and kept, and is back on the LRU.
+  CHECK(m.k->mem().frame(pinned).allocated);
+  CHECK_FALSE(m.k->mem().frame(pinned).isolated);
+  CHECK(m.rec.count(EventKind::FrameFree) == 0);
+  kernel::put_page(*m.k, pinned, "test");
+  kernel::putback_lru_page(*m.k, taken, "test");
   require_all_coherent(m);
   m.k->check_invariants();
 }

@@ -8,6 +8,7 @@
 #include <exception>
 #include <string>
 
+#include "kernel/migrate.h"
 #include "kernel/path_checks.h"
 #include "kernel/shadow_mmu.h"
 #include "kernel/task.h"
@@ -88,6 +89,13 @@ inline void require_shadow_coherent(const kernel::ShadowMmu& s, const AddressSpa
     REQUIRE(pfn == e.pfn);
     if (e.writable) REQUIRE(pte.writable());
   });
+}
+
+/// What the migrate op does with one page: isolate it, then migrate_pages().
+inline kernel::Task<> migrate_one(kernel::Kernel& k, Pfn page) {
+  // A local first: GCC 12 miscompiles a braced list inside a co_await operand.
+  const std::vector<Pfn> isolated = kernel::isolate_migratepages_block(k, std::vector<Pfn>{page});
+  co_await kernel::migrate_pages(k, isolated);
 }
 
 inline bool is_cpu_flush(const Event& e) { return e.kind == EventKind::CpuFlush; }

@@ -109,7 +109,7 @@ SCENARIO("the shadow MMU zaps at invalidate_range_start, before the PTE changes"
   }
   WHEN("page 1 migrates") {
     const Pfn old_pfn = s.m.mm->pt().leaf(Vaddr{kBase + kPageSize}).pfn();
-    kernel::Task<> t = kernel::migrate_pages(*s.m.k, old_pfn);
+    kernel::Task<> t = migrate_one(*s.m.k, old_pfn);
     kernel::run_sync(t);
     THEN("the entry was dropped before the copy and the next access maps the new page") {
       const size_t drop = s.m.rec.find([](const Event& e) { return is_shadow(e, EventKind::Drop); });

@@ -193,3 +193,41 @@ SCENARIO("collapse fails and restores the PMD when a page is shared", "[kernel][
   require_all_coherent(m);
   m.k->check_invariants();
 }
+
+SCENARIO("retract_page_tables skips an mm whose mmap_lock it cannot take at once", "[kernel][policy]") {
+  // v6.0 mm/khugepaged.c retract_page_tables(): mmap_write_trylock(), and on failure
+  // khugepaged_add_pte_mapped_thp() instead of waiting (the lock-inversion comment there).
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  SvaMachine m(policy);
+  const uint32_t f = m.k->create_file("f", kPtrsPerTable);
+  kernel::mmap_region(*m.k, *m.mm, kH, kPmdSize, kVmRead | kVmShared, f, 0);
+  kernel::populate(*m.k, *m.mm, kH, kPageSize, false);
+  const Pfn pte_table = m.mm->pt().lookup(Vaddr{kH}, 1).table;
+  const LockMode held = GENERATE(LockMode::Read, LockMode::Write);
+  constexpr int kOther = 77;  // a fault handler (read) or munmap (write) on another CPU
+  m.mm->mmap_lock.acquire(kOther, held);
+  m.rec.clear();
+
+  kernel::Task<> t = kernel::retract_page_tables(*m.k, f, 0);
+  kernel::run_sync(t);
+  CHECK(m.rec.find([](const Event& e) { return is_call(e, "khugepaged_add_pte_mapped_thp"); }) != Recorder::npos);
+  CHECK(m.rec.find([&](const Event& e) { return is_lock(e, m.mm->mmap_lock.name()); }) == Recorder::npos);
+  CHECK(m.rec.find(is_cpu_flush) == Recorder::npos);
+  CHECK(m.k->mem().frame(pte_table).allocated);
+  CHECK(m.mm->pt().leaf(Vaddr{kH}).present());
+  // i_mmap_rwsem was released: nothing is left held by the skipped attempt.
+  CHECK_FALSE(m.k->file(f).i_mmap_rwsem.held());
+  m.mm->mmap_lock.release(kOther, held);
+
+  AND_WHEN("the lock is free") {
+    kernel::Task<> again = kernel::retract_page_tables(*m.k, f, 0);
+    kernel::run_sync(again);
+    THEN("the table is retracted") {
+      CHECK_FALSE(m.k->mem().frame(pte_table).allocated);
+      CHECK_FALSE(m.mm->pt().leaf(Vaddr{kH}).present());
+      CHECK_FALSE(m.mm->mmap_lock.held());
+      require_all_coherent(m);
+      m.k->check_invariants();
+    }
+  }
+}

@@ -26,7 +26,8 @@ using namespace tlbsim::scenarios;
 
 namespace {
 
-/// Every scenario whose verdicts users rely on: the bundled ones and the exploration regressions.
+/// Every scenario whose verdicts users rely on: the bundled ones, the exploration regressions
+/// and the model's regressions (tests/scenarios/regressions: locks taken by trylock among them).
 std::vector<ScenarioSpec> scenarios_to_check() {
   std::vector<ScenarioSpec> out;
   auto add = [&](const std::string& path) {
@@ -34,8 +35,9 @@ std::vector<ScenarioSpec> scenarios_to_check() {
   };
   add(std::string(TLBSIM_SOURCE_DIR) + "/scenarios.json");
   std::vector<std::string> more;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(TLBSIM_SOURCE_DIR) + "/tests/scenarios/explore"))
-    if (e.path().extension() == ".json") more.push_back(e.path().string());
+  for (const char* dir : {"/tests/scenarios/explore", "/tests/scenarios/regressions"})
+    for (const auto& e : std::filesystem::directory_iterator(std::string(TLBSIM_SOURCE_DIR) + dir))
+      if (e.path().extension() == ".json") more.push_back(e.path().string());
   std::sort(more.begin(), more.end());
   for (const std::string& p : more) add(p);
   return out;

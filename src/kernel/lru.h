@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// Taking pages off the LRU for migration or reclaim, and putting them back (mm/vmscan.c,
+/// mm/compaction.c, include/linux/mm.h, v6.0). An isolated page carries the isolator's
+/// reference, so nothing else can free it: when every other user has let go, the isolator's
+/// own put is the last one and frees it. A page already isolated (PG_lru clear) cannot be
+/// isolated a second time, so two migrations, or a migration and reclaim, never work on one
+/// page together. Frame::isolated is PG_lru's complement.
+#include "kernel/kernel.h"
+
+namespace tlbsim::kernel {
+
+/// PageLRU(): an allocated anonymous or page-cache page that nobody has isolated.
+bool page_lru(Kernel& k, Pfn page);
+/// get_page_unless_zero(): a reference, unless the page is already free (refcount 0).
+bool get_page_unless_zero(Kernel& k, Pfn page);
+/// TestClearPageLRU(): clear PG_lru, true if this call cleared it; the caller holds a
+/// reference (in the kernel the release path relies on that order).
+bool test_clear_page_lru(Kernel& k, Pfn page);
+/// putback_lru_page(): back on the LRU, then put_page() of the isolation reference (the last
+/// put frees the page).
+void putback_lru_page(Kernel& k, Pfn page, const char* func);
+
+}  // namespace tlbsim::kernel
