@@ -26,7 +26,8 @@ struct Footprint {
   std::array<uint32_t, kTouchObjects + 1> group{};
 };
 
-/// Who took the step, as the explorer needs it to name the caches a hardware access consults.
+/// Who took the step. Only `hardware` changes a footprint (the caches record their own
+/// touches); `device` and `cpu` say whose step it was.
 struct StepActor {
   bool device = false;  ///< a device thread (its DMA goes through ATC/IOTLB)
   uint32_t cpu = 0;     ///< CPU of a CPU thread
