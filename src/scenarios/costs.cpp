@@ -2,14 +2,13 @@
 #include "scenarios/costs.h"
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
 #include <tuple>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "scenarios/errors.h"
+#include "scenarios/input_file.h"
 #include "scenarios/json_positions.h"
 
 namespace tlbsim::scenarios {
@@ -101,11 +100,7 @@ iommu::CostModel parse_costs_text(const std::string& text, const std::string& pa
 }
 
 iommu::CostModel load_costs_file(const std::string& path, iommu::CostModel base) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ScenarioError({Diagnostic{.file = path, .message = "cannot open file"}});
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_costs_text(ss.str(), path, base);
+  return parse_costs_text(read_input_file(path), path, base);
 }
 
 }  // namespace tlbsim::scenarios

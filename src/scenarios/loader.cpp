@@ -2,13 +2,12 @@
 #include "scenarios/loader.h"
 
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "scenarios/costs.h"
+#include "scenarios/input_file.h"
 #include "scenarios/json_positions.h"
 #include "scenarios/validate.h"
 
@@ -492,11 +491,7 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
 }
 
 ScenarioFile load_scenario_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ScenarioError({Diagnostic{.file = path, .message = "cannot open file"}});
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_scenario_text(ss.str(), path);
+  return parse_scenario_text(read_input_file(path), path);
 }
 
 }  // namespace tlbsim::scenarios

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <string>
 
+#include <sys/stat.h>
+
 #include <nlohmann/json.hpp>
 
 #include "support/tlbsim_process.h"
@@ -213,4 +215,29 @@ TEST_CASE("explore --budget SECONDS says when the time budget stopped a search",
   CHECK(r.at("scope").at("time_budget_hit") == true);
   CHECK(r.at("scope").at("complete") == false);
   CHECK(run_tlbsim("explore --budget 0", scratch).status == 2);
+}
+
+TEST_CASE("a scenario or --costs path that is no readable regular file: exit status 2, saying what it is", "[cli][loader]") {
+  TempDir dir, scratch;
+  const fs::path fifo = dir.path / "pipe.json", big = dir.path / "big.json";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::ofstream(big) << "{}";
+  fs::resize_file(big, uintmax_t{96} << 20);  // sparse: takes no room on disk
+  const std::pair<fs::path, std::string> cases[] = {
+      {dir.path, "is a directory"},
+      {fifo, "is not a regular file"},
+      {"/dev/zero", "is not a regular file"},
+      {big, "is larger than the 64 MiB limit"},
+      {dir.path / "none.json", "cannot read: No such file or directory"},
+  };
+  for (const auto& [path, what] : cases) {
+    INFO(path);
+    for (const std::string& cmd : {"validate " + q(path), "run " + q(path), "sweep --sizes 1 --costs " + q(path)}) {
+      const Outcome o = run_tlbsim(cmd, scratch);
+      INFO(cmd << "\nstderr:\n" << o.err);
+      CHECK(o.status == 2);
+      CHECK_THAT(o.err, Catch::StartsWith(path.string() + ": " + what + "\n"));
+      CHECK(o.out.empty());
+    }
+  }
 }

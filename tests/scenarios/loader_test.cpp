@@ -190,7 +190,7 @@ TEST_CASE("the bundled scenarios.json loads and names only known policies", "[sc
 TEST_CASE("a file that cannot be opened is a ScenarioError", "[scenarios]") {
   const auto ds = load_errors(kBad + "/no-such-file.json");
   REQUIRE(ds.size() == 1);
-  CHECK(ds[0].message == "cannot open file");
+  CHECK(ds[0].message == "cannot read: No such file or directory");
   CHECK(ds[0].file == kBad + "/no-such-file.json");
 }
 
