@@ -303,6 +303,24 @@ TEST_CASE("line:column point at the offending value", "[scenarios]") {
     CHECK(ds[0].message == "JSON syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal");
     CHECK(ds[0].format() == "t.json:3:1: " + ds[0].message);
   }
+  SECTION("after the document: whitespace is fine, anything else an error at its first byte") {
+    const std::string doc = "{\"scenarios\": []}";
+    CHECK(text_errors(doc + " \n\t\r\n  ").empty());
+    const std::string nul(1, '\0');
+    const std::pair<std::string, std::string> cases[] = {
+        {nul, "1:18: JSON syntax error: expected end of input after the JSON document, got a NUL byte"},
+        {"\n " + nul + "{\"x\": 1}", "2:2: JSON syntax error: expected end of input after the JSON document, got a NUL byte"},
+        {"\n\n  x", "3:3: JSON syntax error: expected end of input after the JSON document, got 'x'"},
+        {" []", "1:19: JSON syntax error: expected end of input after the JSON document, got '['"},
+        {"\xc3\xa9", "1:18: JSON syntax error: expected end of input after the JSON document, got byte 0xc3"},
+    };
+    for (const auto& [tail, message] : cases) {
+      const auto ds = text_errors(doc + tail);
+      INFO(listing(ds));
+      REQUIRE(ds.size() == 1);
+      CHECK(ds[0].format() == "t.json:" + message);
+    }
+  }
   SECTION("a schedule step that cannot be followed: the step's position, found at run time") {
     const std::string path = kBad + "/run-thread-finished.json";
     const std::string text = read_text(path);
