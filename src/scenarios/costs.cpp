@@ -10,6 +10,7 @@
 #include "scenarios/errors.h"
 #include "scenarios/input_file.h"
 #include "scenarios/json_positions.h"
+#include "scenarios/printable.h"
 
 namespace tlbsim::scenarios {
 
@@ -54,7 +55,7 @@ void read_costs(const json& obj, const std::string& ptr, iommu::CostModel& base,
     for (const auto& c : cost_fields())
       if (key == c.name) f = &c;
     if (!f) {
-      error(p, "unknown cost \"" + key + "\" (expected one of: " + known_keys() + ")");
+      error(p, "unknown cost " + in_quotes(key) + " (expected one of: " + known_keys() + ")");
       continue;
     }
     if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<int64_t>() >= 0)) {

@@ -6,6 +6,8 @@
 #include <optional>
 #include <vector>
 
+#include "scenarios/printable.h"
+
 namespace tlbsim::scenarios {
 
 std::string pointer_token(const std::string& key) {
@@ -243,7 +245,7 @@ void add_duplicate_keys(const JsonPositions& pos, const std::string& file, std::
   for (const DuplicateKey& k : pos.duplicates()) {
     const TextPos tp = pos.pos_of_byte(k.offset);
     diags.push_back(Diagnostic{.file = file, .pointer = k.pointer, .line = tp.line, .column = tp.column,
-                               .message = "duplicate key \"" + k.key + "\""});
+                               .message = "duplicate key " + in_quotes(k.key)});
   }
 }
 

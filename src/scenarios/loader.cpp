@@ -9,6 +9,7 @@
 #include "scenarios/costs.h"
 #include "scenarios/input_file.h"
 #include "scenarios/json_positions.h"
+#include "scenarios/printable.h"
 #include "scenarios/validate.h"
 
 namespace tlbsim::scenarios {
@@ -31,10 +32,16 @@ std::string type_name(const json& j) {
   }
 }
 
+/// A value as a message shows it: its JSON text, cut to 40 characters (not inside a UTF-8
+/// character), unprintable characters escaped.
 std::string shown(const json& j) {
   std::string s = j.dump();
-  if (s.size() > 40) s = s.substr(0, 37) + "...";
-  return s;
+  if (s.size() > 40) {
+    size_t cut = 37;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
+    s = s.substr(0, cut) + "...";
+  }
+  return escape_unprintable(s);
 }
 
 /// Reads one JSON object's fields, records every problem, and reports keys nobody read.
@@ -67,6 +74,15 @@ class ObjReader {
     if (!v) return;
     if (!v->is_string()) return error(at(key), "expected a string, got " + type_name(*v));
     out = v->get<std::string>();
+  }
+  /// A name that other parts refer to and messages print: see name_problem().
+  void name(const std::string& key, std::string& out, bool required = false) {
+    const json* v = required ? require(key) : get(key);
+    if (!v) return;
+    if (!v->is_string()) return error(at(key), "expected a string, got " + type_name(*v));
+    out = v->get<std::string>();
+    // Kept even when refused, so that the references to it are not reported as well.
+    if (const std::string problem = name_problem(out); !problem.empty()) error(at(key), "expected " + problem);
   }
   void boolean(const std::string& key, bool& out) {
     const json* v = get(key);
@@ -129,7 +145,7 @@ class ObjReader {
   void finish() {
     if (!ok()) return;
     for (auto it = m_j.begin(); it != m_j.end(); ++it)
-      if (!m_seen.count(it.key())) error(at(it.key()), "unknown key \"" + it.key() + "\"");
+      if (!m_seen.count(it.key())) error(at(it.key()), "unknown key " + in_quotes(it.key()));
   }
   static std::string list(const std::vector<std::string>& v) {
     std::string s;
@@ -148,7 +164,7 @@ DeviceSpec read_device(const json& j, const std::string& ptr, std::vector<Diagno
   DeviceSpec s;
   s.pointer = ptr;
   ObjReader r(j, ptr, d);
-  r.str("name", s.name, true);
+  r.name("name", s.name, true);
   r.str("decoding", s.decoding);
   r.boolean("ats", s.ats);
   r.uint("atc_entries", s.atc_entries, 1, 1u << 16);
@@ -198,7 +214,10 @@ OpSpec read_op(const json& j, const std::string& ptr, std::vector<Diagnostic>& d
   std::string prot;
   r.one_of("prot", prot, {"r", "rw"});
   o.writable = prot == "rw";
-  r.str("name", o.name);
+  if (o.op == "fork")
+    r.name("name", o.name);  // the child mm's
+  else
+    r.str("name", o.name);  // ignored, as any key the op does not use
   r.finish();
   if (j.is_object())
     for (auto it = j.begin(); it != j.end(); ++it) o.given.push_back(it.key());
@@ -209,7 +228,7 @@ ThreadSpec read_thread(const json& j, const std::string& ptr, std::vector<Diagno
   ThreadSpec t;
   t.pointer = ptr;
   ObjReader r(j, ptr, d);
-  r.str("name", t.name, true);
+  r.name("name", t.name, true);
   const json* cpu = r.get("cpu");
   const json* dev = r.get("device");
   const json* kern = r.get("kernel");
@@ -239,7 +258,7 @@ void read_schedule(const json& j, const std::string& ptr, ScheduleSpec& s, std::
     else if (k == "random")
       s.kind = ScheduleSpec::Kind::Random;
     else
-      d.push_back({.pointer = ptr, .message = "expected \"round-robin\", \"random\", {\"random\": SEED} or an array of steps, got \"" + k + "\""});
+      d.push_back({.pointer = ptr, .message = "expected \"round-robin\", \"random\", {\"random\": SEED} or an array of steps, got " + in_quotes(k)});
     return;
   }
   if (j.is_object()) {
@@ -268,7 +287,7 @@ void read_schedule(const json& j, const std::string& ptr, ScheduleSpec& s, std::
       en.thread = e.substr(0, at);
       en.mode = ScheduleEntry::Mode::Until;
       en.label = e.substr(at + 1);
-      if (en.label.empty()) d.push_back({.pointer = p, .message = "expected a function name after '@' in \"" + e + "\""});
+      if (en.label.empty()) d.push_back({.pointer = p, .message = "expected a function name after '@' in " + in_quotes(e)});
     } else if (!e.empty() && e.back() == '*') {
       en.thread = e.substr(0, e.size() - 1);
       en.mode = ScheduleEntry::Mode::ToEnd;
@@ -276,7 +295,7 @@ void read_schedule(const json& j, const std::string& ptr, ScheduleSpec& s, std::
       en.thread = e.substr(0, colon);
       const std::string n = e.substr(colon + 1);
       if (n.empty() || n.size() > 9 || !std::all_of(n.begin(), n.end(), ::isdigit) || std::stoull(n) == 0)
-        d.push_back({.pointer = p, .message = "expected a step count 1..999999999 after ':' in \"" + e + "\""});
+        d.push_back({.pointer = p, .message = "expected a step count 1..999999999 after ':' in " + in_quotes(e)});
       else
         en.steps = std::stoull(n);
     } else {
@@ -308,7 +327,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
   ScenarioSpec s;
   s.pointer = ptr;
   ObjReader r(j, ptr, d);
-  r.str("name", s.name, true);
+  r.name("name", s.name, true);
   r.str("source", s.source, true);
   r.str("description", s.description);
   r.one_of("arch", s.arch, {"x86", "arm64"});
@@ -333,7 +352,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
     FileSpec f;
     f.pointer = p;
     ObjReader fr(x, p, d);
-    fr.str("name", f.name, true);
+    fr.name("name", f.name, true);
     fr.uint("pages", f.pages, 1, uint64_t{1} << 24);
     fr.finish();
     s.files.push_back(f);
@@ -342,7 +361,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
     MmSpec m;
     m.pointer = p;
     ObjReader mr(x, p, d);
-    mr.str("name", m.name, true);
+    mr.name("name", m.name, true);
     mr.array("vmas", [&](const json& v, const std::string& vp) { m.vmas.push_back(read_vma(v, vp, d)); });
     mr.array("bind", [&](const json& b, const std::string& bp) {
       if (!b.is_string())
@@ -371,7 +390,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
           const std::string mp = pp + "/" + pointer_token(mt.key());
           const auto& names = metric_names();
           if (std::find(names.begin(), names.end(), mt.key()) == names.end()) {
-            d.push_back({.pointer = mp, .message = "unknown metric \"" + mt.key() + "\"; expected one of " + ObjReader::list(names)});
+            d.push_back({.pointer = mp, .message = "unknown metric " + in_quotes(mt.key()) + "; expected one of " + ObjReader::list(names)});
             continue;
           }
           read_bound(*mt, mp, m[mt.key()], d);
@@ -395,7 +414,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
           const std::string vp = pp + "/" + pointer_token(pr.key());
           const auto& names = explore_property_names();
           if (std::find(names.begin(), names.end(), pr.key()) == names.end()) {
-            d.push_back({.pointer = vp, .message = "unknown property \"" + pr.key() + "\"; expected one of " + ObjReader::list(names)});
+            d.push_back({.pointer = vp, .message = "unknown property " + in_quotes(pr.key()) + "; expected one of " + ObjReader::list(names)});
             continue;
           }
           static const std::vector<std::string> words{"never", "sometimes", "always"};

@@ -3,6 +3,7 @@
 // left behind by a failed run, and byte-identical reports from repeated runs.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scenarios/printable.h"
 #include "support/tlbsim_process.h"
 
 namespace {
@@ -42,9 +44,13 @@ TEST_CASE("tlbsim rejects every file of the bad-input corpus with exit status 2,
     CHECK(o.status == 2);
     for (const auto& x : e.at("errors")) {
       const std::string pointer = x.at("pointer").get<std::string>();
-      CHECK_THAT(o.err, Catch::Contains(path + ":" + x.at("at").get<std::string>() + ": " + (pointer.empty() ? "" : pointer + ": ")));
+      // A pointer holding control characters from the file is printed escaped.
+      CHECK_THAT(o.err, Catch::Contains(tlbsim::scenarios::escape_unprintable(path + ":" + x.at("at").get<std::string>() + ": " +
+                                                                              (pointer.empty() ? "" : pointer + ": "))));
       CHECK_THAT(o.err, Catch::Contains(x.at("message").get<std::string>()));
     }
+    // One line per diagnostic and the summary, whatever the names in the file hold.
+    CHECK(std::count(o.err.begin(), o.err.end(), '\n') == e.at("count").get<long>() + 1);
     CHECK(o.out.empty());
     // Nothing was written, not even a temporary file.
     CHECK(out_dir.listing().empty());
