@@ -191,10 +191,15 @@ struct PositionSax : nlohmann::json_sax<nlohmann::json> {
     if (out.count(p)) dups.push_back(DuplicateKey{p, k, string_start()});
     return true;
   }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
+  bool parse_error(std::size_t position, const std::string& token, const nlohmann::detail::exception& ex) override {
     // Rethrow as a parse_error whose byte is the lexer's count (EOF counts as a character read),
     // not a slice of it: the loader turns that byte into line:column.
     if (const auto* pe = dynamic_cast<const nlohmann::json::parse_error*>(&ex)) throw *pe;
+    // An integer too large even for a double (about 309 digits): said so, without every digit.
+    if (ex.id == 406 && !token.empty() && token.find_first_of(".eE") == std::string::npos)
+      throw nlohmann::json::parse_error::create(
+          101, position,
+          "integer too large: " + token.substr(0, 20) + "... (" + std::to_string(token.size() - (token[0] == '-')) + " digits)", nullptr);
     throw nlohmann::json::parse_error::create(101, position, ex.what(), nullptr);
   }
 };

@@ -8,6 +8,7 @@
 
 #include "scenarios/costs.h"
 #include "scenarios/input_file.h"
+#include "scenarios/json_document.h"
 #include "scenarios/json_positions.h"
 #include "scenarios/printable.h"
 #include "scenarios/validate.h"
@@ -23,25 +24,14 @@ std::string type_name(const json& j) {
     case json::value_t::null: return "null";
     case json::value_t::boolean: return "a boolean";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
+    case json::value_t::number_unsigned:
+    case json::value_t::binary: return "an integer";  // one beyond 64 bits (json_document.h)
     case json::value_t::number_float: return "a number";
     case json::value_t::string: return "a string";
     case json::value_t::array: return "an array";
     case json::value_t::object: return "an object";
     default: return "a value";
   }
-}
-
-/// A value as a message shows it: its JSON text, cut to 40 characters (not inside a UTF-8
-/// character), unprintable characters escaped.
-std::string shown(const json& j) {
-  std::string s = j.dump();
-  if (s.size() > 40) {
-    size_t cut = 37;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
-    s = s.substr(0, cut) + "...";
-  }
-  return escape_unprintable(s);
 }
 
 /// Reads one JSON object's fields, records every problem, and reports keys nobody read.
@@ -100,6 +90,8 @@ class ObjReader {
   void uint(const std::string& key, T& out, uint64_t lo, uint64_t hi, bool required = false) {
     const json* v = required ? require(key) : get(key);
     if (!v) return;
+    if (is_too_large(*v))
+      return error(at(key), "expected an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + shown(*v));
     if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<int64_t>() >= 0))
       return error(at(key), "expected a non-negative integer, got " + shown(*v));
     const uint64_t x = v->get<uint64_t>();
@@ -461,7 +453,7 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
   json doc;
   try {
     pos.emplace(text);
-    doc = json::parse(text);
+    doc = parse_json_document(text);
   } catch (const json::parse_error& e) {
     const std::string m = syntax_message(e.what());
     Diagnostic dg{.file = path, .message = m.rfind("syntax error ", 0) == 0 ? "JSON " + m : "JSON syntax error: " + m};
