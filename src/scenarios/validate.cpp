@@ -11,6 +11,7 @@
 #include "scenarios/json_positions.h"
 #include "scenarios/ops.h"
 #include "scenarios/printable.h"
+#include "scenarios/vma_layout.h"
 
 namespace tlbsim::scenarios {
 
@@ -35,22 +36,6 @@ void unique_names(Ctx& c, const std::vector<T>& items, const char* what) {
 
 std::string kind_name(ThreadKind k) {
   return k == ThreadKind::Cpu ? "cpu" : k == ThreadKind::Device ? "device" : "kernel";
-}
-
-/// Every page of [start, start + pages) lies in some VMA. Jumps from VMA end to VMA end rather
-/// than page by page, so the cost does not grow with the range (an op may name 2^24 pages).
-bool mapped(const MmSpec& mm, uint64_t start, uint64_t pages) {
-  const uint64_t end = start + pages * kPageSize;
-  for (uint64_t a = start; a < end;) {
-    const VmaSpec* in = nullptr;
-    for (const VmaSpec& v : mm.vmas)
-      if (a >= v.start && a < v.start + v.pages * kPageSize) in = &v;
-    if (!in) return false;
-    const uint64_t next = in->start + in->pages * kPageSize;
-    if (next <= a) return false;  // a VMA wrapping past 2^64 (reported on its own)
-    a = next;
-  }
-  return true;
 }
 
 /// False (and an error) unless `addr` is a page-aligned user address.
@@ -88,16 +73,16 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
   }
 
   std::map<std::string, std::set<std::string>> bound;  // mm -> devices
+  std::map<const MmSpec*, VmaLayout> layouts;
   for (const MmSpec& m : s.mms) {
-    for (size_t i = 0; i < m.vmas.size(); ++i) {
-      const VmaSpec& v = m.vmas[i];
+    const VmaLayout& layout = layouts.emplace(&m, VmaLayout(m.vmas)).first->second;
+    for (const auto& [later, earlier] : layout.overlaps()) {
+      const VmaSpec& v = m.vmas[later];
+      c.error(v.pointer, "VMA " + hex(v.start) + "+" + std::to_string(v.pages) + " pages overlaps " + m.vmas[earlier].pointer);
+    }
+    for (const VmaSpec& v : m.vmas) {
       check_addr(c, v.pointer + "/start", v.start, "VMA start");
       if (v.start + v.pages * kPageSize > kTaskSize) c.error(v.pointer + "/pages", "VMA runs past the top of the user address space");
-      for (size_t j = 0; j < i; ++j) {
-        const VmaSpec& w = m.vmas[j];
-        if (v.start < w.start + w.pages * kPageSize && w.start < v.start + v.pages * kPageSize)
-          c.error(v.pointer, "VMA " + hex(v.start) + "+" + std::to_string(v.pages) + " pages overlaps " + w.pointer);
-      }
       if (!v.file.empty()) {
         auto f = files.find(v.file);
         if (f == files.end())
@@ -193,7 +178,7 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       for (auto [flag, key] : {std::pair{kNeedAddr, "addr"}, std::pair{kNeedNewAddr, "new_addr"}, std::pair{kNeedProt, "prot"}})
         if ((needs & flag) && !o.has(key)) c.error(o.pointer, "op " + in_quotes(o.op) + " needs " + in_quotes(key));
       if ((needs & kNeedAddr) && o.has("addr")) {
-        if (check_addr(c, o.pointer + "/addr", o.addr, "address") && target && !mapped(*target, o.addr, o.pages))
+        if (check_addr(c, o.pointer + "/addr", o.addr, "address") && target && !layouts.at(target).covers(o.addr, o.pages))
           c.error(o.pointer + "/addr", "address " + hex(o.addr) + " (" + std::to_string(o.pages) + " pages) is not mapped by any VMA of mm " + in_quotes(target->name) + " at setup");
       }
       if ((needs & kNeedNewAddr) && o.has("new_addr")) check_addr(c, o.pointer + "/new_addr", o.new_addr, "new address");
