@@ -478,12 +478,18 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
   validate(f, checks);
   for (auto& dg : checks)
     if (!unreadable.count(dg.pointer)) diags.push_back(std::move(dg));
-  for (auto& sc : f.scenarios)
+  for (auto& sc : f.scenarios) {
     for (auto& e : sc.schedule.entries) {
       const TextPos tp = pos->at(e.pointer);
       e.line = tp.line;
       e.column = tp.column;
     }
+    for (auto& t : sc.threads) {
+      const TextPos tp = pos->at(t.pointer);
+      t.line = tp.line;
+      t.column = tp.column;
+    }
+  }
   f.text = text;
   if (!diags.empty()) {
     for (auto& dg : diags) {

@@ -75,6 +75,7 @@ struct ThreadSpec {
   std::string mm;
   std::vector<OpSpec> ops;
   std::string pointer;
+  size_t line = 0, column = 0;  ///< for errors found after loading (explore's thread limit)
 };
 
 struct ScheduleEntry {
