@@ -68,6 +68,23 @@ json parse_json_document(const std::string& text) {
 
 bool is_big_integer(const json& j) { return j.is_binary(); }
 
+std::string type_name(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::binary: return "an integer";  // one beyond 64 bits
+    case json::value_t::number_float: return "a number";
+    case json::value_t::string: return "a string";
+    case json::value_t::array: return "an array";
+    case json::value_t::object: return "an object";
+    default: return "a value";
+  }
+}
+
+
+
 bool is_too_large(const json& j) { return j.is_binary() && !j.get_binary().empty() && j.get_binary()[0] != '-'; }
 
 std::string shown(const json& j) {

@@ -21,6 +21,9 @@ bool is_big_integer(const nlohmann::json& j);
 /// An integer of at least 2^64.
 bool is_too_large(const nlohmann::json& j);
 
+/// What kind of value `j` is, for "expected ..., got TYPE": "an integer", "a string", ...
+std::string type_name(const nlohmann::json& j);
+
 /// A value as a message shows it: its JSON text, cut to 40 characters, with a big integer as
 /// written and, if it is at least 2^64, "(too large)" after it; unprintable characters escaped
 /// (printable.h).

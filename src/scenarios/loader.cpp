@@ -11,6 +11,7 @@
 #include "scenarios/json_document.h"
 #include "scenarios/json_positions.h"
 #include "scenarios/printable.h"
+#include "scenarios/schedule_steps.h"
 #include "scenarios/validate.h"
 
 namespace tlbsim::scenarios {
@@ -18,21 +19,6 @@ namespace tlbsim::scenarios {
 using nlohmann::json;
 
 namespace {
-
-std::string type_name(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-    case json::value_t::binary: return "an integer";  // one beyond 64 bits (json_document.h)
-    case json::value_t::number_float: return "a number";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    default: return "a value";
-  }
-}
 
 /// Reads one JSON object's fields, records every problem, and reports keys nobody read.
 class ObjReader {
@@ -265,36 +251,7 @@ void read_schedule(const json& j, const std::string& ptr, ScheduleSpec& s, std::
     return;
   }
   s.kind = ScheduleSpec::Kind::Explicit;
-  for (size_t i = 0; i < j.size(); ++i) {
-    const std::string p = ptr + "/" + std::to_string(i);
-    if (!j[i].is_string()) {
-      d.push_back({.pointer = p, .message = "expected a step \"THREAD\", \"THREAD:N\", \"THREAD@FUNCTION\" or \"THREAD*\", got " + type_name(j[i])});
-      continue;
-    }
-    const std::string e = j[i].get<std::string>();
-    ScheduleEntry en;
-    en.pointer = p;
-    const size_t at = e.find('@'), colon = e.find(':');
-    if (at != std::string::npos) {
-      en.thread = e.substr(0, at);
-      en.mode = ScheduleEntry::Mode::Until;
-      en.label = e.substr(at + 1);
-      if (en.label.empty()) d.push_back({.pointer = p, .message = "expected a function name after '@' in " + in_quotes(e)});
-    } else if (!e.empty() && e.back() == '*') {
-      en.thread = e.substr(0, e.size() - 1);
-      en.mode = ScheduleEntry::Mode::ToEnd;
-    } else if (colon != std::string::npos) {
-      en.thread = e.substr(0, colon);
-      const std::string n = e.substr(colon + 1);
-      if (n.empty() || n.size() > 9 || !std::all_of(n.begin(), n.end(), ::isdigit) || std::stoull(n) == 0)
-        d.push_back({.pointer = p, .message = "expected a step count 1..999999999 after ':' in " + in_quotes(e)});
-      else
-        en.steps = std::stoull(n);
-    } else {
-      en.thread = e;
-    }
-    s.entries.push_back(en);
-  }
+  read_steps(j, ptr, s.entries, d);
 }
 
 void read_bound(const json& j, const std::string& ptr, Bound& b, std::vector<Diagnostic>& d) {

@@ -241,7 +241,8 @@ class Runner {
   }
 
   [[noreturn]] void schedule_error(const ScheduleEntry& e, const std::string& msg) {
-    throw ScenarioError({Diagnostic{.file = m_opt.file, .pointer = e.pointer, .line = e.line, .column = e.column,
+    const std::string& file = m_s.schedule.written_in.empty() ? m_opt.file : m_s.schedule.written_in;
+    throw ScenarioError({Diagnostic{.file = file, .pointer = e.pointer, .line = e.line, .column = e.column,
                                     .message = msg + " (under policy \"" + m_k->policy().name + "\")"}});
   }
 

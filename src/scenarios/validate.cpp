@@ -11,6 +11,7 @@
 #include "scenarios/json_positions.h"
 #include "scenarios/ops.h"
 #include "scenarios/printable.h"
+#include "scenarios/schedule_steps.h"
 #include "scenarios/vma_layout.h"
 
 namespace tlbsim::scenarios {
@@ -127,9 +128,7 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
                              "): give the child a \"name\"");
   };
 
-  std::set<std::string> threads;
   for (const ThreadSpec& t : s.threads) {
-    threads.insert(t.name);
     const MmSpec* mm = nullptr;
     if (t.kind != ThreadKind::Kernel) {
       if (t.mm.empty())
@@ -193,8 +192,7 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       }
     }
   }
-  for (const ScheduleEntry& e : s.schedule.entries)
-    if (!threads.count(e.thread)) c.error(e.pointer, "schedule names thread " + in_quotes(e.thread) + ", which does not exist");
+  check_step_threads(s.schedule.entries, s.threads, c.out);
   for (const auto& [policy, m] : s.expect)
     if (!kernel::find_policy(policy)) {
       std::string names;

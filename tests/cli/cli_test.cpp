@@ -247,3 +247,20 @@ TEST_CASE("a scenario or --costs path that is no readable regular file: exit sta
     }
   }
 }
+
+TEST_CASE("run --schedule: replays a witness, and its errors point into the option's text", "[cli][loader]") {
+  TempDir scratch;
+  const std::string one = "run " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --policy old --schedule ";
+  const Outcome ok = run_tlbsim(one + "'[\"dev:4\",\"khugepaged:5\"]'", scratch);
+  INFO("stderr:\n" << ok.err);
+  CHECK((ok.status == 0 || ok.status == 1));
+  CHECK(ok.out.find("khugepaged-retract-file-table") != std::string::npos);
+  const Outcome unknown = run_tlbsim(one + "'[\"dev:4\",\"nobody\"]'", scratch);
+  CHECK(unknown.status == 2);
+  CHECK(unknown.err == "--schedule:1:10: /1: schedule names thread \"nobody\", which does not exist\n1 error; nothing was run\n");
+  const Outcome finished = run_tlbsim(one + "'dev*,dev'", scratch);
+  CHECK(finished.status == 2);
+  CHECK(finished.err ==
+        "--schedule:1:6: /1: thread \"dev\" has already finished, so it cannot take a step here (under policy \"old\")\n1 error; nothing was run\n");
+  CHECK(finished.out.empty());
+}
