@@ -9,6 +9,7 @@
 #include "kernel/policy.h"
 #include "scenarios/report.h"
 #include "scenarios/runner.h"
+#include "scenarios/schedule_option.h"
 #include "scenarios/witness_export.h"
 
 namespace tlbsim::cli {
@@ -17,35 +18,19 @@ using namespace tlbsim::scenarios;
 
 namespace {
 
-/// --schedule: the one selected scenario gets this schedule instead of its own. The file is
-/// re-read with the schedule spliced in, so the schedule is checked like one written in the file.
+/// --schedule: the one selected scenario gets this schedule instead of its own, its steps
+/// checked as those of a file are, errors placed in the option's text.
 void with_schedule(std::vector<ScenarioFile>& loaded, const Selection& sel, const std::string& text) {
-  size_t which_file = 0, count = 0;
-  std::string name;
-  for (size_t i = 0; i < loaded.size(); ++i)
-    for (const ScenarioSpec& s : loaded[i].scenarios)
+  ScenarioSpec* target = nullptr;
+  size_t count = 0;
+  for (ScenarioFile& f : loaded)
+    for (ScenarioSpec& s : f.scenarios)
       if (sel.selects(s)) {
         ++count;
-        which_file = i;
-        name = s.name;
+        target = &s;
       }
   if (count != 1) throw UsageError("--schedule needs exactly one scenario (use --scenario)");
-  nlohmann::ordered_json sched;
-  if (!text.empty() && text.front() == '[') {
-    try {
-      sched = nlohmann::ordered_json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-      throw UsageError("--schedule: expected a JSON array of steps, got " + text + " (" + e.what() + ")");
-    }
-  } else {
-    sched = nlohmann::ordered_json::array();
-    for (const std::string& step : split_commas({text})) sched.push_back(step);
-  }
-  nlohmann::ordered_json doc = nlohmann::ordered_json::parse(loaded[which_file].text);
-  nlohmann::ordered_json& list = doc.is_object() ? doc["scenarios"] : doc;
-  for (auto& s : list)
-    if (s.is_object() && s.value("name", "") == name) s["schedule"] = sched;
-  loaded[which_file] = parse_scenario_text(doc.dump(2), loaded[which_file].path + " (with --schedule)");
+  target->schedule = schedule_from_option(text, *target);
 }
 
 }  // namespace

@@ -2,15 +2,16 @@
 #include "scenarios/costs.h"
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
 #include <tuple>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "scenarios/errors.h"
+#include "scenarios/input_file.h"
+#include "scenarios/json_document.h"
 #include "scenarios/json_positions.h"
+#include "scenarios/printable.h"
 
 namespace tlbsim::scenarios {
 
@@ -55,12 +56,18 @@ void read_costs(const json& obj, const std::string& ptr, iommu::CostModel& base,
     for (const auto& c : cost_fields())
       if (key == c.name) f = &c;
     if (!f) {
-      error(p, "unknown cost \"" + key + "\" (expected one of: " + known_keys() + ")");
+      error(p, "unknown cost " + in_quotes(key) + " (expected one of: " + known_keys() + ")");
+      continue;
+    }
+    if (is_too_large(value)) {
+      error(p, "expected at most " + std::to_string(kMaxCostNs) + " ns, found " + shown(value));
       continue;
     }
     if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<int64_t>() >= 0)) {
       error(p, std::string("expected a non-negative integer (nanoseconds), found ") +
-                   (value.is_number_integer() ? "a negative number" : value.is_number_float() ? "a fraction" : value.type_name()));
+                   (value.is_number_integer() || is_big_integer(value) ? "a negative number"
+                    : value.is_number_float()                          ? "a fraction"
+                                                                       : value.type_name()));
       continue;
     }
     const uint64_t v = value.get<uint64_t>();
@@ -77,7 +84,7 @@ iommu::CostModel parse_costs_text(const std::string& text, const std::string& pa
   json doc;
   try {
     pos.emplace(text);
-    doc = json::parse(text);
+    doc = parse_json_document(text);
   } catch (const json::parse_error& e) {
     const TextPos tp = syntax_error_pos(text, e.byte);
     throw ScenarioError({Diagnostic{.file = path, .line = tp.line, .column = tp.column, .message = "JSON syntax error: " + syntax_message(e.what())}});
@@ -101,11 +108,7 @@ iommu::CostModel parse_costs_text(const std::string& text, const std::string& pa
 }
 
 iommu::CostModel load_costs_file(const std::string& path, iommu::CostModel base) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ScenarioError({Diagnostic{.file = path, .message = "cannot open file"}});
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_costs_text(ss.str(), path, base);
+  return parse_costs_text(read_input_file(path), path, base);
 }
 
 }  // namespace tlbsim::scenarios

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "scenarios/errors.h"
 
+#include "scenarios/printable.h"
+
 namespace tlbsim::scenarios {
 
 std::string Diagnostic::format() const {
@@ -8,7 +10,9 @@ std::string Diagnostic::format() const {
   if (line) s += ":" + std::to_string(line) + ":" + std::to_string(column);
   s += ": ";
   if (!pointer.empty()) s += pointer + ": ";
-  return s + message;
+  // Messages quote what they print from the file already; this also covers the pointer (keys
+  // from the file) and the path, so no diagnostic can span lines or steer the terminal.
+  return escape_unprintable(s + message);
 }
 
 namespace {

@@ -16,6 +16,7 @@
 #include "scenarios/footprint.h"
 #include "scenarios/footprint_table.h"
 #include "scenarios/linearize.h"
+#include "scenarios/printable.h"
 #include "scenarios/rng.h"
 
 namespace tlbsim::scenarios {
@@ -809,10 +810,13 @@ std::string schedule_text(const ScenarioSpec& s, const Schedule& sched) {
 }
 
 ExploreResult explore(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt) {
-  if (s.threads.size() > 64)
-    throw ScenarioError({Diagnostic{.file = opt.file, .pointer = s.pointer,
-                                    .message = "explore handles at most 64 threads, scenario \"" + s.name + "\" has " +
+  // A step's runnable threads are a 64-bit mask. Reported at the first thread beyond it.
+  if (s.threads.size() > 64) {
+    const ThreadSpec& t = s.threads[64];
+    throw ScenarioError({Diagnostic{.file = opt.file, .pointer = t.pointer, .line = t.line, .column = t.column,
+                                    .message = "explore handles at most 64 threads, scenario " + in_quotes(s.name) + " has " +
                                                std::to_string(s.threads.size())}});
+  }
   const Setup su = make_setup(s, policy, opt);
   const Aggregate agg = opt.mode == ExploreOptions::Mode::Exhaustive ? exhaustive(su, opt) : random_runs(su, opt);
   ExploreResult r;

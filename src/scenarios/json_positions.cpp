@@ -3,7 +3,10 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
 #include <vector>
+
+#include "scenarios/printable.h"
 
 namespace tlbsim::scenarios {
 
@@ -48,6 +51,17 @@ std::string syntax_message(const std::string& what) {
 
 namespace {
 
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/// One byte of input for a message: the character if it is printable ASCII, else its value.
+std::string byte_shown(char c) {
+  if (c == '\0') return "a NUL byte";
+  if (c > ' ' && c < 0x7f) return std::string("'") + c + "'";
+  static const char* hex = "0123456789abcdef";
+  const auto b = static_cast<unsigned char>(c);
+  return std::string("byte 0x") + hex[b >> 4] + hex[b & 15];
+}
+
 /// An input iterator that counts how far the parser has read.
 class CountingIterator {
  public:
@@ -84,6 +98,8 @@ struct PositionSax : nlohmann::json_sax<nlohmann::json> {
     std::string pointer;
   };
   std::vector<Frame> stack;
+  /// One past the last byte of the top-level value, once it has been read.
+  std::optional<size_t> end;
   std::unordered_map<std::string, size_t>& out;
   std::vector<DuplicateKey>& dups;
   const size_t& consumed;
@@ -111,9 +127,9 @@ struct PositionSax : nlohmann::json_sax<nlohmann::json> {
     }
     return 0;
   }
+  static bool in_number(char c) { return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'; }
   /// The first character of the number just read (the lexer may have read one past its end).
   size_t number_start() const {
-    auto in_number = [](char c) { return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'; };
     size_t e = std::min(consumed, text.size());
     while (e > 0 && !in_number(text[e - 1])) --e;
     while (e > 0 && in_number(text[e - 1])) --e;
@@ -125,17 +141,25 @@ struct PositionSax : nlohmann::json_sax<nlohmann::json> {
     if (f.array) return f.pointer + "/" + std::to_string(f.index++);
     return f.pointer + "/" + pointer_token(f.key);
   }
-  bool value(size_t len) { return value_at(token_start(len)); }
-  bool value_at(size_t offset) {
+  bool value(size_t len) { return value_at(token_start(len), consumed); }
+  /// A scalar value starting at `offset`; `past` is one past its last byte.
+  bool value_at(size_t offset, size_t past) {
+    if (stack.empty()) end = past;
     out[child_pointer()] = offset;  // a duplicate key: the parser keeps the last value, so do we
     return true;
   }
+  bool number() {
+    const size_t start = number_start();
+    size_t past = start;
+    while (past < text.size() && in_number(text[past])) ++past;
+    return value_at(start, past);
+  }
   bool null() override { return value(4); }
   bool boolean(bool v) override { return value(v ? 4 : 5); }
-  bool number_integer(number_integer_t) override { return value_at(number_start()); }
-  bool number_unsigned(number_unsigned_t) override { return value_at(number_start()); }
-  bool number_float(number_float_t, const string_t&) override { return value_at(number_start()); }
-  bool string(string_t&) override { return value_at(string_start()); }
+  bool number_integer(number_integer_t) override { return number(); }
+  bool number_unsigned(number_unsigned_t) override { return number(); }
+  bool number_float(number_float_t, const string_t&) override { return number(); }
+  bool string(string_t&) override { return value_at(string_start(), consumed); }
   bool binary(binary_t&) override { return value(1); }
   bool start(bool array) {
     const size_t at = consumed > 0 ? consumed - 1 : 0;
@@ -152,12 +176,11 @@ struct PositionSax : nlohmann::json_sax<nlohmann::json> {
   }
   bool start_object(std::size_t) override { return start(false); }
   bool start_array(std::size_t) override { return start(true); }
-  bool end_object() override {
+  bool end_object() override { return end_container(); }
+  bool end_array() override { return end_container(); }
+  bool end_container() {
     stack.pop_back();
-    return true;
-  }
-  bool end_array() override {
-    stack.pop_back();
+    if (stack.empty()) end = consumed;  // the closing bracket is the last byte read
     return true;
   }
   bool key(string_t& k) override {
@@ -168,10 +191,15 @@ struct PositionSax : nlohmann::json_sax<nlohmann::json> {
     if (out.count(p)) dups.push_back(DuplicateKey{p, k, string_start()});
     return true;
   }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
+  bool parse_error(std::size_t position, const std::string& token, const nlohmann::detail::exception& ex) override {
     // Rethrow as a parse_error whose byte is the lexer's count (EOF counts as a character read),
     // not a slice of it: the loader turns that byte into line:column.
     if (const auto* pe = dynamic_cast<const nlohmann::json::parse_error*>(&ex)) throw *pe;
+    // An integer too large even for a double (about 309 digits): said so, without every digit.
+    if (ex.id == 406 && !token.empty() && token.find_first_of(".eE") == std::string::npos)
+      throw nlohmann::json::parse_error::create(
+          101, position,
+          "integer too large: " + token.substr(0, 20) + "... (" + std::to_string(token.size() - (token[0] == '-')) + " digits)", nullptr);
     throw nlohmann::json::parse_error::create(101, position, ex.what(), nullptr);
   }
 };
@@ -186,12 +214,20 @@ JsonPositions::JsonPositions(const std::string& text) {
   PositionSax sax(m_offsets, m_duplicates, consumed, text);
   CountingIterator first(text.data(), &consumed), last(text.data() + text.size(), &consumed);
   try {
-    nlohmann::json::sax_parse(first, last, &sax);
+    // Not strict: the parser stops after the top-level value, and what follows is checked
+    // below. Strict parsing takes a NUL byte for the end of the input and accepts anything
+    // after it, and it reports other trailing bytes at the end of their token.
+    nlohmann::json::sax_parse(first, last, &sax, nlohmann::json::input_format_t::json, false);
   } catch (const nlohmann::json::parse_error&) {
     throw;
   } catch (const nlohmann::detail::exception& e) {
     throw nlohmann::json::parse_error::create(101, consumed, e.what(), nullptr);
   }
+  size_t extra = sax.end.value_or(text.size());
+  while (extra < text.size() && is_json_space(text[extra])) ++extra;
+  if (extra < text.size())
+    throw nlohmann::json::parse_error::create(101, extra + 1, "expected end of input after the JSON document, got " + byte_shown(text[extra]),
+                                              nullptr);
 }
 
 TextPos JsonPositions::pos_of_byte(size_t byte) const {
@@ -214,7 +250,7 @@ void add_duplicate_keys(const JsonPositions& pos, const std::string& file, std::
   for (const DuplicateKey& k : pos.duplicates()) {
     const TextPos tp = pos.pos_of_byte(k.offset);
     diags.push_back(Diagnostic{.file = file, .pointer = k.pointer, .line = tp.line, .column = tp.column,
-                               .message = "duplicate key \"" + k.key + "\""});
+                               .message = "duplicate key " + in_quotes(k.key)});
   }
 }
 

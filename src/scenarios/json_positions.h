@@ -42,7 +42,9 @@ std::string syntax_message(const std::string& what);
 class JsonPositions {
  public:
   /// Parse `text` with a SAX pass that records positions. Throws nlohmann::json::parse_error on
-  /// a syntax error (the caller turns its byte offset into line:column with pos_of_byte).
+  /// a syntax error, including anything but whitespace after the document (a NUL byte too),
+  /// whose byte is then the first such byte's offset plus one (the caller turns it into
+  /// line:column with syntax_error_pos).
   explicit JsonPositions(const std::string& text);
   /// Position of the value at `pointer`, or of its nearest ancestor.
   TextPos at(const std::string& pointer) const;

@@ -2,14 +2,16 @@
 #include "scenarios/loader.h"
 
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "scenarios/costs.h"
+#include "scenarios/input_file.h"
+#include "scenarios/json_document.h"
 #include "scenarios/json_positions.h"
+#include "scenarios/printable.h"
+#include "scenarios/schedule_steps.h"
 #include "scenarios/validate.h"
 
 namespace tlbsim::scenarios {
@@ -17,26 +19,6 @@ namespace tlbsim::scenarios {
 using nlohmann::json;
 
 namespace {
-
-std::string type_name(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::number_float: return "a number";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    default: return "a value";
-  }
-}
-
-std::string shown(const json& j) {
-  std::string s = j.dump();
-  if (s.size() > 40) s = s.substr(0, 37) + "...";
-  return s;
-}
 
 /// Reads one JSON object's fields, records every problem, and reports keys nobody read.
 class ObjReader {
@@ -69,6 +51,15 @@ class ObjReader {
     if (!v->is_string()) return error(at(key), "expected a string, got " + type_name(*v));
     out = v->get<std::string>();
   }
+  /// A name that other parts refer to and messages print: see name_problem().
+  void name(const std::string& key, std::string& out, bool required = false) {
+    const json* v = required ? require(key) : get(key);
+    if (!v) return;
+    if (!v->is_string()) return error(at(key), "expected a string, got " + type_name(*v));
+    out = v->get<std::string>();
+    // Kept even when refused, so that the references to it are not reported as well.
+    if (const std::string problem = name_problem(out); !problem.empty()) error(at(key), "expected " + problem);
+  }
   void boolean(const std::string& key, bool& out) {
     const json* v = get(key);
     if (!v) return;
@@ -85,6 +76,8 @@ class ObjReader {
   void uint(const std::string& key, T& out, uint64_t lo, uint64_t hi, bool required = false) {
     const json* v = required ? require(key) : get(key);
     if (!v) return;
+    if (is_too_large(*v))
+      return error(at(key), "expected an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + shown(*v));
     if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<int64_t>() >= 0))
       return error(at(key), "expected a non-negative integer, got " + shown(*v));
     const uint64_t x = v->get<uint64_t>();
@@ -130,7 +123,7 @@ class ObjReader {
   void finish() {
     if (!ok()) return;
     for (auto it = m_j.begin(); it != m_j.end(); ++it)
-      if (!m_seen.count(it.key())) error(at(it.key()), "unknown key \"" + it.key() + "\"");
+      if (!m_seen.count(it.key())) error(at(it.key()), "unknown key " + in_quotes(it.key()));
   }
   static std::string list(const std::vector<std::string>& v) {
     std::string s;
@@ -149,7 +142,7 @@ DeviceSpec read_device(const json& j, const std::string& ptr, std::vector<Diagno
   DeviceSpec s;
   s.pointer = ptr;
   ObjReader r(j, ptr, d);
-  r.str("name", s.name, true);
+  r.name("name", s.name, true);
   r.str("decoding", s.decoding);
   r.boolean("ats", s.ats);
   r.uint("atc_entries", s.atc_entries, 1, 1u << 16);
@@ -199,7 +192,10 @@ OpSpec read_op(const json& j, const std::string& ptr, std::vector<Diagnostic>& d
   std::string prot;
   r.one_of("prot", prot, {"r", "rw"});
   o.writable = prot == "rw";
-  r.str("name", o.name);
+  if (o.op == "fork")
+    r.name("name", o.name);  // the child mm's
+  else
+    r.str("name", o.name);  // ignored, as any key the op does not use
   r.finish();
   if (j.is_object())
     for (auto it = j.begin(); it != j.end(); ++it) o.given.push_back(it.key());
@@ -210,7 +206,7 @@ ThreadSpec read_thread(const json& j, const std::string& ptr, std::vector<Diagno
   ThreadSpec t;
   t.pointer = ptr;
   ObjReader r(j, ptr, d);
-  r.str("name", t.name, true);
+  r.name("name", t.name, true);
   const json* cpu = r.get("cpu");
   const json* dev = r.get("device");
   const json* kern = r.get("kernel");
@@ -240,7 +236,7 @@ void read_schedule(const json& j, const std::string& ptr, ScheduleSpec& s, std::
     else if (k == "random")
       s.kind = ScheduleSpec::Kind::Random;
     else
-      d.push_back({.pointer = ptr, .message = "expected \"round-robin\", \"random\", {\"random\": SEED} or an array of steps, got \"" + k + "\""});
+      d.push_back({.pointer = ptr, .message = "expected \"round-robin\", \"random\", {\"random\": SEED} or an array of steps, got " + in_quotes(k)});
     return;
   }
   if (j.is_object()) {
@@ -255,36 +251,7 @@ void read_schedule(const json& j, const std::string& ptr, ScheduleSpec& s, std::
     return;
   }
   s.kind = ScheduleSpec::Kind::Explicit;
-  for (size_t i = 0; i < j.size(); ++i) {
-    const std::string p = ptr + "/" + std::to_string(i);
-    if (!j[i].is_string()) {
-      d.push_back({.pointer = p, .message = "expected a step \"THREAD\", \"THREAD:N\", \"THREAD@FUNCTION\" or \"THREAD*\", got " + type_name(j[i])});
-      continue;
-    }
-    const std::string e = j[i].get<std::string>();
-    ScheduleEntry en;
-    en.pointer = p;
-    const size_t at = e.find('@'), colon = e.find(':');
-    if (at != std::string::npos) {
-      en.thread = e.substr(0, at);
-      en.mode = ScheduleEntry::Mode::Until;
-      en.label = e.substr(at + 1);
-      if (en.label.empty()) d.push_back({.pointer = p, .message = "expected a function name after '@' in \"" + e + "\""});
-    } else if (!e.empty() && e.back() == '*') {
-      en.thread = e.substr(0, e.size() - 1);
-      en.mode = ScheduleEntry::Mode::ToEnd;
-    } else if (colon != std::string::npos) {
-      en.thread = e.substr(0, colon);
-      const std::string n = e.substr(colon + 1);
-      if (n.empty() || n.size() > 9 || !std::all_of(n.begin(), n.end(), ::isdigit) || std::stoull(n) == 0)
-        d.push_back({.pointer = p, .message = "expected a step count 1..999999999 after ':' in \"" + e + "\""});
-      else
-        en.steps = std::stoull(n);
-    } else {
-      en.thread = e;
-    }
-    s.entries.push_back(en);
-  }
+  read_steps(j, ptr, s.entries, d);
 }
 
 void read_bound(const json& j, const std::string& ptr, Bound& b, std::vector<Diagnostic>& d) {
@@ -309,7 +276,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
   ScenarioSpec s;
   s.pointer = ptr;
   ObjReader r(j, ptr, d);
-  r.str("name", s.name, true);
+  r.name("name", s.name, true);
   r.str("source", s.source, true);
   r.str("description", s.description);
   r.one_of("arch", s.arch, {"x86", "arm64"});
@@ -334,7 +301,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
     FileSpec f;
     f.pointer = p;
     ObjReader fr(x, p, d);
-    fr.str("name", f.name, true);
+    fr.name("name", f.name, true);
     fr.uint("pages", f.pages, 1, uint64_t{1} << 24);
     fr.finish();
     s.files.push_back(f);
@@ -343,7 +310,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
     MmSpec m;
     m.pointer = p;
     ObjReader mr(x, p, d);
-    mr.str("name", m.name, true);
+    mr.name("name", m.name, true);
     mr.array("vmas", [&](const json& v, const std::string& vp) { m.vmas.push_back(read_vma(v, vp, d)); });
     mr.array("bind", [&](const json& b, const std::string& bp) {
       if (!b.is_string())
@@ -372,7 +339,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
           const std::string mp = pp + "/" + pointer_token(mt.key());
           const auto& names = metric_names();
           if (std::find(names.begin(), names.end(), mt.key()) == names.end()) {
-            d.push_back({.pointer = mp, .message = "unknown metric \"" + mt.key() + "\"; expected one of " + ObjReader::list(names)});
+            d.push_back({.pointer = mp, .message = "unknown metric " + in_quotes(mt.key()) + "; expected one of " + ObjReader::list(names)});
             continue;
           }
           read_bound(*mt, mp, m[mt.key()], d);
@@ -396,7 +363,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
           const std::string vp = pp + "/" + pointer_token(pr.key());
           const auto& names = explore_property_names();
           if (std::find(names.begin(), names.end(), pr.key()) == names.end()) {
-            d.push_back({.pointer = vp, .message = "unknown property \"" + pr.key() + "\"; expected one of " + ObjReader::list(names)});
+            d.push_back({.pointer = vp, .message = "unknown property " + in_quotes(pr.key()) + "; expected one of " + ObjReader::list(names)});
             continue;
           }
           static const std::vector<std::string> words{"never", "sometimes", "always"};
@@ -443,7 +410,7 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
   json doc;
   try {
     pos.emplace(text);
-    doc = json::parse(text);
+    doc = parse_json_document(text);
   } catch (const json::parse_error& e) {
     const std::string m = syntax_message(e.what());
     Diagnostic dg{.file = path, .message = m.rfind("syntax error ", 0) == 0 ? "JSON " + m : "JSON syntax error: " + m};
@@ -468,12 +435,18 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
   validate(f, checks);
   for (auto& dg : checks)
     if (!unreadable.count(dg.pointer)) diags.push_back(std::move(dg));
-  for (auto& sc : f.scenarios)
+  for (auto& sc : f.scenarios) {
     for (auto& e : sc.schedule.entries) {
       const TextPos tp = pos->at(e.pointer);
       e.line = tp.line;
       e.column = tp.column;
     }
+    for (auto& t : sc.threads) {
+      const TextPos tp = pos->at(t.pointer);
+      t.line = tp.line;
+      t.column = tp.column;
+    }
+  }
   f.text = text;
   if (!diags.empty()) {
     for (auto& dg : diags) {
@@ -492,11 +465,7 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
 }
 
 ScenarioFile load_scenario_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ScenarioError({Diagnostic{.file = path, .message = "cannot open file"}});
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_scenario_text(ss.str(), path);
+  return parse_scenario_text(read_input_file(path), path);
 }
 
 }  // namespace tlbsim::scenarios

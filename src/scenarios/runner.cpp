@@ -12,6 +12,7 @@
 #include "model/log_check.h"
 #include "scenarios/errors.h"
 #include "scenarios/ops.h"
+#include "scenarios/printable.h"
 #include "scenarios/rng.h"
 
 namespace tlbsim::scenarios {
@@ -240,7 +241,8 @@ class Runner {
   }
 
   [[noreturn]] void schedule_error(const ScheduleEntry& e, const std::string& msg) {
-    throw ScenarioError({Diagnostic{.file = m_opt.file, .pointer = e.pointer, .line = e.line, .column = e.column,
+    const std::string& file = m_s.schedule.written_in.empty() ? m_opt.file : m_s.schedule.written_in;
+    throw ScenarioError({Diagnostic{.file = file, .pointer = e.pointer, .line = e.line, .column = e.column,
                                     .message = msg + " (under policy \"" + m_k->policy().name + "\")"}});
   }
 
@@ -253,9 +255,9 @@ class Runner {
   void follow(const ScheduleEntry& e) {
     SimThread& t = by_name(e.thread);
     auto can = [&](const char* doing) {
-      if (t.state.done) schedule_error(e, "thread \"" + e.thread + "\" has already finished, " + doing);
+      if (t.state.done) schedule_error(e, "thread " + in_quotes(e.thread) + " has already finished, " + doing);
       if (!t.state.runnable())
-        schedule_error(e, "thread \"" + e.thread + "\" is blocked at \"" + t.state.next_label + "\", " + doing);
+        schedule_error(e, "thread " + in_quotes(e.thread) + " is blocked at " + in_quotes(t.state.next_label) + ", " + doing);
     };
     switch (e.mode) {
       case ScheduleEntry::Mode::Steps:
@@ -267,7 +269,7 @@ class Runner {
         break;
       case ScheduleEntry::Mode::Until:
         do {
-          can(("before reaching \"" + e.label + "\"").c_str());
+          can(("before reaching " + in_quotes(e.label)).c_str());
           step(t);
           budget(e);
         } while (t.state.done || t.state.next_label.rfind(e.label, 0) != 0);

@@ -75,6 +75,7 @@ struct ThreadSpec {
   std::string mm;
   std::vector<OpSpec> ops;
   std::string pointer;
+  size_t line = 0, column = 0;  ///< for errors found after loading (explore's thread limit)
 };
 
 struct ScheduleEntry {
@@ -89,6 +90,9 @@ struct ScheduleEntry {
 struct ScheduleSpec {
   enum class Kind { Explicit, Random, RoundRobin } kind = Kind::RoundRobin;
   std::vector<ScheduleEntry> entries;
+  /// Where the entries' positions point when not into the scenario file: "--schedule" for
+  /// steps given on the command line (schedule_option.h).
+  std::string written_in;
   uint64_t seed = 1;
 };
 

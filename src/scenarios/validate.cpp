@@ -10,6 +10,9 @@
 #include "model/types.h"
 #include "scenarios/json_positions.h"
 #include "scenarios/ops.h"
+#include "scenarios/printable.h"
+#include "scenarios/schedule_steps.h"
+#include "scenarios/vma_layout.h"
 
 namespace tlbsim::scenarios {
 
@@ -24,30 +27,16 @@ template <class T>
 void unique_names(Ctx& c, const std::vector<T>& items, const char* what) {
   std::map<std::string, std::string> seen;
   for (const T& t : items) {
+    // Empty: missing, "" or unreadable, each already reported where the name is read; two of
+    // them are not a duplicate to report as well.
     if (t.name.empty()) continue;
     auto [it, fresh] = seen.emplace(t.name, t.pointer);
-    if (!fresh) c.error(t.pointer + "/name", std::string("duplicate ") + what + " name \"" + t.name + "\" (first at " + it->second + ")");
+    if (!fresh) c.error(t.pointer + "/name", std::string("duplicate ") + what + " name " + in_quotes(t.name) + " (first at " + it->second + ")");
   }
 }
 
 std::string kind_name(ThreadKind k) {
   return k == ThreadKind::Cpu ? "cpu" : k == ThreadKind::Device ? "device" : "kernel";
-}
-
-/// Every page of [start, start + pages) lies in some VMA. Jumps from VMA end to VMA end rather
-/// than page by page, so the cost does not grow with the range (an op may name 2^24 pages).
-bool mapped(const MmSpec& mm, uint64_t start, uint64_t pages) {
-  const uint64_t end = start + pages * kPageSize;
-  for (uint64_t a = start; a < end;) {
-    const VmaSpec* in = nullptr;
-    for (const VmaSpec& v : mm.vmas)
-      if (a >= v.start && a < v.start + v.pages * kPageSize) in = &v;
-    if (!in) return false;
-    const uint64_t next = in->start + in->pages * kPageSize;
-    if (next <= a) return false;  // a VMA wrapping past 2^64 (reported on its own)
-    a = next;
-  }
-  return true;
 }
 
 /// False (and an error) unless `addr` is a page-aligned user address.
@@ -75,33 +64,33 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
     if (!di) {
       std::string names;
       for (const auto& x : kernel::decodings()) names += (names.empty() ? "" : ", ") + std::string(x.name);
-      c.error(d.pointer + "/decoding", "unknown driver decoding \"" + d.decoding + "\"; expected one of " + names);
+      c.error(d.pointer + "/decoding", "unknown driver decoding " + in_quotes(d.decoding) + "; expected one of " + names);
       continue;
     }
     const bool smmu = di->kind == iommu::IommuKind::SmmuV3;
-    if (smmu && s.arch != "arm64") c.error(d.pointer + "/decoding", "decoding \"" + d.decoding + "\" is an Arm SMMU: expected \"arch\": \"arm64\"");
-    if (!smmu && s.arch == "arm64") c.error(d.pointer + "/decoding", "decoding \"" + d.decoding + "\" is an x86 IOMMU: expected \"arch\": \"x86\"");
+    if (smmu && s.arch != "arm64") c.error(d.pointer + "/decoding", "decoding " + in_quotes(d.decoding) + " is an Arm SMMU: expected \"arch\": \"arm64\"");
+    if (!smmu && s.arch == "arm64") c.error(d.pointer + "/decoding", "decoding " + in_quotes(d.decoding) + " is an x86 IOMMU: expected \"arch\": \"x86\"");
     if (d.btm && !smmu) c.error(d.pointer + "/btm", "broadcast TLB maintenance exists only on SMMUv3");
   }
 
   std::map<std::string, std::set<std::string>> bound;  // mm -> devices
+  std::map<const MmSpec*, VmaLayout> layouts;
   for (const MmSpec& m : s.mms) {
-    for (size_t i = 0; i < m.vmas.size(); ++i) {
-      const VmaSpec& v = m.vmas[i];
+    const VmaLayout& layout = layouts.emplace(&m, VmaLayout(m.vmas)).first->second;
+    for (const auto& [later, earlier] : layout.overlaps()) {
+      const VmaSpec& v = m.vmas[later];
+      c.error(v.pointer, "VMA " + hex(v.start) + "+" + std::to_string(v.pages) + " pages overlaps " + m.vmas[earlier].pointer);
+    }
+    for (const VmaSpec& v : m.vmas) {
       check_addr(c, v.pointer + "/start", v.start, "VMA start");
       if (v.start + v.pages * kPageSize > kTaskSize) c.error(v.pointer + "/pages", "VMA runs past the top of the user address space");
-      for (size_t j = 0; j < i; ++j) {
-        const VmaSpec& w = m.vmas[j];
-        if (v.start < w.start + w.pages * kPageSize && w.start < v.start + v.pages * kPageSize)
-          c.error(v.pointer, "VMA " + hex(v.start) + "+" + std::to_string(v.pages) + " pages overlaps " + w.pointer);
-      }
       if (!v.file.empty()) {
         auto f = files.find(v.file);
         if (f == files.end())
-          c.error(v.pointer + "/file", "unknown file \"" + v.file + "\"");
+          c.error(v.pointer + "/file", "unknown file " + in_quotes(v.file));
         else if (v.pgoff + v.pages > f->second->pages)
           c.error(v.pointer + "/pages", "maps pages " + std::to_string(v.pgoff) + ".." + std::to_string(v.pgoff + v.pages - 1) +
-                                            " of \"" + v.file + "\", which has " + std::to_string(f->second->pages));
+                                            " of " + in_quotes(v.file) + ", which has " + std::to_string(f->second->pages));
       } else {
         if (v.shared) c.error(v.pointer + "/shared", "shared anonymous mappings (shmem) are not modelled: give a \"file\"");
         if (v.pgoff) c.error(v.pointer + "/pgoff", "\"pgoff\" applies to file mappings only");
@@ -111,25 +100,41 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
     }
     for (size_t i = 0; i < m.bind.size(); ++i) {
       const std::string bp = m.pointer + "/bind/" + std::to_string(i);
-      if (!devices.count(m.bind[i])) c.error(bp, "unknown device \"" + m.bind[i] + "\"");
-      if (!bound[m.name].insert(m.bind[i]).second) c.error(bp, "device \"" + m.bind[i] + "\" bound twice");
+      if (!devices.count(m.bind[i])) c.error(bp, "unknown device " + in_quotes(m.bind[i]));
+      if (!bound[m.name].insert(m.bind[i]).second) c.error(bp, "device " + in_quotes(m.bind[i]) + " bound twice");
     }
   }
   for (const auto& [dev, spec] : devices) {
     int n = 0;
     for (const auto& [mm, devs] : bound) n += devs.count(dev);
-    if (n > 1) c.error(spec->pointer, "device \"" + dev + "\" is bound to more than one mm; bind one mm per device");
+    if (n > 1) c.error(spec->pointer, "device " + in_quotes(dev) + " is bound to more than one mm; bind one mm per device");
   }
 
-  std::set<std::string> threads;
+  // A fork's child is an mm too: its name (given, or "<mm>.child") names one mm in the report
+  // and the event log, so it must differ from every mm of "mms" and every other child's.
+  std::map<std::string, std::string> mm_names;  // name -> pointer of the first to use it
+  for (const MmSpec& m : s.mms) mm_names.emplace(m.name, m.pointer);
+  auto fork_child = [&](const ThreadSpec& t, const OpSpec& o) {
+    const bool given = o.has("name");
+    if (!given && t.mm.empty()) return;
+    const std::string child = given ? o.name : t.mm + ".child";
+    if (child.empty()) return;  // an unreadable name, reported as such
+    auto [it, fresh] = mm_names.emplace(child, o.pointer);
+    if (fresh) return;
+    if (given)
+      c.error(o.pointer + "/name", "duplicate mm name " + in_quotes(child) + " for the fork's child (first at " + it->second + ")");
+    else
+      c.error(o.pointer, "duplicate mm name " + in_quotes(child) + ", the default for the fork's child (first at " + it->second +
+                             "): give the child a \"name\"");
+  };
+
   for (const ThreadSpec& t : s.threads) {
-    threads.insert(t.name);
     const MmSpec* mm = nullptr;
     if (t.kind != ThreadKind::Kernel) {
       if (t.mm.empty())
         c.error(t.pointer, "a " + kind_name(t.kind) + " thread needs \"mm\"");
       else if (!mms.count(t.mm))
-        c.error(t.pointer + "/mm", "unknown mm \"" + t.mm + "\"");
+        c.error(t.pointer + "/mm", "unknown mm " + in_quotes(t.mm));
       else
         mm = mms[t.mm];
     } else if (!t.mm.empty()) {
@@ -139,9 +144,9 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       c.error(t.pointer + "/cpu", "CPU " + std::to_string(t.cpu) + " does not exist (\"cpus\": " + std::to_string(s.cpus) + "): the thread can never run");
     if (t.kind == ThreadKind::Device) {
       if (!devices.count(t.device))
-        c.error(t.pointer + "/device", "unknown device \"" + t.device + "\"");
+        c.error(t.pointer + "/device", "unknown device " + in_quotes(t.device));
       else if (mm && !bound[t.mm].count(t.device))
-        c.error(t.pointer + "/device", "device \"" + t.device + "\" is not bound to mm \"" + t.mm + "\": the thread can never run (add it to \"bind\")");
+        c.error(t.pointer + "/device", "device " + in_quotes(t.device) + " is not bound to mm " + in_quotes(t.mm) + ": the thread can never run (add it to \"bind\")");
     }
     if (t.ops.empty()) c.error(t.pointer + "/ops", "a thread with no ops can never run");
     for (const OpSpec& o : t.ops) {
@@ -150,55 +155,55 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
         std::string names;
         for (const auto& x : ops())
           if (x.kind == t.kind) names += (names.empty() ? "" : ", ") + std::string(x.name);
-        c.error(o.pointer + "/op", "unknown op \"" + o.op + "\" for a " + kind_name(t.kind) + " thread; expected one of " + names);
+        c.error(o.pointer + "/op", "unknown op " + in_quotes(o.op) + " for a " + kind_name(t.kind) + " thread; expected one of " + names);
         continue;
       }
       if (info->kind != t.kind) {
-        c.error(o.pointer + "/op", "op \"" + o.op + "\" runs on a " + kind_name(info->kind) + " thread, not a " + kind_name(t.kind) + " thread");
+        c.error(o.pointer + "/op", "op " + in_quotes(o.op) + " runs on a " + kind_name(info->kind) + " thread, not a " + kind_name(t.kind) + " thread");
         continue;
       }
+      if (o.op == "fork") fork_child(t, o);
       const MmSpec* target = mm;
       unsigned needs = info->needs;
       if (needs & kNeedTarget) needs |= o.file.empty() ? (kNeedMm | kNeedAddr) : kNeedFile;
       if (needs & kNeedMm) {
         if (o.mm.empty())
-          c.error(o.pointer, "op \"" + o.op + "\" needs \"mm\"");
+          c.error(o.pointer, "op " + in_quotes(o.op) + " needs \"mm\"");
         else if (!mms.count(o.mm))
-          c.error(o.pointer + "/mm", "unknown mm \"" + o.mm + "\"");
+          c.error(o.pointer + "/mm", "unknown mm " + in_quotes(o.mm));
         else
           target = mms[o.mm];
       }
       for (auto [flag, key] : {std::pair{kNeedAddr, "addr"}, std::pair{kNeedNewAddr, "new_addr"}, std::pair{kNeedProt, "prot"}})
-        if ((needs & flag) && !o.has(key)) c.error(o.pointer, "op \"" + o.op + "\" needs \"" + key + "\"");
+        if ((needs & flag) && !o.has(key)) c.error(o.pointer, "op " + in_quotes(o.op) + " needs " + in_quotes(key));
       if ((needs & kNeedAddr) && o.has("addr")) {
-        if (check_addr(c, o.pointer + "/addr", o.addr, "address") && target && !mapped(*target, o.addr, o.pages))
-          c.error(o.pointer + "/addr", "address " + hex(o.addr) + " (" + std::to_string(o.pages) + " pages) is not mapped by any VMA of mm \"" + target->name + "\" at setup");
+        if (check_addr(c, o.pointer + "/addr", o.addr, "address") && target && !layouts.at(target).covers(o.addr, o.pages))
+          c.error(o.pointer + "/addr", "address " + hex(o.addr) + " (" + std::to_string(o.pages) + " pages) is not mapped by any VMA of mm " + in_quotes(target->name) + " at setup");
       }
       if ((needs & kNeedNewAddr) && o.has("new_addr")) check_addr(c, o.pointer + "/new_addr", o.new_addr, "new address");
       if (needs & kNeedFile) {
         auto f = files.find(o.file);
         if (o.file.empty())
-          c.error(o.pointer, "op \"" + o.op + "\" needs \"file\"");
+          c.error(o.pointer, "op " + in_quotes(o.op) + " needs \"file\"");
         else if (f == files.end())
-          c.error(o.pointer + "/file", "unknown file \"" + o.file + "\"");
+          c.error(o.pointer + "/file", "unknown file " + in_quotes(o.file));
         else if (o.index + o.pages > f->second->pages)
-          c.error(o.pointer + "/pages", "file \"" + o.file + "\" has " + std::to_string(f->second->pages) + " pages");
+          c.error(o.pointer + "/pages", "file " + in_quotes(o.file) + " has " + std::to_string(f->second->pages) + " pages");
       }
     }
   }
-  for (const ScheduleEntry& e : s.schedule.entries)
-    if (!threads.count(e.thread)) c.error(e.pointer, "schedule names thread \"" + e.thread + "\", which does not exist");
+  check_step_threads(s.schedule.entries, s.threads, c.out);
   for (const auto& [policy, m] : s.expect)
     if (!kernel::find_policy(policy)) {
       std::string names;
       for (const auto& p : kernel::policies()) names += (names.empty() ? "" : ", ") + p.name;
-      c.error(s.pointer + "/expect/" + pointer_token(policy), "unknown policy \"" + policy + "\"; expected one of " + names);
+      c.error(s.pointer + "/expect/" + pointer_token(policy), "unknown policy " + in_quotes(policy) + "; expected one of " + names);
     }
   for (const auto& [policy, list] : s.verdicts)
     if (!kernel::find_policy(policy)) {
       std::string names;
       for (const auto& p : kernel::policies()) names += (names.empty() ? "" : ", ") + p.name;
-      c.error(s.pointer + "/verdicts/" + pointer_token(policy), "unknown policy \"" + policy + "\"; expected one of " + names);
+      c.error(s.pointer + "/verdicts/" + pointer_token(policy), "unknown policy " + in_quotes(policy) + "; expected one of " + names);
     }
 }
 

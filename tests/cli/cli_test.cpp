@@ -3,12 +3,16 @@
 // left behind by a failed run, and byte-identical reports from repeated runs.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include <sys/stat.h>
+
 #include <nlohmann/json.hpp>
 
+#include "scenarios/printable.h"
 #include "support/tlbsim_process.h"
 
 namespace {
@@ -40,9 +44,13 @@ TEST_CASE("tlbsim rejects every file of the bad-input corpus with exit status 2,
     CHECK(o.status == 2);
     for (const auto& x : e.at("errors")) {
       const std::string pointer = x.at("pointer").get<std::string>();
-      CHECK_THAT(o.err, Catch::Contains(path + ":" + x.at("at").get<std::string>() + ": " + (pointer.empty() ? "" : pointer + ": ")));
+      // A pointer holding control characters from the file is printed escaped.
+      CHECK_THAT(o.err, Catch::Contains(tlbsim::scenarios::escape_unprintable(path + ":" + x.at("at").get<std::string>() + ": " +
+                                                                              (pointer.empty() ? "" : pointer + ": "))));
       CHECK_THAT(o.err, Catch::Contains(x.at("message").get<std::string>()));
     }
+    // One line per diagnostic and the summary, whatever the names in the file hold.
+    CHECK(std::count(o.err.begin(), o.err.end(), '\n') == e.at("count").get<long>() + 1);
     CHECK(o.out.empty());
     // Nothing was written, not even a temporary file.
     CHECK(out_dir.listing().empty());
@@ -213,4 +221,46 @@ TEST_CASE("explore --budget SECONDS says when the time budget stopped a search",
   CHECK(r.at("scope").at("time_budget_hit") == true);
   CHECK(r.at("scope").at("complete") == false);
   CHECK(run_tlbsim("explore --budget 0", scratch).status == 2);
+}
+
+TEST_CASE("a scenario or --costs path that is no readable regular file: exit status 2, saying what it is", "[cli][loader]") {
+  TempDir dir, scratch;
+  const fs::path fifo = dir.path / "pipe.json", big = dir.path / "big.json";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::ofstream(big) << "{}";
+  fs::resize_file(big, uintmax_t{96} << 20);  // sparse: takes no room on disk
+  const std::pair<fs::path, std::string> cases[] = {
+      {dir.path, "is a directory"},
+      {fifo, "is not a regular file"},
+      {"/dev/zero", "is not a regular file"},
+      {big, "is larger than the 64 MiB limit"},
+      {dir.path / "none.json", "cannot read: No such file or directory"},
+  };
+  for (const auto& [path, what] : cases) {
+    INFO(path);
+    for (const std::string& cmd : {"validate " + q(path), "run " + q(path), "sweep --sizes 1 --costs " + q(path)}) {
+      const Outcome o = run_tlbsim(cmd, scratch);
+      INFO(cmd << "\nstderr:\n" << o.err);
+      CHECK(o.status == 2);
+      CHECK_THAT(o.err, Catch::StartsWith(path.string() + ": " + what + "\n"));
+      CHECK(o.out.empty());
+    }
+  }
+}
+
+TEST_CASE("run --schedule: replays a witness, and its errors point into the option's text", "[cli][loader]") {
+  TempDir scratch;
+  const std::string one = "run " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --policy old --schedule ";
+  const Outcome ok = run_tlbsim(one + "'[\"dev:4\",\"khugepaged:5\"]'", scratch);
+  INFO("stderr:\n" << ok.err);
+  CHECK((ok.status == 0 || ok.status == 1));
+  CHECK(ok.out.find("khugepaged-retract-file-table") != std::string::npos);
+  const Outcome unknown = run_tlbsim(one + "'[\"dev:4\",\"nobody\"]'", scratch);
+  CHECK(unknown.status == 2);
+  CHECK(unknown.err == "--schedule:1:10: /1: schedule names thread \"nobody\", which does not exist\n1 error; nothing was run\n");
+  const Outcome finished = run_tlbsim(one + "'dev*,dev'", scratch);
+  CHECK(finished.status == 2);
+  CHECK(finished.err ==
+        "--schedule:1:6: /1: thread \"dev\" has already finished, so it cannot take a step here (under policy \"old\")\n1 error; nothing was run\n");
+  CHECK(finished.out.empty());
 }

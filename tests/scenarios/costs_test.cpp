@@ -53,6 +53,13 @@ TEST_CASE("bad costs files: each problem with its position", "[scenarios][costs]
   CHECK(errors_of("{\n  \"iommu_sync\": 1099511627777\n}") ==
         std::vector<std::string>{"c.json:2:17: /iommu_sync: expected at most 1099511627776 ns, found 1099511627777"});
   CHECK(errors_of("{\"atc_miss\": 18446744073709551615}").at(0).find("expected at most 1099511627776 ns") != std::string::npos);
+  // Beyond 64 bits: too large, shown as written (not as 1.8e+19, nor called a fraction).
+  CHECK(errors_of("{\"atc_miss\": 18446744073709551616, \"iommu_sync\": -9223372036854775809}") ==
+        std::vector<std::string>{"c.json:1:14: /atc_miss: expected at most 1099511627776 ns, found 18446744073709551616 (too large)",
+                                 "c.json:1:50: /iommu_sync: expected a non-negative integer (nanoseconds), found a negative number"});
+  // Nothing but whitespace after the object: a NUL byte does not end the input.
+  CHECK(errors_of(std::string("{\"iommu_sync\": 1}\n") + '\0' + "{\"iommu_sync\": 2}") ==
+        std::vector<std::string>{"c.json:2:1: JSON syntax error: expected end of input after the JSON document, got a NUL byte"});
   const auto d = errors_of("{\"iommu_sync\": 1, \"iommu_sync\": 2}");
   REQUIRE(d.size() == 1);
   CHECK(d[0].find("duplicate key \"iommu_sync\"") != std::string::npos);

@@ -482,3 +482,20 @@ TEST_CASE("check_verdicts: a witness disagrees with never, a bounded Never is no
   c = check_verdicts(s, bounded);
   CHECK(c[0].status == VerdictCheck::Status::NotEstablished);
 }
+
+TEST_CASE("explore refuses more than 64 threads at the 65th, with its line:column", "[scenarios][explore][loader]") {
+  std::string text = "{\"scenarios\": [{\"name\": \"wide\", \"source\": \"test\", \"cpus\": 1,\n"
+                     "  \"mms\": [{\"name\": \"proc\", \"vmas\": [{\"start\": \"0x40000000\", \"pages\": 1}]}],\n  \"threads\": [\n";
+  for (int i = 0; i < 70; ++i) text += std::string(i ? ",\n" : "") + "    {\"name\": \"T" + std::to_string(i) + "\", \"mm\": \"proc\", \"ops\": [\"exit\"]}";
+  text += "\n  ]}]}\n";
+  const ScenarioFile f = parse_scenario_text(text, "wide.json");
+  ExploreOptions opt;
+  opt.file = "wide.json";
+  try {
+    explore(f.scenarios.at(0), *kernel::find_policy("old"), opt);
+    FAIL("explored 70 threads");
+  } catch (const ScenarioError& e) {
+    REQUIRE(e.diagnostics().size() == 1);
+    CHECK(e.diagnostics()[0].format() == "wide.json:68:5: /scenarios/0/threads/64: explore handles at most 64 threads, scenario \"wide\" has 70");
+  }
+}

@@ -19,6 +19,7 @@
 #include "scenarios/errors.h"
 #include "scenarios/loader.h"
 #include "scenarios/ops.h"
+#include "scenarios/printable.h"
 #include "scenarios/report.h"
 #include "scenarios/runner.h"
 
@@ -170,7 +171,9 @@ TEST_CASE("every file of the bad-input corpus is rejected with the diagnostics e
     for (const Diagnostic& d : ds) {
       CHECK(d.file == path);
       CHECK(d.line > 0);
-      CHECK(d.format().rfind(path + ":" + where(d) + ": " + (d.pointer.empty() ? "" : d.pointer + ": "), 0) == 0);
+      // One line, whatever the file holds: its text escaped (a pointer holds keys from it).
+      CHECK(d.format().rfind(escape_unprintable(path + ":" + where(d) + ": " + (d.pointer.empty() ? "" : d.pointer + ": ")), 0) == 0);
+      CHECK(d.format() == escape_unprintable(d.format()));
     }
   }
   CHECK(run_stage >= 3);
@@ -190,7 +193,7 @@ TEST_CASE("the bundled scenarios.json loads and names only known policies", "[sc
 TEST_CASE("a file that cannot be opened is a ScenarioError", "[scenarios]") {
   const auto ds = load_errors(kBad + "/no-such-file.json");
   REQUIRE(ds.size() == 1);
-  CHECK(ds[0].message == "cannot open file");
+  CHECK(ds[0].message == "cannot read: No such file or directory");
   CHECK(ds[0].file == kBad + "/no-such-file.json");
 }
 
@@ -302,6 +305,24 @@ TEST_CASE("line:column point at the offending value", "[scenarios]") {
     CHECK(ds[0].pointer.empty());
     CHECK(ds[0].message == "JSON syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal");
     CHECK(ds[0].format() == "t.json:3:1: " + ds[0].message);
+  }
+  SECTION("after the document: whitespace is fine, anything else an error at its first byte") {
+    const std::string doc = "{\"scenarios\": []}";
+    CHECK(text_errors(doc + " \n\t\r\n  ").empty());
+    const std::string nul(1, '\0');
+    const std::pair<std::string, std::string> cases[] = {
+        {nul, "1:18: JSON syntax error: expected end of input after the JSON document, got a NUL byte"},
+        {"\n " + nul + "{\"x\": 1}", "2:2: JSON syntax error: expected end of input after the JSON document, got a NUL byte"},
+        {"\n\n  x", "3:3: JSON syntax error: expected end of input after the JSON document, got 'x'"},
+        {" []", "1:19: JSON syntax error: expected end of input after the JSON document, got '['"},
+        {"\xc3\xa9", "1:18: JSON syntax error: expected end of input after the JSON document, got byte 0xc3"},
+    };
+    for (const auto& [tail, message] : cases) {
+      const auto ds = text_errors(doc + tail);
+      INFO(listing(ds));
+      REQUIRE(ds.size() == 1);
+      CHECK(ds[0].format() == "t.json:" + message);
+    }
   }
   SECTION("a schedule step that cannot be followed: the step's position, found at run time") {
     const std::string path = kBad + "/run-thread-finished.json";
