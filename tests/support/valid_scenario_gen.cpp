@@ -24,6 +24,9 @@ constexpr uint64_t kPmd = 0x200000;
 constexpr uint64_t kFirstVma = 0x40000000;
 constexpr uint64_t kFree = 0x70000000;  // never mapped at setup: an mremap destination
 constexpr uint64_t kHugePages = 512;
+// The longest op range: with every invariant checked after each step, a run costs about the
+// square of the pages an op walks, and one 900-page reclaim took minutes.
+constexpr uint64_t kMaxOpPages = 256;
 
 std::string hex(uint64_t v) {
   char b[32];
@@ -328,7 +331,7 @@ class Gen {
       first = std::min(e->pages - 1, hot + pick(3));
     }
     const uint64_t left = e->pages - first;
-    const uint64_t n = pick(8) == 0 ? left : 1 + pick(std::min<uint64_t>(left, 4));
+    const uint64_t n = pick(8) == 0 ? std::min(left, kMaxOpPages) : 1 + pick(std::min<uint64_t>(left, 4));
     return {e->start + first * kPage, n};
   }
 
@@ -342,7 +345,7 @@ class Gen {
     const FileL& f = m_files[pick(m_files.size())];
     uint64_t first = pick(5) < 3 ? std::min(f.pages - 1, f.hot + pick(2)) : pick(f.pages);
     const uint64_t left = f.pages - first;
-    const uint64_t n = pick(8) == 0 ? left : 1 + pick(std::min<uint64_t>(left, 4));
+    const uint64_t n = pick(8) == 0 ? std::min(left, kMaxOpPages) : 1 + pick(std::min<uint64_t>(left, 4));
     o["file"] = f.name;
     o["index"] = first;
     if (n > 1 || pick(2)) o["pages"] = n;

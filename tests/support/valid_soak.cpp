@@ -107,11 +107,15 @@ SoakStats run_soak(const SoakOptions& opt) {
   SoakStats st;
   for (uint64_t seed = opt.first_seed; seed < opt.first_seed + opt.scenarios; ++seed) {
     const auto t0 = std::chrono::steady_clock::now();
+    const size_t kinds = st.errors.size();
     soak_one(seed, opt, st);
-    if (opt.verbose)
-      std::fprintf(stderr, "seed %llu: %.3f s, %llu internal errors so far\n", static_cast<unsigned long long>(seed),
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-                   static_cast<unsigned long long>(st.internal_errors));
+    if (!opt.verbose) continue;
+    std::fprintf(stderr, "seed %llu: %.3f s, %llu internal errors so far\n", static_cast<unsigned long long>(seed),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                 static_cast<unsigned long long>(st.internal_errors));
+    if (st.errors.size() != kinds)
+      for (const auto& [key, f] : st.first_finding)
+        if (f.seed == seed) std::fprintf(stderr, "  new: %s under %s, %s: %s\n", key.c_str(), f.policy.c_str(), f.how.c_str(), f.message.c_str());
   }
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return st;
