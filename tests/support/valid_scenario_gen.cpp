@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: MIT
+#include "support/valid_scenario_gen.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernel/sva.h"
+#include "scenarios/ops.h"
+#include "scenarios/rng.h"
+
+namespace tlbsim::test {
+
+using scenarios::SplitMix64;
+using scenarios::ThreadKind;
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+constexpr uint64_t kPage = 0x1000;
+constexpr uint64_t kPmd = 0x200000;
+constexpr uint64_t kFirstVma = 0x40000000;
+constexpr uint64_t kFree = 0x70000000;  // never mapped at setup: an mremap destination
+constexpr uint64_t kHugePages = 512;
+// The longest op range: with every invariant checked after each step, a run costs about the
+// square of the pages an op walks, and one 900-page reclaim took minutes.
+constexpr uint64_t kMaxOpPages = 256;
+
+std::string hex(uint64_t v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+struct FileL {
+  std::string name;
+  uint64_t pages = 1;
+  uint64_t hot = 0;  ///< a page index the VMAs map, where file ranges start most often
+};
+
+struct VmaL {
+  uint64_t start = 0, pages = 1;
+  int file = -1;
+  uint64_t pgoff = 0;
+  bool shared = false, writable = true, pfnmap = false;
+  uint64_t end() const { return start + pages * kPage; }
+};
+
+/// Adjacent VMAs form one extent: an op range may span them (the loader asks only that every
+/// page is mapped at setup).
+struct Extent {
+  uint64_t start = 0, pages = 0;
+};
+
+struct MmL {
+  std::string name;
+  std::vector<VmaL> vmas;
+  std::vector<Extent> extents;
+  uint64_t hot = 0;  ///< the address of a page most op ranges start near
+};
+
+class Gen {
+ public:
+  explicit Gen(uint64_t seed) : m_seed(seed), m_rng(SplitMix64(seed ^ 0x5eed5eed5eedull).next()) {}
+
+  std::string run() {
+    const auto& all = scenarios::ops();
+    const auto& decs = kernel::decodings();
+    const scenarios::OpInfo& primary = all[m_seed % all.size()];
+    const kernel::DecodingInfo& dec = decs[(m_seed / all.size()) % decs.size()];
+    m_arm = dec.kind == iommu::IommuKind::SmmuV3;
+
+    Json s;
+    s["name"] = "valid-" + std::to_string(m_seed);
+    s["source"] = "tests/support/valid_scenario_gen.cpp, seed " + std::to_string(m_seed);
+    s["arch"] = m_arm ? "arm64" : "x86";
+    m_cpus = draw_cpus();
+    s["cpus"] = m_cpus;
+    if (pick(2)) s["tlb_entries"] = cache_size();
+    if (pick(3) == 0) s["reuse"] = "fifo";
+    // A bound on a run that livelocks; far above what any generated scenario needs otherwise.
+    s["max_steps"] = 200000;
+
+    make_files(primary.name == "khugepaged_retract" || pick(5) == 0);
+    make_mms();
+    Json files = Json::array();
+    for (const FileL& f : m_files) files.push_back({{"name", f.name}, {"pages", f.pages}});
+    s["files"] = files;
+
+    const bool need_device = primary.kind == ThreadKind::Device;
+    const Json devices = make_devices(dec, need_device);
+    if (!devices.empty()) s["devices"] = devices;
+
+    Json mms = Json::array();
+    for (size_t i = 0; i < m_mms.size(); ++i) mms.push_back(mm_json(i));
+    s["mms"] = mms;
+
+    s["threads"] = make_threads(primary);
+    switch (pick(3)) {
+      case 0: break;  // round-robin, the default
+      case 1: s["schedule"] = "random"; break;
+      default: s["schedule"] = {{"random", m_rng.next() >> 1}}; break;
+    }
+    Json doc;
+    doc["scenarios"] = Json::array({s});
+    return doc.dump(1);
+  }
+
+ private:
+  uint64_t pick(uint64_t n) { return m_rng.below(n); }
+
+  unsigned draw_cpus() {
+    switch (pick(4)) {
+      case 0: return 1 + static_cast<unsigned>(pick(4));
+      case 1: return 1 + static_cast<unsigned>(pick(64));
+      case 2: return 64;
+      default: return 2 + static_cast<unsigned>(pick(7));
+    }
+  }
+
+  /// 1 to 4096 entries, small sizes (constant eviction) as often as big ones.
+  uint64_t cache_size() {
+    static const uint64_t sizes[] = {1, 2, 3, 4, 7, 8, 16, 64, 128, 512, 1536, 4096};
+    return sizes[pick(std::size(sizes))];
+  }
+
+  /// 1 to 400 pages, mostly small: ops on small VMAs collide more.
+  uint64_t vma_pages() {
+    switch (pick(4)) {
+      case 0: return 1;
+      case 1: return 2 + pick(7);
+      case 2: return 9 + pick(56);
+      default: return pick(2) ? 1 + pick(8) : 65 + pick(336);
+    }
+  }
+
+  void make_files(bool huge) {
+    const unsigned n = 1 + static_cast<unsigned>(pick(2));
+    for (unsigned i = 0; i < n; ++i) m_files.push_back({"f" + std::to_string(i), vma_pages() + pick(4), 0});
+    // The file khugepaged collapses: 512 pages (or two huge pages' worth), mapped 2 MiB-aligned.
+    if (huge) {
+      m_huge = static_cast<int>(m_files.size());
+      m_files.push_back({"huge", pick(3) ? kHugePages : 2 * kHugePages, 0});
+    }
+  }
+
+  void make_mms() {
+    const unsigned n = 1 + static_cast<unsigned>(pick(3) == 0 ? 1 + pick(2) : 0);
+    for (unsigned i = 0; i < n; ++i) {
+      MmL mm;
+      mm.name = "m" + std::to_string(i);
+      uint64_t cursor = kFirstVma;
+      const unsigned nvmas = 1 + static_cast<unsigned>(pick(4));
+      for (unsigned v = 0; v < nvmas; ++v) {
+        VmaL vma;
+        const bool huge = m_huge >= 0 && ((i == 0 && v == 0) || pick(4) == 0);
+        if (huge) {
+          vma.file = m_huge;
+          vma.pages = kHugePages;
+          vma.pgoff = m_files[m_huge].pages > kHugePages && pick(2) ? kHugePages : 0;
+          vma.shared = pick(2);
+          cursor = (cursor + kPmd - 1) / kPmd * kPmd;
+          // Sometimes not PMD-aligned: retract_page_tables() must skip such a mapping.
+          if (pick(5) == 0) cursor += kPage;
+        } else {
+          cursor += pick(3) == 0 ? 0 : (1 + pick(16)) * kPage;
+          vma.pages = vma_pages();
+          if (pick(2)) {
+            vma.file = static_cast<int>(pick(m_files.size()));
+            FileL& f = m_files[vma.file];
+            vma.pages = std::min(vma.pages, f.pages);
+            vma.pgoff = pick(f.pages - vma.pages + 1);
+            vma.shared = pick(2);
+          } else if (pick(8) == 0) {
+            vma.pfnmap = true;
+          }
+        }
+        vma.start = cursor;
+        vma.writable = pick(6) != 0;
+        cursor = vma.end();
+        if (vma.file >= 0 && !m_files[vma.file].hot) m_files[vma.file].hot = vma.pgoff + pick(vma.pages);
+        mm.vmas.push_back(vma);
+      }
+      for (const VmaL& v : mm.vmas) {
+        if (!mm.extents.empty() && mm.extents.back().start + mm.extents.back().pages * kPage == v.start)
+          mm.extents.back().pages += v.pages;
+        else
+          mm.extents.push_back({v.start, v.pages});
+      }
+      const VmaL& first = mm.vmas.front();
+      mm.hot = first.start + pick(first.pages) * kPage;
+      m_mms.push_back(mm);
+    }
+  }
+
+  Json mm_json(size_t i) {
+    const MmL& mm = m_mms[i];
+    Json m;
+    m["name"] = mm.name;
+    Json bind = Json::array();
+    for (size_t d = 0; d < m_device_mm.size(); ++d)
+      if (m_device_mm[d] == static_cast<int>(i)) bind.push_back("d" + std::to_string(d));
+    if (!bind.empty()) m["bind"] = bind;
+    Json vmas = Json::array();
+    for (const VmaL& v : mm.vmas) {
+      Json j;
+      j["start"] = hex(v.start);
+      j["pages"] = v.pages;
+      if (!v.writable) j["prot"] = "r";
+      if (v.file >= 0) {
+        j["file"] = m_files[v.file].name;
+        if (v.pgoff) j["pgoff"] = v.pgoff;
+        if (v.shared) j["shared"] = true;
+      }
+      if (v.pfnmap) {
+        j["pfnmap"] = true;
+      } else {
+        const unsigned p = static_cast<unsigned>(pick(3));
+        if (p == 1 || (p == 2 && !v.writable)) j["populate"] = "read";
+        if (p == 2 && v.writable) j["populate"] = "write";
+      }
+      vmas.push_back(j);
+    }
+    m["vmas"] = vmas;
+    return m;
+  }
+
+  Json make_devices(const kernel::DecodingInfo& dec, bool need) {
+    unsigned n = static_cast<unsigned>(pick(4));
+    if (need && n == 0) n = 1;
+    Json devs = Json::array();
+    for (unsigned i = 0; i < n; ++i) {
+      // Most devices are bound (one mm each); an unbound one sees only what its IOMMU is sent.
+      m_device_mm.push_back((i == 0 && need) || pick(6) ? static_cast<int>(pick(m_mms.size())) : -1);
+      Json d;
+      d["name"] = "d" + std::to_string(i);
+      d["decoding"] = std::string(i == 0 ? dec.name : decoding_like(dec));
+      if (pick(4) == 0) d["ats"] = false;
+      if (pick(2)) d["atc_entries"] = cache_size();
+      if (pick(2)) d["iotlb_entries"] = cache_size();
+      // Walk caches off for half the devices, otherwise 1 to 1024 entries.
+      static const uint64_t walk[] = {1, 2, 16, 64, 1024};
+      d["walk_cache_entries"] = pick(2) ? 0 : walk[pick(std::size(walk))];
+      if (pick(3) == 0) d["cache_nonleaf_on_fault"] = static_cast<bool>(pick(2));
+      if (pick(4) == 0) d["permission_fault_rewalks"] = static_cast<bool>(pick(2));
+      if (m_arm && pick(3) == 0) d["btm"] = true;
+      devs.push_back(d);
+    }
+    return devs;
+  }
+
+  std::string decoding_like(const kernel::DecodingInfo& d) {
+    std::vector<std::string> names;
+    for (const auto& x : kernel::decodings())
+      if ((x.kind == iommu::IommuKind::SmmuV3) == (d.kind == iommu::IommuKind::SmmuV3)) names.push_back(std::string(x.name));
+    return names[pick(names.size())];
+  }
+
+  std::vector<int> bound_devices() const {
+    std::vector<int> out;
+    for (size_t d = 0; d < m_device_mm.size(); ++d)
+      if (m_device_mm[d] >= 0) out.push_back(static_cast<int>(d));
+    return out;
+  }
+
+  std::string op_of_kind(ThreadKind k) {
+    std::vector<std::string> names;
+    for (const auto& o : scenarios::ops())
+      if (o.kind == k) names.push_back(std::string(o.name));
+    return names[pick(names.size())];
+  }
+
+  Json make_threads(const scenarios::OpInfo& primary) {
+    const unsigned n = 1 + static_cast<unsigned>(pick(6));
+    const std::vector<int> devices = bound_devices();
+    Json threads = Json::array();
+    unsigned kthreads = 0;
+    for (unsigned i = 0; i < n; ++i) {
+      ThreadKind kind = primary.kind;
+      if (i > 0) {
+        const unsigned k = static_cast<unsigned>(pick(20));
+        kind = k < 8 ? ThreadKind::Cpu : k < 13 && !devices.empty() ? ThreadKind::Device : ThreadKind::Kernel;
+      }
+      Json t;
+      int mm = -1;
+      switch (kind) {
+        case ThreadKind::Cpu:
+          mm = pick(5) < 3 ? 0 : static_cast<int>(pick(m_mms.size()));
+          t["name"] = "T" + std::to_string(i);
+          // Several threads share a CPU when CPUs are few (switch_mm between them).
+          t["cpu"] = pick(m_cpus);
+          t["mm"] = m_mms[mm].name;
+          break;
+        case ThreadKind::Device: {
+          const int d = devices[pick(devices.size())];
+          mm = m_device_mm[d];
+          t["name"] = "dev" + std::to_string(i);
+          t["device"] = "d" + std::to_string(d);
+          t["mm"] = m_mms[mm].name;
+          break;
+        }
+        case ThreadKind::Kernel:
+          t["name"] = "k" + std::to_string(kthreads++) + "-" + std::to_string(i);
+          t["kernel"] = true;
+          break;
+      }
+      std::vector<std::string> names;
+      const unsigned nops = 1 + static_cast<unsigned>(pick(4));
+      for (unsigned o = 0; o < nops; ++o) names.push_back(op_of_kind(kind));
+      if (i == 0) names[pick(names.size())] = std::string(primary.name);
+      Json ops = Json::array();
+      for (const std::string& op : names) ops.push_back(make_op(op, mm));
+      t["ops"] = ops;
+      threads.push_back(t);
+    }
+    return threads;
+  }
+
+  /// A range of mm's pages: [addr, addr + pages), inside one extent, most often starting in the
+  /// hot window so that threads collide; mostly a few pages, sometimes the whole extent.
+  std::pair<uint64_t, uint64_t> range(int mmi) {
+    const MmL& mm = m_mms[mmi];
+    const Extent* e = &mm.extents[pick(mm.extents.size())];
+    uint64_t first = pick(e->pages);
+    if (pick(5) < 3) {
+      for (const Extent& x : mm.extents)
+        if (mm.hot >= x.start && mm.hot < x.start + x.pages * kPage) e = &x;
+      const uint64_t hot = (mm.hot - e->start) / kPage;
+      first = std::min(e->pages - 1, hot + pick(3));
+    }
+    const uint64_t left = e->pages - first;
+    const uint64_t n = pick(8) == 0 ? std::min(left, kMaxOpPages) : 1 + pick(std::min<uint64_t>(left, 4));
+    return {e->start + first * kPage, n};
+  }
+
+  void addr_range(Json& o, int mmi) {
+    const auto [addr, pages] = range(mmi);
+    o["addr"] = hex(addr);
+    if (pages > 1 || pick(2)) o["pages"] = pages;
+  }
+
+  void file_range(Json& o) {
+    const FileL& f = m_files[pick(m_files.size())];
+    uint64_t first = pick(5) < 3 ? std::min(f.pages - 1, f.hot + pick(2)) : pick(f.pages);
+    const uint64_t left = f.pages - first;
+    const uint64_t n = pick(8) == 0 ? std::min(left, kMaxOpPages) : 1 + pick(std::min<uint64_t>(left, 4));
+    o["file"] = f.name;
+    o["index"] = first;
+    if (n > 1 || pick(2)) o["pages"] = n;
+  }
+
+  Json make_op(const std::string& op, int mm) {
+    Json o;
+    o["op"] = op;
+    if (op == "read" || op == "write" || op == "munmap" || op == "madvise_dontneed" || op == "madvise_free" ||
+        op == "dma_read" || op == "dma_write") {
+      addr_range(o, mm);
+    } else if (op == "fork") {
+      // Unnamed forks of one mm share the default child name; the model must cope.
+      if (pick(3)) o["name"] = "child" + std::to_string(m_children++);
+    } else if (op == "mremap") {
+      const auto [addr, pages] = range(mm);
+      o["addr"] = hex(addr);
+      o["pages"] = pages;
+      // Into free space, onto another mapping, or overlapping its own source range.
+      switch (pick(4)) {
+        case 0: {
+          const auto [dst, unused] = range(mm);
+          o["new_addr"] = hex(dst);
+          break;
+        }
+        case 1: o["new_addr"] = hex(addr + (1 + pick(pages + 1)) * kPage); break;
+        default: o["new_addr"] = hex(kFree + pick(64) * kPage); break;
+      }
+    } else if (op == "mprotect") {
+      addr_range(o, mm);
+      o["prot"] = pick(2) ? "r" : "rw";
+    } else if (op == "truncate") {
+      file_range(o);
+    } else if (op == "reclaim" || op == "migrate") {
+      if (pick(2)) {
+        file_range(o);
+      } else {
+        const int target = static_cast<int>(pick(m_mms.size()));
+        o["mm"] = m_mms[target].name;
+        addr_range(o, target);
+      }
+    } else if (op == "khugepaged_retract") {
+      const int f = m_huge >= 0 && pick(4) ? m_huge : static_cast<int>(pick(m_files.size()));
+      o["file"] = m_files[f].name;
+      // The start of a huge page's worth of the file, or anywhere (nothing to retract there).
+      const uint64_t index = pick(3) ? (m_files[f].pages > kHugePages ? kHugePages * pick(2) : 0) : pick(m_files[f].pages);
+      o["index"] = index;
+    }
+    // "exit" has no keys.
+    return o;
+  }
+
+  uint64_t m_seed;
+  SplitMix64 m_rng;
+  bool m_arm = false;
+  unsigned m_cpus = 1;
+  int m_huge = -1;  ///< index in m_files of the khugepaged file, if any
+  std::vector<FileL> m_files;
+  std::vector<MmL> m_mms;
+  std::vector<int> m_device_mm;  ///< by device: the mm it is bound to, or -1
+  unsigned m_children = 0;
+};
+
+}  // namespace
+
+std::string generate_valid_scenario(uint64_t seed) { return Gen(seed).run(); }
+
+}  // namespace tlbsim::test
