@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -358,8 +359,9 @@ class Gen {
         op == "dma_read" || op == "dma_write") {
       addr_range(o, mm);
     } else if (op == "fork") {
-      // Unnamed forks of one mm share the default child name; the model must cope.
-      if (pick(3)) o["name"] = "child" + std::to_string(m_children++);
+      // The loader refuses a child name taken by another mm, so only one fork of an mm may keep
+      // the default ("<mm>.child").
+      if (pick(3) || !m_default_child.insert(mm).second) o["name"] = "child" + std::to_string(m_children++);
     } else if (op == "mremap") {
       const auto [addr, pages] = range(mm);
       o["addr"] = hex(addr);
@@ -407,6 +409,7 @@ class Gen {
   std::vector<MmL> m_mms;
   std::vector<int> m_device_mm;  ///< by device: the mm it is bound to, or -1
   unsigned m_children = 0;
+  std::set<int> m_default_child;  ///< mms one of whose forks kept the default child name
 };
 
 }  // namespace
