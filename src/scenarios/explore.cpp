@@ -338,8 +338,9 @@ class SubtreeExplorer {
       // Unbounded: a thread whose step touched nothing (an op starting, a yield point right
       // before another) takes its next step at once. The empty step commutes with every step,
       // so an execution that runs another thread between the two is equivalent to one that
-      // runs it before the empty step, which add_backtrack() asks for instead. (Bounded, this
-      // would change what a preemption costs, so the bounded search keeps both points.)
+      // runs it before the empty step, which add_backtrack() asks for instead. (Bounded, moving
+      // the switch changes which schedules fit the bound: tried, concurrent-madv-dontneed lost
+      // `observed` at bound 2. The bounded search keeps both points.)
       const Node& before = m_stack[d - 1];
       if (m_bound < 0 && (cand & bit(before.chosen)) && m_fps.at(before.fp).touches.empty()) {
         cand = bit(before.chosen);
