@@ -87,7 +87,10 @@ void intel_flush_range(iommu::Iommu& io, Pasid p, uint64_t address, uint64_t pag
   // __roundup_pow_of_two(0) is 1 << 64, which x86 computes as 1: align is one page.
   const uint64_t rounded = pages == 0 ? 1 : std::bit_ceil(pages);
   const unsigned shift = static_cast<unsigned>(std::countr_zero(rounded));
-  const uint64_t align = uint64_t{1} << (kPageShift + shift);
+  // A span of 2^52 pages or more makes `1ULL << (VTD_PAGE_SHIFT + shift)` a shift by 64 or more:
+  // undefined in C, and x86's SHL masks the count, so the kernel gets 1 << (count & 63). The
+  // model does the same (for 2^52 pages, align 1: start == end and nothing is flushed).
+  const uint64_t align = uint64_t{1} << ((kPageShift + shift) & 63);
   uint64_t start = address & ~(align - 1);
   const uint64_t end = (address + (pages << kPageShift) + align - 1) & ~(align - 1);
   for (; start < end; start += align) {
