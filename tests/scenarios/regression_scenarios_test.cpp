@@ -15,6 +15,7 @@
 #include "scenarios/loader.h"
 #include "scenarios/rng.h"
 #include "scenarios/runner.h"
+#include "support/valid_soak.h"
 
 using namespace tlbsim;
 using namespace tlbsim::scenarios;
@@ -27,22 +28,6 @@ std::vector<std::filesystem::path> regression_files() {
     if (e.path().extension() == ".json") out.push_back(e.path());
   std::sort(out.begin(), out.end());
   return out;
-}
-
-/// One run with every invariant checked after each step; `seed` 0 follows the scenario's own
-/// schedule, any other seed picks a runnable thread at random at every step.
-RunResult run_checked(const ScenarioSpec& s, const kernel::Policy& policy, uint64_t seed) {
-  RunOptions ro;
-  ro.check_invariants = true;
-  SplitMix64 rng(seed);
-  if (seed != 0)
-    ro.chooser = [&](uint64_t ready, const std::vector<StepRecord>&, const std::vector<Event>&) {
-      std::vector<int> r;
-      for (int t = 0; t < 64; ++t)
-        if (ready >> t & 1) r.push_back(t);
-      return r[rng.below(r.size())];
-    };
-  return run_scenario(s, policy, ro);
 }
 
 constexpr uint64_t kRandomRuns = 20;
@@ -60,7 +45,7 @@ TEST_CASE("every regression scenario runs with every invariant checked, under it
         for (uint64_t seed = 0; seed <= kRandomRuns; ++seed) {
           INFO(path.filename().string() << ": " << s.name << " under " << pol << ", seed " << seed);
           RunResult r;
-          CHECK_NOTHROW(r = run_checked(s, *kernel::find_policy(pol), seed));
+          CHECK_NOTHROW(r = test::run_checked(s, *kernel::find_policy(pol), seed));
           CHECK(r.status != RunResult::Status::Deadlock);
         }
 }

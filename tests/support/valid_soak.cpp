@@ -30,22 +30,6 @@ std::string error_key(const std::string& what) {
 
 namespace {
 
-/// A checked run: seed 0 follows the scenario's own schedule, another seed picks a runnable
-/// thread at random at every step (as the regression scenarios' test does).
-RunResult run_checked(const ScenarioSpec& s, const kernel::Policy& policy, uint64_t seed) {
-  RunOptions ro;
-  ro.check_invariants = true;
-  SplitMix64 rng(seed);
-  if (seed != 0)
-    ro.chooser = [&](uint64_t ready, const std::vector<StepRecord>&, const std::vector<Event>&) {
-      std::vector<int> r;
-      for (int t = 0; t < 64; ++t)
-        if (ready >> t & 1) r.push_back(t);
-      return r[rng.below(r.size())];
-    };
-  return run_scenario(s, policy, ro);
-}
-
 void note_error(SoakStats& st, uint64_t seed, const std::string& policy, const std::string& how, const std::string& kind,
                 const std::string& what) {
   ++st.internal_errors;
@@ -136,6 +120,20 @@ std::string soak_summary(const char* what, const SoakStats& s) {
   std::snprintf(t, sizeof t, "; %.1f s", s.seconds);
   os << t;
   return os.str();
+}
+
+RunResult run_checked(const ScenarioSpec& s, const kernel::Policy& policy, uint64_t seed) {
+  RunOptions ro;
+  ro.check_invariants = true;
+  SplitMix64 rng(seed);
+  if (seed != 0)
+    ro.chooser = [&](uint64_t ready, const std::vector<StepRecord>&, const std::vector<Event>&) {
+      std::vector<int> r;
+      for (int t = 0; t < 64; ++t)
+        if (ready >> t & 1) r.push_back(t);
+      return r[rng.below(r.size())];
+    };
+  return run_scenario(s, policy, ro);
 }
 
 }  // namespace tlbsim::test

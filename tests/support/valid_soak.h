@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "kernel/policy.h"
+#include "scenarios/runner.h"
+#include "scenarios/spec.h"
+
 namespace tlbsim::test {
 
 struct SoakOptions {
@@ -53,5 +57,9 @@ std::string soak_summary(const char* what, const SoakStats& s);
 
 /// An exception's grouping key: "file:line" of the check that failed, else its first line.
 std::string error_key(const std::string& what);
+
+/// A run with every invariant checked after each step: seed 0 follows the scenario's own
+/// schedule, another seed picks a runnable thread at random at every step.
+scenarios::RunResult run_checked(const scenarios::ScenarioSpec& s, const kernel::Policy& policy, uint64_t seed);
 
 }  // namespace tlbsim::test
