@@ -58,7 +58,17 @@ class AddressSpace {
 
   /// mm_struct's own fields. Each accessor records what it touched (model/touch.h), by field, so
   /// that kernel steps touching different fields of one mm, or different mms, are independent.
-  enum Field : uint64_t { kPasid, kTlbFlushPending, kTlbFlushBatched, kWriteProtectSeq, kCpumask, kVmaTree, kFields };
+  enum Field : uint64_t {
+    kPasid,
+    kTlbFlushPending,
+    kTlbFlushBatched,
+    kWriteProtectSeq,
+    kCpumask,
+    kVmaTree,
+    kUsers,
+    kGroupExit,
+    kFields
+  };
 
   /// mm->pasid: the PASID it is bound to (iommu_sva_bind_device()).
   std::optional<Pasid> pasid() const {
@@ -119,6 +129,39 @@ class AddressSpace {
     touch_field(true, kCpumask);
     m_cpumask = m;
   }
+  /// mm->mm_users, as far as the model needs it: the CPU threads of the process (one process
+  /// per mm here) that still run ops. A thread with no ops left runs no more kernel code, and a
+  /// group exit would kill it at once, so it drops its reference when its last op returns
+  /// (exit_mm() folded forward). Unlike the kernel's count, reaching zero tears nothing down
+  /// unless the process is exiting (see kernel/exit.h).
+  int users() const {
+    touch_field(false, kUsers);
+    return m_users;
+  }
+  /// mmget(): setup, one per CPU thread of the process.
+  void mmget() {
+    touch_field(true, kUsers);
+    ++m_users;
+  }
+  /// atomic_dec() whose result nobody reads (no group exit yet): two of them commute.
+  void drop_user() {
+    touch::add(Touch::Obj::Mm, m_id.value(), kUsers, kUsers + 1);
+    --m_users;
+  }
+  /// atomic_dec_and_test() in mmput(): the last user runs __mmput().
+  bool drop_user_and_test() {
+    touch_field(true, kUsers);
+    return --m_users == 0;
+  }
+  /// SIGNAL_GROUP_EXIT of the process whose threads share this mm (signal_struct in the kernel).
+  bool group_exit() const {
+    touch_field(false, kGroupExit);
+    return m_group_exit;
+  }
+  void set_group_exit() {
+    touch_field(true, kGroupExit);
+    m_group_exit = true;
+  }
   SimLock mmap_lock;
 
   const std::vector<Vma>& vmas() const {
@@ -148,6 +191,8 @@ class AddressSpace {
   bool m_tlb_flush_batched = false;
   uint32_t m_write_protect_seq = 0;
   uint64_t m_cpumask = 0;
+  int m_users = 0;
+  bool m_group_exit = false;
   void touch_field(bool write, Field f) const { touch::record(Touch::Obj::Mm, write, m_id.value(), f, f + 1); }
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "scenarios/ops.h"
 
+#include "kernel/exit.h"
 #include "kernel/fault.h"
 #include "kernel/fork.h"
 #include "kernel/migrate.h"
@@ -102,8 +103,10 @@ const std::vector<OpInfo>& ops() {
        [](OpContext& c, const OpSpec& o) { return kernel::sys_mremap(c.k, *c.mm, o.addr, o.pages * kPageSize, o.new_addr); }},
       {"mprotect", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedProt, "mprotect(2): change_protection_range (v6.0 order)",
        [](OpContext& c, const OpSpec& o) { return kernel::sys_mprotect(c.k, *c.mm, o.addr, o.pages * kPageSize, o.writable); }},
-      {"exit", ThreadKind::Cpu, 0, "exit_mmap: mmu_notifier_release, fullmm gather",
-       [](OpContext& c, const OpSpec&) { return kernel::exit_mmap(c.k, *c.mm); }},
+      {"exit", ThreadKind::Cpu, 0,
+       "exit_group(2): other threads of the mm die at their next return to user mode; the last "
+       "mmput() runs exit_mmap: mmu_notifier_release, fullmm gather",
+       [](OpContext& c, const OpSpec&) { return kernel::sys_exit_group(c.k, *c.mm); }},
       {"dma_read", ThreadKind::Device, kNeedAddr, "device DMA read: ATC, ATS translation, IOTLB, IOMMU walk, PRI -> iommu_sva_handle_iopf",
        [](OpContext& c, const OpSpec& o) { return dmas(c, o, false); },
        true},

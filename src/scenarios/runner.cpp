@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 
+#include "kernel/exit.h"
 #include "kernel/fault.h"
 #include "kernel/kernel.h"
 #include "kernel/sva.h"
@@ -35,12 +36,17 @@ struct SimThread {
 };
 
 Task<> thread_main(OpContext& ctx, const ThreadSpec& spec) {
+  // A CPU thread holds a reference on its mm (mm_users) and, once its process is exiting, dies
+  // at its next return to user mode: after the op it is in, before the next (kernel/exit.h).
+  const bool mm_user = spec.kind == ThreadKind::Cpu && ctx.mm != nullptr;
   for (const OpSpec& op : spec.ops) {
+    if (mm_user && kernel::fatal_signal_pending(*ctx.mm)) break;
     const OpInfo* info = find_op(op.op);
     kernel::YieldPoint entry{op.op.c_str(), info->hardware_entry};
     co_await entry;
     co_await info->start(ctx, op);
   }
+  if (mm_user) co_await kernel::exit_mm(ctx.k, *ctx.mm);
 }
 
 class Runner {
@@ -164,7 +170,10 @@ class Runner {
       // The task runs on its CPU from the start, so switch_mm_irqs_off() has already put the
       // CPU in mm_cpumask: a flush_tlb_mm_range() by the task before it touches user memory
       // counts the other CPUs of the mask as remote ones.
-      if (ts.kind == ThreadKind::Cpu && t->ctx.mm) t->ctx.mm->add_cpu(ts.cpu);
+      if (ts.kind == ThreadKind::Cpu && t->ctx.mm) {
+        t->ctx.mm->add_cpu(ts.cpu);
+        t->ctx.mm->mmget();  // the thread shares the process's mm (copy_mm() with CLONE_VM)
+      }
       t->ctx.cpu = ts.cpu;
       if (ts.kind == ThreadKind::Device) {
         t->ctx.iommu = m_device_iommu.at(ts.device);

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/exit.h"
+
+#include "kernel/locking.h"
+#include "kernel/zap.h"
+
+namespace tlbsim::kernel {
+
+void do_group_exit(Kernel& k, AddressSpace& mm) {
+  trace_call(k, "do_group_exit", mm.id());
+  mm.set_group_exit();
+}
+
+Task<> sys_exit_group(Kernel& k, AddressSpace& mm) {
+  do_group_exit(k, mm);
+  co_return;
+}
+
+bool fatal_signal_pending(const AddressSpace& mm) { return mm.group_exit(); }
+
+Task<> exit_mm(Kernel& k, AddressSpace& mm) {
+  // exit_mm() takes and drops mmap_read_lock around clearing current->mm; nothing the model
+  // judges depends on it, so the reference is dropped at once.
+  if (!mm.group_exit()) {
+    // No group exit: nobody reads the count's value yet, so this decrement commutes with the
+    // other threads' (AddressSpace::drop_user()). A later do_group_exit() finds it gone.
+    mm.drop_user();
+    co_return;
+  }
+  // mmput(): atomic_dec_and_test(&mm->mm_users); the last user runs __mmput() -> exit_mmap().
+  if (mm.drop_user_and_test()) co_await exit_mmap(k, mm);
+}
+
+}  // namespace tlbsim::kernel
