@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 /// Interleaving exploration of one scenario under one policy: every schedule up to partial-order
-/// equivalence (stateless DPOR with sleep sets, re-executing the scenario from scratch under a
-/// forced schedule prefix), or a seeded random sample. Each answer is Never / Sometimes / Always
+/// equivalence (stateless DPOR, with sleep sets when unbounded, re-executing the scenario from
+/// scratch under a forced schedule prefix), or a seeded random sample. Each answer is Never / Sometimes / Always
 /// over the executions explored, with the shortest schedule that shows it. See docs/explore.md.
 #include <atomic>
 #include <chrono>

@@ -31,14 +31,6 @@ const std::vector<std::string> kPolicies{"old", "fixed"};
 /// The full run skips scenarios with more schedules than this under some policy (and counts them).
 constexpr uint64_t kMaxSchedules = 20000;
 
-/// The properties an exploration found (not Never), as enumerate_all names them.
-std::set<std::string> found(const ExploreResult& r) {
-  std::set<std::string> out;
-  for (const PropertyResult& p : r.properties)
-    if (p.verdict != Verdict::Never && p.name != "deadlock" && p.name != "step budget exceeded") out.insert(p.name);
-  return out;
-}
-
 /// Explore `s` unbounded and compare with its full enumeration; `what` says how to replay it.
 void check_agrees(const ScenarioSpec& s, const std::string& policy, const Enumerated& all, const std::string& what,
                   uint64_t* executions = nullptr) {
@@ -52,7 +44,7 @@ void check_agrees(const ScenarioSpec& s, const std::string& policy, const Enumer
   CHECK(r.executions <= all.schedules);
   // Every execution DPOR runs is one of the schedules, so equal counts mean equal sets.
   CHECK(r.distinct_outcomes == all.outcomes.size());
-  CHECK(found(r) == all.properties);
+  CHECK(explored_properties(r) == all.properties);
 }
 
 struct Totals {

@@ -87,4 +87,11 @@ Enumerated enumerate_all(const ScenarioSpec& s, const kernel::Policy& policy, in
   }
 }
 
+std::set<std::string> explored_properties(const ExploreResult& r) {
+  std::set<std::string> out;
+  for (const PropertyResult& p : r.properties)
+    if (p.verdict != Verdict::Never && p.name != "deadlock" && p.name != "step budget exceeded") out.insert(p.name);
+  return out;
+}
+
 }  // namespace tlbsim::test

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kernel/policy.h"
+#include "scenarios/explore.h"
 #include "scenarios/spec.h"
 
 namespace tlbsim::test {
@@ -29,5 +30,9 @@ struct Enumerated {
 /// `max_schedules` 0: no cap.
 Enumerated enumerate_all(const scenarios::ScenarioSpec& s, const kernel::Policy& policy, int preemptions = -1,
                          uint64_t max_schedules = 0);
+
+/// The properties an exploration found (not Never), named as enumerate_all() names them; deadlock
+/// and the step budget are explore's own verdicts, left out.
+std::set<std::string> explored_properties(const scenarios::ExploreResult& r);
 
 }  // namespace tlbsim::test
