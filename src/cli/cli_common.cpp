@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "cli/numeric_option.h"
 #include "kernel/policy.h"
 #include "scenarios/errors.h"
 
@@ -52,12 +53,12 @@ std::vector<std::string> policies_for(const scenarios::ScenarioSpec& s, const st
   return out;
 }
 
-std::vector<scenarios::ScenarioFile> load_all(const std::vector<std::string>& files) {
+std::vector<scenarios::ScenarioFile> load_all(const std::vector<std::string>& files, const scenarios::LoadLimits& limits) {
   std::vector<scenarios::ScenarioFile> loaded;
   std::vector<scenarios::Diagnostic> diags;
   for (const auto& f : files) {
     try {
-      loaded.push_back(scenarios::load_scenario_file(f));
+      loaded.push_back(scenarios::load_scenario_file(f, limits));
     } catch (const scenarios::ScenarioError& e) {
       diags.insert(diags.end(), e.diagnostics().begin(), e.diagnostics().end());
     }
@@ -80,6 +81,16 @@ void add_selection_options(po::options_description& opts, const char* scenario_h
       ("file", po::value<std::vector<std::string>>(), "scenario files (default: the bundled scenarios.json)")
       ("policy,p", po::value<std::vector<std::string>>(), "policies: old,fixed (default, plus those a scenario expects), all, or names")
       ("scenario,s", po::value<std::vector<std::string>>(), scenario_help);
+  add_max_memory_option(opts);
+}
+
+void add_max_memory_option(po::options_description& opts) {
+  opts.add_options()("max-memory", po::value<std::string>()->default_value(std::to_string(scenarios::kDefaultMaxMemoryMib)),
+                     "refuse a scenario whose estimated memory for one run is over this many MiB (1 to 2^40)");
+}
+
+scenarios::LoadLimits read_limits(const po::variables_map& vm) {
+  return scenarios::LoadLimits{.max_memory_mib = *uint_option(vm, "max-memory", 1, uint64_t{1} << 40)};
 }
 
 Selection read_selection(const po::variables_map& vm) {
@@ -88,6 +99,7 @@ Selection read_selection(const po::variables_map& vm) {
   if (vm.count("policy")) sel.policies = resolve_policies(vm["policy"].as<std::vector<std::string>>());
   if (vm.count("scenario"))
     for (const auto& s : split_commas(vm["scenario"].as<std::vector<std::string>>())) sel.only.insert(s);
+  sel.limits = read_limits(vm);
   return sel;
 }
 

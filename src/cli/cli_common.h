@@ -37,7 +37,7 @@ std::vector<std::string> policies_for(const scenarios::ScenarioSpec& s, const st
 
 /// Load every file before running anything: bad input anywhere means no report at all, so all
 /// diagnostics are collected and thrown together as one ScenarioError.
-std::vector<scenarios::ScenarioFile> load_all(const std::vector<std::string>& files);
+std::vector<scenarios::ScenarioFile> load_all(const std::vector<std::string>& files, const scenarios::LoadLimits& limits = {});
 
 /// Throws UsageError if a name in `only` names no scenario in `loaded`.
 void check_scenario_names(const std::vector<scenarios::ScenarioFile>& loaded, const std::set<std::string>& only);
@@ -49,12 +49,13 @@ struct Selection {
   std::vector<std::string> files;
   std::vector<std::string> policies;
   std::set<std::string> only;
+  scenarios::LoadLimits limits;  ///< --max-memory
 
   bool selects(const scenarios::ScenarioSpec& s) const { return only.empty() || only.count(s.name) > 0; }
 };
 
-/// Adds the positional "file", "policy,p" and "scenario,s" options; `scenario_help` says what
-/// the command does with the scenarios it is given.
+/// Adds the positional "file", "policy,p", "scenario,s" and "max-memory" options;
+/// `scenario_help` says what the command does with the scenarios it is given.
 void add_selection_options(po::options_description& opts, const char* scenario_help);
 
 /// The Selection from options added by add_selection_options; throws UsageError for an unknown
@@ -65,6 +66,10 @@ Selection read_selection(const po::variables_map& vm);
 /// the total is known (random mode: runs times scenario-policy pairs; 0: unknown), the time left
 /// at the rate so far.
 std::string progress_line(uint64_t done, uint64_t total, double seconds);
+
+/// Adds "--max-memory MIB" (add_selection_options() does), and reads it.
+void add_max_memory_option(po::options_description& opts);
+scenarios::LoadLimits read_limits(const po::variables_map& vm);
 
 po::variables_map parse(const std::vector<std::string>& args, po::options_description& opts, const char* positional);
 

@@ -266,7 +266,7 @@ int cmd_explore(const std::vector<std::string>& args) {
   const bool want_witness = vm.count("dot") || vm.count("trace");
   OutputSet outputs(scenario_inputs(sel.files), named_outputs(vm, {"json", "dot", "trace"}));
 
-  const std::vector<ScenarioFile> loaded = load_all(sel.files);
+  const std::vector<ScenarioFile> loaded = load_all(sel.files, sel.limits);
   check_scenario_names(loaded, sel.only);
 
   struct Job {

@@ -18,16 +18,18 @@ using namespace tlbsim::scenarios;
 int cmd_validate(const std::vector<std::string>& args) {
   po::options_description opts("tlbsim validate FILE...");
   opts.add_options()("help,h", "show this help")("file", po::value<std::vector<std::string>>(), "scenario files");
+  add_max_memory_option(opts);
   const auto vm = parse(args, opts, "file");
   if (vm.count("help")) {
     std::cout << opts << "\n";
     return kExitOk;
   }
   if (!vm.count("file")) throw UsageError("validate needs at least one FILE");
+  const LoadLimits limits = read_limits(vm);
   std::vector<Diagnostic> diags;
   for (const auto& f : vm["file"].as<std::vector<std::string>>()) {
     try {
-      const ScenarioFile sf = load_scenario_file(f);
+      const ScenarioFile sf = load_scenario_file(f, limits);
       std::cout << f << ": " << sf.scenarios.size() << " scenario" << (sf.scenarios.size() == 1 ? "" : "s") << ", valid\n";
     } catch (const ScenarioError& e) {
       diags.insert(diags.end(), e.diagnostics().begin(), e.diagnostics().end());

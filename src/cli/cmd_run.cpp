@@ -55,7 +55,7 @@ int cmd_run(const std::vector<std::string>& args) {
   const Selection sel = read_selection(vm);
   OutputSet outputs(scenario_inputs(sel.files), named_outputs(vm, {"json", "dot", "trace"}));
 
-  std::vector<ScenarioFile> loaded = load_all(sel.files);
+  std::vector<ScenarioFile> loaded = load_all(sel.files, sel.limits);
   check_scenario_names(loaded, sel.only);
   if (vm.count("schedule")) with_schedule(loaded, sel, vm["schedule"].as<std::string>());
 

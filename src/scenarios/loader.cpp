@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/phys_mem.h"
 #include "scenarios/costs.h"
 #include "scenarios/input_file.h"
 #include "scenarios/json_document.h"
@@ -394,6 +395,34 @@ const std::vector<std::string>& metric_names() {
   return n;
 }
 
+namespace {
+
+/// The model's frame limit, and the memory estimate against `--max-memory`, each reported at the
+/// key that contributes most (memory_estimate.h).
+void check_size(const ScenarioSpec& sc, const LoadLimits& limits, std::vector<Diagnostic>& diags) {
+  const MemoryEstimate e = estimate_memory(sc);
+  const uint64_t max_frames = PhysMemConfig{}.max_frames;
+  auto what = [&] {
+    return " (" + std::to_string(e.frames) + " frames, " + std::to_string(e.events) + " events, " +
+           std::to_string(e.steps) + " steps); the largest part, " + format_bytes(e.largest_bytes) + ", is here";
+  };
+  if (e.frames > max_frames) {
+    diags.push_back(Diagnostic{.pointer = e.largest,
+                               .message = "scenario " + in_quotes(sc.name) + " may need up to " + std::to_string(e.frames) +
+                                          " frames, more than the model's " + std::to_string(max_frames) +
+                                          " (16 GiB of 4 KiB pages)" + what()});
+    return;
+  }
+  const uint64_t limit = limits.max_memory_mib > (UINT64_MAX >> 20) ? UINT64_MAX : limits.max_memory_mib << 20;
+  if (e.bytes > limit)
+    diags.push_back(Diagnostic{.pointer = e.largest,
+                               .message = "scenario " + in_quotes(sc.name) + " needs an estimated " + format_bytes(e.bytes) +
+                                          " for one run, more than --max-memory " +
+                                          std::to_string(limits.max_memory_mib) + " MiB" + what()});
+}
+
+}  // namespace
+
 const std::vector<std::string>& explore_property_names() {
   static const std::vector<std::string> n = [] {
     std::vector<std::string> p = metric_names();
@@ -404,7 +433,7 @@ const std::vector<std::string>& explore_property_names() {
   return n;
 }
 
-ScenarioFile parse_scenario_text(const std::string& text, const std::string& path) {
+ScenarioFile parse_scenario_text(const std::string& text, const std::string& path, const LoadLimits& limits) {
   std::vector<Diagnostic> diags;
   std::optional<JsonPositions> pos;
   json doc;
@@ -435,6 +464,10 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
   validate(f, checks);
   for (auto& dg : checks)
     if (!unreadable.count(dg.pointer)) diags.push_back(std::move(dg));
+  // Sizes last, and only for a file with nothing else wrong: an estimate of a scenario that does
+  // not validate would be of something that cannot run.
+  if (diags.empty())
+    for (const ScenarioSpec& sc : f.scenarios) check_size(sc, limits, diags);
   for (auto& sc : f.scenarios) {
     for (auto& e : sc.schedule.entries) {
       const TextPos tp = pos->at(e.pointer);
@@ -464,8 +497,8 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
   return f;
 }
 
-ScenarioFile load_scenario_file(const std::string& path) {
-  return parse_scenario_text(read_input_file(path), path);
+ScenarioFile load_scenario_file(const std::string& path, const LoadLimits& limits) {
+  return parse_scenario_text(read_input_file(path), path, limits);
 }
 
 }  // namespace tlbsim::scenarios

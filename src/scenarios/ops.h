@@ -44,6 +44,9 @@ struct OpInfo {
   /// although its switch_mm() changes nothing once the thread has started: counted as free, it
   /// let bounded exploration miss a schedule within the bound (docs/explore.md).
   bool hardware_entry = false;
+  /// Each page's access may fault and retry, up to 16 faults (user_access(), device_dma()):
+  /// the memory estimate counts that many per page (memory_estimate.cpp).
+  bool retries_per_page = false;
 };
 
 const std::vector<OpInfo>& ops();

@@ -264,3 +264,25 @@ TEST_CASE("run --schedule: replays a witness, and its errors point into the opti
         "--schedule:1:6: /1: thread \"dev\" has already finished, so it cannot take a step here (under policy \"old\")\n1 error; nothing was run\n");
   CHECK(finished.out.empty());
 }
+
+TEST_CASE("run, explore and validate refuse a scenario over --max-memory with exit status 2, the estimate and no report",
+          "[cli]") {
+  const tlbsim::test::TempDir scratch;
+  const std::filesystem::path file = scratch.path / "big.json";
+  std::ofstream(file) << R"({"scenarios": [{"name": "big", "source": "test",
+  "mms": [{"name": "mm", "vmas": [{"start": "0x40000000", "pages": 65536}]}],
+  "threads": [{"name": "T", "mm": "mm", "ops": [{"op": "read", "addr": "0x40000000", "pages": 65536}]}]}]})";
+  const std::filesystem::path report = scratch.path / "r.json";
+  for (const std::string cmd : {"run", "explore", "validate"}) {
+    INFO(cmd);
+    const std::string json = cmd == "validate" ? "" : " --json " + q(report);
+    const Outcome over = run_tlbsim(cmd + " " + q(file) + " --max-memory 64" + json, scratch);
+    CHECK(over.status == 2);
+    CHECK(over.err.find("big.json:3:49: /scenarios/0/threads/0/ops/0: scenario \"big\" needs an estimated") != std::string::npos);
+    CHECK(over.err.find("more than --max-memory 64 MiB") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(report));
+  }
+  // The default limit lets it run.
+  const Outcome ok = run_tlbsim("validate " + q(file), scratch);
+  CHECK(ok.status == 0);
+}

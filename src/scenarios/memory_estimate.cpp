@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: MIT
+#include "scenarios/memory_estimate.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+
+#include "model/event.h"
+#include "model/phys_mem.h"
+#include "scenarios/ops.h"
+#include "scenarios/runner.h"
+
+namespace tlbsim::scenarios {
+
+namespace {
+
+/// Per page an op or the setup touches. Measured (Release build, `run` under old and fixed):
+/// a populating write logs about 7 events per page, a read that faults 11 in 4 steps, a device
+/// read of a populated page 12 in 2 steps, a munmap 7 in 1 step. The figures below are about
+/// twice the largest measured.
+constexpr uint64_t kEventsPerPage = 24;
+constexpr uint64_t kStepsPerPage = 8;
+/// An access op's page may fault and retry up to 16 times before the model calls it a livelock
+/// (max_faults in kernel/fault.h); each attempt logs up to about 12 events in 4 steps (the
+/// SMMUv3 permission-upgrade livelock: 123 events in 55 steps for one page).
+constexpr uint64_t kAccessAttempts = 17;
+constexpr uint64_t kEventsPerAttempt = 12;
+constexpr uint64_t kStepsPerAttempt = 4;
+/// Per page and per device bound to the mm: an invalidation per page per device (SMMUv3 and
+/// per-page decodings), with its sync and the ATC's drop.
+constexpr uint64_t kEventsPerPagePerDevice = 8;
+/// Frames in use at once per page: a private file page faulted for write holds its page-cache
+/// page and its anonymous copy; a migrating page its old and new frame. A COW copy a retry
+/// throws away goes back to the free list and is taken again.
+constexpr uint64_t kFramesPerPage = 2;
+/// Per op and per thread, whatever the pages: calls, locks, the op's entry and its flushes. A
+/// one-page munmap logs 11 events in 6 steps, a one-page mremap 14 in 8.
+constexpr uint64_t kEventsPerOp = 32;
+constexpr uint64_t kStepsPerOp = 16;
+/// Setup (populate, remap_pfn_range()) runs outside the scheduler: events, no steps. A
+/// populating write logs about 7 events per page.
+constexpr uint64_t kSetupEventsPerPage = 12;
+/// A frame's metadata and its free-list slot.
+constexpr uint64_t kFrameBytes = sizeof(Frame) + 8;
+/// A page-table page's body, beside its frame.
+constexpr uint64_t kTableBytes = sizeof(PhysMem::TableBody) + 64;
+/// A logged event, and a step record with a label too long for the small-string buffer.
+constexpr uint64_t kEventBytes = sizeof(Event);
+constexpr uint64_t kStepBytes = sizeof(StepRecord) + 48;
+/// A cache entry with its set bookkeeping.
+constexpr uint64_t kCacheEntryBytes = 64;
+/// The program, the model's fixed tables, the report: what a scenario of one page needs.
+constexpr uint64_t kBaseBytes = 64ull << 20;
+
+/// Saturating arithmetic: a hostile file (a million VMAs mapping one file, a million devices)
+/// can multiply counts past 2^64; the estimate then only has to stay over any limit.
+uint64_t sat_add(uint64_t a, uint64_t b) {
+  uint64_t r;
+  return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+uint64_t sat_mul(uint64_t a, uint64_t b) {
+  uint64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+/// Page tables a range of `pages` pages can need at most: its PTE tables (one more than the
+/// pages divide into, for a range that straddles a boundary), PMD and PUD tables likewise.
+uint64_t tables_for(uint64_t pages) { return pages / 512 + 2 + pages / (512 * 512) + 2 + 2; }
+
+struct Tally {
+  MemoryEstimate e;
+  std::map<std::string, uint64_t> by_key;  ///< bytes per spec pointer
+
+  /// `pages` pages handled by `key` (an op or a populated VMA) in an mm with `devices` bound.
+  enum class Kind { Setup, Op, Access };
+  void pages(const std::string& key, uint64_t pages, uint64_t devices, bool allocates, Kind kind) {
+    const uint64_t tables = allocates ? tables_for(pages) : 0;
+    const uint64_t frames = allocates ? sat_add(sat_mul(pages, kFramesPerPage), tables) : 0;
+    const uint64_t per_page = kind == Kind::Setup ? kSetupEventsPerPage
+                              : kind == Kind::Access ? kAccessAttempts * kEventsPerAttempt
+                                                     : kEventsPerPage;
+    const uint64_t steps_per_page = kind == Kind::Setup ? 0 : kind == Kind::Access ? kAccessAttempts * kStepsPerAttempt : kStepsPerPage;
+    const uint64_t events = sat_mul(pages, sat_add(per_page, sat_mul(devices, kEventsPerPagePerDevice)));
+    const uint64_t steps = sat_mul(pages, steps_per_page);
+    e.frames = sat_add(e.frames, frames);
+    e.tables = sat_add(e.tables, tables);
+    e.events = sat_add(e.events, events);
+    e.steps = sat_add(e.steps, steps);
+    uint64_t b = sat_mul(frames, kFrameBytes);
+    b = sat_add(b, sat_mul(tables, kTableBytes));
+    b = sat_add(b, sat_mul(events, kEventBytes));
+    b = sat_add(b, sat_mul(steps, kStepBytes));
+    bytes(key, b);
+  }
+  void fixed(const std::string& key, uint64_t events, uint64_t steps, uint64_t tables) {
+    e.events = sat_add(e.events, events);
+    e.steps = sat_add(e.steps, steps);
+    e.tables = sat_add(e.tables, tables);
+    e.frames = sat_add(e.frames, tables);
+    bytes(key, sat_add(sat_add(sat_mul(events, kEventBytes), sat_mul(steps, kStepBytes)), sat_mul(tables, kTableBytes)));
+  }
+  void cache(const std::string& key, uint64_t entries) {
+    e.cache_entries = sat_add(e.cache_entries, entries);
+    bytes(key, sat_mul(entries, kCacheEntryBytes));
+  }
+  void bytes(const std::string& key, uint64_t n) { by_key[key] = sat_add(by_key[key], n); }
+};
+
+}  // namespace
+
+MemoryEstimate estimate_memory(const ScenarioSpec& s) {
+  Tally t;
+  std::map<std::string, uint64_t> mm_pages, mm_devices, file_mappers;
+  for (const MmSpec& mm : s.mms) {
+    mm_devices[mm.name] = mm.bind.size();
+    for (const VmaSpec& v : mm.vmas) {
+      mm_pages[mm.name] = sat_add(mm_pages[mm.name], v.pages);
+      if (!v.file.empty()) ++file_mappers[v.file];
+    }
+  }
+  for (const FileSpec& f : s.files) t.bytes(f.pointer, sat_mul(f.pages, 16));  // the page-cache slots
+  for (const MmSpec& mm : s.mms)
+    for (const VmaSpec& v : mm.vmas) {
+      // Setup: populate faults every page in (mm_populate()), remap_pfn_range() maps driver
+      // pages; an unpopulated VMA costs nothing until an op touches it.
+      if (v.pfnmap || v.populate != "none") t.pages(v.pointer, v.pages, mm.bind.size(), true, Tally::Kind::Setup);
+    }
+  for (const MmSpec& mm : s.mms) t.fixed(mm.pointer, 0, 0, 1);  // its PGD
+  for (const ThreadSpec& th : s.threads) {
+    t.fixed(th.pointer, 0, 1, 0);  // the priming step
+    for (const OpSpec& op : th.ops) {
+      const OpInfo* info = find_op(op.op);
+      const std::string& mm = op.mm.empty() ? th.mm : op.mm;
+      uint64_t pages = op.pages;
+      bool allocates = true;
+      if (info && !(info->needs & (kNeedAddr | kNeedPages | kNeedTarget))) {
+        // fork and exit walk the whole mm: fork copies its page tables (dup_mmap()), exit
+        // frees; khugepaged's retract covers one PMD of the file.
+        pages = op.op == "khugepaged_retract" ? 512 : mm_pages[mm];
+        allocates = op.op == "fork";
+      }
+      // An op on a file's pages zaps them in every VMA that maps the file.
+      if (!op.file.empty()) pages = sat_mul(pages, std::max<uint64_t>(1, file_mappers[op.file]));
+      const bool access = info && info->retries_per_page;
+      t.pages(op.pointer, pages, mm_devices[mm], allocates, access ? Tally::Kind::Access : Tally::Kind::Op);
+      t.fixed(op.pointer, kEventsPerOp, kStepsPerOp, 0);
+    }
+  }
+  t.cache(s.pointer + "/cpus", sat_mul(s.cpus, uint64_t{s.tlb_entries} + 32));  // TLB and walk cache per CPU
+  for (const DeviceSpec& d : s.devices)
+    t.cache(d.pointer, uint64_t{d.atc_entries} + d.iotlb_entries + d.walk_cache_entries);
+  MemoryEstimate e = t.e;
+  e.bytes = kBaseBytes;
+  for (const auto& [key, n] : t.by_key) {
+    e.bytes = sat_add(e.bytes, n);
+    if (n > e.largest_bytes) {
+      e.largest_bytes = n;
+      e.largest = key;
+    }
+  }
+  return e;
+}
+
+std::string format_bytes(uint64_t bytes) {
+  char buf[64];
+  if (bytes >= (1ull << 30))
+    std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / static_cast<double>(1ull << 30));
+  else if (bytes >= (1ull << 20))
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / static_cast<double>(1ull << 20));
+  else
+    std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
+  return buf;
+}
+
+}  // namespace tlbsim::scenarios
