@@ -10,6 +10,7 @@
 #include "scenarios/batching_workload.h"
 #include "scenarios/errors.h"
 #include "scenarios/ops.h"
+#include "scenarios/printable.h"
 
 namespace tlbsim::cli {
 
@@ -65,7 +66,7 @@ int cmd_list(const std::vector<std::string>& args) {
   for (const auto& f : files) {
     const ScenarioFile sf = load_scenario_file(f);
     std::cout << "\nscenarios in " << f << ":\n";
-    for (const auto& s : sf.scenarios) std::printf("  %-40s %s\n", s.name.c_str(), s.source.c_str());
+    for (const auto& s : sf.scenarios) std::printf("  %-40s %s\n", s.name.c_str(), escape_unprintable(s.source).c_str());
   }
   return kExitOk;
 }

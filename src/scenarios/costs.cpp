@@ -87,7 +87,7 @@ iommu::CostModel parse_costs_text(const std::string& text, const std::string& pa
     doc = parse_json_document(text);
   } catch (const json::parse_error& e) {
     const TextPos tp = syntax_error_pos(text, e.byte);
-    throw ScenarioError({Diagnostic{.file = path, .line = tp.line, .column = tp.column, .message = "JSON syntax error: " + syntax_message(e.what())}});
+    throw ScenarioError({Diagnostic{.file = path, .line = tp.line, .column = tp.column, .message = json_syntax_message(e.what())}});
   }
   std::vector<Diagnostic> diags;
   add_duplicate_keys(*pos, path, diags);

@@ -36,7 +36,7 @@ TextPos syntax_error_pos(const std::string& text, size_t byte) {
   return TextPos{line, col};
 }
 
-std::string syntax_message(const std::string& what) {
+std::string json_syntax_message(const std::string& what) {
   std::string m = what;
   for (;;) {
     if (m.rfind("[json.exception.", 0) == 0 && m.find("] ") != std::string::npos) {
@@ -44,7 +44,7 @@ std::string syntax_message(const std::string& what) {
     } else if (m.rfind("parse error", 0) == 0 && m.find(": ") != std::string::npos) {
       m = m.substr(m.find(": ") + 2);
     } else {
-      return m;
+      return m.rfind("syntax error ", 0) == 0 ? "JSON " + m : "JSON syntax error: " + m;
     }
   }
 }

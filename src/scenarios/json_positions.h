@@ -36,8 +36,10 @@ struct DuplicateKey {
 TextPos syntax_error_pos(const std::string& text, size_t byte);
 
 /// nlohmann's what() reads "[json.exception.parse_error.101] parse error at line 3, column 18:
-/// syntax error while parsing ..."; a diagnostic says where itself, so keep only the rest.
-std::string syntax_message(const std::string& what);
+/// syntax error while parsing ..."; a diagnostic says where itself, so keep only the rest, as
+/// "JSON syntax error while parsing ..." (or "JSON syntax error: ..." for a message that does not
+/// start with "syntax error"). One wording for scenario files, costs files and --schedule.
+std::string json_syntax_message(const std::string& what);
 
 class JsonPositions {
  public:

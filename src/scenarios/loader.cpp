@@ -441,8 +441,7 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
     pos.emplace(text);
     doc = parse_json_document(text);
   } catch (const json::parse_error& e) {
-    const std::string m = syntax_message(e.what());
-    Diagnostic dg{.file = path, .message = m.rfind("syntax error ", 0) == 0 ? "JSON " + m : "JSON syntax error: " + m};
+    Diagnostic dg{.file = path, .message = json_syntax_message(e.what())};
     const TextPos tp = syntax_error_pos(text, e.byte);
     dg.line = tp.line;
     dg.column = tp.column;

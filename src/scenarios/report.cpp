@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "scenarios/printable.h"
+
 namespace tlbsim::scenarios {
 
 namespace {
@@ -126,8 +128,10 @@ std::string text_report(const std::string& file, const std::vector<ScenarioOutco
   const char* cols[] = {"windows", "stale", "permission", "freed", "reused", "table-freed", "observed", "lost-writes", "use-after-free", "livelocks"};
   for (const ScenarioOutcome& so : outcomes) {
     os << "\n== " << so.spec->name << "\n";
-    if (!so.spec->description.empty()) os << "   " << so.spec->description << "\n";
-    os << "   source: " << so.spec->source << "\n";
+    // Free text from the file: a control character (a newline, a terminal escape) is printed
+    // escaped, so a scenario cannot forge report lines or drive the terminal.
+    if (!so.spec->description.empty()) os << "   " << escape_unprintable(so.spec->description) << "\n";
+    os << "   source: " << escape_unprintable(so.spec->source) << "\n";
     int width = 8;
     for (const PolicyOutcome& p : so.policies) width = std::max<int>(width, static_cast<int>(p.run.policy.size()));
     os << "   " << std::string(width, ' ');

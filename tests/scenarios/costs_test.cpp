@@ -40,7 +40,7 @@ TEST_CASE("bad costs files: each problem with its position", "[scenarios][costs]
   CHECK(errors_of("{\"iommu_sync\": 1,}").at(0).rfind("c.json:1:", 0) == 0);
   // A syntax error on a later line: line:column counted from the text, nlohmann's own prefix dropped.
   REQUIRE(errors_of("{\n  \"iommu_sync\": 1,\n}").size() == 1);
-  CHECK(errors_of("{\n  \"iommu_sync\": 1,\n}").at(0).rfind("c.json:3:1: JSON syntax error: syntax error while parsing object key", 0) == 0);
+  CHECK(errors_of("{\n  \"iommu_sync\": 1,\n}").at(0).rfind("c.json:3:1: JSON syntax error while parsing object key", 0) == 0);
   CHECK(errors_of("[1]") == std::vector<std::string>{"c.json:1:1: expected an object of cost names to nanoseconds, found array"});
   const auto e = errors_of("{\n  \"iommu_sync\": -3,\n  \"atc_miss\": 1.5,\n  \"bogus\": 1,\n  \"cpu_walk\": \"15\"\n}");
   REQUIRE(e.size() == 4);

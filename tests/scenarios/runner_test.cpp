@@ -200,3 +200,18 @@ TEST_CASE("a CPU thread is in mm_cpumask from its start, so its first flush IPIs
     if (r.events[i].kind == EventKind::CpuFlush) flush_ns += r.events[i].time_ns - r.events[i - 1].time_ns;
   CHECK(flush_ns >= 1000000);
 }
+
+TEST_CASE("the text report prints a scenario's description and source with control characters escaped", "[scenarios]") {
+  // A newline or a terminal escape in free text would let a file forge report lines.
+  const ScenarioFile f = parse_scenario_text(R"({"scenarios": [{"name": "s",
+    "source": "src\u001b[2J", "description": "one\nFAIL forged line",
+    "mms": [{"name": "mm", "vmas": [{"start": "0x1000", "pages": 1}]}],
+    "threads": [{"name": "A", "mm": "mm", "ops": [{"op": "read", "addr": "0x1000"}]}]}]})",
+                                             "t.json");
+  ScenarioOutcome so{.spec = &f.scenarios[0]};
+  so.policies.push_back(judge(f.scenarios[0], run_scenario(f.scenarios[0], *kernel::find_policy("old"), {})));
+  const std::string text = text_report(f.path, {so});
+  CHECK(text.find("   one\\nFAIL forged line\n") != std::string::npos);
+  CHECK(text.find("   source: src\\u001b[2J\n") != std::string::npos);
+  CHECK(text.find('\x1b') == std::string::npos);
+}
