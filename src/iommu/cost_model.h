@@ -5,6 +5,8 @@
 /// a JSON costs file (`tlbsim sweep --costs FILE`, src/scenarios/costs.h).
 #include <cstdint>
 
+#include "model/saturating.h"
+
 namespace tlbsim::iommu {
 
 struct CostModel {
@@ -38,6 +40,21 @@ struct CostCounters {
   /// arch_invalidate_secondary_tlbs() calls), before the driver turns them into commands.
   uint64_t sec_inv_requests = 0;
 };
+
+/// Sums of counters (several IOMMUs' into one run's): every field, saturating (model/saturating.h).
+inline CostCounters& operator+=(CostCounters& a, const CostCounters& b) {
+  a.cpu_flushes = sat_add(a.cpu_flushes, b.cpu_flushes);
+  a.cpu_flush_ns = sat_add(a.cpu_flush_ns, b.cpu_flush_ns);
+  a.iommu_commands = sat_add(a.iommu_commands, b.iommu_commands);
+  a.atc_commands = sat_add(a.atc_commands, b.atc_commands);
+  a.syncs = sat_add(a.syncs, b.syncs);
+  a.iommu_ns = sat_add(a.iommu_ns, b.iommu_ns);
+  a.iotlb_misses = sat_add(a.iotlb_misses, b.iotlb_misses);
+  a.atc_misses = sat_add(a.atc_misses, b.atc_misses);
+  a.refill_ns = sat_add(a.refill_ns, b.refill_ns);
+  a.sec_inv_requests = sat_add(a.sec_inv_requests, b.sec_inv_requests);
+  return a;
+}
 
 /// What was counted between two snapshots of the same counters (`later` - `earlier`, field by
 /// field): counters only grow, so every difference is the count over the interval.

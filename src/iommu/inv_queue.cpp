@@ -2,6 +2,7 @@
 #include "iommu/inv_queue.h"
 
 #include "iommu/iommu.h"
+#include "model/saturating.h"
 
 namespace tlbsim::iommu {
 
@@ -36,7 +37,7 @@ void InvalidationQueue::submit(const InvCmd& c) {
   else
     ++m_counters.iommu_commands;
   const uint64_t ns = cmd_cost(m_cost, c);
-  m_counters.iommu_ns += ns;
+  m_counters.iommu_ns = sat_add(m_counters.iommu_ns, ns);
   m_bus.advance(ns);
   if (m_bus.active()) {
     Event e{.kind = EventKind::InvCmd, .flags = uint8_t(c.leaf_only ? 0 : kEvTable),
@@ -60,8 +61,8 @@ void InvalidationQueue::sync(const char* func) {
   }
   m_pending.clear();
   ++m_counters.syncs;
-  const uint64_t ns = m_cost.iommu_sync + (atc ? m_cost.atc_inv_rtt : 0);
-  m_counters.iommu_ns += ns;
+  const uint64_t ns = sat_add(m_cost.iommu_sync, atc ? m_cost.atc_inv_rtt : 0);
+  m_counters.iommu_ns = sat_add(m_counters.iommu_ns, ns);
   m_bus.advance(ns);
   if (m_bus.active()) {
     Event e{.kind = EventKind::InvSync, .holder = Holder{HolderKind::Iotlb, m_iommu.index()}, .func = func};

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "model/check.h"
+#include "model/saturating.h"
 
 namespace tlbsim::iommu {
 
@@ -109,7 +110,7 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
     }
     // ATS Translation Request to the IOMMU (a miss, or a write needing a writable translation).
     ++m_counters.atc_misses;
-    m_counters.refill_ns += m_cost.atc_miss;
+    m_counters.refill_ns = sat_add(m_counters.refill_ns, m_cost.atc_miss);
     bus.advance(m_cost.atc_miss);
   }
   Holder via{};
@@ -141,7 +142,7 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
     dirty = c->dirty;
   } else {
     ++m_counters.iotlb_misses;
-    m_counters.refill_ns += m_cost.iotlb_walk;
+    m_counters.refill_ns = sat_add(m_counters.refill_ns, m_cost.iotlb_walk);
     bus.advance(m_cost.iotlb_walk);
     WalkResult w = hw_walk(m_mem, ctx, va, write, &m_pwc,
                            WalkParams{.cache_nonleaf_on_fault = m_cfg.cache_nonleaf_on_fault, .func = "iommu page walk"});

@@ -4,6 +4,7 @@
 #include <bit>
 
 #include "kernel/mmu_notifier.h"
+#include "model/saturating.h"
 
 namespace tlbsim::kernel {
 
@@ -29,11 +30,11 @@ void cpu_flush(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, PwcSco
   }
   const auto& cost = k.config().cost;
   const int remote = std::max(0, std::popcount(mm.cpumask()) - 1);
-  uint64_t ns = full ? cost.cpu_full_flush : pages * cost.cpu_invlpg;
-  if (remote > 0) ns += cost.ipi_first + uint64_t(remote - 1) * cost.ipi_each;
+  uint64_t ns = full ? cost.cpu_full_flush : sat_mul(pages, cost.cpu_invlpg);
+  if (remote > 0) ns = sat_add(ns, sat_add(cost.ipi_first, sat_mul(uint64_t(remote - 1), cost.ipi_each)));
   auto& ctr = k.cpu_counters();
   ++ctr.cpu_flushes;
-  ctr.cpu_flush_ns += ns;
+  ctr.cpu_flush_ns = sat_add(ctr.cpu_flush_ns, ns);
   k.bus().advance(ns);
   if (k.bus().active()) {
     Event e{.kind = EventKind::CpuFlush, .mm = mm.id(), .tag = mm.asid().value(), .func = func};

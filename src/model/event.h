@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "model/saturating.h"
 #include "model/types.h"
 
 namespace tlbsim {
@@ -100,7 +101,8 @@ class EventBus {
 
   /// Simulated time in cost-model nanoseconds; never goes backwards.
   uint64_t now() const { return m_now; }
-  void advance(uint64_t ns) { m_now += ns; }
+  /// The simulated clock saturates (model/saturating.h).
+  void advance(uint64_t ns) { m_now = sat_add(m_now, ns); }
 
   uint16_t actor() const { return m_actor; }
   void set_actor(uint16_t a) { m_actor = a; }

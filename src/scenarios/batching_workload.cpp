@@ -14,6 +14,7 @@
 #include "kernel/sva_strategy.h"
 #include "kernel/task.h"
 #include "kernel/zap.h"
+#include "model/saturating.h"
 #include "scenarios/detector.h"
 
 namespace tlbsim::scenarios {
@@ -168,7 +169,7 @@ WorkloadResult run_workload(const WorkloadParams& p) {
   }
   WorkloadResult r;
   touch_working_set(&r.cpu_refills);
-  r.cpu_refill_ns = r.cpu_refills * p.cost.cpu_walk;
+  r.cpu_refill_ns = sat_mul(r.cpu_refills, p.cost.cpu_walk);
   r.cpu = k.cpu_counters() - cpu0;
   r.iommu = io.counters() - io0;
   k.check_invariants();

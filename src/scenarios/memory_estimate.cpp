@@ -8,6 +8,7 @@
 
 #include "model/event.h"
 #include "model/phys_mem.h"
+#include "model/saturating.h"
 #include "scenarios/ops.h"
 #include "scenarios/runner.h"
 
@@ -53,16 +54,9 @@ constexpr uint64_t kCacheEntryBytes = 64;
 /// The program, the model's fixed tables, the report: what a scenario of one page needs.
 constexpr uint64_t kBaseBytes = 64ull << 20;
 
-/// Saturating arithmetic: a hostile file (a million VMAs mapping one file, a million devices)
-/// can multiply counts past 2^64; the estimate then only has to stay over any limit.
-uint64_t sat_add(uint64_t a, uint64_t b) {
-  uint64_t r;
-  return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
-}
-uint64_t sat_mul(uint64_t a, uint64_t b) {
-  uint64_t r;
-  return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
-}
+// Counts saturate (model/saturating.h): a hostile file (a million VMAs mapping one file, a
+// million devices) can multiply them past 2^64; the estimate then only has to stay over any
+// limit.
 
 /// Page tables a range of `pages` pages can need at most: its PTE tables (one more than the
 /// pages divide into, for a range that straddles a boundary), PMD and PUD tables likewise.

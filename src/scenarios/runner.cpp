@@ -94,14 +94,7 @@ class Runner {
         const uint16_t g = m_k->iommu(i).device_global_id(d);
         if (r.device_names.size() <= g) r.device_names.resize(g + 1);
         r.device_names[g] = m_k->iommu(i).device_name(d);
-        const auto& c = m_k->iommu(i).counters();
-        r.iommu_cost.iommu_commands += c.iommu_commands;
-        r.iommu_cost.atc_commands += c.atc_commands;
-        r.iommu_cost.syncs += c.syncs;
-        r.iommu_cost.iommu_ns += c.iommu_ns;
-        r.iommu_cost.iotlb_misses += c.iotlb_misses;
-        r.iommu_cost.atc_misses += c.atc_misses;
-        r.iommu_cost.refill_ns += c.refill_ns;
+        r.iommu_cost += m_k->iommu(i).counters();
       }
     r.cpu_cost = m_k->cpu_counters();
     r.end_time_ns = m_k->bus().now();
