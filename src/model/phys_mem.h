@@ -29,8 +29,10 @@ struct Frame {
   uint32_t generation = 0;  ///< bumped on each allocation
   uint32_t owner = 0;       ///< file id, anon_vma id or mm id (for tables), caller-defined
   uint32_t aux = 0;         ///< page index within the owner; table body index for tables
-  uint16_t refcount = 0;
-  uint16_t mapcount = 0;
+  /// 32 bits: a file page can be mapped by every VMA of every mm (up to 4096 mms, and as many
+  /// VMAs as a 64 MiB file holds), past 16 bits.
+  uint32_t refcount = 0;
+  uint32_t mapcount = 0;
   bool allocated = false;
   /// Off the LRU (PG_lru clear) for migration or reclaim: isolate_lru_page() sets it, a
   /// putback or the free clears it. Every other allocated page-cache or anonymous frame counts

@@ -104,6 +104,11 @@ struct Bound {
   std::string text() const;
 };
 
+/// The most devices, threads and mms (those set up and every fork's child) a scenario may have.
+inline constexpr size_t kMaxDevices = 4096;
+inline constexpr size_t kMaxThreads = 4096;
+inline constexpr size_t kMaxMms = 4096;
+
 /// The largest preemption bound a scenario file may ask `tlbsim explore` for.
 inline constexpr int kMaxExplorePreemptions = 64;
 

@@ -207,12 +207,37 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
     }
 }
 
+/// The model names mms, address-space tags, devices and actors with 16-bit ids (MmId, Asid,
+/// Holder, Event::actor); these bounds keep every count well inside them. Each is reported at
+/// the first item beyond it.
+void check_counts(Ctx& c, const ScenarioSpec& s) {
+  if (s.devices.size() > kMaxDevices)
+    c.error(s.devices[kMaxDevices].pointer, "a scenario has at most " + std::to_string(kMaxDevices) + " devices");
+  if (s.threads.size() > kMaxThreads)
+    c.error(s.threads[kMaxThreads].pointer, "a scenario has at most " + std::to_string(kMaxThreads) + " threads");
+  // Every fork creates an mm beside those set up.
+  size_t mms = s.mms.size();
+  if (mms > kMaxMms) {
+    c.error(s.mms[kMaxMms].pointer, "a scenario has at most " + std::to_string(kMaxMms) + " mms, forks' children included");
+    return;
+  }
+  for (const ThreadSpec& t : s.threads)
+    for (const OpSpec& op : t.ops)
+      if (op.op == "fork" && ++mms > kMaxMms) {
+        c.error(op.pointer, "a scenario has at most " + std::to_string(kMaxMms) + " mms, forks' children included");
+        return;
+      }
+}
+
 }  // namespace
 
 void validate(const ScenarioFile& f, std::vector<Diagnostic>& out) {
   Ctx c{out};
   unique_names(c, f.scenarios, "scenario");
-  for (const ScenarioSpec& s : f.scenarios) validate_scenario(c, s);
+  for (const ScenarioSpec& s : f.scenarios) {
+    validate_scenario(c, s);
+    check_counts(c, s);
+  }
 }
 
 }  // namespace tlbsim::scenarios

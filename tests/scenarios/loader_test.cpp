@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -537,4 +538,44 @@ TEST_CASE("verdicts are read per policy and property", "[scenarios]") {
   REQUIRE(v.size() == 2);
   CHECK(v.at("fixed") == std::vector<std::pair<std::string, std::string>>{{"freed", "never"}, {"use-after-free", "never"}});
   CHECK(v.at("old") == std::vector<std::pair<std::string, std::string>>{{"step budget exceeded", "sometimes"}});
+}
+
+TEST_CASE("a scenario has at most 4096 devices, threads and mms (fork children included), reported at the first beyond", "[scenarios]") {
+  auto diags = [](const std::string& text) {
+    try {
+      parse_scenario_text(text, "many.json");
+    } catch (const ScenarioError& e) {
+      return e.diagnostics();
+    }
+    return std::vector<Diagnostic>{};
+  };
+  auto many = [](size_t n, const std::function<std::string(size_t)>& item) {
+    std::string out;
+    for (size_t i = 0; i < n; ++i) out += (i ? "," : "") + item(i);
+    return out;
+  };
+  const std::string mm = R"({"name": "mm", "vmas": [{"start": "0x1000", "pages": 1}]})";
+  SECTION("devices") {
+    const auto d = diags(R"({"scenarios": [{"name": "s", "source": "t", "devices": [)" +
+                         many(4097, [](size_t i) { return R"({"name": "d)" + std::to_string(i) + R"("})"; }) + R"(], "mms": [)" + mm +
+                         R"(], "threads": [{"name": "T", "mm": "mm", "ops": ["exit"]}]}]})");
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].pointer == "/scenarios/0/devices/4096");
+    CHECK(d[0].message == "a scenario has at most 4096 devices");
+  }
+  SECTION("threads") {
+    const auto d = diags(R"({"scenarios": [{"name": "s", "source": "t", "mms": [)" + mm + R"(], "threads": [)" +
+                         many(4097, [](size_t i) { return R"({"name": "T)" + std::to_string(i) + R"(", "mm": "mm", "ops": ["exit"]})"; }) +
+                         "]}]}");
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].pointer == "/scenarios/0/threads/4096");
+    CHECK(d[0].message == "a scenario has at most 4096 threads");
+  }
+  SECTION("mms, counting every fork's child") {
+    const auto d = diags(R"({"scenarios": [{"name": "s", "source": "t", "mms": [)" + mm + R"(], "threads": [{"name": "T", "mm": "mm", "ops": [)" +
+                         many(4096, [](size_t i) { return R"({"op": "fork", "name": "c)" + std::to_string(i) + R"("})"; }) + "]}]}]}");
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].pointer == "/scenarios/0/threads/0/ops/4095");
+    CHECK(d[0].message == "a scenario has at most 4096 mms, forks' children included");
+  }
 }
