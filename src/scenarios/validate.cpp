@@ -207,6 +207,24 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
     }
 }
 
+/// Setup counts against the step budget: each page a VMA populates or maps at setup
+/// (mm_populate(), remap_pfn_range()) counts as a step, and a setup of more than `max_steps`
+/// pages is refused, at the VMA whose pages take the sum past it. (A run's own steps still have
+/// the whole budget: its step count stays what the reports have always shown.)
+void check_setup_steps(Ctx& c, const ScenarioSpec& s) {
+  uint64_t pages = 0;
+  for (const MmSpec& mm : s.mms)
+    for (const VmaSpec& v : mm.vmas) {
+      if (!v.pfnmap && v.populate == "none") continue;
+      pages += v.pages;  // at most 2^24 per VMA, and no more VMAs than a 64 MiB file holds
+      if (pages > s.max_steps) {
+        c.error(v.pointer, "setup populates " + std::to_string(pages) + " pages up to here, more than max_steps " +
+                               std::to_string(s.max_steps) + " (each page set up counts as a step)");
+        return;
+      }
+    }
+}
+
 /// The model names mms, address-space tags, devices and actors with 16-bit ids (MmId, Asid,
 /// Holder, Event::actor); these bounds keep every count well inside them. Each is reported at
 /// the first item beyond it.
@@ -237,6 +255,7 @@ void validate(const ScenarioFile& f, std::vector<Diagnostic>& out) {
   for (const ScenarioSpec& s : f.scenarios) {
     validate_scenario(c, s);
     check_counts(c, s);
+    check_setup_steps(c, s);
   }
 }
 

@@ -579,3 +579,25 @@ TEST_CASE("a scenario has at most 4096 devices, threads and mms (fork children i
     CHECK(d[0].message == "a scenario has at most 4096 mms, forks' children included");
   }
 }
+
+TEST_CASE("setup counts against the step budget: populating more pages than max_steps is refused at the VMA that goes past it",
+          "[scenarios]") {
+  auto diags = [](uint64_t max_steps) {
+    try {
+      parse_scenario_text(R"({"scenarios": [{"name": "s", "source": "t", "max_steps": )" + std::to_string(max_steps) + R"(,
+        "mms": [{"name": "mm", "vmas": [{"start": "0x100000", "pages": 64, "populate": "write"},
+                                        {"start": "0x200000", "pages": 64},
+                                        {"start": "0x300000", "pages": 64, "populate": "read"}]}],
+        "threads": [{"name": "T", "mm": "mm", "ops": ["exit"]}]}]})",
+                          "setup.json");
+    } catch (const ScenarioError& e) {
+      return e.diagnostics();
+    }
+    return std::vector<Diagnostic>{};
+  };
+  CHECK(diags(128).empty());  // the unpopulated VMA costs nothing
+  const std::vector<Diagnostic> d = diags(127);
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].pointer == "/scenarios/0/mms/0/vmas/2");
+  CHECK(d[0].message == "setup populates 128 pages up to here, more than max_steps 127 (each page set up counts as a step)");
+}
