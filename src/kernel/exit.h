@@ -18,7 +18,7 @@ Task<> sys_exit_group(Kernel& k, AddressSpace& mm);
 bool fatal_signal_pending(const AddressSpace& mm);
 /// exit_mm() -> mmput(): drop this thread's mm_users reference. The last one, once the process
 /// is exiting, runs __mmput() -> exit_mmap(). Without a group exit, a thread that has simply run
-/// out of ops drops its reference and nothing is torn down (see AddressSpace::users()).
+/// out of ops drops its reference and nothing is torn down (see AddressSpace::mmget()).
 Task<> exit_mm(Kernel& k, AddressSpace& mm);
 
 }  // namespace tlbsim::kernel

@@ -133,11 +133,8 @@ class AddressSpace {
   /// per mm here) that still run ops. A thread with no ops left runs no more kernel code, and a
   /// group exit would kill it at once, so it drops its reference when its last op returns
   /// (exit_mm() folded forward). Unlike the kernel's count, reaching zero tears nothing down
-  /// unless the process is exiting (see kernel/exit.h).
-  int users() const {
-    touch_field(false, kUsers);
-    return m_users;
-  }
+  /// unless the process is exiting (see kernel/exit.h). Only mmput()'s dec-and-test reads it.
+  ///
   /// mmget(): setup, one per CPU thread of the process.
   void mmget() {
     touch_field(true, kUsers);

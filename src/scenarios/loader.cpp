@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/phys_mem.h"
+#include "model/saturating.h"
 #include "scenarios/costs.h"
 #include "scenarios/input_file.h"
 #include "scenarios/json_document.h"
@@ -413,7 +414,7 @@ void check_size(const ScenarioSpec& sc, const LoadLimits& limits, std::vector<Di
                                           " (16 GiB of 4 KiB pages)" + what()});
     return;
   }
-  const uint64_t limit = limits.max_memory_mib > (UINT64_MAX >> 20) ? UINT64_MAX : limits.max_memory_mib << 20;
+  const uint64_t limit = sat_mul(limits.max_memory_mib, uint64_t{1} << 20);
   if (e.bytes > limit)
     diags.push_back(Diagnostic{.pointer = e.largest,
                                .message = "scenario " + in_quotes(sc.name) + " needs an estimated " + format_bytes(e.bytes) +

@@ -78,7 +78,6 @@ struct Tally {
     const uint64_t events = sat_mul(pages, sat_add(per_page, sat_mul(devices, kEventsPerPagePerDevice)));
     const uint64_t steps = sat_mul(pages, steps_per_page);
     e.frames = sat_add(e.frames, frames);
-    e.tables = sat_add(e.tables, tables);
     e.events = sat_add(e.events, events);
     e.steps = sat_add(e.steps, steps);
     uint64_t b = sat_mul(frames, kFrameBytes);
@@ -90,12 +89,10 @@ struct Tally {
   void fixed(const std::string& key, uint64_t events, uint64_t steps, uint64_t tables) {
     e.events = sat_add(e.events, events);
     e.steps = sat_add(e.steps, steps);
-    e.tables = sat_add(e.tables, tables);
     e.frames = sat_add(e.frames, tables);
     bytes(key, sat_add(sat_add(sat_mul(events, kEventBytes), sat_mul(steps, kStepBytes)), sat_mul(tables, kTableBytes)));
   }
   void cache(const std::string& key, uint64_t entries) {
-    e.cache_entries = sat_add(e.cache_entries, entries);
     bytes(key, sat_mul(entries, kCacheEntryBytes));
   }
   void bytes(const std::string& key, uint64_t n) { by_key[key] = sat_add(by_key[key], n); }

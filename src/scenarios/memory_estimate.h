@@ -21,12 +21,12 @@ namespace tlbsim::scenarios {
 inline constexpr uint64_t kDefaultMaxMemoryMib = 4096;
 
 struct MemoryEstimate {
-  uint64_t frames = 0;         ///< frames the model may allocate, page tables included
-  uint64_t tables = 0;         ///< of which page tables
-  uint64_t events = 0;         ///< events one run logs, setup included
-  uint64_t steps = 0;          ///< step records one run keeps
-  uint64_t cache_entries = 0;  ///< TLB, walk cache, IOTLB and ATC entries of the machine
-  uint64_t bytes = 0;          ///< all of the above in bytes, plus a fixed base
+  uint64_t frames = 0;  ///< frames the model may allocate, page tables included
+  uint64_t events = 0;  ///< events one run logs, setup included
+  uint64_t steps = 0;   ///< step records one run keeps
+  /// All of the above in bytes, with the caches' entries (TLB, walk caches, IOTLB, ATC) and a
+  /// fixed base.
+  uint64_t bytes = 0;
   /// The spec key that contributes most bytes (a VMA, an op, a file, a device) and how many.
   std::string largest;
   uint64_t largest_bytes = 0;

@@ -7,6 +7,7 @@
 
 #include "kernel/policy.h"
 #include "kernel/sva.h"
+#include "model/saturating.h"
 #include "model/types.h"
 #include "scenarios/json_positions.h"
 #include "scenarios/ops.h"
@@ -216,7 +217,7 @@ void check_setup_steps(Ctx& c, const ScenarioSpec& s) {
   for (const MmSpec& mm : s.mms)
     for (const VmaSpec& v : mm.vmas) {
       if (!v.pfnmap && v.populate == "none") continue;
-      pages += v.pages;  // at most 2^24 per VMA, and no more VMAs than a 64 MiB file holds
+      pages = sat_add(pages, v.pages);
       if (pages > s.max_steps) {
         c.error(v.pointer, "setup populates " + std::to_string(pages) + " pages up to here, more than max_steps " +
                                std::to_string(s.max_steps) + " (each page set up counts as a step)");
