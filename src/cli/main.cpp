@@ -23,6 +23,7 @@ struct Command {
 const Command kCommands[] = {
     {"run", cmd_run, "run [FILE...]       run scenarios under policies and print the report (default: the bundled scenarios.json)"},
     {"explore", cmd_explore, "explore [FILE...]   every interleaving (or a random sample): Never/Sometimes/Always with witnesses"},
+    {"merge", cmd_merge, "merge SHARD.json...  combine the shards of explore --shard K/N into the unsharded report"},
     {"validate", cmd_validate, "validate FILE...    check scenario files without running them"},
     {"sweep", cmd_sweep, "sweep [options]     cost of each invalidation strategy against range size (table, CSV, SVG)"},
     {"list", cmd_list, "list [FILE...]      list policies, driver decodings, ops, and the scenarios in FILEs"},

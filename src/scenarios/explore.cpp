@@ -26,8 +26,6 @@ namespace {
 using Mask = uint64_t;
 constexpr Mask bit(int t) { return Mask{1} << t; }
 
-constexpr const char* kInvariant = "model invariant violated";
-
 /// What one execution showed: every property that held in it, and its outcome key.
 struct Observation {
   std::vector<std::string> properties;
@@ -36,6 +34,10 @@ struct Observation {
 };
 
 std::vector<std::string> base_properties() { return explore_property_names(); }
+
+void add(Aggregate& agg, const Observation& o, const Schedule& sched, const RunResult& r) {
+  agg.add(o.properties, o.expectations, o.outcome, sched, r);
+}
 
 Observation observe(const ScenarioSpec& s, const std::string& policy, const RunResult& r) {
   Observation o;
@@ -60,75 +62,6 @@ Observation observe(const ScenarioSpec& s, const std::string& policy, const RunR
         o.expectations.push_back(r.status == RunResult::Status::Completed && b->second.holds(d.metric(m)));
   return o;
 }
-
-/// Results of many executions, merged in any order to the same value.
-struct Aggregate {
-  uint64_t executions = 0, pruned = 0;
-  std::map<std::string, std::pair<uint64_t, Schedule>> props;  ///< name -> (count, least witness)
-  std::vector<std::pair<uint64_t, std::optional<Schedule>>> expect;  ///< (holds count, least counterexample)
-  std::set<std::string> outcomes;
-  std::optional<BudgetExceeded> budget;
-  std::optional<Schedule> first;  ///< least complete schedule (for step counts)
-  std::optional<std::pair<Schedule, std::string>> invariant;  ///< least schedule that broke a model invariant
-  bool stopped = false;    ///< a budget stopped the search before its end
-  bool bound_cut = false;  ///< the preemption bound kept some choice out
-  bool deadline_hit = false;
-  uint64_t spent = 0;  ///< executions run when stopped, counted ones or not (capped at the budget)
-
-  /// An execution the model itself rejected (a model invariant failed): reported, never hidden.
-  void add_invariant(const Schedule& sched, std::string what) {
-    // Keep the message independent of where the sources live: "/x/y/src/model/a.h:3: ..." -> "src/model/a.h:3: ...".
-    if (const size_t src = what.find("src/"); src != std::string::npos && what.find(':') > src) what.erase(0, src);
-    ++executions;
-    outcomes.insert("invariant violated: " + what);
-    auto [it, fresh] = props.try_emplace(kInvariant, 0, sched);
-    ++it->second.first;
-    if (!fresh && witness_less(sched, it->second.second)) it->second.second = sched;
-    if (!invariant || witness_less(sched, invariant->first)) invariant = {sched, what};
-  }
-
-  void add(const Observation& o, const Schedule& sched, const RunResult& r) {
-    ++executions;
-    outcomes.insert(o.outcome);
-    for (const std::string& p : o.properties) {
-      auto [it, fresh] = props.try_emplace(p, 0, sched);
-      ++it->second.first;
-      if (!fresh && witness_less(sched, it->second.second)) it->second.second = sched;
-    }
-    if (expect.size() < o.expectations.size()) expect.resize(o.expectations.size());
-    for (size_t i = 0; i < o.expectations.size(); ++i) {
-      if (o.expectations[i]) ++expect[i].first;
-      else if (!expect[i].second || witness_less(sched, *expect[i].second)) expect[i].second = sched;
-    }
-    if (r.status == RunResult::Status::StepBudget && (!budget || witness_less(sched, budget->schedule)))
-      budget = BudgetExceeded{sched, r.threads};
-    if (!first || witness_less(sched, *first)) first = sched;
-  }
-
-  void merge(const Aggregate& o) {
-    stopped = stopped || o.stopped;
-    bound_cut = bound_cut || o.bound_cut;
-    deadline_hit = deadline_hit || o.deadline_hit;
-    executions += o.executions;
-    pruned += o.pruned;
-    outcomes.insert(o.outcomes.begin(), o.outcomes.end());
-    for (const auto& [name, cw] : o.props) {
-      auto [it, fresh] = props.try_emplace(name, cw);
-      if (fresh) continue;
-      it->second.first += cw.first;
-      if (witness_less(cw.second, it->second.second)) it->second.second = cw.second;
-    }
-    if (expect.size() < o.expect.size()) expect.resize(o.expect.size());
-    for (size_t i = 0; i < o.expect.size(); ++i) {
-      expect[i].first += o.expect[i].first;
-      if (o.expect[i].second && (!expect[i].second || witness_less(*o.expect[i].second, *expect[i].second)))
-        expect[i].second = o.expect[i].second;
-    }
-    if (o.budget && (!budget || witness_less(o.budget->schedule, budget->schedule))) budget = o.budget;
-    if (o.first && (!first || witness_less(*o.first, *first))) first = o.first;
-    if (o.invariant && (!invariant || witness_less(o.invariant->first, invariant->first))) invariant = o.invariant;
-  }
-};
 
 /// The common part of every execution: the spec with the budget applied, and who each thread is.
 struct Setup {
@@ -238,19 +171,30 @@ struct Node {
   }
 };
 
-/// Stateless DPOR below a fixed first step (Flanagan and Godefroid 2005, with sleep sets):
+/// Stateless DPOR below a fixed schedule prefix (Flanagan and Godefroid 2005, with sleep sets):
 /// re-execute from scratch under the stack's choices, extend with the least runnable thread not
-/// asleep, then find races in the execution and add backtrack points. A race with the first
-/// step adds nothing: the caller explores every first step as a subtree of its own.
+/// asleep, then find races in the execution and add backtrack points. A race with a step of the
+/// prefix adds nothing: the caller explores every prefix (split_tasks()) as a subtree of its own.
 class SubtreeExplorer {
  public:
   SubtreeExplorer(const Setup& su, std::atomic<uint64_t>* progress, int bound)
       : m_su(su), m_progress(progress), m_bound(bound) {}
 
-  /// The first step, fixed for this subtree; its footprints must come from intern().
-  void set_root(Node root) {
-    m_stack.clear();
-    m_stack.push_back(std::move(root));
+  /// The prefix, fixed for this subtree (at least one step); footprints must come from intern().
+  /// Each node's `done` holds the siblings explored as tasks before it; sleep sets follow.
+  void set_prefix(std::vector<Node> prefix) {
+    m_stack = std::move(prefix);
+    m_fixed = m_stack.size();
+    for (size_t d = 0; d < m_stack.size(); ++d) {
+      Node& n = m_stack[d];
+      if (d > 0) {
+        const Node& up = m_stack[d - 1];
+        n.prev = up.chosen;
+        n.preemptions = up.cost(up.chosen);
+        n.sleep = child_sleep(up);
+      }
+      n.backtrack = bit(n.chosen);
+    }
   }
   FootprintId intern(Footprint f) { return m_fps.intern(std::move(f)); }
   /// Asked before each execution after the first with the executions (explored and pruned) the
@@ -258,14 +202,14 @@ class SubtreeExplorer {
   void set_budget(std::function<bool(uint64_t)> may_run) { m_may_run = std::move(may_run); }
 
   Aggregate run() {
-    size_t fixed = 1;  // the root's choice is given
+    size_t fixed = m_fixed;  // the prefix's choices are given
     for (;;) {
       execute(fixed);
       analyse_races(fixed - 1);
       // Deepest node with a backtrack thread neither explored nor asleep.
       int k = static_cast<int>(m_stack.size()) - 1;
       int next = -1;
-      for (; k >= 1; --k) {
+      for (; k >= static_cast<int>(m_fixed); --k) {
         Node& n = m_stack[static_cast<size_t>(k)];
         const Mask cand = within_bound(n, n.backtrack & n.enabled & ~n.done_mask() & ~n.sleep_mask());
         if (cand) {
@@ -286,6 +230,7 @@ class SubtreeExplorer {
       fixed = static_cast<size_t>(k) + 1;
     }
     m_agg.bound_cut = m_bound_cut;
+    m_agg.spent = m_agg.executions + m_agg.pruned;
     return std::move(m_agg);
   }
 
@@ -406,7 +351,7 @@ class SubtreeExplorer {
       }
     }
     if (stopped) ++m_agg.pruned;
-    else m_agg.add(observe(m_su.spec, m_su.policy->name, r), sched, r);
+    else add(m_agg, observe(m_su.spec, m_su.policy->name, r), sched, r);
     if (m_progress) m_progress->fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -521,7 +466,7 @@ class SubtreeExplorer {
     while (i > 0 && m_stack[i].forced) --i;
     const Mask en = m_stack[i].enabled;
     const Mask add = (en & bit(thread)) ? bit(thread) : en;
-    if (i > 0) m_stack[i].backtrack |= add;  // every first step is a subtree of its own
+    if (i >= m_fixed) m_stack[i].backtrack |= add;  // every prefix is a subtree of its own
     // Under a preemption bound, also try the thread where the run containing step i began,
     // where switching may be free (bounded POR's conservative branch, Coons et al. OOPSLA
     // 2013). Always, not only where the bound forbids the thread at i: even where i is within
@@ -534,7 +479,7 @@ class SubtreeExplorer {
     if (j == i) return;
     const Mask en_j = m_stack[j].enabled;
     const Mask add_j = (en_j & bit(thread)) ? bit(thread) : en_j;
-    if (j > 0) m_stack[j].backtrack |= add_j;
+    if (j >= m_fixed) m_stack[j].backtrack |= add_j;
   }
 
   const Setup& m_su;
@@ -543,6 +488,7 @@ class SubtreeExplorer {
   mutable bool m_bound_cut = false;  ///< within_bound() ever left a thread out
   std::function<bool(uint64_t)> m_may_run;
   std::vector<Node> m_stack;
+  size_t m_fixed = 1;  ///< steps of the prefix: the nodes below it are never backtracked
   Schedule m_sched;
   FootprintTable m_fps;          ///< footprints of this subtree's steps, and their dependencies
   std::vector<uint32_t> m_clock;  ///< vector clock of each step: threads entries from step * threads
@@ -591,119 +537,260 @@ void parallel_for(size_t n, unsigned jobs, F&& f) {
     if (e) std::rethrow_exception(e);
 }
 
-/// Exhaustive exploration, split at the first step: every thread that can take the first step
-/// is an independent subtree (run in parallel), whose sleep set holds the smaller first steps.
-/// Races with a first step would only ask for another first step, and every one is explored, so
-/// the subtrees need nothing from one another. Nothing depends on the number of jobs.
-Aggregate exhaustive(const Setup& su, const ExploreOptions& opt) {
-  Aggregate agg;
-  // Probe the initial state: which threads can take the first step.
-  Mask root_enabled = 0;
-  bool chooser_called = false;
-  RunResult probe;
+/// A step of a task's prefix, as split_tasks() found it.
+struct PrefixStep {
+  Mask enabled = 0;
+  int chosen = -1;
+  Footprint fp;  ///< footprint of `chosen`'s step here
+  std::vector<std::pair<int, Footprint>> done;  ///< siblings taken by earlier tasks, with their footprints
+  bool forced = false;
+};
+
+/// One task of the exhaustive search: the subtree below a schedule prefix, or, when the
+/// search has no step to split at, its only execution.
+struct Task {
+  std::vector<PrefixStep> prefix;
+  std::optional<Aggregate> result;  ///< known without a search
+  bool bound_cut = false;           ///< the bound kept a sibling of some prefix step out
+};
+
+/// The state after running `prefix`: whether a choice was offered there, between which threads,
+/// and the footprint of the prefix's last step (touching everything if the model broke in it).
+struct Probe {
+  bool reached = false;
+  bool broke = false;
+  std::string what;  ///< the check that failed, when the model broke
+  Mask ready = 0;
+  Footprint last = footprint_of_everything();
+};
+
+Probe probe(const Setup& su, const Schedule& prefix) {
+  Probe p;
   try {
-    probe = su.run([&](uint64_t ready, const std::vector<StepRecord>&, const std::vector<Event>&) {
-      chooser_called = true;
-      root_enabled = ready;
+    StepFootprints sf;
+    const RunResult r = su.run([&](uint64_t ready, const std::vector<StepRecord>& trace, const std::vector<Event>& ev) {
+      const size_t d = su.depth(trace);
+      if (d < prefix.size()) return prefix[d];
+      if (d > 0) p.last = su.step_fp(sf, trace.back(), ev);
+      p.reached = true;
+      p.ready = ready;
       return -1;
     });
+    // The run ended right after the prefix: its last step is the prefix's.
+    if (!p.reached && !prefix.empty() && !r.trace.empty() && !r.trace.back().priming)
+      p.last = su.step_fp(sf, r.trace.back(), r.events);
   } catch (const InvariantViolation& e) {
+    p.broke = true;
+    p.what = e.what();
+  }
+  return p;
+}
+
+/// The tasks of the exhaustive search: every schedule prefix of opt.split_depth steps (shorter
+/// where the run ends or every thread is asleep or out of the bound), in thread order. Each
+/// level takes every thread that DPOR could take there: runnable, within the bound, not asleep
+/// (unbounded: a sibling taken by an earlier task whose step commutes with the steps since), and
+/// after a step that touched nothing only its own thread (SubtreeExplorer::execute()). Every
+/// thread is taken where DPOR takes some, so a race that would ask for another choice in the
+/// prefix asks for one that is a task already; the split is sound as the first-step split is.
+/// Nothing depends on the shard: every process computes the same list.
+std::vector<Task> split_tasks(const Setup& su, const ExploreOptions& opt) {
+  std::vector<Task> tasks;
+  const Probe root = probe(su, {});
+  if (root.broke) {
     // Setup or priming broke the model: every schedule starts there, so that is the only outcome.
-    agg.add_invariant({}, e.what());
-    return agg;
+    Task t;
+    t.result.emplace();
+    t.result->add_invariant({}, root.what);
+    t.result->spent = 1;
+    tasks.push_back(std::move(t));
+    return tasks;
   }
-  if (!chooser_called) {  // nothing to schedule: the run is its own only execution
-    agg.add(observe(su.spec, su.policy->name, probe), {}, probe);
-    return agg;
+  if (!root.reached) {  // nothing to schedule: the run is its own only execution
+    Task t;
+    t.result.emplace();
+    const RunResult r = su.run([](uint64_t, const std::vector<StepRecord>&, const std::vector<Event>&) { return -1; });
+    add(*t.result, observe(su.spec, su.policy->name, r), {}, r);
+    t.result->spent = 1;
+    tasks.push_back(std::move(t));
+    return tasks;
   }
-  // Footprint of each thread's first step from the initial state.
-  // A first step that breaks the model has an unknown footprint: it touched everything (its
-  // subtree then records the violation).
-  auto first_fp = [&](int t) {
-    Footprint fp = footprint_of_everything();
-    try {
-      StepFootprints sf;
-      su.run([&](uint64_t, const std::vector<StepRecord>& trace, const std::vector<Event>& ev) {
-        if (su.depth(trace) == 0) return t;
-        fp = su.step_fp(sf, trace.back(), ev);
-        return -1;
-      });
-    } catch (const InvariantViolation&) {
+  const bool unbounded = opt.preemptions < 0;
+  const Footprint everything = footprint_of_everything();
+  std::vector<PrefixStep> path;
+  Schedule sched;
+  /// Depth-first from the state after `path` (probed as `here`), whose sleep set is `sleep`
+  /// and which `preemptions` preemptions reached; `cut`: the bound left a sibling out above.
+  auto walk = [&](auto&& self, const Probe& here, const std::vector<std::pair<int, Footprint>>& sleep, int preemptions,
+                  bool cut) -> void {
+    const size_t d = path.size();
+    if (d == opt.split_depth || !here.reached || here.broke) {
+      tasks.push_back(Task{.prefix = path, .result = std::nullopt, .bound_cut = cut});
+      return;
     }
-    return fp;
+    Mask asleep = 0;
+    for (const auto& s : sleep) asleep |= bit(s.first);
+    const int prev = d ? path.back().chosen : -1;
+    auto cost = [&](int t) { return preemptions + (prev >= 0 && t != prev && (here.ready & bit(prev)) ? 1 : 0); };
+    Mask cand = 0;
+    for (Mask m = here.ready & ~asleep; m; m &= m - 1)
+      if (unbounded || cost(std::countr_zero(m)) <= opt.preemptions) cand |= bit(std::countr_zero(m));
+    cut = cut || cand != (here.ready & ~asleep);
+    bool forced = false;
+    if (unbounded && d > 0 && (cand & bit(prev)) && path.back().fp.touches.empty()) {
+      cand = bit(prev);
+      forced = true;
+    }
+    if (!cand) {  // every thread asleep or out of the bound: the task's own search prunes it
+      tasks.push_back(Task{.prefix = path, .result = std::nullopt, .bound_cut = cut});
+      return;
+    }
+    std::vector<std::pair<int, Footprint>> done;
+    for (Mask m = cand; m; m &= m - 1) {
+      const int t = std::countr_zero(m);
+      sched.push_back(t);
+      const Probe next = probe(su, sched);
+      path.push_back(PrefixStep{.enabled = here.ready, .chosen = t, .fp = next.last, .done = done, .forced = forced});
+      // The child's sleep set, as SubtreeExplorer::child_sleep() computes it.
+      std::vector<std::pair<int, Footprint>> child;
+      if (unbounded)
+        for (const std::vector<std::pair<int, Footprint>>* set : {&sleep, static_cast<const decltype(done)*>(&done)})
+          for (const auto& s : *set)
+            if (s.first != t && !dependent(s.second, next.last)) child.push_back(s);
+      std::sort(child.begin(), child.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      self(self, next, child, cost(t), cut);
+      path.pop_back();
+      sched.pop_back();
+      // A sibling whose step touched nothing stands for its thread's next step, unknown here:
+      // asleep, it wakes at any step (see SubtreeExplorer::analyse_races()).
+      done.emplace_back(t, next.last.touches.empty() ? everything : next.last);
+    }
   };
-  std::vector<int> firsts;
-  for (Mask m = root_enabled; m; m &= m - 1) firsts.push_back(std::countr_zero(m));
-  std::vector<Footprint> fps;
-  for (int t : firsts) fps.push_back(first_fp(t));
-  std::vector<Aggregate> results(firsts.size());
-  // Budgets (docs/explore.md): subtree i may run while the executions of subtrees 0..i together
-  // stay within opt.max_executions. Each subtree publishes its count as it goes; an earlier
-  // subtree's count only grows, so a subtree stopped by this rule is one whose result would
-  // be cut anyway, whatever the timing. The cut below uses final counts, in thread order, so
-  // which subtrees count does not depend on jobs.
-  std::vector<std::atomic<uint64_t>> runs(firsts.size());
-  auto within = [&](size_t i, uint64_t own) {
+  walk(walk, root, {}, 0, false);
+  return tasks;
+}
+
+/// Exhaustive exploration of the tasks opt.shard owns, each an independent subtree (run in
+/// parallel) whose prefix fixes its first steps and whose sleep sets hold the siblings of
+/// earlier tasks. Races with a prefix step would only ask for another prefix, and every one is
+/// a task, so the subtrees need nothing from one another. Nothing depends on the number of jobs.
+ExplorePart exhaustive_part(const Setup& su, const ExploreOptions& opt) {
+  std::vector<Task> tasks = split_tasks(su, opt);
+  std::vector<size_t> own;
+  for (size_t i = opt.shard.index; i < tasks.size(); i += opt.shard.count) own.push_back(i);
+  std::vector<Aggregate> results(own.size());
+  // Budgets (docs/explore.md): a task may run while the executions of the tasks before it and
+  // its own stay within opt.max_executions. Each task publishes its count as it goes; an earlier
+  // task's count only grows, so a task stopped by this rule is one whose result would be cut
+  // anyway, whatever the timing (merge_tasks() makes the cut from final counts, in task
+  // order). A shard counts only the tasks it owns, whose sum is at most the whole one's.
+  std::vector<std::atomic<uint64_t>> runs(own.size());
+  auto within = [&](size_t k, uint64_t mine) {
     if (!opt.max_executions) return true;
-    uint64_t sum = own;
-    for (size_t m = 0; m < i; ++m) sum += runs[m].load(std::memory_order_relaxed);
+    uint64_t sum = mine;
+    for (size_t m = 0; m < k; ++m) sum += runs[m].load(std::memory_order_relaxed);
     return sum <= opt.max_executions;
   };
-  std::atomic<bool> deadline_hit{false};
-  parallel_for(firsts.size(), opt.jobs, [&](size_t i) {
-    if (!within(i, 1)) {
-      results[i].stopped = true;
+  parallel_for(own.size(), opt.jobs, [&](size_t k) {
+    Task& task = tasks[own[k]];
+    if (task.result) {
+      results[k] = *task.result;
+      runs[k].store(results[k].spent, std::memory_order_relaxed);
+      return;
+    }
+    if (!within(k, 1)) {
+      results[k].stopped = true;
       return;
     }
     SubtreeExplorer ex(su, opt.progress, opt.preemptions);
+    bool deadline_hit = false;
     if (opt.max_executions || opt.deadline)
-      ex.set_budget([&, i](uint64_t next) {
-        runs[i].store(next - 1, std::memory_order_relaxed);
+      ex.set_budget([&, k](uint64_t next) {
+        runs[k].store(next - 1, std::memory_order_relaxed);
         if (opt.deadline && std::chrono::steady_clock::now() >= *opt.deadline) {
           deadline_hit = true;
           return false;
         }
-        return within(i, next);
+        return within(k, next);
       });
-    Node root;
-    root.enabled = root_enabled;
-    root.chosen = firsts[i];
-    root.backtrack = bit(firsts[i]);
-    root.fp = ex.intern(fps[i]);
-    // A first step that touched nothing stands for its thread's next one, unknown here: asleep,
-    // it wakes at any step (see analyse_races()). Bounded, no sleep sets (child_sleep()).
-    if (opt.preemptions < 0)
-      for (size_t j = 0; j < i; ++j)
-        root.sleep.push_back(Sleeper{firsts[j], ex.intern(fps[j].touches.empty() ? footprint_of_everything() : fps[j])});
-    ex.set_root(std::move(root));
-    results[i] = ex.run();
-    runs[i].store(results[i].executions + results[i].pruned, std::memory_order_relaxed);
+    std::vector<Node> prefix;
+    for (const PrefixStep& p : task.prefix) {
+      Node n;
+      n.enabled = p.enabled;
+      n.chosen = p.chosen;
+      n.fp = ex.intern(p.fp);
+      n.forced = p.forced;
+      for (const auto& [t, fp] : p.done) n.done.push_back(Sleeper{t, ex.intern(fp)});
+      prefix.push_back(std::move(n));
+    }
+    ex.set_prefix(std::move(prefix));
+    results[k] = ex.run();
+    results[k].bound_cut = results[k].bound_cut || task.bound_cut;
+    results[k].deadline_hit = deadline_hit;
+    runs[k].store(results[k].spent, std::memory_order_relaxed);
   });
-  uint64_t counted = 0;
-  for (const Aggregate& r : results) {
-    // The first subtree that stopped, or that takes the total past the budget, ends the
-    // search: it and the later subtrees are left out (they depend on timing with jobs > 1).
-    counted += r.executions + r.pruned;
-    if (r.stopped || (opt.max_executions && counted > opt.max_executions)) {
+  ExplorePart part;
+  part.tasks = tasks.size();
+  for (size_t k = 0; k < own.size(); ++k) part.done.push_back(TaskResult{.index = own[k], .result = std::move(results[k])});
+  return part;
+}
+
+/// Every part's tasks in task order, each exactly once, all parts of one split.
+std::vector<const Aggregate*> gather(const std::vector<ExplorePart>& parts) {
+  if (parts.empty()) throw std::invalid_argument("no part to merge");
+  const uint64_t n = parts.front().tasks;
+  uint64_t held = 0;
+  for (const ExplorePart& p : parts) held += p.done.size();
+  // Every task once: no more tasks than entries (and nothing allocated for a count that is not).
+  if (held != n)
+    throw std::invalid_argument("the parts hold " + std::to_string(held) + " task results for a split into " + std::to_string(n) +
+                                " tasks");
+  std::vector<const Aggregate*> out(n, nullptr);
+  for (const ExplorePart& p : parts) {
+    if (p.tasks != n)
+      throw std::invalid_argument("parts of different splits: " + std::to_string(n) + " and " + std::to_string(p.tasks) + " tasks");
+    for (const TaskResult& t : p.done) {
+      if (t.index >= n) throw std::invalid_argument("task " + std::to_string(t.index) + " beyond the " + std::to_string(n) + " tasks");
+      if (out[t.index]) throw std::invalid_argument("task " + std::to_string(t.index) + " held twice");
+      out[t.index] = &t.result;
+    }
+  }
+  for (uint64_t i = 0; i < n; ++i)
+    if (!out[i]) throw std::invalid_argument("task " + std::to_string(i) + " missing");
+  return out;
+}
+
+/// The whole exhaustive search from its tasks' results: the first task that stopped, or that
+/// takes the total past the budget, ends the search; it and the later tasks are left out
+/// (whether they finished depends on timing, or on the shard).
+Aggregate merge_tasks(const std::vector<ExplorePart>& parts, const ExploreOptions& opt) {
+  const std::vector<const Aggregate*> tasks = gather(parts);
+  Aggregate agg;
+  uint64_t counted = 0, spent = 0;
+  for (const Aggregate* r : tasks) {
+    agg.deadline_hit = agg.deadline_hit || r->deadline_hit;
+    spent += r->spent;
+  }
+  for (const Aggregate* r : tasks) {
+    counted += r->executions + r->pruned;
+    if (r->stopped || (opt.max_executions && counted > opt.max_executions)) {
       agg.stopped = true;
       break;
     }
-    agg.merge(r);
+    agg.merge(*r);
   }
-  agg.deadline_hit = deadline_hit;
-  if (agg.stopped) {
-    for (const auto& n : runs) agg.spent += n.load(std::memory_order_relaxed);
-    if (opt.max_executions) agg.spent = std::min(agg.spent, opt.max_executions);
-  }
+  agg.spent = agg.stopped ? (opt.max_executions ? std::min(spent, opt.max_executions) : spent) : agg.executions + agg.pruned;
   return agg;
 }
 
-/// Random mode: run i follows a schedule drawn from seed + i, so runs can be split among jobs.
-Aggregate random_runs(const Setup& su, const ExploreOptions& opt) {
+/// Random mode: run i follows a schedule drawn from seed + i, so runs can be split among jobs
+/// and shards (the runs whose index is the shard's modulo the shard count).
+ExplorePart random_part(const Setup& su, const ExploreOptions& opt) {
   const unsigned jobs = std::max(1u, opt.jobs);
   std::vector<Aggregate> parts(jobs);
+  const uint64_t stride = opt.shard.count;
   parallel_for(jobs, jobs, [&](size_t w) {
-    for (uint64_t i = w; i < opt.runs; i += jobs) {
+    for (uint64_t i = opt.shard.index + w * stride; i < opt.runs; i += jobs * stride) {
       SplitMix64 rng(opt.seed + i);
       Schedule picks;
       RunResult r;
@@ -720,13 +807,16 @@ Aggregate random_runs(const Setup& su, const ExploreOptions& opt) {
         if (opt.progress) opt.progress->fetch_add(1, std::memory_order_relaxed);
         continue;
       }
-      parts[w].add(observe(su.spec, su.policy->name, r), schedule_of(r), r);
+      add(parts[w], observe(su.spec, su.policy->name, r), schedule_of(r), r);
       if (opt.progress) opt.progress->fetch_add(1, std::memory_order_relaxed);
     }
   });
-  Aggregate agg;
-  for (const Aggregate& p : parts) agg.merge(p);
-  return agg;
+  ExplorePart out;
+  out.tasks = opt.shard.count;
+  out.done.push_back(TaskResult{.index = opt.shard.index});
+  for (const Aggregate& p : parts) out.done.back().result.merge(p);
+  out.done.back().result.spent = out.done.back().result.executions;
+  return out;
 }
 
 double multinomial(const std::vector<uint64_t>& counts) {
@@ -828,7 +918,9 @@ std::string schedule_text(const ScenarioSpec& s, const Schedule& sched) {
   return out + "]";
 }
 
-ExploreResult explore(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt) {
+namespace {
+
+void check_thread_count(const ScenarioSpec& s, const ExploreOptions& opt) {
   // A step's runnable threads are a 64-bit mask. Reported at the first thread beyond it.
   if (s.threads.size() > 64) {
     const ThreadSpec& t = s.threads[64];
@@ -836,8 +928,34 @@ ExploreResult explore(const ScenarioSpec& s, const kernel::Policy& policy, const
                                     .message = "explore handles at most 64 threads, scenario " + in_quotes(s.name) + " has " +
                                                std::to_string(s.threads.size())}});
   }
+}
+
+}  // namespace
+
+ExplorePart explore_part(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt) {
+  check_thread_count(s, opt);
+  if (opt.shard.count == 0 || opt.shard.index >= opt.shard.count)
+    throw std::invalid_argument("shard " + std::to_string(opt.shard.index) + " of " + std::to_string(opt.shard.count));
   const Setup su = make_setup(s, policy, opt);
-  const Aggregate agg = opt.mode == ExploreOptions::Mode::Exhaustive ? exhaustive(su, opt) : random_runs(su, opt);
+  return opt.mode == ExploreOptions::Mode::Exhaustive ? exhaustive_part(su, opt) : random_part(su, opt);
+}
+
+ExploreResult explore(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt) {
+  ExploreOptions whole = opt;
+  whole.shard = Shard{};
+  return explore_merge(s, policy, whole, {explore_part(s, policy, whole)});
+}
+
+ExploreResult explore_merge(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt,
+                            const std::vector<ExplorePart>& parts) {
+  check_thread_count(s, opt);
+  const Setup su = make_setup(s, policy, opt);
+  Aggregate agg;
+  if (opt.mode == ExploreOptions::Mode::Exhaustive) {
+    agg = merge_tasks(parts, opt);
+  } else {
+    for (const Aggregate* p : gather(parts)) agg.merge(*p);
+  }
   ExploreResult r;
   r.scenario = s.name;
   r.policy = policy.name;

@@ -12,10 +12,21 @@
 #include <vector>
 
 #include "kernel/policy.h"
+#include "scenarios/explore_part.h"
 #include "scenarios/runner.h"
 #include "scenarios/spec.h"
 
 namespace tlbsim::scenarios {
+
+/// The part of a search one process runs: the tasks (exhaustive mode) or runs (random mode)
+/// whose index is `index` modulo `count` (docs/scale-out.md). {0, 1}: all of it.
+struct Shard {
+  uint64_t index = 0;
+  uint64_t count = 1;
+};
+
+/// Deepest --split-depth: the task list is built by running every prefix up to it.
+inline constexpr unsigned kMaxSplitDepth = 16;
 
 struct ExploreOptions {
   enum class Mode { Exhaustive, Random } mode = Mode::Exhaustive;
@@ -35,6 +46,12 @@ struct ExploreOptions {
   uint64_t max_executions = 0;
   /// Exhaustive mode: stop at this time (the result then depends on the machine's speed).
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  /// Exhaustive mode: the search is split into tasks, one per schedule prefix of this many
+  /// steps (every prefix, not only those a partial-order reduction would pick; sleep sets and
+  /// the bound still apply), each explored on its own. 1: one task per first step. The tasks
+  /// and so the counts depend on it; the verdicts do not (docs/scale-out.md).
+  unsigned split_depth = 1;
+  Shard shard;  ///< the part of the search explore_part() runs
 };
 
 /// The default of `tlbsim explore --budget-executions`: executions per scenario and policy,
@@ -53,12 +70,8 @@ inline int preemption_bound(const ScenarioSpec& s, std::optional<int> requested)
 enum class Verdict { Never, Sometimes, Always };
 std::string_view to_string(Verdict v);
 
-/// A schedule: the thread index of every step after priming.
-using Schedule = std::vector<int>;
 /// Context switches of a schedule: steps whose thread differs from the previous step's.
 unsigned context_switches(const Schedule& s);
-/// Witness order: fewer context switches, then shorter, then lexicographically smaller.
-bool witness_less(const Schedule& a, const Schedule& b);
 /// The schedule in scenario syntax, as a JSON array: ["dev:2","T1:5","dev"].
 std::string schedule_text(const ScenarioSpec& s, const Schedule& sched);
 
@@ -76,11 +89,6 @@ struct PropertyResult {
 struct StoppedRound {
   int preemptions = 0;
   uint64_t executions = 0;  ///< executions (explored and pruned) it ran before it stopped
-};
-
-struct BudgetExceeded {
-  Schedule schedule;
-  std::vector<ThreadOutcome> threads;
 };
 
 struct ExploreResult {
@@ -133,6 +141,16 @@ inline constexpr uint64_t kMaxBoundedCountSteps = 10000;
 double bounded_interleavings(const std::vector<uint64_t>& counts, int preemptions);
 
 ExploreResult explore(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt);
+
+/// The part of the search that opt.shard selects, for explore_merge(). Exhaustive mode needs a
+/// single round (iterative context bounding decides each round from the whole search).
+ExplorePart explore_part(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt);
+/// The result of the whole search from parts that together hold every task exactly once (every
+/// shard of one count), run with the same options but for opt.shard: the same result as
+/// explore(), which is explore_merge() of the one part that holds everything. Throws
+/// std::invalid_argument naming a task that is missing or held twice.
+ExploreResult explore_merge(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt,
+                            const std::vector<ExplorePart>& parts);
 
 /// `tlbsim explore`'s search. With `requested` (--preemptions), one round at that bound. Else
 /// first the unbounded search within two thirds of the execution budget (its result, if it completes),

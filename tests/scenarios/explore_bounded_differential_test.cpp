@@ -47,21 +47,25 @@ void check_seed(uint64_t seed, Totals& t) {
         ++t.too_large;
         continue;
       }
-      ExploreOptions eo;
-      eo.preemptions = bound;
-      const ExploreResult r = explore(s, *kernel::find_policy(pol), eo);
-      ++t.searches;
-      t.schedules += all.schedules;
-      t.executions += r.executions + r.pruned;
-      INFO("seed " << seed << " (generate_scenario(" << seed << ", 0)) at bound " << bound << " under " << pol << ": "
-                   << all.schedules << " schedules, " << all.outcomes.size() << " distinct outcomes; explore: "
-                   << r.executions << " executions, " << r.pruned << " pruned, " << r.distinct_outcomes
-                   << " distinct outcomes\n"
-                   << text);
-      CHECK(r.executions + r.pruned <= all.schedules);
-      // Every execution DPOR runs is one of the bounded schedules, so equal counts mean equal sets.
-      CHECK(r.distinct_outcomes == all.outcomes.size());
-      CHECK(explored_properties(r) == all.properties);
+      // The default split at the first step, and a deeper one (2 to 4 steps, by seed).
+      for (const unsigned split : {1u, 2u + static_cast<unsigned>(seed % 3)}) {
+        ExploreOptions eo;
+        eo.preemptions = bound;
+        eo.split_depth = split;
+        const ExploreResult r = explore(s, *kernel::find_policy(pol), eo);
+        ++t.searches;
+        t.schedules += all.schedules;
+        t.executions += r.executions + r.pruned;
+        INFO("seed " << seed << " (generate_scenario(" << seed << ", 0)) at bound " << bound << " under " << pol
+                     << ", split depth " << split << ": " << all.schedules << " schedules, " << all.outcomes.size()
+                     << " distinct outcomes; explore: " << r.executions << " executions, " << r.pruned << " pruned, "
+                     << r.distinct_outcomes << " distinct outcomes\n"
+                     << text);
+        CHECK(r.executions <= all.schedules);
+        // Every execution DPOR runs is one of the bounded schedules, so equal counts mean equal sets.
+        CHECK(r.distinct_outcomes == all.outcomes.size());
+        CHECK(explored_properties(r) == all.properties);
+      }
     }
 }
 
@@ -70,15 +74,15 @@ void run_bounded_differential(const char* what, uint64_t first, uint64_t count) 
   Totals t;
   for (uint64_t seed = first; seed < first + count; ++seed) check_seed(seed, t);
   std::fprintf(stderr,
-               "%s: %llu seeds, %llu scenarios (%llu rejected by the loader), %llu bounded searches at bounds 0..%d "
-               "(%llu too large to enumerate); %llu schedules enumerated, %llu DPOR executions; %.1f s\n",
+               "%s: %llu seeds, %llu scenarios (%llu rejected by the loader), %llu bounded searches at bounds 0..%d, "
+               "split at the first step and deeper (%llu too large to enumerate); %llu schedules enumerated, %llu DPOR executions; %.1f s\n",
                what, static_cast<unsigned long long>(count), static_cast<unsigned long long>(t.scenarios),
                static_cast<unsigned long long>(t.rejected), static_cast<unsigned long long>(t.searches), kMaxBound,
                static_cast<unsigned long long>(t.too_large), static_cast<unsigned long long>(t.schedules),
                static_cast<unsigned long long>(t.executions),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   CHECK(t.rejected * 20 < count);
-  CHECK(t.searches * 10 >= count * 2 * (kMaxBound + 1) * 8);  // most searches are small enough to check
+  CHECK(t.searches * 10 >= count * 2 * 2 * (kMaxBound + 1) * 8);  // most searches are small enough to check
 }
 
 }  // namespace

@@ -35,16 +35,21 @@ constexpr uint64_t kMaxSchedules = 20000;
 void check_agrees(const ScenarioSpec& s, const std::string& policy, const Enumerated& all, const std::string& what,
                   uint64_t* executions = nullptr) {
   REQUIRE_FALSE(all.capped);
-  const ExploreResult r = explore(s, *kernel::find_policy(policy), ExploreOptions{});
-  if (executions) *executions += r.executions;
-  INFO(what);
-  INFO(s.name << " under " << policy << ": " << all.schedules << " schedules, " << all.outcomes.size()
-              << " distinct outcomes; explore: " << r.executions << " executions, " << r.distinct_outcomes
-              << " distinct outcomes");
-  CHECK(r.executions <= all.schedules);
-  // Every execution DPOR runs is one of the schedules, so equal counts mean equal sets.
-  CHECK(r.distinct_outcomes == all.outcomes.size());
-  CHECK(explored_properties(r) == all.properties);
+  // The default split at the first step, and deeper ones: every prefix of 2 and 4 steps a task.
+  for (const unsigned split : {1u, 2u, 4u}) {
+    ExploreOptions eo;
+    eo.split_depth = split;
+    const ExploreResult r = explore(s, *kernel::find_policy(policy), eo);
+    if (executions) *executions += r.executions;
+    INFO(what);
+    INFO(s.name << " under " << policy << ", split depth " << split << ": " << all.schedules << " schedules, "
+                << all.outcomes.size() << " distinct outcomes; explore: " << r.executions << " executions, "
+                << r.distinct_outcomes << " distinct outcomes");
+    CHECK(r.executions <= all.schedules);
+    // Every execution DPOR runs is one of the schedules, so equal counts mean equal sets.
+    CHECK(r.distinct_outcomes == all.outcomes.size());
+    CHECK(explored_properties(r) == all.properties);
+  }
 }
 
 struct Totals {

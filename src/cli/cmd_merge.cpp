@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+// tlbsim merge: the shards of an exploration (explore --shard K/N --json FILE) combined into
+// the report and JSON that the unsharded explore prints, byte for byte (docs/scale-out.md).
+#include <iostream>
+#include <map>
+
+#include "cli/cli_common.h"
+#include "cli/explore_output.h"
+#include "cli/explore_request.h"
+#include "cli/output_set.h"
+#include "cli/shard_file.h"
+#include "kernel/policy.h"
+#include "scenarios/explore.h"
+
+namespace tlbsim::cli {
+
+using namespace tlbsim::scenarios;
+
+namespace {
+
+std::string shard_name(const ShardFile& f) {
+  return f.path + " (shard " + std::to_string(f.shard.index + 1) + "/" + std::to_string(f.shard.count) + ")";
+}
+
+/// Tokens as a command line would show them: 'a' 'b c'.
+std::string words(const std::vector<std::string>& tokens) {
+  std::string out;
+  for (const std::string& t : tokens) out += (out.empty() ? "'" : " '") + t + "'";
+  return out.empty() ? "(none)" : out;
+}
+
+/// Every shard of one search, once each, written by this build: else a UsageError naming the shard.
+void check_shards(const std::vector<ShardFile>& shards) {
+  const ShardFile& first = shards.front();
+  std::map<uint64_t, const ShardFile*> seen;
+  for (const ShardFile& f : shards) {
+    if (f.build != build_id())
+      throw UsageError(shard_name(f) + " was written by tlbsim build " + f.build + ", this is build " + build_id() +
+                       ": merge with the tlbsim that explored");
+    if (f.tokens != first.tokens)
+      throw UsageError(shard_name(f) + " explored with other options than " + shard_name(first) + ": " +
+                       words(f.tokens) + " against " + words(first.tokens));
+    if (f.shard.count != first.shard.count)
+      throw UsageError(shard_name(f) + " is of a split into " + std::to_string(f.shard.count) + " shards, " + shard_name(first) +
+                       " of one into " + std::to_string(first.shard.count));
+    if (f.files != first.files) throw UsageError(shard_name(f) + " read other scenario files, or other contents, than " + shard_name(first));
+    if (const auto [it, fresh] = seen.emplace(f.shard.index, &f); !fresh)
+      throw UsageError(f.path + " and " + it->second->path + " are both shard " + std::to_string(f.shard.index + 1) + "/" +
+                       std::to_string(f.shard.count));
+  }
+  std::string missing;
+  for (uint64_t k = 0; k < first.shard.count && missing.size() < 200; ++k)
+    if (!seen.count(k)) missing += (missing.empty() ? "" : ", ") + std::to_string(k + 1);
+  if (!missing.empty())
+    throw UsageError("shards missing of " + std::to_string(first.shard.count) + ": " + missing + (seen.size() + 1 < first.shard.count ? ", ..." : ""));
+}
+
+}  // namespace
+
+int cmd_merge(const std::vector<std::string>& args) {
+  po::options_description opts("tlbsim merge SHARD.json... [options]");
+  opts.add_options()("help,h", "show this help")
+      ("shard-file", po::value<std::vector<std::string>>(), "shard files written by tlbsim explore --shard K/N --json FILE, one per shard")
+      ("json", po::value<std::string>(), "also write the report as JSON to this file, as explore --json would");
+  const auto vm = parse(args, opts, "shard-file");
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return kExitOk;
+  }
+  if (!vm.count("shard-file")) throw UsageError("merge needs the shard files (tlbsim merge SHARD.json...)");
+  const auto paths = vm["shard-file"].as<std::vector<std::string>>();
+  std::vector<ShardFile> shards;
+  for (const std::string& p : paths) shards.push_back(read_shard_file(p));
+  check_shards(shards);
+
+  // The explore command the shards ran, parsed as explore parses it.
+  po::options_description explore_opts;
+  add_explore_options(explore_opts);
+  const ExploreRequest rq = read_explore_request(parse(shards.front().tokens, explore_opts, "file"));
+  for (const FileFingerprint& f : shards.front().files)
+    if (fingerprint(f.path) != f)
+      throw UsageError("scenario file " + f.path + " changed since the shards read it (or is another file here: run merge where explore ran)");
+  std::vector<NamedPath> inputs = scenario_inputs(rq.sel.files);
+  for (const std::string& p : paths) inputs.push_back(NamedPath{"shard file", p});
+  OutputSet outputs(inputs, named_outputs(vm, {"json"}));
+
+  const std::vector<ScenarioFile> loaded = load_all(rq.sel.files, rq.sel.limits);
+  const std::vector<ExploreJob> jobs = explore_jobs(loaded, rq.sel);
+  ExploreOutput output;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const ExploreJob& j = jobs[i];
+    std::vector<ExplorePart> parts;
+    for (const ShardFile& f : shards) {
+      if (f.jobs.size() != jobs.size())
+        throw UsageError(shard_name(f) + " holds " + std::to_string(f.jobs.size()) + " scenario-policy searches, the options give " +
+                         std::to_string(jobs.size()));
+      const ShardFile::Job& sj = f.jobs[i];
+      if (sj.file != j.file->path || sj.scenario != j.spec->name || sj.policy != j.policy)
+        throw UsageError(shard_name(f) + ": search " + std::to_string(i + 1) + " is " + sj.scenario + " under " + sj.policy +
+                         ", expected " + j.spec->name + " under " + j.policy);
+      parts.push_back(read_part(f, sj, j.spec->threads.size()));
+    }
+    ExploreOptions eo = rq.eo;
+    eo.file = j.file->path;
+    eo.preemptions = rq.preemptions.value_or(-1);
+    ExploreResult r;
+    try {
+      r = explore_merge(*j.spec, *kernel::find_policy(j.policy), eo, parts);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(j.spec->name + " under " + j.policy + ": the shards do not hold one search: " + e.what());
+    }
+    output.add(j.file->path, *j.spec, r, eo.max_executions);
+  }
+  if (vm.count("json")) outputs.set("--json", output.json());
+  outputs.commit();
+  std::cout << output.text();
+  return output.exit_status();
+}
+
+}  // namespace tlbsim::cli
