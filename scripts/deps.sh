@@ -6,6 +6,8 @@
 set -euo pipefail
 pkgs=(cmake g++ ninja-build libboost-graph-dev libboost-program-options-dev nlohmann-json3-dev catch2 libbenchmark-dev parallel)
 [ "${1:-}" = fuzz ] && pkgs+=(clang libclang-rt-14-dev)
+# `deps.sh slurm` adds Slurm and munge for scripts/slurm/explore.sh and its local-cluster test.
+[ "${1:-}" = slurm ] && pkgs+=(slurm-wlm munge)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

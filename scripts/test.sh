@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: MIT
 # The whole test suite: install what is missing, build everything with warnings as errors, and
 # run every test not labelled slow (ctest -L slow runs the rest), then the main job's report.
+# The scale-out test starts a single-node Slurm cluster (tests/scripts/slurm_local.sh).
 # Then the same tests again built with AddressSanitizer and UndefinedBehaviorSanitizer (in
 # build-asan, tests and CLI only): a memory error, a leak or undefined behaviour fails the run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/deps.sh"
+# Slurm for the scale-out test; where it cannot be installed or started, that test says SKIP.
+"$root/scripts/deps.sh" slurm || echo "tlbsim: Slurm could not be installed; scripts.slurm_explore will be skipped" >&2
 build="$root/build-test"
 [ -f "$build/build.ninja" ] || cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTLBSIM_WERROR=ON >/dev/null
 cmake --build "$build"

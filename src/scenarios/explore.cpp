@@ -552,6 +552,7 @@ struct Task {
   std::vector<PrefixStep> prefix;
   std::optional<Aggregate> result;  ///< known without a search
   bool bound_cut = false;           ///< the bound kept a sibling of some prefix step out
+  int preemptions = 0;              ///< preemptions the prefix spent
 };
 
 /// The state after running `prefix`: whether a choice was offered there, between which threads,
@@ -625,7 +626,7 @@ std::vector<Task> split_tasks(const Setup& su, const ExploreOptions& opt) {
                   bool cut) -> void {
     const size_t d = path.size();
     if (d == opt.split_depth || !here.reached || here.broke) {
-      tasks.push_back(Task{.prefix = path, .result = std::nullopt, .bound_cut = cut});
+      tasks.push_back(Task{.prefix = path, .result = std::nullopt, .bound_cut = cut, .preemptions = preemptions});
       return;
     }
     Mask asleep = 0;
@@ -642,7 +643,7 @@ std::vector<Task> split_tasks(const Setup& su, const ExploreOptions& opt) {
       forced = true;
     }
     if (!cand) {  // every thread asleep or out of the bound: the task's own search prunes it
-      tasks.push_back(Task{.prefix = path, .result = std::nullopt, .bound_cut = cut});
+      tasks.push_back(Task{.prefix = path, .result = std::nullopt, .bound_cut = cut, .preemptions = preemptions});
       return;
     }
     std::vector<std::pair<int, Footprint>> done;
@@ -670,14 +671,44 @@ std::vector<Task> split_tasks(const Setup& su, const ExploreOptions& opt) {
   return tasks;
 }
 
+/// The tasks opt.shard owns, in task order. Bounded, a task's cost grows about 4-5x with each
+/// preemption its prefix leaves to spend (docs/explore.md), so tasks are dealt out by that
+/// estimate: largest first, each to the shard with the least estimated work so far (ties: the
+/// lower shard, then the lower task). Unbounded, every estimate is the same and this is round
+/// robin. A function of the task list and the shard count only, as the merge needs.
+std::vector<size_t> shard_tasks(const std::vector<Task>& tasks, const ExploreOptions& opt) {
+  const uint64_t n = opt.shard.count;
+  if (n == 1) {
+    std::vector<size_t> all(tasks.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+    return all;
+  }
+  auto estimate = [&](const Task& t) -> uint64_t {
+    if (opt.preemptions < 0) return 1;
+    return uint64_t{1} << (2 * std::min(30, std::max(0, opt.preemptions - t.preemptions)));  // 4^left
+  };
+  std::vector<size_t> order(tasks.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return estimate(tasks[a]) > estimate(tasks[b]); });
+  std::vector<uint64_t> load(std::min<uint64_t>(n, tasks.size() + 1), 0);
+  std::vector<size_t> own;
+  for (size_t k = 0; k < order.size(); ++k) {
+    // With more shards than tasks, task k goes to shard k (the loads are all 0 there).
+    const uint64_t to = n > tasks.size() ? k : static_cast<uint64_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    if (n <= tasks.size()) load[to] += estimate(tasks[order[k]]);
+    if (to == opt.shard.index) own.push_back(order[k]);
+  }
+  std::sort(own.begin(), own.end());
+  return own;
+}
+
 /// Exhaustive exploration of the tasks opt.shard owns, each an independent subtree (run in
 /// parallel) whose prefix fixes its first steps and whose sleep sets hold the siblings of
 /// earlier tasks. Races with a prefix step would only ask for another prefix, and every one is
 /// a task, so the subtrees need nothing from one another. Nothing depends on the number of jobs.
 ExplorePart exhaustive_part(const Setup& su, const ExploreOptions& opt) {
   std::vector<Task> tasks = split_tasks(su, opt);
-  std::vector<size_t> own;
-  for (size_t i = opt.shard.index; i < tasks.size(); i += opt.shard.count) own.push_back(i);
+  const std::vector<size_t> own = shard_tasks(tasks, opt);
   std::vector<Aggregate> results(own.size());
   // Budgets (docs/explore.md): a task may run while the executions of the tasks before it and
   // its own stay within opt.max_executions. Each task publishes its count as it goes; an earlier
