@@ -19,6 +19,8 @@
 # disagrees, 2 for bad input), or 2 when a shard failed.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=scripts/lib/shards.sh
+. "$root/scripts/lib/shards.sh"
 shards="$(nproc)"
 jobs=""
 logins=""
@@ -37,14 +39,9 @@ while getopts "n:P:S:d:J:h" opt; do
 done
 shift $((OPTIND - 1))
 [ "${1:-}" = "--" ] && shift
-[[ "$shards" =~ ^[1-9][0-9]*$ ]] || { echo "explore.sh: -n: expected a positive number of shards, got '$shards'" >&2; exit 2; }
+check_shard_count explore.sh "$shards"
 command -v parallel >/dev/null || { echo "explore.sh: GNU parallel is missing: scripts/deps.sh parallel installs it" >&2; exit 2; }
-tlbsim="${TLBSIM:-}"
-if [ -z "$tlbsim" ]; then
-  if [ -x "$root/build/src/cli/tlbsim" ]; then tlbsim="$root/build/src/cli/tlbsim"; else tlbsim="$(command -v tlbsim || true)"; fi
-fi
-[ -n "$tlbsim" ] && [ -x "$tlbsim" ] || { echo "explore.sh: no tlbsim binary: build it (scripts/run.sh) or set TLBSIM" >&2; exit 2; }
-tlbsim="$(cd "$(dirname "$tlbsim")" && pwd)/$(basename "$tlbsim")"
+tlbsim="$(tlbsim_binary explore.sh "$root")"
 
 if [ -z "$dir" ]; then
   dir="$(mktemp -d)"

@@ -16,6 +16,8 @@
 # array's and the merge's job ids; DIR/report.txt holds the unsharded report once the merge ran.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=scripts/lib/shards.sh
+. "$root/scripts/lib/shards.sh"
 shards=""
 dir=""
 merged_json=""
@@ -32,15 +34,10 @@ while getopts "n:d:J:s:h" opt; do
 done
 shift $((OPTIND - 1))
 [ "${1:-}" = "--" ] && shift
-[[ "$shards" =~ ^[1-9][0-9]*$ ]] || { echo "slurm/explore.sh: -n: expected a positive number of shards, got '$shards'" >&2; exit 2; }
+check_shard_count slurm/explore.sh "$shards"
 [ -n "$dir" ] || { echo "slurm/explore.sh: -d DIR is needed (shard files and the report go there)" >&2; exit 2; }
 command -v sbatch >/dev/null || { echo "slurm/explore.sh: sbatch is missing (scripts/deps.sh slurm installs Slurm's clients)" >&2; exit 2; }
-tlbsim="${TLBSIM:-}"
-if [ -z "$tlbsim" ]; then
-  if [ -x "$root/build/src/cli/tlbsim" ]; then tlbsim="$root/build/src/cli/tlbsim"; else tlbsim="$(command -v tlbsim || true)"; fi
-fi
-[ -n "$tlbsim" ] && [ -x "$tlbsim" ] || { echo "slurm/explore.sh: no tlbsim binary: build it (scripts/run.sh) or set TLBSIM" >&2; exit 2; }
-tlbsim="$(cd "$(dirname "$tlbsim")" && pwd)/$(basename "$tlbsim")"
+tlbsim="$(tlbsim_binary slurm/explore.sh "$root")"
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
 read -r -a sbatch_extra <<< "$extra"
