@@ -9,7 +9,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/deps.sh"
 # Slurm for the scale-out test; where it cannot be installed or started, that test says SKIP.
-"$root/scripts/deps.sh" slurm || echo "tlbsim: Slurm could not be installed; scripts.slurm_explore will be skipped" >&2
+"$root/scripts/deps.sh" slurm || echo "tlbsim: Slurm could not be installed; scripts.slurm_shards will be skipped" >&2
 build="$root/build-test"
 [ -f "$build/build.ninja" ] || cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTLBSIM_WERROR=ON >/dev/null
 cmake --build "$build"

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Shared by the scale-out scripts (scripts/parallel/explore.sh, scripts/slurm/explore.sh); sourced.
+# Shared by the scale-out scripts (scripts/parallel/shards.sh, scripts/slurm/shards.sh); sourced.
 
 # check_shard_count PROG N: N must be a positive number of shards; else exit 2 naming PROG.
 check_shard_count() {
@@ -15,4 +15,13 @@ tlbsim_binary() {
   fi
   [ -n "$bin" ] && [ -x "$bin" ] || { echo "$1: no tlbsim binary: build it (scripts/run.sh) or set TLBSIM" >&2; exit 2; }
   echo "$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+}
+
+# shard_command WORD: WORD must be explore or sweep, the command a scale-out script shards; else
+# exit 2.
+shard_command() {
+  case "$1" in
+    explore|sweep) ;;
+    *) echo "shards.sh: expected the command, explore or sweep, first; got '$1'" >&2; exit 2 ;;
+  esac
 }

@@ -66,15 +66,6 @@ class Progress {
   bool m_stop = false;
 };
 
-/// "K/N" with 1 <= K <= N <= kMaxShards, as {K - 1, N}.
-Shard read_shard(const std::string& text) {
-  const size_t slash = text.find('/');
-  if (slash == std::string::npos) throw UsageError("--shard: expected K/N (shard K of N, 1 <= K <= N), got \"" + text + "\"");
-  const uint64_t n = parse_uint_option("--shard", text.substr(slash + 1), 1, kMaxShards);
-  const uint64_t k = parse_uint_option("--shard", text.substr(0, slash), 1, n);
-  return Shard{.index = k - 1, .count = n};
-}
-
 /// One line per scenario and policy: what this shard ran.
 std::string shard_line(const ExploreJob& j, const Shard& sh, const ExplorePart& p, ExploreOptions::Mode mode) {
   uint64_t executions = 0, pruned = 0;
@@ -114,7 +105,7 @@ int cmd_explore(const std::vector<std::string>& args) {
   const ExploreRequest rq = read_explore_request(vm);
   ExploreOptions eo = rq.eo;
   eo.jobs = static_cast<unsigned>(*uint_option(vm, "jobs", 1, 256));
-  const std::optional<Shard> shard = vm.count("shard") ? std::optional(read_shard(vm["shard"].as<std::string>())) : std::nullopt;
+  const std::optional<Shard> shard = vm.count("shard") ? std::optional(parse_shard(vm["shard"].as<std::string>())) : std::nullopt;
   const bool want_witness = vm.count("dot") || vm.count("trace");
   if (shard) {
     if (!vm.count("json")) throw UsageError("--shard writes the shard's part to --json FILE: name one");
@@ -172,8 +163,13 @@ int cmd_explore(const std::vector<std::string>& args) {
   if (vm.count("time"))
     std::cerr << "total: " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count() << " s\n";
   if (shard) {
-    outputs.set("--json", shard_document(ShardHeader{.tokens = result_tokens(args, opts), .shard = *shard, .files = rq.sel.files},
-                                         shard_jobs));
+    po::options_description mine;
+    add_explore_options(mine);
+    outputs.set("--json", explore_shard_document(ShardHeader{.command = ShardCommand::Explore,
+                                                             .tokens = result_tokens(args, opts, mine, "file"),
+                                                             .shard = *shard,
+                                                             .files = rq.sel.files},
+                                                 shard_jobs));
     outputs.commit();
     std::cout << shard_text;
     return kExitOk;

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "cli/explore_request.h"
 
-#include <set>
-
 #include "cli/numeric_option.h"
 
 namespace tlbsim::cli {
@@ -39,24 +37,6 @@ ExploreRequest read_explore_request(const po::variables_map& vm) {
   eo.split_depth = static_cast<unsigned>(*uint_option(vm, "split-depth", 1, kMaxSplitDepth));
   rq.seconds = seconds_option(vm, "budget", 1e9);
   return rq;
-}
-
-std::vector<std::string> result_tokens(const std::vector<std::string>& args, po::options_description& opts) {
-  po::options_description mine;
-  add_explore_options(mine);
-  std::set<std::string> keep;
-  for (const auto& o : mine.options()) keep.insert(o->long_name());
-  po::positional_options_description pos;
-  pos.add("file", -1);
-  const po::parsed_options parsed = po::command_line_parser(args).options(opts).positional(pos).run();
-  std::vector<std::string> out;
-  for (const auto& o : parsed.options)
-    if (keep.count(o.string_key)) {
-      // A positional file has no option token: name it, so the tokens parse the same anywhere.
-      if (o.position_key >= 0) out.push_back("--file");
-      out.insert(out.end(), o.original_tokens.begin(), o.original_tokens.end());
-    }
-  return out;
 }
 
 std::vector<ExploreJob> explore_jobs(const std::vector<ScenarioFile>& loaded, const Selection& sel) {

@@ -26,10 +26,6 @@ struct ExploreRequest {
 /// Throws UsageError for a value out of range.
 ExploreRequest read_explore_request(const po::variables_map& vm);
 
-/// The tokens of `args` that set options from add_explore_options() and the scenario files, in
-/// their order: what a shard records. Tokens of every other option in `opts` are left out.
-std::vector<std::string> result_tokens(const std::vector<std::string>& args, po::options_description& opts);
-
 /// One scenario under one policy, in the order explore runs them.
 struct ExploreJob {
   const scenarios::ScenarioFile* file;

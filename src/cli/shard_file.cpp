@@ -2,7 +2,9 @@
 #include "cli/shard_file.h"
 
 #include <cstdio>
+#include <set>
 
+#include "cli/numeric_option.h"
 #include "scenarios/errors.h"
 #include "scenarios/explore_part_json.h"
 #include "scenarios/input_file.h"
@@ -20,7 +22,11 @@ using J = nlohmann::json;
 
 namespace {
 
-constexpr const char* kFormatKey = "tlbsim_explore_shard";
+constexpr const char* kFormatKey = "tlbsim_shard";
+
+}  // namespace
+
+namespace shard_json {
 
 [[noreturn]] void fail(const std::string& path, const std::string& pointer, const std::string& what) {
   throw ScenarioError({Diagnostic{.file = path, .pointer = pointer, .message = what}});
@@ -48,7 +54,9 @@ const J& array(const std::string& path, const J& v, const std::string& at) {
   return v;
 }
 
-}  // namespace
+}  // namespace shard_json
+
+using namespace shard_json;
 
 FileFingerprint fingerprint(const std::string& path) {
   const std::string bytes = read_input_file(path);
@@ -64,9 +72,38 @@ FileFingerprint fingerprint(const std::string& path) {
 
 std::string build_id() { return TLBSIM_BUILD_ID; }
 
-std::string shard_document(const ShardHeader& h, const std::vector<ShardJob>& jobs) {
+Shard parse_shard(const std::string& text) {
+  const size_t slash = text.find('/');
+  if (slash == std::string::npos) throw UsageError("--shard: expected K/N (shard K of N, 1 <= K <= N), got \"" + text + "\"");
+  const uint64_t n = parse_uint_option("--shard", text.substr(slash + 1), 1, kMaxShards);
+  const uint64_t k = parse_uint_option("--shard", text.substr(0, slash), 1, n);
+  return Shard{.index = k - 1, .count = n};
+}
+
+const char* command_name(ShardCommand c) { return c == ShardCommand::Sweep ? "sweep" : "explore"; }
+
+std::vector<std::string> result_tokens(const std::vector<std::string>& args, const po::options_description& opts,
+                                       const po::options_description& mine, const char* positional) {
+  std::set<std::string> keep;
+  for (const auto& o : mine.options()) keep.insert(o->long_name());
+  if (positional) keep.insert(positional);
+  po::positional_options_description pos;
+  if (positional) pos.add(positional, -1);
+  const po::parsed_options parsed = po::command_line_parser(args).options(opts).positional(pos).run();
+  std::vector<std::string> out;
+  for (const auto& o : parsed.options)
+    if (keep.count(o.string_key)) {
+      // A positional argument has no option token: name it, so the tokens parse the same anywhere.
+      if (o.position_key >= 0) out.push_back("--" + o.string_key);
+      out.insert(out.end(), o.original_tokens.begin(), o.original_tokens.end());
+    }
+  return out;
+}
+
+std::string shard_document(const ShardHeader& h, const char* key, OJ body) {
   OJ doc;
   doc[kFormatKey] = kShardFormat;
+  doc["command"] = command_name(h.command);
   doc["build"] = build_id();
   doc["arguments"] = h.tokens;
   doc["shard"] = OJ{{"index", h.shard.index + 1}, {"count", h.shard.count}};
@@ -76,10 +113,14 @@ std::string shard_document(const ShardHeader& h, const std::vector<ShardJob>& jo
     files.push_back(OJ{{"path", fp.path}, {"bytes", fp.bytes}, {"fnv1a64", fp.fnv1a64}});
   }
   doc["files"] = std::move(files);
+  doc[key] = std::move(body);
+  return doc.dump(1) + "\n";
+}
+
+std::string explore_shard_document(const ShardHeader& h, const std::vector<ShardJob>& jobs) {
   OJ js = OJ::array();
   for (const ShardJob& j : jobs) js.push_back(OJ{{"file", j.file}, {"scenario", j.scenario}, {"policy", j.policy}, {"part", part_to_json(j.part)}});
-  doc["jobs"] = std::move(js);
-  return doc.dump(1) + "\n";
+  return shard_document(h, "jobs", std::move(js));
 }
 
 ShardFile read_shard_file(const std::string& path) {
@@ -94,9 +135,13 @@ ShardFile read_shard_file(const std::string& path) {
   ShardFile f;
   f.path = path;
   if (!doc.is_object() || !doc.contains(kFormatKey))
-    fail(path, "", std::string("not a shard file (no \"") + kFormatKey + "\"; written by tlbsim explore --shard K/N --json FILE)");
+    fail(path, "", std::string("not a shard file (no \"") + kFormatKey + "\"; written by tlbsim explore or sweep --shard K/N --json FILE)");
   if (const J& v = doc[kFormatKey]; !v.is_number_unsigned() || v.get<uint64_t>() != kShardFormat)
     fail(path, std::string("/") + kFormatKey, "shard format " + v.dump() + ", this tlbsim reads format " + std::to_string(kShardFormat));
+  const std::string command = text(path, member(path, doc, "", "command"), "/command");
+  if (command == "explore") f.command = ShardCommand::Explore;
+  else if (command == "sweep") f.command = ShardCommand::Sweep;
+  else fail(path, "/command", "expected \"explore\" or \"sweep\", got \"" + command + "\"");
   f.build = text(path, member(path, doc, "", "build"), "/build");
   const J& args = array(path, member(path, doc, "", "arguments"), "/arguments");
   for (size_t i = 0; i < args.size(); ++i) f.tokens.push_back(text(path, args[i], "/arguments/" + std::to_string(i)));
@@ -112,6 +157,10 @@ ShardFile read_shard_file(const std::string& path) {
     f.files.push_back(FileFingerprint{.path = text(path, member(path, files[i], at, "path"), at + "/path"),
                                       .bytes = number(path, member(path, files[i], at, "bytes"), at + "/bytes"),
                                       .fnv1a64 = text(path, member(path, files[i], at, "fnv1a64"), at + "/fnv1a64")});
+  }
+  if (f.command == ShardCommand::Sweep) {
+    f.cells = array(path, member(path, doc, "", "cells"), "/cells");
+    return f;
   }
   const J& jobs = array(path, member(path, doc, "", "jobs"), "/jobs");
   for (size_t i = 0; i < jobs.size(); ++i) {

@@ -677,29 +677,11 @@ std::vector<Task> split_tasks(const Setup& su, const ExploreOptions& opt) {
 /// lower shard, then the lower task). Unbounded, every estimate is the same and this is round
 /// robin. A function of the task list and the shard count only, as the merge needs.
 std::vector<size_t> shard_tasks(const std::vector<Task>& tasks, const ExploreOptions& opt) {
-  const uint64_t n = opt.shard.count;
-  if (n == 1) {
-    std::vector<size_t> all(tasks.size());
-    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
-    return all;
-  }
-  auto estimate = [&](const Task& t) -> uint64_t {
-    if (opt.preemptions < 0) return 1;
-    return uint64_t{1} << (2 * std::min(30, std::max(0, opt.preemptions - t.preemptions)));  // 4^left
-  };
-  std::vector<size_t> order(tasks.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return estimate(tasks[a]) > estimate(tasks[b]); });
-  std::vector<uint64_t> load(std::min<uint64_t>(n, tasks.size() + 1), 0);
-  std::vector<size_t> own;
-  for (size_t k = 0; k < order.size(); ++k) {
-    // With more shards than tasks, task k goes to shard k (the loads are all 0 there).
-    const uint64_t to = n > tasks.size() ? k : static_cast<uint64_t>(std::min_element(load.begin(), load.end()) - load.begin());
-    if (n <= tasks.size()) load[to] += estimate(tasks[order[k]]);
-    if (to == opt.shard.index) own.push_back(order[k]);
-  }
-  std::sort(own.begin(), own.end());
-  return own;
+  std::vector<uint64_t> estimates(tasks.size(), 1);
+  if (opt.preemptions >= 0)
+    for (size_t i = 0; i < tasks.size(); ++i)
+      estimates[i] = uint64_t{1} << (2 * std::min(30, std::max(0, opt.preemptions - tasks[i].preemptions)));  // 4^left
+  return deal_to_shard(estimates, opt.shard);
 }
 
 /// Exhaustive exploration of the tasks opt.shard owns, each an independent subtree (run in

@@ -14,16 +14,10 @@
 #include "kernel/policy.h"
 #include "scenarios/explore_part.h"
 #include "scenarios/runner.h"
+#include "scenarios/shard.h"
 #include "scenarios/spec.h"
 
 namespace tlbsim::scenarios {
-
-/// The part of a search one process runs: the tasks (exhaustive mode) or runs (random mode)
-/// whose index is `index` modulo `count` (docs/scale-out.md). {0, 1}: all of it.
-struct Shard {
-  uint64_t index = 0;
-  uint64_t count = 1;
-};
 
 /// Deepest --split-depth: the task list is built by running every prefix up to it.
 inline constexpr unsigned kMaxSplitDepth = 16;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# scripts/parallel/explore.sh as a user runs it: GNU parallel runs the shards on this machine,
-# locally and through parallel's --sshlogin path (":" is this machine), and the merged report
-# and JSON are the bytes of the unsharded explore. Exit 77 (skipped) without GNU parallel.
-#   parallel_explore_test.sh TLBSIM SOURCE_DIR
+# scripts/parallel/explore.sh and sweep.sh as a user runs them: GNU parallel runs the shards on
+# this machine, locally and through parallel's --sshlogin path (":" is this machine), and the
+# merged report and JSON (sweep: table, CSV and SVG) are the bytes of the unsharded command.
+# Exit 77 (skipped) without GNU parallel.
+#   parallel_shards_test.sh TLBSIM SOURCE_DIR
 set -euo pipefail
 tlbsim="$1"
 src="$2"
@@ -29,3 +30,13 @@ fi
 grep -q "a shard failed; nothing merged" "$work/err.txt" || { echo "FAIL: no message for the failed shard"; cat "$work/err.txt"; exit 1; }
 [ ! -s "$work/out.txt" ] || { echo "FAIL: a report was printed after a shard failed"; exit 1; }
 echo "ok: a failed shard stops the merge"
+
+# sweep.sh: the table, CSV and SVG of the unsharded sweep.
+sweep_args=(--sizes 1,16,64,512 --workload madv-dontneed)
+"$tlbsim" sweep "${sweep_args[@]}" --csv "$work/whole.csv" --svg "$work/whole.svg" > "$work/whole-sweep.txt"
+TLBSIM="$tlbsim" "$src/scripts/parallel/sweep.sh" -n 3 -S 2/: -C "$work/merged.csv" -V "$work/merged.svg" -- "${sweep_args[@]}" \
+  > "$work/merged-sweep.txt" 2> "$work/err.txt" || { echo "FAIL (sweep): sweep.sh exited $?"; cat "$work/err.txt"; exit 1; }
+cmp "$work/whole-sweep.txt" "$work/merged-sweep.txt" || { echo "FAIL (sweep): table differs"; exit 1; }
+cmp "$work/whole.csv" "$work/merged.csv" || { echo "FAIL (sweep): CSV differs"; exit 1; }
+cmp "$work/whole.svg" "$work/merged.svg" || { echo "FAIL (sweep): SVG differs"; exit 1; }
+echo "ok: sweep in 3 shards through --sshlogin 2/:"

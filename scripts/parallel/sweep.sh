@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tlbsim sweep in N shards run by GNU parallel and merged: scripts/parallel/shards.sh sweep, whose
+# header lists the options (docs/scale-out.md).
+#
+#   scripts/parallel/sweep.sh [-n SHARDS] [-P JOBS] [-S LOGINS] [-d DIR] [-J JSON] [-C CSV] [-V SVG] -- ARGS...
+exec "$(dirname "$0")/shards.sh" sweep "$@"

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+#include "cli/sweep_request.h"
+
+#include <algorithm>
+
+#include "cli/numeric_option.h"
+#include "model/saturating.h"
+#include "scenarios/costs.h"
+
+namespace tlbsim::cli {
+
+using namespace tlbsim::scenarios;
+
+namespace {
+
+const char* const kDefaultStrategies =
+    "cpu:per-page,cpu:full-above:33,cpu:full,iommu:per-page,iommu:cmdq,iommu:range,iommu:full-above:511,iommu:full";
+const char* const kDefaultSizes = "1,2,4,8,16,24,32,33,34,48,64,96,128,192,256,384,511,512,768,1024,1536,2048,3072,4096";
+
+/// The largest range a sweep runs (--sizes), and so the most VMAs fork can spread it over.
+constexpr uint64_t kMaxSweepPages = uint64_t{1} << 20;
+
+std::vector<uint64_t> parse_sizes(const std::vector<std::string>& args) {
+  std::vector<uint64_t> out;
+  for (const auto& s : split_commas(args)) out.push_back(parse_uint_option("--sizes", s, 1, kMaxSweepPages));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (out.empty()) throw UsageError("--sizes needs at least one size");
+  return out;
+}
+
+kernel::Strategy parse_or_throw(const std::string& spec, const char* opt) {
+  std::string err;
+  auto s = kernel::parse_strategy(spec, &err);
+  if (!s) throw UsageError(std::string(opt) + ": " + err);
+  return *s;
+}
+
+}  // namespace
+
+void add_sweep_options(po::options_description& opts) {
+  opts.add_options()
+      ("workload", po::value<std::string>()->default_value("munmap-dense"), "workload (see tlbsim list)")
+      ("strategies", po::value<std::vector<std::string>>()->composing(), "strategies, comma-separated (default: all sides' main ones)")
+      ("sizes", po::value<std::vector<std::string>>()->composing(), "range sizes in pages, comma-separated, each 1 to 1048576")
+      ("policy", po::value<std::string>()->default_value("fixed"), "notifier policy")
+      ("costs", po::value<std::string>(), "JSON file overriding cost-model fields")
+      ("vmas", po::value<std::string>()->default_value("100"), ("fork: VMAs the pages are spread over, 1 to " + std::to_string(kMaxSweepPages)).c_str())
+      ("cpu-working-set", po::value<std::string>()->default_value("512"), ("pages the CPU re-touches after the path, 0 to " + std::to_string(kMaxWorkingSetPages)).c_str())
+      ("device-working-set", po::value<std::string>()->default_value("64"), ("pages the device re-touches after the path, 0 to " + std::to_string(kMaxWorkingSetPages)).c_str())
+      ("no-ats", "the device has no ATC (no PCIe ATS): only the IOTLB caches its translations")
+      ("cpu-base", po::value<std::string>()->default_value("cpu:per-page"), "CPU strategy while sweeping IOMMU strategies")
+      ("iommu-base", po::value<std::string>()->default_value("iommu:full-above:511"), "IOMMU strategy while sweeping CPU strategies");
+}
+
+SweepRequest read_sweep_request(const po::variables_map& vm) {
+  SweepRequest rq;
+  rq.workload = vm["workload"].as<std::string>();
+  const WorkloadInfo* w = find_workload(rq.workload);
+  if (!w) throw UsageError("--workload: unknown workload '" + rq.workload + "' (see tlbsim list)");
+  const std::vector<std::string> specs =
+      split_commas(vm.count("strategies") ? vm["strategies"].as<std::vector<std::string>>() : std::vector<std::string>{kDefaultStrategies});
+  for (const auto& s : specs) rq.strategies.push_back(parse_or_throw(s, "--strategies"));
+  rq.sizes = parse_sizes(vm.count("sizes") ? vm["sizes"].as<std::vector<std::string>>() : std::vector<std::string>{kDefaultSizes});
+  rq.policy = resolve_policies({vm["policy"].as<std::string>()}).at(0);
+  rq.cpu_base = parse_or_throw(vm["cpu-base"].as<std::string>(), "--cpu-base");
+  rq.iommu_base = parse_or_throw(vm["iommu-base"].as<std::string>(), "--iommu-base");
+  if (rq.cpu_base.side != kernel::StrategySide::Cpu) throw UsageError("--cpu-base needs a cpu: strategy");
+  if (rq.iommu_base.side != kernel::StrategySide::Iommu) throw UsageError("--iommu-base needs an iommu: strategy");
+  rq.no_ats = vm.count("no-ats") > 0;
+  WorkloadParams& p = rq.base;
+  p.workload = w->workload;
+  // A working set must fit below the workload's range (see WorkloadParams).
+  p.cpu_working_set = *uint_option(vm, "cpu-working-set", 0, kMaxWorkingSetPages);
+  p.device_working_set = *uint_option(vm, "device-working-set", 0, kMaxWorkingSetPages);
+  p.vmas = static_cast<unsigned>(*uint_option(vm, "vmas", 1, kMaxSweepPages));
+  p.device_ats = !rq.no_ats;
+  p.policy = rq.policy;
+  if (vm.count("costs")) {
+    rq.costs_file = vm["costs"].as<std::string>();
+    p.cost = load_costs_file(*rq.costs_file);
+  }
+  return rq;
+}
+
+std::vector<SweepCell> sweep_cells(const SweepRequest& rq) {
+  std::vector<SweepCell> cells;
+  for (size_t s = 0; s < rq.strategies.size(); ++s)
+    for (const uint64_t n : rq.sizes) cells.push_back(SweepCell{.strategy = s, .pages = n});
+  return cells;
+}
+
+WorkloadParams cell_params(const SweepRequest& rq, const SweepCell& c) {
+  WorkloadParams p = rq.base;
+  const kernel::Strategy& s = rq.strategies.at(c.strategy);
+  const bool cpu = s.side == kernel::StrategySide::Cpu;
+  p.pages = c.pages;
+  p.cpu = cpu ? s.cpu : rq.cpu_base.cpu;
+  p.iommu = cpu ? rq.iommu_base.iommu : s.iommu;
+  return p;
+}
+
+std::vector<size_t> shard_cells(const SweepRequest& rq, const std::vector<SweepCell>& cells, Shard s) {
+  // A run builds the range (every workload maps a small multiple of its pages), the working
+  // sets and, for fork, the VMAs; its time grows with their sum.
+  std::vector<uint64_t> estimates;
+  for (const SweepCell& c : cells)
+    estimates.push_back(sat_add(sat_add(c.pages, rq.base.cpu_working_set), sat_add(rq.base.device_working_set, rq.base.vmas)));
+  return deal_to_shard(estimates, s);
+}
+
+}  // namespace tlbsim::cli
