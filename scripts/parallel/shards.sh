@@ -4,7 +4,7 @@
 # into the output the unsharded command prints (docs/scale-out.md). scripts/parallel/explore.sh
 # and sweep.sh name the command.
 #
-#   scripts/parallel/shards.sh explore|sweep [-n SHARDS] [-P JOBS] [-S LOGINS] [-d DIR] [-J JSON] [-C CSV] [-V SVG] -- ARGS...
+#   scripts/parallel/shards.sh explore|sweep [-n SHARDS] [-P JOBS] [-S LOGINS] [-d DIR] [-J JSON] [-C CSV] [-V SVG] [-p SECONDS] -- ARGS...
 #
 #   -n SHARDS   shards to split each search or sweep into (default: this machine's cores)
 #   -P JOBS     shards running at once per machine (default: SHARDS locally, parallel's own with -S)
@@ -15,6 +15,7 @@
 #   -J FILE     explore: also write the merged JSON report to FILE (what explore --json writes)
 #   -C FILE     sweep: write the merged table as CSV to FILE (what sweep --csv writes)
 #   -V FILE     sweep: write the merged plot as SVG to FILE (what sweep --svg writes)
+#   -p SECONDS  each shard prints a progress line on stderr every SECONDS (default: none)
 #
 # ARGS are the command's options (and explore's scenario files), without --shard and --json;
 # exhaustive exploration needs --preemptions. TLBSIM names the binary (default:
@@ -33,8 +34,9 @@ jobs=""
 logins=""
 dir=""
 merge_outputs=()
-usage() { sed -n '7,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-while getopts "n:P:S:d:J:C:V:h" opt; do
+progress_args=()
+usage() { sed -n '7,23p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while getopts "n:P:S:d:J:C:V:p:h" opt; do
   case "$opt" in
     n) shards="$OPTARG" ;;
     P) jobs="$OPTARG" ;;
@@ -43,6 +45,7 @@ while getopts "n:P:S:d:J:C:V:h" opt; do
     J) merge_outputs+=(--json "$OPTARG") ;;
     C) merge_outputs+=(--csv "$OPTARG") ;;
     V) merge_outputs+=(--svg "$OPTARG") ;;
+    p) progress_args=(--progress "$OPTARG") ;;
     *) usage ;;
   esac
 done
@@ -69,7 +72,7 @@ fi
 # Each shard prints what it ran (explore: a line per scenario and policy) to stderr, so that
 # stdout is the merged output alone.
 # parallel hands the joined words to a shell: quote each one here ({} is parallel's shard number).
-command_line="$(printf '%q ' "$tlbsim" "$command" "$@") --shard {}/$shards --json $(printf '%q' "$dir")/shard-{}.json 1>&2"
+command_line="$(printf '%q ' "$tlbsim" "$command" "$@" "${progress_args[@]}") --shard {}/$shards --json $(printf '%q' "$dir")/shard-{}.json 1>&2"
 if ! parallel "${popts[@]}" "$command_line" ::: $(seq 1 "$shards"); then
   echo "$prog: a shard failed; nothing merged" >&2
   exit 2

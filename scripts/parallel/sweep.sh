@@ -3,5 +3,5 @@
 # tlbsim sweep in N shards run by GNU parallel and merged: scripts/parallel/shards.sh sweep, whose
 # header lists the options (docs/scale-out.md).
 #
-#   scripts/parallel/sweep.sh [-n SHARDS] [-P JOBS] [-S LOGINS] [-d DIR] [-J JSON] [-C CSV] [-V SVG] -- ARGS...
+#   scripts/parallel/sweep.sh [-n SHARDS] [-P JOBS] [-S LOGINS] [-d DIR] [-J JSON] [-C CSV] [-V SVG] [-p SECONDS] -- ARGS...
 exec "$(dirname "$0")/shards.sh" sweep "$@"

@@ -3,5 +3,5 @@
 # tlbsim explore in N shards as a Slurm job array and a dependent merge job:
 # scripts/slurm/shards.sh explore, whose header lists the options (docs/scale-out.md).
 #
-#   scripts/slurm/explore.sh -n SHARDS -d DIR [-J JSON] [-C CSV] [-V SVG] [-s "SBATCH OPTIONS"] -- ARGS...
+#   scripts/slurm/explore.sh -n SHARDS -d DIR [-J JSON] [-C CSV] [-V SVG] [-s "SBATCH OPTIONS"] [-p SECONDS] -- ARGS...
 exec "$(dirname "$0")/shards.sh" explore "$@"

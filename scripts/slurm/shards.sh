@@ -4,7 +4,7 @@
 # sweep.sbatch), and a merge job that runs once every shard succeeded (docs/scale-out.md).
 # scripts/slurm/explore.sh and sweep.sh name the command.
 #
-#   scripts/slurm/shards.sh explore|sweep -n SHARDS -d DIR [-J JSON] [-C CSV] [-V SVG] [-s "SBATCH OPTIONS"] -- ARGS...
+#   scripts/slurm/shards.sh explore|sweep -n SHARDS -d DIR [-J JSON] [-C CSV] [-V SVG] [-s "SBATCH OPTIONS"] [-p SECONDS] -- ARGS...
 #
 #   -n SHARDS   array tasks, one shard each
 #   -d DIR      shard files and the merged report (DIR/report.txt); on a file system every node sees
@@ -12,6 +12,7 @@
 #   -C FILE     sweep: write the merged table as CSV to FILE
 #   -V FILE     sweep: write the merged plot as SVG to FILE
 #   -s OPTS     more sbatch options for both jobs (partition, account, time limit, ...)
+#   -p SECONDS  a progress line in each shard's DIR/shard-K.out every SECONDS (default 60; 0: none)
 #
 # ARGS are the command's options (and explore's scenario files), without --shard and --json;
 # exhaustive exploration needs --preemptions. Paths in them must be valid on the nodes. TLBSIM
@@ -30,8 +31,9 @@ shards=""
 dir=""
 merge_outputs=()
 extra=""
-usage() { sed -n '7,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-while getopts "n:d:J:C:V:s:h" opt; do
+progress=60
+usage() { sed -n '7,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while getopts "n:d:J:C:V:s:p:h" opt; do
   case "$opt" in
     n) shards="$OPTARG" ;;
     d) dir="$OPTARG" ;;
@@ -39,6 +41,7 @@ while getopts "n:d:J:C:V:s:h" opt; do
     C) merge_outputs+=(--csv "$OPTARG") ;;
     V) merge_outputs+=(--svg "$OPTARG") ;;
     s) extra="$OPTARG" ;;
+    p) progress="$OPTARG" ;;
     *) usage ;;
   esac
 done
@@ -51,10 +54,12 @@ tlbsim="$(tlbsim_binary "$prog" "$root")"
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
 read -r -a sbatch_extra <<< "$extra"
+progress_args=()
+[ "$progress" != 0 ] && progress_args=(--progress "$progress")
 
 array="$(TLBSIM="$tlbsim" TLBSIM_SHARDS="$shards" TLBSIM_SHARD_DIR="$dir" \
   sbatch --parsable --export=ALL --array="1-$shards" --output="$dir/shard-%a.out" "${sbatch_extra[@]}" \
-  "$root/scripts/slurm/$command.sbatch" "$@")"
+  "$root/scripts/slurm/$command.sbatch" "$@" "${progress_args[@]}")"
 array="${array%%;*}"
 merge=("$tlbsim" merge)
 for k in $(seq 1 "$shards"); do merge+=("$dir/shard-$k.json"); done

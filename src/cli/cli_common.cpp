@@ -112,19 +112,4 @@ po::variables_map parse(const std::vector<std::string>& args, po::options_descri
   return vm;
 }
 
-std::string progress_line(uint64_t done, uint64_t total, double seconds) {
-  const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0.0;
-  char buf[160];
-  if (total > 0 && done > 0 && done < total && rate > 0)
-    std::snprintf(buf, sizeof buf, "explored %llu of %llu executions (%.0f/s, about %.0f s left)",
-                  static_cast<unsigned long long>(done), static_cast<unsigned long long>(total), rate,
-                  static_cast<double>(total - done) / rate);
-  else if (total > 0)
-    std::snprintf(buf, sizeof buf, "explored %llu of %llu executions (%.0f/s)", static_cast<unsigned long long>(done),
-                  static_cast<unsigned long long>(total), rate);
-  else
-    std::snprintf(buf, sizeof buf, "explored %llu executions (%.0f/s)", static_cast<unsigned long long>(done), rate);
-  return buf;
-}
-
 }  // namespace tlbsim::cli

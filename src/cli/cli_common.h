@@ -62,11 +62,6 @@ void add_selection_options(po::options_description& opts, const char* scenario_h
 /// policy.
 Selection read_selection(const po::variables_map& vm);
 
-/// The progress line explore prints on a terminal: executions so far and per second, and, when
-/// the total is known (random mode: runs times scenario-policy pairs; 0: unknown), the time left
-/// at the rate so far.
-std::string progress_line(uint64_t done, uint64_t total, double seconds);
-
 /// Adds "--max-memory MIB" (add_selection_options() does), and reads it.
 void add_max_memory_option(po::options_description& opts);
 scenarios::LoadLimits read_limits(const po::variables_map& vm);

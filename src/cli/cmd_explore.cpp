@@ -3,21 +3,18 @@
 // them, per scenario and policy: Never / Sometimes / Always per window class, finding and
 // expectation, with the shortest witness schedule, replayable with `tlbsim run --schedule`.
 #include <malloc.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <iostream>
-#include <mutex>
-#include <thread>
 
 #include "cli/cli_common.h"
 #include "cli/explore_output.h"
 #include "cli/explore_request.h"
 #include "cli/numeric_option.h"
 #include "cli/output_set.h"
+#include "cli/progress.h"
 #include "cli/shard_file.h"
 #include "scenarios/witness_export.h"
 #include "kernel/policy.h"
@@ -28,43 +25,6 @@ namespace tlbsim::cli {
 using namespace tlbsim::scenarios;
 
 namespace {
-
-/// Executions per second on stderr while exploring, only when stderr is a terminal.
-class Progress {
- public:
-  /// `total`: executions to run in all when known (random mode), else 0.
-  Progress(std::atomic<uint64_t>& n, uint64_t total) : m_n(n) {
-    if (!isatty(STDERR_FILENO)) return;
-    m_thread = std::thread([this, total] {
-      const auto t0 = std::chrono::steady_clock::now();
-      std::unique_lock lk(m_mu);
-      size_t width = 0;
-      while (!m_cv.wait_for(lk, std::chrono::milliseconds(500), [this] { return m_stop; })) {
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        const std::string line = progress_line(m_n.load(), total, s);
-        width = std::max(width, line.size());
-        std::fprintf(stderr, "\r%-*s", static_cast<int>(width), line.c_str());
-      }
-      std::fprintf(stderr, "\r%*s\r", static_cast<int>(width), "");
-    });
-  }
-  ~Progress() {
-    if (!m_thread.joinable()) return;
-    {
-      std::lock_guard lk(m_mu);
-      m_stop = true;
-    }
-    m_cv.notify_all();
-    m_thread.join();
-  }
-
- private:
-  std::atomic<uint64_t>& m_n;
-  std::thread m_thread;
-  std::mutex m_mu;
-  std::condition_variable m_cv;
-  bool m_stop = false;
-};
 
 /// One line per scenario and policy: what this shard ran.
 std::string shard_line(const ExploreJob& j, const Shard& sh, const ExplorePart& p, ExploreOptions::Mode mode) {
@@ -96,7 +56,8 @@ int cmd_explore(const std::vector<std::string>& args) {
       ("witness", po::value<std::string>(), "property whose witness --dot/--trace show (default: the worst one found)")
       ("dot", po::value<std::string>(), "write the happens-before graph of the witness (Graphviz); needs one scenario and policy")
       ("trace", po::value<std::string>(), "write the witness as a Chrome/Perfetto trace (JSON); needs one scenario and policy")
-      ("time", "print the time each exploration took on stderr");
+      ("time", "print the time each exploration took on stderr")
+      ("progress", po::value<std::string>(), "print a progress line on stderr every SECONDS, more than 0 (default: on a terminal only, redrawn in place)");
   const auto vm = parse(args, opts, "file");
   if (vm.count("help")) {
     std::cout << opts << "\n";
@@ -126,13 +87,29 @@ int cmd_explore(const std::vector<std::string>& args) {
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   std::atomic<uint64_t> done{0};
+  WorkProgress work;
+  std::atomic<size_t> current{0};
   eo.progress = &done;
-  Progress progress(done, eo.mode == ExploreOptions::Mode::Random ? eo.runs * jobs.size() : 0);
+  eo.work = &work;
+  // Random mode: the runs this process owns (run i belongs to shard i mod N), for every job.
+  const uint64_t owned_runs = eo.runs / eo.shard.count + (eo.shard.index < eo.runs % eo.shard.count ? 1 : 0);
+  const uint64_t total = eo.mode == ExploreOptions::Mode::Random ? owned_runs * jobs.size() : 0;
+  const ProgressReporter progress(
+      [&](double seconds) {
+        const ExploreJob& j = jobs[std::min(current.load(), jobs.size() - 1)];
+        std::string line = shard ? "shard " + std::to_string(shard->index + 1) + "/" + std::to_string(shard->count) + ", " : "";
+        line += j.spec->name + " under " + j.policy + " (" + std::to_string(current.load() + 1) + " of " + std::to_string(jobs.size()) +
+                "): " + progress_line(done.load(), total, seconds);
+        if (const std::string w = work_line("tasks", work, steady_seconds()); !w.empty()) line += "; " + w;
+        return line;
+      },
+      seconds_option(vm, "progress", 1e9));
   ExploreOutput output;
   std::string shard_text;
   std::vector<ShardJob> shard_jobs;
   const auto t_all = std::chrono::steady_clock::now();
   for (const ExploreJob& j : jobs) {
+    current = static_cast<size_t>(&j - jobs.data());
     eo.file = j.file->path;
     const auto t0 = std::chrono::steady_clock::now();
     if (rq.seconds) eo.deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(*rq.seconds));

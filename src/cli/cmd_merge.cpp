@@ -2,6 +2,8 @@
 // tlbsim merge: the shards of an exploration or a sweep (explore/sweep --shard K/N --json FILE)
 // combined into the report and files that the unsharded command writes, byte for byte
 // (docs/scale-out.md).
+#include <algorithm>
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -15,6 +17,7 @@
 #include "cli/sweep_request.h"
 #include "cli/sweep_shard.h"
 #include "kernel/policy.h"
+#include "model/saturating.h"
 #include "scenarios/explore.h"
 
 namespace tlbsim::cli {
@@ -63,6 +66,24 @@ void check_shards(const std::vector<ShardFile>& shards) {
     throw UsageError("shards missing of " + std::to_string(first.shard.count) + ": " + missing + (seen.size() + 1 < first.shard.count ? ", ..." : ""));
 }
 
+/// How evenly the work fell, on stderr (stdout is the unsharded output): `per_shard[k]` is shard
+/// k's share in `unit`. Run side by side on equal machines, the shards take about the largest
+/// share of one process's time; an even split would take 1/N.
+void print_balance(const char* unit, const std::vector<uint64_t>& per_shard) {
+  if (per_shard.size() < 2) return;
+  uint64_t total = 0;
+  for (const uint64_t v : per_shard) total = sat_add(total, v);
+  const auto lo = std::min_element(per_shard.begin(), per_shard.end());
+  const auto hi = std::max_element(per_shard.begin(), per_shard.end());
+  const double n = static_cast<double>(per_shard.size());
+  const double share = total ? static_cast<double>(*hi) / static_cast<double>(total) : 0.0;
+  std::fprintf(stderr,
+               "merge: %zu shards, %s per shard %llu to %llu (mean %.0f, shard %zu the largest): side by side they take about %.3f of "
+               "one process's time (an even split: %.3f)\n",
+               per_shard.size(), unit, static_cast<unsigned long long>(*lo), static_cast<unsigned long long>(*hi),
+               static_cast<double>(total) / n, static_cast<size_t>(hi - per_shard.begin()) + 1, share, 1 / n);
+}
+
 /// The files the shards read must be as they were: else a UsageError naming the file.
 void check_inputs(const ShardFile& first, const char* what) {
   for (const FileFingerprint& f : first.files)
@@ -85,6 +106,7 @@ int merge_explore(const std::vector<ShardFile>& shards, const std::vector<std::s
   const std::vector<ScenarioFile> loaded = load_all(rq.sel.files, rq.sel.limits);
   const std::vector<ExploreJob> jobs = explore_jobs(loaded, rq.sel);
   ExploreOutput output;
+  std::vector<uint64_t> spent(shards.size(), 0);  // executions each shard ran, explored and pruned
   for (size_t i = 0; i < jobs.size(); ++i) {
     const ExploreJob& j = jobs[i];
     std::vector<ExplorePart> parts;
@@ -97,6 +119,7 @@ int merge_explore(const std::vector<ShardFile>& shards, const std::vector<std::s
         throw UsageError(shard_name(f) + ": search " + std::to_string(i + 1) + " is " + sj.scenario + " under " + sj.policy +
                          ", expected " + j.spec->name + " under " + j.policy);
       parts.push_back(read_part(f, sj, j.spec->threads.size()));
+      for (const TaskResult& t : parts.back().done) spent[f.shard.index] = sat_add(spent[f.shard.index], t.result.spent);
     }
     ExploreOptions eo = rq.eo;
     eo.file = j.file->path;
@@ -112,6 +135,7 @@ int merge_explore(const std::vector<ShardFile>& shards, const std::vector<std::s
   if (vm.count("json")) outputs.set("--json", output.json());
   outputs.commit();
   std::cout << output.text();
+  print_balance("executions", spent);
   return output.exit_status();
 }
 
@@ -129,9 +153,12 @@ int merge_sweep(const std::vector<ShardFile>& shards, const std::vector<std::str
   OutputSet outputs(inputs, named_outputs(vm, {"csv", "svg"}));
   const std::vector<SweepCell> cells = sweep_cells(rq);
   std::vector<std::optional<WorkloadResult>> results(cells.size());
+  const std::vector<uint64_t> estimates = cell_estimates(rq, cells);
+  std::vector<uint64_t> load(shards.size(), 0);  // each shard's estimated work
   for (const ShardFile& f : shards) {
     const std::vector<SweepCellResult> got = read_sweep_cells(f, cells, rq);
-    const std::vector<size_t> want = shard_cells(rq, cells, f.shard);
+    const std::vector<size_t> want = deal_to_shard(estimates, f.shard);
+    for (const size_t i : want) load[f.shard.index] = sat_add(load[f.shard.index], estimates[i]);
     std::vector<size_t> have;
     for (const SweepCellResult& c : got) have.push_back(c.cell);
     if (have != want)
@@ -149,6 +176,7 @@ int merge_sweep(const std::vector<ShardFile>& shards, const std::vector<std::str
   if (vm.count("svg")) outputs.set("--svg", out.svg());
   outputs.commit();
   std::cout << out.text();
+  print_balance("estimated work", load);
   return kExitOk;
 }
 

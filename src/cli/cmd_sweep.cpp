@@ -6,11 +6,14 @@
 #include <iostream>
 
 #include "cli/cli_common.h"
+#include "cli/numeric_option.h"
 #include "cli/output_set.h"
+#include "cli/progress.h"
 #include "cli/shard_file.h"
 #include "cli/sweep_output.h"
 #include "cli/sweep_request.h"
 #include "cli/sweep_shard.h"
+#include "model/saturating.h"
 
 namespace tlbsim::cli {
 
@@ -24,7 +27,8 @@ int cmd_sweep(const std::vector<std::string>& args) {
       ("csv", po::value<std::string>(), "write the table as CSV to FILE")
       ("svg", po::value<std::string>(), "write the plot as SVG to FILE")
       ("shard", po::value<std::string>(), "run shard K of N (K/N, N at most 2^20) of the grid and write it to --json for tlbsim merge (docs/scale-out.md)")
-      ("json", po::value<std::string>(), "with --shard: the shard file to write");
+      ("json", po::value<std::string>(), "with --shard: the shard file to write")
+      ("progress", po::value<std::string>(), "print a progress line on stderr every SECONDS, more than 0 (default: on a terminal only, redrawn in place)");
   const auto vm = parse(args, opts, nullptr);
   if (vm.count("help")) {
     std::cout << opts << "\n";
@@ -40,9 +44,24 @@ int cmd_sweep(const std::vector<std::string>& args) {
   const SweepRequest rq = read_sweep_request(vm);
   const std::vector<SweepCell> cells = sweep_cells(rq);
 
+  const std::vector<uint64_t> estimates = cell_estimates(rq, cells);
+  const std::vector<size_t> own = deal_to_shard(estimates, shard.value_or(Shard{}));
+  WorkProgress work;
+  uint64_t own_estimate = 0;
+  for (const size_t i : own) own_estimate = sat_add(own_estimate, estimates[i]);
+  work.start(own.size(), own_estimate);
+  const std::string what = "sweep " + rq.workload + " under " + rq.policy +
+                           (shard ? ", shard " + std::to_string(shard->index + 1) + "/" + std::to_string(shard->count) : "");
+  std::vector<SweepCellResult> done;
+  {
+    const ProgressReporter progress([&](double) { return what + ": " + work_line("cells", work, steady_seconds()); },
+                                    seconds_option(vm, "progress", 1e9));
+    for (const size_t i : own) {
+      done.push_back(SweepCellResult{.cell = i, .result = run_workload(cell_params(rq, cells[i]))});
+      work.finish(estimates[i]);
+    }
+  }
   if (shard) {
-    std::vector<SweepCellResult> done;
-    for (const size_t i : shard_cells(rq, cells, *shard)) done.push_back(SweepCellResult{.cell = i, .result = run_workload(cell_params(rq, cells[i]))});
     po::options_description mine;
     add_sweep_options(mine);
     const ShardHeader h{.command = ShardCommand::Sweep,
@@ -56,7 +75,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
     return kExitOk;
   }
   std::vector<WorkloadResult> results;
-  for (const SweepCell& c : cells) results.push_back(run_workload(cell_params(rq, c)));
+  for (SweepCellResult& d : done) results.push_back(std::move(d.result));
   const SweepOutput out(rq, std::move(results));
   if (vm.count("csv")) outputs.set("--csv", out.csv());
   if (vm.count("svg")) outputs.set("--svg", out.svg());

@@ -100,13 +100,13 @@ WorkloadParams cell_params(const SweepRequest& rq, const SweepCell& c) {
   return p;
 }
 
-std::vector<size_t> shard_cells(const SweepRequest& rq, const std::vector<SweepCell>& cells, Shard s) {
+std::vector<uint64_t> cell_estimates(const SweepRequest& rq, const std::vector<SweepCell>& cells) {
   // A run builds the range (every workload maps a small multiple of its pages), the working
   // sets and, for fork, the VMAs; its time grows with their sum.
   std::vector<uint64_t> estimates;
   for (const SweepCell& c : cells)
     estimates.push_back(sat_add(sat_add(c.pages, rq.base.cpu_working_set), sat_add(rq.base.device_working_set, rq.base.vmas)));
-  return deal_to_shard(estimates, s);
+  return estimates;
 }
 
 }  // namespace tlbsim::cli

@@ -46,8 +46,8 @@ std::vector<SweepCell> sweep_cells(const SweepRequest& rq);
 /// The workload parameters of one cell.
 scenarios::WorkloadParams cell_params(const SweepRequest& rq, const SweepCell& c);
 
-/// The cells (indices into `cells`, ascending) that shard `s` runs, dealt by an estimate of each
-/// run's size (deal_to_shard()): a function of the options and the shard count only.
-std::vector<size_t> shard_cells(const SweepRequest& rq, const std::vector<SweepCell>& cells, scenarios::Shard s);
+/// An estimate of each cell's run size, by which deal_to_shard() gives a shard its cells: a
+/// function of the options only, so the assignment is one of the options and the shard count.
+std::vector<uint64_t> cell_estimates(const SweepRequest& rq, const std::vector<SweepCell>& cells);
 
 }  // namespace tlbsim::cli

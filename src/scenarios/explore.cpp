@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "model/check.h"
+#include "model/saturating.h"
 #include "scenarios/detector.h"
 #include "scenarios/errors.h"
 #include "scenarios/footprint.h"
@@ -671,17 +672,18 @@ std::vector<Task> split_tasks(const Setup& su, const ExploreOptions& opt) {
   return tasks;
 }
 
-/// The tasks opt.shard owns, in task order. Bounded, a task's cost grows about 4-5x with each
+/// The estimated size of every task, by which deal_to_shard() gives opt.shard its tasks (in
+/// task order). Bounded, a task's cost grows about 4-5x with each
 /// preemption its prefix leaves to spend (docs/explore.md), so tasks are dealt out by that
 /// estimate: largest first, each to the shard with the least estimated work so far (ties: the
 /// lower shard, then the lower task). Unbounded, every estimate is the same and this is round
 /// robin. A function of the task list and the shard count only, as the merge needs.
-std::vector<size_t> shard_tasks(const std::vector<Task>& tasks, const ExploreOptions& opt) {
+std::vector<uint64_t> task_estimates(const std::vector<Task>& tasks, const ExploreOptions& opt) {
   std::vector<uint64_t> estimates(tasks.size(), 1);
   if (opt.preemptions >= 0)
     for (size_t i = 0; i < tasks.size(); ++i)
       estimates[i] = uint64_t{1} << (2 * std::min(30, std::max(0, opt.preemptions - tasks[i].preemptions)));  // 4^left
-  return deal_to_shard(estimates, opt.shard);
+  return estimates;
 }
 
 /// Exhaustive exploration of the tasks opt.shard owns, each an independent subtree (run in
@@ -690,7 +692,16 @@ std::vector<size_t> shard_tasks(const std::vector<Task>& tasks, const ExploreOpt
 /// a task, so the subtrees need nothing from one another. Nothing depends on the number of jobs.
 ExplorePart exhaustive_part(const Setup& su, const ExploreOptions& opt) {
   std::vector<Task> tasks = split_tasks(su, opt);
-  const std::vector<size_t> own = shard_tasks(tasks, opt);
+  const std::vector<uint64_t> estimates = task_estimates(tasks, opt);
+  const std::vector<size_t> own = deal_to_shard(estimates, opt.shard);
+  if (opt.work) {
+    uint64_t est = 0;
+    for (const size_t i : own) est = sat_add(est, estimates[i]);
+    opt.work->start(own.size(), est);
+  }
+  auto finished = [&](size_t k) {
+    if (opt.work) opt.work->finish(estimates[own[k]]);
+  };
   std::vector<Aggregate> results(own.size());
   // Budgets (docs/explore.md): a task may run while the executions of the tasks before it and
   // its own stay within opt.max_executions. Each task publishes its count as it goes; an earlier
@@ -709,10 +720,12 @@ ExplorePart exhaustive_part(const Setup& su, const ExploreOptions& opt) {
     if (task.result) {
       results[k] = *task.result;
       runs[k].store(results[k].spent, std::memory_order_relaxed);
+      finished(k);
       return;
     }
     if (!within(k, 1)) {
       results[k].stopped = true;
+      finished(k);
       return;
     }
     SubtreeExplorer ex(su, opt.progress, opt.preemptions);
@@ -741,6 +754,7 @@ ExplorePart exhaustive_part(const Setup& su, const ExploreOptions& opt) {
     results[k].bound_cut = results[k].bound_cut || task.bound_cut;
     results[k].deadline_hit = deadline_hit;
     runs[k].store(results[k].spent, std::memory_order_relaxed);
+    finished(k);
   });
   ExplorePart part;
   part.tasks = tasks.size();

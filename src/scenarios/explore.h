@@ -33,6 +33,7 @@ struct ExploreOptions {
   /// finishes are free.
   int preemptions = -1;
   std::atomic<uint64_t>* progress = nullptr;  ///< executions finished so far (for a progress line)
+  WorkProgress* work = nullptr;  ///< exhaustive mode: the current round's tasks this process runs (for a progress line)
   std::string file;            ///< for error messages
   /// Exhaustive mode: stop once this many executions (explored and pruned) would be exceeded;
   /// 0: no limit. Counted over the first-step subtrees in thread order, so whether a search

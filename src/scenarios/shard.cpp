@@ -2,6 +2,7 @@
 #include "scenarios/shard.h"
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 #include "model/saturating.h"
@@ -39,6 +40,10 @@ std::vector<size_t> deal_to_shard(const std::vector<uint64_t>& estimates, Shard 
   for (size_t i = 0; i < to.size(); ++i)
     if (to[i] == s.index) own.push_back(i);
   return own;
+}
+
+double steady_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 std::vector<uint64_t> shard_loads(const std::vector<uint64_t>& estimates, const std::vector<uint64_t>& actual, uint64_t count) {

@@ -3,6 +3,7 @@
 /// Shards: the part of a search or a sweep one process runs (docs/scale-out.md), and how work
 /// items are dealt to them. Every scale-out command deals with deal_to_shard(), so the
 /// assignment is a function of the item list and the shard count only, as a merge needs.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -24,5 +25,29 @@ std::vector<size_t> deal_to_shard(const std::vector<uint64_t>& estimates, Shard 
 /// For every shard of `count`, the sum of `actual` over the items deal_to_shard() gives it:
 /// what each shard would really run (`actual`: a measured size per item, e.g. executions).
 std::vector<uint64_t> shard_loads(const std::vector<uint64_t>& estimates, const std::vector<uint64_t>& actual, uint64_t count);
+
+/// Seconds on the steady clock (the clock progress lines measure with).
+double steady_seconds();
+
+/// How far one process is through the items it was dealt (the tasks of a search round, the
+/// cells of a sweep), for a progress line: written by the workers, read by a progress thread.
+struct WorkProgress {
+  std::atomic<uint64_t> items{0}, items_done{0};
+  std::atomic<uint64_t> estimate{0}, estimate_done{0};
+  std::atomic<double> started_at{0};  ///< steady_seconds() when the items were dealt
+  /// Counting starts over: `n` items of estimated size `est` in all, dealt now.
+  void start(uint64_t n, uint64_t est) {
+    items_done = 0;
+    estimate_done = 0;
+    items = n;
+    estimate = est;
+    started_at = steady_seconds();
+  }
+  /// One item of estimated size `est` is done.
+  void finish(uint64_t est) {
+    estimate_done += est;
+    ++items_done;
+  }
+};
 
 }  // namespace tlbsim::scenarios

@@ -49,9 +49,3 @@ TEST_CASE("read_selection: an unknown policy is a usage error", "[cli]") {
 }  // namespace
 }  // namespace tlbsim::cli
 
-TEST_CASE("progress_line: executions and rate, and the time left when the total is known", "[cli]") {
-  CHECK(tlbsim::cli::progress_line(300, 0, 2.0) == "explored 300 executions (150/s)");
-  CHECK(tlbsim::cli::progress_line(300, 1200, 2.0) == "explored 300 of 1200 executions (150/s, about 6 s left)");
-  CHECK(tlbsim::cli::progress_line(1200, 1200, 8.0) == "explored 1200 of 1200 executions (150/s)");
-  CHECK(tlbsim::cli::progress_line(0, 1200, 0.0) == "explored 0 of 1200 executions (0/s)");
-}

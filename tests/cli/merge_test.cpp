@@ -150,3 +150,22 @@ TEST_CASE("explore --shard needs --json and, exhaustive, --preemptions; K/N must
   refused(" --preemptions 1 --shard 1/2 --dot " + q(dir.path / "g.dot") + json, "--dot and --trace need the whole search");
   CHECK(dir.listing().empty());
 }
+
+TEST_CASE("explore --shard --progress SECONDS writes progress lines on stderr only; merge states the shards' balance", "[cli][shard]") {
+  TempDir dir, scratch;
+  const std::string args = q(kSource + "/scenarios.json") + " --scenario nested-finish-mmu-table-free --policy fixed --preemptions 3 --split-depth 2";
+  const std::string plain = sharded(args, 2, dir, scratch).text;
+  // The same shard with progress lines: stdout and the shard file unchanged.
+  const fs::path json = dir.path / "again.json";
+  const Outcome o = run_tlbsim("explore " + args + " --shard 1/2 --json " + q(json) + " --progress 0.001", scratch);
+  INFO("stderr:\n" << o.err);
+  REQUIRE(o.status == 0);
+  CHECK(o.err.find("shard 1/2, nested-finish-mmu-table-free under fixed (1 of 1): explored ") != std::string::npos);
+  CHECK(o.err.find(" tasks, about ") != std::string::npos);
+  CHECK(read_text(json) == read_text(dir.path / "shard-1.json"));
+  // merge: the report on stdout, how evenly the executions fell on stderr.
+  const Outcome m = run_tlbsim("merge " + q(json) + " " + q(dir.path / "shard-2.json"), scratch);
+  CHECK(m.out == plain);
+  CHECK(m.err.find("merge: 2 shards, executions per shard ") != std::string::npos);
+  CHECK(m.err.find("of one process's time (an even split: 0.500)") != std::string::npos);
+}

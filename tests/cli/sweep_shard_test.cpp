@@ -132,3 +132,18 @@ TEST_CASE("sweep --shard needs --json, --json needs --shard, and the shards writ
   refused("--shard 0/2" + json, "--shard must be between 1 and 2 (got 0)");
   CHECK(dir.listing().empty());
 }
+
+TEST_CASE("sweep --progress SECONDS writes progress lines on stderr only; merge states the shards' balance", "[cli][shard]") {
+  TempDir dir, scratch;
+  const std::string args = "--sizes 1,64,4096 --strategies cpu:per-page,iommu:full";
+  const Output w = whole(args, dir, scratch);
+  const Outcome o = run_tlbsim("sweep " + args + " --progress 0.001", scratch);
+  CHECK(o.status == 0);
+  CHECK(o.out == w.text);
+  CHECK(o.err.find("sweep munmap-dense under fixed: ") != std::string::npos);
+  CHECK(o.err.find(" of 6 cells, about ") != std::string::npos);
+  const std::string list = shards(args, 2, dir, scratch);
+  const Outcome m = run_tlbsim("merge" + list, scratch);
+  CHECK(m.out == w.text);
+  CHECK(m.err.find("merge: 2 shards, estimated work per shard ") != std::string::npos);
+}

@@ -21,7 +21,10 @@ check() {
   cmp "$work/whole.json" "$work/merged.json" || { echo "FAIL ($what): JSON differs"; exit 1; }
   echo "ok: $what"
 }
-check "3 shards, 2 at once" -n 3 -P 2
+check "3 shards, 2 at once" -n 3 -P 2 -p 30
+grep -q "^shard 3/3, .*of the estimated work" "$work/err.txt" || { echo "FAIL: no progress line from shard 3"; cat "$work/err.txt"; exit 1; }
+grep -q "^merge: 3 shards, executions per shard" "$work/err.txt" || { echo "FAIL: merge states no balance"; cat "$work/err.txt"; exit 1; }
+echo "ok: -p gives each shard's progress, merge the balance"
 check "4 shards through --sshlogin 2/:" -n 4 -S 2/:
 # A shard that cannot run: exit 2, nothing merged.
 if TLBSIM="$tlbsim" "$src/scripts/parallel/explore.sh" -n 2 -- "$src/scenarios.json" > "$work/out.txt" 2> "$work/err.txt"; then

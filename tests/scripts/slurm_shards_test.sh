@@ -29,6 +29,9 @@ done
 cmp "$work/whole.txt" "$work/shards/report.txt" || { echo "FAIL: merged report differs"; cat "$work/shards/merge.err" || true; exit 1; }
 cmp "$work/whole.json" "$work/merged.json" || { echo "FAIL: merged JSON differs"; exit 1; }
 echo "ok: 4-task array and its merge job give the unsharded bytes"
+grep -q "^shard 2/4, .*of the estimated work" "$work/shards/shard-2.out" || { echo "FAIL: no progress line in shard-2.out"; cat "$work/shards/shard-2.out"; exit 1; }
+grep -q "^merge: 4 shards, executions per shard" "$work/shards/merge.err" || { echo "FAIL: merge.err states no balance"; cat "$work/shards/merge.err"; exit 1; }
+echo "ok: each shard's log ends with its progress, merge.err states the balance"
 cmp "$work/whole-sweep.txt" "$work/sweep/report.txt" || { echo "FAIL: merged sweep table differs"; cat "$work/sweep/merge.err" || true; exit 1; }
 cmp "$work/whole.csv" "$work/merged.csv" || { echo "FAIL: merged CSV differs"; exit 1; }
 cmp "$work/whole.svg" "$work/merged.svg" || { echo "FAIL: merged SVG differs"; exit 1; }
