@@ -49,7 +49,7 @@ void check_shards(const std::vector<ShardFile>& shards) {
       throw UsageError(shard_name(f) + " was written by tlbsim build " + f.build + ", this is build " + build_id() +
                        ": merge with the tlbsim that ran the shards");
     if (f.tokens != first.tokens)
-      throw UsageError(shard_name(f) + " explored with other options than " + shard_name(first) + ": " +
+      throw UsageError(shard_name(f) + " ran with other options than " + shard_name(first) + ": " +
                        words(f.tokens) + " against " + words(first.tokens));
     if (f.shard.count != first.shard.count)
       throw UsageError(shard_name(f) + " is of a split into " + std::to_string(f.shard.count) + " shards, " + shard_name(first) +

@@ -678,7 +678,7 @@ std::vector<Task> split_tasks(const Setup& su, const ExploreOptions& opt) {
 /// estimate: largest first, each to the shard with the least estimated work so far (ties: the
 /// lower shard, then the lower task). Unbounded, every estimate is the same and this is round
 /// robin. A function of the task list and the shard count only, as the merge needs.
-std::vector<uint64_t> task_estimates(const std::vector<Task>& tasks, const ExploreOptions& opt) {
+std::vector<uint64_t> estimates_of(const std::vector<Task>& tasks, const ExploreOptions& opt) {
   std::vector<uint64_t> estimates(tasks.size(), 1);
   if (opt.preemptions >= 0)
     for (size_t i = 0; i < tasks.size(); ++i)
@@ -692,7 +692,7 @@ std::vector<uint64_t> task_estimates(const std::vector<Task>& tasks, const Explo
 /// a task, so the subtrees need nothing from one another. Nothing depends on the number of jobs.
 ExplorePart exhaustive_part(const Setup& su, const ExploreOptions& opt) {
   std::vector<Task> tasks = split_tasks(su, opt);
-  const std::vector<uint64_t> estimates = task_estimates(tasks, opt);
+  const std::vector<uint64_t> estimates = estimates_of(tasks, opt);
   const std::vector<size_t> own = deal_to_shard(estimates, opt.shard);
   if (opt.work) {
     uint64_t est = 0;
@@ -965,6 +965,12 @@ ExplorePart explore_part(const ScenarioSpec& s, const kernel::Policy& policy, co
     throw std::invalid_argument("shard " + std::to_string(opt.shard.index) + " of " + std::to_string(opt.shard.count));
   const Setup su = make_setup(s, policy, opt);
   return opt.mode == ExploreOptions::Mode::Exhaustive ? exhaustive_part(su, opt) : random_part(su, opt);
+}
+
+std::vector<uint64_t> task_estimates(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt) {
+  check_thread_count(s, opt);
+  if (opt.mode != ExploreOptions::Mode::Exhaustive) throw std::invalid_argument("task_estimates: tasks are of exhaustive mode");
+  return estimates_of(split_tasks(make_setup(s, policy, opt), opt), opt);
 }
 
 ExploreResult explore(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt) {

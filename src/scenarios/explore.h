@@ -137,6 +137,11 @@ double bounded_interleavings(const std::vector<uint64_t>& counts, int preemption
 
 ExploreResult explore(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt);
 
+/// Exhaustive mode: the estimated size of every task of the search `opt` describes (its split at
+/// opt.split_depth under bound opt.preemptions), in task order: what deal_to_shard() deals the
+/// tasks to shards by. For measuring how a split balances (bench/shard_balance.cpp).
+std::vector<uint64_t> task_estimates(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt);
+
 /// The part of the search that opt.shard selects, for explore_merge(). Exhaustive mode needs a
 /// single round (iterative context bounding decides each round from the whole search).
 ExplorePart explore_part(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt);

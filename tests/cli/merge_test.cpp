@@ -109,7 +109,7 @@ TEST_CASE("merge refuses shards that are missing, twice, of other options, anoth
   const fs::path other = dir.path / "other.json";
   REQUIRE(run_tlbsim("explore " + q(scen) + " --scenario nested-finish-mmu-table-free --policy fixed --preemptions 1 --shard 2/3 --json " +
                          q(other), scratch).status == 0);
-  refused(" " + s1 + " " + q(other) + " " + s3, "explored with other options than");
+  refused(" " + s1 + " " + q(other) + " " + s3, "ran with other options than");
 
   // Another build.
   auto doc = nlohmann::json::parse(read_text(dir.path / "shard-2.json"));

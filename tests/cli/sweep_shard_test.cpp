@@ -104,6 +104,11 @@ TEST_CASE("merge refuses sweep shards that are missing, damaged, mixed with expl
   std::ofstream(damaged) << doc.dump();
   refused(" " + s1 + " " + q(damaged) + " " + s3, "/cells/0/pages: expected");
 
+  // A shard of another grid.
+  const fs::path other = dir.path / "other.json";
+  REQUIRE(run_tlbsim("sweep --sizes 1,8 --strategies cpu:per-page,cpu:full --costs " + q(costs) + " --shard 2/3 --json " + q(other), scratch).status == 0);
+  refused(" " + s1 + " " + q(other) + " " + s3, "ran with other options than");
+
   // An explore shard among sweep shards.
   const fs::path ex = dir.path / "explore.json";
   REQUIRE(run_tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario nested-finish-mmu-table-free --policy fixed --preemptions 0 --shard 2/3 --json " + q(ex),
