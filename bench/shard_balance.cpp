@@ -7,6 +7,8 @@
 // docs/scale-out.md quotes its output.
 //
 //   tlbsim_shard_balance FILE SCENARIO POLICY PREEMPTIONS SPLIT_DEPTH N...
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -44,6 +46,9 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "no scenario '%s' in %s, or no policy '%s'\n", argv[2], argv[1], argv[3]);
     return 2;
   }
+  // As tlbsim explore does (src/cli/cmd_explore.cpp): keep freed machines' memory in the process.
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
   ExploreOptions opt;
   opt.file = argv[1];
   opt.preemptions = std::atoi(argv[4]);
