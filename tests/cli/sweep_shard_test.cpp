@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scenarios/batching_workload.h"
 #include "support/tlbsim_process.h"
 
 namespace {
@@ -63,8 +64,10 @@ void check_same_bytes(const std::string& args, uint64_t n) {
 
 }  // namespace
 
-TEST_CASE("sweep --shard K/N then merge writes the unsharded table, CSV and SVG, N = 1 to 8", "[cli][shard]") {
-  for (uint64_t n = 1; n <= 8; ++n) check_same_bytes("", n);
+TEST_CASE("sweep --shard K/N then merge writes the unsharded table, CSV and SVG, N = 1 to 8, every workload", "[cli][shard]") {
+  for (const auto& w : tlbsim::scenarios::workloads())
+    for (uint64_t n = 1; n <= 8; ++n) check_same_bytes("--workload " + std::string(w.name) + " --sizes 1,33,512", n);
+  check_same_bytes("", 3);
   TempDir costs;
   std::ofstream(costs.path / "c.json") << R"({"iommu_sync": 2500, "cpu_invlpg": 60})";
   const std::string other = "--workload fork --vmas 7 --sizes 1,33,64,512,4096 --no-ats --policy old --costs " + q(costs.path / "c.json") +
