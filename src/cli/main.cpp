@@ -23,7 +23,7 @@ struct Command {
 const Command kCommands[] = {
     {"run", cmd_run, "run [FILE...]       run scenarios under policies and print the report (default: the bundled scenarios.json)"},
     {"explore", cmd_explore, "explore [FILE...]   every interleaving (or a random sample): Never/Sometimes/Always with witnesses"},
-    {"merge", cmd_merge, "merge SHARD.json...  combine the shards of explore --shard K/N into the unsharded report"},
+    {"merge", cmd_merge, "merge SHARD.json...  combine the shards of explore or sweep --shard K/N into the unsharded output"},
     {"validate", cmd_validate, "validate FILE...    check scenario files without running them"},
     {"sweep", cmd_sweep, "sweep [options]     cost of each invalidation strategy against range size (table, CSV, SVG)"},
     {"list", cmd_list, "list [FILE...]      list policies, driver decodings, ops, and the scenarios in FILEs"},
@@ -33,7 +33,8 @@ std::string usage() {
   std::string u = "usage: tlbsim <command> [options]\n\ncommands:\n";
   for (const Command& c : kCommands) u += std::string("  ") + c.help + "\n";
   u += "\nRun 'tlbsim <command> --help' for a command's options.\n"
-       "Exit status: 0 every expectation holds, 1 an expectation failed, 2 bad input or usage.\n";
+       "Exit status: 0 every expectation holds, 1 an expectation failed (explore: a stated verdict disagrees),\n"
+       "2 bad input or usage, 3 internal error (a bug in tlbsim).\n";
   return u;
 }
 

@@ -90,16 +90,35 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+/// Golden files are rewritten only when TLBSIM_UPDATE_GOLDEN is exactly "1": any other value
+/// (unset, empty, "0", "yes") compares, so a stray variable cannot make the tests pass.
+bool update_requested(const char* env) { return env && std::string(env) == "1"; }
+
+/// The 1-based number of the first line where `got` differs from `want`; 0 if they are equal.
+size_t first_difference(const std::string& want, const std::string& got) {
+  std::istringstream a(want), b(got);
+  std::string la, lb;
+  for (size_t line = 1;; ++line) {
+    const bool ha = static_cast<bool>(std::getline(a, la)), hb = static_cast<bool>(std::getline(b, lb));
+    if (!ha && !hb) return want == got ? 0 : line;  // a missing final newline differs too
+    if (ha != hb || la != lb) return line;
+  }
+}
+
+std::string golden_path(const std::string& name, const std::string& policy) {
+  return std::string(TLBSIM_SOURCE_DIR) + "/tests/golden/" + name + "__" + policy + ".txt";
+}
+
 void check_golden(const std::string& name, const std::string& policy, const std::string& got) {
-  const std::string path = std::string(TLBSIM_SOURCE_DIR) + "/tests/golden/" + name + "__" + policy + ".txt";
-  if (std::getenv("TLBSIM_UPDATE_GOLDEN")) {
+  const std::string path = golden_path(name, policy);
+  if (update_requested(std::getenv("TLBSIM_UPDATE_GOLDEN"))) {
     std::ofstream(path, std::ios::binary) << got;
     return;
   }
   const std::string want = slurp(path);
-  INFO("golden file " << path << " (TLBSIM_UPDATE_GOLDEN=1 rewrites it)");
+  INFO("golden file " << path << " differs from line " << first_difference(want, got) << " (TLBSIM_UPDATE_GOLDEN=1 rewrites it)");
   REQUIRE_FALSE(want.empty());
-  CHECK(got == want);
+  CHECK(first_difference(want, got) == 0);
 }
 
 struct Path {
@@ -164,4 +183,24 @@ TEST_CASE("every simulated path produces its golden event order under each polic
       check_golden(p.name, policy, run_path(policy, p.setup, p.run));
     }
   }
+}
+
+TEST_CASE("golden files are rewritten only with TLBSIM_UPDATE_GOLDEN=1, and a changed order is a difference", "[kernel][golden]") {
+  CHECK(update_requested("1"));
+  for (const char* other : {static_cast<const char*>(nullptr), "", "0", "yes", "true", " 1", "1 "}) CHECK_FALSE(update_requested(other));
+  // A stored order with two of its events swapped: found at the first line that moved.
+  const std::string want = slurp(golden_path("munmap", "fixed"));
+  REQUIRE(want.size() > 0);
+  std::vector<std::string> lines;
+  std::istringstream in(want);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  size_t i = 0;
+  while (i + 1 < lines.size() && lines[i] == lines[i + 1]) ++i;
+  REQUIRE(i + 1 < lines.size());
+  std::swap(lines[i], lines[i + 1]);
+  std::string swapped;
+  for (const std::string& l : lines) swapped += l + "\n";
+  CHECK(first_difference(want, want) == 0);
+  CHECK(first_difference(want, swapped) == i + 1);
+  CHECK(first_difference(want, want.substr(0, want.size() - 1)) != 0);
 }
