@@ -9,6 +9,7 @@
 #include "kernel/sva.h"
 #include "scenarios/batching_workload.h"
 #include "scenarios/errors.h"
+#include "scenarios/metrics.h"
 #include "scenarios/ops.h"
 #include "scenarios/printable.h"
 
@@ -57,6 +58,8 @@ int cmd_list(const std::vector<std::string>& args) {
     std::printf("  %-24s %s\n", (std::string(st.name) + (st.takes_threshold ? ":N" : "")).c_str(), std::string(st.description).c_str());
   std::cout << "\nbatching workloads (tlbsim sweep --workload):\n";
   for (const auto& w : workloads()) std::printf("  %-24s %s\n", std::string(w.name).c_str(), std::string(w.description).c_str());
+  std::cout << "\nmetrics (expect, verdicts; in report order):\n";
+  for (const auto& m : metrics()) std::printf("  %-24s %s\n", std::string(m.name).c_str(), std::string(m.counts).c_str());
   std::cout << "\nops:\n";
   for (const auto& o : ops()) {
     const char* kind = o.kind == ThreadKind::Cpu ? "cpu" : o.kind == ThreadKind::Device ? "device" : "kernel";

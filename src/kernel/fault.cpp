@@ -143,7 +143,7 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
 namespace {
 void livelock(Kernel& k, AddressSpace& mm, uint64_t addr, bool write, unsigned n, const char* who, uint32_t dev) {
   if (!k.bus().active()) return;
-  Event e{.kind = EventKind::Fault, .flags = uint8_t(write ? kEvWrite : 0), .mm = mm.id(), .func = who};
+  Event e{.kind = EventKind::Fault, .flags = uint8_t((write ? kEvWrite : 0) | kEvGaveUp), .mm = mm.id(), .func = who};
   e.va = addr;
   e.aux = dev;
   e.note = "livelock: " + std::to_string(n) + " faults without progress";

@@ -152,7 +152,7 @@ Task<> shadow_access(Kernel& k, ShadowMmu& s, AddressSpace& mm, uint64_t addr, b
     put_page(k, g.pfn, "kvm_release_pfn_clean");
   }
   if (k.bus().active()) {
-    Event e{.kind = EventKind::Fault, .flags = uint8_t(write ? kEvWrite : 0), .holder = s.holder(), .mm = mm.id(),
+    Event e{.kind = EventKind::Fault, .flags = uint8_t((write ? kEvWrite : 0) | kEvGaveUp), .holder = s.holder(), .mm = mm.id(),
             .func = "kvm_mmu_page_fault"};
     e.va = addr;
     e.note = "livelock: " + std::to_string(max_faults) + " faults without progress";

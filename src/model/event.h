@@ -59,6 +59,7 @@ enum EventFlag : uint8_t {
   kEvHuge = 4,        ///< the entry maps a 2 MiB page
   kEvTable = 8,       ///< a FrameAlloc/FrameFree/Fill is about a page-table page
   kEvUser = 16,       ///< the fault was raised by a user access
+  kEvGaveUp = 32,     ///< a Fault: the access gave up after its fault limit without progress (a livelock)
 };
 
 struct Event {

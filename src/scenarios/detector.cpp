@@ -11,28 +11,6 @@
 
 namespace tlbsim::scenarios {
 
-std::string_view to_string(WindowClass c) {
-  switch (c) {
-    case WindowClass::Stale: return "stale";
-    case WindowClass::Permission: return "permission";
-    case WindowClass::Freed: return "freed";
-    case WindowClass::Reused: return "reused";
-    case WindowClass::TableFreed: return "table-freed";
-  }
-  return "?";
-}
-
-int severity(WindowClass c) {
-  switch (c) {
-    case WindowClass::Stale: return 1;
-    case WindowClass::Permission: return 2;
-    case WindowClass::Freed: return 3;
-    case WindowClass::TableFreed: return 4;
-    case WindowClass::Reused: return 5;
-  }
-  return 0;
-}
-
 namespace {
 
 struct HolderTag {
@@ -311,7 +289,7 @@ class Detector {
       case EventKind::StaleTableWalk: on_stale_table_walk(e); break;
       case EventKind::Copy: m_copied[e.pfn.value()] = e.seq.value(); break;
       case EventKind::Fault:
-        if (e.note.rfind("livelock", 0) == 0) add_finding("livelock", e, e.va, kNoPfn, std::string(e.func) + ": " + e.note);
+        if (e.flags & kEvGaveUp) add_finding(std::string(metric_info(Metric::Livelocks).finding), e, e.va, kNoPfn, std::string(e.func) + ": " + e.note);
         break;
       default: break;
     }
@@ -329,19 +307,19 @@ class Detector {
 }  // namespace
 
 uint64_t DetectorResult::metric(const std::string& name) const {
+  const MetricInfo* m = find_metric(name);
+  if (!m) return 0;
   uint64_t n = 0;
-  if (name == "windows") return windows.size();
-  if (name == "observed") {
+  if (m->metric == Metric::Windows) return windows.size();
+  if (m->metric == Metric::Observed) {
     for (const auto& w : windows) n += w.observed();
     return n;
   }
-  for (WindowClass c : {WindowClass::Stale, WindowClass::Permission, WindowClass::Freed, WindowClass::Reused, WindowClass::TableFreed})
-    if (name == to_string(c)) {
-      for (const auto& w : windows) n += w.cls == c;
-      return n;
-    }
-  const std::string kind = name == "lost-writes" ? "lost-write" : name == "livelocks" ? "livelock" : name;
-  for (const auto& f : findings) n += f.kind == kind;
+  if (m->window_class) {
+    for (const auto& w : windows) n += w.cls == *m->window_class;
+    return n;
+  }
+  for (const auto& f : findings) n += f.kind == m->finding;
   return n;
 }
 

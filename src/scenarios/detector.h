@@ -10,13 +10,10 @@
 #include <vector>
 
 #include "model/event.h"
+#include "scenarios/metrics.h"
 
 namespace tlbsim::scenarios {
 
-enum class WindowClass : uint8_t { Stale, Permission, Freed, Reused, TableFreed };
-std::string_view to_string(WindowClass c);
-/// Class severity: the worse, the higher (the worst window is the observed one first, then by this).
-int severity(WindowClass c);
 
 struct EventRef {
   Seq seq{};

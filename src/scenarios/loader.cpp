@@ -390,11 +390,6 @@ std::string Bound::text() const {
   return (op == Op::Eq ? "" : op == Op::Ge ? ">=" : "<=") + std::to_string(value);
 }
 
-const std::vector<std::string>& metric_names() {
-  static const std::vector<std::string> n{"windows", "observed", "stale", "permission", "freed", "reused",
-                                          "table-freed", "lost-writes", "use-after-free", "livelocks"};
-  return n;
-}
 
 namespace {
 

@@ -125,7 +125,7 @@ std::string text_report(const std::string& file, const std::vector<ScenarioOutco
   std::ostringstream os;
   size_t pass = 0, total = 0;
   os << "tlbsim report for " << file << "\n";
-  const char* cols[] = {"windows", "stale", "permission", "freed", "reused", "table-freed", "observed", "lost-writes", "use-after-free", "livelocks"};
+  const std::vector<std::string>& cols = metric_names();
   for (const ScenarioOutcome& so : outcomes) {
     os << "\n== " << so.spec->name << "\n";
     // Free text from the file: a control character (a newline, a terminal escape) is printed
@@ -135,9 +135,9 @@ std::string text_report(const std::string& file, const std::vector<ScenarioOutco
     int width = 8;
     for (const PolicyOutcome& p : so.policies) width = std::max<int>(width, static_cast<int>(p.run.policy.size()));
     os << "   " << std::string(width, ' ');
-    for (const char* c : cols) {
+    for (const std::string& c : cols) {
       char buf[32];
-      std::snprintf(buf, sizeof buf, "%*s", static_cast<int>(std::string(c).size()) + 1, c);
+      std::snprintf(buf, sizeof buf, "%*s", static_cast<int>(c.size()) + 1, c.c_str());
       os << buf;
     }
     os << "  verdict\n";
@@ -145,8 +145,8 @@ std::string text_report(const std::string& file, const std::vector<ScenarioOutco
       char buf[64];
       std::snprintf(buf, sizeof buf, "   %-*s", width, p.run.policy.c_str());
       os << buf;
-      for (const char* c : cols) {
-        std::snprintf(buf, sizeof buf, "%*llu", static_cast<int>(std::string(c).size()) + 1,
+      for (const std::string& c : cols) {
+        std::snprintf(buf, sizeof buf, "%*llu", static_cast<int>(c.size()) + 1,
                       static_cast<unsigned long long>(p.det.metric(c)));
         os << buf;
       }

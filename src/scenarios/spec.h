@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "iommu/cost_model.h"
+#include "scenarios/metrics.h"
 
 namespace tlbsim::scenarios {
 
@@ -146,9 +147,6 @@ struct ScenarioFile {
   std::string text;  ///< raw bytes, kept for byte-identical seed corpora and hashing
   std::vector<ScenarioSpec> scenarios;
 };
-
-/// Metric names an expectation may use, in report order.
-const std::vector<std::string>& metric_names();
 
 /// The properties `tlbsim explore` always reports, in report order: the metrics, then
 /// "deadlock" and "step budget exceeded". A scenario's "verdicts" may name these. (Explore also

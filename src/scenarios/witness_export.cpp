@@ -15,6 +15,7 @@
 
 #include "scenarios/detector.h"
 #include "scenarios/footprint.h"
+#include "scenarios/metrics.h"
 
 namespace tlbsim::scenarios {
 
@@ -74,9 +75,15 @@ const PropertyResult* pick_witness(const ExploreResult& r, const std::string& na
       if ((p.name == name || p.name.rfind(name + " ", 0) == 0) && p.witness) return &p;
     return nullptr;
   }
-  // Most severe first: what a kernel developer would want to see drawn.
-  for (const char* n : {"use-after-free", "table-freed", "reused", "freed", "lost-writes", "permission", "stale",
-                        "observed", "livelocks", "windows", "deadlock", "step budget exceeded"})
+  // Most severe first (metrics() ranks them), then the run statuses: what a kernel developer
+  // would want to see drawn.
+  std::vector<const MetricInfo*> ranked;
+  for (const MetricInfo& m : metrics()) ranked.push_back(&m);
+  std::stable_sort(ranked.begin(), ranked.end(), [](const MetricInfo* a, const MetricInfo* b) { return a->severity > b->severity; });
+  std::vector<std::string> order;
+  for (const MetricInfo* m : ranked) order.emplace_back(m->name);
+  order.insert(order.end(), {"deadlock", "step budget exceeded"});
+  for (const std::string& n : order)
     for (const auto& p : r.properties)
       if (p.name == n && p.witness) return &p;
   // A "model invariant violated" witness cannot be replayed to a complete run: never drawn.

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+#include "scenarios/metrics.h"
+
+#include <stdexcept>
+
+namespace tlbsim::scenarios {
+
+const std::vector<MetricInfo>& metrics() {
+  static const std::vector<MetricInfo> all{
+      {Metric::Windows, "windows", "stale-translation windows: a cached translation that granted more than the page table", 1, {}, ""},
+      {Metric::Stale, "stale", "windows of class stale: the frame is no longer mapped there, still its owner's", 3, WindowClass::Stale, ""},
+      {Metric::Permission, "permission", "windows of class permission: writable while the PTE is read-only", 4, WindowClass::Permission, ""},
+      {Metric::Freed, "freed", "windows of class freed: the frame was freed while the window was open", 5, WindowClass::Freed, ""},
+      {Metric::Reused, "reused", "windows of class reused: the frame was freed and allocated again", 7, WindowClass::Reused, ""},
+      {Metric::TableFreed, "table-freed", "windows of class table-freed: a walk-cache entry's page-table page was freed", 6,
+       WindowClass::TableFreed, ""},
+      {Metric::Observed, "observed", "windows with an access through the stale entry while open", 8, {}, ""},
+      {Metric::LostWrites, "lost-writes", "writes through a stale entry to a frame already copied away (COW, migration)", 9, {}, "lost-write"},
+      {Metric::UseAfterFree, "use-after-free", "accesses or walks through a stale entry to a freed or reused frame or table", 10, {},
+       "use-after-free"},
+      {Metric::Livelocks, "livelocks", "accesses that faulted repeatedly without progress", 2, {}, "livelock"},
+  };
+  return all;
+}
+
+const MetricInfo& metric_info(Metric m) {
+  for (const MetricInfo& i : metrics())
+    if (i.metric == m) return i;
+  throw std::logic_error("metric without a row in metrics()");
+}
+
+const MetricInfo* find_metric(std::string_view name) {
+  for (const MetricInfo& i : metrics())
+    if (i.name == name) return &i;
+  return nullptr;
+}
+
+const std::vector<std::string>& metric_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const MetricInfo& i : metrics()) n.emplace_back(i.name);
+    return n;
+  }();
+  return names;
+}
+
+namespace {
+
+const MetricInfo& class_row(WindowClass c) {
+  for (const MetricInfo& i : metrics())
+    if (i.window_class == c) return i;
+  throw std::logic_error("window class without a row in metrics()");
+}
+
+}  // namespace
+
+std::string_view to_string(WindowClass c) { return class_row(c).name; }
+int severity(WindowClass c) { return class_row(c).severity; }
+
+}  // namespace tlbsim::scenarios
