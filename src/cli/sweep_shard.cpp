@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "cli/sweep_shard.h"
 
+#include <iterator>
 #include <utility>
 
 
@@ -23,6 +24,8 @@ constexpr std::pair<const char*, uint64_t iommu::CostCounters::*> kCounters[] = 
     {"iotlb_misses", &iommu::CostCounters::iotlb_misses},   {"atc_misses", &iommu::CostCounters::atc_misses},
     {"refill_ns", &iommu::CostCounters::refill_ns},         {"sec_inv_requests", &iommu::CostCounters::sec_inv_requests},
 };
+
+static_assert(std::size(kCounters) * sizeof(uint64_t) == sizeof(iommu::CostCounters), "a CostCounters field missing from kCounters");
 
 /// The result's own counters, by name.
 constexpr std::pair<const char*, uint64_t WorkloadResult::*> kTotals[] = {

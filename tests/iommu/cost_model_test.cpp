@@ -29,5 +29,30 @@ TEST_CASE("subtracting counter snapshots gives each field's count over the inter
         0);
 }
 
+// A counter added to CostCounters must be added to operator+= and operator- (and to the sweep
+// shard's field table, which checks the same size): this fails until the test knows it too.
+static_assert(sizeof(CostCounters) == 10 * sizeof(uint64_t), "a new CostCounters field: sum it in operator+=, subtract it in operator-");
+
+TEST_CASE("adding counters sums every field, saturating", "[iommu][costs]") {
+  CostCounters a{.cpu_flushes = 1, .cpu_flush_ns = 2, .iommu_commands = 3, .atc_commands = 4, .syncs = 5, .iommu_ns = 6,
+                 .iotlb_misses = 7, .atc_misses = 8, .refill_ns = 9, .sec_inv_requests = 10};
+  const CostCounters b{.cpu_flushes = 100, .cpu_flush_ns = 200, .iommu_commands = 300, .atc_commands = 400, .syncs = 500,
+                       .iommu_ns = 600, .iotlb_misses = 700, .atc_misses = 800, .refill_ns = 900, .sec_inv_requests = 1000};
+  a += b;
+  CHECK(a.cpu_flushes == 101);
+  CHECK(a.cpu_flush_ns == 202);
+  CHECK(a.iommu_commands == 303);
+  CHECK(a.atc_commands == 404);
+  CHECK(a.syncs == 505);
+  CHECK(a.iommu_ns == 606);
+  CHECK(a.iotlb_misses == 707);
+  CHECK(a.atc_misses == 808);
+  CHECK(a.refill_ns == 909);
+  CHECK(a.sec_inv_requests == 1010);
+  CostCounters big{.iommu_ns = ~uint64_t{0}};
+  big += b;
+  CHECK(big.iommu_ns == ~uint64_t{0});
+}
+
 }  // namespace
 }  // namespace tlbsim::iommu
