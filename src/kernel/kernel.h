@@ -63,8 +63,8 @@ class SecondaryMmu {
 /// cache is reached through accessors that record each slot touched (model/touch.h).
 class File {
  public:
-  File(uint32_t id, std::string name, uint64_t pages)
-      : id(id), name(std::move(name)), i_mmap_rwsem(this->name + ".i_mmap_rwsem"), m_pages(pages, kNoPfn), m_dirty(pages, false) {}
+  File(uint32_t file_id, std::string file_name, uint64_t pages)
+      : id(file_id), name(std::move(file_name)), i_mmap_rwsem(name + ".i_mmap_rwsem"), m_pages(pages, kNoPfn), m_dirty(pages, false) {}
   const uint32_t id;
   const std::string name;
   SimLock i_mmap_rwsem;

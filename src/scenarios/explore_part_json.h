@@ -15,8 +15,7 @@ nlohmann::ordered_json part_to_json(const ExplorePart& p);
 
 /// A value that is not what part_to_json() writes: `pointer` says where (JSON Pointer).
 struct PartFormatError : std::runtime_error {
-  PartFormatError(std::string pointer, const std::string& what)
-      : std::runtime_error(what), pointer(std::move(pointer)) {}
+  PartFormatError(std::string at, const std::string& what) : std::runtime_error(what), pointer(std::move(at)) {}
   std::string pointer;
 };
 

@@ -17,7 +17,7 @@ namespace {
 /// is enough.
 class Builder : public nlohmann::detail::json_sax_dom_parser<json> {
  public:
-  explicit Builder(json& root) : json_sax_dom_parser(root, true) {}
+  explicit Builder(json& doc) : json_sax_dom_parser(doc, true) {}
   bool number_float(number_float_t value, const string_t& raw) {
     if (raw.find_first_of(".eE") != string_t::npos) return json_sax_dom_parser::number_float(value, raw);
     binary_t digits(std::vector<std::uint8_t>(raw.begin(), raw.end()));

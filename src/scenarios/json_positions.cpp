@@ -109,8 +109,8 @@ struct PositionSax : nlohmann::json_sax<nlohmann::json> {
 
   /// The start of the token just read: back up over the token to its first byte.
   size_t token_start(size_t len_hint) const {
-    size_t end = consumed > 0 ? consumed - 1 : 0;
-    size_t s = end >= len_hint ? end - len_hint : 0;
+    const size_t last = consumed > 0 ? consumed - 1 : 0;
+    size_t s = last >= len_hint ? last - len_hint : 0;
     while (s > 0 && (text[s] == ' ' || text[s] == '\n' || text[s] == '\t' || text[s] == '\r' || text[s] == ':' || text[s] == ','))
       ++s;
     return s;

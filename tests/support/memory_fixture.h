@@ -13,7 +13,7 @@ namespace tlbsim::test {
 /// A fixture derives from this, holds the hardware under test and checks its invariants in
 /// check_hardware(); every step below checks the whole machine after it.
 struct MemoryFixture {
-  MemoryFixture(MmId mm, uint32_t asid) : mm(mm), asid(asid), mem({}, bus), pt(mem, mm) { bus.add_sink(&rec); }
+  MemoryFixture(MmId mm_id, uint32_t tag) : mm(mm_id), asid(tag), mem({}, bus), pt(mem, mm_id) { bus.add_sink(&rec); }
   MemoryFixture(const MemoryFixture&) = delete;
   MemoryFixture& operator=(const MemoryFixture&) = delete;
   virtual ~MemoryFixture() = default;
