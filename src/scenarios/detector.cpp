@@ -289,7 +289,8 @@ class Detector {
       case EventKind::StaleTableWalk: on_stale_table_walk(e); break;
       case EventKind::Copy: m_copied[e.pfn.value()] = e.seq.value(); break;
       case EventKind::Fault:
-        if (e.flags & kEvGaveUp) add_finding(std::string(metric_info(Metric::Livelocks).finding), e, e.va, kNoPfn, std::string(e.func) + ": " + e.note);
+        if (e.flags & kEvGaveUp)
+          add_finding(std::string(metric_info(Metric::Livelocks).finding), e, e.va, kNoPfn, std::string(e.func) + ": " + e.note);
         break;
       default: break;
     }

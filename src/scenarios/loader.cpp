@@ -390,7 +390,6 @@ std::string Bound::text() const {
   return (op == Op::Eq ? "" : op == Op::Ge ? ">=" : "<=") + std::to_string(value);
 }
 
-
 namespace {
 
 /// The model's frame limit, and the memory estimate against `--max-memory`, each reported at the
