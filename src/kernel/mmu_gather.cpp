@@ -86,6 +86,16 @@ void tlb_remove_pmd_tlb_entry(MmuGather& tlb, uint64_t addr) {
   tlb.cleared_pmds = true;
 }
 
+void tlb_flush_pte_range(MmuGather& tlb, uint64_t addr, uint64_t size) {
+  adjust_range(tlb, addr, size);
+  tlb.cleared_ptes = true;
+}
+
+void tlb_flush_pmd_range(MmuGather& tlb, uint64_t addr, uint64_t size) {
+  adjust_range(tlb, addr, size);
+  tlb.cleared_pmds = true;
+}
+
 bool __tlb_remove_page(Kernel& k, MmuGather& tlb, Pfn pfn) {
   tlb.pages.push_back(pfn);
   return tlb.pages.size() >= k.config().gather_batch_pages;

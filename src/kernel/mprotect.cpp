@@ -5,6 +5,7 @@
 
 #include "kernel/arch_flush.h"
 #include "kernel/locking.h"
+#include "kernel/mmu_gather.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/pgtable_generic.h"
 #include "kernel/thp.h"
@@ -46,32 +47,52 @@ Pte new_protection(Kernel& k, const Vma& vma, Pte oldpte) {
 /// pmd_trans_huge(): a huge PMD, also while a split holds it invalid (pmd_mkinvalid() keeps PSE).
 bool pmd_trans_huge(Pte pmd) { return !pmd.none() && (pmd.raw() & Pte::kHuge); }
 
-/// change_huge_pmd() (v6.0): under the PMD lock, pmdp_invalidate_ad() (the PMD made non-present
-/// and flush_pmd_tlb_range(), so hardware cannot set A/D on the old entry unseen), then
-/// set_pmd_at() with pmd_modify(). v6.0 has no writable upgrade for huge PMDs
-/// (can_change_pmd_writable() is v6.2): a private huge PMD stays read-only until a write fault.
-/// Returns HPAGE_PMD_NR, or 0 if the PMD is no longer huge.
-Task<uint64_t> change_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, PteRef pmd, uint64_t addr) {
+/// pte_needs_flush() / huge_pmd_needs_flush() (c9fe66560bf2, v5.19). x86
+/// (arch/x86/include/asm/tlbflush.h, pte_flags_need_flush()): no flush for an entry that was not
+/// present; a flush for a new pfn, for Dirty or Present cleared, and for any change of RW, USER
+/// or PSE, in either direction (so an upgrade to writable flushes too); Accessed and the software
+/// bits (_PAGE_SPECIAL) are ignored. Every other architecture uses the generic answer: always.
+bool pte_needs_flush(const Kernel& k, Pte oldpte, Pte newpte) {
+  if (k.config().arch != Arch::X86) return true;
+  if (!oldpte.present()) return false;
+  if (oldpte.pfn() != newpte.pfn()) return true;
+  constexpr uint64_t kFlushOnClear = Pte::kDirty | Pte::kPresent;
+  constexpr uint64_t kFlushOnChange = Pte::kWrite | Pte::kUser | Pte::kHuge;
+  const uint64_t diff = (oldpte.raw() ^ newpte.raw()) & ~Pte::kPfnMask;
+  return (diff & oldpte.raw() & kFlushOnClear) != 0 || (diff & kFlushOnChange) != 0;
+}
+
+/// change_huge_pmd(), under the PMD lock. With an mmu_gather (v5.19+): pmdp_invalidate_ad() (no
+/// flush on x86), set_pmd_at() with pmd_modify(), then tlb_flush_pmd_range() if
+/// huge_pmd_needs_flush(). Without (before 4f83145721f3): pmdp_invalidate(), which flushes at
+/// once. Either way the PMD is non-present in between, so hardware cannot set A/D on the old entry
+/// unseen. No writable upgrade for huge PMDs here (can_change_pmd_writable() is v6.2): a private
+/// huge PMD stays read-only until a write fault. Returns HPAGE_PMD_NR, or 0 if the PMD is no longer
+/// huge.
+Task<uint64_t> change_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, PteRef pmd, uint64_t addr, MmuGather* tlb) {
   SimLock& ptl = k.ptl(pmd.table);
   co_await lock(k, ptl, LockMode::Write, "__pmd_trans_huge_lock");
   if (!mm.pt().get(pmd).huge()) {
     unlock(k, ptl, LockMode::Write, "spin_unlock");
     co_return 0;
   }
-  const Pte oldpmd = pmdp_invalidate(k, mm, pmd, addr);
+  const Pte oldpmd = tlb ? pmdp_invalidate_ad(k, mm, pmd, addr) : pmdp_invalidate(k, mm, pmd, addr);
   Pte entry = oldpmd.wrprotect();
   if (vma.writable() && vma.shared() && !wants_writenotify(vma)) entry = entry.with(Pte::kWrite);
   mm.pt().set(pmd, Vaddr{addr}, entry, "set_pmd_at");
+  if (tlb && pte_needs_flush(k, oldpmd, entry)) tlb_flush_pmd_range(*tlb, addr, kPmdSize);
   co_await yield_point("change_huge_pmd");
   unlock(k, ptl, LockMode::Write, "spin_unlock");
   co_return kPtrsPerTable;
 }
 
-/// change_pte_range() over one PTE table (v6.0): PTL held, flush_tlb_batched_pending()
-/// (3ea277194daa), then each present PTE through ptep_modify_prot_start() (x86 get-and-clear,
-/// so a hardware A/D update cannot be lost) and ptep_modify_prot_commit(). No flush here.
-/// Returns the PTEs changed (every present one counts, as `pages` does in the kernel).
-Task<uint64_t> change_pte_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t addr, uint64_t end) {
+/// change_pte_range() over one PTE table: PTL held, flush_tlb_batched_pending() (3ea277194daa),
+/// then each present PTE through ptep_modify_prot_start() (get-and-clear, so a hardware A/D
+/// update cannot be lost) and ptep_modify_prot_commit(). No flush here: with an mmu_gather
+/// (v5.19+) each PTE that pte_needs_flush() is recorded with tlb_flush_pte_range(); without,
+/// the caller flushes the whole range. Returns the PTEs changed (every present one counts, as
+/// `pages` does in the kernel).
+Task<uint64_t> change_pte_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t addr, uint64_t end, MmuGather* tlb) {
   const PteRef first = mm.pt().lookup(Vaddr{addr}, 1);
   if (!first.valid()) co_return 0;  // pmd_trans_unstable(): a file THP split left nothing here
   SimLock& ptl = k.ptl(first.table);
@@ -85,6 +106,7 @@ Task<uint64_t> change_pte_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t a
       const Pte ptent = new_protection(k, vma, oldpte);
       mm.pt().set(r, Vaddr{addr}, Pte{}, "ptep_modify_prot_start");
       mm.pt().set(r, Vaddr{addr}, ptent, "ptep_modify_prot_commit");
+      if (tlb && pte_needs_flush(k, oldpte, ptent)) tlb_flush_pte_range(*tlb, addr, kPageSize);
       ++pages;
       co_await yield_point("change_pte_range");
     } else if (oldpte.swp_type() == Pte::SwpType::MigrationWrite) {
@@ -99,7 +121,7 @@ Task<uint64_t> change_pte_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t a
 
 /// change_pmd_range() over [addr, end) within one PUD: the MMU_NOTIFY_PROTECTION_VMA bracket
 /// starts at the first populated PMD, from there to `end`, and ends after the loop.
-Task<uint64_t> change_pmd_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t addr, uint64_t end) {
+Task<uint64_t> change_pmd_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t addr, uint64_t end, MmuGather* tlb) {
   uint64_t pages = 0;
   uint64_t range_start = 0;
   bool started = false;
@@ -114,7 +136,7 @@ Task<uint64_t> change_pmd_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t a
     }
     if (pmd_trans_huge(mm.pt().get(pmd))) {
       if (next - addr == kPmdSize) {
-        const uint64_t nr = co_await change_huge_pmd(k, mm, vma, pmd, addr);
+        const uint64_t nr = co_await change_huge_pmd(k, mm, vma, pmd, addr, tlb);
         pages += nr;
         if (nr) continue;
       } else {
@@ -122,27 +144,42 @@ Task<uint64_t> change_pmd_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t a
       }
       // Fall through: the huge PMD was just split.
     }
-    pages += co_await change_pte_range(k, mm, vma, addr, next);
+    pages += co_await change_pte_range(k, mm, vma, addr, next, tlb);
   }
   // OLD: the hidden invalidate_range() here reaches the IOMMU before the CPU is flushed.
   if (started) mmu_notifier_invalidate_range_end(k, mm, range_start, end, "change_pmd_range");
   co_return pages;
 }
 
-/// change_protection_range() (v6.0): inc_tlb_flush_pending() first, so a concurrent zap that
-/// finds these PTEs already changed knows a flush is still outstanding (mm_tlb_flush_pending());
-/// one flush_tlb_range() over the whole range if any entry was touched.
-Task<> change_protection_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t start, uint64_t end) {
-  trace_call(k, "change_protection_range", mm.id(), start, end);
-  // flush_cache_range() is a no-op on x86 and arm64.
-  mm.inc_tlb_flush_pending();  // inc_tlb_flush_pending()
+/// The walk of change_protection_range(): change_p4d_range() -> change_pud_range(), one
+/// change_pmd_range() per PUD. Returns the PTEs changed.
+Task<uint64_t> change_p4d_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t start, uint64_t end, MmuGather* tlb) {
   uint64_t pages = 0;
-  // change_p4d_range() -> change_pud_range(): one change_pmd_range() per PUD.
   for (uint64_t addr = start, next = 0; addr < end; addr = next) {
     next = std::min(end, (addr + kPudSize) & ~(kPudSize - 1));
     if (!mm.pt().lookup(Vaddr{addr}, 2).valid()) continue;  // pud_none_or_clear_bad()
-    pages += co_await change_pmd_range(k, mm, vma, addr, next);
+    pages += co_await change_pmd_range(k, mm, vma, addr, next, tlb);
   }
+  co_return pages;
+}
+
+/// change_protection_range(). With an mmu_gather (v5.19+): tlb_start_vma(), the walk,
+/// tlb_end_vma() (a flush on arm64, which does not merge VMAs; on x86 only for PFNMAP VMAs); the
+/// gather's own inc_tlb_flush_pending() covers the whole call. Before 4a18419f71cd:
+/// inc_tlb_flush_pending() first, so a concurrent zap that finds these PTEs already changed knows
+/// a flush is still outstanding (mm_tlb_flush_pending()), and one flush_tlb_range() over the whole
+/// range if any entry was touched.
+Task<> change_protection_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t start, uint64_t end, MmuGather* tlb) {
+  trace_call(k, "change_protection_range", mm.id(), start, end);
+  // flush_cache_range() is a no-op on x86 and arm64.
+  if (tlb) {
+    tlb_start_vma(k, *tlb, vma);
+    co_await change_p4d_range(k, mm, vma, start, end, tlb);
+    tlb_end_vma(k, *tlb, vma);
+    co_return;
+  }
+  mm.inc_tlb_flush_pending();  // inc_tlb_flush_pending()
+  const uint64_t pages = co_await change_p4d_range(k, mm, vma, start, end, nullptr);
   if (pages) flush_tlb_range(k, mm, start, end);
   mm.dec_tlb_flush_pending();  // dec_tlb_flush_pending()
 }
@@ -150,7 +187,7 @@ Task<> change_protection_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t st
 /// mprotect_fixup(): nothing to do if the flags stay; otherwise split the VMA at the range
 /// ends (vma_merge() is not modelled), set the new vm_flags (and vm_page_prot), and
 /// change_protection().
-Task<> mprotect_fixup(Kernel& k, AddressSpace& mm, Vma vma, uint64_t start, uint64_t end, bool writable) {
+Task<> mprotect_fixup(Kernel& k, AddressSpace& mm, MmuGather* tlb, Vma vma, uint64_t start, uint64_t end, bool writable) {
   const uint32_t newflags = writable ? (vma.flags | kVmWrite) : (vma.flags & ~uint32_t{kVmWrite});
   if (newflags == vma.flags) co_return;
   // __split_vma() -> vma_adjust_trans_huge(): where a new boundary is unaligned and the 2 MiB
@@ -171,7 +208,7 @@ Task<> mprotect_fixup(Kernel& k, AddressSpace& mm, Vma vma, uint64_t start, uint
       v.flags = newflags;
       updated = v;
     }
-  co_await change_protection_range(k, mm, updated, start, end);
+  co_await change_protection_range(k, mm, updated, start, end, tlb);
 }
 
 }  // namespace
@@ -184,6 +221,18 @@ Task<> sys_mprotect(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len, b
     trace_call(k, "mprotect: -EINVAL", mm.id(), start, end);
     mmap_write_unlock(k, mm);
     co_return;
+  }
+  // No VMA at `start`: -ENOMEM before any gather ("goto out").
+  if (!mm.find_vma(start)) {
+    trace_call(k, "mprotect: -ENOMEM", mm.id(), start, end);
+    mmap_write_unlock(k, mm);
+    co_return;
+  }
+  MmuGather gather;
+  MmuGather* tlb = nullptr;
+  if (k.policy().mprotect_mmu_gather) {
+    tlb = &gather;
+    tlb_gather_mmu(k, gather, mm);
   }
   // do_mprotect_pkey(): VMA by VMA from `start`; a hole is -ENOMEM, a VMA that may never be
   // written is -EACCES. VMAs already changed stay changed, as in the kernel.
@@ -198,9 +247,11 @@ Task<> sys_mprotect(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len, b
       break;
     }
     const uint64_t tmp = std::min(vp->end, end);
-    co_await mprotect_fixup(k, mm, *vp, nstart, tmp, writable);
+    co_await mprotect_fixup(k, mm, tlb, *vp, nstart, tmp, writable);
     nstart = tmp;
   }
+  // The errors above break out of the loop to here: the gather is finished either way.
+  if (tlb) co_await tlb_finish_mmu(k, gather);
   mmap_write_unlock(k, mm);
 }
 

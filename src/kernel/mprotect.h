@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-/// mprotect(2) as in Linux 6.0 (mm/mprotect.c change_protection_range(); primer section 7.2):
-/// each PTE is rewritten under its PTL with ptep_modify_prot_start()/_commit(), inside an
-/// MMU_NOTIFY_PROTECTION_VMA bracket started lazily at the first populated PMD, and the CPU TLB
-/// is flushed once after the walk if any PTE was touched. OLD invalidates the IOMMU at that
-/// bracket's end, before the CPU flush; FIXED inside the flush. (v6.2 moved mprotect onto an
-/// mmu_gather, 4a18419f71cd; the FIXED policy here keeps the v6.0 walk so the two differ only in
-/// the notifier.)
+/// mprotect(2) (mm/mprotect.c; primer section 7.2). Since v5.19 (4a18419f71cd "mm/mprotect: use
+/// mmu_gather", so in both 6.0 and 6.6) do_mprotect_pkey() runs the whole call inside one
+/// mmu_gather: each PTE is rewritten under its PTL with ptep_modify_prot_start()/_commit() inside
+/// an MMU_NOTIFY_PROTECTION_VMA bracket started lazily at the first populated PMD, the PTEs that
+/// pte_needs_flush() are gathered, and the CPU TLB is flushed at tlb_end_vma() (arm64) or
+/// tlb_finish_mmu() (x86). OLD invalidates the IOMMU at the bracket's end, before the CPU flush,
+/// and again from tlb_flush_mmu_tlbonly(); FIXED inside the flush. Policies with
+/// mprotect_mmu_gather unset (v4.12, v4.18) run the earlier walk with one flush_tlb_range().
 #include <cstdint>
 
 #include "kernel/kernel.h"

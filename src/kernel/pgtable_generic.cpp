@@ -32,6 +32,12 @@ Pte pmdp_invalidate(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
   return old;
 }
 
+Pte pmdp_invalidate_ad(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
+  if (k.config().arch != Arch::X86) return pmdp_invalidate(k, mm, pmd, haddr);
+  const Pte cur = mm.pt().get(pmd);
+  return mm.pt().set(pmd, Vaddr{haddr}, Pte{cur.raw() & ~Pte::kPresent}, "pmdp_invalidate_ad");
+}
+
 Pte pmdp_huge_clear_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
   const Pte old = mm.pt().set(pmd, Vaddr{haddr}, Pte{}, "pmdp_huge_get_and_clear");
   flush_pmd_tlb_range(k, mm, haddr, haddr + kPmdSize);

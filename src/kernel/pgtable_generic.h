@@ -22,6 +22,11 @@ Pte ptep_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr
 /// kernel still sees a huge PMD and no fault can install a PTE table), then
 /// flush_pmd_tlb_range(). Returns the old PMD.
 Pte pmdp_invalidate(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
+/// pmdp_invalidate_ad() (4f83145721f3, v5.19), for callers that flush later through an
+/// mmu_gather (change_huge_pmd()): x86 only makes the PMD non-present ("once an invalid PTE is
+/// established, the PTE's access and dirty bits cannot be updated", arch/x86/mm/pgtable.c);
+/// other architectures use the generic one, which is pmdp_invalidate(). Returns the old PMD.
+Pte pmdp_invalidate_ad(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
 /// pmdp_huge_clear_flush(): pmdp_huge_get_and_clear() + flush_pmd_tlb_range().
 Pte pmdp_huge_clear_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
 /// pmdp_huge_clear_flush_notify() (<= 6.5): + mmu_notifier_invalidate_range(haddr, +HPAGE_PMD_SIZE).

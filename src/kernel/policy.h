@@ -41,6 +41,11 @@ struct Policy {
   /// f268f6cf875f (v6.1): khugepaged's retract_page_tables() brackets the PMD clear and the
   /// page-table free with mmu_notifier start/end. v6.0 (OLD) called no notifier at all there.
   bool retract_page_tables_notifier = false;
+  /// 4a18419f71cd (v5.19): mprotect runs inside an mmu_gather (tlb_gather_mmu() in
+  /// do_mprotect_pkey(), tlb_flush_pte_range() for each PTE that pte_needs_flush(), the flush at
+  /// tlb_end_vma()/tlb_finish_mmu()). Before it, change_protection_range() did
+  /// inc_tlb_flush_pending(), the walk and one flush_tlb_range() over the whole range.
+  bool mprotect_mmu_gather = true;
   /// Before 60bae7370896 (v6.0-rc): migrate_vma_collect_pmd() flushed after dropping the PTL.
   bool migrate_vma_flush_after_unlock = false;
 };
