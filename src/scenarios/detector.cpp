@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <map>
+#include <span>
 #include <tuple>
 #include <unordered_map>
 
 #include "model/page_table.h"
 #include "model/pte.h"
+#include "scenarios/runner.h"
 
 namespace tlbsim::scenarios {
 
@@ -38,16 +40,37 @@ struct Eff {
   bool writable = false;
 };
 
+/// What a cached leaf entry grants beyond the page table: nothing, write permission to the
+/// frame the PTE still maps, or a frame the PTE no longer maps there.
+enum class Excess : uint8_t { None, Permission, Moved };
+
 class Detector {
  public:
-  DetectorResult run(const std::vector<Event>& events) {
-    for (const Event& e : events) on(e);
+  /// `steps`: the run's steps in event order ([ev_begin, ev_end) each); empty when the log has
+  /// no step structure, and then every event counts as a step of its own.
+  DetectorResult run(const std::vector<Event>& events, std::span<const StepRecord> steps) {
+    size_t next_step = 0;
+    for (size_t i = 0; i < events.size(); ++i) {
+      while (next_step < steps.size() && steps[next_step].ev_end <= i) ++next_step;
+      const bool in_step = next_step < steps.size() && steps[next_step].ev_begin <= i;
+      // Events outside every step (the setup) each get an id of their own.
+      m_step = in_step ? next_step : steps.size() + i;
+      on(events[i]);
+    }
     for (Window& w : m_r.windows)
       if (!w.close.valid()) w.open_at_end = true;
     if (!events.empty()) {
       m_r.end_seq = events.back().seq.value() + 1;
       m_r.end_ns = events.back().time_ns;
     }
+    // Transient windows leave the list (window ids are not used past this point).
+    std::vector<Window> kept;
+    kept.reserve(m_r.windows.size());
+    for (size_t id = 0; id < m_r.windows.size(); ++id) {
+      if (m_transient[id]) ++m_r.transient;
+      else kept.push_back(std::move(m_r.windows[id]));
+    }
+    m_r.windows = std::move(kept);
     return std::move(m_r);
   }
 
@@ -84,6 +107,8 @@ class Detector {
 
   int open_window(Window w) {
     m_r.windows.push_back(std::move(w));
+    m_open_step.push_back(m_step);
+    m_transient.push_back(false);
     const int id = static_cast<int>(m_r.windows.size() - 1);
     const Window& x = m_r.windows.back();
     const uint32_t n = x.walk ? 1 : (x.level == 2 ? 512 : 1);
@@ -96,6 +121,9 @@ class Detector {
   void close_window(int id, const Event& e) {
     Window& w = m_r.windows[id];
     w.close = ref(e);
+    // Opened and closed by one step, which no other thread can interleave, and nothing went
+    // through the entry in between: in no schedule could anything have used it.
+    m_transient[id] = m_open_step[id] == m_step && w.accesses.empty();
     const uint32_t n = w.walk ? 1 : (w.level == 2 ? 512 : 1);
     for (uint32_t i = 0; i < n; ++i) {
       auto& v = m_frame_windows[w.pfn.value() + i];
@@ -103,15 +131,49 @@ class Detector {
     }
   }
 
-  void check_leaf(const LeafKey& k, LeafEntry& le, uint64_t va, const Event& cause, const std::string& what) {
-    if (le.window >= 0) return;
-    const auto& [mm, vpn, huge, ht] = k;
-    if (va < (vpn << kPageShift) || va >= (vpn << kPageShift) + (huge ? kPmdSize : kPageSize)) va = vpn << kPageShift;
+  /// What the entry grants beyond the effective PTE of its page at `va`.
+  Excess excess_at(uint16_t mm, uint64_t vpn, bool huge, const LeafEntry& le, uint64_t va) const {
     const Eff eff = eff_leaf(mm, va);
     const Pfn mine = huge ? Pfn{le.pfn.value() + uint32_t((va >> kPageShift) - vpn)} : le.pfn;
-    const bool moved = !eff.present || eff.pfn != mine;
-    const bool lost_write = le.writable && !eff.writable;
-    if (!moved && !lost_write) return;
+    if (!eff.present || eff.pfn != mine) return Excess::Moved;
+    return le.writable && !eff.writable ? Excess::Permission : Excess::None;
+  }
+  /// The most the entry grants beyond any of its pages' effective PTEs (a huge entry has 512).
+  Excess excess_all(uint16_t mm, uint64_t vpn, bool huge, const LeafEntry& le) const {
+    Excess worst = Excess::None;
+    for (uint64_t i = 0; i < (huge ? kPtrsPerTable : 1) && worst != Excess::Moved; ++i)
+      worst = std::max(worst, excess_at(mm, vpn, huge, le, (vpn + i) << kPageShift));
+    return worst;
+  }
+
+  /// A store changed the PTE under an entry whose window is open: the page table may grant
+  /// again what the entry holds (the window closes, restored: ptep_modify_prot_start() then
+  /// _commit() with the same frame and permission), or it may now grant less in another way,
+  /// and the class becomes the worse of the two (a transient clear followed by a read-only
+  /// commit is a permission window, not a stale one). A class never goes back.
+  void recheck_leaf(const LeafKey& k, LeafEntry& le, const Event& cause) {
+    const auto& [mm, vpn, huge, ht] = k;
+    const Excess x = excess_all(mm, vpn, huge, le);
+    Window& w = m_r.windows[le.window];
+    if (x == Excess::None) {
+      w.restored = true;
+      close_window(le.window, cause);
+      le.window = -1;
+      return;
+    }
+    const WindowClass c = x == Excess::Moved ? WindowClass::Stale : WindowClass::Permission;
+    if (severity(c) > severity(w.cls)) w.cls = c;
+  }
+
+  void check_leaf(const LeafKey& k, LeafEntry& le, uint64_t va, const Event& cause, const std::string& what) {
+    if (le.window >= 0) {
+      recheck_leaf(k, le, cause);
+      return;
+    }
+    const auto& [mm, vpn, huge, ht] = k;
+    if (va < (vpn << kPageShift) || va >= (vpn << kPageShift) + (huge ? kPmdSize : kPageSize)) va = vpn << kPageShift;
+    const Excess x = excess_at(mm, vpn, huge, le, va);
+    if (x == Excess::None) return;
     Window w;
     w.holder = ht.holder;
     w.tag = ht.tag;
@@ -121,18 +183,27 @@ class Detector {
     w.level = huge ? 2 : 1;
     w.pfn = le.pfn;
     w.writable = le.writable;
-    w.cls = moved ? WindowClass::Stale : WindowClass::Permission;
+    w.cls = x == Excess::Moved ? WindowClass::Stale : WindowClass::Permission;
     w.open = ref(cause);
     w.open_what = what;
     le.window = open_window(std::move(w));
   }
 
   void check_walk(const WalkKey& k, WalkEntry& we, const Event& cause, const std::string& what) {
-    if (we.window >= 0) return;
     const auto& [mm, level, prefix, ht] = k;
     const uint64_t va = prefix << level_shift(level);
     const Eff eff = eff_entry(mm, level, va);
-    if (eff.present && eff.pfn == we.table) return;
+    const bool same = eff.present && eff.pfn == we.table;
+    if (we.window >= 0) {
+      // The upper entries point at the cached table again: the window closes, restored.
+      if (same) {
+        m_r.windows[we.window].restored = true;
+        close_window(we.window, cause);
+        we.window = -1;
+      }
+      return;
+    }
+    if (same) return;
     Window w;
     w.holder = ht.holder;
     w.tag = ht.tag;
@@ -297,6 +368,9 @@ class Detector {
   }
 
   DetectorResult m_r;
+  uint64_t m_step = 0;                ///< the step the current event belongs to
+  std::vector<uint64_t> m_open_step;  ///< by window id: the step that opened it
+  std::vector<bool> m_transient;      ///< by window id
   std::unordered_map<uint64_t, uint64_t> m_pte;
   std::map<LeafKey, LeafEntry> m_leaf;
   std::map<WalkKey, WalkEntry> m_walk;
@@ -312,6 +386,7 @@ uint64_t DetectorResult::metric(const std::string& name) const {
   if (!m) return 0;
   uint64_t n = 0;
   if (m->metric == Metric::Windows) return windows.size();
+  if (m->metric == Metric::Transient) return transient;
   if (m->metric == Metric::Observed) {
     for (const auto& w : windows) n += w.observed();
     return n;
@@ -341,6 +416,8 @@ int DetectorResult::worst() const {
   return best;
 }
 
-DetectorResult detect(const std::vector<Event>& events) { return Detector{}.run(events); }
+DetectorResult detect(const std::vector<Event>& events) { return Detector{}.run(events, {}); }
+
+DetectorResult detect(const RunResult& run) { return Detector{}.run(run.events, run.trace); }
 
 }  // namespace tlbsim::scenarios

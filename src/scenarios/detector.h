@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-/// The stale-translation window detector. It reads only the event log: it mirrors every PTE
-/// store and every cache fill/drop, opens a window when a cached translation grants more than
-/// its PTE (or its upper-level entry) now does, follows the frame through free and reuse, and
-/// closes the window when the entry is dropped or evicted. Accesses through an entry with an
-/// open window make it observed. See docs/detector.md for how each class is decided.
+/// The stale-translation window detector. It reads only the event log (and, for a run, where
+/// each scheduler step's events begin and end): it mirrors every PTE store and every cache
+/// fill/drop, opens a window when a cached translation grants more than its PTE (or its
+/// upper-level entry) now does, re-judges it at every later store to that PTE, follows the frame
+/// through free and reuse, and closes the window when the entry is dropped or evicted or the
+/// page table grants again what the entry holds. Accesses through an entry with an open window
+/// make it observed. See docs/detector.md for how each class is decided.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -14,6 +16,8 @@
 
 namespace tlbsim::scenarios {
 
+
+struct RunResult;
 
 struct EventRef {
   Seq seq{};
@@ -47,6 +51,7 @@ struct Window {
   EventRef freed;
   EventRef reused;
   EventRef close;
+  bool restored = false;  ///< closed because the page table again grants what the entry holds
   bool open_at_end = false;
   std::vector<WindowAccess> accesses;
   bool observed() const { return !accesses.empty(); }
@@ -63,7 +68,10 @@ struct Finding {
 };
 
 struct DetectorResult {
-  std::vector<Window> windows;  ///< in opening order
+  std::vector<Window> windows;  ///< in opening order; transient windows are not among them
+  /// Windows opened and closed within one scheduler step with no access through them: no
+  /// thread could run in between in any schedule, so no count but `transient` includes them.
+  uint64_t transient = 0;
   std::vector<Finding> findings;
   uint64_t end_seq = 0;
   uint64_t end_ns = 0;
@@ -73,6 +81,10 @@ struct DetectorResult {
   int worst() const;
 };
 
+/// Judge an event log with no step structure: every window counts (none is transient).
 DetectorResult detect(const std::vector<Event>& events);
+/// Judge a run: its events, with its steps (RunResult::trace) telling which windows were
+/// transient.
+DetectorResult detect(const RunResult& run);
 
 }  // namespace tlbsim::scenarios

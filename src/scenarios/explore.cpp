@@ -42,7 +42,7 @@ void add(Aggregate& agg, const Observation& o, const Schedule& sched, const RunR
 
 Observation observe(const ScenarioSpec& s, const std::string& policy, const RunResult& r) {
   Observation o;
-  const DetectorResult d = detect(r.events);
+  const DetectorResult d = detect(r);
   for (const std::string& m : metric_names()) {
     const uint64_t v = d.metric(m);
     if (v) o.properties.push_back(m);

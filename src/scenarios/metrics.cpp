@@ -19,6 +19,8 @@ const std::vector<MetricInfo>& metrics() {
       {Metric::UseAfterFree, "use-after-free", "accesses or walks through a stale entry to a freed or reused frame or table", 10, {},
        "use-after-free"},
       {Metric::Livelocks, "livelocks", "accesses that faulted repeatedly without progress", 2, {}, "livelock"},
+      {Metric::Transient, "transient", "windows opened and closed within one scheduler step with no access: in no count above", 0, {},
+       ""},
   };
   return all;
 }

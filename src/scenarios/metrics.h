@@ -19,7 +19,19 @@ namespace tlbsim::scenarios {
 enum class WindowClass : uint8_t { Stale, Permission, Freed, Reused, TableFreed };
 inline constexpr size_t kWindowClasses = static_cast<size_t>(WindowClass::TableFreed) + 1;
 
-enum class Metric : uint8_t { Windows, Stale, Permission, Freed, Reused, TableFreed, Observed, LostWrites, UseAfterFree, Livelocks };
+enum class Metric : uint8_t {
+  Windows,
+  Stale,
+  Permission,
+  Freed,
+  Reused,
+  TableFreed,
+  Observed,
+  LostWrites,
+  UseAfterFree,
+  Livelocks,
+  Transient
+};
 
 struct MetricInfo {
   Metric metric;

@@ -45,7 +45,7 @@ bool PolicyOutcome::pass() const {
 
 PolicyOutcome judge(const ScenarioSpec& s, RunResult run) {
   PolicyOutcome o;
-  o.det = detect(run.events);
+  o.det = detect(run);
   auto it = s.expect.find(run.policy);
   if (it != s.expect.end()) {
     o.expected = true;
@@ -106,7 +106,8 @@ std::vector<std::string> witness_story(const PolicyOutcome& o) {
   for (auto& l : lines) out.push_back(std::move(l.second));
   if (w.close.valid())
     out.push_back(at(w.close.seq.value()) + "the window closes when " + actor(r, w.close.actor) + " in " + fn(w.close.func) +
-                  " drops the entry (" + std::to_string(w.duration_events(o.det.end_seq)) + " events, " +
+                  (w.restored ? " makes the page table grant again what the entry holds (" : " drops the entry (") +
+                  std::to_string(w.duration_events(o.det.end_seq)) + " events, " +
                   std::to_string(w.duration_ns(o.det.end_ns)) + " ns).");
   else
     out.push_back("the window is still open when the run ends (" + std::to_string(w.duration_events(o.det.end_seq)) +
@@ -225,7 +226,11 @@ nlohmann::ordered_json json_report(const std::string& file, const std::vector<Sc
         wj["opened"] = J{{"seq", w.open.seq.value()}, {"actor", actor(p.run, w.open.actor)}, {"function", w.open.func}, {"what", w.open_what}};
         if (w.freed.valid()) wj["freed"] = J{{"seq", w.freed.seq.value()}, {"actor", actor(p.run, w.freed.actor)}, {"function", w.freed.func}};
         if (w.reused.valid()) wj["reused"] = J{{"seq", w.reused.seq.value()}, {"actor", actor(p.run, w.reused.actor)}, {"function", w.reused.func}};
-        if (w.close.valid()) wj["closed"] = J{{"seq", w.close.seq.value()}, {"actor", actor(p.run, w.close.actor)}, {"function", w.close.func}};
+        if (w.close.valid())
+          wj["closed"] = J{{"seq", w.close.seq.value()},
+                           {"actor", actor(p.run, w.close.actor)},
+                           {"function", w.close.func},
+                           {"by", w.restored ? "restore" : "drop"}};
         else wj["closed"] = nullptr;
         wj["duration_events"] = w.duration_events(p.det.end_seq);
         wj["duration_ns"] = w.duration_ns(p.det.end_ns);

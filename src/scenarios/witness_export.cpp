@@ -212,7 +212,7 @@ std::string trace_json(const ScenarioSpec& s, const RunResult& r) {
   // predecessor partly (SliceTracker), Catapult stacks them unreadably. So each cache's windows
   // are laid out on lanes, in order of opening (the longer first on a tie): a window goes on the
   // first lane where it nests inside the spans still open there, or starts after they all end.
-  const DetectorResult d = detect(r.events);
+  const DetectorResult d = detect(r);
   struct Span {
     uint64_t b, e;
     const Window* w;

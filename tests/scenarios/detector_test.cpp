@@ -3,6 +3,7 @@
 
 #include "model/pte.h"
 #include "scenarios/detector.h"
+#include "scenarios/runner.h"
 
 using namespace tlbsim;
 using namespace tlbsim::scenarios;
@@ -174,4 +175,134 @@ TEST_CASE("the worst window is the observed one before the more severe latent on
   REQUIRE(r.windows.size() == 2);
   for (const Window& w : r.windows) CHECK(w.cls == (w.holder == kAtc ? WindowClass::Stale : WindowClass::Freed));
   CHECK(r.windows[r.worst()].holder == kAtc);
+}
+
+TEST_CASE("a transient clear then a read-only store of the same frame turns a stale window into permission", "[scenarios]") {
+  // x86 mprotect(PROT_READ): ptep_modify_prot_start() clears, ptep_modify_prot_commit() stores RO.
+  Log l;
+  l.map(kVa, Pfn{7}, true);
+  l.fill(kAtc, kVa, Pfn{7}, true);
+  l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte{});
+  l.pte(1, kVa, Pte{}, Pte::make(Pfn{7}, false));
+  const DetectorResult r = detect(l.ev);
+  REQUIRE(r.windows.size() == 1);
+  CHECK(r.windows[0].cls == WindowClass::Permission);
+  CHECK(r.windows[0].open.seq.value() == 6);  // it opened at the clear
+  CHECK(r.windows[0].open_at_end);
+  CHECK(r.metric("stale") == 0);
+  CHECK(r.metric("permission") == 1);
+}
+
+TEST_CASE("a class never goes back: a permission window whose PTE is then cleared stays permission", "[scenarios]") {
+  Log l;
+  l.map(kVa, Pfn{7}, true);
+  l.fill(kAtc, kVa, Pfn{7}, true);
+  l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte::make(Pfn{7}, false));
+  l.pte(1, kVa, Pte::make(Pfn{7}, false), Pte{});
+  l.pte(1, kVa, Pte{}, Pte::make(Pfn{9}, false));
+  const DetectorResult r = detect(l.ev);
+  REQUIRE(r.windows.size() == 1);
+  CHECK(r.windows[0].cls == WindowClass::Permission);
+}
+
+TEST_CASE("a store that grants again what the entry holds closes its window as restored", "[scenarios]") {
+  Log l;
+  l.map(kVa, Pfn{7}, true);
+  l.fill(kAtc, kVa, Pfn{7}, true);
+  l.fill(Holder{HolderKind::CpuTlb, 0}, kVa, Pfn{7}, false);
+  l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte{});        // seq 7: both windows open
+  l.access(kAtc, kVa, Pfn{7}, false);                    // seq 8: observed
+  l.pte(1, kVa, Pte{}, Pte::make(Pfn{7}, false));        // seq 9: restores the read-only TLB entry only
+  l.access(Holder{HolderKind::CpuTlb, 0}, kVa, Pfn{7}, false);  // legitimate now
+  l.pte(1, kVa, Pte::make(Pfn{7}, false), Pte::make(Pfn{7}, true));  // seq 11: restores the ATC's too
+  l.access(kAtc, kVa, Pfn{7}, true);                     // legitimate now
+  const DetectorResult r = detect(l.ev);
+  REQUIRE(r.windows.size() == 2);
+  const Window& atc = r.windows[0].holder == kAtc ? r.windows[0] : r.windows[1];
+  const Window& tlb = r.windows[0].holder == kAtc ? r.windows[1] : r.windows[0];
+  CHECK(tlb.restored);
+  CHECK(tlb.close.seq.value() == 9);
+  CHECK_FALSE(tlb.observed());
+  CHECK(atc.restored);
+  CHECK(atc.close.seq.value() == 11);
+  CHECK(atc.cls == WindowClass::Permission);
+  REQUIRE(atc.accesses.size() == 1);
+  CHECK(atc.accesses[0].at.seq.value() == 8);
+  CHECK(r.metric("observed") == 1);
+}
+
+TEST_CASE("a huge entry is restored only when all its 512 pages are mapped again as it holds them", "[scenarios]") {
+  // A THP split: the PMD made non-present, then a PTE table mapping the same frames.
+  Log l;
+  constexpr uint64_t kH = 0x40000000;
+  l.pte(4, kH, Pte{}, Pte::table(Pfn{100}));
+  l.pte(3, kH, Pte{}, Pte::table(Pfn{101}));
+  l.pte(2, kH, Pte{}, Pte{Pte::make(Pfn{512}, true).raw() | Pte::kHuge});
+  Event f{.kind = EventKind::Fill, .flags = uint8_t(kEvWrite | kEvHuge), .level = 2, .holder = kAtc, .mm = MmId{0}, .tag = 1, .func = "fill"};
+  f.va = kH;
+  f.end = kH + kPmdSize;
+  f.pfn = Pfn{512};
+  l.add(f);
+  l.pte(2, kH, Pte{Pte::make(Pfn{512}, true).raw() | Pte::kHuge}, Pte{(Pte::make(Pfn{512}, true).raw() | Pte::kHuge) & ~Pte::kPresent});
+  for (uint64_t i = 0; i < 511; ++i) l.pte(1, kH + i * kPageSize, Pte{}, Pte::make(Pfn{uint32_t(512 + i)}, true));
+  l.pte(1, kH + 511 * kPageSize, Pte{}, Pte::make(Pfn{1023}, true));
+  SECTION("the same frames: restored at pmd_populate()") {
+    l.pte(2, kH, Pte{}, Pte::table(Pfn{102}));
+    const DetectorResult r = detect(l.ev);
+    REQUIRE(r.windows.size() == 1);
+    CHECK(r.windows[0].restored);
+    CHECK(r.windows[0].close.seq.value() == l.seq - 1);
+  }
+  SECTION("one page elsewhere: still open") {
+    l.pte(1, kH + 511 * kPageSize, Pte::make(Pfn{1023}, true), Pte::make(Pfn{5}, true));
+    l.pte(2, kH, Pte{}, Pte::table(Pfn{102}));
+    const DetectorResult r = detect(l.ev);
+    REQUIRE(r.windows.size() == 1);
+    CHECK_FALSE(r.windows[0].restored);
+    CHECK(r.windows[0].open_at_end);
+  }
+}
+
+TEST_CASE("a window opened and closed within one step with nothing through it is transient, and counted only there",
+          "[scenarios]") {
+  Log l;
+  l.map(kVa, Pfn{7}, true);  // events 0..3: setup
+  l.fill(kAtc, kVa, Pfn{7}, true);  // 4
+  l.fill(Holder{HolderKind::Iotlb, 0}, kVa, Pfn{7}, true);  // 5
+  l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte{});  // 6: ptep_clear_flush(), step 1
+  l.drop(kAtc, kVa, Pfn{7});                       // 7: the ATC dropped in the same step
+  l.access(Holder{HolderKind::Iotlb, 0}, kVa, Pfn{7}, false);  // 8: step 2, through the IOTLB
+  l.drop(Holder{HolderKind::Iotlb, 0}, kVa, Pfn{7});  // 9: step 2
+  RunResult run;
+  run.events = l.ev;
+  run.trace.push_back(StepRecord{.thread = 0, .ev_begin = 4, .ev_end = 6});
+  run.trace.push_back(StepRecord{.thread = 1, .ev_begin = 6, .ev_end = 8});
+  run.trace.push_back(StepRecord{.thread = 2, .ev_begin = 8, .ev_end = 10});
+  const DetectorResult r = detect(run);
+  CHECK(r.transient == 1);
+  CHECK(r.metric("transient") == 1);
+  REQUIRE(r.windows.size() == 1);  // the IOTLB's: open across steps 1 and 2
+  CHECK(r.windows[0].holder == Holder{HolderKind::Iotlb, 0});
+  CHECK(r.metric("windows") == 1);
+  CHECK(r.metric("stale") == 1);
+  // Without its steps the same log has no transient window.
+  const DetectorResult flat = detect(l.ev);
+  CHECK(flat.transient == 0);
+  CHECK(flat.windows.size() == 2);
+}
+
+TEST_CASE("a window closed in the step that opened it is not transient if something went through it", "[scenarios]") {
+  Log l;
+  l.map(kVa, Pfn{7}, true);
+  l.fill(kAtc, kVa, Pfn{7}, true);  // 4
+  l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte{});  // 5
+  l.access(kAtc, kVa, Pfn{7}, true);              // 6: the same step
+  l.drop(kAtc, kVa, Pfn{7});                       // 7
+  RunResult run;
+  run.events = l.ev;
+  run.trace.push_back(StepRecord{.thread = 0, .ev_begin = 5, .ev_end = 8});
+  const DetectorResult r = detect(run);
+  CHECK(r.transient == 0);
+  REQUIRE(r.windows.size() == 1);
+  CHECK(r.windows[0].observed());
 }

@@ -35,7 +35,7 @@ TEST_CASE("explore finds the use-after-free of a PTE table that a walk-cache wal
   CHECK(uaf.verdict == Verdict::Sometimes);
   REQUIRE(uaf.witness);
   const RunResult run = replay(s, *kernel::find_policy("old"), *uaf.witness);
-  CHECK(detect(run.events).metric("use-after-free") > 0);
+  CHECK(detect(run).metric("use-after-free") > 0);
   const ExploreResult fixed = explore(s, *kernel::find_policy("fixed"), ExploreOptions{});
   CHECK(property(fixed, "use-after-free").verdict == Verdict::Never);
   CHECK(property(fixed, "table-freed").verdict == Verdict::Never);

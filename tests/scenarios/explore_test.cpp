@@ -144,7 +144,7 @@ TEST_CASE("explore: a table freed under a device walk cache is Sometimes, and it
   const ScenarioFile g = parse_scenario_text(doc.dump(), "witness.json");
   const RunResult run = run_scenario(named(g, s.name), *kernel::find_policy("old"));
   CHECK(run.status == RunResult::Status::Completed);
-  CHECK(detect(run.events).metric("table-freed") > 0);
+  CHECK(detect(run).metric("table-freed") > 0);
   // And the fixed policy never frees a table under the walk cache, on any schedule.
   CHECK(property(explore(s, *kernel::find_policy("fixed"), eo), "table-freed").verdict == Verdict::Never);
 }
@@ -214,7 +214,7 @@ TEST_CASE("explore: the nested tlb_finish_mmu use-after-free shows at the scenar
   REQUIRE(uaf.witness);
   const RunResult run = replay(s, *kernel::find_policy("old"), *uaf.witness);
   CHECK(run.status == RunResult::Status::Completed);
-  CHECK(detect(run.events).metric("use-after-free") > 0);
+  CHECK(detect(run).metric("use-after-free") > 0);
   // One preemption fewer, no schedule shows it (every schedule within the bound is run): the
   // bound is what the race needs, not slack.
   const Enumerated within2 = enumerate_all(s, *kernel::find_policy("old"), 2);
@@ -366,7 +366,7 @@ TEST_CASE("explore: a witness is re-ordered within its trace to fewer context sw
   REQUIRE(expect->witness);
   CHECK(context_switches(*expect->witness) == 1);
   const RunResult run = replay(s, *kernel::find_policy("old"), *expect->witness);
-  CHECK(detect(run.events).metric("table-freed") == 0);  // still a counterexample
+  CHECK(detect(run).metric("table-freed") == 0);  // still a counterexample
 }
 
 TEST_CASE("explore_rounds: without a bound asked for, a small scenario ends exhaustive with no bound", "[scenarios][explore]") {
@@ -449,7 +449,7 @@ TEST_CASE("explore_rounds: a witness from a stopped deeper round turns Never int
   CHECK(uaf.count == 0);  // counts stay the completed round's
   CHECK(uaf.from_stopped);
   REQUIRE(uaf.witness);
-  CHECK(detect(replay(s, fixed, *uaf.witness).events).metric("use-after-free") > 0);
+  CHECK(detect(replay(s, fixed, *uaf.witness)).metric("use-after-free") > 0);
   CHECK(property(r, "stale").verdict == Verdict::Never);  // Never only within the completed bound
   CHECK(verdict_scope(r) == "within 0 preemptions");
 }

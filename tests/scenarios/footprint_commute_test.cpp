@@ -79,7 +79,7 @@ std::vector<std::string> per_thread_events(const RunResult& r, size_t threads) {
 
 /// The outcome explore compares executions by: every metric, the finding kinds, the run status.
 std::string outcome(const RunResult& r) {
-  const DetectorResult d = detect(r.events);
+  const DetectorResult d = detect(r);
   std::string key;
   for (const std::string& m : metric_names()) key += m + "=" + std::to_string(d.metric(m)) + " ";
   std::set<std::string> kinds;

@@ -80,7 +80,7 @@ TEST_CASE("trace_json: every track's spans nest, and every window is drawn once"
           CHECK(kKnown.count(e["cname"].get<std::string>()) == 1);
         }
       }
-      CHECK(windows == detect(r.events).windows.size());
+      CHECK(windows == detect(r).windows.size());
       for (const auto& [tid, spans] : by_tid) {
         CAPTURE(tid);
         CHECK(partial_overlaps(spans) == 0);

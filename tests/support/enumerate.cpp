@@ -39,7 +39,7 @@ Enumerated enumerate_all(const ScenarioSpec& s, const kernel::Policy& policy, in
     };
     try {
       const RunResult r = run_scenario(s, policy, ro);
-      const DetectorResult d = detect(r.events);
+      const DetectorResult d = detect(r);
       std::string key;
       for (const std::string& m : metric_names()) {
         key += m + "=" + std::to_string(d.metric(m)) + " ";
