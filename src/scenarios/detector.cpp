@@ -48,13 +48,15 @@ class Detector {
  public:
   /// `steps`: the run's steps in event order ([ev_begin, ev_end) each); empty when the log has
   /// no step structure, and then every event counts as a step of its own.
-  DetectorResult run(const std::vector<Event>& events, std::span<const StepRecord> steps) {
+  DetectorResult run(const std::vector<Event>& events, std::span<const StepRecord> steps, std::span<const OpSpan> ops) {
     size_t next_step = 0;
     for (size_t i = 0; i < events.size(); ++i) {
       while (next_step < steps.size() && steps[next_step].ev_end <= i) ++next_step;
       const bool in_step = next_step < steps.size() && steps[next_step].ev_begin <= i;
       // Events outside every step (the setup) each get an id of their own.
       m_step = in_step ? next_step : steps.size() + i;
+      if (i == 0 || (!steps.empty() && i < steps.front().ev_begin)) m_setup_actor = events[i].actor;
+      m_event = &events[i];
       on(events[i]);
     }
     for (Window& w : m_r.windows)
@@ -63,6 +65,7 @@ class Detector {
       m_r.end_seq = events.back().seq.value() + 1;
       m_r.end_ns = events.back().time_ns;
     }
+    if (!steps.empty()) judge_after_return(events, steps, ops);
     // Transient windows leave the list (window ids are not used past this point).
     std::vector<Window> kept;
     kept.reserve(m_r.windows.size());
@@ -75,6 +78,35 @@ class Detector {
   }
 
  private:
+  /// Which op made each window's entry stale, and whether the window was still open when that op
+  /// returned (docs/detector.md, "After the operation returned"). The setup counts as an op that
+  /// returned when the first step began.
+  void judge_after_return(const std::vector<Event>& events, std::span<const StepRecord> steps, std::span<const OpSpan> ops) {
+    const uint64_t setup_end = steps.front().ev_begin < events.size() ? events[steps.front().ev_begin].seq.value() : m_r.end_seq;
+    for (size_t id = 0; id < m_r.windows.size(); ++id) {
+      Window& w = m_r.windows[id];
+      const Cause c = m_cause[id];
+      if (c.seq == 0) continue;
+      uint64_t ret = 0;
+      if (c.seq < setup_end && c.actor == m_setup_actor) {
+        ret = setup_end;
+      } else {
+        for (const OpSpan& o : ops)
+          if (o.actor == c.actor && o.begin <= c.seq && (o.end == 0 || c.seq < o.end)) {
+            w.opener_thread = o.thread;
+            w.opener_op = o.op;
+            ret = o.end;
+            break;
+          }
+      }
+      if (ret == 0) continue;  // no op, or it had not returned when the run ended
+      const auto at = std::lower_bound(events.begin(), events.end(), ret, [](const Event& e, uint64_t q) { return e.seq.value() < q; });
+      if (at != events.end()) w.returned = ref(*at);
+      w.after_return = !w.close.valid() || w.close.seq.value() >= ret;
+      for (WindowAccess& a : w.accesses) a.after_return = a.at.seq.value() >= ret;
+    }
+  }
+
   static EventRef ref(const Event& e) { return EventRef{e.seq, e.time_ns, e.actor, e.func}; }
   static uint64_t pte_key(uint16_t mm, unsigned level, uint64_t va) {
     return (uint64_t{mm} << 48) | (uint64_t{level} << 44) | ((va >> level_shift(level)) & ((uint64_t{1} << 44) - 1));
@@ -109,6 +141,7 @@ class Detector {
     m_r.windows.push_back(std::move(w));
     m_open_step.push_back(m_step);
     m_transient.push_back(false);
+    m_cause.push_back(cause_of(*m_event));
     const int id = static_cast<int>(m_r.windows.size() - 1);
     const Window& x = m_r.windows.back();
     const uint32_t n = x.walk ? 1 : (x.level == 2 ? 512 : 1);
@@ -222,6 +255,7 @@ class Detector {
   void on_pte_store(const Event& e) {
     const uint16_t mm = e.mm.value();
     m_pte[pte_key(mm, e.level, e.va)] = e.new_val;
+    if (std::string_view(e.func) != "hardware A/D update") m_last_store[pte_key(mm, e.level, e.va)] = Cause{e.actor, e.seq.value()};
     static const char* const names[] = {"", "PTE", "PMD entry", "PUD entry", "PGD entry"};
     auto entry = [&](uint64_t raw) {
       const Pte p{raw};
@@ -367,7 +401,27 @@ class Detector {
     }
   }
 
+  /// The store that made a window's entry stale: its actor and sequence number (0: unknown).
+  struct Cause {
+    uint16_t actor = 0;
+    uint64_t seq = 0;
+  };
+  Cause cause_of(const Event& e) const {
+    if (e.kind == EventKind::PteStore) return Cause{e.actor, e.seq.value()};
+    // A fill from a stale source: the latest store on the walk to its address.
+    Cause c;
+    for (unsigned l = 1; l <= 4; ++l) {
+      auto it = m_last_store.find(pte_key(e.mm.value(), l, e.va));
+      if (it != m_last_store.end() && it->second.seq > c.seq) c = it->second;
+    }
+    return c;
+  }
+
   DetectorResult m_r;
+  uint16_t m_setup_actor = 0;
+  const Event* m_event = nullptr;  ///< the event being judged
+  std::vector<Cause> m_cause;      ///< by window id
+  std::unordered_map<uint64_t, Cause> m_last_store;  ///< pte_key -> the latest kernel store there
   uint64_t m_step = 0;                ///< the step the current event belongs to
   std::vector<uint64_t> m_open_step;  ///< by window id: the step that opened it
   std::vector<bool> m_transient;      ///< by window id
@@ -387,6 +441,15 @@ uint64_t DetectorResult::metric(const std::string& name) const {
   uint64_t n = 0;
   if (m->metric == Metric::Windows) return windows.size();
   if (m->metric == Metric::Transient) return transient;
+  if (m->metric == Metric::AfterReturn) {
+    for (const auto& w : windows) n += w.after_return;
+    return n;
+  }
+  if (m->metric == Metric::UsedAfterReturn) {
+    for (const auto& w : windows)
+      for (const auto& a : w.accesses) n += a.after_return;
+    return n;
+  }
   if (m->metric == Metric::Observed) {
     for (const auto& w : windows) n += w.observed();
     return n;
@@ -409,15 +472,16 @@ int DetectorResult::worst() const {
     }
     const Window& b = windows[best];
     auto key = [&](const Window& x) {
-      return std::make_tuple(x.observed(), severity(x.cls), x.duration_ns(end_ns), x.duration_events(end_seq));
+      const bool used_after_return = std::any_of(x.accesses.begin(), x.accesses.end(), [](const WindowAccess& a) { return a.after_return; });
+      return std::make_tuple(used_after_return, x.observed(), x.after_return, severity(x.cls), x.duration_ns(end_ns), x.duration_events(end_seq));
     };
     if (key(w) > key(b)) best = i;
   }
   return best;
 }
 
-DetectorResult detect(const std::vector<Event>& events) { return Detector{}.run(events, {}); }
+DetectorResult detect(const std::vector<Event>& events) { return Detector{}.run(events, {}, {}); }
 
-DetectorResult detect(const RunResult& run) { return Detector{}.run(run.events, run.trace); }
+DetectorResult detect(const RunResult& run) { return Detector{}.run(run.events, run.trace, run.ops); }
 
 }  // namespace tlbsim::scenarios

@@ -33,6 +33,7 @@ struct WindowAccess {
   uint64_t va = 0;
   Pfn pfn = kNoPfn;
   std::string finding;  ///< empty, or "use-after-free write", "lost write", ...
+  bool after_return = false;  ///< the op that opened the window had returned (Window::after_return)
 };
 
 struct Window {
@@ -53,6 +54,15 @@ struct Window {
   EventRef close;
   bool restored = false;  ///< closed because the page table again grants what the entry holds
   bool open_at_end = false;
+  /// The op whose PTE store made the entry stale (for a window opened at a fill, the latest
+  /// store to that address): its thread (StepRecord::thread) and op index, -1 for the setup or
+  /// a log judged without its steps.
+  int opener_thread = -1;
+  int opener_op = -1;
+  /// The window was still open when that op returned (or opened after): what the kernel's
+  /// contract is about. `returned` is the first event after the return.
+  bool after_return = false;
+  EventRef returned;
   std::vector<WindowAccess> accesses;
   bool observed() const { return !accesses.empty(); }
   uint64_t duration_events(uint64_t end_seq) const { return (close.valid() ? close.seq.value() : end_seq) - open.seq.value(); }

@@ -26,7 +26,7 @@ struct Footprint {
   std::array<uint32_t, kTouchObjects + 1> group{};
 };
 
-/// Who took the step. Only `hardware` changes a footprint (the caches record their own
+/// Who took the step. `hardware` and `returns` change a footprint (the caches record their own
 /// touches); `device` and `cpu` say whose step it was.
 struct StepActor {
   bool device = false;  ///< a device thread (its DMA goes through ATC/IOTLB)
@@ -34,6 +34,12 @@ struct StepActor {
   /// The step began at a hardware point (StepRecord::hardware): no kernel code ran in it, so an
   /// empty step touched nothing.
   bool hardware = false;
+  /// An op that stored a page-table entry returned in the step (StepRecord::op_stored); only
+  /// such an op can have opened a window (the detector names the store that made an entry stale).
+  /// Whether a window it opened closes, or an access goes through its entry, before or after this
+  /// point is what after-return and used-after-return count, so the step is ordered against every
+  /// fill, drop, eviction, access and store of any cached translation.
+  bool returns = false;
 };
 
 /// The translations cached anywhere, per mm and address, as the detector sees them: a fill adds

@@ -27,6 +27,8 @@ enum class Metric : uint8_t {
   Reused,
   TableFreed,
   Observed,
+  AfterReturn,
+  UsedAfterReturn,
   LostWrites,
   UseAfterFree,
   Livelocks,

@@ -88,6 +88,14 @@ std::vector<std::string> witness_story(const PolicyOutcome& o) {
     lines.emplace_back(e.seq.value(), at(e.seq.value()) + actor(r, e.actor) + " in " + fn(e.func) + " sends " + e.note +
                                           range(e.va, e.end) + (closes ? "." : "; the entry survives it."));
   }
+  if (w.after_return) {
+    std::string who = "the setup";
+    for (const OpSpan& op : r.ops)
+      if (op.thread == w.opener_thread && op.op == w.opener_op)
+        who = r.threads.at(static_cast<size_t>(op.thread)).name + "'s " + op.name + " (op " + std::to_string(op.op) + ")";
+    const uint64_t when = w.returned.valid() ? w.returned.seq.value() : o.det.end_seq;
+    lines.emplace_back(when, at(when) + who + " has returned; the window is still open.");
+  }
   if (w.freed.valid())
     lines.emplace_back(w.freed.seq.value(), at(w.freed.seq.value()) + actor(r, w.freed.actor) + " in " + fn(w.freed.func) +
                                                 " frees " + (w.walk ? "page-table " : "") + "pfn " + std::to_string(w.pfn.value()) + ".");
@@ -236,9 +244,12 @@ nlohmann::ordered_json json_report(const std::string& file, const std::vector<Sc
         wj["duration_ns"] = w.duration_ns(p.det.end_ns);
         J acc = J::array();
         for (const auto& a : w.accesses)
-          acc.push_back(J{{"seq", a.at.seq.value()}, {"actor", actor(p.run, a.at.actor)}, {"write", a.write}, {"va", hex(a.va)}, {"pfn", a.pfn.value()}, {"finding", a.finding}});
+          acc.push_back(J{{"seq", a.at.seq.value()}, {"actor", actor(p.run, a.at.actor)}, {"write", a.write}, {"va", hex(a.va)}, {"pfn", a.pfn.value()}, {"finding", a.finding}, {"after_return", a.after_return}});
         wj["accesses"] = acc;
         wj["observed"] = w.observed();
+        wj["opener"] = w.opener_thread >= 0 ? J{{"thread", p.run.threads.at(static_cast<size_t>(w.opener_thread)).name}, {"op", w.opener_op}} : J(nullptr);
+        wj["after_return"] = w.after_return;
+        wj["returned"] = w.returned.valid() ? J(w.returned.seq.value()) : J(nullptr);
         wins.push_back(wj);
       }
       pj["windows"] = wins;

@@ -33,19 +33,30 @@ struct SimThread {
   const ThreadSpec* spec = nullptr;
   std::unique_ptr<Task<>> root;
   uint16_t actor = 0;
+  int op = -1;  ///< the op it is at (at its entry or inside it); -1 before the first and after the last
+  bool op_stored = false;  ///< that op has stored a page-table entry (so it may have opened windows)
 };
 
-Task<> thread_main(OpContext& ctx, const ThreadSpec& spec) {
+/// `op` follows the thread through its ops, so a step can tell which op it ran and whether that
+/// op returned in it (StepRecord::op, op_returned); `spans` records where each op began and
+/// returned in the event sequence (RunResult::ops).
+Task<> thread_main(OpContext& ctx, const ThreadSpec& spec, int& op, std::vector<OpSpan>& spans) {
   // A CPU thread holds a reference on its mm (mm_users) and, once its process is exiting, dies
   // at its next return to user mode: after the op it is in, before the next (kernel/exit.h).
   const bool mm_user = spec.kind == ThreadKind::Cpu && ctx.mm != nullptr;
-  for (const OpSpec& op : spec.ops) {
+  for (size_t i = 0; i < spec.ops.size(); ++i) {
+    const OpSpec& o = spec.ops[i];
     if (mm_user && kernel::fatal_signal_pending(*ctx.mm)) break;
-    const OpInfo* info = find_op(op.op);
-    kernel::YieldPoint entry{op.op.c_str(), info->hardware_entry};
+    op = static_cast<int>(i);
+    const OpInfo* info = find_op(o.op);
+    kernel::YieldPoint entry{o.op.c_str(), info->hardware_entry};
     co_await entry;
-    co_await info->start(ctx, op);
+    spans.push_back(OpSpan{.thread = -1, .actor = ctx.k.bus().actor(), .op = op, .name = o.op, .begin = ctx.k.bus().next_seq()});
+    const size_t mine = spans.size() - 1;
+    co_await info->start(ctx, o);
+    spans[mine].end = ctx.k.bus().next_seq();
   }
+  op = -1;
   if (mm_user) co_await kernel::exit_mm(ctx.k, *ctx.mm);
 }
 
@@ -87,6 +98,10 @@ class Runner {
     }
     r.steps = m_steps;
     r.trace = std::move(m_trace);
+    for (OpSpan& o : m_ops)
+      for (const auto& t : m_threads)
+        if (t.get().actor == o.actor) o.thread = t.get().state.id;
+    r.ops = std::move(m_ops);
     r.events = m_log.take();
     r.actors = m_k->bus().actor_names();
     for (unsigned i = 0; i < m_k->iommus(); ++i)
@@ -175,7 +190,7 @@ class Runner {
       m_owned.push_back(std::move(t));
     }
     for (auto& t : m_owned) {
-      t->root = std::make_unique<Task<>>(thread_main(t->ctx, *t->spec));
+      t->root = std::make_unique<Task<>>(thread_main(t->ctx, *t->spec, t->op, m_ops));
       t->state.resume_point = t->root->handle();
       m_threads.push_back(std::ref(*t));
     }
@@ -185,7 +200,8 @@ class Runner {
   void step(SimThread& t) {
     TLBSIM_CHECK(!t.state.done && t.state.runnable(), "stepping thread " << t.spec->name << " that cannot run");
     StepRecord rec{.thread = t.state.id, .priming = m_priming, .label = t.state.next_label,
-                   .hardware = t.state.next_hardware, .runnable = runnable_mask(), .ev_begin = m_log.events().size()};
+                   .hardware = t.state.next_hardware, .runnable = runnable_mask(), .ev_begin = m_log.events().size(),
+                   .op = m_priming ? -1 : t.op};
     kernel::set_current_thread(&t.state);
     m_k->bus().set_actor(t.actor);
     if (m_opt.record_touches) {
@@ -204,6 +220,15 @@ class Runner {
       if (auto e = t.root->error()) std::rethrow_exception(e);
     }
     rec.ev_end = m_log.events().size();
+    // Each op begins at a yield point, so at most one returns in a step: the one it began in.
+    rec.op_returned = rec.op >= 0 && (t.state.done || t.op != rec.op);
+    if (rec.op >= 0)
+      for (size_t i = rec.ev_begin; i < rec.ev_end && !t.op_stored; ++i) {
+        const Event& e = m_log.events()[i];
+        t.op_stored = e.kind == EventKind::PteStore && std::string_view(e.func) != "hardware A/D update";
+      }
+    rec.op_stored = rec.op_returned && t.op_stored;
+    if (rec.op_returned) t.op_stored = false;
     m_trace.push_back(std::move(rec));
     ++m_steps;
     check();
@@ -350,6 +375,7 @@ class Runner {
   uint64_t m_steps = 0;
   bool m_priming = false;
   std::vector<StepRecord> m_trace;
+  std::vector<OpSpan> m_ops;
 };
 
 }  // namespace

@@ -34,7 +34,22 @@ struct StepRecord {
   bool hardware = false;      ///< it began at a hardware point (a load, store or DMA): no kernel code ran in it
   uint64_t runnable = 0;      ///< bit i: thread i could take this step (bitmask, at most 64 threads)
   size_t ev_begin = 0, ev_end = 0;
+  int op = -1;               ///< index of the thread's op it ran (ThreadSpec::ops); -1 for priming and after the last
+  bool op_returned = false;  ///< that op returned within this step (the detector's after-return point)
+  bool op_stored = false;    ///< it returned, and had stored a page-table entry (a PTE store event) in one of its steps
   std::vector<Touch> touches;  ///< what it read and wrote, in order (RunOptions::record_touches)
+};
+
+/// One op of one thread as it ran: the sequence numbers of its first event and of the first
+/// event after it returned (`end` 0: it had not returned when the run ended). Every event the
+/// thread emitted in [begin, end) is the op's.
+struct OpSpan {
+  int thread = -1;     ///< StepRecord::thread
+  uint16_t actor = 0;  ///< Event::actor of its events
+  int op = -1;         ///< index in ThreadSpec::ops
+  std::string name;    ///< the op's name ("munmap")
+  uint64_t begin = 0;
+  uint64_t end = 0;
 };
 
 struct RunResult {
@@ -48,6 +63,7 @@ struct RunResult {
   std::vector<std::string> device_names;  ///< by global device id (ATC holder index)
   std::vector<ThreadOutcome> threads;
   std::vector<StepRecord> trace;  ///< every step, priming included
+  std::vector<OpSpan> ops;        ///< every op begun, in order of beginning
   iommu::CostCounters cpu_cost;
   iommu::CostCounters iommu_cost;
   uint64_t end_time_ns = 0;

@@ -306,3 +306,76 @@ TEST_CASE("a window closed in the step that opened it is not transient if someth
   REQUIRE(r.windows.size() == 1);
   CHECK(r.windows[0].observed());
 }
+
+TEST_CASE("a window still open when the op whose store opened it returned is after-return, and so are accesses after",
+          "[scenarios]") {
+  const Holder kIotlb{HolderKind::Iotlb, 0};
+  Log l;
+  l.map(kVa, Pfn{7}, true);                         // seq 1..4: setup
+  l.fill(kAtc, kVa, Pfn{7}, true);                  // 5
+  l.fill(kIotlb, kVa, Pfn{7}, true);                // 6
+  Event& clear = l.ev.emplace_back();               // 7: T0's munmap clears the PTE
+  clear = Event{.kind = EventKind::PteStore, .level = 1, .actor = 1, .mm = MmId{0}, .func = "ptep_get_and_clear_full"};
+  clear.seq = Seq{l.seq++};
+  clear.va = kVa;
+  clear.end = kVa + kPageSize;
+  clear.old_val = Pte::make(Pfn{7}, true).raw();
+  l.drop(kAtc, kVa, Pfn{7});                        // 8: the ATC is invalidated before munmap returns
+  l.access(kIotlb, kVa, Pfn{7}, false);             // 9: before the return (seq 10 is the first event after it)
+  l.access(kIotlb, kVa, Pfn{7}, true);              // 10: after it
+  RunResult run;
+  run.events = l.ev;
+  run.trace.push_back(StepRecord{.thread = 0, .ev_begin = 4, .ev_end = 6, .op = 0});
+  run.trace.push_back(StepRecord{.thread = 0, .ev_begin = 6, .ev_end = 7, .op = 0});
+  run.trace.push_back(StepRecord{.thread = 0, .ev_begin = 7, .ev_end = 9, .op = 0, .op_returned = true, .op_stored = true});
+  run.trace.push_back(StepRecord{.thread = 1, .ev_begin = 9, .ev_end = 10, .op = 0});
+  run.ops.push_back(OpSpan{.thread = 0, .actor = 1, .op = 0, .name = "munmap", .begin = 7, .end = 10});
+  const DetectorResult r = detect(run);
+  REQUIRE(r.windows.size() == 2);
+  const Window& atc = r.windows[0].holder == kAtc ? r.windows[0] : r.windows[1];
+  const Window& iotlb = r.windows[0].holder == kAtc ? r.windows[1] : r.windows[0];
+  CHECK(atc.opener_thread == 0);
+  CHECK(atc.opener_op == 0);
+  CHECK_FALSE(atc.after_return);  // closed at seq 8, before the return
+  CHECK(iotlb.after_return);
+  CHECK(iotlb.returned.seq.value() == 10);
+  REQUIRE(iotlb.accesses.size() == 2);
+  CHECK_FALSE(iotlb.accesses[0].after_return);
+  CHECK(iotlb.accesses[1].after_return);
+  CHECK(r.metric("after-return") == 1);
+  CHECK(r.metric("used-after-return") == 1);
+  CHECK(r.windows[r.worst()].holder == kIotlb);
+}
+
+TEST_CASE("a window opened at a fill from a stale source belongs to the op of the latest store there; an op not yet "
+          "returned makes nothing after-return",
+          "[scenarios]") {
+  Log l;
+  l.map(kVa, Pfn{7}, true);  // 1..4 setup
+  Event clear{.kind = EventKind::PteStore, .level = 1, .actor = 2, .mm = MmId{0}, .func = "ptep_clear_flush"};
+  clear.va = kVa;
+  clear.end = kVa + kPageSize;
+  clear.old_val = Pte::make(Pfn{7}, true).raw();
+  l.add(clear);                                      // 5: T1's op 3 clears
+  l.fill(kAtc, kVa, Pfn{7}, true);                   // 6: an ATC fill from a stale IOTLB entry
+  RunResult run;
+  run.events = l.ev;
+  run.trace.push_back(StepRecord{.thread = 1, .ev_begin = 4, .ev_end = 5, .op = 3});
+  run.trace.push_back(StepRecord{.thread = 2, .ev_begin = 5, .ev_end = 6, .op = 0});
+  SECTION("the op returned before the fill") {
+    run.ops.push_back(OpSpan{.thread = 1, .actor = 2, .op = 3, .name = "migrate", .begin = 5, .end = 6});
+    const DetectorResult r = detect(run);
+    REQUIRE(r.windows.size() == 1);
+    CHECK(r.windows[0].opener_thread == 1);
+    CHECK(r.windows[0].opener_op == 3);
+    CHECK(r.windows[0].after_return);
+  }
+  SECTION("the op never returned") {
+    run.ops.push_back(OpSpan{.thread = 1, .actor = 2, .op = 3, .name = "migrate", .begin = 5, .end = 0});
+    const DetectorResult r = detect(run);
+    REQUIRE(r.windows.size() == 1);
+    CHECK(r.windows[0].opener_op == 3);
+    CHECK_FALSE(r.windows[0].after_return);
+    CHECK(r.metric("after-return") == 0);
+  }
+}

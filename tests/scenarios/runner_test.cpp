@@ -215,3 +215,30 @@ TEST_CASE("the text report prints a scenario's description and source with contr
   CHECK(text.find("   source: src\\u001b[2J\n") != std::string::npos);
   CHECK(text.find('\x1b') == std::string::npos);
 }
+
+TEST_CASE("the run records where each op began and returned, and which step it returned in", "[scenarios]") {
+  const ScenarioFile f = with_schedule(R"(["A*", "B*"])");
+  const RunResult r = run_scenario(f.scenarios[0], *kernel::find_policy("fixed"), {.check_invariants = true});
+  REQUIRE(r.ops.size() == 3);  // A's two reads, B's munmap
+  for (const OpSpan& o : r.ops) {
+    INFO(o.name << " of thread " << o.thread);
+    CHECK(o.begin > 0);
+    CHECK(o.end > o.begin);
+    // Every event of the op's thread in [begin, end) is the op's; the op returned in exactly one step.
+    size_t returned = 0;
+    for (const StepRecord& st : r.trace)
+      if (st.thread == o.thread && st.op == o.op && st.op_returned) {
+        ++returned;
+        CHECK(st.op_stored == (o.name == "munmap"));  // a read stores no page-table entry
+        // The return is inside that step: the first event after it is at or before the step's end.
+        CHECK((st.ev_end == r.events.size() || r.events[st.ev_end].seq.value() >= o.end));
+      }
+    CHECK(returned == 1);
+  }
+  CHECK(r.ops[0].name == "read");
+  CHECK(r.ops[0].op == 0);
+  CHECK(r.ops[1].op == 1);
+  CHECK(r.ops[2].name == "munmap");
+  for (const StepRecord& st : r.trace)
+    if (st.priming) CHECK(st.op == -1);
+}
