@@ -408,9 +408,10 @@ class Detector {
   };
   Cause cause_of(const Event& e) const {
     if (e.kind == EventKind::PteStore) return Cause{e.actor, e.seq.value()};
-    // A fill from a stale source: the latest store on the walk to its address.
+    // A fill from a stale source: the latest store on the walk to its address that can make
+    // such an entry stale (for a walk-cache entry, one at its level or above).
     Cause c;
-    for (unsigned l = 1; l <= 4; ++l) {
+    for (unsigned l = e.kind == EventKind::WalkFill ? e.level : 1; l <= 4; ++l) {
       auto it = m_last_store.find(pte_key(e.mm.value(), l, e.va));
       if (it != m_last_store.end() && it->second.seq > c.seq) c = it->second;
     }

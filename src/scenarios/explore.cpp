@@ -87,7 +87,7 @@ struct Setup {
   Footprint step_fp(StepFootprints& sf, const StepRecord& st, const std::vector<Event>& ev) const {
     StepActor a = actors[static_cast<size_t>(st.thread)];
     a.hardware = st.hardware;
-    a.returns = st.op_stored;
+    a.returns = st.op_stores;
     return sf.next(ev, st.ev_begin, st.ev_end, st.touches, a);
   }
 };

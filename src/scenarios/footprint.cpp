@@ -139,13 +139,13 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
   // A step that began at a hardware point and touched and emitted nothing (a device op
   // starting) changes only its thread's position: it commutes with every step (the explorer runs
   // its thread's next step right after it, see explore.cpp).
-  if (events.empty() && touches.empty() && actor.hardware && !actor.returns) return f;
+  if (events.empty() && touches.empty() && actor.hardware && actor.returns.empty()) return f;
   f.kernel = !actor.hardware;
   // What the model's accessors recorded: the ground truth of what the step read and wrote.
   f.touches.assign(touches.begin(), touches.end());
-  // An op's return is a point the detector judges every window of that op against (StepActor).
-  // Which windows those are the footprint does not know, so the step writes every cached entry.
-  if (actor.returns) add(Touch::Obj::Cached, true, kAnyKey);
+  // An op's return is a point the detector judges every window of that op against (StepActor):
+  // the step writes what is cached, every holder, where the op stored.
+  for (const OpStoreSpan& sp : actor.returns) add(Touch::Obj::Cached, true, (uint64_t{sp.mm} << 24) | kAnyHolder, sp.lo, sp.hi);
   for (const Event& e : events) {
     if (index) index->apply(e);
     if (!hardware_kind(e)) f.kernel = true;

@@ -13,6 +13,7 @@
 
 #include "model/event.h"
 #include "model/touch.h"
+#include "scenarios/runner.h"
 
 namespace tlbsim::scenarios {
 
@@ -34,12 +35,14 @@ struct StepActor {
   /// The step began at a hardware point (StepRecord::hardware): no kernel code ran in it, so an
   /// empty step touched nothing.
   bool hardware = false;
-  /// An op that stored a page-table entry returned in the step (StepRecord::op_stored); only
-  /// such an op can have opened a window (the detector names the store that made an entry stale).
-  /// Whether a window it opened closes, or an access goes through its entry, before or after this
-  /// point is what after-return and used-after-return count, so the step is ordered against every
-  /// fill, drop, eviction, access and store of any cached translation.
-  bool returns = false;
+  /// An op that stored page-table entries returned in the step: where it stored
+  /// (StepRecord::op_stores; empty: no such op). Only such an op can have opened a window (the
+  /// detector names the store that made an entry stale), and every entry it can have opened one
+  /// on lies inside these spans. Whether such a window closes, or an access goes through its
+  /// entry, before or after this point is what after-return and used-after-return count, so the
+  /// step is ordered against every fill, drop, eviction, access and store of a cached
+  /// translation inside them.
+  std::vector<OpStoreSpan> returns;
 };
 
 /// The translations cached anywhere, per mm and address, as the detector sees them: a fill adds

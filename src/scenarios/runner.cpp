@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "scenarios/runner.h"
 
+#include <algorithm>
+
 #include <map>
 #include <memory>
 
@@ -35,7 +37,20 @@ struct SimThread {
   uint16_t actor = 0;
   int op = -1;  ///< the op it is at (at its entry or inside it); -1 before the first and after the last
   bool op_stored = false;  ///< that op has stored a page-table entry (so it may have opened windows)
+  std::vector<OpStoreSpan> op_stores;  ///< where, so far (StepRecord::op_stores)
+  size_t merge_at = 256;               ///< merge op_stores when it grows to this size
 };
+
+/// Sort and merge overlapping or touching spans of the same mm.
+std::vector<OpStoreSpan> merged(std::vector<OpStoreSpan> v) {
+  std::sort(v.begin(), v.end());
+  std::vector<OpStoreSpan> out;
+  for (const OpStoreSpan& x : v) {
+    if (!out.empty() && out.back().mm == x.mm && x.lo <= out.back().hi) out.back().hi = std::max(out.back().hi, x.hi);
+    else out.push_back(x);
+  }
+  return out;
+}
 
 /// `op` follows the thread through its ops, so a step can tell which op it ran and whether that
 /// op returned in it (StepRecord::op, op_returned); `spans` records where each op began and
@@ -222,13 +237,30 @@ class Runner {
     rec.ev_end = m_log.events().size();
     // Each op begins at a yield point, so at most one returns in a step: the one it began in.
     rec.op_returned = rec.op >= 0 && (t.state.done || t.op != rec.op);
-    if (rec.op >= 0)
-      for (size_t i = rec.ev_begin; i < rec.ev_end && !t.op_stored; ++i) {
+    if (rec.op >= 0) {
+      const size_t had = t.op_stores.size();
+      for (size_t i = rec.ev_begin; i < rec.ev_end; ++i) {
         const Event& e = m_log.events()[i];
-        t.op_stored = e.kind == EventKind::PteStore && std::string_view(e.func) != "hardware A/D update";
+        if (e.kind != EventKind::PteStore || std::string_view(e.func) == "hardware A/D update") continue;
+        t.op_stored = true;
+        uint64_t lo = e.va, hi = std::max(e.end, e.va + 1);
+        if (e.level <= 1) {
+          lo &= ~(kPmdSize - 1);
+          hi = (hi + kPmdSize - 1) & ~(kPmdSize - 1);
+        }
+        t.op_stores.push_back(OpStoreSpan{e.mm.value(), lo, hi});
       }
+      if (t.op_stores.size() > had && t.op_stores.size() >= t.merge_at) {
+        t.op_stores = merged(std::move(t.op_stores));
+        t.merge_at = std::max<size_t>(256, 2 * t.op_stores.size());
+      }
+    }
     rec.op_stored = rec.op_returned && t.op_stored;
-    if (rec.op_returned) t.op_stored = false;
+    if (rec.op_returned) {
+      if (rec.op_stored) rec.op_stores = merged(std::move(t.op_stores));
+      t.op_stored = false;
+      t.op_stores.clear();
+    }
     m_trace.push_back(std::move(rec));
     ++m_steps;
     check();

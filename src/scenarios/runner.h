@@ -23,6 +23,15 @@ struct ThreadOutcome {
   bool runnable = false;
 };
 
+/// Where an op stored page-table entries, as a span of one mm's address space: a PTE store's page
+/// widened to its 2 MiB block (a huge entry there is affected too), an upper-level store's span
+/// as it is. Every cached entry a window of the op can be on lies inside one of its spans.
+struct OpStoreSpan {
+  uint16_t mm = 0;
+  uint64_t lo = 0, hi = 0;
+  auto operator<=>(const OpStoreSpan&) const = default;
+};
+
 /// One scheduler step as it ran: which thread, what its label was, which threads could have run
 /// instead, which events it emitted ([ev_begin, ev_end) in RunResult::events) and what the model's
 /// accessors recorded it touching (`touches`, with RunOptions::record_touches). The explorer
@@ -37,6 +46,7 @@ struct StepRecord {
   int op = -1;               ///< index of the thread's op it ran (ThreadSpec::ops); -1 for priming and after the last
   bool op_returned = false;  ///< that op returned within this step (the detector's after-return point)
   bool op_stored = false;    ///< it returned, and had stored a page-table entry (a PTE store event) in one of its steps
+  std::vector<OpStoreSpan> op_stores;  ///< when op_stored: where the op stored, merged (OpStoreSpan)
   std::vector<Touch> touches;  ///< what it read and wrote, in order (RunOptions::record_touches)
 };
 

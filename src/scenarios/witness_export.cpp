@@ -30,7 +30,7 @@ std::vector<const StepRecord*> steps_of(const RunResult& r) {
 
 StepActor actor_of(const ScenarioSpec& s, const StepRecord& st) {
   const ThreadSpec& t = s.threads[static_cast<size_t>(st.thread)];
-  return StepActor{.device = t.kind == ThreadKind::Device, .cpu = t.cpu, .hardware = st.hardware, .returns = st.op_stored};
+  return StepActor{.device = t.kind == ThreadKind::Device, .cpu = t.cpu, .hardware = st.hardware, .returns = st.op_stores};
 }
 
 std::string summary(const RunResult& r, const StepRecord& st) {

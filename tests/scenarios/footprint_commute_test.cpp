@@ -109,7 +109,7 @@ void check_schedule(const ScenarioSpec& s, const kernel::Policy& policy, const S
   for (const StepRecord* st : steps) {
     StepActor a = actors[static_cast<size_t>(st->thread)];
     a.hardware = st->hardware;
-    a.returns = st->op_stored;
+    a.returns = st->op_stores;
     fps.push_back(sf.next(base.events, st->ev_begin, st->ev_end, st->touches, a));
   }
   std::vector<size_t> candidates;
