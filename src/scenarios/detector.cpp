@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <span>
 #include <tuple>
 #include <unordered_map>
@@ -302,7 +303,7 @@ class Detector {
   }
 
   void add_finding(const std::string& kind, const Event& e, uint64_t va, Pfn pfn, const std::string& text) {
-    m_r.findings.push_back(Finding{kind, ref(e), va, pfn, text});
+    m_r.findings.push_back(Finding{kind, e.holder, ref(e), va, pfn, text});
   }
 
   void on_access(const Event& e) {
@@ -437,29 +438,28 @@ class Detector {
 }  // namespace
 
 uint64_t DetectorResult::metric(const std::string& name) const {
-  const MetricInfo* m = find_metric(name);
-  if (!m) return 0;
+  const std::optional<QualifiedMetric> q = parse_metric(name);
+  if (!q) return 0;
+  const MetricInfo* m = q->info;
+  auto on_side = [&](Holder h) {
+    return q->side == HolderSide::Any || (q->side == HolderSide::Device) == h.is_device_side();
+  };
   uint64_t n = 0;
-  if (m->metric == Metric::Windows) return windows.size();
   if (m->metric == Metric::Transient) return transient;
-  if (m->metric == Metric::AfterReturn) {
-    for (const auto& w : windows) n += w.after_return;
-    return n;
+  for (const auto& w : windows) {
+    if (!on_side(w.holder)) continue;
+    switch (m->metric) {
+      case Metric::Windows: ++n; break;
+      case Metric::Observed: n += w.observed(); break;
+      case Metric::AfterReturn: n += w.after_return; break;
+      case Metric::UsedAfterReturn:
+        for (const auto& a : w.accesses) n += a.after_return;
+        break;
+      default: n += m->window_class && w.cls == *m->window_class; break;
+    }
   }
-  if (m->metric == Metric::UsedAfterReturn) {
-    for (const auto& w : windows)
-      for (const auto& a : w.accesses) n += a.after_return;
-    return n;
-  }
-  if (m->metric == Metric::Observed) {
-    for (const auto& w : windows) n += w.observed();
-    return n;
-  }
-  if (m->window_class) {
-    for (const auto& w : windows) n += w.cls == *m->window_class;
-    return n;
-  }
-  for (const auto& f : findings) n += f.kind == m->finding;
+  if (!m->finding.empty())
+    for (const auto& f : findings) n += f.kind == m->finding && on_side(f.holder);
   return n;
 }
 

@@ -71,6 +71,7 @@ struct Window {
 
 struct Finding {
   std::string kind;  ///< lost-write, use-after-free, foreign-access, stale-table-walk, livelock
+  Holder holder{};   ///< the cache the access went through (none for a livelock)
   EventRef at;
   uint64_t va = 0;
   Pfn pfn = kNoPfn;
@@ -85,7 +86,8 @@ struct DetectorResult {
   std::vector<Finding> findings;
   uint64_t end_seq = 0;
   uint64_t end_ns = 0;
-  /// Count for an expectation metric (see metric_names()).
+  /// Count for an expectation metric, with or without a side ("device:observed";
+  /// expectation_names()); 0 for a name that is not one.
   uint64_t metric(const std::string& name) const;
   /// Index of the worst window, or -1.
   int worst() const;

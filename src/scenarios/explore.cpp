@@ -58,7 +58,7 @@ Observation observe(const ScenarioSpec& s, const std::string& policy, const RunR
   if (r.status == RunResult::Status::StepBudget) o.properties.push_back("step budget exceeded");
   o.outcome += std::string(to_string(r.status));
   if (auto it = s.expect.find(policy); it != s.expect.end())
-    for (const std::string& m : metric_names())
+    for (const std::string& m : expectation_names())
       if (auto b = it->second.find(m); b != it->second.end())
         o.expectations.push_back(r.status == RunResult::Status::Completed && b->second.holds(d.metric(m)));
   return o;
@@ -1027,7 +1027,7 @@ ExploreResult explore_merge(const ScenarioSpec& s, const kernel::Policy& policy,
   }
   if (auto it = s.expect.find(policy.name); it != s.expect.end()) {
     size_t i = 0;
-    for (const std::string& m : metric_names()) {
+    for (const std::string& m : expectation_names()) {
       auto b = it->second.find(m);
       if (b == it->second.end()) continue;
       PropertyResult p{.name = m + " " + b->second.text()};

@@ -339,9 +339,9 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
         }
         for (auto mt = it->begin(); mt != it->end(); ++mt) {
           const std::string mp = pp + "/" + pointer_token(mt.key());
-          const auto& names = metric_names();
-          if (std::find(names.begin(), names.end(), mt.key()) == names.end()) {
-            d.push_back({.pointer = mp, .message = "unknown metric " + in_quotes(mt.key()) + "; expected one of " + ObjReader::list(names)});
+          if (!parse_metric(mt.key())) {
+            d.push_back({.pointer = mp, .message = "unknown metric " + in_quotes(mt.key()) + "; expected one of " + ObjReader::list(metric_names()) +
+                                                   ", or one counted per cache with \"cpu:\" or \"device:\" before it (\"device:after-return\")"});
             continue;
           }
           read_bound(*mt, mp, m[mt.key()], d);

@@ -21,9 +21,9 @@ const std::vector<MetricInfo>& metrics() {
       {Metric::LostWrites, "lost-writes", "writes through a stale entry to a frame already copied away (COW, migration)", 11, {}, "lost-write"},
       {Metric::UseAfterFree, "use-after-free", "accesses or walks through a stale entry to a freed or reused frame or table", 12, {},
        "use-after-free"},
-      {Metric::Livelocks, "livelocks", "accesses that faulted repeatedly without progress", 2, {}, "livelock"},
+      {Metric::Livelocks, "livelocks", "accesses that faulted repeatedly without progress", 2, {}, "livelock", false},
       {Metric::Transient, "transient", "windows opened and closed within one scheduler step with no access: in no count above", 0, {},
-       ""},
+       "", false},
   };
   return all;
 }
@@ -44,6 +44,43 @@ const std::vector<std::string>& metric_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> n;
     for (const MetricInfo& i : metrics()) n.emplace_back(i.name);
+    return n;
+  }();
+  return names;
+}
+
+std::string_view side_prefix(HolderSide side) {
+  switch (side) {
+    case HolderSide::Any: return "";
+    case HolderSide::Cpu: return "cpu:";
+    case HolderSide::Device: return "device:";
+  }
+  return "";
+}
+
+std::optional<QualifiedMetric> parse_metric(std::string_view name) {
+  QualifiedMetric q;
+  for (HolderSide side : {HolderSide::Cpu, HolderSide::Device}) {
+    const std::string_view p = side_prefix(side);
+    if (name.substr(0, p.size()) == p) {
+      q.side = side;
+      name.remove_prefix(p.size());
+      break;
+    }
+  }
+  q.info = find_metric(name);
+  if (!q.info || (q.side != HolderSide::Any && !q.info->per_holder)) return std::nullopt;
+  return q;
+}
+
+const std::vector<std::string>& expectation_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const MetricInfo& i : metrics()) {
+      n.emplace_back(i.name);
+      if (!i.per_holder) continue;
+      for (HolderSide side : {HolderSide::Cpu, HolderSide::Device}) n.push_back(std::string(side_prefix(side)) + std::string(i.name));
+    }
     return n;
   }();
   return names;

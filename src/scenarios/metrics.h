@@ -45,7 +45,27 @@ struct MetricInfo {
   int severity;
   std::optional<WindowClass> window_class;  ///< the windows of this class, if it counts a class
   std::string_view finding;                 ///< the detector findings of this kind, if it counts findings
+  /// Counts something held in a cache (a window, an access or walk through one), so an
+  /// expectation can ask for one side only ("device:after-return").
+  bool per_holder = true;
 };
+
+/// Whose translation caches a count covers: all, the CPUs' (TLB, paging-structure cache), or the
+/// device side's (IOTLB, IOMMU walk cache, device ATC, shadow MMU; Holder::is_device_side()).
+enum class HolderSide : uint8_t { Any, Cpu, Device };
+
+/// A metric as an expectation names it: "after-return", or with a side, "device:after-return".
+struct QualifiedMetric {
+  const MetricInfo* info = nullptr;
+  HolderSide side = HolderSide::Any;
+};
+/// nullopt for an unknown name, an unknown side, or a side on a metric that is not per_holder.
+std::optional<QualifiedMetric> parse_metric(std::string_view name);
+/// The side's prefix: "", "cpu:", "device:".
+std::string_view side_prefix(HolderSide side);
+/// Every name an expectation may use, in report order: each metric, then its cpu: and device:
+/// forms when it is per_holder.
+const std::vector<std::string>& expectation_names();
 
 /// Every metric, in report order.
 const std::vector<MetricInfo>& metrics();

@@ -49,7 +49,7 @@ PolicyOutcome judge(const ScenarioSpec& s, RunResult run) {
   auto it = s.expect.find(run.policy);
   if (it != s.expect.end()) {
     o.expected = true;
-    for (const std::string& m : metric_names()) {
+    for (const std::string& m : expectation_names()) {
       auto b = it->second.find(m);
       if (b == it->second.end()) continue;
       const uint64_t v = o.det.metric(m);
@@ -130,6 +130,28 @@ bool all_pass(const std::vector<ScenarioOutcome>& outcomes) {
   return true;
 }
 
+namespace {
+
+/// The nonzero per-cache counts of each side, "cpu: windows 1 observed 1; device: windows 2
+/// after-return 1", or "" when every count is 0.
+std::string by_side_line(const DetectorResult& det) {
+  std::string out;
+  for (HolderSide side : {HolderSide::Cpu, HolderSide::Device}) {
+    std::string one;
+    for (const MetricInfo& info : metrics()) {
+      if (!info.per_holder) continue;
+      const uint64_t n = det.metric(std::string(side_prefix(side)) + std::string(info.name));
+      if (n) one += " " + std::string(info.name) + " " + std::to_string(n);
+    }
+    if (one.empty()) continue;
+    if (!out.empty()) out += ";";
+    out += (out.empty() ? "" : " ") + std::string(side_prefix(side)) + one;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string text_report(const std::string& file, const std::vector<ScenarioOutcome>& outcomes) {
   std::ostringstream os;
   size_t pass = 0, total = 0;
@@ -173,6 +195,8 @@ std::string text_report(const std::string& file, const std::vector<ScenarioOutco
         pass += p.pass();
       }
       os << "  " << verdict << "\n";
+      const std::string sides = by_side_line(p.det);
+      if (!sides.empty()) os << "   " << std::string(width, ' ') << " " << sides << "\n";
     }
     for (const PolicyOutcome& p : so.policies) {
       if (p.run.status != RunResult::Status::Completed) {
@@ -216,6 +240,14 @@ nlohmann::ordered_json json_report(const std::string& file, const std::vector<Sc
       J m;
       for (const std::string& name : metric_names()) m[name] = p.det.metric(name);
       pj["metrics"] = m;
+      J sides;
+      for (HolderSide side : {HolderSide::Cpu, HolderSide::Device}) {
+        J one;
+        for (const MetricInfo& info : metrics())
+          if (info.per_holder) one[std::string(info.name)] = p.det.metric(std::string(side_prefix(side)) + std::string(info.name));
+        sides[side == HolderSide::Cpu ? "cpu" : "device"] = one;
+      }
+      pj["by_side"] = sides;
       J checks = J::array();
       for (const auto& c : p.checks) checks.push_back(J{{"metric", c.metric}, {"expected", c.bound.text()}, {"actual", c.actual}, {"holds", c.holds}});
       pj["expectations"] = checks;

@@ -498,7 +498,7 @@ TEST_CASE("docs/scenario.schema.json names the ops, decodings, policies, metrics
   std::set<std::string> policies;
   for (const auto& p : kernel::policies()) policies.insert(p.name);
   CHECK(json_strings(defs.at("expect").at("propertyNames").at("enum")) == policies);
-  const auto& m = metric_names();
+  const auto& m = expectation_names();
   CHECK(json_strings(defs.at("expect").at("additionalProperties").at("propertyNames").at("enum")) == std::set<std::string>(m.begin(), m.end()));
   CHECK(json_strings(defs.at("verdicts").at("propertyNames").at("enum")) == policies);
   const auto& e = explore_property_names();

@@ -5,12 +5,14 @@
 // a livelock is the typed Fault flag, not a note's wording.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "scenarios/detector.h"
 #include "scenarios/metrics.h"
+#include "model/pte.h"
 
 using namespace tlbsim;
 using namespace tlbsim::scenarios;
@@ -80,4 +82,61 @@ TEST_CASE("a livelock is a Fault that gave up (kEvGaveUp), whatever its note say
   const DetectorResult r = detect(ev);
   CHECK(r.metric("livelocks") == 1);
   CHECK(r.metric(std::string(metric_info(Metric::Livelocks).name)) == 1);
+}
+
+TEST_CASE("an expectation may count one side's caches: cpu: or device: before a metric counted per cache", "[scenarios][metrics]") {
+  const auto q = parse_metric("device:after-return");
+  REQUIRE(q);
+  CHECK(q->info->metric == Metric::AfterReturn);
+  CHECK(q->side == HolderSide::Device);
+  CHECK(parse_metric("cpu:windows")->side == HolderSide::Cpu);
+  CHECK(parse_metric("observed")->side == HolderSide::Any);
+  CHECK_FALSE(parse_metric("cpu:livelocks"));    // a livelock is not held in a cache
+  CHECK_FALSE(parse_metric("device:transient"));
+  CHECK_FALSE(parse_metric("iommu:windows"));
+  CHECK_FALSE(parse_metric("device:"));
+  // Every metric once, and a side form exactly for the per-holder ones.
+  const auto& names = expectation_names();
+  for (const MetricInfo& m : metrics()) {
+    const std::string n(m.name);
+    CHECK(std::count(names.begin(), names.end(), n) == 1);
+    CHECK(std::count(names.begin(), names.end(), "device:" + n) == (m.per_holder ? 1 : 0));
+    CHECK(std::count(names.begin(), names.end(), "cpu:" + n) == (m.per_holder ? 1 : 0));
+  }
+}
+
+TEST_CASE("a side's count covers only its caches, and the two sides add up to the whole", "[scenarios][metrics]") {
+  // A CPU TLB window, observed, and a device ATC window whose frame is freed and read (use-after-free).
+  std::vector<Event> ev;
+  uint64_t seq = 1;
+  auto add = [&](Event e) {
+    e.seq = Seq{seq++};
+    ev.push_back(e);
+  };
+  const uint64_t va = 0x400000;
+  for (unsigned l = 4; l >= 2; --l)
+    add(Event{.kind = EventKind::PteStore, .level = uint8_t(l), .mm = MmId{0}, .func = "s", .va = va & ~((uint64_t{1} << (12 + 9 * (l - 1))) - 1),
+              .end = (va & ~((uint64_t{1} << (12 + 9 * (l - 1))) - 1)) + (uint64_t{1} << (12 + 9 * (l - 1))), .new_val = Pte::table(Pfn{100 + l}).raw()});
+  add(Event{.kind = EventKind::PteStore, .level = 1, .mm = MmId{0}, .func = "s", .va = va, .end = va + 4096, .new_val = Pte::make(Pfn{7}, true).raw()});
+  const Holder cpu{HolderKind::CpuTlb, 0}, atc{HolderKind::Atc, 0};
+  for (Holder h : {cpu, atc})
+    add(Event{.kind = EventKind::Fill, .flags = kEvWrite, .level = 1, .holder = h, .mm = MmId{0}, .func = "fill", .va = va, .end = va + 4096, .pfn = Pfn{7}});
+  add(Event{.kind = EventKind::PteStore, .level = 1, .mm = MmId{0}, .func = "clear", .va = va, .end = va + 4096, .old_val = Pte::make(Pfn{7}, true).raw()});
+  add(Event{.kind = EventKind::Access, .flags = kEvCached, .holder = cpu, .mm = MmId{0}, .func = "load", .va = va, .pfn = Pfn{7}});
+  add(Event{.kind = EventKind::FrameFree, .func = "free", .pfn = Pfn{7}});
+  add(Event{.kind = EventKind::Access, .flags = kEvCached, .holder = atc, .mm = MmId{0}, .func = "DMA", .va = va, .pfn = Pfn{7}});
+  const DetectorResult r = detect(ev);
+  CHECK(r.metric("windows") == 2);
+  CHECK(r.metric("cpu:windows") == 1);
+  CHECK(r.metric("device:windows") == 1);
+  CHECK(r.metric("cpu:observed") == 1);
+  CHECK(r.metric("device:observed") == 1);
+  CHECK(r.metric("use-after-free") == 1);  // the DMA after the free; the CPU read came before it
+  CHECK(r.metric("device:use-after-free") == 1);
+  CHECK(r.metric("cpu:use-after-free") == 0);
+  for (const MetricInfo& m : metrics())
+    if (m.per_holder) {
+      const std::string n(m.name);
+      CHECK(r.metric("cpu:" + n) + r.metric("device:" + n) == r.metric(n));
+    }
 }
