@@ -10,6 +10,7 @@
 #include "scenarios/report.h"
 #include "scenarios/runner.h"
 #include "scenarios/schedule_option.h"
+#include "scenarios/step_listing.h"
 #include "scenarios/witness_export.h"
 
 namespace tlbsim::cli {
@@ -44,6 +45,7 @@ int cmd_run(const std::vector<std::string>& args) {
       ("json", po::value<std::string>(), "also write the report as JSON to this file")
       ("check", "run every model invariant check after each step")
       ("events", "print every event of every run (the full witness trace)")
+      ("steps", "print every scheduler step of every run: thread, label, op, events (write a --schedule from it)")
       ("schedule", po::value<std::string>(), "replace the schedule of the one selected scenario: a JSON array of steps ('[\"dev:2\",\"T1*\"]') or the same steps separated by commas")
       ("dot", po::value<std::string>(), "write the happens-before graph of the run (Graphviz); needs one scenario and policy")
       ("trace", po::value<std::string>(), "write the run as a Chrome/Perfetto trace (JSON); needs one scenario and policy");
@@ -77,6 +79,7 @@ int cmd_run(const std::vector<std::string>& args) {
       for (const auto& p : run_policies) {
         so.policies.push_back(judge(s, run_scenario(s, *kernel::find_policy(p), ro)));
         if (vm.count("dot") || vm.count("trace")) single.emplace_back(&s, so.policies.back().run);
+        if (vm.count("steps")) text += step_listing(s, so.policies.back().run);
         if (vm.count("events")) {
           const RunResult& r = so.policies.back().run;
           text += "-- events of " + s.name + " under " + p + "\n";
