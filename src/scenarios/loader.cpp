@@ -320,6 +320,12 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
       else
         m.bind.push_back(b.get<std::string>());
     });
+    mr.array("cpus", [&](const json& c, const std::string& cp) {
+      if (!c.is_number_unsigned() || c.get<uint64_t>() > 63)
+        d.push_back({.pointer = cp, .message = "expected a CPU number 0..63, got " + shown(c)});
+      else
+        m.cpus.push_back(static_cast<unsigned>(c.get<uint64_t>()));
+    });
     mr.finish();
     s.mms.push_back(m);
   }, true);

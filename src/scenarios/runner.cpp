@@ -160,6 +160,7 @@ class Runner {
       const MmSpec& ms = m_s.mms[mi];
       AddressSpace& mm = k.create_mm(ms.name);
       m_mms[ms.name] = &mm;
+      for (unsigned cpu : ms.cpus) mm.add_cpu(cpu);  // mm_cpumask: the process ran there before
       for (const std::string& dev : ms.bind) {
         auto [iommu_index, dec] = devices.at(dev);
         kernel::iommu_sva_bind_device(k, mm, k.iommu(iommu_index), 0, Pasid{static_cast<uint32_t>(mi + 1)}, dec);

@@ -48,6 +48,9 @@ struct MmSpec {
   std::string name;
   std::vector<VmaSpec> vmas;
   std::vector<std::string> bind;  ///< devices bound by SVA
+  /// CPUs in mm_cpumask from the start besides those of the mm's CPU threads: a thread of the
+  /// process ran there before the scenario begins (switch_mm_irqs_off() set the bit).
+  std::vector<unsigned> cpus;
   std::string pointer;
 };
 

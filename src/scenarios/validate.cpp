@@ -99,6 +99,12 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       if (v.populate == "write" && !v.writable) c.error(v.pointer + "/populate", "cannot populate a read-only VMA for writing");
       if (v.pfnmap && v.populate != "none") c.error(v.pointer + "/populate", "PFNMAP VMAs are filled by the driver, not by faults");
     }
+    for (size_t i = 0; i < m.cpus.size(); ++i) {
+      const std::string cp = m.pointer + "/cpus/" + std::to_string(i);
+      if (m.cpus[i] >= s.cpus) c.error(cp, "CPU " + std::to_string(m.cpus[i]) + " does not exist (\"cpus\": " + std::to_string(s.cpus) + ")");
+      if (std::find(m.cpus.begin(), m.cpus.begin() + static_cast<std::ptrdiff_t>(i), m.cpus[i]) != m.cpus.begin() + static_cast<std::ptrdiff_t>(i))
+        c.error(cp, "CPU " + std::to_string(m.cpus[i]) + " listed twice");
+    }
     for (size_t i = 0; i < m.bind.size(); ++i) {
       const std::string bp = m.pointer + "/bind/" + std::to_string(i);
       if (!devices.count(m.bind[i])) c.error(bp, "unknown device " + in_quotes(m.bind[i]));

@@ -242,3 +242,38 @@ TEST_CASE("the run records where each op began and returned, and which step it r
   for (const StepRecord& st : r.trace)
     if (st.priming) CHECK(st.op == -1);
 }
+
+TEST_CASE("an mm's cpus join its mm_cpumask at setup, besides its CPU threads' CPUs", "[scenarios]") {
+  auto run = [](const std::string& cpus_key) {
+    std::string t = kTwoReaders;
+    t.replace(t.find(R"("name": "mm", )"), 14, R"("name": "mm", )" + cpus_key);
+    t.replace(t.find("\"source\": \"test\","), 17, "\"source\": \"test\", \"cpus\": 4,");
+    t.replace(t.find("SCHEDULE"), 8, R"(["B*", "A*"])");
+    const ScenarioFile f = parse_scenario_text(t, "test.json");
+    return run_scenario(f.scenarios[0], *kernel::find_policy("fixed"), {.check_invariants = true});
+  };
+  // munmap's flush_tlb_mm_range() on CPU 1 sends IPIs to the other CPUs of the mask: CPU 0
+  // (thread A), and CPU 3 as well when the mm lists it.
+  const RunResult plain = run("");
+  const RunResult more = run(R"("cpus": [3], )");
+  CHECK(plain.cpu_cost.cpu_flushes == more.cpu_cost.cpu_flushes);
+  CHECK(more.cpu_cost.cpu_flush_ns > plain.cpu_cost.cpu_flush_ns);
+}
+
+TEST_CASE("an mm's cpus must exist and be listed once", "[scenarios]") {
+  auto errors_of = [](const std::string& cpus) {
+    std::string t = kTwoReaders;
+    t.replace(t.find(R"("name": "mm", )"), 14, R"("name": "mm", "cpus": )" + cpus + ", ");
+    t.replace(t.find("SCHEDULE"), 8, R"(["B*", "A*"])");
+    try {
+      (void)parse_scenario_text(t, "test.json");
+    } catch (const ScenarioError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK(errors_of(R"([1, 5, 1, "x"])").find("/scenarios/0/mms/0/cpus/3: expected a CPU number 0..63, got \"x\"") != std::string::npos);
+  const std::string w = errors_of("[1, 5, 1]");
+  CHECK(w.find("/scenarios/0/mms/0/cpus/1: CPU 5 does not exist (\"cpus\": 2)") != std::string::npos);
+  CHECK(w.find("/scenarios/0/mms/0/cpus/2: CPU 1 listed twice") != std::string::npos);
+}
