@@ -187,6 +187,7 @@ OpSpec read_op(const json& j, const std::string& ptr, std::vector<Diagnostic>& d
   r.str("op", o.op, true);
   r.address("addr", o.addr);
   r.uint("pages", o.pages, 1, uint64_t{1} << 24);
+  r.uint("repeat", o.repeat, 1, uint64_t{1} << 20);
   r.address("new_addr", o.new_addr);
   r.str("file", o.file);
   r.uint("index", o.index, 0, uint64_t{1} << 32);

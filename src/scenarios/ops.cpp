@@ -17,13 +17,16 @@ namespace {
 
 using kernel::Task;
 
+/// An access op goes over its pages `repeat` times, one access per page each time.
 Task<> accesses(OpContext& c, OpSpec op, bool write) {
-  for (uint64_t i = 0; i < op.pages; ++i) co_await kernel::user_access(c.k, c.cpu, *c.mm, op.addr + i * kPageSize, write);
+  for (uint64_t n = 0; n < op.repeat; ++n)
+    for (uint64_t i = 0; i < op.pages; ++i) co_await kernel::user_access(c.k, c.cpu, *c.mm, op.addr + i * kPageSize, write);
 }
 
 Task<> dmas(OpContext& c, OpSpec op, bool write) {
-  for (uint64_t i = 0; i < op.pages; ++i)
-    co_await kernel::device_dma(c.k, c.iommu, c.device, *c.mm, op.addr + i * kPageSize, write);
+  for (uint64_t n = 0; n < op.repeat; ++n)
+    for (uint64_t i = 0; i < op.pages; ++i)
+      co_await kernel::device_dma(c.k, c.iommu, c.device, *c.mm, op.addr + i * kPageSize, write);
 }
 
 // Arguments of class type are built into locals before co_await: GCC 12 destroys a temporary
@@ -103,7 +106,7 @@ const std::vector<OpInfo>& ops() {
       {"mremap", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedNewAddr,
        "mremap(2) MREMAP_FIXED: move_page_tables -> move_ptes / move_normal_pmd, then unmap the old range",
        [](OpContext& c, const OpSpec& o) { return kernel::sys_mremap(c.k, *c.mm, o.addr, o.pages * kPageSize, o.new_addr); }},
-      {"mprotect", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedProt, "mprotect(2): change_protection_range (v6.0 order)",
+      {"mprotect", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedProt, "mprotect(2): do_mprotect_pkey on an mmu_gather (v5.19+): change_protection_range, tlb_finish_mmu",
        [](OpContext& c, const OpSpec& o) { return kernel::sys_mprotect(c.k, *c.mm, o.addr, o.pages * kPageSize, o.writable); }},
       {"exit", ThreadKind::Cpu, 0,
        "exit_group(2): other threads of the mm die at their next return to user mode; the last "

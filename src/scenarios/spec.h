@@ -58,6 +58,7 @@ struct OpSpec {
   std::string op;
   uint64_t addr = 0;
   uint64_t pages = 1;
+  uint64_t repeat = 1;  ///< access ops: go over the pages this many times
   uint64_t new_addr = 0;
   std::string file;
   uint64_t index = 0;

@@ -277,3 +277,17 @@ TEST_CASE("an mm's cpus must exist and be listed once", "[scenarios]") {
   CHECK(w.find("/scenarios/0/mms/0/cpus/1: CPU 5 does not exist (\"cpus\": 2)") != std::string::npos);
   CHECK(w.find("/scenarios/0/mms/0/cpus/2: CPU 1 listed twice") != std::string::npos);
 }
+
+TEST_CASE("repeat goes over an access op's pages that many times, one step per access", "[scenarios]") {
+  std::string t = kTwoReaders;
+  t.replace(t.find(R"({"op": "read", "addr": "0x2000"})"), 32, R"({"op": "read", "addr": "0x1000", "pages": 2, "repeat": 3})");
+  t.replace(t.find("SCHEDULE"), 8, R"(["A*", "B*"])");
+  const ScenarioFile f = parse_scenario_text(t, "test.json");
+  REQUIRE(f.scenarios[0].threads[0].ops[1].repeat == 3);
+  const RunResult r = run_scenario(f.scenarios[0], *kernel::find_policy("fixed"), {.check_invariants = true});
+  CHECK(actors_of_accesses(r).size() == 1 + 2 * 3);
+  std::string bad = kTwoReaders;
+  bad.replace(bad.find(R"({"op": "read", "addr": "0x2000"})"), 32, R"({"op": "read", "addr": "0x2000", "repeat": 0})");
+  bad.replace(bad.find("SCHEDULE"), 8, R"(["A*", "B*"])");
+  CHECK_THROWS_WITH(parse_scenario_text(bad, "test.json"), Catch::Contains("/threads/0/ops/1/repeat: expected an integer in 1..1048576, got 0"));
+}
