@@ -2,7 +2,6 @@
 #include "scenarios/runner.h"
 
 #include <algorithm>
-
 #include <map>
 #include <memory>
 
