@@ -120,7 +120,9 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
   }
   if (write && !pte.writable()) {
     const Frame& f = k.mem().frame(pte.pfn());
-    const bool reuse = vma.shared() || (f.kind == FrameKind::Anon && f.mapcount == 1 && f.refcount == 1);
+    // do_wp_page(): "if (PageKsm(page) || page_count(page) > 3) goto copy;" a KSM page is
+    // always copied.
+    const bool reuse = vma.shared() || (f.kind == FrameKind::Anon && !f.ksm && f.mapcount == 1 && f.refcount == 1);
     if (reuse) {
       // wp_page_reuse() / wp_page_shared(): the same page becomes writable.
       ptep_set_access_flags(k, mm, r, page, pte.with(Pte::kWrite | Pte::kDirty | Pte::kAccessed), true);

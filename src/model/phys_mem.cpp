@@ -64,6 +64,7 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* f
   f.owner = owner;
   f.allocated = true;
   f.isolated = false;
+  f.ksm = false;
   f.refcount = 1;
   f.mapcount = 0;
   ++f.generation;

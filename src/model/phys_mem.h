@@ -38,6 +38,9 @@ struct Frame {
   /// putback or the free clears it. Every other allocated page-cache or anonymous frame counts
   /// as on the LRU (lru_cache_add() is not modelled).
   bool isolated = false;
+  /// PageKsm(): a stable KSM page (set when KSM makes it the page others merge into). do_wp_page()
+  /// never reuses one, whatever its counts; a new allocation clears it.
+  bool ksm = false;
   FrameKind kind = FrameKind::Anon;
 };
 

@@ -4,6 +4,7 @@
 #include "kernel/exit.h"
 #include "kernel/fault.h"
 #include "kernel/fork.h"
+#include "kernel/ksm.h"
 #include "kernel/migrate.h"
 #include "kernel/mprotect.h"
 #include "kernel/mremap.h"
@@ -79,6 +80,20 @@ Task<> migrate(OpContext& c, OpSpec op) {
   co_await kernel::migrate_pages(c.k, isolated);
 }
 
+/// ksmd's try_to_merge_two_pages() over a range, as cmp_and_merge_page() meets it: the first
+/// page becomes the KSM page (try_to_merge_with_ksm_page() with no kpage), then each following
+/// page is merged into it if pages_identical() after write_protect_page() (a page the device
+/// or a CPU wrote meanwhile is not). Nothing more if the first page could not be made the KSM
+/// page (not mapped, extra references).
+Task<> ksm_merge_range(OpContext& c, OpSpec op) {
+  AddressSpace& mm = mm_named(c.k, op.mm);
+  if (!co_await kernel::ksm_merge(c.k, mm, op.addr, kNoPfn)) co_return;
+  // The KSM page is the one now mapped read-only at addr: rmap_item->address's page.
+  const Pte kp = mm.pt().leaf(Vaddr{op.addr});
+  if (!kp.present()) co_return;
+  for (uint64_t i = 1; i < op.pages; ++i) co_await kernel::ksm_merge(c.k, mm, op.addr + i * kPageSize, kp.pfn());
+}
+
 uint32_t file_id(kernel::Kernel& k, const std::string& name) {
   for (size_t i = 1; i <= k.file_count(); ++i)
     if (k.file(static_cast<uint32_t>(i)).name == name) return static_cast<uint32_t>(i);
@@ -126,6 +141,9 @@ const std::vector<OpInfo>& ops() {
       {"migrate", ThreadKind::Kernel, kNeedTarget,
        "isolate_migratepages_block, migrate_pages -> unmap_and_move: try_to_migrate_one (migration entries), copy, remove_migration_ptes, free",
        [](OpContext& c, const OpSpec& o) { return migrate(c, o); }},
+      {"ksm_merge", ThreadKind::Kernel, kNeedMm | kNeedAddr | kNeedPages,
+       "ksmd try_to_merge_two_pages: the first page becomes the KSM page, each following one write_protect_page, pages_identical, replace_page",
+       [](OpContext& c, const OpSpec& o) { return ksm_merge_range(c, o); }},
       {"khugepaged_retract", ThreadKind::Kernel, kNeedFile,
        "khugepaged collapse_file -> retract_page_tables: mmap_write_trylock, pmdp_collapse_flush, pte_free (notifier bracket since f268f6cf875f)",
        [](OpContext& c, const OpSpec& o) { return kernel::retract_page_tables(c.k, file_id(c.k, o.file), o.index); }},

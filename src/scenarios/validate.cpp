@@ -170,6 +170,7 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
         continue;
       }
       if (o.op == "fork") fork_child(t, o);
+      if (o.op == "ksm_merge" && o.pages < 2) c.error(o.pointer + "/pages", "ksm_merge merges the pages of a range into its first: expected 2 pages or more");
       const MmSpec* target = mm;
       unsigned needs = info->needs;
       if (needs & kNeedTarget) needs |= o.file.empty() ? (kNeedMm | kNeedAddr) : kNeedFile;

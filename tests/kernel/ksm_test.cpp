@@ -2,6 +2,7 @@
 // KSM write_protect_page() + replace_page() (primer 7.4) under both notifier policies.
 #include <catch2/catch.hpp>
 
+#include "kernel/fault.h"
 #include "kernel/ksm.h"
 #include "kernel/page.h"
 #include "kernel/rmap_test_support.h"
@@ -145,4 +146,17 @@ SCENARIO("KSM: a device write in OLD's write_protect_page window is seen by the 
       }
     }
   }
+}
+
+SCENARIO("a write to the KSM page copies it even while it is mapped once (do_wp_page: PageKsm goes to copy)", "[kernel][policy]") {
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  KsmSetup s(policy);
+  REQUIRE(s.merge(kA, kNoPfn));  // A is the stable KSM page, mapped only at kA
+  REQUIRE(s.m.k->mem().frame(s.a).mapcount == 1);
+  kernel::Task<> w = kernel::user_access(*s.m.k, 0, *s.m.mm, kA, true);
+  kernel::run_sync(w);
+  const Pte now = s.m.mm->pt().leaf(Vaddr{kA});
+  CHECK(now.writable());
+  CHECK(now.pfn() != s.a);  // wp_page_copy(), not wp_page_reuse()
+  s.m.k->check_invariants();
 }

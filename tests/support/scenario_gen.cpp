@@ -228,6 +228,18 @@ class Gen {
     } else if (op == "khugepaged_retract") {
       o["file"] = "f";
       o["index"] = 0;
+    } else if (op == "ksm_merge") {
+      // Two pages or more of proc's range (a one-page range cannot merge: the loader says so);
+      // with one page, a reclaim of it instead.
+      o["mm"] = "proc";
+      if (m_pages < 2) {
+        o["op"] = "reclaim";
+        range(o);
+      } else {
+        const uint64_t first = pick(m_pages - 1);
+        o["addr"] = hex(kBase + first * kPage);
+        o["pages"] = 2 + pick(m_pages - first - 1);
+      }
     }
     // "exit" has no keys.
     return o;

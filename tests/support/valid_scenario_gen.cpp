@@ -389,6 +389,21 @@ class Gen {
         o["mm"] = m_mms[target].name;
         addr_range(o, target);
       }
+    } else if (op == "ksm_merge") {
+      // A range of two pages or more in one extent of some mm; with none, a migration instead.
+      const int target = static_cast<int>(pick(m_mms.size()));
+      const Extent* e = nullptr;
+      for (const Extent& x : m_mms[target].extents)
+        if (x.pages >= 2 && (!e || pick(2))) e = &x;
+      o["mm"] = m_mms[target].name;
+      if (!e) {
+        o["op"] = "migrate";
+        addr_range(o, target);
+      } else {
+        const uint64_t first = pick(e->pages - 1);
+        o["addr"] = hex(e->start + first * kPage);
+        o["pages"] = 2 + pick(std::min<uint64_t>(e->pages - first - 1, 3));
+      }
     } else if (op == "khugepaged_retract") {
       const int f = m_huge >= 0 && pick(4) ? m_huge : static_cast<int>(pick(m_files.size()));
       o["file"] = m_files[f].name;
