@@ -85,10 +85,13 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
       pfn = alloc_anon_page(k, vma, page, "do_anonymous_page");
       writable = vma.writable();
     } else if (vma.shared()) {
-      // do_shared_fault(): writable only on a write fault (dirty tracking, page_mkwrite).
-      pfn = filemap_get_page(k, k.file(vma.file), vma.index_of(page), "filemap_fault");
+      // do_shared_fault(): writable only on a write fault (dirty tracking, page_mkwrite), except
+      // for shmem, whose vm_page_prot carries write (no writenotify): shmem_fault(), then
+      // do_set_pte() with vm_page_prot.
+      File& f = k.file(vma.file);
+      pfn = filemap_get_page(k, f, vma.index_of(page), f.shmem ? "shmem_fault" : "filemap_fault");
       get_page(k, pfn);
-      writable = write;
+      writable = write || (f.shmem && vma.writable());
     } else if (write) {
       // do_cow_fault(): a private copy of the file page.
       const Pfn src = filemap_get_page(k, k.file(vma.file), vma.index_of(page), "filemap_fault");
@@ -201,7 +204,11 @@ Vma mmap_region(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len, uint3
   Vma v;
   v.start = start;
   v.end = start + len;
-  v.flags = flags | ((flags & kVmWrite) ? uint32_t{kVmMayWrite} : 0u);
+  // do_mmap(): VM_MAYREAD|VM_MAYWRITE|VM_MAYEXEC on every mapping; only a shared mapping of a
+  // file opened read-only loses VM_MAYWRITE, and the model's files are all opened for writing.
+  // So a private read-only mapping is a COW mapping (is_cow_mapping()) that mprotect() may make
+  // writable.
+  v.flags = flags | uint32_t{kVmMayWrite};
   v.file = file;
   v.pgoff = file ? pgoff : start >> kPageShift;
   v.anon_vma = file ? 0 : k.new_anon_vma();

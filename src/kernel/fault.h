@@ -25,7 +25,8 @@ Task<> device_dma(Kernel& k, unsigned iommu, uint16_t device, AddressSpace& mm, 
                   unsigned max_faults = 16);
 
 /// Setup helpers, run before any thread starts (no locks, no notifier calls).
-/// mmap_region(): a new VMA; returns its copy.
+/// mmap_region()'s vm_area_alloc() + vma_link(): a new VMA over a free range; returns its copy.
+/// Also the last step of sys_mmap() (kernel/mmap.h), which holds the mmap write lock.
 Vma mmap_region(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len, uint32_t flags, uint32_t file, uint64_t pgoff);
 /// MAP_POPULATE-style prefault of every page of [start, start+len) (read or write).
 void populate(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len, bool write);

@@ -26,8 +26,8 @@ iommu::Iommu& Kernel::add_iommu(iommu::IommuConfig cfg) {
   return *m_iommus.back();
 }
 
-uint32_t Kernel::create_file(const std::string& name, uint64_t pages) {
-  m_files.push_back(std::make_unique<File>(static_cast<uint32_t>(m_files.size() + 1), name, pages));
+uint32_t Kernel::create_file(const std::string& name, uint64_t pages, bool shmem) {
+  m_files.push_back(std::make_unique<File>(static_cast<uint32_t>(m_files.size() + 1), name, pages, shmem));
   return m_files.back()->id;
 }
 

@@ -63,10 +63,15 @@ class SecondaryMmu {
 /// cache is reached through accessors that record each slot touched (model/touch.h).
 class File {
  public:
-  File(uint32_t file_id, std::string file_name, uint64_t pages)
-      : id(file_id), name(std::move(file_name)), i_mmap_rwsem(name + ".i_mmap_rwsem"), m_pages(pages, kNoPfn), m_dirty(pages, false) {}
+  File(uint32_t file_id, std::string file_name, uint64_t pages, bool is_shmem = false)
+      : id(file_id), name(std::move(file_name)), shmem(is_shmem), i_mmap_rwsem(name + ".i_mmap_rwsem"), m_pages(pages, kNoPfn),
+        m_dirty(pages, false) {}
   const uint32_t id;
   const std::string name;
+  /// A shmem file: the object behind a shared anonymous mapping (shmem_zero_setup()). Its pages
+  /// are swap-backed, so no dirty tracking: a shared mapping of it is writable on a read fault
+  /// (vma_wants_writenotify() is false) and reclaim writes a dirty page out instead of keeping it.
+  const bool shmem;
   SimLock i_mmap_rwsem;
 
   /// Pages in the file (fixed at creation).
@@ -124,7 +129,7 @@ class Kernel {
   iommu::Iommu& iommu(unsigned i) { return *m_iommus.at(i); }
   unsigned iommus() const { return static_cast<unsigned>(m_iommus.size()); }
 
-  uint32_t create_file(const std::string& name, uint64_t pages);
+  uint32_t create_file(const std::string& name, uint64_t pages, bool shmem = false);
   File& file(uint32_t id) { return *m_files.at(id - 1); }
   size_t file_count() const { return m_files.size(); }
 

@@ -18,7 +18,8 @@ namespace {
 
 /// Shared file mappings track dirtying through write faults (vma_wants_writenotify(); the fault
 /// path maps them writable only on a write fault), so their vm_page_prot never carries write.
-bool wants_writenotify(const Vma& v) { return v.shared() && v.file != 0; }
+/// shmem has no dirty accounting (mapping_can_writeback() is false): no write notification.
+bool wants_writenotify(Kernel& k, const Vma& v) { return v.shared() && v.file != 0 && !k.file(v.file).shmem; }
 
 /// can_change_pte_writable() (64fe24a3e05e, v6.0): a PTE the new vm_page_prot leaves read-only
 /// may be made writable at once only if it is dirty and, in a private mapping, maps an
@@ -38,7 +39,7 @@ bool can_change_pte_writable(Kernel& k, const Vma& vma, Pte pte) {
 Pte new_protection(Kernel& k, const Vma& vma, Pte oldpte) {
   Pte ptent = oldpte.wrprotect();
   if (!vma.writable()) return ptent;
-  if (vma.shared() && !wants_writenotify(vma)) return ptent.with(Pte::kWrite);
+  if (vma.shared() && !wants_writenotify(k, vma)) return ptent.with(Pte::kWrite);
   // vma_wants_manual_pte_write_upgrade(): shared with writenotify, or private and VM_WRITE.
   if (can_change_pte_writable(k, vma, ptent)) ptent = ptent.with(Pte::kWrite);
   return ptent;
@@ -78,7 +79,7 @@ Task<uint64_t> change_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, PteRef pmd,
   }
   const Pte oldpmd = tlb ? pmdp_invalidate_ad(k, mm, pmd, addr) : pmdp_invalidate(k, mm, pmd, addr);
   Pte entry = oldpmd.wrprotect();
-  if (vma.writable() && vma.shared() && !wants_writenotify(vma)) entry = entry.with(Pte::kWrite);
+  if (vma.writable() && vma.shared() && !wants_writenotify(k, vma)) entry = entry.with(Pte::kWrite);
   mm.pt().set(pmd, Vaddr{addr}, entry, "set_pmd_at");
   if (tlb && pte_needs_flush(k, oldpmd, entry)) tlb_flush_pmd_range(*tlb, addr, kPmdSize);
   co_await yield_point("change_huge_pmd");

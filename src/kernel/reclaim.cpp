@@ -126,7 +126,14 @@ Task<> shrink_folio_list(Kernel& k, std::vector<Pfn> pages) {
       trace_call(k, "pageout");
     } else if (cached) {
       File& file = k.file(f.owner);
-      if (file.dirty(f.aux)) {
+      if (file.shmem && file.dirty(f.aux)) {
+        // A shmem folio is swap-backed: pageout() -> shmem_writepage() moves it to the swap
+        // cache, and the file's slot will be read back by shmem_fault() (shmem_swapin_folio()).
+        // As for an anonymous page, no TLB may still write it once it is written out.
+        try_to_unmap_flush_dirty(k, tlb_ubc);
+        trace_call(k, "pageout");
+        file.set_dirty(f.aux, false);
+      } else if (file.dirty(f.aux)) {
         // Direct reclaim does not write file pages back: keep it for a later pass.
         trace_call(k, "shrink_folio_list: dirty file page, activate");
         putback_lru_page(k, page, "putback_lru_page");

@@ -195,6 +195,9 @@ OpSpec read_op(const json& j, const std::string& ptr, std::vector<Diagnostic>& d
   std::string prot;
   r.one_of("prot", prot, {"r", "rw"});
   o.writable = prot == "rw";
+  r.boolean("shared", o.shared);
+  r.boolean("fixed", o.fixed);
+  r.boolean("populate", o.populate);
   if (o.op == "fork")
     r.name("name", o.name);  // the child mm's
   else

@@ -18,10 +18,12 @@ namespace {
 
 /// Per page an op or the setup touches. Measured (Release build, `run` under old and fixed):
 /// a populating write logs about 7 events per page, a read that faults 11 in 4 steps, a device
-/// read of a populated page 12 in 2 steps, a munmap 7 in 1 step. The figures below are about
-/// twice the largest measured.
+/// read of a populated page 12 in 2 steps, a munmap 7 in 1 step, a migration of anonymous pages
+/// about 10 steps per page (folio lock, unmap, copy, remove_migration_ptes; generated valid
+/// scenario 48: 12 pages, 135 steps). The figures below are about twice the largest measured,
+/// or more.
 constexpr uint64_t kEventsPerPage = 24;
-constexpr uint64_t kStepsPerPage = 8;
+constexpr uint64_t kStepsPerPage = 20;
 /// An access op's page may fault and retry up to 16 times before the model calls it a livelock
 /// (max_faults in kernel/fault.h); each attempt logs up to about 12 events in 4 steps (the
 /// SMMUv3 permission-upgrade livelock: 123 events in 55 steps for one page).
@@ -111,6 +113,15 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s) {
     }
   }
   for (const FileSpec& f : s.files) t.bytes(f.pointer, sat_mul(f.pages, 16));  // the page-cache slots
+  // An mmap op's range is the mm's too (for fork and exit), and a shared anonymous one has a
+  // shmem file of its own.
+  for (const ThreadSpec& th : s.threads)
+    for (const OpSpec& op : th.ops) {
+      if (op.op != "mmap") continue;
+      mm_pages[th.mm] = sat_add(mm_pages[th.mm], op.pages);
+      if (!op.file.empty()) ++file_mappers[op.file];
+      if (op.file.empty() && op.shared) t.bytes(op.pointer, sat_mul(op.pages, 16));
+    }
   for (const MmSpec& mm : s.mms)
     for (const VmaSpec& v : mm.vmas) {
       // Setup: populate faults every page in (mm_populate()), remap_pfn_range() maps driver
@@ -133,8 +144,10 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s) {
       }
       // An op on a file's pages zaps them in every VMA that maps the file.
       if (!op.file.empty()) pages = sat_mul(pages, std::max<uint64_t>(1, file_mappers[op.file]));
-      const bool access = info && info->retries_per_page;
+      // mmap's MAP_POPULATE faults each page in, retrying as an access does, after its unmap.
+      const bool access = (info && info->retries_per_page) || (op.op == "mmap" && op.populate);
       t.pages(op.pointer, pages, mm_devices[mm], allocates, access ? Tally::Kind::Access : Tally::Kind::Op);
+      if (op.op == "mmap" && op.populate) t.pages(op.pointer, pages, mm_devices[mm], false, Tally::Kind::Op);
       t.fixed(op.pointer, kEventsPerOp, kStepsPerOp, 0);
     }
   }

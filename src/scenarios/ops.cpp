@@ -6,6 +6,7 @@
 #include "kernel/fork.h"
 #include "kernel/ksm.h"
 #include "kernel/migrate.h"
+#include "kernel/mmap.h"
 #include "kernel/mprotect.h"
 #include "kernel/mremap.h"
 #include "kernel/reclaim.h"
@@ -100,6 +101,18 @@ uint32_t file_id(kernel::Kernel& k, const std::string& name) {
   return 0;
 }
 
+/// mmap(2) of a file, of anonymous memory, or of shmem (MAP_SHARED with no file: the shmem file
+/// shmem_zero_setup() makes, set up by the runner).
+Task<> mmap(OpContext& c, const OpSpec& op) {
+  kernel::MmapRequest req{.addr = op.addr, .len = op.pages * kPageSize, .writable = op.writable, .shared = op.shared,
+                          .fixed = op.fixed, .populate = op.populate, .file = 0, .pgoff = op.index};
+  if (!op.file.empty())
+    req.file = file_id(c.k, op.file);
+  else if (op.shared)
+    req.file = c.shmem_files->at(&op);
+  co_await kernel::sys_mmap(c.k, *c.mm, req);
+}
+
 }  // namespace
 
 const std::vector<OpInfo>& ops() {
@@ -110,6 +123,10 @@ const std::vector<OpInfo>& ops() {
       {"write", ThreadKind::Cpu, kNeedAddr, "user store: TLB lookup, page walk, exc_page_fault -> handle_mm_fault (COW: wp_page_copy)",
        [](OpContext& c, const OpSpec& o) { return accesses(c, o, true); },
        false, true},
+      {"mmap", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedProt,
+       "mmap(2) at addr (MAP_FIXED_NOREPLACE, or MAP_FIXED with \"fixed\": do_munmap of the old range under the write "
+       "lock, no downgrade): mmap_region, then mm_populate for MAP_POPULATE",
+       [](OpContext& c, const OpSpec& o) { return mmap(c, o); }},
       {"munmap", ThreadKind::Cpu, kNeedAddr | kNeedPages, "__do_munmap -> unmap_region -> unmap_vmas, free_pgtables, tlb_finish_mmu",
        [](OpContext& c, const OpSpec& o) { return kernel::sys_munmap(c.k, *c.mm, o.addr, o.pages * kPageSize); }},
       {"madvise_dontneed", ThreadKind::Cpu, kNeedAddr | kNeedPages, "madvise(MADV_DONTNEED) -> zap_page_range",

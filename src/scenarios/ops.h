@@ -3,6 +3,7 @@
 /// The operations a scenario thread can run, each mapped to the kernel path (or hardware
 /// action) it stands for. One table: validation, `tlbsim list` and the runner all read it.
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,9 @@ struct OpContext {
   unsigned cpu = 0;
   unsigned iommu = 0;
   uint16_t device = 0;
+  /// The shmem file of each shared anonymous `mmap` op, by the op's spec (the runner creates
+  /// them at setup, in file order, so a file's id is the same in every schedule).
+  const std::map<const OpSpec*, uint32_t>* shmem_files = nullptr;
 };
 
 struct OpInfo {

@@ -155,6 +155,14 @@ class Runner {
       devices[d.name] = {static_cast<unsigned>(k.iommus() - 1), di->decoding};
     }
     for (const FileSpec& f : m_s.files) m_files[f.name] = k.create_file(f.name, f.pages);
+    // shmem_zero_setup() makes a shmem file for each MAP_SHARED|MAP_ANONYMOUS mmap. They are
+    // made here, in file order, so that a file's id does not depend on which mmap ran first.
+    for (const ThreadSpec& ts : m_s.threads)
+      for (size_t i = 0; i < ts.ops.size(); ++i) {
+        const OpSpec& o = ts.ops[i];
+        if (o.op == "mmap" && o.shared && o.file.empty())
+          m_shmem[&o] = k.create_file("dev/zero (" + ts.name + " op " + std::to_string(i) + ")", o.pages, true);
+      }
     for (size_t mi = 0; mi < m_s.mms.size(); ++mi) {
       const MmSpec& ms = m_s.mms[mi];
       AddressSpace& mm = k.create_mm(ms.name);
@@ -190,6 +198,7 @@ class Runner {
       t->state.next_label = "start";
       t->actor = k.bus().intern_actor(ts.name);
       if (!ts.mm.empty()) t->ctx.mm = m_mms.at(ts.mm);
+      t->ctx.shmem_files = &m_shmem;
       // The task runs on its CPU from the start, so switch_mm_irqs_off() has already put the
       // CPU in mm_cpumask: a flush_tlb_mm_range() by the task before it touches user memory
       // counts the other CPUs of the mask as remote ones.
@@ -400,6 +409,7 @@ class Runner {
   EventLog m_log;
   LogInvariants m_log_check;
   std::map<std::string, uint32_t> m_files;
+  std::map<const OpSpec*, uint32_t> m_shmem;  ///< the shmem file of each shared anonymous mmap op
   std::map<std::string, AddressSpace*> m_mms;
   std::map<std::string, unsigned> m_device_iommu;
   std::vector<std::unique_ptr<SimThread>> m_owned;

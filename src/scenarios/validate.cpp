@@ -48,6 +48,24 @@ bool check_addr(Ctx& c, const std::string& ptr, uint64_t addr, const char* what)
   return false;
 }
 
+/// mmap's own keys: a page-aligned address whose range fits below the top of the user address
+/// space (it need not be mapped: mapping it is the op's job), and a file's pages in the file.
+/// (The generic kNeedAddr check, "mapped at setup", does not apply to it.)
+void check_mmap(Ctx& c, const OpSpec& o, const std::map<std::string, const FileSpec*>& files) {
+  if (o.has("addr") && check_addr(c, o.pointer + "/addr", o.addr, "address") && o.pages > (kTaskSize - o.addr) / kPageSize)
+    c.error(o.pointer + "/pages", "the mapping runs past the top of the user address space");
+  if (o.file.empty()) {
+    if (o.index) c.error(o.pointer + "/index", "\"index\" (the file offset) applies to file mappings only");
+    return;
+  }
+  auto f = files.find(o.file);
+  if (f == files.end())
+    c.error(o.pointer + "/file", "unknown file " + in_quotes(o.file));
+  else if (o.index + o.pages > f->second->pages)
+    c.error(o.pointer + "/pages", "maps pages " + std::to_string(o.index) + ".." + std::to_string(o.index + o.pages - 1) + " of " +
+                                      in_quotes(o.file) + ", which has " + std::to_string(f->second->pages));
+}
+
 void validate_scenario(Ctx& c, const ScenarioSpec& s) {
   unique_names(c, s.devices, "device");
   unique_names(c, s.files, "file");
@@ -93,7 +111,7 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
           c.error(v.pointer + "/pages", "maps pages " + std::to_string(v.pgoff) + ".." + std::to_string(v.pgoff + v.pages - 1) +
                                             " of " + in_quotes(v.file) + ", which has " + std::to_string(f->second->pages));
       } else {
-        if (v.shared) c.error(v.pointer + "/shared", "shared anonymous mappings (shmem) are not modelled: give a \"file\"");
+        if (v.shared) c.error(v.pointer + "/shared", "a shared anonymous mapping (shmem) comes from an mmap op, not the setup: give a \"file\"");
         if (v.pgoff) c.error(v.pointer + "/pgoff", "\"pgoff\" applies to file mappings only");
       }
       if (v.populate == "write" && !v.writable) c.error(v.pointer + "/populate", "cannot populate a read-only VMA for writing");
@@ -115,6 +133,19 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
     int n = 0;
     for (const auto& [mm, devs] : bound) n += devs.count(dev);
     if (n > 1) c.error(spec->pointer, "device " + in_quotes(dev) + " is bound to more than one mm; bind one mm per device");
+  }
+
+  // What an op may address: the VMAs set up, and every range an mmap op of a thread of the mm
+  // maps (when it runs is the schedule's business; an access before it faults).
+  std::map<const MmSpec*, VmaLayout> reach;
+  for (const MmSpec& m : s.mms) {
+    std::vector<VmaSpec> all = m.vmas;
+    for (const ThreadSpec& t : s.threads)
+      if (t.kind == ThreadKind::Cpu && t.mm == m.name)
+        for (const OpSpec& o : t.ops)
+          if (o.op == "mmap" && o.addr % kPageSize == 0 && o.addr < kTaskSize && o.pages <= (kTaskSize - o.addr) / kPageSize)
+            all.push_back(VmaSpec{.start = o.addr, .pages = o.pages});
+    reach.emplace(&m, VmaLayout(all));
   }
 
   // A fork's child is an mm too: its name (given, or "<mm>.child") names one mm in the report
@@ -170,6 +201,7 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
         continue;
       }
       if (o.op == "fork") fork_child(t, o);
+      if (o.op == "mmap") check_mmap(c, o, files);
       if (o.op == "ksm_merge" && o.pages < 2) c.error(o.pointer + "/pages", "ksm_merge merges the pages of a range into its first: expected 2 pages or more");
       const MmSpec* target = mm;
       unsigned needs = info->needs;
@@ -184,9 +216,10 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       }
       for (auto [flag, key] : {std::pair{kNeedAddr, "addr"}, std::pair{kNeedNewAddr, "new_addr"}, std::pair{kNeedProt, "prot"}})
         if ((needs & flag) && !o.has(key)) c.error(o.pointer, "op " + in_quotes(o.op) + " needs " + in_quotes(key));
-      if ((needs & kNeedAddr) && o.has("addr")) {
-        if (check_addr(c, o.pointer + "/addr", o.addr, "address") && target && !layouts.at(target).covers(o.addr, o.pages))
-          c.error(o.pointer + "/addr", "address " + hex(o.addr) + " (" + std::to_string(o.pages) + " pages) is not mapped by any VMA of mm " + in_quotes(target->name) + " at setup");
+      if ((needs & kNeedAddr) && o.has("addr") && o.op != "mmap") {  // mmap maps its range: check_mmap()
+        if (check_addr(c, o.pointer + "/addr", o.addr, "address") && target && !reach.at(target).covers(o.addr, o.pages))
+          c.error(o.pointer + "/addr", "address " + hex(o.addr) + " (" + std::to_string(o.pages) + " pages) is not mapped by any VMA of mm " +
+                                           in_quotes(target->name) + " at setup, nor by an mmap op of its threads");
       }
       if ((needs & kNeedNewAddr) && o.has("new_addr")) check_addr(c, o.pointer + "/new_addr", o.new_addr, "new address");
       if (needs & kNeedFile) {

@@ -15,6 +15,7 @@
 #include "kernel/ksm.h"
 #include "kernel/locking.h"
 #include "kernel/migrate.h"
+#include "kernel/mmap.h"
 #include "kernel/mprotect.h"
 #include "kernel/mremap.h"
 #include "kernel/reclaim.h"
@@ -162,6 +163,9 @@ const std::vector<Path>& paths() {
       {"fork", {}, [](Kernel& k, AddressSpace& mm, auto&) { return fork_path(k, mm); }},
       {"wp_page_copy", {}, [](Kernel& k, AddressSpace& mm, auto&) { return cow_path(k, mm); }},
       {"mremap_ptes", {}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_mremap(k, mm, kBase, kPages * kPageSize, kBase + 0x10000000); }},
+      {"mmap_fixed", {}, [](Kernel& k, AddressSpace& mm, auto&) {
+         return sys_mmap(k, mm, MmapRequest{.addr = kBase, .len = kPages * kPageSize, .writable = true, .fixed = true});
+       }},
       {"mprotect_ro", {}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_mprotect(k, mm, kBase, kPages * kPageSize, false); }},
       {"migrate", {}, [](Kernel& k, AddressSpace& mm, auto&) { return migrate_path(k, mm); }},
       {"reclaim", {}, [](Kernel& k, AddressSpace& mm, auto&) { return reclaim_path(k, mm); }},

@@ -216,6 +216,24 @@ class Gen {
     } else if (op == "mprotect") {
       range(o);
       o["prot"] = pick(3) ? "r" : "rw";
+    } else if (op == "mmap") {
+      // Mostly MAP_FIXED over part of the main VMA (its old pages and perhaps its tables go
+      // under the write lock); else failing with -EEXIST there, or into the free area. Of the
+      // file, shmem or anonymous memory; sometimes populated.
+      if (pick(4)) {
+        range(o);
+        if (pick(4)) o["fixed"] = true;
+      } else {
+        o["addr"] = hex(kFree);
+      }
+      o["prot"] = pick(3) ? "rw" : "r";
+      if (m_file && pick(3) == 0) {
+        o["file"] = "f";  // as many pages as the main VMA
+        if (pick(2)) o["shared"] = true;
+      } else if (pick(4) == 0) {
+        o["shared"] = true;
+      }
+      if (pick(3) == 0) o["populate"] = true;
     } else if (op == "truncate") {
       file_range(o);
     } else if (op == "reclaim" || op == "migrate") {

@@ -404,6 +404,32 @@ class Gen {
         o["addr"] = hex(e->start + first * kPage);
         o["pages"] = 2 + pick(std::min<uint64_t>(e->pages - first - 1, 3));
       }
+    } else if (op == "mmap") {
+      // Mostly over a range of the mm, usually MAP_FIXED (the old pages unmapped under the write
+      // lock), else failing with -EEXIST there; or into free space. A file, shmem or anonymous
+      // memory, sometimes populated.
+      if (pick(4)) {
+        addr_range(o, mm);
+        if (pick(4)) o["fixed"] = true;
+      } else {
+        o["addr"] = hex(kFree + pick(64) * kPage);
+        o["pages"] = 1 + pick(4);
+      }
+      o["prot"] = pick(3) ? "rw" : "r";
+      const uint64_t pages = o.contains("pages") ? o["pages"].get<uint64_t>() : 1;
+      const FileL* f = m_files.empty() ? nullptr : &m_files[pick(m_files.size())];
+      switch (pick(4)) {
+        case 0:
+          if (f && f->pages >= pages) {
+            o["file"] = f->name;
+            o["index"] = pick(f->pages - pages + 1);
+          }
+          if (pick(2)) o["shared"] = true;
+          break;
+        case 1: o["shared"] = true; break;
+        default: break;
+      }
+      if (pick(3) == 0) o["populate"] = true;
     } else if (op == "khugepaged_retract") {
       const int f = m_huge >= 0 && pick(4) ? m_huge : static_cast<int>(pick(m_files.size()));
       o["file"] = m_files[f].name;
