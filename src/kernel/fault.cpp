@@ -6,6 +6,7 @@
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
 #include "kernel/pgtable_generic.h"
+#include "kernel/swap.h"
 #include "kernel/thp.h"
 #include "model/check.h"
 
@@ -50,6 +51,51 @@ Task<FaultResult> wp_page_copy(Kernel& k, AddressSpace& mm, Vma vma, uint64_t ad
   // the primer places it before the unlock, docs/kernel-notes.md item 7).
   put_page(k, old_pfn, "wp_page_copy");
   co_return FaultResult::Handled;
+}
+
+/// do_swap_page() (v6.0) on a swap PTE, entered with the PTL dropped: the swap cache's page
+/// (lookup_swap_cache()), or a new page the slot is read into (swap_readpage(); it joins the
+/// swap cache only if other swap PTEs still refer to the slot, as SWP_SYNCHRONOUS_IO devices
+/// skip the cache for a slot with one user). Then, under the PTL, the PTE must still be the
+/// swap entry (pte_same(), else out_nomap and a retry), the page is mapped, and the slot loses
+/// this reference (swap_free()). The PTE is writable only on a write fault to a page nobody else
+/// can reach (no other swap PTE or mapping): otherwise read-only, and a write fault goes on to
+/// do_wp_page() (here: the retry), which copies it. Going from not present to present, nothing
+/// is flushed.
+Task<FaultResult> do_swap_page(Kernel& k, AddressSpace& mm, const Vma& vma, uint64_t page, PteRef r, Pte orig, bool write) {
+  const uint64_t slot = orig.swp_offset();
+  trace_call(k, "do_swap_page", mm.id(), page, page + kPageSize);
+  SwapSlot s = k.swap().slot(slot);
+  Pfn pfn;
+  if (s.cache != kNoPfn) {
+    pfn = s.cache;
+    get_page(k, pfn);
+  } else {
+    TLBSIM_CHECK(s.written && s.count > 0, "do_swap_page: swap slot " << slot << " was never written or has no user");
+    pfn = alloc_anon_page(k, vma, page, "do_swap_page");
+    k.mem().set_content(pfn, s.content);
+    if (s.count > 1) {
+      s.cache = pfn;  // add_to_swap_cache(), with the cache's reference
+      k.swap().set(slot, s);
+      k.mem().frame_mut(pfn).swap_cache = slot + 1;
+      get_page(k, pfn);
+    }
+  }
+  co_await yield_point("do_swap_page");  // folio_lock_or_retry(), the read
+  SimLock& ptl = k.ptl(r.table);
+  co_await lock(k, ptl, LockMode::Write, "pte_offset_map_lock");
+  if (mm.pt().get(r) != orig) {
+    unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
+    put_page(k, pfn, "do_swap_page");  // out_nomap
+    co_return FaultResult::Retry;
+  }
+  const bool exclusive = k.swap().slot(slot).count == 1 && k.mem().frame(pfn).mapcount == 0 && !k.mem().frame(pfn).ksm;
+  const bool writable = write && exclusive;
+  mm.pt().set(r, Vaddr{page}, Pte::make(pfn, writable).with(Pte::kAccessed | (writable ? Pte::kDirty : 0)), "set_pte_at");
+  page_add_rmap(k, pfn);  // page_add_anon_rmap()
+  swap_free(k, slot, "swap_free");
+  unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
+  co_return write && !writable ? FaultResult::Retry : FaultResult::Handled;
 }
 
 }  // namespace
@@ -117,9 +163,13 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
     co_await wait_until("migration_entry_wait", [&mm, r] { return !mm.pt().get(r).is_migration(); });
     co_return FaultResult::Retry;
   }
+  if (pte.swp_type() == Pte::SwpType::Swap) {
+    unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
+    co_return co_await do_swap_page(k, mm, vma, page, r, pte, write);
+  }
   if (!pte.present()) {
     unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
-    co_return FaultResult::Sigsegv;  // swap-in is not modelled
+    co_return FaultResult::Sigsegv;  // a device-private entry: migrate_to_ram() is not modelled
   }
   if (write && !pte.writable()) {
     const Frame& f = k.mem().frame(pte.pfn());

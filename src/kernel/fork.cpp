@@ -8,6 +8,7 @@
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
 #include "kernel/vma_ops.h"
+#include "kernel/swap.h"
 #include "model/check.h"
 
 namespace tlbsim::kernel {
@@ -54,6 +55,8 @@ void copy_nonpresent_pte(Kernel& k, AddressSpace& dst, AddressSpace& src, const 
   if (pte.swp_type() == Pte::SwpType::MigrationWrite && vma.is_cow()) {
     pte = Pte::swap_entry(Pte::SwpType::MigrationRead, pte.swp_offset());
     src.pt().set(src_r, Vaddr{addr}, pte, "copy_nonpresent_pte");
+  } else if (pte.swp_type() == Pte::SwpType::Swap) {
+    swap_duplicate(k, pte.swp_offset());
   } else if (pte.swp_type() == Pte::SwpType::DevicePrivate) {
     const Pfn pfn{static_cast<uint32_t>(pte.swp_offset())};
     get_page(k, pfn);

@@ -12,6 +12,7 @@
 #include "iommu/cost_model.h"
 #include "iommu/iommu.h"
 #include "kernel/policy.h"
+#include "kernel/swap_space.h"
 #include "model/address_space.h"
 #include "model/cpu.h"
 #include "model/phys_mem.h"
@@ -133,6 +134,9 @@ class Kernel {
   File& file(uint32_t id) { return *m_files.at(id - 1); }
   size_t file_count() const { return m_files.size(); }
 
+  /// The swap device and swap cache (kernel/swap_space.h).
+  SwapSpace& swap() { return m_swap; }
+
   /// mmu_notifier_register()
   void register_notifier(MmId mm, std::unique_ptr<SecondaryMmu> s);
   /// The mm's subscribers, to call: a read of the list. What a callback then changes records
@@ -172,6 +176,7 @@ class Kernel {
   std::vector<std::unique_ptr<iommu::Iommu>> m_iommus;
   std::vector<std::unique_ptr<AddressSpace>> m_mms;
   std::vector<std::unique_ptr<File>> m_files;
+  SwapSpace m_swap;
   std::map<uint16_t, std::vector<std::unique_ptr<SecondaryMmu>>> m_notifiers;
   std::unordered_map<uint32_t, SimLock> m_ptls;  ///< node-based: references stay valid
   std::map<uint32_t, SimLock> m_anon_vma_locks;

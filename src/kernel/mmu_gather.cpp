@@ -7,6 +7,7 @@
 #include "kernel/locking.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
+#include "kernel/swap.h"
 
 namespace tlbsim::kernel {
 
@@ -57,7 +58,10 @@ void tlb_table_flush(Kernel& k, MmuGather& tlb) {
 
 /// tlb_batch_pages_flush() -> free_pages_and_swap_cache(): drop the gather's references.
 void tlb_batch_pages_flush(Kernel& k, MmuGather& tlb) {
-  for (Pfn p : tlb.pages) put_page(k, p, "free_pages_and_swap_cache");
+  for (Pfn p : tlb.pages) {
+    free_swap_cache(k, p);
+    put_page(k, p, "free_pages_and_swap_cache");
+  }
   tlb.pages.clear();
 }
 }  // namespace

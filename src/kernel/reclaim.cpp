@@ -8,6 +8,7 @@
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
 #include "kernel/pgtable_generic.h"
+#include "kernel/swap.h"
 
 namespace tlbsim::kernel {
 
@@ -45,6 +46,7 @@ Task<> try_to_unmap_one(Kernel& k, TlbBatch& tlb_ubc, Pfn page, RmapTarget t, ui
       }
       if (pteval.dirty()) folio_mark_dirty(k, page);
       if (anon) {
+        swap_duplicate(k, swap_slot);
         mm.pt().set(r, Vaddr{addr}, Pte::swap_entry(Pte::SwpType::Swap, swap_slot), "set_pte_at");
         // OLD: "Invalidate as we cleared the pte" -- before the deferred CPU flush.
         if (k.policy().sec_inv_from_notify_helpers)
@@ -62,9 +64,13 @@ Task<> try_to_unmap_one(Kernel& k, TlbBatch& tlb_ubc, Pfn page, RmapTarget t, ui
   mmu_notifier_invalidate_range_end(k, mm, addr, addr + kPageSize, "try_to_unmap_one");
 }
 
-/// get_swap_page(): the model has no swap device; the slot encodes (anon_vma, index), which is
-/// unique and deterministic.
-uint64_t swap_slot_of(const Frame& f) { return (uint64_t{f.owner} << 24) | (f.aux & 0xffffffu); }
+/// The page stays (activate_locked / keep_locked): back on the LRU. An anonymous page keeps its
+/// swap cache while swap PTEs refer to its slot (a fault will find it there); with none, it
+/// leaves the cache (try_to_free_swap()).
+void keep_locked(Kernel& k, Pfn page, bool anon, uint64_t slot) {
+  putback_lru_page(k, page, "putback_lru_page");
+  if (anon && k.swap().slot(slot).count == 0 && k.mem().frame(page).swap_cache) delete_from_swap_cache(k, page, "try_to_free_swap");
+}
 
 }  // namespace
 
@@ -110,12 +116,12 @@ Task<> shrink_folio_list(Kernel& k, std::vector<Pfn> pages) {
     const Frame f = k.mem().frame(page);
     const bool anon = f.kind == FrameKind::Anon;
     co_await yield_point("shrink_folio_list");
-    // add_to_swap() (before unmapping): a slot, and the folio is marked dirty.
-    const uint64_t slot = anon ? swap_slot_of(f) : 0;
+    // add_to_swap() (before unmapping): a slot and the swap cache, and the folio is dirty.
+    const uint64_t slot = anon ? add_to_swap(k, page) : 0;
     if (folio_mapped(k, page)) co_await try_to_unmap(k, tlb_ubc, page, slot);
     if (folio_mapped(k, page)) {
       trace_call(k, "shrink_folio_list: still mapped, activate");
-      putback_lru_page(k, page, "putback_lru_page");
+      keep_locked(k, page, anon, slot);
       continue;
     }
     // A file page truncated while still mapped has no mapping left to remove it from.
@@ -124,6 +130,7 @@ Task<> shrink_folio_list(Kernel& k, std::vector<Pfn> pages) {
       // The folio is dirty: pageout() writes it to swap, and no TLB may still write it then.
       try_to_unmap_flush_dirty(k, tlb_ubc);
       trace_call(k, "pageout");
+      swap_writepage(k, page, slot);
     } else if (cached) {
       File& file = k.file(f.owner);
       if (file.shmem && file.dirty(f.aux)) {
@@ -142,12 +149,13 @@ Task<> shrink_folio_list(Kernel& k, std::vector<Pfn> pages) {
     }
     // __remove_mapping(): folio_ref_freeze() succeeds only when the page cache (or swap cache)
     // and reclaim hold the only references.
-    const uint32_t expected = cached ? 2 : 1;
+    const uint32_t expected = cached || anon ? 2 : 1;
     if (k.mem().frame(page).refcount != expected) {
       trace_call(k, "__remove_mapping: extra references, keep");
-      putback_lru_page(k, page, "putback_lru_page");
+      keep_locked(k, page, anon, slot);
       continue;
     }
+    if (anon) delete_from_swap_cache(k, page, "__remove_mapping");  // __delete_from_swap_cache()
     if (cached) {
       k.file(f.owner).set_page(f.aux, kNoPfn);  // __filemap_remove_folio()
       put_page(k, page, "__remove_mapping");

@@ -9,6 +9,7 @@
 #include "kernel/page.h"
 #include "kernel/thp.h"
 #include "kernel/vma_ops.h"
+#include "kernel/swap.h"
 #include "model/check.h"
 
 namespace tlbsim::kernel {
@@ -28,8 +29,10 @@ Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, uint64_t addr, uint64_t
       if (addr == end) break;
       const Pte pte = mm.pt().get(pte_map, addr);
       if (!pte.present()) {
-        // A swap or migration entry: pte_clear_not_present_full(), nothing cached to flush.
+        // A swap or migration entry: pte_clear_not_present_full(), nothing cached to flush. A
+        // swap entry's slot loses a reference (free_swap_and_cache()).
         mm.pt().set(pte_map, addr, Pte{}, "pte_clear_not_present_full");
+        if (pte.swp_type() == Pte::SwpType::Swap) swap_free(k, pte.swp_offset(), "free_swap_and_cache");
         continue;
       }
       mm.pt().set(pte_map, addr, Pte{}, "ptep_get_and_clear_full");

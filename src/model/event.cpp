@@ -125,7 +125,14 @@ std::string describe(const Event& e, const std::vector<std::string>& actors) {
     case EventKind::Call:
       if (!e.note.empty()) os << ' ' << e.note;
       break;
-    case EventKind::Copy: os << " pfn " << e.pfn.value() << " -> pfn " << e.aux; break;
+    case EventKind::Copy:
+      // A copy to swap names its slot in the note instead of a frame.
+      os << " pfn " << e.pfn.value() << " -> ";
+      if (e.note.empty())
+        os << "pfn " << e.aux;
+      else
+        os << e.note;
+      break;
     case EventKind::StaleTableWalk:
       os << ' ' << to_string(e.holder) << ' ' << hex(e.va) << " table pfn " << e.pfn.value();
       if (!e.note.empty()) os << ' ' << e.note;

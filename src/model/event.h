@@ -30,7 +30,7 @@ enum class EventKind : uint8_t {
   Fault,           ///< an access raised a fault (CPU #PF, device page request)
   Lock,            ///< a lock was taken
   Unlock,          ///< a lock was released
-  Copy,            ///< page contents copied from pfn to aux (migration, COW)
+  Copy,            ///< page contents copied from pfn to aux (migration, COW), or to the swap slot `note` names
   Call,            ///< a kernel function was entered (for witness stories)
   StaleTableWalk,  ///< a walker read a table page that is no longer a live table
 };

@@ -65,6 +65,7 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* f
   f.allocated = true;
   f.isolated = false;
   f.ksm = false;
+  f.swap_cache = 0;
   f.refcount = 1;
   f.mapcount = 0;
   ++f.generation;

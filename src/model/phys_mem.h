@@ -42,6 +42,9 @@ struct Frame {
   /// never reuses one, whatever its counts; a new allocation clears it.
   bool ksm = false;
   FrameKind kind = FrameKind::Anon;
+  /// PageSwapCache() with page_private(): 1 + the swap slot whose swap cache holds this page; 0
+  /// when it is in none. A new allocation clears it.
+  uint64_t swap_cache = 0;
 };
 
 class PhysMem {
@@ -119,6 +122,11 @@ class PhysMem {
   void write_content(Pfn pfn) {
     touch::frame(true, pfn);
     ++m_content.at(pfn.value());
+  }
+  /// swap_readpage(): the contents a swap slot kept.
+  void set_content(Pfn pfn, uint32_t version) {
+    touch::frame(true, pfn);
+    m_content.at(pfn.value()) = version;
   }
   void copy_content(Pfn from, Pfn to) {
     touch::frame(false, from);

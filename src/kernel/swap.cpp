@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/swap.h"
+
+#include <string>
+
+#include "kernel/page.h"
+#include "model/check.h"
+
+namespace tlbsim::kernel {
+
+uint64_t add_to_swap(Kernel& k, Pfn page) {
+  Frame& f = k.mem().frame_mut(page);
+  if (f.swap_cache) return f.swap_cache - 1;
+  // A swap PTE holds 40 bits of offset (Pte::swp_offset()).
+  constexpr uint64_t kSlots = uint64_t{1} << 40;
+  uint64_t slot = ((uint64_t{f.owner} << 24) | (f.aux & 0xffffffu)) & (kSlots - 1);
+  while (k.swap().slot(slot).used()) slot = (slot + 1) & (kSlots - 1);
+  SwapSlot s;
+  s.cache = page;
+  k.swap().set(slot, s);
+  f.swap_cache = slot + 1;
+  get_page(k, page);  // the swap cache's reference
+  return slot;
+}
+
+void delete_from_swap_cache(Kernel& k, Pfn page, const char* func) {
+  Frame& f = k.mem().frame_mut(page);
+  TLBSIM_CHECK(f.swap_cache, "delete_from_swap_cache: pfn " << page.value() << " is in no swap cache");
+  const uint64_t slot = f.swap_cache - 1;
+  SwapSlot s = k.swap().slot(slot);
+  s.cache = kNoPfn;
+  k.swap().set(slot, s);
+  f.swap_cache = 0;
+  put_page(k, page, func);
+}
+
+void swap_duplicate(Kernel& k, uint64_t slot) {
+  SwapSlot s = k.swap().slot(slot);
+  ++s.count;
+  k.swap().set(slot, s);
+}
+
+void swap_free(Kernel& k, uint64_t slot, const char* func) {
+  SwapSlot s = k.swap().slot(slot);
+  TLBSIM_CHECK(s.count > 0, "swap_free: slot " << slot << " has no swap PTE left");
+  --s.count;
+  k.swap().set(slot, s);
+  if (s.count == 0 && s.cache != kNoPfn && !k.mem().frame(s.cache).isolated) delete_from_swap_cache(k, s.cache, func);
+}
+
+void free_swap_cache(Kernel& k, Pfn page) {
+  const Frame& f = k.mem().frame(page);
+  if (!f.swap_cache || f.isolated || f.mapcount) return;
+  if (k.swap().slot(f.swap_cache - 1).count == 0) delete_from_swap_cache(k, page, "free_swap_cache");
+}
+
+void swap_writepage(Kernel& k, Pfn page, uint64_t slot) {
+  SwapSlot s = k.swap().slot(slot);
+  s.content = k.mem().content(page);
+  s.written = true;
+  k.swap().set(slot, s);
+  if (!k.bus().active()) return;
+  Event e{.kind = EventKind::Copy, .func = "swap_writepage"};
+  e.pfn = page;
+  e.note = "swap slot " + hex(slot);
+  k.bus().emit(std::move(e));
+}
+
+}  // namespace tlbsim::kernel
