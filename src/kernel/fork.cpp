@@ -226,6 +226,8 @@ Task<AddressSpace*> sys_fork(Kernel& k, AddressSpace& parent, std::string child_
   // dup_mm() -> mm_init(): a fresh pgd, no PASID (mm_pasid_init()), no notifier subscribers.
   AddressSpace& child = k.create_mm(child_name);
   co_await dup_mmap(k, parent, child);
+  // kernel_clone(): copy_process() is done, the child may run.
+  child.wake_up_new_task();
   co_return &child;
 }
 

@@ -67,6 +67,7 @@ class AddressSpace {
     kVmaTree,
     kUsers,
     kGroupExit,
+    kNewTask,
     kFields
   };
 
@@ -159,6 +160,16 @@ class AddressSpace {
     touch_field(true, kGroupExit);
     m_group_exit = true;
   }
+  /// The process's tasks may run: a set-up mm's from the start, a fork child's once fork has
+  /// copied the mm and woken the child (wake_up_new_task() after copy_process()).
+  bool task_running() const {
+    touch_field(false, kNewTask);
+    return m_task_running;
+  }
+  void wake_up_new_task() {
+    touch_field(true, kNewTask);
+    m_task_running = true;
+  }
   SimLock mmap_lock;
 
   const std::vector<Vma>& vmas() const {
@@ -190,6 +201,7 @@ class AddressSpace {
   uint64_t m_cpumask = 0;
   int m_users = 0;
   bool m_group_exit = false;
+  bool m_task_running = false;
   void touch_field(bool write, Field f) const { touch::record(Touch::Obj::Mm, write, m_id.value(), f, f + 1); }
 };
 

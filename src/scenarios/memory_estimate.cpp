@@ -122,6 +122,20 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s) {
       if (!op.file.empty()) ++file_mappers[op.file];
       if (op.file.empty() && op.shared) t.bytes(op.pointer, sat_mul(op.pages, 16));
     }
+  // A fork's child maps what its parent maps (its own threads may fork and exit it). One pass
+  // per level of forks in a child, as many as there are forks at most.
+  std::vector<std::pair<std::string, std::string>> forks;  // child, parent
+  for (const ThreadSpec& th : s.threads)
+    for (const OpSpec& op : th.ops)
+      if (op.op == "fork") forks.emplace_back(op.name.empty() ? th.mm + ".child" : op.name, th.mm);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const auto& [child, parent] : forks)
+      if (mm_pages[parent] > mm_pages[child]) {
+        mm_pages[child] = mm_pages[parent];
+        changed = true;
+      }
+  }
   for (const MmSpec& mm : s.mms)
     for (const VmaSpec& v : mm.vmas) {
       // Setup: populate faults every page in (mm_populate()), remap_pfn_range() maps driver

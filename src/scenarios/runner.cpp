@@ -54,7 +54,35 @@ std::vector<OpStoreSpan> merged(std::vector<OpStoreSpan> v) {
 /// `op` follows the thread through its ops, so a step can tell which op it ran and whether that
 /// op returned in it (StepRecord::op, op_returned); `spans` records where each op began and
 /// returned in the event sequence (RunResult::ops).
-Task<> thread_main(OpContext& ctx, const ThreadSpec& spec, int& op, std::vector<OpSpan>& spans) {
+AddressSpace* mm_by_name(kernel::Kernel& k, const std::string& name) {
+  for (size_t i = 0; i < k.mm_count(); ++i)
+    if (k.mm(MmId{static_cast<uint16_t>(i)}).name() == name) return &k.mm(MmId{static_cast<uint16_t>(i)});
+  return nullptr;
+}
+
+/// A thread of a fork's child process (its "mm" names the child): it starts once fork has
+/// copied the mm and woken the child (wake_up_new_task()), running on its CPU (switch_mm()
+/// puts it in the child's mm_cpumask) with a reference on the mm. If the parent process exits
+/// before the fork began, the child never exists and the thread runs nothing. Returns the
+/// child's mm, or nullptr then.
+Task<AddressSpace*> start_in_child(OpContext& ctx, const std::string& child, const std::string& parent) {
+  co_await kernel::wait_until("wake_up_new_task", [&ctx, &child, &parent] {
+    if (const AddressSpace* c = mm_by_name(ctx.k, child)) return c->task_running();  // else fork is still copying it
+    const AddressSpace* p = mm_by_name(ctx.k, parent);
+    return p != nullptr && p->group_exit();
+  });
+  AddressSpace* mm = mm_by_name(ctx.k, child);
+  if (!mm || !mm->task_running()) co_return nullptr;
+  mm->add_cpu(ctx.cpu);
+  mm->mmget();
+  co_return mm;
+}
+
+Task<> thread_main(OpContext& ctx, const ThreadSpec& spec, std::string forked_from, int& op, std::vector<OpSpan>& spans) {
+  if (!forked_from.empty()) {
+    ctx.mm = co_await start_in_child(ctx, spec.mm, forked_from);
+    if (!ctx.mm) co_return;
+  }
   // A CPU thread holds a reference on its mm (mm_users) and, once its process is exiting, dies
   // at its next return to user mode: after the op it is in, before the next (kernel/exit.h).
   const bool mm_user = spec.kind == ThreadKind::Cpu && ctx.mm != nullptr;
@@ -155,6 +183,10 @@ class Runner {
       devices[d.name] = {static_cast<unsigned>(k.iommus() - 1), di->decoding};
     }
     for (const FileSpec& f : m_s.files) m_files[f.name] = k.create_file(f.name, f.pages);
+    // Each fork's child, by name: the mm of the thread that forks it.
+    for (const ThreadSpec& ts : m_s.threads)
+      for (const OpSpec& o : ts.ops)
+        if (o.op == "fork") m_fork_parent[o.name.empty() ? ts.mm + ".child" : o.name] = ts.mm;
     // shmem_zero_setup() makes a shmem file for each MAP_SHARED|MAP_ANONYMOUS mmap. They are
     // made here, in file order, so that a file's id does not depend on which mmap ran first.
     for (const ThreadSpec& ts : m_s.threads)
@@ -166,6 +198,7 @@ class Runner {
     for (size_t mi = 0; mi < m_s.mms.size(); ++mi) {
       const MmSpec& ms = m_s.mms[mi];
       AddressSpace& mm = k.create_mm(ms.name);
+      mm.wake_up_new_task();  // its threads run from the start
       m_mms[ms.name] = &mm;
       for (unsigned cpu : ms.cpus) mm.add_cpu(cpu);  // mm_cpumask: the process ran there before
       for (const std::string& dev : ms.bind) {
@@ -197,7 +230,8 @@ class Runner {
       t->state.name = ts.name;
       t->state.next_label = "start";
       t->actor = k.bus().intern_actor(ts.name);
-      if (!ts.mm.empty()) t->ctx.mm = m_mms.at(ts.mm);
+      // A thread in a fork's child finds its mm when it starts (start_in_child()).
+      if (!ts.mm.empty() && m_mms.count(ts.mm)) t->ctx.mm = m_mms.at(ts.mm);
       t->ctx.shmem_files = &m_shmem;
       // The task runs on its CPU from the start, so switch_mm_irqs_off() has already put the
       // CPU in mm_cpumask: a flush_tlb_mm_range() by the task before it touches user memory
@@ -214,7 +248,8 @@ class Runner {
       m_owned.push_back(std::move(t));
     }
     for (auto& t : m_owned) {
-      t->root = std::make_unique<Task<>>(thread_main(t->ctx, *t->spec, t->op, m_ops));
+      const bool in_child = !t->spec->mm.empty() && !m_mms.count(t->spec->mm);
+      t->root = std::make_unique<Task<>>(thread_main(t->ctx, *t->spec, in_child ? m_fork_parent.at(t->spec->mm) : std::string(), t->op, m_ops));
       t->state.resume_point = t->root->handle();
       m_threads.push_back(std::ref(*t));
     }
@@ -411,6 +446,7 @@ class Runner {
   std::map<std::string, uint32_t> m_files;
   std::map<const OpSpec*, uint32_t> m_shmem;  ///< the shmem file of each shared anonymous mmap op
   std::map<std::string, AddressSpace*> m_mms;
+  std::map<std::string, std::string> m_fork_parent;  ///< fork child's mm name -> the forking thread's mm
   std::map<std::string, unsigned> m_device_iommu;
   std::vector<std::unique_ptr<SimThread>> m_owned;
   std::vector<std::reference_wrapper<SimThread>> m_threads;

@@ -135,19 +135,6 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
     if (n > 1) c.error(spec->pointer, "device " + in_quotes(dev) + " is bound to more than one mm; bind one mm per device");
   }
 
-  // What an op may address: the VMAs set up, and every range an mmap op of a thread of the mm
-  // maps (when it runs is the schedule's business; an access before it faults).
-  std::map<const MmSpec*, VmaLayout> reach;
-  for (const MmSpec& m : s.mms) {
-    std::vector<VmaSpec> all = m.vmas;
-    for (const ThreadSpec& t : s.threads)
-      if (t.kind == ThreadKind::Cpu && t.mm == m.name)
-        for (const OpSpec& o : t.ops)
-          if (o.op == "mmap" && o.addr % kPageSize == 0 && o.addr < kTaskSize && o.pages <= (kTaskSize - o.addr) / kPageSize)
-            all.push_back(VmaSpec{.start = o.addr, .pages = o.pages});
-    reach.emplace(&m, VmaLayout(all));
-  }
-
   // A fork's child is an mm too: its name (given, or "<mm>.child") names one mm in the report
   // and the event log, so it must differ from every mm of "mms" and every other child's.
   std::map<std::string, std::string> mm_names;  // name -> pointer of the first to use it
@@ -166,15 +153,54 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
                              "): give the child a \"name\"");
   };
 
+  // Every fork's child, registered before the threads that may run in it.
+  std::map<std::string, std::string> child_parent;  // child mm name -> the forking thread's mm
+  for (const ThreadSpec& t : s.threads)
+    for (const OpSpec& o : t.ops)
+      if (o.op == "fork" && find_op(o.op)->kind == t.kind) {
+        fork_child(t, o);
+        if (!t.mm.empty()) child_parent.emplace(o.has("name") ? o.name : t.mm + ".child", t.mm);
+      }
+  // The set-up mm a (child) mm descends from; nullptr for an unknown name or a fork cycle.
+  auto root_of = [&](const std::string& name) -> const MmSpec* {
+    std::string n = name;
+    for (size_t hops = 0; hops <= child_parent.size(); ++hops) {
+      if (mms.count(n)) return mms[n];
+      auto it = child_parent.find(n);
+      if (it == child_parent.end()) return nullptr;
+      n = it->second;
+    }
+    return nullptr;
+  };
+
+  // What an op may address: the VMAs set up, and every range an mmap op of a thread of the mm
+  // maps (when it runs is the schedule's business; an access before it faults). A fork child's
+  // threads address what its set-up ancestor maps (the child copies the parent's VMAs).
+  std::map<const MmSpec*, VmaLayout> reach;
+  for (const MmSpec& m : s.mms) {
+    std::vector<VmaSpec> all = m.vmas;
+    for (const ThreadSpec& t : s.threads)
+      if (t.kind == ThreadKind::Cpu && root_of(t.mm) == &m)
+        for (const OpSpec& o : t.ops)
+          if (o.op == "mmap" && o.addr % kPageSize == 0 && o.addr < kTaskSize && o.pages <= (kTaskSize - o.addr) / kPageSize)
+            all.push_back(VmaSpec{.start = o.addr, .pages = o.pages});
+    reach.emplace(&m, VmaLayout(all));
+  }
+
   for (const ThreadSpec& t : s.threads) {
     const MmSpec* mm = nullptr;
     if (t.kind != ThreadKind::Kernel) {
-      if (t.mm.empty())
+      if (t.mm.empty()) {
         c.error(t.pointer, "a " + kind_name(t.kind) + " thread needs \"mm\"");
-      else if (!mms.count(t.mm))
-        c.error(t.pointer + "/mm", "unknown mm " + in_quotes(t.mm));
-      else
+      } else if (mms.count(t.mm)) {
         mm = mms[t.mm];
+      } else if (!child_parent.count(t.mm)) {
+        c.error(t.pointer + "/mm", "unknown mm " + in_quotes(t.mm));
+      } else if (t.kind == ThreadKind::Device) {
+        c.error(t.pointer + "/mm", "mm " + in_quotes(t.mm) + " is a fork's child, and devices are bound at setup to mms of \"mms\" (fork does not inherit an SVA binding)");
+      } else if (!(mm = root_of(t.mm))) {
+        c.error(t.pointer + "/mm", "mm " + in_quotes(t.mm) + " is never created: the fork that makes it runs in a child of itself");
+      }
     } else if (!t.mm.empty()) {
       c.error(t.pointer + "/mm", "kernel threads name the mm per op (\"mm\" in each op)");
     }
@@ -200,7 +226,6 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
         c.error(o.pointer + "/op", "op " + in_quotes(o.op) + " runs on a " + kind_name(info->kind) + " thread, not a " + kind_name(t.kind) + " thread");
         continue;
       }
-      if (o.op == "fork") fork_child(t, o);
       if (o.op == "mmap") check_mmap(c, o, files);
       if (o.op == "ksm_merge" && o.pages < 2) c.error(o.pointer + "/pages", "ksm_merge merges the pages of a range into its first: expected 2 pages or more");
       const MmSpec* target = mm;

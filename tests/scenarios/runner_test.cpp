@@ -291,3 +291,50 @@ TEST_CASE("repeat goes over an access op's pages that many times, one step per a
   bad.replace(bad.find("SCHEDULE"), 8, R"(["A*", "B*"])");
   CHECK_THROWS_WITH(parse_scenario_text(bad, "test.json"), Catch::Contains("/threads/0/ops/1/repeat: expected an integer in 1..1048576, got 0"));
 }
+
+namespace {
+
+const char* kForkChild = R"({"scenarios": [{
+  "name": "s", "source": "test",
+  "mms": [{"name": "proc", "vmas": [{"start": "0x40000000", "pages": 1, "populate": "write"}]}],
+  "threads": [
+    {"name": "T0", "cpu": 0, "mm": "proc", "ops": [{"op": "read", "addr": "0x40000000"}, {"op": "fork", "name": "kid"}]},
+    {"name": "T1", "cpu": 1, "mm": "proc", "ops": ["exit"]},
+    {"name": "C1", "cpu": 1, "mm": "kid", "ops": [{"op": "write", "addr": "0x40000000"}]}
+  ],
+  "schedule": SCHEDULE
+}]})";
+
+RunResult run_fork_child(const std::string& sched) {
+  std::string t = kForkChild;
+  t.replace(t.find("SCHEDULE"), 8, sched);
+  const ScenarioFile f = parse_scenario_text(t, "test.json");
+  return run_scenario(f.scenarios[0], *kernel::find_policy("fixed"), {.check_invariants = true});
+}
+
+}  // namespace
+
+TEST_CASE("a thread of a fork's child starts once the fork has woken the child, and runs in the child's mm", "[scenarios]") {
+  CHECK_THROWS_AS(run_fork_child(R"(["C1"])"), ScenarioError);  // blocked at wake_up_new_task
+  const RunResult r = run_fork_child(R"(["T0*", "C1*", "T1*"])");
+  CHECK(r.status == RunResult::Status::Completed);
+  std::vector<std::string> accessors;
+  for (const Event& e : r.events)
+    if (e.kind == EventKind::Access) {
+      accessors.push_back(r.actors[e.actor]);
+      CHECK(e.mm.value() == (r.actors[e.actor] == "C1" ? 1u : 0u));  // C1 in the child's mm, made by the fork
+    }
+  CHECK(accessors == std::vector<std::string>{"T0", "C1"});
+}
+
+TEST_CASE("a thread of a fork's child whose parent exits before forking runs nothing, and the run ends without a deadlock",
+          "[scenarios]") {
+  // T0 is inside its read when T1 exits the process: it dies before its fork.
+  const RunResult r = run_fork_child(R"(["T1*", "T0*", "C1*"])");
+  CHECK(r.status == RunResult::Status::Completed);
+  for (const ThreadOutcome& t : r.threads) CHECK(t.done);
+  for (const Event& e : r.events) {
+    if (e.kind == EventKind::Access) CHECK(r.actors[e.actor] == "T0");
+    CHECK_FALSE((e.kind == EventKind::Call && std::string(e.func) == "copy_process"));
+  }
+}

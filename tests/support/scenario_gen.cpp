@@ -162,6 +162,20 @@ class Gen {
       t["ops"] = ops;
       threads.push_back(t);
     }
+    // Sometimes a thread in the child of a fork: it starts once the fork has returned.
+    const size_t planned = threads.size();
+    for (size_t i = 0; i < planned && threads.size() < 4; ++i)
+      for (const Json& o : threads[i]["ops"])
+        if (o.is_object() && o["op"] == "fork" && pick(2)) {
+          Json c;
+          c["name"] = "C" + std::to_string(cpu);
+          c["cpu"] = cpu++;
+          c["mm"] = o["name"];
+          c["ops"] = Json::array({make_op(pick(2) ? "write" : "read")});
+          threads.push_back(c);
+          s["cpus"] = std::max(s["cpus"].get<unsigned>(), cpu);
+          break;
+        }
     s["threads"] = threads;
     Json doc;
     doc["scenarios"] = Json::array({s});

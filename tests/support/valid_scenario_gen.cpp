@@ -316,6 +316,24 @@ class Gen {
       t["ops"] = ops;
       threads.push_back(t);
     }
+    // Sometimes a thread in the child of a named fork: it starts once the fork has returned.
+    const size_t planned = threads.size();
+    for (size_t i = 0; i < planned; ++i) {
+      if (!threads[i].contains("cpu")) continue;
+      for (const Json& o : threads[i]["ops"])
+        if (o.is_object() && o["op"] == "fork" && o.contains("name") && pick(3) == 0) {
+          Json c;
+          c["name"] = "C" + std::to_string(i);
+          c["cpu"] = pick(m_cpus);
+          c["mm"] = o["name"];
+          int parent = 0;
+          for (size_t m = 0; m < m_mms.size(); ++m)
+            if (m_mms[m].name == threads[i]["mm"]) parent = static_cast<int>(m);
+          c["ops"] = Json::array({make_op(pick(2) ? "write" : "read", parent)});
+          threads.push_back(c);
+          break;
+        }
+    }
     return threads;
   }
 
