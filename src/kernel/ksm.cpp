@@ -72,6 +72,17 @@ Task<bool> ksm_merge(Kernel& k, AddressSpace& mm, uint64_t addr, Pfn kpage) {
   addr &= ~(kPageSize - 1);
   co_await mmap_read_lock(k, mm);
   trace_call(k, "try_to_merge_with_ksm_page", mm.id(), addr, addr + kPageSize);
+  if (kpage != kNoPfn) {
+    // get_ksm_page(): the stable page must still be one (a munmap, reclaim or migration may have
+    // freed it since it was made), and KSM holds a reference on it while it merges into it.
+    const Frame& kf = k.mem().frame(kpage);
+    if (!kf.allocated || !kf.ksm) {
+      trace_call(k, "get_ksm_page: stale stable node", mm.id(), addr, addr + kPageSize);
+      mmap_read_unlock(k, mm);
+      co_return false;
+    }
+    get_page(k, kpage);
+  }
   const Vma* vma = mm.find_vma(addr);
   Pfn page = kNoPfn;
   if (vma && vma->anon()) {
@@ -106,6 +117,7 @@ Task<bool> ksm_merge(Kernel& k, AddressSpace& mm, uint64_t addr, Pfn kpage) {
   }
   mmap_read_unlock(k, mm);
   if (page != kNoPfn) put_page(k, page, "ksm_do_scan");  // frees a replaced page
+  if (kpage != kNoPfn) put_page(k, kpage, "ksm_do_scan");
   co_return merged;
 }
 

@@ -6,6 +6,7 @@
 #include "kernel/ksm.h"
 #include "kernel/page.h"
 #include "kernel/rmap_test_support.h"
+#include "kernel/zap.h"
 
 using namespace tlbsim;
 using namespace tlbsim::test;
@@ -159,4 +160,15 @@ SCENARIO("a write to the KSM page copies it even while it is mapped once (do_wp_
   CHECK(now.writable());
   CHECK(now.pfn() != s.a);  // wp_page_copy(), not wp_page_reuse()
   s.m.k->check_invariants();
+}
+
+TEST_CASE("KSM does not merge into a stable page freed since it was made (get_ksm_page())", "[kernel]") {
+  KsmSetup s("fixed");
+  REQUIRE(s.merge(kA, kNoPfn));  // A becomes the KSM page
+  kernel::Task<> unmap = kernel::sys_munmap(*s.m.k, *s.m.mm, kA, kPageSize);
+  kernel::run_sync(unmap);
+  REQUIRE_FALSE(s.m.k->mem().frame(s.a).allocated);
+  CHECK_FALSE(s.merge(kB, s.a));
+  CHECK(s.m.mm->pt().leaf(Vaddr{kB}).pfn() == s.b);
+  CHECK(s.m.mm->pt().leaf(Vaddr{kB}).writable());
 }
