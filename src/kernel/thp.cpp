@@ -103,6 +103,7 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
   // The PTE table is detached and every TLB entry it fed is flushed (FIXED: with the
   // secondary invalidation inside flush_tlb_range()).
   const Pte _pmd = pmdp_collapse_flush(k, mm, pmd, haddr);
+  mm.pt().note_table_freed();  // the PTE table is no longer linked in the tree
   unlock(k, pmd_ptl, LockMode::Write, "spin_unlock");
   co_await yield_point("mmu_notifier_invalidate_range_end");
   mmu_notifier_invalidate_range_end(k, mm, haddr, haddr + kPmdSize, "collapse_huge_page");
@@ -129,6 +130,7 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
   if (!ok) {
     co_await lock(k, pmd_ptl, LockMode::Write, "pmd_lock");
     mm.pt().set(pmd, Vaddr{haddr}, _pmd, "pmd_populate");
+    mm.pt().note_table_allocated();  // linked again
     unlock(k, pmd_ptl, LockMode::Write, "spin_unlock");
     unlock(k, k.anon_vma_lock(vma.anon_vma), LockMode::Write, "anon_vma_unlock_write");
     mmap_write_unlock(k, mm);
@@ -157,8 +159,7 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
   for (uint32_t i = 0; i < kHpageNr; ++i) page_add_rmap(k, Pfn{hpage.value() + i});  // page_add_new_anon_rmap()
   // pgtable_trans_huge_deposit() keeps the old PTE table for a later split; the model has no
   // deposit list, so it frees it (pte_free()) and __split_huge_pmd() allocates a fresh one. It
-  // is unreachable and was flushed by pmdp_collapse_flush().
-  mm.pt().note_table_freed();
+  // is unreachable (unlinked and counted so at pmdp_collapse_flush()) and was flushed there.
   k.mem().free(pte_table, "pte_free");
   mm.pt().set(pmd, Vaddr{haddr},
               Pte::make(hpage, vma.writable()).with(Pte::kHuge | Pte::kAccessed | Pte::kDirty), "set_pmd_at");

@@ -171,6 +171,7 @@ VmaSpec read_vma(const json& j, const std::string& ptr, std::vector<Diagnostic>&
   r.uint("pgoff", v.pgoff, 0, uint64_t{1} << 32);
   r.one_of("populate", v.populate, {"none", "read", "write"});
   r.boolean("pfnmap", v.pfnmap);
+  r.boolean("thp", v.thp);
   r.finish();
   return v;
 }

@@ -140,7 +140,7 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s) {
     for (const VmaSpec& v : mm.vmas) {
       // Setup: populate faults every page in (mm_populate()), remap_pfn_range() maps driver
       // pages; an unpopulated VMA costs nothing until an op touches it.
-      if (v.pfnmap || v.populate != "none") t.pages(v.pointer, v.pages, mm.bind.size(), true, Tally::Kind::Setup);
+      if (v.pfnmap || v.thp || v.populate != "none") t.pages(v.pointer, v.pages, mm.bind.size(), true, Tally::Kind::Setup);
     }
   for (const MmSpec& mm : s.mms) t.fixed(mm.pointer, 0, 0, 1);  // its PGD
   for (const ThreadSpec& th : s.threads) {

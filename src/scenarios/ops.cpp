@@ -95,6 +95,13 @@ Task<> ksm_merge_range(OpContext& c, OpSpec op) {
   for (uint64_t i = 1; i < op.pages; ++i) co_await kernel::ksm_merge(c.k, mm, op.addr + i * kPageSize, kp.pfn());
 }
 
+/// khugepaged's collapse of the 2 MiB at addr (khugepaged_scan_pmd() found 512 PTEs worth it):
+/// collapse_huge_page(), which gives up when the PTEs or the VMA do not qualify.
+Task<> khugepaged_collapse(OpContext& c, OpSpec op) {
+  AddressSpace& mm = mm_named(c.k, op.mm);
+  (void)co_await kernel::collapse_huge_page(c.k, mm, op.addr);
+}
+
 uint32_t file_id(kernel::Kernel& k, const std::string& name) {
   for (size_t i = 1; i <= k.file_count(); ++i)
     if (k.file(static_cast<uint32_t>(i)).name == name) return static_cast<uint32_t>(i);
@@ -161,6 +168,10 @@ const std::vector<OpInfo>& ops() {
       {"ksm_merge", ThreadKind::Kernel, kNeedMm | kNeedAddr | kNeedPages,
        "ksmd try_to_merge_two_pages: the first page becomes the KSM page, each following one write_protect_page, pages_identical, replace_page",
        [](OpContext& c, const OpSpec& o) { return ksm_merge_range(c, o); }},
+      {"khugepaged_collapse", ThreadKind::Kernel, kNeedMm | kNeedAddr,
+       "khugepaged collapse_huge_page (anonymous): mmap_write_lock, anon_vma_lock_write, pmdp_collapse_flush, copy the 512 pages, "
+       "free them and the PTE table, set_pmd_at; nothing if the PTEs do not qualify",
+       [](OpContext& c, const OpSpec& o) { return khugepaged_collapse(c, o); }},
       {"khugepaged_retract", ThreadKind::Kernel, kNeedFile,
        "khugepaged collapse_file -> retract_page_tables: mmap_write_trylock, pmdp_collapse_flush, pte_free (notifier bracket since f268f6cf875f)",
        [](OpContext& c, const OpSpec& o) { return kernel::retract_page_tables(c.k, file_id(c.k, o.file), o.index); }},

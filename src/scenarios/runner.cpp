@@ -10,6 +10,7 @@
 #include "kernel/kernel.h"
 #include "kernel/sva.h"
 #include "kernel/task.h"
+#include "kernel/thp.h"
 #include "model/check.h"
 #include "model/log_check.h"
 #include "scenarios/errors.h"
@@ -218,6 +219,8 @@ class Runner {
             const PteRef r = mm.pt().alloc(Vaddr{a}, 1, "remap_pfn_range");
             mm.pt().set(r, Vaddr{a}, Pte::make(p, v.writable).with(Pte::kSpecial), "remap_pfn_range");
           }
+        } else if (v.thp) {
+          for (uint64_t a = v.start; a < v.start + v.pages * kPageSize; a += kPmdSize) kernel::map_huge_anon(k, mm, a);
         } else if (v.populate != "none") {
           kernel::populate(k, mm, v.start, v.pages * kPageSize, v.populate == "write");
         }

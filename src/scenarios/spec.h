@@ -41,6 +41,9 @@ struct VmaSpec {
   uint64_t pgoff = 0;
   std::string populate = "none";  ///< none | read | write
   bool pfnmap = false;
+  /// Transparent huge pages: each 2 MiB of the (anonymous, 2 MiB-aligned) VMA mapped at setup by
+  /// a huge PMD (do_huge_pmd_anonymous_page()).
+  bool thp = false;
   std::string pointer;
 };
 

@@ -116,6 +116,12 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       }
       if (v.populate == "write" && !v.writable) c.error(v.pointer + "/populate", "cannot populate a read-only VMA for writing");
       if (v.pfnmap && v.populate != "none") c.error(v.pointer + "/populate", "PFNMAP VMAs are filled by the driver, not by faults");
+      if (v.thp) {
+        if (!v.file.empty() || v.pfnmap) c.error(v.pointer + "/thp", "huge pages at setup are anonymous: no \"file\", no \"pfnmap\"");
+        if (v.populate != "none") c.error(v.pointer + "/populate", "a \"thp\" VMA is populated with huge pages: no \"populate\"");
+        if (v.start % kPmdSize || v.pages % kPtrsPerTable)
+          c.error(v.pointer + "/thp", "a \"thp\" VMA starts on a 2 MiB boundary and has a multiple of 512 pages");
+      }
     }
     for (size_t i = 0; i < m.cpus.size(); ++i) {
       const std::string cp = m.pointer + "/cpus/" + std::to_string(i);
@@ -227,6 +233,8 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
         continue;
       }
       if (o.op == "mmap") check_mmap(c, o, files);
+      if (o.op == "khugepaged_collapse" && o.addr % kPmdSize)
+        c.error(o.pointer + "/addr", "khugepaged collapses a huge page's worth: expected an address on a 2 MiB boundary, got " + hex(o.addr));
       if (o.op == "ksm_merge" && o.pages < 2) c.error(o.pointer + "/pages", "ksm_merge merges the pages of a range into its first: expected 2 pages or more");
       const MmSpec* target = mm;
       unsigned needs = info->needs;
@@ -281,7 +289,7 @@ void check_setup_steps(Ctx& c, const ScenarioSpec& s) {
   uint64_t pages = 0;
   for (const MmSpec& mm : s.mms)
     for (const VmaSpec& v : mm.vmas) {
-      if (!v.pfnmap && v.populate == "none") continue;
+      if (!v.pfnmap && !v.thp && v.populate == "none") continue;
       pages = sat_add(pages, v.pages);
       if (pages > s.max_steps) {
         c.error(v.pointer, "setup populates " + std::to_string(pages) + " pages up to here, more than max_steps " +

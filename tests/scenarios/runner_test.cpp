@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "kernel/policy.h"
+#include "model/pte.h"
 #include "scenarios/errors.h"
 #include "scenarios/loader.h"
 #include "scenarios/report.h"
@@ -337,4 +338,26 @@ TEST_CASE("a thread of a fork's child whose parent exits before forking runs not
     if (e.kind == EventKind::Access) CHECK(r.actors[e.actor] == "T0");
     CHECK_FALSE((e.kind == EventKind::Call && std::string(e.func) == "copy_process"));
   }
+}
+
+TEST_CASE("a thp VMA is mapped by a huge PMD at setup; a partial zap splits it and khugepaged_collapse makes it huge again",
+          "[scenarios]") {
+  const ScenarioFile f = parse_scenario_text(R"({"scenarios": [{"name": "s", "source": "test",
+    "mms": [{"name": "proc", "vmas": [{"start": "0x40000000", "pages": 512, "thp": true}]}],
+    "threads": [
+      {"name": "T1", "cpu": 0, "mm": "proc", "ops": [{"op": "madvise_dontneed", "addr": "0x40001000"}]},
+      {"name": "khugepaged", "kernel": true, "ops": [{"op": "khugepaged_collapse", "mm": "proc", "addr": "0x40000000"}]}
+    ],
+    "schedule": ["T1*", "khugepaged*"]}]})",
+                                             "test.json");
+  const RunResult r = run_scenario(f.scenarios[0], *kernel::find_policy("fixed"), {.check_invariants = true});
+  std::vector<std::string> huge_pmd_sets;  // who stored a huge PMD, in order
+  bool split = false;
+  for (const Event& e : r.events) {
+    if (e.kind == EventKind::Call && std::string(e.func) == "__split_huge_pmd") split = true;
+    if (e.kind == EventKind::PteStore && e.level == 2 && Pte{e.new_val}.huge() && Pte{e.new_val}.present())
+      huge_pmd_sets.push_back(r.actors[e.actor]);
+  }
+  CHECK(split);
+  CHECK(huge_pmd_sets == std::vector<std::string>{"setup", "khugepaged"});
 }

@@ -69,6 +69,9 @@ class Gen {
       }
     m_pages = 1 + pick(4);
     if (!m_file && !m_huge) m_file = pick(2);
+    // Sometimes anonymous huge pages: a 512-page VMA mapped by a huge PMD, which the ops on its
+    // first pages split (and khugepaged_collapse may find PTEs to collapse again).
+    m_thp = !m_file && !m_huge && pick(4) == 0;
     m_shared = m_file && pick(2);
 
     Json s;
@@ -114,13 +117,16 @@ class Gen {
     {
       Json v;
       v["start"] = hex(kBase);
-      v["pages"] = m_huge ? 512 : m_pages;
+      v["pages"] = m_huge || m_thp ? 512 : m_pages;
       if (m_file) {
         v["file"] = "f";
         if (m_shared) v["shared"] = true;
       }
       static const char* const populate[] = {"none", "read", "write"};
-      v["populate"] = populate[(m_seed / (all.size() * decs.size() * 2) + pick(3)) % 3];
+      if (m_thp)
+        v["thp"] = true;
+      else
+        v["populate"] = populate[(m_seed / (all.size() * decs.size() * 2) + pick(3)) % 3];
       vmas.push_back(v);
     }
     if (pick(3) == 0) {
@@ -260,6 +266,9 @@ class Gen {
     } else if (op == "khugepaged_retract") {
       o["file"] = "f";
       o["index"] = 0;
+    } else if (op == "khugepaged_collapse") {
+      o["mm"] = "proc";
+      o["addr"] = hex(kBase);
     } else if (op == "ksm_merge") {
       // Two pages or more of proc's range (a one-page range cannot merge: the loader says so);
       // with one page, a reclaim of it instead.
@@ -287,7 +296,7 @@ class Gen {
 
   uint64_t m_seed;
   SplitMix64 m_rng;
-  bool m_arm = false, m_file = false, m_huge = false, m_shared = false, m_second = false;
+  bool m_arm = false, m_file = false, m_huge = false, m_shared = false, m_second = false, m_thp = false;
   uint64_t m_pages = 1;
   unsigned m_children = 0;
 };

@@ -45,7 +45,7 @@ struct VmaL {
   uint64_t start = 0, pages = 1;
   int file = -1;
   uint64_t pgoff = 0;
-  bool shared = false, writable = true, pfnmap = false;
+  bool shared = false, writable = true, pfnmap = false, thp = false;
   uint64_t end() const { return start + pages * kPage; }
 };
 
@@ -176,6 +176,11 @@ class Gen {
             vma.shared = pick(2);
           } else if (pick(8) == 0) {
             vma.pfnmap = true;
+          } else if (pick(10) == 0) {
+            // Anonymous huge pages: 2 MiB-aligned, one or two huge PMDs.
+            vma.thp = true;
+            vma.pages = kHugePages * (1 + pick(2));
+            cursor = (cursor + kPmd - 1) / kPmd * kPmd;
           }
         }
         vma.start = cursor;
@@ -217,6 +222,8 @@ class Gen {
       }
       if (v.pfnmap) {
         j["pfnmap"] = true;
+      } else if (v.thp) {
+        j["thp"] = true;
       } else {
         const unsigned p = static_cast<unsigned>(pick(3));
         if (p == 1 || (p == 2 && !v.writable)) j["populate"] = "read";
@@ -448,6 +455,22 @@ class Gen {
         default: break;
       }
       if (pick(3) == 0) o["populate"] = true;
+    } else if (op == "khugepaged_collapse") {
+      // A 2 MiB boundary inside an extent of some mm (collapse_huge_page() checks that one VMA
+      // covers the 2 MiB); with none, a migration instead.
+      const int target = static_cast<int>(pick(m_mms.size()));
+      o["mm"] = m_mms[target].name;
+      std::vector<uint64_t> aligned;
+      for (const Extent& e : m_mms[target].extents) {
+        const uint64_t a = (e.start + kPmd - 1) / kPmd * kPmd;
+        if (a < e.start + e.pages * kPage) aligned.push_back(a);
+      }
+      if (aligned.empty()) {
+        o["op"] = "migrate";
+        addr_range(o, target);
+      } else {
+        o["addr"] = hex(aligned[pick(aligned.size())]);
+      }
     } else if (op == "khugepaged_retract") {
       const int f = m_huge >= 0 && pick(4) ? m_huge : static_cast<int>(pick(m_files.size()));
       o["file"] = m_files[f].name;
