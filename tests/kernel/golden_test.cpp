@@ -148,6 +148,12 @@ Task<> ksm_path(Kernel& k, AddressSpace& mm) {
   const Pfn kpage = mm.pt().leaf(Vaddr{kBase}).pfn();
   co_await ksm_merge(k, mm, kBase + kPageSize, kpage);
 }
+/// Swap-out of the first page, then a device read of it: the IOPF handler's do_swap_page().
+Task<> swap_in_path(Kernel& k, AddressSpace& mm, test::SvaMachine& m) {
+  const std::vector<Pfn> pages{mm.pt().leaf(Vaddr{kBase}).pfn()};  // a local: GCC 12 and braced co_await arguments
+  co_await shrink_folio_list(k, pages);
+  co_await device_dma(k, 0, m.dev, mm, kBase, false);
+}
 Task<> split_path(Kernel& k, AddressSpace& mm) {
   co_await mmap_write_lock(k, mm);
   co_await __split_huge_pmd(k, mm, kBase);
@@ -171,6 +177,7 @@ const std::vector<Path>& paths() {
       {"reclaim", {}, [](Kernel& k, AddressSpace& mm, auto&) { return reclaim_path(k, mm); }},
       {"ksm", {}, [](Kernel& k, AddressSpace& mm, auto&) { return ksm_path(k, mm); }},
       {"munmap_thp", {.huge = true}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_munmap(k, mm, kBase, kPmdSize); }},
+      {"swap_in", {}, [](Kernel& k, AddressSpace& mm, test::SvaMachine& m) { return swap_in_path(k, mm, m); }},
       {"split_huge_pmd", {.huge = true}, [](Kernel& k, AddressSpace& mm, auto&) { return split_path(k, mm); }},
       {"munmap_arm64", {.arch = "arm64"}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_munmap(k, mm, kBase, kPages * kPageSize); }},
       {"reclaim_arm64", {.arch = "arm64"}, [](Kernel& k, AddressSpace& mm, auto&) { return reclaim_path(k, mm); }},
