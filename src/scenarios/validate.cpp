@@ -182,14 +182,20 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
   // What an op may address: the VMAs set up, and every range an mmap op of a thread of the mm
   // maps (when it runs is the schedule's business; an access before it faults). A fork child's
   // threads address what its set-up ancestor maps (the child copies the parent's VMAs).
+  std::map<const MmSpec*, std::vector<VmaSpec>> mapped_by_ops;
+  for (const ThreadSpec& t : s.threads) {
+    if (t.kind != ThreadKind::Cpu) continue;
+    const MmSpec* root = nullptr;
+    for (const OpSpec& o : t.ops)
+      if (o.op == "mmap" && o.addr % kPageSize == 0 && o.addr < kTaskSize && o.pages <= (kTaskSize - o.addr) / kPageSize &&
+          (root || (root = root_of(t.mm))))
+        mapped_by_ops[root].push_back(VmaSpec{.start = o.addr, .pages = o.pages});
+  }
   std::map<const MmSpec*, VmaLayout> reach;
   for (const MmSpec& m : s.mms) {
     std::vector<VmaSpec> all = m.vmas;
-    for (const ThreadSpec& t : s.threads)
-      if (t.kind == ThreadKind::Cpu && root_of(t.mm) == &m)
-        for (const OpSpec& o : t.ops)
-          if (o.op == "mmap" && o.addr % kPageSize == 0 && o.addr < kTaskSize && o.pages <= (kTaskSize - o.addr) / kPageSize)
-            all.push_back(VmaSpec{.start = o.addr, .pages = o.pages});
+    const std::vector<VmaSpec>& more = mapped_by_ops[&m];
+    all.insert(all.end(), more.begin(), more.end());
     reach.emplace(&m, VmaLayout(all));
   }
 
