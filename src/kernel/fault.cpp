@@ -108,12 +108,23 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
   const uint64_t page = addr & ~(kPageSize - 1);
   unsigned level = 1;
   mm.pt().leaf(Vaddr{page}, &level);
+  if (level == 2) {
+    const PteRef pmd = mm.pt().lookup(Vaddr{page}, 2);
+    if (pmd.valid() && pmd_trans_huge(mm.pt().get(pmd)) && !mm.pt().get(pmd).present()) {
+      // A split in progress made the PMD invalid (pmdp_invalidate()). It is still
+      // pmd_trans_huge(), so __handle_mm_fault() goes to huge_pmd_set_accessed(), which waits
+      // for the PMD lock, finds the PMD changed (!pmd_same()) and returns: the access retries.
+      co_await lock(k, k.ptl(pmd.table), LockMode::Write, "huge_pmd_set_accessed");
+      unlock(k, k.ptl(pmd.table), LockMode::Write, "spin_unlock");
+      co_return FaultResult::Retry;
+    }
+  }
   if (level == 2 && mm.pt().leaf(Vaddr{page}).huge()) {
     const Pte pmd = mm.pt().leaf(Vaddr{page});
     if (write && !pmd.writable()) {
       // do_huge_pmd_wp_page() (v6.0): a shared or COW huge page is split, and the fault is
       // retried on the PTEs (wp_page_copy() or reuse there).
-      co_await __split_huge_pmd(k, mm, page);
+      co_await __split_huge_pmd(k, mm, vma, page);
       co_return FaultResult::Retry;
     }
     // huge_pmd_set_accessed(): the hardware walk sets the accessed/dirty bits itself here.

@@ -9,6 +9,7 @@
 #include "kernel/page.h"
 #include "kernel/vma_ops.h"
 #include "kernel/swap.h"
+#include "kernel/thp.h"
 #include "model/check.h"
 
 namespace tlbsim::kernel {
@@ -110,9 +111,6 @@ Task<> copy_pte_range(Kernel& k, AddressSpace& dst, AddressSpace& src, Vma vma, 
   unlock(k, src_ptl, LockMode::Write, "spin_unlock");
   unlock(k, dst_ptl, LockMode::Write, "pte_unmap_unlock");
 }
-
-/// pmd_trans_huge(): a huge PMD, also while a split holds it invalid (pmd_mkinvalid() keeps PSE).
-bool pmd_trans_huge(Pte pmd) { return !pmd.none() && (pmd.raw() & Pte::kHuge); }
 
 /// copy_huge_pmd() (v6.0) for an anonymous VMA: both PMD locks held, every subpage gains the
 /// child's reference and mapping, and in a COW mapping the parent's PMD is write-protected in
@@ -225,6 +223,9 @@ Task<AddressSpace*> sys_fork(Kernel& k, AddressSpace& parent, std::string child_
   trace_call(k, "copy_process", parent.id());
   // dup_mm() -> mm_init(): a fresh pgd, no PASID (mm_pasid_init()), no notifier subscribers.
   AddressSpace& child = k.create_mm(child_name);
+  // dup_mm()'s memcpy() of the mm_struct, before dup_mmap() takes the parent's mmap_lock: the
+  // child's break is the parent's at that moment, whatever a brk(2) in between does.
+  child.set_start_brk(parent.start_brk(), parent.brk());
   co_await dup_mmap(k, parent, child);
   // kernel_clone(): copy_process() is done, the child may run.
   child.wake_up_new_task();

@@ -3,6 +3,7 @@
 
 #include "kernel/fault.h"
 #include "kernel/locking.h"
+#include "kernel/thp.h"
 #include "kernel/vma_ops.h"
 #include "kernel/zap.h"
 
@@ -47,6 +48,7 @@ Task<> sys_mmap(Kernel& k, AddressSpace& mm, MmapRequest req) {
     co_return;
   }
   // mmap_region(): "Unmap any existing mapping in the area" with the write lock held throughout.
+  co_await vma_adjust_trans_huge(k, mm, start, end);  // do_munmap() -> __split_vma()
   std::vector<Vma> old = detach_range(k, mm, start, end);
   if (!old.empty()) {
     trace_call(k, "do_munmap", mm.id(), start, end);

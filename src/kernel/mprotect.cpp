@@ -45,9 +45,6 @@ Pte new_protection(Kernel& k, const Vma& vma, Pte oldpte) {
   return ptent;
 }
 
-/// pmd_trans_huge(): a huge PMD, also while a split holds it invalid (pmd_mkinvalid() keeps PSE).
-bool pmd_trans_huge(Pte pmd) { return !pmd.none() && (pmd.raw() & Pte::kHuge); }
-
 /// pte_needs_flush() / huge_pmd_needs_flush() (c9fe66560bf2, v5.19). x86
 /// (arch/x86/include/asm/tlbflush.h, pte_flags_need_flush()): no flush for an entry that was not
 /// present; a flush for a new pfn, for Dirty or Present cleared, and for any change of RW, USER
@@ -141,7 +138,7 @@ Task<uint64_t> change_pmd_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t a
         pages += nr;
         if (nr) continue;
       } else {
-        co_await __split_huge_pmd(k, mm, addr);
+        co_await __split_huge_pmd(k, mm, vma, addr);
       }
       // Fall through: the huge PMD was just split.
     }
@@ -194,12 +191,7 @@ Task<> mprotect_fixup(Kernel& k, AddressSpace& mm, MmuGather* tlb, Vma vma, uint
   // __split_vma() -> vma_adjust_trans_huge(): where a new boundary is unaligned and the 2 MiB
   // around it lies inside the VMA, split_huge_pmd_address() runs (its bracket is issued whether
   // or not a huge PMD is there), so no huge mapping spans two VMAs with different protections.
-  const auto may_hold_thp = [&vma](uint64_t b) {
-    const uint64_t h = b & ~(kPmdSize - 1);
-    return b % kPmdSize != 0 && h >= vma.start && h + kPmdSize <= vma.end;
-  };
-  if (start > vma.start && may_hold_thp(start)) co_await __split_huge_pmd(k, mm, start);
-  if (end < vma.end && may_hold_thp(end)) co_await __split_huge_pmd(k, mm, end);
+  co_await vma_adjust_trans_huge(k, mm, start, end);
   split_at(k, mm, start);
   split_at(k, mm, end);
   Vma updated;

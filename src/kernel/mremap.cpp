@@ -36,11 +36,6 @@ uint64_t get_extent(uint64_t old_addr, uint64_t old_end, uint64_t new_addr) {
   return std::min(extent, ((new_addr + kPmdSize) & ~(kPmdSize - 1)) - new_addr);
 }
 
-/// pmd_trans_huge(): a huge PMD, also while __split_huge_pmd_locked() holds it invalid
-/// (pmd_mkinvalid() keeps PSE), so the caller waits for the PMD lock instead of reading it as a
-/// PTE table.
-bool pmd_trans_huge(Pte pmd) { return !pmd.none() && (pmd.raw() & Pte::kHuge); }
-
 /// move_huge_pmd(): the huge PMD moves whole under both PMD locks; since eb66ae030829 the old
 /// range is flushed before they are dropped. With mremap_flush_dirty_only (v4.18) only a dirty
 /// PMD forces that flush; otherwise the caller flushes at the end. False if the destination is
@@ -178,7 +173,7 @@ Task<> move_page_tables(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr,
           continue;
       }
       // Only part of the huge page moves: split it and move its PTEs.
-      co_await __split_huge_pmd(k, mm, old_addr);
+      co_await __split_huge_pmd(k, mm, vma, old_addr);
       const Pte after = mm.pt().get(old_pmd);
       if (after.none() || pmd_trans_huge(after)) continue;  // pmd_trans_unstable()
     } else if (!dirty_only && extent == kPmdSize) {
@@ -232,6 +227,7 @@ Task<Vma> copy_vma(Kernel& k, AddressSpace& mm, Vma vma, uint64_t addr, uint64_t
 
 /// do_munmap() under the write lock held by mremap (no downgrade): detach, then unmap_region().
 Task<> do_munmap(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
+  co_await vma_adjust_trans_huge(k, mm, start, start + len);  // __split_vma() at both ends
   std::vector<Vma> vmas = detach_range(k, mm, start, start + len);
   if (vmas.empty()) co_return;
   co_await unmap_region(k, mm, vmas, start, start + len);

@@ -56,11 +56,8 @@ const Vma* vma_covering(const AddressSpace& mm, uint64_t haddr) {
 
 }  // namespace
 
-Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, uint64_t address) {
+Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, uint64_t address) {
   const uint64_t haddr = address & ~(kPmdSize - 1);
-  const Vma* vp = mm.find_vma(address);
-  if (!vp) co_return;
-  const Vma vma = *vp;
   trace_call(k, "__split_huge_pmd", mm.id(), haddr, haddr + kPmdSize);
   mmu_notifier_invalidate_range_start(k, mm, haddr, haddr + kPmdSize, "__split_huge_pmd");
   const PteRef pmd = mm.pt().lookup(Vaddr{haddr}, 2);
@@ -72,6 +69,19 @@ Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, uint64_t address) {
   co_await yield_point("mmu_notifier_invalidate_range_end");
   // "No need to double call mmu_notifier->invalidate_range()": OLD ends with _only_end.
   mmu_notifier_invalidate_range_end_after_notify(k, mm, haddr, haddr + kPmdSize, "__split_huge_pmd");
+}
+
+Task<> vma_adjust_trans_huge(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
+  for (const uint64_t b : {start, end}) {
+    if (b % kPmdSize == 0) continue;
+    const Vma* vp = mm.find_vma(b);
+    // __split_vma() splits only a VMA the boundary falls strictly inside; range_in_vma(): the
+    // whole 2 MiB around it must be in that VMA for a huge PMD to map it.
+    if (!vp || vp->start == b) continue;
+    const uint64_t h = b & ~(kPmdSize - 1);
+    if (h < vp->start || h + kPmdSize > vp->end) continue;
+    co_await __split_huge_pmd(k, mm, *vp, b);  // split_huge_pmd_address()
+  }
 }
 
 Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {

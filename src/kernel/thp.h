@@ -11,14 +11,25 @@
 
 namespace tlbsim::kernel {
 
+/// pmd_trans_huge(): a huge PMD, also while __split_huge_pmd_locked() holds it invalid
+/// (pmd_mkinvalid() keeps PSE, and x86 pmd_present() checks PSE too), so the caller waits for
+/// the PMD lock instead of reading the entry as a PTE table.
+inline bool pmd_trans_huge(Pte pmd) { return !pmd.none() && (pmd.raw() & Pte::kHuge); }
+
 /// __split_huge_pmd() for the PMD covering `address`: MN_START(HPAGE range), pmd_lock,
 /// __split_huge_pmd_locked(), unlock, then [OLD] mmu_notifier_invalidate_range_only_end() /
 /// [FIXED] mmu_notifier_invalidate_range_end(). Anonymous: pmdp_invalidate() (CPU flush, and
 /// FIXED's secondary one; OLD sends none at all: the PTEs map the same pages), then the
 /// withdrawn PTE table is filled with 512 PTEs and populated. File: pmdp_huge_clear_flush_notify()
 /// and the mapping is dropped (later faults map 4 KiB pages from the page cache). The caller
-/// holds mmap_lock (or the rmap lock). Nothing happens if no huge PMD maps `address`.
-Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, uint64_t address);
+/// holds mmap_lock (or the rmap lock). Nothing happens if no huge PMD maps `address`. `vma` is
+/// the VMA the caller works on, as in the kernel: a munmap's may already be detached.
+Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, uint64_t address);
+/// vma_adjust_trans_huge() (v6.0, from __split_vma() -> vma_adjust()): before a VMA is split at
+/// `start` or `end`, split_huge_pmd_if_needed() splits a huge PMD the boundary falls inside, so
+/// that no huge mapping spans two VMAs. munmap, MAP_FIXED, mremap, brk and mprotect call it
+/// before they split VMAs; a boundary on a 2 MiB line or at a VMA's edge splits nothing.
+Task<> vma_adjust_trans_huge(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end);
 
 /// collapse_huge_page() (anonymous, khugepaged, v6.0): allocate the huge page,
 /// mmap_write_lock, anon_vma_lock_write, MN_START, pmd_lock, pmdp_collapse_flush(), unlock,

@@ -62,15 +62,16 @@ Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, uint64_t addr, uint64_t
   }
 }
 
-Task<> zap_huge_pmd(Kernel& k, MmuGather& tlb, uint64_t addr, PteRef pmd) {
+Task<bool> zap_huge_pmd(Kernel& k, MmuGather& tlb, uint64_t addr, PteRef pmd) {
   AddressSpace& mm = *tlb.mm;
   SimLock& ptl = k.ptl(pmd.table);
   co_await lock(k, ptl, LockMode::Write, "__pmd_trans_huge_lock");
   const Pte orig = mm.pt().get(pmd);
   if (!orig.huge()) {
-    // Split or zapped by someone else meanwhile: zap_pmd_range() would retry at PTE level.
+    // Split (or zapped) by someone else meanwhile: __pmd_trans_huge_lock() finds no huge PMD,
+    // and zap_pmd_range() goes on at PTE level.
     unlock(k, ptl, LockMode::Write, "spin_unlock");
-    co_return;
+    co_return false;
   }
   mm.pt().set(pmd, Vaddr{addr}, Pte{}, "pmdp_huge_get_and_clear_full");
   tlb_remove_pmd_tlb_entry(tlb, addr);
@@ -83,6 +84,7 @@ Task<> zap_huge_pmd(Kernel& k, MmuGather& tlb, uint64_t addr, PteRef pmd) {
   }
   unlock(k, ptl, LockMode::Write, "spin_unlock");
   co_await yield_point("zap_huge_pmd");
+  co_return true;
 }
 
 Task<> unmap_single_vma(Kernel& k, MmuGather& tlb, Vma vma, uint64_t start, uint64_t end) {
@@ -94,14 +96,18 @@ Task<> unmap_single_vma(Kernel& k, MmuGather& tlb, Vma vma, uint64_t start, uint
   for (uint64_t a = start; a < end;) {
     const uint64_t next = std::min(end, (a + kPmdSize) & ~(kPmdSize - 1));
     const PteRef pmd = tlb.mm->pt().lookup(Vaddr{a}, 2);
-    if (pmd.valid() && tlb.mm->pt().get(pmd).huge()) {
+    // zap_pmd_range(): a huge PMD, or one a split in progress holds invalid (still
+    // pmd_trans_huge(); both routes below wait for the PMD lock).
+    if (pmd.valid() && pmd_trans_huge(tlb.mm->pt().get(pmd))) {
       if (next - a == kPmdSize) {
-        co_await zap_huge_pmd(k, tlb, a, pmd);
-        a = next;
-        continue;
+        if (co_await zap_huge_pmd(k, tlb, a, pmd)) {
+          a = next;
+          continue;
+        }
+      } else {
+        // Only part of the huge page goes: split it, then zap its PTEs.
+        co_await __split_huge_pmd(k, *tlb.mm, vma, a);
       }
-      // Only part of the huge page goes: split it, then zap its PTEs (zap_pmd_range()).
-      co_await __split_huge_pmd(k, *tlb.mm, a);
     }
     co_await zap_pte_range(k, tlb, vma, a, next);
     a = next;
@@ -187,18 +193,24 @@ Task<> unmap_region(Kernel& k, AddressSpace& mm, std::vector<Vma> vmas, uint64_t
   co_await tlb_finish_mmu(k, tlb);
 }
 
+Task<bool> do_munmap_downgrade(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
+  trace_call(k, "__do_munmap", mm.id(), start, end);
+  co_await vma_adjust_trans_huge(k, mm, start, end);  // __split_vma() at both ends
+  std::vector<Vma> vmas = detach_range(k, mm, start, end);
+  if (vmas.empty()) co_return false;
+  mmap_write_downgrade(k, mm);
+  co_await unmap_region(k, mm, vmas, start, end);
+  co_return true;
+}
+
 Task<> sys_munmap(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
   const uint64_t end = start + ((len + kPageSize - 1) & ~(kPageSize - 1));
   co_await mmap_write_lock(k, mm);
-  trace_call(k, "__do_munmap", mm.id(), start, end);
-  std::vector<Vma> vmas = detach_range(k, mm, start, end);
-  if (vmas.empty()) {
+  // __vm_munmap(): __do_munmap() returns 1 when it downgraded the lock.
+  if (co_await do_munmap_downgrade(k, mm, start, end))
+    mmap_read_unlock(k, mm);
+  else
     mmap_write_unlock(k, mm);
-    co_return;
-  }
-  mmap_write_downgrade(k, mm);
-  co_await unmap_region(k, mm, vmas, start, end);
-  mmap_read_unlock(k, mm);
 }
 
 Task<> madvise_dontneed(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {

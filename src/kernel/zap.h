@@ -14,7 +14,9 @@ namespace tlbsim::kernel {
 /// a forced flush under the PTL for dirty shared pages or a full batch, then free.
 Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, uint64_t addr, uint64_t end);
 /// zap_huge_pmd(): a huge PMD mapped over the whole 2 MiB of the range, under the PMD lock.
-Task<> zap_huge_pmd(Kernel& k, MmuGather& tlb, uint64_t addr, PteRef pmd);
+/// False when the PMD was no longer huge once the lock was held (split meanwhile): the caller
+/// zaps the PTEs instead.
+Task<bool> zap_huge_pmd(Kernel& k, MmuGather& tlb, uint64_t addr, PteRef pmd);
 /// unmap_single_vma() -> unmap_page_range(): tlb_start_vma, zap_pmd_range/zap_pte_range, tlb_end_vma.
 Task<> unmap_single_vma(Kernel& k, MmuGather& tlb, Vma vma, uint64_t start, uint64_t end);
 /// unmap_vmas(): MN_START(MMU_NOTIFY_UNMAP) .. per VMA .. MN_END over [start, end).
@@ -25,6 +27,11 @@ Task<> free_pgtables(Kernel& k, MmuGather& tlb, std::vector<Vma> vmas);
 /// unmap_region(): gather, unmap_vmas, free_pgtables, tlb_finish_mmu.
 Task<> unmap_region(Kernel& k, AddressSpace& mm, std::vector<Vma> vmas, uint64_t start, uint64_t end);
 
+/// __do_munmap(..., downgrade = true) with the write mmap_lock held: split and detach the VMAs
+/// of [start, end); if there were any, downgrade to the read lock (dd2283f2605e) and
+/// unmap_region(). True when it downgraded: the caller then drops a read lock, else the write
+/// lock (__vm_munmap(), and brk(2) shrinking the heap).
+Task<bool> do_munmap_downgrade(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end);
 /// munmap(2): __do_munmap() with mmap_write_lock, VMA split and detach, downgrade to read
 /// (dd2283f2605e), unmap_region().
 Task<> sys_munmap(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len);

@@ -68,6 +68,7 @@ class AddressSpace {
     kUsers,
     kGroupExit,
     kNewTask,
+    kBrk,
     kFields
   };
 
@@ -170,6 +171,26 @@ class AddressSpace {
     touch_field(true, kNewTask);
     m_task_running = true;
   }
+  /// mm->start_brk and mm->brk: the heap's start and the program break (brk(2)). Written under
+  /// the write mmap_lock; dup_mm() copies them with no lock at all.
+  uint64_t start_brk() const {
+    touch_field(false, kBrk);
+    return m_start_brk;
+  }
+  uint64_t brk() const {
+    touch_field(false, kBrk);
+    return m_brk;
+  }
+  void set_brk(uint64_t brk) {
+    touch_field(true, kBrk);
+    m_brk = brk;
+  }
+  /// The break an exec (or, for a set-up mm, the scenario) leaves: start_brk = brk.
+  void set_start_brk(uint64_t start, uint64_t brk) {
+    touch_field(true, kBrk);
+    m_start_brk = start;
+    m_brk = brk;
+  }
   SimLock mmap_lock;
 
   const std::vector<Vma>& vmas() const {
@@ -202,6 +223,8 @@ class AddressSpace {
   int m_users = 0;
   bool m_group_exit = false;
   bool m_task_running = false;
+  uint64_t m_start_brk = 0;
+  uint64_t m_brk = 0;
   void touch_field(bool write, Field f) const { touch::record(Touch::Obj::Mm, write, m_id.value(), f, f + 1); }
 };
 

@@ -331,6 +331,15 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
       else
         m.cpus.push_back(static_cast<unsigned>(c.get<uint64_t>()));
     });
+    if (mr.get("brk")) {
+      m.has_brk = true;
+      mr.address("brk", m.brk);
+      m.start_brk = m.brk;
+    }
+    if (mr.get("start_brk")) {
+      mr.address("start_brk", m.start_brk);
+      if (!m.has_brk) mr.error(mr.at("start_brk"), "\"start_brk\" (the heap's start) needs \"brk\" (the program break)");
+    }
     mr.finish();
     s.mms.push_back(m);
   }, true);

@@ -113,8 +113,43 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s) {
     }
   }
   for (const FileSpec& f : s.files) t.bytes(f.pointer, sat_mul(f.pages, 16));  // the page-cache slots
+  std::vector<std::pair<std::string, std::string>> forks;  // child, parent
+  for (const ThreadSpec& th : s.threads)
+    for (const OpSpec& op : th.ops)
+      if (op.op == "fork") forks.emplace_back(op.name.empty() ? th.mm + ".child" : op.name, th.mm);
+  // The heap of each set-up mm with a break: from start_brk to the highest break set, at setup
+  // or by a brk op of a thread of the mm or of a fork's child of it (found in as many hops as
+  // there are forks at most).
+  std::map<std::string, const MmSpec*> with_brk;
+  for (const MmSpec& mm : s.mms)
+    if (mm.has_brk) with_brk[mm.name] = &mm;
+  std::map<std::string, std::string> parent_of(forks.begin(), forks.end());
+  std::map<std::string, const MmSpec*> root_memo;  // each thread's mm walked up once
+  auto brk_root = [&](const std::string& mm) -> const MmSpec* {
+    if (auto m = root_memo.find(mm); m != root_memo.end()) return m->second;
+    const MmSpec* root = nullptr;
+    std::string name = mm;
+    for (size_t hops = 0; hops <= forks.size(); ++hops) {
+      if (auto it = with_brk.find(name); it != with_brk.end()) {
+        root = it->second;
+        break;
+      }
+      auto p = parent_of.find(name);
+      if (p == parent_of.end()) break;
+      name = p->second;
+    }
+    return root_memo[mm] = root;
+  };
+  std::map<const MmSpec*, uint64_t> heap_top;
+  for (const auto& [name, mm] : with_brk) heap_top[mm] = mm->brk;
+  for (const ThreadSpec& th : s.threads)
+    for (const OpSpec& op : th.ops)
+      if (op.op == "brk")
+        if (const MmSpec* root = brk_root(th.mm)) heap_top[root] = std::max(heap_top[root], op.addr);
+  auto heap_pages = [&](const MmSpec* root) { return root->start_brk < heap_top[root] ? (heap_top[root] - root->start_brk) >> kPageShift : 0; };
   // An mmap op's range is the mm's too (for fork and exit), and a shared anonymous one has a
-  // shmem file of its own.
+  // shmem file of its own; so is the heap a brk op may grow.
+  for (const auto& [name, mm] : with_brk) mm_pages[name] = sat_add(mm_pages[name], heap_pages(mm));
   for (const ThreadSpec& th : s.threads)
     for (const OpSpec& op : th.ops) {
       if (op.op != "mmap") continue;
@@ -124,10 +159,6 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s) {
     }
   // A fork's child maps what its parent maps (its own threads may fork and exit it). One pass
   // per level of forks in a child, as many as there are forks at most.
-  std::vector<std::pair<std::string, std::string>> forks;  // child, parent
-  for (const ThreadSpec& th : s.threads)
-    for (const OpSpec& op : th.ops)
-      if (op.op == "fork") forks.emplace_back(op.name.empty() ? th.mm + ".child" : op.name, th.mm);
   for (bool changed = true; changed;) {
     changed = false;
     for (const auto& [child, parent] : forks)
@@ -155,6 +186,11 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s) {
         // frees; khugepaged's retract covers one PMD of the file.
         pages = op.op == "khugepaged_retract" ? 512 : mm_pages[mm];
         allocates = op.op == "fork";
+      }
+      // brk may unmap the whole heap, as a munmap of it would.
+      if (op.op == "brk") {
+        const MmSpec* root = brk_root(th.mm);
+        pages = root ? heap_pages(root) : 0;
       }
       // An op on a file's pages zaps them in every VMA that maps the file.
       if (!op.file.empty()) pages = sat_mul(pages, std::max<uint64_t>(1, file_mappers[op.file]));

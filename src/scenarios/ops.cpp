@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "scenarios/ops.h"
 
+#include "kernel/brk.h"
 #include "kernel/exit.h"
 #include "kernel/fault.h"
 #include "kernel/fork.h"
@@ -130,10 +131,14 @@ const std::vector<OpInfo>& ops() {
       {"write", ThreadKind::Cpu, kNeedAddr, "user store: TLB lookup, page walk, exc_page_fault -> handle_mm_fault (COW: wp_page_copy)",
        [](OpContext& c, const OpSpec& o) { return accesses(c, o, true); },
        false, true},
-      {"mmap", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedProt,
+      {"mmap", ThreadKind::Cpu, kNeedAddr | kAddrMaps | kNeedPages | kNeedProt,
        "mmap(2) at addr (MAP_FIXED_NOREPLACE, or MAP_FIXED with \"fixed\": do_munmap of the old range under the write "
        "lock, no downgrade): mmap_region, then mm_populate for MAP_POPULATE",
        [](OpContext& c, const OpSpec& o) { return mmap(c, o); }},
+      {"brk", ThreadKind::Cpu, kNeedAddr | kAddrMaps,
+       "brk(2) to the break addr: do_brk_flags extends the heap VMA (no PTE change); shrinking is __do_munmap with a "
+       "downgrade, as munmap",
+       [](OpContext& c, const OpSpec& o) { return kernel::sys_brk(c.k, *c.mm, o.addr); }},
       {"munmap", ThreadKind::Cpu, kNeedAddr | kNeedPages, "__do_munmap -> unmap_region -> unmap_vmas, free_pgtables, tlb_finish_mmu",
        [](OpContext& c, const OpSpec& o) { return kernel::sys_munmap(c.k, *c.mm, o.addr, o.pages * kPageSize); }},
       {"madvise_dontneed", ThreadKind::Cpu, kNeedAddr | kNeedPages, "madvise(MADV_DONTNEED) -> zap_page_range",

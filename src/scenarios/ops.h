@@ -23,6 +23,9 @@ enum OpNeed : unsigned {
   kNeedMm = 16,  ///< kernel-thread ops that act on an mm
   kNeedProt = 32,
   kNeedTarget = 64,  ///< kernel-thread ops on pages: "mm" + "addr", or "file" + "index"
+  /// With kNeedAddr: "addr" is where the op maps (mmap) or moves the break to (brk), so it need
+  /// not be mapped already; validation checks the op's own keys instead.
+  kAddrMaps = 128,
 };
 
 /// What a running op can reach: the kernel, and the thread's CPU/device/mm.

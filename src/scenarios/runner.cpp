@@ -202,6 +202,7 @@ class Runner {
       mm.wake_up_new_task();  // its threads run from the start
       m_mms[ms.name] = &mm;
       for (unsigned cpu : ms.cpus) mm.add_cpu(cpu);  // mm_cpumask: the process ran there before
+      if (ms.has_brk) mm.set_start_brk(ms.start_brk, ms.brk);  // exec's set_brk()
       for (const std::string& dev : ms.bind) {
         auto [iommu_index, dec] = devices.at(dev);
         kernel::iommu_sva_bind_device(k, mm, k.iommu(iommu_index), 0, Pasid{static_cast<uint32_t>(mi + 1)}, dec);

@@ -54,6 +54,11 @@ struct MmSpec {
   /// CPUs in mm_cpumask from the start besides those of the mm's CPU threads: a thread of the
   /// process ran there before the scenario begins (switch_mm_irqs_off() set the bit).
   std::vector<unsigned> cpus;
+  /// The program break (mm->brk) and the heap's start (mm->start_brk, default: the break), as
+  /// exec's set_brk() leaves them; a `brk` op needs them.
+  bool has_brk = false;
+  uint64_t brk = 0;
+  uint64_t start_brk = 0;
   std::string pointer;
 };
 

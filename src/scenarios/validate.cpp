@@ -66,6 +66,19 @@ void check_mmap(Ctx& c, const OpSpec& o, const std::map<std::string, const FileS
                                       in_quotes(o.file) + ", which has " + std::to_string(f->second->pages));
 }
 
+/// brk's own key: the new break, a page-aligned user address (the kernel rounds an unaligned one
+/// up; the model takes aligned ones only), in an mm whose break the scenario sets.
+void check_brk(Ctx& c, const OpSpec& o, const MmSpec* root) {
+  if (o.has("addr")) check_addr(c, o.pointer + "/addr", o.addr, "program break");
+  if (root && !root->has_brk)
+    c.error(o.pointer, "op \"brk\" moves the program break of mm " + in_quotes(root->name) + ", which sets none: give the mm \"brk\"");
+}
+
+/// The heap a brk op may grow: [start_brk, addr) of the mm's set-up break.
+bool brk_grows(const OpSpec& o, const MmSpec& root) {
+  return o.op == "brk" && root.has_brk && o.addr % kPageSize == 0 && o.addr < kTaskSize && o.addr > root.start_brk;
+}
+
 void validate_scenario(Ctx& c, const ScenarioSpec& s) {
   unique_names(c, s.devices, "device");
   unique_names(c, s.files, "file");
@@ -123,6 +136,9 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
           c.error(v.pointer + "/thp", "a \"thp\" VMA starts on a 2 MiB boundary and has a multiple of 512 pages");
       }
     }
+    if (m.has_brk && check_addr(c, m.pointer + "/brk", m.brk, "program break") &&
+        check_addr(c, m.pointer + "/start_brk", m.start_brk, "heap start") && m.start_brk > m.brk)
+      c.error(m.pointer + "/start_brk", "the heap starts at or below the break: expected at most " + hex(m.brk) + ", got " + hex(m.start_brk));
     for (size_t i = 0; i < m.cpus.size(); ++i) {
       const std::string cp = m.pointer + "/cpus/" + std::to_string(i);
       if (m.cpus[i] >= s.cpus) c.error(cp, "CPU " + std::to_string(m.cpus[i]) + " does not exist (\"cpus\": " + std::to_string(s.cpus) + ")");
@@ -179,9 +195,10 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
     return nullptr;
   };
 
-  // What an op may address: the VMAs set up, and every range an mmap op of a thread of the mm
-  // maps (when it runs is the schedule's business; an access before it faults). A fork child's
-  // threads address what its set-up ancestor maps (the child copies the parent's VMAs).
+  // What an op may address: the VMAs set up, every range an mmap op of a thread of the mm maps,
+  // and the heap up to the highest break a brk op sets (when they run is the schedule's
+  // business; an access before it faults). A fork child's threads address what its set-up
+  // ancestor maps (the child copies the parent's VMAs and break).
   std::map<const MmSpec*, std::vector<VmaSpec>> mapped_by_ops;
   for (const ThreadSpec& t : s.threads) {
     if (t.kind != ThreadKind::Cpu) continue;
@@ -190,6 +207,8 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       if (o.op == "mmap" && o.addr % kPageSize == 0 && o.addr < kTaskSize && o.pages <= (kTaskSize - o.addr) / kPageSize &&
           (root || (root = root_of(t.mm))))
         mapped_by_ops[root].push_back(VmaSpec{.start = o.addr, .pages = o.pages});
+      else if (o.op == "brk" && (root || (root = root_of(t.mm))) && brk_grows(o, *root))
+        mapped_by_ops[root].push_back(VmaSpec{.start = root->start_brk, .pages = (o.addr - root->start_brk) / kPageSize});
   }
   std::map<const MmSpec*, VmaLayout> reach;
   for (const MmSpec& m : s.mms) {
@@ -239,6 +258,7 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
         continue;
       }
       if (o.op == "mmap") check_mmap(c, o, files);
+      if (o.op == "brk") check_brk(c, o, mm);
       if (o.op == "khugepaged_collapse" && o.addr % kPmdSize)
         c.error(o.pointer + "/addr", "khugepaged collapses a huge page's worth: expected an address on a 2 MiB boundary, got " + hex(o.addr));
       if (o.op == "ksm_merge" && o.pages < 2) c.error(o.pointer + "/pages", "ksm_merge merges the pages of a range into its first: expected 2 pages or more");
@@ -255,10 +275,10 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       }
       for (auto [flag, key] : {std::pair{kNeedAddr, "addr"}, std::pair{kNeedNewAddr, "new_addr"}, std::pair{kNeedProt, "prot"}})
         if ((needs & flag) && !o.has(key)) c.error(o.pointer, "op " + in_quotes(o.op) + " needs " + in_quotes(key));
-      if ((needs & kNeedAddr) && o.has("addr") && o.op != "mmap") {  // mmap maps its range: check_mmap()
+      if ((needs & kNeedAddr) && !(needs & kAddrMaps) && o.has("addr")) {  // mmap, brk: check_mmap(), check_brk()
         if (check_addr(c, o.pointer + "/addr", o.addr, "address") && target && !reach.at(target).covers(o.addr, o.pages))
           c.error(o.pointer + "/addr", "address " + hex(o.addr) + " (" + std::to_string(o.pages) + " pages) is not mapped by any VMA of mm " +
-                                           in_quotes(target->name) + " at setup, nor by an mmap op of its threads");
+                                           in_quotes(target->name) + " at setup, nor by an mmap or brk op of its threads");
       }
       if ((needs & kNeedNewAddr) && o.has("new_addr")) check_addr(c, o.pointer + "/new_addr", o.new_addr, "new address");
       if (needs & kNeedFile) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <sstream>
 
+#include "kernel/brk.h"
 #include "kernel/fault.h"
 #include "kernel/fork.h"
 #include "kernel/ksm.h"
@@ -156,7 +157,7 @@ Task<> swap_in_path(Kernel& k, AddressSpace& mm, test::SvaMachine& m) {
 }
 Task<> split_path(Kernel& k, AddressSpace& mm) {
   co_await mmap_write_lock(k, mm);
-  co_await __split_huge_pmd(k, mm, kBase);
+  co_await __split_huge_pmd(k, mm, *mm.find_vma(kBase), kBase);
   mmap_write_unlock(k, mm);
 }
 
@@ -171,6 +172,11 @@ const std::vector<Path>& paths() {
       {"mremap_ptes", {}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_mremap(k, mm, kBase, kPages * kPageSize, kBase + 0x10000000); }},
       {"mmap_fixed", {}, [](Kernel& k, AddressSpace& mm, auto&) {
          return sys_mmap(k, mm, MmapRequest{.addr = kBase, .len = kPages * kPageSize, .writable = true, .fixed = true});
+       }},
+      {"brk_shrink", {}, [](Kernel& k, AddressSpace& mm, auto&) {
+         // The set-up mapping is the heap: brk(start_brk) gives all of it back.
+         mm.set_start_brk(kBase, kBase + kPages * kPageSize);
+         return sys_brk(k, mm, kBase);
        }},
       {"mprotect_ro", {}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_mprotect(k, mm, kBase, kPages * kPageSize, false); }},
       {"migrate", {}, [](Kernel& k, AddressSpace& mm, auto&) { return migrate_path(k, mm); }},

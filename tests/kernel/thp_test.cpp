@@ -15,7 +15,7 @@ constexpr uint64_t kH = 0x40000000;  // 2 MiB aligned
 constexpr uint64_t kSub = kH + 5 * kPageSize;
 
 void split(SvaMachine& m, uint64_t addr) {
-  kernel::Task<> t = kernel::__split_huge_pmd(*m.k, *m.mm, addr);
+  kernel::Task<> t = kernel::__split_huge_pmd(*m.k, *m.mm, *m.mm->find_vma(addr), addr);
   kernel::run_sync(t);
 }
 
@@ -229,5 +229,38 @@ SCENARIO("retract_page_tables skips an mm whose mmap_lock it cannot take at once
       require_all_coherent(m);
       m.k->check_invariants();
     }
+  }
+}
+
+SCENARIO("munmap of one page inside a huge page splits the PMD first, so only that page goes and no cache keeps it",
+         "[kernel][policy]") {
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  SvaMachine m(policy);
+  kernel::mmap_region(*m.k, *m.mm, kH, kPmdSize, kVmRead | kVmWrite, 0, 0);
+  const Pfn hpage = kernel::map_huge_anon(*m.k, *m.mm, kH);
+  device_touch(m, kSub, kSub + kPageSize, true);
+  cpu_touch(*m.k, *m.mm, kSub, kSub + kPageSize, true);
+  m.rec.clear();
+  kernel::Task<> t = kernel::sys_munmap(*m.k, *m.mm, kSub, kPageSize);
+  kernel::run_sync(t);
+  const Recorder& r = m.rec;
+  THEN("[" + policy + "] __split_vma() -> vma_adjust_trans_huge() split the PMD before any PTE was zapped") {
+    const size_t populate = r.find([](const Event& e) { return is_pte_at(e, "pmd_populate", kH); });
+    REQUIRE(populate != Recorder::npos);
+    const size_t zap = r.find([](const Event& e) { return is_pte_at(e, "ptep_get_and_clear_full", kSub); });
+    REQUIRE(zap != Recorder::npos);
+    CHECK(populate < zap);
+  }
+  THEN("[" + policy + "] the page is unmapped and freed, its neighbours stay mapped by PTEs") {
+    unsigned level = 0;
+    CHECK(m.mm->pt().leaf(Vaddr{kSub}, &level).none());
+    CHECK(level == 1);
+    const Pte before = m.mm->pt().leaf(Vaddr{kSub - kPageSize}, &level);
+    CHECK(level == 1);
+    CHECK(before.pfn() == Pfn{hpage.value() + 4});
+    CHECK(m.mm->pt().leaf(Vaddr{kSub + kPageSize}).pfn() == Pfn{hpage.value() + 6});
+    CHECK(m.mm->find_vma(kSub) == nullptr);
+    require_secondary_coherent(m, *m.mm);
+    require_cpu_coherent(*m.k, *m.mm);
   }
 }

@@ -22,6 +22,7 @@ constexpr uint64_t kPage = 0x1000;
 constexpr uint64_t kBase = 0x40000000;   // the main VMA
 constexpr uint64_t kOther = 0x50000000;  // the optional second VMA (and an mremap destination)
 constexpr uint64_t kFree = 0x60000000;   // never mapped at setup: the other mremap destination
+constexpr uint64_t kHeap = 0x70000000;   // the empty heap of a brk op when the main VMA cannot be it
 
 std::string hex(uint64_t v) {
   char b[32];
@@ -66,6 +67,7 @@ class Gen {
       for (const std::string& op : p.ops) {
         if (op == "khugepaged_retract") m_huge = m_file = true;
         if (op == "truncate") m_file = true;
+        if (op == "brk") m_brk = true;
       }
     m_pages = 1 + pick(4);
     if (!m_file && !m_huge) m_file = pick(2);
@@ -138,6 +140,16 @@ class Gen {
       vmas.push_back(v);
     }
     mm["vmas"] = vmas;
+    // For a brk op, the heap is the main VMA when it is private anonymous memory of small
+    // pages (brk then shrinks it: munmap's route), else empty at kHeap (brk grows it).
+    if (m_brk) {
+      if (heap_is_main()) {
+        mm["brk"] = hex(kBase + m_pages * kPage);
+        mm["start_brk"] = hex(kBase);
+      } else {
+        mm["brk"] = hex(kHeap);
+      }
+    }
     s["mms"] = Json::array({mm});
 
     Json threads = Json::array();
@@ -190,6 +202,7 @@ class Gen {
 
  private:
   uint64_t pick(uint64_t n) { return m_rng.below(n); }
+  bool heap_is_main() const { return !m_file && !m_huge && !m_thp; }
 
   std::string op_of_kind(ThreadKind k) {
     std::vector<std::string> names;
@@ -233,6 +246,9 @@ class Gen {
     } else if (op == "mremap") {
       range(o);
       o["new_addr"] = hex(m_second && pick(2) ? kOther : kFree);
+    } else if (op == "brk") {
+      // The main VMA's heap shrunk to any of its pages, kept or grown; an empty heap grown.
+      o["addr"] = hex(heap_is_main() ? kBase + pick(m_pages + 2) * kPage : kHeap + pick(3) * kPage);
     } else if (op == "mprotect") {
       range(o);
       o["prot"] = pick(3) ? "r" : "rw";
@@ -296,7 +312,7 @@ class Gen {
 
   uint64_t m_seed;
   SplitMix64 m_rng;
-  bool m_arm = false, m_file = false, m_huge = false, m_shared = false, m_second = false, m_thp = false;
+  bool m_arm = false, m_file = false, m_huge = false, m_shared = false, m_second = false, m_thp = false, m_brk = false;
   uint64_t m_pages = 1;
   unsigned m_children = 0;
 };

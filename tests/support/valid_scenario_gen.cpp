@@ -60,6 +60,7 @@ struct MmL {
   std::vector<VmaL> vmas;
   std::vector<Extent> extents;
   uint64_t hot = 0;  ///< the address of a page most op ranges start near
+  uint64_t start_brk = 0, brk = 0;  ///< the heap: its last VMA when that is private anonymous memory, else empty
 };
 
 class Gen {
@@ -197,6 +198,15 @@ class Gen {
       }
       const VmaL& first = mm.vmas.front();
       mm.hot = first.start + pick(first.pages) * kPage;
+      // The heap: the last VMA when brk could have made it (private, writable, anonymous,
+      // small pages), else empty a few pages above the last VMA.
+      const VmaL& last = mm.vmas.back();
+      if (last.file < 0 && !last.pfnmap && !last.thp && last.writable && pick(2)) {
+        mm.start_brk = last.start;
+        mm.brk = last.end();
+      } else {
+        mm.start_brk = mm.brk = cursor + pick(3) * kPage;
+      }
       m_mms.push_back(mm);
     }
   }
@@ -209,6 +219,8 @@ class Gen {
     for (size_t d = 0; d < m_device_mm.size(); ++d)
       if (m_device_mm[d] == static_cast<int>(i)) bind.push_back("d" + std::to_string(d));
     if (!bind.empty()) m["bind"] = bind;
+    m["brk"] = hex(mm.brk);
+    if (mm.start_brk != mm.brk) m["start_brk"] = hex(mm.start_brk);
     Json vmas = Json::array();
     for (const VmaL& v : mm.vmas) {
       Json j;
@@ -401,6 +413,11 @@ class Gen {
         case 1: o["new_addr"] = hex(addr + (1 + pick(pages + 1)) * kPage); break;
         default: o["new_addr"] = hex(kFree + pick(64) * kPage); break;
       }
+    } else if (op == "brk") {
+      // Shrinking (munmap's route), growing or keeping the heap; now and then below start_brk.
+      const MmL& m = m_mms[mm];
+      const uint64_t heap = (m.brk - m.start_brk) / kPage;
+      o["addr"] = hex(pick(10) == 0 && m.start_brk >= kPage ? m.start_brk - kPage : m.start_brk + pick(heap + 4) * kPage);
     } else if (op == "mprotect") {
       addr_range(o, mm);
       o["prot"] = pick(2) ? "r" : "rw";
