@@ -361,3 +361,28 @@ TEST_CASE("a thp VMA is mapped by a huge PMD at setup; a partial zap splits it a
   CHECK(split);
   CHECK(huge_pmd_sets == std::vector<std::string>{"setup", "khugepaged"});
 }
+
+TEST_CASE("a brk op grows the heap from the mm's break, writes land there, and a brk back frees them after the flush",
+          "[scenarios]") {
+  const ScenarioFile f = parse_scenario_text(R"({"scenarios": [{"name": "s", "source": "test",
+    "mms": [{"name": "proc", "brk": "0x40000000"}],
+    "threads": [
+      {"name": "T1", "cpu": 0, "mm": "proc", "ops": [
+        {"op": "brk", "addr": "0x40002000"}, {"op": "write", "addr": "0x40000000", "pages": 2},
+        {"op": "brk", "addr": "0x40001000"}, {"op": "write", "addr": "0x40001000"}]}
+    ]}]})",
+                                             "test.json");
+  const RunResult r = run_scenario(f.scenarios[0], *kernel::find_policy("fixed"), {.check_invariants = true});
+  size_t stores = 0, faults_after_shrink = 0, frees = 0;
+  bool shrunk = false;
+  for (const Event& e : r.events) {
+    if (e.kind == EventKind::Access && (e.flags & kEvWrite)) ++stores;
+    if (e.kind == EventKind::Unlock && std::string(e.func) == "mmap_write_downgrade") shrunk = true;
+    if (shrunk && e.kind == EventKind::FrameFree && !(e.flags & kEvTable)) ++frees;
+    if (shrunk && e.kind == EventKind::Fault) ++faults_after_shrink;
+  }
+  CHECK(stores == 2);               // the last write is outside the shrunk heap: SIGSEGV
+  CHECK(shrunk);                    // shrinking is munmap's route, with the downgrade
+  CHECK(frees == 1);                // the second page
+  CHECK(faults_after_shrink >= 1);  // the write past the break faulted and found no VMA
+}
