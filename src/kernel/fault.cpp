@@ -3,6 +3,7 @@
 
 #include "kernel/arch_flush.h"
 #include "kernel/locking.h"
+#include "kernel/migrate.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
 #include "kernel/pgtable_generic.h"
@@ -178,9 +179,18 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
     unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
     co_return co_await do_swap_page(k, mm, vma, page, r, pte, write);
   }
+  if (pte.is_device_private()) {
+    // do_swap_page(): is_device_private_entry() -> pgmap->ops->migrate_to_ram(), with
+    // mmap_read_lock held and (v6.0) no reference on the device page. The page comes back to
+    // system memory, or stays if another migration holds it; either way the access retries.
+    unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
+    trace_call(k, "do_swap_page", mm.id(), page, page + kPageSize);
+    co_await dmirror_devmem_fault(k, mm, vma, page);
+    co_return FaultResult::Retry;
+  }
   if (!pte.present()) {
     unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
-    co_return FaultResult::Sigsegv;  // a device-private entry: migrate_to_ram() is not modelled
+    co_return FaultResult::Sigsegv;  // no other non-present entry kind exists in the model
   }
   if (write && !pte.writable()) {
     const Frame& f = k.mem().frame(pte.pfn());

@@ -50,7 +50,9 @@ bool vma_needs_copy(Kernel& k, const AddressSpace& src, const Vma& v) {
 
 /// copy_nonpresent_pte(): swap and migration entries are copied; a writable migration entry
 /// in a COW mapping becomes readable in both (the page is shared once migration finishes);
-/// a device-private page gains the child's reference and mapping.
+/// a device-private page gains the child's reference and mapping, and a writable
+/// device-private entry in a COW mapping becomes readable in both, as a migration entry does
+/// (the write fault then migrates the page back and COW-copies it).
 void copy_nonpresent_pte(Kernel& k, AddressSpace& dst, AddressSpace& src, const Vma& vma, PteRef dst_r, PteRef src_r,
                          uint64_t addr, Pte pte) {
   if (pte.swp_type() == Pte::SwpType::MigrationWrite && vma.is_cow()) {
@@ -58,10 +60,14 @@ void copy_nonpresent_pte(Kernel& k, AddressSpace& dst, AddressSpace& src, const 
     src.pt().set(src_r, Vaddr{addr}, pte, "copy_nonpresent_pte");
   } else if (pte.swp_type() == Pte::SwpType::Swap) {
     swap_duplicate(k, pte.swp_offset());
-  } else if (pte.swp_type() == Pte::SwpType::DevicePrivate) {
+  } else if (pte.is_device_private()) {
     const Pfn pfn{static_cast<uint32_t>(pte.swp_offset())};
     get_page(k, pfn);
-    page_add_rmap(k, pfn);  // page_dup_file_rmap()/page_try_dup_anon_rmap()
+    page_add_rmap(k, pfn);  // page_try_dup_anon_rmap(): cannot fail, device pages are never pinned
+    if (pte.swp_type() == Pte::SwpType::DevicePrivateWrite && vma.is_cow()) {
+      pte = Pte::swap_entry(Pte::SwpType::DevicePrivateRead, pte.swp_offset());
+      src.pt().set(src_r, Vaddr{addr}, pte, "copy_nonpresent_pte");
+    }
   }
   dst.pt().set(dst_r, Vaddr{addr}, pte, "set_pte_at");
 }

@@ -9,6 +9,7 @@
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
 #include "kernel/pgtable_generic.h"
+#include "kernel/thp.h"
 #include "model/check.h"
 
 namespace tlbsim::kernel {
@@ -26,13 +27,17 @@ Task<> try_to_migrate_one(Kernel& k, Pfn page, RmapTarget t) {
   const PteRef r = co_await pte_offset_map_lock(k, mm, addr, "page_vma_mapped_walk");
   if (r.valid()) {
     const Pte pte = mm.pt().get(r);
-    if (pte.present() && pte.pfn() == page) {
-      // Not TTU_BATCH_FLUSH in 6.0: the CPU flush (and FIXED's secondary one) completes here.
+    // check_pte(): a present PTE to the page, or a device-private entry for it.
+    const bool maps = pte.present() ? pte.pfn() == page : pte.is_device_private() && pte.swp_offset() == page.value();
+    if (maps) {
+      // Not TTU_BATCH_FLUSH in 6.0: the CPU flush (and FIXED's secondary one) completes here;
+      // a device-private entry was never cached, so nothing is flushed for it.
       const Pte old = ptep_clear_flush(k, mm, r, addr);
       if (old.dirty()) folio_mark_dirty(k, page);
       // A migration entry keeps the write permission; faults on it wait in
       // migration_entry_wait() until remove_migration_ptes().
-      const auto type = old.writable() ? Pte::SwpType::MigrationWrite : Pte::SwpType::MigrationRead;
+      const bool write = old.writable() || old.swp_type() == Pte::SwpType::DevicePrivateWrite;
+      const auto type = write ? Pte::SwpType::MigrationWrite : Pte::SwpType::MigrationRead;
       mm.pt().set(r, Vaddr{addr}, Pte::swap_entry(type, page.value()), "set_pte_at");
       page_remove_rmap(k, page);
       put_page(k, page, "try_to_migrate_one");  // the mapping's reference; migration holds one more
@@ -47,7 +52,7 @@ Task<> try_to_migrate_one(Kernel& k, Pfn page, RmapTarget t) {
 }
 
 /// remove_migration_pte() for one VMA.
-Task<> remove_migration_pte(Kernel& k, RmapTarget t, Pfn src, Pfn dst, bool dst_device_private) {
+Task<> remove_migration_pte(Kernel& k, RmapTarget t, Pfn src, Pfn dst) {
   AddressSpace& mm = *t.mm;
   const PteRef r = co_await pte_offset_map_lock(k, mm, t.addr, "page_vma_mapped_walk");
   if (!r.valid()) co_return;
@@ -55,10 +60,11 @@ Task<> remove_migration_pte(Kernel& k, RmapTarget t, Pfn src, Pfn dst, bool dst_
   if (pte.is_migration() && pte.swp_offset() == src.value()) {
     const bool write = pte.swp_type() == Pte::SwpType::MigrationWrite && t.vma.writable();
     // pte_mkold(mk_pte(new, vm_page_prot)) + maybe_mkwrite(); 6.0 keeps no young/dirty bits in
-    // the entry (Peter Xu's "remember young/dirty bit" is 6.1).
-    const Pte npte = dst_device_private
-                         ? Pte::swap_entry(Pte::SwpType::DevicePrivate, dst.value())
-                         : Pte::make(dst, write);
+    // the entry (Peter Xu's "remember young/dirty bit" is 6.1). Device memory gets a
+    // device-private entry with that write permission.
+    Pte npte = Pte::make(dst, write);
+    if (k.mem().frame(dst).kind == FrameKind::DevicePrivate)
+      npte = Pte::swap_entry(write ? Pte::SwpType::DevicePrivateWrite : Pte::SwpType::DevicePrivateRead, dst.value());
     get_page(k, dst);  // folio_get()
     page_add_rmap(k, dst);
     mm.pt().set(r, Vaddr{t.addr}, npte, "set_pte_at");
@@ -78,9 +84,9 @@ Task<> try_to_migrate(Kernel& k, Pfn page) {
   rmap_unlock_read(k, page);
 }
 
-Task<> remove_migration_ptes(Kernel& k, Pfn src, Pfn dst, bool dst_device_private) {
+Task<> remove_migration_ptes(Kernel& k, Pfn src, Pfn dst) {
   co_await rmap_lock_read(k, dst);
-  for (const RmapTarget& t : rmap_walk(k, dst)) co_await remove_migration_pte(k, t, src, dst, dst_device_private);
+  for (const RmapTarget& t : rmap_walk(k, dst)) co_await remove_migration_pte(k, t, src, dst);
   rmap_unlock_read(k, dst);
 }
 
@@ -122,11 +128,20 @@ Task<bool> unmap_and_move(Kernel& k, Pfn page) {
   // get_new_page() (compaction_alloc(), alloc_migration_target()) before anything is unmapped.
   const Pfn newpage = k.mem().alloc(f.kind, f.owner, f.aux, "alloc_migration_target");
   co_await yield_point("__unmap_and_move");
-  // __unmap_and_move() holds the page lock from here to the end. The model has no page lock:
-  // a truncate that the kernel would make wait for it here may remove the page from the page
-  // cache meanwhile (after zapping its mappings, migration entries included); the page is then
-  // migrated without a mapping, as v6.0 migrates a page truncated before the lock, and both
-  // pages end up freed, as after the kernel's truncate of the new page.
+  // __unmap_and_move(): folio_trylock(); compaction migrates MIGRATE_ASYNC, so a page locked by
+  // another migration (migrate_vma) is -EAGAIN at once. The page lock is held from here to the
+  // end, and the new page is locked before it can be mapped. Only the migration paths take the
+  // page lock in the model: a truncate that the kernel would make wait for it here may remove
+  // the page from the page cache meanwhile (after zapping its mappings, migration entries
+  // included); the page is then migrated without a mapping, as v6.0 migrates a page truncated
+  // before the lock, and both pages end up freed, as after the kernel's truncate of the new page.
+  if (!trylock_page(k, page)) {
+    trace_call(k, "migrate_pages: -EAGAIN (page locked)");
+    put_page(k, newpage, "migrate_pages");
+    putback_lru_page(k, page, "putback_lru_page");
+    co_return false;
+  }
+  trylock_page(k, newpage);
   if (folio_mapped(k, page)) co_await try_to_migrate(k, page);
   co_await yield_point("move_to_new_folio");
 
@@ -139,7 +154,9 @@ Task<bool> unmap_and_move(Kernel& k, Pfn page) {
   if (folio_mapped(k, page) || now.refcount != expected) {
     trace_call(k, "migrate_pages: -EAGAIN");
     co_await remove_migration_ptes(k, page, page);
+    unlock_page(k, newpage);
     put_page(k, newpage, "migrate_pages");  // the target goes back to the allocator
+    unlock_page(k, page);
     putback_lru_page(k, page, "putback_lru_page");
     co_return false;
   }
@@ -154,6 +171,8 @@ Task<bool> unmap_and_move(Kernel& k, Pfn page) {
   copy_page(k, kNoMm, 0, page, newpage, "folio_migrate_copy");
   co_await yield_point("remove_migration_ptes");
   co_await remove_migration_ptes(k, page, newpage);
+  unlock_page(k, newpage);
+  unlock_page(k, page);
   co_await yield_point("putback_lru_page");
   putback_lru_page(k, newpage, "putback_lru_page");  // the allocation reference; the mappings hold theirs
   put_page(k, page, "unmap_and_move");  // the isolation reference ("releases reference grabbed during isolation"): freed
@@ -176,43 +195,95 @@ Task<MigrateCounts> migrate_pages(Kernel& k, std::vector<Pfn> from) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// migrate_vma (mm/migrate_device.c in 6.1; mm/migrate.c in 6.0)
+// migrate_vma (mm/migrate_device.c, v6.0) and the lib/test_hmm.c driver that calls it
 
 namespace {
 
-/// migrate_vma_collect_pmd() over one PTE table's part [addr, end) of the range.
+size_t slot_of(const MigrateVma& m, uint64_t addr) { return static_cast<size_t>((addr - m.start) >> kPageShift); }
+
+/// migrate_vma_collect_hole(): a hole the device may fill, in an anonymous VMA only
+/// (migrate_vma_collect_skip() otherwise).
+void migrate_vma_collect_hole(MigrateVma& m, uint64_t addr, uint64_t end) {
+  if (!m.vma.anon()) return;
+  for (uint64_t a = addr; a < end; a += kPageSize) m.flags[slot_of(m, a)] = MigrateVma::kMigrate;
+}
+
+/// PageAnonExclusive(), as the model can tell it: an anonymous page mapped once and not KSM's
+/// (fork, which makes pages shared, and KSM clear it; the model keeps no separate bit).
+bool anon_exclusive(const Frame& f) { return (f.kind == FrameKind::Anon || f.kind == FrameKind::DevicePrivate) && !f.ksm && f.mapcount == 1; }
+
+/// migrate_vma_collect_pmd() over one PMD's part [addr, end) of the range.
 Task<> migrate_vma_collect_pmd(Kernel& k, MigrateVma& m, uint64_t addr, uint64_t end) {
   AddressSpace& mm = *m.mm;
-  const PteRef first = co_await pte_offset_map_lock(k, mm, addr);
-  if (!first.valid()) {
-    // migrate_vma_collect_hole(): nothing mapped; the device may fill it.
-    for (uint64_t a = addr; a < end; a += kPageSize) m.flags[(a - m.start) >> kPageShift] = MigrateVma::kMigrate;
-    co_return;
+  for (;;) {  // again:
+    const PteRef pmd = mm.pt().lookup(Vaddr{addr}, 2);
+    const Pte pmdval = pmd.valid() ? mm.pt().get(pmd) : Pte{};
+    if (pmdval.none()) {
+      migrate_vma_collect_hole(m, addr, end);
+      co_return;
+    }
+    if (!pmd_trans_huge(pmdval)) break;
+    // pmd_lock(), re-checked: a split in progress holds it and leaves a PTE table. A huge page
+    // still there would be split by split_huge_page(), which the model does not have: it is
+    // skipped, as when that split fails (migrate_vma_collect_skip()).
+    SimLock& pmd_ptl = k.ptl(pmd.table);
+    co_await lock(k, pmd_ptl, LockMode::Write, "pmd_lock");
+    const bool still_huge = pmd_trans_huge(mm.pt().get(pmd));
+    unlock(k, pmd_ptl, LockMode::Write, "spin_unlock");
+    if (still_huge) {
+      trace_call(k, "migrate_vma_collect_skip: huge PMD", mm.id(), addr, end);
+      co_return;
+    }
   }
+  const PteRef first = co_await pte_offset_map_lock(k, mm, addr);
+  if (!first.valid()) co_return;  // the table went away (not under mmap_read_lock in v6.0): skip
   unsigned unmapped = 0;
   for (uint64_t a = addr; a < end; a += kPageSize) {
-    const size_t i = (a - m.start) >> kPageShift;
+    const size_t i = slot_of(m, a);
     const PteRef r{first.table, static_cast<uint16_t>(table_index(a, 1)), 1};
     const Pte pte = mm.pt().get(r);
     if (pte.none()) {
-      m.flags[i] = MigrateVma::kMigrate;
+      if (m.vma.anon()) m.flags[i] = MigrateVma::kMigrate;
       continue;
     }
-    if (!pte.present() || pte.special()) continue;  // swap/migration/device entries: not collected
-    const Pfn page = pte.pfn();
-    if (k.mem().frame(page).kind != FrameKind::Anon) continue;
-    // get_page() + trylock_page(): the collected reference; then the PTE becomes a migration
-    // entry right away (ptep_get_and_clear(), no flush yet).
+    Pfn page;
+    bool write = false;
+    if (!pte.present()) {
+      // Only device-private entries, and only when bringing device pages back; swap and
+      // migration entries are left alone.
+      if (!pte.is_device_private() || m.select != MigrateVma::Select::DevicePrivate) continue;
+      page = Pfn{static_cast<uint32_t>(pte.swp_offset())};
+      write = pte.swp_type() == Pte::SwpType::DevicePrivateWrite;
+    } else {
+      // vm_normal_page(): none for a PFNMAP entry; system pages only when selected.
+      if (pte.special() || m.select != MigrateVma::Select::System) continue;
+      page = pte.pfn();
+      write = pte.writable();
+    }
+    // "FIXME support THP" / !page->mapping: only anonymous and page-cache pages.
+    const FrameKind kind = k.mem().frame(page).kind;
+    if (kind != FrameKind::Anon && kind != FrameKind::File && kind != FrameKind::DevicePrivate) continue;
+    // folio_get() pins the page; trylock_page() fails when another migration holds it.
     get_page(k, page);
-    const Pte old = mm.pt().set(r, Vaddr{a}, Pte{}, "ptep_get_and_clear");
+    if (!trylock_page(k, page)) {
+      put_page(k, page, "migrate_vma_collect_pmd");
+      continue;
+    }
+    // An exclusive anonymous page is cleared and flushed at once (ptep_clear_flush(), since
+    // 6c287605fd56, so that page_try_share_anon_rmap() sees no TLB that could still write it;
+    // that never fails here: SVA devices do not pin); others are cleared and covered by the
+    // range flush below.
+    const bool clear_flush = k.policy().migrate_vma_exclusive_clear_flush && anon_exclusive(k.mem().frame(page));
+    const Pte old = clear_flush ? ptep_clear_flush(k, mm, r, a, "ptep_clear_flush")
+                                : mm.pt().set(r, Vaddr{a}, Pte{}, "ptep_get_and_clear");
     if (old.dirty()) folio_mark_dirty(k, page);  // fd35ca3d12cc
-    const auto type = old.writable() ? Pte::SwpType::MigrationWrite : Pte::SwpType::MigrationRead;
+    const auto type = write ? Pte::SwpType::MigrationWrite : Pte::SwpType::MigrationRead;
     mm.pt().set(r, Vaddr{a}, Pte::swap_entry(type, page.value()), "set_pte_at");
     page_remove_rmap(k, page);
-    put_page(k, page, "migrate_vma_collect_pmd");
+    put_page(k, page, "migrate_vma_collect_pmd");  // the mapping's; collect's own stays
     m.src[i] = page;
-    m.flags[i] = MigrateVma::kMigrate | (old.writable() ? MigrateVma::kWrite : 0);
-    ++unmapped;
+    m.flags[i] = MigrateVma::kMigrate | (write ? MigrateVma::kWrite : 0);
+    if (old.present()) ++unmapped;
     co_await yield_point("migrate_vma_collect_pmd");
   }
   const bool after_unlock = k.policy().migrate_vma_flush_after_unlock;
@@ -226,27 +297,86 @@ Task<> migrate_vma_collect_pmd(Kernel& k, MigrateVma& m, uint64_t addr, uint64_t
   }
 }
 
-/// migrate_vma_insert_page(): a hole gets the device page; it was non-present, so no flush.
+/// migrate_vma_check_page(): no reference beyond the caller's (isolation or collect), the
+/// page cache's and, as v6.0 still counts it, one for a ZONE_DEVICE page.
+bool migrate_vma_check_page(Kernel& k, Pfn page) {
+  const Frame& f = k.mem().frame(page);
+  int64_t extra = 1;
+  if (f.kind == FrameKind::DevicePrivate) ++extra;
+  if (f.kind == FrameKind::File) ++extra;  // page_mapping(): the page cache's reference
+  return int64_t{f.refcount} - extra <= int64_t{f.mapcount};
+}
+
+/// migrate_vma_unmap(): system pages leave the LRU (isolate_lru_page(), whose reference
+/// replaces collect's); mappings collect did not reach are made migration entries by
+/// try_to_migrate(); a page still mapped or with extra references is restored and unlocked.
+Task<> migrate_vma_unmap(Kernel& k, MigrateVma& m) {
+  std::vector<size_t> restore;
+  for (size_t i = 0; i < m.src.size(); ++i) {
+    const Pfn page = m.src[i];
+    if (page == kNoPfn) continue;
+    const bool device = k.mem().frame(page).kind == FrameKind::DevicePrivate;
+    if (!device) {
+      // isolate_lru_page(): fails when reclaim or compaction has the page.
+      if (!test_clear_page_lru(k, page)) {
+        m.flags[i] &= static_cast<uint8_t>(~MigrateVma::kMigrate);
+        restore.push_back(i);
+        continue;
+      }
+      get_page(k, page);                        // folio_isolate_lru()'s reference
+      put_page(k, page, "migrate_vma_unmap");  // "Drop the reference we took in collect"
+    }
+    if (folio_mapped(k, page)) co_await try_to_migrate(k, page);
+    if (folio_mapped(k, page) || !migrate_vma_check_page(k, page)) {
+      if (!device) {
+        get_page(k, page);
+        putback_lru_page(k, page, "putback_lru_page");
+      }
+      m.flags[i] &= static_cast<uint8_t>(~MigrateVma::kMigrate);
+      restore.push_back(i);
+    }
+  }
+  for (const size_t i : restore) {
+    const Pfn page = m.src[i];
+    trace_call(k, "migrate_vma_unmap: restored");
+    co_await remove_migration_ptes(k, page, page);
+    m.src[i] = kNoPfn;
+    unlock_page(k, page);
+    put_page(k, page, "migrate_vma_unmap");
+  }
+}
+
+/// migrate_vma_insert_page(): a hole of an anonymous VMA gets the device page; it was
+/// non-present, so no flush. Aborts on a huge PMD and when the slot is no longer empty (the
+/// zero-page branch, ptep_clear_flush_notify(), does not occur: the model has no zero page).
 Task<bool> migrate_vma_insert_page(Kernel& k, MigrateVma& m, uint64_t addr, Pfn page) {
   AddressSpace& mm = *m.mm;
+  if (!m.vma.anon()) co_return false;
+  const PteRef pmd = mm.pt().lookup(Vaddr{addr}, 2);
+  if (pmd.valid() && pmd_trans_huge(mm.pt().get(pmd))) co_return false;
   if (!mm.pt().lookup(Vaddr{addr}, 1).valid()) mm.pt().alloc(Vaddr{addr}, 1, "__pte_alloc");
   const PteRef r = co_await pte_offset_map_lock(k, mm, addr);
   if (!r.valid()) co_return false;
-  if (!mm.pt().get(r).none()) {  // the zero-page branch (ptep_clear_flush_notify) is not modelled
+  if (!mm.pt().get(r).none()) {
     pte_unmap_unlock(k, r);
     co_return false;
   }
   page_add_rmap(k, page);  // page_add_new_anon_rmap()
   get_page(k, page);
-  mm.pt().set(r, Vaddr{addr}, Pte::swap_entry(Pte::SwpType::DevicePrivate, page.value()), "set_pte_at");
+  const auto type = m.vma.writable() ? Pte::SwpType::DevicePrivateWrite : Pte::SwpType::DevicePrivateRead;
+  mm.pt().set(r, Vaddr{addr}, Pte::swap_entry(type, page.value()), "set_pte_at");
   pte_unmap_unlock(k, r);
   co_return true;
 }
 
-const Vma* anon_vma_covering(const AddressSpace& mm, uint64_t start, uint64_t end) {
-  const Vma* v = mm.find_vma(start);
-  if (!v || !v->anon() || end > v->end) return nullptr;
-  return v;
+/// The owner and index a new page takes so that rmap finds the mappings of the page it
+/// replaces (the anon_vma and index of that page; of the VMA for a hole).
+std::pair<uint32_t, uint32_t> rmap_key(Kernel& k, const MigrateVma& m, size_t i) {
+  if (m.src[i] != kNoPfn) {
+    const Frame& f = k.mem().frame(m.src[i]);
+    return {f.owner, f.aux};
+  }
+  return {m.vma.anon_vma, static_cast<uint32_t>(m.vma.index_of(m.start + (i << kPageShift)))};
 }
 
 }  // namespace
@@ -257,7 +387,8 @@ Task<> migrate_vma_setup(Kernel& k, MigrateVma& m) {
   m.src.assign(n, kNoPfn);
   m.dst.assign(n, kNoPfn);
   m.flags.assign(n, 0);
-  if (!anon_vma_covering(mm, m.start, m.end)) co_return;
+  // -EINVAL for VM_SPECIAL (PFNMAP) VMAs and a range outside the VMA.
+  if (m.vma.pfnmap() || m.start < m.vma.start || m.end > m.vma.end || m.start >= m.end) co_return;
   trace_call(k, "migrate_vma_setup", mm.id(), m.start, m.end);
   // migrate_vma_collect(): mmu_notifier_range_init_owner(MMU_NOTIFY_MIGRATE, pgmap_owner).
   mmu_notifier_invalidate_range_start(k, mm, m.start, m.end, "migrate_vma_collect");
@@ -268,54 +399,62 @@ Task<> migrate_vma_setup(Kernel& k, MigrateVma& m) {
   }
   co_await yield_point("mmu_notifier_invalidate_range_end");
   mmu_notifier_invalidate_range_end(k, mm, m.start, m.end, "migrate_vma_collect");
-  // migrate_vma_unmap() -> migrate_vma_check_page(): only the collected reference may remain.
-  for (size_t i = 0; i < n; ++i) {
-    const Pfn p = m.src[i];
-    if (p == kNoPfn || k.mem().frame(p).refcount == 1) continue;
-    co_await remove_migration_ptes(k, p, p);
-    put_page(k, p, "migrate_vma_unmap");
-    m.src[i] = kNoPfn;
-    m.flags[i] = 0;
-  }
+  co_await migrate_vma_unmap(k, m);
 }
 
 void dmirror_migrate_alloc_and_copy(Kernel& k, MigrateVma& m) {
-  const Vma* v = anon_vma_covering(*m.mm, m.start, m.end);
-  if (!v) return;
   for (size_t i = 0; i < m.src.size(); ++i) {
     if (!(m.flags[i] & MigrateVma::kMigrate)) continue;
-    const uint64_t addr = m.start + (i << kPageShift);
-    // dmirror_devmem_alloc_page(): a device-private page (anon rmap like the page it replaces).
-    m.dst[i] = k.mem().alloc(FrameKind::Anon, v->anon_vma, static_cast<uint32_t>(v->index_of(addr)),
-                             "dmirror_devmem_alloc_page");
-    if (m.src[i] != kNoPfn) copy_page(k, m.mm->id(), addr, m.src[i], m.dst[i], "dmirror_migrate_alloc_and_copy");
+    // dmirror_devmem_alloc_page(), locked: device memory with the anon rmap of what it replaces.
+    const auto [owner, index] = rmap_key(k, m, i);
+    m.dst[i] = k.mem().alloc(FrameKind::DevicePrivate, owner, index, "dmirror_devmem_alloc_page");
+    trylock_page(k, m.dst[i]);  // a new page: nobody else can hold it
+    if (m.src[i] != kNoPfn)
+      copy_page(k, m.mm->id(), m.start + (i << kPageShift), m.src[i], m.dst[i], "dmirror_migrate_alloc_and_copy");
+  }
+}
+
+void dmirror_devmem_fault_alloc_and_copy(Kernel& k, MigrateVma& m) {
+  for (size_t i = 0; i < m.src.size(); ++i) {
+    if (m.src[i] == kNoPfn || !(m.flags[i] & MigrateVma::kMigrate)) continue;
+    // alloc_page_vma() + lock_page(); xa_erase() of the driver's own mapping is not modelled.
+    const auto [owner, index] = rmap_key(k, m, i);
+    m.dst[i] = k.mem().alloc(FrameKind::Anon, owner, index, "alloc_page_vma");
+    trylock_page(k, m.dst[i]);
+    copy_page(k, m.mm->id(), m.start + (i << kPageShift), m.src[i], m.dst[i], "dmirror_devmem_fault_alloc_and_copy");
   }
 }
 
 Task<> migrate_vma_pages(Kernel& k, MigrateVma& m) {
   AddressSpace& mm = *m.mm;
-  if (!anon_vma_covering(mm, m.start, m.end)) co_return;
   bool notified = false;
   uint64_t notified_from = 0;
   for (size_t i = 0; i < m.src.size(); ++i) {
     const uint64_t addr = m.start + (i << kPageShift);
-    if (m.dst[i] == kNoPfn) {
+    const Pfn newpage = m.dst[i];
+    const Pfn page = m.src[i];
+    if (newpage == kNoPfn) {
       m.flags[i] &= static_cast<uint8_t>(~MigrateVma::kMigrate);
       continue;
     }
-    if (m.src[i] == kNoPfn) {
+    if (page == kNoPfn) {
       if (!(m.flags[i] & MigrateVma::kMigrate)) continue;
       if (!notified) {
         notified = true;
         notified_from = addr;
         mmu_notifier_invalidate_range_start(k, mm, addr, m.end, "migrate_vma_pages");
       }
-      if (!co_await migrate_vma_insert_page(k, m, addr, m.dst[i]))
-        m.flags[i] &= static_cast<uint8_t>(~MigrateVma::kMigrate);
+      if (!co_await migrate_vma_insert_page(k, m, addr, newpage)) m.flags[i] &= static_cast<uint8_t>(~MigrateVma::kMigrate);
       continue;
     }
-    // migrate_folio(MIGRATE_SYNC_NO_COPY) -> folio_migrate_mapping(): anonymous, refcount check.
-    if (k.mem().frame(m.src[i]).refcount != 1) m.flags[i] &= static_cast<uint8_t>(~MigrateVma::kMigrate);
+    // "For now only support anonymous memory migrating to device private": page_mapping().
+    if (k.mem().frame(newpage).kind == FrameKind::DevicePrivate && k.mem().frame(page).kind == FrameKind::File) {
+      m.flags[i] &= static_cast<uint8_t>(~MigrateVma::kMigrate);
+      continue;
+    }
+    // migrate_folio(MIGRATE_SYNC_NO_COPY) -> folio_migrate_mapping(): anonymous, only the
+    // caller's reference may remain.
+    if (k.mem().frame(page).refcount != 1) m.flags[i] &= static_cast<uint8_t>(~MigrateVma::kMigrate);
   }
   // OLD: _only_end, the insert path having notified under the PTL where it had to.
   if (notified) mmu_notifier_invalidate_range_end_after_notify(k, mm, notified_from, m.end, "migrate_vma_pages");
@@ -326,29 +465,67 @@ Task<> migrate_vma_finalize(Kernel& k, MigrateVma& m) {
     const Pfn page = m.src[i];
     Pfn newpage = m.dst[i];
     if (page == kNoPfn) {
-      if (newpage != kNoPfn) put_page(k, newpage, "migrate_vma_finalize");
+      if (newpage != kNoPfn) {
+        unlock_page(k, newpage);
+        put_page(k, newpage, "migrate_vma_finalize");
+      }
       continue;
     }
     if (!(m.flags[i] & MigrateVma::kMigrate) || newpage == kNoPfn) {
-      if (newpage != kNoPfn) put_page(k, newpage, "migrate_vma_finalize");
+      if (newpage != kNoPfn) {
+        unlock_page(k, newpage);
+        put_page(k, newpage, "migrate_vma_finalize");
+      }
       newpage = page;
     }
-    co_await remove_migration_ptes(k, page, newpage, newpage != page);
-    put_page(k, page, "migrate_vma_finalize");  // the collected reference: a migrated page is freed
-    if (newpage != page) put_page(k, newpage, "migrate_vma_finalize");
+    co_await remove_migration_ptes(k, page, newpage);
+    unlock_page(k, page);
+    // The collected page: back on the LRU (a system page) or its reference dropped (device
+    // memory); a migrated one is freed here.
+    if (k.mem().frame(page).kind == FrameKind::DevicePrivate)
+      put_page(k, page, "migrate_vma_finalize");
+    else
+      putback_lru_page(k, page, "putback_lru_page");
+    if (newpage != page) {
+      unlock_page(k, newpage);
+      if (k.mem().frame(newpage).kind == FrameKind::DevicePrivate)
+        put_page(k, newpage, "migrate_vma_finalize");
+      else
+        putback_lru_page(k, newpage, "putback_lru_page");
+    }
   }
 }
 
-Task<> migrate_vma(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
+Task<> dmirror_migrate(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
   co_await mmap_read_lock(k, mm);
-  trace_call(k, "dmirror_migrate_to_device", mm.id(), start, end);
-  MigrateVma m{.mm = &mm, .start = start, .end = end};
+  trace_call(k, "dmirror_migrate", mm.id(), start, end);
+  for (uint64_t addr = start; addr < end;) {
+    const Vma* v = mm.find_vma(addr);
+    if (!v || addr < v->start) {
+      trace_call(k, "dmirror_migrate: -EINVAL", mm.id(), addr, end);
+      break;
+    }
+    const uint64_t next = std::min({end, addr + 64 * kPageSize, v->end});  // src_pfns[64]
+    MigrateVma m{.mm = &mm, .vma = *v, .start = addr, .end = next, .select = MigrateVma::Select::System};
+    co_await migrate_vma_setup(k, m);
+    co_await yield_point("dmirror_migrate_alloc_and_copy");
+    dmirror_migrate_alloc_and_copy(k, m);
+    co_await migrate_vma_pages(k, m);
+    // dmirror_migrate_finalize_and_map(): the driver's own page table is not modelled.
+    co_await migrate_vma_finalize(k, m);
+    addr = next;
+  }
+  mmap_read_unlock(k, mm);
+}
+
+Task<> dmirror_devmem_fault(Kernel& k, AddressSpace& mm, const Vma& vma, uint64_t addr) {
+  trace_call(k, "dmirror_devmem_fault", mm.id(), addr, addr + kPageSize);
+  MigrateVma m{.mm = &mm, .vma = vma, .start = addr, .end = addr + kPageSize, .select = MigrateVma::Select::DevicePrivate};
   co_await migrate_vma_setup(k, m);
-  co_await yield_point("dmirror_migrate_alloc_and_copy");
-  dmirror_migrate_alloc_and_copy(k, m);
+  co_await yield_point("dmirror_devmem_fault_alloc_and_copy");
+  dmirror_devmem_fault_alloc_and_copy(k, m);
   co_await migrate_vma_pages(k, m);
   co_await migrate_vma_finalize(k, m);
-  mmap_read_unlock(k, mm);
 }
 
 }  // namespace tlbsim::kernel

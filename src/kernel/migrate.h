@@ -36,42 +36,63 @@ struct MigrateCounts {
 Task<MigrateCounts> migrate_pages(Kernel& k, std::vector<Pfn> from);
 
 /// try_to_migrate(): rmap walk under the rmap lock, try_to_migrate_one() per VMA, stopping as
-/// soon as the folio is unmapped (rwc.done = folio_not_mapped).
+/// soon as the folio is unmapped (rwc.done = folio_not_mapped). A device-private page's
+/// entries are found too (page_vma_mapped_walk()'s check_pte()).
 Task<> try_to_migrate(Kernel& k, Pfn page);
 /// remove_migration_ptes(src, dst): every migration entry for `src` becomes a PTE to `dst` with
-/// the entry's write permission (or a device-private entry when `dst_device_private`).
+/// the entry's write permission (a device-private entry when `dst` is device memory).
 /// non-present -> present: no flush and no notifier in either policy.
-Task<> remove_migration_ptes(Kernel& k, Pfn src, Pfn dst, bool dst_device_private = false);
+Task<> remove_migration_ptes(Kernel& k, Pfn src, Pfn dst);
 
-/// struct migrate_vma (include/linux/migrate.h): the range and per page the source, the
-/// destination and MIGRATE_PFN_* flags.
+/// struct migrate_vma (include/linux/migrate.h): the VMA and range, which pages to select
+/// (MIGRATE_VMA_SELECT_SYSTEM to move system pages to the device, _DEVICE_PRIVATE to bring the
+/// device's own pages back) and per page the source, the destination and MIGRATE_PFN_* flags.
 struct MigrateVma {
   static constexpr uint8_t kMigrate = 1;  ///< MIGRATE_PFN_MIGRATE
   static constexpr uint8_t kWrite = 2;    ///< MIGRATE_PFN_WRITE
+  enum class Select : uint8_t { System, DevicePrivate };
   AddressSpace* mm = nullptr;
+  Vma vma;  ///< args->vma; the caller holds mmap_read_lock, so it cannot change
   uint64_t start = 0;
   uint64_t end = 0;
-  std::vector<Pfn> src;  ///< kNoPfn for a hole (pte_none)
+  Select select = Select::System;
+  std::vector<Pfn> src;  ///< kNoPfn for a hole (pte_none) or a page not collected
   std::vector<Pfn> dst;  ///< filled by the driver
   std::vector<uint8_t> flags;
 };
 
-/// migrate_vma_setup(): migrate_vma_collect() (MN_START(MMU_NOTIFY_MIGRATE), per PTE table
-/// migrate_vma_collect_pmd(), MN_END) then migrate_vma_unmap()'s refcount check, restoring
-/// pages that cannot move. The caller holds mmap_read_lock. Anonymous VMAs only (6.0's
-/// migrate_vma_pages() refuses file pages for device-private memory).
+/// migrate_vma_setup() (mm/migrate_device.c, v6.0): migrate_vma_collect() (MN_START(
+/// MMU_NOTIFY_MIGRATE), per PMD migrate_vma_collect_pmd(), MN_END), then migrate_vma_unmap().
+/// Collect takes a reference and the page lock (trylock_page(): a page another migration holds
+/// is skipped), and makes the PTE a migration entry under the PTL: an exclusive anonymous page
+/// with ptep_clear_flush(), a shared one with ptep_get_and_clear() and the range flush before
+/// the PTL is dropped (60bae7370896). Unmap takes system pages off the LRU (a page reclaim or
+/// compaction holds is restored), try_to_migrate()s the mappings collect did not see (other mms
+/// after fork) and keeps only pages without extra references (migrate_vma_check_page()).
+/// Model scope: anonymous and page-cache pages; a huge PMD is skipped (as when split_huge_page()
+/// fails), and the subpages of a split THP count as small pages.
 Task<> migrate_vma_setup(Kernel& k, MigrateVma& m);
-/// The driver's copy (lib/test_hmm.c dmirror_migrate_alloc_and_copy()): a device-private page
-/// per collected entry, filled from the source (or zeroed for a hole).
+/// lib/test_hmm.c dmirror_migrate_alloc_and_copy(): a locked device-private page per collected
+/// entry, filled from the source (or zeroed for a hole).
 void dmirror_migrate_alloc_and_copy(Kernel& k, MigrateVma& m);
+/// lib/test_hmm.c dmirror_devmem_fault_alloc_and_copy(): a locked system page per collected
+/// device-private page, filled from it.
+void dmirror_devmem_fault_alloc_and_copy(Kernel& k, MigrateVma& m);
 /// migrate_vma_pages(): holes get migrate_vma_insert_page() inside a lazily opened notifier
-/// bracket closed with _only_end in OLD; pages get folio_migrate_mapping().
+/// bracket closed with _only_end in OLD; a page-cache page cannot go to device memory; others
+/// pass folio_migrate_mapping()'s refcount check.
 Task<> migrate_vma_pages(Kernel& k, MigrateVma& m);
 /// migrate_vma_finalize(): remove_migration_ptes() to the new (or, on failure, the old) page,
-/// then drop the old pages (freed) and the driver's references to the new ones.
+/// unlock, then drop the collected pages (a migrated one is freed) and the driver's references.
 Task<> migrate_vma_finalize(Kernel& k, MigrateVma& m);
-/// dmirror_migrate_to_device(): mmap_read_lock, setup, copy, pages, finalize, unlock. The range
-/// ends up mapped by device-private entries.
-Task<> migrate_vma(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end);
+/// lib/test_hmm.c dmirror_migrate(), the HMM_DMIRROR_MIGRATE ioctl (v6.0): under
+/// mmap_read_lock, per VMA and at most 64 pages at a time, setup (SELECT_SYSTEM), copy, pages,
+/// finalize. A gap in [start, end) ends it (-EINVAL) after the chunks before it.
+Task<> dmirror_migrate(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end);
+/// lib/test_hmm.c dmirror_devmem_fault(), the device-private pgmap's migrate_to_ram(), which
+/// do_swap_page() calls on a device-private entry with mmap_read_lock held (v6.0 takes no page
+/// reference around it; 16ce101db85d in 6.1 does): the one page at `addr` goes back to system
+/// memory (setup with SELECT_DEVICE_PRIVATE, copy, pages, finalize), and the fault retries.
+Task<> dmirror_devmem_fault(Kernel& k, AddressSpace& mm, const Vma& vma, uint64_t addr);
 
 }  // namespace tlbsim::kernel

@@ -111,6 +111,10 @@ Task<uint64_t> change_pte_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t a
       // "A protection check is difficult so just be safe and disable write."
       mm.pt().set(r, Vaddr{addr}, Pte::swap_entry(Pte::SwpType::MigrationRead, oldpte.swp_offset()), "set_pte_at");
       ++pages;
+    } else if (oldpte.swp_type() == Pte::SwpType::DevicePrivateWrite) {
+      // The same for a writable device-private entry ("We do not preserve soft-dirtiness").
+      mm.pt().set(r, Vaddr{addr}, Pte::swap_entry(Pte::SwpType::DevicePrivateRead, oldpte.swp_offset()), "set_pte_at");
+      ++pages;
     }
   }
   unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");

@@ -27,6 +27,14 @@ void page_remove_rmap(Kernel& k, Pfn pfn) {
   --f.mapcount;
 }
 
+bool trylock_page(Kernel& k, Pfn page) {
+  if (k.mem().frame(page).locked) return false;
+  k.mem().frame_mut(page).locked = true;
+  return true;
+}
+
+void unlock_page(Kernel& k, Pfn page) { k.mem().frame_mut(page).locked = false; }
+
 void copy_page(Kernel& k, MmId mm, uint64_t va, Pfn from, Pfn to, const char* func) {
   k.mem().copy_content(from, to);
   if (!k.bus().active()) return;

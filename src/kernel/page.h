@@ -15,6 +15,12 @@ void put_page(Kernel& k, Pfn pfn, const char* func);
 void page_add_rmap(Kernel& k, Pfn pfn);
 void page_remove_rmap(Kernel& k, Pfn pfn);
 
+/// trylock_page(): PG_locked (Frame::locked), taken only if free; false when another holder
+/// has it. Only the migration paths and reclaim take the page lock in the model.
+bool trylock_page(Kernel& k, Pfn page);
+/// unlock_page(); the holder must drop it before its last reference (a locked page is never freed).
+void unlock_page(Kernel& k, Pfn page);
+
 /// copy_highpage() and friends: copy `from`'s contents to `to` and record it (a Copy event), so
 /// a later write to `from` through a stale translation is seen as lost.
 void copy_page(Kernel& k, MmId mm, uint64_t va, Pfn from, Pfn to, const char* func);

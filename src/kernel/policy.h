@@ -48,6 +48,11 @@ struct Policy {
   bool mprotect_mmu_gather = true;
   /// Before 60bae7370896 (v6.0-rc): migrate_vma_collect_pmd() flushed after dropping the PTL.
   bool migrate_vma_flush_after_unlock = false;
+  /// 6c287605fd56 (v5.19, PG_anon_exclusive): migrate_vma_collect_pmd() clears an exclusive
+  /// anonymous page's PTE with ptep_clear_flush(), a flush per page under the PTL, before
+  /// page_try_share_anon_rmap(). Before it every PTE was ptep_get_and_clear()ed and only the
+  /// range flush at the end of the PTE table covered them.
+  bool migrate_vma_exclusive_clear_flush = true;
 };
 
 /// The registry: every policy with a one-line description, in a fixed order.

@@ -53,9 +53,10 @@ const std::vector<Policy>& policies() {
     {
       Policy p = make_old();
       p.name = "v4.18";
-      p.description = "old, with mremap flushing only dirty PTEs under the PTL (before eb66ae030829, CVE-2018-18281) and mprotect without an mmu_gather (before 4a18419f71cd)";
+      p.description = "old, with mremap flushing only dirty PTEs under the PTL (before eb66ae030829, CVE-2018-18281), mprotect without an mmu_gather (before 4a18419f71cd) and migrate_vma flushing after dropping the PTL (before 60bae7370896 and 6c287605fd56)";
       p.mremap_flush_dirty_only = true;
       p.migrate_vma_flush_after_unlock = true;
+      p.migrate_vma_exclusive_clear_flush = false;
       p.mprotect_mmu_gather = false;
       v.push_back(p);
     }
@@ -65,6 +66,7 @@ const std::vector<Policy>& policies() {
       p.description = "v4.18, and tlb_finish_mmu() without the nested-gather flush (before 99baac21e458)";
       p.mremap_flush_dirty_only = true;
       p.migrate_vma_flush_after_unlock = true;
+      p.migrate_vma_exclusive_clear_flush = false;
       p.mprotect_mmu_gather = false;
       p.tlb_finish_nested_flush = false;
       v.push_back(p);

@@ -68,6 +68,7 @@ Task<> try_to_unmap_one(Kernel& k, TlbBatch& tlb_ubc, Pfn page, RmapTarget t, ui
 /// swap cache while swap PTEs refer to its slot (a fault will find it there); with none, it
 /// leaves the cache (try_to_free_swap()).
 void keep_locked(Kernel& k, Pfn page, bool anon, uint64_t slot) {
+  unlock_page(k, page);
   putback_lru_page(k, page, "putback_lru_page");
   if (anon && k.swap().slot(slot).count == 0 && k.mem().frame(page).swap_cache) delete_from_swap_cache(k, page, "try_to_free_swap");
 }
@@ -116,6 +117,12 @@ Task<> shrink_folio_list(Kernel& k, std::vector<Pfn> pages) {
     const Frame f = k.mem().frame(page);
     const bool anon = f.kind == FrameKind::Anon;
     co_await yield_point("shrink_folio_list");
+    // folio_trylock(): a page a migration holds is kept for a later pass.
+    if (!trylock_page(k, page)) {
+      trace_call(k, "shrink_folio_list: locked, keep");
+      putback_lru_page(k, page, "putback_lru_page");
+      continue;
+    }
     // add_to_swap() (before unmapping): a slot and the swap cache, and the folio is dirty.
     const uint64_t slot = anon ? add_to_swap(k, page) : 0;
     if (folio_mapped(k, page)) co_await try_to_unmap(k, tlb_ubc, page, slot);
@@ -143,6 +150,7 @@ Task<> shrink_folio_list(Kernel& k, std::vector<Pfn> pages) {
       } else if (file.dirty(f.aux)) {
         // Direct reclaim does not write file pages back: keep it for a later pass.
         trace_call(k, "shrink_folio_list: dirty file page, activate");
+        unlock_page(k, page);
         putback_lru_page(k, page, "putback_lru_page");
         continue;
       }
@@ -160,6 +168,7 @@ Task<> shrink_folio_list(Kernel& k, std::vector<Pfn> pages) {
       k.file(f.owner).set_page(f.aux, kNoPfn);  // __filemap_remove_folio()
       put_page(k, page, "__remove_mapping");
     }
+    unlock_page(k, page);  // __folio_clear_locked(): nobody else can reach it now
     free_folios.push_back(page);
   }
   // The end of shrink_folio_list(): no TLB may map a page when it goes back to the allocator.

@@ -29,10 +29,17 @@ Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, uint64_t addr, uint64_t
       if (addr == end) break;
       const Pte pte = mm.pt().get(pte_map, addr);
       if (!pte.present()) {
-        // A swap or migration entry: pte_clear_not_present_full(), nothing cached to flush. A
-        // swap entry's slot loses a reference (free_swap_and_cache()).
+        // A swap, migration or device-private entry: pte_clear_not_present_full(), nothing
+        // cached to flush. A swap entry's slot loses a reference (free_swap_and_cache()); a
+        // device-private page its mapping and reference at once, not through the gather
+        // (page_remove_rmap(), put_page(): the last frees it to the driver).
         mm.pt().set(pte_map, addr, Pte{}, "pte_clear_not_present_full");
         if (pte.swp_type() == Pte::SwpType::Swap) swap_free(k, pte.swp_offset(), "free_swap_and_cache");
+        if (pte.is_device_private()) {
+          const Pfn page{static_cast<uint32_t>(pte.swp_offset())};
+          page_remove_rmap(k, page);
+          put_page(k, page, "zap_pte_range");
+        }
         continue;
       }
       mm.pt().set(pte_map, addr, Pte{}, "ptep_get_and_clear_full");
@@ -247,7 +254,15 @@ Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
         for (uint64_t x = a; x < next; x += kPageSize) {
           PteRef r{first.table, static_cast<uint16_t>(table_index(x, 1)), 1};
           const Pte pte = mm.pt().get(r);
-          if (!pte.present()) continue;
+          if (!pte.present()) {
+            // A swap entry: the data is thrown away now (free_swap_and_cache(),
+            // pte_clear_not_present_full()); migration and device-private entries stay.
+            if (pte.swp_type() == Pte::SwpType::Swap) {
+              mm.pt().set(r, Vaddr{x}, Pte{}, "pte_clear_not_present_full");
+              swap_free(k, pte.swp_offset(), "free_swap_and_cache");
+            }
+            continue;
+          }
           // madvise_free_pte_range(): exclusive pages become old and clean (lazyfree); the
           // flush that makes the dirty bit trustworthy is the gather's (99baac21e458).
           if (k.mem().frame(pte.pfn()).mapcount != 1) continue;

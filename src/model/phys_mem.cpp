@@ -65,6 +65,7 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* f
   f.allocated = true;
   f.isolated = false;
   f.ksm = false;
+  f.locked = false;
   f.swap_cache = 0;
   f.refcount = 1;
   f.mapcount = 0;
@@ -112,6 +113,8 @@ void PhysMem::free(Pfn pfn, const char* func) {
   touch::frame(true, pfn);
   Frame& f = m_frames[pfn.value()];
   TLBSIM_CHECK(f.allocated, "double free of pfn " << pfn.value() << " gen " << f.generation);
+  // free_pages_check(): a page still locked is a bad page; its lock holder had a reference.
+  TLBSIM_CHECK(!f.locked, "free of locked pfn " << pfn.value());
   f.allocated = false;
   f.isolated = false;  // free_pages_prepare(): a page freed while isolated leaves the LRU's care
   f.refcount = 0;

@@ -17,7 +17,10 @@
 
 namespace tlbsim {
 
-enum class FrameKind : uint8_t { Anon, File, Table, Kernel };
+/// DevicePrivate: a MEMORY_DEVICE_PRIVATE ZONE_DEVICE page (lib/test_hmm.c's dmirror memory).
+/// Its rmap is anonymous like the page it replaced; it is never on the LRU, and only a
+/// device-private swap entry maps it (the CPU and the IOMMU cannot address it).
+enum class FrameKind : uint8_t { Anon, File, Table, Kernel, DevicePrivate };
 enum class ReuseOrder : uint8_t { Lifo, Fifo };
 
 struct PhysMemConfig {
@@ -41,6 +44,11 @@ struct Frame {
   /// PageKsm(): a stable KSM page (set when KSM makes it the page others merge into). do_wp_page()
   /// never reuses one, whatever its counts; a new allocation clears it.
   bool ksm = false;
+  /// PG_locked, where the model takes it (kernel/page.h trylock_page()): migrate_vma's collect
+  /// to migrate_vma_finalize(), __unmap_and_move() and shrink_folio_list() from their trylock
+  /// to the end. Other paths do not wait for it (docs/kernel-notes.md section 18). A new
+  /// allocation clears it; freeing a locked page is an invariant violation.
+  bool locked = false;
   FrameKind kind = FrameKind::Anon;
   /// PageSwapCache() with page_private(): 1 + the swap slot whose swap cache holds this page; 0
   /// when it is in none. A new allocation clears it.

@@ -10,7 +10,8 @@ std::string describe_pte(Pte p) {
       case Pte::SwpType::Swap: return "swap:" + std::to_string(p.swp_offset());
       case Pte::SwpType::MigrationRead: return "migration-r:" + std::to_string(p.swp_offset());
       case Pte::SwpType::MigrationWrite: return "migration-w:" + std::to_string(p.swp_offset());
-      case Pte::SwpType::DevicePrivate: return "device-private:" + std::to_string(p.swp_offset());
+      case Pte::SwpType::DevicePrivateRead: return "device-private-r:" + std::to_string(p.swp_offset());
+      case Pte::SwpType::DevicePrivateWrite: return "device-private-w:" + std::to_string(p.swp_offset());
       case Pte::SwpType::None: break;
     }
     return "nonpresent:" + hex(p.raw());

@@ -24,7 +24,16 @@ class Pte {
   static constexpr uint64_t kSwpTypeShift = 1;
   static constexpr uint64_t kSwpTypeMask = 7u << kSwpTypeShift;
 
-  enum class SwpType : uint8_t { None = 0, Swap = 1, MigrationRead = 2, MigrationWrite = 3, DevicePrivate = 4 };
+  /// DevicePrivateRead/Write: make_readable/writable_device_private_entry(), a page that
+  /// migrate_vma moved to device memory the CPU cannot address (ZONE_DEVICE, MEMORY_DEVICE_PRIVATE).
+  enum class SwpType : uint8_t {
+    None = 0,
+    Swap = 1,
+    MigrationRead = 2,
+    MigrationWrite = 3,
+    DevicePrivateRead = 4,
+    DevicePrivateWrite = 5,
+  };
 
   constexpr Pte() = default;
   constexpr explicit Pte(uint64_t raw) : m_raw(raw) {}
@@ -54,6 +63,9 @@ class Pte {
   }
   constexpr bool is_migration() const {
     return swp_type() == SwpType::MigrationRead || swp_type() == SwpType::MigrationWrite;
+  }
+  constexpr bool is_device_private() const {
+    return swp_type() == SwpType::DevicePrivateRead || swp_type() == SwpType::DevicePrivateWrite;
   }
   /// For migration/device-private entries, the pfn they stand for; for swap entries, the slot.
   constexpr uint64_t swp_offset() const { return (m_raw & kPfnMask) >> kPfnShift; }

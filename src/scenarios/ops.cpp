@@ -152,6 +152,11 @@ const std::vector<OpInfo>& ops() {
        [](OpContext& c, const OpSpec& o) { return kernel::sys_mremap(c.k, *c.mm, o.addr, o.pages * kPageSize, o.new_addr); }},
       {"mprotect", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedProt, "mprotect(2): do_mprotect_pkey on an mmu_gather (v5.19+): change_protection_range, tlb_finish_mmu",
        [](OpContext& c, const OpSpec& o) { return kernel::sys_mprotect(c.k, *c.mm, o.addr, o.pages * kPageSize, o.writable); }},
+      {"migrate_vma", ThreadKind::Cpu, kNeedAddr | kNeedPages,
+       "HMM_DMIRROR_MIGRATE ioctl (lib/test_hmm.c dmirror_migrate): migrate_vma_setup (collect: migration entries, "
+       "flush under the PTL; unmap), copy to device-private pages, migrate_vma_pages, migrate_vma_finalize; a later CPU "
+       "or device fault brings a page back through migrate_to_ram",
+       [](OpContext& c, const OpSpec& o) { return kernel::dmirror_migrate(c.k, *c.mm, o.addr, o.addr + o.pages * kPageSize); }},
       {"exit", ThreadKind::Cpu, 0,
        "exit_group(2): other threads of the mm die at their next return to user mode; the last "
        "mmput() runs exit_mmap: mmu_notifier_release, fullmm gather",

@@ -155,6 +155,12 @@ Task<> swap_in_path(Kernel& k, AddressSpace& mm, test::SvaMachine& m) {
   co_await shrink_folio_list(k, pages);
   co_await device_dma(k, 0, m.dev, mm, kBase, false);
 }
+/// HMM_DMIRROR_MIGRATE of the set-up pages, then a device write to the first: the IOPF
+/// handler's do_swap_page() -> migrate_to_ram() brings it back.
+Task<> migrate_vma_path(Kernel& k, AddressSpace& mm, test::SvaMachine& m) {
+  co_await dmirror_migrate(k, mm, kBase, kBase + kPages * kPageSize);
+  co_await device_dma(k, 0, m.dev, mm, kBase, true);
+}
 Task<> split_path(Kernel& k, AddressSpace& mm) {
   co_await mmap_write_lock(k, mm);
   co_await __split_huge_pmd(k, mm, *mm.find_vma(kBase), kBase);
@@ -184,6 +190,7 @@ const std::vector<Path>& paths() {
       {"ksm", {}, [](Kernel& k, AddressSpace& mm, auto&) { return ksm_path(k, mm); }},
       {"munmap_thp", {.huge = true}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_munmap(k, mm, kBase, kPmdSize); }},
       {"swap_in", {}, [](Kernel& k, AddressSpace& mm, test::SvaMachine& m) { return swap_in_path(k, mm, m); }},
+      {"migrate_vma", {}, [](Kernel& k, AddressSpace& mm, test::SvaMachine& m) { return migrate_vma_path(k, mm, m); }},
       {"split_huge_pmd", {.huge = true}, [](Kernel& k, AddressSpace& mm, auto&) { return split_path(k, mm); }},
       {"munmap_arm64", {.arch = "arm64"}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_munmap(k, mm, kBase, kPages * kPageSize); }},
       {"reclaim_arm64", {.arch = "arm64"}, [](Kernel& k, AddressSpace& mm, auto&) { return reclaim_path(k, mm); }},

@@ -251,7 +251,9 @@ SCENARIO("migrate_pages of a shared file page moves the page cache and both mapp
 
 // ---------------------------------------------------------------------------------------------
 
-SCENARIO("migrate_vma_collect_pmd flushes under the PTL (60bae7370896); v4.18 after unlock", "[kernel][policy]") {
+SCENARIO("migrate_vma_collect_pmd flushes each exclusive page at once and the range under the PTL (6c287605fd56, "
+         "60bae7370896); v4.18 only the range, after unlock",
+         "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed", "v4.18");
   SvaMachine m(policy);
   // 0123
@@ -263,13 +265,20 @@ SCENARIO("migrate_vma_collect_pmd flushes under the PTL (60bae7370896); v4.18 af
   const Pfn p1 = m.mm->pt().leaf(Vaddr{kBase + kPageSize}).pfn();
   m.rec.clear();
 
-  kernel::Task<> t = kernel::migrate_vma(*m.k, *m.mm, kBase, kBase + 4 * kPageSize);
+  kernel::Task<> t = kernel::dmirror_migrate(*m.k, *m.mm, kBase, kBase + 4 * kPageSize);
   kernel::run_sync(t);
 
   const Recorder& r = m.rec;
-  const size_t last_clear = r.find([](const Event& e) { return is_pte_at(e, "ptep_get_and_clear", kBase + kPageSize); });
+  const char* clear = policy == "v4.18" ? "ptep_get_and_clear" : "ptep_clear_flush";
+  const size_t last_clear = r.find([clear](const Event& e) { return is_pte_at(e, clear, kBase + kPageSize); });
   REQUIRE(last_clear != Recorder::npos);
-  const size_t flush = r.find(is_cpu_flush, last_clear);
+  if (policy != "v4.18") {
+    // ptep_clear_flush(): the page's own flush comes right after its clear.
+    const size_t page_flush = r.find(is_cpu_flush, last_clear);
+    REQUIRE(page_flush != Recorder::npos);
+    CHECK(spans(r.events()[page_flush], kBase + kPageSize, kBase + 2 * kPageSize));
+  }
+  const size_t flush = r.find([](const Event& e) { return is_cpu_flush(e) && spans(e, kBase, kBase + 4 * kPageSize); }, last_clear);
   const size_t unlock = r.find([](const Event& e) { return e.kind == EventKind::Unlock && std::string(e.func) == "pte_unmap_unlock"; }, last_clear);
   const size_t inv = r.find(is_secondary_inv, last_clear);
   const size_t copy = r.find(is_copy);
@@ -297,7 +306,7 @@ SCENARIO("migrate_vma_collect_pmd flushes under the PTL (60bae7370896); v4.18 af
   // Every page now a device-private entry; the sources freed after the copy.
   for (uint64_t a = kBase; a < kBase + 4 * kPageSize; a += kPageSize) {
     const PteRef pr = m.mm->pt().lookup(Vaddr{a}, 1);
-    CHECK(m.mm->pt().get(pr).swp_type() == Pte::SwpType::DevicePrivate);
+    CHECK(m.mm->pt().get(pr).swp_type() == Pte::SwpType::DevicePrivateWrite);
   }
   CHECK(copy < r.find([&](const Event& e) { return is_free_of(e, p0); }));
   CHECK(copy < r.find([&](const Event& e) { return is_free_of(e, p1); }));

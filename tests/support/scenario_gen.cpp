@@ -239,7 +239,8 @@ class Gen {
       } else {
         range(o);
       }
-    } else if (op == "read" || op == "write" || op == "munmap" || op == "madvise_dontneed" || op == "madvise_free") {
+    } else if (op == "read" || op == "write" || op == "munmap" || op == "madvise_dontneed" || op == "madvise_free" ||
+               op == "migrate_vma") {
       range(o);
     } else if (op == "fork") {
       o["name"] = "child" + std::to_string(m_children++);

@@ -393,7 +393,7 @@ class Gen {
     Json o;
     o["op"] = op;
     if (op == "read" || op == "write" || op == "munmap" || op == "madvise_dontneed" || op == "madvise_free" ||
-        op == "dma_read" || op == "dma_write") {
+        op == "migrate_vma" || op == "dma_read" || op == "dma_write") {
       addr_range(o, mm);
     } else if (op == "fork") {
       // The loader refuses a child name taken by another mm, so only one fork of an mm may keep
