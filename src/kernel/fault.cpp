@@ -108,10 +108,11 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
   trace_call(k, "handle_mm_fault", mm.id(), addr, addr + 1);
   const uint64_t page = addr & ~(kPageSize - 1);
   unsigned level = 1;
-  mm.pt().leaf(Vaddr{page}, &level);
+  const Pte leaf = mm.pt().leaf(Vaddr{page}, &level);
   if (level == 2) {
     const PteRef pmd = mm.pt().lookup(Vaddr{page}, 2);
-    if (pmd.valid() && pmd_trans_huge(mm.pt().get(pmd)) && !mm.pt().get(pmd).present()) {
+    const Pte pmdval = pmd.valid() ? mm.pt().get(pmd) : Pte{};
+    if (pmd_trans_huge(pmdval) && !pmdval.present()) {
       // A split in progress made the PMD invalid (pmdp_invalidate()). It is still
       // pmd_trans_huge(), so __handle_mm_fault() goes to huge_pmd_set_accessed(), which waits
       // for the PMD lock, finds the PMD changed (!pmd_same()) and returns: the access retries.
@@ -120,8 +121,8 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
       co_return FaultResult::Retry;
     }
   }
-  if (level == 2 && mm.pt().leaf(Vaddr{page}).huge()) {
-    const Pte pmd = mm.pt().leaf(Vaddr{page});
+  if (level == 2 && leaf.huge()) {
+    const Pte pmd = leaf;
     if (write && !pmd.writable()) {
       // do_huge_pmd_wp_page() (v6.0): a shared or COW huge page is split, and the fault is
       // retried on the PTEs (wp_page_copy() or reuse there).

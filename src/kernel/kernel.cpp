@@ -21,6 +21,12 @@ AddressSpace& Kernel::create_mm(const std::string& name) {
   return *m_mms.back();
 }
 
+AddressSpace* Kernel::find_mm(std::string_view name) {
+  for (size_t i = 0; i < mm_count(); ++i)
+    if (m_mms[i]->name() == name) return m_mms[i].get();
+  return nullptr;
+}
+
 iommu::Iommu& Kernel::add_iommu(iommu::IommuConfig cfg) {
   m_iommus.push_back(std::make_unique<iommu::Iommu>(static_cast<uint16_t>(m_iommus.size()), cfg, m_mem, m_cfg.cost));
   return *m_iommus.back();

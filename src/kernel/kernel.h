@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -118,6 +119,8 @@ class Kernel {
   static constexpr uint64_t kMmListKey = 1, kIdsKey = 2;
   AddressSpace& create_mm(const std::string& name);
   AddressSpace& mm(MmId id) { return *m_mms.at(id.value()); }
+  /// The mm called `name` (a scenario's mm, or a child a fork named), or nullptr.
+  AddressSpace* find_mm(std::string_view name);
   size_t mm_count() const {
     touch::read(Touch::Obj::Kernel, kMmListKey);
     return m_mms.size();

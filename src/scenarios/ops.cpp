@@ -40,9 +40,8 @@ Task<> fork(OpContext& c, OpSpec op) {
 }
 
 AddressSpace& mm_named(kernel::Kernel& k, const std::string& name) {
-  for (size_t i = 0; i < k.mm_count(); ++i)
-    if (k.mm(MmId{static_cast<uint16_t>(i)}).name() == name) return k.mm(MmId{static_cast<uint16_t>(i)});
-  throw std::logic_error("no mm named " + name);
+  if (AddressSpace* mm = k.find_mm(name)) return *mm;
+  throw std::logic_error("no mm named " + name);  // validation checked the name
 }
 
 /// The frames mapped at [addr, addr + pages) when the op starts (how a test harness would pick

@@ -52,15 +52,6 @@ std::vector<OpStoreSpan> merged(std::vector<OpStoreSpan> v) {
   return out;
 }
 
-/// `op` follows the thread through its ops, so a step can tell which op it ran and whether that
-/// op returned in it (StepRecord::op, op_returned); `spans` records where each op began and
-/// returned in the event sequence (RunResult::ops).
-AddressSpace* mm_by_name(kernel::Kernel& k, const std::string& name) {
-  for (size_t i = 0; i < k.mm_count(); ++i)
-    if (k.mm(MmId{static_cast<uint16_t>(i)}).name() == name) return &k.mm(MmId{static_cast<uint16_t>(i)});
-  return nullptr;
-}
-
 /// A thread of a fork's child process (its "mm" names the child): it starts once fork has
 /// copied the mm and woken the child (wake_up_new_task()), running on its CPU (switch_mm()
 /// puts it in the child's mm_cpumask) with a reference on the mm. If the parent process exits
@@ -68,17 +59,20 @@ AddressSpace* mm_by_name(kernel::Kernel& k, const std::string& name) {
 /// child's mm, or nullptr then.
 Task<AddressSpace*> start_in_child(OpContext& ctx, const std::string& child, const std::string& parent) {
   co_await kernel::wait_until("wake_up_new_task", [&ctx, &child, &parent] {
-    if (const AddressSpace* c = mm_by_name(ctx.k, child)) return c->task_running();  // else fork is still copying it
-    const AddressSpace* p = mm_by_name(ctx.k, parent);
+    if (const AddressSpace* c = ctx.k.find_mm(child)) return c->task_running();  // else fork is still copying it
+    const AddressSpace* p = ctx.k.find_mm(parent);
     return p != nullptr && p->group_exit();
   });
-  AddressSpace* mm = mm_by_name(ctx.k, child);
+  AddressSpace* mm = ctx.k.find_mm(child);
   if (!mm || !mm->task_running()) co_return nullptr;
   mm->add_cpu(ctx.cpu);
   mm->mmget();
   co_return mm;
 }
 
+/// `op` follows the thread through its ops, so a step can tell which op it ran and whether that
+/// op returned in it (StepRecord::op, op_returned); `spans` records where each op began and
+/// returned in the event sequence (RunResult::ops).
 Task<> thread_main(OpContext& ctx, const ThreadSpec& spec, std::string forked_from, int& op, std::vector<OpSpan>& spans) {
   if (!forked_from.empty()) {
     ctx.mm = co_await start_in_child(ctx, spec.mm, forked_from);
