@@ -152,7 +152,7 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
     }
   }
   for (const auto& [dev, spec] : devices) {
-    int n = 0;
+    size_t n = 0;
     for (const auto& [mm, devs] : bound) n += devs.count(dev);
     if (n > 1) c.error(spec->pointer, "device " + in_quotes(dev) + " is bound to more than one mm; bind one mm per device");
   }

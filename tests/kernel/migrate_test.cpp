@@ -197,7 +197,7 @@ SCENARIO("a page another migration has isolated is not isolated again, and the m
   const Pfn p1 = m.mm->pt().leaf(Vaddr{kPage}).pfn();
   const std::vector<Pfn> first = kernel::isolate_migratepages_block(*m.k, {p1});
   REQUIRE(first.size() == 1);
-  const uint16_t refs = m.k->mem().frame(p1).refcount;
+  const uint32_t refs = m.k->mem().frame(p1).refcount;
   unsigned failed = 0;
   const std::vector<Pfn> second = kernel::isolate_migratepages_block(*m.k, {p0, p1}, &failed);
   CHECK(second == std::vector<Pfn>{p0});
