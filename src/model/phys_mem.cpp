@@ -147,6 +147,11 @@ size_t PhysMem::state_bytes() const {
          m_free.size() * sizeof(uint32_t) + m_free_bodies.capacity() * sizeof(uint32_t);
 }
 
+void PhysMem::check_quiescent() const {
+  for (size_t n = 0; n < m_frames.size(); ++n)
+    TLBSIM_CHECK(!m_frames[n].locked, "pfn " << n << " is still locked after every thread finished");
+}
+
 void PhysMem::check_invariants() const {
   size_t in_use = 0, tables = 0;
   std::vector<uint8_t> seen_free(m_frames.size(), 0);

@@ -151,6 +151,9 @@ class PhysMem {
   /// Bytes of model state: frame metadata and table bodies (content versions excluded).
   size_t state_bytes() const;
   void check_invariants() const;
+  /// When no kernel code is running any more (every thread finished): no page is left locked,
+  /// else a path lost its unlock_page() and every later trylock of that page would fail.
+  void check_quiescent() const;
   EventBus& bus() { return m_bus; }
 
  private:

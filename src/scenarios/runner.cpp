@@ -133,6 +133,7 @@ class Runner {
       case ScheduleSpec::Kind::RoundRobin: round_robin(r); break;
       case ScheduleSpec::Kind::Random: random(r, r.seed); break;
     }
+    if (m_opt.check_invariants && r.status == RunResult::Status::Completed) m_k->mem().check_quiescent();
     r.steps = m_steps;
     r.trace = std::move(m_trace);
     for (OpSpan& o : m_ops)

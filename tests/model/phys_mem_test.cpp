@@ -129,6 +129,21 @@ TEST_CASE("double free throws InvariantViolation", "[model]") {
   CHECK(m.mem.frames_in_use() == 0);
 }
 
+TEST_CASE("a locked page cannot be freed, and a page left locked fails the quiescence check", "[model]") {
+  Mem m;
+  const Pfn a = m.mem.alloc(FrameKind::Anon, 1, 0, "test");
+  m.mem.frame_mut(a).locked = true;
+  CHECK_THROWS_WITH(m.mem.free(a, "test"), Catch::Contains("free of locked pfn"));
+  CHECK_THROWS_WITH(m.mem.check_quiescent(), Catch::Contains("still locked"));
+  m.mem.frame_mut(a).locked = false;
+  m.mem.check_quiescent();
+  m.mem.free(a, "test");
+  m.check();
+  // A new allocation of the frame starts unlocked.
+  const Pfn b = m.mem.alloc(FrameKind::Anon, 1, 0, "test");
+  CHECK_FALSE(m.mem.frame(b).locked);
+}
+
 TEST_CASE("free of a pfn that was never handed out throws InvariantViolation", "[model]") {
   Mem m;
   CHECK_THROWS_AS(m.mem.free(Pfn{3}, "test"), InvariantViolation);
