@@ -107,6 +107,15 @@ TEST_CASE("munmap of a swapped-out page frees its slot (free_swap_and_cache)", "
   CHECK_FALSE(s.m.k->swap().slot(slot).used());
 }
 
+TEST_CASE("MADV_FREE of a swapped-out page drops its data: the swap PTE cleared and the slot freed", "[kernel]") {
+  Swapped s;
+  const uint64_t slot = s.pte().swp_offset();
+  run(kernel::madvise_free(*s.m.k, *s.m.mm, kBase, kPageSize));
+  CHECK(s.pte().none());
+  CHECK_FALSE(s.m.k->swap().slot(slot).used());
+  s.m.k->check_invariants();
+}
+
 TEST_CASE("a page swapped out twice from two mms that share its anon_vma and index gets two slots", "[kernel]") {
   Swapped s;
   run(kernel::user_access(*s.m.k, 0, *s.m.mm, kBase, true));  // back in, exclusive
