@@ -336,7 +336,7 @@ struct SimMachine {
     mm = &k->create_mm("mm");
     iommu::IommuConfig ic;
     for (const auto& d : kernel::decodings())
-      if (d.decoding == kernel::SvaDecoding::AmdV2) ic.kind = d.kind;
+      if (d.decoding == kernel::SvaDecoding::AmdV2) ic.kind = d.kind();
     iommu::Iommu& io = k->add_iommu(ic);
     dev = io.add_device(iommu::DeviceConfig{.name = "dev0"});
     kernel::iommu_sva_bind_device(*k, *mm, io, dev, Pasid{1}, kernel::SvaDecoding::AmdV2);

@@ -36,6 +36,8 @@ std::vector<std::string> resolve_policies(const std::vector<std::string>& args) 
   for (const auto& p : split_commas(args)) {
     if (p == "all") {
       for (const auto& x : kernel::policies()) policies.push_back(x.name);
+    } else if (p == "versions") {
+      for (const kernel::Policy* x : kernel::release_policies()) policies.push_back(x->name);
     } else if (!kernel::find_policy(p)) {
       throw UsageError("unknown policy \"" + p + "\" (see 'tlbsim list')");
     } else {
@@ -79,7 +81,7 @@ void check_scenario_names(const std::vector<scenarios::ScenarioFile>& loaded, co
 void add_selection_options(po::options_description& opts, const char* scenario_help) {
   opts.add_options()
       ("file", po::value<std::vector<std::string>>(), "scenario files (default: the bundled scenarios.json)")
-      ("policy,p", po::value<std::vector<std::string>>(), "policies: old,fixed (default, plus those a scenario expects), all, or names")
+      ("policy,p", po::value<std::vector<std::string>>(), "policies: old,fixed (default, plus those a scenario expects), all, versions (the release policies, oldest first), or names")
       ("scenario,s", po::value<std::vector<std::string>>(), scenario_help);
   add_max_memory_option(opts);
 }

@@ -49,8 +49,16 @@ int cmd_list(const std::vector<std::string>& args) {
     std::cout << opts << "\n";
     return kExitOk;
   }
-  std::cout << "policies:\n";
-  for (const auto& p : kernel::policies()) std::printf("  %-20s %s\n", p.name.c_str(), p.description.c_str());
+  std::cout << "policies (--policy all; --policy versions: the releases, oldest first):\n";
+  for (const auto& p : kernel::policies())
+    std::printf("  %-20s %s\n", p.name.c_str(), (p.release.empty() ? p.description : "[" + p.release + "] " + p.description).c_str());
+  std::cout << "\ndriver families (a device's decoding follows the policy's release):\n";
+  for (const auto& f : kernel::drivers()) {
+    std::string per;
+    for (const kernel::Policy* p : kernel::release_policies())
+      per += (per.empty() ? "" : ", ") + p->name + " " + std::string(kernel::resolve_decoding(f.name, *p)->name);
+    std::printf("  %-24s %s\n  %-24s   %s\n", std::string(f.name).c_str(), std::string(f.description).c_str(), "", per.c_str());
+  }
   std::cout << "\ndriver decodings:\n";
   for (const auto& d : kernel::decodings()) std::printf("  %-24s %s\n", std::string(d.name).c_str(), std::string(d.description).c_str());
   std::cout << "\ninvalidation strategies (tlbsim sweep; N = threshold in pages):\n";

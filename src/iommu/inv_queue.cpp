@@ -13,14 +13,16 @@ const char* kind_name(InvCmdKind k) {
     case InvCmdKind::IotlbPasid: return "iotlb-pasid";
     case InvCmdKind::AtcRange: return "atc-range";
     case InvCmdKind::AtcAll: return "atc-all";
+    case InvCmdKind::AtcNoPasidAll: return "atc-all-nopasid";
   }
   return "?";
 }
-bool is_atc(InvCmdKind k) { return k == InvCmdKind::AtcRange || k == InvCmdKind::AtcAll; }
+bool is_atc(InvCmdKind k) { return k == InvCmdKind::AtcRange || k == InvCmdKind::AtcAll || k == InvCmdKind::AtcNoPasidAll; }
 /// Every command is one queue entry; the cost model may still price a page, a span and a whole
 /// PASID differently (docs/cost-model.md).
 uint64_t cmd_cost(const CostModel& cost, const InvCmd& c) {
-  if (c.kind == InvCmdKind::IotlbPasid || c.kind == InvCmdKind::AtcAll) return cost.iommu_pasid_cmd;
+  if (c.kind == InvCmdKind::IotlbPasid || c.kind == InvCmdKind::AtcAll || c.kind == InvCmdKind::AtcNoPasidAll)
+    return cost.iommu_pasid_cmd;
   return c.end - c.start <= kPageSize ? cost.iommu_cmd : cost.iommu_range_cmd;
 }
 }  // namespace

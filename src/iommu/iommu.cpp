@@ -90,24 +90,36 @@ void emit_prq(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, uint
 }
 }  // namespace
 
+std::optional<DmaResult> Iommu::atc_hit(Device& d, uint32_t tag, Vaddr va, bool write) {
+  const CachedTranslation* c = d.atc->lookup(tag, va);
+  if (!c || (write && !(c->writable && c->dirty))) return std::nullopt;
+  const Pfn pfn = c->pfn_for(va.vpn());
+  // A stale huge entry's window covers all 512 frames: whether any was freed decides it.
+  if (c->huge) touch::frame(false, c->pfn, kPtrsPerTable);
+  if (write) m_mem.write_content(pfn);
+  emit_dma(m_mem.bus(), c->mm, tag, va, write, pfn, d.atc->holder(), d.global_id);
+  return DmaResult{DmaFault::None, pfn, d.atc->holder()};
+}
+
 DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
   EventBus& bus = m_mem.bus();
   // The PASID table decides whether and where the device translates; its caches are looked up
   // below, and each lookup records what it read, a miss included.
   touch::read(Touch::Obj::Binding, m_index);
-  if (!device_bound(device, pasid)) return {DmaFault::NotBound};
+  const uint32_t tag = pasid.value();
+  if (!device_bound(device, pasid)) {
+    // A device keeps using its ATC after the PASID is gone: a translated request names a
+    // physical address, and the IOMMU checks only that the device may send such requests
+    // (not the PASID table). Only a driver's invalidation at unbind or release stops it (AMD
+    // before 8386207f37e9 flushed the wrong PASID there).
+    if (device < m_devices.size() && m_devices[device].cfg.ats)
+      if (auto hit = atc_hit(m_devices[device], tag, va, write)) return *hit;
+    return {DmaFault::NotBound};
+  }
   const WalkContext& ctx = m_pasid_table.at(pasid.value());
   Device& d = m_devices[device];
-  const uint32_t tag = pasid.value();
   if (d.cfg.ats) {
-    if (const CachedTranslation* c = d.atc->lookup(tag, va); c && (!write || (c->writable && c->dirty))) {
-      const Pfn pfn = c->pfn_for(va.vpn());
-      // A stale huge entry's window covers all 512 frames: whether any was freed decides it.
-      if (c->huge) touch::frame(false, c->pfn, kPtrsPerTable);
-      if (write) m_mem.write_content(pfn);
-      emit_dma(bus, ctx.mm, tag, va, write, pfn, d.atc->holder(), d.global_id);
-      return {DmaFault::None, pfn, d.atc->holder()};
-    }
+    if (auto hit = atc_hit(d, tag, va, write)) return *hit;
     // ATS Translation Request to the IOMMU (a miss, or a write needing a writable translation).
     ++m_counters.atc_misses;
     m_counters.refill_ns = sat_add(m_counters.refill_ns, m_cost.atc_miss);
@@ -183,6 +195,12 @@ void Iommu::apply(const InvCmd& c) {
       break;
     case InvCmdKind::AtcAll:
       if (c.device < m_devices.size()) m_devices[c.device].atc->invalidate_tag(c.pasid, c.func);
+      break;
+    case InvCmdKind::AtcNoPasidAll:
+      // The model's ATC holds PASID-tagged entries only: a device that reads a request without
+      // a PASID as meant for its non-PASID entries drops nothing.
+      if (c.device < m_devices.size() && m_devices[c.device].cfg.nopasid_inv_covers_pasid)
+        m_devices[c.device].atc->invalidate_all(c.func);
       break;
   }
 }

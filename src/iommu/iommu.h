@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,11 @@ struct DeviceConfig {
   uint16_t global_id = 0xffff;
   bool ats = true;
   TranslationCacheConfig atc{.sets = 16, .ways = 4};
+  /// Whether an ATS invalidation without a PASID prefix also drops the entries the device
+  /// cached under a PASID. The SMMUv3 driver's arm_smmu_atc_inv_to_cmd() comment reads PCIe as
+  /// "yes"; a device that does otherwise misses VT-d's non-PASID full flush (v6.10 to v6.16,
+  /// fixed by 3141153816bf).
+  bool nopasid_inv_covers_pasid = true;
 };
 
 enum class DmaFault : uint8_t { None, PageRequest, StaleTable, NotBound };
@@ -94,6 +100,10 @@ class Iommu {
     std::vector<uint32_t> pasids;
     uint16_t global_id = 0;
   };
+  /// The device's ATC answers the access: a hit that allows it (a write needs a writable,
+  /// dirty entry), or nullopt for an ATS translation request.
+  std::optional<DmaResult> atc_hit(Device& d, uint32_t tag, Vaddr va, bool write);
+
   uint16_t m_index;
   IommuConfig m_cfg;
   PhysMem& m_mem;

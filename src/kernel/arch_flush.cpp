@@ -66,15 +66,21 @@ void arm64_flush_tlb_mm(Kernel& k, AddressSpace& mm) {
 
 void flush_tlb_mm_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, unsigned stride_shift, bool freed_tables) {
   (void)freed_tables;  // x86 INVLPG drops every paging-structure-cache entry of the PCID anyway
+  uint64_t flush_start = start, flush_end = end;
   if (end == kFlushAll || ((end - start) >> stride_shift) > k.config().tlb_single_page_flush_ceiling) {
-    start = 0;
-    end = kFlushAll;
+    flush_start = 0;
+    flush_end = kFlushAll;
   }
   // inc_mm_tlb_gen(); flush_tlb_multi() to mm_cpumask; the local flush_tlb_func().
-  cpu_flush(k, mm, start, end, PwcScope::All, "flush_tlb_mm_range",
-            (start == 0 && end == kFlushAll) ? "full flush" : "INVLPG per page");
-  // 6bbd42e2df8f: the notifier call sits at the very end, with the possibly widened range.
-  secondary(k, mm, start, end, "flush_tlb_mm_range");
+  cpu_flush(k, mm, flush_start, flush_end, PwcScope::All, "flush_tlb_mm_range",
+            (flush_start == 0 && flush_end == kFlushAll) ? "full flush" : "INVLPG per page");
+  // 6bbd42e2df8f: the notifier call sits at the very end. Up to v6.14 the function had widened
+  // its own start/end, so the IOMMU got (0, -1); from 4a02ed8e1cc3 (v6.15) the widening is in
+  // get_flush_tlb_info() and the notifier gets the caller's range.
+  if (k.policy().x86_notifier_caller_range)
+    secondary(k, mm, start, end, "flush_tlb_mm_range");
+  else
+    secondary(k, mm, flush_start, flush_end, "flush_tlb_mm_range");
 }
 
 void arm64_flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, uint64_t stride, bool last_level) {
@@ -160,9 +166,9 @@ void arch_tlbbatch_flush(Kernel& k, TlbBatch& batch) {
 
 void flush_tlb_batched_pending(Kernel& k, AddressSpace& mm) {
   if (!mm.tlb_flush_batched()) return;
-  // arch_flush_tlb_batched_pending(): x86 flush_tlb_mm(); arm64 (v6.5) only dsb(ish), which does
-  // not complete another CPU's TLBIs (fixed later by making it flush_tlb_mm()).
-  if (k.config().arch == Arch::X86) flush_tlb_mm(k, mm);
+  // arch_flush_tlb_batched_pending(): x86 flush_tlb_mm(); arm64 up to v6.15 only dsb(ish),
+  // which does not complete another CPU's TLBIs; flush_tlb_mm() from 4b634918384c (v6.16).
+  if (k.config().arch == Arch::X86 || k.policy().arm64_batched_pending_flush_mm) flush_tlb_mm(k, mm);
   mm.set_tlb_flush_batched(false);
 }
 

@@ -42,6 +42,13 @@ void Kernel::register_notifier(MmId mm, std::unique_ptr<SecondaryMmu> s) {
   m_notifiers[mm.value()].push_back(std::move(s));
 }
 
+void Kernel::unhook_notifiers(MmId mm) {
+  touch::write(Touch::Obj::Notifier, mm.value());
+  auto& list = m_notifiers[mm.value()];
+  for (auto& s : list) m_unhooked.push_back(std::move(s));
+  list.clear();
+}
+
 SimLock& Kernel::ptl(Pfn table) {
   auto it = m_ptls.find(table.value());
   if (it == m_ptls.end()) it = m_ptls.emplace(table.value(), SimLock("ptl(pfn " + std::to_string(table.value()) + ")")).first;

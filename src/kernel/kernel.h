@@ -142,6 +142,9 @@ class Kernel {
 
   /// mmu_notifier_register()
   void register_notifier(MmId mm, std::unique_ptr<SecondaryMmu> s);
+  /// mn_hlist_release()'s hlist_del_init_rcu() of every subscription: later calls on the mm reach
+  /// none of them. They stay alive (their owners unregister them later, mmu_notifier_put()).
+  void unhook_notifiers(MmId mm);
   /// The mm's subscribers, to call: a read of the list. What a callback then changes records
   /// itself (a shadow MMU's sequence and entries, an IOMMU's caches, queue and PASID table).
   std::vector<std::unique_ptr<SecondaryMmu>>& notifiers(MmId mm) {
@@ -181,6 +184,7 @@ class Kernel {
   std::vector<std::unique_ptr<File>> m_files;
   SwapSpace m_swap;
   std::map<uint16_t, std::vector<std::unique_ptr<SecondaryMmu>>> m_notifiers;
+  std::vector<std::unique_ptr<SecondaryMmu>> m_unhooked;  ///< released, no longer called
   std::unordered_map<uint32_t, SimLock> m_ptls;  ///< node-based: references stay valid
   std::map<uint32_t, SimLock> m_anon_vma_locks;
   iommu::CostCounters m_cpu_counters;

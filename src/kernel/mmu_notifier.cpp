@@ -57,6 +57,9 @@ void mmu_notifier_release(Kernel& k, AddressSpace& mm) {
   if (!mm_has_notifiers(k, mm)) return;
   emit(k, mm, "exit_mmap", "mmu_notifier_release", 0, kFlushAll);
   for (auto& s : k.notifiers(mm.id())) s->release(k, mm);
+  // mn_hlist_release(): after every ->release(), each subscription is taken off the list, so
+  // exit_mmap()'s unmap and flushes that follow call no notifier.
+  k.unhook_notifiers(mm.id());
 }
 
 }  // namespace tlbsim::kernel

@@ -9,11 +9,19 @@
 #include <string_view>
 #include <vector>
 
+#include "kernel/sva_decoding.h"
+
 namespace tlbsim::kernel {
 
 struct Policy {
   std::string name;
   std::string description;
+  /// The kernel release this policy models ("6.0"), empty for an ablation. `--policy versions`
+  /// runs every release policy in release order.
+  std::string release;
+  /// The SVA driver decodings of that release: what a device's `"decoding": "intel"` (or
+  /// "amd", "arm-smmu-v3") means under this policy.
+  ReleaseDecodings decodings;
   /// OLD: mn_hlist_invalidate_end() calls each subscriber's invalidate_range() unless the caller
   /// used mmu_notifier_invalidate_range_only_end(). Removed by ec8832d007cb.
   bool sec_inv_from_range_end = true;
@@ -53,11 +61,21 @@ struct Policy {
   /// page_try_share_anon_rmap(). Before it every PTE was ptep_get_and_clear()ed and only the
   /// range flush at the end of the PTE table covered them.
   bool migrate_vma_exclusive_clear_flush = true;
+  /// 4a02ed8e1cc3 (v6.15): flush_tlb_mm_range() leaves the full-flush decision to
+  /// get_flush_tlb_info() and passes the notifier the caller's range even when the CPU flush is
+  /// full. Before, a range over tlb_single_page_flush_ceiling reached the IOMMU as (0, -1).
+  bool x86_notifier_caller_range = false;
+  /// 4b634918384c (v6.16): arm64 arch_flush_tlb_batched_pending() is flush_tlb_mm(), which
+  /// completes the batch's TLBIs issued on other CPUs (and notifies (0, -1)); before, a
+  /// dsb(ish) that completes only this CPU's.
+  bool arm64_batched_pending_flush_mm = false;
 };
 
 /// The registry: every policy with a one-line description, in a fixed order.
 const std::vector<Policy>& policies();
 /// Look up by name; nullptr if unknown.
 const Policy* find_policy(std::string_view name);
+/// The release policies, oldest release first (`--policy versions`).
+std::vector<const Policy*> release_policies();
 
 }  // namespace tlbsim::kernel

@@ -11,31 +11,44 @@
 #include <vector>
 
 #include "kernel/kernel.h"
+#include "kernel/sva_decoding.h"
 
 namespace tlbsim::kernel {
-
-enum class SvaDecoding : uint8_t {
-  AmdV2,          ///< drivers/iommu/amd/iommu_v2.c mn_invalidate_range()
-  IntelSvm,       ///< drivers/iommu/intel/svm.c intel_invalidate_range(), before e7ad6c2a4b1a
-  IntelSvmFixed,  ///< with e7ad6c2a4b1a: (0, -1) becomes intel_flush_svm_all()
-  SmmuV3Old,      ///< arm-smmu-v3-sva.c arm_smmu_mm_invalidate_range() as in v6.0
-  SmmuV3,         ///< as in v6.6: 38b14e2e3de9 (size 0 = ASID-wide) and d5afb4b47e13 (512-op limit)
-};
 
 struct DecodingInfo {
   SvaDecoding decoding;
   std::string_view name;
-  iommu::IommuKind kind;
+  SvaDriver driver;
   std::string_view description;
+  iommu::IommuKind kind() const;
 };
+/// Every decoding a device can pin by name, oldest release first within each driver.
 const std::vector<DecodingInfo>& decodings();
 const DecodingInfo* find_decoding(std::string_view name);
+SvaDriver driver_of(SvaDecoding d);
+
+/// A driver family: a device whose `decoding` names it gets the decoding of the policy's release.
+struct DriverInfo {
+  SvaDriver driver;
+  std::string_view name;
+  std::string_view description;
+};
+const std::vector<DriverInfo>& drivers();
+const DriverInfo* find_driver(std::string_view name);
+/// The decoding a device's `decoding` string means under `policy`: the pinned decoding of that
+/// name, or the policy's decoding for the driver family of that name; nullptr if neither.
+const DecodingInfo* resolve_decoding(std::string_view name, const Policy& policy);
+/// Any decoding `name` can mean (a pinned one, or a family's under `old`): for checks that do
+/// not depend on the release, such as the arch a driver needs.
+const DecodingInfo* any_decoding(std::string_view name);
 
 /// Issue the commands `decoding` issues for invalidate(start, end) of `pasid` on `iommu`.
 void sva_invalidate(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid, uint64_t start, uint64_t end);
 
 /// ops->release() of every SVA driver: ATCs and the IOTLB dropped for the PASID, then unbound.
 void sva_mm_release(iommu::Iommu& iommu, Pasid pasid);
+/// ops->release() as `decoding`'s driver release does it (AMD's SVA domain differs).
+void sva_mm_release(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid);
 
 class SvaMmu : public SecondaryMmu {
  public:

@@ -153,6 +153,7 @@ DeviceSpec read_device(const json& j, const std::string& ptr, std::vector<Diagno
   r.opt_boolean("cache_nonleaf_on_fault", s.cache_nonleaf_on_fault);
   r.opt_boolean("permission_fault_rewalks", s.permission_fault_rewalks);
   r.boolean("btm", s.btm);
+  r.boolean("nopasid_inv_covers_pasid", s.nopasid_inv_covers_pasid);
   r.finish();
   return s;
 }

@@ -164,18 +164,18 @@ class Runner {
     std::map<std::string, std::pair<unsigned, kernel::SvaDecoding>> devices;
     for (size_t i = 0; i < m_s.devices.size(); ++i) {
       const DeviceSpec& d = m_s.devices[i];
-      const kernel::DecodingInfo* di = kernel::find_decoding(d.decoding);
+      const kernel::DecodingInfo* di = kernel::resolve_decoding(d.decoding, k.policy());
       iommu::IommuConfig ic;
-      ic.kind = di->kind;
+      ic.kind = di->kind();
       ic.iotlb = cache_shape(d.iotlb_entries);
       ic.walk_cache_entries = d.walk_cache_entries;
       ic.cache_nonleaf_on_fault = d.cache_nonleaf_on_fault.value_or(true);
       // SMMUv3 reports a permission fault and keeps its entry; x86 IOMMUs walk again.
-      ic.permission_fault_rewalks = d.permission_fault_rewalks.value_or(di->kind != iommu::IommuKind::SmmuV3);
+      ic.permission_fault_rewalks = d.permission_fault_rewalks.value_or(di->kind() != iommu::IommuKind::SmmuV3);
       ic.btm = d.btm;
       iommu::Iommu& io = k.add_iommu(ic);
       io.add_device(iommu::DeviceConfig{.name = d.name, .global_id = static_cast<uint16_t>(i), .ats = d.ats,
-                                        .atc = cache_shape(d.atc_entries)});
+                                        .atc = cache_shape(d.atc_entries), .nopasid_inv_covers_pasid = d.nopasid_inv_covers_pasid});
       devices[d.name] = {static_cast<unsigned>(k.iommus() - 1), di->decoding};
     }
     for (const FileSpec& f : m_s.files) m_files[f.name] = k.create_file(f.name, f.pages);

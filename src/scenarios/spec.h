@@ -23,6 +23,7 @@ struct DeviceSpec {
   std::optional<bool> cache_nonleaf_on_fault;
   std::optional<bool> permission_fault_rewalks;
   bool btm = false;
+  bool nopasid_inv_covers_pasid = true;
   std::string pointer;
 };
 

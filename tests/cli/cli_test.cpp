@@ -317,3 +317,20 @@ TEST_CASE("run --steps lists every step with its thread, label, op and events, a
   CHECK(replay.status == 0);
   CHECK(replay.out == plain.out);
 }
+
+TEST_CASE("run --policy versions runs each release policy oldest first, and a post-6.6 bug shows only in the releases that had it", "[cli]") {
+  TempDir out_dir, scratch;
+  const fs::path report = out_dir.path / "versions.json";
+  const Outcome o = run_tlbsim("run " + q(kSource + "/scenarios.json") + " --scenario amd-release-flushes-pasid-0 --policy versions --json " + q(report), scratch);
+  INFO("stderr:\n" << o.err);
+  REQUIRE(o.status == 0);
+  const auto j = nlohmann::json::parse(read_text(report.string()));
+  std::vector<std::string> order, with_uaf;
+  for (const auto& p : j.at("scenarios").at(0).at("policies")) {
+    order.push_back(p.at("policy").get<std::string>());
+    if (p.at("metrics").at("use-after-free").get<int>() > 0) with_uaf.push_back(order.back());
+  }
+  CHECK(order == std::vector<std::string>{"v4.12", "v4.18", "old", "fixed", "v6.10", "v6.11", "v6.12", "v6.15", "v6.16", "v6.17", "v7.1"});
+  // 474bf01ed9f0 came with AMD's SVA domain in v6.10; 8386207f37e9 fixed it in v6.12.
+  CHECK(with_uaf == std::vector<std::string>{"v6.10", "v6.11"});
+}

@@ -56,12 +56,14 @@ struct Setup {
 std::string run_path(const std::string& policy, const Setup& st,
                      const std::function<Task<>(Kernel&, AddressSpace&, test::SvaMachine&)>& path) {
   MachineConfig cfg;
-  SvaDecoding dec = SvaDecoding::AmdV2;
+  // The device's driver is the one the policy's release ships: AMD on x86, SMMUv3 on arm64.
+  const char* driver = "amd";
   if (st.arch == "arm64") {
     cfg.arch = Arch::Arm64;
     cfg.cpu.fault_drops_entry = false;
-    dec = SvaDecoding::SmmuV3;
+    driver = "arm-smmu-v3";
   }
+  const SvaDecoding dec = resolve_decoding(driver, *find_policy(policy))->decoding;
   test::SvaMachine m(policy, dec, cfg);
   Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
@@ -206,6 +208,17 @@ TEST_CASE("every simulated path produces its golden event order under each polic
     SECTION(std::string(p.name) + " under " + policy) {
       check_golden(p.name, policy, run_path(policy, p.setup, p.run));
     }
+  }
+}
+
+TEST_CASE("munmap, fork, mremap, reclaim and migrate produce their golden event order under each mainline release policy", "[kernel][policy][golden]") {
+  const std::string policy = GENERATE(as<std::string>{}, "v6.10", "v6.11", "v6.12", "v6.15", "v6.16", "v6.17", "v7.1");
+  for (const Path& p : paths()) {
+    const std::string name = p.name;
+    if (name != "munmap" && name != "fork" && name != "mremap_ptes" && name != "reclaim" && name != "migrate" &&
+        name != "munmap_arm64" && name != "reclaim_arm64")
+      continue;
+    SECTION(name + " under " + policy) { check_golden(p.name, policy, run_path(policy, p.setup, p.run)); }
   }
 }
 

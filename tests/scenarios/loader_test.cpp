@@ -486,7 +486,11 @@ TEST_CASE("docs/scenario.schema.json names the ops, decodings, policies, metrics
   std::set<std::string> decodings, smmu;
   for (const auto& d : kernel::decodings()) {
     decodings.insert(std::string(d.name));
-    if (d.kind == iommu::IommuKind::SmmuV3) smmu.insert(std::string(d.name));
+    if (d.kind() == iommu::IommuKind::SmmuV3) smmu.insert(std::string(d.name));
+  }
+  for (const auto& d : kernel::drivers()) {
+    decodings.insert(std::string(d.name));
+    if (d.driver == kernel::SvaDriver::SmmuV3) smmu.insert(std::string(d.name));
   }
   CHECK(json_strings(defs.at("device").at("properties").at("decoding").at("enum")) == decodings);
   const json& by_arch = defs.at("scenario");

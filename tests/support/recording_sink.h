@@ -41,7 +41,7 @@ struct SvaMachine {
     mm = &k->create_mm("mm");
     iommu::IommuConfig ic;
     for (const auto& d : kernel::decodings())
-      if (d.decoding == dec) ic.kind = d.kind;
+      if (d.decoding == dec) ic.kind = d.kind();
     iommu::Iommu& io = k->add_iommu(ic);
     dev = io.add_device(iommu::DeviceConfig{.name = "dev0"});
     kernel::iommu_sva_bind_device(*k, *mm, io, dev, Pasid{1}, dec);

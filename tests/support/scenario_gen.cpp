@@ -39,7 +39,7 @@ class Gen {
     const auto& decs = kernel::decodings();
     const scenarios::OpInfo& primary = all[m_seed % all.size()];
     const kernel::DecodingInfo& dec = decs[(m_seed / all.size()) % decs.size()];
-    m_arm = dec.kind == iommu::IommuKind::SmmuV3;
+    m_arm = dec.kind() == iommu::IommuKind::SmmuV3;
 
     // Threads and their op kinds first; the memory layout follows from what they need.
     struct Plan {
@@ -214,7 +214,7 @@ class Gen {
   std::string decoding_like(const kernel::DecodingInfo& d) {
     std::vector<std::string> names;
     for (const auto& x : kernel::decodings())
-      if ((x.kind == iommu::IommuKind::SmmuV3) == (d.kind == iommu::IommuKind::SmmuV3)) names.push_back(std::string(x.name));
+      if ((x.kind() == iommu::IommuKind::SmmuV3) == (d.kind() == iommu::IommuKind::SmmuV3)) names.push_back(std::string(x.name));
     return names[pick(names.size())];
   }
 

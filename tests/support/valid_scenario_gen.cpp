@@ -72,7 +72,7 @@ class Gen {
     const auto& decs = kernel::decodings();
     const scenarios::OpInfo& primary = all[m_seed % all.size()];
     const kernel::DecodingInfo& dec = decs[(m_seed / all.size()) % decs.size()];
-    m_arm = dec.kind == iommu::IommuKind::SmmuV3;
+    m_arm = dec.kind() == iommu::IommuKind::SmmuV3;
 
     Json s;
     s["name"] = "valid-" + std::to_string(m_seed);
@@ -266,6 +266,7 @@ class Gen {
       if (pick(3) == 0) d["cache_nonleaf_on_fault"] = static_cast<bool>(pick(2));
       if (pick(4) == 0) d["permission_fault_rewalks"] = static_cast<bool>(pick(2));
       if (m_arm && pick(3) == 0) d["btm"] = true;
+      if (pick(4) == 0) d["nopasid_inv_covers_pasid"] = static_cast<bool>(pick(2));
       devs.push_back(d);
     }
     return devs;
@@ -274,7 +275,9 @@ class Gen {
   std::string decoding_like(const kernel::DecodingInfo& d) {
     std::vector<std::string> names;
     for (const auto& x : kernel::decodings())
-      if ((x.kind == iommu::IommuKind::SmmuV3) == (d.kind == iommu::IommuKind::SmmuV3)) names.push_back(std::string(x.name));
+      if ((x.kind() == iommu::IommuKind::SmmuV3) == (d.kind() == iommu::IommuKind::SmmuV3)) names.push_back(std::string(x.name));
+    for (const auto& x : kernel::drivers())  // a family: the decoding follows the policy
+      if ((x.driver == kernel::SvaDriver::SmmuV3) == (d.kind() == iommu::IommuKind::SmmuV3)) names.push_back(std::string(x.name));
     return names[pick(names.size())];
   }
 
