@@ -215,6 +215,8 @@ class Gen {
     std::vector<std::string> names;
     for (const auto& x : kernel::decodings())
       if ((x.kind() == iommu::IommuKind::SmmuV3) == (d.kind() == iommu::IommuKind::SmmuV3)) names.push_back(std::string(x.name));
+    for (const auto& x : kernel::drivers())  // a family: the decoding follows the policy
+      if ((x.driver == kernel::SvaDriver::SmmuV3) == (d.kind() == iommu::IommuKind::SmmuV3)) names.push_back(std::string(x.name));
     return names[pick(names.size())];
   }
 
