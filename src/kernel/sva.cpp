@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "kernel/sva.h"
 
-#include <bit>
-
 #include "kernel/sva_commands.h"
 
 namespace tlbsim::kernel {
