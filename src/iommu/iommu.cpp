@@ -156,14 +156,21 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
     ++m_counters.iotlb_misses;
     m_counters.refill_ns = sat_add(m_counters.refill_ns, m_cost.iotlb_walk);
     bus.advance(m_cost.iotlb_walk);
+    // SVA requests are user-mode: the PASID entry does not enable supervisor requests.
     WalkResult w = hw_walk(m_mem, ctx, va, write, &m_pwc,
-                           WalkParams{.cache_nonleaf_on_fault = m_cfg.cache_nonleaf_on_fault, .func = "iommu page walk"});
+                           WalkParams{.cache_nonleaf_on_fault = m_cfg.cache_nonleaf_on_fault,
+                                      .user_request = true,
+                                      .cache_nonleaf_on_supervisor_fault = m_cfg.cache_nonleaf_on_supervisor_fault,
+                                      .func = "iommu page walk"});
     if (w.fault == WalkFault::StaleTable) {
       emit_prq(bus, ctx.mm, tag, va, write, d.global_id, "walk through a page-table page reused as data");
       return {DmaFault::StaleTable, kNoPfn, m_pwc.holder()};
     }
     if (w.fault != WalkFault::None) {
-      emit_prq(bus, ctx.mm, tag, va, write, d.global_id, w.fault == WalkFault::NotPresent ? "not present" : "write protected");
+      emit_prq(bus, ctx.mm, tag, va, write, d.global_id,
+               w.fault == WalkFault::NotPresent ? "not present"
+               : w.fault == WalkFault::Supervisor ? "supervisor page"
+                                                  : "write protected");
       return {DmaFault::PageRequest};
     }
     huge = w.leaf_level == 2;

@@ -28,6 +28,9 @@ struct IommuConfig {
   /// Whether the walker keeps non-leaf entries from a walk whose leaf was not present (primer
   /// section 15: unverified for AMD/VT-d, so a parameter).
   bool cache_nonleaf_on_fault = true;
+  /// Whether it keeps them from a walk that reached a present leaf through a supervisor-only
+  /// entry (a device's request to a kernel address): yes, says the e37d5a2d60a3 series.
+  bool cache_nonleaf_on_supervisor_fault = true;
   /// On a write that hits a read-only IOTLB entry, drop it and walk again (x86 IOMMUs) rather
   /// than report a permission fault while keeping the entry (SMMUv3 without BTM).
   bool permission_fault_rewalks = true;

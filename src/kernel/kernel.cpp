@@ -18,7 +18,18 @@ AddressSpace& Kernel::create_mm(const std::string& name) {
   const MmId id{static_cast<uint16_t>(m_mms.size())};
   // ASIDs start at 1: ASID 0 is the kernel's on arm64 and PCID 0 the non-PCID default on x86.
   m_mms.push_back(std::make_unique<AddressSpace>(id, Asid{static_cast<uint16_t>(id.value() + 1)}, m_mem, name));
+  // pgd_alloc() -> pgd_ctor(): the kernel half comes with the PGD (x86 only: arm64 gives the
+  // kernel its own TTBR1 table, which an SVA context descriptor never walks).
+  if (m_init_mm && m_cfg.arch == Arch::X86) m_mms.back()->pt().clone_kernel_pgds(*m_init_mm);
   return *m_mms.back();
+}
+
+void Kernel::boot_kernel_half(uint64_t start, uint64_t end) {
+  TLBSIM_CHECK(m_mms.empty(), "the kernel half is set up before the first mm");
+  TLBSIM_CHECK(is_kernel_half(start) && start < end, "kernel range " << hex(start) << ".." << hex(end));
+  if (!m_init_mm) m_init_mm = std::make_unique<PageTable>(m_mem, kInitMm, true);
+  for (unsigned i = table_index(start, 4); i <= table_index(end - 1, 4); ++i)
+    m_init_mm->alloc(Vaddr{~((uint64_t{1} << 48) - 1) | (uint64_t{i} << level_shift(4))}, 3, "preallocate_vmalloc_pages");
 }
 
 AddressSpace* Kernel::find_mm(std::string_view name) {
@@ -66,6 +77,7 @@ void Kernel::check_invariants() const {
   for (const auto& c : m_cpus) c->check_invariants();
   for (const auto& i : m_iommus) i->check_invariants();
   for (const auto& m : m_mms) m->check_invariants();
+  if (m_init_mm) m_init_mm->check_invariants();
   for (const auto& [id, subs] : m_notifiers)
     for (const auto& s : subs) s->check_invariants();
   for (const auto& f : m_files)

@@ -12,6 +12,7 @@
 
 #include "iommu/cost_model.h"
 #include "iommu/iommu.h"
+#include "kernel/kernel_pgtable_work.h"
 #include "kernel/policy.h"
 #include "kernel/swap_space.h"
 #include "model/address_space.h"
@@ -126,6 +127,16 @@ class Kernel {
     return m_mms.size();
   }
 
+  /// init_mm's page table (swapper_pg_dir), or nullptr when the scenario maps nothing in the
+  /// kernel half. The kernel's tables are modelled only where a scenario puts kernel mappings:
+  /// a device's walk elsewhere in the kernel half finds a PGD entry it cannot use either way.
+  PageTable* init_mm() { return m_init_mm.get(); }
+  /// Boot: init_mm with the PUD tables of the PGD slots covering [start, end) preallocated
+  /// (preallocate_vmalloc_pages()), before any mm exists, so every mm's pgd_ctor() copies them.
+  void boot_kernel_half(uint64_t start, uint64_t end);
+  /// The v6.19 worker's list of kernel page tables to free (kernel/kernel_pgtable_work.h).
+  KernelPgtableWork& kernel_pgtable_work() { return m_kernel_pgtable_work; }
+
   Cpu& cpu(unsigned i) { return *m_cpus.at(i); }
   unsigned cpus() const { return static_cast<unsigned>(m_cpus.size()); }
 
@@ -181,6 +192,8 @@ class Kernel {
   std::vector<std::unique_ptr<Cpu>> m_cpus;
   std::vector<std::unique_ptr<iommu::Iommu>> m_iommus;
   std::vector<std::unique_ptr<AddressSpace>> m_mms;
+  std::unique_ptr<PageTable> m_init_mm;
+  KernelPgtableWork m_kernel_pgtable_work;
   std::vector<std::unique_ptr<File>> m_files;
   SwapSpace m_swap;
   std::map<uint16_t, std::vector<std::unique_ptr<SecondaryMmu>>> m_notifiers;

@@ -69,6 +69,10 @@ struct Policy {
   /// completes the batch's TLBIs issued on other CPUs (and notifies (0, -1)); before, a
   /// dsb(ish) that completes only this CPU's.
   bool arm64_batched_pending_flush_mm = false;
+  /// 5ba2f0a15564 + e37d5a2d60a3 (v6.19, x86 with IOMMU_SVA): a kernel page table is freed by
+  /// a worker that first invalidates (PAGE_OFFSET, -1) in every SVA mm's secondary TLBs. Before,
+  /// pmd_free_pte_page() freed it at once and no IOMMU heard of it.
+  bool deferred_kernel_pgtable_free = false;
 };
 
 /// The registry: every policy with a one-line description, in a fixed order.

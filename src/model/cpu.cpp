@@ -66,6 +66,9 @@ AccessResult Cpu::access(const WalkContext& ctx, Vaddr va, bool write) {
   switch (w.fault) {
     case WalkFault::None: break;
     case WalkFault::NotPresent: emit_fault(bus, ctx.mm, va, write, "not present"); return {AccessFault::NotPresent};
+    // Only a walk with user_request set reports it; a user access that meets it ends in
+    // handle_mm_fault()'s missing VMA, as a not-present one does.
+    case WalkFault::Supervisor: emit_fault(bus, ctx.mm, va, write, "supervisor page"); return {AccessFault::NotPresent};
     case WalkFault::WriteProtect:
       emit_fault(bus, ctx.mm, va, write, "write protected");
       return {AccessFault::WriteProtect};

@@ -8,8 +8,18 @@
 
 namespace tlbsim {
 
-PageTable::PageTable(PhysMem& mem, MmId mm) : m_mem(mem), m_mm(mm) {
-  m_pgd = mem.alloc(FrameKind::Table, mm.value(), 4, "pgd_alloc");
+PageTable::PageTable(PhysMem& mem, MmId mm, bool kernel) : m_mem(mem), m_mm(mm), m_kernel(kernel) {
+  m_pgd = mem.alloc(FrameKind::Table, mm.value(), 4, kernel ? "swapper_pg_dir" : "pgd_alloc");
+}
+
+void PageTable::clone_kernel_pgds(const PageTable& init_mm) {
+  for (unsigned i = kKernelPgdBoundary; i < kPtrsPerTable; ++i) {
+    const Pte e{m_mem.entry(init_mm.pgd(), i)};
+    if (e.none()) continue;
+    // The canonical (sign-extended) address of the slot.
+    const uint64_t va = ~((uint64_t{1} << 48) - 1) | (uint64_t{i} << level_shift(4));
+    set(PteRef{m_pgd, static_cast<uint16_t>(i), 4}, Vaddr{va}, e, "pgd_ctor");
+  }
 }
 
 PteRef PageTable::lookup(Vaddr va, unsigned level) const {
@@ -50,7 +60,7 @@ PteRef PageTable::alloc(Vaddr va, unsigned level, const char* func) {
       TLBSIM_CHECK(e.none(), "non-present non-none upper entry at " << hex(va.value()));
       Pfn nt = m_mem.alloc(FrameKind::Table, m_mm.value(), l - 1, func);
       ++m_tables;
-      e = Pte::table(nt);
+      e = m_kernel ? Pte::kernel_table(nt) : Pte::table(nt);
       set(r, va, e, func);
     }
     t = e.pfn();
@@ -95,14 +105,15 @@ Pte PageTable::leaf(Vaddr va, unsigned* level_out) const {
 }
 
 namespace {
-void check_table(const PhysMem& mem, Pfn t, unsigned level, MmId mm, size_t& count) {
+/// Slots [from, to) of table `t` and everything below them.
+void check_table(const PhysMem& mem, Pfn t, unsigned level, MmId mm, size_t& count, unsigned from = 0, unsigned to = kPtrsPerTable) {
   TLBSIM_CHECK(mem.is_live_table(t), "page table of mm " << mm.value() << " references dead table pfn " << t.value());
   TLBSIM_CHECK(mem.frame(t).owner == mm.value(), "table pfn " << t.value() << " owned by another mm");
   ++count;
   if (level == 1) return;
   const auto* body = mem.walker_view(t);
-  for (uint64_t raw : *body) {
-    Pte e{raw};
+  for (unsigned i = from; i < to; ++i) {
+    Pte e{(*body)[i]};
     if (e.present() && !e.huge()) check_table(mem, e.pfn(), level - 1, mm, count);
   }
 }
@@ -110,7 +121,9 @@ void check_table(const PhysMem& mem, Pfn t, unsigned level, MmId mm, size_t& cou
 
 void PageTable::check_invariants() const {
   size_t count = 0;
-  check_table(m_mem, m_pgd, 4, m_mm, count);
+  // A user mm's PGD shares init_mm's kernel half; init_mm owns nothing below it.
+  if (m_kernel) check_table(m_mem, m_pgd, 4, m_mm, count, kKernelPgdBoundary, kPtrsPerTable);
+  else check_table(m_mem, m_pgd, 4, m_mm, count, 0, kKernelPgdBoundary);
   TLBSIM_CHECK(count == m_tables, "mm " << m_mm.value() << " reaches " << count << " tables, accounts " << m_tables);
 }
 

@@ -22,14 +22,25 @@ struct PteRef {
   bool valid() const { return table != kNoPfn; }
 };
 
+/// KERNEL_PGD_BOUNDARY (pgd_index(PAGE_OFFSET)): the first PGD slot of the kernel half.
+constexpr unsigned kKernelPgdBoundary = table_index(kPageOffset, 4);
+
 class PageTable {
  public:
-  PageTable(PhysMem& mem, MmId mm);
+  /// `kernel`: init_mm's tables, whose upper entries are kernel table entries (no _PAGE_USER).
+  PageTable(PhysMem& mem, MmId mm, bool kernel = false);
   PageTable(const PageTable&) = delete;
   PageTable& operator=(const PageTable&) = delete;
 
   Pfn pgd() const { return m_pgd; }
   MmId mm() const { return m_mm; }
+  bool kernel() const { return m_kernel; }
+
+  /// pgd_ctor()'s clone_pgd_range(): copy init_mm's kernel-half PGD entries into this mm's PGD.
+  /// The tables below them are init_mm's, shared, and never this mm's to free. x86 preallocates
+  /// the kernel half's PUD tables at boot (preallocate_vmalloc_pages()), so the PGD entries a
+  /// new mm copies never change afterwards.
+  void clone_kernel_pgds(const PageTable& init_mm);
 
   /// The entry at `level` covering `va`, or an invalid ref if an upper table is missing (or a
   /// huge PMD stops the descent above `level`).
@@ -119,6 +130,7 @@ class PageTable {
 
   PhysMem& m_mem;
   MmId m_mm;
+  bool m_kernel;
   Pfn m_pgd;
   size_t m_tables = 1;
   /// The PTE table of the last 2 MiB region looked up: kernel paths walk one table at a time,

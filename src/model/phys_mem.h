@@ -60,6 +60,7 @@ class PhysMem {
   using TableBody = std::array<uint64_t, kPtrsPerTable>;
 
   PhysMem(PhysMemConfig cfg, EventBus& bus) : m_cfg(cfg), m_bus(bus) {}
+  const PhysMemConfig& config() const { return m_cfg; }
 
   /// alloc_pages(): take a frame off the free list, bump its generation, refcount = 1.
   Pfn alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* func);

@@ -44,6 +44,8 @@ class Pte {
   }
   /// A non-leaf entry pointing at the next-level table.
   static constexpr Pte table(Pfn pfn) { return Pte{kPresent | kWrite | kUser | (uint64_t{pfn.value()} << kPfnShift)}; }
+  /// A kernel table entry (_KERNPG_TABLE): no _PAGE_USER, so a user-mode walk through it faults.
+  static constexpr Pte kernel_table(Pfn pfn) { return Pte{kPresent | kWrite | (uint64_t{pfn.value()} << kPfnShift)}; }
   static constexpr Pte swap_entry(SwpType t, uint64_t offset) {
     return Pte{(uint64_t(t) << kSwpTypeShift) | (offset << kPfnShift)};
   }

@@ -32,6 +32,13 @@ inline constexpr unsigned kPtrsPerTable = 512;
 inline constexpr uint64_t kTaskSize = uint64_t{1} << 47;
 /// The kernel's TLB_FLUSH_ALL / ULONG_MAX.
 inline constexpr uint64_t kFlushAll = ~uint64_t{0};
+/// x86-64 4-level layout without KASLR (Documentation/arch/x86/x86_64/mm.rst): the direct map
+/// starts at PAGE_OFFSET, vmalloc/ioremap space is [VMALLOC_START, VMALLOC_END).
+inline constexpr uint64_t kPageOffset = 0xffff888000000000;
+inline constexpr uint64_t kVmallocStart = 0xffffc90000000000;
+inline constexpr uint64_t kVmallocEnd = 0xffffe90000000000;
+/// The kernel half of an address space: x86 maps it into every mm's PGD (pgd_ctor()).
+constexpr bool is_kernel_half(uint64_t va) { return va >= kPageOffset; }
 
 /// A user virtual address (or an SVA IOVA, which is the same thing under a PASID).
 class Vaddr : public StrongId<struct VaddrTag, uint64_t> {
@@ -65,6 +72,9 @@ struct MmId : StrongId<struct MmTag, uint16_t> {
   using StrongId::StrongId;
 };
 inline constexpr MmId kNoMm{0xffff};
+/// init_mm: the kernel's own page tables (swapper_pg_dir), whose kernel-half entries every mm's
+/// PGD shares. Events about kernel tables carry it.
+inline constexpr MmId kInitMm{0xfffe};
 /// Event sequence number, global to one run.
 struct Seq : StrongId<struct SeqTag, uint64_t> {
   using StrongId::StrongId;

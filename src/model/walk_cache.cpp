@@ -31,7 +31,7 @@ const WalkCacheEntry* WalkCache::lookup(uint32_t tag, uint64_t va) {
   return best;
 }
 
-void WalkCache::fill(uint32_t tag, MmId mm, uint64_t va, uint8_t level, Pfn table, uint32_t gen, const char* func) {
+void WalkCache::fill(uint32_t tag, MmId mm, uint64_t va, uint8_t level, Pfn table, uint32_t gen, const char* func, bool user) {
   // The detector orders a fill against stores to the entry it caches.
   touch::read(Touch::Obj::PtRange, mm.value(), va, va + 1);
   if (m_entries.empty()) return;
@@ -46,7 +46,7 @@ void WalkCache::fill(uint32_t tag, MmId mm, uint64_t va, uint8_t level, Pfn tabl
   }
   if (victim->valid) drop(*victim, EventKind::Evict, "capacity eviction");
   *victim = WalkCacheEntry{.prefix = prefix, .table = table, .table_gen = gen, .tag = tag, .lru = ++m_clock,
-                           .mm = mm, .level = level, .valid = true};
+                           .mm = mm, .level = level, .valid = true, .user = user};
   // The victim was chosen by the members and their LRU order, which the fill changes.
   touch::cache_entries(true, m_holder, victim->start(), victim->end());
   touch::cache_set(CachePart::Members, m_holder, 0);

@@ -23,6 +23,7 @@ struct WalkCacheEntry {
   MmId mm = kNoMm;
   uint8_t level = 0;  ///< level of the cached entry: 2 = PMD entry (points at a PTE table)
   bool valid = false;
+  bool user = true;  ///< every entry on the path to it had _PAGE_USER
   uint64_t start() const;
   uint64_t end() const;
 };
@@ -33,7 +34,7 @@ class WalkCache {
 
   /// Deepest entry covering `va` under `tag`, or nullptr.
   const WalkCacheEntry* lookup(uint32_t tag, uint64_t va);
-  void fill(uint32_t tag, MmId mm, uint64_t va, uint8_t level, Pfn table, uint32_t gen, const char* func);
+  void fill(uint32_t tag, MmId mm, uint64_t va, uint8_t level, Pfn table, uint32_t gen, const char* func, bool user = true);
   size_t invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func);
   size_t invalidate_tag(uint32_t tag, const char* func);
   size_t invalidate_all(const char* func);

@@ -10,16 +10,23 @@ WalkResult hw_walk(PhysMem& mem, const WalkContext& ctx, Vaddr va, bool write, W
   EventBus& bus = mem.bus();
   Pfn t = ctx.root;
   unsigned level = 4;
+  // _PAGE_USER of every entry so far: a paging-structure cache entry keeps its path's (Intel
+  // SDM Vol. 3A 4.10.3.1), so a walk resumed from one knows it too.
+  bool user = true;
+  // The kernel half's tables below the PGD are init_mm's: their entries are named by it, as the
+  // kernel's stores to them are.
+  const MmId owner = is_kernel_half(va.value()) ? kInitMm : ctx.mm;
   if (pwc && pwc->enabled()) {
     if (const WalkCacheEntry* w = pwc->lookup(ctx.tag, va.value())) {
       t = w->table;
       level = w->level - 1u;
+      user = w->user;
       const Frame& f = mem.frame(t);
       if (!f.allocated || f.kind != FrameKind::Table || f.generation != w->table_gen) {
         r.stale_table = true;
         const bool data = mem.walker_view(t) == nullptr;
         if (bus.active()) {
-          Event e{.kind = EventKind::StaleTableWalk, .level = w->level, .holder = pwc->holder(), .mm = ctx.mm,
+          Event e{.kind = EventKind::StaleTableWalk, .level = w->level, .holder = pwc->holder(), .mm = owner,
                   .tag = ctx.tag, .func = p.func};
           e.va = va.value();
           e.pfn = t;
@@ -38,6 +45,7 @@ WalkResult hw_walk(PhysMem& mem, const WalkContext& ctx, Vaddr va, bool write, W
     uint8_t level;
     Pfn table;
     uint32_t gen;
+    bool user;
   } pending[3];
   unsigned npending = 0;
   for (;; --level) {
@@ -56,10 +64,12 @@ WalkResult hw_walk(PhysMem& mem, const WalkContext& ctx, Vaddr va, bool write, W
       r.leaf_level = static_cast<uint8_t>(level);
       break;
     }
+    user = user && e.user();
     if (level == 1 || e.huge()) {
       r.leaf = e;
       r.leaf_level = static_cast<uint8_t>(level);
-      if (write && !e.writable()) r.fault = WalkFault::WriteProtect;
+      if (p.user_request && !user) r.fault = WalkFault::Supervisor;
+      else if (write && !e.writable()) r.fault = WalkFault::WriteProtect;
       if (r.fault == WalkFault::None && p.set_access_dirty && !r.stale_table) {
         Pte ne = e.with(Pte::kAccessed | (write ? Pte::kDirty : 0));
         if (ne != e) {
@@ -84,12 +94,14 @@ WalkResult hw_walk(PhysMem& mem, const WalkContext& ctx, Vaddr va, bool write, W
       }
       break;
     }
-    pending[npending++] = Pending{static_cast<uint8_t>(level), e.pfn(), mem.frame(e.pfn()).generation};
+    pending[npending++] = Pending{static_cast<uint8_t>(level), e.pfn(), mem.frame(e.pfn()).generation, user};
     t = e.pfn();
   }
-  if (pwc && pwc->enabled() && (r.fault == WalkFault::None || p.cache_nonleaf_on_fault))
+  const bool keep = r.fault == WalkFault::None ||
+                    (r.fault == WalkFault::Supervisor ? p.cache_nonleaf_on_supervisor_fault : p.cache_nonleaf_on_fault);
+  if (pwc && pwc->enabled() && keep)
     for (unsigned i = 0; i < npending; ++i)
-      pwc->fill(ctx.tag, ctx.mm, va.value(), pending[i].level, pending[i].table, pending[i].gen, p.func);
+      pwc->fill(ctx.tag, owner, va.value(), pending[i].level, pending[i].table, pending[i].gen, p.func, pending[i].user);
   return r;
 }
 

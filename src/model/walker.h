@@ -23,12 +23,19 @@ struct WalkParams {
   /// Keep non-leaf entries in the walk cache even when the walk ended at a non-present leaf, as
   /// the Intel SDM allows for paging-structure caches (Vol. 3A 4.10.3.1).
   bool cache_nonleaf_on_fault = true;
+  /// A user-mode request (an SVA device's, PASID entry without supervisor requests): the walk
+  /// faults unless every entry on the path has _PAGE_USER, and it learns so only at the leaf.
+  bool user_request = false;
+  /// Keep the non-leaf entries of a walk that ended in that user/supervisor fault: the
+  /// e37d5a2d60a3 series reports IOMMUs cache "intermediate page table entries" as long as they
+  /// are valid, "no matter the permissions".
+  bool cache_nonleaf_on_supervisor_fault = true;
   /// Hardware sets PTE accessed/dirty bits (x86, ARMv8.1 HAFDBS, SVA IOMMUs).
   bool set_access_dirty = true;
   const char* func = "page walk";
 };
 
-enum class WalkFault : uint8_t { None, NotPresent, WriteProtect, StaleTable };
+enum class WalkFault : uint8_t { None, NotPresent, WriteProtect, StaleTable, Supervisor };
 
 struct WalkResult {
   WalkFault fault = WalkFault::None;

@@ -151,6 +151,7 @@ DeviceSpec read_device(const json& j, const std::string& ptr, std::vector<Diagno
   r.uint("iotlb_entries", s.iotlb_entries, 1, 1u << 16);
   r.uint("walk_cache_entries", s.walk_cache_entries, 0, 1024);
   r.opt_boolean("cache_nonleaf_on_fault", s.cache_nonleaf_on_fault);
+  r.boolean("cache_nonleaf_on_supervisor_fault", s.cache_nonleaf_on_supervisor_fault);
   r.opt_boolean("permission_fault_rewalks", s.permission_fault_rewalks);
   r.boolean("btm", s.btm);
   r.boolean("nopasid_inv_covers_pasid", s.nopasid_inv_covers_pasid);
@@ -313,6 +314,15 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
     fr.uint("pages", f.pages, 1, uint64_t{1} << 24);
     fr.finish();
     s.files.push_back(f);
+  });
+  r.array("vmalloc", [&](const json& x, const std::string& p) {
+    VmallocSpec v;
+    v.pointer = p;
+    ObjReader vr(x, p, d);
+    vr.address("addr", v.addr, true);
+    vr.uint("pages", v.pages, 1, kPtrsPerTable);
+    vr.finish();
+    s.vmalloc.push_back(v);
   });
   r.array("mms", [&](const json& x, const std::string& p) {
     MmSpec m;

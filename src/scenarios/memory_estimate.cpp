@@ -113,6 +113,9 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s) {
     }
   }
   for (const FileSpec& f : s.files) t.bytes(f.pointer, sat_mul(f.pages, 16));  // the page-cache slots
+  // A vmalloc area: its pages and tables, mapped at setup; the kernel's own PGD once.
+  for (const VmallocSpec& v : s.vmalloc) t.pages(v.pointer, v.pages, 0, true, Tally::Kind::Setup);
+  if (!s.vmalloc.empty()) t.fixed(s.vmalloc.front().pointer, 0, 0, 1);
   std::vector<std::pair<std::string, std::string>> forks;  // child, parent
   for (const ThreadSpec& th : s.threads)
     for (const OpSpec& op : th.ops)

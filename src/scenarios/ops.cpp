@@ -12,6 +12,7 @@
 #include "kernel/mremap.h"
 #include "kernel/reclaim.h"
 #include "kernel/thp.h"
+#include "kernel/vmalloc.h"
 #include "kernel/zap.h"
 
 namespace tlbsim::scenarios {
@@ -184,6 +185,19 @@ const std::vector<OpInfo>& ops() {
       {"khugepaged_retract", ThreadKind::Kernel, kNeedFile,
        "khugepaged collapse_file -> retract_page_tables: mmap_write_trylock, pmdp_collapse_flush, pte_free (notifier bracket since f268f6cf875f)",
        [](OpContext& c, const OpSpec& o) { return kernel::retract_page_tables(c.k, file_id(c.k, o.file), o.index); }},
+      {"vfree", ThreadKind::Kernel, kNeedAddr | kNeedPages | kKernelAddr,
+       "vfree of a vmalloc area: remove_vm_area -> vunmap_range_noflush (PTEs cleared, tables kept), flush_tlb_kernel_range, "
+       "__free_page of each page",
+       [](OpContext& c, const OpSpec& o) { return kernel::vfree(c.k, o.addr, o.pages); }},
+      {"ioremap_huge", ThreadKind::Kernel, kNeedAddr | kKernelAddr,
+       "ioremap of a 2 MiB block: vmap_try_huge_pmd -> pmd_free_pte_page (pmd_clear, flush_tlb_kernel_range, free the PTE "
+       "table: pte_free_kernel at once, or from v6.19 pagetable_free_kernel queues it for kernel_pgtable_work), pmd_set_huge",
+       [](OpContext& c, const OpSpec& o) { return kernel::ioremap_huge(c.k, o.addr); }},
+      {"kernel_pgtable_work", ThreadKind::Kernel, 0,
+       "the v6.19 kworker of kernel_pgtable_work: whenever kernel page tables are queued, kernel_pgtable_work_func takes them, "
+       "iommu_sva_invalidate_kva_range(PAGE_OFFSET, -1) reaches every SVA mm, then __pagetable_free; returns once no "
+       "ioremap_huge op is left to queue one (up to v6.18 nothing is queued)",
+       [](OpContext& c, const OpSpec&) { return kernel::kernel_pgtable_work_func(c.k); }},
   };
   return all;
 }

@@ -26,6 +26,9 @@ enum OpNeed : unsigned {
   /// With kNeedAddr: "addr" is where the op maps (mmap) or moves the break to (brk), so it need
   /// not be mapped already; validation checks the op's own keys instead.
   kAddrMaps = 128,
+  /// With kNeedAddr: "addr" is in the kernel half (the scenario's vmalloc space), checked
+  /// against its "vmalloc" areas rather than an mm's VMAs.
+  kKernelAddr = 256,
 };
 
 /// What a running op can reach: the kernel, and the thread's CPU/device/mm.

@@ -11,6 +11,7 @@
 #include "kernel/sva.h"
 #include "kernel/task.h"
 #include "kernel/thp.h"
+#include "kernel/vmalloc.h"
 #include "model/check.h"
 #include "model/log_check.h"
 #include "scenarios/errors.h"
@@ -170,6 +171,7 @@ class Runner {
       ic.iotlb = cache_shape(d.iotlb_entries);
       ic.walk_cache_entries = d.walk_cache_entries;
       ic.cache_nonleaf_on_fault = d.cache_nonleaf_on_fault.value_or(true);
+      ic.cache_nonleaf_on_supervisor_fault = d.cache_nonleaf_on_supervisor_fault;
       // SMMUv3 reports a permission fault and keeps its entry; x86 IOMMUs walk again.
       ic.permission_fault_rewalks = d.permission_fault_rewalks.value_or(di->kind() != iommu::IommuKind::SmmuV3);
       ic.btm = d.btm;
@@ -179,6 +181,16 @@ class Runner {
       devices[d.name] = {static_cast<unsigned>(k.iommus() - 1), di->decoding};
     }
     for (const FileSpec& f : m_s.files) m_files[f.name] = k.create_file(f.name, f.pages);
+    // The kernel half, before any mm so that each mm's PGD copies it: the PUD tables of every
+    // PGD slot a vmalloc area or an ioremap_huge op reaches, then the areas.
+    for (const VmallocSpec& v : m_s.vmalloc) k.boot_kernel_half(v.addr, v.addr + v.pages * kPageSize);
+    for (const ThreadSpec& ts : m_s.threads)
+      for (const OpSpec& o : ts.ops)
+        if (o.op == "ioremap_huge") k.boot_kernel_half(o.addr, o.addr + kPmdSize);
+    for (const VmallocSpec& v : m_s.vmalloc) kernel::vmalloc_setup(k, v.addr, v.pages);
+    unsigned remaps = 0;
+    for (const ThreadSpec& ts : m_s.threads) remaps += static_cast<unsigned>(std::count_if(ts.ops.begin(), ts.ops.end(), [](const OpSpec& o) { return o.op == "ioremap_huge"; }));
+    k.kernel_pgtable_work().set_producers(remaps);
     // Each fork's child, by name: the mm of the thread that forks it.
     for (const ThreadSpec& ts : m_s.threads)
       for (const OpSpec& o : ts.ops)

@@ -21,6 +21,8 @@ struct DeviceSpec {
   uint32_t iotlb_entries = 128;
   uint32_t walk_cache_entries = 16;
   std::optional<bool> cache_nonleaf_on_fault;
+  /// iommu::IommuConfig::cache_nonleaf_on_supervisor_fault (default true).
+  bool cache_nonleaf_on_supervisor_fault = true;
   std::optional<bool> permission_fault_rewalks;
   bool btm = false;
   bool nopasid_inv_covers_pasid = true;
@@ -29,6 +31,13 @@ struct DeviceSpec {
 
 struct FileSpec {
   std::string name;
+  uint64_t pages = 1;
+  std::string pointer;
+};
+
+/// A vmalloc area mapped at setup in the kernel half (x86): "vmalloc": [{"addr", "pages"}].
+struct VmallocSpec {
+  uint64_t addr = 0;
   uint64_t pages = 1;
   std::string pointer;
 };
@@ -145,6 +154,7 @@ struct ScenarioSpec {
   iommu::CostModel cost{};  ///< the defaults, with the fields the scenario's "costs" names replaced
   std::vector<DeviceSpec> devices;
   std::vector<FileSpec> files;
+  std::vector<VmallocSpec> vmalloc;
   std::vector<MmSpec> mms;
   std::vector<ThreadSpec> threads;
   ScheduleSpec schedule;

@@ -40,6 +40,88 @@ std::string kind_name(ThreadKind k) {
   return k == ThreadKind::Cpu ? "cpu" : k == ThreadKind::Device ? "device" : "kernel";
 }
 
+/// The kernel half (x86): the "vmalloc" areas, the ops that act on them (vfree, ioremap_huge)
+/// and device accesses to kernel addresses. Ops run in any interleaving, so each condition the
+/// kernel's vmap allocator guarantees is checked statically: ioremap() gets a block only after
+/// every area in it was vfree()d, by the thread that ioremaps it.
+void check_kernel_half(Ctx& c, const ScenarioSpec& s) {
+  const std::string where = " (vmalloc space is [" + hex(kVmallocStart) + ", " + hex(kVmallocEnd) + "))";
+  bool any = !s.vmalloc.empty();
+  for (size_t i = 0; i < s.vmalloc.size(); ++i) {
+    const VmallocSpec& v = s.vmalloc[i];
+    if (v.addr % kPageSize || v.addr < kVmallocStart || v.addr >= kVmallocEnd || v.pages > (kVmallocEnd - v.addr) / kPageSize) {
+      c.error(v.pointer + "/addr", "expected a page-aligned vmalloc address with its pages inside vmalloc space" + where + ", got " + hex(v.addr));
+      continue;
+    }
+    for (size_t j = 0; j < i; ++j) {
+      const VmallocSpec& w = s.vmalloc[j];
+      if (v.addr < w.addr + w.pages * kPageSize && w.addr < v.addr + v.pages * kPageSize)
+        c.error(v.pointer, "vmalloc area " + hex(v.addr) + "+" + std::to_string(v.pages) + " pages overlaps " + w.pointer);
+    }
+  }
+  std::map<uint64_t, std::string> freed, remapped;  // area address / block -> the op's pointer
+  for (const ThreadSpec& t : s.threads) {
+    std::set<uint64_t> freed_here;
+    for (const OpSpec& o : t.ops) {
+      const OpInfo* info = find_op(o.op);
+      if (!info || info->kind != t.kind || !o.has("addr")) continue;
+      const bool kernel_op = info->needs & kKernelAddr;
+      if (!kernel_op && !(t.kind == ThreadKind::Device && is_kernel_half(o.addr))) continue;
+      any = true;
+      if (o.op == "vfree") {
+        auto it = std::find_if(s.vmalloc.begin(), s.vmalloc.end(), [&](const VmallocSpec& v) { return v.addr == o.addr; });
+        if (it == s.vmalloc.end())
+          c.error(o.pointer + "/addr", "vfree frees a vmalloc area: expected the address of one in \"vmalloc\", got " + hex(o.addr));
+        else if (it->pages != o.pages)
+          c.error(o.pointer + "/pages", "the vmalloc area at " + hex(o.addr) + " has " + std::to_string(it->pages) + " pages");
+        else if (auto [at, fresh] = freed.emplace(o.addr, o.pointer); !fresh)
+          c.error(o.pointer, "the vmalloc area at " + hex(o.addr) + " is freed twice (first at " + at->second + ")");
+        freed_here.insert(o.addr);
+        continue;
+      }
+      if (o.op == "ioremap_huge") {
+        if (o.addr % kPmdSize || o.addr < kVmallocStart || o.addr >= kVmallocEnd) {
+          c.error(o.pointer + "/addr", "expected a 2 MiB-aligned address in vmalloc space" + where + ", got " + hex(o.addr));
+          continue;
+        }
+        if (auto [at, fresh] = remapped.emplace(o.addr, o.pointer); !fresh)
+          c.error(o.pointer, "the block at " + hex(o.addr) + " is ioremapped twice (first at " + at->second + ")");
+        for (const VmallocSpec& v : s.vmalloc)
+          if (v.addr < o.addr + kPmdSize && o.addr < v.addr + v.pages * kPageSize && !freed_here.count(v.addr))
+            c.error(o.pointer, "ioremap of " + hex(o.addr) + " needs the vmalloc area at " + hex(v.addr) + " (" + v.pointer +
+                                   ") vfreed first, by an earlier op of this thread: the vmap allocator hands out no range in use");
+        continue;
+      }
+      // A device's DMA to a kernel address: inside an area or an ioremapped block.
+      const uint64_t last = o.addr + (std::max<uint64_t>(o.pages, 1) - 1) * kPageSize;
+      auto inside = [&](uint64_t a) {
+        for (const VmallocSpec& v : s.vmalloc)
+          if (a >= v.addr && a - v.addr < v.pages * kPageSize) return true;
+        for (const ThreadSpec& u : s.threads)
+          for (const OpSpec& q : u.ops)
+            if (q.op == "ioremap_huge" && q.addr % kPmdSize == 0 && a >= q.addr && a - q.addr < kPmdSize) return true;
+        return false;
+      };
+      if (o.addr % kPageSize || last < o.addr || !inside(o.addr) || !inside(last))
+        c.error(o.pointer + "/addr", "kernel address " + hex(o.addr) + " (" + std::to_string(o.pages) +
+                                         " pages) is not in a \"vmalloc\" area or an ioremap_huge block");
+    }
+  }
+  // The v6.19 worker: one, and wherever an ioremap may queue a table for it.
+  std::string worker;
+  for (const ThreadSpec& t : s.threads)
+    for (const OpSpec& o : t.ops)
+      if (o.op == "kernel_pgtable_work" && t.kind == ThreadKind::Kernel) {
+        if (!worker.empty()) c.error(o.pointer, "one kernel_pgtable_work op frees every queued table (first at " + worker + ")");
+        else worker = o.pointer;
+      }
+  if (!remapped.empty() && worker.empty())
+    c.error(remapped.begin()->second, "ioremap_huge needs a kernel thread running kernel_pgtable_work: from v6.19 the table it "
+                                      "frees waits for that worker (up to v6.18 the worker does nothing)");
+  if (any && s.arch != "x86")
+    c.error(s.pointer + "/arch", "the kernel half is modelled on x86 only: arm64 maps the kernel through TTBR1, which an SVA context descriptor never walks");
+}
+
 /// False (and an error) unless `addr` is a page-aligned user address.
 bool check_addr(Ctx& c, const std::string& ptr, uint64_t addr, const char* what) {
   if (addr % kPageSize) c.error(ptr, std::string("expected a page-aligned ") + what + ", got " + hex(addr));
@@ -278,7 +360,9 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       }
       for (auto [flag, key] : {std::pair{kNeedAddr, "addr"}, std::pair{kNeedNewAddr, "new_addr"}, std::pair{kNeedProt, "prot"}})
         if ((needs & flag) && !o.has(key)) c.error(o.pointer, "op " + in_quotes(o.op) + " needs " + in_quotes(key));
-      if ((needs & kNeedAddr) && !(needs & kAddrMaps) && o.has("addr")) {  // mmap, brk: check_mmap(), check_brk()
+      // mmap, brk: check_mmap(), check_brk(); kernel addresses: check_kernel_half().
+      const bool kernel_addr = (needs & kKernelAddr) || (t.kind == ThreadKind::Device && is_kernel_half(o.addr));
+      if ((needs & kNeedAddr) && !(needs & kAddrMaps) && !kernel_addr && o.has("addr")) {
         if (check_addr(c, o.pointer + "/addr", o.addr, "address") && target && !reach.at(target).covers(o.addr, o.pages))
           c.error(o.pointer + "/addr", "address " + hex(o.addr) + " (" + std::to_string(o.pages) + " pages) is not mapped by any VMA of mm " +
                                            in_quotes(target->name) + " at setup, nor by an mmap or brk op of its threads");
@@ -295,6 +379,7 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       }
     }
   }
+  check_kernel_half(c, s);
   check_step_threads(s.schedule.entries, s.threads, c.out);
   for (const auto& [policy, m] : s.expect)
     if (!kernel::find_policy(policy)) {

@@ -291,3 +291,36 @@ TEST_CASE("check_invariants catches a wrong table count", "[model]") {
 }
 
 }  // namespace tlbsim
+
+namespace tlbsim {
+
+TEST_CASE("clone_kernel_pgds shares init_mm's kernel half: same tables, each mm's check walks only its own half", "[model]") {
+  EventBus bus;
+  PhysMem mem({}, bus);
+  PageTable init(mem, kInitMm, true);
+  const Vaddr kva{kVmallocStart + 5 * kPageSize};
+  const PteRef pte = init.alloc(kva, 1, "pte_alloc_kernel");
+  const Pfn page = mem.alloc(FrameKind::Kernel, 0, 0, "__vmalloc_area_node");
+  init.set(pte, kva, Pte::make(page, true, false), "vmap_pte_range");
+  // init_mm's upper entries are kernel table entries: no _PAGE_USER.
+  for (unsigned l = 4; l >= 2; --l) CHECK_FALSE(init.get(init.lookup(kva, l)).user());
+  PageTable a(mem, MmId{1}), b(mem, MmId{2});
+  a.clone_kernel_pgds(init);
+  b.clone_kernel_pgds(init);
+  CHECK(a.leaf(kva).pfn() == page);
+  CHECK(b.leaf(kva).pfn() == page);
+  CHECK(a.lookup(kva, 3).table == init.lookup(kva, 3).table);  // the same PUD table
+  CHECK(a.lookup(kva, 1).table == b.lookup(kva, 1).table);
+  // Each check walks its own half only: a shared kernel table is not "owned by another mm".
+  CHECK_NOTHROW(init.check_invariants());
+  CHECK_NOTHROW(a.check_invariants());
+  CHECK_NOTHROW(b.check_invariants());
+  CHECK(a.tables() == 1);  // the PGD; the kernel tables are init_mm's
+  // A user mapping of `a` does not reach `b` or init_mm.
+  a.set(a.alloc(Vaddr{0x1000}, 1, "__pte_alloc"), Vaddr{0x1000}, Pte::make(mem.alloc(FrameKind::Anon, 1, 1, "do_anonymous_page"), true), "set_pte_at");
+  CHECK_FALSE(b.leaf(Vaddr{0x1000}).present());
+  CHECK_NOTHROW(a.check_invariants());
+  CHECK_NOTHROW(init.check_invariants());
+}
+
+}  // namespace tlbsim

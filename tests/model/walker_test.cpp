@@ -272,4 +272,63 @@ TEST_CASE("a successful walk fills the walk cache regardless of cache_nonleaf_on
   CHECK(w.pwc.occupancy() == 3);
 }
 
+TEST_CASE("a user-mode walk through an entry without _PAGE_USER faults at the leaf, keeping the upper entries only if asked", "[model]") {
+  const bool keep = GENERATE(true, false);
+  Walk w;
+  const Pfn data = w.mem.alloc(FrameKind::Kernel, 0, 0, "__vmalloc_area_node");
+  w.set(kVa, Pte::make(data, true, false));  // a supervisor leaf
+  const WalkResult r = w.walk(kVa, false, true, WalkParams{.user_request = true, .cache_nonleaf_on_supervisor_fault = keep});
+  CHECK(r.fault == WalkFault::Supervisor);
+  CHECK_FALSE(w.pt.leaf(kVa).young());  // no A/D update on a faulting walk
+  CHECK(w.pwc.occupancy() == (keep ? 3u : 0u));
+  // The supervisor fault has its own switch: the not-present one does not govern it.
+  Walk v;
+  v.set(kVa, Pte::make(data, true, false));
+  CHECK(v.walk(kVa, false, true, WalkParams{.cache_nonleaf_on_fault = !keep, .user_request = true,
+                                             .cache_nonleaf_on_supervisor_fault = keep})
+            .fault == WalkFault::Supervisor);
+  CHECK(v.pwc.occupancy() == (keep ? 3u : 0u));
+  // A walk that is not user-mode (a CPU's kernel access) is allowed.
+  CHECK(w.walk(kVa, false, true, WalkParams{}).fault == WalkFault::None);
+}
+
+TEST_CASE("a walk resumed from a walk-cache entry whose path lacked _PAGE_USER still faults a user request", "[model]") {
+  Walk w;
+  // init_mm-style: the PMD entry is a kernel table entry; the PTE below it would allow a user.
+  const PteRef pmd = w.pt.alloc(kVa, 2, "pmd_alloc");
+  const Pfn table = w.mem.alloc(FrameKind::Table, kMm.value(), 1, "pte_alloc_kernel");
+  w.pt.note_table_allocated();
+  w.pt.set(pmd, kVa, Pte::kernel_table(table), "pmd_populate_kernel");
+  const Pfn data = w.map(kVa, true);
+  REQUIRE(w.pt.leaf(kVa).pfn() == data);
+  CHECK(w.walk(kVa, false, true, WalkParams{.user_request = true}).fault == WalkFault::Supervisor);
+  REQUIRE(w.pwc.occupancy() == 3);
+  w.pwc.for_each([](const WalkCacheEntry& e) { CHECK(e.user == (e.level > 2)); });
+  // The second walk starts at the PTE table from the cached PMD entry, and knows its path.
+  w.rec.clear();
+  CHECK(w.walk(kVa, false, true, WalkParams{.user_request = true}).fault == WalkFault::Supervisor);
+  CHECK(w.rec.count(EventKind::WalkFill) == 0);
+}
+
+TEST_CASE("walk-cache entries of a kernel-half address name init_mm, whose tables they point into", "[model]") {
+  EventBus bus;
+  test::Recorder rec;
+  bus.add_sink(&rec);
+  PhysMem mem({}, bus);
+  PageTable init(mem, kInitMm, true);
+  constexpr Vaddr kKva{kVmallocStart};
+  const Pfn data = mem.alloc(FrameKind::Kernel, 0, 0, "__vmalloc_area_node");
+  init.set(init.alloc(kKva, 1, "pte_alloc_kernel"), kKva, Pte::make(data, true, false), "vmap_pte_range");
+  PageTable user(mem, kMm);
+  user.clone_kernel_pgds(init);
+  WalkCache pwc(32, Holder{HolderKind::CpuWalkCache, 0}, bus);
+  rec.clear();
+  const WalkResult r = hw_walk(mem, WalkContext{kMm, kAsid, user.pgd()}, kKva, false, &pwc, WalkParams{.user_request = true});
+  CHECK(r.fault == WalkFault::Supervisor);
+  const auto fills = rec.of(EventKind::WalkFill);
+  REQUIRE(fills.size() == 3);
+  for (const Event* e : fills) CHECK(e->mm == kInitMm);
+  pwc.for_each([](const WalkCacheEntry& e) { CHECK_FALSE(e.user); });
+}
+
 }  // namespace tlbsim

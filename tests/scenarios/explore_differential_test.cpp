@@ -130,9 +130,13 @@ TEST_CASE("scenario generator: deterministic, loadable, and covers every op and 
       ++features[v.contains("file") ? "file" : "anon"];
       ++features["populate " + v.value("populate", std::string("none"))];
     }
+    if (s.contains("vmalloc")) ++features["vmalloc area"];
     for (const auto& t : s["threads"]) {
       ++threads[t.contains("device") ? "device" : t.contains("kernel") ? "kernel" : "cpu"];
-      for (const auto& o : t["ops"]) ++ops[o["op"].get<std::string>()];
+      for (const auto& o : t["ops"]) {
+        ++ops[o["op"].get<std::string>()];
+        if (t.contains("device") && o["addr"].get<std::string>().starts_with("0xffff")) ++features["DMA to a kernel address"];
+      }
     }
     ++features[std::to_string(s["threads"].size()) + " threads"];
   }
@@ -146,7 +150,7 @@ TEST_CASE("scenario generator: deterministic, loadable, and covers every op and 
     CHECK(decodings[std::string(d.name)] >= 50);
   }
   for (const char* f : {"walk cache on", "walk cache off", "file", "anon", "populate none", "populate read", "populate write",
-                        "2 threads", "3 threads"}) {
+                        "2 threads", "3 threads", "vmalloc area", "DMA to a kernel address"}) {
     INFO(f);
     CHECK(features[f] >= 50);
   }

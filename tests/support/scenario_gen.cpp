@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "support/scenario_gen.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "kernel/policy.h"
@@ -23,6 +25,7 @@ constexpr uint64_t kBase = 0x40000000;   // the main VMA
 constexpr uint64_t kOther = 0x50000000;  // the optional second VMA (and an mremap destination)
 constexpr uint64_t kFree = 0x60000000;   // never mapped at setup: the other mremap destination
 constexpr uint64_t kHeap = 0x70000000;   // the empty heap of a brk op when the main VMA cannot be it
+constexpr uint64_t kVmalloc = 0xffffc90000000000;  // the vmalloc area of a kernel-half scenario
 
 std::string hex(uint64_t v) {
   char b[32];
@@ -63,8 +66,35 @@ class Gen {
       if (nthreads == 2 && pick(4) == 0) p.ops.push_back(op_of_kind(o.kind));
       plan.push_back(p);
     }
+    // The kernel half is x86's: on arm64 a kernel-half op becomes a reclaim (as a ksm_merge of
+    // one page does). ioremap_huge needs the area in its block vfree()d first by its thread.
+    // One thread at most frees the one area (a second vfree or ioremap of it is refused), and
+    // one op is the kernel_pgtable_work worker, which an ioremap needs.
+    bool half_taken = false, worker = false;
+    for (Plan& p : plan)
+      for (std::string& op : p.ops)
+        if (op == "kernel_pgtable_work" && std::exchange(worker, true)) op = "reclaim";
+    for (Plan& p : plan) {
+      bool mine = false;
+      for (std::string& op : p.ops)
+        if (op == "vfree" || op == "ioremap_huge") {
+          if (m_arm || (half_taken && !mine)) op = "reclaim";
+          else mine = true;
+        }
+      half_taken = half_taken || mine;
+      const auto remap = std::find(p.ops.begin(), p.ops.end(), "ioremap_huge");
+      if (remap != p.ops.end() && std::find(p.ops.begin(), remap, "vfree") == remap) {
+        p.ops.erase(std::remove(p.ops.begin(), p.ops.end(), "vfree"), p.ops.end());
+        p.ops.insert(std::find(p.ops.begin(), p.ops.end(), "ioremap_huge"), "vfree");
+      }
+    }
+    const bool remaps = std::any_of(plan.begin(), plan.end(), [](const Plan& p) {
+      return std::find(p.ops.begin(), p.ops.end(), "ioremap_huge") != p.ops.end();
+    });
+    if (remaps && !worker) plan.push_back({ThreadKind::Kernel, {"kernel_pgtable_work"}});
     for (const Plan& p : plan)
       for (const std::string& op : p.ops) {
+        if (op == "vfree" || op == "ioremap_huge") m_kernel_half = true;
         if (op == "khugepaged_retract") m_huge = m_file = true;
         if (op == "truncate") m_file = true;
         if (op == "brk") m_brk = true;
@@ -107,6 +137,16 @@ class Gen {
       f["name"] = "f";
       f["pages"] = m_huge ? 512 : m_pages + pick(2);
       s["files"] = Json::array({f});
+    }
+    // Sometimes, on x86, a vmalloc area a device can probe (its walk caches the kernel's upper
+    // entries, then faults) even when no op frees it.
+    if (!m_arm && !m_kernel_half && devices && pick(4) == 0) m_kernel_half = true;
+    if (m_kernel_half) {
+      m_vmalloc_pages = 1 + pick(2);
+      Json v;
+      v["addr"] = hex(kVmalloc);
+      v["pages"] = m_vmalloc_pages;
+      s["vmalloc"] = Json::array({v});
     }
     Json mm;
     mm["name"] = "proc";
@@ -231,7 +271,14 @@ class Gen {
   Json make_op(const std::string& op) {
     Json o;
     o["op"] = op;
-    if (op == "dma_read" || op == "dma_write") {
+    if ((op == "dma_read" || op == "dma_write") && m_kernel_half && pick(2)) {
+      o["addr"] = hex(kVmalloc + pick(m_vmalloc_pages) * kPage);  // a kernel address: faults
+    } else if (op == "vfree") {
+      o["addr"] = hex(kVmalloc);
+      o["pages"] = m_vmalloc_pages;
+    } else if (op == "ioremap_huge") {
+      o["addr"] = hex(kVmalloc);
+    } else if (op == "dma_read" || op == "dma_write") {
       // Usually two pages or more when there are: the second walk can start from the walk
       // cache that the first filled.
       if (m_pages > 1 && pick(3)) {
@@ -316,7 +363,8 @@ class Gen {
   uint64_t m_seed;
   SplitMix64 m_rng;
   bool m_arm = false, m_file = false, m_huge = false, m_shared = false, m_second = false, m_thp = false, m_brk = false;
-  uint64_t m_pages = 1;
+  bool m_kernel_half = false;
+  uint64_t m_pages = 1, m_vmalloc_pages = 1;
   unsigned m_children = 0;
 };
 

@@ -11,7 +11,11 @@
 /// arch that decoding needs), so consecutive seeds rotate through every op and decoding; the
 /// rest (companions, half of them DMA when the rotated op is not, pages, file or anonymous,
 /// populate, walk caches, ATS, BTM) is drawn from SplitMix64 seeded by the seed and the attempt
-/// number.
+/// number. On x86 a scenario may have a vmalloc area (always when an op frees it, else a
+/// quarter of those with devices), and a DMA op then goes to it half the time. Exceptions to
+/// the rotation: the kernel-half ops (vfree, ioremap_huge) become reclaim on arm64 and in a
+/// second thread; ioremap_huge always follows a vfree in its thread, and brings a thread with
+/// the kernel_pgtable_work worker when no other has it; a second worker becomes reclaim.
 #include <cstdint>
 #include <map>
 #include <optional>

@@ -25,6 +25,7 @@ constexpr uint64_t kPmd = 0x200000;
 constexpr uint64_t kFirstVma = 0x40000000;
 constexpr uint64_t kFree = 0x70000000;  // never mapped at setup: an mremap destination
 constexpr uint64_t kHugePages = 512;
+constexpr uint64_t kVmalloc = 0xffffc90000000000;  // VMALLOC_START
 // The longest op range: with every invariant checked after each step, a run costs about the
 // square of the pages an op walks, and one 900-page reclaim took minutes.
 constexpr uint64_t kMaxOpPages = 256;
@@ -87,6 +88,18 @@ class Gen {
 
     make_files(primary.name == "khugepaged_retract" || pick(5) == 0);
     make_mms();
+    // The kernel half (x86 only): vmalloc areas in the first 2 MiB blocks of vmalloc space.
+    if (!m_arm && (primary.name == "vfree" || primary.name == "ioremap_huge" || pick(4) == 0)) {
+      Json areas = Json::array();
+      const unsigned n = 1 + static_cast<unsigned>(pick(3));
+      for (unsigned i = 0; i < n; ++i) {
+        // Two areas may share a block: an ioremap of it then needs both freed first.
+        const uint64_t at = kVmalloc + pick(3) * kPmd + (i * 8 + pick(4)) * kPage;
+        m_areas.push_back({at, 1 + pick(4)});
+        areas.push_back({{"addr", hex(at)}, {"pages", m_areas.back().pages}});
+      }
+      s["vmalloc"] = areas;
+    }
     Json files = Json::array();
     for (const FileL& f : m_files) files.push_back({{"name", f.name}, {"pages", f.pages}});
     s["files"] = files;
@@ -329,6 +342,7 @@ class Gen {
           t["kernel"] = true;
           break;
       }
+      m_freed_here.clear();
       std::vector<std::string> names;
       const unsigned nops = 1 + static_cast<unsigned>(pick(4));
       for (unsigned o = 0; o < nops; ++o) names.push_back(op_of_kind(kind));
@@ -337,6 +351,11 @@ class Gen {
       for (const std::string& op : names) ops.push_back(make_op(op, mm));
       t["ops"] = ops;
       threads.push_back(t);
+    }
+    // An ioremap's table waits for the worker: one thread runs it.
+    if (!m_remapped.empty() && !m_worker) {
+      m_worker = true;
+      threads.push_back({{"name", "kworker"}, {"kernel", true}, {"ops", Json::array({Json{{"op", "kernel_pgtable_work"}}})}});
     }
     // Sometimes a thread in the child of a named fork: it starts once the fork has returned.
     const size_t planned = threads.size();
@@ -395,9 +414,23 @@ class Gen {
   Json make_op(const std::string& op, int mm) {
     Json o;
     o["op"] = op;
-    if (op == "read" || op == "write" || op == "munmap" || op == "madvise_dontneed" || op == "madvise_free" ||
+    if ((op == "dma_read" || op == "dma_write") && !m_areas.empty() && pick(3) == 0) {
+      // A kernel address: the walk faults at the supervisor leaf.
+      const AreaL& a = m_areas[pick(m_areas.size())];
+      const uint64_t first = pick(a.pages);
+      o["addr"] = hex(a.addr + first * kPage);
+      if (pick(2)) o["pages"] = 1 + pick(a.pages - first);
+    } else if (op == "read" || op == "write" || op == "munmap" || op == "madvise_dontneed" || op == "madvise_free" ||
         op == "migrate_vma" || op == "dma_read" || op == "dma_write") {
       addr_range(o, mm);
+    } else if (op == "vfree" || op == "ioremap_huge") {
+      kernel_half_op(o);
+    } else if (op == "kernel_pgtable_work" && std::exchange(m_worker, true)) {
+      // One worker per scenario: another becomes a migration.
+      const int target = static_cast<int>(pick(m_mms.size()));
+      o["op"] = "migrate";
+      o["mm"] = m_mms[target].name;
+      addr_range(o, target);
     } else if (op == "fork") {
       // The loader refuses a child name taken by another mm, so only one fork of an mm may keep
       // the default ("<mm>.child").
@@ -502,8 +535,52 @@ class Gen {
     return o;
   }
 
+  /// vfree of an area no op frees yet, or ioremap of a block no op remaps yet whose areas this
+  /// thread freed (each what the loader asks); with neither possible (always on arm64), a
+  /// migration instead.
+  void kernel_half_op(Json& o) {
+    std::vector<size_t> unfreed;
+    std::vector<uint64_t> blocks;
+    if (!m_arm) {  // arm64 has no kernel half to act on
+      for (size_t i = 0; i < m_areas.size(); ++i)
+        if (!m_areas[i].freed) unfreed.push_back(i);
+      for (uint64_t b = kVmalloc; b < kVmalloc + 4 * kPmd; b += kPmd) {
+        bool ok = !m_remapped.count(b);
+        for (const AreaL& a : m_areas)
+          if (a.addr < b + kPmd && b < a.addr + a.pages * kPage && !m_freed_here.count(a.addr)) ok = false;
+        if (ok) blocks.push_back(b);
+      }
+    }
+    if (o["op"] == "ioremap_huge" && !blocks.empty()) {
+      const uint64_t b = blocks[pick(blocks.size())];
+      m_remapped.insert(b);
+      o["addr"] = hex(b);
+    } else if (!unfreed.empty()) {
+      AreaL& a = m_areas[unfreed[pick(unfreed.size())]];
+      a.freed = true;
+      m_freed_here.insert(a.addr);
+      o["op"] = "vfree";
+      o["addr"] = hex(a.addr);
+      o["pages"] = a.pages;
+    } else {
+      const int target = static_cast<int>(pick(m_mms.size()));
+      o["op"] = "migrate";
+      o["mm"] = m_mms[target].name;
+      addr_range(o, target);
+    }
+  }
+
+
+  struct AreaL {
+    uint64_t addr = 0, pages = 1;
+    bool freed = false;
+  };
+
   uint64_t m_seed;
   SplitMix64 m_rng;
+  std::vector<AreaL> m_areas;
+  std::set<uint64_t> m_freed_here, m_remapped;  ///< areas this thread freed; blocks remapped
+  bool m_worker = false;  ///< a kernel_pgtable_work op exists
   bool m_arm = false;
   unsigned m_cpus = 1;
   int m_huge = -1;  ///< index in m_files of the khugepaged file, if any
