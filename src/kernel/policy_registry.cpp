@@ -113,7 +113,9 @@ const std::vector<Policy>& policies() {
     p = release(p, "6.17", "v6.16, with Intel's full flush sending the device-TLB invalidation with its PASID (3141153816bf)");
     p.decodings.intel = SvaDecoding::Intel617;
     v.push_back(p);
-    p = release(p, "6.19", "v6.17, with kernel page tables freed by a worker after invalidating (PAGE_OFFSET, -1) in every SVA mm (5ba2f0a15564, e37d5a2d60a3); v6.18 changes nothing modelled");
+    p = release(p, "6.18", "v6.17: nothing the model covers changed (83b0177a6c48, the lazy mm_cpumask ordering fix, is CPU-only and needs a store-buffer model); the last release whose kernel page-table frees no IOMMU hears of");
+    v.push_back(p);
+    p = release(p, "6.19", "v6.18, with kernel page tables freed by a worker after invalidating (PAGE_OFFSET, -1) in every SVA mm (5ba2f0a15564, e37d5a2d60a3)");
     p.deferred_kernel_pgtable_free = true;
     v.push_back(p);
     p = release(p, "7.1", "v6.19, with Intel's PASID-selective PIOTLB from a 2^52-page block (b6fd468a052e) and SMMUv3's ATC span from the unreduced range (4202fddd01c7)");

@@ -212,7 +212,7 @@ TEST_CASE("every simulated path produces its golden event order under each polic
 }
 
 TEST_CASE("munmap, fork, mremap, reclaim and migrate produce their golden event order under each mainline release policy", "[kernel][policy][golden]") {
-  const std::string policy = GENERATE(as<std::string>{}, "v6.10", "v6.11", "v6.12", "v6.15", "v6.16", "v6.17", "v6.19", "v7.1");
+  const std::string policy = GENERATE(as<std::string>{}, "v6.10", "v6.11", "v6.12", "v6.15", "v6.16", "v6.17", "v6.18", "v6.19", "v7.1");
   for (const Path& p : paths()) {
     const std::string name = p.name;
     if (name != "munmap" && name != "fork" && name != "mremap_ptes" && name != "reclaim" && name != "migrate" &&
