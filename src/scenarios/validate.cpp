@@ -47,18 +47,30 @@ std::string kind_name(ThreadKind k) {
 void check_kernel_half(Ctx& c, const ScenarioSpec& s) {
   const std::string where = " (vmalloc space is [" + hex(kVmallocStart) + ", " + hex(kVmallocEnd) + "))";
   bool any = !s.vmalloc.empty();
-  for (size_t i = 0; i < s.vmalloc.size(); ++i) {
-    const VmallocSpec& v = s.vmalloc[i];
+  // The areas by address (each checked against its neighbours only: linear in their number)
+  // and the blocks ioremap_huge ops map: what a DMA to a kernel address may reach.
+  std::map<uint64_t, const VmallocSpec*> areas;
+  for (const VmallocSpec& v : s.vmalloc) {
     if (v.addr % kPageSize || v.addr < kVmallocStart || v.addr >= kVmallocEnd || v.pages > (kVmallocEnd - v.addr) / kPageSize) {
       c.error(v.pointer + "/addr", "expected a page-aligned vmalloc address with its pages inside vmalloc space" + where + ", got " + hex(v.addr));
       continue;
     }
-    for (size_t j = 0; j < i; ++j) {
-      const VmallocSpec& w = s.vmalloc[j];
-      if (v.addr < w.addr + w.pages * kPageSize && w.addr < v.addr + v.pages * kPageSize)
-        c.error(v.pointer, "vmalloc area " + hex(v.addr) + "+" + std::to_string(v.pages) + " pages overlaps " + w.pointer);
-    }
+    const auto next = areas.lower_bound(v.addr);
+    const VmallocSpec* other = nullptr;
+    if (next != areas.end() && next->first < v.addr + v.pages * kPageSize) other = next->second;
+    else if (next != areas.begin() && std::prev(next)->first + std::prev(next)->second->pages * kPageSize > v.addr) other = std::prev(next)->second;
+    if (other) c.error(v.pointer, "vmalloc area " + hex(v.addr) + "+" + std::to_string(v.pages) + " pages overlaps " + other->pointer);
+    else areas.emplace(v.addr, &v);
   }
+  std::set<uint64_t> blocks;
+  for (const ThreadSpec& t : s.threads)
+    for (const OpSpec& o : t.ops)
+      if (o.op == "ioremap_huge" && o.addr % kPmdSize == 0) blocks.insert(o.addr);
+  auto reachable = [&](uint64_t a) {
+    const auto area = areas.upper_bound(a);
+    if (area != areas.begin() && a - std::prev(area)->first < std::prev(area)->second->pages * kPageSize) return true;
+    return blocks.count(a & ~(kPmdSize - 1)) > 0;
+  };
   std::map<uint64_t, std::string> freed, remapped;  // area address / block -> the op's pointer
   for (const ThreadSpec& t : s.threads) {
     std::set<uint64_t> freed_here;
@@ -86,23 +98,19 @@ void check_kernel_half(Ctx& c, const ScenarioSpec& s) {
         }
         if (auto [at, fresh] = remapped.emplace(o.addr, o.pointer); !fresh)
           c.error(o.pointer, "the block at " + hex(o.addr) + " is ioremapped twice (first at " + at->second + ")");
-        for (const VmallocSpec& v : s.vmalloc)
-          if (v.addr < o.addr + kPmdSize && o.addr < v.addr + v.pages * kPageSize && !freed_here.count(v.addr))
-            c.error(o.pointer, "ioremap of " + hex(o.addr) + " needs the vmalloc area at " + hex(v.addr) + " (" + v.pointer +
+        // The areas in the block: those starting in it, and one starting below that reaches in.
+        auto from = areas.lower_bound(o.addr);
+        if (from != areas.begin() && std::prev(from)->first + std::prev(from)->second->pages * kPageSize > o.addr) --from;
+        for (auto it = from; it != areas.end() && it->first < o.addr + kPmdSize; ++it)
+          if (!freed_here.count(it->first))
+            c.error(o.pointer, "ioremap of " + hex(o.addr) + " needs the vmalloc area at " + hex(it->first) + " (" + it->second->pointer +
                                    ") vfreed first, by an earlier op of this thread: the vmap allocator hands out no range in use");
         continue;
       }
-      // A device's DMA to a kernel address: inside an area or an ioremapped block.
+      // A device's DMA to a kernel address: its first and last page inside an area or an
+      // ioremapped block (a page in a gap between two faults as any unmapped address does).
       const uint64_t last = o.addr + (std::max<uint64_t>(o.pages, 1) - 1) * kPageSize;
-      auto inside = [&](uint64_t a) {
-        for (const VmallocSpec& v : s.vmalloc)
-          if (a >= v.addr && a - v.addr < v.pages * kPageSize) return true;
-        for (const ThreadSpec& u : s.threads)
-          for (const OpSpec& q : u.ops)
-            if (q.op == "ioremap_huge" && q.addr % kPmdSize == 0 && a >= q.addr && a - q.addr < kPmdSize) return true;
-        return false;
-      };
-      if (o.addr % kPageSize || last < o.addr || !inside(o.addr) || !inside(last))
+      if (o.addr % kPageSize || last < o.addr || !reachable(o.addr) || !reachable(last))
         c.error(o.pointer + "/addr", "kernel address " + hex(o.addr) + " (" + std::to_string(o.pages) +
                                          " pages) is not in a \"vmalloc\" area or an ioremap_huge block");
     }

@@ -125,6 +125,9 @@ TEST_CASE("scenario generator: deterministic, loadable, and covers every op and 
     for (const auto& d : s.value("devices", nlohmann::json::array())) {
       ++decodings[d["decoding"].get<std::string>()];
       ++features[d["walk_cache_entries"].get<int>() ? "walk cache on" : "walk cache off"];
+      for (const char* p : {"ats", "cache_nonleaf_on_fault", "permission_fault_rewalks", "nopasid_inv_covers_pasid",
+                            "cache_nonleaf_on_supervisor_fault", "btm"})
+        if (d.contains(p)) ++features[std::string("device sets ") + p];
     }
     for (const auto& v : s["mms"][0]["vmas"]) {
       ++features[v.contains("file") ? "file" : "anon"];
@@ -150,7 +153,9 @@ TEST_CASE("scenario generator: deterministic, loadable, and covers every op and 
     CHECK(decodings[std::string(d.name)] >= 50);
   }
   for (const char* f : {"walk cache on", "walk cache off", "file", "anon", "populate none", "populate read", "populate write",
-                        "2 threads", "3 threads", "vmalloc area", "DMA to a kernel address"}) {
+                        "2 threads", "3 threads", "vmalloc area", "DMA to a kernel address", "device sets ats",
+                        "device sets cache_nonleaf_on_fault", "device sets permission_fault_rewalks",
+                        "device sets nopasid_inv_covers_pasid", "device sets cache_nonleaf_on_supervisor_fault", "device sets btm"}) {
     INFO(f);
     CHECK(features[f] >= 50);
   }

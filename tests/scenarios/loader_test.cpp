@@ -605,3 +605,20 @@ TEST_CASE("setup counts against the step budget: populating more pages than max_
   CHECK(d[0].pointer == "/scenarios/0/mms/0/vmas/2");
   CHECK(d[0].message == "setup populates 128 pages up to here, more than max_steps 127 (each page set up counts as a step)");
 }
+
+TEST_CASE("vmalloc areas: touching ones load, an overlap is found whatever the order they are listed in", "[scenarios]") {
+  auto with_areas = [](const std::string& areas) {
+    return R"({"scenarios": [{"name": "v", "source": "t", "vmalloc": [)" + areas + R"(], "mms": [], "threads": []}]})";
+  };
+  CHECK(text_errors(with_areas(R"({"addr": "0xffffc90000002000", "pages": 2}, {"addr": "0xffffc90000000000", "pages": 2},
+                                  {"addr": "0xffffc90000004000"})")).empty());
+  // The third overlaps the first, listed before a non-overlapping one in between.
+  const auto errors = text_errors(with_areas(R"({"addr": "0xffffc90000004000", "pages": 4}, {"addr": "0xffffc90000000000"},
+                                              {"addr": "0xffffc90000006000"})"));
+  INFO(listing(errors));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].pointer == "/scenarios/0/vmalloc/2");
+  CHECK(errors[0].message.find("overlaps /scenarios/0/vmalloc/0") != std::string::npos);
+  // An area starting below another and reaching into it.
+  CHECK(text_errors(with_areas(R"({"addr": "0xffffc90000004000"}, {"addr": "0xffffc90000002000", "pages": 3})")).size() == 1);
+}

@@ -129,6 +129,10 @@ class Gen {
       d["walk_cache_entries"] = ((m_seed / (all.size() * decs.size()) + i) % 2) ? 0 : 16;
       if (pick(4) == 0) d["cache_nonleaf_on_fault"] = false;
       if (m_arm && pick(3) == 0) d["btm"] = true;
+      // The other hardware parameters, each away from its default now and then.
+      if (pick(6) == 0) d["permission_fault_rewalks"] = m_arm;
+      if (pick(4) == 0) d["nopasid_inv_covers_pasid"] = false;
+      if (!m_arm && pick(4) == 0) d["cache_nonleaf_on_supervisor_fault"] = false;
       devs.push_back(d);
     }
     if (ndev) s["devices"] = devs;

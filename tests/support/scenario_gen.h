@@ -10,8 +10,8 @@
 /// and its devices the decoding `decodings()[(n / ops().size()) % decodings().size()]` (and the
 /// arch that decoding needs), so consecutive seeds rotate through every op and decoding; the
 /// rest (companions, half of them DMA when the rotated op is not, pages, file or anonymous,
-/// populate, walk caches, ATS, BTM) is drawn from SplitMix64 seeded by the seed and the attempt
-/// number. On x86 a scenario may have a vmalloc area (always when an op frees it, else a
+/// populate, walk caches, ATS, BTM and the devices' other hardware parameters) is drawn from
+/// SplitMix64 seeded by the seed and the attempt number. On x86 a scenario may have a vmalloc area (always when an op frees it, else a
 /// quarter of those with devices), and a DMA op then goes to it half the time. Exceptions to
 /// the rotation: the kernel-half ops (vfree, ioremap_huge) become reclaim on arm64 and in a
 /// second thread; ioremap_huge always follows a vfree in its thread, and brings a thread with
