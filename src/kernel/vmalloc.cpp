@@ -20,7 +20,6 @@ PageTable& kernel_tables(Kernel& k) {
 /// e37d5a2d60a3 series' v1 did, the merged one hooks the table free instead).
 void flush_tlb_kernel_range(Kernel& k, uint64_t start, uint64_t end) { trace_call(k, "flush_tlb_kernel_range", kInitMm, start, end); }
 
-
 }  // namespace
 
 void vmalloc_setup(Kernel& k, uint64_t addr, uint64_t pages) {
