@@ -55,6 +55,20 @@ void secondary(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const 
   if (k.policy().sec_inv_from_arch_flush) mmu_notifier_arch_invalidate_secondary_tlbs(k, mm, start, end, site);
 }
 
+/// An arm64 *_nosync() flush followed by its dsb(ish): the TLBIs are issued, the notifier runs
+/// (`site`), and only the DSB waits for the TLBIs to complete on every CPU and in an SMMU that
+/// snoops them (BTM). The model applies a TLBI's effect at that completion, the latest point the
+/// architecture allows. When a subscriber heard the notifier, a device may translate before the
+/// DSB: its ATC was just invalidated, and with BTM the SMMU TLB may still answer from the entry
+/// the TLBI is about to remove (mainline primer B5; Will Deacon's review of the v6.9 split).
+Task<> notify_then_dsb(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, PwcScope pwc, const char* func,
+                       const char* how, const char* site) {
+  secondary(k, mm, start, end, site);
+  if (k.policy().sec_inv_from_arch_flush && mm_has_notifiers(k, mm)) co_await yield_point("dsb(ish)");
+  cpu_flush(k, mm, start, end, pwc, func, how);
+  btm_snoop(k, mm, start, end, pwc == PwcScope::Keep);
+}
+
 void arm64_flush_tlb_mm(Kernel& k, AddressSpace& mm) {
   // dsb(ishst); TLBI ASIDE1IS; dsb(ish)
   cpu_flush(k, mm, 0, kFlushAll, PwcScope::All, "flush_tlb_mm", "TLBI ASIDE1IS");
@@ -83,20 +97,28 @@ void flush_tlb_mm_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t en
     secondary(k, mm, flush_start, flush_end, "flush_tlb_mm_range");
 }
 
-void arm64_flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, uint64_t stride, bool last_level) {
+Task<> arm64_flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, uint64_t stride, bool last_level) {
   start &= ~(stride - 1);
   end = (end + stride - 1) & ~(stride - 1);
   const uint64_t pages = (end - start) >> kPageShift;
   constexpr uint64_t kMaxTlbiOps = 512;                     // PTRS_PER_PTE
   constexpr uint64_t kMaxTlbiRangePages = uint64_t{1} << 21;  // num = 31, scale = 3
   if ((!k.config().arm64_tlbi_range && (end - start) >= kMaxTlbiOps * stride) || pages >= kMaxTlbiRangePages) {
-    arm64_flush_tlb_mm(k, mm);
-    return;
+    arm64_flush_tlb_mm(k, mm);  // notifies after its DSB in every release
+    co_return;
   }
-  cpu_flush(k, mm, start, end, last_level ? PwcScope::Keep : PwcScope::Range, "__flush_tlb_range",
-            last_level ? "TLBI VALE1IS per page" : "TLBI VAE1IS per page");
+  const PwcScope pwc = last_level ? PwcScope::Keep : PwcScope::Range;
+  const char* how = last_level ? "TLBI VALE1IS per page" : "TLBI VAE1IS per page";
+  if (k.policy().arm64_range_notify_before_dsb) {
+    // v6.9 ("arm64/mm: Split __flush_tlb_range() to elide trailing DSB"):
+    // __flush_tlb_range_nosync() issues the TLBIs and notifies; __flush_tlb_range() adds dsb(ish).
+    co_await notify_then_dsb(k, mm, start, end, pwc, "__flush_tlb_range", how, "__flush_tlb_range_nosync");
+    co_return;
+  }
+  // 6.6 to 6.8: the notifier after the final DSB. f7edb07ad7c6's empty-range bug is not
+  // modelled (performance only).
+  cpu_flush(k, mm, start, end, pwc, "__flush_tlb_range", how);
   btm_snoop(k, mm, start, end, last_level);
-  // After the final DSB; f7edb07ad7c6's empty-range bug is not modelled (performance only).
   secondary(k, mm, start, end, "__flush_tlb_range");
 }
 
@@ -107,28 +129,28 @@ void flush_tlb_mm(Kernel& k, AddressSpace& mm) {
     flush_tlb_mm_range(k, mm, 0, kFlushAll, kPageShift, true);
 }
 
-void flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
+Task<> flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
   if (k.config().arch == Arch::Arm64)
-    arm64_flush_tlb_range(k, mm, start, end, kPageSize, false);
+    co_await arm64_flush_tlb_range(k, mm, start, end, kPageSize, false);
   else
     flush_tlb_mm_range(k, mm, start, end, kPageShift, false);
 }
 
-void flush_tlb_page(Kernel& k, AddressSpace& mm, uint64_t addr) {
+Task<> flush_tlb_page(Kernel& k, AddressSpace& mm, uint64_t addr) {
   addr &= ~(kPageSize - 1);
   if (k.config().arch == Arch::Arm64) {
-    // __flush_tlb_page_nosync() + dsb(ish); the notifier call is in the nosync helper.
-    cpu_flush(k, mm, addr, addr + kPageSize, PwcScope::Keep, "flush_tlb_page", "TLBI VALE1IS");
-    btm_snoop(k, mm, addr, addr + kPageSize, true);
-    secondary(k, mm, addr, addr + kPageSize, "__flush_tlb_page_nosync");
+    // __flush_tlb_page_nosync() issues the TLBI and, since 6bbd42e2df8f (6.6), notifies;
+    // flush_tlb_page() adds dsb(ish).
+    co_await notify_then_dsb(k, mm, addr, addr + kPageSize, PwcScope::Keep, "flush_tlb_page", "TLBI VALE1IS",
+                             "__flush_tlb_page_nosync");
   } else {
     flush_tlb_mm_range(k, mm, addr, addr + kPageSize, kPageShift, false);
   }
 }
 
-void flush_pmd_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
+Task<> flush_pmd_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
   if (k.config().arch == Arch::Arm64)
-    arm64_flush_tlb_range(k, mm, start, end, kPmdSize, false);
+    co_await arm64_flush_tlb_range(k, mm, start, end, kPmdSize, false);
   else
     flush_tlb_mm_range(k, mm, start, end, kPmdShift, false);
 }

@@ -3,12 +3,19 @@
 /// Architecture TLB-flush primitives (primer section 8). Each one invalidates every CPU's TLB
 /// entries for the mm as the hardware instruction would, and in FIXED calls
 /// mmu_notifier_arch_invalidate_secondary_tlbs() with the range it actually flushed.
+///
+/// The arm64 page and range flushes are tasks: where the notifier runs between issuing the
+/// TLBIs and the dsb(ish) that waits for them (__flush_tlb_page_nosync() since 6.6,
+/// __flush_tlb_range_nosync() since v6.9), a device may translate in between, while an SMMU
+/// that relies on broadcast TLB maintenance still holds what the TLBIs are about to remove
+/// (mainline primer B5). x86 and flush_tlb_mm() never suspend.
 #include <cstdint>
 #include <set>
 #include <utility>
 #include <vector>
 
 #include "kernel/kernel.h"
+#include "kernel/task.h"
 
 namespace tlbsim::kernel {
 
@@ -17,16 +24,16 @@ namespace tlbsim::kernel {
 void flush_tlb_mm_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, unsigned stride_shift, bool freed_tables);
 /// arm64 __flush_tlb_range(): per-page TLBI (last level or all levels), or flush_tlb_mm() for
 /// MAX_TLBI_OPS pages and more without FEAT_TLBIRANGE.
-void arm64_flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, uint64_t stride, bool last_level);
+Task<> arm64_flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, uint64_t stride, bool last_level);
 
 /// flush_tlb_mm(): the whole ASID.
 void flush_tlb_mm(Kernel& k, AddressSpace& mm);
 /// flush_tlb_range() for a VMA range (all levels).
-void flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end);
+Task<> flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end);
 /// flush_tlb_page()
-void flush_tlb_page(Kernel& k, AddressSpace& mm, uint64_t addr);
+Task<> flush_tlb_page(Kernel& k, AddressSpace& mm, uint64_t addr);
 /// flush_pmd_tlb_range(): a huge PMD's 2 MiB.
-void flush_pmd_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end);
+Task<> flush_pmd_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end);
 
 /// struct arch_tlbflush_unmap_batch, the per-task tlb_ubc of deferred reclaim/migration flushes.
 struct TlbBatch {

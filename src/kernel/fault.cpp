@@ -18,11 +18,11 @@ namespace {
 /// ptep_set_access_flags(): make an existing PTE young/dirty/writable. arm64 invalidates the
 /// stale read-only entry with flush_tlb_page() when it sets dirty (arch/arm64/mm/fault.c);
 /// x86 just stores, because its TLB drops an entry on a permission fault.
-void ptep_set_access_flags(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr, Pte entry, bool dirty) {
+Task<> ptep_set_access_flags(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr, Pte entry, bool dirty) {
   const Pte old = mm.pt().get(r);
-  if (old == entry) return;
+  if (old == entry) co_return;
   mm.pt().set(r, Vaddr{addr}, entry, "ptep_set_access_flags");
-  if (k.config().arch == Arch::Arm64 && dirty) flush_tlb_page(k, mm, addr);
+  if (k.config().arch == Arch::Arm64 && dirty) co_await flush_tlb_page(k, mm, addr);
 }
 
 /// wp_page_copy(): copy to a new page, then switch the PTE with clear+flush before set, under
@@ -42,7 +42,7 @@ Task<FaultResult> wp_page_copy(Kernel& k, AddressSpace& mm, Vma vma, uint64_t ad
     mmu_notifier_invalidate_range_only_end(k, mm, page, page + kPageSize, "wp_page_copy");
     co_return FaultResult::Retry;
   }
-  ptep_clear_flush_notify(k, mm, r, page);
+  co_await ptep_clear_flush_notify(k, mm, r, page);
   page_add_rmap(k, new_pfn);  // page_add_new_anon_rmap()
   mm.pt().set(r, Vaddr{page}, Pte::make(new_pfn, true).with(Pte::kDirty | Pte::kAccessed), "set_pte_at_notify");
   page_remove_rmap(k, old_pfn);
@@ -200,7 +200,7 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
     const bool reuse = vma.shared() || (f.kind == FrameKind::Anon && !f.ksm && f.mapcount == 1 && f.refcount == 1);
     if (reuse) {
       // wp_page_reuse() / wp_page_shared(): the same page becomes writable.
-      ptep_set_access_flags(k, mm, r, page, pte.with(Pte::kWrite | Pte::kDirty | Pte::kAccessed), true);
+      co_await ptep_set_access_flags(k, mm, r, page, pte.with(Pte::kWrite | Pte::kDirty | Pte::kAccessed), true);
       if (!vma.anon()) k.file(vma.file).set_dirty(vma.index_of(page), true);
       unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
       co_return FaultResult::Handled;
@@ -212,7 +212,7 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
     co_return res;
   }
   // Spurious: already allowed (another CPU or device fixed it). Mark young/dirty.
-  ptep_set_access_flags(k, mm, r, page, pte.with(Pte::kAccessed | (write ? Pte::kDirty : 0)), write);
+  co_await ptep_set_access_flags(k, mm, r, page, pte.with(Pte::kAccessed | (write ? Pte::kDirty : 0)), write);
   unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
   co_return FaultResult::Handled;
 }

@@ -20,7 +20,7 @@ Task<std::optional<Pte>> write_protect_page(Kernel& k, AddressSpace& mm, Pfn pag
         // Clear and flush *before* the refcount check, so no GUP-fast/O_DIRECT user can get a
         // new reference through a stale writable TLB entry after it. No notify: a downgrade
         // (mmu_notifier.rst), so OLD leaves the secondary TLB to range_end.
-        const Pte entry = ptep_clear_flush(k, mm, r, addr);
+        const Pte entry = co_await ptep_clear_flush(k, mm, r, addr);
         co_await yield_point("write_protect_page");
         const Frame& f = k.mem().frame(page);
         if (f.mapcount + 1 != f.refcount) {
@@ -54,7 +54,7 @@ Task<bool> replace_page(Kernel& k, AddressSpace& mm, Pfn page, Pfn kpage, uint64
       page_add_rmap(k, kpage);  // page_add_anon_rmap()
       // mk_pte(kpage, vm_page_prot): read-only in a private mapping. No notify: a read-only
       // page replaced by a read-only page with the same content (mmu_notifier.rst).
-      ptep_clear_flush(k, mm, r, addr);
+      co_await ptep_clear_flush(k, mm, r, addr);
       mm.pt().set(r, Vaddr{addr}, Pte::make(kpage, false).with(Pte::kAccessed), "set_pte_at_notify");
       page_remove_rmap(k, page);
       put_page(k, page, "replace_page");  // the mapping's reference; KSM still holds its own

@@ -32,7 +32,7 @@ Task<> try_to_migrate_one(Kernel& k, Pfn page, RmapTarget t) {
     if (maps) {
       // Not TTU_BATCH_FLUSH in 6.0: the CPU flush (and FIXED's secondary one) completes here;
       // a device-private entry was never cached, so nothing is flushed for it.
-      const Pte old = ptep_clear_flush(k, mm, r, addr);
+      const Pte old = co_await ptep_clear_flush(k, mm, r, addr);
       if (old.dirty()) folio_mark_dirty(k, page);
       // A migration entry keeps the write permission; faults on it wait in
       // migration_entry_wait() until remove_migration_ptes().
@@ -274,8 +274,11 @@ Task<> migrate_vma_collect_pmd(Kernel& k, MigrateVma& m, uint64_t addr, uint64_t
     // that never fails here: SVA devices do not pin); others are cleared and covered by the
     // range flush below.
     const bool clear_flush = k.policy().migrate_vma_exclusive_clear_flush && anon_exclusive(k.mem().frame(page));
-    const Pte old = clear_flush ? ptep_clear_flush(k, mm, r, a, "ptep_clear_flush")
-                                : mm.pt().set(r, Vaddr{a}, Pte{}, "ptep_get_and_clear");
+    Pte old;
+    if (clear_flush)
+      old = co_await ptep_clear_flush(k, mm, r, a, "ptep_clear_flush");
+    else
+      old = mm.pt().set(r, Vaddr{a}, Pte{}, "ptep_get_and_clear");
     if (old.dirty()) folio_mark_dirty(k, page);  // fd35ca3d12cc
     const auto type = write ? Pte::SwpType::MigrationWrite : Pte::SwpType::MigrationRead;
     mm.pt().set(r, Vaddr{a}, Pte::swap_entry(type, page.value()), "set_pte_at");
@@ -289,11 +292,11 @@ Task<> migrate_vma_collect_pmd(Kernel& k, MigrateVma& m, uint64_t addr, uint64_t
   const bool after_unlock = k.policy().migrate_vma_flush_after_unlock;
   // 60bae7370896: flush before dropping the PTL, or a racing MADV_DONTNEED that sees only
   // migration entries returns while a TLB still maps the pages.
-  if (unmapped && !after_unlock) flush_tlb_range(k, mm, addr, end);
+  if (unmapped && !after_unlock) co_await flush_tlb_range(k, mm, addr, end);
   pte_unmap_unlock(k, first);
   if (unmapped && after_unlock) {
     co_await yield_point("flush_tlb_range");
-    flush_tlb_range(k, mm, addr, end);
+    co_await flush_tlb_range(k, mm, addr, end);
   }
 }
 

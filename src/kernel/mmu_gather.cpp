@@ -27,18 +27,18 @@ void __tlb_gather_mmu(Kernel& k, MmuGather& tlb, AddressSpace& mm, bool fullmm) 
 }
 
 /// The arch tlb_flush() (arch/x86/include/asm/tlb.h, arch/arm64/include/asm/tlb.h).
-void tlb_flush(Kernel& k, MmuGather& tlb) {
+Task<> tlb_flush(Kernel& k, MmuGather& tlb) {
   AddressSpace& mm = *tlb.mm;
   if (k.config().arch == Arch::Arm64) {
     const bool last_level = !tlb.freed_tables;
     if (tlb.fullmm) {
       // The ASID is not reused without a full invalidation, so only freed tables need one.
       if (!last_level) flush_tlb_mm(k, mm);
-      return;
+      co_return;
     }
     const uint64_t stride = (tlb.cleared_pmds && !tlb.cleared_ptes) ? kPmdSize : kPageSize;
-    arm64_flush_tlb_range(k, mm, tlb.start, tlb.end, stride, last_level);
-    return;
+    co_await arm64_flush_tlb_range(k, mm, tlb.start, tlb.end, stride, last_level);
+    co_return;
   }
   uint64_t start = tlb.start, end = tlb.end;
   if (tlb.fullmm || tlb.need_flush_all) {
@@ -118,10 +118,10 @@ void free_table_tlb(Kernel&, MmuGather& tlb, Pfn table, unsigned level, uint64_t
   tlb.tables.push_back(table);
 }
 
-void tlb_flush_mmu_tlbonly(Kernel& k, MmuGather& tlb) {
+Task<> tlb_flush_mmu_tlbonly(Kernel& k, MmuGather& tlb) {
   // 0758cd830494: nothing recorded, nothing to flush.
-  if (!tlb.needs_flush()) return;
-  tlb_flush(k, tlb);
+  if (!tlb.needs_flush()) co_return;
+  co_await tlb_flush(k, tlb);
   if (k.policy().sec_inv_from_tlbonly) {
     uint64_t start = tlb.start, end = tlb.end;
     if (k.policy().tlbonly_sends_full_range && tlb.fullmm) {
@@ -134,7 +134,7 @@ void tlb_flush_mmu_tlbonly(Kernel& k, MmuGather& tlb) {
 }
 
 Task<> tlb_flush_mmu(Kernel& k, MmuGather& tlb) {
-  tlb_flush_mmu_tlbonly(k, tlb);
+  co_await tlb_flush_mmu_tlbonly(k, tlb);
   if (!tlb.tables.empty() || !tlb.pages.empty()) {
     co_await yield_point("tlb_flush_mmu_free");
     tlb_table_flush(k, tlb);
@@ -164,11 +164,11 @@ void tlb_start_vma(Kernel&, MmuGather& tlb, const Vma& vma) {
   tlb.vma_pfn = vma.pfnmap();
 }
 
-void tlb_end_vma(Kernel& k, MmuGather& tlb, const Vma&) {
-  if (tlb.fullmm) return;
+Task<> tlb_end_vma(Kernel& k, MmuGather& tlb, const Vma&) {
+  if (tlb.fullmm) co_return;
   // b67fbebd4cf9 (CVE-2022-39188): flush before the PFNMAP VMA is unlinked from i_mmap; on x86
   // (MMU_GATHER_MERGE_VMAS) only those VMAs flush here. arm64 does not select MERGE_VMAS.
-  if (tlb.vma_pfn || k.config().arch == Arch::Arm64) tlb_flush_mmu_tlbonly(k, tlb);
+  if (tlb.vma_pfn || k.config().arch == Arch::Arm64) co_await tlb_flush_mmu_tlbonly(k, tlb);
 }
 
 }  // namespace tlbsim::kernel

@@ -49,7 +49,7 @@ void free_table_tlb(Kernel& k, MmuGather& tlb, Pfn table, unsigned level, uint64
 
 /// tlb_flush_mmu_tlbonly(): arch tlb_flush(), [OLD] mmu_notifier_invalidate_range(start, end),
 /// then __tlb_reset_range().
-void tlb_flush_mmu_tlbonly(Kernel& k, MmuGather& tlb);
+Task<> tlb_flush_mmu_tlbonly(Kernel& k, MmuGather& tlb);
 /// tlb_flush_mmu(): tlbonly, then tlb_flush_mmu_free() (tables, then pages).
 Task<> tlb_flush_mmu(Kernel& k, MmuGather& tlb);
 /// tlb_finish_mmu(): the nested-flush branch (mm_tlb_flush_nested() -> fullmm, reset, freed
@@ -59,6 +59,6 @@ Task<> tlb_finish_mmu(Kernel& k, MmuGather& tlb);
 /// tlb_start_vma()/tlb_end_vma(): no-op under fullmm; since b67fbebd4cf9 tlb_end_vma() flushes
 /// for VM_PFNMAP/VM_MIXEDMAP VMAs (x86 selects MMU_GATHER_MERGE_VMAS, so only those).
 void tlb_start_vma(Kernel& k, MmuGather& tlb, const Vma& vma);
-void tlb_end_vma(Kernel& k, MmuGather& tlb, const Vma& vma);
+Task<> tlb_end_vma(Kernel& k, MmuGather& tlb, const Vma& vma);
 
 }  // namespace tlbsim::kernel

@@ -74,7 +74,11 @@ Task<uint64_t> change_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, PteRef pmd,
     unlock(k, ptl, LockMode::Write, "spin_unlock");
     co_return 0;
   }
-  const Pte oldpmd = tlb ? pmdp_invalidate_ad(k, mm, pmd, addr) : pmdp_invalidate(k, mm, pmd, addr);
+  Pte oldpmd;
+  if (tlb)
+    oldpmd = co_await pmdp_invalidate_ad(k, mm, pmd, addr);
+  else
+    oldpmd = co_await pmdp_invalidate(k, mm, pmd, addr);
   Pte entry = oldpmd.wrprotect();
   if (vma.writable() && vma.shared() && !wants_writenotify(k, vma)) entry = entry.with(Pte::kWrite);
   mm.pt().set(pmd, Vaddr{addr}, entry, "set_pmd_at");
@@ -177,12 +181,12 @@ Task<> change_protection_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t st
   if (tlb) {
     tlb_start_vma(k, *tlb, vma);
     co_await change_p4d_range(k, mm, vma, start, end, tlb);
-    tlb_end_vma(k, *tlb, vma);
+    co_await tlb_end_vma(k, *tlb, vma);
     co_return;
   }
   mm.inc_tlb_flush_pending();  // inc_tlb_flush_pending()
   const uint64_t pages = co_await change_p4d_range(k, mm, vma, start, end, nullptr);
-  if (pages) flush_tlb_range(k, mm, start, end);
+  if (pages) co_await flush_tlb_range(k, mm, start, end);
   mm.dec_tlb_flush_pending();  // dec_tlb_flush_pending()
 }
 

@@ -58,7 +58,7 @@ Task<bool> move_huge_pmd(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_
   mm.pt().set(new_pmd, Vaddr{new_addr}, pmd, "set_pmd_at");
   co_await yield_point("move_huge_pmd");
   if (force_flush)
-    flush_pmd_tlb_range(k, mm, old_addr, old_addr + kPmdSize);
+    co_await flush_pmd_tlb_range(k, mm, old_addr, old_addr + kPmdSize);
   else if (dirty_only)
     *need_flush = true;
   if (&new_ptl != &old_ptl) unlock(k, new_ptl, LockMode::Write, "spin_unlock");
@@ -90,7 +90,7 @@ Task<bool> move_normal_pmd(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint6
   co_await yield_point("move_normal_pmd");
   mm.pt().set(new_pmd, Vaddr{new_addr}, pmd, "pmd_populate");
   co_await yield_point("move_normal_pmd");
-  flush_tlb_range(k, mm, old_addr, old_addr + kPmdSize);
+  co_await flush_tlb_range(k, mm, old_addr, old_addr + kPmdSize);
   if (&new_ptl != &old_ptl) unlock(k, new_ptl, LockMode::Write, "spin_unlock");
   unlock(k, old_ptl, LockMode::Write, "spin_unlock");
   co_return true;
@@ -141,7 +141,7 @@ Task<> move_ptes(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64
     co_await yield_point("move_ptes");
   }
   if (force_flush)
-    flush_tlb_range(k, mm, old_end - len, old_end);
+    co_await flush_tlb_range(k, mm, old_end - len, old_end);
   else if (dirty_only)
     *need_flush = true;
   if (&new_ptl != &old_ptl) unlock(k, new_ptl, LockMode::Write, "spin_unlock");
@@ -187,7 +187,7 @@ Task<> move_page_tables(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr,
   // The PTLs are dropped: other CPUs, reclaim and devices may run before the tail below.
   co_await yield_point("move_page_tables: after the last extent");
   // Before eb66ae030829: one flush for every PTE that did not force one under its PTL.
-  if (need_flush) flush_tlb_range(k, mm, old_start, old_end);
+  if (need_flush) co_await flush_tlb_range(k, mm, old_start, old_end);
   // OLD: the hidden invalidate_range() here is the only secondary invalidation of the old range.
   mmu_notifier_invalidate_range_end(k, mm, old_start, old_end, "move_page_tables");
 }

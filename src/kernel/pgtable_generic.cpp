@@ -7,54 +7,54 @@
 
 namespace tlbsim::kernel {
 
-Pte ptep_clear_flush(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr, const char* func) {
+Task<Pte> ptep_clear_flush(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr, const char* func) {
   addr &= ~(kPageSize - 1);
   const Pte old = mm.pt().set(r, Vaddr{addr}, Pte{}, func);
-  if (old.present()) flush_tlb_page(k, mm, addr);
-  return old;
+  if (old.present()) co_await flush_tlb_page(k, mm, addr);
+  co_return old;
 }
 
-Pte ptep_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr) {
+Task<Pte> ptep_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr) {
   addr &= ~(kPageSize - 1);
-  const Pte old = ptep_clear_flush(k, mm, r, addr);
+  const Pte old = co_await ptep_clear_flush(k, mm, r, addr);
   // 0f10851ea475 rule B: the secondary TLB must not outlive the PTL when a new page follows.
   if (k.policy().sec_inv_from_notify_helpers)
     mmu_notifier_invalidate_range(k, mm, addr, addr + kPageSize, "ptep_clear_flush_notify");
-  return old;
+  co_return old;
 }
 
-Pte pmdp_invalidate(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
+Task<Pte> pmdp_invalidate(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
   const Pte cur = mm.pt().get(pmd);
   // pmdp_establish(pmd_mkinvalid()): non-present for every hardware walker, still a huge PMD
   // for the kernel (pmd_present() checks PSE too), so a racing fault waits for the PMD lock.
   const Pte old = mm.pt().set(pmd, Vaddr{haddr}, Pte{cur.raw() & ~Pte::kPresent}, "pmdp_invalidate");
-  flush_pmd_tlb_range(k, mm, haddr, haddr + kPmdSize);
-  return old;
+  co_await flush_pmd_tlb_range(k, mm, haddr, haddr + kPmdSize);
+  co_return old;
 }
 
-Pte pmdp_invalidate_ad(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
-  if (k.config().arch != Arch::X86) return pmdp_invalidate(k, mm, pmd, haddr);
+Task<Pte> pmdp_invalidate_ad(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
+  if (k.config().arch != Arch::X86) co_return co_await pmdp_invalidate(k, mm, pmd, haddr);
   const Pte cur = mm.pt().get(pmd);
-  return mm.pt().set(pmd, Vaddr{haddr}, Pte{cur.raw() & ~Pte::kPresent}, "pmdp_invalidate_ad");
+  co_return mm.pt().set(pmd, Vaddr{haddr}, Pte{cur.raw() & ~Pte::kPresent}, "pmdp_invalidate_ad");
 }
 
-Pte pmdp_huge_clear_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
+Task<Pte> pmdp_huge_clear_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
   const Pte old = mm.pt().set(pmd, Vaddr{haddr}, Pte{}, "pmdp_huge_get_and_clear");
-  flush_pmd_tlb_range(k, mm, haddr, haddr + kPmdSize);
-  return old;
+  co_await flush_pmd_tlb_range(k, mm, haddr, haddr + kPmdSize);
+  co_return old;
 }
 
-Pte pmdp_huge_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
-  const Pte old = pmdp_huge_clear_flush(k, mm, pmd, haddr);
+Task<Pte> pmdp_huge_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
+  const Pte old = co_await pmdp_huge_clear_flush(k, mm, pmd, haddr);
   if (k.policy().sec_inv_from_notify_helpers)
     mmu_notifier_invalidate_range(k, mm, haddr, haddr + kPmdSize, "pmdp_huge_clear_flush_notify");
-  return old;
+  co_return old;
 }
 
-Pte pmdp_collapse_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
+Task<Pte> pmdp_collapse_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
   const Pte old = mm.pt().set(pmd, Vaddr{haddr}, Pte{}, "pmdp_huge_get_and_clear");
-  flush_tlb_range(k, mm, haddr, haddr + kPmdSize);
-  return old;
+  co_await flush_tlb_range(k, mm, haddr, haddr + kPmdSize);
+  co_return old;
 }
 
 void mmu_notifier_invalidate_range_end_after_notify(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end,

@@ -14,26 +14,26 @@ namespace tlbsim::kernel {
 
 /// ptep_clear_flush(): ptep_get_and_clear(), then flush_tlb_page() if the old PTE was
 /// pte_accessible() (present). Returns the old PTE. The caller holds the PTL.
-Pte ptep_clear_flush(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr, const char* func = "ptep_clear_flush");
+Task<Pte> ptep_clear_flush(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr, const char* func = "ptep_clear_flush");
 /// ptep_clear_flush_notify() (<= 6.5): ptep_clear_flush() + mmu_notifier_invalidate_range(page).
-Pte ptep_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr);
+Task<Pte> ptep_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr);
 
 /// pmdp_invalidate(): the huge PMD made non-present (pmd_mkinvalid keeps pfn and PSE, so the
 /// kernel still sees a huge PMD and no fault can install a PTE table), then
 /// flush_pmd_tlb_range(). Returns the old PMD.
-Pte pmdp_invalidate(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
+Task<Pte> pmdp_invalidate(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
 /// pmdp_invalidate_ad() (4f83145721f3, v5.19), for callers that flush later through an
 /// mmu_gather (change_huge_pmd()): x86 only makes the PMD non-present ("once an invalid PTE is
 /// established, the PTE's access and dirty bits cannot be updated", arch/x86/mm/pgtable.c);
 /// other architectures use the generic one, which is pmdp_invalidate(). Returns the old PMD.
-Pte pmdp_invalidate_ad(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
+Task<Pte> pmdp_invalidate_ad(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
 /// pmdp_huge_clear_flush(): pmdp_huge_get_and_clear() + flush_pmd_tlb_range().
-Pte pmdp_huge_clear_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
+Task<Pte> pmdp_huge_clear_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
 /// pmdp_huge_clear_flush_notify() (<= 6.5): + mmu_notifier_invalidate_range(haddr, +HPAGE_PMD_SIZE).
-Pte pmdp_huge_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
+Task<Pte> pmdp_huge_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
 /// pmdp_collapse_flush(): clear a PMD that points at a PTE table and flush_tlb_range() the
 /// 2 MiB it mapped ("collapse entails shooting down ptes not pmd").
-Pte pmdp_collapse_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
+Task<Pte> pmdp_collapse_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
 
 /// The bracket end of a site that in 6.0 called mmu_notifier_invalidate_range_only_end()
 /// because it had already notified under the PTL (__split_huge_pmd(), migrate_vma_pages());

@@ -69,6 +69,12 @@ struct Policy {
   /// completes the batch's TLBIs issued on other CPUs (and notifies (0, -1)); before, a
   /// dsb(ish) that completes only this CPU's.
   bool arm64_batched_pending_flush_mm = false;
+  /// v6.9, "arm64/mm: Split __flush_tlb_range() to elide trailing DSB" (contpte series):
+  /// __flush_tlb_range() notifies between issuing its TLBIs and the dsb(ish) that completes
+  /// them, as flush_tlb_page() has since 6.6; before, after the DSB. flush_tlb_mm() notifies
+  /// after its DSB in every release. With an SMMU relying on BTM, the ATC is invalidated before
+  /// the SMMU TLB is (mainline primer B5).
+  bool arm64_range_notify_before_dsb = false;
   /// 5ba2f0a15564 + e37d5a2d60a3 (v6.19, x86 with IOMMU_SVA): a kernel page table is freed by
   /// a worker that first invalidates (PAGE_OFFSET, -1) in every SVA mm's secondary TLBs. Before,
   /// pmd_free_pte_page() freed it at once and no IOMMU heard of it.

@@ -93,8 +93,9 @@ const std::vector<Policy>& policies() {
     }
     // Mainline, each release from the one before (mainline primer sections 1-4 and 7).
     Policy p = release(make_fixed(), "6.10",
-                       "fixed, with Intel's cache-tag decoder (4f609dbff51b; PIOTLB page count bug fixed by 0a3f6b346301, non-PASID full device-TLB flush) and AMD's SVA domain (1af95763e0a3; release flushes PASID 0, 474bf01ed9f0)");
+                       "fixed, with Intel's cache-tag decoder (4f609dbff51b; PIOTLB page count bug fixed by 0a3f6b346301, non-PASID full device-TLB flush), AMD's SVA domain (1af95763e0a3; release flushes PASID 0, 474bf01ed9f0) and, from v6.9, arm64 __flush_tlb_range() notifying before its completing DSB (\"Split __flush_tlb_range() to elide trailing DSB\")");
     p.decodings = {SvaDecoding::Amd610, SvaDecoding::Intel610, SvaDecoding::SmmuV3};
+    p.arm64_range_notify_before_dsb = true;
     v.push_back(p);
     p = release(p, "6.11", "v6.10, with 0a3f6b346301 (Intel PIOTLB covers the widened block) and the SMMUv3 SVA domain (d38c28dbefee: TLBI issued even with BTM)");
     p.decodings.intel = SvaDecoding::Intel611;

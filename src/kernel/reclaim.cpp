@@ -42,7 +42,7 @@ Task<> try_to_unmap_one(Kernel& k, TlbBatch& tlb_ubc, Pfn page, RmapTarget t, ui
         pteval = mm.pt().set(r, Vaddr{addr}, Pte{}, "ptep_get_and_clear");
         set_tlb_ubc_flush_pending(k, tlb_ubc, mm, pteval, addr);
       } else {
-        pteval = ptep_clear_flush(k, mm, r, addr);
+        pteval = co_await ptep_clear_flush(k, mm, r, addr);
       }
       if (pteval.dirty()) folio_mark_dirty(k, page);
       if (anon) {

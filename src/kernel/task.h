@@ -74,8 +74,10 @@ struct PromiseBase {
 };
 }  // namespace detail
 
+/// [[nodiscard]]: a task that is neither awaited nor run does nothing at all, which is never
+/// what a call site means.
 template <class T>
-class Task {
+class [[nodiscard]] Task {
  public:
   struct promise_type : detail::PromiseBase {
     T value{};
@@ -104,7 +106,7 @@ class Task {
 };
 
 template <>
-class Task<void> {
+class [[nodiscard]] Task<void> {
  public:
   struct promise_type : detail::PromiseBase {
     Task get_return_object() { return Task{std::coroutine_handle<promise_type>::from_promise(*this)}; }
@@ -205,6 +207,10 @@ T run_sync(Task<T>& t, int thread_id = 9999) {
   }
   set_current_thread(prev);
   return t.await_resume();
+}
+template <class T>
+T run_sync(Task<T>&& t, int thread_id = 9999) {
+  return run_sync(t, thread_id);
 }
 
 }  // namespace tlbsim::kernel

@@ -19,7 +19,7 @@ constexpr uint32_t kHpageNr = kPtrsPerTable;  // HPAGE_PMD_NR
 Task<> __split_huge_pmd_locked(Kernel& k, AddressSpace& mm, const Vma& vma, PteRef pmd, uint64_t haddr) {
   if (!vma.anon()) {
     // File/shmem: no deposited table on x86/arm64; the mapping goes and faults refill it.
-    const Pte old = pmdp_huge_clear_flush_notify(k, mm, pmd, haddr);
+    const Pte old = co_await pmdp_huge_clear_flush_notify(k, mm, pmd, haddr);
     co_await yield_point("__split_huge_pmd_locked");
     for (uint32_t i = 0; i < kHpageNr; ++i) {
       const Pfn p{old.pfn().value() + i};
@@ -32,7 +32,7 @@ Task<> __split_huge_pmd_locked(Kernel& k, AddressSpace& mm, const Vma& vma, PteR
   // Make the PMD non-present and flush before PTEs appear, so no TLB holds a 2 MiB and a 4 KiB
   // entry for one address (AMD erratum 383). OLD: no secondary invalidation, the PTEs map the
   // same pages; a later 4 KiB invalidation must drop a cached 2 MiB entry.
-  const Pte old = pmdp_invalidate(k, mm, pmd, haddr);
+  const Pte old = co_await pmdp_invalidate(k, mm, pmd, haddr);
   co_await yield_point("__split_huge_pmd_locked");
   // pgtable_trans_huge_withdraw(): the model keeps no deposit list (see collapse_huge_page()),
   // so the table is allocated here.
@@ -112,7 +112,7 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
   co_await lock(k, pmd_ptl, LockMode::Write, "pmd_lock");
   // The PTE table is detached and every TLB entry it fed is flushed (FIXED: with the
   // secondary invalidation inside flush_tlb_range()).
-  const Pte _pmd = pmdp_collapse_flush(k, mm, pmd, haddr);
+  const Pte _pmd = co_await pmdp_collapse_flush(k, mm, pmd, haddr);
   mm.pt().note_table_freed();  // the PTE table is no longer linked in the tree
   unlock(k, pmd_ptl, LockMode::Write, "spin_unlock");
   co_await yield_point("mmu_notifier_invalidate_range_end");
@@ -257,7 +257,7 @@ Task<> retract_page_tables(Kernel& k, uint32_t file, uint64_t pgoff) {
     if (notify) mmu_notifier_invalidate_range_start(k, mm, t.haddr, t.haddr + kPmdSize, "retract_page_tables");
     SimLock& ptl = k.ptl(pmd.table);
     co_await lock(k, ptl, LockMode::Write, "pmd_lock");
-    const Pte old = pmdp_collapse_flush(k, mm, pmd, t.haddr);
+    const Pte old = co_await pmdp_collapse_flush(k, mm, pmd, t.haddr);
     mm.pt().note_table_freed();  // unlinked: mm_dec_nr_ptes()
     unlock(k, ptl, LockMode::Write, "spin_unlock");
     if (notify) mmu_notifier_invalidate_range_end(k, mm, t.haddr, t.haddr + kPmdSize, "retract_page_tables");

@@ -62,7 +62,7 @@ Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, uint64_t addr, uint64_t
       }
       co_await yield_point("zap_pte_range");
     }
-    if (force_flush) tlb_flush_mmu_tlbonly(k, tlb);  // under the PTL
+    if (force_flush) co_await tlb_flush_mmu_tlbonly(k, tlb);  // under the PTL
     unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
     if (force_flush) co_await tlb_flush_mmu(k, tlb);
     (void)vma;
@@ -119,7 +119,7 @@ Task<> unmap_single_vma(Kernel& k, MmuGather& tlb, Vma vma, uint64_t start, uint
     co_await zap_pte_range(k, tlb, vma, a, next);
     a = next;
   }
-  tlb_end_vma(k, tlb, vma);
+  co_await tlb_end_vma(k, tlb, vma);
 }
 
 Task<> unmap_vmas(Kernel& k, MmuGather& tlb, std::vector<Vma> vmas, uint64_t start, uint64_t end) {
@@ -277,7 +277,7 @@ Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
       }
       a = next;
     }
-    tlb_end_vma(k, tlb, v);
+    co_await tlb_end_vma(k, tlb, v);
   }
   mmu_notifier_invalidate_range_end(k, mm, start, end, "madvise_free_single_vma");
   co_await tlb_finish_mmu(k, tlb);

@@ -174,7 +174,7 @@ TEST_CASE("x86 flush_tlb_mm_range() notifies (0,-1) for a full flush up to v6.14
   test::SvaMachine m(policy);
   const uint64_t s = 0x10000000, e = s + 64 * kPageSize;  // over tlb_single_page_flush_ceiling
   const size_t from = m.rec.events().size();
-  flush_tlb_range(*m.k, *m.mm, s, e);
+  run_sync(flush_tlb_range(*m.k, *m.mm, s, e));
   std::vector<const Event*> sec;
   for (size_t i = from; i < m.rec.events().size(); ++i)
     if (m.rec.events()[i].kind == EventKind::Notifier) sec.push_back(&m.rec.events()[i]);
