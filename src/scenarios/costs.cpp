@@ -93,11 +93,14 @@ iommu::CostModel parse_costs_text(const std::string& text, const std::string& pa
   add_duplicate_keys(*pos, path, diags);
   std::vector<Diagnostic> read;
   read_costs(doc, "", base, read);
-  for (Diagnostic& d : read) {
-    const TextPos tp = pos->at(d.pointer);
+  std::vector<std::string> pointers;
+  for (const Diagnostic& d : read) pointers.push_back(d.pointer);
+  const std::vector<TextPos> places = pos->at(pointers);
+  for (size_t i = 0; i < read.size(); ++i) {
+    Diagnostic& d = read[i];
     d.file = path;
-    d.line = tp.line;
-    d.column = tp.column;
+    d.line = places[i].line;
+    d.column = places[i].column;
     diags.push_back(std::move(d));
   }
   // Reported in document order, not in the parser's key order.

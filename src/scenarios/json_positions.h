@@ -4,7 +4,6 @@
 /// parsing can still name line:column (nlohmann_json 3.11 keeps no positions in values).
 #include <cstddef>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -41,21 +40,26 @@ TextPos syntax_error_pos(const std::string& text, size_t byte);
 /// start with "syntax error"). One wording for scenario files, costs files and --schedule.
 std::string json_syntax_message(const std::string& what);
 
+/// Where the values of a JSON text are. The constructor checks the text; positions are looked up
+/// afterwards, for the pointers the messages need, by walking the text again. Keeping every
+/// value's position instead cost more memory than the document itself on a large file.
 class JsonPositions {
  public:
-  /// Parse `text` with a SAX pass that records positions. Throws nlohmann::json::parse_error on
-  /// a syntax error, including anything but whitespace after the document (a NUL byte too),
-  /// whose byte is then the first such byte's offset plus one (the caller turns it into
-  /// line:column with syntax_error_pos).
+  /// Check `text` with a SAX pass (syntax, nesting depth, repeated keys). Throws
+  /// nlohmann::json::parse_error on a syntax error, including anything but whitespace after the
+  /// document (a NUL byte too), whose byte is then the first such byte's offset plus one (the
+  /// caller turns it into line:column with syntax_error_pos). `text` must outlive this object.
   explicit JsonPositions(const std::string& text);
-  /// Position of the value at `pointer`, or of its nearest ancestor.
+  /// Position of the value at each pointer, or of its nearest ancestor, in one walk of the text.
+  std::vector<TextPos> at(const std::vector<std::string>& pointers) const;
+  /// One pointer's: a walk of the text per call, so a caller with many asks for them together.
   TextPos at(const std::string& pointer) const;
   TextPos pos_of_byte(size_t byte) const;
   /// Keys repeated within one object, in document order.
   const std::vector<DuplicateKey>& duplicates() const { return m_duplicates; }
 
  private:
-  std::unordered_map<std::string, size_t> m_offsets;
+  const std::string& m_text;
   std::vector<size_t> m_line_starts;
   std::vector<DuplicateKey> m_duplicates;
 };

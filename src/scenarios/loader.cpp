@@ -120,7 +120,8 @@ class ObjReader {
     const json* v = required ? require(key) : get(key);
     if (!v) return;
     if (!v->is_array()) return error(at(key), "expected an array, got " + type_name(*v));
-    for (size_t i = 0; i < v->size(); ++i) f((*v)[i], at(key) + "/" + std::to_string(i));
+    const std::string base = at(key) + "/";
+    for (size_t i = 0; i < v->size(); ++i) f((*v)[i], base + std::to_string(i));
   }
   void finish() {
     if (!ok()) return;
@@ -329,6 +330,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
     m.pointer = p;
     ObjReader mr(x, p, d);
     mr.name("name", m.name, true);
+    if (const json* vmas = mr.get("vmas"); vmas && vmas->is_array()) m.vmas.reserve(vmas->size());
     mr.array("vmas", [&](const json& v, const std::string& vp) { m.vmas.push_back(read_vma(v, vp, d)); });
     mr.array("bind", [&](const json& b, const std::string& bp) {
       if (!b.is_string())
@@ -352,7 +354,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
       if (!m.has_brk) mr.error(mr.at("start_brk"), "\"start_brk\" (the heap's start) needs \"brk\" (the program break)");
     }
     mr.finish();
-    s.mms.push_back(m);
+    s.mms.push_back(std::move(m));
   }, true);
   r.array("threads", [&](const json& x, const std::string& p) { s.threads.push_back(read_thread(x, p, d)); }, true);
   if (const json* sch = r.get("schedule")) read_schedule(*sch, r.at("schedule"), s.schedule, d);
@@ -481,6 +483,7 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
   root.str("$schema", schema);
   root.array("scenarios", [&](const json& s, const std::string& p) { f.scenarios.push_back(read_scenario(s, p, diags)); }, true);
   root.finish();
+  doc = json();  // everything is in the specs now; a large document's values go before validation
   // A value that could not be read was left at its default: checking it again would only
   // repeat the error at the same place.
   std::set<std::string> unreadable;
@@ -493,26 +496,33 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
   // not validate would be of something that cannot run.
   if (diags.empty())
     for (const ScenarioSpec& sc : f.scenarios) check_size(sc, limits, diags);
+  // Every position the result and the messages need, found in one walk of the text.
+  std::vector<std::string> pointers;
+  for (const auto& sc : f.scenarios) {
+    for (const auto& e : sc.schedule.entries) pointers.push_back(e.pointer);
+    for (const auto& t : sc.threads) pointers.push_back(t.pointer);
+  }
+  for (const auto& dg : diags)
+    if (!dg.line) pointers.push_back(dg.pointer);  // duplicate keys are placed already
+  const std::vector<TextPos> places = pos->at(pointers);
+  auto next = places.begin();
   for (auto& sc : f.scenarios) {
     for (auto& e : sc.schedule.entries) {
-      const TextPos tp = pos->at(e.pointer);
-      e.line = tp.line;
-      e.column = tp.column;
+      e.line = next->line;
+      e.column = next++->column;
     }
     for (auto& t : sc.threads) {
-      const TextPos tp = pos->at(t.pointer);
-      t.line = tp.line;
-      t.column = tp.column;
+      t.line = next->line;
+      t.column = next++->column;
     }
   }
   f.text = text;
   if (!diags.empty()) {
     for (auto& dg : diags) {
       dg.file = path;
-      if (dg.line) continue;  // placed already (duplicate keys)
-      const TextPos tp = pos->at(dg.pointer);
-      dg.line = tp.line;
-      dg.column = tp.column;
+      if (dg.line) continue;
+      dg.line = next->line;
+      dg.column = next++->column;
     }
     std::stable_sort(diags.begin(), diags.end(), [](const Diagnostic& a, const Diagnostic& b) {
       return std::tie(a.line, a.column) < std::tie(b.line, b.column);
