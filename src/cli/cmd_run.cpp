@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 // tlbsim run: every scenario once under each policy, judged, as a text report (and JSON).
 #include <algorithm>
+#include <atomic>
 #include <iostream>
 
 #include "cli/cli_common.h"
 #include "cli/numeric_option.h"
 #include "cli/output_set.h"
+#include "cli/progress.h"
 #include "kernel/policy.h"
 #include "scenarios/report.h"
 #include "scenarios/runner.h"
@@ -48,7 +50,8 @@ int cmd_run(const std::vector<std::string>& args) {
       ("steps", "print every scheduler step of every run: thread, label, op, events (write a --schedule from it)")
       ("schedule", po::value<std::string>(), "replace the schedule of the one selected scenario: a JSON array of steps ('[\"dev:2\",\"T1*\"]') or the same steps separated by commas")
       ("dot", po::value<std::string>(), "write the happens-before graph of the run (Graphviz); needs one scenario and policy")
-      ("trace", po::value<std::string>(), "write the run as a Chrome/Perfetto trace (JSON); needs one scenario and policy");
+      ("trace", po::value<std::string>(), "write the run as a Chrome/Perfetto trace (JSON); needs one scenario and policy")
+      ("progress", po::value<std::string>(), "print a progress line on stderr every SECONDS, more than 0 (default: on a terminal only, redrawn in place)");
   const auto vm = parse(args, opts, "file");
   if (vm.count("help")) {
     std::cout << opts << "\n";
@@ -65,6 +68,24 @@ int cmd_run(const std::vector<std::string>& args) {
   ro.seed = uint_option(vm, "seed", 0, kMaxU64);
   ro.check_invariants = vm.count("check") > 0;
   ro.record_touches = vm.count("dot") > 0;  // the happens-before graph's conflict edges
+  // Which run is going ("S under P (i of N)"), and its steps; the reporter thread reads both.
+  std::vector<std::string> run_names;
+  for (const ScenarioFile& f : loaded)
+    for (const ScenarioSpec& s : f.scenarios)
+      if (sel.selects(s))
+        for (const auto& p : policies_for(s, sel.policies)) run_names.push_back(s.name + " under " + p);
+  std::atomic<size_t> current{0};
+  std::atomic<uint64_t> steps{0};
+  std::atomic<double> run_started{steady_seconds()};
+  ro.steps_done = &steps;
+  const ProgressReporter progress(
+      [&](double) -> std::string {
+        if (run_names.empty()) return {};
+        const size_t i = std::min(current.load(), run_names.size() - 1);
+        return run_names[i] + " (" + std::to_string(i + 1) + " of " + std::to_string(run_names.size()) + "): " +
+               steps_line(steps.load(), steady_seconds() - run_started.load());
+      },
+      seconds_option(vm, "progress", 1e9));
   std::string text;
   nlohmann::ordered_json json = nlohmann::ordered_json::array();
   bool ok = true;
@@ -77,7 +98,10 @@ int cmd_run(const std::vector<std::string>& args) {
       const std::vector<std::string> run_policies = policies_for(s, sel.policies);
       ScenarioOutcome so{&s, {}};
       for (const auto& p : run_policies) {
+        steps = 0;
+        run_started = steady_seconds();
         so.policies.push_back(judge(s, run_scenario(s, *kernel::find_policy(p), ro)));
+        ++current;
         if (vm.count("dot") || vm.count("trace")) single.emplace_back(&s, so.policies.back().run);
         if (vm.count("steps")) text += step_listing(s, so.policies.back().run);
         if (vm.count("events")) {

@@ -24,6 +24,12 @@ std::string progress_line(uint64_t done, uint64_t total, double seconds) {
   return buf;
 }
 
+std::string steps_line(uint64_t done, double seconds) {
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "%llu steps (%.0f/s)", ull(done), seconds > 0 ? static_cast<double>(done) / seconds : 0.0);
+  return buf;
+}
+
 std::string work_line(const char* unit, const scenarios::WorkProgress& w, double now) {
   const uint64_t items = w.items.load(), done = std::min(w.items_done.load(), items);
   const uint64_t est = w.estimate.load(), est_done = std::min(w.estimate_done.load(), est);

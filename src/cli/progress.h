@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-/// Progress of a long command on stderr: explore's executions, and the tasks or sweep cells a
+/// Progress of a long command on stderr: explore's executions, run's steps, and the tasks or sweep cells a
 /// process was dealt with their estimated share of its work. On a terminal a line is redrawn in
 /// place twice a second; with --progress SECONDS (what a shard under Slurm or GNU parallel
 /// writes to its log) a line of its own every SECONDS. Never on stdout, so reports are unchanged.
@@ -18,6 +18,9 @@ namespace tlbsim::cli {
 /// "explored D executions (R/s)", with "of T" and the time left at that rate when the total is
 /// known (random mode: runs times scenario-policy pairs; 0: unknown).
 std::string progress_line(uint64_t done, uint64_t total, double seconds);
+
+/// "D steps (R/s)": a run's steps so far, for `tlbsim run`.
+std::string steps_line(uint64_t done, double seconds);
 
 /// "D of N UNIT, about P% of the estimated work (about S s left)": how far a process is through
 /// the items it was dealt, the time left extrapolated from the estimated work done since they

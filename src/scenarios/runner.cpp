@@ -318,6 +318,7 @@ class Runner {
     }
     m_trace.push_back(std::move(rec));
     ++m_steps;
+    if (m_opt.steps_done) m_opt.steps_done->fetch_add(1, std::memory_order_relaxed);
     check();
   }
 

@@ -2,6 +2,7 @@
 #pragma once
 /// Runs one scenario under one policy: builds the machine from the spec, runs the setup, then
 /// steps the threads as the schedule says and returns the event log. Nothing here judges.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -92,6 +93,8 @@ struct RunOptions {
   size_t expected_events = 0;
   /// Record what each step touched (StepRecord::touches), for the explorer's footprints.
   bool record_touches = false;
+  /// When set, incremented after each step: a progress line reads it from another thread.
+  std::atomic<uint64_t>* steps_done = nullptr;
 };
 
 /// Throws ScenarioError for a schedule that cannot be followed (a thread blocked, finished, or

@@ -117,6 +117,20 @@ TEST_CASE("running every bundled scenario twice gives byte-identical text and JS
   CHECK(first.second == second.second);
 }
 
+TEST_CASE("run --progress SECONDS writes lines naming the run and its steps on stderr, and stdout is unchanged", "[cli]") {
+  TempDir scratch;
+  const std::string args = "run " + q(kSource + "/scenarios.json") + " --scenario migrate-device-write --policy old,fixed";
+  const Outcome plain = run_tlbsim(args, scratch);
+  const Outcome o = run_tlbsim(args + " --progress 0.001", scratch);
+  INFO("stderr:\n" << o.err);
+  CHECK(o.status == plain.status);
+  CHECK(o.out == plain.out);
+  CHECK(plain.err.empty());  // not a terminal, no --progress: nothing
+  // The last line is the final state: the second of the two runs, with its steps.
+  CHECK(o.err.find("migrate-device-write under fixed (2 of 2): ") != std::string::npos);
+  CHECK(o.err.find(" steps (") != std::string::npos);
+}
+
 TEST_CASE("explore over every bundled scenario gives the same bytes with --jobs 1 and --jobs 2, twice", "[cli]") {
   // Random mode keeps this quick over all ten scenarios and both policies; exhaustive mode's
   // --jobs independence is tested on small scenarios in tests/scenarios/explore_test.cpp.

@@ -32,3 +32,8 @@ TEST_CASE("work_line: items done, the estimated share of the work and the time l
   w.start(2, 2);
   CHECK(tlbsim::cli::work_line("cells", w, tlbsim::scenarios::steady_seconds()) == "0 of 2 cells, about 0% of the estimated work");
 }
+
+TEST_CASE("steps_line: a run's steps and their rate", "[cli]") {
+  CHECK(tlbsim::cli::steps_line(300, 2.0) == "300 steps (150/s)");
+  CHECK(tlbsim::cli::steps_line(0, 0.0) == "0 steps (0/s)");
+}
