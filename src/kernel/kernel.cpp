@@ -29,7 +29,7 @@ void Kernel::boot_kernel_half(uint64_t start, uint64_t end) {
   TLBSIM_CHECK(is_kernel_half(start) && start < end, "kernel range " << hex(start) << ".." << hex(end));
   if (!m_init_mm) m_init_mm = std::make_unique<PageTable>(m_mem, kInitMm, true);
   for (unsigned i = table_index(start, 4); i <= table_index(end - 1, 4); ++i)
-    m_init_mm->alloc(Vaddr{~((uint64_t{1} << 48) - 1) | (uint64_t{i} << level_shift(4))}, 3, "preallocate_vmalloc_pages");
+    m_init_mm->alloc(kernel_pgd_slot_addr(i), 3, "preallocate_vmalloc_pages");
 }
 
 AddressSpace* Kernel::find_mm(std::string_view name) {

@@ -16,9 +16,7 @@ void PageTable::clone_kernel_pgds(const PageTable& init_mm) {
   for (unsigned i = kKernelPgdBoundary; i < kPtrsPerTable; ++i) {
     const Pte e{m_mem.entry(init_mm.pgd(), i)};
     if (e.none()) continue;
-    // The canonical (sign-extended) address of the slot.
-    const uint64_t va = ~((uint64_t{1} << 48) - 1) | (uint64_t{i} << level_shift(4));
-    set(PteRef{m_pgd, static_cast<uint16_t>(i), 4}, Vaddr{va}, e, "pgd_ctor");
+    set(PteRef{m_pgd, static_cast<uint16_t>(i), 4}, kernel_pgd_slot_addr(i), e, "pgd_ctor");
   }
 }
 

@@ -24,6 +24,8 @@ struct PteRef {
 
 /// KERNEL_PGD_BOUNDARY (pgd_index(PAGE_OFFSET)): the first PGD slot of the kernel half.
 constexpr unsigned kKernelPgdBoundary = table_index(kPageOffset, 4);
+/// The canonical (sign-extended) address where kernel-half PGD slot `i` begins.
+constexpr Vaddr kernel_pgd_slot_addr(unsigned i) { return Vaddr{~((uint64_t{1} << 48) - 1) | (uint64_t{i} << level_shift(4))}; }
 
 class PageTable {
  public:
@@ -34,7 +36,6 @@ class PageTable {
 
   Pfn pgd() const { return m_pgd; }
   MmId mm() const { return m_mm; }
-  bool kernel() const { return m_kernel; }
 
   /// pgd_ctor()'s clone_pgd_range(): copy init_mm's kernel-half PGD entries into this mm's PGD.
   /// The tables below them are init_mm's, shared, and never this mm's to free. x86 preallocates
