@@ -312,6 +312,7 @@ TextPos JsonPositions::pos_of_byte(size_t byte) const {
 }
 
 std::vector<TextPos> JsonPositions::at(const std::vector<std::string>& pointers) const {
+  if (pointers.empty()) return {};
   std::unordered_set<std::string> wanted;
   for (const std::string& p : pointers)
     for (std::string a = p;; a.resize(a.rfind('/'))) {
