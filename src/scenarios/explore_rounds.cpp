@@ -149,7 +149,9 @@ std::vector<VerdictCheck> check_verdicts(const ScenarioSpec& s, const ExploreRes
     VerdictCheck c;
     c.property = name;
     c.stated = word == "never" ? Verdict::Never : word == "always" ? Verdict::Always : Verdict::Sometimes;
-    const auto p = std::find_if(r.properties.begin(), r.properties.end(), [&](const PropertyResult& q) { return q.name == name; });
+    // A structured binding is not captured by name: clang 14 (the fuzz build) refuses it.
+    const auto p = std::find_if(r.properties.begin(), r.properties.end(),
+                                [&](const PropertyResult& q) { return q.name == c.property; });
     PropertyResult none{.name = name};
     const PropertyResult& found = p != r.properties.end() ? *p : none;
     c.found = found.verdict;
