@@ -54,9 +54,52 @@ void InvalidationQueue::submit(const InvCmd& c) {
   m_pending.push_back(c);
 }
 
+bool InvalidationQueue::atc_behind_iotlb() const {
+  touch::read(Touch::Obj::Queue, m_iommu.index());
+  bool iotlb = false;
+  for (const InvCmd& c : m_pending) {
+    if (is_atc(c.kind) && iotlb) return true;
+    iotlb |= !is_atc(c.kind);
+  }
+  return false;
+}
+
+void InvalidationQueue::complete_atc_first(const char* func) {
+  touch::write(Touch::Obj::Queue, m_iommu.index());
+  std::vector<InvCmd> rest;
+  for (const InvCmd& c : m_pending) {
+    if (is_atc(c.kind)) {
+      m_iommu.apply(c);
+      m_atc_completed = true;
+    } else {
+      rest.push_back(c);
+    }
+  }
+  m_pending = std::move(rest);
+  if (m_bus.active()) {
+    Event e{.kind = EventKind::InvSync, .holder = Holder{HolderKind::Iotlb, m_iommu.index()}, .func = func};
+    e.note = "device-TLB invalidations completed ahead of the IOTLB's";
+    m_bus.emit(std::move(e));
+  }
+}
+
+void InvalidationQueue::complete_one(size_t index, const char* func) {
+  touch::write(Touch::Obj::Queue, m_iommu.index());
+  const InvCmd c = m_pending.at(index);
+  m_pending.erase(m_pending.begin() + static_cast<std::ptrdiff_t>(index));
+  m_iommu.apply(c);
+  m_atc_completed |= is_atc(c.kind);
+  if (m_bus.active()) {
+    Event e{.kind = EventKind::InvSync, .holder = Holder{HolderKind::Iotlb, m_iommu.index()}, .func = func};
+    e.note = std::string("completed: ") + kind_name(c.kind);
+    m_bus.emit(std::move(e));
+  }
+}
+
 void InvalidationQueue::sync(const char* func) {
   touch::write(Touch::Obj::Queue, m_iommu.index());
-  bool atc = false;
+  bool atc = m_atc_completed;
+  m_atc_completed = false;
   for (const InvCmd& c : m_pending) {
     m_iommu.apply(c);
     atc |= is_atc(c.kind);

@@ -43,6 +43,14 @@ class InvalidationQueue {
   /// Complete every queued command in order. `func` names the driver's sync.
   void sync(const char* func);
   size_t pending() const;
+  /// Whether a queued device-TLB invalidation follows a queued IOTLB invalidation: only then can
+  /// completing the batch out of order let a device refill its ATC from the IOTLB.
+  bool atc_behind_iotlb() const;
+  /// Complete the queued device-TLB invalidations now, ahead of the rest of the batch (which the
+  /// next sync completes). `func` names the sync the batch waits on.
+  void complete_atc_first(const char* func);
+  /// Complete the queued command at `index` now (BatchOrder::Enumerated).
+  void complete_one(size_t index, const char* func);
 
  private:
   Iommu& m_iommu;
@@ -50,6 +58,7 @@ class InvalidationQueue {
   CostCounters& m_counters;
   EventBus& m_bus;
   std::vector<InvCmd> m_pending;
+  bool m_atc_completed = false;  ///< this batch had a device-TLB invalidation completed early
 };
 
 }  // namespace tlbsim::iommu

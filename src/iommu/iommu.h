@@ -21,6 +21,24 @@ namespace tlbsim::iommu {
 
 enum class IommuKind : uint8_t { AmdV2, IntelSvm, SmmuV3 };
 
+/// How the commands of one batch (those before one sync: a VT-d wait descriptor, an AMD
+/// COMPLETION_WAIT, an SMMUv3 CMD_SYNC) complete relative to each other. The kernel layer's
+/// complete_batch() (kernel/sva_commands.h) carries it out.
+enum class BatchOrder : uint8_t {
+  /// In queue order, and as one step: what the drivers that put an IOTLB invalidation and a
+  /// device-TLB invalidation in one batch rely on (AMD's SVA domain from v6.10, VT-d's qi_batch
+  /// from 705c1cdf1e73). Device key `cmds_complete_in_order` true, the default.
+  InOrder,
+  /// In any order (`cmds_complete_in_order` false): every device-TLB invalidation completes
+  /// before the IOTLB invalidations queued ahead of it, and a device may translate in between.
+  /// tests/kernel/batch_order_test.cpp checks it against `Enumerated`.
+  AtcFirst,
+  /// The reference AtcFirst is checked against (not a file key): the n-th sync of the IOMMU
+  /// completes its batch in the permutation of lexicographic rank `batch_orders[n]` (modulo the
+  /// number of permutations; 0 past the end), and a device may translate after every command.
+  Enumerated,
+};
+
 struct IommuConfig {
   IommuKind kind = IommuKind::AmdV2;
   TranslationCacheConfig iotlb{.sets = 32, .ways = 4};
@@ -36,6 +54,8 @@ struct IommuConfig {
   bool permission_fault_rewalks = true;
   /// Broadcast TLB maintenance: the IOMMU TLB snoops the CPU's TLBIs (SMMUv3 with BTM).
   bool btm = false;
+  BatchOrder batch_order = BatchOrder::InOrder;
+  std::vector<uint32_t> batch_orders;  ///< BatchOrder::Enumerated only
 };
 
 struct DeviceConfig {
@@ -75,6 +95,11 @@ class Iommu {
   DmaResult dma(uint16_t device, Pasid pasid, Vaddr va, bool write);
 
   InvalidationQueue& queue() { return m_queue; }
+  /// BatchOrder::Enumerated: the permutation rank for the next batch of two or more commands.
+  uint32_t next_batch_rank() {
+    const size_t n = m_ordered_batches++;
+    return n < m_cfg.batch_orders.size() ? m_cfg.batch_orders[n] : 0;
+  }
   /// Command effects, applied by the queue at sync.
   void apply(const InvCmd& c);
   /// BTM: a broadcast CPU TLBI for this ASID reaches the IOMMU TLB (not the ATC).
@@ -115,6 +140,7 @@ class Iommu {
   TranslationCache m_iotlb;
   WalkCache m_pwc;
   InvalidationQueue m_queue;
+  size_t m_ordered_batches = 0;
   std::vector<Device> m_devices;
   std::map<uint32_t, WalkContext> m_pasid_table;
 };

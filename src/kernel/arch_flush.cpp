@@ -51,8 +51,8 @@ void btm_snoop(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, bool l
   for (unsigned i = 0; i < k.iommus(); ++i) k.iommu(i).snoop_cpu_tlbi(mm.pasid()->value(), start, end, leaf_only);
 }
 
-void secondary(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
-  if (k.policy().sec_inv_from_arch_flush) mmu_notifier_arch_invalidate_secondary_tlbs(k, mm, start, end, site);
+Task<> secondary(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
+  if (k.policy().sec_inv_from_arch_flush) co_await mmu_notifier_arch_invalidate_secondary_tlbs(k, mm, start, end, site);
 }
 
 /// An arm64 *_nosync() flush followed by its dsb(ish): the TLBIs are issued, the notifier runs
@@ -63,22 +63,22 @@ void secondary(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const 
 /// the TLBI is about to remove (mainline primer B5; Will Deacon's review of the v6.9 split).
 Task<> notify_then_dsb(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, PwcScope pwc, const char* func,
                        const char* how, const char* site) {
-  secondary(k, mm, start, end, site);
+  co_await secondary(k, mm, start, end, site);
   if (k.policy().sec_inv_from_arch_flush && mm_has_notifiers(k, mm)) co_await yield_point("dsb(ish)");
   cpu_flush(k, mm, start, end, pwc, func, how);
   btm_snoop(k, mm, start, end, pwc == PwcScope::Keep);
 }
 
-void arm64_flush_tlb_mm(Kernel& k, AddressSpace& mm) {
+Task<> arm64_flush_tlb_mm(Kernel& k, AddressSpace& mm) {
   // dsb(ishst); TLBI ASIDE1IS; dsb(ish)
   cpu_flush(k, mm, 0, kFlushAll, PwcScope::All, "flush_tlb_mm", "TLBI ASIDE1IS");
   btm_snoop(k, mm, 0, kFlushAll, false);
-  secondary(k, mm, 0, kFlushAll, "flush_tlb_mm");
+  co_await secondary(k, mm, 0, kFlushAll, "flush_tlb_mm");
 }
 
 }  // namespace
 
-void flush_tlb_mm_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, unsigned stride_shift, bool freed_tables) {
+Task<> flush_tlb_mm_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, unsigned stride_shift, bool freed_tables) {
   (void)freed_tables;  // x86 INVLPG drops every paging-structure-cache entry of the PCID anyway
   uint64_t flush_start = start, flush_end = end;
   if (end == kFlushAll || ((end - start) >> stride_shift) > k.config().tlb_single_page_flush_ceiling) {
@@ -92,9 +92,9 @@ void flush_tlb_mm_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t en
   // its own start/end, so the IOMMU got (0, -1); from 4a02ed8e1cc3 (v6.15) the widening is in
   // get_flush_tlb_info() and the notifier gets the caller's range.
   if (k.policy().x86_notifier_caller_range)
-    secondary(k, mm, start, end, "flush_tlb_mm_range");
+    co_await secondary(k, mm, start, end, "flush_tlb_mm_range");
   else
-    secondary(k, mm, flush_start, flush_end, "flush_tlb_mm_range");
+    co_await secondary(k, mm, flush_start, flush_end, "flush_tlb_mm_range");
 }
 
 Task<> arm64_flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, uint64_t stride, bool last_level) {
@@ -104,7 +104,7 @@ Task<> arm64_flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64
   constexpr uint64_t kMaxTlbiOps = 512;                     // PTRS_PER_PTE
   constexpr uint64_t kMaxTlbiRangePages = uint64_t{1} << 21;  // num = 31, scale = 3
   if ((!k.config().arm64_tlbi_range && (end - start) >= kMaxTlbiOps * stride) || pages >= kMaxTlbiRangePages) {
-    arm64_flush_tlb_mm(k, mm);  // notifies after its DSB in every release
+    co_await arm64_flush_tlb_mm(k, mm);  // notifies after its DSB in every release
     co_return;
   }
   const PwcScope pwc = last_level ? PwcScope::Keep : PwcScope::Range;
@@ -119,21 +119,21 @@ Task<> arm64_flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64
   // modelled (performance only).
   cpu_flush(k, mm, start, end, pwc, "__flush_tlb_range", how);
   btm_snoop(k, mm, start, end, last_level);
-  secondary(k, mm, start, end, "__flush_tlb_range");
+  co_await secondary(k, mm, start, end, "__flush_tlb_range");
 }
 
-void flush_tlb_mm(Kernel& k, AddressSpace& mm) {
+Task<> flush_tlb_mm(Kernel& k, AddressSpace& mm) {
   if (k.config().arch == Arch::Arm64)
-    arm64_flush_tlb_mm(k, mm);
+    co_await arm64_flush_tlb_mm(k, mm);
   else
-    flush_tlb_mm_range(k, mm, 0, kFlushAll, kPageShift, true);
+    co_await flush_tlb_mm_range(k, mm, 0, kFlushAll, kPageShift, true);
 }
 
 Task<> flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
   if (k.config().arch == Arch::Arm64)
     co_await arm64_flush_tlb_range(k, mm, start, end, kPageSize, false);
   else
-    flush_tlb_mm_range(k, mm, start, end, kPageShift, false);
+    co_await flush_tlb_mm_range(k, mm, start, end, kPageShift, false);
 }
 
 Task<> flush_tlb_page(Kernel& k, AddressSpace& mm, uint64_t addr) {
@@ -144,7 +144,7 @@ Task<> flush_tlb_page(Kernel& k, AddressSpace& mm, uint64_t addr) {
     co_await notify_then_dsb(k, mm, addr, addr + kPageSize, PwcScope::Keep, "flush_tlb_page", "TLBI VALE1IS",
                              "__flush_tlb_page_nosync");
   } else {
-    flush_tlb_mm_range(k, mm, addr, addr + kPageSize, kPageShift, false);
+    co_await flush_tlb_mm_range(k, mm, addr, addr + kPageSize, kPageShift, false);
   }
 }
 
@@ -152,22 +152,22 @@ Task<> flush_pmd_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t
   if (k.config().arch == Arch::Arm64)
     co_await arm64_flush_tlb_range(k, mm, start, end, kPmdSize, false);
   else
-    flush_tlb_mm_range(k, mm, start, end, kPmdShift, false);
+    co_await flush_tlb_mm_range(k, mm, start, end, kPmdShift, false);
 }
 
-void arch_tlbbatch_add_pending(Kernel& k, TlbBatch& batch, AddressSpace& mm, uint64_t addr) {
+Task<> arch_tlbbatch_add_pending(Kernel& k, TlbBatch& batch, AddressSpace& mm, uint64_t addr) {
   batch.flush_required = true;
   batch.cpumask |= mm.cpumask();
   if (k.config().arch == Arch::Arm64) {
     // __flush_tlb_page_nosync(): the TLBI is issued now, completed by the DSB in
     // arch_tlbbatch_flush(); FIXED's notifier call is inside it.
     batch.pages.emplace_back(mm.id().value(), addr & ~(kPageSize - 1));
-    secondary(k, mm, addr & ~(kPageSize - 1), (addr & ~(kPageSize - 1)) + kPageSize, "__flush_tlb_page_nosync");
+    co_await secondary(k, mm, addr & ~(kPageSize - 1), (addr & ~(kPageSize - 1)) + kPageSize, "__flush_tlb_page_nosync");
   } else {
     // inc_mm_tlb_gen(); cpumask_or(); FIXED (v3 of the series): (0, -1) because the batch flush
     // has no mm to pass.
     batch.mms.insert(mm.id().value());
-    secondary(k, mm, 0, kFlushAll, "arch_tlbbatch_add_pending");
+    co_await secondary(k, mm, 0, kFlushAll, "arch_tlbbatch_add_pending");
   }
 }
 
@@ -186,11 +186,11 @@ void arch_tlbbatch_flush(Kernel& k, TlbBatch& batch) {
   batch = TlbBatch{};
 }
 
-void flush_tlb_batched_pending(Kernel& k, AddressSpace& mm) {
-  if (!mm.tlb_flush_batched()) return;
+Task<> flush_tlb_batched_pending(Kernel& k, AddressSpace& mm) {
+  if (!mm.tlb_flush_batched()) co_return;
   // arch_flush_tlb_batched_pending(): x86 flush_tlb_mm(); arm64 up to v6.15 only dsb(ish),
   // which does not complete another CPU's TLBIs; flush_tlb_mm() from 4b634918384c (v6.16).
-  if (k.config().arch == Arch::X86 || k.policy().arm64_batched_pending_flush_mm) flush_tlb_mm(k, mm);
+  if (k.config().arch == Arch::X86 || k.policy().arm64_batched_pending_flush_mm) co_await flush_tlb_mm(k, mm);
   mm.set_tlb_flush_batched(false);
 }
 

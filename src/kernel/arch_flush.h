@@ -21,13 +21,13 @@ namespace tlbsim::kernel {
 
 /// x86 flush_tlb_mm_range(): ranges above tlb_single_page_flush_ceiling widen to a full flush,
 /// and FIXED passes the widened (0, TLB_FLUSH_ALL) to the notifier.
-void flush_tlb_mm_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, unsigned stride_shift, bool freed_tables);
+Task<> flush_tlb_mm_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, unsigned stride_shift, bool freed_tables);
 /// arm64 __flush_tlb_range(): per-page TLBI (last level or all levels), or flush_tlb_mm() for
 /// MAX_TLBI_OPS pages and more without FEAT_TLBIRANGE.
 Task<> arm64_flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, uint64_t stride, bool last_level);
 
 /// flush_tlb_mm(): the whole ASID.
-void flush_tlb_mm(Kernel& k, AddressSpace& mm);
+Task<> flush_tlb_mm(Kernel& k, AddressSpace& mm);
 /// flush_tlb_range() for a VMA range (all levels).
 Task<> flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end);
 /// flush_tlb_page()
@@ -45,11 +45,11 @@ struct TlbBatch {
 };
 /// arch_tlbbatch_add_pending(): queue a deferred flush; FIXED x86 sends (0, -1) to the notifier
 /// here, arm64 the page (__flush_tlb_page_nosync).
-void arch_tlbbatch_add_pending(Kernel& k, TlbBatch& batch, AddressSpace& mm, uint64_t addr);
+Task<> arch_tlbbatch_add_pending(Kernel& k, TlbBatch& batch, AddressSpace& mm, uint64_t addr);
 /// arch_tlbbatch_flush(): complete every queued flush (x86 IPI full flush; arm64 DSB).
 void arch_tlbbatch_flush(Kernel& k, TlbBatch& batch);
 /// flush_tlb_batched_pending(): called under the PTL by zap/mprotect/mremap/madvise
 /// (3ea277194daa) so a reclaim-deferred flush of this mm completes first.
-void flush_tlb_batched_pending(Kernel& k, AddressSpace& mm);
+Task<> flush_tlb_batched_pending(Kernel& k, AddressSpace& mm);
 
 }  // namespace tlbsim::kernel

@@ -183,7 +183,7 @@ Task<> copy_page_range(Kernel& k, AddressSpace& dst, AddressSpace& src, Vma vma)
     if (k.policy().fork_sec_inv_at_flush_tlb_mm)
       mmu_notifier_invalidate_range_only_end(k, src, vma.start, vma.end, "copy_page_range");
     else
-      mmu_notifier_invalidate_range_end(k, src, vma.start, vma.end, "copy_page_range");
+      co_await mmu_notifier_invalidate_range_end(k, src, vma.start, vma.end, "copy_page_range");
   }
 }
 
@@ -220,8 +220,8 @@ Task<> dup_mmap(Kernel& k, AddressSpace& oldmm, AddressSpace& newmm) {
   // The parent's PTEs were write-protected without flushing; one flush for the whole mm, still
   // under the parent's write lock so no COW fault can copy a page while a stale writable
   // translation exists (primer 5.2). FIXED's (0, -1) secondary invalidation is inside it.
-  flush_tlb_mm(k, oldmm);
-  if (k.policy().fork_sec_inv_at_flush_tlb_mm) mmu_notifier_invalidate_range(k, oldmm, 0, kFlushAll, "dup_mmap");
+  co_await flush_tlb_mm(k, oldmm);
+  if (k.policy().fork_sec_inv_at_flush_tlb_mm) co_await mmu_notifier_invalidate_range(k, oldmm, 0, kFlushAll, "dup_mmap");
   mmap_write_unlock(k, oldmm);
 }
 

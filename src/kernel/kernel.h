@@ -15,6 +15,7 @@
 #include "kernel/kernel_pgtable_work.h"
 #include "kernel/policy.h"
 #include "kernel/swap_space.h"
+#include "kernel/task.h"
 #include "model/address_space.h"
 #include "model/cpu.h"
 #include "model/phys_mem.h"
@@ -55,10 +56,11 @@ class SecondaryMmu {
   virtual void invalidate_range_start(Kernel&, AddressSpace&, uint64_t /*start*/, uint64_t /*end*/) {}
   /// ops->invalidate_range_end(): after.
   virtual void invalidate_range_end(Kernel&, AddressSpace&, uint64_t /*start*/, uint64_t /*end*/) {}
-  /// ops->invalidate_range() (<= 6.5) / ops->arch_invalidate_secondary_tlbs() (6.6+).
-  virtual void invalidate_secondary_tlbs(Kernel&, AddressSpace&, uint64_t /*start*/, uint64_t /*end*/) {}
+  /// ops->invalidate_range() (<= 6.5) / ops->arch_invalidate_secondary_tlbs() (6.6+). A task: an
+  /// IOMMU driver may wait for its command queue, and a device may act while it waits.
+  virtual Task<> invalidate_secondary_tlbs(Kernel&, AddressSpace&, uint64_t /*start*/, uint64_t /*end*/) { co_return; }
   /// ops->release(): exit_mmap() tears down the mm.
-  virtual void release(Kernel&, AddressSpace&) {}
+  virtual Task<> release(Kernel&, AddressSpace&) { co_return; }
   virtual void check_invariants() const {}
 };
 

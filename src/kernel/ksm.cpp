@@ -39,7 +39,7 @@ Task<std::optional<Pte>> write_protect_page(Kernel& k, AddressSpace& mm, Pfn pag
     pte_unmap_unlock(k, r, "page_vma_mapped_walk_done");
   }
   co_await yield_point("mmu_notifier_invalidate_range_end");
-  mmu_notifier_invalidate_range_end(k, mm, addr, addr + kPageSize, "write_protect_page");
+  co_await mmu_notifier_invalidate_range_end(k, mm, addr, addr + kPageSize, "write_protect_page");
   co_return result;
 }
 
@@ -64,7 +64,7 @@ Task<bool> replace_page(Kernel& k, AddressSpace& mm, Pfn page, Pfn kpage, uint64
     pte_unmap_unlock(k, r);
   }
   co_await yield_point("mmu_notifier_invalidate_range_end");
-  mmu_notifier_invalidate_range_end(k, mm, addr, addr + kPageSize, "replace_page");
+  co_await mmu_notifier_invalidate_range_end(k, mm, addr, addr + kPageSize, "replace_page");
   co_return done;
 }
 

@@ -48,7 +48,7 @@ Task<> try_to_migrate_one(Kernel& k, Pfn page, RmapTarget t) {
   co_await yield_point("mmu_notifier_invalidate_range_end");
   // OLD: the hidden invalidate_range() here is this path's only secondary invalidation
   // (ec8832d007cb's diff shows no explicit call for the migration-entry case).
-  mmu_notifier_invalidate_range_end(k, mm, addr, addr + kPageSize, "try_to_migrate_one");
+  co_await mmu_notifier_invalidate_range_end(k, mm, addr, addr + kPageSize, "try_to_migrate_one");
 }
 
 /// remove_migration_pte() for one VMA.
@@ -401,7 +401,7 @@ Task<> migrate_vma_setup(Kernel& k, MigrateVma& m) {
     a = next;
   }
   co_await yield_point("mmu_notifier_invalidate_range_end");
-  mmu_notifier_invalidate_range_end(k, mm, m.start, m.end, "migrate_vma_collect");
+  co_await mmu_notifier_invalidate_range_end(k, mm, m.start, m.end, "migrate_vma_collect");
   co_await migrate_vma_unmap(k, m);
 }
 
@@ -460,7 +460,7 @@ Task<> migrate_vma_pages(Kernel& k, MigrateVma& m) {
     if (k.mem().frame(page).refcount != 1) m.flags[i] &= static_cast<uint8_t>(~MigrateVma::kMigrate);
   }
   // OLD: _only_end, the insert path having notified under the PTL where it had to.
-  if (notified) mmu_notifier_invalidate_range_end_after_notify(k, mm, notified_from, m.end, "migrate_vma_pages");
+  if (notified) co_await mmu_notifier_invalidate_range_end_after_notify(k, mm, notified_from, m.end, "migrate_vma_pages");
 }
 
 Task<> migrate_vma_finalize(Kernel& k, MigrateVma& m) {

@@ -33,7 +33,7 @@ Task<> tlb_flush(Kernel& k, MmuGather& tlb) {
     const bool last_level = !tlb.freed_tables;
     if (tlb.fullmm) {
       // The ASID is not reused without a full invalidation, so only freed tables need one.
-      if (!last_level) flush_tlb_mm(k, mm);
+      if (!last_level) co_await flush_tlb_mm(k, mm);
       co_return;
     }
     const uint64_t stride = (tlb.cleared_pmds && !tlb.cleared_ptes) ? kPmdSize : kPageSize;
@@ -46,7 +46,7 @@ Task<> tlb_flush(Kernel& k, MmuGather& tlb) {
     end = kFlushAll;
   }
   const unsigned stride_shift = (tlb.cleared_pmds && !tlb.cleared_ptes) ? kPmdShift : kPageShift;
-  flush_tlb_mm_range(k, mm, start, end, stride_shift, tlb.freed_tables);
+  co_await flush_tlb_mm_range(k, mm, start, end, stride_shift, tlb.freed_tables);
 }
 
 /// tlb_table_flush(): tlb_table_invalidate() then free the batch (directly; an RCU grace
@@ -128,7 +128,7 @@ Task<> tlb_flush_mmu_tlbonly(Kernel& k, MmuGather& tlb) {
       start = 0;
       end = kFlushAll;
     }
-    mmu_notifier_invalidate_range(k, *tlb.mm, start, end, "tlb_flush_mmu_tlbonly");
+    co_await mmu_notifier_invalidate_range(k, *tlb.mm, start, end, "tlb_flush_mmu_tlbonly");
   }
   __tlb_reset_range(tlb);
 }

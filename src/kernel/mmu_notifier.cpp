@@ -23,15 +23,18 @@ void mmu_notifier_invalidate_range_start(Kernel& k, AddressSpace& mm, uint64_t s
   for (auto& s : k.notifiers(mm.id())) s->invalidate_range_start(k, mm, start, end);
 }
 
-void mmu_notifier_invalidate_range_end(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
-  if (!mm_has_notifiers(k, mm)) return;
+Task<> mmu_notifier_invalidate_range_end(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
+  if (!mm_has_notifiers(k, mm)) co_return;
   emit(k, mm, site, "mmu_notifier_invalidate_range_end", start, end);
-  for (auto& s : k.notifiers(mm.id())) {
+  // By index, as the kernel walks its list under SRCU: a subscriber may wait for its hardware,
+  // and another thread's exit_mmap() may unhook the list meanwhile (the objects stay alive).
+  for (size_t i = 0; i < k.notifiers(mm.id()).size(); ++i) {
+    SecondaryMmu& s = *k.notifiers(mm.id())[i];
     if (k.policy().sec_inv_from_range_end) {
       emit(k, mm, "mn_hlist_invalidate_end", "invalidate_range", start, end);
-      s->invalidate_secondary_tlbs(k, mm, start, end);
+      co_await s.invalidate_secondary_tlbs(k, mm, start, end);
     }
-    s->invalidate_range_end(k, mm, start, end);
+    s.invalidate_range_end(k, mm, start, end);
   }
 }
 
@@ -41,22 +44,24 @@ void mmu_notifier_invalidate_range_only_end(Kernel& k, AddressSpace& mm, uint64_
   for (auto& s : k.notifiers(mm.id())) s->invalidate_range_end(k, mm, start, end);
 }
 
-void mmu_notifier_invalidate_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
-  if (!mm_has_notifiers(k, mm)) return;
+Task<> mmu_notifier_invalidate_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
+  if (!mm_has_notifiers(k, mm)) co_return;
   emit(k, mm, site, "invalidate_range", start, end);
-  for (auto& s : k.notifiers(mm.id())) s->invalidate_secondary_tlbs(k, mm, start, end);
+  for (size_t i = 0; i < k.notifiers(mm.id()).size(); ++i)
+    co_await k.notifiers(mm.id())[i]->invalidate_secondary_tlbs(k, mm, start, end);
 }
 
-void mmu_notifier_arch_invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
-  if (!mm_has_notifiers(k, mm)) return;
+Task<> mmu_notifier_arch_invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
+  if (!mm_has_notifiers(k, mm)) co_return;
   emit(k, mm, site, "arch_invalidate_secondary_tlbs", start, end);
-  for (auto& s : k.notifiers(mm.id())) s->invalidate_secondary_tlbs(k, mm, start, end);
+  for (size_t i = 0; i < k.notifiers(mm.id()).size(); ++i)
+    co_await k.notifiers(mm.id())[i]->invalidate_secondary_tlbs(k, mm, start, end);
 }
 
-void mmu_notifier_release(Kernel& k, AddressSpace& mm) {
-  if (!mm_has_notifiers(k, mm)) return;
+Task<> mmu_notifier_release(Kernel& k, AddressSpace& mm) {
+  if (!mm_has_notifiers(k, mm)) co_return;
   emit(k, mm, "exit_mmap", "mmu_notifier_release", 0, kFlushAll);
-  for (auto& s : k.notifiers(mm.id())) s->release(k, mm);
+  for (size_t i = 0; i < k.notifiers(mm.id()).size(); ++i) co_await k.notifiers(mm.id())[i]->release(k, mm);
   // mn_hlist_release(): after every ->release(), each subscription is taken off the list, so
   // exit_mmap()'s unmap and flushes that follow call no notifier.
   k.unhook_notifiers(mm.id());

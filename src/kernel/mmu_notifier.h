@@ -2,7 +2,8 @@
 #pragma once
 /// mm/mmu_notifier.c and include/linux/mmu_notifier.h: the calls kernel paths make, and where the
 /// policy routes the secondary-TLB invalidation. Each call is skipped when the mm has no
-/// subscribers (mm_has_notifiers()).
+/// subscribers (mm_has_notifiers()). The calls that reach a subscriber's secondary-TLB invalidation
+/// or release are tasks: an SVA driver waits for its IOMMU's command queue there.
 #include <cstdint>
 
 #include "kernel/kernel.h"
@@ -13,16 +14,16 @@ namespace tlbsim::kernel {
 void mmu_notifier_invalidate_range_start(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
 /// mmu_notifier_invalidate_range_end(): OLD calls invalidate_range() on every subscriber first
 /// (mn_hlist_invalidate_end() with only_end == false).
-void mmu_notifier_invalidate_range_end(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
+Task<> mmu_notifier_invalidate_range_end(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
 /// mmu_notifier_invalidate_range_only_end(): OLD skips the hidden invalidate_range(). FIXED
 /// deleted the variant (ec8832d007cb): its callers use plain range_end, which is the same now.
 void mmu_notifier_invalidate_range_only_end(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
 /// mmu_notifier_invalidate_range() (OLD explicit call sites and *_clear_flush_notify()).
-void mmu_notifier_invalidate_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
+Task<> mmu_notifier_invalidate_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
 /// mmu_notifier_arch_invalidate_secondary_tlbs() (FIXED, from arch flush code).
-void mmu_notifier_arch_invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
+Task<> mmu_notifier_arch_invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
 /// mmu_notifier_release(): exit_mmap() before tearing down.
-void mmu_notifier_release(Kernel& k, AddressSpace& mm);
+Task<> mmu_notifier_release(Kernel& k, AddressSpace& mm);
 
 bool mm_has_notifiers(Kernel& k, const AddressSpace& mm);
 

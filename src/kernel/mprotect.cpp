@@ -99,7 +99,7 @@ Task<uint64_t> change_pte_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t a
   if (!first.valid()) co_return 0;  // pmd_trans_unstable(): a file THP split left nothing here
   SimLock& ptl = k.ptl(first.table);
   co_await lock(k, ptl, LockMode::Write, "pte_offset_map_lock");
-  flush_tlb_batched_pending(k, mm);
+  co_await flush_tlb_batched_pending(k, mm);
   uint64_t pages = 0;
   for (; addr < end; addr += kPageSize) {
     const PteRef r{first.table, static_cast<uint16_t>(table_index(addr, 1)), 1};
@@ -153,7 +153,7 @@ Task<uint64_t> change_pmd_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t a
     pages += co_await change_pte_range(k, mm, vma, addr, next, tlb);
   }
   // OLD: the hidden invalidate_range() here reaches the IOMMU before the CPU is flushed.
-  if (started) mmu_notifier_invalidate_range_end(k, mm, range_start, end, "change_pmd_range");
+  if (started) co_await mmu_notifier_invalidate_range_end(k, mm, range_start, end, "change_pmd_range");
   co_return pages;
 }
 

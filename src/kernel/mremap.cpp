@@ -125,7 +125,7 @@ Task<> move_ptes(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64
   co_await lock(k, old_ptl, LockMode::Write, "pte_offset_map_lock");
   if (&new_ptl != &old_ptl) co_await lock(k, new_ptl, LockMode::Write, "spin_lock_nested");
   // 3ea277194daa: a PTE reclaim cleared with a deferred flush must not be moved past unflushed.
-  flush_tlb_batched_pending(k, mm);
+  co_await flush_tlb_batched_pending(k, mm);
   bool force_flush = false;
   const PageTable::PteMap old_pte = mm.pt().map(old_first.table), new_pte = mm.pt().map(new_first.table);
   for (; old_addr < old_end; old_addr += kPageSize, new_addr += kPageSize) {
@@ -189,7 +189,7 @@ Task<> move_page_tables(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr,
   // Before eb66ae030829: one flush for every PTE that did not force one under its PTL.
   if (need_flush) co_await flush_tlb_range(k, mm, old_start, old_end);
   // OLD: the hidden invalidate_range() here is the only secondary invalidation of the old range.
-  mmu_notifier_invalidate_range_end(k, mm, old_start, old_end, "move_page_tables");
+  co_await mmu_notifier_invalidate_range_end(k, mm, old_start, old_end, "move_page_tables");
 }
 
 /// copy_vma(): the VMA for the new range, with the old VMA's file, anon_vma and the pgoff of

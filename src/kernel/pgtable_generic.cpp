@@ -19,7 +19,7 @@ Task<Pte> ptep_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef r, uint64_
   const Pte old = co_await ptep_clear_flush(k, mm, r, addr);
   // 0f10851ea475 rule B: the secondary TLB must not outlive the PTL when a new page follows.
   if (k.policy().sec_inv_from_notify_helpers)
-    mmu_notifier_invalidate_range(k, mm, addr, addr + kPageSize, "ptep_clear_flush_notify");
+    co_await mmu_notifier_invalidate_range(k, mm, addr, addr + kPageSize, "ptep_clear_flush_notify");
   co_return old;
 }
 
@@ -47,7 +47,7 @@ Task<Pte> pmdp_huge_clear_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_
 Task<Pte> pmdp_huge_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
   const Pte old = co_await pmdp_huge_clear_flush(k, mm, pmd, haddr);
   if (k.policy().sec_inv_from_notify_helpers)
-    mmu_notifier_invalidate_range(k, mm, haddr, haddr + kPmdSize, "pmdp_huge_clear_flush_notify");
+    co_await mmu_notifier_invalidate_range(k, mm, haddr, haddr + kPmdSize, "pmdp_huge_clear_flush_notify");
   co_return old;
 }
 
@@ -57,12 +57,12 @@ Task<Pte> pmdp_collapse_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t 
   co_return old;
 }
 
-void mmu_notifier_invalidate_range_end_after_notify(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end,
-                                                     const char* site) {
+Task<> mmu_notifier_invalidate_range_end_after_notify(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end,
+                                                       const char* site) {
   if (k.policy().sec_inv_from_notify_helpers)
     mmu_notifier_invalidate_range_only_end(k, mm, start, end, site);
   else
-    mmu_notifier_invalidate_range_end(k, mm, start, end, site);
+    co_await mmu_notifier_invalidate_range_end(k, mm, start, end, site);
 }
 
 void folio_mark_dirty(Kernel& k, Pfn page) {

@@ -16,9 +16,9 @@ namespace {
 
 /// set_tlb_ubc_flush_pending(): queue the flush; a dirty PTE makes the batch "writable" so a
 /// flush must complete before the page is written back.
-void set_tlb_ubc_flush_pending(Kernel& k, TlbBatch& tlb_ubc, AddressSpace& mm, Pte pteval, uint64_t addr) {
-  if (!pteval.present()) return;  // !pte_accessible(): nothing cached
-  arch_tlbbatch_add_pending(k, tlb_ubc, mm, addr);
+Task<> set_tlb_ubc_flush_pending(Kernel& k, TlbBatch& tlb_ubc, AddressSpace& mm, Pte pteval, uint64_t addr) {
+  if (!pteval.present()) co_return;  // !pte_accessible(): nothing cached
+  co_await arch_tlbbatch_add_pending(k, tlb_ubc, mm, addr);
   tlb_ubc.flush_required = true;
   // Read by flush_tlb_batched_pending() under the PTL (3ea277194daa).
   mm.set_tlb_flush_batched(true);
@@ -40,7 +40,7 @@ Task<> try_to_unmap_one(Kernel& k, TlbBatch& tlb_ubc, Pfn page, RmapTarget t, ui
         // The CPU flush is deferred to try_to_unmap_flush(); FIXED's secondary invalidation is
         // inside arch_tlbbatch_add_pending().
         pteval = mm.pt().set(r, Vaddr{addr}, Pte{}, "ptep_get_and_clear");
-        set_tlb_ubc_flush_pending(k, tlb_ubc, mm, pteval, addr);
+        co_await set_tlb_ubc_flush_pending(k, tlb_ubc, mm, pteval, addr);
       } else {
         pteval = co_await ptep_clear_flush(k, mm, r, addr);
       }
@@ -50,7 +50,7 @@ Task<> try_to_unmap_one(Kernel& k, TlbBatch& tlb_ubc, Pfn page, RmapTarget t, ui
         mm.pt().set(r, Vaddr{addr}, Pte::swap_entry(Pte::SwpType::Swap, swap_slot), "set_pte_at");
         // OLD: "Invalidate as we cleared the pte" -- before the deferred CPU flush.
         if (k.policy().sec_inv_from_notify_helpers)
-          mmu_notifier_invalidate_range(k, mm, addr, addr + kPageSize, "try_to_unmap_one");
+          co_await mmu_notifier_invalidate_range(k, mm, addr, addr + kPageSize, "try_to_unmap_one");
       }
       // File pages: the folio is locked, so it cannot be replaced in the page cache before
       // mmu_notifier_invalidate_range_end(); OLD relies on that call.
@@ -61,7 +61,7 @@ Task<> try_to_unmap_one(Kernel& k, TlbBatch& tlb_ubc, Pfn page, RmapTarget t, ui
     pte_unmap_unlock(k, r, "page_vma_mapped_walk_done");
   }
   co_await yield_point("mmu_notifier_invalidate_range_end");
-  mmu_notifier_invalidate_range_end(k, mm, addr, addr + kPageSize, "try_to_unmap_one");
+  co_await mmu_notifier_invalidate_range_end(k, mm, addr, addr + kPageSize, "try_to_unmap_one");
 }
 
 /// The page stays (activate_locked / keep_locked): back on the LRU. An anonymous page keeps its

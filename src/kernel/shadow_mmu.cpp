@@ -48,7 +48,10 @@ void ShadowMmu::invalidate_range_end(Kernel&, AddressSpace&, uint64_t, uint64_t)
   --m_in_progress;
 }
 
-void ShadowMmu::release(Kernel& k, AddressSpace& mm) { drop_range(k, mm.id(), 0, kFlushAll, "kvm_mmu_notifier_release"); }
+Task<> ShadowMmu::release(Kernel& k, AddressSpace& mm) {
+  drop_range(k, mm.id(), 0, kFlushAll, "kvm_mmu_notifier_release");
+  co_return;
+}
 
 void ShadowMmu::check_invariants() const {
   TLBSIM_CHECK(m_in_progress >= 0, name() << ": negative invalidations in progress");

@@ -34,7 +34,7 @@ class ShadowMmu : public SecondaryMmu {
   /// kvm_mmu_notifier_invalidate_range_end(): mmu_invalidate_seq++, then in_progress--.
   void invalidate_range_end(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) override;
   /// kvm_mmu_notifier_release(): everything goes.
-  void release(Kernel& k, AddressSpace& mm) override;
+  Task<> release(Kernel& k, AddressSpace& mm) override;
   void check_invariants() const override;
 
   Holder holder() const { return Holder{HolderKind::Shadow, m_index}; }

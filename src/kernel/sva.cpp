@@ -91,11 +91,11 @@ const DecodingInfo* resolve_decoding(std::string_view name, const Policy& policy
 
 const DecodingInfo* any_decoding(std::string_view name) { return resolve_decoding(name, policies().front()); }
 
-void sva_invalidate(iommu::Iommu& io, SvaDecoding decoding, Pasid p, uint64_t start, uint64_t end) {
+Task<> sva_invalidate(iommu::Iommu& io, SvaDecoding decoding, Pasid p, uint64_t start, uint64_t end) {
   switch (driver_of(decoding)) {
-    case SvaDriver::Amd: sva_cmd::amd_invalidate(io, decoding, p, start, end); break;
-    case SvaDriver::Intel: sva_cmd::intel_invalidate(io, decoding, p, start, end); break;
-    case SvaDriver::SmmuV3: sva_cmd::smmu_invalidate(io, decoding, p, start, end); break;
+    case SvaDriver::Amd: co_await sva_cmd::amd_invalidate(io, decoding, p, start, end); break;
+    case SvaDriver::Intel: co_await sva_cmd::intel_invalidate(io, decoding, p, start, end); break;
+    case SvaDriver::SmmuV3: co_await sva_cmd::smmu_invalidate(io, decoding, p, start, end); break;
   }
 }
 
@@ -105,28 +105,28 @@ std::string SvaMmu::name() const {
   return "sva";
 }
 
-void SvaMmu::invalidate_secondary_tlbs(Kernel&, AddressSpace&, uint64_t start, uint64_t end) {
+Task<> SvaMmu::invalidate_secondary_tlbs(Kernel&, AddressSpace&, uint64_t start, uint64_t end) {
   ++m_iommu.counters().sec_inv_requests;
-  sva_invalidate(m_iommu, m_decoding, m_pasid, start, end);
+  co_await sva_invalidate(m_iommu, m_decoding, m_pasid, start, end);
 }
 
-void sva_mm_release(iommu::Iommu& io, Pasid pasid) {
+Task<> sva_mm_release(iommu::Iommu& io, Pasid pasid) {
   // mn_release/intel_mm_release/arm_smmu_mm_release: stop translation, then drop everything.
   for (uint16_t d : io.devices_of(pasid))
     if (io.device_ats(d)) sva_cmd::atc_all(io, pasid, d, "mmu_notifier release");
   sva_cmd::iotlb_pasid(io, pasid, "mmu_notifier release");
-  io.queue().sync("mmu_notifier release");
+  co_await sva_cmd::complete_batch(io, "mmu_notifier release");
   io.unbind_pasid(pasid);
 }
 
-void sva_mm_release(iommu::Iommu& io, SvaDecoding decoding, Pasid pasid) {
+Task<> sva_mm_release(iommu::Iommu& io, SvaDecoding decoding, Pasid pasid) {
   if (decoding == SvaDecoding::Amd610 || decoding == SvaDecoding::Amd612)
-    sva_cmd::amd_release(io, decoding, pasid);
+    co_await sva_cmd::amd_release(io, decoding, pasid);
   else
-    sva_mm_release(io, pasid);
+    co_await sva_mm_release(io, pasid);
 }
 
-void SvaMmu::release(Kernel&, AddressSpace&) { sva_mm_release(m_iommu, m_decoding, m_pasid); }
+Task<> SvaMmu::release(Kernel&, AddressSpace&) { co_await sva_mm_release(m_iommu, m_decoding, m_pasid); }
 
 void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& io, uint16_t device, Pasid pasid,
                            const std::function<std::unique_ptr<SecondaryMmu>()>& make_notifier) {

@@ -43,19 +43,19 @@ const DecodingInfo* resolve_decoding(std::string_view name, const Policy& policy
 const DecodingInfo* any_decoding(std::string_view name);
 
 /// Issue the commands `decoding` issues for invalidate(start, end) of `pasid` on `iommu`.
-void sva_invalidate(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid, uint64_t start, uint64_t end);
+Task<> sva_invalidate(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid, uint64_t start, uint64_t end);
 
 /// ops->release() of every SVA driver: ATCs and the IOTLB dropped for the PASID, then unbound.
-void sva_mm_release(iommu::Iommu& iommu, Pasid pasid);
+Task<> sva_mm_release(iommu::Iommu& iommu, Pasid pasid);
 /// ops->release() as `decoding`'s driver release does it (AMD's SVA domain differs).
-void sva_mm_release(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid);
+Task<> sva_mm_release(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid);
 
 class SvaMmu : public SecondaryMmu {
  public:
   SvaMmu(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid) : m_iommu(iommu), m_decoding(decoding), m_pasid(pasid) {}
   std::string name() const override;
-  void invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) override;
-  void release(Kernel& k, AddressSpace& mm) override;
+  Task<> invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) override;
+  Task<> release(Kernel& k, AddressSpace& mm) override;
 
  private:
   iommu::Iommu& m_iommu;

@@ -11,12 +11,12 @@ namespace {
 
 /// iommu_v2 __flush_pasid(): IOMMU TLB first and wait, then the device ATCs and wait, so an ATC
 /// cannot be refilled from a still-stale IOMMU TLB.
-void amd_v2_flush_pasid(iommu::Iommu& io, Pasid p, uint64_t address, bool all) {
+Task<> amd_v2_flush_pasid(iommu::Iommu& io, Pasid p, uint64_t address, bool all) {
   if (all)
     iotlb_pasid(io, p, "__flush_pasid");
   else
     iotlb_range(io, p, address, span_end(address, kPageSize), "__flush_pasid");
-  io.queue().sync("domain_flush_complete");
+  co_await complete_batch(io, "domain_flush_complete");
   for (uint16_t d : io.devices_of(p)) {
     if (!io.device_ats(d)) continue;
     if (all)
@@ -24,7 +24,7 @@ void amd_v2_flush_pasid(iommu::Iommu& io, Pasid p, uint64_t address, bool all) {
     else
       atc_range(io, p, d, address, span_end(address, kPageSize), "__flush_pasid");
   }
-  io.queue().sync("domain_flush_complete");
+  co_await complete_batch(io, "domain_flush_complete");
 }
 
 /// What build_inv_address(address, size) encodes (amd/iommu.c): one page when the range
@@ -53,7 +53,7 @@ InvAddress build_inv_address(uint64_t address, uint64_t size) {
 /// amd_iommu_dev_flush_pasid_pages(): INVALIDATE_IOMMU_PAGES (GN = 1, PDE = 1: the
 /// page-directory caches too), INVALIDATE_IOTLB_PAGES if the device has ATS, one
 /// COMPLETION_WAIT. Unlike iommu_v2 there is no wait between the two.
-void flush_pasid_pages(iommu::Iommu& io, uint16_t dev, Pasid p, uint64_t address, uint64_t size, const char* func) {
+Task<> flush_pasid_pages(iommu::Iommu& io, uint16_t dev, Pasid p, uint64_t address, uint64_t size, const char* func) {
   const InvAddress a = build_inv_address(address, size);
   if (a.all)
     iotlb_pasid(io, p, func);
@@ -65,26 +65,26 @@ void flush_pasid_pages(iommu::Iommu& io, uint16_t dev, Pasid p, uint64_t address
     else
       atc_range(io, p, dev, a.start, a.end, func);
   }
-  io.queue().sync("iommu_completion_wait");
+  co_await complete_batch(io, "iommu_completion_wait");
 }
 
 }  // namespace
 
-void amd_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end) {
+Task<> amd_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end) {
   if (d == SvaDecoding::AmdV2) {
     // mn_invalidate_range(): both ends in one page -> amd_iommu_flush_page(), else the whole PASID.
     if ((start ^ (end - 1)) < kPageSize)
-      amd_v2_flush_pasid(io, p, start & ~(kPageSize - 1), false);
+      co_await amd_v2_flush_pasid(io, p, start & ~(kPageSize - 1), false);
     else
-      amd_v2_flush_pasid(io, p, 0, true);
-    return;
+      co_await amd_v2_flush_pasid(io, p, 0, true);
+    co_return;
   }
   // sva_arch_invalidate_secondary_tlbs(): under sva_pdom->lock, each {device, PASID} of the
   // domain gets its own flush, the IOMMU command repeated per device.
-  for (uint16_t dev : io.devices_of(p)) flush_pasid_pages(io, dev, p, start, end - start, "amd_iommu_dev_flush_pasid_pages");
+  for (uint16_t dev : io.devices_of(p)) co_await flush_pasid_pages(io, dev, p, start, end - start, "amd_iommu_dev_flush_pasid_pages");
 }
 
-void amd_release(iommu::Iommu& io, SvaDecoding d, Pasid p) {
+Task<> amd_release(iommu::Iommu& io, SvaDecoding d, Pasid p) {
   // sva_mn_release() -> remove_dev_pasid() -> amd_iommu_clear_gcr3(): the GCR3 entry is
   // cleared, so new walks fail, then amd_iommu_dev_flush_pasid_all(). Before 8386207f37e9
   // (v6.12, stable 6.11) it passed its arguments in the wrong order, (pasid 0, address ALL,
@@ -95,9 +95,9 @@ void amd_release(iommu::Iommu& io, SvaDecoding d, Pasid p) {
   constexpr uint64_t kAllPagesAddress = 0x7ffffffffffff000;  // CMD_INV_IOMMU_ALL_PAGES_ADDRESS
   for (uint16_t dev : devs) {
     if (d == SvaDecoding::Amd610)
-      flush_pasid_pages(io, dev, Pasid{0}, kAllPagesAddress, p.value(), "amd_iommu_dev_flush_pasid_all (PASID 0)");
+      co_await flush_pasid_pages(io, dev, Pasid{0}, kAllPagesAddress, p.value(), "amd_iommu_dev_flush_pasid_all (PASID 0)");
     else
-      flush_pasid_pages(io, dev, p, 0, kAllPagesAddress, "amd_iommu_dev_flush_pasid_all");
+      co_await flush_pasid_pages(io, dev, p, 0, kAllPagesAddress, "amd_iommu_dev_flush_pasid_all");
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "iommu/iommu.h"
 #include "kernel/sva_decoding.h"
+#include "kernel/task.h"
 #include "model/types.h"
 
 namespace tlbsim::kernel::sva_cmd {
@@ -42,10 +43,15 @@ inline void atc_nopasid_all(iommu::Iommu& io, Pasid p, uint16_t dev, const char*
   io.queue().submit(iommu::InvCmd{.kind = iommu::InvCmdKind::AtcNoPasidAll, .pasid = p.value(), .start = 0, .end = kFlushAll, .device = dev, .func = func});
 }
 
+/// The driver waits for its batch (`func`: qi_submit_sync(), iommu_completion_wait(), CMD_SYNC):
+/// every queued command completes, in the order the IOMMU's BatchOrder allows. Only where the
+/// order can matter does the thread suspend, so a device may translate between two completions.
+Task<> complete_batch(iommu::Iommu& io, const char* func);
+
 // The decodings, one function per driver family; `d` selects the release.
-void amd_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end);
-void amd_release(iommu::Iommu& io, SvaDecoding d, Pasid p);
-void intel_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end);
-void smmu_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end);
+Task<> amd_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end);
+Task<> amd_release(iommu::Iommu& io, SvaDecoding d, Pasid p);
+Task<> intel_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end);
+Task<> smmu_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end);
 
 }  // namespace tlbsim::kernel::sva_cmd

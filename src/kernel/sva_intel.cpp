@@ -11,7 +11,7 @@ namespace tlbsim::kernel::sva_cmd {
 namespace {
 
 /// intel_flush_svm_range_dev() for one device, each qi_flush_* a synchronous qi_submit_sync().
-void svm_flush_range(iommu::Iommu& io, Pasid p, uint64_t address, uint64_t pages) {
+Task<> svm_flush_range(iommu::Iommu& io, Pasid p, uint64_t address, uint64_t pages) {
   // __roundup_pow_of_two(0) is 1 << 64, which x86 computes as 1: align is one page.
   const uint64_t rounded = pages == 0 ? 1 : std::bit_ceil(pages);
   const unsigned shift = static_cast<unsigned>(std::countr_zero(rounded));
@@ -25,24 +25,24 @@ void svm_flush_range(iommu::Iommu& io, Pasid p, uint64_t address, uint64_t pages
     const uint64_t chunk = align >> kPageShift;
     if (chunk == 0) break;  // WARN_ON(!pages) in __flush_svm_range_dev()
     iotlb_range(io, p, start, span_end(start, align), "qi_flush_piotlb");
-    io.queue().sync("qi_submit_sync");
+    co_await complete_batch(io, "qi_submit_sync");
     for (uint16_t d : io.devices_of(p)) {
       if (!io.device_ats(d)) continue;
       atc_range(io, p, d, start, span_end(start, align), "qi_flush_dev_iotlb_pasid");
-      io.queue().sync("qi_submit_sync");
+      co_await complete_batch(io, "qi_submit_sync");
     }
     if (start + align < start) break;
   }
 }
 
-void svm_flush_all(iommu::Iommu& io, Pasid p) {
+Task<> svm_flush_all(iommu::Iommu& io, Pasid p) {
   // intel_flush_svm_all() (e7ad6c2a4b1a): PASID-selective PIOTLB and the maximal device-TLB span.
   iotlb_pasid(io, p, "qi_flush_piotlb");
-  io.queue().sync("qi_submit_sync");
+  co_await complete_batch(io, "qi_submit_sync");
   for (uint16_t d : io.devices_of(p)) {
     if (!io.device_ats(d)) continue;
     atc_all(io, p, d, "qi_flush_dev_iotlb_pasid");
-    io.queue().sync("qi_submit_sync");
+    co_await complete_batch(io, "qi_submit_sync");
   }
 }
 
@@ -68,18 +68,18 @@ constexpr unsigned kMaxAgawPfnWidth = 52;  // MAX_AGAW_PFN_WIDTH
 class QiSubmit {
  public:
   QiSubmit(iommu::Iommu& io, bool batched) : m_io(io), m_batched(batched) {}
-  void added() {
-    if (!m_batched || ++m_count == 16) flush();
+  Task<> added() {
+    if (!m_batched || ++m_count == 16) co_await flush();
   }
   /// qi_batch_flush_descs() at the end of the tag walk.
-  void finish() {
-    if (m_batched && m_count > 0) flush();
+  Task<> finish() {
+    if (m_batched && m_count > 0) co_await flush();
   }
 
  private:
-  void flush() {
-    m_io.queue().sync(m_batched ? "qi_batch_flush_descs (qi_submit_sync)" : "qi_submit_sync");
+  Task<> flush() {
     m_count = 0;
+    co_await complete_batch(m_io, m_batched ? "qi_batch_flush_descs (qi_submit_sync)" : "qi_submit_sync");
   }
   iommu::Iommu& m_io;
   bool m_batched;
@@ -126,7 +126,7 @@ void piotlb_psi(iommu::Iommu& io, Pasid p, uint64_t address, uint64_t npages) {
   iotlb_range(io, p, s, e, "qi_flush_piotlb");
 }
 
-void cache_tag_flush_range(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t last) {
+Task<> cache_tag_flush_range(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t last) {
   const CacheTagRelease r = release_of(d);
   QiSubmit qi(io, r.batched);
   const Psi psi = calculate_psi_aligned_address(start, last, r.widened_pages);
@@ -136,7 +136,7 @@ void cache_tag_flush_range(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t st
     iotlb_pasid(io, p, "qi_batch_add_piotlb_all");
   else
     piotlb_psi(io, p, psi.address, psi.pages);
-  qi.added();
+  co_await qi.added();
   for (uint16_t dev : io.devices_of(p)) {
     if (!io.device_ats(dev)) continue;
     const auto [s, e] = block(psi.address, psi.mask);
@@ -144,50 +144,50 @@ void cache_tag_flush_range(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t st
       atc_all(io, p, dev, "qi_flush_dev_iotlb_pasid");
     else
       atc_range(io, p, dev, s, e, "qi_flush_dev_iotlb_pasid");
-    qi.added();
+    co_await qi.added();
   }
-  qi.finish();
+  co_await qi.finish();
 }
 
-void cache_tag_flush_all(iommu::Iommu& io, SvaDecoding d, Pasid p) {
+Task<> cache_tag_flush_all(iommu::Iommu& io, SvaDecoding d, Pasid p) {
   const CacheTagRelease r = release_of(d);
   QiSubmit qi(io, r.batched);
   // qi_flush_piotlb(..., npages = -1): PASID-selective. The device TLB got the non-PASID
   // descriptor qi_flush_dev_iotlb(..., 0, MAX_AGAW_PFN_WIDTH) until 3141153816bf (v6.17), which
   // made cache_tag_flush_all() cache_tag_flush_range(0, ULONG_MAX) with its PASID.
   iotlb_pasid(io, p, "qi_flush_piotlb");
-  qi.added();
+  co_await qi.added();
   for (uint16_t dev : io.devices_of(p)) {
     if (!io.device_ats(dev)) continue;
     if (r.pasid_full_flush)
       atc_all(io, p, dev, "qi_flush_dev_iotlb_pasid");
     else
       atc_nopasid_all(io, p, dev, "qi_flush_dev_iotlb");
-    qi.added();
+    co_await qi.added();
   }
-  qi.finish();
+  co_await qi.finish();
 }
 
 }  // namespace
 
-void intel_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end) {
+Task<> intel_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end) {
   const bool full = start == 0 && end == kFlushAll;
   switch (d) {
-    case SvaDecoding::IntelSvm: svm_flush_range(io, p, start, (end - start + kPageSize - 1) >> kPageShift); return;
+    case SvaDecoding::IntelSvm: co_await svm_flush_range(io, p, start, (end - start + kPageSize - 1) >> kPageShift); co_return;
     case SvaDecoding::IntelSvmFixed:
       if (full)
-        svm_flush_all(io, p);
+        co_await svm_flush_all(io, p);
       else
-        svm_flush_range(io, p, start, (end - start + kPageSize - 1) >> kPageShift);
-      return;
+        co_await svm_flush_range(io, p, start, (end - start + kPageSize - 1) >> kPageShift);
+      co_return;
     default:
       // intel_arch_invalidate_secondary_tlbs(): (0, ULONG_MAX) -> cache_tag_flush_all(), else
       // cache_tag_flush_range(start, end - 1, ih = 0), under domain->cache_lock.
       if (full)
-        cache_tag_flush_all(io, d, p);
+        co_await cache_tag_flush_all(io, d, p);
       else
-        cache_tag_flush_range(io, d, p, start, end - 1);
-      return;
+        co_await cache_tag_flush_range(io, d, p, start, end - 1);
+      co_return;
   }
 }
 

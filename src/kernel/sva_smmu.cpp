@@ -16,7 +16,7 @@ constexpr const char* kCmdSync = "arm_smmu_cmdq_issue_cmdlist (CMD_SYNC)";
 
 /// arm_smmu_atc_inv_domain() / arm_smmu_atc_inv_to_cmd(): one naturally aligned span covering
 /// [start, start+size); size 0 = all.
-void smmu_atc_inv(iommu::Iommu& io, Pasid p, uint64_t start, uint64_t size) {
+Task<> smmu_atc_inv(iommu::Iommu& io, Pasid p, uint64_t start, uint64_t size) {
   for (uint16_t d : io.devices_of(p)) {
     if (!io.device_ats(d)) continue;
     if (size == 0) {
@@ -31,12 +31,12 @@ void smmu_atc_inv(iommu::Iommu& io, Pasid p, uint64_t start, uint64_t size) {
       atc_range(io, p, d, s, e, "arm_smmu_atc_inv_domain");
     }
   }
-  io.queue().sync(kCmdSync);
+  co_await complete_batch(io, kCmdSync);
 }
 
-void smmu_tlbi_range(iommu::Iommu& io, Pasid p, uint64_t start, uint64_t size) {
+Task<> smmu_tlbi_range(iommu::Iommu& io, Pasid p, uint64_t start, uint64_t size) {
   // __arm_smmu_tlb_inv_range(): one TLBI_NH_VA per granule (leaf = false for SVA), then CMD_SYNC.
-  if (size == 0) return;
+  if (size == 0) co_return;
   const uint64_t pages = (size + kPageSize - 1) >> kPageShift;
   if (pages > kMaxModelledTlbiOps) {
     // A range this large is the CVE-2023-52484 soft lockup: model it as one command covering the
@@ -47,17 +47,17 @@ void smmu_tlbi_range(iommu::Iommu& io, Pasid p, uint64_t start, uint64_t size) {
       iotlb_range(io, p, start + (i << kPageShift), span_end(start + (i << kPageShift), kPageSize),
                   "arm_smmu_tlb_inv_range_asid");
   }
-  io.queue().sync(kCmdSync);
+  co_await complete_batch(io, kCmdSync);
 }
 
-void tlbi_asid(iommu::Iommu& io, Pasid p) {
+Task<> tlbi_asid(iommu::Iommu& io, Pasid p) {
   iotlb_pasid(io, p, "arm_smmu_tlb_inv_asid");
-  io.queue().sync(kCmdSync);
+  co_await complete_batch(io, kCmdSync);
 }
 
 }  // namespace
 
-void smmu_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end) {
+Task<> smmu_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end) {
   const uint64_t range = end - start;  // mm ranges are exclusive; IOMMU sizes are lengths
   const bool v66 = d != SvaDecoding::SmmuV3Old;
   // d5afb4b47e13: without RANGE_INV, size >= CMDQ_MAX_TLBI_OPS pages becomes one TLBI ASID: the
@@ -70,13 +70,13 @@ void smmu_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, u
   const bool tlbi = d == SvaDecoding::SmmuV3_611 || d == SvaDecoding::SmmuV3_71 || !io.config().btm;
   if (tlbi) {
     if (v66 && size == 0)
-      tlbi_asid(io, p);
+      co_await tlbi_asid(io, p);
     else
-      smmu_tlbi_range(io, p, start, size);
+      co_await smmu_tlbi_range(io, p, start, size);
   }
   // v7.1: the ATC command is built from the unreduced (start, size), after the TLBI's sync
   // ("ATS must be after a sync of the S1/S2 invalidations"). Before, the reduced size: 0 = all.
-  smmu_atc_inv(io, p, start, d == SvaDecoding::SmmuV3_71 ? range : size);
+  co_await smmu_atc_inv(io, p, start, d == SvaDecoding::SmmuV3_71 ? range : size);
 }
 
 }  // namespace tlbsim::kernel::sva_cmd

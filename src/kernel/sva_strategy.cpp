@@ -7,12 +7,14 @@ namespace tlbsim::kernel {
 
 std::string SvaStrategyMmu::name() const { return "sva(strategy, pasid " + std::to_string(m_pasid.value()) + ")"; }
 
-void SvaStrategyMmu::invalidate_secondary_tlbs(Kernel&, AddressSpace&, uint64_t start, uint64_t end) {
+Task<> SvaStrategyMmu::invalidate_secondary_tlbs(Kernel&, AddressSpace&, uint64_t start, uint64_t end) {
   ++m_iommu.counters().sec_inv_requests;
+  // A strategy submits and syncs in the IOMMU layer: its batches complete in queue order.
   iommu::strategy_invalidate(m_iommu, m_strategy, m_pasid, start, end);
+  co_return;
 }
 
-void SvaStrategyMmu::release(Kernel&, AddressSpace&) { sva_mm_release(m_iommu, m_pasid); }
+Task<> SvaStrategyMmu::release(Kernel&, AddressSpace&) { co_await sva_mm_release(m_iommu, m_pasid); }
 
 void iommu_sva_bind_device_strategy(Kernel& k, AddressSpace& mm, iommu::Iommu& io, uint16_t device, Pasid pasid,
                                     iommu::IommuStrategy strategy) {

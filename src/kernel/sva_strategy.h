@@ -13,8 +13,8 @@ class SvaStrategyMmu : public SecondaryMmu {
   SvaStrategyMmu(iommu::Iommu& iommu, iommu::IommuStrategy strategy, Pasid pasid)
       : m_iommu(iommu), m_strategy(strategy), m_pasid(pasid) {}
   std::string name() const override;
-  void invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) override;
-  void release(Kernel& k, AddressSpace& mm) override;
+  Task<> invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) override;
+  Task<> release(Kernel& k, AddressSpace& mm) override;
 
  private:
   iommu::Iommu& m_iommu;

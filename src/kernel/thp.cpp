@@ -68,7 +68,7 @@ Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, uint64_t address) 
   }
   co_await yield_point("mmu_notifier_invalidate_range_end");
   // "No need to double call mmu_notifier->invalidate_range()": OLD ends with _only_end.
-  mmu_notifier_invalidate_range_end_after_notify(k, mm, haddr, haddr + kPmdSize, "__split_huge_pmd");
+  co_await mmu_notifier_invalidate_range_end_after_notify(k, mm, haddr, haddr + kPmdSize, "__split_huge_pmd");
 }
 
 Task<> vma_adjust_trans_huge(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
@@ -116,7 +116,7 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
   mm.pt().note_table_freed();  // the PTE table is no longer linked in the tree
   unlock(k, pmd_ptl, LockMode::Write, "spin_unlock");
   co_await yield_point("mmu_notifier_invalidate_range_end");
-  mmu_notifier_invalidate_range_end(k, mm, haddr, haddr + kPmdSize, "collapse_huge_page");
+  co_await mmu_notifier_invalidate_range_end(k, mm, haddr, haddr + kPmdSize, "collapse_huge_page");
   // No tlb_remove_table_sync_one() here: 2ba99c5e0881 added that IPI against GUP-fast in 6.1
   // (docs/kernel-notes.md item 9), and GUP-fast is not modelled.
   const Pfn pte_table = _pmd.pfn();
@@ -260,7 +260,7 @@ Task<> retract_page_tables(Kernel& k, uint32_t file, uint64_t pgoff) {
     const Pte old = co_await pmdp_collapse_flush(k, mm, pmd, t.haddr);
     mm.pt().note_table_freed();  // unlinked: mm_dec_nr_ptes()
     unlock(k, ptl, LockMode::Write, "spin_unlock");
-    if (notify) mmu_notifier_invalidate_range_end(k, mm, t.haddr, t.haddr + kPmdSize, "retract_page_tables");
+    if (notify) co_await mmu_notifier_invalidate_range_end(k, mm, t.haddr, t.haddr + kPmdSize, "retract_page_tables");
     // collapse_pte_mapped_thp(): whatever the retracted table still mapped loses that mapping.
     const Pfn table = old.pfn();
     for (uint64_t raw : k.mem().table_read(table)) {

@@ -86,13 +86,13 @@ Task<> kernel_pgtable_work_func(Kernel& k) {
     std::vector<Pfn> tables = work.take();
     if (tables.empty()) co_return;  // nothing queued, and no ioremap op left to queue
     trace_call(k, "kernel_pgtable_work_func", kInitMm);
-    iommu_sva_invalidate_kva_range(k, kPageOffset, kFlushAll);
+    co_await iommu_sva_invalidate_kva_range(k, kPageOffset, kFlushAll);
     co_await yield_point("__pagetable_free");
     for (Pfn t : tables) k.mem().free(t, "kernel_pgtable_work_func: __pagetable_free");
   }
 }
 
-void iommu_sva_invalidate_kva_range(Kernel& k, uint64_t start, uint64_t end) {
+Task<> iommu_sva_invalidate_kva_range(Kernel& k, uint64_t start, uint64_t end) {
   trace_call(k, "iommu_sva_invalidate_kva_range", kInitMm, start, end);
   // iommu_sva_mms, in the model's mm order (the kernel's list is newest bind first; each mm's
   // invalidation is independent of the others'). An mm whose exit released its subscriptions
@@ -100,7 +100,7 @@ void iommu_sva_invalidate_kva_range(Kernel& k, uint64_t start, uint64_t end) {
   for (size_t i = 0; i < k.mm_count(); ++i) {
     AddressSpace& mm = k.mm(MmId{static_cast<uint16_t>(i)});
     if (!mm.pasid()) continue;
-    mmu_notifier_arch_invalidate_secondary_tlbs(k, mm, start, end, "iommu_sva_invalidate_kva_range");
+    co_await mmu_notifier_arch_invalidate_secondary_tlbs(k, mm, start, end, "iommu_sva_invalidate_kva_range");
   }
 }
 

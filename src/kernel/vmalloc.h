@@ -42,6 +42,6 @@ Task<> kernel_pgtable_work_func(Kernel& k);
 
 /// iommu_sva_invalidate_kva_range() (drivers/iommu/iommu-sva.c, v6.19): under iommu_sva_lock,
 /// mmu_notifier_arch_invalidate_secondary_tlbs(mm, start, end) for every mm on iommu_sva_mms.
-void iommu_sva_invalidate_kva_range(Kernel& k, uint64_t start, uint64_t end);
+Task<> iommu_sva_invalidate_kva_range(Kernel& k, uint64_t start, uint64_t end);
 
 }  // namespace tlbsim::kernel

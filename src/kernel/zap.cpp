@@ -21,7 +21,7 @@ Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, uint64_t addr, uint64_t
     if (!first.valid()) co_return;  // pmd_none_or_trans_huge_or_clear_bad()
     SimLock& ptl = k.ptl(first.table);
     co_await lock(k, ptl, LockMode::Write, "pte_offset_map_lock");
-    flush_tlb_batched_pending(k, mm);
+    co_await flush_tlb_batched_pending(k, mm);
     bool force_flush = false;
     const PageTable::PteMap pte_map = mm.pt().map(first.table);
     for (; addr < end; addr += kPageSize) {
@@ -126,7 +126,7 @@ Task<> unmap_vmas(Kernel& k, MmuGather& tlb, std::vector<Vma> vmas, uint64_t sta
   AddressSpace& mm = *tlb.mm;
   mmu_notifier_invalidate_range_start(k, mm, start, end, "unmap_vmas");
   for (const Vma& v : vmas) co_await unmap_single_vma(k, tlb, v, start, end);
-  mmu_notifier_invalidate_range_end(k, mm, start, end, "unmap_vmas");
+  co_await mmu_notifier_invalidate_range_end(k, mm, start, end, "unmap_vmas");
 }
 
 namespace {
@@ -229,7 +229,7 @@ Task<> madvise_dontneed(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t le
   tlb_gather_mmu(k, tlb, mm);
   mmu_notifier_invalidate_range_start(k, mm, start, end, "zap_page_range");
   for (const Vma& v : vmas_in(mm, start, end)) co_await unmap_single_vma(k, tlb, v, start, end);
-  mmu_notifier_invalidate_range_end(k, mm, start, end, "zap_page_range");
+  co_await mmu_notifier_invalidate_range_end(k, mm, start, end, "zap_page_range");
   co_await tlb_finish_mmu(k, tlb);
   mmap_read_unlock(k, mm);
 }
@@ -250,7 +250,7 @@ Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
       if (first.valid()) {
         SimLock& ptl = k.ptl(first.table);
         co_await lock(k, ptl, LockMode::Write, "pte_offset_map_lock");
-        flush_tlb_batched_pending(k, mm);
+        co_await flush_tlb_batched_pending(k, mm);
         for (uint64_t x = a; x < next; x += kPageSize) {
           PteRef r{first.table, static_cast<uint16_t>(table_index(x, 1)), 1};
           const Pte pte = mm.pt().get(r);
@@ -279,7 +279,7 @@ Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
     }
     co_await tlb_end_vma(k, tlb, v);
   }
-  mmu_notifier_invalidate_range_end(k, mm, start, end, "madvise_free_single_vma");
+  co_await mmu_notifier_invalidate_range_end(k, mm, start, end, "madvise_free_single_vma");
   co_await tlb_finish_mmu(k, tlb);
   mmap_read_unlock(k, mm);
 }
@@ -287,7 +287,7 @@ Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
 Task<> exit_mmap(Kernel& k, AddressSpace& mm) {
   trace_call(k, "exit_mmap", mm.id());
   // SVA drivers stop the device walking this mm before anything is torn down.
-  mmu_notifier_release(k, mm);
+  co_await mmu_notifier_release(k, mm);
   co_await mmap_read_lock(k, mm);
   MmuGather tlb;
   tlb_gather_mmu_fullmm(k, tlb, mm);
@@ -307,7 +307,7 @@ Task<> zap_page_range_single(Kernel& k, AddressSpace& mm, Vma vma, uint64_t star
   tlb_gather_mmu(k, tlb, mm);  // no mmap_lock of this mm: tlb_flush_pending may now be nested
   mmu_notifier_invalidate_range_start(k, mm, start, end, "zap_page_range_single");
   co_await unmap_single_vma(k, tlb, vma, start, end);
-  mmu_notifier_invalidate_range_end(k, mm, start, end, "zap_page_range_single");
+  co_await mmu_notifier_invalidate_range_end(k, mm, start, end, "zap_page_range_single");
   co_await tlb_finish_mmu(k, tlb);
 }
 

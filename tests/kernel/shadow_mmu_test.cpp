@@ -135,7 +135,7 @@ SCENARIO("the shadow fault path waits for an invalidation in progress", "[kernel
   st.step();
   CHECK_FALSE(st.runnable());
   CHECK(s.shadow->size() == 0);
-  kernel::mmu_notifier_invalidate_range_end(*s.m.k, *s.m.mm, kBase, kBase + kPageSize, "test");
+  run_sync(kernel::mmu_notifier_invalidate_range_end(*s.m.k, *s.m.mm, kBase, kBase + kPageSize, "test"));
   CHECK(st.runnable());
   st.finish();
   CHECK(s.shadow->size() == 1);

@@ -37,7 +37,7 @@ std::vector<std::string> commands(SvaDecoding d, uint64_t start, uint64_t end, b
     io->bind(io->add_device(iommu::DeviceConfig{.name = "btm"}), p, m.k->walk_context(*m.mm));
   }
   const size_t from = m.rec.events().size();
-  sva_invalidate(*io, d, p, start, end);
+  run_sync(sva_invalidate(*io, d, p, start, end));
   std::vector<std::string> out;
   for (size_t i = from; i < m.rec.events().size(); ++i) {
     const Event& e = m.rec.events()[i];
@@ -126,7 +126,7 @@ TEST_CASE("a device keeps PASID entries across a non-PASID ATS invalidation only
   mmap_region(*m.k, *m.mm, va, kPageSize, kVmRead | kVmWrite, 0, 0);
   populate(*m.k, *m.mm, va, kPageSize, true);
   REQUIRE(io.dma(dev, Pasid{2}, Vaddr{va}, false).ok());
-  sva_invalidate(io, SvaDecoding::Intel610, Pasid{2}, 0, kTop);
+  run_sync(sva_invalidate(io, SvaDecoding::Intel610, Pasid{2}, 0, kTop));
   size_t left = 0;
   io.atc(dev).for_each([&](const auto&) { ++left; });
   CHECK(left == (covers ? 0u : 1u));
@@ -140,7 +140,7 @@ TEST_CASE("amd-6.10's release flushes PASID 0, so the device's ATC still transla
   populate(*m.k, *m.mm, va, kPageSize, true);
   const Pasid p = *m.mm->pasid();
   REQUIRE(m.io().dma(m.dev, p, Vaddr{va}, false).ok());
-  sva_mm_release(m.io(), d, p);
+  run_sync(sva_mm_release(m.io(), d, p));
   CHECK_FALSE(m.io().device_bound(m.dev, p));
   const iommu::DmaResult after = m.io().dma(m.dev, p, Vaddr{va}, false);
   if (d == SvaDecoding::Amd610) {
@@ -193,7 +193,7 @@ TEST_CASE("arm64 flush_tlb_batched_pending() flushes the mm from 4b634918384c (v
   test::SvaMachine m(policy, SvaDecoding::SmmuV3, config_for(SvaDecoding::SmmuV3));
   m.mm->set_tlb_flush_batched(true);
   const uint64_t before = m.k->cpu_counters().cpu_flushes;
-  flush_tlb_batched_pending(*m.k, *m.mm);
+  run_sync(flush_tlb_batched_pending(*m.k, *m.mm));
   CHECK(m.k->cpu_counters().cpu_flushes - before == (policy == "v6.16" ? 1u : 0u));
   CHECK_FALSE(m.mm->tlb_flush_batched());
 }
