@@ -49,7 +49,7 @@ class InvalidationQueue {
   /// Complete the queued device-TLB invalidations now, ahead of the rest of the batch (which the
   /// next sync completes). `func` names the sync the batch waits on.
   void complete_atc_first(const char* func);
-  /// Complete the queued command at `index` now (BatchOrder::Enumerated).
+  /// Complete the queued command at `index` now (IommuConfig::batch_order_rank).
   void complete_one(size_t index, const char* func);
 
  private:

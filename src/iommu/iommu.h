@@ -5,6 +5,7 @@
 /// cache filled by walking the CPU's own tables, devices with ATCs (PCIe ATS), and a command
 /// queue. Page-request (PRI/IOPF) faults go back to the caller; the kernel layer handles them.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,20 +26,17 @@ enum class IommuKind : uint8_t { AmdV2, IntelSvm, SmmuV3 };
 /// COMPLETION_WAIT, an SMMUv3 CMD_SYNC) complete relative to each other. The kernel layer's
 /// complete_batch() (kernel/sva_commands.h) carries it out.
 enum class BatchOrder : uint8_t {
-  /// In queue order, and as one step: what the drivers that put an IOTLB invalidation and a
-  /// device-TLB invalidation in one batch rely on (AMD's SVA domain from v6.10, VT-d's qi_batch
-  /// from 705c1cdf1e73). Device key `cmds_complete_in_order` true, the default.
+  /// In queue order: what the drivers that put an IOTLB invalidation and a device-TLB
+  /// invalidation in one batch rely on (AMD's SVA domain from v6.10, VT-d's qi_batch from
+  /// 705c1cdf1e73). Device key `cmds_complete_in_order` true, the default. The batch completes
+  /// in one step: every batch the drivers build puts its IOTLB invalidations first, and a device
+  /// that translates between two completions sees no more than before the batch or after it.
   InOrder,
-  /// In any order (`cmds_complete_in_order` false): every device-TLB invalidation completes
-  /// before the IOTLB invalidations queued ahead of it, and a device may translate in between.
-  /// tests/kernel/batch_order_test.cpp checks it against `Enumerated`.
-  AtcFirst,
-  /// The reference AtcFirst is checked against (not a file key): the n-th sync of the IOMMU
-  /// completes its batch in the permutation of lexicographic rank `batch_orders[n]` (modulo the
-  /// number of permutations; 0 past the end), and a device may translate after every command.
-  Enumerated,
+  /// In any order (`cmds_complete_in_order` false): the model completes every device-TLB
+  /// invalidation before the IOTLB invalidations queued ahead of it, and a device may translate
+  /// in between.
+  AnyOrder,
 };
-
 struct IommuConfig {
   IommuKind kind = IommuKind::AmdV2;
   TranslationCacheConfig iotlb{.sets = 32, .ways = 4};
@@ -55,7 +53,11 @@ struct IommuConfig {
   /// Broadcast TLB maintenance: the IOMMU TLB snoops the CPU's TLBIs (SMMUv3 with BTM).
   bool btm = false;
   BatchOrder batch_order = BatchOrder::InOrder;
-  std::vector<uint32_t> batch_orders;  ///< BatchOrder::Enumerated only
+  /// The brute force the two orders are checked against (tests/kernel/sva_batch_test.cpp), not a
+  /// file key: each batch of two or more commands completes one command per step, in the order of
+  /// lexicographic rank batch_order_rank(orders) among the orders `batch_order` allows (queue
+  /// order only, or every permutation).
+  std::function<uint64_t(uint64_t orders)> batch_order_rank;
 };
 
 struct DeviceConfig {
@@ -95,10 +97,9 @@ class Iommu {
   DmaResult dma(uint16_t device, Pasid pasid, Vaddr va, bool write);
 
   InvalidationQueue& queue() { return m_queue; }
-  /// BatchOrder::Enumerated: the permutation rank for the next batch of two or more commands.
-  uint32_t next_batch_rank() {
-    const size_t n = m_ordered_batches++;
-    return n < m_cfg.batch_orders.size() ? m_cfg.batch_orders[n] : 0;
+  /// IommuConfig::batch_order_rank: the rank of the order a batch with `orders` orders completes in.
+  uint64_t choose_batch_order(uint64_t orders) const {
+    return m_cfg.batch_order_rank && orders ? m_cfg.batch_order_rank(orders) % orders : 0;
   }
   /// Command effects, applied by the queue at sync.
   void apply(const InvCmd& c);
@@ -140,7 +141,6 @@ class Iommu {
   TranslationCache m_iotlb;
   WalkCache m_pwc;
   InvalidationQueue m_queue;
-  size_t m_ordered_batches = 0;
   std::vector<Device> m_devices;
   std::map<uint32_t, WalkContext> m_pasid_table;
 };

@@ -53,6 +53,9 @@ Task<Pte> pmdp_huge_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef pmd, 
 
 Task<Pte> pmdp_collapse_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
   const Pte old = mm.pt().set(pmd, Vaddr{haddr}, Pte{}, "pmdp_huge_get_and_clear");
+  // Unlinked from the tree now; the caller owns it. Counted before the flush, which may wait
+  // (an arm64 DSB, an IOMMU batch) while another thread or a check looks at the tree.
+  mm.pt().note_table_freed();
   co_await flush_tlb_range(k, mm, haddr, haddr + kPmdSize);
   co_return old;
 }

@@ -111,12 +111,22 @@ Task<> SvaMmu::invalidate_secondary_tlbs(Kernel&, AddressSpace&, uint64_t start,
 }
 
 Task<> sva_mm_release(iommu::Iommu& io, Pasid pasid) {
-  // mn_release/intel_mm_release/arm_smmu_mm_release: stop translation, then drop everything.
-  for (uint16_t d : io.devices_of(pasid))
-    if (io.device_ats(d)) sva_cmd::atc_all(io, pasid, d, "mmu_notifier release");
+  // Translation stops first: iommu_v2's unbind_pasid() clears the GCR3 entry, intel_mm_release()'s
+  // intel_pasid_tear_down_entry() clears the PASID entry, arm_smmu_mm_release() writes a CD with
+  // translation disabled. Then the IOTLB for the PASID and a wait (__flush_pasid(),
+  // qi_flush_piotlb(), arm_smmu_tlb_inv_asid()), then the device TLBs and a wait. A device's ATS
+  // request in between finds no PASID entry, so nothing refills what is being dropped.
+  const std::vector<uint16_t> devs = io.devices_of(pasid);
+  io.unbind_pasid(pasid);
   sva_cmd::iotlb_pasid(io, pasid, "mmu_notifier release");
   co_await sva_cmd::complete_batch(io, "mmu_notifier release");
-  io.unbind_pasid(pasid);
+  bool atc = false;
+  for (uint16_t d : devs)
+    if (io.device_ats(d)) {
+      sva_cmd::atc_all(io, pasid, d, "mmu_notifier release");
+      atc = true;
+    }
+  if (atc) co_await sva_cmd::complete_batch(io, "mmu_notifier release");
 }
 
 Task<> sva_mm_release(iommu::Iommu& io, SvaDecoding decoding, Pasid pasid) {

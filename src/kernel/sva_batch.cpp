@@ -13,18 +13,22 @@ namespace tlbsim::kernel::sva_cmd {
 
 namespace {
 
-/// The permutation of 0..n-1 with lexicographic rank `rank` modulo n! (factorial number system).
+/// n!, saturating: a batch of 21 or more commands has more orders than a rank can name.
+uint64_t orders_of(size_t n) {
+  uint64_t f = 1;
+  for (size_t i = 2; i <= n; ++i) f = f > UINT64_MAX / i ? UINT64_MAX : f * i;
+  return f;
+}
+
+/// The permutation of 0..n-1 of lexicographic rank `rank` < n! (factorial number system).
 std::vector<size_t> permutation(size_t n, uint64_t rank) {
-  // fact[i] = i!, saturating: a batch of 21 or more commands has more orders than any rank.
-  std::vector<uint64_t> fact(n + 1, 1);
-  for (size_t i = 1; i <= n; ++i) fact[i] = fact[i - 1] > UINT64_MAX / i ? UINT64_MAX : fact[i - 1] * i;
-  if (fact[n] != UINT64_MAX) rank %= fact[n];
   std::vector<size_t> left(n);
   std::iota(left.begin(), left.end(), size_t{0});
   std::vector<size_t> out;
   for (size_t i = n; i > 0; --i) {
-    const size_t pick = static_cast<size_t>(rank / fact[i - 1]);
-    rank %= fact[i - 1];
+    const uint64_t f = orders_of(i - 1);
+    const size_t pick = static_cast<size_t>(rank / f);
+    rank %= f;
     out.push_back(left[pick]);
     left.erase(left.begin() + static_cast<std::ptrdiff_t>(pick));
   }
@@ -35,19 +39,14 @@ std::vector<size_t> permutation(size_t n, uint64_t rank) {
 
 Task<> complete_batch(iommu::Iommu& io, const char* func) {
   iommu::InvalidationQueue& q = io.queue();
-  switch (io.config().batch_order) {
-    case iommu::BatchOrder::InOrder: break;
-    case iommu::BatchOrder::AtcFirst:
-      if (q.atc_behind_iotlb()) {
-        q.complete_atc_first(func);
-        co_await yield_point("IOTLB invalidations still pending");
-      }
-      break;
-    case iommu::BatchOrder::Enumerated: {
-      const size_t n = q.pending();
-      if (n < 2) break;
+  const bool any_order = io.config().batch_order == iommu::BatchOrder::AnyOrder;
+  if (io.config().batch_order_rank) {
+    // The brute force: one command per step, in one of the orders the IOMMU allows.
+    const size_t n = q.pending();
+    if (n >= 2) {
+      const uint64_t orders = any_order ? orders_of(n) : 1;
+      const std::vector<size_t> order = permutation(n, io.choose_batch_order(orders));
       // Indices into the batch as queued; each completion removes one, so map them as we go.
-      const std::vector<size_t> order = permutation(n, io.next_batch_rank());
       std::vector<size_t> queued(n);
       std::iota(queued.begin(), queued.end(), size_t{0});
       for (size_t k = 0; k + 1 < n; ++k) {
@@ -57,8 +56,10 @@ Task<> complete_batch(iommu::Iommu& io, const char* func) {
         queued.erase(queued.begin() + static_cast<std::ptrdiff_t>(pos));
         co_await yield_point("IOMMU batch partly completed");
       }
-      break;
     }
+  } else if (any_order && q.atc_behind_iotlb()) {
+    q.complete_atc_first(func);
+    co_await yield_point("IOTLB invalidations still pending");
   }
   q.sync(func);
 }

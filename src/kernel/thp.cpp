@@ -112,8 +112,7 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
   co_await lock(k, pmd_ptl, LockMode::Write, "pmd_lock");
   // The PTE table is detached and every TLB entry it fed is flushed (FIXED: with the
   // secondary invalidation inside flush_tlb_range()).
-  const Pte _pmd = co_await pmdp_collapse_flush(k, mm, pmd, haddr);
-  mm.pt().note_table_freed();  // the PTE table is no longer linked in the tree
+  const Pte _pmd = co_await pmdp_collapse_flush(k, mm, pmd, haddr);  // the PTE table is unlinked
   unlock(k, pmd_ptl, LockMode::Write, "spin_unlock");
   co_await yield_point("mmu_notifier_invalidate_range_end");
   co_await mmu_notifier_invalidate_range_end(k, mm, haddr, haddr + kPmdSize, "collapse_huge_page");
@@ -257,8 +256,7 @@ Task<> retract_page_tables(Kernel& k, uint32_t file, uint64_t pgoff) {
     if (notify) mmu_notifier_invalidate_range_start(k, mm, t.haddr, t.haddr + kPmdSize, "retract_page_tables");
     SimLock& ptl = k.ptl(pmd.table);
     co_await lock(k, ptl, LockMode::Write, "pmd_lock");
-    const Pte old = co_await pmdp_collapse_flush(k, mm, pmd, t.haddr);
-    mm.pt().note_table_freed();  // unlinked: mm_dec_nr_ptes()
+    const Pte old = co_await pmdp_collapse_flush(k, mm, pmd, t.haddr);  // unlinked: mm_dec_nr_ptes()
     unlock(k, ptl, LockMode::Write, "spin_unlock");
     if (notify) co_await mmu_notifier_invalidate_range_end(k, mm, t.haddr, t.haddr + kPmdSize, "retract_page_tables");
     // collapse_pte_mapped_thp(): whatever the retracted table still mapped loses that mapping.

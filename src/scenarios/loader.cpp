@@ -156,6 +156,7 @@ DeviceSpec read_device(const json& j, const std::string& ptr, std::vector<Diagno
   r.opt_boolean("permission_fault_rewalks", s.permission_fault_rewalks);
   r.boolean("btm", s.btm);
   r.boolean("nopasid_inv_covers_pasid", s.nopasid_inv_covers_pasid);
+  r.boolean("cmds_complete_in_order", s.cmds_complete_in_order);
   r.finish();
   return s;
 }

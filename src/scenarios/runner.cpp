@@ -175,6 +175,8 @@ class Runner {
       // SMMUv3 reports a permission fault and keeps its entry; x86 IOMMUs walk again.
       ic.permission_fault_rewalks = d.permission_fault_rewalks.value_or(di->kind() != iommu::IommuKind::SmmuV3);
       ic.btm = d.btm;
+      ic.batch_order = d.cmds_complete_in_order ? iommu::BatchOrder::InOrder : iommu::BatchOrder::AnyOrder;
+      ic.batch_order_rank = m_opt.batch_order;
       iommu::Iommu& io = k.add_iommu(ic);
       io.add_device(iommu::DeviceConfig{.name = d.name, .global_id = static_cast<uint16_t>(i), .ats = d.ats,
                                         .atc = cache_shape(d.atc_entries), .nopasid_inv_covers_pasid = d.nopasid_inv_covers_pasid});

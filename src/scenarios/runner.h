@@ -95,6 +95,10 @@ struct RunOptions {
   bool record_touches = false;
   /// When set, incremented after each step: a progress line reads it from another thread.
   std::atomic<uint64_t>* steps_done = nullptr;
+  /// When set, every IOMMU completes its batches one command per step, and this picks each
+  /// batch's order among those its device allows (iommu::IommuConfig::batch_order_rank): the brute
+  /// force the model's batch completion is checked against (tests/kernel/sva_batch_test.cpp).
+  std::function<uint64_t(uint64_t orders)> batch_order;
 };
 
 /// Throws ScenarioError for a schedule that cannot be followed (a thread blocked, finished, or

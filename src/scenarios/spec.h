@@ -26,6 +26,8 @@ struct DeviceSpec {
   std::optional<bool> permission_fault_rewalks;
   bool btm = false;
   bool nopasid_inv_covers_pasid = true;
+  /// iommu::BatchOrder: true is InOrder, false AnyOrder.
+  bool cmds_complete_in_order = true;
   std::string pointer;
 };
 

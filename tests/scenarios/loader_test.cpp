@@ -380,6 +380,8 @@ TEST_CASE("short forms and defaults", "[scenarios]") {
   CHECK_FALSE(d.cache_nonleaf_on_fault.has_value());
   CHECK_FALSE(d.permission_fault_rewalks.has_value());
   CHECK_FALSE(d.btm);
+  CHECK(d.nopasid_inv_covers_pasid);
+  CHECK(d.cmds_complete_in_order);
   CHECK(s.files.at(0).pages == 1);
 
   const VmaSpec& v = s.mms.at(0).vmas.at(0);
@@ -621,4 +623,18 @@ TEST_CASE("vmalloc areas: touching ones load, an overlap is found whatever the o
   CHECK(errors[0].message.find("overlaps /scenarios/0/vmalloc/0") != std::string::npos);
   // An area starting below another and reaching into it.
   CHECK(text_errors(with_areas(R"({"addr": "0xffffc90000004000"}, {"addr": "0xffffc90000002000", "pages": 3})")).size() == 1);
+}
+
+TEST_CASE("cmds_complete_in_order is a device boolean, read as written; anything else is an error at its value", "[scenarios]") {
+  const std::string threads = R"(,
+      "threads": [{"name": "T1", "mm": "proc", "ops": ["exit"]}])";
+  const std::string ok = scenario(R"(      "devices": [{"name": "d", "decoding": "intel", "cmds_complete_in_order": false}],
+)" + kMm + threads);
+  CHECK_FALSE(parse_scenario_text(ok, "t.json").scenarios.at(0).devices.at(0).cmds_complete_in_order);
+  const std::string bad = scenario(R"(      "devices": [{"name": "d", "cmds_complete_in_order": "no"}],
+)" + kMm + threads);
+  const std::vector<Diagnostic> ds = text_errors(bad);
+  INFO(listing(ds));
+  CHECK(has(ds, pos_of(bad, "\"no\""), "/scenarios/0/devices/0/cmds_complete_in_order", "expected true or false"));
+  CHECK(ds.size() == 1);
 }

@@ -11,10 +11,15 @@ namespace tlbsim::test {
 
 using namespace tlbsim::scenarios;
 
-Enumerated enumerate_all(const ScenarioSpec& s, const kernel::Policy& policy, int preemptions, uint64_t max_schedules) {
+Enumerated enumerate_all(const ScenarioSpec& s, const kernel::Policy& policy, int preemptions, uint64_t max_schedules,
+                         bool every_batch_order) {
+  // A choice is a thread to step (options 0: `ready` says which may run) or, with
+  // every_batch_order, the rank of a batch's completion order (options: how many orders).
   struct Choice {
     uint64_t ready;
     int taken, prev, before;  // thread taken, thread of the step before, preemptions before
+    uint64_t options = 0;
+    uint64_t rank = 0;
     int cost(int t) const { return before + (prev >= 0 && t != prev && (ready >> prev & 1) ? 1 : 0); }
     bool allowed(int t, int bound) const { return bound < 0 || cost(t) <= bound; }
   };
@@ -23,10 +28,17 @@ Enumerated enumerate_all(const ScenarioSpec& s, const kernel::Policy& policy, in
   for (;;) {
     size_t depth = 0;
     bool cut = false;
+    // The last thread choice before `depth`, for the preemption count (order choices are free).
+    auto last_thread = [&]() -> const Choice* {
+      for (size_t i = depth; i > 0; --i)
+        if (choices[i - 1].options == 0) return &choices[i - 1];
+      return nullptr;
+    };
     RunOptions ro;
     ro.chooser = [&](uint64_t ready, const std::vector<StepRecord>&, const std::vector<Event>&) {
       if (depth < choices.size()) return choices[depth++].taken;
-      Choice c{ready, -1, depth ? choices[depth - 1].taken : -1, depth ? choices[depth - 1].cost(choices[depth - 1].taken) : 0};
+      const Choice* last = last_thread();
+      Choice c{ready, -1, last ? last->taken : -1, last ? last->cost(last->taken) : 0};
       for (int t = 0; t < 64 && c.taken < 0; ++t)
         if ((ready >> t & 1) && c.allowed(t, preemptions)) c.taken = t;
       if (c.taken < 0) {  // every runnable thread is over the bound (cannot happen: continuing is free)
@@ -37,6 +49,14 @@ Enumerated enumerate_all(const ScenarioSpec& s, const kernel::Policy& policy, in
       ++depth;
       return c.taken;
     };
+    if (every_batch_order)
+      ro.batch_order = [&](uint64_t orders) -> uint64_t {
+        if (depth < choices.size()) return choices[depth++].rank;
+        Choice c{0, -1, -1, 0, orders, 0};
+        choices.push_back(c);
+        ++depth;
+        return 0;
+      };
     try {
       const RunResult r = run_scenario(s, policy, ro);
       const DetectorResult d = detect(r);
@@ -66,6 +86,11 @@ Enumerated enumerate_all(const ScenarioSpec& s, const kernel::Policy& policy, in
     choices.resize(depth);
     while (!choices.empty()) {
       Choice& c = choices.back();
+      if (c.options) {
+        if (++c.rank < c.options) break;
+        choices.pop_back();
+        continue;
+      }
       int next = -1;
       for (int t = c.taken + 1; t < 64 && next < 0; ++t)
         if ((c.ready >> t & 1) && c.allowed(t, preemptions)) next = t;

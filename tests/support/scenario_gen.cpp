@@ -35,7 +35,8 @@ std::string hex(uint64_t v) {
 
 class Gen {
  public:
-  Gen(uint64_t seed, unsigned attempt) : m_seed(seed), m_rng(SplitMix64(seed).next() + attempt * 0x9e3779b97f4a7c15ull) {}
+  Gen(uint64_t seed, unsigned attempt)
+      : m_seed(seed), m_attempt(attempt), m_rng(SplitMix64(seed).next() + attempt * 0x9e3779b97f4a7c15ull) {}
 
   std::string run(unsigned attempt) {
     const auto& all = scenarios::ops();
@@ -133,6 +134,8 @@ class Gen {
       if (pick(6) == 0) d["permission_fault_rewalks"] = m_arm;
       if (pick(4) == 0) d["nopasid_inv_covers_pasid"] = false;
       if (!m_arm && pick(4) == 0) d["cache_nonleaf_on_supervisor_fault"] = false;
+      // Drawn apart from m_rng, so that the keys added before it keep every seed's scenario.
+      if (SplitMix64(m_seed * 0x100000001b3ull + m_attempt * 8 + i + 0x0de5).below(3) == 0) d["cmds_complete_in_order"] = false;
       devs.push_back(d);
     }
     if (ndev) s["devices"] = devs;
@@ -365,6 +368,7 @@ class Gen {
   }
 
   uint64_t m_seed;
+  unsigned m_attempt;
   SplitMix64 m_rng;
   bool m_arm = false, m_file = false, m_huge = false, m_shared = false, m_second = false, m_thp = false, m_brk = false;
   bool m_kernel_half = false;

@@ -280,6 +280,8 @@ class Gen {
       if (pick(4) == 0) d["permission_fault_rewalks"] = static_cast<bool>(pick(2));
       if (m_arm && pick(3) == 0) d["btm"] = true;
       if (pick(4) == 0) d["nopasid_inv_covers_pasid"] = static_cast<bool>(pick(2));
+      // Drawn apart from m_rng, so that the keys added before it keep every seed's scenario.
+      if (SplitMix64(m_seed * 0x100000001b3ull + i + 0x0de5).below(4) == 0) d["cmds_complete_in_order"] = false;
       devs.push_back(d);
     }
     return devs;
