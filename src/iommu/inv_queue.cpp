@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "iommu/inv_queue.h"
 
+#include <algorithm>
+
 #include "iommu/iommu.h"
 #include "model/saturating.h"
 
@@ -52,6 +54,7 @@ void InvalidationQueue::submit(const InvCmd& c) {
     m_bus.emit(std::move(e));
   }
   m_pending.push_back(c);
+  m_pending.back().seq = m_next_seq++;
 }
 
 bool InvalidationQueue::atc_behind_iotlb() const {
@@ -83,10 +86,19 @@ void InvalidationQueue::complete_atc_first(const char* func) {
   }
 }
 
-void InvalidationQueue::complete_one(size_t index, const char* func) {
+std::vector<uint64_t> InvalidationQueue::pending_seqs() const {
+  touch::read(Touch::Obj::Queue, m_iommu.index());
+  std::vector<uint64_t> out;
+  for (const InvCmd& c : m_pending) out.push_back(c.seq);
+  return out;
+}
+
+void InvalidationQueue::complete_one(uint64_t seq, const char* func) {
   touch::write(Touch::Obj::Queue, m_iommu.index());
-  const InvCmd c = m_pending.at(index);
-  m_pending.erase(m_pending.begin() + static_cast<std::ptrdiff_t>(index));
+  const auto it = std::find_if(m_pending.begin(), m_pending.end(), [seq](const InvCmd& p) { return p.seq == seq; });
+  if (it == m_pending.end()) return;
+  const InvCmd c = *it;
+  m_pending.erase(it);
   m_iommu.apply(c);
   m_atc_completed |= is_atc(c.kind);
   if (m_bus.active()) {

@@ -32,6 +32,7 @@ struct InvCmd {
   bool leaf_only = false;  ///< keep walk-cache entries (TLBI ..., leaf=true; VT-d ih=1)
   uint16_t device = 0;
   const char* func = "";
+  uint64_t seq = 0;  ///< set by submit(): the command's place in the queue's history
 };
 
 class InvalidationQueue {
@@ -49,8 +50,11 @@ class InvalidationQueue {
   /// Complete the queued device-TLB invalidations now, ahead of the rest of the batch (which the
   /// next sync completes). `func` names the sync the batch waits on.
   void complete_atc_first(const char* func);
-  /// Complete the queued command at `index` now (IommuConfig::batch_order_rank).
-  void complete_one(size_t index, const char* func);
+  /// The queued commands' `seq`, in queue order.
+  std::vector<uint64_t> pending_seqs() const;
+  /// Complete the queued command `seq` now, if it is still queued (another thread's sync may
+  /// have completed it): IommuConfig::batch_order_rank.
+  void complete_one(uint64_t seq, const char* func);
 
  private:
   Iommu& m_iommu;
@@ -58,6 +62,7 @@ class InvalidationQueue {
   CostCounters& m_counters;
   EventBus& m_bus;
   std::vector<InvCmd> m_pending;
+  uint64_t m_next_seq = 0;
   bool m_atc_completed = false;  ///< this batch had a device-TLB invalidation completed early
 };
 

@@ -42,18 +42,15 @@ Task<> complete_batch(iommu::Iommu& io, const char* func) {
   const bool any_order = io.config().batch_order == iommu::BatchOrder::AnyOrder;
   if (io.config().batch_order_rank) {
     // The brute force: one command per step, in one of the orders the IOMMU allows.
-    const size_t n = q.pending();
+    // The batch is what is queued now; while this thread waits, another may queue and sync
+    // (the model does not hold the driver's queue lock across the wait), completing some of it.
+    const std::vector<uint64_t> batch = q.pending_seqs();
+    const size_t n = batch.size();
     if (n >= 2) {
       const uint64_t orders = any_order ? orders_of(n) : 1;
       const std::vector<size_t> order = permutation(n, io.choose_batch_order(orders));
-      // Indices into the batch as queued; each completion removes one, so map them as we go.
-      std::vector<size_t> queued(n);
-      std::iota(queued.begin(), queued.end(), size_t{0});
       for (size_t k = 0; k + 1 < n; ++k) {
-        size_t pos = 0;
-        while (queued[pos] != order[k]) ++pos;
-        q.complete_one(pos, func);
-        queued.erase(queued.begin() + static_cast<std::ptrdiff_t>(pos));
+        q.complete_one(batch[order[k]], func);
         co_await yield_point("IOMMU batch partly completed");
       }
     }
