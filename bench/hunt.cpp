@@ -6,12 +6,13 @@
 // owned" is not Never, with its witness. Nothing here judges a candidate: each is explained by
 // hand in docs/findings.md.
 //
-//   tlbsim_hunt [--first N] [--count N] [--policy NAME] [--budget EXECUTIONS] [--pinned] [--verbose]
+//   tlbsim_hunt [--first N] [--count N] [--policy NAME] [--budget EXECUTIONS] [--pinned] [--in-order] [--verbose]
 //
 // By default each device's decoding is replaced by its driver family (amd, intel,
 // arm-smmu-v3), so the devices run the drivers the policy's release ships; --pinned keeps the
-// generator's pinned decodings (older drivers, whose documented bugs then show up). --verbose
-// prints why the loader rejected a draw.
+// generator's pinned decodings (older drivers, whose documented bugs then show up). --in-order
+// drops the generator's `cmds_complete_in_order: false`, so every IOMMU completes its batches in
+// queue order (the drivers' assumption). --verbose prints why the loader rejected a draw.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -58,7 +59,7 @@ uint64_t number(const char* s, const char* what) {
 int main(int argc, char** argv) {
   uint64_t first = 0, count = 500, budget = scenarios::kDefaultExecutionBudget;
   std::string policy_name;
-  bool pinned = false, verbose = false;
+  bool pinned = false, in_order = false, verbose = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> const char* {
@@ -73,9 +74,10 @@ int main(int argc, char** argv) {
     else if (a == "--budget") budget = number(next(), "--budget");
     else if (a == "--policy") policy_name = next();
     else if (a == "--pinned") pinned = true;
+    else if (a == "--in-order") in_order = true;
     else if (a == "--verbose") verbose = true;
     else {
-      std::fprintf(stderr, "usage: tlbsim_hunt [--first N] [--count N] [--policy NAME] [--budget EXECUTIONS] [--pinned] [--verbose]\n");
+      std::fprintf(stderr, "usage: tlbsim_hunt [--first N] [--count N] [--policy NAME] [--budget EXECUTIONS] [--pinned] [--in-order] [--verbose]\n");
       return 2;
     }
   }
@@ -99,6 +101,8 @@ int main(int argc, char** argv) {
       nlohmann::ordered_json& sc = doc["scenarios"][0];
       if (!pinned && sc.contains("devices"))
         for (auto& d : sc["devices"]) d["decoding"] = family_of(d["decoding"].get<std::string>());
+      if (in_order && sc.contains("devices"))
+        for (auto& d : sc["devices"]) d.erase("cmds_complete_in_order");
       text = doc.dump(1);
       try {
         file = scenarios::parse_scenario_text(text, "hunt-" + std::to_string(seed) + ".json");
