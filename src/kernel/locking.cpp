@@ -33,6 +33,18 @@ void LockAwaiter::await_resume() {
   emit(m_k, EventKind::Lock, m_l, m_func);
 }
 
+void QuietLockAwaiter::await_suspend(std::coroutine_handle<> h) {
+  SimLock& l = m_l;
+  wait_until(std::string(m_func) + " " + l.name(), [&l] { return l.can_acquire(LockMode::Write); }).await_suspend(h);
+}
+
+void QuietLockAwaiter::await_resume() {
+  if (ThreadState* t = current_thread()) t->ready = nullptr;
+  m_l.acquire(tid(), LockMode::Write);
+}
+
+void quiet_unlock(SimLock& l) { l.release(tid(), LockMode::Write); }
+
 bool TryLockAwaiter::await_ready() const {
   const ThreadState* t = current_thread();
   return !t || t->sync;

@@ -27,6 +27,25 @@ class LockAwaiter {
 inline LockAwaiter lock(Kernel& k, SimLock& l, LockMode m, const char* func) { return LockAwaiter(k, l, m, func); }
 void unlock(Kernel& k, SimLock& l, LockMode m, const char* func);
 
+/// A driver spinlock held across a wait that may suspend (an IOMMU driver's lock around its
+/// invalidation and completion wait): `co_await quiet_lock(...)`. Taking it when free is no
+/// scheduling point and emits nothing, since no other thread can tell; the model needs it only so
+/// that a thread suspended inside (complete_batch()) keeps another out until quiet_unlock(). Held,
+/// the thread waits for it as lock() does.
+class QuietLockAwaiter {
+ public:
+  QuietLockAwaiter(SimLock& l, const char* func) : m_l(l), m_func(func) {}
+  bool await_ready() const { return m_l.can_acquire(LockMode::Write); }
+  void await_suspend(std::coroutine_handle<> h);
+  void await_resume();
+
+ private:
+  SimLock& m_l;
+  const char* m_func;
+};
+inline QuietLockAwaiter quiet_lock(SimLock& l, const char* func) { return QuietLockAwaiter(l, func); }
+void quiet_unlock(SimLock& l);
+
 /// down_write_trylock()/spin_trylock() on `l`: `if (co_await trylock(...))`. A scheduling point
 /// labelled like lock() (another thread may take the lock first), but the thread is runnable
 /// whatever the lock's state: the attempt fails, emitting nothing, if the lock is not available

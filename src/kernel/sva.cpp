@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "kernel/sva.h"
 
+#include "kernel/locking.h"
 #include "kernel/sva_commands.h"
 
 namespace tlbsim::kernel {
@@ -105,9 +106,29 @@ std::string SvaMmu::name() const {
   return "sva";
 }
 
+namespace {
+const char* lock_name(SvaDecoding d) {
+  switch (driver_of(d)) {
+    case SvaDriver::Amd: return d == SvaDecoding::AmdV2 ? "domain->lock" : "sva_pdom->lock";
+    case SvaDriver::Intel: return d == SvaDecoding::IntelSvm || d == SvaDecoding::IntelSvmFixed ? "qi->q_lock" : "domain->cache_lock";
+    case SvaDriver::SmmuV3: return "";
+  }
+  return "";
+}
+}  // namespace
+
+SvaMmu::SvaMmu(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid)
+    : m_iommu(iommu), m_decoding(decoding), m_pasid(pasid),
+      m_lock(std::string(lock_name(decoding)) + " (iommu" + std::to_string(iommu.index()) + ", pasid " + std::to_string(pasid.value()) + ")") {}
+
+SimLock* SvaMmu::driver_lock() { return driver_of(m_decoding) == SvaDriver::SmmuV3 ? nullptr : &m_lock; }
+
 Task<> SvaMmu::invalidate_secondary_tlbs(Kernel&, AddressSpace&, uint64_t start, uint64_t end) {
   ++m_iommu.counters().sec_inv_requests;
+  SimLock* l = driver_lock();
+  if (l) co_await quiet_lock(*l, "spin_lock");
   co_await sva_invalidate(m_iommu, m_decoding, m_pasid, start, end);
+  if (l) quiet_unlock(*l);
 }
 
 Task<> sva_mm_release(iommu::Iommu& io, Pasid pasid) {
@@ -136,7 +157,14 @@ Task<> sva_mm_release(iommu::Iommu& io, SvaDecoding decoding, Pasid pasid) {
     co_await sva_mm_release(io, pasid);
 }
 
-Task<> SvaMmu::release(Kernel&, AddressSpace&) { co_await sva_mm_release(m_iommu, m_decoding, m_pasid); }
+Task<> SvaMmu::release(Kernel&, AddressSpace&) {
+  // AMD's release holds the domain lock throughout. Intel's (intel_pasid_tear_down_entry()) takes
+  // no domain lock, only the queue lock of each synchronous descriptor, one command per wait.
+  SimLock* l = driver_of(m_decoding) == SvaDriver::Amd ? driver_lock() : nullptr;
+  if (l) co_await quiet_lock(*l, "spin_lock");
+  co_await sva_mm_release(m_iommu, m_decoding, m_pasid);
+  if (l) quiet_unlock(*l);
+}
 
 void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& io, uint16_t device, Pasid pasid,
                            const std::function<std::unique_ptr<SecondaryMmu>()>& make_notifier) {

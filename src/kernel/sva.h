@@ -52,15 +52,24 @@ Task<> sva_mm_release(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid);
 
 class SvaMmu : public SecondaryMmu {
  public:
-  SvaMmu(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid) : m_iommu(iommu), m_decoding(decoding), m_pasid(pasid) {}
+  SvaMmu(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid);
   std::string name() const override;
   Task<> invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) override;
   Task<> release(Kernel& k, AddressSpace& mm) override;
 
  private:
+  /// The driver lock held across the invalidation and its wait, or nullptr (SMMUv3 waits on its
+  /// lock-free command queue holding nothing). AMD: iommu_v2's domain->lock in
+  /// amd_iommu_flush_page() and unbind_pasid()'s amd_iommu_domain_clear_gcr3(); from v6.10
+  /// sva_pdom->lock in sva_arch_invalidate_secondary_tlbs() and sva_mn_release(). Intel: the
+  /// qi->q_lock of each qi_submit_sync(), and from v6.10 domain->cache_lock around the whole
+  /// cache-tag flush.
+  SimLock* driver_lock();
+
   iommu::Iommu& m_iommu;
   SvaDecoding m_decoding;
   Pasid m_pasid;
+  SimLock m_lock;
 };
 
 /// iommu_sva_bind_device(): bind `device` of `iommu` to `mm` under `pasid`, registering the SVA
