@@ -94,7 +94,7 @@ int cmd_explore(const std::vector<std::string>& args) {
   // Random mode: the runs this process owns (run i belongs to shard i mod N), for every job.
   const uint64_t owned_runs = eo.runs / eo.shard.count + (eo.shard.index < eo.runs % eo.shard.count ? 1 : 0);
   const uint64_t total = eo.mode == ExploreOptions::Mode::Random ? owned_runs * jobs.size() : 0;
-  const ProgressReporter progress(
+  ProgressReporter progress(
       [&](double seconds) {
         const ExploreJob& j = jobs[std::min(current.load(), jobs.size() - 1)];
         std::string line = shard ? "shard " + std::to_string(shard->index + 1) + "/" + std::to_string(shard->count) + ", " : "";
@@ -139,6 +139,7 @@ int cmd_explore(const std::vector<std::string>& args) {
   }
   if (vm.count("time"))
     std::cerr << "total: " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count() << " s\n";
+  progress.stop();
   if (shard) {
     po::options_description mine;
     add_explore_options(mine);

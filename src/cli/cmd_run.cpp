@@ -78,7 +78,7 @@ int cmd_run(const std::vector<std::string>& args) {
   std::atomic<uint64_t> steps{0};
   std::atomic<double> run_started{steady_seconds()};
   ro.steps_done = &steps;
-  const ProgressReporter progress(
+  ProgressReporter progress(
       [&](double) -> std::string {
         if (run_names.empty()) return {};
         const size_t i = std::min(current.load(), run_names.size() - 1);
@@ -116,6 +116,7 @@ int cmd_run(const std::vector<std::string>& args) {
     json.push_back(json_report(f.path, outcomes));
     ok &= all_pass(outcomes);
   }
+  progress.stop();
   if (vm.count("dot") || vm.count("trace")) {
     if (single.size() != 1) throw UsageError("--dot and --trace need exactly one scenario and one policy (use --scenario and --policy)");
     if (vm.count("dot")) outputs.set("--dot", happens_before_dot(*single[0].first, single[0].second));

@@ -68,7 +68,9 @@ ProgressReporter::ProgressReporter(std::function<std::string(double)> line, std:
   });
 }
 
-ProgressReporter::~ProgressReporter() {
+ProgressReporter::~ProgressReporter() { stop(); }
+
+void ProgressReporter::stop() {
   if (!m_thread.joinable()) return;
   {
     std::lock_guard lk(m_mu);

@@ -33,6 +33,10 @@ class ProgressReporter {
   /// and once more when the reporter is destroyed (the final state); else only when stderr is a
   /// terminal, redrawn in place every half second and wiped at the end.
   ProgressReporter(std::function<std::string(double)> line, std::optional<double> every);
+  /// Print the final state and stop, before the command writes its report: stdout is buffered,
+  /// so a line printed after it may land inside a line of the report where the two streams share
+  /// a file (a shard's log). The destructor stops it if this was not called.
+  void stop();
   ~ProgressReporter();
   ProgressReporter(const ProgressReporter&) = delete;
   ProgressReporter& operator=(const ProgressReporter&) = delete;
