@@ -53,6 +53,32 @@ bool Iommu::device_bound(uint16_t d, Pasid p) const {
   return std::find(v.begin(), v.end(), p.value()) != v.end();
 }
 
+namespace {
+// The PASID cache's touches: the Binding object of key `iommu` is the PASID table, this key
+// its cached entries, by PASID.
+uint64_t pasid_cache_touch_key(uint16_t iommu) { return (uint64_t{1} << 32) | iommu; }
+constexpr const char* kClearedPasidEntry = "PASID-table entry cached before the driver cleared it";
+}  // namespace
+
+const WalkContext* Iommu::pasid_entry(uint16_t device, Pasid pasid) {
+  const uint32_t p = pasid.value();
+  if (m_cfg.pasid_table_cached) {
+    touch::read(Touch::Obj::Binding, pasid_cache_touch_key(m_index), p, p + 1);
+    if (auto it = m_pasid_cache.find({device, p}); it != m_pasid_cache.end()) return &it->second;
+  }
+  if (!device_bound(device, pasid)) return nullptr;
+  const WalkContext& e = m_pasid_table.at(p);
+  if (!m_cfg.pasid_table_cached) return &e;
+  touch::write(Touch::Obj::Binding, pasid_cache_touch_key(m_index), p, p + 1);
+  return &(m_pasid_cache[{device, p}] = e);
+}
+
+void Iommu::drop_pasid_entries(uint32_t pasid) {
+  if (!m_cfg.pasid_table_cached) return;
+  touch::write(Touch::Obj::Binding, pasid_cache_touch_key(m_index), pasid, pasid + 1);
+  std::erase_if(m_pasid_cache, [&](const auto& kv) { return kv.first.second == pasid; });
+}
+
 std::vector<uint16_t> Iommu::devices_of(Pasid p) const {
   std::vector<uint16_t> out;
   for (uint16_t d = 0; d < m_devices.size(); ++d)
@@ -67,7 +93,8 @@ void touch_access(MmId mm, Vaddr va, bool write, Pfn pfn) {
   touch::read(Touch::Obj::PtRange, mm.value(), va.value(), va.value() + 1);
   touch::frame(write, pfn);
 }
-void emit_dma(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, Pfn pfn, Holder via, uint16_t dev) {
+void emit_dma(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, Pfn pfn, Holder via, uint16_t dev,
+              const char* note = nullptr) {
   touch_access(mm, va, write, pfn);
   if (!bus.active()) return;
   Event e{.kind = EventKind::Access,
@@ -76,6 +103,7 @@ void emit_dma(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, Pfn 
   e.va = va.value();
   e.pfn = pfn;
   e.aux = dev;
+  if (note) e.note = note;
   bus.emit(std::move(e));
 }
 void emit_prq(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, uint16_t dev, const char* why) {
@@ -107,7 +135,8 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
   // below, and each lookup records what it read, a miss included.
   touch::read(Touch::Obj::Binding, m_index);
   const uint32_t tag = pasid.value();
-  if (!device_bound(device, pasid)) {
+  const WalkContext* entry = device < m_devices.size() ? pasid_entry(device, pasid) : nullptr;
+  if (!entry) {
     // A device keeps using its ATC after the PASID is gone: a translated request names a
     // physical address, and the IOMMU checks only that the device may send such requests
     // (not the PASID table). Only a driver's invalidation at unbind or release stops it (AMD
@@ -116,7 +145,9 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
       if (auto hit = atc_hit(m_devices[device], tag, va, write)) return *hit;
     return {DmaFault::NotBound};
   }
-  const WalkContext& ctx = m_pasid_table.at(pasid.value());
+  const WalkContext ctx = *entry;
+  // The witness says so when the table no longer has the entry the IOMMU translates with.
+  const char* note = m_cfg.pasid_table_cached && !device_bound(device, pasid) ? kClearedPasidEntry : nullptr;
   Device& d = m_devices[device];
   if (d.cfg.ats) {
     if (auto hit = atc_hit(d, tag, va, write)) return *hit;
@@ -183,7 +214,7 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
   }
   if (d.cfg.ats) d.atc->fill(tag, ctx.mm, va, entry_pfn, writable, huge, "ATS translation completion", dirty);
   if (write) m_mem.write_content(pfn);
-  emit_dma(bus, ctx.mm, tag, va, write, pfn, via, d.global_id);
+  emit_dma(bus, ctx.mm, tag, va, write, pfn, via, d.global_id, note);
   return {DmaFault::None, pfn, via};
 }
 
@@ -196,6 +227,14 @@ void Iommu::apply(const InvCmd& c) {
     case InvCmdKind::IotlbPasid:
       m_iotlb.invalidate_tag(c.pasid, c.func);
       m_pwc.invalidate_tag(c.pasid, c.func);
+      // The PASID-table entry goes with them. AMD: INVALIDATE_IOMMU_PAGES of all the PASID's
+      // pages is what the driver sends after writing a GCR3 entry (amd_iommu_dev_flush_pasid_all()
+      // from update_gcr3(); iommu_v2's __amd_iommu_flush_tlb()). VT-d's PASID-cache invalidation
+      // (intel_pasid_tear_down_entry()) and SMMUv3's CFGI_CD (arm_smmu_write_ctx_desc()) are
+      // separate commands that the model folds into the PASID-wide IOTLB invalidation their
+      // release sends with them. A PASID-wide invalidation anywhere else drops an entry that
+      // still matches the table, which changes only the next walk's cost.
+      drop_pasid_entries(c.pasid);
       break;
     case InvCmdKind::AtcRange:
       if (c.device < m_devices.size()) m_devices[c.device].atc->invalidate_range(c.pasid, c.start, c.end, c.func);

@@ -53,6 +53,11 @@ struct IommuConfig {
   /// Broadcast TLB maintenance: the IOMMU TLB snoops the CPU's TLBIs (SMMUv3 with BTM).
   bool btm = false;
   BatchOrder batch_order = BatchOrder::InOrder;
+  /// The IOMMU caches the PASID-table entries it reads (VT-d's PASID cache, SMMUv3's CD cache,
+  /// AMD's cached GCR3 entries), so clearing an entry stops translation only once the PASID's
+  /// IotlbPasid command has completed: what the drivers' release paths send after clearing it
+  /// (mainline primer B3: AMD's v6.10/v6.11 release flushed PASID 0 instead).
+  bool pasid_table_cached = true;
   /// The brute force the two orders are checked against (tests/kernel/sva_batch_test.cpp), not a
   /// file key: each batch of two or more commands completes one command per step, in the order of
   /// lexicographic rank batch_order_rank(orders) among the orders `batch_order` allows (queue
@@ -123,6 +128,12 @@ class Iommu {
   void check_invariants() const;
 
  private:
+  /// The PASID-table entry a DMA by `device` under `pasid` translates with: the cached one if
+  /// any, else the table's, which is then cached; nullptr when neither has one.
+  const WalkContext* pasid_entry(uint16_t device, Pasid pasid);
+  /// IotlbPasid: the PASID's cached entries go with its IOTLB entries.
+  void drop_pasid_entries(uint32_t pasid);
+
   struct Device {
     DeviceConfig cfg;
     std::unique_ptr<TranslationCache> atc;
@@ -143,6 +154,8 @@ class Iommu {
   InvalidationQueue m_queue;
   std::vector<Device> m_devices;
   std::map<uint32_t, WalkContext> m_pasid_table;
+  /// IommuConfig::pasid_table_cached: (device, PASID) -> the entry read from m_pasid_table.
+  std::map<std::pair<uint16_t, uint32_t>, WalkContext> m_pasid_cache;
 };
 
 }  // namespace tlbsim::iommu

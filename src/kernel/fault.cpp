@@ -258,6 +258,13 @@ Task<> device_dma(Kernel& k, unsigned iommu_index, uint16_t device, AddressSpace
     if (!pasid) co_return;
     const iommu::DmaResult d = io.dma(device, *pasid, Vaddr{addr}, write);
     if (d.ok() || d.fault == iommu::DmaFault::StaleTable || d.fault == iommu::DmaFault::NotBound) co_return;
+    // A request translated through a PASID-table entry the IOMMU still caches after the
+    // driver's release cleared it (IommuConfig::pasid_table_cached): iommu_sva_handle_iopf()'s
+    // mmget_not_zero() fails, the mm having exited, and the response is INVALID.
+    if (!io.device_bound(device, *pasid)) {
+      trace_call(k, "iopf: IOMMU_PAGE_RESP_INVALID (mmget_not_zero)", mm.id(), addr, addr + 1);
+      co_return;
+    }
     // iommu_sva_handle_iopf(): the fault workqueue takes mmap_read_lock and calls
     // handle_mm_fault(FAULT_FLAG_REMOTE), then sends the page response; the device retries.
     co_await mmap_read_lock(k, mm);

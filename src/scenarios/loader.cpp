@@ -157,6 +157,7 @@ DeviceSpec read_device(const json& j, const std::string& ptr, std::vector<Diagno
   r.boolean("btm", s.btm);
   r.boolean("nopasid_inv_covers_pasid", s.nopasid_inv_covers_pasid);
   r.boolean("cmds_complete_in_order", s.cmds_complete_in_order);
+  r.boolean("pasid_table_cached", s.pasid_table_cached);
   r.finish();
   return s;
 }

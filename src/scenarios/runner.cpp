@@ -177,6 +177,7 @@ class Runner {
       ic.btm = d.btm;
       ic.batch_order = d.cmds_complete_in_order ? iommu::BatchOrder::InOrder : iommu::BatchOrder::AnyOrder;
       ic.batch_order_rank = m_opt.batch_order;
+      ic.pasid_table_cached = d.pasid_table_cached;
       iommu::Iommu& io = k.add_iommu(ic);
       io.add_device(iommu::DeviceConfig{.name = d.name, .global_id = static_cast<uint16_t>(i), .ats = d.ats,
                                         .atc = cache_shape(d.atc_entries), .nopasid_inv_covers_pasid = d.nopasid_inv_covers_pasid});

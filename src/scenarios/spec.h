@@ -28,6 +28,8 @@ struct DeviceSpec {
   bool nopasid_inv_covers_pasid = true;
   /// iommu::BatchOrder: true is InOrder, false AnyOrder.
   bool cmds_complete_in_order = true;
+  /// iommu::IommuConfig::pasid_table_cached.
+  bool pasid_table_cached = true;
   std::string pointer;
 };
 

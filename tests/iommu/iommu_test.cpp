@@ -248,6 +248,56 @@ TEST_CASE("DMA under an unbound PASID or by an unbound device is refused", "[iom
   CHECK(s.io.devices_of(kPasid).empty());
 }
 
+TEST_CASE("a cleared PASID entry translates through the cached one until its PASID's IOTLB invalidation", "[iommu]") {
+  // No ATS, so only the IOMMU can answer: what a stale GCR3/PASID-cache entry lets through.
+  Sva s(IommuConfig{}, DeviceConfig{.name = "no-ats", .ats = false});
+  const Pfn a = s.map(kVa, true);
+  const Pfn b = s.map(kVa + kPageSize, true);
+  REQUIRE(s.dma(kVa, false).ok());
+  s.io.unbind_pasid(kPasid);
+  s.check();
+  CHECK_FALSE(s.io.device_bound(s.dev, kPasid));
+  const DmaResult hit = s.dma(kVa, false);
+  CHECK(hit.ok());
+  CHECK(hit.pfn == a);
+  CHECK(hit.via == s.io.iotlb().holder());
+  // A miss walks the mm's tables from the cached entry.
+  const DmaResult walked = s.dma(kVa + kPageSize, true);
+  CHECK(walked.ok());
+  CHECK(walked.pfn == b);
+  // Another PASID's invalidation (AMD's v6.10 release flushed PASID 0) leaves it.
+  s.submit(InvCmd{.kind = InvCmdKind::IotlbPasid, .pasid = 0, .func = "iotlb pasid 0"});
+  s.sync();
+  CHECK(s.dma(kVa, false).ok());
+  s.submit(InvCmd{.kind = InvCmdKind::IotlbPasid, .pasid = kPasid.value(), .func = "iotlb pasid"});
+  s.sync();
+  CHECK(s.dma(kVa, false).fault == DmaFault::NotBound);
+  CHECK(s.dma(kVa + kPageSize, false).fault == DmaFault::NotBound);
+}
+
+TEST_CASE("without PASID-table caching a cleared entry stops translation at once", "[iommu]") {
+  Sva s(IommuConfig{.pasid_table_cached = false}, DeviceConfig{.name = "no-ats", .ats = false});
+  s.map(kVa, true);
+  REQUIRE(s.dma(kVa, false).ok());
+  REQUIRE(s.io.iotlb().occupancy() == 1);
+  s.io.unbind_pasid(kPasid);
+  s.check();
+  CHECK(s.dma(kVa, false).fault == DmaFault::NotBound);
+}
+
+TEST_CASE("a DMA through a cleared PASID entry is marked in its event", "[iommu]") {
+  Sva s(IommuConfig{}, DeviceConfig{.name = "no-ats", .ats = false});
+  s.map(kVa, true);
+  REQUIRE(s.dma(kVa, false).ok());
+  CHECK(s.rec.of(EventKind::Access).back()->note.empty());
+  s.io.unbind_pasid(kPasid);
+  s.rec.clear();
+  REQUIRE(s.dma(kVa, false).ok());
+  const auto acc = s.rec.of(EventKind::Access);
+  REQUIRE(acc.size() == 1);
+  CHECK(acc[0]->note == "PASID-table entry cached before the driver cleared it");
+}
+
 TEST_CASE("binding one PASID to two address spaces throws", "[iommu]") {
   Sva s;
   PageTable other(s.mem, MmId{1});

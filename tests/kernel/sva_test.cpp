@@ -54,5 +54,29 @@ TEST_CASE("smmu-v3 (6.6) invalidates page by page below CMDQ_MAX_TLBI_OPS and th
   CHECK(m.io().counters().iommu_commands == 1024);  // 6.0: no limit
 }
 
+TEST_CASE("a page request through a released PASID's cached entry is answered INVALID and faults nothing in",
+          "[kernel][sva]") {
+  // amd-6.10's release clears the GCR3 entry and flushes PASID 0, so the IOMMU keeps translating
+  // the released PASID through the entry it cached (IommuConfig::pasid_table_cached).
+  SvaMachine m("v6.10", SvaDecoding::Amd610);
+  const Pasid p = *m.mm->pasid();
+  mmap_region(*m.k, *m.mm, kBase, 8 * kPageSize, kRw, 0, 0);
+  populate(*m.k, *m.mm, kBase, kPageSize, true);
+  Task<> first = device_dma(*m.k, 0, m.dev, *m.mm, kBase, false);
+  run_sync(first);
+  run_sync(sva_mm_release(m.io(), SvaDecoding::Amd610, p));
+  REQUIRE_FALSE(m.io().device_bound(m.dev, p));
+  m.rec.clear();
+  Task<> dma = device_dma(*m.k, 0, m.dev, *m.mm, kBase + 3 * kPageSize, true);
+  run_sync(dma);
+  const auto faults = m.rec.of(EventKind::Fault);
+  REQUIRE(faults.size() == 1);
+  CHECK(faults[0]->func == std::string("page request (PRI/IOPF)"));
+  const auto calls = m.rec.of(EventKind::Call);
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0]->func == std::string("iopf: IOMMU_PAGE_RESP_INVALID (mmget_not_zero)"));
+  CHECK_FALSE(m.mm->pt().leaf(Vaddr{kBase + 3 * kPageSize}).present());
+}
+
 }  // namespace
 }  // namespace tlbsim::kernel

@@ -126,7 +126,7 @@ TEST_CASE("scenario generator: deterministic, loadable, and covers every op and 
       ++decodings[d["decoding"].get<std::string>()];
       ++features[d["walk_cache_entries"].get<int>() ? "walk cache on" : "walk cache off"];
       for (const char* p : {"ats", "cache_nonleaf_on_fault", "permission_fault_rewalks", "nopasid_inv_covers_pasid",
-                            "cache_nonleaf_on_supervisor_fault", "btm", "cmds_complete_in_order"})
+                            "cache_nonleaf_on_supervisor_fault", "btm", "cmds_complete_in_order", "pasid_table_cached"})
         if (d.contains(p)) ++features[std::string("device sets ") + p];
     }
     for (const auto& v : s["mms"][0]["vmas"]) {
@@ -156,7 +156,7 @@ TEST_CASE("scenario generator: deterministic, loadable, and covers every op and 
                         "2 threads", "3 threads", "vmalloc area", "DMA to a kernel address", "device sets ats",
                         "device sets cache_nonleaf_on_fault", "device sets permission_fault_rewalks",
                         "device sets nopasid_inv_covers_pasid", "device sets cache_nonleaf_on_supervisor_fault", "device sets btm",
-                        "device sets cmds_complete_in_order"}) {
+                        "device sets cmds_complete_in_order", "device sets pasid_table_cached"}) {
     INFO(f);
     CHECK(features[f] >= 50);
   }

@@ -382,6 +382,7 @@ TEST_CASE("short forms and defaults", "[scenarios]") {
   CHECK_FALSE(d.btm);
   CHECK(d.nopasid_inv_covers_pasid);
   CHECK(d.cmds_complete_in_order);
+  CHECK(d.pasid_table_cached);
   CHECK(s.files.at(0).pages == 1);
 
   const VmaSpec& v = s.mms.at(0).vmas.at(0);
@@ -625,16 +626,21 @@ TEST_CASE("vmalloc areas: touching ones load, an overlap is found whatever the o
   CHECK(text_errors(with_areas(R"({"addr": "0xffffc90000004000"}, {"addr": "0xffffc90000002000", "pages": 3})")).size() == 1);
 }
 
-TEST_CASE("cmds_complete_in_order is a device boolean, read as written; anything else is an error at its value", "[scenarios]") {
+TEST_CASE("cmds_complete_in_order and pasid_table_cached are device booleans, read as written; anything else is an error at its value",
+          "[scenarios]") {
+  const std::string key = GENERATE(as<std::string>{}, "cmds_complete_in_order", "pasid_table_cached");
+  INFO(key);
   const std::string threads = R"(,
       "threads": [{"name": "T1", "mm": "proc", "ops": ["exit"]}])";
-  const std::string ok = scenario(R"(      "devices": [{"name": "d", "decoding": "intel", "cmds_complete_in_order": false}],
+  const std::string ok = scenario(R"(      "devices": [{"name": "d", "decoding": "intel", ")" + key + R"(": false}],
 )" + kMm + threads);
-  CHECK_FALSE(parse_scenario_text(ok, "t.json").scenarios.at(0).devices.at(0).cmds_complete_in_order);
-  const std::string bad = scenario(R"(      "devices": [{"name": "d", "cmds_complete_in_order": "no"}],
+  const DeviceSpec d = parse_scenario_text(ok, "t.json").scenarios.at(0).devices.at(0);
+  CHECK_FALSE((key == "pasid_table_cached" ? d.pasid_table_cached : d.cmds_complete_in_order));
+  CHECK((key == "pasid_table_cached" ? d.cmds_complete_in_order : d.pasid_table_cached));
+  const std::string bad = scenario(R"(      "devices": [{"name": "d", ")" + key + R"(": "no"}],
 )" + kMm + threads);
   const std::vector<Diagnostic> ds = text_errors(bad);
   INFO(listing(ds));
-  CHECK(has(ds, pos_of(bad, "\"no\""), "/scenarios/0/devices/0/cmds_complete_in_order", "expected true or false"));
+  CHECK(has(ds, pos_of(bad, "\"no\""), "/scenarios/0/devices/0/" + key, "expected true or false"));
   CHECK(ds.size() == 1);
 }

@@ -282,6 +282,7 @@ class Gen {
       if (pick(4) == 0) d["nopasid_inv_covers_pasid"] = static_cast<bool>(pick(2));
       // Drawn apart from m_rng, so that the keys added before it keep every seed's scenario.
       if (SplitMix64(m_seed * 0x100000001b3ull + i + 0x0de5).below(4) == 0) d["cmds_complete_in_order"] = false;
+      if (SplitMix64(m_seed * 0x100000001b3ull + i + 0x9a51d).below(4) == 0) d["pasid_table_cached"] = false;
       devs.push_back(d);
     }
     return devs;
