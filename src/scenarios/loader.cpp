@@ -164,7 +164,6 @@ DeviceSpec read_device(const json& j, const std::string& ptr, std::vector<Diagno
 
 VmaSpec read_vma(const json& j, const std::string& ptr, std::vector<Diagnostic>& d) {
   VmaSpec v;
-  v.pointer = ptr;
   ObjReader r(j, ptr, d);
   r.address("start", v.start, true);
   r.uint("pages", v.pages, 1, uint64_t{1} << 24, true);
@@ -174,7 +173,9 @@ VmaSpec read_vma(const json& j, const std::string& ptr, std::vector<Diagnostic>&
   r.boolean("shared", v.shared);
   r.str("file", v.file);
   r.uint("pgoff", v.pgoff, 0, uint64_t{1} << 32);
-  r.one_of("populate", v.populate, {"none", "read", "write"});
+  std::string populate = kPopulateNames[0];
+  r.one_of("populate", populate, {std::begin(kPopulateNames), std::end(kPopulateNames)});
+  v.populate = static_cast<Populate>(std::find(std::begin(kPopulateNames), std::end(kPopulateNames), populate) - std::begin(kPopulateNames));
   r.boolean("pfnmap", v.pfnmap);
   r.boolean("thp", v.thp);
   r.finish();
@@ -284,7 +285,78 @@ void read_bound(const json& j, const std::string& ptr, Bound& b, std::vector<Dia
   d.push_back({.pointer = ptr, .message = "expected a count (N, \">=N\" or \"<=N\"), got " + shown(j)});
 }
 
-ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Diagnostic>& d) {
+/// The VMAs of /scenarios/I/mms/J/vmas, read by read_vma() while the parser completes each one
+/// (parse_json_document()'s ElementTaker), so that a file of a million VMAs is never a million
+/// JSON objects at once. The mm's reader then takes them in array order, with their messages.
+class VmaTaker : public ElementTaker {
+ public:
+  struct Taken {
+    std::vector<VmaSpec> specs;
+    std::vector<size_t> index;                             ///< each spec's index in the array
+    std::vector<std::pair<size_t, Diagnostic>> messages;  ///< read_vma()'s, by index
+  };
+  void array_started(const std::vector<JsonPathFrame>& path) override {
+    // A repeated "scenarios", "mms" or "vmas" key: the document keeps the last array only.
+    const bool scenarios = path.size() >= 2 && is(path, 0, "scenarios") && path[1].array;
+    const bool mms = scenarios && path.size() >= 4 && is(path, 2, "mms") && path[3].array;
+    if (path.size() == 2 && scenarios) m_taken.clear();
+    if (path.size() == 4 && mms) std::erase_if(m_taken, [&](const auto& kv) { return kv.first.first == path[1].index; });
+    if (path.size() == 6 && is_vmas(path)) m_taken.erase({path[1].index, path[3].index});
+  }
+  bool take(const std::vector<JsonPathFrame>& path, json& element) override {
+    if (path.size() != 6 || !is_vmas(path)) return false;
+    Taken& t = m_taken[{path[1].index, path[3].index}];
+    const size_t k = path[5].index;
+    std::vector<Diagnostic> d;
+    t.specs.push_back(read_vma(element, "/scenarios/" + std::to_string(path[1].index) + "/mms/" + std::to_string(path[3].index) +
+                                            "/vmas/" + std::to_string(k),
+                               d));
+    t.index.push_back(k);
+    for (Diagnostic& m : d) t.messages.emplace_back(k, std::move(m));
+    return true;
+  }
+  /// What was taken from the VMAs of mm `mm` of scenario `scenario`, or nullptr.
+  Taken* taken(size_t scenario, size_t mm) {
+    auto it = m_taken.find({scenario, mm});
+    return it == m_taken.end() ? nullptr : &it->second;
+  }
+
+ private:
+  static bool is(const std::vector<JsonPathFrame>& p, size_t level, const char* key) { return !p[level].array && p[level].key == key; }
+  /// /scenarios/I/mms/J/vmas: objects and arrays in turn, with those keys.
+  static bool is_vmas(const std::vector<JsonPathFrame>& p) {
+    return is(p, 0, "scenarios") && p[1].array && is(p, 2, "mms") && p[3].array && is(p, 4, "vmas") && p[5].array;
+  }
+  std::map<std::pair<size_t, size_t>, Taken> m_taken;
+};
+
+/// An mm's "vmas": those `taker` read during parsing, the rest (not objects) read here, in order.
+void read_vmas(ObjReader& mr, MmSpec& m, VmaTaker::Taken* t, std::vector<Diagnostic>& d) {
+  const json* vmas = mr.get("vmas");
+  if (!vmas || !vmas->is_array()) return mr.array("vmas", [](const json&, const std::string&) {});
+  size_t next = 0, message = 0;
+  auto messages_of = [&](size_t k) {
+    for (; t && message < t->messages.size() && t->messages[message].first == k; ++message) d.push_back(std::move(t->messages[message].second));
+  };
+  if (t && t->specs.size() == vmas->size()) {
+    // Every element was an object (the indices are 0..n-1 in order): the specs as they are.
+    m.vmas = std::move(t->specs);
+    for (size_t k = 0; k < vmas->size(); ++k) messages_of(k);
+    return;
+  }
+  m.vmas.reserve(vmas->size());
+  mr.array("vmas", [&](const json& v, const std::string& vp) {
+    const size_t k = m.vmas.size();
+    if (v.is_null() && t && next < t->index.size() && t->index[next] == k) {
+      m.vmas.push_back(std::move(t->specs[next++]));
+      messages_of(k);
+    } else {
+      m.vmas.push_back(read_vma(v, vp, d));
+    }
+  });
+}
+
+ScenarioSpec read_scenario(const json& j, const std::string& ptr, size_t index, VmaTaker& vmas, std::vector<Diagnostic>& d) {
   ScenarioSpec s;
   s.pointer = ptr;
   ObjReader r(j, ptr, d);
@@ -332,8 +404,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, std::vector<Di
     m.pointer = p;
     ObjReader mr(x, p, d);
     mr.name("name", m.name, true);
-    if (const json* vmas = mr.get("vmas"); vmas && vmas->is_array()) m.vmas.reserve(vmas->size());
-    mr.array("vmas", [&](const json& v, const std::string& vp) { m.vmas.push_back(read_vma(v, vp, d)); });
+    read_vmas(mr, m, vmas.taken(index, s.mms.size()), d);
     mr.array("bind", [&](const json& b, const std::string& bp) {
       if (!b.is_string())
         d.push_back({.pointer = bp, .message = "expected a device name, got " + type_name(b)});
@@ -467,9 +538,10 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
   std::vector<Diagnostic> diags;
   std::optional<JsonPositions> pos;
   json doc;
+  VmaTaker vmas;
   try {
     pos.emplace(text);
-    doc = parse_json_document(text);
+    doc = parse_json_document(text, &vmas);
   } catch (const json::parse_error& e) {
     Diagnostic dg{.file = path, .message = json_syntax_message(e.what())};
     const TextPos tp = syntax_error_pos(text, e.byte);
@@ -483,7 +555,7 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
   ObjReader root(doc, "", diags);
   std::string schema;
   root.str("$schema", schema);
-  root.array("scenarios", [&](const json& s, const std::string& p) { f.scenarios.push_back(read_scenario(s, p, diags)); }, true);
+  root.array("scenarios", [&](const json& s, const std::string& p) { f.scenarios.push_back(read_scenario(s, p, f.scenarios.size(), vmas, diags)); }, true);
   root.finish();
   doc = json();  // everything is in the specs now; a large document's values go before validation
   // A value that could not be read was left at its default: checking it again would only

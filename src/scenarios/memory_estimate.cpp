@@ -171,10 +171,11 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s) {
       }
   }
   for (const MmSpec& mm : s.mms)
-    for (const VmaSpec& v : mm.vmas) {
+    for (size_t i = 0; i < mm.vmas.size(); ++i) {
       // Setup: populate faults every page in (mm_populate()), remap_pfn_range() maps driver
       // pages; an unpopulated VMA costs nothing until an op touches it.
-      if (v.pfnmap || v.thp || v.populate != "none") t.pages(v.pointer, v.pages, mm.bind.size(), true, Tally::Kind::Setup);
+      const VmaSpec& v = mm.vmas[i];
+      if (v.pfnmap || v.thp || v.populate != Populate::None) t.pages(mm.vma_pointer(i), v.pages, mm.bind.size(), true, Tally::Kind::Setup);
     }
   for (const MmSpec& mm : s.mms) t.fixed(mm.pointer, 0, 0, 1);  // its PGD
   for (const ThreadSpec& th : s.threads) {

@@ -232,8 +232,8 @@ class Runner {
           }
         } else if (v.thp) {
           for (uint64_t a = v.start; a < v.start + v.pages * kPageSize; a += kPmdSize) kernel::map_huge_anon(k, mm, a);
-        } else if (v.populate != "none") {
-          kernel::populate(k, mm, v.start, v.pages * kPageSize, v.populate == "write");
+        } else if (v.populate != Populate::None) {
+          kernel::populate(k, mm, v.start, v.pages * kPageSize, v.populate == Populate::Write);
         }
       }
     }

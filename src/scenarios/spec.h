@@ -46,19 +46,25 @@ struct VmallocSpec {
   std::string pointer;
 };
 
+/// What a setup VMA's pages get before the scenario runs (mm_populate() of a MAP_POPULATE mmap).
+enum class Populate : uint8_t { None, Read, Write };
+/// The file's spelling of each Populate, in enum order.
+inline constexpr const char* kPopulateNames[] = {"none", "read", "write"};
+
+/// A setup VMA. Its JSON pointer is MmSpec::vma_pointer(index), not a field: a file may hold a
+/// million of them.
 struct VmaSpec {
   uint64_t start = 0;
   uint64_t pages = 1;
+  uint64_t pgoff = 0;
+  std::string file;  ///< empty: anonymous
   bool writable = true;
   bool shared = false;
-  std::string file;  ///< empty: anonymous
-  uint64_t pgoff = 0;
-  std::string populate = "none";  ///< none | read | write
+  Populate populate = Populate::None;
   bool pfnmap = false;
   /// Transparent huge pages: each 2 MiB of the (anonymous, 2 MiB-aligned) VMA mapped at setup by
   /// a huge PMD (do_huge_pmd_anonymous_page()).
   bool thp = false;
-  std::string pointer;
 };
 
 struct MmSpec {
@@ -74,6 +80,7 @@ struct MmSpec {
   uint64_t brk = 0;
   uint64_t start_brk = 0;
   std::string pointer;
+  std::string vma_pointer(size_t index) const { return pointer + "/vmas/" + std::to_string(index); }
 };
 
 struct OpSpec {

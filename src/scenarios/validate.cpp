@@ -204,29 +204,31 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
     const VmaLayout& layout = layouts.emplace(&m, VmaLayout(m.vmas)).first->second;
     for (const auto& [later, earlier] : layout.overlaps()) {
       const VmaSpec& v = m.vmas[later];
-      c.error(v.pointer, "VMA " + hex(v.start) + "+" + std::to_string(v.pages) + " pages overlaps " + m.vmas[earlier].pointer);
+      c.error(m.vma_pointer(later), "VMA " + hex(v.start) + "+" + std::to_string(v.pages) + " pages overlaps " + m.vma_pointer(earlier));
     }
-    for (const VmaSpec& v : m.vmas) {
-      check_addr(c, v.pointer + "/start", v.start, "VMA start");
-      if (v.start + v.pages * kPageSize > kTaskSize) c.error(v.pointer + "/pages", "VMA runs past the top of the user address space");
+    for (size_t i = 0; i < m.vmas.size(); ++i) {
+      const VmaSpec& v = m.vmas[i];
+      const std::string ptr = m.vma_pointer(i);
+      check_addr(c, ptr + "/start", v.start, "VMA start");
+      if (v.start + v.pages * kPageSize > kTaskSize) c.error(ptr + "/pages", "VMA runs past the top of the user address space");
       if (!v.file.empty()) {
         auto f = files.find(v.file);
         if (f == files.end())
-          c.error(v.pointer + "/file", "unknown file " + in_quotes(v.file));
+          c.error(ptr + "/file", "unknown file " + in_quotes(v.file));
         else if (v.pgoff + v.pages > f->second->pages)
-          c.error(v.pointer + "/pages", "maps pages " + std::to_string(v.pgoff) + ".." + std::to_string(v.pgoff + v.pages - 1) +
-                                            " of " + in_quotes(v.file) + ", which has " + std::to_string(f->second->pages));
+          c.error(ptr + "/pages", "maps pages " + std::to_string(v.pgoff) + ".." + std::to_string(v.pgoff + v.pages - 1) +
+                                      " of " + in_quotes(v.file) + ", which has " + std::to_string(f->second->pages));
       } else {
-        if (v.shared) c.error(v.pointer + "/shared", "a shared anonymous mapping (shmem) comes from an mmap op, not the setup: give a \"file\"");
-        if (v.pgoff) c.error(v.pointer + "/pgoff", "\"pgoff\" applies to file mappings only");
+        if (v.shared) c.error(ptr + "/shared", "a shared anonymous mapping (shmem) comes from an mmap op, not the setup: give a \"file\"");
+        if (v.pgoff) c.error(ptr + "/pgoff", "\"pgoff\" applies to file mappings only");
       }
-      if (v.populate == "write" && !v.writable) c.error(v.pointer + "/populate", "cannot populate a read-only VMA for writing");
-      if (v.pfnmap && v.populate != "none") c.error(v.pointer + "/populate", "PFNMAP VMAs are filled by the driver, not by faults");
+      if (v.populate == Populate::Write && !v.writable) c.error(ptr + "/populate", "cannot populate a read-only VMA for writing");
+      if (v.pfnmap && v.populate != Populate::None) c.error(ptr + "/populate", "PFNMAP VMAs are filled by the driver, not by faults");
       if (v.thp) {
-        if (!v.file.empty() || v.pfnmap) c.error(v.pointer + "/thp", "huge pages at setup are anonymous: no \"file\", no \"pfnmap\"");
-        if (v.populate != "none") c.error(v.pointer + "/populate", "a \"thp\" VMA is populated with huge pages: no \"populate\"");
+        if (!v.file.empty() || v.pfnmap) c.error(ptr + "/thp", "huge pages at setup are anonymous: no \"file\", no \"pfnmap\"");
+        if (v.populate != Populate::None) c.error(ptr + "/populate", "a \"thp\" VMA is populated with huge pages: no \"populate\"");
         if (v.start % kPmdSize || v.pages % kPtrsPerTable)
-          c.error(v.pointer + "/thp", "a \"thp\" VMA starts on a 2 MiB boundary and has a multiple of 512 pages");
+          c.error(ptr + "/thp", "a \"thp\" VMA starts on a 2 MiB boundary and has a multiple of 512 pages");
       }
     }
     if (m.has_brk && check_addr(c, m.pointer + "/brk", m.brk, "program break") &&
@@ -410,11 +412,12 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
 void check_setup_steps(Ctx& c, const ScenarioSpec& s) {
   uint64_t pages = 0;
   for (const MmSpec& mm : s.mms)
-    for (const VmaSpec& v : mm.vmas) {
-      if (!v.pfnmap && !v.thp && v.populate == "none") continue;
+    for (size_t i = 0; i < mm.vmas.size(); ++i) {
+      const VmaSpec& v = mm.vmas[i];
+      if (!v.pfnmap && !v.thp && v.populate == Populate::None) continue;
       pages = sat_add(pages, v.pages);
       if (pages > s.max_steps) {
-        c.error(v.pointer, "setup populates " + std::to_string(pages) + " pages up to here, more than max_steps " +
+        c.error(mm.vma_pointer(i), "setup populates " + std::to_string(pages) + " pages up to here, more than max_steps " +
                                std::to_string(s.max_steps) + " (each page set up counts as a step)");
         return;
       }

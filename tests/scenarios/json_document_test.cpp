@@ -24,6 +24,36 @@ TEST_CASE("integers beyond 64 bits are kept as written, others parse as usual", 
   CHECK(doc.at("b") == "x");
 }
 
+/// Takes every object completed in an array at depth 2 of the path, recording where it was.
+struct TakeAtDepth2 : ElementTaker {
+  std::vector<std::string> started, taken;
+  static std::string where(const std::vector<JsonPathFrame>& path) {
+    std::string s;
+    for (const JsonPathFrame& f : path) s += f.array ? "/" + std::to_string(f.index) : "/" + f.key;
+    return s;
+  }
+  void array_started(const std::vector<JsonPathFrame>& path) override { started.push_back(where(path)); }
+  bool take(const std::vector<JsonPathFrame>& path, nlohmann::json& element) override {
+    if (path.size() != 2) return false;
+    taken.push_back(where(path) + " " + element.dump());
+    return true;
+  }
+};
+
+TEST_CASE("an element taker gets each object as the parser completes it, with its path, and leaves null", "[scenarios][loader]") {
+  TakeAtDepth2 t;
+  const auto doc = parse_json_document(R"({"a": [{"x": 1}, 7, {"y": [{"z": 2}]}, null], "b": {"c": [{"d": 3}]}})", &t);
+  // Only arrays at depth 2 (a key, then the array) give theirs; the index counts every element.
+  CHECK(t.taken == std::vector<std::string>{"/a/0 {\"x\":1}", "/a/2 {\"y\":[{\"z\":2}]}"});
+  CHECK(t.started == std::vector<std::string>{"/a/0", "/a/2/y/0", "/b/c/0"});
+  CHECK(doc.dump() == R"({"a":[null,7,null,null],"b":{"c":[{"d":3}]}})");
+  // Arrays of arrays: the inner array's elements are at depth 2.
+  TakeAtDepth2 nested;
+  CHECK(parse_json_document(R"([[1, {"a": 2}], {"b": 3}])", &nested).dump() == R"([[1,null],{"b":3}])");
+  CHECK(nested.taken == std::vector<std::string>{R"(/0/1 {"a":2})"});
+  CHECK(nested.started == std::vector<std::string>{"/0", "/0/0"});
+}
+
 TEST_CASE("shown: JSON text as written, cut to 40 characters, escaped, big integers marked", "[scenarios][loader]") {
   CHECK(shown(parse_json_document("18446744073709551616")) == "18446744073709551616 (too large)");
   CHECK(shown(parse_json_document("-9223372036854775809")) == "-9223372036854775809");

@@ -391,7 +391,7 @@ TEST_CASE("short forms and defaults", "[scenarios]") {
   CHECK_FALSE(v.shared);
   CHECK(v.file.empty());
   CHECK(v.pgoff == 0);
-  CHECK(v.populate == "none");
+  CHECK(v.populate == Populate::None);
   CHECK_FALSE(v.pfnmap);
 
   // A thread with none of cpu/device/kernel is a CPU thread on CPU 0; "exit" is {"op": "exit"}.
@@ -624,6 +624,55 @@ TEST_CASE("vmalloc areas: touching ones load, an overlap is found whatever the o
   CHECK(errors[0].message.find("overlaps /scenarios/0/vmalloc/0") != std::string::npos);
   // An area starting below another and reaching into it.
   CHECK(text_errors(with_areas(R"({"addr": "0xffffc90000004000"}, {"addr": "0xffffc90000002000", "pages": 3})")).size() == 1);
+}
+
+TEST_CASE("VMAs read while the file is parsed: each element in order, objects or not, with its messages in place", "[scenarios][loader]") {
+  const std::string threads = R"(,
+      "threads": [{"name": "T1", "mm": "proc", "ops": ["exit"]}])";
+  SECTION("a valid list: the specs in array order") {
+    const std::string text = scenario(R"(      "files": [{"name": "f", "pages": 8}],
+      "mms": [{"name": "proc", "vmas": [{"start": "0x40000000", "pages": 2, "populate": "read"},
+                                       {"start": "0x50000000", "pages": 1, "prot": "r", "file": "f", "pgoff": 3},
+                                       {"start": "0x60000000", "pages": 3, "populate": "write"}]}])" + threads);
+    const std::vector<VmaSpec> v = parse_scenario_text(text, "t.json").scenarios.at(0).mms.at(0).vmas;
+    REQUIRE(v.size() == 3);
+    CHECK(v[0].start == 0x40000000);
+    CHECK(v[0].populate == Populate::Read);
+    CHECK(v[1].file == "f");
+    CHECK(v[1].pgoff == 3);
+    CHECK_FALSE(v[1].writable);
+    CHECK(v[1].populate == Populate::None);
+    CHECK(v[2].pages == 3);
+    CHECK(v[2].populate == Populate::Write);
+  }
+  SECTION("objects and other values mixed: every message at its element") {
+    const std::string text = scenario(R"(      "mms": [{"name": "proc", "vmas": [{"start": "0x40000000", "pages": 1}, 5, null,
+                                       {"start": "0x50000000", "pages": "x"}, {"start": "0x60000000"}]}])" + threads);
+    const auto ds = text_errors(text);
+    INFO(listing(ds));
+    REQUIRE(ds.size() == 4);
+    CHECK(has(ds, pos_of(text, "5,"), "/scenarios/0/mms/0/vmas/1", "expected an object, got an integer"));
+    CHECK(has(ds, pos_of(text, "null"), "/scenarios/0/mms/0/vmas/2", "expected an object, got null"));
+    CHECK(has(ds, pos_of(text, "\"x\""), "/scenarios/0/mms/0/vmas/3/pages", "expected a non-negative integer, got \"x\""));
+    CHECK(has(ds, pos_of(text, "{\"start\": \"0x60000000\"}"), "/scenarios/0/mms/0/vmas/4", "missing required key \"pages\""));
+    CHECK(sorted_by_position(ds));
+  }
+  SECTION("a repeated \"vmas\" key: only the last list counts, as for any value") {
+    const std::string text = scenario(R"(      "mms": [{"name": "proc", "vmas": [{"start": "0x40000000", "pages": "bad"}, {"start": "0x40000000", "pages": 1}],
+                                      "vmas": [{"start": "0x40000000", "pages": 1}]}])" + threads);
+    const auto ds = text_errors(text);
+    INFO(listing(ds));
+    REQUIRE(ds.size() == 1);
+    CHECK(has(ds, pos_of(text, "\"vmas\"", 2), "/scenarios/0/mms/0/vmas", "duplicate key \"vmas\""));
+  }
+  SECTION("a repeated \"mms\" key: the first list's VMAs are gone with it") {
+    const std::string text = scenario(R"(      "mms": [{"name": "gone", "vmas": [{"start": 1, "pages": 1}]}, {"name": "x", "vmas": [{"pages": 0}]}],
+      "mms": [{"name": "proc", "vmas": [{"start": "0x40000000", "pages": 1}]}])" + threads);
+    const auto ds = text_errors(text);
+    INFO(listing(ds));
+    REQUIRE(ds.size() == 1);
+    CHECK(has(ds, pos_of(text, "\"mms\"", 2), "/scenarios/0/mms", "duplicate key \"mms\""));
+  }
 }
 
 TEST_CASE("cmds_complete_in_order and pasid_table_cached are device booleans, read as written; anything else is an error at its value",
