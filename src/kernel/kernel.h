@@ -12,6 +12,7 @@
 
 #include "iommu/cost_model.h"
 #include "iommu/iommu.h"
+#include "kernel/arch.h"
 #include "kernel/kernel_pgtable_work.h"
 #include "kernel/policy.h"
 #include "kernel/swap_space.h"
@@ -21,8 +22,6 @@
 #include "model/phys_mem.h"
 
 namespace tlbsim::kernel {
-
-enum class Arch : uint8_t { X86, Arm64 };
 
 struct MachineConfig {
   Arch arch = Arch::X86;

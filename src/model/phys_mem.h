@@ -22,6 +22,8 @@ namespace tlbsim {
 /// device-private swap entry maps it (the CPU and the IOMMU cannot address it).
 enum class FrameKind : uint8_t { Anon, File, Table, Kernel, DevicePrivate };
 enum class ReuseOrder : uint8_t { Lifo, Fifo };
+/// A scenario's spelling of each ReuseOrder, in enum order.
+inline constexpr const char* kReuseOrderNames[] = {"lifo", "fifo"};
 
 struct PhysMemConfig {
   uint32_t max_frames = 1u << 22;          ///< 16 GiB of 4 KiB frames

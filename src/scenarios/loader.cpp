@@ -114,6 +114,13 @@ class ObjReader {
       return error(at(key), "expected one of " + list(allowed) + ", got " + shown(*v));
     out = s;
   }
+  /// one_of() for an enum whose values the file spells as `names`, in enum order.
+  template <class E, size_t N>
+  void choice(const std::string& key, E& out, const char* const (&names)[N]) {
+    std::string s = names[static_cast<size_t>(out)];
+    one_of(key, s, {std::begin(names), std::end(names)});
+    out = static_cast<E>(std::find(std::begin(names), std::end(names), s) - std::begin(names));
+  }
   /// Each element of an array with its pointer.
   template <class F>
   void array(const std::string& key, F&& f, bool required = false) {
@@ -173,9 +180,7 @@ VmaSpec read_vma(const json& j, const std::string& ptr, std::vector<Diagnostic>&
   r.boolean("shared", v.shared);
   r.str("file", v.file);
   r.uint("pgoff", v.pgoff, 0, uint64_t{1} << 32);
-  std::string populate = kPopulateNames[0];
-  r.one_of("populate", populate, {std::begin(kPopulateNames), std::end(kPopulateNames)});
-  v.populate = static_cast<Populate>(std::find(std::begin(kPopulateNames), std::end(kPopulateNames), populate) - std::begin(kPopulateNames));
+  r.choice("populate", v.populate, kPopulateNames);
   r.boolean("pfnmap", v.pfnmap);
   r.boolean("thp", v.thp);
   r.finish();
@@ -363,9 +368,9 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, size_t index, 
   r.name("name", s.name, true);
   r.str("source", s.source, true);
   r.str("description", s.description);
-  r.one_of("arch", s.arch, {"x86", "arm64"});
+  r.choice("arch", s.arch, kernel::kArchNames);
   r.uint("cpus", s.cpus, 1, 64);
-  r.one_of("reuse", s.reuse, {"lifo", "fifo"});
+  r.choice("reuse", s.reuse, kReuseOrderNames);
   r.uint("tlb_entries", s.tlb_entries, 1, 1u << 16);
   r.uint("max_steps", s.max_steps, 1, uint64_t{1} << 32);
   if (const json* e = r.get("explore")) {

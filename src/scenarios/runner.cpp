@@ -102,11 +102,11 @@ class Runner {
  public:
   Runner(const ScenarioSpec& s, const kernel::Policy& policy, const RunOptions& opt) : m_s(s), m_opt(opt) {
     kernel::MachineConfig mc;
-    mc.arch = s.arch == "arm64" ? kernel::Arch::Arm64 : kernel::Arch::X86;
+    mc.arch = s.arch;
     mc.cpus = s.cpus;
     mc.cpu.tlb = cache_shape(s.tlb_entries);
     mc.cpu.fault_drops_entry = mc.arch == kernel::Arch::X86;
-    mc.mem.reuse = s.reuse == "fifo" ? ReuseOrder::Fifo : ReuseOrder::Lifo;
+    mc.mem.reuse = s.reuse;
     mc.cost = s.cost;
     m_k = std::make_unique<kernel::Kernel>(mc, policy);
     m_log.reserve(opt.expected_events);

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "iommu/cost_model.h"
+#include "kernel/arch.h"
+#include "model/phys_mem.h"
 #include "scenarios/metrics.h"
 
 namespace tlbsim::scenarios {
@@ -153,9 +155,9 @@ struct ScenarioSpec {
   std::string name;
   std::string source;
   std::string description;
-  std::string arch = "x86";
+  kernel::Arch arch = kernel::Arch::X86;
   uint32_t cpus = 2;
-  std::string reuse = "lifo";
+  ReuseOrder reuse = ReuseOrder::Lifo;
   uint32_t tlb_entries = 1536;
   uint64_t max_steps = 1000000;
   /// `tlbsim explore`'s preemption bound for this scenario when the command line gives none

@@ -126,7 +126,7 @@ void check_kernel_half(Ctx& c, const ScenarioSpec& s) {
   if (!remapped.empty() && worker.empty())
     c.error(remapped.begin()->second, "ioremap_huge needs a kernel thread running kernel_pgtable_work: from v6.19 the table it "
                                       "frees waits for that worker (up to v6.18 the worker does nothing)");
-  if (any && s.arch != "x86")
+  if (any && s.arch != kernel::Arch::X86)
     c.error(s.pointer + "/arch", "the kernel half is modelled on x86 only: arm64 maps the kernel through TTBR1, which an SVA context descriptor never walks");
 }
 
@@ -193,8 +193,8 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       continue;
     }
     const bool smmu = di->kind() == iommu::IommuKind::SmmuV3;
-    if (smmu && s.arch != "arm64") c.error(d.pointer + "/decoding", "decoding " + in_quotes(d.decoding) + " is an Arm SMMU: expected \"arch\": \"arm64\"");
-    if (!smmu && s.arch == "arm64") c.error(d.pointer + "/decoding", "decoding " + in_quotes(d.decoding) + " is an x86 IOMMU: expected \"arch\": \"x86\"");
+    if (smmu && s.arch != kernel::Arch::Arm64) c.error(d.pointer + "/decoding", "decoding " + in_quotes(d.decoding) + " is an Arm SMMU: expected \"arch\": \"arm64\"");
+    if (!smmu && s.arch == kernel::Arch::Arm64) c.error(d.pointer + "/decoding", "decoding " + in_quotes(d.decoding) + " is an x86 IOMMU: expected \"arch\": \"x86\"");
     if (d.btm && !smmu) c.error(d.pointer + "/btm", "broadcast TLB maintenance exists only on SMMUv3");
   }
 

@@ -363,9 +363,9 @@ TEST_CASE("short forms and defaults", "[scenarios]") {
   const ScenarioFile f = parse_scenario_text(text, "short.json");
   REQUIRE(f.scenarios.size() == 5);
   const ScenarioSpec& s = f.scenarios[0];
-  CHECK(s.arch == "x86");
+  CHECK(s.arch == kernel::Arch::X86);
   CHECK(s.cpus == 2);
-  CHECK(s.reuse == "lifo");
+  CHECK(s.reuse == ReuseOrder::Lifo);
   CHECK(s.tlb_entries == 1536);
   CHECK(s.max_steps == 1000000);
   CHECK(s.description.empty());
