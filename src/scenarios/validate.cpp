@@ -116,13 +116,21 @@ void check_kernel_half(Ctx& c, const ScenarioSpec& s) {
     }
   }
   // The v6.19 worker: one, and wherever an ioremap may queue a table for it.
+  // The worker op returns once no ioremap op is left to queue a table, so an ioremap after it
+  // in its own thread would wait for itself: the kernel's kworker is a context of its own.
   std::string worker;
-  for (const ThreadSpec& t : s.threads)
-    for (const OpSpec& o : t.ops)
+  for (const ThreadSpec& t : s.threads) {
+    std::string mine;
+    for (const OpSpec& o : t.ops) {
       if (o.op == "kernel_pgtable_work" && t.kind == ThreadKind::Kernel) {
         if (!worker.empty()) c.error(o.pointer, "one kernel_pgtable_work op frees every queued table (first at " + worker + ")");
-        else worker = o.pointer;
+        else worker = mine = o.pointer;
+      } else if (o.op == "ioremap_huge" && !mine.empty()) {
+        c.error(o.pointer, "ioremap_huge after this thread's kernel_pgtable_work (" + mine +
+                               ") would never run: the worker waits for every ioremap op to finish; put it in a thread of its own");
       }
+    }
+  }
   if (!remapped.empty() && worker.empty())
     c.error(remapped.begin()->second, "ioremap_huge needs a kernel thread running kernel_pgtable_work: from v6.19 the table it "
                                       "frees waits for that worker (up to v6.18 the worker does nothing)");

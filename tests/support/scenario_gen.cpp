@@ -89,6 +89,9 @@ class Gen {
         p.ops.insert(std::find(p.ops.begin(), p.ops.end(), "ioremap_huge"), "vfree");
       }
     }
+    // The worker returns only once every ioremap has run: it is its thread's last op.
+    for (Plan& p : plan)
+      std::stable_partition(p.ops.begin(), p.ops.end(), [](const std::string& op) { return op != "kernel_pgtable_work"; });
     const bool remaps = std::any_of(plan.begin(), plan.end(), [](const Plan& p) {
       return std::find(p.ops.begin(), p.ops.end(), "ioremap_huge") != p.ops.end();
     });

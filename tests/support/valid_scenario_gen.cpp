@@ -350,6 +350,9 @@ class Gen {
       const unsigned nops = 1 + static_cast<unsigned>(pick(4));
       for (unsigned o = 0; o < nops; ++o) names.push_back(op_of_kind(kind));
       if (i == 0) names[pick(names.size())] = std::string(primary.name);
+      // The worker returns only once every ioremap has run, so it is its thread's last op (the
+      // loader refuses an ioremap after it in the same thread).
+      std::stable_partition(names.begin(), names.end(), [](const std::string& op) { return op != "kernel_pgtable_work"; });
       Json ops = Json::array();
       for (const std::string& op : names) ops.push_back(make_op(op, mm));
       t["ops"] = ops;

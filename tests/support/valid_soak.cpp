@@ -58,7 +58,9 @@ void soak_one(uint64_t seed, const SoakOptions& opt, SoakStats& st) {
       const std::string how = r == 0 ? "own schedule" : "random schedule " + std::to_string(sched);
       ++st.runs;
       try {
-        ++st.statuses[std::string(to_string(run_checked(s, policy, sched).status))];
+        const std::string status(to_string(run_checked(s, policy, sched).status));
+        ++st.statuses[status];
+        if (status != "completed") st.first_status_seed.emplace(status, seed);
       } catch (const InvariantViolation& e) {
         note_error(st, seed, pol, how, "InvariantViolation", e.what());
       } catch (const ScenarioError& e) {
@@ -112,6 +114,7 @@ std::string soak_summary(const char* what, const SoakStats& s) {
   bool first = true;
   for (const auto& [status, n] : s.statuses) {
     os << (first ? "" : ", ") << n << " " << status;
+    if (auto at = s.first_status_seed.find(status); at != s.first_status_seed.end()) os << " (first seed " << at->second << ")";
     first = false;
   }
   os << "), " << s.explore_runs << " explore executions; " << s.internal_errors << " internal errors";

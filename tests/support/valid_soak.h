@@ -41,6 +41,7 @@ struct SoakStats {
   uint64_t explore_runs = 0;     ///< executions explore ran
   uint64_t internal_errors = 0;  ///< runs and explorations that ended in an internal error
   std::map<std::string, uint64_t> statuses;          ///< checked runs by end status
+  std::map<std::string, uint64_t> first_status_seed; ///< the first seed that ended so, for each status but "completed"
   std::map<std::string, uint64_t> errors;            ///< internal errors by where they were raised
   std::map<std::string, SoakFinding> first_finding;  ///< by the same key
   std::map<std::string, uint64_t> rejections;        ///< loader messages, for fixing the generator
