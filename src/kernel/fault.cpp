@@ -29,6 +29,7 @@ Task<> ptep_set_access_flags(Kernel& k, AddressSpace& mm, PteRef r, uint64_t add
 /// the PTL (case B of the 2017 rule: OLD adds the secondary invalidation there).
 Task<FaultResult> wp_page_copy(Kernel& k, AddressSpace& mm, Vma vma, uint64_t addr, PteRef r, Pte orig) {
   const Pfn old_pfn = orig.pfn();
+  anon_vma_prepare(k, mm, vma);
   const Pfn new_pfn = alloc_anon_page(k, vma, addr, "wp_page_copy");
   copy_page(k, mm.id(), addr, old_pfn, new_pfn, "__wp_page_copy_user");
   const uint64_t page = addr & ~(kPageSize - 1);
@@ -104,7 +105,7 @@ Task<FaultResult> do_swap_page(Kernel& k, AddressSpace& mm, const Vma& vma, uint
 Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bool write) {
   const Vma* vp = mm.find_vma(addr);
   if (!vp || (write && !vp->writable()) || vp->pfnmap()) co_return FaultResult::Sigsegv;
-  const Vma vma = *vp;
+  Vma vma = *vp;  // anon_vma_prepare() may give it an anon_vma
   trace_call(k, "handle_mm_fault", mm.id(), addr, addr + 1);
   const uint64_t page = addr & ~(kPageSize - 1);
   unsigned level = 1;
@@ -154,6 +155,7 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
     } else if (write) {
       // do_cow_fault(): a private copy of the file page.
       const Pfn src = filemap_get_page(k, k.file(vma.file), vma.index_of(page), "filemap_fault");
+      anon_vma_prepare(k, mm, vma);
       pfn = alloc_anon_page(k, vma, page, "do_cow_fault");
       copy_page(k, mm.id(), page, src, pfn, "do_cow_fault");
       writable = true;

@@ -35,17 +35,14 @@ bool any_pte(const AddressSpace& mm, uint64_t start, uint64_t end, P pred) {
 }
 
 /// vma_needs_copy() (v6.0): page tables are copied only for VM_PFNMAP/VM_MIXEDMAP VMAs and VMAs
-/// with an anon_vma; the child refaults everything else from the page cache. The model hands
-/// out anon_vma ids at mmap time for anonymous VMAs and never for file VMAs, so "has an
-/// anon_vma" (set by anon_vma_prepare() at the first anonymous fault) reads as: an anonymous VMA
-/// with some entry in its range, or a private file VMA mapping an anonymous (COW) page.
-bool vma_needs_copy(Kernel& k, const AddressSpace& src, const Vma& v) {
+/// with an anon_vma; the child refaults everything else from the page cache. A file VMA has one
+/// from its first COW on (anon_vma_prepare()), as in the kernel. The model hands anonymous VMAs
+/// theirs at mmap time, where the kernel waits for the first fault, so for them "has an
+/// anon_vma" reads as: some entry in the range.
+bool vma_needs_copy(const AddressSpace& src, const Vma& v) {
   if (v.pfnmap()) return true;
   if (v.anon()) return any_pte(src, v.start, v.end, [](Pte p) { return !p.none(); });
-  if (v.shared()) return false;
-  return any_pte(src, v.start, v.end, [&k](Pte p) {
-    return p.present() && !p.special() && k.mem().frame(p.pfn()).kind == FrameKind::Anon;
-  });
+  return v.anon_vma != 0;
 }
 
 /// copy_nonpresent_pte(): swap and migration entries are copied; a writable migration entry
@@ -155,7 +152,7 @@ Task<bool> copy_huge_pmd(Kernel& k, AddressSpace& dst, AddressSpace& src, Vma vm
 /// write-protected, so the walk sits inside an MMU_NOTIFY_PROTECTION_PAGE bracket and inside
 /// write_protect_seq (57efa1fe5957: GUP-fast FOLL_PIN backs off while it is odd).
 Task<> copy_page_range(Kernel& k, AddressSpace& dst, AddressSpace& src, Vma vma) {
-  if (!vma_needs_copy(k, src, vma)) co_return;
+  if (!vma_needs_copy(src, vma)) co_return;
   trace_call(k, "copy_page_range", src.id(), vma.start, vma.end);
   const bool is_cow = vma.is_cow();
   if (is_cow) {

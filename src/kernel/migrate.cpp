@@ -374,12 +374,12 @@ Task<bool> migrate_vma_insert_page(Kernel& k, MigrateVma& m, uint64_t addr, Pfn 
 
 /// The owner and index a new page takes so that rmap finds the mappings of the page it
 /// replaces (the anon_vma and index of that page; of the VMA for a hole).
-std::pair<uint32_t, uint32_t> rmap_key(Kernel& k, const MigrateVma& m, size_t i) {
+std::pair<uint32_t, uint64_t> rmap_key(Kernel& k, const MigrateVma& m, size_t i) {
   if (m.src[i] != kNoPfn) {
     const Frame& f = k.mem().frame(m.src[i]);
     return {f.owner, f.aux};
   }
-  return {m.vma.anon_vma, static_cast<uint32_t>(m.vma.index_of(m.start + (i << kPageShift)))};
+  return {m.vma.anon_vma, m.vma.index_of(m.start + (i << kPageShift))};
 }
 
 }  // namespace

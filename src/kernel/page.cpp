@@ -45,8 +45,21 @@ void copy_page(Kernel& k, MmId mm, uint64_t va, Pfn from, Pfn to, const char* fu
   k.bus().emit(std::move(e));
 }
 
+void anon_vma_prepare(Kernel& k, AddressSpace& mm, Vma& vma) {
+  if (vma.anon_vma) return;
+  // The caller's copy may predate another fault's anon_vma_prepare(): as the kernel rechecks
+  // vma->anon_vma under mm->page_table_lock, the mm's VMA is read again (one step here). The
+  // caller's mmap_lock keeps the VMA from being split, merged or unmapped, so its range names it.
+  const std::vector<Vma>& vmas = mm.vmas();
+  const auto it = std::find_if(vmas.begin(), vmas.end(), [&](const Vma& v) { return v.start == vma.start && v.end == vma.end; });
+  TLBSIM_CHECK(it != vmas.end(), "anon_vma_prepare: no VMA [" << hex(vma.start) << ", " << hex(vma.end) << ")");
+  if (!it->anon_vma) mm.vmas_mut()[static_cast<size_t>(it - vmas.begin())].anon_vma = k.new_anon_vma();
+  vma.anon_vma = it->anon_vma;
+}
+
 Pfn alloc_anon_page(Kernel& k, const Vma& vma, uint64_t va, const char* func) {
-  return k.mem().alloc(FrameKind::Anon, vma.anon_vma, static_cast<uint32_t>(vma.index_of(va)), func);
+  TLBSIM_CHECK(vma.anon_vma, "alloc_anon_page: the VMA at " << hex(vma.start) << " has no anon_vma");
+  return k.mem().alloc(FrameKind::Anon, vma.anon_vma, vma.index_of(va), func);
 }
 
 Pfn filemap_get_page(Kernel& k, File& f, uint64_t index, const char* func) {
@@ -79,7 +92,9 @@ std::vector<RmapTarget> rmap_walk(Kernel& k, Pfn pfn) {
   for (size_t m = 0; m < k.mm_count(); ++m) {
     AddressSpace& mm = k.mm(MmId{static_cast<uint16_t>(m)});
     for (const Vma& v : mm.vmas()) {
-      const bool match = fr.kind == FrameKind::File ? (v.file == fr.owner) : (v.anon() && v.anon_vma == fr.owner);
+      // An anonymous page (a COW copy in a private file VMA too) is found through its VMA's
+      // anon_vma, which a VMA without anonymous pages may not have (0).
+      const bool match = fr.kind == FrameKind::File ? (v.file == fr.owner) : (v.anon_vma && v.anon_vma == fr.owner);
       if (!match) continue;
       if (fr.aux < v.pgoff || fr.aux >= v.pgoff + v.pages()) continue;
       const uint64_t addr = v.addr_of(fr.aux);
@@ -93,6 +108,19 @@ std::vector<RmapTarget> rmap_walk(Kernel& k, Pfn pfn) {
   std::vector<RmapTarget> out;
   for (auto& x : c) out.push_back(x.t);
   return out;
+}
+
+void check_anon_rmap(Kernel& k) {
+  std::vector<Touch> ignored;
+  TouchScope quiet(ignored);  // an invariant check is not part of any step's footprint
+  for (uint32_t i = 0; k.mem().valid(Pfn{i}); ++i) {
+    const Frame& f = k.mem().frame(Pfn{i});
+    if (!f.allocated || !f.mapcount || f.ksm || (f.kind != FrameKind::Anon && f.kind != FrameKind::DevicePrivate)) continue;
+    // Only that some VMA may map it: which entry maps it changes inside a step's critical
+    // sections (a PTE cleared under the PTL before page_remove_rmap(), a PMD mid-split).
+    TLBSIM_CHECK(!rmap_walk(k, Pfn{i}).empty(), "rmap_walk() finds no VMA for the mapped anonymous pfn " << i << " (anon_vma "
+                                                                                                    << f.owner << ", index " << f.aux << ")");
+  }
 }
 
 }  // namespace tlbsim::kernel

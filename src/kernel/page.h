@@ -25,7 +25,13 @@ void unlock_page(Kernel& k, Pfn page);
 /// a later write to `from` through a stale translation is seen as lost.
 void copy_page(Kernel& k, MmId mm, uint64_t va, Pfn from, Pfn to, const char* func);
 
-/// A zeroed anonymous page for `va` in `vma` (alloc_zeroed_user_highpage_movable()).
+/// anon_vma_prepare() (mm/rmap.c): before the first anonymous page of a VMA, give it an
+/// anon_vma, so rmap_walk() finds that page. Anonymous VMAs get theirs at mmap time in the model
+/// (their first fault would give it at once); a private file VMA gets one at its first COW
+/// (do_cow_fault(), wp_page_copy()). Sets it on the mm's VMA and on the caller's copy.
+void anon_vma_prepare(Kernel& k, AddressSpace& mm, Vma& vma);
+/// A zeroed anonymous page for `va` in `vma` (alloc_zeroed_user_highpage_movable()); the VMA
+/// has its anon_vma (anon_vma_prepare()), whose id the page's rmap key takes.
 Pfn alloc_anon_page(Kernel& k, const Vma& vma, uint64_t va, const char* func);
 /// filemap_fault()/find_or_create_page(): the page-cache page at `index`, allocated if absent.
 Pfn filemap_get_page(Kernel& k, File& f, uint64_t index, const char* func);
@@ -44,5 +50,10 @@ std::vector<RmapTarget> i_mmap_walk(Kernel& k, uint32_t file, uint64_t first, ui
 /// chain; file i_mmap interval tree: by vm_pgoff, then insertion order). Detached VMAs stay
 /// until free_pgtables() unlinks them, as in the kernel.
 std::vector<RmapTarget> rmap_walk(Kernel& k, Pfn pfn);
+
+/// Invariant (RunOptions::check_invariants): rmap_walk() finds a VMA for every mapped anonymous
+/// page that is not KSM's (its anon_vma and index are some VMA's), so migration, reclaim and
+/// remove_migration_ptes() can reach its mappings. Records no touches.
+void check_anon_rmap(Kernel& k);
 
 }  // namespace tlbsim::kernel

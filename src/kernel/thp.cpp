@@ -90,7 +90,7 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
   if (!vp || !vp->anon()) co_return false;
   trace_call(k, "collapse_huge_page", mm.id(), haddr, haddr + kPmdSize);
   // khugepaged_alloc_page(): before mmap_lock is taken for writing.
-  const Pfn hpage = k.mem().alloc_contig(FrameKind::Anon, vp->anon_vma, static_cast<uint32_t>(vp->index_of(haddr)),
+  const Pfn hpage = k.mem().alloc_contig(FrameKind::Anon, vp->anon_vma, vp->index_of(haddr),
                                          kHpageNr, "khugepaged_alloc_page");
   auto free_hpage = [&] {
     for (uint32_t i = 0; i < kHpageNr; ++i) put_page(k, Pfn{hpage.value() + i}, "collapse_huge_page");
@@ -183,7 +183,7 @@ Pfn map_huge_anon(Kernel& k, AddressSpace& mm, uint64_t haddr) {
   TLBSIM_CHECK(v && v->anon(), "map_huge_anon: no anonymous VMA covers " << hex(haddr) << " + 2 MiB");
   const PteRef pmd = mm.pt().alloc(Vaddr{haddr}, 2, "__pmd_alloc");
   TLBSIM_CHECK(mm.pt().get(pmd).none(), "map_huge_anon: the PMD at " << hex(haddr) << " is in use");
-  const Pfn hpage = k.mem().alloc_contig(FrameKind::Anon, v->anon_vma, static_cast<uint32_t>(v->index_of(haddr)),
+  const Pfn hpage = k.mem().alloc_contig(FrameKind::Anon, v->anon_vma, v->index_of(haddr),
                                          kHpageNr, "do_huge_pmd_anonymous_page");
   for (uint32_t i = 0; i < kHpageNr; ++i) page_add_rmap(k, Pfn{hpage.value() + i});
   const uint64_t bits = Pte::kHuge | Pte::kAccessed | (v->writable() ? Pte::kDirty : 0);

@@ -18,7 +18,7 @@ void grow(V& v, size_t min_step) {
 }
 }
 
-Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* func) {
+Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint64_t index, const char* func) {
   uint32_t n;
   if (!m_free.empty()) {
     if (m_cfg.reuse == ReuseOrder::Lifo) {
@@ -45,7 +45,7 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* f
   if (kind == FrameKind::Table) {
     uint32_t body;
     if (had_body) {
-      body = f.aux;
+      body = static_cast<uint32_t>(f.aux);
     } else if (!m_free_bodies.empty()) {
       body = m_free_bodies.back();
       m_free_bodies.pop_back();
@@ -57,7 +57,7 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* f
     f.aux = body;
     ++m_tables_in_use;
   } else {
-    if (had_body) m_free_bodies.push_back(f.aux);  // the stale table contents are overwritten by data
+    if (had_body) m_free_bodies.push_back(static_cast<uint32_t>(f.aux));  // the stale table contents are overwritten by data
     f.aux = index;
   }
   f.kind = kind;
@@ -82,7 +82,7 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* f
   return Pfn{n};
 }
 
-Pfn PhysMem::alloc_contig(FrameKind kind, uint32_t owner, uint32_t first_index, uint32_t n, const char* func) {
+Pfn PhysMem::alloc_contig(FrameKind kind, uint32_t owner, uint64_t first_index, uint32_t n, const char* func) {
   TLBSIM_CHECK(kind != FrameKind::Table, "alloc_contig is for data pages, not page tables");
   TLBSIM_CHECK(n > 0, "alloc_contig of zero frames");
   TLBSIM_CHECK(m_frames.size() + n <= m_cfg.max_frames, "out of physical memory (" << m_cfg.max_frames << " frames)");

@@ -33,7 +33,9 @@ struct PhysMemConfig {
 struct Frame {
   uint32_t generation = 0;  ///< bumped on each allocation
   uint32_t owner = 0;       ///< file id, anon_vma id or mm id (for tables), caller-defined
-  uint32_t aux = 0;         ///< page index within the owner; table body index for tables
+  /// Page index within the owner (page->index, a pgoff_t: an anonymous page's is its address >>
+  /// PAGE_SHIFT, past 32 bits above 16 TiB); table body index for tables.
+  uint64_t aux = 0;
   /// 32 bits: a file page can be mapped by every VMA of every mm (up to 4096 mms, and as many
   /// VMAs as a 64 MiB file holds), past 16 bits.
   uint32_t refcount = 0;
@@ -65,12 +67,12 @@ class PhysMem {
   const PhysMemConfig& config() const { return m_cfg; }
 
   /// alloc_pages(): take a frame off the free list, bump its generation, refcount = 1.
-  Pfn alloc(FrameKind kind, uint32_t owner, uint32_t index, const char* func);
+  Pfn alloc(FrameKind kind, uint32_t owner, uint64_t index, const char* func);
   /// A physically contiguous run for a huge page (alloc_pages(order 9) / alloc_contig_range()):
   /// `n` fresh frames taken past the end of memory, never from the free list, so contiguity
   /// needs no search. Frame i gets page index first_index + i and refcount 1 (each frame is
   /// counted on its own, as if every subpage were a small page). Not for page tables.
-  Pfn alloc_contig(FrameKind kind, uint32_t owner, uint32_t first_index, uint32_t n, const char* func);
+  Pfn alloc_contig(FrameKind kind, uint32_t owner, uint64_t first_index, uint32_t n, const char* func);
   /// __free_pages(): the frame goes back to the allocator. Table contents stay in place.
   void free(Pfn pfn, const char* func);
 

@@ -8,6 +8,7 @@
 #include "kernel/exit.h"
 #include "kernel/fault.h"
 #include "kernel/kernel.h"
+#include "kernel/page.h"
 #include "kernel/sva.h"
 #include "kernel/task.h"
 #include "kernel/thp.h"
@@ -330,6 +331,7 @@ class Runner {
   void check() {
     if (!m_opt.check_invariants) return;
     m_k->check_invariants();
+    kernel::check_anon_rmap(*m_k);
     m_log_check.check();
     for (unsigned c = 0; c < m_k->cpus(); ++c) check_filled_by_walk(m_k->cpu(c).tlb(), m_log.events());
     for (unsigned i = 0; i < m_k->iommus(); ++i) {

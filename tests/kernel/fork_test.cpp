@@ -210,6 +210,28 @@ SCENARIO("fork copies no page tables for VMAs without an anon_vma (vma_needs_cop
   k.check_invariants();
 }
 
+SCENARIO("fork copies the page tables of a private file VMA that has an anon_vma, even with no COW page left",
+         "[kernel]") {
+  SvaMachine m;
+  Kernel& k = *m.k;
+  AddressSpace& mm = *m.mm;
+  const uint32_t f = k.create_file("f", 4);
+  mmap_region(k, mm, 0x2000000, 2 * kPageSize, kRw, f, 0);
+  populate(k, mm, 0x2000000, kPageSize, false);              // the page-cache page, read-only
+  populate(k, mm, 0x2000000 + kPageSize, kPageSize, true);   // a COW copy: the VMA's anon_vma
+  Task<> zap = madvise_dontneed(k, mm, 0x2000000 + kPageSize, kPageSize);
+  run_sync(zap);
+  REQUIRE(mm.pt().leaf(Vaddr{0x2000000 + kPageSize}).none());
+  // vma_needs_copy(): src_vma->anon_vma stays set, so the child gets the file page's PTE too.
+  Task<AddressSpace*> t = sys_fork(k, mm, "child");
+  AddressSpace& child = *run_sync(t);
+  CHECK(child.pt().leaf(Vaddr{0x2000000}).present());
+  CHECK(child.pt().leaf(Vaddr{0x2000000}).pfn() == mm.pt().leaf(Vaddr{0x2000000}).pfn());
+  CHECK(child.find_vma(0x2000000)->anon_vma == mm.find_vma(0x2000000)->anon_vma);
+  k.check_invariants();
+  check_anon_rmap(k);
+}
+
 SCENARIO("fork of a huge PMD write-protects it whole (copy_huge_pmd)", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);

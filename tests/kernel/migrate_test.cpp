@@ -249,6 +249,23 @@ SCENARIO("migrate_pages of a shared file page moves the page cache and both mapp
   m.k->check_invariants();
 }
 
+SCENARIO("migrate_pages finds an anonymous page above 16 TiB, whose index needs more than 32 bits", "[kernel]") {
+  SvaMachine m;
+  constexpr uint64_t kHigh = 0x7f0000000000;  // where mmap() places mappings: index 0x7f0000000
+  kernel::mmap_region(*m.k, *m.mm, kHigh, kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(*m.k, *m.mm, kHigh, kPageSize, true);
+  const Pfn old_pfn = m.mm->pt().leaf(Vaddr{kHigh}).pfn();
+  CHECK(m.k->mem().frame(old_pfn).aux == kHigh >> kPageShift);
+  REQUIRE(kernel::rmap_walk(*m.k, old_pfn).size() == 1);
+  kernel::Task<> t = migrate_one(*m.k, old_pfn);
+  kernel::run_sync(t);
+  const Pfn new_pfn = m.mm->pt().leaf(Vaddr{kHigh}).pfn();
+  CHECK(new_pfn != old_pfn);
+  CHECK_FALSE(m.k->mem().frame(old_pfn).allocated);
+  kernel::check_anon_rmap(*m.k);
+  m.k->check_invariants();
+}
+
 // ---------------------------------------------------------------------------------------------
 
 SCENARIO("migrate_vma_collect_pmd flushes each exclusive page at once and the range under the PTL (6c287605fd56, "

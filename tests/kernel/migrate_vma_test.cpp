@@ -209,3 +209,30 @@ SCENARIO("migrate_vma skips a huge PMD, as when split_huge_page() fails, and lea
         Recorder::npos);
   m.k->check_invariants();
 }
+
+SCENARIO("migrate_vma moves a COW page of a private file mapping to the device and back, through its anon_vma",
+         "[kernel]") {
+  SvaMachine m;
+  const uint32_t f = m.k->create_file("f", 2);
+  kernel::mmap_region(*m.k, *m.mm, kBase, 2 * kPageSize, kVmRead | kVmWrite, f, 0);
+  kernel::populate(*m.k, *m.mm, kBase, kPageSize, true);  // do_cow_fault(): an anonymous copy
+  const Pfn cow = pte_at(*m.mm, kBase).pfn();
+  m.k->mem().write_content(cow);
+  const uint32_t content = m.k->mem().content(cow);
+  kernel::Task<> t = kernel::dmirror_migrate(*m.k, *m.mm, kBase, kBase + kPageSize);
+  kernel::run_sync(t);
+  // remove_migration_ptes() found the mapping: a device-private entry, not a migration entry
+  // left behind for the CPU to wait on forever.
+  const Pfn dpage = device_page_at(*m.mm, kBase);
+  CHECK(m.k->mem().content(dpage) == content);
+  CHECK(m.k->mem().frame(dpage).mapcount == 1);
+  kernel::check_anon_rmap(*m.k);
+  kernel::Task<> back = kernel::user_access(*m.k, 0, *m.mm, kBase, false);
+  kernel::run_sync(back);
+  const Pte p = pte_at(*m.mm, kBase);
+  REQUIRE(p.present());
+  CHECK(m.k->mem().frame(p.pfn()).kind == FrameKind::Anon);
+  CHECK(m.k->mem().content(p.pfn()) == content);
+  kernel::check_anon_rmap(*m.k);
+  m.k->check_invariants();
+}
