@@ -21,6 +21,20 @@ bool fatal_signal_pending(const AddressSpace& mm) { return mm.group_exit(); }
 Task<> exit_mm(Kernel& k, AddressSpace& mm) {
   // exit_mm() takes and drops mmap_read_lock around clearing current->mm; nothing the model
   // judges depends on it, so the reference is dropped at once.
+  co_await mmput(k, mm);
+}
+
+bool mmget_not_zero(AddressSpace& mm) {
+  // Before a group exit the count may read 0 in the model (threads that ran out of ops dropped
+  // theirs) while the kernel's process is alive: the reference is taken without reading it.
+  if (!mm.group_exit()) {
+    mm.add_user();
+    return true;
+  }
+  return mm.get_user_unless_zero();
+}
+
+Task<> mmput(Kernel& k, AddressSpace& mm) {
   if (!mm.group_exit()) {
     // No group exit: nobody reads the count's value yet, so this decrement commutes with the
     // other threads' (AddressSpace::drop_user()). A later do_group_exit() finds it gone.

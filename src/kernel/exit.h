@@ -20,5 +20,11 @@ bool fatal_signal_pending(const AddressSpace& mm);
 /// is exiting, runs __mmput() -> exit_mmap(). Without a group exit, a thread that has simply run
 /// out of ops drops its reference and nothing is torn down (see AddressSpace::mmget()).
 Task<> exit_mm(Kernel& k, AddressSpace& mm);
+/// mmget_not_zero() from outside the process (iommu_sva_find() in iommu_sva_handle_iopf()): a
+/// reference unless the process is exiting and its last user has gone, i.e. __mmput() has begun.
+bool mmget_not_zero(AddressSpace& mm);
+/// mmput() of a reference mmget_not_zero() took: once the process is exiting, the last one runs
+/// __mmput() -> exit_mmap() in the caller's context, as exit_mm() does.
+Task<> mmput(Kernel& k, AddressSpace& mm);
 
 }  // namespace tlbsim::kernel

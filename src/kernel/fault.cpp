@@ -2,6 +2,7 @@
 #include "kernel/fault.h"
 
 #include "kernel/arch_flush.h"
+#include "kernel/exit.h"
 #include "kernel/locking.h"
 #include "kernel/migrate.h"
 #include "kernel/mmu_notifier.h"
@@ -267,11 +268,22 @@ Task<> device_dma(Kernel& k, unsigned iommu_index, uint16_t device, AddressSpace
       trace_call(k, "iopf: IOMMU_PAGE_RESP_INVALID (mmget_not_zero)", mm.id(), addr, addr + 1);
       co_return;
     }
-    // iommu_sva_handle_iopf(): the fault workqueue takes mmap_read_lock and calls
-    // handle_mm_fault(FAULT_FLAG_REMOTE), then sends the page response; the device retries.
+    // iommu_sva_handle_iopf() in the fault workqueue: iommu_sva_find() takes a reference with
+    // mmget_not_zero(), which fails once __mmput() has begun (exit_mmap() may already have
+    // zapped the range: a page faulted in now would outlive its VMA); then mmap_read_lock(),
+    // handle_mm_fault(FAULT_FLAG_REMOTE), the page response, and mmput() (the last reference
+    // runs exit_mmap() here); the device retries. The reference is taken in the step that gets
+    // the lock: a schedule where it is taken earlier, before another thread's mmput(), reaches
+    // the same states with that mmput() after this step, as it only drops a count.
     co_await mmap_read_lock(k, mm);
+    if (!mmget_not_zero(mm)) {
+      mmap_read_unlock(k, mm);
+      trace_call(k, "iopf: IOMMU_PAGE_RESP_INVALID (mmget_not_zero)", mm.id(), addr, addr + 1);
+      co_return;
+    }
     const FaultResult r = co_await handle_mm_fault(k, mm, addr, write);
     mmap_read_unlock(k, mm);
+    co_await mmput(k, mm);
     if (r == FaultResult::Sigsegv) {
       trace_call(k, "iopf: IOMMU_PAGE_RESP_INVALID", mm.id(), addr, addr + 1);
       co_return;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "kernel/shadow_mmu.h"
 
+#include "kernel/exit.h"
 #include "kernel/fault.h"
 #include "kernel/locking.h"
 #include "kernel/page.h"
@@ -130,20 +131,34 @@ Task<> shadow_access(Kernel& k, ShadowMmu& s, AddressSpace& mm, uint64_t addr, b
     // zapped at once or be stale), then sample the sequence.
     co_await wait_until("mmu_invalidate_retry (in progress)", [&s] { return s.in_progress() == 0; });
     const uint64_t mmu_seq = s.seq();
+    // A reference on the mm until the entry is installed, as HMM's dmirror_fault() holds one
+    // from mmget_not_zero() to mmput() (and a vCPU thread has, being one of the process's
+    // threads, until its exit kills it): no fault once __mmput() has begun, whose exit_mmap()
+    // may have zapped the range already. Taken in the step that gets mmap_read_lock, as
+    // device_dma()'s page request does (kernel/fault.cpp).
     co_await mmap_read_lock(k, mm);
+    if (!mmget_not_zero(mm)) {
+      mmap_read_unlock(k, mm);
+      trace_call(k, "kvm_faultin_pfn: -EFAULT (mmget_not_zero)", mm.id(), page, page + kPageSize);
+      co_return;
+    }
     Gup g = co_await follow_page(k, mm, page, write);
     if (g.pfn == kNoPfn) {
       // Not present or not enough: the primary fault path (get_user_pages() -> handle_mm_fault()).
       const FaultResult r = co_await handle_mm_fault(k, mm, page, write);
       if (r == FaultResult::Sigsegv) {
         mmap_read_unlock(k, mm);
+        co_await mmput(k, mm);
         trace_call(k, "kvm_faultin_pfn: -EFAULT", mm.id(), page, page + kPageSize);
         co_return;
       }
       if (r == FaultResult::Handled) g = co_await follow_page(k, mm, page, write);
     }
     mmap_read_unlock(k, mm);
-    if (g.pfn == kNoPfn) continue;
+    if (g.pfn == kNoPfn) {
+      co_await mmput(k, mm);
+      continue;
+    }
     co_await yield_point("mmu_invalidate_retry");
     // Under kvm->mmu_lock: an invalidation that started (in_progress) or ended (seq) since the
     // sample may have zapped what the PTE read saw.
@@ -153,6 +168,7 @@ Task<> shadow_access(Kernel& k, ShadowMmu& s, AddressSpace& mm, uint64_t addr, b
       s.install(k, mm.id(), page, g.pfn, g.writable, "kvm_tdp_mmu_map");
     }
     put_page(k, g.pfn, "kvm_release_pfn_clean");
+    co_await mmput(k, mm);
   }
   if (k.bus().active()) {
     Event e{.kind = EventKind::Fault, .flags = uint8_t((write ? kEvWrite : 0) | kEvGaveUp), .holder = s.holder(), .mm = mm.id(),

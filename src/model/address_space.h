@@ -142,6 +142,19 @@ class AddressSpace {
     touch_field(true, kUsers);
     ++m_users;
   }
+  /// atomic_inc() by mmget_not_zero() before any group exit: it succeeds whatever the model's
+  /// count (the process is alive), and commutes with drop_user().
+  void add_user() {
+    touch::add(Touch::Obj::Mm, m_id.value(), kUsers, kUsers + 1);
+    ++m_users;
+  }
+  /// atomic_inc_not_zero() once the process is exiting: fails when the last user has gone.
+  bool get_user_unless_zero() {
+    touch_field(true, kUsers);
+    if (m_users == 0) return false;
+    ++m_users;
+    return true;
+  }
   /// atomic_dec() whose result nobody reads (no group exit yet): two of them commute.
   void drop_user() {
     touch::add(Touch::Obj::Mm, m_id.value(), kUsers, kUsers + 1);

@@ -92,3 +92,55 @@ TEST_CASE("exit_group: two threads exiting at once tear the mm down exactly once
     CHECK(accesses_by(r, "T0") == 0);  // T0's read comes after its own exit
   }
 }
+
+namespace {
+
+/// T0 exits while the device's write to a page never faulted in raises a page request.
+ScenarioFile exit_during_page_request(const std::string& schedule) {
+  const std::string text = R"({"scenarios": [{"name": "s", "source": "test",
+    "devices": [{"name": "dev0"}],
+    "mms": [{"name": "mm", "bind": ["dev0"], "vmas": [{"start": "0x40000000", "pages": 2}]}],
+    "threads": [
+      {"name": "T0", "cpu": 0, "mm": "mm", "ops": ["exit"]},
+      {"name": "dev", "device": "dev0", "mm": "mm", "ops": [{"op": "dma_write", "addr": "0x40001000"}]}],
+    "schedule": )" + schedule + "}]}";
+  return parse_scenario_text(text, "exit-iopf.json");
+}
+
+size_t allocs_by(const RunResult& r, const std::string& actor) {
+  size_t n = 0;
+  for (const Event& e : r.events) n += e.kind == EventKind::FrameAlloc && r.actors[e.actor] == actor;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("exit_group: a page request handled after the last user has gone is answered INVALID and faults nothing in",
+          "[kernel][exit]") {
+  // The device faults and its handler waits for mmap_read_lock; T0's exit drops the last
+  // reference and tears the mm down; iommu_sva_find()'s mmget_not_zero() then fails.
+  const RunResult r = run(exit_during_page_request(R"(["dev@mmap_read_lock", "T0*", "dev*"])"));
+  REQUIRE(r.status == RunResult::Status::Completed);
+  CHECK(callers(r, "exit_mmap") == std::vector<std::string>{"T0"});
+  CHECK(callers(r, "iopf: IOMMU_PAGE_RESP_INVALID (mmget_not_zero)") == std::vector<std::string>{"dev"});
+  CHECK(allocs_by(r, "dev") == 0);
+  CHECK(accesses_by(r, "dev") == 0);
+}
+
+TEST_CASE("exit_group: a page request holding the last reference runs exit_mmap itself, after its fault", "[kernel][exit]") {
+  // The handler took its reference and is inside handle_mm_fault() when T0 exits: T0's mmput()
+  // is not the last, the handler's is, and the page it faulted in is torn down with the rest.
+  const RunResult r = run(exit_during_page_request(R"(["dev@pte_offset_map_lock", "T0*", "dev*"])"));
+  REQUIRE(r.status == RunResult::Status::Completed);
+  CHECK(callers(r, "exit_mmap") == std::vector<std::string>{"dev"});
+  CHECK(first_seq(r, "dev", "handle_mm_fault") < first_seq(r, "dev", "exit_mmap"));
+  CHECK(allocs_by(r, "dev") >= 1);
+  // The page the handler faulted in is freed by its own teardown (tlb_finish_mmu()'s batch).
+  uint32_t faulted = ~0u;
+  for (const Event& e : r.events)
+    if (e.kind == EventKind::FrameAlloc && std::string(e.func) == "do_anonymous_page") faulted = e.pfn.value();
+  size_t frees = 0;
+  for (const Event& e : r.events)
+    frees += e.kind == EventKind::FrameFree && e.pfn.value() == faulted && std::string(e.func) == "free_pages_and_swap_cache";
+  CHECK(frees == 1);
+}

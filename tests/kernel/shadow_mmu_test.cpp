@@ -3,6 +3,7 @@
 // sequence check, the same under both notifier policies.
 #include <catch2/catch.hpp>
 
+#include "kernel/exit.h"
 #include "kernel/migrate.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/rmap_test_support.h"
@@ -171,4 +172,40 @@ SCENARIO("mmu_invalidate_retry: an invalidation after the PTE read forces a retr
       }
     }
   }
+}
+
+SCENARIO("the shadow fault path faults nothing into an mm whose teardown has begun (mmget_not_zero)", "[kernel]") {
+  ShadowSetup s("fixed");
+  // The process's one thread exited: its mmput() was the last and __mmput() began.
+  s.m.mm->mmget();
+  kernel::do_group_exit(*s.m.k, *s.m.mm);
+  REQUIRE(s.m.mm->drop_user_and_test());
+  s.m.rec.clear();
+  s.access(kBase, true);
+  CHECK(s.shadow->size() == 0);
+  CHECK(s.m.mm->pt().leaf(Vaddr{kBase}).none());
+  CHECK(s.m.rec.find([](const Event& e) {
+    return e.kind == EventKind::Call && std::string(e.func) == "kvm_faultin_pfn: -EFAULT (mmget_not_zero)";
+  }) != Recorder::npos);
+}
+
+SCENARIO("the shadow fault path holds an mm reference until it installs, so a racing exit tears down after it",
+         "[kernel]") {
+  ShadowSetup s("fixed");
+  s.m.mm->mmget();  // the process's one thread
+  kernel::Task<> t = kernel::shadow_access(*s.m.k, *s.shadow, *s.m.mm, kBase, true);
+  Stepper st(t);
+  REQUIRE(st.step_until([&] { return st.next_label() == "mmu_invalidate_retry"; }));
+  // The thread exits meanwhile: its mmput() is not the last.
+  kernel::do_group_exit(*s.m.k, *s.m.mm);
+  kernel::Task<> exit = kernel::exit_mm(*s.m.k, *s.m.mm);
+  kernel::run_sync(exit);
+  CHECK_FALSE(s.m.mm->vmas().front().detached);
+  s.m.rec.clear();
+  st.finish();
+  // The fault path installed, then its mmput() ran exit_mmap(), whose release zapped the shadow.
+  CHECK(s.m.rec.find([](const Event& e) { return e.kind == EventKind::Call && std::string(e.func) == "exit_mmap"; }) !=
+        Recorder::npos);
+  CHECK(s.shadow->size() == 0);
+  CHECK(s.m.mm->vmas().front().detached);
 }
