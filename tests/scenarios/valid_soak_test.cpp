@@ -2,8 +2,8 @@
 // Issue 16, "the model never dies on a scenario that validates": generated valid scenarios
 // (tests/support/valid_scenario_gen.h) run with every invariant checked under their own and
 // random schedules and a short random explore (tests/support/valid_soak.h); an internal error on
-// any of them is a bug. Reproduce a finding with the seed the summary names:
-// generate_valid_scenario(SEED) is the scenario file, `tlbsim run --check` runs it.
+// any of them is a bug, and so is a run that deadlocks. Reproduce a finding with the seed the
+// summary names: generate_valid_scenario(SEED) is the scenario file, `tlbsim run --check` runs it.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -36,6 +36,12 @@ void require_no_internal_error(const char* what, const SoakStats& st) {
   // rare one costs only that seed.
   CHECK(st.loader_rejected * 100 <= st.scenarios + st.loader_rejected);
   CHECK(st.internal_errors == 0);
+  // Nor may a checked run deadlock or exceed its step budget: the kernel paths these ops stand
+  // for cannot deadlock among themselves, and the generator keeps ranges within the budget.
+  uint64_t not_completed = 0;
+  for (const auto& [status, n] : st.statuses)
+    if (status != "completed") not_completed += n;
+  CHECK(not_completed == 0);
 }
 
 uint64_t env_or(const char* name, uint64_t fallback) {
