@@ -227,7 +227,9 @@ Task<> retract_page_tables(Kernel& k, uint32_t file, uint64_t pgoff) {
   };
   std::vector<Target> targets;
   for (const RmapTarget& t : i_mmap_walk(k, file, pgoff, 1)) {
-    if (t.vma.detached || pgoff < t.vma.pgoff) continue;
+    // v6.0 skips a VMA with an anon_vma ("MAP_PRIVATE mappings that got written to"): its table
+    // may map COW pages, which anonymous rmap walkers reach without i_mmap_rwsem.
+    if (t.vma.detached || pgoff < t.vma.pgoff || t.vma.anon_vma) continue;
     const uint64_t haddr = t.vma.addr_of(pgoff);
     if (haddr % kPmdSize == 0 && haddr + kPmdSize <= t.vma.end) targets.push_back({t.mm->id(), haddr});
   }
@@ -250,6 +252,14 @@ Task<> retract_page_tables(Kernel& k, uint32_t file, uint64_t pgoff) {
     // v6.0's trylock.
     if (!co_await mmap_write_trylock(k, mm)) {
       trace_call(k, "khugepaged_add_pte_mapped_thp", mm.id(), t.haddr, t.haddr + kPmdSize);
+      continue;
+    }
+    // The anon_vma test above is racy, as the kernel's comment says; there the locked huge page
+    // keeps a COW fault (filemap_fault()'s lock_page()) from mapping anything new meanwhile. The
+    // model's faults do not wait for page locks, so the test is repeated under mmap_write_lock.
+    const Vma* now = mm.find_vma(t.haddr);
+    if (!now || now->anon_vma || now->file != file) {
+      mmap_write_unlock(k, mm);
       continue;
     }
     const bool notify = k.policy().retract_page_tables_notifier;

@@ -232,6 +232,34 @@ SCENARIO("retract_page_tables skips an mm whose mmap_lock it cannot take at once
   }
 }
 
+SCENARIO("retract_page_tables skips a private file VMA with an anon_vma, even one a COW fault gives it meanwhile",
+         "[kernel]") {
+  // v6.0 retract_page_tables(): "if (vma->anon_vma) continue;" -- the table may map COW pages.
+  SvaMachine m;
+  const uint32_t f = m.k->create_file("f", kPtrsPerTable);
+  kernel::mmap_region(*m.k, *m.mm, kH, kPmdSize, kVmRead | kVmWrite, f, 0);
+  kernel::populate(*m.k, *m.mm, kH, kPageSize, false);  // the page-cache page, no anon_vma yet
+  const Pfn pte_table = m.mm->pt().lookup(Vaddr{kH}, 1).table;
+  const bool cow_first = GENERATE(true, false);
+  kernel::Task<> t = kernel::retract_page_tables(*m.k, f, 0);
+  Stepper st(t);
+  if (cow_first) {
+    kernel::populate(*m.k, *m.mm, kH + kPageSize, kPageSize, true);  // do_cow_fault(): anon_vma
+  } else {
+    // The COW fault comes after the racy first test, before mmap_write_trylock().
+    REQUIRE(st.step_until([&] { return st.next_label().rfind("mmap_write_trylock", 0) == 0; }));
+    kernel::populate(*m.k, *m.mm, kH + kPageSize, kPageSize, true);
+  }
+  st.finish();
+  REQUIRE(m.mm->find_vma(kH)->anon_vma != 0);
+  CHECK(m.k->mem().frame(pte_table).allocated);
+  CHECK(m.mm->pt().leaf(Vaddr{kH}).present());
+  CHECK(m.mm->pt().leaf(Vaddr{kH + kPageSize}).present());
+  CHECK_FALSE(m.mm->mmap_lock.held());
+  kernel::check_anon_rmap(*m.k);
+  m.k->check_invariants();
+}
+
 SCENARIO("munmap of one page inside a huge page splits the PMD first, so only that page goes and no cache keeps it",
          "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
