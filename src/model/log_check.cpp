@@ -35,18 +35,20 @@ void LogInvariants::on_event(const Event& e) {
 void LogInvariants::check() const { TLBSIM_CHECK(m_violation.empty(), m_violation); }
 
 void check_filled_by_walk(const TranslationCache& tc, const std::vector<Event>& log) {
+  if (tc.occupancy() == 0) return;
   tc.for_each([&](const CachedTranslation& c) {
-    const std::string what = to_string(tc.holder()) + " entry for " + hex(c.vpn << kPageShift);
-    TLBSIM_CHECK(c.filled_by.value() != 0, what << " records no fill event");
+    // Built only for a failing check: this runs for every entry after every step.
+    auto what = [&] { return to_string(tc.holder()) + " entry for " + hex(c.vpn << kPageShift); };
+    TLBSIM_CHECK(c.filled_by.value() != 0, what() << " records no fill event");
     const auto it = std::lower_bound(log.begin(), log.end(), c.filled_by,
                                      [](const Event& e, Seq s) { return e.seq.value() < s.value(); });
     TLBSIM_CHECK(it != log.end() && it->seq == c.filled_by,
-                 what << " was filled by event " << c.filled_by.value() << ", which the log does not hold");
+                 what() << " was filled by event " << c.filled_by.value() << ", which the log does not hold");
     const Event& e = *it;
     TLBSIM_CHECK(e.kind == EventKind::Fill && e.holder == tc.holder() && e.tag == c.tag &&
                      e.va == (c.vpn << kPageShift) && e.pfn == c.pfn && ((e.flags & kEvHuge) != 0) == c.huge,
-                 what << " does not match its fill event " << e.seq.value() << " (" << to_string(e.kind) << " by "
-                      << to_string(e.holder) << " of " << hex(e.va) << ")");
+                 what() << " does not match its fill event " << e.seq.value() << " (" << to_string(e.kind) << " by "
+                        << to_string(e.holder) << " of " << hex(e.va) << ")");
   });
 }
 

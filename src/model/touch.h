@@ -103,4 +103,17 @@ class TouchScope {
   std::vector<Touch>* m_prev;
 };
 
+/// Records nothing while alive, even inside a step's TouchScope: an invariant check reads the
+/// machine's state without being part of any step's footprint.
+class NoTouches {
+ public:
+  NoTouches() : m_prev(detail::t_touches) { detail::t_touches = nullptr; }
+  ~NoTouches() { detail::t_touches = m_prev; }
+  NoTouches(const NoTouches&) = delete;
+  NoTouches& operator=(const NoTouches&) = delete;
+
+ private:
+  std::vector<Touch>* m_prev;
+};
+
 }  // namespace tlbsim

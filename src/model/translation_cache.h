@@ -58,6 +58,10 @@ class TranslationCache {
   void for_each(F&& f) const {
     for_each_valid(m_entries, f);
   }
+  /// Counts every change to the entries (fills, LRU updates, drops): a check that saw this value
+  /// need not look again until it moves.
+  uint64_t version() const { return m_clock + m_drops; }
+  /// Skips the scan when nothing changed since the last check that passed.
   void check_invariants() const;
 
  private:
@@ -73,7 +77,9 @@ class TranslationCache {
   EventBus& m_bus;
   std::vector<CachedTranslation> m_entries;
   TagCounts m_counts;
-  uint64_t m_clock = 0;
+  uint64_t m_clock = 0;  ///< LRU clock: moves on every fill and hit
+  uint64_t m_drops = 0;
+  mutable uint64_t m_checked_version = ~uint64_t{0};
 };
 
 }  // namespace tlbsim

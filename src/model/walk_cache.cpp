@@ -75,6 +75,7 @@ void WalkCache::drop(WalkCacheEntry& c, EventKind why, const char* func) {
   }
   c.valid = false;
   m_counts.remove(c.tag);
+  ++m_drops;
 }
 
 size_t WalkCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func) {
@@ -101,6 +102,7 @@ size_t WalkCache::invalidate_all(const char* func) {
 }
 
 void WalkCache::check_invariants() const {
+  if (m_checked_version == version()) return;
   const size_t valid = count_valid(m_entries);
   TLBSIM_CHECK(valid == m_counts.total(), to_string(m_holder) << " holds " << valid << " walk-cache entries but counts " << m_counts.total());
   for (size_t i = 0; i < m_entries.size(); ++i) {
@@ -114,6 +116,7 @@ void WalkCache::check_invariants() const {
                    to_string(m_holder) << " duplicate walk-cache entry");
     }
   }
+  m_checked_version = version();
 }
 
 }  // namespace tlbsim

@@ -46,6 +46,9 @@ class WalkCache {
   void for_each(F&& f) const {
     for_each_valid(m_entries, f);
   }
+  /// Counts every change to the entries (fills, LRU updates, drops), as TranslationCache::version().
+  uint64_t version() const { return m_clock + m_drops; }
+  /// Skips the scan when nothing changed since the last check that passed.
   void check_invariants() const;
 
  private:
@@ -54,7 +57,9 @@ class WalkCache {
   TagCounts m_counts;
   Holder m_holder;
   EventBus& m_bus;
-  uint64_t m_clock = 0;
+  uint64_t m_clock = 0;  ///< LRU clock: moves on every fill and hit
+  uint64_t m_drops = 0;
+  mutable uint64_t m_checked_version = ~uint64_t{0};
 };
 
 }  // namespace tlbsim

@@ -274,4 +274,36 @@ TEST_CASE("occupancy never exceeds capacity under many fills", "[model]") {
   CHECK(seen == t.tc.occupancy());
 }
 
+
+TEST_CASE("every change to a translation cache moves its version, so a check that skips an unchanged cache skips nothing",
+          "[model]") {
+  Tc t;
+  uint64_t v = t.tc.version();
+  auto moved = [&] {
+    const uint64_t now = t.tc.version();
+    const bool r = now != v;
+    v = now;
+    return r;
+  };
+  t.fill(1, 10);
+  CHECK(moved());  // fill
+  CHECK(t.has(1));
+  CHECK(moved());  // a hit updates the LRU order
+  CHECK_FALSE(t.has(2));
+  CHECK_FALSE(moved());  // a miss changes nothing
+  t.fill(1, 11);
+  CHECK(moved());  // a refill replaces in place
+  CHECK(t.tc.invalidate_range(kTag, 0, 2 << kPageShift, "test") == 1);
+  CHECK(moved());  // drop
+  CHECK(t.tc.invalidate_range(kTag, 0, 2 << kPageShift, "test") == 0);
+  CHECK_FALSE(moved());
+  t.fill(3, 12);
+  t.fill(4, 13, true, kOtherTag);
+  moved();
+  CHECK(t.tc.invalidate_tag(kOtherTag, "test") == 1);
+  CHECK(moved());
+  CHECK(t.tc.invalidate_all("test") == 1);
+  CHECK(moved());
+}
+
 }  // namespace tlbsim

@@ -172,4 +172,28 @@ SCENARIO("a full walk cache evicts its least recently used entry", "[model]") {
   }
 }
 
+
+TEST_CASE("every change to a walk cache moves its version, so a check that skips an unchanged cache skips nothing", "[model]") {
+  Wc w;
+  uint64_t v = w.wc.version();
+  auto moved = [&] {
+    const uint64_t now = w.wc.version();
+    const bool r = now != v;
+    v = now;
+    return r;
+  };
+  w.fill(kVa, 2, 30);
+  CHECK(moved());  // fill
+  CHECK(w.wc.lookup(kTag, kVa) != nullptr);
+  CHECK(moved());  // a hit updates the LRU order
+  CHECK(w.wc.lookup(kTag + 1, kVa) == nullptr);
+  CHECK_FALSE(moved());  // a miss changes nothing
+  CHECK(w.wc.invalidate_range(kTag, kVa, kVa + kPageSize, "test") == 1);
+  CHECK(moved());  // drop
+  w.fill(kVa, 2, 31);
+  moved();
+  CHECK(w.wc.invalidate_all("test") == 1);
+  CHECK(moved());
+}
+
 }  // namespace tlbsim
