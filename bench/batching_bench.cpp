@@ -64,8 +64,8 @@ void BM_Batching(benchmark::State& state, scenarios::Workload w, std::string pol
 }
 
 [[maybe_unused]] const int kRegistered = [] {
-  const char* const strategies[] = {"cpu:per-page", "cpu:full-above:33", "cpu:full", "cpu:deferred", "iommu:per-page",
-                                    "iommu:cmdq",   "iommu:range",       "iommu:full-above:511", "iommu:full"};
+  const char* const strategies[] = {"cpu:per-page", "cpu:full-above:33",    "cpu:full",  "cpu:deferred", "iommu:per-page", "iommu:cmdq",
+                                    "iommu:range",  "iommu:full-above:511", "iommu:full"};
   for (const auto& w : scenarios::workloads())
     for (const char* policy : {"fixed", "old"})
       for (const char* s : strategies) {

@@ -57,14 +57,14 @@ void BM_Explore(benchmark::State& state, const ScenarioSpec* s, const kernel::Po
   state.counters["naive"] = naive;
   state.counters["enumerated"] = enumerated;
   state.counters["reduction"] = started > 0 ? enumerated / started : 0.0;
-  state.counters["execs_per_s"] =
-      benchmark::Counter(started * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["execs_per_s"] = benchmark::Counter(started * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 const bool kRegistered = [] {
   for (const ScenarioSpec& s : bundled().scenarios)
     for (const char* pol : {"old", "fixed"})
-      benchmark::RegisterBenchmark(("BM_Explore/" + s.name + "/" + pol).c_str(), BM_Explore, &s, kernel::find_policy(pol), preemption_bound(s, std::nullopt))
+      benchmark::RegisterBenchmark(("BM_Explore/" + s.name + "/" + pol).c_str(), BM_Explore, &s, kernel::find_policy(pol),
+                                   preemption_bound(s, std::nullopt))
           ->Unit(benchmark::kMillisecond)
           ->Iterations(1);
   for (const ScenarioSpec& s : bundled().scenarios)

@@ -69,15 +69,23 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--first") first = number(next(), "--first");
-    else if (a == "--count") count = number(next(), "--count");
-    else if (a == "--budget") budget = number(next(), "--budget");
-    else if (a == "--policy") policy_name = next();
-    else if (a == "--pinned") pinned = true;
-    else if (a == "--in-order") in_order = true;
-    else if (a == "--verbose") verbose = true;
+    if (a == "--first")
+      first = number(next(), "--first");
+    else if (a == "--count")
+      count = number(next(), "--count");
+    else if (a == "--budget")
+      budget = number(next(), "--budget");
+    else if (a == "--policy")
+      policy_name = next();
+    else if (a == "--pinned")
+      pinned = true;
+    else if (a == "--in-order")
+      in_order = true;
+    else if (a == "--verbose")
+      verbose = true;
     else {
-      std::fprintf(stderr, "usage: tlbsim_hunt [--first N] [--count N] [--policy NAME] [--budget EXECUTIONS] [--pinned] [--in-order] [--verbose]\n");
+      std::fprintf(
+          stderr, "usage: tlbsim_hunt [--first N] [--count N] [--policy NAME] [--budget EXECUTIONS] [--pinned] [--in-order] [--verbose]\n");
       return 2;
     }
   }
@@ -143,13 +151,13 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("hunt under %s%s: seeds %llu..%llu, %llu scenarios explored (%llu seeds with no draw the loader accepts), %llu exhaustive "
-              "without bound, %llu executions, %.0f s; %llu scenarios with a candidate, %llu with a model invariant violation\n",
-              policy->name.c_str(), pinned ? " (pinned decodings)" : " (driver families)", static_cast<unsigned long long>(first),
-              static_cast<unsigned long long>(first + count - 1), static_cast<unsigned long long>(explored),
-              static_cast<unsigned long long>(rejected), static_cast<unsigned long long>(exhaustive),
-              static_cast<unsigned long long>(executions), secs, static_cast<unsigned long long>(candidates),
-              static_cast<unsigned long long>(invariants));
+  std::printf(
+      "hunt under %s%s: seeds %llu..%llu, %llu scenarios explored (%llu seeds with no draw the loader accepts), %llu exhaustive "
+      "without bound, %llu executions, %.0f s; %llu scenarios with a candidate, %llu with a model invariant violation\n",
+      policy->name.c_str(), pinned ? " (pinned decodings)" : " (driver families)", static_cast<unsigned long long>(first),
+      static_cast<unsigned long long>(first + count - 1), static_cast<unsigned long long>(explored),
+      static_cast<unsigned long long>(rejected), static_cast<unsigned long long>(exhaustive), static_cast<unsigned long long>(executions),
+      secs, static_cast<unsigned long long>(candidates), static_cast<unsigned long long>(invariants));
   for (const auto& [p, n] : by_property) std::printf("   %s: %llu scenarios\n", p.c_str(), static_cast<unsigned long long>(n));
   return 0;
 }

@@ -324,9 +324,9 @@ void BM_Real_fork_wait(benchmark::State& state) { real_fork(state, false); }
 // ---------------------------------------------------------------------------------------------
 // Simulated paths.
 
-constexpr uint64_t kSimBase = 0x40000000;      // 1 GiB: PMD aligned
-constexpr uint64_t kSimDst = 0x1000000000;     // 64 GiB: PMD aligned, far from the source
-constexpr uint64_t kDeviceTouched = 8;         // pages the device has translated (IOTLB/ATC)
+constexpr uint64_t kSimBase = 0x40000000;   // 1 GiB: PMD aligned
+constexpr uint64_t kSimDst = 0x1000000000;  // 64 GiB: PMD aligned, far from the source
+constexpr uint64_t kDeviceTouched = 8;      // pages the device has translated (IOTLB/ATC)
 
 /// One mm with N populated pages and an SVA-bound device (AMD IOMMUv2 decoding) that has read
 /// the first few pages; no event sink, so the bus is inactive. As tests/support/recording_sink.h's
@@ -410,8 +410,7 @@ void sim_mremap(benchmark::State& state, const kernel::Policy& policy, bool pmd_
   Timer timer;
   int from = 0;
   for (auto _ : state) {
-    if (!run_timed(state, timer, [&] { return kernel::sys_mremap(*m->k, *m->mm, at[from], n * kPage, at[1 - from]); }))
-      break;
+    if (!run_timed(state, timer, [&] { return kernel::sys_mremap(*m->k, *m->mm, at[from], n * kPage, at[1 - from]); })) break;
     from = 1 - from;
     m->device_touch(at[from], n);
     if (!m->ok) {
@@ -454,9 +453,12 @@ void with_sizes(benchmark::internal::Benchmark* b) {
     void (*fn)(benchmark::State&);
   };
   const RealBench real[] = {
-      {"BM_Real/munmap", BM_Real_munmap},         {"BM_Real/madvise_dontneed", BM_Real_madvise_dontneed},
-      {"BM_Real/fork", BM_Real_fork},             {"BM_Real/fork_wait", BM_Real_fork_wait},
-      {"BM_Real/mremap_pte", BM_Real_mremap_pte}, {"BM_Real/mremap_pmd", BM_Real_mremap_pmd},
+      {"BM_Real/munmap", BM_Real_munmap},
+      {"BM_Real/madvise_dontneed", BM_Real_madvise_dontneed},
+      {"BM_Real/fork", BM_Real_fork},
+      {"BM_Real/fork_wait", BM_Real_fork_wait},
+      {"BM_Real/mremap_pte", BM_Real_mremap_pte},
+      {"BM_Real/mremap_pmd", BM_Real_mremap_pmd},
       {"BM_Real/mprotect_ro", BM_Real_mprotect_ro},
   };
   for (const RealBench& r : real) with_sizes(benchmark::RegisterBenchmark(r.name, r.fn));
@@ -466,9 +468,8 @@ void with_sizes(benchmark::internal::Benchmark* b) {
     SimPath path;
   };
   const SimBench sim[] = {
-      {"munmap", SimPath::Munmap},         {"madvise_dontneed", SimPath::DontNeed},
-      {"fork", SimPath::Fork},             {"mremap_pte", SimPath::MremapPte},
-      {"mremap_pmd", SimPath::MremapPmd},  {"mprotect_ro", SimPath::MprotectRo},
+      {"munmap", SimPath::Munmap},        {"madvise_dontneed", SimPath::DontNeed}, {"fork", SimPath::Fork},
+      {"mremap_pte", SimPath::MremapPte}, {"mremap_pmd", SimPath::MremapPmd},      {"mprotect_ro", SimPath::MprotectRo},
   };
   for (const char* policy : {"fixed", "old"})
     for (const SimBench& s : sim) {

@@ -71,8 +71,7 @@ struct Machine {
 
 void set_counters(benchmark::State& state, uint64_t pages_per_iter, uint64_t pte_ops_per_iter) {
   state.SetItemsProcessed(int64_t(state.iterations() * pages_per_iter));
-  state.counters["pte_ops_per_s"] =
-      benchmark::Counter(double(state.iterations() * pte_ops_per_iter), benchmark::Counter::kIsRate);
+  state.counters["pte_ops_per_s"] = benchmark::Counter(double(state.iterations() * pte_ops_per_iter), benchmark::Counter::kIsRate);
 }
 
 // (a) Building page tables: the timed loop is exactly alloc + set per page. Data frames are
@@ -217,8 +216,7 @@ void BM_TlbRangeInvalidate(benchmark::State& state) {
   uint64_t dropped = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    for (uint64_t i = 0; i < n; ++i)
-      tc.fill(kTag, kMm, kBase + i * kPageSize, Pfn{uint32_t(i)}, true, false, "fill");
+    for (uint64_t i = 0; i < n; ++i) tc.fill(kTag, kMm, kBase + i * kPageSize, Pfn{uint32_t(i)}, true, false, "fill");
     state.ResumeTiming();
     dropped += tc.invalidate_range(kTag, kBase.value(), kBase.value() + n * kPageSize, "flush_tlb_range");
   }
@@ -255,10 +253,10 @@ void BM_IommuRangeInvalidate(benchmark::State& state) {
     state.PauseTiming();
     d.touch(n);
     state.ResumeTiming();
-    d.io->queue().submit(iommu::InvCmd{.kind = iommu::InvCmdKind::IotlbRange, .pasid = kPasid.value(), .start = start,
-                                       .end = end, .func = "iotlb range"});
-    d.io->queue().submit(iommu::InvCmd{.kind = iommu::InvCmdKind::AtcRange, .pasid = kPasid.value(), .start = start,
-                                       .end = end, .device = d.dev, .func = "atc range"});
+    d.io->queue().submit(
+        iommu::InvCmd{.kind = iommu::InvCmdKind::IotlbRange, .pasid = kPasid.value(), .start = start, .end = end, .func = "iotlb range"});
+    d.io->queue().submit(iommu::InvCmd{
+        .kind = iommu::InvCmdKind::AtcRange, .pasid = kPasid.value(), .start = start, .end = end, .device = d.dev, .func = "atc range"});
     d.io->queue().sync("sync");
   }
   if (d.io->iotlb().occupancy() || d.io->atc(d.dev).occupancy()) state.SkipWithError("entries survived");
@@ -276,10 +274,18 @@ void BM_IommuPageInvalidate(benchmark::State& state) {
     state.ResumeTiming();
     for (uint64_t i = 0; i < n; ++i) {
       const uint64_t va = kBase.value() + i * kPageSize;
-      d.io->queue().submit(iommu::InvCmd{.kind = iommu::InvCmdKind::IotlbRange, .pasid = kPasid.value(), .start = va,
-                                         .end = va + kPageSize, .leaf_only = true, .func = "tlbi"});
-      d.io->queue().submit(iommu::InvCmd{.kind = iommu::InvCmdKind::AtcRange, .pasid = kPasid.value(), .start = va,
-                                         .end = va + kPageSize, .device = d.dev, .func = "atc inv"});
+      d.io->queue().submit(iommu::InvCmd{.kind = iommu::InvCmdKind::IotlbRange,
+                                         .pasid = kPasid.value(),
+                                         .start = va,
+                                         .end = va + kPageSize,
+                                         .leaf_only = true,
+                                         .func = "tlbi"});
+      d.io->queue().submit(iommu::InvCmd{.kind = iommu::InvCmdKind::AtcRange,
+                                         .pasid = kPasid.value(),
+                                         .start = va,
+                                         .end = va + kPageSize,
+                                         .device = d.dev,
+                                         .func = "atc inv"});
     }
     d.io->queue().sync("sync");
   }

@@ -68,7 +68,8 @@ int run(int argc, char** argv) {
   std::printf("%s under %s, bound %d, split depth %u: %zu tasks, %llu executions in %.2f s (%.0f/s); per-shard fixed cost %.3f s\n",
               spec->name.c_str(), policy->name.c_str(), opt.preemptions, opt.split_depth, estimates.size(),
               static_cast<unsigned long long>(total), search, rate, fixed);
-  std::printf("%8s %10s %12s %12s %9s %12s %12s\n", "shards", "tasks/shard", "max execs", "mean execs", "max/mean", "projected s", "even split s");
+  std::printf("%8s %10s %12s %12s %9s %12s %12s\n", "shards", "tasks/shard", "max execs", "mean execs", "max/mean", "projected s",
+              "even split s");
   for (int i = 6; i < argc; ++i) {
     const uint64_t n = std::strtoull(argv[i], nullptr, 10);
     if (n == 0) continue;

@@ -79,10 +79,10 @@ void check_scenario_names(const std::vector<scenarios::ScenarioFile>& loaded, co
 }
 
 void add_selection_options(po::options_description& opts, const char* scenario_help) {
-  opts.add_options()
-      ("file", po::value<std::vector<std::string>>(), "scenario files (default: the bundled scenarios.json)")
-      ("policy,p", po::value<std::vector<std::string>>(), "policies: old,fixed (default, plus those a scenario expects), all, versions (the release policies, oldest first), or names")
-      ("scenario,s", po::value<std::vector<std::string>>(), scenario_help);
+  opts.add_options()("file", po::value<std::vector<std::string>>(), "scenario files (default: the bundled scenarios.json)")(
+      "policy,p", po::value<std::vector<std::string>>(),
+      "policies: old,fixed (default, plus those a scenario expects), all, versions (the release policies, oldest first), or names")(
+      "scenario,s", po::value<std::vector<std::string>>(), scenario_help);
   add_max_memory_option(opts);
 }
 

@@ -16,9 +16,9 @@
 #include "cli/output_set.h"
 #include "cli/progress.h"
 #include "cli/shard_file.h"
-#include "scenarios/witness_export.h"
 #include "kernel/policy.h"
 #include "scenarios/explore.h"
+#include "scenarios/witness_export.h"
 
 namespace tlbsim::cli {
 
@@ -36,8 +36,7 @@ std::string shard_line(const ExploreJob& j, const Shard& sh, const ExplorePart& 
     stopped = stopped || t.result.stopped;
   }
   std::string out = j.spec->name + " under " + j.policy + ": shard " + std::to_string(sh.index + 1) + "/" + std::to_string(sh.count) + ", ";
-  if (mode == ExploreOptions::Mode::Exhaustive)
-    out += std::to_string(p.done.size()) + " of " + std::to_string(p.tasks) + " tasks, ";
+  if (mode == ExploreOptions::Mode::Exhaustive) out += std::to_string(p.done.size()) + " of " + std::to_string(p.tasks) + " tasks, ";
   out += std::to_string(executions) + " executions, " + std::to_string(pruned) + " pruned";
   if (stopped) out += ", stopped by the budget";
   return out + "\n";
@@ -49,15 +48,18 @@ int cmd_explore(const std::vector<std::string>& args) {
   po::options_description opts("tlbsim explore [FILE...] [options]");
   opts.add_options()("help,h", "show this help");
   add_explore_options(opts);
-  opts.add_options()
-      ("json", po::value<std::string>(), "also write the report as JSON to this file (with --shard: the shard's part, for tlbsim merge)")
-      ("shard", po::value<std::string>(), "run shard K of N (K/N, N at most 2^20) of each search and write it to --json for tlbsim merge; exhaustive mode needs --preemptions (docs/scale-out.md)")
-      ("jobs,j", po::value<std::string>()->default_value("1"), "worker threads, 1 to 256 (the output does not depend on it, unless --budget stops a search)")
-      ("witness", po::value<std::string>(), "property whose witness --dot/--trace show (default: the worst one found)")
-      ("dot", po::value<std::string>(), "write the happens-before graph of the witness (Graphviz); needs one scenario and policy")
-      ("trace", po::value<std::string>(), "write the witness as a Chrome/Perfetto trace (JSON); needs one scenario and policy")
-      ("time", "print the time each exploration took on stderr")
-      ("progress", po::value<std::string>(), "print a progress line on stderr every SECONDS, more than 0 (default: on a terminal only, redrawn in place)");
+  opts.add_options()("json", po::value<std::string>(),
+                     "also write the report as JSON to this file (with --shard: the shard's part, for tlbsim merge)")(
+      "shard", po::value<std::string>(),
+      "run shard K of N (K/N, N at most 2^20) of each search and write it to --json for tlbsim merge; exhaustive mode needs --preemptions "
+      "(docs/scale-out.md)")("jobs,j", po::value<std::string>()->default_value("1"),
+                             "worker threads, 1 to 256 (the output does not depend on it, unless --budget stops a search)")(
+      "witness", po::value<std::string>(), "property whose witness --dot/--trace show (default: the worst one found)")(
+      "dot", po::value<std::string>(), "write the happens-before graph of the witness (Graphviz); needs one scenario and policy")(
+      "trace", po::value<std::string>(), "write the witness as a Chrome/Perfetto trace (JSON); needs one scenario and policy")(
+      "time", "print the time each exploration took on stderr")(
+      "progress", po::value<std::string>(),
+      "print a progress line on stderr every SECONDS, more than 0 (default: on a terminal only, redrawn in place)");
   const auto vm = parse(args, opts, "file");
   if (vm.count("help")) {
     std::cout << opts << "\n";
@@ -70,9 +72,12 @@ int cmd_explore(const std::vector<std::string>& args) {
   const bool want_witness = vm.count("dot") || vm.count("trace");
   if (shard) {
     if (!vm.count("json")) throw UsageError("--shard writes the shard's part to --json FILE: name one");
-    if (want_witness) throw UsageError("--dot and --trace need the whole search: draw them with tlbsim merge's result and tlbsim run --schedule");
+    if (want_witness)
+      throw UsageError("--dot and --trace need the whole search: draw them with tlbsim merge's result and tlbsim run --schedule");
     if (eo.mode == ExploreOptions::Mode::Exhaustive && !rq.preemptions)
-      throw UsageError("--shard needs --preemptions N (or -1 for the unbounded search): iterative context bounding decides each round from the whole search");
+      throw UsageError(
+          "--shard needs --preemptions N (or -1 for the unbounded search): iterative context bounding decides each round from the whole "
+          "search");
     eo.shard = *shard;
   }
   OutputSet outputs(scenario_inputs(rq.sel.files), named_outputs(vm, {"json", "dot", "trace"}));
@@ -112,7 +117,8 @@ int cmd_explore(const std::vector<std::string>& args) {
     current = static_cast<size_t>(&j - jobs.data());
     eo.file = j.file->path;
     const auto t0 = std::chrono::steady_clock::now();
-    if (rq.seconds) eo.deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(*rq.seconds));
+    if (rq.seconds)
+      eo.deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(*rq.seconds));
     const kernel::Policy& policy = *kernel::find_policy(j.policy);
     if (shard) {
       ExploreOptions round = eo;
@@ -126,8 +132,9 @@ int cmd_explore(const std::vector<std::string>& args) {
       if (want_witness) {
         const std::string want = vm.count("witness") ? vm["witness"].as<std::string>() : "";
         const PropertyResult* pick = pick_witness(r, want);
-        if (!pick) throw UsageError(want.empty() ? "no property holds in any execution: nothing to draw"
-                                                 : "no witness for \"" + want + "\" (it holds in no execution, or is no property)");
+        if (!pick)
+          throw UsageError(want.empty() ? "no property holds in any execution: nothing to draw"
+                                        : "no witness for \"" + want + "\" (it holds in no execution, or is no property)");
         const RunResult run = replay(*j.spec, policy, *pick->witness, eo.max_steps);
         if (vm.count("dot")) outputs.set("--dot", happens_before_dot(*j.spec, run));
         if (vm.count("trace")) outputs.set("--trace", trace_json(*j.spec, run));
@@ -137,8 +144,7 @@ int cmd_explore(const std::vector<std::string>& args) {
       std::cerr << j.spec->name << " under " << j.policy << ": "
                 << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s\n";
   }
-  if (vm.count("time"))
-    std::cerr << "total: " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count() << " s\n";
+  if (vm.count("time")) std::cerr << "total: " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count() << " s\n";
   progress.stop();
   if (shard) {
     po::options_description mine;

@@ -4,8 +4,8 @@
 #include <iostream>
 
 #include "cli/cli_common.h"
-#include "kernel/policy.h"
 #include "kernel/flush_strategy.h"
+#include "kernel/policy.h"
 #include "kernel/sva.h"
 #include "scenarios/batching_workload.h"
 #include "scenarios/errors.h"
@@ -73,7 +73,8 @@ int cmd_list(const std::vector<std::string>& args) {
     const char* kind = o.kind == ThreadKind::Cpu ? "cpu" : o.kind == ThreadKind::Device ? "device" : "kernel";
     std::printf("  %-20s %-7s %s\n", std::string(o.name).c_str(), kind, std::string(o.models).c_str());
   }
-  const std::vector<std::string> files = vm.count("file") ? vm["file"].as<std::vector<std::string>>() : std::vector<std::string>{default_file()};
+  const std::vector<std::string> files =
+      vm.count("file") ? vm["file"].as<std::vector<std::string>>() : std::vector<std::string>{default_file()};
   for (const auto& f : files) {
     const ScenarioFile sf = load_scenario_file(f);
     std::cout << "\nscenarios in " << f << ":\n";

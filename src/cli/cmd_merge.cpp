@@ -49,8 +49,8 @@ void check_shards(const std::vector<ShardFile>& shards) {
       throw UsageError(shard_name(f) + " was written by tlbsim build " + f.build + ", this is build " + build_id() +
                        ": merge with the tlbsim that ran the shards");
     if (f.tokens != first.tokens)
-      throw UsageError(shard_name(f) + " ran with other options than " + shard_name(first) + ": " +
-                       words(f.tokens) + " against " + words(first.tokens));
+      throw UsageError(shard_name(f) + " ran with other options than " + shard_name(first) + ": " + words(f.tokens) + " against " +
+                       words(first.tokens));
     if (f.shard.count != first.shard.count)
       throw UsageError(shard_name(f) + " is of a split into " + std::to_string(f.shard.count) + " shards, " + shard_name(first) +
                        " of one into " + std::to_string(first.shard.count));
@@ -63,7 +63,8 @@ void check_shards(const std::vector<ShardFile>& shards) {
   for (uint64_t k = 0; k < first.shard.count && missing.size() < 200; ++k)
     if (!seen.count(k)) missing += (missing.empty() ? "" : ", ") + std::to_string(k + 1);
   if (!missing.empty())
-    throw UsageError("shards missing of " + std::to_string(first.shard.count) + ": " + missing + (seen.size() + 1 < first.shard.count ? ", ..." : ""));
+    throw UsageError("shards missing of " + std::to_string(first.shard.count) + ": " + missing +
+                     (seen.size() + 1 < first.shard.count ? ", ..." : ""));
 }
 
 /// How evenly the work fell, on stderr (stdout is the unsharded output): `per_shard[k]` is shard
@@ -88,12 +89,14 @@ void print_balance(const char* unit, const std::vector<uint64_t>& per_shard) {
 void check_inputs(const ShardFile& first, const char* what) {
   for (const FileFingerprint& f : first.files)
     if (fingerprint(f.path) != f)
-      throw UsageError(std::string(what) + " " + f.path + " changed since the shards read it (or is another file here: run merge where the shards ran)");
+      throw UsageError(std::string(what) + " " + f.path +
+                       " changed since the shards read it (or is another file here: run merge where the shards ran)");
 }
 
 /// The explore shards' merged report (stdout) and --json.
 int merge_explore(const std::vector<ShardFile>& shards, const std::vector<std::string>& paths, const po::variables_map& vm) {
-  if (vm.count("csv") || vm.count("svg")) throw UsageError("--csv and --svg are outputs of a sweep; these are shards of tlbsim explore (--json)");
+  if (vm.count("csv") || vm.count("svg"))
+    throw UsageError("--csv and --svg are outputs of a sweep; these are shards of tlbsim explore (--json)");
   // The explore command the shards ran, parsed as explore parses it.
   po::options_description explore_opts;
   add_explore_options(explore_opts);
@@ -184,11 +187,11 @@ int merge_sweep(const std::vector<ShardFile>& shards, const std::vector<std::str
 
 int cmd_merge(const std::vector<std::string>& args) {
   po::options_description opts("tlbsim merge SHARD.json... [options]");
-  opts.add_options()("help,h", "show this help")
-      ("shard-file", po::value<std::vector<std::string>>(), "shard files written by tlbsim explore or sweep --shard K/N --json FILE, one per shard")
-      ("json", po::value<std::string>(), "explore shards: also write the report as JSON to this file, as explore --json would")
-      ("csv", po::value<std::string>(), "sweep shards: write the table as CSV to this file, as sweep --csv would")
-      ("svg", po::value<std::string>(), "sweep shards: write the plot as SVG to this file, as sweep --svg would");
+  opts.add_options()("help,h", "show this help")("shard-file", po::value<std::vector<std::string>>(),
+                                                 "shard files written by tlbsim explore or sweep --shard K/N --json FILE, one per shard")(
+      "json", po::value<std::string>(), "explore shards: also write the report as JSON to this file, as explore --json would")(
+      "csv", po::value<std::string>(), "sweep shards: write the table as CSV to this file, as sweep --csv would")(
+      "svg", po::value<std::string>(), "sweep shards: write the plot as SVG to this file, as sweep --svg would");
   const auto vm = parse(args, opts, "shard-file");
   if (vm.count("help")) {
     std::cout << opts << "\n";

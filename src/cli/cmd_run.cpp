@@ -42,16 +42,16 @@ int cmd_run(const std::vector<std::string>& args) {
   po::options_description opts("tlbsim run [FILE...] [options]");
   opts.add_options()("help,h", "show this help");
   add_selection_options(opts, "run only these scenarios");
-  opts.add_options()
-      ("seed", po::value<std::string>(), "seed for random schedules, 0 to 2^64-1 (overrides the scenario's)")
-      ("json", po::value<std::string>(), "also write the report as JSON to this file")
-      ("check", "run every model invariant check after each step")
-      ("events", "print every event of every run (the full witness trace)")
-      ("steps", "print every scheduler step of every run: thread, label, op, events (write a --schedule from it)")
-      ("schedule", po::value<std::string>(), "replace the schedule of the one selected scenario: a JSON array of steps ('[\"dev:2\",\"T1*\"]') or the same steps separated by commas")
-      ("dot", po::value<std::string>(), "write the happens-before graph of the run (Graphviz); needs one scenario and policy")
-      ("trace", po::value<std::string>(), "write the run as a Chrome/Perfetto trace (JSON); needs one scenario and policy")
-      ("progress", po::value<std::string>(), "print a progress line on stderr every SECONDS, more than 0 (default: on a terminal only, redrawn in place)");
+  opts.add_options()("seed", po::value<std::string>(), "seed for random schedules, 0 to 2^64-1 (overrides the scenario's)")(
+      "json", po::value<std::string>(), "also write the report as JSON to this file")(
+      "check", "run every model invariant check after each step")("events", "print every event of every run (the full witness trace)")(
+      "steps", "print every scheduler step of every run: thread, label, op, events (write a --schedule from it)")(
+      "schedule", po::value<std::string>(),
+      "replace the schedule of the one selected scenario: a JSON array of steps ('[\"dev:2\",\"T1*\"]') or the same steps separated by "
+      "commas")("dot", po::value<std::string>(), "write the happens-before graph of the run (Graphviz); needs one scenario and policy")(
+      "trace", po::value<std::string>(), "write the run as a Chrome/Perfetto trace (JSON); needs one scenario and policy")(
+      "progress", po::value<std::string>(),
+      "print a progress line on stderr every SECONDS, more than 0 (default: on a terminal only, redrawn in place)");
   const auto vm = parse(args, opts, "file");
   if (vm.count("help")) {
     std::cout << opts << "\n";
@@ -82,8 +82,8 @@ int cmd_run(const std::vector<std::string>& args) {
       [&](double) -> std::string {
         if (run_names.empty()) return {};
         const size_t i = std::min(current.load(), run_names.size() - 1);
-        return run_names[i] + " (" + std::to_string(i + 1) + " of " + std::to_string(run_names.size()) + "): " +
-               steps_line(steps.load(), steady_seconds() - run_started.load());
+        return run_names[i] + " (" + std::to_string(i + 1) + " of " + std::to_string(run_names.size()) +
+               "): " + steps_line(steps.load(), steady_seconds() - run_started.load());
       },
       seconds_option(vm, "progress", 1e9));
   std::string text;

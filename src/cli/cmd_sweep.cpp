@@ -23,12 +23,13 @@ int cmd_sweep(const std::vector<std::string>& args) {
   po::options_description opts("tlbsim sweep [options]");
   opts.add_options()("help,h", "show this help");
   add_sweep_options(opts);
-  opts.add_options()
-      ("csv", po::value<std::string>(), "write the table as CSV to FILE")
-      ("svg", po::value<std::string>(), "write the plot as SVG to FILE")
-      ("shard", po::value<std::string>(), "run shard K of N (K/N, N at most 2^20) of the grid and write it to --json for tlbsim merge (docs/scale-out.md)")
-      ("json", po::value<std::string>(), "with --shard: the shard file to write")
-      ("progress", po::value<std::string>(), "print a progress line on stderr every SECONDS, more than 0 (default: on a terminal only, redrawn in place)");
+  opts.add_options()("csv", po::value<std::string>(), "write the table as CSV to FILE")("svg", po::value<std::string>(),
+                                                                                        "write the plot as SVG to FILE")(
+      "shard", po::value<std::string>(),
+      "run shard K of N (K/N, N at most 2^20) of the grid and write it to --json for tlbsim merge (docs/scale-out.md)")(
+      "json", po::value<std::string>(), "with --shard: the shard file to write")(
+      "progress", po::value<std::string>(),
+      "print a progress line on stderr every SECONDS, more than 0 (default: on a terminal only, redrawn in place)");
   const auto vm = parse(args, opts, nullptr);
   if (vm.count("help")) {
     std::cout << opts << "\n";
@@ -36,8 +37,10 @@ int cmd_sweep(const std::vector<std::string>& args) {
   }
   const std::optional<Shard> shard = vm.count("shard") ? std::optional(parse_shard(vm["shard"].as<std::string>())) : std::nullopt;
   if (shard && !vm.count("json")) throw UsageError("--shard writes the shard's cells to --json FILE: name one");
-  if (!shard && vm.count("json")) throw UsageError("--json writes a shard file: it needs --shard K/N (the report is text, --csv and --svg)");
-  if (shard && (vm.count("csv") || vm.count("svg"))) throw UsageError("--csv and --svg need the whole grid: tlbsim merge writes them from the shards");
+  if (!shard && vm.count("json"))
+    throw UsageError("--json writes a shard file: it needs --shard K/N (the report is text, --csv and --svg)");
+  if (shard && (vm.count("csv") || vm.count("svg")))
+    throw UsageError("--csv and --svg need the whole grid: tlbsim merge writes them from the shards");
   std::vector<NamedPath> inputs;
   if (vm.count("costs")) inputs.push_back(NamedPath{"--costs file", vm["costs"].as<std::string>()});
   OutputSet outputs(inputs, named_outputs(vm, {"csv", "svg", "json"}));

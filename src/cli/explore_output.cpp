@@ -15,8 +15,10 @@ namespace {
 
 std::string format_count(double v) {
   char buf[64];
-  if (v < 1e15) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else std::snprintf(buf, sizeof buf, "%.3g", v);
+  if (v < 1e15)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g", v);
   return buf;
 }
 
@@ -42,9 +44,8 @@ std::string naive_text(const ExploreResult& r) {
 }
 
 std::string report(const ScenarioSpec& s, const ExploreResult& r, const std::vector<VerdictCheck>& checks) {
-  std::string out = s.name + " under " + r.policy + ": " + scope_text(r) + ", " + std::to_string(r.executions) +
-                    " executions explored, " + std::to_string(r.pruned) + " pruned, " +
-                    plural(r.distinct_outcomes, "distinct outcome") + " (" + naive_text(r) + ")\n";
+  std::string out = s.name + " under " + r.policy + ": " + scope_text(r) + ", " + std::to_string(r.executions) + " executions explored, " +
+                    std::to_string(r.pruned) + " pruned, " + plural(r.distinct_outcomes, "distinct outcome") + " (" + naive_text(r) + ")\n";
   size_t w = 0;
   for (const auto& p : r.properties) w = std::max(w, p.name.size());
   for (const auto& p : r.expectations) w = std::max(w, p.name.size() + 7);
@@ -68,8 +69,7 @@ std::string report(const ScenarioSpec& s, const ExploreResult& r, const std::vec
     for (const auto& t : r.budget->threads)
       out += "    " + t.name + ": " + (t.done ? "done" : (t.runnable ? "runnable at " : "blocked at ") + t.next) + "\n";
   }
-  if (r.invariant)
-    out += "  model invariant violated by " + schedule_text(s, r.invariant->first) + ": " + r.invariant->second + "\n";
+  if (r.invariant) out += "  model invariant violated by " + schedule_text(s, r.invariant->first) + ": " + r.invariant->second + "\n";
   for (const VerdictCheck& c : checks) {
     std::string word(to_string(c.stated));
     std::transform(word.begin(), word.end(), word.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
@@ -112,8 +112,10 @@ nlohmann::ordered_json json_report(const std::string& file, const ScenarioSpec& 
     scope["exhaustive"] = exhaustive_unbounded(r);
     scope["preemptions"] = r.preemptions < 0 || exhaustive_unbounded(r) ? J(nullptr) : J(r.preemptions);
     scope["never_and_always_hold"] = verdict_scope(r);
-    if (r.stopped) scope["stopped_round"] = J{{"preemptions", r.stopped->preemptions}, {"executions", r.stopped->executions}};
-    else scope["stopped_round"] = nullptr;
+    if (r.stopped)
+      scope["stopped_round"] = J{{"preemptions", r.stopped->preemptions}, {"executions", r.stopped->executions}};
+    else
+      scope["stopped_round"] = nullptr;
     scope["budget_executions"] = budget ? J(budget) : J(nullptr);
     scope["budget_exceeded"] = !r.complete || r.stopped.has_value();
     scope["time_budget_hit"] = r.deadline_hit;
@@ -160,14 +162,20 @@ nlohmann::ordered_json json_report(const std::string& file, const ScenarioSpec& 
     b["schedule"] = schedule_json(s, r.budget->schedule);
     J th = J::array();
     for (const auto& t : r.budget->threads)
-      th.push_back(J{{"name", t.name}, {"state", t.done ? "done" : t.runnable ? "runnable" : "blocked"}, {"at", t.done ? J(nullptr) : J(t.next)}});
+      th.push_back(J{{"name", t.name},
+                     {"state", t.done       ? "done"
+                               : t.runnable ? "runnable"
+                                            : "blocked"},
+                     {"at", t.done ? J(nullptr) : J(t.next)}});
     b["threads"] = th;
     j["step_budget_exceeded"] = b;
   } else {
     j["step_budget_exceeded"] = nullptr;
   }
-  if (r.invariant) j["invariant"] = J{{"schedule", schedule_json(s, r.invariant->first)}, {"check", r.invariant->second}};
-  else j["invariant"] = nullptr;
+  if (r.invariant)
+    j["invariant"] = J{{"schedule", schedule_json(s, r.invariant->first)}, {"check", r.invariant->second}};
+  else
+    j["invariant"] = nullptr;
   return j;
 }
 

@@ -9,15 +9,22 @@ using namespace tlbsim::scenarios;
 
 void add_explore_options(po::options_description& opts) {
   add_selection_options(opts, "explore only these scenarios");
-  opts.add_options()
-      ("mode", po::value<std::string>()->default_value("exhaustive"), "exhaustive (every schedule up to reordering of independent steps) or random")
-      ("runs", po::value<std::string>()->default_value("1000"), "random mode: schedules to sample (at least 1)")
-      ("seed", po::value<std::string>()->default_value("1"), "random mode: seed of the first schedule (0 to 2^64-1)")
-      ("max-steps", po::value<std::string>(), "step budget per execution, 1 to 2^32 (default: the scenario's max_steps)")
-      ("preemptions", po::value<std::string>(), "exhaustive mode: one search with at most this many preemptions per schedule, -1 (unbounded) to 64. Default: iterative context bounding from the scenario's \"explore\" bound (else 0) up, until a search completes unbounded or the budget runs out (docs/explore.md)")
-      ("budget-executions", po::value<std::string>()->default_value(std::to_string(kDefaultExecutionBudget)), "exhaustive mode: executions per scenario and policy, over all bounds (0: no limit); deterministic, the same for every --jobs")
-      ("budget", po::value<std::string>(), "exhaustive mode: also stop each scenario and policy after this many seconds, more than 0 (the output then depends on the machine's speed)")
-      ("split-depth", po::value<std::string>()->default_value("1"), "exhaustive mode: split the search into one task per schedule prefix of this many steps, 1 to 16; deeper gives more, smaller tasks to share among --jobs and --shard (counts change, verdicts do not; docs/scale-out.md)");
+  opts.add_options()("mode", po::value<std::string>()->default_value("exhaustive"),
+                     "exhaustive (every schedule up to reordering of independent steps) or random")(
+      "runs", po::value<std::string>()->default_value("1000"), "random mode: schedules to sample (at least 1)")(
+      "seed", po::value<std::string>()->default_value("1"), "random mode: seed of the first schedule (0 to 2^64-1)")(
+      "max-steps", po::value<std::string>(), "step budget per execution, 1 to 2^32 (default: the scenario's max_steps)")(
+      "preemptions", po::value<std::string>(),
+      "exhaustive mode: one search with at most this many preemptions per schedule, -1 (unbounded) to 64. Default: iterative context "
+      "bounding from the scenario's \"explore\" bound (else 0) up, until a search completes unbounded or the budget runs out "
+      "(docs/explore.md)")(
+      "budget-executions", po::value<std::string>()->default_value(std::to_string(kDefaultExecutionBudget)),
+      "exhaustive mode: executions per scenario and policy, over all bounds (0: no limit); deterministic, the same for every --jobs")(
+      "budget", po::value<std::string>(),
+      "exhaustive mode: also stop each scenario and policy after this many seconds, more than 0 (the output then depends on the machine's "
+      "speed)")("split-depth", po::value<std::string>()->default_value("1"),
+                "exhaustive mode: split the search into one task per schedule prefix of this many steps, 1 to 16; deeper gives more, "
+                "smaller tasks to share among --jobs and --shard (counts change, verdicts do not; docs/scale-out.md)");
 }
 
 ExploreRequest read_explore_request(const po::variables_map& vm) {
@@ -25,9 +32,12 @@ ExploreRequest read_explore_request(const po::variables_map& vm) {
   rq.sel = read_selection(vm);
   ExploreOptions& eo = rq.eo;
   const std::string mode = vm["mode"].as<std::string>();
-  if (mode == "exhaustive") eo.mode = ExploreOptions::Mode::Exhaustive;
-  else if (mode == "random") eo.mode = ExploreOptions::Mode::Random;
-  else throw UsageError("--mode: expected exhaustive or random, got \"" + mode + "\"");
+  if (mode == "exhaustive")
+    eo.mode = ExploreOptions::Mode::Exhaustive;
+  else if (mode == "random")
+    eo.mode = ExploreOptions::Mode::Random;
+  else
+    throw UsageError("--mode: expected exhaustive or random, got \"" + mode + "\"");
   eo.runs = *uint_option(vm, "runs", 1, kMaxU64);
   eo.seed = *uint_option(vm, "seed", 0, kMaxU64);
   // The same limit as a scenario's own max_steps.

@@ -26,7 +26,8 @@ const Command kCommands[] = {
     {"merge", cmd_merge, "merge SHARD.json...  combine the shards of explore or sweep --shard K/N into the unsharded output"},
     {"validate", cmd_validate, "validate FILE...    check scenario files without running them"},
     {"sweep", cmd_sweep, "sweep [options]     cost of each invalidation strategy against range size (table, CSV, SVG)"},
-    {"list", cmd_list, "list [FILE...]      list policies, driver decodings, strategies, workloads, metrics, ops, and the scenarios in FILEs"},
+    {"list", cmd_list,
+     "list [FILE...]      list policies, driver decodings, strategies, workloads, metrics, ops, and the scenarios in FILEs"},
 };
 
 std::string usage() {

@@ -31,8 +31,8 @@ std::string range_text(T lo, T hi) {
 /// An optional '-' and then decimal digits only.
 bool looks_like_integer(const std::string& text) {
   const size_t start = !text.empty() && text[0] == '-' ? 1 : 0;
-  return text.size() > start && std::all_of(text.begin() + static_cast<std::ptrdiff_t>(start), text.end(),
-                                            [](unsigned char c) { return std::isdigit(c) != 0; });
+  return text.size() > start &&
+         std::all_of(text.begin() + static_cast<std::ptrdiff_t>(start), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
 template <typename T>

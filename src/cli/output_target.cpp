@@ -16,9 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-[[noreturn]] void cannot_write(const NamedPath& out, const std::string& why) {
-  throw UsageError("cannot write " + out.path + ": " + why);
-}
+[[noreturn]] void cannot_write(const NamedPath& out, const std::string& why) { throw UsageError("cannot write " + out.path + ": " + why); }
 
 /// `path` with every symlink in its last component followed, to the path the link chain ends
 /// at (which need not exist yet: a dangling link creates its target). A relative link target
@@ -88,8 +86,7 @@ OutputTarget locate_output(const NamedPath& out) {
   if (errno != ENOENT) cannot_write(out, std::strerror(errno));
   // Nothing there yet (or a dangling symlink): a new file in an existing directory.
   const fs::path followed = follow_symlinks(out);
-  if (followed.filename().empty() || followed.filename() == "." || followed.filename() == "..")
-    cannot_write(out, "names a directory");
+  if (followed.filename().empty() || followed.filename() == "." || followed.filename() == "..") cannot_write(out, "names a directory");
   const fs::path dir = followed.parent_path().empty() ? fs::path(".") : followed.parent_path();
   struct stat dst {};
   if (::stat(dir.c_str(), &dst) != 0) cannot_write(out, "directory " + dir.string() + ": " + std::strerror(errno));

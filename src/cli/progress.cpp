@@ -63,8 +63,10 @@ ProgressReporter::ProgressReporter(std::function<std::string(double)> line, std:
       std::fprintf(stderr, "\r%-*s", static_cast<int>(width), text.c_str());
     }
     // A log (--progress) ends with the final state; a terminal line is wiped.
-    if (every) std::fprintf(stderr, "%s\n", line(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()).c_str());
-    else std::fprintf(stderr, "\r%*s\r", static_cast<int>(width), "");
+    if (every)
+      std::fprintf(stderr, "%s\n", line(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()).c_str());
+    else
+      std::fprintf(stderr, "\r%*s\r", static_cast<int>(width), "");
   });
 }
 

@@ -119,7 +119,8 @@ std::string shard_document(const ShardHeader& h, const char* key, OJ body) {
 
 std::string explore_shard_document(const ShardHeader& h, const std::vector<ShardJob>& jobs) {
   OJ js = OJ::array();
-  for (const ShardJob& j : jobs) js.push_back(OJ{{"file", j.file}, {"scenario", j.scenario}, {"policy", j.policy}, {"part", part_to_json(j.part)}});
+  for (const ShardJob& j : jobs)
+    js.push_back(OJ{{"file", j.file}, {"scenario", j.scenario}, {"policy", j.policy}, {"part", part_to_json(j.part)}});
   return shard_document(h, "jobs", std::move(js));
 }
 
@@ -139,9 +140,12 @@ ShardFile read_shard_file(const std::string& path) {
   if (const J& v = doc[kFormatKey]; !v.is_number_unsigned() || v.get<uint64_t>() != kShardFormat)
     fail(path, std::string("/") + kFormatKey, "shard format " + v.dump() + ", this tlbsim reads format " + std::to_string(kShardFormat));
   const std::string command = text(path, member(path, doc, "", "command"), "/command");
-  if (command == "explore") f.command = ShardCommand::Explore;
-  else if (command == "sweep") f.command = ShardCommand::Sweep;
-  else fail(path, "/command", "expected \"explore\" or \"sweep\", got \"" + command + "\"");
+  if (command == "explore")
+    f.command = ShardCommand::Explore;
+  else if (command == "sweep")
+    f.command = ShardCommand::Sweep;
+  else
+    fail(path, "/command", "expected \"explore\" or \"sweep\", got \"" + command + "\"");
   f.build = text(path, member(path, doc, "", "build"), "/build");
   const J& args = array(path, member(path, doc, "", "arguments"), "/arguments");
   for (size_t i = 0; i < args.size(); ++i) f.tokens.push_back(text(path, args[i], "/arguments/" + std::to_string(i)));

@@ -52,7 +52,7 @@ struct ShardHeader {
   ShardCommand command = ShardCommand::Explore;
   std::vector<std::string> tokens;  ///< the options that shape the result (result_tokens())
   scenarios::Shard shard;
-  std::vector<std::string> files;   ///< input files, fingerprinted when written
+  std::vector<std::string> files;  ///< input files, fingerprinted when written
 };
 
 /// The shard file's text: the header and `body` (the command's part of the work) under `key`.

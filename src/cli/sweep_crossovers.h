@@ -15,11 +15,11 @@ struct SweepSeries {
 };
 
 struct Crossover {
-  std::string a, b;     ///< strategy labels
-  uint64_t below = 0;   ///< last size where the order is the one at the smallest sizes
-  uint64_t above = 0;   ///< first size where it has flipped
-  double pages = 0;     ///< log-linear interpolation of the crossing (or the size of an exact tie)
-  double ns = 0;        ///< cost there
+  std::string a, b;    ///< strategy labels
+  uint64_t below = 0;  ///< last size where the order is the one at the smallest sizes
+  uint64_t above = 0;  ///< first size where it has flipped
+  double pages = 0;    ///< log-linear interpolation of the crossing (or the size of an exact tie)
+  double ns = 0;       ///< cost there
 };
 
 /// Sizes (common to both series) where the sign of cost(a) - cost(b) changes. Between two

@@ -68,10 +68,11 @@ SweepOutput::SweepOutput(const SweepRequest& rq, std::vector<WorkloadResult> res
 
 std::string SweepOutput::text() const {
   std::string out;
-  out += format("workload %s, policy %s%s; cost per side: its invalidation ns + refills of the re-touched working set\n"
-                "(CPU strategies run with %s, IOMMU strategies with %s; windows: those still open at a free)\n\n",
-                m_rq.workload.c_str(), m_rq.policy.c_str(), m_rq.no_ats ? ", device without ATS" : "", m_rq.iommu_base.label.c_str(),
-                m_rq.cpu_base.label.c_str());
+  out += format(
+      "workload %s, policy %s%s; cost per side: its invalidation ns + refills of the re-touched working set\n"
+      "(CPU strategies run with %s, IOMMU strategies with %s; windows: those still open at a free)\n\n",
+      m_rq.workload.c_str(), m_rq.policy.c_str(), m_rq.no_ats ? ", device without ATS" : "", m_rq.iommu_base.label.c_str(),
+      m_rq.cpu_base.label.c_str());
   out += format("%-22s %6s %7s %7s %8s %7s %11s %8s %11s %11s %7s\n", "strategy", "pages", "sec_inv", "cpu_fl", "commands", "syncs",
                 "inv_ns", "misses", "refill_ns", "total_ns", "windows");
   for (const Row& r : m_rows) {
@@ -105,8 +106,6 @@ std::string SweepOutput::csv() const {
   return csv.str();
 }
 
-std::string SweepOutput::svg() const {
-  return sweep_svg("tlbsim sweep: " + m_rq.workload + " under " + m_rq.policy, m_series, m_cross);
-}
+std::string SweepOutput::svg() const { return sweep_svg("tlbsim sweep: " + m_rq.workload + " under " + m_rq.policy, m_series, m_cross); }
 
 }  // namespace tlbsim::cli

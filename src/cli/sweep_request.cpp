@@ -39,18 +39,20 @@ kernel::Strategy parse_or_throw(const std::string& spec, const char* opt) {
 }  // namespace
 
 void add_sweep_options(po::options_description& opts) {
-  opts.add_options()
-      ("workload", po::value<std::string>()->default_value("munmap-dense"), "workload (see tlbsim list)")
-      ("strategies", po::value<std::vector<std::string>>()->composing(), "strategies, comma-separated (default: all sides' main ones)")
-      ("sizes", po::value<std::vector<std::string>>()->composing(), "range sizes in pages, comma-separated, each 1 to 1048576")
-      ("policy", po::value<std::string>()->default_value("fixed"), "notifier policy")
-      ("costs", po::value<std::string>(), "JSON file overriding cost-model fields")
-      ("vmas", po::value<std::string>()->default_value("100"), ("fork: VMAs the pages are spread over, 1 to " + std::to_string(kMaxSweepPages)).c_str())
-      ("cpu-working-set", po::value<std::string>()->default_value("512"), ("pages the CPU re-touches after the path, 0 to " + std::to_string(kMaxWorkingSetPages)).c_str())
-      ("device-working-set", po::value<std::string>()->default_value("64"), ("pages the device re-touches after the path, 0 to " + std::to_string(kMaxWorkingSetPages)).c_str())
-      ("no-ats", "the device has no ATC (no PCIe ATS): only the IOTLB caches its translations")
-      ("cpu-base", po::value<std::string>()->default_value("cpu:per-page"), "CPU strategy while sweeping IOMMU strategies")
-      ("iommu-base", po::value<std::string>()->default_value("iommu:full-above:511"), "IOMMU strategy while sweeping CPU strategies");
+  opts.add_options()("workload", po::value<std::string>()->default_value("munmap-dense"), "workload (see tlbsim list)")(
+      "strategies", po::value<std::vector<std::string>>()->composing(), "strategies, comma-separated (default: all sides' main ones)")(
+      "sizes", po::value<std::vector<std::string>>()->composing(), "range sizes in pages, comma-separated, each 1 to 1048576")(
+      "policy", po::value<std::string>()->default_value("fixed"), "notifier policy")("costs", po::value<std::string>(),
+                                                                                     "JSON file overriding cost-model fields")(
+      "vmas", po::value<std::string>()->default_value("100"),
+      ("fork: VMAs the pages are spread over, 1 to " + std::to_string(kMaxSweepPages)).c_str())(
+      "cpu-working-set", po::value<std::string>()->default_value("512"),
+      ("pages the CPU re-touches after the path, 0 to " + std::to_string(kMaxWorkingSetPages)).c_str())(
+      "device-working-set", po::value<std::string>()->default_value("64"),
+      ("pages the device re-touches after the path, 0 to " + std::to_string(kMaxWorkingSetPages)).c_str())(
+      "no-ats", "the device has no ATC (no PCIe ATS): only the IOTLB caches its translations")(
+      "cpu-base", po::value<std::string>()->default_value("cpu:per-page"), "CPU strategy while sweeping IOMMU strategies")(
+      "iommu-base", po::value<std::string>()->default_value("iommu:full-above:511"), "IOMMU strategy while sweeping CPU strategies");
 }
 
 SweepRequest read_sweep_request(const po::variables_map& vm) {

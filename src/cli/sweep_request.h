@@ -19,11 +19,11 @@ namespace tlbsim::cli {
 void add_sweep_options(po::options_description& opts);
 
 struct SweepRequest {
-  std::string workload;                       ///< its name
-  std::vector<kernel::Strategy> strategies;   ///< swept, in the order given
-  std::vector<uint64_t> sizes;                ///< range sizes in pages, ascending, distinct
+  std::string workload;                      ///< its name
+  std::vector<kernel::Strategy> strategies;  ///< swept, in the order given
+  std::vector<uint64_t> sizes;               ///< range sizes in pages, ascending, distinct
   std::string policy;
-  kernel::Strategy cpu_base, iommu_base;      ///< each side's strategy while the other is swept
+  kernel::Strategy cpu_base, iommu_base;  ///< each side's strategy while the other is swept
   bool no_ats = false;
   std::optional<std::string> costs_file;
   /// Every cell's parameters but the range size and strategies.

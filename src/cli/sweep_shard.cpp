@@ -4,7 +4,6 @@
 #include <iterator>
 #include <utility>
 
-
 namespace tlbsim::cli {
 
 using namespace tlbsim::scenarios;
@@ -18,11 +17,16 @@ namespace {
 
 /// Every counter of a side, by the name the shard file gives it.
 constexpr std::pair<const char*, uint64_t iommu::CostCounters::*> kCounters[] = {
-    {"cpu_flushes", &iommu::CostCounters::cpu_flushes},     {"cpu_flush_ns", &iommu::CostCounters::cpu_flush_ns},
-    {"iommu_commands", &iommu::CostCounters::iommu_commands}, {"atc_commands", &iommu::CostCounters::atc_commands},
-    {"syncs", &iommu::CostCounters::syncs},                 {"iommu_ns", &iommu::CostCounters::iommu_ns},
-    {"iotlb_misses", &iommu::CostCounters::iotlb_misses},   {"atc_misses", &iommu::CostCounters::atc_misses},
-    {"refill_ns", &iommu::CostCounters::refill_ns},         {"sec_inv_requests", &iommu::CostCounters::sec_inv_requests},
+    {"cpu_flushes", &iommu::CostCounters::cpu_flushes},
+    {"cpu_flush_ns", &iommu::CostCounters::cpu_flush_ns},
+    {"iommu_commands", &iommu::CostCounters::iommu_commands},
+    {"atc_commands", &iommu::CostCounters::atc_commands},
+    {"syncs", &iommu::CostCounters::syncs},
+    {"iommu_ns", &iommu::CostCounters::iommu_ns},
+    {"iotlb_misses", &iommu::CostCounters::iotlb_misses},
+    {"atc_misses", &iommu::CostCounters::atc_misses},
+    {"refill_ns", &iommu::CostCounters::refill_ns},
+    {"sec_inv_requests", &iommu::CostCounters::sec_inv_requests},
 };
 
 static_assert(std::size(kCounters) * sizeof(uint64_t) == sizeof(iommu::CostCounters), "a CostCounters field missing from kCounters");
@@ -77,7 +81,8 @@ std::vector<SweepCellResult> read_sweep_cells(const ShardFile& f, const std::vec
     if (index >= cells.size()) fail(f.path, at + "/cell", "expected a cell below " + std::to_string(cells.size()) + ", the grid's size");
     const J& label = member(f.path, c, at, "strategy");
     const std::string want = rq.strategies[cells[index].strategy].label;
-    if (!label.is_string() || label.get<std::string>() != want) fail(f.path, at + "/strategy", "expected \"" + want + "\", cell " + std::to_string(index) + "'s strategy");
+    if (!label.is_string() || label.get<std::string>() != want)
+      fail(f.path, at + "/strategy", "expected \"" + want + "\", cell " + std::to_string(index) + "'s strategy");
     if (number_at(f.path, c, at, "pages") != cells[index].pages)
       fail(f.path, at + "/pages", "expected " + std::to_string(cells[index].pages) + ", cell " + std::to_string(index) + "'s size");
     const J& r = member(f.path, c, at, "result");

@@ -10,7 +10,8 @@ namespace tlbsim::cli {
 namespace {
 
 constexpr double kW = 960, kH = 600, kLeft = 90, kRight = 250, kTop = 50, kBottom = 70;
-const char* const kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf", "#bcbd22"};
+const char* const kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                                "#8c564b", "#e377c2", "#7f7f7f", "#17becf", "#bcbd22"};
 
 std::string fmt(const char* f, double a) {
   char b[64];
@@ -21,10 +22,14 @@ std::string fmt(const char* f, double a) {
 std::string esc(const std::string& s) {
   std::string o;
   for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else o += c;
+    if (c == '<')
+      o += "&lt;";
+    else if (c == '>')
+      o += "&gt;";
+    else if (c == '&')
+      o += "&amp;";
+    else
+      o += c;
   }
   return o;
 }
@@ -57,8 +62,8 @@ std::string sweep_svg(const std::string& title, const std::vector<SweepSeries>& 
   const LogAxis Y{ymin, ymax, kH - kBottom, kTop};
 
   std::string o;
-  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt("%.0f", kW) + "\" height=\"" + fmt("%.0f", kH) +
-       "\" viewBox=\"0 0 " + fmt("%.0f", kW) + " " + fmt("%.0f", kH) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt("%.0f", kW) + "\" height=\"" + fmt("%.0f", kH) + "\" viewBox=\"0 0 " +
+       fmt("%.0f", kW) + " " + fmt("%.0f", kH) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   o += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   o += "<text x=\"" + fmt("%.0f", kW / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" + esc(title) + "</text>\n";
   // Grid and tick labels: powers of two on x, powers of ten on y.
@@ -66,7 +71,8 @@ std::string sweep_svg(const std::string& title, const std::vector<SweepSeries>& 
     const double px = X.at(x);
     o += "<line x1=\"" + fmt("%.1f", px) + "\" y1=\"" + fmt("%.1f", kTop) + "\" x2=\"" + fmt("%.1f", px) + "\" y2=\"" +
          fmt("%.1f", kH - kBottom) + "\" stroke=\"#e0e0e0\"/>\n";
-    o += "<text x=\"" + fmt("%.1f", px) + "\" y=\"" + fmt("%.1f", kH - kBottom + 18) + "\" text-anchor=\"middle\">" + fmt("%.0f", x) + "</text>\n";
+    o += "<text x=\"" + fmt("%.1f", px) + "\" y=\"" + fmt("%.1f", kH - kBottom + 18) + "\" text-anchor=\"middle\">" + fmt("%.0f", x) +
+         "</text>\n";
   }
   for (double y = ymin; y <= ymax * 1.0001; y *= 10) {
     const double py = Y.at(y);
@@ -100,10 +106,11 @@ std::string sweep_svg(const std::string& title, const std::vector<SweepSeries>& 
   for (size_t i = 0; i < crossovers.size(); ++i) {
     const Crossover& c = crossovers[i];
     const double px = X.at(c.pages), py = Y.at(std::max(c.ns, ymin));
-    o += "<circle cx=\"" + fmt("%.1f", px) + "\" cy=\"" + fmt("%.1f", py) + "\" r=\"6\" fill=\"none\" stroke=\"black\" stroke-width=\"1.5\"/>\n";
+    o += "<circle cx=\"" + fmt("%.1f", px) + "\" cy=\"" + fmt("%.1f", py) +
+         "\" r=\"6\" fill=\"none\" stroke=\"black\" stroke-width=\"1.5\"/>\n";
     o += "<text x=\"" + fmt("%.1f", px + 8) + "\" y=\"" + fmt("%.1f", py - 8) + "\" font-size=\"11\">" + fmt("%.0f", c.pages) + "</text>\n";
-    o += "<text x=\"" + fmt("%.1f", kW - kRight + 15) + "\" y=\"" + fmt("%.1f", legend_end + 20 + 16.0 * double(i)) + "\" font-size=\"10\">" +
-         esc(c.a + " = " + c.b) + " @ " + fmt("%.0f", c.pages) + "</text>\n";
+    o += "<text x=\"" + fmt("%.1f", kW - kRight + 15) + "\" y=\"" + fmt("%.1f", legend_end + 20 + 16.0 * double(i)) +
+         "\" font-size=\"10\">" + esc(c.a + " = " + c.b) + " @ " + fmt("%.0f", c.pages) + "</text>\n";
   }
   o += "</svg>\n";
   return o;

@@ -10,19 +10,19 @@
 namespace tlbsim::iommu {
 
 struct CostModel {
-  uint64_t pte_write = 5;              ///< one PTE store, cache-hot
-  uint64_t cpu_invlpg = 100;           ///< per-page local CPU flush (INVLPG / TLBI VALE1IS)
-  uint64_t cpu_full_flush = 40;        ///< CR3 write / TLBI ASIDE1IS
-  uint64_t cpu_walk = 15;              ///< CPU TLB miss refill
-  uint64_t ipi_first = 800;            ///< shootdown of the first remote CPU
-  uint64_t ipi_each = 70;              ///< each further remote CPU
-  uint64_t iommu_cmd = 50;             ///< one queued per-page invalidation command
-  uint64_t iommu_range_cmd = 50;       ///< one queued command covering more than one page
-  uint64_t iommu_pasid_cmd = 50;       ///< one queued PASID/ASID-wide command
-  uint64_t iommu_sync = 1000;          ///< CMD_SYNC / COMPLETION_WAIT / qi wait descriptor
-  uint64_t iotlb_walk = 300;           ///< IOMMU walk on an IOTLB miss
-  uint64_t atc_inv_rtt = 2000;         ///< ATS Invalidate Request -> Completion
-  uint64_t atc_miss = 1500;            ///< ATS Translation Request round trip
+  uint64_t pte_write = 5;         ///< one PTE store, cache-hot
+  uint64_t cpu_invlpg = 100;      ///< per-page local CPU flush (INVLPG / TLBI VALE1IS)
+  uint64_t cpu_full_flush = 40;   ///< CR3 write / TLBI ASIDE1IS
+  uint64_t cpu_walk = 15;         ///< CPU TLB miss refill
+  uint64_t ipi_first = 800;       ///< shootdown of the first remote CPU
+  uint64_t ipi_each = 70;         ///< each further remote CPU
+  uint64_t iommu_cmd = 50;        ///< one queued per-page invalidation command
+  uint64_t iommu_range_cmd = 50;  ///< one queued command covering more than one page
+  uint64_t iommu_pasid_cmd = 50;  ///< one queued PASID/ASID-wide command
+  uint64_t iommu_sync = 1000;     ///< CMD_SYNC / COMPLETION_WAIT / qi wait descriptor
+  uint64_t iotlb_walk = 300;      ///< IOMMU walk on an IOTLB miss
+  uint64_t atc_inv_rtt = 2000;    ///< ATS Invalidate Request -> Completion
+  uint64_t atc_miss = 1500;       ///< ATS Translation Request round trip
 };
 
 /// What one run spent on invalidation, for reports and benches.

@@ -23,8 +23,7 @@ bool is_atc(InvCmdKind k) { return k == InvCmdKind::AtcRange || k == InvCmdKind:
 /// Every command is one queue entry; the cost model may still price a page, a span and a whole
 /// PASID differently (docs/cost-model.md).
 uint64_t cmd_cost(const CostModel& cost, const InvCmd& c) {
-  if (c.kind == InvCmdKind::IotlbPasid || c.kind == InvCmdKind::AtcAll || c.kind == InvCmdKind::AtcNoPasidAll)
-    return cost.iommu_pasid_cmd;
+  if (c.kind == InvCmdKind::IotlbPasid || c.kind == InvCmdKind::AtcAll || c.kind == InvCmdKind::AtcNoPasidAll) return cost.iommu_pasid_cmd;
   return c.end - c.start <= kPageSize ? cost.iommu_cmd : cost.iommu_range_cmd;
 }
 }  // namespace
@@ -44,9 +43,12 @@ void InvalidationQueue::submit(const InvCmd& c) {
   m_counters.iommu_ns = sat_add(m_counters.iommu_ns, ns);
   m_bus.advance(ns);
   if (m_bus.active()) {
-    Event e{.kind = EventKind::InvCmd, .flags = uint8_t(c.leaf_only ? 0 : kEvTable),
-            .holder = (is_atc(c.kind) && c.device < m_iommu.devices()) ? Holder{HolderKind::Atc, m_iommu.device_global_id(c.device)} : Holder{HolderKind::Iotlb, m_iommu.index()},
-            .tag = c.pasid, .func = c.func};
+    Event e{.kind = EventKind::InvCmd,
+            .flags = uint8_t(c.leaf_only ? 0 : kEvTable),
+            .holder = (is_atc(c.kind) && c.device < m_iommu.devices()) ? Holder{HolderKind::Atc, m_iommu.device_global_id(c.device)}
+                                                                       : Holder{HolderKind::Iotlb, m_iommu.index()},
+            .tag = c.pasid,
+            .func = c.func};
     e.va = c.start;
     e.end = c.end;
     e.note = kind_name(c.kind);

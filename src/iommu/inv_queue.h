@@ -14,10 +14,10 @@ namespace tlbsim::iommu {
 class Iommu;
 
 enum class InvCmdKind : uint8_t {
-  IotlbRange,   ///< INVALIDATE_IOMMU_PAGES / PIOTLB PSI / TLBI_NH_VA (per page or range)
-  IotlbPasid,   ///< whole-PASID / ASID invalidation (TLBI_NH_ASID, PIOTLB PASID-selective)
-  AtcRange,     ///< INVALIDATE_IOTLB_PAGES / dev-IOTLB / ATC_INV for a span
-  AtcAll,       ///< ATC invalidation of every address under the PASID
+  IotlbRange,  ///< INVALIDATE_IOMMU_PAGES / PIOTLB PSI / TLBI_NH_VA (per page or range)
+  IotlbPasid,  ///< whole-PASID / ASID invalidation (TLBI_NH_ASID, PIOTLB PASID-selective)
+  AtcRange,    ///< INVALIDATE_IOTLB_PAGES / dev-IOTLB / ATC_INV for a span
+  AtcAll,      ///< ATC invalidation of every address under the PASID
   /// ATC invalidation of every address, sent without a PASID prefix (VT-d's non-PASID dev-IOTLB
   /// descriptor). PCIe has a device drop its PASID-tagged entries too; a device configured
   /// otherwise (DeviceConfig::nopasid_inv_covers_pasid) keeps them.

@@ -93,13 +93,15 @@ void touch_access(MmId mm, Vaddr va, bool write, Pfn pfn) {
   touch::read(Touch::Obj::PtRange, mm.value(), va.value(), va.value() + 1);
   touch::frame(write, pfn);
 }
-void emit_dma(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, Pfn pfn, Holder via, uint16_t dev,
-              const char* note = nullptr) {
+void emit_dma(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, Pfn pfn, Holder via, uint16_t dev, const char* note = nullptr) {
   touch_access(mm, va, write, pfn);
   if (!bus.active()) return;
   Event e{.kind = EventKind::Access,
           .flags = uint8_t((write ? kEvWrite : 0) | (via.kind != HolderKind::None ? kEvCached : 0)),
-          .holder = via, .mm = mm, .tag = pasid, .func = write ? "DMA write" : "DMA read"};
+          .holder = via,
+          .mm = mm,
+          .tag = pasid,
+          .func = write ? "DMA write" : "DMA read"};
   e.va = va.value();
   e.pfn = pfn;
   e.aux = dev;
@@ -109,8 +111,7 @@ void emit_dma(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, Pfn 
 void emit_prq(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, uint16_t dev, const char* why) {
   touch_access(mm, va, false, kNoPfn);
   if (!bus.active()) return;
-  Event e{.kind = EventKind::Fault, .flags = uint8_t(write ? kEvWrite : 0), .mm = mm, .tag = pasid,
-          .func = "page request (PRI/IOPF)"};
+  Event e{.kind = EventKind::Fault, .flags = uint8_t(write ? kEvWrite : 0), .mm = mm, .tag = pasid, .func = "page request (PRI/IOPF)"};
   e.va = va.value();
   e.aux = dev;
   e.note = why;
@@ -199,7 +200,7 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
     }
     if (w.fault != WalkFault::None) {
       emit_prq(bus, ctx.mm, tag, va, write, d.global_id,
-               w.fault == WalkFault::NotPresent ? "not present"
+               w.fault == WalkFault::NotPresent   ? "not present"
                : w.fault == WalkFault::Supervisor ? "supervisor page"
                                                   : "write protected");
       return {DmaFault::PageRequest};
@@ -245,8 +246,7 @@ void Iommu::apply(const InvCmd& c) {
     case InvCmdKind::AtcNoPasidAll:
       // The model's ATC holds PASID-tagged entries only: a device that reads a request without
       // a PASID as meant for its non-PASID entries drops nothing.
-      if (c.device < m_devices.size() && m_devices[c.device].cfg.nopasid_inv_covers_pasid)
-        m_devices[c.device].atc->invalidate_all(c.func);
+      if (c.device < m_devices.size() && m_devices[c.device].cfg.nopasid_inv_covers_pasid) m_devices[c.device].atc->invalidate_all(c.func);
       break;
   }
 }

@@ -61,8 +61,8 @@ Task<> secondary(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, cons
 /// architecture allows. When a subscriber heard the notifier, a device may translate before the
 /// DSB: its ATC was just invalidated, and with BTM the SMMU TLB may still answer from the entry
 /// the TLBI is about to remove (mainline primer B5; Will Deacon's review of the v6.9 split).
-Task<> notify_then_dsb(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, PwcScope pwc, const char* func,
-                       const char* how, const char* site) {
+Task<> notify_then_dsb(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, PwcScope pwc, const char* func, const char* how,
+                       const char* site) {
   co_await secondary(k, mm, start, end, site);
   if (k.policy().sec_inv_from_arch_flush && mm_has_notifiers(k, mm)) co_await yield_point("dsb(ish)");
   cpu_flush(k, mm, start, end, pwc, func, how);
@@ -101,7 +101,7 @@ Task<> arm64_flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64
   start &= ~(stride - 1);
   end = (end + stride - 1) & ~(stride - 1);
   const uint64_t pages = (end - start) >> kPageShift;
-  constexpr uint64_t kMaxTlbiOps = 512;                     // PTRS_PER_PTE
+  constexpr uint64_t kMaxTlbiOps = 512;                       // PTRS_PER_PTE
   constexpr uint64_t kMaxTlbiRangePages = uint64_t{1} << 21;  // num = 31, scale = 3
   if ((!k.config().arm64_tlbi_range && (end - start) >= kMaxTlbiOps * stride) || pages >= kMaxTlbiRangePages) {
     co_await arm64_flush_tlb_mm(k, mm);  // notifies after its DSB in every release
@@ -141,8 +141,7 @@ Task<> flush_tlb_page(Kernel& k, AddressSpace& mm, uint64_t addr) {
   if (k.config().arch == Arch::Arm64) {
     // __flush_tlb_page_nosync() issues the TLBI and, since 6bbd42e2df8f (6.6), notifies;
     // flush_tlb_page() adds dsb(ish).
-    co_await notify_then_dsb(k, mm, addr, addr + kPageSize, PwcScope::Keep, "flush_tlb_page", "TLBI VALE1IS",
-                             "__flush_tlb_page_nosync");
+    co_await notify_then_dsb(k, mm, addr, addr + kPageSize, PwcScope::Keep, "flush_tlb_page", "TLBI VALE1IS", "__flush_tlb_page_nosync");
   } else {
     co_await flush_tlb_mm_range(k, mm, addr, addr + kPageSize, kPageShift, false);
   }

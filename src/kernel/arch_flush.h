@@ -38,7 +38,7 @@ Task<> flush_pmd_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t
 /// struct arch_tlbflush_unmap_batch, the per-task tlb_ubc of deferred reclaim/migration flushes.
 struct TlbBatch {
   uint64_t cpumask = 0;
-  std::set<uint16_t> mms;                          ///< x86: whose ASIDs the full flush covers
+  std::set<uint16_t> mms;                            ///< x86: whose ASIDs the full flush covers
   std::vector<std::pair<uint16_t, uint64_t>> pages;  ///< arm64: TLBIs issued, not yet completed by DSB
   bool flush_required = false;
   bool writable = false;

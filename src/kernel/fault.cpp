@@ -250,8 +250,7 @@ Task<> user_access(Kernel& k, unsigned cpu, AddressSpace& mm, uint64_t addr, boo
   livelock(k, mm, addr, write, max_faults, "exc_page_fault", 0);
 }
 
-Task<> device_dma(Kernel& k, unsigned iommu_index, uint16_t device, AddressSpace& mm, uint64_t addr, bool write,
-                  unsigned max_faults) {
+Task<> device_dma(Kernel& k, unsigned iommu_index, uint16_t device, AddressSpace& mm, uint64_t addr, bool write, unsigned max_faults) {
   iommu::Iommu& io = k.iommu(iommu_index);
   for (unsigned n = 0; n <= max_faults; ++n) {
     // From here to the next scheduling point only the IOMMU runs: a fault suspends at

@@ -21,8 +21,7 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
 Task<> user_access(Kernel& k, unsigned cpu, AddressSpace& mm, uint64_t addr, bool write, unsigned max_faults = 16);
 
 /// A DMA by `device` behind `iommu` under the mm's PASID, with PRI/IOPF handling.
-Task<> device_dma(Kernel& k, unsigned iommu, uint16_t device, AddressSpace& mm, uint64_t addr, bool write,
-                  unsigned max_faults = 16);
+Task<> device_dma(Kernel& k, unsigned iommu, uint16_t device, AddressSpace& mm, uint64_t addr, bool write, unsigned max_faults = 16);
 
 /// Setup helpers, run before any thread starts (no locks, no notifier calls).
 /// mmap_region()'s vm_area_alloc() + vma_link(): a new VMA over a free range; returns its copy.

@@ -18,10 +18,9 @@ const std::vector<StrategyInfo>& strategies() {
        "reclaim queues flushes in tlb_ubc and flushes once at the end (arch_tlbbatch_flush); ranges as full-above:N", true, 33},
       {StrategySide::Iommu, "iommu:per-page", "one command per page and cache, each followed by its own sync", false, 0},
       {StrategySide::Iommu, "iommu:cmdq", "one command per page and cache, queued, one sync per flush point", false, 0},
-      {StrategySide::Iommu, "iommu:range",
-       "naturally aligned power-of-two range commands (VT-d PSI mask, SMMUv3 RIL), one sync", false, 0},
-      {StrategySide::Iommu, "iommu:full-above",
-       "as cmdq up to N pages, else PASID-wide commands (SMMUv3 CMDQ_MAX_TLBI_OPS: N = 511)", true, 511},
+      {StrategySide::Iommu, "iommu:range", "naturally aligned power-of-two range commands (VT-d PSI mask, SMMUv3 RIL), one sync", false, 0},
+      {StrategySide::Iommu, "iommu:full-above", "as cmdq up to N pages, else PASID-wide commands (SMMUv3 CMDQ_MAX_TLBI_OPS: N = 511)", true,
+       511},
       {StrategySide::Iommu, "iommu:full", "always PASID-wide IOTLB and ATC commands, one sync", false, 0},
   };
   return all;

@@ -28,7 +28,7 @@ struct CpuStrategy {
 
 struct StrategyInfo {
   StrategySide side;
-  std::string_view name;         ///< "cpu:per-page", "iommu:full-above", ...
+  std::string_view name;  ///< "cpu:per-page", "iommu:full-above", ...
   std::string_view description;
   bool takes_threshold = false;
   uint64_t default_threshold = 0;

@@ -7,9 +7,9 @@
 #include "kernel/locking.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
-#include "kernel/vma_ops.h"
 #include "kernel/swap.h"
 #include "kernel/thp.h"
+#include "kernel/vma_ops.h"
 #include "model/check.h"
 
 namespace tlbsim::kernel {
@@ -50,8 +50,8 @@ bool vma_needs_copy(const AddressSpace& src, const Vma& v) {
 /// a device-private page gains the child's reference and mapping, and a writable
 /// device-private entry in a COW mapping becomes readable in both, as a migration entry does
 /// (the write fault then migrates the page back and COW-copies it).
-void copy_nonpresent_pte(Kernel& k, AddressSpace& dst, AddressSpace& src, const Vma& vma, PteRef dst_r, PteRef src_r,
-                         uint64_t addr, Pte pte) {
+void copy_nonpresent_pte(Kernel& k, AddressSpace& dst, AddressSpace& src, const Vma& vma, PteRef dst_r, PteRef src_r, uint64_t addr,
+                         Pte pte) {
   if (pte.swp_type() == Pte::SwpType::MigrationWrite && vma.is_cow()) {
     pte = Pte::swap_entry(Pte::SwpType::MigrationRead, pte.swp_offset());
     src.pt().set(src_r, Vaddr{addr}, pte, "copy_nonpresent_pte");
@@ -74,8 +74,7 @@ void copy_nonpresent_pte(Kernel& k, AddressSpace& dst, AddressSpace& src, const 
 /// dup_mmap() flushes the whole mm once) and the child's copy is read-only too. The child's PTE
 /// is old, and clean in a shared mapping. Pinned anon pages, which the kernel copies eagerly
 /// (70e806e4e645), do not occur: SVA devices do not pin.
-void copy_present_pte(Kernel& k, AddressSpace& dst, AddressSpace& src, const Vma& vma, PteRef dst_r, PteRef src_r,
-                      uint64_t addr, Pte pte) {
+void copy_present_pte(Kernel& k, AddressSpace& dst, AddressSpace& src, const Vma& vma, PteRef dst_r, PteRef src_r, uint64_t addr, Pte pte) {
   if (!pte.special()) {
     get_page(k, pte.pfn());
     page_add_rmap(k, pte.pfn());

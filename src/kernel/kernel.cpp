@@ -7,8 +7,7 @@ namespace tlbsim::kernel {
 
 Kernel::Kernel(MachineConfig cfg, Policy policy) : m_cfg(cfg), m_policy(std::move(policy)), m_mem(cfg.mem, m_bus) {
   TLBSIM_CHECK(cfg.cpus >= 1 && cfg.cpus <= 64, "cpus must be 1..64");
-  for (unsigned i = 0; i < cfg.cpus; ++i)
-    m_cpus.push_back(std::make_unique<Cpu>(CpuId{static_cast<uint16_t>(i)}, cfg.cpu, m_mem));
+  for (unsigned i = 0; i < cfg.cpus; ++i) m_cpus.push_back(std::make_unique<Cpu>(CpuId{static_cast<uint16_t>(i)}, cfg.cpu, m_mem));
 }
 
 Kernel::~Kernel() = default;

@@ -68,7 +68,11 @@ class SecondaryMmu {
 class File {
  public:
   File(uint32_t file_id, std::string file_name, uint64_t pages, bool is_shmem = false)
-      : id(file_id), name(std::move(file_name)), shmem(is_shmem), i_mmap_rwsem(name + ".i_mmap_rwsem"), m_pages(pages, kNoPfn),
+      : id(file_id),
+        name(std::move(file_name)),
+        shmem(is_shmem),
+        i_mmap_rwsem(name + ".i_mmap_rwsem"),
+        m_pages(pages, kNoPfn),
         m_dirty(pages, false) {}
   const uint32_t id;
   const std::string name;
@@ -179,9 +183,7 @@ class Kernel {
   }
   iommu::CostCounters& cpu_counters() { return m_cpu_counters; }
   /// Walk context for an mm (hardware view: ASID tag and root).
-  WalkContext walk_context(const AddressSpace& mm) const {
-    return WalkContext{mm.id(), mm.asid().value(), mm.pt().pgd()};
-  }
+  WalkContext walk_context(const AddressSpace& mm) const { return WalkContext{mm.id(), mm.asid().value(), mm.pt().pgd()}; }
   /// Every stateful object's check_invariants().
   void check_invariants() const;
 
@@ -199,7 +201,7 @@ class Kernel {
   SwapSpace m_swap;
   std::map<uint16_t, std::vector<std::unique_ptr<SecondaryMmu>>> m_notifiers;
   std::vector<std::unique_ptr<SecondaryMmu>> m_unhooked;  ///< released, no longer called
-  std::unordered_map<uint32_t, SimLock> m_ptls;  ///< node-based: references stay valid
+  std::unordered_map<uint32_t, SimLock> m_ptls;           ///< node-based: references stay valid
   std::map<uint32_t, SimLock> m_anon_vma_locks;
   iommu::CostCounters m_cpu_counters;
   uint32_t m_anon_vmas = 0;

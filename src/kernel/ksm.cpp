@@ -105,7 +105,7 @@ Task<bool> ksm_merge(Kernel& k, AddressSpace& mm, uint64_t addr, Pfn kpage) {
     const std::optional<Pte> orig = co_await write_protect_page(k, mm, page, addr);
     if (orig) {
       if (kpage == kNoPfn) {
-        merged = true;  // the page becomes the stable KSM page, now read-only
+        merged = true;                       // the page becomes the stable KSM page, now read-only
         k.mem().frame_mut(page).ksm = true;  // stable_tree_insert() -> set_page_stable_node()
       } else {
         // pages_identical(): after write_protect_page() returned, i.e. after MN_END in OLD, so

@@ -50,9 +50,7 @@ bool TryLockAwaiter::await_ready() const {
   return !t || t->sync;
 }
 
-void TryLockAwaiter::await_suspend(std::coroutine_handle<> h) {
-  yield_point(std::string(m_func) + " " + m_l.name()).await_suspend(h);
-}
+void TryLockAwaiter::await_suspend(std::coroutine_handle<> h) { yield_point(std::string(m_func) + " " + m_l.name()).await_suspend(h); }
 
 bool TryLockAwaiter::await_resume() {
   if (!m_l.try_acquire(tid(), m_mode)) return false;

@@ -16,7 +16,6 @@ namespace tlbsim::kernel {
 
 namespace {
 
-
 /// try_to_migrate_one() for one VMA (mm/rmap.c, v6.0).
 Task<> try_to_migrate_one(Kernel& k, Pfn page, RmapTarget t) {
   AddressSpace& mm = *t.mm;
@@ -175,7 +174,7 @@ Task<bool> unmap_and_move(Kernel& k, Pfn page) {
   unlock_page(k, page);
   co_await yield_point("putback_lru_page");
   putback_lru_page(k, newpage, "putback_lru_page");  // the allocation reference; the mappings hold theirs
-  put_page(k, page, "unmap_and_move");  // the isolation reference ("releases reference grabbed during isolation"): freed
+  put_page(k, page, "unmap_and_move");               // the isolation reference ("releases reference grabbed during isolation"): freed
   co_return true;
 }
 
@@ -210,7 +209,9 @@ void migrate_vma_collect_hole(MigrateVma& m, uint64_t addr, uint64_t end) {
 
 /// PageAnonExclusive(), as the model can tell it: an anonymous page mapped once and not KSM's
 /// (fork, which makes pages shared, and KSM clear it; the model keeps no separate bit).
-bool anon_exclusive(const Frame& f) { return (f.kind == FrameKind::Anon || f.kind == FrameKind::DevicePrivate) && !f.ksm && f.mapcount == 1; }
+bool anon_exclusive(const Frame& f) {
+  return (f.kind == FrameKind::Anon || f.kind == FrameKind::DevicePrivate) && !f.ksm && f.mapcount == 1;
+}
 
 /// migrate_vma_collect_pmd() over one PMD's part [addr, end) of the range.
 Task<> migrate_vma_collect_pmd(Kernel& k, MigrateVma& m, uint64_t addr, uint64_t end) {
@@ -326,7 +327,7 @@ Task<> migrate_vma_unmap(Kernel& k, MigrateVma& m) {
         restore.push_back(i);
         continue;
       }
-      get_page(k, page);                        // folio_isolate_lru()'s reference
+      get_page(k, page);                       // folio_isolate_lru()'s reference
       put_page(k, page, "migrate_vma_unmap");  // "Drop the reference we took in collect"
     }
     if (folio_mapped(k, page)) co_await try_to_migrate(k, page);
@@ -412,8 +413,7 @@ void dmirror_migrate_alloc_and_copy(Kernel& k, MigrateVma& m) {
     const auto [owner, index] = rmap_key(k, m, i);
     m.dst[i] = k.mem().alloc(FrameKind::DevicePrivate, owner, index, "dmirror_devmem_alloc_page");
     trylock_page(k, m.dst[i]);  // a new page: nobody else can hold it
-    if (m.src[i] != kNoPfn)
-      copy_page(k, m.mm->id(), m.start + (i << kPageShift), m.src[i], m.dst[i], "dmirror_migrate_alloc_and_copy");
+    if (m.src[i] != kNoPfn) copy_page(k, m.mm->id(), m.start + (i << kPageShift), m.src[i], m.dst[i], "dmirror_migrate_alloc_and_copy");
   }
 }
 

@@ -47,15 +47,13 @@ void mmu_notifier_invalidate_range_only_end(Kernel& k, AddressSpace& mm, uint64_
 Task<> mmu_notifier_invalidate_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
   if (!mm_has_notifiers(k, mm)) co_return;
   emit(k, mm, site, "invalidate_range", start, end);
-  for (size_t i = 0; i < k.notifiers(mm.id()).size(); ++i)
-    co_await k.notifiers(mm.id())[i]->invalidate_secondary_tlbs(k, mm, start, end);
+  for (size_t i = 0; i < k.notifiers(mm.id()).size(); ++i) co_await k.notifiers(mm.id())[i]->invalidate_secondary_tlbs(k, mm, start, end);
 }
 
 Task<> mmu_notifier_arch_invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
   if (!mm_has_notifiers(k, mm)) co_return;
   emit(k, mm, site, "arch_invalidate_secondary_tlbs", start, end);
-  for (size_t i = 0; i < k.notifiers(mm.id()).size(); ++i)
-    co_await k.notifiers(mm.id())[i]->invalidate_secondary_tlbs(k, mm, start, end);
+  for (size_t i = 0; i < k.notifiers(mm.id()).size(); ++i) co_await k.notifiers(mm.id())[i]->invalidate_secondary_tlbs(k, mm, start, end);
 }
 
 Task<> mmu_notifier_release(Kernel& k, AddressSpace& mm) {

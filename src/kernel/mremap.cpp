@@ -40,8 +40,8 @@ uint64_t get_extent(uint64_t old_addr, uint64_t old_end, uint64_t new_addr) {
 /// range is flushed before they are dropped. With mremap_flush_dirty_only (v4.18) only a dirty
 /// PMD forces that flush; otherwise the caller flushes at the end. False if the destination is
 /// populated or the PMD is no longer huge (split meanwhile).
-Task<bool> move_huge_pmd(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_t new_addr, PteRef old_pmd,
-                         PteRef new_pmd, bool* need_flush) {
+Task<bool> move_huge_pmd(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_t new_addr, PteRef old_pmd, PteRef new_pmd,
+                         bool* need_flush) {
   if (!mm.pt().get(new_pmd).none()) co_return false;
   SimLock& old_ptl = k.ptl(old_pmd.table);
   SimLock& new_ptl = k.ptl(new_pmd.table);
@@ -67,8 +67,8 @@ Task<bool> move_huge_pmd(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_
 }
 
 /// move_pgt_entry(HPAGE_PMD, ...): rmap locks only when need_rmap_locks.
-Task<bool> move_pgt_entry_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_t new_addr,
-                                   PteRef old_pmd, PteRef new_pmd, bool need_rmap_locks, bool* need_flush) {
+Task<bool> move_pgt_entry_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_t new_addr, PteRef old_pmd,
+                                   PteRef new_pmd, bool need_rmap_locks, bool* need_flush) {
   if (need_rmap_locks) co_await take_rmap_locks(k, vma);
   const bool moved = co_await move_huge_pmd(k, mm, old_addr, new_addr, old_pmd, new_pmd, need_flush);
   if (need_rmap_locks) drop_rmap_locks(k, vma);
@@ -79,8 +79,7 @@ Task<bool> move_pgt_entry_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, uint64_
 /// locks are held across clear, populate and the flush of the old range, so nobody acts on the
 /// new entry while a TLB still holds the old translation. Refuses a populated destination
 /// (WARN_ON_ONCE(!pmd_none(*new_pmd))); the caller then moves PTE by PTE.
-Task<bool> move_normal_pmd(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_t new_addr, PteRef old_pmd,
-                           PteRef new_pmd) {
+Task<bool> move_normal_pmd(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_t new_addr, PteRef old_pmd, PteRef new_pmd) {
   if (!mm.pt().get(new_pmd).none()) co_return false;
   SimLock& old_ptl = k.ptl(old_pmd.table);
   SimLock& new_ptl = k.ptl(new_pmd.table);
@@ -99,8 +98,8 @@ Task<bool> move_normal_pmd(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint6
 /// move_pgt_entry(NORMAL_PMD, ...): always under the rmap locks (97113eb39fa7, CVE-2022-41222:
 /// reclaim holding only the old PTE lock could otherwise free the page while the new address
 /// is already cached with it).
-Task<bool> move_pgt_entry_normal_pmd(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_t new_addr,
-                                     PteRef old_pmd, PteRef new_pmd) {
+Task<bool> move_pgt_entry_normal_pmd(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_t new_addr, PteRef old_pmd,
+                                     PteRef new_pmd) {
   co_await take_rmap_locks(k, vma);
   const bool moved = co_await move_normal_pmd(k, mm, old_addr, new_addr, old_pmd, new_pmd);
   drop_rmap_locks(k, vma);
@@ -112,8 +111,8 @@ Task<bool> move_pgt_entry_normal_pmd(Kernel& k, AddressSpace& mm, Vma vma, uint6
 /// lifetime is guarded only by these locks, and whoever takes the new PTL next may zap and free
 /// it. With mremap_flush_dirty_only (v4.9 5d1904204c99 .. v4.18) only a dirty PTE forces the
 /// flush (the page_mkclean() race); otherwise the caller flushes once at the end.
-Task<> move_ptes(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_t old_end, uint64_t new_addr,
-                 bool need_rmap_locks, bool* need_flush) {
+Task<> move_ptes(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_t old_end, uint64_t new_addr, bool need_rmap_locks,
+                 bool* need_flush) {
   const uint64_t len = old_end - old_addr;
   const bool dirty_only = k.policy().mremap_flush_dirty_only;
   if (need_rmap_locks) co_await take_rmap_locks(k, vma);
@@ -152,8 +151,7 @@ Task<> move_ptes(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64
 /// move_page_tables() (v6.0): one MMU_NOTIFY_UNMAP bracket over the old range around the
 /// per-extent moves. Upper tables for the destination are allocated outside the locks
 /// (alloc_new_pmd(), pte_alloc()).
-Task<> move_page_tables(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_t new_addr, uint64_t len,
-                        bool need_rmap_locks) {
+Task<> move_page_tables(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_t new_addr, uint64_t len, bool need_rmap_locks) {
   const uint64_t old_start = old_addr, old_end = old_addr + len;
   const bool dirty_only = k.policy().mremap_flush_dirty_only;
   trace_call(k, "move_page_tables", mm.id(), old_start, old_end);
@@ -168,9 +166,7 @@ Task<> move_page_tables(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr,
     const PteRef new_pmd = mm.pt().alloc(Vaddr{new_addr}, 2, "alloc_new_pmd");
     if (pmd_trans_huge(mm.pt().get(old_pmd))) {
       if (extent == kPmdSize) {
-        if (co_await move_pgt_entry_huge_pmd(k, mm, vma, old_addr, new_addr, old_pmd, new_pmd, need_rmap_locks,
-                                             &need_flush))
-          continue;
+        if (co_await move_pgt_entry_huge_pmd(k, mm, vma, old_addr, new_addr, old_pmd, new_pmd, need_rmap_locks, &need_flush)) continue;
       }
       // Only part of the huge page moves: split it and move its PTEs.
       co_await __split_huge_pmd(k, mm, vma, old_addr);
@@ -197,8 +193,7 @@ Task<> move_page_tables(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr,
 /// ending at new_addr is compatible and its pgoff runs on, vma_merge() extends it instead; it
 /// may then sort before the old VMA in i_mmap, so rmap walkers could see the new PTE and miss the
 /// old one: need_rmap_locks (primer 4.3). Merging with the following VMA is not modelled.
-Task<Vma> copy_vma(Kernel& k, AddressSpace& mm, Vma vma, uint64_t addr, uint64_t len, uint64_t pgoff,
-                   bool* need_rmap_locks) {
+Task<Vma> copy_vma(Kernel& k, AddressSpace& mm, Vma vma, uint64_t addr, uint64_t len, uint64_t pgoff, bool* need_rmap_locks) {
   co_await take_rmap_locks(k, vma);  // vma_adjust() / vma_link() edit i_mmap and the anon_vma
   Vma out;
   Vma* prev = nullptr;

@@ -131,8 +131,8 @@ void check_anon_rmap(Kernel& k) {
       const auto& vmas = k.mm(MmId{static_cast<uint16_t>(m)}).vmas();
       found = std::any_of(vmas.begin(), vmas.end(), [&](const Vma& v) { return rmap_visits(f, v); });
     }
-    TLBSIM_CHECK(found, "rmap_walk() finds no VMA for the mapped anonymous pfn " << i << " (anon_vma "
-                                                                                                    << f.owner << ", index " << f.aux << ")");
+    TLBSIM_CHECK(found,
+                 "rmap_walk() finds no VMA for the mapped anonymous pfn " << i << " (anon_vma " << f.owner << ", index " << f.aux << ")");
   }
 }
 

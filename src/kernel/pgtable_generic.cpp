@@ -60,8 +60,7 @@ Task<Pte> pmdp_collapse_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t 
   co_return old;
 }
 
-Task<> mmu_notifier_invalidate_range_end_after_notify(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end,
-                                                       const char* site) {
+Task<> mmu_notifier_invalidate_range_end_after_notify(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
   if (k.policy().sec_inv_from_notify_helpers)
     mmu_notifier_invalidate_range_only_end(k, mm, start, end, site);
   else

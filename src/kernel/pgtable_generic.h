@@ -39,8 +39,7 @@ Task<Pte> pmdp_collapse_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t 
 /// because it had already notified under the PTL (__split_huge_pmd(), migrate_vma_pages());
 /// ec8832d007cb turned those into plain mmu_notifier_invalidate_range_end(). Follows
 /// policy.sec_inv_from_notify_helpers, the switch that carries the 6.0 helper structure.
-Task<> mmu_notifier_invalidate_range_end_after_notify(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end,
-                                                     const char* site);
+Task<> mmu_notifier_invalidate_range_end_after_notify(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
 
 /// folio_mark_dirty(): a dirty PTE's state moves to the page (page cache dirty flag for file
 /// pages; anonymous pages carry no flag in the model).

@@ -72,7 +72,9 @@ const std::vector<Policy>& policies() {
       Policy p = make_old();
       p.name = "v4.18";
       p.release = "4.18";
-      p.description = "old, with mremap flushing only dirty PTEs under the PTL (before eb66ae030829, CVE-2018-18281), mprotect without an mmu_gather (before 4a18419f71cd) and migrate_vma flushing after dropping the PTL (before 60bae7370896 and 6c287605fd56)";
+      p.description =
+          "old, with mremap flushing only dirty PTEs under the PTL (before eb66ae030829, CVE-2018-18281), mprotect without an mmu_gather "
+          "(before 4a18419f71cd) and migrate_vma flushing after dropping the PTL (before 60bae7370896 and 6c287605fd56)";
       p.mremap_flush_dirty_only = true;
       p.migrate_vma_flush_after_unlock = true;
       p.migrate_vma_exclusive_clear_flush = false;
@@ -93,19 +95,25 @@ const std::vector<Policy>& policies() {
     }
     // Mainline, each release from the one before (mainline primer sections 1-4 and 7).
     Policy p = release(make_fixed(), "6.10",
-                       "fixed, with Intel's cache-tag decoder (4f609dbff51b; PIOTLB page count bug fixed by 0a3f6b346301, non-PASID full device-TLB flush), AMD's SVA domain (1af95763e0a3; release flushes PASID 0, 474bf01ed9f0) and, from v6.9, arm64 __flush_tlb_range() notifying before its completing DSB (\"Split __flush_tlb_range() to elide trailing DSB\")");
+                       "fixed, with Intel's cache-tag decoder (4f609dbff51b; PIOTLB page count bug fixed by 0a3f6b346301, non-PASID full "
+                       "device-TLB flush), AMD's SVA domain (1af95763e0a3; release flushes PASID 0, 474bf01ed9f0) and, from v6.9, arm64 "
+                       "__flush_tlb_range() notifying before its completing DSB (\"Split __flush_tlb_range() to elide trailing DSB\")");
     p.decodings = {SvaDecoding::Amd610, SvaDecoding::Intel610, SvaDecoding::SmmuV3};
     p.arm64_range_notify_before_dsb = true;
     v.push_back(p);
-    p = release(p, "6.11", "v6.10, with 0a3f6b346301 (Intel PIOTLB covers the widened block) and the SMMUv3 SVA domain (d38c28dbefee: TLBI issued even with BTM)");
+    p = release(p, "6.11",
+                "v6.10, with 0a3f6b346301 (Intel PIOTLB covers the widened block) and the SMMUv3 SVA domain (d38c28dbefee: TLBI issued "
+                "even with BTM)");
     p.decodings.intel = SvaDecoding::Intel611;
     p.decodings.smmu = SvaDecoding::SmmuV3_611;
     v.push_back(p);
-    p = release(p, "6.12", "v6.11, with Intel's batched invalidation (705c1cdf1e73) and AMD's release flushing the released PASID (8386207f37e9)");
+    p = release(p, "6.12",
+                "v6.11, with Intel's batched invalidation (705c1cdf1e73) and AMD's release flushing the released PASID (8386207f37e9)");
     p.decodings.intel = SvaDecoding::Intel612;
     p.decodings.amd = SvaDecoding::Amd612;
     v.push_back(p);
-    p = release(p, "6.15", "v6.12, with x86 flush_tlb_mm_range() notifying the caller's range, not (0,-1), when the CPU flush is full (4a02ed8e1cc3)");
+    p = release(p, "6.15",
+                "v6.12, with x86 flush_tlb_mm_range() notifying the caller's range, not (0,-1), when the CPU flush is full (4a02ed8e1cc3)");
     p.x86_notifier_caller_range = true;
     v.push_back(p);
     p = release(p, "6.16", "v6.15, with arm64 flush_tlb_batched_pending() doing flush_tlb_mm() (4b634918384c)");
@@ -114,12 +122,18 @@ const std::vector<Policy>& policies() {
     p = release(p, "6.17", "v6.16, with Intel's full flush sending the device-TLB invalidation with its PASID (3141153816bf)");
     p.decodings.intel = SvaDecoding::Intel617;
     v.push_back(p);
-    p = release(p, "6.18", "v6.17: nothing the model covers changed (83b0177a6c48, the lazy mm_cpumask ordering fix, is CPU-only and needs a store-buffer model); the last release whose kernel page-table frees no IOMMU hears of");
+    p = release(p, "6.18",
+                "v6.17: nothing the model covers changed (83b0177a6c48, the lazy mm_cpumask ordering fix, is CPU-only and needs a "
+                "store-buffer model); the last release whose kernel page-table frees no IOMMU hears of");
     v.push_back(p);
-    p = release(p, "6.19", "v6.18, with kernel page tables freed by a worker after invalidating (PAGE_OFFSET, -1) in every SVA mm (5ba2f0a15564, e37d5a2d60a3)");
+    p = release(p, "6.19",
+                "v6.18, with kernel page tables freed by a worker after invalidating (PAGE_OFFSET, -1) in every SVA mm (5ba2f0a15564, "
+                "e37d5a2d60a3)");
     p.deferred_kernel_pgtable_free = true;
     v.push_back(p);
-    p = release(p, "7.1", "v6.19, with Intel's PASID-selective PIOTLB from a 2^52-page block (b6fd468a052e) and SMMUv3's ATC span from the unreduced range (4202fddd01c7)");
+    p = release(p, "7.1",
+                "v6.19, with Intel's PASID-selective PIOTLB from a 2^52-page block (b6fd468a052e) and SMMUv3's ATC span from the unreduced "
+                "range (4202fddd01c7)");
     p.decodings.intel = SvaDecoding::Intel71;
     p.decodings.smmu = SvaDecoding::SmmuV3_71;
     v.push_back(p);

@@ -57,8 +57,7 @@ Task<> ShadowMmu::release(Kernel& k, AddressSpace& mm) {
 void ShadowMmu::check_invariants() const {
   TLBSIM_CHECK(m_in_progress >= 0, name() << ": negative invalidations in progress");
   // Not a structured binding: TLBSIM_CHECK's message is a lambda, and clang 14 cannot capture one.
-  for (const auto& entry : m_entries)
-    TLBSIM_CHECK(entry.second.pfn != kNoPfn, name() << ": entry without a pfn at vpn " << entry.first);
+  for (const auto& entry : m_entries) TLBSIM_CHECK(entry.second.pfn != kNoPfn, name() << ": entry without a pfn at vpn " << entry.first);
 }
 
 const ShadowMmu::Entry* ShadowMmu::lookup(uint64_t va) const {
@@ -78,8 +77,11 @@ namespace {
 
 void emit_access(Kernel& k, const ShadowMmu& s, MmId mm, uint64_t addr, bool write, Pfn pfn) {
   if (!k.bus().active()) return;
-  Event e{.kind = EventKind::Access, .flags = uint8_t((write ? kEvWrite : 0) | kEvCached), .holder = s.holder(),
-          .mm = mm, .func = write ? "shadow store" : "shadow load"};
+  Event e{.kind = EventKind::Access,
+          .flags = uint8_t((write ? kEvWrite : 0) | kEvCached),
+          .holder = s.holder(),
+          .mm = mm,
+          .func = write ? "shadow store" : "shadow load"};
   e.va = addr;
   e.pfn = pfn;
   k.bus().emit(std::move(e));
@@ -103,8 +105,8 @@ Task<Gup> follow_page(Kernel& k, AddressSpace& mm, uint64_t page, bool write) {
   // Re-read under the lock: the table could have been detached meanwhile.
   const PteRef again = mm.pt().lookup(Vaddr{page}, level == 2 ? 2 : 1);
   const Pte pte = mm.pt().get(r);
-  const bool usable = again.valid() && again.table == r.table && pte.present() && (level == 1 || pte.huge()) &&
-                      !pte.special() && (!write || (pte.writable() && pte.dirty()));
+  const bool usable = again.valid() && again.table == r.table && pte.present() && (level == 1 || pte.huge()) && !pte.special() &&
+                      (!write || (pte.writable() && pte.dirty()));
   if (usable) {
     g.pfn = level == 2 ? Pfn{pte.pfn().value() + uint32_t((page >> kPageShift) & 511)} : pte.pfn();
     // A write fault maps writable; a read maps read-only so the first device write comes back
@@ -171,7 +173,10 @@ Task<> shadow_access(Kernel& k, ShadowMmu& s, AddressSpace& mm, uint64_t addr, b
     co_await mmput(k, mm);
   }
   if (k.bus().active()) {
-    Event e{.kind = EventKind::Fault, .flags = uint8_t((write ? kEvWrite : 0) | kEvGaveUp), .holder = s.holder(), .mm = mm.id(),
+    Event e{.kind = EventKind::Fault,
+            .flags = uint8_t((write ? kEvWrite : 0) | kEvGaveUp),
+            .holder = s.holder(),
+            .mm = mm.id(),
             .func = "kvm_mmu_page_fault"};
     e.va = addr;
     e.note = "livelock: " + std::to_string(max_faults) + " faults without progress";

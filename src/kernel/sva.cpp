@@ -11,15 +11,16 @@ const std::vector<DecodingInfo>& decodings() {
       {SvaDecoding::AmdV2, "amd-v2", SvaDriver::Amd,
        "AMD IOMMUv2: one page if start and end-1 share a page, else the whole PASID; (~0,~0) flushes page ~0"},
       {SvaDecoding::Amd610, "amd-6.10", SvaDriver::Amd,
-       "AMD SVA domain (v6.10, 1af95763e0a3): per device one aligned block (build_inv_address), IOMMU and device TLB, one wait; release flushes PASID 0 instead (474bf01ed9f0)"},
-      {SvaDecoding::Amd612, "amd-6.12", SvaDriver::Amd,
-       "amd-6.10 with 8386207f37e9 (v6.12): release flushes the whole released PASID"},
+       "AMD SVA domain (v6.10, 1af95763e0a3): per device one aligned block (build_inv_address), IOMMU and device TLB, one wait; release "
+       "flushes PASID 0 instead (474bf01ed9f0)"},
+      {SvaDecoding::Amd612, "amd-6.12", SvaDriver::Amd, "amd-6.10 with 8386207f37e9 (v6.12): release flushes the whole released PASID"},
       {SvaDecoding::IntelSvm, "intel-svm", SvaDriver::Intel,
        "Intel SVM before e7ad6c2a4b1a: power-of-two PSI chunks; (0,-1) and (~0,~0) overflow to no invalidation"},
       {SvaDecoding::IntelSvmFixed, "intel-svm-e7ad6c2a4b1a", SvaDriver::Intel,
        "Intel SVM with e7ad6c2a4b1a (v6.7-v6.9): (0,-1) invalidates the whole PASID and device TLB"},
       {SvaDecoding::Intel610, "intel-6.10", SvaDriver::Intel,
-       "Intel cache tags (v6.10, 4f609dbff51b): one aligned PSI block, but the PIOTLB gets the unwidened page count (before 0a3f6b346301); (0,-1) sends a device-TLB flush without PASID"},
+       "Intel cache tags (v6.10, 4f609dbff51b): one aligned PSI block, but the PIOTLB gets the unwidened page count (before 0a3f6b346301); "
+       "(0,-1) sends a device-TLB flush without PASID"},
       {SvaDecoding::Intel611, "intel-6.11", SvaDriver::Intel,
        "intel-6.10 with 0a3f6b346301 (v6.11, stable 6.10.3): the PIOTLB covers the whole aligned block"},
       {SvaDecoding::Intel612, "intel-6.12", SvaDriver::Intel,
@@ -118,8 +119,11 @@ const char* lock_name(SvaDecoding d) {
 }  // namespace
 
 SvaMmu::SvaMmu(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid)
-    : m_iommu(iommu), m_decoding(decoding), m_pasid(pasid),
-      m_lock(std::string(lock_name(decoding)) + " (iommu" + std::to_string(iommu.index()) + ", pasid " + std::to_string(pasid.value()) + ")") {}
+    : m_iommu(iommu),
+      m_decoding(decoding),
+      m_pasid(pasid),
+      m_lock(std::string(lock_name(decoding)) + " (iommu" + std::to_string(iommu.index()) + ", pasid " + std::to_string(pasid.value()) +
+             ")") {}
 
 SimLock* SvaMmu::driver_lock() { return driver_of(m_decoding) == SvaDriver::SmmuV3 ? nullptr : &m_lock; }
 

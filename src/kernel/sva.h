@@ -74,8 +74,7 @@ class SvaMmu : public SecondaryMmu {
 
 /// iommu_sva_bind_device(): bind `device` of `iommu` to `mm` under `pasid`, registering the SVA
 /// notifier the first time this IOMMU binds this mm.
-void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& iommu, uint16_t device, Pasid pasid,
-                           SvaDecoding decoding);
+void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& iommu, uint16_t device, Pasid pasid, SvaDecoding decoding);
 /// The same bind with the notifier the first bind registers built by `make_notifier` (the
 /// driver's mmu_notifier_ops, e.g. a strategy in place of a driver's decoding).
 void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& iommu, uint16_t device, Pasid pasid,

@@ -34,13 +34,16 @@ inline void iotlb_pasid(iommu::Iommu& io, Pasid p, const char* func) {
   io.queue().submit(iommu::InvCmd{.kind = iommu::InvCmdKind::IotlbPasid, .pasid = p.value(), .start = 0, .end = kFlushAll, .func = func});
 }
 inline void atc_range(iommu::Iommu& io, Pasid p, uint16_t dev, uint64_t start, uint64_t end, const char* func) {
-  io.queue().submit(iommu::InvCmd{.kind = iommu::InvCmdKind::AtcRange, .pasid = p.value(), .start = start, .end = end, .device = dev, .func = func});
+  io.queue().submit(
+      iommu::InvCmd{.kind = iommu::InvCmdKind::AtcRange, .pasid = p.value(), .start = start, .end = end, .device = dev, .func = func});
 }
 inline void atc_all(iommu::Iommu& io, Pasid p, uint16_t dev, const char* func) {
-  io.queue().submit(iommu::InvCmd{.kind = iommu::InvCmdKind::AtcAll, .pasid = p.value(), .start = 0, .end = kFlushAll, .device = dev, .func = func});
+  io.queue().submit(
+      iommu::InvCmd{.kind = iommu::InvCmdKind::AtcAll, .pasid = p.value(), .start = 0, .end = kFlushAll, .device = dev, .func = func});
 }
 inline void atc_nopasid_all(iommu::Iommu& io, Pasid p, uint16_t dev, const char* func) {
-  io.queue().submit(iommu::InvCmd{.kind = iommu::InvCmdKind::AtcNoPasidAll, .pasid = p.value(), .start = 0, .end = kFlushAll, .device = dev, .func = func});
+  io.queue().submit(iommu::InvCmd{
+      .kind = iommu::InvCmdKind::AtcNoPasidAll, .pasid = p.value(), .start = 0, .end = kFlushAll, .device = dev, .func = func});
 }
 
 /// The driver waits for its batch (`func`: qi_submit_sync(), iommu_completion_wait(), CMD_SYNC):

@@ -44,8 +44,7 @@ Task<> smmu_tlbi_range(iommu::Iommu& io, Pasid p, uint64_t start, uint64_t size)
     iotlb_range(io, p, start, span_end(start, size), "arm_smmu_tlb_inv_range_asid (per-page loop)");
   } else {
     for (uint64_t i = 0; i < pages; ++i)
-      iotlb_range(io, p, start + (i << kPageShift), span_end(start + (i << kPageShift), kPageSize),
-                  "arm_smmu_tlb_inv_range_asid");
+      iotlb_range(io, p, start + (i << kPageShift), span_end(start + (i << kPageShift), kPageSize), "arm_smmu_tlb_inv_range_asid");
   }
   co_await complete_batch(io, kCmdSync);
 }

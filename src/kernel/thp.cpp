@@ -14,7 +14,6 @@ namespace {
 
 constexpr uint32_t kHpageNr = kPtrsPerTable;  // HPAGE_PMD_NR
 
-
 /// __split_huge_pmd_locked(): the PMD lock is held.
 Task<> __split_huge_pmd_locked(Kernel& k, AddressSpace& mm, const Vma& vma, PteRef pmd, uint64_t haddr) {
   if (!vma.anon()) {
@@ -90,8 +89,7 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
   if (!vp || !vp->anon()) co_return false;
   trace_call(k, "collapse_huge_page", mm.id(), haddr, haddr + kPmdSize);
   // khugepaged_alloc_page(): before mmap_lock is taken for writing.
-  const Pfn hpage = k.mem().alloc_contig(FrameKind::Anon, vp->anon_vma, vp->index_of(haddr),
-                                         kHpageNr, "khugepaged_alloc_page");
+  const Pfn hpage = k.mem().alloc_contig(FrameKind::Anon, vp->anon_vma, vp->index_of(haddr), kHpageNr, "khugepaged_alloc_page");
   auto free_hpage = [&] {
     for (uint32_t i = 0; i < kHpageNr; ++i) put_page(k, Pfn{hpage.value() + i}, "collapse_huge_page");
   };
@@ -170,8 +168,7 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
   // deposit list, so it frees it (pte_free()) and __split_huge_pmd() allocates a fresh one. It
   // is unreachable (unlinked and counted so at pmdp_collapse_flush()) and was flushed there.
   k.mem().free(pte_table, "pte_free");
-  mm.pt().set(pmd, Vaddr{haddr},
-              Pte::make(hpage, vma.writable()).with(Pte::kHuge | Pte::kAccessed | Pte::kDirty), "set_pmd_at");
+  mm.pt().set(pmd, Vaddr{haddr}, Pte::make(hpage, vma.writable()).with(Pte::kHuge | Pte::kAccessed | Pte::kDirty), "set_pmd_at");
   unlock(k, pmd_ptl, LockMode::Write, "spin_unlock");
   mmap_write_unlock(k, mm);
   co_return true;
@@ -183,8 +180,7 @@ Pfn map_huge_anon(Kernel& k, AddressSpace& mm, uint64_t haddr) {
   TLBSIM_CHECK(v && v->anon(), "map_huge_anon: no anonymous VMA covers " << hex(haddr) << " + 2 MiB");
   const PteRef pmd = mm.pt().alloc(Vaddr{haddr}, 2, "__pmd_alloc");
   TLBSIM_CHECK(mm.pt().get(pmd).none(), "map_huge_anon: the PMD at " << hex(haddr) << " is in use");
-  const Pfn hpage = k.mem().alloc_contig(FrameKind::Anon, v->anon_vma, v->index_of(haddr),
-                                         kHpageNr, "do_huge_pmd_anonymous_page");
+  const Pfn hpage = k.mem().alloc_contig(FrameKind::Anon, v->anon_vma, v->index_of(haddr), kHpageNr, "do_huge_pmd_anonymous_page");
   for (uint32_t i = 0; i < kHpageNr; ++i) page_add_rmap(k, Pfn{hpage.value() + i});
   const uint64_t bits = Pte::kHuge | Pte::kAccessed | (v->writable() ? Pte::kDirty : 0);
   mm.pt().set(pmd, Vaddr{haddr}, Pte::make(hpage, v->writable()).with(bits), "set_pmd_at");

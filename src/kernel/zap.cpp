@@ -7,9 +7,9 @@
 #include "kernel/locking.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
+#include "kernel/swap.h"
 #include "kernel/thp.h"
 #include "kernel/vma_ops.h"
-#include "kernel/swap.h"
 #include "model/check.h"
 
 namespace tlbsim::kernel {
@@ -139,8 +139,7 @@ bool span_in_use(const AddressSpace& mm, uint64_t start, uint64_t end) {
 
 /// free_pte_range()/free_pmd_range()/free_pud_range(): a table is freed when no live VMA
 /// overlaps the span it maps, which is what free_pgd_range()'s floor/ceiling arithmetic means.
-void free_level(Kernel& k, MmuGather& tlb, AddressSpace& mm, Pfn table, unsigned level, uint64_t base,
-                uint64_t start, uint64_t end) {
+void free_level(Kernel& k, MmuGather& tlb, AddressSpace& mm, Pfn table, unsigned level, uint64_t base, uint64_t start, uint64_t end) {
   const uint64_t entry_size = uint64_t{1} << level_shift(level);
   for (unsigned i = 0; i < kPtrsPerTable; ++i) {
     const uint64_t lo = base + i * entry_size, hi = lo + entry_size;
@@ -181,8 +180,7 @@ Task<> free_pgtables(Kernel& k, MmuGather& tlb, std::vector<Vma> vmas) {
     if (file_lock) co_await lock(k, *file_lock, LockMode::Write, "i_mmap_lock_write");
     if (anon_lock) co_await lock(k, *anon_lock, LockMode::Write, "anon_vma_lock_write");
     auto& list = mm.vmas_mut();
-    list.erase(std::remove_if(list.begin(), list.end(), [&](const Vma& x) { return x.detached && x.seq == v.seq; }),
-               list.end());
+    list.erase(std::remove_if(list.begin(), list.end(), [&](const Vma& x) { return x.detached && x.seq == v.seq; }), list.end());
     if (anon_lock) unlock(k, *anon_lock, LockMode::Write, "anon_vma_unlock_write");
     if (file_lock) unlock(k, *file_lock, LockMode::Write, "i_mmap_unlock_write");
     lo = std::min(lo, v.start);

@@ -36,8 +36,7 @@ void AddressSpace::check_invariants() const {
     TLBSIM_CHECK(v.end <= kTaskSize, m_name << ": VMA above TASK_SIZE");
     if (i) TLBSIM_CHECK(m_vmas[i - 1].start <= v.start, m_name << ": VMAs out of order at " << hex(v.start));
     for (size_t j = 0; j < i; ++j)
-      TLBSIM_CHECK(m_vmas[j].detached || v.detached || m_vmas[j].end <= v.start,
-                   m_name << ": live VMAs overlap at " << hex(v.start));
+      TLBSIM_CHECK(m_vmas[j].detached || v.detached || m_vmas[j].end <= v.start, m_name << ": live VMAs overlap at " << hex(v.start));
   }
   TLBSIM_CHECK(m_tlb_flush_pending >= 0, m_name << ": negative tlb_flush_pending");
   m_pt.check_invariants();

@@ -26,10 +26,10 @@ struct Vma {
   uint64_t start = 0;
   uint64_t end = 0;
   uint32_t flags = 0;
-  uint32_t file = 0;       ///< file id when file-backed (0 = none)
-  uint64_t pgoff = 0;      ///< vm_pgoff: page offset in the file (or linear index for anon)
-  uint32_t anon_vma = 0;   ///< anon_vma id (root), shared by fork children
-  uint32_t seq = 0;        ///< creation order: ties in the i_mmap tree keep insertion order
+  uint32_t file = 0;      ///< file id when file-backed (0 = none)
+  uint64_t pgoff = 0;     ///< vm_pgoff: page offset in the file (or linear index for anon)
+  uint32_t anon_vma = 0;  ///< anon_vma id (root), shared by fork children
+  uint32_t seq = 0;       ///< creation order: ties in the i_mmap tree keep insertion order
   /// Removed from the mm's VMA tree (munmap's detach) but still linked in i_mmap/anon_vma until
   /// free_pgtables() unlinks it: rmap walkers still find it.
   bool detached = false;

@@ -19,13 +19,14 @@ class InvariantViolation : public std::logic_error {
 
 // The failure path is a separate cold function so that a check costs one compare and branch on
 // the hot path and small accessors (PhysMem::table()) still inline.
-#define TLBSIM_CHECK(cond, msg)                                                          \
-  do {                                                                                   \
-    if (!(cond)) [[unlikely]] {                                                          \
-      [&]() __attribute__((noinline, cold, noreturn)) {                                      \
-        std::ostringstream tlbsim_check_os_;                                             \
-        tlbsim_check_os_ << msg;                                                         \
-        ::tlbsim::invariant_failed(__FILE__, __LINE__, #cond, tlbsim_check_os_.str());   \
-      }();                                                                               \
-    }                                                                                    \
+#define TLBSIM_CHECK(cond, msg)                                                        \
+  do {                                                                                 \
+    if (!(cond)) [[unlikely]] {                                                        \
+      [&]() __attribute__((noinline, cold, noreturn)) {                                \
+        std::ostringstream tlbsim_check_os_;                                           \
+        tlbsim_check_os_ << msg;                                                       \
+        ::tlbsim::invariant_failed(__FILE__, __LINE__, #cond, tlbsim_check_os_.str()); \
+      }                                                                                \
+      ();                                                                              \
+    }                                                                                  \
   } while (0)

@@ -20,8 +20,12 @@ void touch_access(MmId mm, Vaddr va, bool write, Pfn pfn) {
 void emit_access(EventBus& bus, MmId mm, uint32_t tag, Vaddr va, bool write, Pfn pfn, Holder via) {
   touch_access(mm, va, write, pfn);
   if (!bus.active()) return;
-  Event e{.kind = EventKind::Access, .flags = uint8_t((write ? kEvWrite : 0) | (via.kind != HolderKind::None ? kEvCached : 0)),
-          .holder = via, .mm = mm, .tag = tag, .func = write ? "store" : "load"};
+  Event e{.kind = EventKind::Access,
+          .flags = uint8_t((write ? kEvWrite : 0) | (via.kind != HolderKind::None ? kEvCached : 0)),
+          .holder = via,
+          .mm = mm,
+          .tag = tag,
+          .func = write ? "store" : "load"};
   e.va = va.value();
   e.pfn = pfn;
   bus.emit(std::move(e));
@@ -69,15 +73,13 @@ AccessResult Cpu::access(const WalkContext& ctx, Vaddr va, bool write) {
     // Only a walk with user_request set reports it; a user access that meets it ends in
     // handle_mm_fault()'s missing VMA, as a not-present one does.
     case WalkFault::Supervisor: emit_fault(bus, ctx.mm, va, write, "supervisor page"); return {AccessFault::NotPresent};
-    case WalkFault::WriteProtect:
-      emit_fault(bus, ctx.mm, va, write, "write protected");
-      return {AccessFault::WriteProtect};
+    case WalkFault::WriteProtect: emit_fault(bus, ctx.mm, va, write, "write protected"); return {AccessFault::WriteProtect};
     case WalkFault::StaleTable:
       emit_fault(bus, ctx.mm, va, write, "walk through a page-table page reused as data");
       return {AccessFault::StaleTable};
   }
-  m_tlb.fill(ctx.tag, ctx.mm, va, w.leaf_level == 2 ? w.leaf.pfn() : w.pfn_for(va.value()), w.leaf.writable(),
-             w.leaf_level == 2, "cpu page walk", w.leaf.dirty());
+  m_tlb.fill(ctx.tag, ctx.mm, va, w.leaf_level == 2 ? w.leaf.pfn() : w.pfn_for(va.value()), w.leaf.writable(), w.leaf_level == 2,
+             "cpu page walk", w.leaf.dirty());
   const Pfn pfn = w.pfn_for(va.value());
   if (write) m_mem.write_content(pfn);
   // A walk that went through a stale walk-cache entry used that entry: report it as the holder.

@@ -82,8 +82,7 @@ std::string describe(const Event& e, const std::vector<std::string>& actors) {
   if (e.func && *e.func) os << ' ' << e.func;
   switch (e.kind) {
     case EventKind::PteStore:
-      os << " L" << int(e.level) << ' ' << hex(e.va) << ' ' << describe_pte(Pte{e.old_val}) << " -> "
-         << describe_pte(Pte{e.new_val});
+      os << " L" << int(e.level) << ' ' << hex(e.va) << ' ' << describe_pte(Pte{e.old_val}) << " -> " << describe_pte(Pte{e.new_val});
       break;
     case EventKind::Fill:
     case EventKind::Evict:
@@ -94,8 +93,7 @@ std::string describe(const Event& e, const std::vector<std::string>& actors) {
       if (e.flags & kEvHuge) os << " 2M";
       break;
     case EventKind::WalkFill:
-      os << ' ' << to_string(e.holder) << " L" << int(e.level) << ' ' << hex(e.va) << " table pfn "
-         << e.pfn.value();
+      os << ' ' << to_string(e.holder) << " L" << int(e.level) << ' ' << hex(e.va) << " table pfn " << e.pfn.value();
       break;
     case EventKind::CpuFlush:
     case EventKind::Notifier:
@@ -109,9 +107,7 @@ std::string describe(const Event& e, const std::vector<std::string>& actors) {
       if (e.holder.kind != HolderKind::None) os << ' ' << to_string(e.holder);
       break;
     case EventKind::FrameAlloc:
-    case EventKind::FrameFree:
-      os << " pfn " << e.pfn.value() << " gen " << e.gen << ((e.flags & kEvTable) ? " table" : " page");
-      break;
+    case EventKind::FrameFree: os << " pfn " << e.pfn.value() << " gen " << e.gen << ((e.flags & kEvTable) ? " table" : " page"); break;
     case EventKind::Access:
       os << ((e.flags & kEvWrite) ? " write " : " read ") << hex(e.va) << " -> pfn " << e.pfn.value();
       if (e.holder.kind != HolderKind::None) os << " via " << to_string(e.holder);

@@ -46,20 +46,19 @@ struct Holder {
   auto operator<=>(const Holder&) const = default;
   bool is_walk_cache() const { return kind == HolderKind::CpuWalkCache || kind == HolderKind::IommuWalkCache; }
   bool is_device_side() const {
-    return kind == HolderKind::Iotlb || kind == HolderKind::IommuWalkCache || kind == HolderKind::Atc ||
-           kind == HolderKind::Shadow;
+    return kind == HolderKind::Iotlb || kind == HolderKind::IommuWalkCache || kind == HolderKind::Atc || kind == HolderKind::Shadow;
   }
 };
 std::string to_string(Holder h);
 
 /// Event flags.
 enum EventFlag : uint8_t {
-  kEvWrite = 1,       ///< the access/fill/entry is a write / writable
-  kEvCached = 2,      ///< the access was served by a cached entry (no walk)
-  kEvHuge = 4,        ///< the entry maps a 2 MiB page
-  kEvTable = 8,       ///< a FrameAlloc/FrameFree/Fill is about a page-table page
-  kEvUser = 16,       ///< the fault was raised by a user access
-  kEvGaveUp = 32,     ///< a Fault: the access gave up after its fault limit without progress (a livelock)
+  kEvWrite = 1,    ///< the access/fill/entry is a write / writable
+  kEvCached = 2,   ///< the access was served by a cached entry (no walk)
+  kEvHuge = 4,     ///< the entry maps a 2 MiB page
+  kEvTable = 8,    ///< a FrameAlloc/FrameFree/Fill is about a page-table page
+  kEvUser = 16,    ///< the fault was raised by a user access
+  kEvGaveUp = 32,  ///< a Fault: the access gave up after its fault limit without progress (a livelock)
 };
 
 struct Event {
@@ -71,16 +70,16 @@ struct Event {
   uint16_t actor = 0;
   Holder holder{};
   MmId mm = kNoMm;
-  uint32_t tag = 0;  ///< ASID or PASID the entry was tagged with
+  uint32_t tag = 0;       ///< ASID or PASID the entry was tagged with
   const char* func = "";  ///< kernel/hardware function this stands for (static string)
   uint64_t va = 0;        ///< address or range start
   uint64_t end = 0;       ///< range end (exclusive) where meaningful
   uint64_t old_val = 0;   ///< old PTE / other
   uint64_t new_val = 0;   ///< new PTE / other
   Pfn pfn = kNoPfn;
-  uint32_t gen = 0;       ///< frame generation when relevant
-  uint32_t aux = 0;       ///< second pfn (Copy), lock id, etc.
-  std::string note;       ///< free text for Call/Notifier/Lock names
+  uint32_t gen = 0;  ///< frame generation when relevant
+  uint32_t aux = 0;  ///< second pfn (Copy), lock id, etc.
+  std::string note;  ///< free text for Call/Notifier/Lock names
 };
 
 /// A consumer of events. Contract: called synchronously, in sequence order, from the thread that

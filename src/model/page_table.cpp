@@ -120,8 +120,10 @@ void check_table(const PhysMem& mem, Pfn t, unsigned level, MmId mm, size_t& cou
 void PageTable::check_invariants() const {
   size_t count = 0;
   // A user mm's PGD shares init_mm's kernel half; init_mm owns nothing below it.
-  if (m_kernel) check_table(m_mem, m_pgd, 4, m_mm, count, kKernelPgdBoundary, kPtrsPerTable);
-  else check_table(m_mem, m_pgd, 4, m_mm, count, 0, kKernelPgdBoundary);
+  if (m_kernel)
+    check_table(m_mem, m_pgd, 4, m_mm, count, kKernelPgdBoundary, kPtrsPerTable);
+  else
+    check_table(m_mem, m_pgd, 4, m_mm, count, 0, kKernelPgdBoundary);
   TLBSIM_CHECK(count == m_tables, "mm " << m_mm.value() << " reaches " << count << " tables, accounts " << m_tables);
 }
 

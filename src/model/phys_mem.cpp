@@ -16,7 +16,7 @@ void grow(V& v, size_t min_step) {
   if (v.size() < v.capacity()) return;
   v.reserve(v.capacity() + std::max<size_t>(v.capacity() / 8, min_step));
 }
-}
+}  // namespace
 
 Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint64_t index, const char* func) {
   uint32_t n;
@@ -92,8 +92,8 @@ Pfn PhysMem::alloc_contig(FrameKind kind, uint32_t owner, uint64_t first_index, 
     touch::frame(true, Pfn{first + i});
     grow(m_frames, 64);
     grow(m_content, 64);
-    m_frames.push_back(Frame{.generation = 1, .owner = owner, .aux = first_index + i, .refcount = 1, .mapcount = 0,
-                             .allocated = true, .kind = kind});
+    m_frames.push_back(
+        Frame{.generation = 1, .owner = owner, .aux = first_index + i, .refcount = 1, .mapcount = 0, .allocated = true, .kind = kind});
     m_content.push_back(1);
     ++m_in_use;
     if (m_bus.active()) {
@@ -143,8 +143,8 @@ const PhysMem::TableBody* PhysMem::walker_view(Pfn pfn) const {
 }
 
 size_t PhysMem::state_bytes() const {
-  return m_frames.capacity() * sizeof(Frame) + m_bodies.size() * sizeof(TableBody) +
-         m_free.size() * sizeof(uint32_t) + m_free_bodies.capacity() * sizeof(uint32_t);
+  return m_frames.capacity() * sizeof(Frame) + m_bodies.size() * sizeof(TableBody) + m_free.size() * sizeof(uint32_t) +
+         m_free_bodies.capacity() * sizeof(uint32_t);
 }
 
 void PhysMem::check_quiescent() const {

@@ -26,8 +26,8 @@ enum class ReuseOrder : uint8_t { Lifo, Fifo };
 inline constexpr const char* kReuseOrderNames[] = {"lifo", "fifo"};
 
 struct PhysMemConfig {
-  uint32_t max_frames = 1u << 22;          ///< 16 GiB of 4 KiB frames
-  ReuseOrder reuse = ReuseOrder::Lifo;     ///< LIFO makes a use-after-free visible soonest
+  uint32_t max_frames = 1u << 22;       ///< 16 GiB of 4 KiB frames
+  ReuseOrder reuse = ReuseOrder::Lifo;  ///< LIFO makes a use-after-free visible soonest
 };
 
 struct Frame {

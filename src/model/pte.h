@@ -39,16 +39,13 @@ class Pte {
   constexpr explicit Pte(uint64_t raw) : m_raw(raw) {}
 
   static constexpr Pte make(Pfn pfn, bool writable, bool user = true) {
-    return Pte{kPresent | (writable ? kWrite : 0) | (user ? kUser : 0) |
-               (uint64_t{pfn.value()} << kPfnShift)};
+    return Pte{kPresent | (writable ? kWrite : 0) | (user ? kUser : 0) | (uint64_t{pfn.value()} << kPfnShift)};
   }
   /// A non-leaf entry pointing at the next-level table.
   static constexpr Pte table(Pfn pfn) { return Pte{kPresent | kWrite | kUser | (uint64_t{pfn.value()} << kPfnShift)}; }
   /// A kernel table entry (_KERNPG_TABLE): no _PAGE_USER, so a user-mode walk through it faults.
   static constexpr Pte kernel_table(Pfn pfn) { return Pte{kPresent | kWrite | (uint64_t{pfn.value()} << kPfnShift)}; }
-  static constexpr Pte swap_entry(SwpType t, uint64_t offset) {
-    return Pte{(uint64_t(t) << kSwpTypeShift) | (offset << kPfnShift)};
-  }
+  static constexpr Pte swap_entry(SwpType t, uint64_t offset) { return Pte{(uint64_t(t) << kSwpTypeShift) | (offset << kPfnShift)}; }
 
   constexpr uint64_t raw() const { return m_raw; }
   constexpr bool none() const { return m_raw == 0; }
@@ -60,15 +57,9 @@ class Pte {
   constexpr bool huge() const { return present() && (m_raw & kHuge); }
   constexpr bool special() const { return m_raw & kSpecial; }
   constexpr Pfn pfn() const { return Pfn{static_cast<uint32_t>((m_raw & kPfnMask) >> kPfnShift)}; }
-  constexpr SwpType swp_type() const {
-    return present() ? SwpType::None : SwpType((m_raw & kSwpTypeMask) >> kSwpTypeShift);
-  }
-  constexpr bool is_migration() const {
-    return swp_type() == SwpType::MigrationRead || swp_type() == SwpType::MigrationWrite;
-  }
-  constexpr bool is_device_private() const {
-    return swp_type() == SwpType::DevicePrivateRead || swp_type() == SwpType::DevicePrivateWrite;
-  }
+  constexpr SwpType swp_type() const { return present() ? SwpType::None : SwpType((m_raw & kSwpTypeMask) >> kSwpTypeShift); }
+  constexpr bool is_migration() const { return swp_type() == SwpType::MigrationRead || swp_type() == SwpType::MigrationWrite; }
+  constexpr bool is_device_private() const { return swp_type() == SwpType::DevicePrivateRead || swp_type() == SwpType::DevicePrivateWrite; }
   /// For migration/device-private entries, the pfn they stand for; for swap entries, the slot.
   constexpr uint64_t swp_offset() const { return (m_raw & kPfnMask) >> kPfnShift; }
 

@@ -26,7 +26,8 @@ struct Touch {
     Cache,      ///< one part of one translation cache: key = cache_touch_key(holder, part)
     Lock,       ///< a lock, by a stable (FNV-1a) hash of its name
     Notifier,   ///< the mmu_notifier subscribers of mm `key` (each keeps its own state: a Cache Sequence)
-    Binding,    ///< an IOMMU's PASID table (iommu_sva_bind_device / mm release): key = IOMMU index; its cached entries: key = 2^32 + IOMMU index, [lo, hi) = PASIDs
+    Binding,    ///< an IOMMU's PASID table (iommu_sva_bind_device / mm release): key = IOMMU index; its cached entries: key = 2^32 + IOMMU
+                ///< index, [lo, hi) = PASIDs
     Mm,         ///< fields [lo, hi) of mm `key` (AddressSpace::Field: tlb_flush_pending, VMA tree, ...)
     File,       ///< page-cache slots [lo, hi) of file `key` (page and dirty bit by index)
     Queue,      ///< an IOMMU's invalidation command queue: key = IOMMU index

@@ -6,8 +6,7 @@
 
 namespace tlbsim {
 
-TranslationCache::TranslationCache(TranslationCacheConfig cfg, Holder holder, EventBus& bus)
-    : m_cfg(cfg), m_holder(holder), m_bus(bus) {
+TranslationCache::TranslationCache(TranslationCacheConfig cfg, Holder holder, EventBus& bus) : m_cfg(cfg), m_holder(holder), m_bus(bus) {
   TLBSIM_CHECK(cfg.sets > 0 && cfg.ways > 0, "a translation cache needs at least one entry");
   m_entries.resize(size_t{cfg.sets} * cfg.ways);
 }
@@ -24,8 +23,7 @@ CachedTranslation* TranslationCache::find(uint32_t tag, uint64_t vpn) {
     CachedTranslation* set = &m_entries[size_t{set_of(tag, base)} * m_cfg.ways];
     for (uint32_t w = 0; w < m_cfg.ways; ++w) {
       CachedTranslation& e = set[w];
-      if (e.valid && e.tag == tag && e.covers(vpn))
-        return &e;
+      if (e.valid && e.tag == tag && e.covers(vpn)) return &e;
     }
   }
   return nullptr;
@@ -42,9 +40,7 @@ const CachedTranslation* TranslationCache::lookup(uint32_t tag, Vaddr va) {
   return e;
 }
 
-uint64_t TranslationCache::set_index(const CachedTranslation& e) const {
-  return static_cast<uint64_t>(&e - m_entries.data()) / m_cfg.ways;
-}
+uint64_t TranslationCache::set_index(const CachedTranslation& e) const { return static_cast<uint64_t>(&e - m_entries.data()) / m_cfg.ways; }
 
 void TranslationCache::touch_entry(const CachedTranslation& e) const {
   const uint64_t start = e.vpn << kPageShift;
@@ -68,15 +64,20 @@ void TranslationCache::fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writa
   }
   if (victim->valid)
     drop(*victim, EventKind::Evict, (victim->vpn == vpn && victim->tag == tag) ? "refill replaces the entry" : "capacity eviction");
-  *victim = CachedTranslation{.vpn = vpn, .pfn = pfn, .tag = tag, .lru = ++m_clock, .mm = mm, .valid = true,
-                              .writable = writable, .dirty = dirty, .huge = huge};
+  *victim = CachedTranslation{
+      .vpn = vpn, .pfn = pfn, .tag = tag, .lru = ++m_clock, .mm = mm, .valid = true, .writable = writable, .dirty = dirty, .huge = huge};
   // The victim was chosen by the set's members and LRU order, which the fill changes.
   touch_entry(*victim);
   touch::cache_set(CachePart::Recency, m_holder, set_index(*victim));
   m_counts.add(tag);
   if (m_bus.active()) {
-    Event e{.kind = EventKind::Fill, .flags = uint8_t((writable ? kEvWrite : 0) | (huge ? kEvHuge : 0)),
-            .level = uint8_t(huge ? 2 : 1), .holder = m_holder, .mm = mm, .tag = tag, .func = func};
+    Event e{.kind = EventKind::Fill,
+            .flags = uint8_t((writable ? kEvWrite : 0) | (huge ? kEvHuge : 0)),
+            .level = uint8_t(huge ? 2 : 1),
+            .holder = m_holder,
+            .mm = mm,
+            .tag = tag,
+            .func = func};
     e.va = vpn << kPageShift;
     e.end = e.va + (huge ? kPmdSize : kPageSize);
     e.pfn = pfn;
@@ -88,8 +89,13 @@ void TranslationCache::fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writa
 void TranslationCache::drop(CachedTranslation& c, EventKind why, const char* func) {
   touch_entry(c);
   if (m_bus.active()) {
-    Event e{.kind = why, .flags = uint8_t((c.writable ? kEvWrite : 0) | (c.huge ? kEvHuge : 0)),
-            .level = uint8_t(c.huge ? 2 : 1), .holder = m_holder, .mm = c.mm, .tag = c.tag, .func = func};
+    Event e{.kind = why,
+            .flags = uint8_t((c.writable ? kEvWrite : 0) | (c.huge ? kEvHuge : 0)),
+            .level = uint8_t(c.huge ? 2 : 1),
+            .holder = m_holder,
+            .mm = c.mm,
+            .tag = c.tag,
+            .func = func};
     e.va = c.vpn << kPageShift;
     e.end = e.va + (c.huge ? kPmdSize : kPageSize);
     e.pfn = c.pfn;

@@ -2,17 +2,15 @@
 #include "model/walk_cache.h"
 
 #include "model/check.h"
-#include "model/touch.h"
 #include "model/page_table.h"
+#include "model/touch.h"
 
 namespace tlbsim {
 
 uint64_t WalkCacheEntry::start() const { return prefix << level_shift(level); }
 uint64_t WalkCacheEntry::end() const { return (prefix + 1) << level_shift(level); }
 
-WalkCache::WalkCache(uint32_t entries, Holder holder, EventBus& bus) : m_holder(holder), m_bus(bus) {
-  m_entries.resize(entries);
-}
+WalkCache::WalkCache(uint32_t entries, Holder holder, EventBus& bus) : m_holder(holder), m_bus(bus) { m_entries.resize(entries); }
 
 // The walk cache is fully associative: one set (0) for the members and LRU order touches.
 const WalkCacheEntry* WalkCache::lookup(uint32_t tag, uint64_t va) {
@@ -45,8 +43,15 @@ void WalkCache::fill(uint32_t tag, MmId mm, uint64_t va, uint8_t level, Pfn tabl
     if (!victim || (!e.valid && victim->valid) || (e.valid == victim->valid && e.lru < victim->lru)) victim = &e;
   }
   if (victim->valid) drop(*victim, EventKind::Evict, "capacity eviction");
-  *victim = WalkCacheEntry{.prefix = prefix, .table = table, .table_gen = gen, .tag = tag, .lru = ++m_clock,
-                           .mm = mm, .level = level, .valid = true, .user = user};
+  *victim = WalkCacheEntry{.prefix = prefix,
+                           .table = table,
+                           .table_gen = gen,
+                           .tag = tag,
+                           .lru = ++m_clock,
+                           .mm = mm,
+                           .level = level,
+                           .valid = true,
+                           .user = user};
   // The victim was chosen by the members and their LRU order, which the fill changes.
   touch::cache_entries(true, m_holder, victim->start(), victim->end());
   touch::cache_set(CachePart::Members, m_holder, 0);
@@ -104,7 +109,8 @@ size_t WalkCache::invalidate_all(const char* func) {
 void WalkCache::check_invariants() const {
   if (m_checked_version == version()) return;
   const size_t valid = count_valid(m_entries);
-  TLBSIM_CHECK(valid == m_counts.total(), to_string(m_holder) << " holds " << valid << " walk-cache entries but counts " << m_counts.total());
+  TLBSIM_CHECK(valid == m_counts.total(), to_string(m_holder)
+                                              << " holds " << valid << " walk-cache entries but counts " << m_counts.total());
   for (size_t i = 0; i < m_entries.size(); ++i) {
     const auto& e = m_entries[i];
     if (!e.valid) continue;
@@ -112,8 +118,8 @@ void WalkCache::check_invariants() const {
     TLBSIM_CHECK(e.lru <= m_clock, "LRU stamp from the future");
     for (size_t j = i + 1; j < m_entries.size(); ++j) {
       const auto& o = m_entries[j];
-      TLBSIM_CHECK(!(o.valid && o.tag == e.tag && o.level == e.level && o.prefix == e.prefix),
-                   to_string(m_holder) << " duplicate walk-cache entry");
+      TLBSIM_CHECK(!(o.valid && o.tag == e.tag && o.level == e.level && o.prefix == e.prefix), to_string(m_holder)
+                                                                                                   << " duplicate walk-cache entry");
     }
   }
   m_checked_version = version();

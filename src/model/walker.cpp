@@ -26,8 +26,8 @@ WalkResult hw_walk(PhysMem& mem, const WalkContext& ctx, Vaddr va, bool write, W
         r.stale_table = true;
         const bool data = mem.walker_view(t) == nullptr;
         if (bus.active()) {
-          Event e{.kind = EventKind::StaleTableWalk, .level = w->level, .holder = pwc->holder(), .mm = owner,
-                  .tag = ctx.tag, .func = p.func};
+          Event e{
+              .kind = EventKind::StaleTableWalk, .level = w->level, .holder = pwc->holder(), .mm = owner, .tag = ctx.tag, .func = p.func};
           e.va = va.value();
           e.pfn = t;
           e.gen = w->table_gen;
@@ -68,8 +68,10 @@ WalkResult hw_walk(PhysMem& mem, const WalkContext& ctx, Vaddr va, bool write, W
     if (level == 1 || e.huge()) {
       r.leaf = e;
       r.leaf_level = static_cast<uint8_t>(level);
-      if (p.user_request && !user) r.fault = WalkFault::Supervisor;
-      else if (write && !e.writable()) r.fault = WalkFault::WriteProtect;
+      if (p.user_request && !user)
+        r.fault = WalkFault::Supervisor;
+      else if (write && !e.writable())
+        r.fault = WalkFault::WriteProtect;
       if (r.fault == WalkFault::None && p.set_access_dirty && !r.stale_table) {
         Pte ne = e.with(Pte::kAccessed | (write ? Pte::kDirty : 0));
         if (ne != e) {
@@ -97,8 +99,8 @@ WalkResult hw_walk(PhysMem& mem, const WalkContext& ctx, Vaddr va, bool write, W
     pending[npending++] = Pending{static_cast<uint8_t>(level), e.pfn(), mem.frame(e.pfn()).generation, user};
     t = e.pfn();
   }
-  const bool keep = r.fault == WalkFault::None ||
-                    (r.fault == WalkFault::Supervisor ? p.cache_nonleaf_on_supervisor_fault : p.cache_nonleaf_on_fault);
+  const bool keep =
+      r.fault == WalkFault::None || (r.fault == WalkFault::Supervisor ? p.cache_nonleaf_on_supervisor_fault : p.cache_nonleaf_on_fault);
   if (pwc && pwc->enabled() && keep)
     for (unsigned i = 0; i < npending; ++i)
       pwc->fill(ctx.tag, owner, va.value(), pending[i].level, pending[i].table, pending[i].gen, p.func, pending[i].user);

@@ -42,9 +42,7 @@ struct WalkResult {
   Pte leaf{};
   uint8_t leaf_level = 1;
   bool stale_table = false;  ///< started from a walk-cache entry whose table was freed or reused
-  Pfn pfn_for(uint64_t va) const {
-    return leaf_level == 2 ? Pfn{leaf.pfn().value() + uint32_t((va >> kPageShift) & 511)} : leaf.pfn();
-  }
+  Pfn pfn_for(uint64_t va) const { return leaf_level == 2 ? Pfn{leaf.pfn().value() + uint32_t((va >> kPageShift) & 511)} : leaf.pfn(); }
 };
 
 WalkResult hw_walk(PhysMem& mem, const WalkContext& ctx, Vaddr va, bool write, WalkCache* pwc, const WalkParams& p);

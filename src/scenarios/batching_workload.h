@@ -35,10 +35,10 @@ inline constexpr uint64_t kMaxWorkingSetPages = (kWorkloadRangeBase - kWorkloadW
 
 struct WorkloadParams {
   Workload workload = Workload::MunmapDense;
-  uint64_t pages = 64;                 ///< N
-  unsigned vmas = 100;                 ///< fork: the N pages spread over this many VMAs
-  uint64_t cpu_working_set = 512;      ///< pages CPU 0 touches before and re-touches after
-  uint64_t device_working_set = 64;    ///< pages the device touches before and re-touches after
+  uint64_t pages = 64;               ///< N
+  unsigned vmas = 100;               ///< fork: the N pages spread over this many VMAs
+  uint64_t cpu_working_set = 512;    ///< pages CPU 0 touches before and re-touches after
+  uint64_t device_working_set = 64;  ///< pages the device touches before and re-touches after
   /// Pages of the range the CPU and the device translate before the path runs, so the path has
   /// cached translations to invalidate (and the detector something to watch).
   uint64_t range_touched = 16;

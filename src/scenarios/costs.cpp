@@ -64,10 +64,10 @@ void read_costs(const json& obj, const std::string& ptr, iommu::CostModel& base,
       continue;
     }
     if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<int64_t>() >= 0)) {
-      error(p, std::string("expected a non-negative integer (nanoseconds), found ") +
-                   (value.is_number_integer() || is_big_integer(value) ? "a negative number"
-                    : value.is_number_float()                          ? "a fraction"
-                                                                       : value.type_name()));
+      error(p, std::string("expected a non-negative integer (nanoseconds), found ") + (value.is_number_integer() || is_big_integer(value)
+                                                                                           ? "a negative number"
+                                                                                       : value.is_number_float() ? "a fraction"
+                                                                                                                 : value.type_name()));
       continue;
     }
     const uint64_t v = value.get<uint64_t>();

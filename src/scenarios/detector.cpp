@@ -71,8 +71,10 @@ class Detector {
     std::vector<Window> kept;
     kept.reserve(m_r.windows.size());
     for (size_t id = 0; id < m_r.windows.size(); ++id) {
-      if (m_transient[id]) ++m_r.transient;
-      else kept.push_back(std::move(m_r.windows[id]));
+      if (m_transient[id])
+        ++m_r.transient;
+      else
+        kept.push_back(std::move(m_r.windows[id]));
     }
     m_r.windows = std::move(kept);
     return std::move(m_r);
@@ -262,8 +264,8 @@ class Detector {
       const Pte p{raw};
       return (e.level >= 2 && p.present() && !p.huge()) ? "table pfn " + std::to_string(p.pfn().value()) : describe_pte(p);
     };
-    const std::string what = std::string(names[e.level & 7 ? std::min<int>(e.level, 4) : 0]) + " " + hex(e.va) + ": " +
-                             entry(e.old_val) + " -> " + entry(e.new_val);
+    const std::string what = std::string(names[e.level & 7 ? std::min<int>(e.level, 4) : 0]) + " " + hex(e.va) + ": " + entry(e.old_val) +
+                             " -> " + entry(e.new_val);
     const uint64_t lo = e.va >> kPageShift, hi = e.end >> kPageShift;
     // Leaf entries whose pages intersect the store's span (huge entries start up to 511 pages before).
     const uint64_t from = lo >= 511 ? lo - 511 : 0;
@@ -320,10 +322,12 @@ class Detector {
       add_finding("use-after-free", e, e.va, e.pfn, rw + " of freed pfn " + std::to_string(p) + " through " + to_string(e.holder));
     } else if (w.freed.valid()) {
       a.finding = "foreign " + rw;
-      add_finding("use-after-free", e, e.va, e.pfn, rw + " of pfn " + std::to_string(p) + ", reallocated to another owner, through " + to_string(e.holder));
+      add_finding("use-after-free", e, e.va, e.pfn,
+                  rw + " of pfn " + std::to_string(p) + ", reallocated to another owner, through " + to_string(e.holder));
     } else if (write && m_copied.count(p) && m_copied.at(p) > w.open.seq.value()) {
       a.finding = "lost write";
-      add_finding("lost-write", e, e.va, e.pfn, "write to pfn " + std::to_string(p) + " after its contents were copied away, through " + to_string(e.holder));
+      add_finding("lost-write", e, e.va, e.pfn,
+                  "write to pfn " + std::to_string(p) + " after its contents were copied away, through " + to_string(e.holder));
     }
     w.accesses.push_back(std::move(a));
   }
@@ -421,12 +425,12 @@ class Detector {
 
   DetectorResult m_r;
   uint16_t m_setup_actor = 0;
-  const Event* m_event = nullptr;  ///< the event being judged
-  std::vector<Cause> m_cause;      ///< by window id
+  const Event* m_event = nullptr;                    ///< the event being judged
+  std::vector<Cause> m_cause;                        ///< by window id
   std::unordered_map<uint64_t, Cause> m_last_store;  ///< pte_key -> the latest kernel store there
-  uint64_t m_step = 0;                ///< the step the current event belongs to
-  std::vector<uint64_t> m_open_step;  ///< by window id: the step that opened it
-  std::vector<bool> m_transient;      ///< by window id
+  uint64_t m_step = 0;                               ///< the step the current event belongs to
+  std::vector<uint64_t> m_open_step;                 ///< by window id: the step that opened it
+  std::vector<bool> m_transient;                     ///< by window id
   std::unordered_map<uint64_t, uint64_t> m_pte;
   std::map<LeafKey, LeafEntry> m_leaf;
   std::map<WalkKey, WalkEntry> m_walk;
@@ -441,9 +445,7 @@ uint64_t DetectorResult::metric(const std::string& name) const {
   const std::optional<QualifiedMetric> q = parse_metric(name);
   if (!q) return 0;
   const MetricInfo* m = q->info;
-  auto on_side = [&](Holder h) {
-    return q->side == HolderSide::Any || (q->side == HolderSide::Device) == h.is_device_side();
-  };
+  auto on_side = [&](Holder h) { return q->side == HolderSide::Any || (q->side == HolderSide::Device) == h.is_device_side(); };
   uint64_t n = 0;
   if (m->metric == Metric::Transient) return transient;
   for (const auto& w : windows) {
@@ -473,8 +475,10 @@ int DetectorResult::worst() const {
     }
     const Window& b = windows[best];
     auto key = [&](const Window& x) {
-      const bool used_after_return = std::any_of(x.accesses.begin(), x.accesses.end(), [](const WindowAccess& a) { return a.after_return; });
-      return std::make_tuple(used_after_return, x.observed(), x.after_return, severity(x.cls), x.duration_ns(end_ns), x.duration_events(end_seq));
+      const bool used_after_return =
+          std::any_of(x.accesses.begin(), x.accesses.end(), [](const WindowAccess& a) { return a.after_return; });
+      return std::make_tuple(used_after_return, x.observed(), x.after_return, severity(x.cls), x.duration_ns(end_ns),
+                             x.duration_events(end_seq));
     };
     if (key(w) > key(b)) best = i;
   }

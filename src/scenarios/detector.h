@@ -16,7 +16,6 @@
 
 namespace tlbsim::scenarios {
 
-
 struct RunResult;
 
 struct EventRef {
@@ -32,7 +31,7 @@ struct WindowAccess {
   bool write = false;
   uint64_t va = 0;
   Pfn pfn = kNoPfn;
-  std::string finding;  ///< empty, or "use-after-free write", "lost write", ...
+  std::string finding;        ///< empty, or "use-after-free write", "lost write", ...
   bool after_return = false;  ///< the op that opened the window had returned (Window::after_return)
 };
 
@@ -42,9 +41,9 @@ struct Window {
   uint32_t tag = 0;
   uint64_t va = 0;
   uint64_t size = 0;
-  uint8_t level = 1;    ///< 1 leaf 4K, 2 leaf 2M; walk-cache entries: the cached entry's level
-  bool walk = false;    ///< a walk-cache (paging-structure) entry
-  Pfn pfn = kNoPfn;     ///< leaf: frame mapped; walk: the table page pointed at
+  uint8_t level = 1;  ///< 1 leaf 4K, 2 leaf 2M; walk-cache entries: the cached entry's level
+  bool walk = false;  ///< a walk-cache (paging-structure) entry
+  Pfn pfn = kNoPfn;   ///< leaf: frame mapped; walk: the table page pointed at
   bool writable = false;
   WindowClass cls = WindowClass::Stale;
   EventRef open;

@@ -134,7 +134,7 @@ Schedule fewest_switches(const Setup& su, const Schedule& w, const std::function
       fps.push_back(su.step_fp(sf, st, r->events));
     }
   Schedule best = w;
-  for (const std::vector<int>& order : few_switch_orders(threads, [&](size_t i, size_t j) { return dependent(fps[i], fps[j]); })) {
+  for (const std::vector<int>&order : few_switch_orders(threads, [&](size_t i, size_t j) { return dependent(fps[i], fps[j]); })) {
     if (!witness_less(order, best)) continue;
     if (const std::optional<RunResult> c = run_exactly(su, order); c && shows(observe(su.spec, su.policy->name, *c))) best = order;
   }
@@ -149,8 +149,8 @@ struct Sleeper {
 /// One node of the DPOR stack: the state before step `depth`.
 struct Node {
   Mask enabled = 0;
-  int prev = -1;         ///< thread of the step before (-1 at the first step)
-  int preemptions = 0;   ///< preemptions in the schedule before this state
+  int prev = -1;        ///< thread of the step before (-1 at the first step)
+  int preemptions = 0;  ///< preemptions in the schedule before this state
   Mask backtrack = 0;
   std::vector<Sleeper> sleep;  ///< threads whose step here is covered by a sibling explored before
   std::vector<Sleeper> done;   ///< siblings already explored from here (not counting `chosen`)
@@ -179,8 +179,7 @@ struct Node {
 /// prefix adds nothing: the caller explores every prefix (split_tasks()) as a subtree of its own.
 class SubtreeExplorer {
  public:
-  SubtreeExplorer(const Setup& su, std::atomic<uint64_t>* progress, int bound)
-      : m_su(su), m_progress(progress), m_bound(bound) {}
+  SubtreeExplorer(const Setup& su, std::atomic<uint64_t>* progress, int bound) : m_su(su), m_progress(progress), m_bound(bound) {}
 
   /// The prefix, fixed for this subtree (at least one step); footprints must come from intern().
   /// Each node's `done` holds the siblings explored as tasks before it; sleep sets follow.
@@ -347,13 +346,16 @@ class SubtreeExplorer {
       for (int t = 0; t < m_su.threads; ++t) {
         if (r.threads[static_cast<size_t>(t)].done) continue;
         const auto sl = std::find_if(final_sleep.begin(), final_sleep.end(), [&](const Sleeper& x) { return x.thread == t; });
-        if (sl != final_sleep.end() && (final_ready & bit(t))) m_pending.push_back(*sl);
+        if (sl != final_sleep.end() && (final_ready & bit(t)))
+          m_pending.push_back(*sl);
         else if (!(final_ready & bit(t)) || r.status == RunResult::Status::StepBudget)
           m_pending.push_back(Sleeper{t, m_fps.intern(footprint_of_everything())});
       }
     }
-    if (stopped) ++m_agg.pruned;
-    else add(m_agg, observe(m_su.spec, m_su.policy->name, r), sched, r);
+    if (stopped)
+      ++m_agg.pruned;
+    else
+      add(m_agg, observe(m_su.spec, m_su.policy->name, r), sched, r);
     if (m_progress) m_progress->fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -403,8 +405,10 @@ class SubtreeExplorer {
     // step before it): a dependent step i races with it unless an hb-predecessor seen so far (a
     // later step of tj or a later step dependent with it) is already after i.
     auto walk = [&](size_t end, size_t tj, FootprintId fj, uint32_t* vc) {
-      if (m_last_of[tj] >= 0) std::copy_n(clock(static_cast<size_t>(m_last_of[tj])), T, vc);
-      else std::fill_n(vc, T, 0u);
+      if (m_last_of[tj] >= 0)
+        std::copy_n(clock(static_cast<size_t>(m_last_of[tj])), T, vc);
+      else
+        std::fill_n(vc, T, 0u);
       m_covered.assign(T, 0);
       m_below.assign(m_count.begin(), m_count.end());  // steps of each thread before `end`
       for (size_t ii = end; ii-- > 0;) {
@@ -492,13 +496,13 @@ class SubtreeExplorer {
   std::vector<Node> m_stack;
   size_t m_fixed = 1;  ///< steps of the prefix: the nodes below it are never backtracked
   Schedule m_sched;
-  FootprintTable m_fps;          ///< footprints of this subtree's steps, and their dependencies
-  std::vector<uint32_t> m_clock;  ///< vector clock of each step: threads entries from step * threads
-  std::vector<uint32_t> m_pos;    ///< index of each step within its thread, from 1
+  FootprintTable m_fps;                               ///< footprints of this subtree's steps, and their dependencies
+  std::vector<uint32_t> m_clock;                      ///< vector clock of each step: threads entries from step * threads
+  std::vector<uint32_t> m_pos;                        ///< index of each step within its thread, from 1
   std::vector<uint32_t> m_count, m_covered, m_below;  ///< scratch of analyse_races
-  std::vector<int> m_last_of;                ///< scratch of analyse_races
-  std::vector<Sleeper> m_pending;            ///< next steps of the last execution that never ran
-  std::vector<FootprintId> m_eff;            ///< each step's footprint, an empty step's being its thread's next
+  std::vector<int> m_last_of;                         ///< scratch of analyse_races
+  std::vector<Sleeper> m_pending;                     ///< next steps of the last execution that never ran
+  std::vector<FootprintId> m_eff;                     ///< each step's footprint, an empty step's being its thread's next
   Aggregate m_agg;
   size_t m_expected_events = 0;  ///< the last execution's event count, with room to spare
 };
@@ -543,7 +547,7 @@ void parallel_for(size_t n, unsigned jobs, F&& f) {
 struct PrefixStep {
   Mask enabled = 0;
   int chosen = -1;
-  Footprint fp;  ///< footprint of `chosen`'s step here
+  Footprint fp;                                 ///< footprint of `chosen`'s step here
   std::vector<std::pair<int, Footprint>> done;  ///< siblings taken by earlier tasks, with their footprints
   bool forced = false;
 };
@@ -580,8 +584,7 @@ Probe probe(const Setup& su, const Schedule& prefix) {
       return -1;
     });
     // The run ended right after the prefix: its last step is the prefix's.
-    if (!p.reached && !prefix.empty() && !r.trace.empty() && !r.trace.back().priming)
-      p.last = su.step_fp(sf, r.trace.back(), r.events);
+    if (!p.reached && !prefix.empty() && !r.trace.empty() && !r.trace.back().priming) p.last = su.step_fp(sf, r.trace.back(), r.events);
   } catch (const InvariantViolation& e) {
     p.broke = true;
     p.what = e.what();
@@ -624,8 +627,7 @@ std::vector<Task> split_tasks(const Setup& su, const ExploreOptions& opt) {
   Schedule sched;
   /// Depth-first from the state after `path` (probed as `here`), whose sleep set is `sleep`
   /// and which `preemptions` preemptions reached; `cut`: the bound left a sibling out above.
-  auto walk = [&](auto&& self, const Probe& here, const std::vector<std::pair<int, Footprint>>& sleep, int preemptions,
-                  bool cut) -> void {
+  auto walk = [&](auto&& self, const Probe& here, const std::vector<std::pair<int, Footprint>>& sleep, int preemptions, bool cut) -> void {
     const size_t d = path.size();
     if (d == opt.split_depth || !here.reached || here.broke) {
       tasks.push_back(Task{.prefix = path, .result = std::nullopt, .bound_cut = cut, .preemptions = preemptions});
@@ -952,9 +954,12 @@ void check_thread_count(const ScenarioSpec& s, const ExploreOptions& opt) {
   // A step's runnable threads are a 64-bit mask. Reported at the first thread beyond it.
   if (s.threads.size() > 64) {
     const ThreadSpec& t = s.threads[64];
-    throw ScenarioError({Diagnostic{.file = opt.file, .pointer = t.pointer, .line = t.line, .column = t.column,
-                                    .message = "explore handles at most 64 threads, scenario " + in_quotes(s.name) + " has " +
-                                               std::to_string(s.threads.size())}});
+    throw ScenarioError({Diagnostic{
+        .file = opt.file,
+        .pointer = t.pointer,
+        .line = t.line,
+        .column = t.column,
+        .message = "explore handles at most 64 threads, scenario " + in_quotes(s.name) + " has " + std::to_string(s.threads.size())}});
   }
 }
 

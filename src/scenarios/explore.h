@@ -24,17 +24,17 @@ inline constexpr unsigned kMaxSplitDepth = 16;
 
 struct ExploreOptions {
   enum class Mode { Exhaustive, Random } mode = Mode::Exhaustive;
-  uint64_t runs = 1000;        ///< random mode: schedules sampled
-  uint64_t seed = 1;           ///< random mode: first seed
-  uint64_t max_steps = 0;      ///< step budget per execution; 0: the scenario's max_steps
-  unsigned jobs = 1;           ///< worker threads; results do not depend on it
+  uint64_t runs = 1000;    ///< random mode: schedules sampled
+  uint64_t seed = 1;       ///< random mode: first seed
+  uint64_t max_steps = 0;  ///< step budget per execution; 0: the scenario's max_steps
+  unsigned jobs = 1;       ///< worker threads; results do not depend on it
   /// Exhaustive mode: at most this many preemptions per schedule (a switch away from a thread
   /// that could have continued); negative: unbounded. Switches after a thread blocks or
   /// finishes are free.
   int preemptions = -1;
   std::atomic<uint64_t>* progress = nullptr;  ///< executions finished so far (for a progress line)
-  WorkProgress* work = nullptr;  ///< exhaustive mode: the current round's tasks this process runs (for a progress line)
-  std::string file;            ///< for error messages
+  WorkProgress* work = nullptr;               ///< exhaustive mode: the current round's tasks this process runs (for a progress line)
+  std::string file;                           ///< for error messages
   /// Exhaustive mode: stop once this many executions (explored and pruned) would be exceeded;
   /// 0: no limit. Counted over the first-step subtrees in thread order, so whether a search
   /// completes does not depend on `jobs` (docs/explore.md, "Budgets").
@@ -93,7 +93,7 @@ struct ExploreResult {
   uint64_t executions = 0;  ///< executions run to their end (completed, deadlocked or over budget)
   uint64_t pruned = 0;      ///< executions cut short because every runnable thread was asleep
   uint64_t distinct_outcomes = 0;
-  int preemptions = -1;  ///< the bound explored under (negative: none)
+  int preemptions = -1;            ///< the bound explored under (negative: none)
   double naive_interleavings = 0;  ///< multinomial of per-thread step counts of the first execution
   /// Of those, the interleavings with at most `preemptions` preemptions: what plain enumeration
   /// under the same bound would run. Equal to naive_interleavings when unbounded; 0 when the
@@ -159,8 +159,7 @@ ExploreResult explore_merge(const ScenarioSpec& s, const kernel::Policy& policy,
 /// bound), or the budget (opt.max_executions over all rounds, opt.deadline) runs out. The
 /// result is the deepest completed round's, with the Sometimes verdicts of a stopped deeper
 /// round merged in (see docs/explore.md). Random mode: explore() itself.
-ExploreResult explore_rounds(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt,
-                             std::optional<int> requested);
+ExploreResult explore_rounds(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt, std::optional<int> requested);
 
 /// One stated verdict ("verdicts" in the scenario) set against what explore found.
 struct VerdictCheck {

@@ -25,8 +25,8 @@ void Aggregate::add_invariant(const Schedule& sched, std::string what) {
   if (!invariant || witness_less(sched, invariant->first)) invariant = {sched, what};
 }
 
-void Aggregate::add(const std::vector<std::string>& properties, const std::vector<bool>& expectations,
-                    const std::string& outcome, const Schedule& sched, const RunResult& r) {
+void Aggregate::add(const std::vector<std::string>& properties, const std::vector<bool>& expectations, const std::string& outcome,
+                    const Schedule& sched, const RunResult& r) {
   ++executions;
   outcomes.insert(outcome);
   for (const std::string& p : properties) {
@@ -36,8 +36,10 @@ void Aggregate::add(const std::vector<std::string>& properties, const std::vecto
   }
   if (expect.size() < expectations.size()) expect.resize(expectations.size());
   for (size_t i = 0; i < expectations.size(); ++i) {
-    if (expectations[i]) ++expect[i].first;
-    else if (!expect[i].second || witness_less(sched, *expect[i].second)) expect[i].second = sched;
+    if (expectations[i])
+      ++expect[i].first;
+    else if (!expect[i].second || witness_less(sched, *expect[i].second))
+      expect[i].second = sched;
   }
   if (r.status == RunResult::Status::StepBudget && (!budget || witness_less(sched, budget->schedule)))
     budget = BudgetExceeded{sched, r.threads};

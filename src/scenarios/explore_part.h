@@ -34,10 +34,10 @@ struct Aggregate {
   std::vector<std::pair<uint64_t, std::optional<Schedule>>> expect;  ///< (holds count, least counterexample)
   std::set<std::string> outcomes;
   std::optional<BudgetExceeded> budget;
-  std::optional<Schedule> first;  ///< least complete schedule (for step counts)
+  std::optional<Schedule> first;                              ///< least complete schedule (for step counts)
   std::optional<std::pair<Schedule, std::string>> invariant;  ///< least schedule that broke a model invariant
-  bool stopped = false;    ///< a budget stopped the search before its end
-  bool bound_cut = false;  ///< the preemption bound kept some choice out
+  bool stopped = false;                                       ///< a budget stopped the search before its end
+  bool bound_cut = false;                                     ///< the preemption bound kept some choice out
   bool deadline_hit = false;
   uint64_t spent = 0;  ///< executions run, explored and pruned, also those of a stopped search
 

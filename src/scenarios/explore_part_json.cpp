@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "scenarios/explore_part_json.h"
 
-
 namespace tlbsim::scenarios {
 
 namespace {

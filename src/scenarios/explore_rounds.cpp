@@ -44,8 +44,7 @@ void merge_list(std::vector<PropertyResult>& done, const std::vector<PropertyRes
 
 }  // namespace
 
-ExploreResult explore_rounds(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt,
-                             std::optional<int> requested) {
+ExploreResult explore_rounds(const ScenarioSpec& s, const kernel::Policy& policy, const ExploreOptions& opt, std::optional<int> requested) {
   if (opt.mode != ExploreOptions::Mode::Exhaustive) return explore(s, policy, opt);
   uint64_t spent = 0;
   int rounds = 0;
@@ -80,8 +79,8 @@ ExploreResult explore_rounds(const ScenarioSpec& s, const kernel::Policy& policy
   }
   std::optional<ExploreResult> done;
   for (int bound = s.explore_preemptions.value_or(0);; ++bound) {
-    const bool out_of_budget = (opt.max_executions && spent >= opt.max_executions) ||
-                               (opt.deadline && std::chrono::steady_clock::now() >= *opt.deadline);
+    const bool out_of_budget =
+        (opt.max_executions && spent >= opt.max_executions) || (opt.deadline && std::chrono::steady_clock::now() >= *opt.deadline);
     if (out_of_budget && done) {  // the next round could not start: it is stopped at 0
       done->stopped = StoppedRound{.preemptions = bound, .executions = 0};
       done->deadline_hit = done->deadline_hit || !(opt.max_executions && spent >= opt.max_executions);
@@ -105,8 +104,7 @@ std::string scope_text(const ExploreResult& r) {
   if (r.mode == ExploreOptions::Mode::Random) return "random";
   std::string out;
   if (!r.complete) {
-    out = r.preemptions < 0 ? "not exhaustive: the unbounded search"
-                            : "not exhaustive: bound " + std::to_string(r.preemptions);
+    out = r.preemptions < 0 ? "not exhaustive: the unbounded search" : "not exhaustive: bound " + std::to_string(r.preemptions);
     out += " not finished within the budget (stopped after " + std::to_string(r.spent) + " executions)";
   } else if (exhaustive_unbounded(r)) {
     out = "exhaustive (no bound)";
@@ -142,16 +140,18 @@ std::vector<VerdictCheck> check_verdicts(const ScenarioSpec& s, const ExploreRes
   if (it == s.verdicts.end()) return out;
   const bool proof = exhaustive_unbounded(r);  // Never and Always hold over every schedule
   std::string limit;
-  if (r.mode == ExploreOptions::Mode::Random) limit = "random sample";
-  else if (!r.complete) limit = "search not finished";
-  else limit = "bounded: within " + preemptions_text(r.preemptions);
+  if (r.mode == ExploreOptions::Mode::Random)
+    limit = "random sample";
+  else if (!r.complete)
+    limit = "search not finished";
+  else
+    limit = "bounded: within " + preemptions_text(r.preemptions);
   for (const auto& [name, word] : it->second) {
     VerdictCheck c;
     c.property = name;
     c.stated = word == "never" ? Verdict::Never : word == "always" ? Verdict::Always : Verdict::Sometimes;
     // A structured binding is not captured by name: clang 14 (the fuzz build) refuses it.
-    const auto p = std::find_if(r.properties.begin(), r.properties.end(),
-                                [&](const PropertyResult& q) { return q.name == c.property; });
+    const auto p = std::find_if(r.properties.begin(), r.properties.end(), [&](const PropertyResult& q) { return q.name == c.property; });
     PropertyResult none{.name = name};
     const PropertyResult& found = p != r.properties.end() ? *p : none;
     c.found = found.verdict;

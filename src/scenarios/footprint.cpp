@@ -2,8 +2,8 @@
 #include "scenarios/footprint.h"
 
 #include <algorithm>
-#include <tuple>
 #include <string>
+#include <tuple>
 
 #include "model/page_table.h"
 #include "model/pte.h"
@@ -29,9 +29,7 @@ bool hardware_kind(const Event& e) {
 /// Cached keys: the mm above bit 24, the holder below; a holder part of all ones is every holder,
 /// kAnyLeafHolder every holder of leaf entries (every cache but the walk caches).
 constexpr uint64_t kAnyHolder = 0xffffff, kAnyLeafHolder = 0xfffffe;
-uint64_t cached_key(MmId mm, Holder h) {
-  return (uint64_t{mm.value()} << 24) | (uint64_t{static_cast<uint8_t>(h.kind)} << 16) | h.index;
-}
+uint64_t cached_key(MmId mm, Holder h) { return (uint64_t{mm.value()} << 24) | (uint64_t{static_cast<uint8_t>(h.kind)} << 16) | h.index; }
 bool walk_holder(uint64_t holder) {
   const auto kind = static_cast<HolderKind>(holder >> 16);
   return kind == HolderKind::CpuWalkCache || kind == HolderKind::IommuWalkCache;
@@ -63,8 +61,7 @@ void index_groups(Footprint& f) {
 Footprint footprint_of_everything() {
   Footprint f;
   f.kernel = true;
-  for (size_t o = 0; o < kTouchObjects; ++o)
-    f.touches.push_back(Touch{.obj = static_cast<Touch::Obj>(o), .write = true, .key = kAnyKey});
+  for (size_t o = 0; o < kTouchObjects; ++o) f.touches.push_back(Touch{.obj = static_cast<Touch::Obj>(o), .write = true, .key = kAnyKey});
   index_groups(f);
   return f;
 }
@@ -96,8 +93,7 @@ Footprint StepFootprints::next(const std::vector<Event>& events, size_t begin, s
   return f;
 }
 
-Footprint footprint(std::span<const Event> events, std::span<const Touch> touches, const StepActor& actor,
-                    CachedEntries* index) {
+Footprint footprint(std::span<const Event> events, std::span<const Touch> touches, const StepActor& actor, CachedEntries* index) {
   Footprint f;
   auto add = [&](Touch::Obj o, bool w, uint64_t key, uint64_t lo = 0, uint64_t hi = ~uint64_t{0}) {
     f.touches.push_back(Touch{.obj = o, .write = w, .key = key, .lo = lo, .hi = hi});
@@ -113,8 +109,7 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
   // walk-cache entries point at tables and only a store to an upper entry changes what they
   // should hold (detector.cpp, on_pte_store()).
   auto cached_any = [&](const Event& e, uint64_t size) {
-    add(Touch::Obj::Cached, false, (uint64_t{e.mm.value()} << 24) | (e.level >= 2 ? kAnyHolder : kAnyLeafHolder), e.va,
-        e.va + size);
+    add(Touch::Obj::Cached, false, (uint64_t{e.mm.value()} << 24) | (e.level >= 2 ? kAnyHolder : kAnyLeafHolder), e.va, e.va + size);
   };
   // Frames a cached entry covers: a huge entry's window counts all 512.
   auto entry_frames = [&](const Event& e) -> uint64_t {
@@ -160,8 +155,10 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
           // opens nothing.
           const uint64_t end = e.end > e.va ? e.end : e.va + 1;
           cached_any(e, end - e.va);
-          if (index) index->frames(e.mm, e.va, end, e.level >= 2, [&](Pfn p, uint64_t n) { frame(false, p, n); });
-          else add(Touch::Obj::Frame, false, 0);
+          if (index)
+            index->frames(e.mm, e.va, end, e.level >= 2, [&](Pfn p, uint64_t n) { frame(false, p, n); });
+          else
+            add(Touch::Obj::Frame, false, 0);
         }
         // The slot itself is recorded by the accessor that stored it (a Table write), which is
         // what a walk through that page, live or freed, reads.

@@ -7,8 +7,8 @@
 #include <array>
 #include <cstdint>
 #include <map>
-#include <tuple>
 #include <span>
+#include <tuple>
 #include <vector>
 
 #include "model/event.h"
@@ -84,8 +84,7 @@ class CachedEntries {
 /// a hardware point and touched and emitted nothing (an access op starting) touched nothing.
 /// `index`: the entries cached before the step, brought up to date through its events; without
 /// it a PTE store reads every frame.
-Footprint footprint(std::span<const Event> events, std::span<const Touch> touches, const StepActor& actor,
-                    CachedEntries* index = nullptr);
+Footprint footprint(std::span<const Event> events, std::span<const Touch> touches, const StepActor& actor, CachedEntries* index = nullptr);
 /// The same from the events alone (tests of the event part).
 inline Footprint footprint(std::span<const Event> events, const StepActor& actor) { return footprint(events, {}, actor); }
 
@@ -94,8 +93,7 @@ inline Footprint footprint(std::span<const Event> events, const StepActor& actor
 class StepFootprints {
  public:
   /// The step whose events are events[begin, end): `begin` at or after the last step's end.
-  Footprint next(const std::vector<Event>& events, size_t begin, size_t end, std::span<const Touch> touches,
-                 const StepActor& actor);
+  Footprint next(const std::vector<Event>& events, size_t begin, size_t end, std::span<const Touch> touches, const StepActor& actor);
 
  private:
   CachedEntries m_cached;

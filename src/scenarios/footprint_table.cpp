@@ -28,8 +28,7 @@ bool same(const Footprint& a, const Footprint& b) {
   for (size_t i = 0; i < a.touches.size(); ++i) {
     const Touch& x = a.touches[i];
     const Touch& y = b.touches[i];
-    if (x.obj != y.obj || x.write != y.write || x.commutes != y.commutes || x.key != y.key || x.lo != y.lo || x.hi != y.hi)
-      return false;
+    if (x.obj != y.obj || x.write != y.write || x.commutes != y.commutes || x.key != y.key || x.lo != y.lo || x.hi != y.hi) return false;
   }
   // group[] is derived from touches, so equal touches give equal groups.
   return true;

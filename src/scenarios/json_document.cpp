@@ -165,8 +165,6 @@ std::string type_name(const json& j) {
   }
 }
 
-
-
 bool is_too_large(const json& j) { return j.is_binary() && !j.get_binary().empty() && j.get_binary()[0] != '-'; }
 
 std::string shown(const json& j) {

@@ -101,8 +101,7 @@ struct TokenPlace {
   size_t token_start(size_t len_hint) const {
     const size_t last = consumed > 0 ? consumed - 1 : 0;
     size_t s = last >= len_hint ? last - len_hint : 0;
-    while (s > 0 && (text[s] == ' ' || text[s] == '\n' || text[s] == '\t' || text[s] == '\r' || text[s] == ':' || text[s] == ','))
-      ++s;
+    while (s > 0 && (text[s] == ' ' || text[s] == '\n' || text[s] == '\t' || text[s] == '\r' || text[s] == ':' || text[s] == ',')) ++s;
     return s;
   }
   /// The opening quote of the string just read: its raw text may be longer than the decoded
@@ -215,8 +214,10 @@ struct CheckSax : WalkSax<CheckSax> {
     return p + "/" + pointer_token(stack.back().key);
   }
   bool value_at(size_t, size_t past) {
-    if (stack.empty()) end = past;
-    else if (stack.back().array) ++stack.back().index;
+    if (stack.empty())
+      end = past;
+    else if (stack.back().array)
+      ++stack.back().index;
     return true;
   }
   void open(size_t) {
@@ -224,8 +225,7 @@ struct CheckSax : WalkSax<CheckSax> {
     // positions are looked up; a scenario file needs fewer than ten levels.
     if (stack.size() >= kMaxJsonDepth)
       throw nlohmann::json::parse_error::create(
-          101, place.consumed, "arrays and objects nested deeper than " + std::to_string(kMaxJsonDepth) + " levels",
-          nullptr);
+          101, place.consumed, "arrays and objects nested deeper than " + std::to_string(kMaxJsonDepth) + " levels", nullptr);
     if (!stack.empty() && stack.back().array) ++stack.back().index;
     keys.emplace_back();
   }
@@ -246,8 +246,7 @@ struct PointerSax : WalkSax<PointerSax> {
   std::unordered_map<std::string, size_t>& found;
   /// The pointer of each open container, or nullopt when nothing wanted lies inside it.
   std::vector<std::optional<std::string>> pointers;
-  PointerSax(const std::unordered_set<std::string>& w, std::unordered_map<std::string, size_t>& f, const size_t& c,
-             const std::string& t)
+  PointerSax(const std::unordered_set<std::string>& w, std::unordered_map<std::string, size_t>& f, const size_t& c, const std::string& t)
       : WalkSax(c, t), wanted(w), found(f) {}
 
   /// The pointer of the value about to be reported, if it is wanted or on the way to one.
@@ -301,8 +300,8 @@ JsonPositions::JsonPositions(const std::string& text) : m_text(text) {
   size_t extra = sax.end.value_or(text.size());
   while (extra < text.size() && is_json_space(text[extra])) ++extra;
   if (extra < text.size())
-    throw nlohmann::json::parse_error::create(101, extra + 1, "expected end of input after the JSON document, got " + byte_shown(text[extra]),
-                                              nullptr);
+    throw nlohmann::json::parse_error::create(101, extra + 1,
+                                              "expected end of input after the JSON document, got " + byte_shown(text[extra]), nullptr);
 }
 
 TextPos JsonPositions::pos_of_byte(size_t byte) const {
@@ -344,8 +343,8 @@ TextPos JsonPositions::at(const std::string& pointer) const { return at(std::vec
 void add_duplicate_keys(const JsonPositions& pos, const std::string& file, std::vector<Diagnostic>& diags) {
   for (const DuplicateKey& k : pos.duplicates()) {
     const TextPos tp = pos.pos_of_byte(k.offset);
-    diags.push_back(Diagnostic{.file = file, .pointer = k.pointer, .line = tp.line, .column = tp.column,
-                               .message = "duplicate key " + in_quotes(k.key)});
+    diags.push_back(Diagnostic{
+        .file = file, .pointer = k.pointer, .line = tp.line, .column = tp.column, .message = "duplicate key " + in_quotes(k.key)});
   }
 }
 

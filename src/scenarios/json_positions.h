@@ -27,7 +27,7 @@ std::string pointer_token(const std::string& key);
 struct DuplicateKey {
   std::string pointer;  ///< of the second occurrence's value
   std::string key;
-  size_t offset = 0;    ///< byte offset of the second occurrence's key
+  size_t offset = 0;  ///< byte offset of the second occurrence's key
 };
 
 /// Line:column of byte `byte` of `text`, where nlohmann::json::parse_error says a syntax error

@@ -6,8 +6,7 @@
 
 namespace tlbsim::scenarios {
 
-std::vector<std::vector<int>> few_switch_orders(const std::vector<int>& threads,
-                                                const std::function<bool(size_t, size_t)>& must_precede) {
+std::vector<std::vector<int>> few_switch_orders(const std::vector<int>& threads, const std::function<bool(size_t, size_t)>& must_precede) {
   const size_t n = threads.size();
   int nthreads = 0;
   for (int t : threads) nthreads = std::max(nthreads, t + 1);

@@ -15,7 +15,6 @@ namespace tlbsim::scenarios {
 /// greedy order starting with it: keep running the current thread while its next step has all
 /// its predecessors done, else switch to the least thread whose next step has. Each result is a
 /// sequence of threads, one per step.
-std::vector<std::vector<int>> few_switch_orders(const std::vector<int>& threads,
-                                                const std::function<bool(size_t, size_t)>& must_precede);
+std::vector<std::vector<int>> few_switch_orders(const std::vector<int>& threads, const std::function<bool(size_t, size_t)>& must_precede);
 
 }  // namespace tlbsim::scenarios

@@ -25,8 +25,7 @@ namespace {
 /// Reads one JSON object's fields, records every problem, and reports keys nobody read.
 class ObjReader {
  public:
-  ObjReader(const json& j, std::string pointer, std::vector<Diagnostic>& diags)
-      : m_j(j), m_ptr(std::move(pointer)), m_diags(diags) {
+  ObjReader(const json& j, std::string pointer, std::vector<Diagnostic>& diags) : m_j(j), m_ptr(std::move(pointer)), m_diags(diags) {
     if (!j.is_object()) error(m_ptr, "expected an object, got " + type_name(j));
   }
   bool ok() const { return m_j.is_object(); }
@@ -241,7 +240,8 @@ ThreadSpec read_thread(const json& j, const std::string& ptr, std::vector<Diagno
     r.uint("cpu", t.cpu, 0, 63);
   }
   r.str("mm", t.mm);
-  r.array("ops", [&](const json& o, const std::string& p) { t.ops.push_back(read_op(o, p, d)); }, true);
+  r.array(
+      "ops", [&](const json& o, const std::string& p) { t.ops.push_back(read_op(o, p, d)); }, true);
   r.finish();
   return t;
 }
@@ -254,7 +254,8 @@ void read_schedule(const json& j, const std::string& ptr, ScheduleSpec& s, std::
     else if (k == "random")
       s.kind = ScheduleSpec::Kind::Random;
     else
-      d.push_back({.pointer = ptr, .message = "expected \"round-robin\", \"random\", {\"random\": SEED} or an array of steps, got " + in_quotes(k)});
+      d.push_back({.pointer = ptr,
+                   .message = "expected \"round-robin\", \"random\", {\"random\": SEED} or an array of steps, got " + in_quotes(k)});
     return;
   }
   if (j.is_object()) {
@@ -265,7 +266,9 @@ void read_schedule(const json& j, const std::string& ptr, ScheduleSpec& s, std::
     return;
   }
   if (!j.is_array()) {
-    d.push_back({.pointer = ptr, .message = "expected a schedule (array of steps, \"round-robin\", \"random\" or {\"random\": SEED}), got " + type_name(j)});
+    d.push_back(
+        {.pointer = ptr,
+         .message = "expected a schedule (array of steps, \"round-robin\", \"random\" or {\"random\": SEED}), got " + type_name(j)});
     return;
   }
   s.kind = ScheduleSpec::Kind::Explicit;
@@ -297,7 +300,7 @@ class VmaTaker : public ElementTaker {
  public:
   struct Taken {
     std::vector<VmaSpec> specs;
-    std::vector<size_t> index;                             ///< each spec's index in the array
+    std::vector<size_t> index;                            ///< each spec's index in the array
     std::vector<std::pair<size_t, Diagnostic>> messages;  ///< read_vma()'s, by index
   };
   void array_started(const std::vector<JsonPathFrame>& path) override {
@@ -313,9 +316,9 @@ class VmaTaker : public ElementTaker {
     Taken& t = m_taken[{path[1].index, path[3].index}];
     const size_t k = path[5].index;
     std::vector<Diagnostic> d;
-    t.specs.push_back(read_vma(element, "/scenarios/" + std::to_string(path[1].index) + "/mms/" + std::to_string(path[3].index) +
-                                            "/vmas/" + std::to_string(k),
-                               d));
+    t.specs.push_back(read_vma(
+        element, "/scenarios/" + std::to_string(path[1].index) + "/mms/" + std::to_string(path[3].index) + "/vmas/" + std::to_string(k),
+        d));
     t.index.push_back(k);
     for (Diagnostic& m : d) t.messages.emplace_back(k, std::move(m));
     return true;
@@ -341,7 +344,8 @@ void read_vmas(ObjReader& mr, MmSpec& m, VmaTaker::Taken* t, std::vector<Diagnos
   if (!vmas || !vmas->is_array()) return mr.array("vmas", [](const json&, const std::string&) {});
   size_t next = 0, message = 0;
   auto messages_of = [&](size_t k) {
-    for (; t && message < t->messages.size() && t->messages[message].first == k; ++message) d.push_back(std::move(t->messages[message].second));
+    for (; t && message < t->messages.size() && t->messages[message].first == k; ++message)
+      d.push_back(std::move(t->messages[message].second));
   };
   if (t && t->specs.size() == vmas->size()) {
     // Every element was an object (the indices are 0..n-1 in order): the specs as they are.
@@ -404,37 +408,41 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, size_t index, 
     vr.finish();
     s.vmalloc.push_back(v);
   });
-  r.array("mms", [&](const json& x, const std::string& p) {
-    MmSpec m;
-    m.pointer = p;
-    ObjReader mr(x, p, d);
-    mr.name("name", m.name, true);
-    read_vmas(mr, m, vmas.taken(index, s.mms.size()), d);
-    mr.array("bind", [&](const json& b, const std::string& bp) {
-      if (!b.is_string())
-        d.push_back({.pointer = bp, .message = "expected a device name, got " + type_name(b)});
-      else
-        m.bind.push_back(b.get<std::string>());
-    });
-    mr.array("cpus", [&](const json& c, const std::string& cp) {
-      if (!c.is_number_unsigned() || c.get<uint64_t>() > 63)
-        d.push_back({.pointer = cp, .message = "expected a CPU number 0..63, got " + shown(c)});
-      else
-        m.cpus.push_back(static_cast<unsigned>(c.get<uint64_t>()));
-    });
-    if (mr.get("brk")) {
-      m.has_brk = true;
-      mr.address("brk", m.brk);
-      m.start_brk = m.brk;
-    }
-    if (mr.get("start_brk")) {
-      mr.address("start_brk", m.start_brk);
-      if (!m.has_brk) mr.error(mr.at("start_brk"), "\"start_brk\" (the heap's start) needs \"brk\" (the program break)");
-    }
-    mr.finish();
-    s.mms.push_back(std::move(m));
-  }, true);
-  r.array("threads", [&](const json& x, const std::string& p) { s.threads.push_back(read_thread(x, p, d)); }, true);
+  r.array(
+      "mms",
+      [&](const json& x, const std::string& p) {
+        MmSpec m;
+        m.pointer = p;
+        ObjReader mr(x, p, d);
+        mr.name("name", m.name, true);
+        read_vmas(mr, m, vmas.taken(index, s.mms.size()), d);
+        mr.array("bind", [&](const json& b, const std::string& bp) {
+          if (!b.is_string())
+            d.push_back({.pointer = bp, .message = "expected a device name, got " + type_name(b)});
+          else
+            m.bind.push_back(b.get<std::string>());
+        });
+        mr.array("cpus", [&](const json& c, const std::string& cp) {
+          if (!c.is_number_unsigned() || c.get<uint64_t>() > 63)
+            d.push_back({.pointer = cp, .message = "expected a CPU number 0..63, got " + shown(c)});
+          else
+            m.cpus.push_back(static_cast<unsigned>(c.get<uint64_t>()));
+        });
+        if (mr.get("brk")) {
+          m.has_brk = true;
+          mr.address("brk", m.brk);
+          m.start_brk = m.brk;
+        }
+        if (mr.get("start_brk")) {
+          mr.address("start_brk", m.start_brk);
+          if (!m.has_brk) mr.error(mr.at("start_brk"), "\"start_brk\" (the heap's start) needs \"brk\" (the program break)");
+        }
+        mr.finish();
+        s.mms.push_back(std::move(m));
+      },
+      true);
+  r.array(
+      "threads", [&](const json& x, const std::string& p) { s.threads.push_back(read_thread(x, p, d)); }, true);
   if (const json* sch = r.get("schedule")) read_schedule(*sch, r.at("schedule"), s.schedule, d);
   if (const json* ex = r.get("expect")) {
     if (!ex->is_object()) {
@@ -451,8 +459,9 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, size_t index, 
         for (auto mt = it->begin(); mt != it->end(); ++mt) {
           const std::string mp = pp + "/" + pointer_token(mt.key());
           if (!parse_metric(mt.key())) {
-            d.push_back({.pointer = mp, .message = "unknown metric " + in_quotes(mt.key()) + "; expected one of " + ObjReader::list(metric_names()) +
-                                                   ", or one counted per cache with \"cpu:\" or \"device:\" before it (\"device:after-return\")"});
+            d.push_back({.pointer = mp,
+                         .message = "unknown metric " + in_quotes(mt.key()) + "; expected one of " + ObjReader::list(metric_names()) +
+                                    ", or one counted per cache with \"cpu:\" or \"device:\" before it (\"device:after-return\")"});
             continue;
           }
           read_bound(*mt, mp, m[mt.key()], d);
@@ -469,14 +478,16 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, size_t index, 
         const std::string pp = r.at("verdicts") + "/" + pointer_token(it.key());
         auto& list = s.verdicts[it.key()];
         if (!it->is_object()) {
-          d.push_back({.pointer = pp, .message = "expected an object of property -> \"never\", \"sometimes\" or \"always\", got " + type_name(*it)});
+          d.push_back({.pointer = pp,
+                       .message = "expected an object of property -> \"never\", \"sometimes\" or \"always\", got " + type_name(*it)});
           continue;
         }
         for (auto pr = it->begin(); pr != it->end(); ++pr) {
           const std::string vp = pp + "/" + pointer_token(pr.key());
           const auto& names = explore_property_names();
           if (std::find(names.begin(), names.end(), pr.key()) == names.end()) {
-            d.push_back({.pointer = vp, .message = "unknown property " + in_quotes(pr.key()) + "; expected one of " + ObjReader::list(names)});
+            d.push_back(
+                {.pointer = vp, .message = "unknown property " + in_quotes(pr.key()) + "; expected one of " + ObjReader::list(names)});
             continue;
           }
           static const std::vector<std::string> words{"never", "sometimes", "always"};
@@ -497,9 +508,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, size_t index, 
 
 bool OpSpec::has(const std::string& key) const { return std::find(given.begin(), given.end(), key) != given.end(); }
 
-std::string Bound::text() const {
-  return (op == Op::Eq ? "" : op == Op::Ge ? ">=" : "<=") + std::to_string(value);
-}
+std::string Bound::text() const { return (op == Op::Eq ? "" : op == Op::Ge ? ">=" : "<=") + std::to_string(value); }
 
 namespace {
 
@@ -509,22 +518,22 @@ void check_size(const ScenarioSpec& sc, const LoadLimits& limits, std::vector<Di
   const MemoryEstimate e = estimate_memory(sc);
   const uint64_t max_frames = PhysMemConfig{}.max_frames;
   auto what = [&] {
-    return " (" + std::to_string(e.frames) + " frames, " + std::to_string(e.events) + " events, " +
-           std::to_string(e.steps) + " steps); the largest part, " + format_bytes(e.largest_bytes) + ", is here";
+    return " (" + std::to_string(e.frames) + " frames, " + std::to_string(e.events) + " events, " + std::to_string(e.steps) +
+           " steps); the largest part, " + format_bytes(e.largest_bytes) + ", is here";
   };
   if (e.frames > max_frames) {
     diags.push_back(Diagnostic{.pointer = e.largest,
                                .message = "scenario " + in_quotes(sc.name) + " may need up to " + std::to_string(e.frames) +
-                                          " frames, more than the model's " + std::to_string(max_frames) +
-                                          " (16 GiB of 4 KiB pages)" + what()});
+                                          " frames, more than the model's " + std::to_string(max_frames) + " (16 GiB of 4 KiB pages)" +
+                                          what()});
     return;
   }
   const uint64_t limit = sat_mul(limits.max_memory_mib, uint64_t{1} << 20);
   if (e.bytes > limit)
     diags.push_back(Diagnostic{.pointer = e.largest,
                                .message = "scenario " + in_quotes(sc.name) + " needs an estimated " + format_bytes(e.bytes) +
-                                          " for one run, more than --max-memory " +
-                                          std::to_string(limits.max_memory_mib) + " MiB" + what()});
+                                          " for one run, more than --max-memory " + std::to_string(limits.max_memory_mib) + " MiB" +
+                                          what()});
 }
 
 }  // namespace
@@ -560,7 +569,9 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
   ObjReader root(doc, "", diags);
   std::string schema;
   root.str("$schema", schema);
-  root.array("scenarios", [&](const json& s, const std::string& p) { f.scenarios.push_back(read_scenario(s, p, f.scenarios.size(), vmas, diags)); }, true);
+  root.array(
+      "scenarios",
+      [&](const json& s, const std::string& p) { f.scenarios.push_back(read_scenario(s, p, f.scenarios.size(), vmas, diags)); }, true);
   root.finish();
   doc = json();  // everything is in the specs now; a large document's values go before validation
   // A value that could not be read was left at its default: checking it again would only
@@ -603,9 +614,8 @@ ScenarioFile parse_scenario_text(const std::string& text, const std::string& pat
       dg.line = next->line;
       dg.column = next++->column;
     }
-    std::stable_sort(diags.begin(), diags.end(), [](const Diagnostic& a, const Diagnostic& b) {
-      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
-    });
+    std::stable_sort(diags.begin(), diags.end(),
+                     [](const Diagnostic& a, const Diagnostic& b) { return std::tie(a.line, a.column) < std::tie(b.line, b.column); });
     throw ScenarioError(std::move(diags));
   }
   return f;

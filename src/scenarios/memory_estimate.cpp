@@ -73,7 +73,7 @@ struct Tally {
   void pages(const std::string& key, uint64_t pages, uint64_t devices, bool allocates, Kind kind) {
     const uint64_t tables = allocates ? tables_for(pages) : 0;
     const uint64_t frames = allocates ? sat_add(sat_mul(pages, kFramesPerPage), tables) : 0;
-    const uint64_t per_page = kind == Kind::Setup ? kSetupEventsPerPage
+    const uint64_t per_page = kind == Kind::Setup    ? kSetupEventsPerPage
                               : kind == Kind::Access ? kAccessAttempts * kEventsPerAttempt
                                                      : kEventsPerPage;
     const uint64_t steps_per_page = kind == Kind::Setup ? 0 : kind == Kind::Access ? kAccessAttempts * kStepsPerAttempt : kStepsPerPage;
@@ -94,9 +94,7 @@ struct Tally {
     e.frames = sat_add(e.frames, tables);
     bytes(key, sat_add(sat_add(sat_mul(events, kEventBytes), sat_mul(steps, kStepBytes)), sat_mul(tables, kTableBytes)));
   }
-  void cache(const std::string& key, uint64_t entries) {
-    bytes(key, sat_mul(entries, kCacheEntryBytes));
-  }
+  void cache(const std::string& key, uint64_t entries) { bytes(key, sat_mul(entries, kCacheEntryBytes)); }
   void bytes(const std::string& key, uint64_t n) { by_key[key] = sat_add(by_key[key], n); }
 };
 
@@ -149,7 +147,9 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s) {
     for (const OpSpec& op : th.ops)
       if (op.op == "brk")
         if (const MmSpec* root = brk_root(th.mm)) heap_top[root] = std::max(heap_top[root], op.addr);
-  auto heap_pages = [&](const MmSpec* root) { return root->start_brk < heap_top[root] ? (heap_top[root] - root->start_brk) >> kPageShift : 0; };
+  auto heap_pages = [&](const MmSpec* root) {
+    return root->start_brk < heap_top[root] ? (heap_top[root] - root->start_brk) >> kPageShift : 0;
+  };
   // An mmap op's range is the mm's too (for fork and exit), and a shared anonymous one has a
   // shmem file of its own; so is the heap a brk op may grow.
   for (const auto& [name, mm] : with_brk) mm_pages[name] = sat_add(mm_pages[name], heap_pages(mm));
@@ -206,8 +206,7 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s) {
     }
   }
   t.cache(s.pointer + "/cpus", sat_mul(s.cpus, uint64_t{s.tlb_entries} + 32));  // TLB and walk cache per CPU
-  for (const DeviceSpec& d : s.devices)
-    t.cache(d.pointer, uint64_t{d.atc_entries} + d.iotlb_entries + d.walk_cache_entries);
+  for (const DeviceSpec& d : s.devices) t.cache(d.pointer, uint64_t{d.atc_entries} + d.iotlb_entries + d.walk_cache_entries);
   MemoryEstimate e = t.e;
   e.bytes = kBaseBytes;
   for (const auto& [key, n] : t.by_key) {

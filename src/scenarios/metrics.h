@@ -37,7 +37,7 @@ enum class Metric : uint8_t {
 
 struct MetricInfo {
   Metric metric;
-  std::string_view name;   ///< as expectations, verdicts, reports and JSON spell it
+  std::string_view name;    ///< as expectations, verdicts, reports and JSON spell it
   std::string_view counts;  ///< one line for `tlbsim list` (docs/scenario-format.md has the long form)
   /// How bad one occurrence is (higher: worse), for the witness a report draws: an observed
   /// corruption before an observed window, any observed window before a latent one, a latent

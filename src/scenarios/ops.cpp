@@ -29,8 +29,7 @@ Task<> accesses(OpContext& c, OpSpec op, bool write) {
 
 Task<> dmas(OpContext& c, OpSpec op, bool write) {
   for (uint64_t n = 0; n < op.repeat; ++n)
-    for (uint64_t i = 0; i < op.pages; ++i)
-      co_await kernel::device_dma(c.k, c.iommu, c.device, *c.mm, op.addr + i * kPageSize, write);
+    for (uint64_t i = 0; i < op.pages; ++i) co_await kernel::device_dma(c.k, c.iommu, c.device, *c.mm, op.addr + i * kPageSize, write);
 }
 
 // Arguments of class type are built into locals before co_await: GCC 12 destroys a temporary
@@ -112,8 +111,14 @@ uint32_t file_id(kernel::Kernel& k, const std::string& name) {
 /// mmap(2) of a file, of anonymous memory, or of shmem (MAP_SHARED with no file: the shmem file
 /// shmem_zero_setup() makes, set up by the runner).
 Task<> mmap(OpContext& c, const OpSpec& op) {
-  kernel::MmapRequest req{.addr = op.addr, .len = op.pages * kPageSize, .writable = op.writable, .shared = op.shared,
-                          .fixed = op.fixed, .populate = op.populate, .file = 0, .pgoff = op.index};
+  kernel::MmapRequest req{.addr = op.addr,
+                          .len = op.pages * kPageSize,
+                          .writable = op.writable,
+                          .shared = op.shared,
+                          .fixed = op.fixed,
+                          .populate = op.populate,
+                          .file = 0,
+                          .pgoff = op.index};
   if (!op.file.empty())
     req.file = file_id(c.k, op.file);
   else if (op.shared)
@@ -126,11 +131,9 @@ Task<> mmap(OpContext& c, const OpSpec& op) {
 const std::vector<OpInfo>& ops() {
   static const std::vector<OpInfo> all{
       {"read", ThreadKind::Cpu, kNeedAddr, "user load: TLB lookup, page walk, exc_page_fault -> handle_mm_fault",
-       [](OpContext& c, const OpSpec& o) { return accesses(c, o, false); },
-       false, true},
+       [](OpContext& c, const OpSpec& o) { return accesses(c, o, false); }, false, true},
       {"write", ThreadKind::Cpu, kNeedAddr, "user store: TLB lookup, page walk, exc_page_fault -> handle_mm_fault (COW: wp_page_copy)",
-       [](OpContext& c, const OpSpec& o) { return accesses(c, o, true); },
-       false, true},
+       [](OpContext& c, const OpSpec& o) { return accesses(c, o, true); }, false, true},
       {"mmap", ThreadKind::Cpu, kNeedAddr | kAddrMaps | kNeedPages | kNeedProt,
        "mmap(2) at addr (MAP_FIXED_NOREPLACE, or MAP_FIXED with \"fixed\": do_munmap of the old range under the write "
        "lock, no downgrade): mmap_region, then mm_populate for MAP_POPULATE",
@@ -150,7 +153,8 @@ const std::vector<OpInfo>& ops() {
       {"mremap", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedNewAddr,
        "mremap(2) MREMAP_FIXED: move_page_tables -> move_ptes / move_normal_pmd, then unmap the old range",
        [](OpContext& c, const OpSpec& o) { return kernel::sys_mremap(c.k, *c.mm, o.addr, o.pages * kPageSize, o.new_addr); }},
-      {"mprotect", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedProt, "mprotect(2): do_mprotect_pkey on an mmu_gather (v5.19+): change_protection_range, tlb_finish_mmu",
+      {"mprotect", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedProt,
+       "mprotect(2): do_mprotect_pkey on an mmu_gather (v5.19+): change_protection_range, tlb_finish_mmu",
        [](OpContext& c, const OpSpec& o) { return kernel::sys_mprotect(c.k, *c.mm, o.addr, o.pages * kPageSize, o.writable); }},
       {"migrate_vma", ThreadKind::Cpu, kNeedAddr | kNeedPages,
        "HMM_DMIRROR_MIGRATE ioctl (lib/test_hmm.c dmirror_migrate): migrate_vma_setup (collect: migration entries, "
@@ -162,28 +166,31 @@ const std::vector<OpInfo>& ops() {
        "mmput() runs exit_mmap: mmu_notifier_release, fullmm gather",
        [](OpContext& c, const OpSpec&) { return kernel::sys_exit_group(c.k, *c.mm); }},
       {"dma_read", ThreadKind::Device, kNeedAddr, "device DMA read: ATC, ATS translation, IOTLB, IOMMU walk, PRI -> iommu_sva_handle_iopf",
-       [](OpContext& c, const OpSpec& o) { return dmas(c, o, false); },
-       true, true},
-      {"dma_write", ThreadKind::Device, kNeedAddr, "device DMA write: ATC, ATS translation, IOTLB, IOMMU walk, PRI -> iommu_sva_handle_iopf",
-       [](OpContext& c, const OpSpec& o) { return dmas(c, o, true); },
-       true, true},
-      {"truncate", ThreadKind::Kernel, kNeedFile | kNeedPages, "truncate_pagecache: unmap_mapping_range -> zap_page_range_single, truncate_inode_pages_range",
+       [](OpContext& c, const OpSpec& o) { return dmas(c, o, false); }, true, true},
+      {"dma_write", ThreadKind::Device, kNeedAddr,
+       "device DMA write: ATC, ATS translation, IOTLB, IOMMU walk, PRI -> iommu_sva_handle_iopf",
+       [](OpContext& c, const OpSpec& o) { return dmas(c, o, true); }, true, true},
+      {"truncate", ThreadKind::Kernel, kNeedFile | kNeedPages,
+       "truncate_pagecache: unmap_mapping_range -> zap_page_range_single, truncate_inode_pages_range",
        [](OpContext& c, const OpSpec& o) { return kernel::truncate_pagecache_range(c.k, file_id(c.k, o.file), o.index, o.pages); }},
       {"reclaim", ThreadKind::Kernel, kNeedTarget,
        "shrink_folio_list: try_to_unmap -> try_to_unmap_one (batched flush), try_to_unmap_flush, free",
        [](OpContext& c, const OpSpec& o) { return reclaim(c, o); }},
       {"migrate", ThreadKind::Kernel, kNeedTarget,
-       "isolate_migratepages_block, migrate_pages -> unmap_and_move: try_to_migrate_one (migration entries), copy, remove_migration_ptes, free",
+       "isolate_migratepages_block, migrate_pages -> unmap_and_move: try_to_migrate_one (migration entries), copy, remove_migration_ptes, "
+       "free",
        [](OpContext& c, const OpSpec& o) { return migrate(c, o); }},
       {"ksm_merge", ThreadKind::Kernel, kNeedMm | kNeedAddr | kNeedPages,
-       "ksmd try_to_merge_two_pages: the first page becomes the KSM page, each following one write_protect_page, pages_identical, replace_page",
+       "ksmd try_to_merge_two_pages: the first page becomes the KSM page, each following one write_protect_page, pages_identical, "
+       "replace_page",
        [](OpContext& c, const OpSpec& o) { return ksm_merge_range(c, o); }},
       {"khugepaged_collapse", ThreadKind::Kernel, kNeedMm | kNeedAddr,
        "khugepaged collapse_huge_page (anonymous): mmap_write_lock, anon_vma_lock_write, pmdp_collapse_flush, copy the 512 pages, "
        "free them and the PTE table, set_pmd_at; nothing if the PTEs do not qualify",
        [](OpContext& c, const OpSpec& o) { return khugepaged_collapse(c, o); }},
       {"khugepaged_retract", ThreadKind::Kernel, kNeedFile,
-       "khugepaged collapse_file -> retract_page_tables: mmap_write_trylock, pmdp_collapse_flush, pte_free (notifier bracket since f268f6cf875f)",
+       "khugepaged collapse_file -> retract_page_tables: mmap_write_trylock, pmdp_collapse_flush, pte_free (notifier bracket since "
+       "f268f6cf875f)",
        [](OpContext& c, const OpSpec& o) { return kernel::retract_page_tables(c.k, file_id(c.k, o.file), o.index); }},
       {"vfree", ThreadKind::Kernel, kNeedAddr | kNeedPages | kKernelAddr,
        "vfree of a vmalloc area: remove_vm_area -> vunmap_range_noflush (PTEs cleared, tables kept), flush_tlb_kernel_range, "

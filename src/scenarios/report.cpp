@@ -66,13 +66,14 @@ std::vector<std::string> witness_story(const PolicyOutcome& o) {
   if (wi < 0) return out;
   const Window& w = o.det.windows[wi];
   const RunResult& r = o.run;
-  const std::string what = w.walk ? ("a walk-cache entry for " + hex(w.va) + " -> page-table pfn " + std::to_string(w.pfn.value()))
-                                  : (hex(w.va) + " -> pfn " + std::to_string(w.pfn.value()) + (w.writable ? " (writable)" : " (read-only)"));
+  const std::string what = w.walk
+                               ? ("a walk-cache entry for " + hex(w.va) + " -> page-table pfn " + std::to_string(w.pfn.value()))
+                               : (hex(w.va) + " -> pfn " + std::to_string(w.pfn.value()) + (w.writable ? " (writable)" : " (read-only)"));
   // Lines are gathered with their step and told in step order.
   std::vector<std::pair<uint64_t, std::string>> lines;
   auto at = [](uint64_t seq) { return "step " + std::to_string(seq) + ": "; };
-  lines.emplace_back(w.open.seq.value(), at(w.open.seq.value()) + actor(r, w.open.actor) + " in " + fn(w.open.func) + ": " +
-                                             w.open_what + "; " + holder_name(r, w.holder) + " keeps " + what + ".");
+  lines.emplace_back(w.open.seq.value(), at(w.open.seq.value()) + actor(r, w.open.actor) + " in " + fn(w.open.func) + ": " + w.open_what +
+                                             "; " + holder_name(r, w.holder) + " keeps " + what + ".");
   // Secondary invalidations sent while the window was open, as the notifier saw them. The one
   // right before the closing drop is the one that closed it.
   const uint64_t end = w.close.valid() ? w.close.seq.value() : o.det.end_seq;
@@ -97,16 +98,18 @@ std::vector<std::string> witness_story(const PolicyOutcome& o) {
     lines.emplace_back(when, at(when) + who + " has returned; the window is still open.");
   }
   if (w.freed.valid())
-    lines.emplace_back(w.freed.seq.value(), at(w.freed.seq.value()) + actor(r, w.freed.actor) + " in " + fn(w.freed.func) +
-                                                " frees " + (w.walk ? "page-table " : "") + "pfn " + std::to_string(w.pfn.value()) + ".");
+    lines.emplace_back(w.freed.seq.value(), at(w.freed.seq.value()) + actor(r, w.freed.actor) + " in " + fn(w.freed.func) + " frees " +
+                                                (w.walk ? "page-table " : "") + "pfn " + std::to_string(w.pfn.value()) + ".");
   if (w.reused.valid())
     lines.emplace_back(w.reused.seq.value(), at(w.reused.seq.value()) + actor(r, w.reused.actor) + " in " + fn(w.reused.func) +
                                                  " reallocates pfn " + std::to_string(w.pfn.value()) + ".");
   for (size_t i = 0; i < w.accesses.size() && i < 3; ++i) {
     const WindowAccess& a = w.accesses[i];
     lines.emplace_back(a.at.seq.value(), at(a.at.seq.value()) + actor(r, a.at.actor) + " " +
-                                             (w.walk ? "walks" : a.write ? "writes" : "reads") + " " + hex(a.va) + " through it" +
-                                             (a.finding.empty() ? "" : " (" + a.finding + ")") + ".");
+                                             (w.walk    ? "walks"
+                                              : a.write ? "writes"
+                                                        : "reads") +
+                                             " " + hex(a.va) + " through it" + (a.finding.empty() ? "" : " (" + a.finding + ")") + ".");
   }
   if (w.accesses.size() > 3)
     lines.emplace_back(w.accesses[3].at.seq.value(), "... and " + std::to_string(w.accesses.size() - 3) + " more accesses through it.");
@@ -115,11 +118,10 @@ std::vector<std::string> witness_story(const PolicyOutcome& o) {
   if (w.close.valid())
     out.push_back(at(w.close.seq.value()) + "the window closes when " + actor(r, w.close.actor) + " in " + fn(w.close.func) +
                   (w.restored ? " makes the page table grant again what the entry holds (" : " drops the entry (") +
-                  std::to_string(w.duration_events(o.det.end_seq)) + " events, " +
-                  std::to_string(w.duration_ns(o.det.end_ns)) + " ns).");
+                  std::to_string(w.duration_events(o.det.end_seq)) + " events, " + std::to_string(w.duration_ns(o.det.end_ns)) + " ns).");
   else
-    out.push_back("the window is still open when the run ends (" + std::to_string(w.duration_events(o.det.end_seq)) +
-                  " events, " + std::to_string(w.duration_ns(o.det.end_ns)) + " ns).");
+    out.push_back("the window is still open when the run ends (" + std::to_string(w.duration_events(o.det.end_seq)) + " events, " +
+                  std::to_string(w.duration_ns(o.det.end_ns)) + " ns).");
   return out;
 }
 
@@ -177,14 +179,16 @@ std::string text_report(const std::string& file, const std::vector<ScenarioOutco
       std::snprintf(buf, sizeof buf, "   %-*s", width, p.run.policy.c_str());
       os << buf;
       for (const std::string& c : cols) {
-        std::snprintf(buf, sizeof buf, "%*llu", static_cast<int>(c.size()) + 1,
-                      static_cast<unsigned long long>(p.det.metric(c)));
+        std::snprintf(buf, sizeof buf, "%*llu", static_cast<int>(c.size()) + 1, static_cast<unsigned long long>(p.det.metric(c)));
         os << buf;
       }
       std::string verdict;
-      if (p.run.status != RunResult::Status::Completed) verdict = std::string("FAIL (") + std::string(to_string(p.run.status)) + ")";
-      else if (!p.expected) verdict = "no expectation";
-      else if (p.pass()) verdict = "ok";
+      if (p.run.status != RunResult::Status::Completed)
+        verdict = std::string("FAIL (") + std::string(to_string(p.run.status)) + ")";
+      else if (!p.expected)
+        verdict = "no expectation";
+      else if (p.pass())
+        verdict = "ok";
       else {
         verdict = "FAIL:";
         for (const auto& c : p.checks)
@@ -208,8 +212,7 @@ std::string text_report(const std::string& file, const std::vector<ScenarioOutco
       if (story.empty()) continue;
       const Window& w = p.det.windows[p.det.worst()];
       if (severity(w.cls) <= severity(WindowClass::Stale) && !w.observed()) continue;  // only interesting windows
-      os << "   worst window under " << p.run.policy << ": " << to_string(w.cls) << (w.observed() ? ", observed" : ", latent")
-         << "\n";
+      os << "   worst window under " << p.run.policy << ": " << to_string(w.cls) << (w.observed() ? ", observed" : ", latent") << "\n";
       for (const auto& line : story) os << "     " << line << "\n";
       for (const Finding& f : p.det.findings)
         if (f.kind == "livelock") os << "     step " << f.at.seq.value() << ": " << f.text << "\n";
@@ -249,7 +252,8 @@ nlohmann::ordered_json json_report(const std::string& file, const std::vector<Sc
       }
       pj["by_side"] = sides;
       J checks = J::array();
-      for (const auto& c : p.checks) checks.push_back(J{{"metric", c.metric}, {"expected", c.bound.text()}, {"actual", c.actual}, {"holds", c.holds}});
+      for (const auto& c : p.checks)
+        checks.push_back(J{{"metric", c.metric}, {"expected", c.bound.text()}, {"actual", c.actual}, {"holds", c.holds}});
       pj["expectations"] = checks;
       pj["pass"] = p.expected ? J(p.pass()) : J(nullptr);
       J wins = J::array();
@@ -263,23 +267,35 @@ nlohmann::ordered_json json_report(const std::string& file, const std::vector<Sc
         wj["walk_cache"] = w.walk;
         wj["pfn"] = w.pfn.value();
         wj["writable"] = w.writable;
-        wj["opened"] = J{{"seq", w.open.seq.value()}, {"actor", actor(p.run, w.open.actor)}, {"function", w.open.func}, {"what", w.open_what}};
-        if (w.freed.valid()) wj["freed"] = J{{"seq", w.freed.seq.value()}, {"actor", actor(p.run, w.freed.actor)}, {"function", w.freed.func}};
-        if (w.reused.valid()) wj["reused"] = J{{"seq", w.reused.seq.value()}, {"actor", actor(p.run, w.reused.actor)}, {"function", w.reused.func}};
+        wj["opened"] =
+            J{{"seq", w.open.seq.value()}, {"actor", actor(p.run, w.open.actor)}, {"function", w.open.func}, {"what", w.open_what}};
+        if (w.freed.valid())
+          wj["freed"] = J{{"seq", w.freed.seq.value()}, {"actor", actor(p.run, w.freed.actor)}, {"function", w.freed.func}};
+        if (w.reused.valid())
+          wj["reused"] = J{{"seq", w.reused.seq.value()}, {"actor", actor(p.run, w.reused.actor)}, {"function", w.reused.func}};
         if (w.close.valid())
           wj["closed"] = J{{"seq", w.close.seq.value()},
                            {"actor", actor(p.run, w.close.actor)},
                            {"function", w.close.func},
                            {"by", w.restored ? "restore" : "drop"}};
-        else wj["closed"] = nullptr;
+        else
+          wj["closed"] = nullptr;
         wj["duration_events"] = w.duration_events(p.det.end_seq);
         wj["duration_ns"] = w.duration_ns(p.det.end_ns);
         J acc = J::array();
         for (const auto& a : w.accesses)
-          acc.push_back(J{{"seq", a.at.seq.value()}, {"actor", actor(p.run, a.at.actor)}, {"write", a.write}, {"va", hex(a.va)}, {"pfn", a.pfn.value()}, {"finding", a.finding}, {"after_return", a.after_return}});
+          acc.push_back(J{{"seq", a.at.seq.value()},
+                          {"actor", actor(p.run, a.at.actor)},
+                          {"write", a.write},
+                          {"va", hex(a.va)},
+                          {"pfn", a.pfn.value()},
+                          {"finding", a.finding},
+                          {"after_return", a.after_return}});
         wj["accesses"] = acc;
         wj["observed"] = w.observed();
-        wj["opener"] = w.opener_thread >= 0 ? J{{"thread", p.run.threads.at(static_cast<size_t>(w.opener_thread)).name}, {"op", w.opener_op}} : J(nullptr);
+        wj["opener"] = w.opener_thread >= 0
+                           ? J{{"thread", p.run.threads.at(static_cast<size_t>(w.opener_thread)).name}, {"op", w.opener_op}}
+                           : J(nullptr);
         wj["after_return"] = w.after_return;
         wj["returned"] = w.returned.valid() ? J(w.returned.seq.value()) : J(nullptr);
         wins.push_back(wj);
@@ -287,14 +303,19 @@ nlohmann::ordered_json json_report(const std::string& file, const std::vector<Sc
       pj["windows"] = wins;
       J finds = J::array();
       for (const Finding& f : p.det.findings)
-        finds.push_back(J{{"kind", f.kind}, {"seq", f.at.seq.value()}, {"actor", actor(p.run, f.at.actor)}, {"va", hex(f.va)}, {"text", f.text}});
+        finds.push_back(
+            J{{"kind", f.kind}, {"seq", f.at.seq.value()}, {"actor", actor(p.run, f.at.actor)}, {"va", hex(f.va)}, {"text", f.text}});
       pj["findings"] = finds;
       pj["worst_window"] = p.det.worst() >= 0 ? J(p.det.worst()) : J(nullptr);
       pj["witness"] = witness_story(p);
-      pj["cost"] = J{{"cpu_flushes", p.run.cpu_cost.cpu_flushes}, {"cpu_flush_ns", p.run.cpu_cost.cpu_flush_ns},
-                     {"iommu_commands", p.run.iommu_cost.iommu_commands}, {"atc_commands", p.run.iommu_cost.atc_commands},
-                     {"syncs", p.run.iommu_cost.syncs}, {"iommu_ns", p.run.iommu_cost.iommu_ns},
-                     {"iotlb_misses", p.run.iommu_cost.iotlb_misses}, {"atc_misses", p.run.iommu_cost.atc_misses},
+      pj["cost"] = J{{"cpu_flushes", p.run.cpu_cost.cpu_flushes},
+                     {"cpu_flush_ns", p.run.cpu_cost.cpu_flush_ns},
+                     {"iommu_commands", p.run.iommu_cost.iommu_commands},
+                     {"atc_commands", p.run.iommu_cost.atc_commands},
+                     {"syncs", p.run.iommu_cost.syncs},
+                     {"iommu_ns", p.run.iommu_cost.iommu_ns},
+                     {"iotlb_misses", p.run.iommu_cost.iotlb_misses},
+                     {"atc_misses", p.run.iommu_cost.atc_misses},
                      {"simulated_ns", p.run.end_time_ns}};
       pols.push_back(pj);
     }

@@ -37,8 +37,8 @@ struct SimThread {
   const ThreadSpec* spec = nullptr;
   std::unique_ptr<Task<>> root;
   uint16_t actor = 0;
-  int op = -1;  ///< the op it is at (at its entry or inside it); -1 before the first and after the last
-  bool op_stored = false;  ///< that op has stored a page-table entry (so it may have opened windows)
+  int op = -1;                         ///< the op it is at (at its entry or inside it); -1 before the first and after the last
+  bool op_stored = false;              ///< that op has stored a page-table entry (so it may have opened windows)
   std::vector<OpStoreSpan> op_stores;  ///< where, so far (StepRecord::op_stores)
   size_t merge_at = 256;               ///< merge op_stores when it grows to this size
 };
@@ -48,8 +48,10 @@ std::vector<OpStoreSpan> merged(std::vector<OpStoreSpan> v) {
   std::sort(v.begin(), v.end());
   std::vector<OpStoreSpan> out;
   for (const OpStoreSpan& x : v) {
-    if (!out.empty() && out.back().mm == x.mm && x.lo <= out.back().hi) out.back().hi = std::max(out.back().hi, x.hi);
-    else out.push_back(x);
+    if (!out.empty() && out.back().mm == x.mm && x.lo <= out.back().hi)
+      out.back().hi = std::max(out.back().hi, x.hi);
+    else
+      out.push_back(x);
   }
   return out;
 }
@@ -127,14 +129,15 @@ class Runner {
     m_priming = false;
     if (m_opt.chooser) {
       chosen(r);
-    } else switch (m_s.schedule.kind) {
-      case ScheduleSpec::Kind::Explicit:
-        for (const ScheduleEntry& e : m_s.schedule.entries) follow(e);
-        finish_in_order(r);
-        break;
-      case ScheduleSpec::Kind::RoundRobin: round_robin(r); break;
-      case ScheduleSpec::Kind::Random: random(r, r.seed); break;
-    }
+    } else
+      switch (m_s.schedule.kind) {
+        case ScheduleSpec::Kind::Explicit:
+          for (const ScheduleEntry& e : m_s.schedule.entries) follow(e);
+          finish_in_order(r);
+          break;
+        case ScheduleSpec::Kind::RoundRobin: round_robin(r); break;
+        case ScheduleSpec::Kind::Random: random(r, r.seed); break;
+      }
     if (m_opt.check_invariants && r.status == RunResult::Status::Completed) m_k->mem().check_quiescent();
     r.steps = m_steps;
     r.trace = std::move(m_trace);
@@ -153,8 +156,7 @@ class Runner {
       }
     r.cpu_cost = m_k->cpu_counters();
     r.end_time_ns = m_k->bus().now();
-    for (SimThread& t : m_threads)
-      r.threads.push_back(ThreadOutcome{t.spec->name, t.state.done, t.state.next_label, t.state.runnable()});
+    for (SimThread& t : m_threads) r.threads.push_back(ThreadOutcome{t.spec->name, t.state.done, t.state.next_label, t.state.runnable()});
     return r;
   }
 
@@ -180,8 +182,11 @@ class Runner {
       ic.batch_order_rank = m_opt.batch_order;
       ic.pasid_table_cached = d.pasid_table_cached;
       iommu::Iommu& io = k.add_iommu(ic);
-      io.add_device(iommu::DeviceConfig{.name = d.name, .global_id = static_cast<uint16_t>(i), .ats = d.ats,
-                                        .atc = cache_shape(d.atc_entries), .nopasid_inv_covers_pasid = d.nopasid_inv_covers_pasid});
+      io.add_device(iommu::DeviceConfig{.name = d.name,
+                                        .global_id = static_cast<uint16_t>(i),
+                                        .ats = d.ats,
+                                        .atc = cache_shape(d.atc_entries),
+                                        .nopasid_inv_covers_pasid = d.nopasid_inv_covers_pasid});
       devices[d.name] = {static_cast<unsigned>(k.iommus() - 1), di->decoding};
     }
     for (const FileSpec& f : m_s.files) m_files[f.name] = k.create_file(f.name, f.pages);
@@ -193,7 +198,8 @@ class Runner {
         if (o.op == "ioremap_huge") k.boot_kernel_half(o.addr, o.addr + kPmdSize);
     for (const VmallocSpec& v : m_s.vmalloc) kernel::vmalloc_setup(k, v.addr, v.pages);
     unsigned remaps = 0;
-    for (const ThreadSpec& ts : m_s.threads) remaps += static_cast<unsigned>(std::count_if(ts.ops.begin(), ts.ops.end(), [](const OpSpec& o) { return o.op == "ioremap_huge"; }));
+    for (const ThreadSpec& ts : m_s.threads)
+      remaps += static_cast<unsigned>(std::count_if(ts.ops.begin(), ts.ops.end(), [](const OpSpec& o) { return o.op == "ioremap_huge"; }));
     k.kernel_pgtable_work().set_producers(remaps);
     // Each fork's child, by name: the mm of the thread that forks it.
     for (const ThreadSpec& ts : m_s.threads)
@@ -212,7 +218,7 @@ class Runner {
       AddressSpace& mm = k.create_mm(ms.name);
       mm.wake_up_new_task();  // its threads run from the start
       m_mms[ms.name] = &mm;
-      for (unsigned cpu : ms.cpus) mm.add_cpu(cpu);  // mm_cpumask: the process ran there before
+      for (unsigned cpu : ms.cpus) mm.add_cpu(cpu);            // mm_cpumask: the process ran there before
       if (ms.has_brk) mm.set_start_brk(ms.start_brk, ms.brk);  // exec's set_brk()
       for (const std::string& dev : ms.bind) {
         auto [iommu_index, dec] = devices.at(dev);
@@ -220,8 +226,8 @@ class Runner {
         m_device_iommu[dev] = iommu_index;
       }
       for (const VmaSpec& v : ms.vmas) {
-        const uint32_t flags = uint32_t{kVmRead} | (v.writable ? uint32_t{kVmWrite} : 0u) |
-                               (v.shared ? uint32_t{kVmShared} : 0u) | (v.pfnmap ? uint32_t{kVmPfnMap} : 0u);
+        const uint32_t flags = uint32_t{kVmRead} | (v.writable ? uint32_t{kVmWrite} : 0u) | (v.shared ? uint32_t{kVmShared} : 0u) |
+                               (v.pfnmap ? uint32_t{kVmPfnMap} : 0u);
         const uint32_t fid = v.file.empty() ? 0 : file_id(v.file);
         kernel::mmap_region(k, mm, v.start, v.pages * kPageSize, flags, fid, v.pgoff);
         if (v.pfnmap) {
@@ -264,7 +270,8 @@ class Runner {
     }
     for (auto& t : m_owned) {
       const bool in_child = !t->spec->mm.empty() && !m_mms.count(t->spec->mm);
-      t->root = std::make_unique<Task<>>(thread_main(t->ctx, *t->spec, in_child ? m_fork_parent.at(t->spec->mm) : std::string(), t->op, m_ops));
+      t->root =
+          std::make_unique<Task<>>(thread_main(t->ctx, *t->spec, in_child ? m_fork_parent.at(t->spec->mm) : std::string(), t->op, m_ops));
       t->state.resume_point = t->root->handle();
       m_threads.push_back(std::ref(*t));
     }
@@ -273,8 +280,12 @@ class Runner {
 
   void step(SimThread& t) {
     TLBSIM_CHECK(!t.state.done && t.state.runnable(), "stepping thread " << t.spec->name << " that cannot run");
-    StepRecord rec{.thread = t.state.id, .priming = m_priming, .label = t.state.next_label,
-                   .hardware = t.state.next_hardware, .runnable = runnable_mask(), .ev_begin = m_log.events().size(),
+    StepRecord rec{.thread = t.state.id,
+                   .priming = m_priming,
+                   .label = t.state.next_label,
+                   .hardware = t.state.next_hardware,
+                   .runnable = runnable_mask(),
+                   .ev_begin = m_log.events().size(),
                    .op = m_priming ? -1 : t.op};
     kernel::set_current_thread(&t.state);
     m_k->bus().set_actor(t.actor);
@@ -362,7 +373,10 @@ class Runner {
 
   [[noreturn]] void schedule_error(const ScheduleEntry& e, const std::string& msg) {
     const std::string& file = m_s.schedule.written_in.empty() ? m_opt.file : m_s.schedule.written_in;
-    throw ScenarioError({Diagnostic{.file = file, .pointer = e.pointer, .line = e.line, .column = e.column,
+    throw ScenarioError({Diagnostic{.file = file,
+                                    .pointer = e.pointer,
+                                    .line = e.line,
+                                    .column = e.column,
                                     .message = msg + " (under policy \"" + m_k->policy().name + "\")"}});
   }
 

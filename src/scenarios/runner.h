@@ -40,15 +40,15 @@ struct OpStoreSpan {
 struct StepRecord {
   int thread = -1;
   bool priming = false;
-  std::string label;          ///< the thread's label before the step
-  bool hardware = false;      ///< it began at a hardware point (a load, store or DMA): no kernel code ran in it
-  uint64_t runnable = 0;      ///< bit i: thread i could take this step (bitmask, at most 64 threads)
+  std::string label;      ///< the thread's label before the step
+  bool hardware = false;  ///< it began at a hardware point (a load, store or DMA): no kernel code ran in it
+  uint64_t runnable = 0;  ///< bit i: thread i could take this step (bitmask, at most 64 threads)
   size_t ev_begin = 0, ev_end = 0;
-  int op = -1;               ///< index of the thread's op it ran (ThreadSpec::ops); -1 for priming and after the last
-  bool op_returned = false;  ///< that op returned within this step (the detector's after-return point)
-  bool op_stored = false;    ///< it returned, and had stored a page-table entry (a PTE store event) in one of its steps
+  int op = -1;                         ///< index of the thread's op it ran (ThreadSpec::ops); -1 for priming and after the last
+  bool op_returned = false;            ///< that op returned within this step (the detector's after-return point)
+  bool op_stored = false;              ///< it returned, and had stored a page-table entry (a PTE store event) in one of its steps
   std::vector<OpStoreSpan> op_stores;  ///< when op_stored: where the op stored, merged (OpStoreSpan)
-  std::vector<Touch> touches;  ///< what it read and wrote, in order (RunOptions::record_touches)
+  std::vector<Touch> touches;          ///< what it read and wrote, in order (RunOptions::record_touches)
 };
 
 /// One op of one thread as it ran: the sequence numbers of its first event and of the first
@@ -81,7 +81,7 @@ struct RunResult {
 };
 
 struct RunOptions {
-  std::optional<uint64_t> seed;  ///< overrides the scenario's random seed
+  std::optional<uint64_t> seed;   ///< overrides the scenario's random seed
   bool check_invariants = false;  ///< every stateful class's check_invariants() after each step
   std::string file;               ///< for error messages
   /// When set, replaces the scenario's schedule: called before each step after priming with the

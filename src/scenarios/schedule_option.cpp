@@ -35,8 +35,7 @@ ScheduleSpec schedule_from_option(const std::string& text, const ScenarioSpec& s
       steps = parse_json_document(text);
     } catch (const nlohmann::json::parse_error& e) {
       const TextPos tp = syntax_error_pos(text, e.byte);
-      throw ScenarioError({Diagnostic{.file = kOption, .line = tp.line, .column = tp.column,
-                                      .message = json_syntax_message(e.what())}});
+      throw ScenarioError({Diagnostic{.file = kOption, .line = tp.line, .column = tp.column, .message = json_syntax_message(e.what())}});
     }
     read_steps(steps, "", sched.entries, diags);  // an array: nothing but whitespace follows its ']'
   } else {

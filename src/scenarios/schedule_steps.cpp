@@ -43,7 +43,9 @@ void read_steps(const nlohmann::json& steps, const std::string& ptr, std::vector
     if (steps[i].is_string())
       read_step(steps[i].get<std::string>(), p, out, diags);
     else
-      diags.push_back({.pointer = p, .message = "expected a step \"THREAD\", \"THREAD:N\", \"THREAD@FUNCTION\" or \"THREAD*\", got " + type_name(steps[i])});
+      diags.push_back(
+          {.pointer = p,
+           .message = "expected a step \"THREAD\", \"THREAD:N\", \"THREAD@FUNCTION\" or \"THREAD*\", got " + type_name(steps[i])});
   }
 }
 

@@ -42,9 +42,7 @@ std::vector<size_t> deal_to_shard(const std::vector<uint64_t>& estimates, Shard 
   return own;
 }
 
-double steady_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double steady_seconds() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 std::vector<uint64_t> shard_loads(const std::vector<uint64_t>& estimates, const std::vector<uint64_t>& actual, uint64_t count) {
   if (actual.size() != estimates.size()) throw std::invalid_argument("shard_loads: one actual size per estimate");

@@ -95,10 +95,10 @@ struct OpSpec {
   uint64_t index = 0;
   std::string mm;  ///< kernel threads: the mm the op targets
   bool writable = false;
-  bool shared = false;    ///< mmap: MAP_SHARED (with no file: shmem, as MAP_SHARED|MAP_ANONYMOUS)
-  bool fixed = false;     ///< mmap: MAP_FIXED, replacing what is mapped there
-  bool populate = false;  ///< mmap: MAP_POPULATE
-  std::string name;  ///< fork: the child's mm name
+  bool shared = false;             ///< mmap: MAP_SHARED (with no file: shmem, as MAP_SHARED|MAP_ANONYMOUS)
+  bool fixed = false;              ///< mmap: MAP_FIXED, replacing what is mapped there
+  bool populate = false;           ///< mmap: MAP_POPULATE
+  std::string name;                ///< fork: the child's mm name
   std::vector<std::string> given;  ///< keys present in the file, so required ones can be checked
   std::string pointer;
   bool has(const std::string& key) const;

@@ -32,13 +32,12 @@ void unique_names(Ctx& c, const std::vector<T>& items, const char* what) {
     // them are not a duplicate to report as well.
     if (t.name.empty()) continue;
     auto [it, fresh] = seen.emplace(t.name, t.pointer);
-    if (!fresh) c.error(t.pointer + "/name", std::string("duplicate ") + what + " name " + in_quotes(t.name) + " (first at " + it->second + ")");
+    if (!fresh)
+      c.error(t.pointer + "/name", std::string("duplicate ") + what + " name " + in_quotes(t.name) + " (first at " + it->second + ")");
   }
 }
 
-std::string kind_name(ThreadKind k) {
-  return k == ThreadKind::Cpu ? "cpu" : k == ThreadKind::Device ? "device" : "kernel";
-}
+std::string kind_name(ThreadKind k) { return k == ThreadKind::Cpu ? "cpu" : k == ThreadKind::Device ? "device" : "kernel"; }
 
 /// The kernel half (x86): the "vmalloc" areas, the ops that act on them (vfree, ioremap_huge)
 /// and device accesses to kernel addresses. Ops run in any interleaving, so each condition the
@@ -52,15 +51,20 @@ void check_kernel_half(Ctx& c, const ScenarioSpec& s) {
   std::map<uint64_t, const VmallocSpec*> areas;
   for (const VmallocSpec& v : s.vmalloc) {
     if (v.addr % kPageSize || v.addr < kVmallocStart || v.addr >= kVmallocEnd || v.pages > (kVmallocEnd - v.addr) / kPageSize) {
-      c.error(v.pointer + "/addr", "expected a page-aligned vmalloc address with its pages inside vmalloc space" + where + ", got " + hex(v.addr));
+      c.error(v.pointer + "/addr",
+              "expected a page-aligned vmalloc address with its pages inside vmalloc space" + where + ", got " + hex(v.addr));
       continue;
     }
     const auto next = areas.lower_bound(v.addr);
     const VmallocSpec* other = nullptr;
-    if (next != areas.end() && next->first < v.addr + v.pages * kPageSize) other = next->second;
-    else if (next != areas.begin() && std::prev(next)->first + std::prev(next)->second->pages * kPageSize > v.addr) other = std::prev(next)->second;
-    if (other) c.error(v.pointer, "vmalloc area " + hex(v.addr) + "+" + std::to_string(v.pages) + " pages overlaps " + other->pointer);
-    else areas.emplace(v.addr, &v);
+    if (next != areas.end() && next->first < v.addr + v.pages * kPageSize)
+      other = next->second;
+    else if (next != areas.begin() && std::prev(next)->first + std::prev(next)->second->pages * kPageSize > v.addr)
+      other = std::prev(next)->second;
+    if (other)
+      c.error(v.pointer, "vmalloc area " + hex(v.addr) + "+" + std::to_string(v.pages) + " pages overlaps " + other->pointer);
+    else
+      areas.emplace(v.addr, &v);
   }
   std::set<uint64_t> blocks;
   for (const ThreadSpec& t : s.threads)
@@ -123,8 +127,10 @@ void check_kernel_half(Ctx& c, const ScenarioSpec& s) {
     std::string mine;
     for (const OpSpec& o : t.ops) {
       if (o.op == "kernel_pgtable_work" && t.kind == ThreadKind::Kernel) {
-        if (!worker.empty()) c.error(o.pointer, "one kernel_pgtable_work op frees every queued table (first at " + worker + ")");
-        else worker = mine = o.pointer;
+        if (!worker.empty())
+          c.error(o.pointer, "one kernel_pgtable_work op frees every queued table (first at " + worker + ")");
+        else
+          worker = mine = o.pointer;
       } else if (o.op == "ioremap_huge" && !mine.empty()) {
         c.error(o.pointer, "ioremap_huge after this thread's kernel_pgtable_work (" + mine +
                                ") would never run: the worker waits for every ioremap op to finish; put it in a thread of its own");
@@ -132,17 +138,22 @@ void check_kernel_half(Ctx& c, const ScenarioSpec& s) {
     }
   }
   if (!remapped.empty() && worker.empty())
-    c.error(remapped.begin()->second, "ioremap_huge needs a kernel thread running kernel_pgtable_work: from v6.19 the table it "
-                                      "frees waits for that worker (up to v6.18 the worker does nothing)");
+    c.error(remapped.begin()->second,
+            "ioremap_huge needs a kernel thread running kernel_pgtable_work: from v6.19 the table it "
+            "frees waits for that worker (up to v6.18 the worker does nothing)");
   if (any && s.arch != kernel::Arch::X86)
-    c.error(s.pointer + "/arch", "the kernel half is modelled on x86 only: arm64 maps the kernel through TTBR1, which an SVA context descriptor never walks");
+    c.error(s.pointer + "/arch",
+            "the kernel half is modelled on x86 only: arm64 maps the kernel through TTBR1, which an SVA context descriptor never walks");
 }
 
 /// False (and an error) unless `addr` is a page-aligned user address.
 bool check_addr(Ctx& c, const std::string& ptr, uint64_t addr, const char* what) {
-  if (addr % kPageSize) c.error(ptr, std::string("expected a page-aligned ") + what + ", got " + hex(addr));
-  else if (addr >= kTaskSize) c.error(ptr, std::string("expected a user address below ") + hex(kTaskSize) + ", got " + hex(addr));
-  else return true;
+  if (addr % kPageSize)
+    c.error(ptr, std::string("expected a page-aligned ") + what + ", got " + hex(addr));
+  else if (addr >= kTaskSize)
+    c.error(ptr, std::string("expected a user address below ") + hex(kTaskSize) + ", got " + hex(addr));
+  else
+    return true;
   return false;
 }
 
@@ -201,8 +212,10 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       continue;
     }
     const bool smmu = di->kind() == iommu::IommuKind::SmmuV3;
-    if (smmu && s.arch != kernel::Arch::Arm64) c.error(d.pointer + "/decoding", "decoding " + in_quotes(d.decoding) + " is an Arm SMMU: expected \"arch\": \"arm64\"");
-    if (!smmu && s.arch == kernel::Arch::Arm64) c.error(d.pointer + "/decoding", "decoding " + in_quotes(d.decoding) + " is an x86 IOMMU: expected \"arch\": \"x86\"");
+    if (smmu && s.arch != kernel::Arch::Arm64)
+      c.error(d.pointer + "/decoding", "decoding " + in_quotes(d.decoding) + " is an Arm SMMU: expected \"arch\": \"arm64\"");
+    if (!smmu && s.arch == kernel::Arch::Arm64)
+      c.error(d.pointer + "/decoding", "decoding " + in_quotes(d.decoding) + " is an x86 IOMMU: expected \"arch\": \"x86\"");
     if (d.btm && !smmu) c.error(d.pointer + "/btm", "broadcast TLB maintenance exists only on SMMUv3");
   }
 
@@ -224,8 +237,8 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
         if (f == files.end())
           c.error(ptr + "/file", "unknown file " + in_quotes(v.file));
         else if (v.pgoff + v.pages > f->second->pages)
-          c.error(ptr + "/pages", "maps pages " + std::to_string(v.pgoff) + ".." + std::to_string(v.pgoff + v.pages - 1) +
-                                      " of " + in_quotes(v.file) + ", which has " + std::to_string(f->second->pages));
+          c.error(ptr + "/pages", "maps pages " + std::to_string(v.pgoff) + ".." + std::to_string(v.pgoff + v.pages - 1) + " of " +
+                                      in_quotes(v.file) + ", which has " + std::to_string(f->second->pages));
       } else {
         if (v.shared) c.error(ptr + "/shared", "a shared anonymous mapping (shmem) comes from an mmap op, not the setup: give a \"file\"");
         if (v.pgoff) c.error(ptr + "/pgoff", "\"pgoff\" applies to file mappings only");
@@ -241,11 +254,14 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
     }
     if (m.has_brk && check_addr(c, m.pointer + "/brk", m.brk, "program break") &&
         check_addr(c, m.pointer + "/start_brk", m.start_brk, "heap start") && m.start_brk > m.brk)
-      c.error(m.pointer + "/start_brk", "the heap starts at or below the break: expected at most " + hex(m.brk) + ", got " + hex(m.start_brk));
+      c.error(m.pointer + "/start_brk",
+              "the heap starts at or below the break: expected at most " + hex(m.brk) + ", got " + hex(m.start_brk));
     for (size_t i = 0; i < m.cpus.size(); ++i) {
       const std::string cp = m.pointer + "/cpus/" + std::to_string(i);
-      if (m.cpus[i] >= s.cpus) c.error(cp, "CPU " + std::to_string(m.cpus[i]) + " does not exist (\"cpus\": " + std::to_string(s.cpus) + ")");
-      if (std::find(m.cpus.begin(), m.cpus.begin() + static_cast<std::ptrdiff_t>(i), m.cpus[i]) != m.cpus.begin() + static_cast<std::ptrdiff_t>(i))
+      if (m.cpus[i] >= s.cpus)
+        c.error(cp, "CPU " + std::to_string(m.cpus[i]) + " does not exist (\"cpus\": " + std::to_string(s.cpus) + ")");
+      if (std::find(m.cpus.begin(), m.cpus.begin() + static_cast<std::ptrdiff_t>(i), m.cpus[i]) !=
+          m.cpus.begin() + static_cast<std::ptrdiff_t>(i))
         c.error(cp, "CPU " + std::to_string(m.cpus[i]) + " listed twice");
     }
     for (size_t i = 0; i < m.bind.size(); ++i) {
@@ -331,7 +347,9 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       } else if (!child_parent.count(t.mm)) {
         c.error(t.pointer + "/mm", "unknown mm " + in_quotes(t.mm));
       } else if (t.kind == ThreadKind::Device) {
-        c.error(t.pointer + "/mm", "mm " + in_quotes(t.mm) + " is a fork's child, and devices are bound at setup to mms of \"mms\" (fork does not inherit an SVA binding)");
+        c.error(t.pointer + "/mm",
+                "mm " + in_quotes(t.mm) +
+                    " is a fork's child, and devices are bound at setup to mms of \"mms\" (fork does not inherit an SVA binding)");
       } else if (!(mm = root_of(t.mm))) {
         c.error(t.pointer + "/mm", "mm " + in_quotes(t.mm) + " is never created: the fork that makes it runs in a child of itself");
       }
@@ -339,12 +357,14 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       c.error(t.pointer + "/mm", "kernel threads name the mm per op (\"mm\" in each op)");
     }
     if (t.kind == ThreadKind::Cpu && t.cpu >= s.cpus)
-      c.error(t.pointer + "/cpu", "CPU " + std::to_string(t.cpu) + " does not exist (\"cpus\": " + std::to_string(s.cpus) + "): the thread can never run");
+      c.error(t.pointer + "/cpu",
+              "CPU " + std::to_string(t.cpu) + " does not exist (\"cpus\": " + std::to_string(s.cpus) + "): the thread can never run");
     if (t.kind == ThreadKind::Device) {
       if (!devices.count(t.device))
         c.error(t.pointer + "/device", "unknown device " + in_quotes(t.device));
       else if (mm && !bound[t.mm].count(t.device))
-        c.error(t.pointer + "/device", "device " + in_quotes(t.device) + " is not bound to mm " + in_quotes(t.mm) + ": the thread can never run (add it to \"bind\")");
+        c.error(t.pointer + "/device", "device " + in_quotes(t.device) + " is not bound to mm " + in_quotes(t.mm) +
+                                           ": the thread can never run (add it to \"bind\")");
     }
     if (t.ops.empty()) c.error(t.pointer + "/ops", "a thread with no ops can never run");
     for (const OpSpec& o : t.ops) {
@@ -357,14 +377,17 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
         continue;
       }
       if (info->kind != t.kind) {
-        c.error(o.pointer + "/op", "op " + in_quotes(o.op) + " runs on a " + kind_name(info->kind) + " thread, not a " + kind_name(t.kind) + " thread");
+        c.error(o.pointer + "/op",
+                "op " + in_quotes(o.op) + " runs on a " + kind_name(info->kind) + " thread, not a " + kind_name(t.kind) + " thread");
         continue;
       }
       if (o.op == "mmap") check_mmap(c, o, files);
       if (o.op == "brk") check_brk(c, o, mm);
       if (o.op == "khugepaged_collapse" && o.addr % kPmdSize)
-        c.error(o.pointer + "/addr", "khugepaged collapses a huge page's worth: expected an address on a 2 MiB boundary, got " + hex(o.addr));
-      if (o.op == "ksm_merge" && o.pages < 2) c.error(o.pointer + "/pages", "ksm_merge merges the pages of a range into its first: expected 2 pages or more");
+        c.error(o.pointer + "/addr",
+                "khugepaged collapses a huge page's worth: expected an address on a 2 MiB boundary, got " + hex(o.addr));
+      if (o.op == "ksm_merge" && o.pages < 2)
+        c.error(o.pointer + "/pages", "ksm_merge merges the pages of a range into its first: expected 2 pages or more");
       const MmSpec* target = mm;
       unsigned needs = info->needs;
       if (needs & kNeedTarget) needs |= o.file.empty() ? (kNeedMm | kNeedAddr) : kNeedFile;
@@ -382,8 +405,9 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       const bool kernel_addr = (needs & kKernelAddr) || (t.kind == ThreadKind::Device && is_kernel_half(o.addr));
       if ((needs & kNeedAddr) && !(needs & kAddrMaps) && !kernel_addr && o.has("addr")) {
         if (check_addr(c, o.pointer + "/addr", o.addr, "address") && target && !reach.at(target).covers(o.addr, o.pages))
-          c.error(o.pointer + "/addr", "address " + hex(o.addr) + " (" + std::to_string(o.pages) + " pages) is not mapped by any VMA of mm " +
-                                           in_quotes(target->name) + " at setup, nor by an mmap or brk op of its threads");
+          c.error(o.pointer + "/addr", "address " + hex(o.addr) + " (" + std::to_string(o.pages) +
+                                           " pages) is not mapped by any VMA of mm " + in_quotes(target->name) +
+                                           " at setup, nor by an mmap or brk op of its threads");
       }
       if ((needs & kNeedNewAddr) && o.has("new_addr")) check_addr(c, o.pointer + "/new_addr", o.new_addr, "new address");
       if (needs & kNeedFile) {
@@ -426,7 +450,7 @@ void check_setup_steps(Ctx& c, const ScenarioSpec& s) {
       pages = sat_add(pages, v.pages);
       if (pages > s.max_steps) {
         c.error(mm.vma_pointer(i), "setup populates " + std::to_string(pages) + " pages up to here, more than max_steps " +
-                               std::to_string(s.max_steps) + " (each page set up counts as a step)");
+                                       std::to_string(s.max_steps) + " (each page set up counts as a step)");
         return;
       }
     }

@@ -129,7 +129,8 @@ std::string happens_before_dot(const ScenarioSpec& s, const RunResult& r) {
   boost::write_graphviz(
       out, g,
       [&](std::ostream& o, size_t v) {
-        o << "[label=\"" << g[v].label << "\", shape=box, group=\"" << dot_escape(s.threads[static_cast<size_t>(steps[v]->thread)].name) << "\"]";
+        o << "[label=\"" << g[v].label << "\", shape=box, group=\"" << dot_escape(s.threads[static_cast<size_t>(steps[v]->thread)].name)
+          << "\"]";
       },
       [&](std::ostream& o, const Graph::edge_descriptor& e) {
         o << (g[e].kind == "po" ? "[style=bold]" : "[style=dashed, color=red, label=\"conflict\"]");
@@ -182,8 +183,7 @@ std::string trace_json(const ScenarioSpec& s, const RunResult& r) {
   for (const StepRecord& st : r.trace) {
     if (st.priming || st.ev_begin == st.ev_end) continue;
     const uint64_t b = r.events[st.ev_begin].seq.value(), e = r.events[st.ev_end - 1].seq.value();
-    ev.push_back({{"name", st.label}, {"cat", "step"}, {"ph", "X"}, {"pid", kPid}, {"tid", st.thread + 1}, {"ts", b},
-                  {"dur", e - b + 1}});
+    ev.push_back({{"name", st.label}, {"cat", "step"}, {"ph", "X"}, {"pid", kPid}, {"tid", st.thread + 1}, {"ts", b}, {"dur", e - b + 1}});
   }
   // Setup (building the machine, populating VMAs) is not part of the schedule: start at the
   // first event of the first scheduled step.
@@ -195,8 +195,8 @@ std::string trace_json(const ScenarioSpec& s, const RunResult& r) {
     }
   for (size_t i = first; i < r.events.size(); ++i) {
     const Event& e = r.events[i];
-    const bool on_cache = e.holder.kind != HolderKind::None &&
-                          (e.kind == EventKind::Fill || e.kind == EventKind::WalkFill || e.kind == EventKind::Evict || e.kind == EventKind::Drop);
+    const bool on_cache = e.holder.kind != HolderKind::None && (e.kind == EventKind::Fill || e.kind == EventKind::WalkFill ||
+                                                                e.kind == EventKind::Evict || e.kind == EventKind::Drop);
     const int tid = on_cache ? cache_track(e.holder) : tid_of_actor(e.actor);
     ev.push_back({{"name", std::string(to_string(e.kind)) + " " + e.func},
                   {"cat", std::string(to_string(e.kind))},

@@ -48,4 +48,3 @@ TEST_CASE("read_selection: an unknown policy is a usage error", "[cli]") {
 
 }  // namespace
 }  // namespace tlbsim::cli
-

@@ -22,8 +22,8 @@ namespace fs = std::filesystem;
 using tlbsim::test::Outcome;
 using tlbsim::test::q;
 using tlbsim::test::read_text;
-using tlbsim::test::TempDir;
 using tlbsim::test::run_tlbsim;
+using tlbsim::test::TempDir;
 
 const std::string kSource = TLBSIM_SOURCE_DIR;
 
@@ -136,9 +136,9 @@ TEST_CASE("explore over every bundled scenario gives the same bytes with --jobs 
   // --jobs independence is tested on small scenarios in tests/scenarios/explore_test.cpp.
   TempDir scratch;
   auto explore = [&](int jobs) {
-    const Outcome o = run_tlbsim("explore " + q(kSource + "/scenarios.json") + " --policy old,fixed --mode random --runs 12 --seed 5 --jobs " +
-                                 std::to_string(jobs),
-                             scratch);
+    const Outcome o = run_tlbsim(
+        "explore " + q(kSource + "/scenarios.json") + " --policy old,fixed --mode random --runs 12 --seed 5 --jobs " + std::to_string(jobs),
+        scratch);
     INFO("stderr:\n" << o.err);
     CHECK(o.status == 0);
     return o.out;
@@ -153,7 +153,8 @@ TEST_CASE("explore over every bundled scenario gives the same bytes with --jobs 
 TEST_CASE("explore --json writes the whole report, and stated verdicts decide the exit status", "[cli]") {
   TempDir dir, scratch;
   const fs::path json = dir.path / "explore.json";
-  const Outcome o = run_tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --json " + q(json), scratch);
+  const Outcome o =
+      run_tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --json " + q(json), scratch);
   INFO("stderr:\n" << o.err);
   REQUIRE(o.status == 0);
   CHECK(o.out.find("exhaustive (no bound)") != std::string::npos);
@@ -175,8 +176,8 @@ TEST_CASE("explore --json writes the whole report, and stated verdicts decide th
   CHECK(r.at("scope").at("stopped_round").is_null());
   CHECK(r.at("scope").at("time_budget_hit") == false);
   CHECK(r.at("executions").get<uint64_t>() > 0);
-  for (const char* k : {"pruned", "distinct_outcomes", "naive_interleavings", "naive_within_bound", "expectations",
-                        "step_budget_exceeded", "invariant"})
+  for (const char* k :
+       {"pruned", "distinct_outcomes", "naive_interleavings", "naive_within_bound", "expectations", "step_budget_exceeded", "invariant"})
     CHECK(r.contains(k));
   bool table_freed = false;
   for (const auto& p : r.at("properties")) {
@@ -196,7 +197,9 @@ TEST_CASE("explore --json writes the whole report, and stated verdicts decide th
   for (const auto& v : r.at("verdicts")) CHECK(v.at("status") == "holds");
   // Same bytes again, and with two jobs.
   const fs::path json2 = dir.path / "explore2.json";
-  CHECK(run_tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --jobs 2 --json " + q(json2), scratch).status == 0);
+  CHECK(run_tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --jobs 2 --json " + q(json2),
+                   scratch)
+            .status == 0);
   CHECK(read_text(json2) == bytes);
 
   // A stated verdict that a witness contradicts: exit 1, the witness printed.
@@ -217,7 +220,9 @@ TEST_CASE("explore --json writes the whole report, and stated verdicts decide th
   CHECK(w.out.find("verdict observed always: DISAGREES: found Never") != std::string::npos);
   // A bounded search establishes no "never": printed, listed, but exit 0.
   const fs::path bj = dir.path / "bounded.json";
-  const Outcome b = run_tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario khugepaged-retract-file-table --policy fixed --preemptions 0 --json " + q(bj), scratch);
+  const Outcome b = run_tlbsim("explore " + q(kSource + "/scenarios.json") +
+                                   " --scenario khugepaged-retract-file-table --policy fixed --preemptions 0 --json " + q(bj),
+                               scratch);
   CHECK(b.status == 0);
   CHECK(b.out.find("verdict table-freed never: not established (bounded: within 0 preemptions)") != std::string::npos);
   CHECK(b.out.find("Never (within 0 preemptions)") != std::string::npos);
@@ -229,8 +234,8 @@ TEST_CASE("explore --budget SECONDS says when the time budget stopped a search",
   TempDir dir, scratch;
   const fs::path json = dir.path / "t.json";
   const Outcome o = run_tlbsim("explore " + q(kSource + "/scenarios.json") +
-                               " --scenario nested-finish-mmu-table-free --policy old --budget 0.000001 --json " + q(json),
-                           scratch);
+                                   " --scenario nested-finish-mmu-table-free --policy old --budget 0.000001 --json " + q(json),
+                               scratch);
   INFO("stderr:\n" << o.err);
   CHECK(o.status == 0);
   CHECK(o.out.find("not exhaustive: bound 3 not finished within the budget") != std::string::npos);
@@ -280,12 +285,12 @@ TEST_CASE("run --schedule: replays a witness, and its errors point into the opti
   const Outcome finished = run_tlbsim(one + "'dev*,dev'", scratch);
   CHECK(finished.status == 2);
   CHECK(finished.err ==
-        "--schedule:1:6: /1: thread \"dev\" has already finished, so it cannot take a step here (under policy \"old\")\n1 error; nothing was run\n");
+        "--schedule:1:6: /1: thread \"dev\" has already finished, so it cannot take a step here (under policy \"old\")\n1 error; nothing "
+        "was run\n");
   CHECK(finished.out.empty());
 }
 
-TEST_CASE("run, explore and validate refuse a scenario over --max-memory with exit status 2, the estimate and no report",
-          "[cli]") {
+TEST_CASE("run, explore and validate refuse a scenario over --max-memory with exit status 2, the estimate and no report", "[cli]") {
   const tlbsim::test::TempDir scratch;
   const std::filesystem::path file = scratch.path / "big.json";
   std::ofstream(file) << R"({"scenarios": [{"name": "big", "source": "test",
@@ -306,8 +311,7 @@ TEST_CASE("run, explore and validate refuse a scenario over --max-memory with ex
   CHECK(ok.status == 0);
 }
 
-TEST_CASE("run --steps lists every step with its thread, label, op and events, and a schedule written from it replays the run",
-          "[cli]") {
+TEST_CASE("run --steps lists every step with its thread, label, op and events, and a schedule written from it replays the run", "[cli]") {
   TempDir scratch;
   const std::string scen = " --scenario mprotect-readonly-device-write --policy fixed";
   const Outcome o = run_tlbsim("run " + q(kSource + "/scenarios.json") + scen + " --steps", scratch);
@@ -334,10 +338,12 @@ TEST_CASE("run --steps lists every step with its thread, label, op and events, a
   CHECK(replay.out == plain.out);
 }
 
-TEST_CASE("run --policy versions runs each release policy oldest first, and a post-6.6 bug shows only in the releases that had it", "[cli]") {
+TEST_CASE("run --policy versions runs each release policy oldest first, and a post-6.6 bug shows only in the releases that had it",
+          "[cli]") {
   TempDir out_dir, scratch;
   const fs::path report = out_dir.path / "versions.json";
-  const Outcome o = run_tlbsim("run " + q(kSource + "/scenarios.json") + " --scenario amd-release-flushes-pasid-0 --policy versions --json " + q(report), scratch);
+  const Outcome o = run_tlbsim(
+      "run " + q(kSource + "/scenarios.json") + " --scenario amd-release-flushes-pasid-0 --policy versions --json " + q(report), scratch);
   INFO("stderr:\n" << o.err);
   REQUIRE(o.status == 0);
   const auto j = nlohmann::json::parse(read_text(report.string()));
@@ -346,7 +352,8 @@ TEST_CASE("run --policy versions runs each release policy oldest first, and a po
     order.push_back(p.at("policy").get<std::string>());
     if (p.at("metrics").at("use-after-free").get<int>() > 0) with_uaf.push_back(order.back());
   }
-  CHECK(order == std::vector<std::string>{"v4.12", "v4.18", "old", "fixed", "v6.10", "v6.11", "v6.12", "v6.15", "v6.16", "v6.17", "v6.18", "v6.19", "v7.1"});
+  CHECK(order == std::vector<std::string>{"v4.12", "v4.18", "old", "fixed", "v6.10", "v6.11", "v6.12", "v6.15", "v6.16", "v6.17", "v6.18",
+                                          "v6.19", "v7.1"});
   // 474bf01ed9f0 came with AMD's SVA domain in v6.10; 8386207f37e9 fixed it in v6.12.
   CHECK(with_uaf == std::vector<std::string>{"v6.10", "v6.11"});
 }

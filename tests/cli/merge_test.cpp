@@ -43,7 +43,8 @@ Report sharded(const std::string& args, uint64_t n, const TempDir& dir, const Te
   std::string list;
   for (uint64_t k = 1; k <= n; ++k) {
     const fs::path shard = dir.path / ("shard-" + std::to_string(k) + ".json");
-    const Outcome o = run_tlbsim("explore " + args + " --shard " + std::to_string(k) + "/" + std::to_string(n) + " --json " + q(shard), scratch);
+    const Outcome o =
+        run_tlbsim("explore " + args + " --shard " + std::to_string(k) + "/" + std::to_string(n) + " --json " + q(shard), scratch);
     INFO("stderr:\n" << o.err);
     REQUIRE(o.status == 0);
     CHECK(o.out.find("shard " + std::to_string(k) + "/" + std::to_string(n)) != std::string::npos);
@@ -108,7 +109,9 @@ TEST_CASE("merge refuses shards that are missing, twice, of other options, anoth
   // Another option: shard 2 of a search at bound 1.
   const fs::path other = dir.path / "other.json";
   REQUIRE(run_tlbsim("explore " + q(scen) + " --scenario nested-finish-mmu-table-free --policy fixed --preemptions 1 --shard 2/3 --json " +
-                         q(other), scratch).status == 0);
+                         q(other),
+                     scratch)
+              .status == 0);
   refused(" " + s1 + " " + q(other) + " " + s3, "ran with other options than");
 
   // Another build.
@@ -153,7 +156,8 @@ TEST_CASE("explore --shard needs --json and, exhaustive, --preemptions; K/N must
 
 TEST_CASE("explore --shard --progress SECONDS writes progress lines on stderr only; merge states the shards' balance", "[cli][shard]") {
   TempDir dir, scratch;
-  const std::string args = q(kSource + "/scenarios.json") + " --scenario nested-finish-mmu-table-free --policy fixed --preemptions 3 --split-depth 2";
+  const std::string args =
+      q(kSource + "/scenarios.json") + " --scenario nested-finish-mmu-table-free --policy fixed --preemptions 3 --split-depth 2";
   const std::string plain = sharded(args, 2, dir, scratch).text;
   // The same shard with progress lines: stdout and the shard file unchanged.
   const fs::path json = dir.path / "again.json";

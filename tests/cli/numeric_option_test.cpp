@@ -50,10 +50,8 @@ void check_rejected(const std::vector<Rejected>& cases) {
 TEST_CASE("parse_int_option accepts the whole range and states it when rejecting", "[cli]") {
   CHECK(parse_int_option("--preemptions", "-1", -1, 64) == -1);
   CHECK(parse_int_option("--preemptions", "64", -1, 64) == 64);
-  CHECK(usage_message([] { parse_int_option("--preemptions", "65", -1, 64); }) ==
-        "--preemptions must be between -1 and 64 (got 65)");
-  CHECK(usage_message([] { parse_int_option("--preemptions", "-2", -1, 64); }) ==
-        "--preemptions must be between -1 and 64 (got -2)");
+  CHECK(usage_message([] { parse_int_option("--preemptions", "65", -1, 64); }) == "--preemptions must be between -1 and 64 (got 65)");
+  CHECK(usage_message([] { parse_int_option("--preemptions", "-2", -1, 64); }) == "--preemptions must be between -1 and 64 (got -2)");
   CHECK(usage_message([] { parse_int_option("--preemptions", "99999999999999999999", -1, 64); }) ==
         "--preemptions must be between -1 and 64 (got 99999999999999999999)");
   // Not numbers at all: said so, with the range.
@@ -66,15 +64,13 @@ TEST_CASE("parse_uint_option rejects a negative number instead of wrapping it", 
   const uint64_t max = tlbsim::cli::kMaxU64;
   CHECK(parse_uint_option("--seed", "0", 0, max) == 0);
   CHECK(parse_uint_option("--seed", "18446744073709551615", 0, max) == max);
-  CHECK(usage_message([&] { parse_uint_option("--seed", "-1", 0, max); }) ==
-        "--seed must be between 0 and 18446744073709551615 (got -1)");
+  CHECK(usage_message([&] { parse_uint_option("--seed", "-1", 0, max); }) == "--seed must be between 0 and 18446744073709551615 (got -1)");
   CHECK(usage_message([&] { parse_uint_option("--seed", "18446744073709551616", 0, max); }) ==
         "--seed must be between 0 and 18446744073709551615 (got 18446744073709551616)");
   // No upper limit worth stating: "at least".
   CHECK(usage_message([&] { parse_uint_option("--runs", "0", 1, max); }) == "--runs must be at least 1 (got 0)");
   CHECK(usage_message([&] { parse_uint_option("--runs", "-0", 1, max); }) == "--runs must be at least 1 (got -0)");
-  CHECK(usage_message([&] { parse_uint_option("--runs", "many", 1, max); }) ==
-        "--runs must be a whole number of at least 1 (got many)");
+  CHECK(usage_message([&] { parse_uint_option("--runs", "many", 1, max); }) == "--runs must be a whole number of at least 1 (got many)");
 }
 
 TEST_CASE("parse_seconds_option takes a positive finite number of seconds up to its limit", "[cli]") {

@@ -71,8 +71,10 @@ TEST_CASE("OutputSet refuses an output that is one of the inputs, by any name, n
   const std::vector<NamedPath> inputs{{"scenario file", in.string()}};
   for (const fs::path& out : {in, d.path / "." / "in.json", d.path / "soft.json", d.path / "hard.json"}) {
     INFO(out);
-    CHECK(usage_message([&] { OutputSet o(inputs, {{"--json", out.string()}}); }) ==
-          "--json " + out.string() + " would overwrite the scenario file " + in.string() + ": an output must not be one of the command's inputs");
+    CHECK(usage_message([&] {
+            OutputSet o(inputs, {{"--json", out.string()}});
+          }) == "--json " + out.string() + " would overwrite the scenario file " + in.string() +
+                    ": an output must not be one of the command's inputs");
   }
   // An input that does not exist is the loader's to report.
   CHECK_NOTHROW(OutputSet({{"scenario file", (d.path / "missing.json").string()}}, {{"--json", (d.path / "missing.json").string()}}));
@@ -82,8 +84,9 @@ TEST_CASE("OutputSet refuses an output that is one of the inputs, by any name, n
 TEST_CASE("OutputSet refuses two outputs that name the same file", "[cli]") {
   TempDir d;
   const std::string a = (d.path / "a").string(), dot_a = (d.path / "." / "a").string();
-  CHECK(usage_message([&] { OutputSet o({}, {{"--dot", a}, {"--trace", dot_a}}); }) ==
-        "--dot " + a + " and --trace " + dot_a + " are the same file: each output needs a file of its own");
+  CHECK(usage_message([&] {
+          OutputSet o({}, {{"--dot", a}, {"--trace", dot_a}});
+        }) == "--dot " + a + " and --trace " + dot_a + " are the same file: each output needs a file of its own");
   std::ofstream(a) << "keep";
   fs::create_symlink("a", d.path / "b");
   CHECK_THROWS_AS(OutputSet({}, {{"--json", a}, {"--dot", (d.path / "b").string()}}), UsageError);

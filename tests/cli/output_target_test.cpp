@@ -57,7 +57,7 @@ TEST_CASE("locate_output: a symlink is followed to the file it names, which need
   test::TempDir d;
   fs::create_directory(d.path / "sub");
   std::ofstream(d.path / "sub" / "real.json") << "old";
-  fs::create_symlink("sub/real.json", d.path / "link.json");         // relative to the link's directory
+  fs::create_symlink("sub/real.json", d.path / "link.json");        // relative to the link's directory
   fs::create_symlink(d.path / "link.json", d.path / "link2.json");  // a chain
   fs::create_symlink("missing.json", d.path / "sub" / "dangling.json");
   CHECK(locate_output(NamedPath{"--json", (d.path / "link2.json").string()}).write_path == (d.path / "sub" / "real.json").string());
@@ -90,7 +90,8 @@ TEST_CASE("locate_output refuses a directory, a missing directory and a symlink 
   test::TempDir d;
   const std::string dir = d.path.string();
   CHECK(refusal(dir) == "cannot write " + dir + ": is a directory");
-  CHECK(refusal(dir + "/missing/r.json") == "cannot write " + dir + "/missing/r.json: directory " + dir + "/missing: No such file or directory");
+  CHECK(refusal(dir + "/missing/r.json") ==
+        "cannot write " + dir + "/missing/r.json: directory " + dir + "/missing: No such file or directory");
   std::ofstream(d.path / "plain") << "x";
   CHECK(refusal(dir + "/plain/r.json") == "cannot write " + dir + "/plain/r.json: Not a directory");
   fs::create_symlink("loop-b", d.path / "loop-a");

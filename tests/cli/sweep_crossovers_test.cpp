@@ -41,7 +41,7 @@ TEST_CASE("a sign change through an exact tie is a crossover at the tied size", 
 
 TEST_CASE("ties the order survives, and ties at either end, are no crossover", "[cli][sweep]") {
   const SweepSeries flat = series("b", {{1, 10}, {2, 10}, {4, 10}, {8, 10}});
-  CHECK(crossovers(series("a", {{1, 5}, {2, 10}, {4, 5}, {8, 5}}), flat).empty());    // -, 0, -, -
+  CHECK(crossovers(series("a", {{1, 5}, {2, 10}, {4, 5}, {8, 5}}), flat).empty());     // -, 0, -, -
   CHECK(crossovers(series("a", {{1, 10}, {2, 15}, {4, 20}, {8, 25}}), flat).empty());  // 0, +, +, +
   CHECK(crossovers(series("a", {{1, 5}, {2, 5}, {4, 5}, {8, 10}}), flat).empty());     // -, -, -, 0
   CHECK(crossovers(flat, flat).empty());

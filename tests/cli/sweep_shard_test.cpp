@@ -41,7 +41,8 @@ std::string shards(const std::string& args, uint64_t n, const TempDir& dir, cons
   std::string list;
   for (uint64_t k = 1; k <= n; ++k) {
     const fs::path shard = dir.path / ("shard-" + std::to_string(k) + ".json");
-    const Outcome o = run_tlbsim("sweep " + args + " --shard " + std::to_string(k) + "/" + std::to_string(n) + " --json " + q(shard), scratch);
+    const Outcome o =
+        run_tlbsim("sweep " + args + " --shard " + std::to_string(k) + "/" + std::to_string(n) + " --json " + q(shard), scratch);
     INFO("stderr:\n" << o.err);
     REQUIRE(o.status == 0);
     CHECK(o.out.find("shard " + std::to_string(k) + "/" + std::to_string(n)) != std::string::npos);
@@ -111,13 +112,17 @@ TEST_CASE("merge refuses sweep shards that are missing, damaged, mixed with expl
 
   // A shard of another grid.
   const fs::path other = dir.path / "other.json";
-  REQUIRE(run_tlbsim("sweep --sizes 1,8 --strategies cpu:per-page,cpu:full --costs " + q(costs) + " --shard 2/3 --json " + q(other), scratch).status == 0);
+  REQUIRE(
+      run_tlbsim("sweep --sizes 1,8 --strategies cpu:per-page,cpu:full --costs " + q(costs) + " --shard 2/3 --json " + q(other), scratch)
+          .status == 0);
   refused(" " + s1 + " " + q(other) + " " + s3, "ran with other options than");
 
   // An explore shard among sweep shards.
   const fs::path ex = dir.path / "explore.json";
-  REQUIRE(run_tlbsim("explore " + q(kSource + "/scenarios.json") + " --scenario nested-finish-mmu-table-free --policy fixed --preemptions 0 --shard 2/3 --json " + q(ex),
-                     scratch).status == 0);
+  REQUIRE(run_tlbsim("explore " + q(kSource + "/scenarios.json") +
+                         " --scenario nested-finish-mmu-table-free --policy fixed --preemptions 0 --shard 2/3 --json " + q(ex),
+                     scratch)
+              .status == 0);
   refused(" " + s1 + " " + q(ex) + " " + s3, "is a shard of tlbsim explore");
 
   // The merge writes nothing over its inputs, and refuses a --costs file changed since.

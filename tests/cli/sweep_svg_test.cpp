@@ -14,8 +14,7 @@ size_t count(const std::string& s, const std::string& what) {
 }
 
 std::vector<SweepSeries> three() {
-  return {SweepSeries{"cpu:per-page", {{1, 100}, {16, 1600}, {64, 6400}}},
-          SweepSeries{"cpu:full", {{1, 900}, {16, 900}, {64, 900}}},
+  return {SweepSeries{"cpu:per-page", {{1, 100}, {16, 1600}, {64, 6400}}}, SweepSeries{"cpu:full", {{1, 900}, {16, 900}, {64, 900}}},
           SweepSeries{"iommu:cmdq", {{1, 50}, {16, 800}, {64, 3200}}}};
 }
 

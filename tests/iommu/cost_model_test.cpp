@@ -8,10 +8,26 @@ namespace tlbsim::iommu {
 namespace {
 
 TEST_CASE("subtracting counter snapshots gives each field's count over the interval", "[iommu][costs]") {
-  CostCounters before{.cpu_flushes = 1, .cpu_flush_ns = 2, .iommu_commands = 3, .atc_commands = 4, .syncs = 5, .iommu_ns = 6,
-                      .iotlb_misses = 7, .atc_misses = 8, .refill_ns = 9, .sec_inv_requests = 10};
-  CostCounters after{.cpu_flushes = 11, .cpu_flush_ns = 22, .iommu_commands = 33, .atc_commands = 44, .syncs = 55, .iommu_ns = 66,
-                     .iotlb_misses = 77, .atc_misses = 88, .refill_ns = 99, .sec_inv_requests = 110};
+  CostCounters before{.cpu_flushes = 1,
+                      .cpu_flush_ns = 2,
+                      .iommu_commands = 3,
+                      .atc_commands = 4,
+                      .syncs = 5,
+                      .iommu_ns = 6,
+                      .iotlb_misses = 7,
+                      .atc_misses = 8,
+                      .refill_ns = 9,
+                      .sec_inv_requests = 10};
+  CostCounters after{.cpu_flushes = 11,
+                     .cpu_flush_ns = 22,
+                     .iommu_commands = 33,
+                     .atc_commands = 44,
+                     .syncs = 55,
+                     .iommu_ns = 66,
+                     .iotlb_misses = 77,
+                     .atc_misses = 88,
+                     .refill_ns = 99,
+                     .sec_inv_requests = 110};
   const CostCounters d = after - before;
   CHECK(d.cpu_flushes == 10);
   CHECK(d.cpu_flush_ns == 20);
@@ -24,8 +40,8 @@ TEST_CASE("subtracting counter snapshots gives each field's count over the inter
   CHECK(d.refill_ns == 90);
   CHECK(d.sec_inv_requests == 100);
   const CostCounters zero = after - after;
-  CHECK(zero.cpu_flushes + zero.cpu_flush_ns + zero.iommu_commands + zero.atc_commands + zero.syncs + zero.iommu_ns +
-            zero.iotlb_misses + zero.atc_misses + zero.refill_ns + zero.sec_inv_requests ==
+  CHECK(zero.cpu_flushes + zero.cpu_flush_ns + zero.iommu_commands + zero.atc_commands + zero.syncs + zero.iommu_ns + zero.iotlb_misses +
+            zero.atc_misses + zero.refill_ns + zero.sec_inv_requests ==
         0);
 }
 
@@ -34,10 +50,26 @@ TEST_CASE("subtracting counter snapshots gives each field's count over the inter
 static_assert(sizeof(CostCounters) == 10 * sizeof(uint64_t), "a new CostCounters field: sum it in operator+=, subtract it in operator-");
 
 TEST_CASE("adding counters sums every field, saturating", "[iommu][costs]") {
-  CostCounters a{.cpu_flushes = 1, .cpu_flush_ns = 2, .iommu_commands = 3, .atc_commands = 4, .syncs = 5, .iommu_ns = 6,
-                 .iotlb_misses = 7, .atc_misses = 8, .refill_ns = 9, .sec_inv_requests = 10};
-  const CostCounters b{.cpu_flushes = 100, .cpu_flush_ns = 200, .iommu_commands = 300, .atc_commands = 400, .syncs = 500,
-                       .iommu_ns = 600, .iotlb_misses = 700, .atc_misses = 800, .refill_ns = 900, .sec_inv_requests = 1000};
+  CostCounters a{.cpu_flushes = 1,
+                 .cpu_flush_ns = 2,
+                 .iommu_commands = 3,
+                 .atc_commands = 4,
+                 .syncs = 5,
+                 .iommu_ns = 6,
+                 .iotlb_misses = 7,
+                 .atc_misses = 8,
+                 .refill_ns = 9,
+                 .sec_inv_requests = 10};
+  const CostCounters b{.cpu_flushes = 100,
+                       .cpu_flush_ns = 200,
+                       .iommu_commands = 300,
+                       .atc_commands = 400,
+                       .syncs = 500,
+                       .iommu_ns = 600,
+                       .iotlb_misses = 700,
+                       .atc_misses = 800,
+                       .refill_ns = 900,
+                       .sec_inv_requests = 1000};
   a += b;
   CHECK(a.cpu_flushes == 101);
   CHECK(a.cpu_flush_ns == 202);

@@ -70,11 +70,15 @@ TEST_CASE("submit queues a command, counts it and charges iommu_cmd", "[iommu]")
 
 TEST_CASE("submit emits InvCmd naming the target cache, PASID and range", "[iommu]") {
   Queue s;
-  s.submit(InvCmd{.kind = InvCmdKind::IotlbRange, .pasid = kPasid, .start = 0x1000, .end = 0x5000, .leaf_only = true,
+  s.submit(InvCmd{.kind = InvCmdKind::IotlbRange,
+                  .pasid = kPasid,
+                  .start = 0x1000,
+                  .end = 0x5000,
+                  .leaf_only = true,
                   .func = "arm_smmu_tlb_inv_range_asid"});
   s.submit(InvCmd{.kind = InvCmdKind::IotlbRange, .pasid = kPasid, .start = 0x1000, .end = 0x5000, .func = "tlbi"});
-  s.submit(InvCmd{.kind = InvCmdKind::AtcRange, .pasid = kPasid, .start = 0x2000, .end = 0x3000, .device = s.dev,
-                  .func = "arm_smmu_atc_inv_domain"});
+  s.submit(InvCmd{
+      .kind = InvCmdKind::AtcRange, .pasid = kPasid, .start = 0x2000, .end = 0x3000, .device = s.dev, .func = "arm_smmu_atc_inv_domain"});
   const auto cmds = s.rec.of(EventKind::InvCmd);
   REQUIRE(cmds.size() == 3);
   CHECK(cmds[0]->holder == (Holder{HolderKind::Iotlb, 2}));
@@ -98,8 +102,7 @@ TEST_CASE("sync applies every pending command and empties the queue", "[iommu]")
   // iotlb   II    II     after IotlbRange [2, 6)
   // atc     AAAA  AA     after AtcRange [4, 6)
   s.submit(InvCmd{.kind = InvCmdKind::IotlbRange, .pasid = kPasid, .start = 0x2000, .end = 0x6000, .func = "tlbi"});
-  s.submit(InvCmd{.kind = InvCmdKind::AtcRange, .pasid = kPasid, .start = 0x4000, .end = 0x6000, .device = s.dev,
-                  .func = "atc"});
+  s.submit(InvCmd{.kind = InvCmdKind::AtcRange, .pasid = kPasid, .start = 0x4000, .end = 0x6000, .device = s.dev, .func = "atc"});
   CHECK(s.io.iotlb().occupancy() == 8);
   CHECK(s.io.atc(s.dev).occupancy() == 8);
   s.sync();
@@ -117,8 +120,8 @@ TEST_CASE("sync applies every pending command and empties the queue", "[iommu]")
 TEST_CASE("commands apply in submission order at sync", "[iommu]") {
   Queue s;
   s.fill(2);
-  s.submit(InvCmd{.kind = InvCmdKind::AtcRange, .pasid = kPasid, .start = 0x1000, .end = 0x2000, .device = s.dev,
-                  .func = "second page atc"});
+  s.submit(
+      InvCmd{.kind = InvCmdKind::AtcRange, .pasid = kPasid, .start = 0x1000, .end = 0x2000, .device = s.dev, .func = "second page atc"});
   s.submit(InvCmd{.kind = InvCmdKind::IotlbRange, .pasid = kPasid, .start = 0, .end = 0x1000, .func = "first page iotlb"});
   s.rec.clear();
   s.sync();

@@ -54,12 +54,11 @@ struct Sva : test::MemoryFixture {
 };
 
 InvCmd iotlb_range(uint64_t start, uint64_t end, bool leaf_only = false) {
-  return InvCmd{.kind = InvCmdKind::IotlbRange, .pasid = kPasid.value(), .start = start, .end = end,
-                .leaf_only = leaf_only, .func = "test inv"};
+  return InvCmd{
+      .kind = InvCmdKind::IotlbRange, .pasid = kPasid.value(), .start = start, .end = end, .leaf_only = leaf_only, .func = "test inv"};
 }
 InvCmd atc_range(uint64_t start, uint64_t end, uint16_t dev = 0) {
-  return InvCmd{.kind = InvCmdKind::AtcRange, .pasid = kPasid.value(), .start = start, .end = end, .device = dev,
-                .func = "test inv"};
+  return InvCmd{.kind = InvCmdKind::AtcRange, .pasid = kPasid.value(), .start = start, .end = end, .device = dev, .func = "test inv"};
 }
 
 }  // namespace
@@ -510,8 +509,7 @@ TEST_CASE("a DMA walk through a PTE table reused as data faults StaleTable", "[i
 
 // The IOTLB and every invalidation command tag entries with the PASID, so the IOMMU walk cache
 // must be filled under the PASID too, even though the CPU tables are bound with the mm's ASID.
-TEST_CASE("PASID-wide invalidation drops walk-cache entries when the ASID differs from the PASID",
-          "[iommu]") {
+TEST_CASE("PASID-wide invalidation drops walk-cache entries when the ASID differs from the PASID", "[iommu]") {
   Sva s;
   const Pasid other{5};
   s.io.bind(s.dev, other, WalkContext{kMm, kAsid.value(), s.pt.pgd()});  // ASID 1, PASID 5

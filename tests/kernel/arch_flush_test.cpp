@@ -4,9 +4,9 @@
 #include "kernel/arch_flush.h"
 #include "kernel/fault.h"
 #include "kernel/flush_strategy.h"
+#include "kernel/rmap_test_support.h"
 #include "kernel/sva.h"
 #include "model/saturating.h"
-#include "kernel/rmap_test_support.h"
 #include "support/recording_sink.h"
 
 namespace tlbsim::kernel {
@@ -28,7 +28,6 @@ TEST_CASE("a flush whose cost is past 2^64 ns saturates the clock and the CPU co
   CHECK(m.k->cpu_counters().cpu_flushes == 2);
 }
 
-
 /// arm64, one mm with one written page, bound through an SMMUv3 with broadcast TLB maintenance
 /// to a device with an ATC, using the 6.6-6.10 SVA driver (no TLBI with BTM). The device has
 /// translated the page once, so the SMMU TLB and the ATC both hold it.
@@ -49,16 +48,19 @@ struct Arm64BtmMachine {
     REQUIRE(dma().ok());
   }
   iommu::DmaResult dma() { return k->iommu(0).dma(dev, Pasid{1}, Vaddr{kPage}, false); }
-  size_t first(EventKind kind, size_t from) const { return rec.find([&](const Event& e) { return e.kind == kind; }, from); }
+  size_t first(EventKind kind, size_t from) const {
+    return rec.find([&](const Event& e) { return e.kind == kind; }, from);
+  }
   std::unique_ptr<Kernel> k;
   test::Recorder rec;
   AddressSpace* mm = nullptr;
   uint16_t dev = 0;
 };
 
-TEST_CASE("arm64 flush_tlb_page() notifies between its TLBI and the dsb(ish), and a BTM SMMU's TLB answers the device "
-          "until the DSB (6.6, mainline primer B5)",
-          "[kernel][arm64]") {
+TEST_CASE(
+    "arm64 flush_tlb_page() notifies between its TLBI and the dsb(ish), and a BTM SMMU's TLB answers the device "
+    "until the DSB (6.6, mainline primer B5)",
+    "[kernel][arm64]") {
   Arm64BtmMachine m("fixed");
   const size_t from = m.rec.events().size();
   Task<> flush = flush_tlb_page(*m.k, *m.mm, Arm64BtmMachine::kPage);
@@ -84,9 +86,10 @@ TEST_CASE("arm64 flush_tlb_page() notifies between its TLBI and the dsb(ish), an
   CHECK(m.k->iommu(0).atc(m.dev).occupancy() == 1);
 }
 
-TEST_CASE("arm64 __flush_tlb_range() notifies after its dsb(ish) up to v6.8 and before it from v6.9, where the device "
-          "may translate in between",
-          "[kernel][arm64][policy]") {
+TEST_CASE(
+    "arm64 __flush_tlb_range() notifies after its dsb(ish) up to v6.8 and before it from v6.9, where the device "
+    "may translate in between",
+    "[kernel][arm64][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "fixed", "v6.10");
   INFO(policy);
   Arm64BtmMachine m(policy);
@@ -106,9 +109,10 @@ TEST_CASE("arm64 __flush_tlb_range() notifies after its dsb(ish) up to v6.8 and 
   CHECK(std::string(m.rec.events()[notified].func) == (before_dsb ? "__flush_tlb_range_nosync" : "__flush_tlb_range"));
 }
 
-TEST_CASE("a flush suspends before its dsb(ish) only where a notifier subscriber heard it: never on x86, never in 6.0, "
-          "never for an mm no device is bound to",
-          "[kernel][arm64]") {
+TEST_CASE(
+    "a flush suspends before its dsb(ish) only where a notifier subscriber heard it: never on x86, never in 6.0, "
+    "never for an mm no device is bound to",
+    "[kernel][arm64]") {
   SECTION("x86") {
     test::SvaMachine m("v6.10");
     Task<> flush = flush_tlb_page(*m.k, *m.mm, 0x40000000);

@@ -92,9 +92,11 @@ SCENARIO("brk shrinking the heap unmaps as munmap does: downgraded lock, every c
     for (uint64_t i = 1; i < kPages; ++i) CHECK(mm.pt().leaf(Vaddr{page(i)}).none());
   }
   THEN("[" + policy + "] unmap_region() runs under the read lock, and the caches lose the pages before they are freed") {
-    const size_t down = r.find([](const Event& e) { return is_unlock(e, "mm.mmap_lock") && std::string(e.func) == "mmap_write_downgrade"; });
+    const size_t down =
+        r.find([](const Event& e) { return is_unlock(e, "mm.mmap_lock") && std::string(e.func) == "mmap_write_downgrade"; });
     REQUIRE(down != Recorder::npos);
-    const size_t read_unlock = r.find([](const Event& e) { return is_unlock(e, "mm.mmap_lock") && std::string(e.func) == "mmap_read_unlock"; });
+    const size_t read_unlock =
+        r.find([](const Event& e) { return is_unlock(e, "mm.mmap_lock") && std::string(e.func) == "mmap_read_unlock"; });
     REQUIRE(read_unlock != Recorder::npos);
     const std::vector<size_t> frees = indices(r, [](const Event& e) { return e.kind == EventKind::FrameFree; });
     REQUIRE(frees.size() == kPages - 1);

@@ -19,9 +19,12 @@ ScenarioFile two_threads(const std::string& t0_ops, const std::string& t1_ops, c
   const std::string text = R"({"scenarios": [{"name": "s", "source": "test",
     "mms": [{"name": "mm", "vmas": [{"start": "0x40000000", "pages": 2, "populate": "write"}]}],
     "threads": [
-      {"name": "T0", "cpu": 0, "mm": "mm", "ops": )" + t0_ops + R"(},
-      {"name": "T1", "cpu": 1, "mm": "mm", "ops": )" + t1_ops + R"(}],
-    "schedule": )" + schedule + "}]}";
+      {"name": "T0", "cpu": 0, "mm": "mm", "ops": )" +
+                           t0_ops + R"(},
+      {"name": "T1", "cpu": 1, "mm": "mm", "ops": )" +
+                           t1_ops + R"(}],
+    "schedule": )" + schedule +
+                           "}]}";
   return parse_scenario_text(text, "exit.json");
 }
 
@@ -73,8 +76,8 @@ TEST_CASE("exit_group: the exiting thread tears the mm down itself when no other
 }
 
 TEST_CASE("exit_group: threads running out of ops without an exit tear nothing down", "[kernel][exit]") {
-  const ScenarioFile f = two_threads(R"([{"op": "read", "addr": "0x40000000"}])", R"([{"op": "read", "addr": "0x40001000"}])",
-                                     R"(["T1*", "T0*"])");
+  const ScenarioFile f =
+      two_threads(R"([{"op": "read", "addr": "0x40000000"}])", R"([{"op": "read", "addr": "0x40001000"}])", R"(["T1*", "T0*"])");
   const RunResult r = run(f);
   CHECK(callers(r, "exit_mmap").empty());
   CHECK(accesses_by(r, "T0") == 1);
@@ -103,7 +106,8 @@ ScenarioFile exit_during_page_request(const std::string& schedule) {
     "threads": [
       {"name": "T0", "cpu": 0, "mm": "mm", "ops": ["exit"]},
       {"name": "dev", "device": "dev0", "mm": "mm", "ops": [{"op": "dma_write", "addr": "0x40001000"}]}],
-    "schedule": )" + schedule + "}]}";
+    "schedule": )" + schedule +
+                           "}]}";
   return parse_scenario_text(text, "exit-iopf.json");
 }
 
@@ -115,8 +119,7 @@ size_t allocs_by(const RunResult& r, const std::string& actor) {
 
 }  // namespace
 
-TEST_CASE("exit_group: a page request handled after the last user has gone is answered INVALID and faults nothing in",
-          "[kernel][exit]") {
+TEST_CASE("exit_group: a page request handled after the last user has gone is answered INVALID and faults nothing in", "[kernel][exit]") {
   // The device faults and its handler waits for mmap_read_lock; T0's exit drops the last
   // reference and tears the mm down; iommu_sva_find()'s mmget_not_zero() then fails.
   const RunResult r = run(exit_during_page_request(R"(["dev@mmap_read_lock", "T0*", "dev*"])"));

@@ -7,10 +7,10 @@
 #include "kernel/fault.h"
 #include "kernel/fork.h"
 #include "kernel/page.h"
+#include "kernel/path_checks.h"
 #include "kernel/thp.h"
 #include "kernel/vma_ops.h"
 #include "kernel/zap.h"
-#include "kernel/path_checks.h"
 
 namespace tlbsim::kernel {
 namespace {
@@ -45,8 +45,7 @@ struct ForkSetup {
   SvaMachine m;
 };
 
-SCENARIO("fork write-protects COW VMAs and closes the device's writable window before mmap_write_unlock(oldmm)",
-         "[kernel][policy]") {
+SCENARIO("fork write-protects COW VMAs and closes the device's writable window before mmap_write_unlock(oldmm)", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   GIVEN("private VMAs A, B and a shared VMA S, each written through the ATC, under " + policy) {
     ForkSetup s(policy);
@@ -73,9 +72,7 @@ SCENARIO("fork write-protects COW VMAs and closes the device's writable window b
       }
 
       THEN("only COW VMAs get a notifier bracket, and the PTE_WPs sit inside it") {
-        const auto starts = test::indices(rec, [](const Event& e) {
-          return test::is_notifier(e, "mmu_notifier_invalidate_range_start");
-        });
+        const auto starts = test::indices(rec, [](const Event& e) { return test::is_notifier(e, "mmu_notifier_invalidate_range_start"); });
         REQUIRE(starts.size() == 2);
         CHECK(test::spans(ev[starts[0]], kA, kA + 4 * kPageSize));
         CHECK(test::spans(ev[starts[1]], kB, kB + 2 * kPageSize));
@@ -86,12 +83,10 @@ SCENARIO("fork write-protects COW VMAs and closes the device's writable window b
         CHECK(starts[1] < wps[4]);
       }
 
-      const size_t cpu_flush = rec.find([&](const Event& e) {
-        return e.kind == EventKind::CpuFlush && e.mm == mm.id() && test::spans(e, 0, kFlushAll);
-      });
-      const size_t unlock_old = rec.find([&](const Event& e) {
-        return test::is_unlock(e, mm.mmap_lock.name()) && std::string(e.func) == "mmap_write_unlock";
-      });
+      const size_t cpu_flush =
+          rec.find([&](const Event& e) { return e.kind == EventKind::CpuFlush && e.mm == mm.id() && test::spans(e, 0, kFlushAll); });
+      const size_t unlock_old =
+          rec.find([&](const Event& e) { return test::is_unlock(e, mm.mmap_lock.name()) && std::string(e.func) == "mmap_write_unlock"; });
       const auto sec = test::indices(rec, test::is_secondary_inv);
       const auto wps = test::indices(rec, [](const Event& e) { return test::is_pte_store(e, "ptep_set_wrprotect"); });
 
@@ -117,7 +112,8 @@ SCENARIO("fork write-protects COW VMAs and closes the device's writable window b
           CHECK(wps[5] < sec[1]);
           CHECK(sec[1] < cpu_flush);
           // The IOMMU is flushed before the CPU (primer 5.2): every command completes before it.
-          const size_t last_sync = test::rfind(rec, [](const Event& e) { return e.kind == EventKind::InvSync; }, ev.size());
+          const size_t last_sync = test::rfind(
+              rec, [](const Event& e) { return e.kind == EventKind::InvSync; }, ev.size());
           CHECK(last_sync < cpu_flush);
         }
       } else {
@@ -157,33 +153,29 @@ SCENARIO("after fork a device write breaks COW in the parent and never reaches t
   CHECK(p.pfn() != shared);
   CHECK(child.pt().leaf(Vaddr{kA}).pfn() == shared);
   CHECK(s.k().mem().content(shared) == content);
-  const size_t write = test::rfind(s.m.rec, [](const Event& e) { return e.kind == EventKind::Access; },
-                                   s.m.rec.events().size());
+  const size_t write = test::rfind(
+      s.m.rec, [](const Event& e) { return e.kind == EventKind::Access; }, s.m.rec.events().size());
   REQUIRE(write != test::Recorder::npos);
   CHECK(s.m.rec.events()[write].pfn == p.pfn());
   test::require_secondary_coherent(s.m, mm);
   s.k().check_invariants();
 }
 
-SCENARIO("fork under old+fork-batch: _only_end per VMA and one invalidate_range(0, -1) after flush_tlb_mm",
-         "[kernel][policy]") {
+SCENARIO("fork under old+fork-batch: _only_end per VMA and one invalidate_range(0, -1) after flush_tlb_mm", "[kernel][policy]") {
   ForkSetup s("old+fork-batch");
   AddressSpace& mm = s.mm();
   s.fork();
   const auto& rec = s.m.rec;
   const auto& ev = rec.events();
-  const auto only_end = test::indices(rec, [](const Event& e) {
-    return test::is_notifier(e, "mmu_notifier_invalidate_range_only_end");
-  });
+  const auto only_end = test::indices(rec, [](const Event& e) { return test::is_notifier(e, "mmu_notifier_invalidate_range_only_end"); });
   CHECK(only_end.size() == 2);
   const auto sec = test::indices(rec, test::is_secondary_inv);
   REQUIRE(sec.size() == 1);
   CHECK(std::string(ev[sec[0]].func) == "dup_mmap");
   CHECK(test::spans(ev[sec[0]], 0, kFlushAll));
   const size_t cpu_flush = rec.find([](const Event& e) { return e.kind == EventKind::CpuFlush; });
-  const size_t unlock_old = rec.find([&](const Event& e) {
-    return test::is_unlock(e, mm.mmap_lock.name()) && std::string(e.func) == "mmap_write_unlock";
-  });
+  const size_t unlock_old =
+      rec.find([&](const Event& e) { return test::is_unlock(e, mm.mmap_lock.name()) && std::string(e.func) == "mmap_write_unlock"; });
   CHECK(only_end.back() < cpu_flush);
   CHECK(cpu_flush < sec[0]);
   CHECK(sec[0] < unlock_old);
@@ -210,15 +202,14 @@ SCENARIO("fork copies no page tables for VMAs without an anon_vma (vma_needs_cop
   k.check_invariants();
 }
 
-SCENARIO("fork copies the page tables of a private file VMA that has an anon_vma, even with no COW page left",
-         "[kernel]") {
+SCENARIO("fork copies the page tables of a private file VMA that has an anon_vma, even with no COW page left", "[kernel]") {
   SvaMachine m;
   Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   const uint32_t f = k.create_file("f", 4);
   mmap_region(k, mm, 0x2000000, 2 * kPageSize, kRw, f, 0);
-  populate(k, mm, 0x2000000, kPageSize, false);              // the page-cache page, read-only
-  populate(k, mm, 0x2000000 + kPageSize, kPageSize, true);   // a COW copy: the VMA's anon_vma
+  populate(k, mm, 0x2000000, kPageSize, false);             // the page-cache page, read-only
+  populate(k, mm, 0x2000000 + kPageSize, kPageSize, true);  // a COW copy: the VMA's anon_vma
   Task<> zap = madvise_dontneed(k, mm, 0x2000000 + kPageSize, kPageSize);
   run_sync(zap);
   REQUIRE(mm.pt().leaf(Vaddr{0x2000000 + kPageSize}).none());

@@ -177,11 +177,17 @@ const std::vector<Path>& paths() {
       {"exit_mmap", {}, [](Kernel& k, AddressSpace& mm, auto&) { return exit_mmap(k, mm); }},
       {"fork", {}, [](Kernel& k, AddressSpace& mm, auto&) { return fork_path(k, mm); }},
       {"wp_page_copy", {}, [](Kernel& k, AddressSpace& mm, auto&) { return cow_path(k, mm); }},
-      {"mremap_ptes", {}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_mremap(k, mm, kBase, kPages * kPageSize, kBase + 0x10000000); }},
-      {"mmap_fixed", {}, [](Kernel& k, AddressSpace& mm, auto&) {
+      {"mremap_ptes",
+       {},
+       [](Kernel& k, AddressSpace& mm, auto&) { return sys_mremap(k, mm, kBase, kPages * kPageSize, kBase + 0x10000000); }},
+      {"mmap_fixed",
+       {},
+       [](Kernel& k, AddressSpace& mm, auto&) {
          return sys_mmap(k, mm, MmapRequest{.addr = kBase, .len = kPages * kPageSize, .writable = true, .fixed = true});
        }},
-      {"brk_shrink", {}, [](Kernel& k, AddressSpace& mm, auto&) {
+      {"brk_shrink",
+       {},
+       [](Kernel& k, AddressSpace& mm, auto&) {
          // The set-up mapping is the heap: brk(start_brk) gives all of it back.
          mm.set_start_brk(kBase, kBase + kPages * kPageSize);
          return sys_brk(k, mm, kBase);
@@ -205,18 +211,17 @@ const std::vector<Path>& paths() {
 TEST_CASE("every simulated path produces its golden event order under each policy", "[kernel][policy][golden]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   for (const Path& p : paths()) {
-    SECTION(std::string(p.name) + " under " + policy) {
-      check_golden(p.name, policy, run_path(policy, p.setup, p.run));
-    }
+    SECTION(std::string(p.name) + " under " + policy) { check_golden(p.name, policy, run_path(policy, p.setup, p.run)); }
   }
 }
 
-TEST_CASE("munmap, fork, mremap, reclaim and migrate produce their golden event order under each mainline release policy", "[kernel][policy][golden]") {
+TEST_CASE("munmap, fork, mremap, reclaim and migrate produce their golden event order under each mainline release policy",
+          "[kernel][policy][golden]") {
   const std::string policy = GENERATE(as<std::string>{}, "v6.10", "v6.11", "v6.12", "v6.15", "v6.16", "v6.17", "v6.18", "v6.19", "v7.1");
   for (const Path& p : paths()) {
     const std::string name = p.name;
-    if (name != "munmap" && name != "fork" && name != "mremap_ptes" && name != "reclaim" && name != "migrate" &&
-        name != "munmap_arm64" && name != "reclaim_arm64")
+    if (name != "munmap" && name != "fork" && name != "mremap_ptes" && name != "reclaim" && name != "migrate" && name != "munmap_arm64" &&
+        name != "reclaim_arm64")
       continue;
     SECTION(name + " under " + policy) { check_golden(p.name, policy, run_path(policy, p.setup, p.run)); }
   }

@@ -35,9 +35,7 @@ struct KsmSetup {
   Pfn a, b;
 };
 
-bool is_mn(const Event& e, const char* site, const char* what) {
-  return is_notifier(e, what) && std::string(e.func) == site;
-}
+bool is_mn(const Event& e, const char* site, const char* what) { return is_notifier(e, what) && std::string(e.func) == site; }
 }  // namespace
 
 SCENARIO("KSM merges two identical pages; the secondary TLB is invalidated before the compare", "[kernel][policy]") {
@@ -127,9 +125,8 @@ SCENARIO("KSM: a device write in OLD's write_protect_page window is seen by the 
   kernel::Task<> w = wrap();
   Stepper st(w);
   GIVEN("write_protect_page() has made B read-only and passed the refcount check") {
-    REQUIRE(st.step_until([&] {
-      return s.m.rec.find([](const Event& e) { return is_pte_at(e, "set_pte_at_notify", kB); }) != Recorder::npos;
-    }));
+    REQUIRE(st.step_until(
+        [&] { return s.m.rec.find([](const Event& e) { return is_pte_at(e, "set_pte_at_notify", kB); }) != Recorder::npos; }));
     WHEN("the device writes B") {
       const iommu::DmaResult d = s.m.io().dma(s.m.dev, *s.m.mm->pasid(), Vaddr{kB}, true);
       st.finish();

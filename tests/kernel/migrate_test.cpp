@@ -5,8 +5,8 @@
 #include "kernel/migrate.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
-#include "kernel/zap.h"
 #include "kernel/rmap_test_support.h"
+#include "kernel/zap.h"
 
 using namespace tlbsim;
 using namespace tlbsim::test;
@@ -24,9 +24,7 @@ void setup(SvaMachine& m) {
   cpu_touch(*m.k, *m.mm, kPage, kPage + kPageSize, true);
 }
 
-bool is_migration_entry_set(const Event& e) {
-  return is_pte_at(e, "set_pte_at", kPage) && Pte{e.new_val}.is_migration();
-}
+bool is_migration_entry_set(const Event& e) { return is_pte_at(e, "set_pte_at", kPage) && Pte{e.new_val}.is_migration(); }
 }  // namespace
 
 SCENARIO("migrate_pages invalidates the secondary TLB before copying the page", "[kernel][policy]") {
@@ -47,7 +45,8 @@ SCENARIO("migrate_pages invalidates the secondary TLB before copying the page", 
       REQUIRE(clr != Recorder::npos);
       const size_t flush = r.find(is_cpu_flush, clr);
       const size_t entry = r.find(is_migration_entry_set, clr);
-      const size_t unlock = r.find([](const Event& e) { return e.kind == EventKind::Unlock && std::string(e.func) == "page_vma_mapped_walk_done"; }, clr);
+      const size_t unlock =
+          r.find([](const Event& e) { return e.kind == EventKind::Unlock && std::string(e.func) == "page_vma_mapped_walk_done"; }, clr);
       const size_t end = r.find([](const Event& e) { return is_notifier(e, "mmu_notifier_invalidate_range_end"); }, clr);
       const size_t inv = r.find(is_secondary_inv, clr);
       const size_t sync = r.find(is_inv_sync, inv);
@@ -76,9 +75,9 @@ SCENARIO("migrate_pages invalidates the secondary TLB before copying the page", 
       CHECK(sync < copy);
       CHECK(std::string(r.events()[copy].func) == "folio_migrate_copy");
       const Pfn new_pfn{r.events()[copy].aux};
-      const size_t set_new = r.find([&](const Event& e) {
-        return is_pte_at(e, "set_pte_at", kPage) && Pte{e.new_val}.present() && Pte{e.new_val}.pfn() == new_pfn;
-      }, copy);
+      const size_t set_new = r.find(
+          [&](const Event& e) { return is_pte_at(e, "set_pte_at", kPage) && Pte{e.new_val}.present() && Pte{e.new_val}.pfn() == new_pfn; },
+          copy);
       const size_t free_old = r.find([&](const Event& e) { return is_free_of(e, old_pfn); });
       CHECK(copy < set_new);
       CHECK(set_new < free_old);
@@ -268,9 +267,10 @@ SCENARIO("migrate_pages finds an anonymous page above 16 TiB, whose index needs 
 
 // ---------------------------------------------------------------------------------------------
 
-SCENARIO("migrate_vma_collect_pmd flushes each exclusive page at once and the range under the PTL (6c287605fd56, "
-         "60bae7370896); v4.18 only the range, after unlock",
-         "[kernel][policy]") {
+SCENARIO(
+    "migrate_vma_collect_pmd flushes each exclusive page at once and the range under the PTL (6c287605fd56, "
+    "60bae7370896); v4.18 only the range, after unlock",
+    "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed", "v4.18");
   SvaMachine m(policy);
   // 0123
@@ -296,7 +296,8 @@ SCENARIO("migrate_vma_collect_pmd flushes each exclusive page at once and the ra
     CHECK(spans(r.events()[page_flush], kBase + kPageSize, kBase + 2 * kPageSize));
   }
   const size_t flush = r.find([](const Event& e) { return is_cpu_flush(e) && spans(e, kBase, kBase + 4 * kPageSize); }, last_clear);
-  const size_t unlock = r.find([](const Event& e) { return e.kind == EventKind::Unlock && std::string(e.func) == "pte_unmap_unlock"; }, last_clear);
+  const size_t unlock =
+      r.find([](const Event& e) { return e.kind == EventKind::Unlock && std::string(e.func) == "pte_unmap_unlock"; }, last_clear);
   const size_t inv = r.find(is_secondary_inv, last_clear);
   const size_t copy = r.find(is_copy);
   REQUIRE(flush != Recorder::npos);
@@ -318,8 +319,7 @@ SCENARIO("migrate_vma_collect_pmd flushes each exclusive page at once and the ra
     return e.kind == EventKind::Notifier && std::string(e.func) == "migrate_vma_pages" && e.note != "mmu_notifier_invalidate_range_start";
   });
   REQUIRE(pages_end != Recorder::npos);
-  CHECK(r.events()[pages_end].note ==
-        (policy == "fixed" ? "mmu_notifier_invalidate_range_end" : "mmu_notifier_invalidate_range_only_end"));
+  CHECK(r.events()[pages_end].note == (policy == "fixed" ? "mmu_notifier_invalidate_range_end" : "mmu_notifier_invalidate_range_only_end"));
   // Every page now a device-private entry; the sources freed after the copy.
   for (uint64_t a = kBase; a < kBase + 4 * kPageSize; a += kPageSize) {
     const PteRef pr = m.mm->pt().lookup(Vaddr{a}, 1);

@@ -9,9 +9,9 @@
 #include "kernel/migrate.h"
 #include "kernel/mprotect.h"
 #include "kernel/page.h"
+#include "kernel/rmap_test_support.h"
 #include "kernel/thp.h"
 #include "kernel/zap.h"
-#include "kernel/rmap_test_support.h"
 
 using namespace tlbsim;
 using namespace tlbsim::test;
@@ -55,8 +55,7 @@ struct Migrated {
 };
 }  // namespace
 
-SCENARIO("migrate_vma leaves device-private entries to locked-then-unlocked device pages holding the data",
-         "[kernel]") {
+SCENARIO("migrate_vma leaves device-private entries to locked-then-unlocked device pages holding the data", "[kernel]") {
   Migrated x;
   const Frame& f = x.m.k->mem().frame(x.dpage);
   CHECK(f.kind == FrameKind::DevicePrivate);
@@ -87,8 +86,7 @@ SCENARIO("a CPU access to a device-private page brings it back through migrate_t
   x.m.k->check_invariants();
 }
 
-SCENARIO("a DMA to a device-private page faults through the IOPF handler and migrate_to_ram, then completes",
-         "[kernel]") {
+SCENARIO("a DMA to a device-private page faults through the IOPF handler and migrate_to_ram, then completes", "[kernel]") {
   Migrated x;
   kernel::Task<> t = kernel::device_dma(*x.m.k, 0, x.m.dev, *x.m.mm, kBase, true, 16);
   kernel::run_sync(t);
@@ -112,8 +110,7 @@ SCENARIO("munmap and MADV_DONTNEED free a device-private page at once, without a
   x.m.k->check_invariants();
 }
 
-SCENARIO("fork shares a device-private page read-only in both mms; the child's write brings it back and copies it",
-         "[kernel]") {
+SCENARIO("fork shares a device-private page read-only in both mms; the child's write brings it back and copies it", "[kernel]") {
   Migrated x;
   kernel::Task<AddressSpace*> f = kernel::sys_fork(*x.m.k, *x.m.mm, "child");
   AddressSpace* child = kernel::run_sync(f);
@@ -140,8 +137,7 @@ SCENARIO("fork shares a device-private page read-only in both mms; the child's w
   x.m.k->check_invariants();
 }
 
-SCENARIO("mprotect to read-only makes a writable device-private entry readable; the page comes back read-only",
-         "[kernel]") {
+SCENARIO("mprotect to read-only makes a writable device-private entry readable; the page comes back read-only", "[kernel]") {
   Migrated x;
   kernel::Task<> t = kernel::sys_mprotect(*x.m.k, *x.m.mm, kBase, 2 * kPageSize, false);
   kernel::run_sync(t);
@@ -155,8 +151,7 @@ SCENARIO("mprotect to read-only makes a writable device-private entry readable; 
   x.m.k->check_invariants();
 }
 
-SCENARIO("migrate_vma skips a page that compaction isolated, and compaction gives up on a page migrate_vma locked",
-         "[kernel]") {
+SCENARIO("migrate_vma skips a page that compaction isolated, and compaction gives up on a page migrate_vma locked", "[kernel]") {
   SvaMachine m;
   kernel::mmap_region(*m.k, *m.mm, kBase, kPageSize, kVmRead | kVmWrite, 0, 0);
   kernel::populate(*m.k, *m.mm, kBase, kPageSize, true);
@@ -205,13 +200,13 @@ SCENARIO("migrate_vma skips a huge PMD, as when split_huge_page() fails, and lea
   CHECK(level == 2);
   CHECK(pmd.huge());
   CHECK(pmd.pfn() == head);
-  CHECK(m.rec.find([](const Event& e) { return e.kind == EventKind::Call && std::string(e.func).rfind("migrate_vma_collect_skip", 0) == 0; }) !=
-        Recorder::npos);
+  CHECK(m.rec.find([](const Event& e) {
+    return e.kind == EventKind::Call && std::string(e.func).rfind("migrate_vma_collect_skip", 0) == 0;
+  }) != Recorder::npos);
   m.k->check_invariants();
 }
 
-SCENARIO("migrate_vma moves a COW page of a private file mapping to the device and back, through its anon_vma",
-         "[kernel]") {
+SCENARIO("migrate_vma moves a COW page of a private file mapping to the device and back, through its anon_vma", "[kernel]") {
   SvaMachine m;
   const uint32_t f = m.k->create_file("f", 2);
   kernel::mmap_region(*m.k, *m.mm, kBase, 2 * kPageSize, kVmRead | kVmWrite, f, 0);

@@ -29,9 +29,7 @@ void require_page_cache_read_only(kernel::Kernel& k, const AddressSpace& mm, uin
   }
 }
 
-kernel::MmapRequest anon(bool writable) {
-  return kernel::MmapRequest{.addr = kBase, .len = kPages * kPageSize, .writable = writable};
-}
+kernel::MmapRequest anon(bool writable) { return kernel::MmapRequest{.addr = kBase, .len = kPages * kPageSize, .writable = writable}; }
 
 }  // namespace
 

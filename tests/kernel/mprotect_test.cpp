@@ -25,8 +25,7 @@ void mprotect(SvaMachine& m, uint64_t start, uint64_t len, bool writable) {
   run_sync(t);
 }
 
-SCENARIO("mprotect(PROT_READ) write-protects every PTE and invalidates the device before returning",
-         "[kernel][policy]") {
+SCENARIO("mprotect(PROT_READ) write-protects every PTE and invalidates the device before returning", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   GIVEN("4 pages written by the CPU and the device, under " + policy) {
     SvaMachine m(policy);
@@ -99,8 +98,7 @@ SCENARIO("mprotect(PROT_READ) write-protects every PTE and invalidates the devic
   }
 }
 
-SCENARIO("mprotect(PROT_READ|PROT_WRITE) makes only dirty exclusive pages writable (can_change_pte_writable)",
-         "[kernel][policy]") {
+SCENARIO("mprotect(PROT_READ|PROT_WRITE) makes only dirty exclusive pages writable (can_change_pte_writable)", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
   Kernel& k = *m.k;
@@ -259,8 +257,7 @@ kernel::MachineConfig arm64() {
   return c;
 }
 
-SCENARIO("x86 mprotect(PROT_READ|PROT_WRITE) of clean private pages changes no flag and flushes nothing",
-         "[kernel][policy]") {
+SCENARIO("x86 mprotect(PROT_READ|PROT_WRITE) of clean private pages changes no flag and flushes nothing", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
   Kernel& k = *m.k;

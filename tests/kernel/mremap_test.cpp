@@ -56,9 +56,7 @@ SCENARIO("mremap moves PTEs and flushes the old extent under both PTLs", "[kerne
       const Pfn new_table = mm.pt().lookup(Vaddr{kNew}, 1).table;
       const std::string old_ptl = k.ptl(old_table).name(), new_ptl = k.ptl(new_table).name();
       const auto clears = test::indices(rec, [](const Event& e) { return test::is_pte_store(e, "ptep_get_and_clear"); });
-      const size_t flush = rec.find([&](const Event& e) {
-        return e.kind == EventKind::CpuFlush && test::spans(e, kOld, kOld + kLen);
-      });
+      const size_t flush = rec.find([&](const Event& e) { return e.kind == EventKind::CpuFlush && test::spans(e, kOld, kOld + kLen); });
       const size_t unlock_new = rec.find([&](const Event& e) { return test::is_unlock(e, new_ptl); }, mn_start);
       const size_t unlock_old = rec.find([&](const Event& e) { return test::is_unlock(e, old_ptl); }, mn_start);
 
@@ -129,8 +127,7 @@ SCENARIO("mremap moves PTEs and flushes the old extent under both PTLs", "[kerne
   }
 }
 
-SCENARIO("mremap of a whole PMD moves the PTE table (move_normal_pmd) and flushes under the PMD lock",
-         "[kernel][policy]") {
+SCENARIO("mremap of a whole PMD moves the PTE table (move_normal_pmd) and flushes under the PMD lock", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
   Kernel& k = *m.k;
@@ -155,9 +152,9 @@ SCENARIO("mremap of a whole PMD moves the PTE table (move_normal_pmd) and flushe
   const size_t flush = rec.find([](const Event& e) { return e.kind == EventKind::CpuFlush; });
   const Pfn pmd_table = mm.pt().lookup(Vaddr{kNew}, 2).table;
   const size_t pmd_unlock = rec.find([&](const Event& e) { return test::is_unlock(e, k.ptl(pmd_table).name()); });
-  const size_t rmap_lock = rec.find([](const Event& e) {
-    return e.kind == EventKind::Lock && std::string(e.func) == "anon_vma_lock_write";
-  }, rec.find([](const Event& e) { return test::is_call(e, "move_page_tables"); }));
+  const size_t rmap_lock =
+      rec.find([](const Event& e) { return e.kind == EventKind::Lock && std::string(e.func) == "anon_vma_lock_write"; },
+               rec.find([](const Event& e) { return test::is_call(e, "move_page_tables"); }));
   REQUIRE(clear != test::Recorder::npos);
   CHECK(rmap_lock < clear);  // 97113eb39fa7: rmap locks around whole-table moves
   CHECK(clear < populate_);
@@ -180,8 +177,7 @@ SCENARIO("mremap of a whole PMD moves the PTE table (move_normal_pmd) and flushe
   k.check_invariants();
 }
 
-SCENARIO("v4.18 mremap flushes clean PTEs only once at the end of move_page_tables (before eb66ae030829)",
-         "[kernel][policy]") {
+SCENARIO("v4.18 mremap flushes clean PTEs only once at the end of move_page_tables (before eb66ae030829)", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "v4.18", "old");
   GIVEN("4 pages across a PMD boundary: 2 clean ones in the first PTE table, 2 dirty ones in the next") {
     //  0x5fe000 cc|DD  ->  0x9fe000 cc|DD   (| = PMD boundary, c = clean, D = dirty)
@@ -209,9 +205,8 @@ SCENARIO("v4.18 mremap flushes clean PTEs only once at the end of move_page_tabl
         at.push_back(i);
       }
     // The last PTL unlock of move_ptes (the later munmap of the old range locks them again).
-    const size_t last_ptl_unlock = test::rfind(rec, [](const Event& e) {
-      return e.kind == EventKind::Unlock && std::string(e.func) == "pte_unmap_unlock";
-    }, mn_end);
+    const size_t last_ptl_unlock = test::rfind(
+        rec, [](const Event& e) { return e.kind == EventKind::Unlock && std::string(e.func) == "pte_unmap_unlock"; }, mn_end);
     REQUIRE(in_move.size() == 2);
     if (policy == "v4.18") {
       THEN("the dirty extent is flushed under its PTL, the clean one only by the final whole-range flush") {
@@ -236,8 +231,7 @@ SCENARIO("v4.18 mremap flushes clean PTEs only once at the end of move_page_tabl
   }
 }
 
-SCENARIO("mremap into the tail of a file VMA merges and moves under i_mmap_rwsem (need_rmap_locks)",
-         "[kernel][policy]") {
+SCENARIO("mremap into the tail of a file VMA merges and moves under i_mmap_rwsem (need_rmap_locks)", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   //  file f:   0123
   //  0x7000000 PP..      P = pages 0-1 (the merge target)
@@ -272,9 +266,8 @@ SCENARIO("mremap into the tail of a file VMA merges and moves under i_mmap_rwsem
   const size_t clear = rec.find([](const Event& e) { return test::is_pte_store(e, "ptep_get_and_clear"); }, moves);
   const size_t flush = rec.find([](const Event& e) { return e.kind == EventKind::CpuFlush; }, moves);
   const size_t runlock = rec.find([&](const Event& e) { return test::is_unlock(e, k.file(f).i_mmap_rwsem.name()); }, moves);
-  const size_t ptl_unlock = rec.find([](const Event& e) {
-    return e.kind == EventKind::Unlock && std::string(e.func) == "pte_unmap_unlock";
-  }, moves);
+  const size_t ptl_unlock =
+      rec.find([](const Event& e) { return e.kind == EventKind::Unlock && std::string(e.func) == "pte_unmap_unlock"; }, moves);
   CHECK(rlock < clear);
   CHECK(clear < flush);
   CHECK(flush < ptl_unlock);

@@ -45,8 +45,7 @@ const Vma& vma_at(const AddressSpace& mm, uint64_t va) {
 }
 }  // namespace
 
-TEST_CASE("a private file VMA gets its anon_vma at the first COW fault, and rmap_walk finds the COW page through it",
-          "[kernel]") {
+TEST_CASE("a private file VMA gets its anon_vma at the first COW fault, and rmap_walk finds the COW page through it", "[kernel]") {
   test::SvaMachine m;
   kernel::Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;

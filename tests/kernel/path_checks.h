@@ -13,26 +13,16 @@
 
 namespace tlbsim::test {
 
-inline bool is_notifier(const Event& e, const std::string& what) {
-  return e.kind == EventKind::Notifier && e.note == what;
-}
+inline bool is_notifier(const Event& e, const std::string& what) { return e.kind == EventKind::Notifier && e.note == what; }
 /// invalidate_range() (OLD) or arch_invalidate_secondary_tlbs() (FIXED): the call that reaches
 /// the IOMMU.
 inline bool is_secondary_inv(const Event& e) {
   return is_notifier(e, "invalidate_range") || is_notifier(e, "arch_invalidate_secondary_tlbs");
 }
-inline bool is_pte_store(const Event& e, const char* func) {
-  return e.kind == EventKind::PteStore && std::string(e.func) == func;
-}
-inline bool is_unlock(const Event& e, const std::string& lock_name) {
-  return e.kind == EventKind::Unlock && e.note == lock_name;
-}
-inline bool is_lock(const Event& e, const std::string& lock_name) {
-  return e.kind == EventKind::Lock && e.note == lock_name;
-}
-inline bool is_call(const Event& e, const char* func) {
-  return e.kind == EventKind::Call && std::string(e.func) == func;
-}
+inline bool is_pte_store(const Event& e, const char* func) { return e.kind == EventKind::PteStore && std::string(e.func) == func; }
+inline bool is_unlock(const Event& e, const std::string& lock_name) { return e.kind == EventKind::Unlock && e.note == lock_name; }
+inline bool is_lock(const Event& e, const std::string& lock_name) { return e.kind == EventKind::Lock && e.note == lock_name; }
+inline bool is_call(const Event& e, const char* func) { return e.kind == EventKind::Call && std::string(e.func) == func; }
 inline bool spans(const Event& e, uint64_t start, uint64_t end) { return e.va == start && e.end == end; }
 
 /// Indices of every event matching `pred`.

@@ -50,7 +50,8 @@ SCENARIO("x86 reclaim of an anonymous page on a multi-CPU mm", "[kernel][policy]
   const size_t clr = r.find([](const Event& e) { return is_pte_at(e, "ptep_get_and_clear", kBase); });
   REQUIRE(clr != Recorder::npos);  // deferred: no flush at the clear
   const size_t swp = r.find([](const Event& e) { return is_pte_at(e, "set_pte_at", kBase); }, clr);
-  const size_t unlock = r.find([](const Event& e) { return e.kind == EventKind::Unlock && std::string(e.func) == "page_vma_mapped_walk_done"; }, clr);
+  const size_t unlock =
+      r.find([](const Event& e) { return e.kind == EventKind::Unlock && std::string(e.func) == "page_vma_mapped_walk_done"; }, clr);
   const size_t inv = r.find(is_secondary_inv, clr);
   const size_t sync = r.find(is_inv_sync, inv);
   const size_t cpu = r.find(is_batch_flush, clr);
@@ -98,7 +99,8 @@ SCENARIO("x86 reclaim of a clean file page relies on MN_END in OLD", "[kernel][p
   const Recorder& r = m.rec;
   const size_t clr = r.find([](const Event& e) { return is_pte_at(e, "ptep_get_and_clear", kBase); });
   REQUIRE(clr != Recorder::npos);
-  const size_t unlock = r.find([](const Event& e) { return e.kind == EventKind::Unlock && std::string(e.func) == "page_vma_mapped_walk_done"; }, clr);
+  const size_t unlock =
+      r.find([](const Event& e) { return e.kind == EventKind::Unlock && std::string(e.func) == "page_vma_mapped_walk_done"; }, clr);
   const size_t end = r.find([](const Event& e) { return is_notifier(e, "mmu_notifier_invalidate_range_end"); }, clr);
   const size_t inv = r.find(is_secondary_inv, clr);
   const size_t cpu = r.find(is_batch_flush, clr);
@@ -190,8 +192,8 @@ SCENARIO("reclaim keeps dirty file pages and pinned pages", "[kernel][policy]") 
   SvaMachine m(policy);
   const uint32_t f = m.k->create_file("f", 2);
   kernel::mmap_region(*m.k, *m.mm, kBase, 2 * kPageSize, kVmRead | kVmWrite | kVmShared, f, 0);
-  kernel::populate(*m.k, *m.mm, kBase, kPageSize, true);                        // page 0 dirty
-  kernel::populate(*m.k, *m.mm, kBase + kPageSize, kPageSize, false);           // page 1 clean
+  kernel::populate(*m.k, *m.mm, kBase, kPageSize, true);               // page 0 dirty
+  kernel::populate(*m.k, *m.mm, kBase + kPageSize, kPageSize, false);  // page 1 clean
   touch_everywhere(m, true);
   const Pfn dirty = m.k->file(f).page(0);
   const Pfn pinned = m.k->file(f).page(1);

@@ -60,8 +60,7 @@ class Stepper {
 inline void require_walk_cache_live(const WalkCache& wc, const PhysMem& mem) {
   wc.for_each([&](const WalkCacheEntry& e) {
     const Frame& f = mem.frame(e.table);
-    INFO(to_string(wc.holder()) << " caches table pfn " << e.table.value() << " gen " << e.table_gen << " for "
-                                << hex(e.start()));
+    INFO(to_string(wc.holder()) << " caches table pfn " << e.table.value() << " gen " << e.table_gen << " for " << hex(e.start()));
     REQUIRE(f.allocated);
     REQUIRE(f.kind == FrameKind::Table);
     REQUIRE(f.generation == e.table_gen);
@@ -82,8 +81,7 @@ inline void require_shadow_coherent(const kernel::ShadowMmu& s, const AddressSpa
   s.for_each([&](uint64_t va, const kernel::ShadowMmu::Entry& e) {
     unsigned level = 1;
     const Pte pte = mm.pt().leaf(Vaddr{va}, &level);
-    INFO(s.name() << " maps " << hex(va) << " -> pfn " << e.pfn.value() << (e.writable ? " rw" : " ro") << "; PTE "
-                  << describe_pte(pte));
+    INFO(s.name() << " maps " << hex(va) << " -> pfn " << e.pfn.value() << (e.writable ? " rw" : " ro") << "; PTE " << describe_pte(pte));
     REQUIRE(pte.present());
     const Pfn pfn = level == 2 ? Pfn{pte.pfn().value() + uint32_t((va >> kPageShift) & 511)} : pte.pfn();
     REQUIRE(pfn == e.pfn);

@@ -161,9 +161,8 @@ SCENARIO("mmu_invalidate_retry: an invalidation after the PTE read forces a retr
       THEN("the stale pfn is not installed; the retry maps the new page") {
         CHECK(s.m.rec.find([](const Event& e) { return is_call(e, "mmu_invalidate_retry: retry"); }) != Recorder::npos);
         // The GUP reference was the last one: its drop frees the page (which may be reused).
-        CHECK(s.m.rec.find([&](const Event& e) {
-          return is_free_of(e, first) && std::string(e.func) == "kvm_release_pfn_clean";
-        }) != Recorder::npos);
+        CHECK(s.m.rec.find([&](const Event& e) { return is_free_of(e, first) && std::string(e.func) == "kvm_release_pfn_clean"; }) !=
+              Recorder::npos);
         REQUIRE(s.shadow->lookup(kBase));
         CHECK(s.shadow->lookup(kBase)->pfn == s.m.mm->pt().leaf(Vaddr{kBase}).pfn());
         require_shadow_coherent(*s.shadow, *s.m.mm);
@@ -189,8 +188,7 @@ SCENARIO("the shadow fault path faults nothing into an mm whose teardown has beg
   }) != Recorder::npos);
 }
 
-SCENARIO("the shadow fault path holds an mm reference until it installs, so a racing exit tears down after it",
-         "[kernel]") {
+SCENARIO("the shadow fault path holds an mm reference until it installs, so a racing exit tears down after it", "[kernel]") {
   ShadowSetup s("fixed");
   s.m.mm->mmget();  // the process's one thread
   kernel::Task<> t = kernel::shadow_access(*s.m.k, *s.shadow, *s.m.mm, kBase, true);
@@ -204,8 +202,7 @@ SCENARIO("the shadow fault path holds an mm reference until it installs, so a ra
   s.m.rec.clear();
   st.finish();
   // The fault path installed, then its mmput() ran exit_mmap(), whose release zapped the shadow.
-  CHECK(s.m.rec.find([](const Event& e) { return e.kind == EventKind::Call && std::string(e.func) == "exit_mmap"; }) !=
-        Recorder::npos);
+  CHECK(s.m.rec.find([](const Event& e) { return e.kind == EventKind::Call && std::string(e.func) == "exit_mmap"; }) != Recorder::npos);
   CHECK(s.shadow->size() == 0);
   CHECK(s.m.mm->vmas().front().detached);
 }

@@ -27,8 +27,8 @@ namespace {
 /// parameters): `decoding` and `in_order` set the device.
 ScenarioSpec munmap_under_dma(const std::string& decoding, bool in_order) {
   const std::string text = R"({"scenarios": [{"name": "batch", "source": "test", "description": "test",
-    "devices": [{"name": "dev0", "decoding": ")" + decoding + R"(", "cmds_complete_in_order": )" +
-                           (in_order ? "true" : "false") + R"(}],
+    "devices": [{"name": "dev0", "decoding": ")" +
+                           decoding + R"(", "cmds_complete_in_order": )" + (in_order ? "true" : "false") + R"(}],
     "mms": [{"name": "proc", "bind": ["dev0"], "vmas": [{"start": "0x30000000", "pages": 1, "populate": "write"}]}],
     "threads": [
       {"name": "dev", "device": "dev0", "mm": "proc", "ops": [{"op": "dma_read", "addr": "0x30000000"},
@@ -68,8 +68,8 @@ TEST_CASE("a batch completed out of order lets a device refill its ATC from the 
     CHECK_FALSE(use_after_free(munmap_under_dma("intel-6.12", true), "v6.12"));
   }
   SECTION("drivers that wait after each kind of invalidation are not exposed: the key changes nothing") {
-    for (const auto& [decoding, policy] : {std::pair{"amd-v2", "fixed"},           // a wait after each
-                                           std::pair{"intel-svm", "fixed"},        // qi_submit_sync per descriptor
+    for (const auto& [decoding, policy] : {std::pair{"amd-v2", "fixed"},     // a wait after each
+                                           std::pair{"intel-svm", "fixed"},  // qi_submit_sync per descriptor
                                            std::pair{"intel-6.11", "v6.11"}}) {
       INFO(decoding);
       const ExploreResult in_order = explore(munmap_under_dma(decoding, true), *kernel::find_policy(policy), ExploreOptions{});
@@ -141,12 +141,16 @@ void run_orders(const char* what, uint64_t count, uint64_t max_schedules, uint64
 
 }  // namespace
 
-TEST_CASE("a batch completed in one step, or device-TLB invalidations first, reaches what every completion order reaches, on a sample of generated scenarios",
-          "[kernel][sva][batch][generated]") {
+TEST_CASE(
+    "a batch completed in one step, or device-TLB invalidations first, reaches what every completion order reaches, on a sample of "
+    "generated scenarios",
+    "[kernel][sva][batch][generated]") {
   run_orders("batch orders (sample)", 40, 2000, 10);
 }
 
-TEST_CASE("a batch completed in one step, or device-TLB invalidations first, reaches what every completion order reaches, on 400 generated scenarios",
-          "[kernel][sva][batch][generated][slow]") {
+TEST_CASE(
+    "a batch completed in one step, or device-TLB invalidations first, reaches what every completion order reaches, on 400 generated "
+    "scenarios",
+    "[kernel][sva][batch][generated][slow]") {
   run_orders("batch orders", 400, 20000, 80);
 }

@@ -57,7 +57,8 @@ using V = std::vector<std::string>;
 // to the 128-page block at 0x7f0000000000 (mask 7).
 constexpr uint64_t kOddStart = 0x7f0000001000, kOddEnd = 0x7f0000041000;
 
-TEST_CASE("intel-6.10 gives the PIOTLB the unwidened page count and misses the block's upper half (0a3f6b346301)", "[kernel][sva][decoding]") {
+TEST_CASE("intel-6.10 gives the PIOTLB the unwidened page count and misses the block's upper half (0a3f6b346301)",
+          "[kernel][sva][decoding]") {
   CHECK(commands(SvaDecoding::Intel610, kOddStart, kOddEnd) ==
         V{"iotlb-range 7f0000000000-7f0000040000", "sync", "atc-range 7f0000000000-7f0000080000", "sync"});
   // The last page of the request, 0x7f0000040000, is outside the PIOTLB's 64 pages.
@@ -65,16 +66,20 @@ TEST_CASE("intel-6.10 gives the PIOTLB the unwidened page count and misses the b
         V{"iotlb-range 7f0000000000-7f0000080000", "sync", "atc-range 7f0000000000-7f0000080000", "sync"});
 }
 
-TEST_CASE("intel cache-tag decodings: an aligned range is one PSI block, waits per descriptor before 705c1cdf1e73 and per batch after", "[kernel][sva][decoding]") {
+TEST_CASE("intel cache-tag decodings: an aligned range is one PSI block, waits per descriptor before 705c1cdf1e73 and per batch after",
+          "[kernel][sva][decoding]") {
   const uint64_t s = 0x7f0000040000, e = s + 64 * kPageSize;  // 64 pages, 64-page aligned: mask 6
-  CHECK(commands(SvaDecoding::Intel610, s, e) == V{"iotlb-range 7f0000040000-7f0000080000", "sync", "atc-range 7f0000040000-7f0000080000", "sync"});
+  CHECK(commands(SvaDecoding::Intel610, s, e) ==
+        V{"iotlb-range 7f0000040000-7f0000080000", "sync", "atc-range 7f0000040000-7f0000080000", "sync"});
   CHECK(commands(SvaDecoding::Intel612, s, e) == V{"iotlb-range 7f0000040000-7f0000080000", "atc-range 7f0000040000-7f0000080000", "sync"});
   // Three pages round up to a 4-page block.
-  CHECK(commands(SvaDecoding::Intel617, 0x10000000, 0x10003000) == V{"iotlb-range 10000000-10004000", "atc-range 10000000-10004000", "sync"});
+  CHECK(commands(SvaDecoding::Intel617, 0x10000000, 0x10003000) ==
+        V{"iotlb-range 10000000-10004000", "atc-range 10000000-10004000", "sync"});
 }
 
 TEST_CASE("intel (0,-1): a non-PASID device-TLB flush until 3141153816bf, with the PASID after", "[kernel][sva][decoding]") {
-  CHECK(commands(SvaDecoding::Intel610, 0, kTop) == V{"iotlb-pasid 0-ffffffffffffffff", "sync", "atc-all-nopasid 0-ffffffffffffffff", "sync"});
+  CHECK(commands(SvaDecoding::Intel610, 0, kTop) ==
+        V{"iotlb-pasid 0-ffffffffffffffff", "sync", "atc-all-nopasid 0-ffffffffffffffff", "sync"});
   CHECK(commands(SvaDecoding::Intel612, 0, kTop) == V{"iotlb-pasid 0-ffffffffffffffff", "atc-all-nopasid 0-ffffffffffffffff", "sync"});
   CHECK(commands(SvaDecoding::Intel617, 0, kTop) == V{"iotlb-pasid 0-ffffffffffffffff", "atc-all 0-ffffffffffffffff", "sync"});
   CHECK(commands(SvaDecoding::IntelSvmFixed, 0, kTop) == V{"iotlb-pasid 0-ffffffffffffffff", "sync", "atc-all 0-ffffffffffffffff", "sync"});
@@ -90,7 +95,8 @@ TEST_CASE("intel-7.1 makes a 2^52-page block PASID-selective; 6.17 sends it as a
         V{"iotlb-range ffff800000000000-ffffffffffffffff", "atc-range ffff800000000000-ffffffffffffffff", "sync"});
 }
 
-TEST_CASE("amd-6.10: one naturally aligned block per device from build_inv_address(), IOMMU and device TLB under one wait", "[kernel][sva][decoding]") {
+TEST_CASE("amd-6.10: one naturally aligned block per device from build_inv_address(), IOMMU and device TLB under one wait",
+          "[kernel][sva][decoding]") {
   CHECK(commands(SvaDecoding::Amd610, 0x10001000, 0x10002000) == V{"iotlb-range 10001000-10002000", "atc-range 10001000-10002000", "sync"});
   // Bytes 0x10000000..0x10002fff differ first at bit 13: a 16 KiB block.
   CHECK(commands(SvaDecoding::Amd610, 0x10000000, 0x10003000) == V{"iotlb-range 10000000-10004000", "atc-range 10000000-10004000", "sync"});
@@ -99,7 +105,8 @@ TEST_CASE("amd-6.10: one naturally aligned block per device from build_inv_addre
   // (0, -1): the page count wraps to 0, bit 63 differs: all pages.
   CHECK(commands(SvaDecoding::Amd610, 0, kTop) == V{"iotlb-pasid 0-ffffffffffffffff", "atc-all 0-ffffffffffffffff", "sync"});
   // iommu_v2 waits between the IOMMU and the device.
-  CHECK(commands(SvaDecoding::AmdV2, 0x10001000, 0x10002000) == V{"iotlb-range 10001000-10002000", "sync", "atc-range 10001000-10002000", "sync"});
+  CHECK(commands(SvaDecoding::AmdV2, 0x10001000, 0x10002000) ==
+        V{"iotlb-range 10001000-10002000", "sync", "atc-range 10001000-10002000", "sync"});
 }
 
 TEST_CASE("smmu-v3 skips its TLBI with BTM up to v6.10; from d38c28dbefee (v6.11) it always sends it", "[kernel][sva][decoding]") {
@@ -116,7 +123,8 @@ TEST_CASE("smmu-v3-7.1 builds the ATC span from the unreduced range where 6.11 i
   CHECK(commands(SvaDecoding::SmmuV3_71, 0, kTop) == V{"iotlb-pasid 0-ffffffffffffffff", "sync", "atc-range 0-ffffffffffffffff", "sync"});
 }
 
-TEST_CASE("a device keeps PASID entries across a non-PASID ATS invalidation only if it does not read PCIe that way", "[kernel][sva][decoding]") {
+TEST_CASE("a device keeps PASID entries across a non-PASID ATS invalidation only if it does not read PCIe that way",
+          "[kernel][sva][decoding]") {
   const bool covers = GENERATE(true, false);
   test::SvaMachine m("fixed", SvaDecoding::Intel610);
   iommu::Iommu& io = m.k->add_iommu(iommu::IommuConfig{.kind = iommu::IommuKind::IntelSvm});
@@ -132,7 +140,8 @@ TEST_CASE("a device keeps PASID entries across a non-PASID ATS invalidation only
   CHECK(left == (covers ? 0u : 1u));
 }
 
-TEST_CASE("amd-6.10's release flushes PASID 0, so the device's ATC still translates the released PASID (8386207f37e9)", "[kernel][sva][decoding]") {
+TEST_CASE("amd-6.10's release flushes PASID 0, so the device's ATC still translates the released PASID (8386207f37e9)",
+          "[kernel][sva][decoding]") {
   const SvaDecoding d = GENERATE(SvaDecoding::Amd610, SvaDecoding::Amd612);
   test::SvaMachine m("fixed", d);
   const uint64_t va = 0x10000000;
@@ -169,7 +178,8 @@ TEST_CASE("every release policy maps each driver family to a decoding of that fa
   CHECK(resolve_decoding("no-such", *find_policy("old")) == nullptr);
 }
 
-TEST_CASE("x86 flush_tlb_mm_range() notifies (0,-1) for a full flush up to v6.14 and the caller's range from 4a02ed8e1cc3", "[kernel][policy]") {
+TEST_CASE("x86 flush_tlb_mm_range() notifies (0,-1) for a full flush up to v6.14 and the caller's range from 4a02ed8e1cc3",
+          "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "fixed", "v6.15");
   test::SvaMachine m(policy);
   const uint64_t s = 0x10000000, e = s + 64 * kPageSize;  // over tlb_single_page_flush_ceiling

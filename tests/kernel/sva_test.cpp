@@ -16,8 +16,7 @@ using test::SvaMachine;
 constexpr uint64_t kBase = 0x10000000;
 constexpr uint32_t kRw = kVmRead | kVmWrite;
 
-SCENARIO("fork of an mm with 100 COW VMAs: one secondary invalidation under fixed, one per COW VMA under old",
-         "[kernel][sva][policy]") {
+SCENARIO("fork of an mm with 100 COW VMAs: one secondary invalidation under fixed, one per COW VMA under old", "[kernel][sva][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   GIVEN("an SVA-bound mm with 100 private writable VMAs of 2 pages each, populated, under " + policy) {
     SvaMachine m(policy);
@@ -54,8 +53,7 @@ TEST_CASE("smmu-v3 (6.6) invalidates page by page below CMDQ_MAX_TLBI_OPS and th
   CHECK(m.io().counters().iommu_commands == 1024);  // 6.0: no limit
 }
 
-TEST_CASE("a page request through a released PASID's cached entry is answered INVALID and faults nothing in",
-          "[kernel][sva]") {
+TEST_CASE("a page request through a released PASID's cached entry is answered INVALID and faults nothing in", "[kernel][sva]") {
   // amd-6.10's release clears the GCR3 entry and flushes PASID 0, so the IOMMU keeps translating
   // the released PASID through the entry it cached (IommuConfig::pasid_table_cached).
   SvaMachine m("v6.10", SvaDecoding::Amd610);

@@ -45,8 +45,9 @@ TEST_CASE("reclaim swaps an anonymous page out: a swap PTE, its contents in the 
   CHECK(slot.count == 1);
   CHECK(slot.cache == kNoPfn);
   CHECK_FALSE(s.m.k->mem().frame(s.old_page).allocated);
-  CHECK(s.m.rec.find([&](const Event& e) { return e.kind == EventKind::Copy && e.pfn == s.old_page && e.note.rfind("swap slot", 0) == 0; }) !=
-        Recorder::npos);
+  CHECK(s.m.rec.find([&](const Event& e) {
+    return e.kind == EventKind::Copy && e.pfn == s.old_page && e.note.rfind("swap slot", 0) == 0;
+  }) != Recorder::npos);
 }
 
 TEST_CASE("a fault on a swap PTE reads the page back: same contents, the slot freed, writable only on a write fault", "[kernel]") {

@@ -3,9 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include "kernel/page.h"
+#include "kernel/rmap_test_support.h"
 #include "kernel/thp.h"
 #include "kernel/zap.h"
-#include "kernel/rmap_test_support.h"
 
 using namespace tlbsim;
 using namespace tlbsim::test;
@@ -232,8 +232,7 @@ SCENARIO("retract_page_tables skips an mm whose mmap_lock it cannot take at once
   }
 }
 
-SCENARIO("retract_page_tables skips a private file VMA with an anon_vma, even one a COW fault gives it meanwhile",
-         "[kernel]") {
+SCENARIO("retract_page_tables skips a private file VMA with an anon_vma, even one a COW fault gives it meanwhile", "[kernel]") {
   // v6.0 retract_page_tables(): "if (vma->anon_vma) continue;" -- the table may map COW pages.
   SvaMachine m;
   const uint32_t f = m.k->create_file("f", kPtrsPerTable);
@@ -260,8 +259,7 @@ SCENARIO("retract_page_tables skips a private file VMA with an anon_vma, even on
   m.k->check_invariants();
 }
 
-SCENARIO("munmap of one page inside a huge page splits the PMD first, so only that page goes and no cache keeps it",
-         "[kernel][policy]") {
+SCENARIO("munmap of one page inside a huge page splits the PMD first, so only that page goes and no cache keeps it", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
   kernel::mmap_region(*m.k, *m.mm, kH, kPmdSize, kVmRead | kVmWrite, 0, 0);

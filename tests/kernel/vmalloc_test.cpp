@@ -20,7 +20,8 @@ void run(kernel::Task<> t) { kernel::run_sync(t); }
 /// Two processes, each with its own SVA device (AMD, the release's decoding), and a third mm
 /// bound to nothing, all created after a vmalloc area was mapped.
 struct KernelHalf {
-  explicit KernelHalf(const std::string& policy) : k(std::make_unique<kernel::Kernel>(kernel::MachineConfig{}, *kernel::find_policy(policy))) {
+  explicit KernelHalf(const std::string& policy)
+      : k(std::make_unique<kernel::Kernel>(kernel::MachineConfig{}, *kernel::find_policy(policy))) {
     k->bus().add_sink(&rec);
     k->boot_kernel_half(kArea, kArea + kPmdSize);
     kernel::vmalloc_setup(*k, kArea, kAreaPages);
@@ -102,7 +103,8 @@ TEST_CASE("ioremap_huge up to v6.18 frees the emptied PTE table right after pmd_
   CHECK_NOTHROW(h.k->check_invariants());
 }
 
-TEST_CASE("ioremap_huge from v6.19 queues the PTE table; the worker invalidates (PAGE_OFFSET, -1) in every SVA mm, then frees it", "[kernel]") {
+TEST_CASE("ioremap_huge from v6.19 queues the PTE table; the worker invalidates (PAGE_OFFSET, -1) in every SVA mm, then frees it",
+          "[kernel]") {
   KernelHalf h("v6.19");
   h.k->kernel_pgtable_work().set_producers(1);
   REQUIRE(h.probe(0).fault == iommu::DmaFault::PageRequest);
@@ -148,7 +150,7 @@ TEST_CASE("the kernel_pgtable_work worker returns at once when no ioremap op is 
   KernelHalf h(policy);
   h.k->kernel_pgtable_work().set_producers(1);
   kernel::Task<> worker = kernel::kernel_pgtable_work_func(*h.k);
-  CHECK_FALSE(h.k->kernel_pgtable_work().ready());  // the ioremap op may still queue one
+  CHECK_FALSE(h.k->kernel_pgtable_work().ready());    // the ioremap op may still queue one
   run(kernel::ioremap_huge(*h.k, kArea + kPmdSize));  // no PTE table there: nothing queued
   CHECK(h.k->kernel_pgtable_work().ready());
   h.rec.clear();

@@ -27,8 +27,7 @@ constexpr uint64_t kOldAddr = 0x70000000;
 
 /// The schedule `tlbsim explore` reported for cve-2018-18281-mremap-truncate:
 /// ["T3:4","trunc","T1:5","trunc","T1:6","trunc"].
-const std::vector<std::pair<std::string, uint64_t>> kWitness = {{"T3", 4}, {"trunc", 1}, {"T1", 5},
-                                                                 {"trunc", 1}, {"T1", 6}, {"trunc", 1}};
+const std::vector<std::pair<std::string, uint64_t>> kWitness = {{"T3", 4}, {"trunc", 1}, {"T1", 5}, {"trunc", 1}, {"T1", 6}, {"trunc", 1}};
 
 ScenarioSpec mremap_truncate() {
   const scenarios::ScenarioFile f = scenarios::load_scenario_file(std::string(TLBSIM_SOURCE_DIR) + "/scenarios.json");
@@ -85,8 +84,7 @@ SCENARIO("truncate's zap is excluded by i_mmap_rwsem while free_pgtables() frees
 
     WHEN("the witness is followed exactly") {
       s.schedule = ScheduleSpec{.kind = ScheduleSpec::Kind::Explicit};
-      for (const auto& [name, steps] : kWitness)
-        s.schedule.entries.push_back(ScheduleEntry{.thread = name, .steps = steps});
+      for (const auto& [name, steps] : kWitness) s.schedule.entries.push_back(ScheduleEntry{.thread = name, .steps = steps});
       THEN("mremap's free_pgtables() waits for i_mmap_lock_write while the truncate walks i_mmap") {
         std::string why;
         try {
@@ -101,10 +99,10 @@ SCENARIO("truncate's zap is excluded by i_mmap_rwsem while free_pgtables() frees
     WHEN("the witness is followed as far as the locks allow, then the threads run in order") {
       WitnessReplay replay{s};
       RunResult r;
-      REQUIRE_NOTHROW(r = scenarios::run_scenario(
-                          s, *find_policy(policy),
-                          {.check_invariants = true,
-                           .chooser = [&](uint64_t runnable, const auto&, const auto&) { return replay(runnable); }}));
+      REQUIRE_NOTHROW(r = scenarios::run_scenario(s, *find_policy(policy),
+                                                  {.check_invariants = true, .chooser = [&](uint64_t runnable, const auto&, const auto&) {
+                                                     return replay(runnable);
+                                                   }}));
       CHECK(r.status == RunResult::Status::Completed);
       CHECK(replay.found_blocked == std::vector<std::string>{"T1"});
 
@@ -118,12 +116,9 @@ SCENARIO("truncate's zap is excluded by i_mmap_rwsem while free_pgtables() frees
         if (is(r, e, EventKind::Unlock, "trunc", "i_mmap_unlock_read") && is_i_mmap(e)) trunc_unlock = seq;
         if (is(r, e, EventKind::Call, "trunc", "zap_page_range_single") && e.va == kOldAddr) trunc_zapped_old = true;
         if (!in_free && is(r, e, EventKind::Call, "T1", "free_pgtables")) in_free = seq;
-        if (in_free && !unlink_lock && is(r, e, EventKind::Lock, "T1", "i_mmap_lock_write") && is_i_mmap(e))
-          unlink_lock = seq;
-        if (unlink_lock && !unlink_unlock && is(r, e, EventKind::Unlock, "T1", "i_mmap_unlock_write") && is_i_mmap(e))
-          unlink_unlock = seq;
-        if (in_free && !pmd_clear && is(r, e, EventKind::PteStore, "T1", "pmd_clear") && e.va == kOldAddr)
-          pmd_clear = seq;
+        if (in_free && !unlink_lock && is(r, e, EventKind::Lock, "T1", "i_mmap_lock_write") && is_i_mmap(e)) unlink_lock = seq;
+        if (unlink_lock && !unlink_unlock && is(r, e, EventKind::Unlock, "T1", "i_mmap_unlock_write") && is_i_mmap(e)) unlink_unlock = seq;
+        if (in_free && !pmd_clear && is(r, e, EventKind::PteStore, "T1", "pmd_clear") && e.va == kOldAddr) pmd_clear = seq;
       }
       REQUIRE(trunc_lock);
       REQUIRE(trunc_unlock);

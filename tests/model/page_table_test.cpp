@@ -317,7 +317,8 @@ TEST_CASE("clone_kernel_pgds shares init_mm's kernel half: same tables, each mm'
   CHECK_NOTHROW(b.check_invariants());
   CHECK(a.tables() == 1);  // the PGD; the kernel tables are init_mm's
   // A user mapping of `a` does not reach `b` or init_mm.
-  a.set(a.alloc(Vaddr{0x1000}, 1, "__pte_alloc"), Vaddr{0x1000}, Pte::make(mem.alloc(FrameKind::Anon, 1, 1, "do_anonymous_page"), true), "set_pte_at");
+  a.set(a.alloc(Vaddr{0x1000}, 1, "__pte_alloc"), Vaddr{0x1000}, Pte::make(mem.alloc(FrameKind::Anon, 1, 1, "do_anonymous_page"), true),
+        "set_pte_at");
   CHECK_FALSE(b.leaf(Vaddr{0x1000}).present());
   CHECK_NOTHROW(a.check_invariants());
   CHECK_NOTHROW(init.check_invariants());

@@ -53,8 +53,10 @@ TEST_CASE("a walk that starts from a walk-cache entry records a read of the tabl
   CHECK_FALSE(has(ts, Touch::Obj::Table, false, f.pt.pgd().value(), table_index(kVa.value(), 4)));
 }
 
-TEST_CASE("clearing a PMD and freeing its PTE table record the mapping, the frame and the allocator as written, nothing is recorded outside a scope",
-          "[model][touch]") {
+TEST_CASE(
+    "clearing a PMD and freeing its PTE table record the mapping, the frame and the allocator as written, nothing is recorded outside a "
+    "scope",
+    "[model][touch]") {
   Touches f;
   f.map(kVa, true);
   const Pfn pte_table = f.pt.lookup(kVa, 1).table;

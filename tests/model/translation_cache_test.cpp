@@ -274,9 +274,7 @@ TEST_CASE("occupancy never exceeds capacity under many fills", "[model]") {
   CHECK(seen == t.tc.occupancy());
 }
 
-
-TEST_CASE("every change to a translation cache moves its version, so a check that skips an unchanged cache skips nothing",
-          "[model]") {
+TEST_CASE("every change to a translation cache moves its version, so a check that skips an unchanged cache skips nothing", "[model]") {
   Tc t;
   uint64_t v = t.tc.version();
   auto moved = [&] {

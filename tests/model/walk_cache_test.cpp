@@ -172,7 +172,6 @@ SCENARIO("a full walk cache evicts its least recently used entry", "[model]") {
   }
 }
 
-
 TEST_CASE("every change to a walk cache moves its version, so a check that skips an unchanged cache skips nothing", "[model]") {
   Wc w;
   uint64_t v = w.wc.version();

@@ -198,9 +198,7 @@ SCENARIO("a walk through a cached PMD entry whose PTE table was freed", "[model]
         CHECK(st[0]->holder == w.pwc.holder());
         CHECK(w.rec.count(EventKind::PteStore) == 0);  // no A/D store into a freed page
       }
-      AND_THEN("a walk without the walk cache sees the cleared PMD") {
-        CHECK(w.walk(kVa, false, false).fault == WalkFault::NotPresent);
-      }
+      AND_THEN("a walk without the walk cache sees the cleared PMD") { CHECK(w.walk(kVa, false, false).fault == WalkFault::NotPresent); }
     }
 
     WHEN("the table page is reused as data") {
@@ -284,9 +282,9 @@ TEST_CASE("a user-mode walk through an entry without _PAGE_USER faults at the le
   // The supervisor fault has its own switch: the not-present one does not govern it.
   Walk v;
   v.set(kVa, Pte::make(data, true, false));
-  CHECK(v.walk(kVa, false, true, WalkParams{.cache_nonleaf_on_fault = !keep, .user_request = true,
-                                             .cache_nonleaf_on_supervisor_fault = keep})
-            .fault == WalkFault::Supervisor);
+  CHECK(
+      v.walk(kVa, false, true, WalkParams{.cache_nonleaf_on_fault = !keep, .user_request = true, .cache_nonleaf_on_supervisor_fault = keep})
+          .fault == WalkFault::Supervisor);
   CHECK(v.pwc.occupancy() == (keep ? 3u : 0u));
   // A walk that is not user-mode (a CPU's kernel access) is allowed.
   CHECK(w.walk(kVa, false, true, WalkParams{}).fault == WalkFault::None);

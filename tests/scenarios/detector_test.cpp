@@ -37,7 +37,13 @@ struct Log {
     pte(1, va, Pte{}, Pte::make(pfn, writable));
   }
   void fill(Holder h, uint64_t va, Pfn pfn, bool writable) {
-    Event e{.kind = EventKind::Fill, .flags = uint8_t(writable ? kEvWrite : 0), .level = 1, .holder = h, .mm = MmId{0}, .tag = 1, .func = "fill"};
+    Event e{.kind = EventKind::Fill,
+            .flags = uint8_t(writable ? kEvWrite : 0),
+            .level = 1,
+            .holder = h,
+            .mm = MmId{0},
+            .tag = 1,
+            .func = "fill"};
     e.va = va;
     e.end = va + 4096;
     e.pfn = pfn;
@@ -56,7 +62,12 @@ struct Log {
     add(e);
   }
   void access(Holder h, uint64_t va, Pfn p, bool write) {
-    Event e{.kind = EventKind::Access, .flags = uint8_t((write ? kEvWrite : 0) | kEvCached), .holder = h, .mm = MmId{0}, .tag = 1, .func = "DMA"};
+    Event e{.kind = EventKind::Access,
+            .flags = uint8_t((write ? kEvWrite : 0) | kEvCached),
+            .holder = h,
+            .mm = MmId{0},
+            .tag = 1,
+            .func = "DMA"};
     e.va = va;
     e.pfn = p;
     add(e);
@@ -132,14 +143,20 @@ TEST_CASE("a write after the frame's contents were copied away is a lost write",
 TEST_CASE("clearing a PMD entry opens a window on the walk cache, freeing the table makes it table-freed", "[scenarios]") {
   Log l;
   l.map(kVa, Pfn{7}, true);
-  Event wf{.kind = EventKind::WalkFill, .level = 2, .holder = Holder{HolderKind::IommuWalkCache, 0}, .mm = MmId{0}, .tag = 1, .func = "walk"};
+  Event wf{
+      .kind = EventKind::WalkFill, .level = 2, .holder = Holder{HolderKind::IommuWalkCache, 0}, .mm = MmId{0}, .tag = 1, .func = "walk"};
   wf.va = kVa & ~((uint64_t{1} << 21) - 1);
   wf.pfn = Pfn{102};
   l.add(wf);
   l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte{});
   l.pte(2, kVa, Pte::table(Pfn{102}), Pte{});
   l.frame(EventKind::FrameFree, Pfn{102});
-  Event stw{.kind = EventKind::StaleTableWalk, .level = 2, .holder = Holder{HolderKind::IommuWalkCache, 0}, .mm = MmId{0}, .tag = 1, .func = "iommu page walk"};
+  Event stw{.kind = EventKind::StaleTableWalk,
+            .level = 2,
+            .holder = Holder{HolderKind::IommuWalkCache, 0},
+            .mm = MmId{0},
+            .tag = 1,
+            .func = "iommu page walk"};
   stw.va = kVa;
   stw.pfn = Pfn{102};
   stw.note = "table page freed";
@@ -210,12 +227,12 @@ TEST_CASE("a store that grants again what the entry holds closes its window as r
   l.map(kVa, Pfn{7}, true);
   l.fill(kAtc, kVa, Pfn{7}, true);
   l.fill(Holder{HolderKind::CpuTlb, 0}, kVa, Pfn{7}, false);
-  l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte{});        // seq 7: both windows open
-  l.access(kAtc, kVa, Pfn{7}, false);                    // seq 8: observed
-  l.pte(1, kVa, Pte{}, Pte::make(Pfn{7}, false));        // seq 9: restores the read-only TLB entry only
-  l.access(Holder{HolderKind::CpuTlb, 0}, kVa, Pfn{7}, false);  // legitimate now
+  l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte{});                     // seq 7: both windows open
+  l.access(kAtc, kVa, Pfn{7}, false);                                // seq 8: observed
+  l.pte(1, kVa, Pte{}, Pte::make(Pfn{7}, false));                    // seq 9: restores the read-only TLB entry only
+  l.access(Holder{HolderKind::CpuTlb, 0}, kVa, Pfn{7}, false);       // legitimate now
   l.pte(1, kVa, Pte::make(Pfn{7}, false), Pte::make(Pfn{7}, true));  // seq 11: restores the ATC's too
-  l.access(kAtc, kVa, Pfn{7}, true);                     // legitimate now
+  l.access(kAtc, kVa, Pfn{7}, true);                                 // legitimate now
   const DetectorResult r = detect(l.ev);
   REQUIRE(r.windows.size() == 2);
   const Window& atc = r.windows[0].holder == kAtc ? r.windows[0] : r.windows[1];
@@ -238,7 +255,8 @@ TEST_CASE("a huge entry is restored only when all its 512 pages are mapped again
   l.pte(4, kH, Pte{}, Pte::table(Pfn{100}));
   l.pte(3, kH, Pte{}, Pte::table(Pfn{101}));
   l.pte(2, kH, Pte{}, Pte{Pte::make(Pfn{512}, true).raw() | Pte::kHuge});
-  Event f{.kind = EventKind::Fill, .flags = uint8_t(kEvWrite | kEvHuge), .level = 2, .holder = kAtc, .mm = MmId{0}, .tag = 1, .func = "fill"};
+  Event f{
+      .kind = EventKind::Fill, .flags = uint8_t(kEvWrite | kEvHuge), .level = 2, .holder = kAtc, .mm = MmId{0}, .tag = 1, .func = "fill"};
   f.va = kH;
   f.end = kH + kPmdSize;
   f.pfn = Pfn{512};
@@ -263,16 +281,15 @@ TEST_CASE("a huge entry is restored only when all its 512 pages are mapped again
   }
 }
 
-TEST_CASE("a window opened and closed within one step with nothing through it is transient, and counted only there",
-          "[scenarios]") {
+TEST_CASE("a window opened and closed within one step with nothing through it is transient, and counted only there", "[scenarios]") {
   Log l;
-  l.map(kVa, Pfn{7}, true);  // events 0..3: setup
-  l.fill(kAtc, kVa, Pfn{7}, true);  // 4
-  l.fill(Holder{HolderKind::Iotlb, 0}, kVa, Pfn{7}, true);  // 5
-  l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte{});  // 6: ptep_clear_flush(), step 1
-  l.drop(kAtc, kVa, Pfn{7});                       // 7: the ATC dropped in the same step
+  l.map(kVa, Pfn{7}, true);                                    // events 0..3: setup
+  l.fill(kAtc, kVa, Pfn{7}, true);                             // 4
+  l.fill(Holder{HolderKind::Iotlb, 0}, kVa, Pfn{7}, true);     // 5
+  l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte{});               // 6: ptep_clear_flush(), step 1
+  l.drop(kAtc, kVa, Pfn{7});                                   // 7: the ATC dropped in the same step
   l.access(Holder{HolderKind::Iotlb, 0}, kVa, Pfn{7}, false);  // 8: step 2, through the IOTLB
-  l.drop(Holder{HolderKind::Iotlb, 0}, kVa, Pfn{7});  // 9: step 2
+  l.drop(Holder{HolderKind::Iotlb, 0}, kVa, Pfn{7});           // 9: step 2
   RunResult run;
   run.events = l.ev;
   run.trace.push_back(StepRecord{.thread = 0, .ev_begin = 4, .ev_end = 6});
@@ -294,10 +311,10 @@ TEST_CASE("a window opened and closed within one step with nothing through it is
 TEST_CASE("a window closed in the step that opened it is not transient if something went through it", "[scenarios]") {
   Log l;
   l.map(kVa, Pfn{7}, true);
-  l.fill(kAtc, kVa, Pfn{7}, true);  // 4
+  l.fill(kAtc, kVa, Pfn{7}, true);                // 4
   l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte{});  // 5
   l.access(kAtc, kVa, Pfn{7}, true);              // 6: the same step
-  l.drop(kAtc, kVa, Pfn{7});                       // 7
+  l.drop(kAtc, kVa, Pfn{7});                      // 7
   RunResult run;
   run.events = l.ev;
   run.trace.push_back(StepRecord{.thread = 0, .ev_begin = 5, .ev_end = 8});
@@ -307,22 +324,21 @@ TEST_CASE("a window closed in the step that opened it is not transient if someth
   CHECK(r.windows[0].observed());
 }
 
-TEST_CASE("a window still open when the op whose store opened it returned is after-return, and so are accesses after",
-          "[scenarios]") {
+TEST_CASE("a window still open when the op whose store opened it returned is after-return, and so are accesses after", "[scenarios]") {
   const Holder kIotlb{HolderKind::Iotlb, 0};
   Log l;
-  l.map(kVa, Pfn{7}, true);                         // seq 1..4: setup
-  l.fill(kAtc, kVa, Pfn{7}, true);                  // 5
-  l.fill(kIotlb, kVa, Pfn{7}, true);                // 6
-  Event& clear = l.ev.emplace_back();               // 7: T0's munmap clears the PTE
+  l.map(kVa, Pfn{7}, true);            // seq 1..4: setup
+  l.fill(kAtc, kVa, Pfn{7}, true);     // 5
+  l.fill(kIotlb, kVa, Pfn{7}, true);   // 6
+  Event& clear = l.ev.emplace_back();  // 7: T0's munmap clears the PTE
   clear = Event{.kind = EventKind::PteStore, .level = 1, .actor = 1, .mm = MmId{0}, .func = "ptep_get_and_clear_full"};
   clear.seq = Seq{l.seq++};
   clear.va = kVa;
   clear.end = kVa + kPageSize;
   clear.old_val = Pte::make(Pfn{7}, true).raw();
-  l.drop(kAtc, kVa, Pfn{7});                        // 8: the ATC is invalidated before munmap returns
-  l.access(kIotlb, kVa, Pfn{7}, false);             // 9: before the return (seq 10 is the first event after it)
-  l.access(kIotlb, kVa, Pfn{7}, true);              // 10: after it
+  l.drop(kAtc, kVa, Pfn{7});             // 8: the ATC is invalidated before munmap returns
+  l.access(kIotlb, kVa, Pfn{7}, false);  // 9: before the return (seq 10 is the first event after it)
+  l.access(kIotlb, kVa, Pfn{7}, true);   // 10: after it
   RunResult run;
   run.events = l.ev;
   run.trace.push_back(StepRecord{.thread = 0, .ev_begin = 4, .ev_end = 6, .op = 0});
@@ -347,17 +363,18 @@ TEST_CASE("a window still open when the op whose store opened it returned is aft
   CHECK(r.windows[r.worst()].holder == kIotlb);
 }
 
-TEST_CASE("a window opened at a fill from a stale source belongs to the op of the latest store there; an op not yet "
-          "returned makes nothing after-return",
-          "[scenarios]") {
+TEST_CASE(
+    "a window opened at a fill from a stale source belongs to the op of the latest store there; an op not yet "
+    "returned makes nothing after-return",
+    "[scenarios]") {
   Log l;
   l.map(kVa, Pfn{7}, true);  // 1..4 setup
   Event clear{.kind = EventKind::PteStore, .level = 1, .actor = 2, .mm = MmId{0}, .func = "ptep_clear_flush"};
   clear.va = kVa;
   clear.end = kVa + kPageSize;
   clear.old_val = Pte::make(Pfn{7}, true).raw();
-  l.add(clear);                                      // 5: T1's op 3 clears
-  l.fill(kAtc, kVa, Pfn{7}, true);                   // 6: an ATC fill from a stale IOTLB entry
+  l.add(clear);                     // 5: T1's op 3 clears
+  l.fill(kAtc, kVa, Pfn{7}, true);  // 6: an ATC fill from a stale IOTLB entry
   RunResult run;
   run.events = l.ev;
   run.trace.push_back(StepRecord{.thread = 1, .ev_begin = 4, .ev_end = 5, .op = 3});

@@ -56,10 +56,9 @@ void check_seed(uint64_t seed, Totals& t) {
         ++t.searches;
         t.schedules += all.schedules;
         t.executions += r.executions + r.pruned;
-        INFO("seed " << seed << " (generate_scenario(" << seed << ", 0)) at bound " << bound << " under " << pol
-                     << ", split depth " << split << ": " << all.schedules << " schedules, " << all.outcomes.size()
-                     << " distinct outcomes; explore: " << r.executions << " executions, " << r.pruned << " pruned, "
-                     << r.distinct_outcomes << " distinct outcomes\n"
+        INFO("seed " << seed << " (generate_scenario(" << seed << ", 0)) at bound " << bound << " under " << pol << ", split depth "
+                     << split << ": " << all.schedules << " schedules, " << all.outcomes.size() << " distinct outcomes; explore: "
+                     << r.executions << " executions, " << r.pruned << " pruned, " << r.distinct_outcomes << " distinct outcomes\n"
                      << text);
         CHECK(r.executions <= all.schedules);
         // Every execution DPOR runs is one of the bounded schedules, so equal counts mean equal sets.
@@ -73,14 +72,14 @@ void run_bounded_differential(const char* what, uint64_t first, uint64_t count) 
   const auto start = std::chrono::steady_clock::now();
   Totals t;
   for (uint64_t seed = first; seed < first + count; ++seed) check_seed(seed, t);
-  std::fprintf(stderr,
-               "%s: %llu seeds, %llu scenarios (%llu rejected by the loader), %llu bounded searches at bounds 0..%d, "
-               "split at the first step and deeper (%llu too large to enumerate); %llu schedules enumerated, %llu DPOR executions; %.1f s\n",
-               what, static_cast<unsigned long long>(count), static_cast<unsigned long long>(t.scenarios),
-               static_cast<unsigned long long>(t.rejected), static_cast<unsigned long long>(t.searches), kMaxBound,
-               static_cast<unsigned long long>(t.too_large), static_cast<unsigned long long>(t.schedules),
-               static_cast<unsigned long long>(t.executions),
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  std::fprintf(
+      stderr,
+      "%s: %llu seeds, %llu scenarios (%llu rejected by the loader), %llu bounded searches at bounds 0..%d, "
+      "split at the first step and deeper (%llu too large to enumerate); %llu schedules enumerated, %llu DPOR executions; %.1f s\n",
+      what, static_cast<unsigned long long>(count), static_cast<unsigned long long>(t.scenarios),
+      static_cast<unsigned long long>(t.rejected), static_cast<unsigned long long>(t.searches), kMaxBound,
+      static_cast<unsigned long long>(t.too_large), static_cast<unsigned long long>(t.schedules),
+      static_cast<unsigned long long>(t.executions), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   CHECK(t.rejected * 20 < count);
   CHECK(t.searches * 10 >= count * 2 * 2 * (kMaxBound + 1) * 8);  // most searches are small enough to check
 }

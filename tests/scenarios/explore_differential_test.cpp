@@ -3,9 +3,9 @@
 // unbounded DPOR must reach exactly the outcomes that running every schedule reaches.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -50,9 +50,8 @@ void check_agrees(const ScenarioSpec& s, const std::string& policy, const Enumer
     const ExploreResult r = explore(s, *kernel::find_policy(policy), eo);
     if (executions) *executions += r.executions;
     INFO(what);
-    INFO(s.name << " under " << policy << ", split depth " << split << ": " << all.schedules << " schedules, "
-                << all.outcomes.size() << " distinct outcomes; explore: " << r.executions << " executions, "
-                << r.distinct_outcomes << " distinct outcomes");
+    INFO(s.name << " under " << policy << ", split depth " << split << ": " << all.schedules << " schedules, " << all.outcomes.size()
+                << " distinct outcomes; explore: " << r.executions << " executions, " << r.distinct_outcomes << " distinct outcomes");
     CHECK(r.executions <= all.schedules);
     // Every execution DPOR runs is one of the schedules, so equal counts mean equal sets.
     CHECK(r.distinct_outcomes == all.outcomes.size());
@@ -74,8 +73,8 @@ void check_seeds(uint64_t first, uint64_t count, uint64_t max_schedules, Totals&
     ++t.checked;
     for (const std::string& pol : policies)
       check_agrees(g->file.scenarios.at(0), pol, g->enumerated.at(pol),
-                   "seed " + std::to_string(seed) + " attempt " + std::to_string(g->attempt) +
-                       " (generate_scenario(" + std::to_string(seed) + ", " + std::to_string(g->attempt) + ")):\n" + g->text,
+                   "seed " + std::to_string(seed) + " attempt " + std::to_string(g->attempt) + " (generate_scenario(" +
+                       std::to_string(seed) + ", " + std::to_string(g->attempt) + ")):\n" + g->text,
                    &t.explored);
   }
 }
@@ -152,11 +151,11 @@ TEST_CASE("scenario generator: deterministic, loadable, and covers every op and 
     INFO(d.name);
     CHECK(decodings[std::string(d.name)] >= 50);
   }
-  for (const char* f : {"walk cache on", "walk cache off", "file", "anon", "populate none", "populate read", "populate write",
-                        "2 threads", "3 threads", "vmalloc area", "DMA to a kernel address", "device sets ats",
-                        "device sets cache_nonleaf_on_fault", "device sets permission_fault_rewalks",
-                        "device sets nopasid_inv_covers_pasid", "device sets cache_nonleaf_on_supervisor_fault", "device sets btm",
-                        "device sets cmds_complete_in_order", "device sets pasid_table_cached"}) {
+  for (const char* f :
+       {"walk cache on", "walk cache off", "file", "anon", "populate none", "populate read", "populate write", "2 threads", "3 threads",
+        "vmalloc area", "DMA to a kernel address", "device sets ats", "device sets cache_nonleaf_on_fault",
+        "device sets permission_fault_rewalks", "device sets nopasid_inv_covers_pasid", "device sets cache_nonleaf_on_supervisor_fault",
+        "device sets btm", "device sets cmds_complete_in_order", "device sets pasid_table_cached"}) {
     INFO(f);
     CHECK(features[f] >= 50);
   }
@@ -166,14 +165,12 @@ TEST_CASE("scenario generator: deterministic, loadable, and covers every op and 
   }
 }
 
-TEST_CASE("explore: unbounded DPOR reaches every outcome of every schedule on a sample of generated scenarios",
-          "[scenarios][explore]") {
+TEST_CASE("explore: unbounded DPOR reaches every outcome of every schedule on a sample of generated scenarios", "[scenarios][explore]") {
   // A smaller cap than the full run's: rejecting a scenario costs the cap in schedules.
   run_differential("explore differential (sample)", 0, 24, 2000);
 }
 
-TEST_CASE("explore: unbounded DPOR reaches every outcome of every schedule on 1000 generated scenarios",
-          "[scenarios][explore][slow]") {
+TEST_CASE("explore: unbounded DPOR reaches every outcome of every schedule on 1000 generated scenarios", "[scenarios][explore][slow]") {
   run_differential("explore differential (1000)", 0, 1000, kMaxSchedules);
 }
 

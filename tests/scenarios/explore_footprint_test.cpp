@@ -21,14 +21,12 @@ const PropertyResult& property(const ExploreResult& r, const std::string& name) 
 }
 }  // namespace
 
-TEST_CASE("explore finds the use-after-free of a PTE table that a walk-cache walk reads without an event",
-          "[scenarios][explore]") {
+TEST_CASE("explore finds the use-after-free of a PTE table that a walk-cache walk reads without an event", "[scenarios][explore]") {
   // The device's third DMA starts its walk from the IOMMU walk-cache entry that still points at
   // the PTE table khugepaged freed (v6.0, no notifier call). The walk reads that page; no event
   // names the read, and an explorer that built footprints from events alone called the free
   // independent of it and answered Never.
-  const ScenarioFile f =
-      load_scenario_file(std::string(TLBSIM_SOURCE_DIR) + "/tests/scenarios/explore/khugepaged-walk-cache-uaf.json");
+  const ScenarioFile f = load_scenario_file(std::string(TLBSIM_SOURCE_DIR) + "/tests/scenarios/explore/khugepaged-walk-cache-uaf.json");
   const ScenarioSpec& s = f.scenarios.at(0);
   const ExploreResult old = explore(s, *kernel::find_policy("old"), ExploreOptions{});
   const PropertyResult& uaf = property(old, "use-after-free");

@@ -81,8 +81,9 @@ TEST_CASE("explore: shards of generated scenarios merge to the unsharded result,
       if (seed % 3 == 0) eo.max_executions = 1 + seed;
       const ExploreResult whole = explore(s, *kernel::find_policy(pol), eo);
       for (const uint64_t n : {1, 2, 3, 5, 8}) {
-        INFO("seed " << seed << " under " << pol << ", bound " << eo.preemptions << ", split depth " << eo.split_depth
-                     << ", budget " << eo.max_executions << ", " << n << " shards\n" << text);
+        INFO("seed " << seed << " under " << pol << ", bound " << eo.preemptions << ", split depth " << eo.split_depth << ", budget "
+                     << eo.max_executions << ", " << n << " shards\n"
+                     << text);
         check_same(sharded(s, *kernel::find_policy(pol), eo, n), whole);
         ++searches;
       }

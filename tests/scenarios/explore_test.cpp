@@ -18,8 +18,8 @@
 
 using namespace tlbsim;
 using namespace tlbsim::scenarios;
-using tlbsim::test::Enumerated;
 using tlbsim::test::enumerate_all;
+using tlbsim::test::Enumerated;
 
 namespace {
 
@@ -56,8 +56,7 @@ const PropertyResult& property(const ExploreResult& r, const std::string& name) 
 /// Everything explore reports, as text, for byte comparisons.
 std::string dump(const ScenarioSpec& s, const ExploreResult& r) {
   std::ostringstream o;
-  o << r.executions << " " << r.pruned << " " << r.distinct_outcomes << " " << r.naive_interleavings << " "
-    << r.naive_bounded << "\n";
+  o << r.executions << " " << r.pruned << " " << r.distinct_outcomes << " " << r.naive_interleavings << " " << r.naive_bounded << "\n";
   for (const auto* list : {&r.properties, &r.expectations})
     for (const auto& p : *list)
       o << p.name << " " << to_string(p.verdict) << " " << p.count << " " << (p.witness ? schedule_text(s, *p.witness) : "-") << "\n";
@@ -163,9 +162,9 @@ TEST_CASE("explore: a schedule over the step budget is reported with each thread
 }
 
 TEST_CASE("explore: witness order is context switches, then length, then schedule", "[scenarios][explore]") {
-  CHECK(witness_less({0, 0, 1, 1}, {0, 1, 0}));     // 1 switch beats 2
-  CHECK(witness_less({0, 1}, {0, 0, 1}));           // same switches, shorter
-  CHECK(witness_less({0, 1, 1}, {1, 0, 0}));        // same switches and length: lexicographic
+  CHECK(witness_less({0, 0, 1, 1}, {0, 1, 0}));  // 1 switch beats 2
+  CHECK(witness_less({0, 1}, {0, 0, 1}));        // same switches, shorter
+  CHECK(witness_less({0, 1, 1}, {1, 0, 0}));     // same switches and length: lexicographic
   CHECK(context_switches({0, 0, 1, 0}) == 2);
 }
 
@@ -230,9 +229,10 @@ TEST_CASE("explore: the nested tlb_finish_mmu use-after-free shows at the scenar
   }
 }
 
-TEST_CASE("explore: on every bundled scenario at its default bound, fixed never frees under a cache unless the scenario "
-          "expects it, every bug a scenario documents has a witness, and one job or two give the same result",
-          "[scenarios][explore][slow]") {
+TEST_CASE(
+    "explore: on every bundled scenario at its default bound, fixed never frees under a cache unless the scenario "
+    "expects it, every bug a scenario documents has a witness, and one job or two give the same result",
+    "[scenarios][explore][slow]") {
   // The acceptance check of `tlbsim explore --policy old,fixed`: an expectation with a lower bound
   // above zero documents a bug (or a regression) under that policy, so some schedule must show it.
   const ScenarioFile f = bundled();
@@ -270,7 +270,8 @@ TEST_CASE("explore: on every bundled scenario at its default bound, fixed never 
             CHECK(p.witness);
             if (q->side != HolderSide::Any) {
               const std::string row = metric + " " + bound.text();
-              const auto e = std::find_if(r.expectations.begin(), r.expectations.end(), [&](const PropertyResult& x) { return x.name == row; });
+              const auto e =
+                  std::find_if(r.expectations.begin(), r.expectations.end(), [&](const PropertyResult& x) { return x.name == row; });
               REQUIRE(e != r.expectations.end());
               CHECK(e->verdict != Verdict::Never);
             }
@@ -278,7 +279,6 @@ TEST_CASE("explore: on every bundled scenario at its default bound, fixed never 
       CHECK_FALSE(r.invariant);
     }
 }
-
 
 TEST_CASE("explore: unbounded DPOR reaches every outcome that running every schedule reaches", "[scenarios][explore]") {
   // The check on the dependency relation (docs/explore.md, "Why it is sound"): a relation that
@@ -335,9 +335,10 @@ TEST_CASE("explore: unbounded DPOR reaches every outcome that running every sche
     }
 }
 
-TEST_CASE("explore: by default, DPOR finds on every bundled scenario each property that running every schedule "
-          "within the scenario's bound finds",
-          "[scenarios][explore][slow]") {
+TEST_CASE(
+    "explore: by default, DPOR finds on every bundled scenario each property that running every schedule "
+    "within the scenario's bound finds",
+    "[scenarios][explore][slow]") {
   // A preemption bound makes DPOR incomplete (docs/explore.md): a trace whose representative
   // needs more preemptions than another of its orders can be missed. So `tlbsim explore`'s default
   // search (the unbounded one first, then rounds of bounds, within the default budget) must find
@@ -480,11 +481,11 @@ TEST_CASE("check_verdicts: a witness disagrees with never, a bounded Never is no
   const ExploreResult full = explore_rounds(s, *kernel::find_policy("old"), ExploreOptions{}, std::nullopt);
   REQUIRE(exhaustive_unbounded(full));
   c = check_verdicts(s, full);
-  CHECK(c[0].status == VerdictCheck::Status::Holds);       // freed never
-  CHECK(c[1].status == VerdictCheck::Status::Disagrees);   // table-freed never, but a witness exists
+  CHECK(c[0].status == VerdictCheck::Status::Holds);      // freed never
+  CHECK(c[1].status == VerdictCheck::Status::Disagrees);  // table-freed never, but a witness exists
   REQUIRE(c[1].witness);
-  CHECK(c[2].status == VerdictCheck::Status::Holds);       // table-freed sometimes
-  CHECK(c[3].status == VerdictCheck::Status::Disagrees);   // observed always: it fails somewhere
+  CHECK(c[2].status == VerdictCheck::Status::Holds);      // table-freed sometimes
+  CHECK(c[3].status == VerdictCheck::Status::Disagrees);  // observed always: it fails somewhere
   CHECK(c[3].found == Verdict::Sometimes);
   s.verdicts["old"] = {{"freed", "sometimes"}};
   c = check_verdicts(s, full);
@@ -494,9 +495,11 @@ TEST_CASE("check_verdicts: a witness disagrees with never, a bounded Never is no
 }
 
 TEST_CASE("explore refuses more than 64 threads at the 65th, with its line:column", "[scenarios][explore][loader]") {
-  std::string text = "{\"scenarios\": [{\"name\": \"wide\", \"source\": \"test\", \"cpus\": 1,\n"
-                     "  \"mms\": [{\"name\": \"proc\", \"vmas\": [{\"start\": \"0x40000000\", \"pages\": 1}]}],\n  \"threads\": [\n";
-  for (int i = 0; i < 70; ++i) text += std::string(i ? ",\n" : "") + "    {\"name\": \"T" + std::to_string(i) + "\", \"mm\": \"proc\", \"ops\": [\"exit\"]}";
+  std::string text =
+      "{\"scenarios\": [{\"name\": \"wide\", \"source\": \"test\", \"cpus\": 1,\n"
+      "  \"mms\": [{\"name\": \"proc\", \"vmas\": [{\"start\": \"0x40000000\", \"pages\": 1}]}],\n  \"threads\": [\n";
+  for (int i = 0; i < 70; ++i)
+    text += std::string(i ? ",\n" : "") + "    {\"name\": \"T" + std::to_string(i) + "\", \"mm\": \"proc\", \"ops\": [\"exit\"]}";
   text += "\n  ]}]}\n";
   const ScenarioFile f = parse_scenario_text(text, "wide.json");
   ExploreOptions opt;
@@ -506,6 +509,7 @@ TEST_CASE("explore refuses more than 64 threads at the 65th, with its line:colum
     FAIL("explored 70 threads");
   } catch (const ScenarioError& e) {
     REQUIRE(e.diagnostics().size() == 1);
-    CHECK(e.diagnostics()[0].format() == "wide.json:68:5: /scenarios/0/threads/64: explore handles at most 64 threads, scenario \"wide\" has 70");
+    CHECK(e.diagnostics()[0].format() ==
+          "wide.json:68:5: /scenarios/0/threads/64: explore handles at most 64 threads, scenario \"wide\" has 70");
   }
 }

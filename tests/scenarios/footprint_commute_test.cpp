@@ -67,10 +67,10 @@ std::vector<std::string> per_thread_events(const RunResult& r, size_t threads) {
   for (const StepRecord& st : r.trace)
     for (size_t i = st.ev_begin; i < st.ev_end; ++i) {
       const Event& e = r.events[i];
-      o[static_cast<size_t>(st.thread)] << to_string(e.kind) << ' ' << int(e.flags) << ' ' << int(e.level) << ' '
-                                        << to_string(e.holder) << ' ' << e.mm.value() << ' ' << e.tag << ' ' << e.func << ' '
-                                        << e.va << ' ' << e.end << ' ' << e.old_val << ' ' << e.new_val << ' ' << e.pfn.value()
-                                        << ' ' << e.gen << ' ' << e.aux << ' ' << e.note << '\n';
+      o[static_cast<size_t>(st.thread)] << to_string(e.kind) << ' ' << int(e.flags) << ' ' << int(e.level) << ' ' << to_string(e.holder)
+                                        << ' ' << e.mm.value() << ' ' << e.tag << ' ' << e.func << ' ' << e.va << ' ' << e.end << ' '
+                                        << e.old_val << ' ' << e.new_val << ' ' << e.pfn.value() << ' ' << e.gen << ' ' << e.aux << ' '
+                                        << e.note << '\n';
     }
   std::vector<std::string> out;
   for (auto& s : o) out.push_back(s.str());
@@ -94,8 +94,7 @@ struct Checked {
 
 /// Swap adjacent pairs of independent steps of `sched` (all of them, or `max_pairs` spread evenly)
 /// and check the swapped schedule runs and changes nothing.
-void check_schedule(const ScenarioSpec& s, const kernel::Policy& policy, const Schedule& sched, uint64_t max_pairs,
-                    Checked& c) {
+void check_schedule(const ScenarioSpec& s, const kernel::Policy& policy, const Schedule& sched, uint64_t max_pairs, Checked& c) {
   const RunResult base = replay(s, policy, sched);
   const size_t threads = s.threads.size();
   std::vector<const StepRecord*> steps;
@@ -122,9 +121,9 @@ void check_schedule(const ScenarioSpec& s, const kernel::Policy& policy, const S
     const size_t i = candidates[k];
     Schedule swapped = sched;
     std::swap(swapped[i], swapped[i + 1]);
-    INFO(s.name << ": steps " << i << " (" << s.threads[static_cast<size_t>(steps[i]->thread)].name << " " << steps[i]->label
-                << ") and " << i + 1 << " (" << s.threads[static_cast<size_t>(steps[i + 1]->thread)].name << " "
-                << steps[i + 1]->label << ") called independent; schedule " << schedule_text(s, sched));
+    INFO(s.name << ": steps " << i << " (" << s.threads[static_cast<size_t>(steps[i]->thread)].name << " " << steps[i]->label << ") and "
+                << i + 1 << " (" << s.threads[static_cast<size_t>(steps[i + 1]->thread)].name << " " << steps[i + 1]->label
+                << ") called independent; schedule " << schedule_text(s, sched));
     // (a) Neither disables the other: the second step can run first.
     CHECK((steps[i]->runnable >> steps[i + 1]->thread & 1) == 1);
     const RunResult other = replay(s, policy, swapped);
@@ -150,8 +149,7 @@ void check_all(uint64_t seeds, uint64_t max_pairs) {
 
 }  // namespace
 
-TEST_CASE("steps the explorer calls independent commute on random schedules of every bundled scenario",
-          "[scenarios][explore][footprint]") {
+TEST_CASE("steps the explorer calls independent commute on random schedules of every bundled scenario", "[scenarios][explore][footprint]") {
   check_all(20, 100000);
 }
 

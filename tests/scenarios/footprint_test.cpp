@@ -32,8 +32,8 @@ Event access(uint64_t va, Holder via, bool write, uint32_t pfn) {
 
 const Holder kAtc{HolderKind::Atc, 0};
 const Holder kTlb1{HolderKind::CpuTlb, 1};
-const StepActor kDevice{.device = true, .hardware = true};         // a DMA's translation and access
-const StepActor kDeviceInIopf{.device = true, .hardware = false};  // inside iommu_sva_handle_iopf()
+const StepActor kDevice{.device = true, .hardware = true};           // a DMA's translation and access
+const StepActor kDeviceInIopf{.device = true, .hardware = false};    // inside iommu_sva_handle_iopf()
 const StepActor kCpu1{.device = false, .cpu = 1, .hardware = true};  // a load or store
 const StepActor kCpu0{.device = false, .cpu = 0, .hardware = true};
 const StepActor kCpu0Kernel{.device = false, .cpu = 0};  // a system call's or fault handler's step
@@ -77,9 +77,10 @@ TEST_CASE("footprint: kernel steps are dependent only through what they touch, h
   CHECK(dependent(r0, w1));  // a read and a write of one frame do not
 }
 
-TEST_CASE("footprint: a device step that began at a hardware point and emitted nothing touched nothing, in the fault "
-          "handler it is kernel code",
-          "[scenarios][explore]") {
+TEST_CASE(
+    "footprint: a device step that began at a hardware point and emitted nothing touched nothing, in the fault "
+    "handler it is kernel code",
+    "[scenarios][explore]") {
   const Footprint entry = footprint(std::vector<Event>{}, kDevice);  // a device op starting
   CHECK_FALSE(entry.kernel);
   CHECK(entry.touches.empty());

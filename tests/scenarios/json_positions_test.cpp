@@ -24,17 +24,15 @@ const std::string kText = R"({
   "e": {"f": {"g": -3}}
 })";
 
-TEST_CASE("JsonPositions: each pointer's value, or its nearest ancestor when the value is missing, in one walk",
-          "[scenarios][loader]") {
+TEST_CASE("JsonPositions: each pointer's value, or its nearest ancestor when the value is missing, in one walk", "[scenarios][loader]") {
   const JsonPositions pos(kText);
-  const std::vector<std::string> pointers = {"", "/a", "/a/0", "/a/1", "/a/1/b", "/a/1/c~1d", "/a/2/1", "/e/f/g",
-                                             "/e/f/missing", "/a/7", "/zz/0/1"};
+  const std::vector<std::string> pointers = {"",       "/a",     "/a/0",         "/a/1", "/a/1/b", "/a/1/c~1d",
+                                             "/a/2/1", "/e/f/g", "/e/f/missing", "/a/7", "/zz/0/1"};
   const std::vector<TextPos> got = pos.at(pointers);
   REQUIRE(got.size() == pointers.size());
-  const std::vector<TextPos> want = {where(kText, "{"),     where(kText, "[1"),   where(kText, "1,"),
-                                     where(kText, "{\"b"),  where(kText, "\"x"),  where(kText, "null"),
-                                     where(kText, "2.5"),   where(kText, "-3"),   where(kText, "{\"g"),
-                                     where(kText, "[1"),    where(kText, "{")};
+  const std::vector<TextPos> want = {where(kText, "{"),    where(kText, "[1"),   where(kText, "1,"),  where(kText, "{\"b"),
+                                     where(kText, "\"x"),  where(kText, "null"), where(kText, "2.5"), where(kText, "-3"),
+                                     where(kText, "{\"g"), where(kText, "[1"),   where(kText, "{")};
   for (size_t i = 0; i < pointers.size(); ++i) {
     INFO(pointers[i]);
     CHECK(same(got[i], want[i]));

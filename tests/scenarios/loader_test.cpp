@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <regex>
 #include <set>
@@ -93,9 +93,8 @@ bool has(const std::vector<Diagnostic>& ds, const std::string& at, const std::st
 }
 
 bool sorted_by_position(const std::vector<Diagnostic>& ds) {
-  return std::is_sorted(ds.begin(), ds.end(), [](const Diagnostic& a, const Diagnostic& b) {
-    return std::tie(a.line, a.column) < std::tie(b.line, b.column);
-  });
+  return std::is_sorted(ds.begin(), ds.end(),
+                        [](const Diagnostic& a, const Diagnostic& b) { return std::tie(a.line, a.column) < std::tie(b.line, b.column); });
 }
 
 /// line:column of the first byte of the `nth` occurrence of `needle` in `text`.
@@ -244,9 +243,9 @@ TEST_CASE("several errors in one file are all reported, sorted by position", "[s
 
 TEST_CASE("line:column point at the offending value", "[scenarios]") {
   SECTION("after strings with escapes and multi-byte characters (columns count bytes)") {
-    const std::string text = scenario(
-        "      \"description\": \"tab\\t \\\"q\\\" \\u00e9 \xc3\xa9 \\\\\", \"cpus\": \"two\", \"reuse\": \"l\\u0069fo\\n\",\n" + kMm +
-        ",\n      \"threads\": []");
+    const std::string text =
+        scenario("      \"description\": \"tab\\t \\\"q\\\" \\u00e9 \xc3\xa9 \\\\\", \"cpus\": \"two\", \"reuse\": \"l\\u0069fo\\n\",\n" +
+                 kMm + ",\n      \"threads\": []");
     const auto ds = text_errors(text);
     INFO(listing(ds));
     REQUIRE(ds.size() == 2);
@@ -254,7 +253,8 @@ TEST_CASE("line:column point at the offending value", "[scenarios]") {
     CHECK(has(ds, pos_of(text, "\"l\\u0069fo"), "/scenarios/0/reuse", "expected one of \"lifo\", \"fifo\", got \"lifo\\n\""));
   }
   SECTION("numbers, including negative zero and floats") {
-    const std::string text = scenario("      \"cpus\": -0, \"tlb_entries\": 1.5e3, \"max_steps\": -7,\n" + kMm + ",\n      \"threads\": []");
+    const std::string text =
+        scenario("      \"cpus\": -0, \"tlb_entries\": 1.5e3, \"max_steps\": -7,\n" + kMm + ",\n      \"threads\": []");
     const auto ds = text_errors(text);
     INFO(listing(ds));
     REQUIRE(ds.size() == 3);
@@ -283,8 +283,8 @@ TEST_CASE("line:column point at the offending value", "[scenarios]") {
     CHECK(has(ds, pos_of(text, "1}}"), "/scenarios/0/expect/old/x~0y", "unknown metric \"x~y\""));
   }
   SECTION("a missing key: the pointer names the object, the position is its start") {
-    const std::string text = scenario(
-        "      \"mms\": [{\"name\": \"proc\", \"vmas\": [\n        {\"pages\": 1}\n      ]}],\n      \"threads\": []");
+    const std::string text =
+        scenario("      \"mms\": [{\"name\": \"proc\", \"vmas\": [\n        {\"pages\": 1}\n      ]}],\n      \"threads\": []");
     const auto ds = text_errors(text);
     INFO(listing(ds));
     REQUIRE(ds.size() == 1);
@@ -471,7 +471,7 @@ TEST_CASE("docs/scenario.schema.json names the ops, decodings, policies, metrics
 
   // Each op-needs rule of opObject: which ops must carry which keys.
   const std::map<std::string, unsigned> flag_of{{"kNeedAddr", kNeedAddr}, {"kNeedNewAddr", kNeedNewAddr}, {"kNeedProt", kNeedProt},
-                                                {"kNeedFile", kNeedFile}, {"kNeedMm", kNeedMm}, {"kNeedTarget", kNeedTarget}};
+                                                {"kNeedFile", kNeedFile}, {"kNeedMm", kNeedMm},           {"kNeedTarget", kNeedTarget}};
   std::set<std::string> rules;
   for (const json& rule : defs.at("opObject").at("allOf")) {
     std::string name = rule.at("$comment").get<std::string>();
@@ -506,10 +506,12 @@ TEST_CASE("docs/scenario.schema.json names the ops, decodings, policies, metrics
   for (const auto& p : kernel::policies()) policies.insert(p.name);
   CHECK(json_strings(defs.at("expect").at("propertyNames").at("enum")) == policies);
   const auto& m = expectation_names();
-  CHECK(json_strings(defs.at("expect").at("additionalProperties").at("propertyNames").at("enum")) == std::set<std::string>(m.begin(), m.end()));
+  CHECK(json_strings(defs.at("expect").at("additionalProperties").at("propertyNames").at("enum")) ==
+        std::set<std::string>(m.begin(), m.end()));
   CHECK(json_strings(defs.at("verdicts").at("propertyNames").at("enum")) == policies);
   const auto& e = explore_property_names();
-  CHECK(json_strings(defs.at("verdicts").at("additionalProperties").at("propertyNames").at("enum")) == std::set<std::string>(e.begin(), e.end()));
+  CHECK(json_strings(defs.at("verdicts").at("additionalProperties").at("propertyNames").at("enum")) ==
+        std::set<std::string>(e.begin(), e.end()));
 }
 
 TEST_CASE("docs/scenario-format.md lists every op with its thread kind", "[scenarios]") {
@@ -571,16 +573,17 @@ TEST_CASE("a scenario has at most 4096 devices, threads and mms (fork children i
     CHECK(d[0].message == "a scenario has at most 4096 devices");
   }
   SECTION("threads") {
-    const auto d = diags(R"({"scenarios": [{"name": "s", "source": "t", "mms": [)" + mm + R"(], "threads": [)" +
-                         many(4097, [](size_t i) { return R"({"name": "T)" + std::to_string(i) + R"(", "mm": "mm", "ops": ["exit"]})"; }) +
-                         "]}]}");
+    const auto d =
+        diags(R"({"scenarios": [{"name": "s", "source": "t", "mms": [)" + mm + R"(], "threads": [)" +
+              many(4097, [](size_t i) { return R"({"name": "T)" + std::to_string(i) + R"(", "mm": "mm", "ops": ["exit"]})"; }) + "]}]}");
     REQUIRE(d.size() == 1);
     CHECK(d[0].pointer == "/scenarios/0/threads/4096");
     CHECK(d[0].message == "a scenario has at most 4096 threads");
   }
   SECTION("mms, counting every fork's child") {
-    const auto d = diags(R"({"scenarios": [{"name": "s", "source": "t", "mms": [)" + mm + R"(], "threads": [{"name": "T", "mm": "mm", "ops": [)" +
-                         many(4096, [](size_t i) { return R"({"op": "fork", "name": "c)" + std::to_string(i) + R"("})"; }) + "]}]}]}");
+    const auto d =
+        diags(R"({"scenarios": [{"name": "s", "source": "t", "mms": [)" + mm + R"(], "threads": [{"name": "T", "mm": "mm", "ops": [)" +
+              many(4096, [](size_t i) { return R"({"op": "fork", "name": "c)" + std::to_string(i) + R"("})"; }) + "]}]}]}");
     REQUIRE(d.size() == 1);
     CHECK(d[0].pointer == "/scenarios/0/threads/0/ops/4095");
     CHECK(d[0].message == "a scenario has at most 4096 mms, forks' children included");
@@ -614,7 +617,8 @@ TEST_CASE("vmalloc areas: touching ones load, an overlap is found whatever the o
     return R"({"scenarios": [{"name": "v", "source": "t", "vmalloc": [)" + areas + R"(], "mms": [], "threads": []}]})";
   };
   CHECK(text_errors(with_areas(R"({"addr": "0xffffc90000002000", "pages": 2}, {"addr": "0xffffc90000000000", "pages": 2},
-                                  {"addr": "0xffffc90000004000"})")).empty());
+                                  {"addr": "0xffffc90000004000"})"))
+            .empty());
   // The third overlaps the first, listed before a non-overlapping one in between.
   const auto errors = text_errors(with_areas(R"({"addr": "0xffffc90000004000", "pages": 4}, {"addr": "0xffffc90000000000"},
                                               {"addr": "0xffffc90000006000"})"));
@@ -633,7 +637,8 @@ TEST_CASE("VMAs read while the file is parsed: each element in order, objects or
     const std::string text = scenario(R"(      "files": [{"name": "f", "pages": 8}],
       "mms": [{"name": "proc", "vmas": [{"start": "0x40000000", "pages": 2, "populate": "read"},
                                        {"start": "0x50000000", "pages": 1, "prot": "r", "file": "f", "pgoff": 3},
-                                       {"start": "0x60000000", "pages": 3, "populate": "write"}]}])" + threads);
+                                       {"start": "0x60000000", "pages": 3, "populate": "write"}]}])" +
+                                      threads);
     const std::vector<VmaSpec> v = parse_scenario_text(text, "t.json").scenarios.at(0).mms.at(0).vmas;
     REQUIRE(v.size() == 3);
     CHECK(v[0].start == 0x40000000);
@@ -647,7 +652,8 @@ TEST_CASE("VMAs read while the file is parsed: each element in order, objects or
   }
   SECTION("objects and other values mixed: every message at its element") {
     const std::string text = scenario(R"(      "mms": [{"name": "proc", "vmas": [{"start": "0x40000000", "pages": 1}, 5, null,
-                                       {"start": "0x50000000", "pages": "x"}, {"start": "0x60000000"}]}])" + threads);
+                                       {"start": "0x50000000", "pages": "x"}, {"start": "0x60000000"}]}])" +
+                                      threads);
     const auto ds = text_errors(text);
     INFO(listing(ds));
     REQUIRE(ds.size() == 4);
@@ -658,16 +664,20 @@ TEST_CASE("VMAs read while the file is parsed: each element in order, objects or
     CHECK(sorted_by_position(ds));
   }
   SECTION("a repeated \"vmas\" key: only the last list counts, as for any value") {
-    const std::string text = scenario(R"(      "mms": [{"name": "proc", "vmas": [{"start": "0x40000000", "pages": "bad"}, {"start": "0x40000000", "pages": 1}],
-                                      "vmas": [{"start": "0x40000000", "pages": 1}]}])" + threads);
+    const std::string text =
+        scenario(R"(      "mms": [{"name": "proc", "vmas": [{"start": "0x40000000", "pages": "bad"}, {"start": "0x40000000", "pages": 1}],
+                                      "vmas": [{"start": "0x40000000", "pages": 1}]}])" +
+                 threads);
     const auto ds = text_errors(text);
     INFO(listing(ds));
     REQUIRE(ds.size() == 1);
     CHECK(has(ds, pos_of(text, "\"vmas\"", 2), "/scenarios/0/mms/0/vmas", "duplicate key \"vmas\""));
   }
   SECTION("a repeated \"mms\" key: the first list's VMAs are gone with it") {
-    const std::string text = scenario(R"(      "mms": [{"name": "gone", "vmas": [{"start": 1, "pages": 1}]}, {"name": "x", "vmas": [{"pages": 0}]}],
-      "mms": [{"name": "proc", "vmas": [{"start": "0x40000000", "pages": 1}]}])" + threads);
+    const std::string text =
+        scenario(R"(      "mms": [{"name": "gone", "vmas": [{"start": 1, "pages": 1}]}, {"name": "x", "vmas": [{"pages": 0}]}],
+      "mms": [{"name": "proc", "vmas": [{"start": "0x40000000", "pages": 1}]}])" +
+                 threads);
     const auto ds = text_errors(text);
     INFO(listing(ds));
     REQUIRE(ds.size() == 1);

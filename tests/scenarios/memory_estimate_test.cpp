@@ -45,9 +45,8 @@ void check_covers(const ScenarioSpec& s, const std::string& what) {
       RunOptions ro;
       if (seed) ro.seed = seed;
       const Used u = used_by(run_scenario(s, *kernel::find_policy(pol), ro));
-      INFO(what << ": " << s.name << " under " << pol << ", seed " << seed << ": used " << u.frames << " frames, "
-                << u.events << " events, " << u.steps << " steps; estimated " << e.frames << ", " << e.events << ", "
-                << e.steps);
+      INFO(what << ": " << s.name << " under " << pol << ", seed " << seed << ": used " << u.frames << " frames, " << u.events
+                << " events, " << u.steps << " steps; estimated " << e.frames << ", " << e.events << ", " << e.steps);
       CHECK(u.frames <= e.frames);
       CHECK(u.events <= e.events);
       CHECK(u.steps <= e.steps);
@@ -85,8 +84,7 @@ TEST_CASE("the memory estimate covers the frames, events and steps of real runs 
       for (const ScenarioSpec& s : load_scenario_file(e.path().string()).scenarios) check_covers(s, e.path().filename().string());
 }
 
-TEST_CASE("the memory estimate covers the frames, events and steps of real runs of 150 generated valid scenarios",
-          "[scenarios][memory]") {
+TEST_CASE("the memory estimate covers the frames, events and steps of real runs of 150 generated valid scenarios", "[scenarios][memory]") {
   for (uint64_t seed = 0; seed < 150; ++seed) {
     const ScenarioFile f = parse_scenario_text(test::generate_valid_scenario(seed), "valid.json");
     for (const ScenarioSpec& s : f.scenarios) check_covers(s, "generate_valid_scenario(" + std::to_string(seed) + ")");
@@ -114,9 +112,9 @@ TEST_CASE("max-memory: a scenario whose estimate is over the limit is rejected w
   REQUIRE(d.size() == 1);
   CHECK(d[0].pointer == "/scenarios/0/threads/0/ops/0");
   CHECK(d[0].message == "scenario \"big\" needs an estimated " + format_bytes(e.bytes) + " for one run, more than --max-memory " +
-                            std::to_string(mib - 1) + " MiB (" + std::to_string(e.frames) + " frames, " +
-                            std::to_string(e.events) + " events, " + std::to_string(e.steps) +
-                            " steps); the largest part, " + format_bytes(e.largest_bytes) + ", is here");
+                            std::to_string(mib - 1) + " MiB (" + std::to_string(e.frames) + " frames, " + std::to_string(e.events) +
+                            " events, " + std::to_string(e.steps) + " steps); the largest part, " + format_bytes(e.largest_bytes) +
+                            ", is here");
 }
 
 TEST_CASE("the memory estimate saturates instead of wrapping on counts past 2^64", "[scenarios][memory]") {

@@ -10,9 +10,9 @@
 #include <set>
 #include <sstream>
 
+#include "model/pte.h"
 #include "scenarios/detector.h"
 #include "scenarios/metrics.h"
-#include "model/pte.h"
 
 using namespace tlbsim;
 using namespace tlbsim::scenarios;
@@ -43,7 +43,8 @@ TEST_CASE("every window class has one row in metrics(); names and severities are
   CHECK(find_metric("no-such-metric") == nullptr);
 }
 
-TEST_CASE("window classes rank stale < permission < freed < table-freed < reused, and observed findings above all", "[scenarios][metrics]") {
+TEST_CASE("window classes rank stale < permission < freed < table-freed < reused, and observed findings above all",
+          "[scenarios][metrics]") {
   CHECK(severity(WindowClass::Stale) < severity(WindowClass::Permission));
   CHECK(severity(WindowClass::Permission) < severity(WindowClass::Freed));
   CHECK(severity(WindowClass::Freed) < severity(WindowClass::TableFreed));
@@ -91,7 +92,7 @@ TEST_CASE("an expectation may count one side's caches: cpu: or device: before a 
   CHECK(q->side == HolderSide::Device);
   CHECK(parse_metric("cpu:windows")->side == HolderSide::Cpu);
   CHECK(parse_metric("observed")->side == HolderSide::Any);
-  CHECK_FALSE(parse_metric("cpu:livelocks"));    // a livelock is not held in a cache
+  CHECK_FALSE(parse_metric("cpu:livelocks"));  // a livelock is not held in a cache
   CHECK_FALSE(parse_metric("device:transient"));
   CHECK_FALSE(parse_metric("iommu:windows"));
   CHECK_FALSE(parse_metric("device:"));
@@ -115,13 +116,38 @@ TEST_CASE("a side's count covers only its caches, and the two sides add up to th
   };
   const uint64_t va = 0x400000;
   for (unsigned l = 4; l >= 2; --l)
-    add(Event{.kind = EventKind::PteStore, .level = uint8_t(l), .mm = MmId{0}, .func = "s", .va = va & ~((uint64_t{1} << (12 + 9 * (l - 1))) - 1),
-              .end = (va & ~((uint64_t{1} << (12 + 9 * (l - 1))) - 1)) + (uint64_t{1} << (12 + 9 * (l - 1))), .new_val = Pte::table(Pfn{100 + l}).raw()});
-  add(Event{.kind = EventKind::PteStore, .level = 1, .mm = MmId{0}, .func = "s", .va = va, .end = va + 4096, .new_val = Pte::make(Pfn{7}, true).raw()});
+    add(Event{.kind = EventKind::PteStore,
+              .level = uint8_t(l),
+              .mm = MmId{0},
+              .func = "s",
+              .va = va & ~((uint64_t{1} << (12 + 9 * (l - 1))) - 1),
+              .end = (va & ~((uint64_t{1} << (12 + 9 * (l - 1))) - 1)) + (uint64_t{1} << (12 + 9 * (l - 1))),
+              .new_val = Pte::table(Pfn{100 + l}).raw()});
+  add(Event{.kind = EventKind::PteStore,
+            .level = 1,
+            .mm = MmId{0},
+            .func = "s",
+            .va = va,
+            .end = va + 4096,
+            .new_val = Pte::make(Pfn{7}, true).raw()});
   const Holder cpu{HolderKind::CpuTlb, 0}, atc{HolderKind::Atc, 0};
   for (Holder h : {cpu, atc})
-    add(Event{.kind = EventKind::Fill, .flags = kEvWrite, .level = 1, .holder = h, .mm = MmId{0}, .func = "fill", .va = va, .end = va + 4096, .pfn = Pfn{7}});
-  add(Event{.kind = EventKind::PteStore, .level = 1, .mm = MmId{0}, .func = "clear", .va = va, .end = va + 4096, .old_val = Pte::make(Pfn{7}, true).raw()});
+    add(Event{.kind = EventKind::Fill,
+              .flags = kEvWrite,
+              .level = 1,
+              .holder = h,
+              .mm = MmId{0},
+              .func = "fill",
+              .va = va,
+              .end = va + 4096,
+              .pfn = Pfn{7}});
+  add(Event{.kind = EventKind::PteStore,
+            .level = 1,
+            .mm = MmId{0},
+            .func = "clear",
+            .va = va,
+            .end = va + 4096,
+            .old_val = Pte::make(Pfn{7}, true).raw()});
   add(Event{.kind = EventKind::Access, .flags = kEvCached, .holder = cpu, .mm = MmId{0}, .func = "load", .va = va, .pfn = Pfn{7}});
   add(Event{.kind = EventKind::FrameFree, .func = "free", .pfn = Pfn{7}});
   add(Event{.kind = EventKind::Access, .flags = kEvCached, .holder = atc, .mm = MmId{0}, .func = "DMA", .va = va, .pfn = Pfn{7}});

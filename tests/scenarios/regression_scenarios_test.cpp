@@ -35,8 +35,7 @@ constexpr uint64_t kExploreSample = 300;
 
 }  // namespace
 
-TEST_CASE("every regression scenario runs with every invariant checked, under its own and random schedules",
-          "[scenarios][regressions]") {
+TEST_CASE("every regression scenario runs with every invariant checked, under its own and random schedules", "[scenarios][regressions]") {
   const std::vector<std::filesystem::path> files = regression_files();
   REQUIRE_FALSE(files.empty());
   for (const auto& path : files)
@@ -65,8 +64,7 @@ TEST_CASE("a random sample of every regression scenario's schedules meets no mod
       }
 }
 
-TEST_CASE("tlbsim explore's default search establishes every verdict a regression scenario states",
-          "[scenarios][regressions][explore]") {
+TEST_CASE("tlbsim explore's default search establishes every verdict a regression scenario states", "[scenarios][regressions][explore]") {
   size_t stated = 0;
   for (const auto& path : regression_files())
     for (const ScenarioSpec& s : load_scenario_file(path.string()).scenarios)

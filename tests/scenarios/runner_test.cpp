@@ -89,7 +89,8 @@ TEST_CASE("the same scenario and seed give byte-identical reports", "[scenarios]
     std::vector<ScenarioOutcome> out;
     for (const ScenarioSpec& s : f.scenarios) {
       ScenarioOutcome so{&s, {}};
-      for (const char* p : {"old", "fixed"}) so.policies.push_back(judge(s, run_scenario(s, *kernel::find_policy(p), {.seed = seed, .check_invariants = true})));
+      for (const char* p : {"old", "fixed"})
+        so.policies.push_back(judge(s, run_scenario(s, *kernel::find_policy(p), {.seed = seed, .check_invariants = true})));
       out.push_back(std::move(so));
     }
     return json_report(f.path, out).dump() + text_report(f.path, out);
@@ -290,7 +291,8 @@ TEST_CASE("repeat goes over an access op's pages that many times, one step per a
   std::string bad = kTwoReaders;
   bad.replace(bad.find(R"({"op": "read", "addr": "0x2000"})"), 32, R"({"op": "read", "addr": "0x2000", "repeat": 0})");
   bad.replace(bad.find("SCHEDULE"), 8, R"(["A*", "B*"])");
-  CHECK_THROWS_WITH(parse_scenario_text(bad, "test.json"), Catch::Contains("/threads/0/ops/1/repeat: expected an integer in 1..1048576, got 0"));
+  CHECK_THROWS_WITH(parse_scenario_text(bad, "test.json"),
+                    Catch::Contains("/threads/0/ops/1/repeat: expected an integer in 1..1048576, got 0"));
 }
 
 namespace {
@@ -328,8 +330,7 @@ TEST_CASE("a thread of a fork's child starts once the fork has woken the child, 
   CHECK(accessors == std::vector<std::string>{"T0", "C1"});
 }
 
-TEST_CASE("a thread of a fork's child whose parent exits before forking runs nothing, and the run ends without a deadlock",
-          "[scenarios]") {
+TEST_CASE("a thread of a fork's child whose parent exits before forking runs nothing, and the run ends without a deadlock", "[scenarios]") {
   // T0 is inside its read when T1 exits the process: it dies before its fork.
   const RunResult r = run_fork_child(R"(["T1*", "T0*", "C1*"])");
   CHECK(r.status == RunResult::Status::Completed);
@@ -362,8 +363,7 @@ TEST_CASE("a thp VMA is mapped by a huge PMD at setup; a partial zap splits it a
   CHECK(huge_pmd_sets == std::vector<std::string>{"setup", "khugepaged"});
 }
 
-TEST_CASE("a brk op grows the heap from the mm's break, writes land there, and a brk back frees them after the flush",
-          "[scenarios]") {
+TEST_CASE("a brk op grows the heap from the mm's break, writes land there, and a brk back frees them after the flush", "[scenarios]") {
   const ScenarioFile f = parse_scenario_text(R"({"scenarios": [{"name": "s", "source": "test",
     "mms": [{"name": "proc", "brk": "0x40000000"}],
     "threads": [

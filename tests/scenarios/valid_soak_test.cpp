@@ -28,9 +28,10 @@ namespace {
 void require_no_internal_error(const char* what, const SoakStats& st) {
   std::fprintf(stderr, "%s\n", soak_summary(what, st).c_str());
   for (const auto& [key, f] : st.first_finding)
-    std::fprintf(stderr, "  %s: seed %llu under %s, %s:\n    %s\n", key.c_str(), static_cast<unsigned long long>(f.seed),
-                 f.policy.c_str(), f.how.c_str(), f.message.c_str());
-  for (const auto& [msg, n] : st.rejections) std::fprintf(stderr, "  rejected %llux: %s\n", static_cast<unsigned long long>(n), msg.c_str());
+    std::fprintf(stderr, "  %s: seed %llu under %s, %s:\n    %s\n", key.c_str(), static_cast<unsigned long long>(f.seed), f.policy.c_str(),
+                 f.how.c_str(), f.message.c_str());
+  for (const auto& [msg, n] : st.rejections)
+    std::fprintf(stderr, "  rejected %llux: %s\n", static_cast<unsigned long long>(n), msg.c_str());
   INFO(soak_summary(what, st));
   // The generator writes valid scenarios by construction; a rejection is a generator bug, but a
   // rare one costs only that seed.
@@ -103,16 +104,33 @@ TEST_CASE("valid scenario generator: deterministic, every scenario loads, and co
     INFO(d.name);
     CHECK(decodings[std::string(d.name)] >= 50);
   }
-  for (const char* f : {"1 cpu", "64 cpus", "2-63 cpus", "big TLB", "tiny TLB", "several mms", "walk cache on", "walk cache off",
-                        "ats on", "ats off", "btm", "file", "anon", "pfnmap", "shared", "read-only", "100+ pages", "huge file mapping",
-                        "1 threads", "6 threads", "kernel thread racing others"}) {
+  for (const char* f : {"1 cpu",
+                        "64 cpus",
+                        "2-63 cpus",
+                        "big TLB",
+                        "tiny TLB",
+                        "several mms",
+                        "walk cache on",
+                        "walk cache off",
+                        "ats on",
+                        "ats off",
+                        "btm",
+                        "file",
+                        "anon",
+                        "pfnmap",
+                        "shared",
+                        "read-only",
+                        "100+ pages",
+                        "huge file mapping",
+                        "1 threads",
+                        "6 threads",
+                        "kernel thread racing others"}) {
     INFO(f);
     CHECK(features[f] >= 30);
   }
 }
 
-TEST_CASE("the model meets no internal error on 200 generated valid scenarios, checked and explored at random",
-          "[scenarios][soak]") {
+TEST_CASE("the model meets no internal error on 200 generated valid scenarios, checked and explored at random", "[scenarios][soak]") {
   SoakOptions opt;
   opt.scenarios = 200;
   require_no_internal_error("valid-scenario soak (sample)", run_soak(opt));

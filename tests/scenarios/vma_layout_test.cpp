@@ -54,7 +54,8 @@ std::string many_vmas(size_t n, const std::string& extra) {
   auto hex = [](uint64_t v) {
     static const char* d = "0123456789abcdef";
     std::string s;
-    do s.insert(s.begin(), d[v & 15]); while (v >>= 4);
+    do s.insert(s.begin(), d[v & 15]);
+    while (v >>= 4);
     return "\"0x" + s + "\"";
   };
   for (size_t i = 0; i < n; ++i) {

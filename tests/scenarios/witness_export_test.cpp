@@ -42,8 +42,10 @@ int partial_overlaps(std::vector<std::pair<uint64_t, uint64_t>> spans) {
   int bad = 0;
   for (auto [b, e] : spans) {
     while (!open.empty() && open.back() <= b) open.pop_back();
-    if (!open.empty() && e > open.back()) ++bad;
-    else open.push_back(e);
+    if (!open.empty() && e > open.back())
+      ++bad;
+    else
+      open.push_back(e);
   }
   return bad;
 }
@@ -75,8 +77,8 @@ TEST_CASE("trace_json: every track's spans nest, and every window is drawn once"
         by_tid[e["tid"].get<int>()].emplace_back(b, b + e["dur"].get<uint64_t>());
         if (e["cat"] == "window") {
           ++windows;
-          static const std::set<std::string> kKnown = {"cq_build_running", "thread_state_iowait", "bad", "terrible",
-                                                      "cq_build_failed", "generic_work"};
+          static const std::set<std::string> kKnown = {"cq_build_running", "thread_state_iowait", "bad",
+                                                       "terrible",         "cq_build_failed",     "generic_work"};
           CHECK(kKnown.count(e["cname"].get<std::string>()) == 1);
         }
       }

@@ -31,8 +31,8 @@ struct Enumerated {
 /// command per step, in every order its device allows (queue order, or with
 /// `cmds_complete_in_order` false every permutation): each order is a choice of the enumeration
 /// like a thread's step (RunOptions::batch_order).
-Enumerated enumerate_all(const scenarios::ScenarioSpec& s, const kernel::Policy& policy, int preemptions = -1,
-                         uint64_t max_schedules = 0, bool every_batch_order = false);
+Enumerated enumerate_all(const scenarios::ScenarioSpec& s, const kernel::Policy& policy, int preemptions = -1, uint64_t max_schedules = 0,
+                         bool every_batch_order = false);
 
 /// The properties an exploration found (not Never), named as enumerate_all() names them; deadlock
 /// and the step budget are explore's own verdicts, left out.

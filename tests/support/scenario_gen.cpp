@@ -21,10 +21,10 @@ using Json = nlohmann::ordered_json;
 namespace {
 
 constexpr uint64_t kPage = 0x1000;
-constexpr uint64_t kBase = 0x40000000;   // the main VMA
-constexpr uint64_t kOther = 0x50000000;  // the optional second VMA (and an mremap destination)
-constexpr uint64_t kFree = 0x60000000;   // never mapped at setup: the other mremap destination
-constexpr uint64_t kHeap = 0x70000000;   // the empty heap of a brk op when the main VMA cannot be it
+constexpr uint64_t kBase = 0x40000000;             // the main VMA
+constexpr uint64_t kOther = 0x50000000;            // the optional second VMA (and an mremap destination)
+constexpr uint64_t kFree = 0x60000000;             // never mapped at setup: the other mremap destination
+constexpr uint64_t kHeap = 0x70000000;             // the empty heap of a brk op when the main VMA cannot be it
 constexpr uint64_t kVmalloc = 0xffffc90000000000;  // the vmalloc area of a kernel-half scenario
 
 std::string hex(uint64_t v) {
@@ -55,8 +55,10 @@ class Gen {
     plan.push_back({primary.kind, {std::string(primary.name)}});
     if (pick(3) == 0) {
       const std::string other = op_of_kind(primary.kind);
-      if (pick(2)) plan[0].ops.push_back(other);
-      else plan[0].ops.insert(plan[0].ops.begin(), other);
+      if (pick(2))
+        plan[0].ops.push_back(other);
+      else
+        plan[0].ops.insert(plan[0].ops.begin(), other);
     }
     while (plan.size() < nthreads) {
       // Half the companions of a CPU or kernel op are DMA (the races the explorer is for: a
@@ -79,8 +81,10 @@ class Gen {
       bool mine = false;
       for (std::string& op : p.ops)
         if (op == "vfree" || op == "ioremap_huge") {
-          if (m_arm || (half_taken && !mine)) op = "reclaim";
-          else mine = true;
+          if (m_arm || (half_taken && !mine))
+            op = "reclaim";
+          else
+            mine = true;
         }
       half_taken = half_taken || mine;
       const auto remap = std::find(p.ops.begin(), p.ops.end(), "ioremap_huge");
@@ -92,9 +96,8 @@ class Gen {
     // The worker returns only once every ioremap has run: it is its thread's last op.
     for (Plan& p : plan)
       std::stable_partition(p.ops.begin(), p.ops.end(), [](const std::string& op) { return op != "kernel_pgtable_work"; });
-    const bool remaps = std::any_of(plan.begin(), plan.end(), [](const Plan& p) {
-      return std::find(p.ops.begin(), p.ops.end(), "ioremap_huge") != p.ops.end();
-    });
+    const bool remaps = std::any_of(plan.begin(), plan.end(),
+                                    [](const Plan& p) { return std::find(p.ops.begin(), p.ops.end(), "ioremap_huge") != p.ops.end(); });
     if (remaps && !worker) plan.push_back({ThreadKind::Kernel, {"kernel_pgtable_work"}});
     for (const Plan& p : plan)
       for (const std::string& op : p.ops) {
@@ -299,8 +302,7 @@ class Gen {
       } else {
         range(o);
       }
-    } else if (op == "read" || op == "write" || op == "munmap" || op == "madvise_dontneed" || op == "madvise_free" ||
-               op == "migrate_vma") {
+    } else if (op == "read" || op == "write" || op == "munmap" || op == "madvise_dontneed" || op == "madvise_free" || op == "migrate_vma") {
       range(o);
     } else if (op == "fork") {
       o["name"] = "child" + std::to_string(m_children++);
@@ -384,8 +386,8 @@ class Gen {
 
 std::string generate_scenario(uint64_t seed, unsigned attempt) { return Gen(seed, attempt).run(attempt); }
 
-std::optional<GeneratedScenario> pick_scenario(uint64_t seed, const std::vector<std::string>& policies,
-                                               uint64_t max_schedules, GenStats& stats, unsigned max_attempts) {
+std::optional<GeneratedScenario> pick_scenario(uint64_t seed, const std::vector<std::string>& policies, uint64_t max_schedules,
+                                               GenStats& stats, unsigned max_attempts) {
   ++stats.seeds;
   for (unsigned attempt = 0; attempt < max_attempts; ++attempt) {
     GeneratedScenario g;

@@ -52,7 +52,7 @@ struct GeneratedScenario {
 /// The first attempt of `seed` that the loader accepts and that has at most `max_schedules`
 /// schedules under every policy in `policies` (with each policy's full enumeration), trying at
 /// most `max_attempts` attempts; nullopt if none does.
-std::optional<GeneratedScenario> pick_scenario(uint64_t seed, const std::vector<std::string>& policies,
-                                               uint64_t max_schedules, GenStats& stats, unsigned max_attempts = 8);
+std::optional<GeneratedScenario> pick_scenario(uint64_t seed, const std::vector<std::string>& policies, uint64_t max_schedules,
+                                               GenStats& stats, unsigned max_attempts = 8);
 
 }  // namespace tlbsim::test

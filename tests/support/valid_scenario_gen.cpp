@@ -60,7 +60,7 @@ struct MmL {
   std::string name;
   std::vector<VmaL> vmas;
   std::vector<Extent> extents;
-  uint64_t hot = 0;  ///< the address of a page most op ranges start near
+  uint64_t hot = 0;                 ///< the address of a page most op ranges start near
   uint64_t start_brk = 0, brk = 0;  ///< the heap: its last VMA when that is private anonymous memory, else empty
 };
 
@@ -426,8 +426,8 @@ class Gen {
       const uint64_t first = pick(a.pages);
       o["addr"] = hex(a.addr + first * kPage);
       if (pick(2)) o["pages"] = 1 + pick(a.pages - first);
-    } else if (op == "read" || op == "write" || op == "munmap" || op == "madvise_dontneed" || op == "madvise_free" ||
-        op == "migrate_vma" || op == "dma_read" || op == "dma_write") {
+    } else if (op == "read" || op == "write" || op == "munmap" || op == "madvise_dontneed" || op == "madvise_free" || op == "migrate_vma" ||
+               op == "dma_read" || op == "dma_write") {
       addr_range(o, mm);
     } else if (op == "vfree" || op == "ioremap_huge") {
       kernel_half_op(o);
@@ -576,7 +576,6 @@ class Gen {
     }
   }
 
-
   struct AreaL {
     uint64_t addr = 0, pages = 1;
     bool freed = false;
@@ -586,7 +585,7 @@ class Gen {
   SplitMix64 m_rng;
   std::vector<AreaL> m_areas;
   std::set<uint64_t> m_freed_here, m_remapped;  ///< areas this thread freed; blocks remapped
-  bool m_worker = false;  ///< a kernel_pgtable_work op exists
+  bool m_worker = false;                        ///< a kernel_pgtable_work op exists
   bool m_arm = false;
   unsigned m_cpus = 1;
   int m_huge = -1;  ///< index in m_files of the khugepaged file, if any

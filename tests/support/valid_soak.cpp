@@ -101,7 +101,8 @@ SoakStats run_soak(const SoakOptions& opt) {
                  static_cast<unsigned long long>(st.internal_errors));
     if (st.errors.size() != kinds)
       for (const auto& [key, f] : st.first_finding)
-        if (f.seed == seed) std::fprintf(stderr, "  new: %s under %s, %s: %s\n", key.c_str(), f.policy.c_str(), f.how.c_str(), f.message.c_str());
+        if (f.seed == seed)
+          std::fprintf(stderr, "  new: %s under %s, %s: %s\n", key.c_str(), f.policy.c_str(), f.how.c_str(), f.message.c_str());
   }
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return st;
@@ -109,8 +110,7 @@ SoakStats run_soak(const SoakOptions& opt) {
 
 std::string soak_summary(const char* what, const SoakStats& s) {
   std::ostringstream os;
-  os << what << ": " << s.scenarios << " scenarios, " << s.loader_rejected << " rejected by the loader, " << s.runs
-     << " checked runs (";
+  os << what << ": " << s.scenarios << " scenarios, " << s.loader_rejected << " rejected by the loader, " << s.runs << " checked runs (";
   bool first = true;
   for (const auto& [status, n] : s.statuses) {
     os << (first ? "" : ", ") << n << " " << status;

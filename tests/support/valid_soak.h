@@ -37,14 +37,14 @@ struct SoakFinding {
 struct SoakStats {
   uint64_t scenarios = 0;
   uint64_t loader_rejected = 0;
-  uint64_t runs = 0;             ///< checked runs (own and random schedules)
-  uint64_t explore_runs = 0;     ///< executions explore ran
-  uint64_t internal_errors = 0;  ///< runs and explorations that ended in an internal error
-  std::map<std::string, uint64_t> statuses;          ///< checked runs by end status
-  std::map<std::string, uint64_t> first_status_seed; ///< the first seed that ended so, for each status but "completed"
-  std::map<std::string, uint64_t> errors;            ///< internal errors by where they were raised
-  std::map<std::string, SoakFinding> first_finding;  ///< by the same key
-  std::map<std::string, uint64_t> rejections;        ///< loader messages, for fixing the generator
+  uint64_t runs = 0;                                  ///< checked runs (own and random schedules)
+  uint64_t explore_runs = 0;                          ///< executions explore ran
+  uint64_t internal_errors = 0;                       ///< runs and explorations that ended in an internal error
+  std::map<std::string, uint64_t> statuses;           ///< checked runs by end status
+  std::map<std::string, uint64_t> first_status_seed;  ///< the first seed that ended so, for each status but "completed"
+  std::map<std::string, uint64_t> errors;             ///< internal errors by where they were raised
+  std::map<std::string, SoakFinding> first_finding;   ///< by the same key
+  std::map<std::string, uint64_t> rejections;         ///< loader messages, for fixing the generator
   std::vector<uint64_t> rejected_seeds;
   double seconds = 0;
 };
