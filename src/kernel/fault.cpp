@@ -65,7 +65,10 @@ Task<FaultResult> wp_page_copy(Kernel& k, AddressSpace& mm, Vma vma, uint64_t ad
 /// can reach (no other swap PTE or mapping): otherwise read-only, and a write fault goes on to
 /// do_wp_page() (here: the retry), which copies it. Going from not present to present, nothing
 /// is flushed.
-Task<FaultResult> do_swap_page(Kernel& k, AddressSpace& mm, const Vma& vma, uint64_t page, PteRef r, Pte orig, bool write) {
+Task<FaultResult> do_swap_page(Kernel& k, AddressSpace& mm, Vma vma, uint64_t page, PteRef r, Pte orig, bool write) {
+  // The fault looked the VMA up before it slept (a lock, another thread's steps); the page it
+  // maps back is anonymous, added to the VMA's anon_vma as it is now (page_add_anon_rmap()).
+  refresh_anon_vma(mm, vma);
   const uint64_t slot = orig.swp_offset();
   trace_call(k, "do_swap_page", mm.id(), page, page + kPageSize);
   SwapSlot s = k.swap().slot(slot);

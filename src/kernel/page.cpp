@@ -45,16 +45,30 @@ void copy_page(Kernel& k, MmId mm, uint64_t va, Pfn from, Pfn to, const char* fu
   k.bus().emit(std::move(e));
 }
 
+namespace {
+
+// The mm's own VMA for the caller's copy: what the kernel's vma pointer shows now. The caller's
+// mmap_lock keeps the VMA from being split, merged or unmapped, so its range names it.
+Vma& live_vma(AddressSpace& mm, const Vma& copy, const char* func) {
+  const std::vector<Vma>& vmas = mm.vmas();
+  const auto it = std::find_if(vmas.begin(), vmas.end(), [&](const Vma& v) { return v.start == copy.start && v.end == copy.end; });
+  TLBSIM_CHECK(it != vmas.end(), func << ": no VMA [" << hex(copy.start) << ", " << hex(copy.end) << ")");
+  return mm.vmas_mut()[static_cast<size_t>(it - vmas.begin())];
+}
+
+}  // namespace
+
 void anon_vma_prepare(Kernel& k, AddressSpace& mm, Vma& vma) {
   if (vma.anon_vma) return;
   // The caller's copy may predate another fault's anon_vma_prepare(): as the kernel rechecks
-  // vma->anon_vma under mm->page_table_lock, the mm's VMA is read again (one step here). The
-  // caller's mmap_lock keeps the VMA from being split, merged or unmapped, so its range names it.
-  const std::vector<Vma>& vmas = mm.vmas();
-  const auto it = std::find_if(vmas.begin(), vmas.end(), [&](const Vma& v) { return v.start == vma.start && v.end == vma.end; });
-  TLBSIM_CHECK(it != vmas.end(), "anon_vma_prepare: no VMA [" << hex(vma.start) << ", " << hex(vma.end) << ")");
-  if (!it->anon_vma) mm.vmas_mut()[static_cast<size_t>(it - vmas.begin())].anon_vma = k.new_anon_vma();
-  vma.anon_vma = it->anon_vma;
+  // vma->anon_vma under mm->page_table_lock, the mm's VMA is read again (one step here).
+  Vma& live = live_vma(mm, vma, "anon_vma_prepare");
+  if (!live.anon_vma) live.anon_vma = k.new_anon_vma();
+  vma.anon_vma = live.anon_vma;
+}
+
+void refresh_anon_vma(AddressSpace& mm, Vma& vma) {
+  if (!vma.anon_vma) vma.anon_vma = live_vma(mm, vma, "vma->anon_vma").anon_vma;
 }
 
 Pfn alloc_anon_page(Kernel& k, const Vma& vma, uint64_t va, const char* func) {

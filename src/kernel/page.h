@@ -30,6 +30,11 @@ void copy_page(Kernel& k, MmId mm, uint64_t va, Pfn from, Pfn to, const char* fu
 /// (their first fault would give it at once); a private file VMA gets one at its first COW
 /// (do_cow_fault(), wp_page_copy()). Sets it on the mm's VMA and on the caller's copy.
 void anon_vma_prepare(Kernel& k, AddressSpace& mm, Vma& vma);
+/// A kernel path reads vma->anon_vma through its pointer, so it sees an anon_vma another
+/// fault's anon_vma_prepare() gave the VMA after this path looked it up; a model path holds a
+/// copy of the VMA. This reads the mm's VMA again where the copy has none (do_swap_page(): a swap
+/// entry in a private file VMA means an earlier COW gave it one).
+void refresh_anon_vma(AddressSpace& mm, Vma& vma);
 /// A zeroed anonymous page for `va` in `vma` (alloc_zeroed_user_highpage_movable()); the VMA
 /// has its anon_vma (anon_vma_prepare()), whose id the page's rmap key takes.
 Pfn alloc_anon_page(Kernel& k, const Vma& vma, uint64_t va, const char* func);
