@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 
 #include "kernel/flush_strategy.h"
 #include "scenarios/batching_workload.h"
@@ -24,7 +25,7 @@
 namespace tlbsim {
 namespace {
 
-void BM_Batching(benchmark::State& state, scenarios::Workload w, std::string policy, std::string strategy) {
+void BM_Batching(benchmark::State& state, scenarios::Workload w, std::string policy, const std::string& strategy) {
   std::string err;
   const auto s = kernel::parse_strategy(strategy, &err);
   if (!s) {
@@ -34,7 +35,7 @@ void BM_Batching(benchmark::State& state, scenarios::Workload w, std::string pol
   scenarios::WorkloadParams p;
   p.workload = w;
   p.pages = uint64_t(state.range(0));
-  p.policy = policy;
+  p.policy = std::move(policy);
   // The other side is held where its requests stay exact (CPU) or as the kernel has it (IOMMU).
   const bool cpu = s->side == kernel::StrategySide::Cpu;
   p.cpu = cpu ? s->cpu : kernel::parse_strategy("cpu:per-page", nullptr)->cpu;

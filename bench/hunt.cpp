@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <map>
 #include <string>
 #include <vector>
@@ -54,9 +55,7 @@ uint64_t number(const char* s, const char* what) {
   return v;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int hunt(int argc, char** argv) {
   uint64_t first = 0, count = 500, budget = scenarios::kDefaultExecutionBudget;
   std::string policy_name;
   bool pinned = false, in_order = false, verbose = false;
@@ -160,4 +159,16 @@ int main(int argc, char** argv) {
       secs, static_cast<unsigned long long>(candidates), static_cast<unsigned long long>(invariants));
   for (const auto& [p, n] : by_property) std::printf("   %s: %llu scenarios\n", p.c_str(), static_cast<unsigned long long>(n));
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return hunt(argc, argv);
+  } catch (const std::exception& e) {
+    // An internal error, as tlbsim's own exit status 3 (docs/design.md, "Exit statuses").
+    std::fprintf(stderr, "tlbsim_hunt: internal error: %s\n", e.what());
+    return 3;
+  }
 }

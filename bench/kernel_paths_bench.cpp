@@ -223,13 +223,13 @@ void real_mremap(benchmark::State& state, bool dst_pmd_aligned) {
   uint64_t at[2] = {0, 0};
   if (!reserve(state, res_a, len, kPmd, 0, &at[0])) return;
   if (!reserve(state, res_b, len, kPmd, dst_pmd_aligned ? 0 : kPage, &at[1])) return;
-  if (!map_populated(state, pages, n, reinterpret_cast<void*>(at[0]))) return;
-  pages.release();  // inside res_a (or res_b), unmapped with it
+  if (!map_populated(state, pages, n, reinterpret_cast<void*>(at[0]))) return;  // NOLINT(performance-no-int-to-ptr): an mmap address
+  pages.release();                                                              // inside res_a (or res_b), unmapped with it
   Timer timer;
   int from = 0;
   for (auto _ : state) {
-    void* const src = reinterpret_cast<void*>(at[from]);
-    void* const dst = reinterpret_cast<void*>(at[1 - from]);
+    void* const src = reinterpret_cast<void*>(at[from]);      // NOLINT(performance-no-int-to-ptr): an mmap address
+    void* const dst = reinterpret_cast<void*>(at[1 - from]);  // NOLINT(performance-no-int-to-ptr)
     const Stamp t0 = Stamp::now();
     void* p = mremap(src, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
     const Stamp t1 = Stamp::now();

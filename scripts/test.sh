@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The whole test suite: install what is missing, build everything with warnings as errors, and
-# run every test not labelled slow (ctest -L slow runs the rest), then the main job's report.
+# run every test not labelled slow (ctest -L slow runs the rest), then the main job's report;
+# then clang-format and clang-tidy (scripts/lint.sh).
 # The scale-out test starts a single-node Slurm cluster (tests/scripts/slurm_local.sh).
 # Then the same tests again built with AddressSanitizer and UndefinedBehaviorSanitizer (in
 # build-asan, tests and CLI only): a memory error, a leak or undefined behaviour fails the run.
@@ -14,6 +15,8 @@ build="$root/build-test"
 [ -f "$build/build.ninja" ] || cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTLBSIM_WERROR=ON >/dev/null
 cmake --build "$build"
 (cd "$build" && ctest -LE slow --output-on-failure -j "$(nproc)")
+# Style and static checks (.clang-format, .clang-tidy) on the files that build compiles.
+"$root/scripts/lint.sh" "$build"
 
 asan="$root/build-asan"
 # -O1 keeps the sanitizer build quick to compile while the tests still run at a useful speed.

@@ -78,7 +78,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
     return kExitOk;
   }
   std::vector<WorkloadResult> results;
-  for (SweepCellResult& d : done) results.push_back(std::move(d.result));
+  for (SweepCellResult& d : done) results.push_back(d.result);
   const SweepOutput out(rq, std::move(results));
   if (vm.count("csv")) outputs.set("--csv", out.csv());
   if (vm.count("svg")) outputs.set("--svg", out.svg());

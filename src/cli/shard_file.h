@@ -69,6 +69,7 @@ std::string explore_shard_document(const ShardHeader& h, const std::vector<Shard
 /// A shard file as read: header and, for explore, the jobs, each part still as JSON (its
 /// schedules are checked against the scenario once that is loaded: read_part()); for sweep, the
 /// cells as JSON (read_sweep_cells()).
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json's noexcept move asserts its invariant
 struct ShardFile {
   std::string path;
   ShardCommand command = ShardCommand::Explore;

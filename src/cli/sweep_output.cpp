@@ -50,7 +50,7 @@ uint64_t SweepOutput::Row::total_ns() const { return inv_ns() + refill_ns(); }
 SweepOutput::SweepOutput(const SweepRequest& rq, std::vector<WorkloadResult> results) : m_rq(rq) {
   const std::vector<SweepCell> cells = sweep_cells(rq);
   if (cells.size() != results.size()) throw std::invalid_argument("SweepOutput: one result per cell");
-  for (size_t i = 0; i < cells.size(); ++i) m_rows.push_back(Row{&rq.strategies[cells[i].strategy], cells[i].pages, std::move(results[i])});
+  for (size_t i = 0; i < cells.size(); ++i) m_rows.push_back(Row{&rq.strategies[cells[i].strategy], cells[i].pages, results[i]});
   const auto& st = rq.strategies;
   for (const auto& s : st) {
     SweepSeries ss{s.label, {}};

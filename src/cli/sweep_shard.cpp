@@ -90,7 +90,7 @@ std::vector<SweepCellResult> read_sweep_cells(const ShardFile& f, const std::vec
     d.result.cpu = counters_from(f.path, member(f.path, r, at + "/result", "cpu"), at + "/result/cpu");
     d.result.iommu = counters_from(f.path, member(f.path, r, at + "/result", "iommu"), at + "/result/iommu");
     for (const auto& [name, field] : kTotals) d.result.*field = number_at(f.path, r, at + "/result", name);
-    out.push_back(std::move(d));
+    out.push_back(d);
   }
   return out;
 }

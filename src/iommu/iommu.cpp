@@ -8,7 +8,7 @@
 
 namespace tlbsim::iommu {
 
-Iommu::Iommu(uint16_t index, IommuConfig cfg, PhysMem& mem, const CostModel& cost)
+Iommu::Iommu(uint16_t index, const IommuConfig& cfg, PhysMem& mem, const CostModel& cost)
     : m_index(index),
       m_cfg(cfg),
       m_mem(mem),
@@ -18,6 +18,8 @@ Iommu::Iommu(uint16_t index, IommuConfig cfg, PhysMem& mem, const CostModel& cos
       m_queue(*this, m_cost, m_counters, mem.bus()) {}
 
 uint16_t Iommu::add_device(DeviceConfig cfg) {
+  // Device ids are 16 bits, as a PCI requester id; devices() can then count in uint16_t.
+  TLBSIM_CHECK(m_devices.size() < 0xffff, "an IOMMU holds at most 65,535 devices");
   const auto id = static_cast<uint16_t>(m_devices.size());
   Device d;
   d.global_id = cfg.global_id == 0xffff ? id : cfg.global_id;
@@ -81,7 +83,7 @@ void Iommu::drop_pasid_entries(uint32_t pasid) {
 
 std::vector<uint16_t> Iommu::devices_of(Pasid p) const {
   std::vector<uint16_t> out;
-  for (uint16_t d = 0; d < m_devices.size(); ++d)
+  for (uint16_t d = 0; d < devices(); ++d)
     if (device_bound(d, p)) out.push_back(d);
   return out;
 }

@@ -90,7 +90,7 @@ struct DmaResult {
 
 class Iommu {
  public:
-  Iommu(uint16_t index, IommuConfig cfg, PhysMem& mem, const CostModel& cost);
+  Iommu(uint16_t index, const IommuConfig& cfg, PhysMem& mem, const CostModel& cost);
 
   uint16_t add_device(DeviceConfig cfg);
   /// iommu_sva_bind_device(): PASID table entry -> the mm's tables.
@@ -113,7 +113,7 @@ class Iommu {
 
   const IommuConfig& config() const { return m_cfg; }
   uint16_t index() const { return m_index; }
-  size_t devices() const { return m_devices.size(); }
+  uint16_t devices() const { return static_cast<uint16_t>(m_devices.size()); }
   const std::string& device_name(uint16_t d) const { return m_devices[d].cfg.name; }
   bool device_ats(uint16_t d) const { return m_devices[d].cfg.ats; }
   uint16_t device_global_id(uint16_t d) const { return m_devices[d].global_id; }

@@ -37,7 +37,7 @@ AddressSpace* Kernel::find_mm(std::string_view name) {
   return nullptr;
 }
 
-iommu::Iommu& Kernel::add_iommu(iommu::IommuConfig cfg) {
+iommu::Iommu& Kernel::add_iommu(const iommu::IommuConfig& cfg) {
   m_iommus.push_back(std::make_unique<iommu::Iommu>(static_cast<uint16_t>(m_iommus.size()), cfg, m_mem, m_cfg.cost));
   return *m_iommus.back();
 }

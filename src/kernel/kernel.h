@@ -145,7 +145,7 @@ class Kernel {
   Cpu& cpu(unsigned i) { return *m_cpus.at(i); }
   unsigned cpus() const { return static_cast<unsigned>(m_cpus.size()); }
 
-  iommu::Iommu& add_iommu(iommu::IommuConfig cfg);
+  iommu::Iommu& add_iommu(const iommu::IommuConfig& cfg);
   iommu::Iommu& iommu(unsigned i) { return *m_iommus.at(i); }
   unsigned iommus() const { return static_cast<unsigned>(m_iommus.size()); }
 

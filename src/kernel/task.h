@@ -55,7 +55,8 @@ void* frame_alloc(std::size_t n);
 void frame_free(void* p, std::size_t n) noexcept;
 
 struct PromiseBase {
-  static void* operator new(std::size_t n) { return frame_alloc(n); }
+  // The sized delete below is the one a coroutine frame is freed with.
+  static void* operator new(std::size_t n) { return frame_alloc(n); }  // NOLINT(misc-new-delete-overloads)
   static void operator delete(void* p, std::size_t n) noexcept { frame_free(p, n); }
   std::coroutine_handle<> continuation;
   std::exception_ptr error;

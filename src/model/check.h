@@ -24,7 +24,7 @@ class InvariantViolation : public std::logic_error {
     if (!(cond)) [[unlikely]] {                                                        \
       [&]() __attribute__((noinline, cold, noreturn)) {                                \
         std::ostringstream tlbsim_check_os_;                                           \
-        tlbsim_check_os_ << msg;                                                       \
+        tlbsim_check_os_ << msg; /* NOLINT(bugprone-macro-parentheses): a << chain */  \
         ::tlbsim::invariant_failed(__FILE__, __LINE__, #cond, tlbsim_check_os_.str()); \
       }                                                                                \
       ();                                                                              \

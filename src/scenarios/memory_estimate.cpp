@@ -62,7 +62,7 @@ constexpr uint64_t kBaseBytes = 64ull << 20;
 
 /// Page tables a range of `pages` pages can need at most: its PTE tables (one more than the
 /// pages divide into, for a range that straddles a boundary), PMD and PUD tables likewise.
-uint64_t tables_for(uint64_t pages) { return pages / 512 + 2 + pages / (512 * 512) + 2 + 2; }
+uint64_t tables_for(uint64_t pages) { return pages / 512 + 2 + pages / (uint64_t{512} * 512) + 2 + 2; }
 
 struct Tally {
   MemoryEstimate e;

@@ -7,8 +7,10 @@
 
 // GCC 12 reports a false -Wmaybe-uninitialized inside boost::optional when write_graphviz walks
 // an adjacency_list's edges (the iterator is always engaged there); keep it quiet for this file.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/graphviz.hpp>
 #include <nlohmann/json.hpp>
@@ -139,7 +141,9 @@ std::string happens_before_dot(const ScenarioSpec& s, const RunResult& r) {
   return out.str();
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 std::string trace_json(const ScenarioSpec& s, const RunResult& r) {
   using json = nlohmann::ordered_json;

@@ -110,8 +110,8 @@ TEST_CASE("running every bundled scenario twice gives byte-identical text and JS
     return std::pair{o.out, read_text(json)};
   };
   const auto first = report("", "first");
-  CHECK(first.first.size() > 0);
-  CHECK(first.second.size() > 0);
+  CHECK(!first.first.empty());
+  CHECK(!first.second.empty());
   const auto second = report("", "second");
   CHECK(first.first == second.first);
   CHECK(first.second == second.second);

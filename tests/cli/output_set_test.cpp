@@ -277,7 +277,7 @@ TEST_CASE("run --json /dev/stdout or --json - puts the report into stdout, befor
   const Outcome text = run_tlbsim("run " + kOne, scratch);
   const Outcome file = run_tlbsim("run " + kOne + "--json " + q(d.path / "r.json"), scratch);
   const std::string json = read_text(d.path / "r.json");
-  REQUIRE(json.size() > 0);
+  REQUIRE(!json.empty());
   for (const char* out : {"-", "/dev/stdout"}) {
     INFO(out);
     const Outcome o = run_tlbsim("run " + kOne + "--json " + out, scratch);

@@ -63,7 +63,7 @@ TEST_CASE("submit queues a command, counts it and charges iommu_cmd", "[iommu]")
   CHECK(s.q().pending() == 4);
   CHECK(s.io.counters().iommu_commands == 2);
   CHECK(s.io.counters().atc_commands == 2);
-  CHECK(s.io.counters().iommu_ns == 4 * 10);
+  CHECK(s.io.counters().iommu_ns == 4 * uint64_t{10});
   CHECK(s.io.counters().syncs == 0);
   CHECK(s.bus.now() == 40);
 }

@@ -17,9 +17,9 @@ constexpr Pasid kPasid{1};
 constexpr Vaddr kVa{0x20000000};
 
 struct Sva : test::MemoryFixture {
-  explicit Sva(IommuConfig cfg = {}, DeviceConfig dev_cfg = DeviceConfig{.name = "dev0"})
+  explicit Sva(const IommuConfig& cfg = {}, DeviceConfig dev_cfg = DeviceConfig{.name = "dev0"})
       : MemoryFixture(kMm, kAsid.value()), io(0, cfg, mem, cost) {
-    dev = io.add_device(dev_cfg);
+    dev = io.add_device(std::move(dev_cfg));
     io.bind(dev, kPasid, ctx());
     check();
   }

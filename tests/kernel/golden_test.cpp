@@ -232,7 +232,7 @@ TEST_CASE("golden files are rewritten only with TLBSIM_UPDATE_GOLDEN=1, and a ch
   for (const char* other : {static_cast<const char*>(nullptr), "", "0", "yes", "true", " 1", "1 "}) CHECK_FALSE(update_requested(other));
   // A stored order with two of its events swapped: found at the first line that moved.
   const std::string want = slurp(golden_path("munmap", "fixed"));
-  REQUIRE(want.size() > 0);
+  REQUIRE(!want.empty());
   std::vector<std::string> lines;
   std::istringstream in(want);
   for (std::string l; std::getline(in, l);) lines.push_back(l);

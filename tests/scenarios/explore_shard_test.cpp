@@ -135,7 +135,7 @@ TEST_CASE("explore: a part that is not what part_to_json writes is refused with 
   const ExplorePart p{.tasks = 1, .done = {TaskResult{.index = 0, .result = a}}};
   const nlohmann::json good = nlohmann::json::parse(part_to_json(p).dump());
   CHECK(part_from_json(good, 2).done.at(0).result.props.at("freed").second == Schedule{0, 1, 1});
-  auto refused = [&](nlohmann::json j, size_t threads) -> std::pair<std::string, std::string> {
+  auto refused = [&](const nlohmann::json& j, size_t threads) -> std::pair<std::string, std::string> {
     try {
       part_from_json(j, threads, "/jobs/0/part");
     } catch (const PartFormatError& e) {

@@ -19,6 +19,7 @@ TEST_CASE("escape_unprintable escapes as JSON does, keeps printable UTF-8 and is
   CHECK(escape_unprintable("plain \"text\" \\ caf\xc3\xa9") == "plain \"text\" \\ caf\xc3\xa9");
   CHECK(escape_unprintable("a\nb\tc\rd") == "a\\nb\\tc\\rd");
   CHECK(escape_unprintable(std::string("\0\x1b[2J\x7f", 6)) == "\\u0000\\u001b[2J\\u007f");
+  // NOLINTNEXTLINE(misc-misleading-bidirectional): escaping it is the test
   CHECK(escape_unprintable("\xc2\x9b"
                            "31m \xe2\x80\xae"
                            "exe \xe2\x80\xa8") == "\\u009b31m \\u202eexe \\u2028");
@@ -41,7 +42,7 @@ TEST_CASE("a name is non-empty and printable", "[scenarios][loader]") {
   CHECK(name_problem("") == "a non-empty name");
   CHECK(name_problem("T\n1") == "a name of printable characters, got \"T\\n1\"");
   CHECK(name_problem("nic\xc2\x9b") == "a name of printable characters, got \"nic\\u009b\"");
-  CHECK(name_problem("\xe2\x80\xae"
+  CHECK(name_problem("\xe2\x80\xae"  // NOLINT(misc-misleading-bidirectional)
                      "exe") == "a name of printable characters, got \"\\u202eexe\"");
 }
 

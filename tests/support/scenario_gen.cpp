@@ -141,8 +141,8 @@ class Gen {
       if (pick(4) == 0) d["nopasid_inv_covers_pasid"] = false;
       if (!m_arm && pick(4) == 0) d["cache_nonleaf_on_supervisor_fault"] = false;
       // Drawn apart from m_rng, so that the keys added before it keep every seed's scenario.
-      if (SplitMix64(m_seed * 0x100000001b3ull + m_attempt * 8 + i + 0x0de5).below(3) == 0) d["cmds_complete_in_order"] = false;
-      if (SplitMix64(m_seed * 0x100000001b3ull + m_attempt * 8 + i + 0x9a51d).below(4) == 0) d["pasid_table_cached"] = false;
+      if (SplitMix64(m_seed * 0x100000001b3ull + uint64_t{m_attempt} * 8 + i + 0x0de5).below(3) == 0) d["cmds_complete_in_order"] = false;
+      if (SplitMix64(m_seed * 0x100000001b3ull + uint64_t{m_attempt} * 8 + i + 0x9a51d).below(4) == 0) d["pasid_table_cached"] = false;
       devs.push_back(d);
     }
     if (ndev) s["devices"] = devs;

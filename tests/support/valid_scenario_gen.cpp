@@ -94,7 +94,7 @@ class Gen {
       const unsigned n = 1 + static_cast<unsigned>(pick(3));
       for (unsigned i = 0; i < n; ++i) {
         // Two areas may share a block: an ioremap of it then needs both freed first.
-        const uint64_t at = kVmalloc + pick(3) * kPmd + (i * 8 + pick(4)) * kPage;
+        const uint64_t at = kVmalloc + pick(3) * kPmd + (uint64_t{i} * 8 + pick(4)) * kPage;
         m_areas.push_back({at, 1 + pick(4)});
         areas.push_back({{"addr", hex(at)}, {"pages", m_areas.back().pages}});
       }
