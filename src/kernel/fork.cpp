@@ -183,15 +183,6 @@ Task<> copy_page_range(Kernel& k, AddressSpace& dst, AddressSpace& src, Vma vma)
   }
 }
 
-/// The rmap lock that guards linking a VMA where rmap walkers look: i_mmap_rwsem for a file
-/// (vma_interval_tree_insert_after() in dup_mmap()), the anon_vma lock otherwise
-/// (anon_vma_fork() -> anon_vma_clone()).
-SimLock* rmap_lock_of(Kernel& k, const Vma& v) {
-  if (v.file) return &k.file(v.file).i_mmap_rwsem;
-  if (v.anon_vma) return &k.anon_vma_lock(v.anon_vma);
-  return nullptr;
-}
-
 }  // namespace
 
 Task<> dup_mmap(Kernel& k, AddressSpace& oldmm, AddressSpace& newmm) {
@@ -205,10 +196,20 @@ Task<> dup_mmap(Kernel& k, AddressSpace& oldmm, AddressSpace& newmm) {
     // walks over the parent's pages find both, and follows the parent in i_mmap order.
     Vma tmp = mpnt;
     tmp.seq = k.next_vma_seq();
-    SimLock* rl = rmap_lock_of(k, tmp);
-    if (rl) co_await lock(k, *rl, LockMode::Write, tmp.file ? "i_mmap_lock_write" : "anon_vma_lock_write");
+    // Linking it where rmap walkers look: anon_vma_fork() -> anon_vma_clone() under the anon_vma
+    // lock for any VMA with an anon_vma (a private file VMA with COW pages too), then
+    // vma_interval_tree_insert_after() under i_mmap_lock_write() for a file VMA. A walker that
+    // holds either lock for read either finds the child's VMA or is done before the child's
+    // PTEs are copied from the parent's. The model keeps one VMA list for both, so it links the
+    // VMA once, with both locks held in the kernel's order (i_mmap_rwsem, then anon_vma), as
+    // free_pgtables() unlinks it.
+    SimLock* const file_lock = tmp.file ? &k.file(tmp.file).i_mmap_rwsem : nullptr;
+    SimLock* const anon_lock = tmp.anon_vma ? &k.anon_vma_lock(tmp.anon_vma) : nullptr;
+    if (file_lock) co_await lock(k, *file_lock, LockMode::Write, "i_mmap_lock_write");
+    if (anon_lock) co_await lock(k, *anon_lock, LockMode::Write, "anon_vma_lock_write");
     newmm.insert_vma(tmp);
-    if (rl) unlock(k, *rl, LockMode::Write, tmp.file ? "i_mmap_unlock_write" : "anon_vma_unlock_write");
+    if (anon_lock) unlock(k, *anon_lock, LockMode::Write, "anon_vma_unlock_write");
+    if (file_lock) unlock(k, *file_lock, LockMode::Write, "i_mmap_unlock_write");
     co_await copy_page_range(k, newmm, oldmm, mpnt);
   }
   // arch_dup_mmap() does nothing relevant here.
