@@ -188,27 +188,39 @@ bool brk_grows(const OpSpec& o, const MmSpec& root) {
   return o.op == "brk" && root.has_brk && o.addr % kPageSize == 0 && o.addr < kTaskSize && o.addr > root.start_brk;
 }
 
-void validate_scenario(Ctx& c, const ScenarioSpec& s) {
-  unique_names(c, s.devices, "device");
-  unique_names(c, s.files, "file");
-  unique_names(c, s.mms, "mm");
-  unique_names(c, s.threads, "thread");
+/// "; expected one of a, b, c": the tail of every "unknown ..." message of this file.
+std::string expected_one_of(const std::vector<std::string>& names) {
+  std::string out = "; expected one of ";
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
+  return out;
+}
+
+/// A scenario's devices, files and set-up mms by name (the first of each name).
+struct Names {
   std::map<std::string, const DeviceSpec*> devices;
   std::map<std::string, const FileSpec*> files;
   std::map<std::string, const MmSpec*> mms;
-  for (const auto& d : s.devices) devices[d.name] = &d;
-  for (const auto& f : s.files) files[f.name] = &f;
-  for (const auto& m : s.mms) mms[m.name] = &m;
+  explicit Names(const ScenarioSpec& s) {
+    for (const auto& d : s.devices) devices.emplace(d.name, &d);
+    for (const auto& f : s.files) files.emplace(f.name, &f);
+    for (const auto& m : s.mms) mms.emplace(m.name, &m);
+  }
+  const MmSpec* mm(const std::string& name) const {
+    auto it = mms.find(name);
+    return it == mms.end() ? nullptr : it->second;
+  }
+};
 
+void check_devices(Ctx& c, const ScenarioSpec& s) {
   for (const DeviceSpec& d : s.devices) {
     // A driver family ("intel") means a different decoding under each policy, all of one IOMMU
     // kind: the checks below hold for every release.
     const kernel::DecodingInfo* di = kernel::any_decoding(d.decoding);
     if (!di) {
-      std::string names;
-      for (const auto& x : kernel::drivers()) names += (names.empty() ? "" : ", ") + std::string(x.name);
-      for (const auto& x : kernel::decodings()) names += ", " + std::string(x.name);
-      c.error(d.pointer + "/decoding", "unknown driver decoding " + in_quotes(d.decoding) + "; expected one of " + names);
+      std::vector<std::string> names;
+      for (const auto& x : kernel::drivers()) names.emplace_back(x.name);
+      for (const auto& x : kernel::decodings()) names.emplace_back(x.name);
+      c.error(d.pointer + "/decoding", "unknown driver decoding " + in_quotes(d.decoding) + expected_one_of(names));
       continue;
     }
     const bool smmu = di->kind() == iommu::IommuKind::SmmuV3;
@@ -218,40 +230,48 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
       c.error(d.pointer + "/decoding", "decoding " + in_quotes(d.decoding) + " is an x86 IOMMU: expected \"arch\": \"x86\"");
     if (d.btm && !smmu) c.error(d.pointer + "/btm", "broadcast TLB maintenance exists only on SMMUv3");
   }
+}
 
+/// One set-up mm's VMAs: no overlap, user addresses, files that have the pages, and keys that
+/// go together.
+void check_vmas(Ctx& c, const MmSpec& m, const Names& names) {
+  const VmaLayout layout(m.vmas);
+  for (const auto& [later, earlier] : layout.overlaps()) {
+    const VmaSpec& v = m.vmas[later];
+    c.error(m.vma_pointer(later), "VMA " + hex(v.start) + "+" + std::to_string(v.pages) + " pages overlaps " + m.vma_pointer(earlier));
+  }
+  for (size_t i = 0; i < m.vmas.size(); ++i) {
+    const VmaSpec& v = m.vmas[i];
+    const std::string ptr = m.vma_pointer(i);
+    check_addr(c, ptr + "/start", v.start, "VMA start");
+    if (v.start + v.pages * kPageSize > kTaskSize) c.error(ptr + "/pages", "VMA runs past the top of the user address space");
+    if (!v.file.empty()) {
+      auto f = names.files.find(v.file);
+      if (f == names.files.end())
+        c.error(ptr + "/file", "unknown file " + in_quotes(v.file));
+      else if (v.pgoff + v.pages > f->second->pages)
+        c.error(ptr + "/pages", "maps pages " + std::to_string(v.pgoff) + ".." + std::to_string(v.pgoff + v.pages - 1) + " of " +
+                                    in_quotes(v.file) + ", which has " + std::to_string(f->second->pages));
+    } else {
+      if (v.shared) c.error(ptr + "/shared", "a shared anonymous mapping (shmem) comes from an mmap op, not the setup: give a \"file\"");
+      if (v.pgoff) c.error(ptr + "/pgoff", "\"pgoff\" applies to file mappings only");
+    }
+    if (v.populate == Populate::Write && !v.writable) c.error(ptr + "/populate", "cannot populate a read-only VMA for writing");
+    if (v.pfnmap && v.populate != Populate::None) c.error(ptr + "/populate", "PFNMAP VMAs are filled by the driver, not by faults");
+    if (v.thp) {
+      if (!v.file.empty() || v.pfnmap) c.error(ptr + "/thp", "huge pages at setup are anonymous: no \"file\", no \"pfnmap\"");
+      if (v.populate != Populate::None) c.error(ptr + "/populate", "a \"thp\" VMA is populated with huge pages: no \"populate\"");
+      if (v.start % kPmdSize || v.pages % kPtrsPerTable)
+        c.error(ptr + "/thp", "a \"thp\" VMA starts on a 2 MiB boundary and has a multiple of 512 pages");
+    }
+  }
+}
+
+/// The set-up mms: VMAs, break, CPUs and bindings. Returns the devices bound to each mm.
+std::map<std::string, std::set<std::string>> check_mms(Ctx& c, const ScenarioSpec& s, const Names& names) {
   std::map<std::string, std::set<std::string>> bound;  // mm -> devices
-  std::map<const MmSpec*, VmaLayout> layouts;
   for (const MmSpec& m : s.mms) {
-    const VmaLayout& layout = layouts.emplace(&m, VmaLayout(m.vmas)).first->second;
-    for (const auto& [later, earlier] : layout.overlaps()) {
-      const VmaSpec& v = m.vmas[later];
-      c.error(m.vma_pointer(later), "VMA " + hex(v.start) + "+" + std::to_string(v.pages) + " pages overlaps " + m.vma_pointer(earlier));
-    }
-    for (size_t i = 0; i < m.vmas.size(); ++i) {
-      const VmaSpec& v = m.vmas[i];
-      const std::string ptr = m.vma_pointer(i);
-      check_addr(c, ptr + "/start", v.start, "VMA start");
-      if (v.start + v.pages * kPageSize > kTaskSize) c.error(ptr + "/pages", "VMA runs past the top of the user address space");
-      if (!v.file.empty()) {
-        auto f = files.find(v.file);
-        if (f == files.end())
-          c.error(ptr + "/file", "unknown file " + in_quotes(v.file));
-        else if (v.pgoff + v.pages > f->second->pages)
-          c.error(ptr + "/pages", "maps pages " + std::to_string(v.pgoff) + ".." + std::to_string(v.pgoff + v.pages - 1) + " of " +
-                                      in_quotes(v.file) + ", which has " + std::to_string(f->second->pages));
-      } else {
-        if (v.shared) c.error(ptr + "/shared", "a shared anonymous mapping (shmem) comes from an mmap op, not the setup: give a \"file\"");
-        if (v.pgoff) c.error(ptr + "/pgoff", "\"pgoff\" applies to file mappings only");
-      }
-      if (v.populate == Populate::Write && !v.writable) c.error(ptr + "/populate", "cannot populate a read-only VMA for writing");
-      if (v.pfnmap && v.populate != Populate::None) c.error(ptr + "/populate", "PFNMAP VMAs are filled by the driver, not by faults");
-      if (v.thp) {
-        if (!v.file.empty() || v.pfnmap) c.error(ptr + "/thp", "huge pages at setup are anonymous: no \"file\", no \"pfnmap\"");
-        if (v.populate != Populate::None) c.error(ptr + "/populate", "a \"thp\" VMA is populated with huge pages: no \"populate\"");
-        if (v.start % kPmdSize || v.pages % kPtrsPerTable)
-          c.error(ptr + "/thp", "a \"thp\" VMA starts on a 2 MiB boundary and has a multiple of 512 pages");
-      }
-    }
+    check_vmas(c, m, names);
     if (m.has_brk && check_addr(c, m.pointer + "/brk", m.brk, "program break") &&
         check_addr(c, m.pointer + "/start_brk", m.start_brk, "heap start") && m.start_brk > m.brk)
       c.error(m.pointer + "/start_brk",
@@ -266,21 +286,50 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
     }
     for (size_t i = 0; i < m.bind.size(); ++i) {
       const std::string bp = m.pointer + "/bind/" + std::to_string(i);
-      if (!devices.count(m.bind[i])) c.error(bp, "unknown device " + in_quotes(m.bind[i]));
+      if (!names.devices.count(m.bind[i])) c.error(bp, "unknown device " + in_quotes(m.bind[i]));
       if (!bound[m.name].insert(m.bind[i]).second) c.error(bp, "device " + in_quotes(m.bind[i]) + " bound twice");
     }
   }
-  for (const auto& [dev, spec] : devices) {
+  for (const auto& [dev, spec] : names.devices) {
     size_t n = 0;
     for (const auto& [mm, devs] : bound) n += devs.count(dev);
     if (n > 1) c.error(spec->pointer, "device " + in_quotes(dev) + " is bound to more than one mm; bind one mm per device");
   }
+  return bound;
+}
 
-  // A fork's child is an mm too: its name (given, or "<mm>.child") names one mm in the report
-  // and the event log, so it must differ from every mm of "mms" and every other child's.
-  std::map<std::string, std::string> mm_names;  // name -> pointer of the first to use it
-  for (const MmSpec& m : s.mms) mm_names.emplace(m.name, m.pointer);
-  auto fork_child = [&](const ThreadSpec& t, const OpSpec& o) {
+/// The mms forks create: each child's name, checked against every other mm's, and the set-up
+/// mm it descends from.
+class Forks {
+ public:
+  Forks(Ctx& c, const ScenarioSpec& s, const Names& names) : m_names(names) {
+    // A fork's child is an mm too: its name (given, or "<mm>.child") names one mm in the report
+    // and the event log, so it must differ from every mm of "mms" and every other child's.
+    std::map<std::string, std::string> mm_names;  // name -> pointer of the first to use it
+    for (const MmSpec& m : s.mms) mm_names.emplace(m.name, m.pointer);
+    // Every fork's child, registered before the threads that may run in it.
+    for (const ThreadSpec& t : s.threads)
+      for (const OpSpec& o : t.ops)
+        if (o.op == "fork" && find_op(o.op)->kind == t.kind) {
+          check_child_name(c, t, o, mm_names);
+          if (!t.mm.empty()) m_parent.emplace(o.has("name") ? o.name : t.mm + ".child", t.mm);
+        }
+  }
+  bool is_child(const std::string& name) const { return m_parent.count(name) != 0; }
+  /// The set-up mm a (child) mm descends from; nullptr for an unknown name or a fork cycle.
+  const MmSpec* root_of(const std::string& name) const {
+    std::string n = name;
+    for (size_t hops = 0; hops <= m_parent.size(); ++hops) {
+      if (const MmSpec* m = m_names.mm(n)) return m;
+      auto it = m_parent.find(n);
+      if (it == m_parent.end()) return nullptr;
+      n = it->second;
+    }
+    return nullptr;
+  }
+
+ private:
+  static void check_child_name(Ctx& c, const ThreadSpec& t, const OpSpec& o, std::map<std::string, std::string>& mm_names) {
     const bool given = o.has("name");
     if (!given && t.mm.empty()) return;
     const std::string child = given ? o.name : t.mm + ".child";
@@ -292,41 +341,26 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
     else
       c.error(o.pointer, "duplicate mm name " + in_quotes(child) + ", the default for the fork's child (first at " + it->second +
                              "): give the child a \"name\"");
-  };
+  }
 
-  // Every fork's child, registered before the threads that may run in it.
-  std::map<std::string, std::string> child_parent;  // child mm name -> the forking thread's mm
-  for (const ThreadSpec& t : s.threads)
-    for (const OpSpec& o : t.ops)
-      if (o.op == "fork" && find_op(o.op)->kind == t.kind) {
-        fork_child(t, o);
-        if (!t.mm.empty()) child_parent.emplace(o.has("name") ? o.name : t.mm + ".child", t.mm);
-      }
-  // The set-up mm a (child) mm descends from; nullptr for an unknown name or a fork cycle.
-  auto root_of = [&](const std::string& name) -> const MmSpec* {
-    std::string n = name;
-    for (size_t hops = 0; hops <= child_parent.size(); ++hops) {
-      if (mms.count(n)) return mms[n];
-      auto it = child_parent.find(n);
-      if (it == child_parent.end()) return nullptr;
-      n = it->second;
-    }
-    return nullptr;
-  };
+  const Names& m_names;
+  std::map<std::string, std::string> m_parent;  // child mm name -> the forking thread's mm
+};
 
-  // What an op may address: the VMAs set up, every range an mmap op of a thread of the mm maps,
-  // and the heap up to the highest break a brk op sets (when they run is the schedule's
-  // business; an access before it faults). A fork child's threads address what its set-up
-  // ancestor maps (the child copies the parent's VMAs and break).
+/// What an op may address, per set-up mm: the VMAs set up, every range an mmap op of a thread of
+/// the mm maps, and the heap up to the highest break a brk op sets (when they run is the
+/// schedule's business; an access before it faults). A fork child's threads address what its
+/// set-up ancestor maps (the child copies the parent's VMAs and break).
+std::map<const MmSpec*, VmaLayout> op_reach(const ScenarioSpec& s, const Forks& forks) {
   std::map<const MmSpec*, std::vector<VmaSpec>> mapped_by_ops;
   for (const ThreadSpec& t : s.threads) {
     if (t.kind != ThreadKind::Cpu) continue;
     const MmSpec* root = nullptr;
     for (const OpSpec& o : t.ops)
       if (o.op == "mmap" && o.addr % kPageSize == 0 && o.addr < kTaskSize && o.pages <= (kTaskSize - o.addr) / kPageSize &&
-          (root || (root = root_of(t.mm))))
+          (root || (root = forks.root_of(t.mm))))
         mapped_by_ops[root].push_back(VmaSpec{.start = o.addr, .pages = o.pages});
-      else if (o.op == "brk" && (root || (root = root_of(t.mm))) && brk_grows(o, *root))
+      else if (o.op == "brk" && (root || (root = forks.root_of(t.mm))) && brk_grows(o, *root))
         mapped_by_ops[root].push_back(VmaSpec{.start = root->start_brk, .pages = (o.addr - root->start_brk) / kPageSize});
   }
   std::map<const MmSpec*, VmaLayout> reach;
@@ -336,105 +370,136 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
     all.insert(all.end(), more.begin(), more.end());
     reach.emplace(&m, VmaLayout(all));
   }
+  return reach;
+}
 
+/// What the threads' ops need to know of the rest of the scenario.
+struct ThreadCtx {
+  const ScenarioSpec& s;
+  const Names& names;
+  const std::map<std::string, std::set<std::string>>& bound;
+  const Forks& forks;
+  const std::map<const MmSpec*, VmaLayout>& reach;
+};
+
+/// A thread's own keys; returns the set-up mm its ops address (its own, or its fork ancestor),
+/// or nullptr.
+const MmSpec* check_thread(Ctx& c, const ThreadSpec& t, const ThreadCtx& x) {
+  const MmSpec* mm = nullptr;
+  if (t.kind != ThreadKind::Kernel) {
+    if (t.mm.empty()) {
+      c.error(t.pointer, "a " + kind_name(t.kind) + " thread needs \"mm\"");
+    } else if ((mm = x.names.mm(t.mm))) {
+    } else if (!x.forks.is_child(t.mm)) {
+      c.error(t.pointer + "/mm", "unknown mm " + in_quotes(t.mm));
+    } else if (t.kind == ThreadKind::Device) {
+      c.error(t.pointer + "/mm",
+              "mm " + in_quotes(t.mm) +
+                  " is a fork's child, and devices are bound at setup to mms of \"mms\" (fork does not inherit an SVA binding)");
+    } else if (!(mm = x.forks.root_of(t.mm))) {
+      c.error(t.pointer + "/mm", "mm " + in_quotes(t.mm) + " is never created: the fork that makes it runs in a child of itself");
+    }
+  } else if (!t.mm.empty()) {
+    c.error(t.pointer + "/mm", "kernel threads name the mm per op (\"mm\" in each op)");
+  }
+  if (t.kind == ThreadKind::Cpu && t.cpu >= x.s.cpus)
+    c.error(t.pointer + "/cpu",
+            "CPU " + std::to_string(t.cpu) + " does not exist (\"cpus\": " + std::to_string(x.s.cpus) + "): the thread can never run");
+  if (t.kind == ThreadKind::Device) {
+    auto b = x.bound.find(t.mm);
+    if (!x.names.devices.count(t.device))
+      c.error(t.pointer + "/device", "unknown device " + in_quotes(t.device));
+    else if (mm && (b == x.bound.end() || !b->second.count(t.device)))
+      c.error(t.pointer + "/device", "device " + in_quotes(t.device) + " is not bound to mm " + in_quotes(t.mm) +
+                                         ": the thread can never run (add it to \"bind\")");
+  }
+  if (t.ops.empty()) c.error(t.pointer + "/ops", "a thread with no ops can never run");
+  return mm;
+}
+
+/// One op of thread `t`, whose own mm (or fork ancestor) is `mm`.
+void check_op(Ctx& c, const ThreadSpec& t, const OpSpec& o, const MmSpec* mm, const ThreadCtx& x) {
+  const OpInfo* info = find_op(o.op);
+  if (!info) {
+    std::vector<std::string> names;
+    for (const auto& op : ops())
+      if (op.kind == t.kind) names.emplace_back(op.name);
+    c.error(o.pointer + "/op", "unknown op " + in_quotes(o.op) + " for a " + kind_name(t.kind) + " thread" + expected_one_of(names));
+    return;
+  }
+  if (info->kind != t.kind) {
+    c.error(o.pointer + "/op",
+            "op " + in_quotes(o.op) + " runs on a " + kind_name(info->kind) + " thread, not a " + kind_name(t.kind) + " thread");
+    return;
+  }
+  if (o.op == "mmap") check_mmap(c, o, x.names.files);
+  if (o.op == "brk") check_brk(c, o, mm);
+  if (o.op == "khugepaged_collapse" && o.addr % kPmdSize)
+    c.error(o.pointer + "/addr", "khugepaged collapses a huge page's worth: expected an address on a 2 MiB boundary, got " + hex(o.addr));
+  if (o.op == "ksm_merge" && o.pages < 2)
+    c.error(o.pointer + "/pages", "ksm_merge merges the pages of a range into its first: expected 2 pages or more");
+  const MmSpec* target = mm;
+  unsigned needs = info->needs;
+  if (needs & kNeedTarget) needs |= o.file.empty() ? (kNeedMm | kNeedAddr) : kNeedFile;
+  if (needs & kNeedMm) {
+    if (o.mm.empty())
+      c.error(o.pointer, "op " + in_quotes(o.op) + " needs \"mm\"");
+    else if (!(target = x.names.mm(o.mm)))
+      c.error(o.pointer + "/mm", "unknown mm " + in_quotes(o.mm));
+  }
+  for (auto [flag, key] : {std::pair{kNeedAddr, "addr"}, std::pair{kNeedNewAddr, "new_addr"}, std::pair{kNeedProt, "prot"}})
+    if ((needs & flag) && !o.has(key)) c.error(o.pointer, "op " + in_quotes(o.op) + " needs " + in_quotes(key));
+  // mmap, brk: check_mmap(), check_brk(); kernel addresses: check_kernel_half().
+  const bool kernel_addr = (needs & kKernelAddr) || (t.kind == ThreadKind::Device && is_kernel_half(o.addr));
+  if ((needs & kNeedAddr) && !(needs & kAddrMaps) && !kernel_addr && o.has("addr")) {
+    if (check_addr(c, o.pointer + "/addr", o.addr, "address") && target && !x.reach.at(target).covers(o.addr, o.pages))
+      c.error(o.pointer + "/addr", "address " + hex(o.addr) + " (" + std::to_string(o.pages) + " pages) is not mapped by any VMA of mm " +
+                                       in_quotes(target->name) + " at setup, nor by an mmap or brk op of its threads");
+  }
+  if ((needs & kNeedNewAddr) && o.has("new_addr")) check_addr(c, o.pointer + "/new_addr", o.new_addr, "new address");
+  if (needs & kNeedFile) {
+    auto f = x.names.files.find(o.file);
+    if (o.file.empty())
+      c.error(o.pointer, "op " + in_quotes(o.op) + " needs \"file\"");
+    else if (f == x.names.files.end())
+      c.error(o.pointer + "/file", "unknown file " + in_quotes(o.file));
+    else if (o.index + o.pages > f->second->pages)
+      c.error(o.pointer + "/pages", "file " + in_quotes(o.file) + " has " + std::to_string(f->second->pages) + " pages");
+  }
+}
+
+/// The policies "expect" and "verdicts" name.
+void check_expectations(Ctx& c, const ScenarioSpec& s) {
+  std::vector<std::string> names;
+  for (const auto& p : kernel::policies()) names.push_back(p.name);
+  for (const auto& [policy, m] : s.expect)
+    if (!kernel::find_policy(policy))
+      c.error(s.pointer + "/expect/" + pointer_token(policy), "unknown policy " + in_quotes(policy) + expected_one_of(names));
+  for (const auto& [policy, list] : s.verdicts)
+    if (!kernel::find_policy(policy))
+      c.error(s.pointer + "/verdicts/" + pointer_token(policy), "unknown policy " + in_quotes(policy) + expected_one_of(names));
+}
+
+/// One scenario, part by part: names, devices, mms and their VMAs, threads and their ops, the
+/// kernel half, the schedule, the expectations.
+void validate_scenario(Ctx& c, const ScenarioSpec& s) {
+  unique_names(c, s.devices, "device");
+  unique_names(c, s.files, "file");
+  unique_names(c, s.mms, "mm");
+  unique_names(c, s.threads, "thread");
+  const Names names(s);
+  check_devices(c, s);
+  const std::map<std::string, std::set<std::string>> bound = check_mms(c, s, names);
+  const Forks forks(c, s, names);
+  const std::map<const MmSpec*, VmaLayout> reach = op_reach(s, forks);
+  const ThreadCtx x{.s = s, .names = names, .bound = bound, .forks = forks, .reach = reach};
   for (const ThreadSpec& t : s.threads) {
-    const MmSpec* mm = nullptr;
-    if (t.kind != ThreadKind::Kernel) {
-      if (t.mm.empty()) {
-        c.error(t.pointer, "a " + kind_name(t.kind) + " thread needs \"mm\"");
-      } else if (mms.count(t.mm)) {
-        mm = mms[t.mm];
-      } else if (!child_parent.count(t.mm)) {
-        c.error(t.pointer + "/mm", "unknown mm " + in_quotes(t.mm));
-      } else if (t.kind == ThreadKind::Device) {
-        c.error(t.pointer + "/mm",
-                "mm " + in_quotes(t.mm) +
-                    " is a fork's child, and devices are bound at setup to mms of \"mms\" (fork does not inherit an SVA binding)");
-      } else if (!(mm = root_of(t.mm))) {
-        c.error(t.pointer + "/mm", "mm " + in_quotes(t.mm) + " is never created: the fork that makes it runs in a child of itself");
-      }
-    } else if (!t.mm.empty()) {
-      c.error(t.pointer + "/mm", "kernel threads name the mm per op (\"mm\" in each op)");
-    }
-    if (t.kind == ThreadKind::Cpu && t.cpu >= s.cpus)
-      c.error(t.pointer + "/cpu",
-              "CPU " + std::to_string(t.cpu) + " does not exist (\"cpus\": " + std::to_string(s.cpus) + "): the thread can never run");
-    if (t.kind == ThreadKind::Device) {
-      if (!devices.count(t.device))
-        c.error(t.pointer + "/device", "unknown device " + in_quotes(t.device));
-      else if (mm && !bound[t.mm].count(t.device))
-        c.error(t.pointer + "/device", "device " + in_quotes(t.device) + " is not bound to mm " + in_quotes(t.mm) +
-                                           ": the thread can never run (add it to \"bind\")");
-    }
-    if (t.ops.empty()) c.error(t.pointer + "/ops", "a thread with no ops can never run");
-    for (const OpSpec& o : t.ops) {
-      const OpInfo* info = find_op(o.op);
-      if (!info) {
-        std::string names;
-        for (const auto& x : ops())
-          if (x.kind == t.kind) names += (names.empty() ? "" : ", ") + std::string(x.name);
-        c.error(o.pointer + "/op", "unknown op " + in_quotes(o.op) + " for a " + kind_name(t.kind) + " thread; expected one of " + names);
-        continue;
-      }
-      if (info->kind != t.kind) {
-        c.error(o.pointer + "/op",
-                "op " + in_quotes(o.op) + " runs on a " + kind_name(info->kind) + " thread, not a " + kind_name(t.kind) + " thread");
-        continue;
-      }
-      if (o.op == "mmap") check_mmap(c, o, files);
-      if (o.op == "brk") check_brk(c, o, mm);
-      if (o.op == "khugepaged_collapse" && o.addr % kPmdSize)
-        c.error(o.pointer + "/addr",
-                "khugepaged collapses a huge page's worth: expected an address on a 2 MiB boundary, got " + hex(o.addr));
-      if (o.op == "ksm_merge" && o.pages < 2)
-        c.error(o.pointer + "/pages", "ksm_merge merges the pages of a range into its first: expected 2 pages or more");
-      const MmSpec* target = mm;
-      unsigned needs = info->needs;
-      if (needs & kNeedTarget) needs |= o.file.empty() ? (kNeedMm | kNeedAddr) : kNeedFile;
-      if (needs & kNeedMm) {
-        if (o.mm.empty())
-          c.error(o.pointer, "op " + in_quotes(o.op) + " needs \"mm\"");
-        else if (!mms.count(o.mm))
-          c.error(o.pointer + "/mm", "unknown mm " + in_quotes(o.mm));
-        else
-          target = mms[o.mm];
-      }
-      for (auto [flag, key] : {std::pair{kNeedAddr, "addr"}, std::pair{kNeedNewAddr, "new_addr"}, std::pair{kNeedProt, "prot"}})
-        if ((needs & flag) && !o.has(key)) c.error(o.pointer, "op " + in_quotes(o.op) + " needs " + in_quotes(key));
-      // mmap, brk: check_mmap(), check_brk(); kernel addresses: check_kernel_half().
-      const bool kernel_addr = (needs & kKernelAddr) || (t.kind == ThreadKind::Device && is_kernel_half(o.addr));
-      if ((needs & kNeedAddr) && !(needs & kAddrMaps) && !kernel_addr && o.has("addr")) {
-        if (check_addr(c, o.pointer + "/addr", o.addr, "address") && target && !reach.at(target).covers(o.addr, o.pages))
-          c.error(o.pointer + "/addr", "address " + hex(o.addr) + " (" + std::to_string(o.pages) +
-                                           " pages) is not mapped by any VMA of mm " + in_quotes(target->name) +
-                                           " at setup, nor by an mmap or brk op of its threads");
-      }
-      if ((needs & kNeedNewAddr) && o.has("new_addr")) check_addr(c, o.pointer + "/new_addr", o.new_addr, "new address");
-      if (needs & kNeedFile) {
-        auto f = files.find(o.file);
-        if (o.file.empty())
-          c.error(o.pointer, "op " + in_quotes(o.op) + " needs \"file\"");
-        else if (f == files.end())
-          c.error(o.pointer + "/file", "unknown file " + in_quotes(o.file));
-        else if (o.index + o.pages > f->second->pages)
-          c.error(o.pointer + "/pages", "file " + in_quotes(o.file) + " has " + std::to_string(f->second->pages) + " pages");
-      }
-    }
+    const MmSpec* mm = check_thread(c, t, x);
+    for (const OpSpec& o : t.ops) check_op(c, t, o, mm, x);
   }
   check_kernel_half(c, s);
   check_step_threads(s.schedule.entries, s.threads, c.out);
-  for (const auto& [policy, m] : s.expect)
-    if (!kernel::find_policy(policy)) {
-      std::string names;
-      for (const auto& p : kernel::policies()) names += (names.empty() ? "" : ", ") + p.name;
-      c.error(s.pointer + "/expect/" + pointer_token(policy), "unknown policy " + in_quotes(policy) + "; expected one of " + names);
-    }
-  for (const auto& [policy, list] : s.verdicts)
-    if (!kernel::find_policy(policy)) {
-      std::string names;
-      for (const auto& p : kernel::policies()) names += (names.empty() ? "" : ", ") + p.name;
-      c.error(s.pointer + "/verdicts/" + pointer_token(policy), "unknown policy " + in_quotes(policy) + "; expected one of " + names);
-    }
+  check_expectations(c, s);
 }
 
 /// Setup counts against the step budget: each page a VMA populates or maps at setup
