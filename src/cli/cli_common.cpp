@@ -105,6 +105,11 @@ Selection read_selection(const po::variables_map& vm) {
   return sel;
 }
 
+void add_progress_option(po::options_description& opts) {
+  opts.add_options()("progress", po::value<std::string>(),
+                     "print a progress line on stderr every SECONDS, more than 0 (default: on a terminal only, redrawn in place)");
+}
+
 po::variables_map parse(const std::vector<std::string>& args, po::options_description& opts, const char* positional) {
   po::positional_options_description pos;
   if (positional) pos.add(positional, -1);

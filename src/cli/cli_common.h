@@ -66,6 +66,9 @@ Selection read_selection(const po::variables_map& vm);
 void add_max_memory_option(po::options_description& opts);
 scenarios::LoadLimits read_limits(const po::variables_map& vm);
 
+/// Adds "--progress SECONDS" (cli/progress.h), the same for every long command.
+void add_progress_option(po::options_description& opts);
+
 po::variables_map parse(const std::vector<std::string>& args, po::options_description& opts, const char* positional);
 
 int cmd_run(const std::vector<std::string>& args);

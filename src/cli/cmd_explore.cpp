@@ -57,9 +57,8 @@ int cmd_explore(const std::vector<std::string>& args) {
       "witness", po::value<std::string>(), "property whose witness --dot/--trace show (default: the worst one found)")(
       "dot", po::value<std::string>(), "write the happens-before graph of the witness (Graphviz); needs one scenario and policy")(
       "trace", po::value<std::string>(), "write the witness as a Chrome/Perfetto trace (JSON); needs one scenario and policy")(
-      "time", "print the time each exploration took on stderr")(
-      "progress", po::value<std::string>(),
-      "print a progress line on stderr every SECONDS, more than 0 (default: on a terminal only, redrawn in place)");
+      "time", "print the time each exploration took on stderr");
+  add_progress_option(opts);
   const auto vm = parse(args, opts, "file");
   if (vm.count("help")) {
     std::cout << opts << "\n";

@@ -49,9 +49,8 @@ int cmd_run(const std::vector<std::string>& args) {
       "schedule", po::value<std::string>(),
       "replace the schedule of the one selected scenario: a JSON array of steps ('[\"dev:2\",\"T1*\"]') or the same steps separated by "
       "commas")("dot", po::value<std::string>(), "write the happens-before graph of the run (Graphviz); needs one scenario and policy")(
-      "trace", po::value<std::string>(), "write the run as a Chrome/Perfetto trace (JSON); needs one scenario and policy")(
-      "progress", po::value<std::string>(),
-      "print a progress line on stderr every SECONDS, more than 0 (default: on a terminal only, redrawn in place)");
+      "trace", po::value<std::string>(), "write the run as a Chrome/Perfetto trace (JSON); needs one scenario and policy");
+  add_progress_option(opts);
   const auto vm = parse(args, opts, "file");
   if (vm.count("help")) {
     std::cout << opts << "\n";

@@ -27,9 +27,8 @@ int cmd_sweep(const std::vector<std::string>& args) {
                                                                                         "write the plot as SVG to FILE")(
       "shard", po::value<std::string>(),
       "run shard K of N (K/N, N at most 2^20) of the grid and write it to --json for tlbsim merge (docs/scale-out.md)")(
-      "json", po::value<std::string>(), "with --shard: the shard file to write")(
-      "progress", po::value<std::string>(),
-      "print a progress line on stderr every SECONDS, more than 0 (default: on a terminal only, redrawn in place)");
+      "json", po::value<std::string>(), "with --shard: the shard file to write");
+  add_progress_option(opts);
   const auto vm = parse(args, opts, nullptr);
   if (vm.count("help")) {
     std::cout << opts << "\n";

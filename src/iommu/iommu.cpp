@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "model/access_event.h"
 #include "model/check.h"
 #include "model/saturating.h"
 
@@ -89,26 +90,16 @@ std::vector<uint16_t> Iommu::devices_of(Pasid p) const {
 }
 
 namespace {
-// What the detector judges of a DMA or a page request: whether the entries covering va allow it
-// when it happens (and, for a DMA, the frame it lands in), so a step taking it reads them.
-void touch_access(MmId mm, Vaddr va, bool write, Pfn pfn) {
-  touch::read(Touch::Obj::PtRange, mm.value(), va.value(), va.value() + 1);
-  touch::frame(write, pfn);
-}
 void emit_dma(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, Pfn pfn, Holder via, uint16_t dev, const char* note = nullptr) {
-  touch_access(mm, va, write, pfn);
-  if (!bus.active()) return;
-  Event e{.kind = EventKind::Access,
-          .flags = uint8_t((write ? kEvWrite : 0) | (via.kind != HolderKind::None ? kEvCached : 0)),
-          .holder = via,
-          .mm = mm,
-          .tag = pasid,
-          .func = write ? "DMA write" : "DMA read"};
-  e.va = va.value();
-  e.pfn = pfn;
-  e.aux = dev;
-  if (note) e.note = note;
-  bus.emit(std::move(e));
+  emit_access(bus, {.mm = mm,
+                    .tag = pasid,
+                    .va = va,
+                    .write = write,
+                    .pfn = pfn,
+                    .via = via,
+                    .func = write ? "DMA write" : "DMA read",
+                    .aux = dev,
+                    .note = note});
 }
 void emit_prq(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, uint16_t dev, const char* why) {
   touch_access(mm, va, false, kNoPfn);

@@ -5,6 +5,7 @@
 #include "kernel/fault.h"
 #include "kernel/locking.h"
 #include "kernel/page.h"
+#include "model/access_event.h"
 #include "model/check.h"
 
 namespace tlbsim::kernel {
@@ -76,15 +77,10 @@ void ShadowMmu::install(Kernel& k, MmId mm, uint64_t va, Pfn pfn, bool writable,
 namespace {
 
 void emit_access(Kernel& k, const ShadowMmu& s, MmId mm, uint64_t addr, bool write, Pfn pfn) {
-  if (!k.bus().active()) return;
-  Event e{.kind = EventKind::Access,
-          .flags = uint8_t((write ? kEvWrite : 0) | kEvCached),
-          .holder = s.holder(),
-          .mm = mm,
-          .func = write ? "shadow store" : "shadow load"};
-  e.va = addr;
-  e.pfn = pfn;
-  k.bus().emit(std::move(e));
+  // As a CPU's or a device's access: the detector judges it against the PTE and the frame.
+  tlbsim::emit_access(
+      k.bus(),
+      {.mm = mm, .va = Vaddr{addr}, .write = write, .pfn = pfn, .via = s.holder(), .func = write ? "shadow store" : "shadow load"});
 }
 
 /// What GUP found: the page (with an extra reference) or kNoPfn.

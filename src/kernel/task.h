@@ -75,54 +75,22 @@ struct PromiseBase {
 };
 }  // namespace detail
 
-/// [[nodiscard]]: a task that is neither awaited nor run does nothing at all, which is never
-/// what a call site means.
-template <class T>
-class [[nodiscard]] Task {
+namespace detail {
+/// What every Task is, whatever it returns: the owner of its coroutine frame, awaited by
+/// running it with the awaiting coroutine as its continuation.
+template <class Promise>
+class TaskBase {
  public:
-  struct promise_type : detail::PromiseBase {
-    T value{};
-    Task get_return_object() { return Task{std::coroutine_handle<promise_type>::from_promise(*this)}; }
-    void return_value(T v) { value = std::move(v); }
-  };
-  explicit Task(std::coroutine_handle<promise_type> h) : m_h(h) {}
-  Task(Task&& o) noexcept : m_h(std::exchange(o.m_h, {})) {}
-  Task& operator=(Task&&) = delete;
-  ~Task() {
-    if (m_h) m_h.destroy();
-  }
-  bool await_ready() const noexcept { return false; }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
-    m_h.promise().continuation = caller;
-    return m_h;
-  }
-  T await_resume() {
-    if (m_h.promise().error) std::rethrow_exception(m_h.promise().error);
-    return std::move(m_h.promise().value);
-  }
-  std::coroutine_handle<promise_type> handle() const { return m_h; }
-
- private:
-  std::coroutine_handle<promise_type> m_h;
-};
-
-template <>
-class [[nodiscard]] Task<void> {
- public:
-  struct promise_type : detail::PromiseBase {
-    Task get_return_object() { return Task{std::coroutine_handle<promise_type>::from_promise(*this)}; }
-    void return_void() {}
-  };
-  explicit Task(std::coroutine_handle<promise_type> h) : m_h(h) {}
-  Task(Task&& o) noexcept : m_h(std::exchange(o.m_h, {})) {}
-  Task& operator=(Task&& o) noexcept {
+  explicit TaskBase(std::coroutine_handle<Promise> h) : m_h(h) {}
+  TaskBase(TaskBase&& o) noexcept : m_h(std::exchange(o.m_h, {})) {}
+  TaskBase& operator=(TaskBase&& o) noexcept {
     if (this != &o) {
       if (m_h) m_h.destroy();
       m_h = std::exchange(o.m_h, {});
     }
     return *this;
   }
-  ~Task() {
+  ~TaskBase() {
     if (m_h) m_h.destroy();
   }
   bool await_ready() const noexcept { return false; }
@@ -130,16 +98,57 @@ class [[nodiscard]] Task<void> {
     m_h.promise().continuation = caller;
     return m_h;
   }
-  void await_resume() {
+  std::coroutine_handle<Promise> handle() const { return m_h; }
+
+ protected:
+  void rethrow_error() const {
     if (m_h.promise().error) std::rethrow_exception(m_h.promise().error);
   }
-  std::coroutine_handle<promise_type> handle() const { return m_h; }
+  std::coroutine_handle<Promise> m_h;
+};
+
+template <class T>
+struct TaskPromise : PromiseBase {
+  T value{};
+  Task<T> get_return_object();
+  void return_value(T v) { value = std::move(v); }
+};
+struct VoidTaskPromise : PromiseBase {
+  Task<void> get_return_object();
+  void return_void() {}
+};
+}  // namespace detail
+
+/// [[nodiscard]]: a task that is neither awaited nor run does nothing at all, which is never
+/// what a call site means.
+template <class T>
+class [[nodiscard]] Task : public detail::TaskBase<detail::TaskPromise<T>> {
+ public:
+  using promise_type = detail::TaskPromise<T>;
+  using detail::TaskBase<promise_type>::TaskBase;
+  T await_resume() {
+    this->rethrow_error();
+    return std::move(this->m_h.promise().value);
+  }
+};
+
+template <>
+class [[nodiscard]] Task<void> : public detail::TaskBase<detail::VoidTaskPromise> {
+ public:
+  using promise_type = detail::VoidTaskPromise;
+  using detail::TaskBase<promise_type>::TaskBase;
+  void await_resume() { rethrow_error(); }
   bool done() const { return !m_h || m_h.done(); }
   std::exception_ptr error() const { return m_h ? m_h.promise().error : nullptr; }
-
- private:
-  std::coroutine_handle<promise_type> m_h;
 };
+
+namespace detail {
+template <class T>
+Task<T> TaskPromise<T>::get_return_object() {
+  return Task<T>{std::coroutine_handle<TaskPromise<T>>::from_promise(*this)};
+}
+inline Task<void> VoidTaskPromise::get_return_object() { return Task<void>{std::coroutine_handle<VoidTaskPromise>::from_promise(*this)}; }
+}  // namespace detail
 
 /// Suspend here; the next step starts with `label`, runnable when `ready` says so.
 struct Suspend {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "model/cpu.h"
 
+#include "model/access_event.h"
+
 namespace tlbsim {
 
 Cpu::Cpu(CpuId id, CpuConfig cfg, PhysMem& mem)
@@ -11,24 +13,8 @@ Cpu::Cpu(CpuId id, CpuConfig cfg, PhysMem& mem)
       m_pwc(cfg.walk_cache_entries, Holder{HolderKind::CpuWalkCache, id.value()}, mem.bus()) {}
 
 namespace {
-// What the detector judges of an access or a fault: whether the entries covering va allow it when
-// it happens (and, for an access, the frame it lands in), so a step taking it reads them.
-void touch_access(MmId mm, Vaddr va, bool write, Pfn pfn) {
-  touch::read(Touch::Obj::PtRange, mm.value(), va.value(), va.value() + 1);
-  touch::frame(write, pfn);
-}
 void emit_access(EventBus& bus, MmId mm, uint32_t tag, Vaddr va, bool write, Pfn pfn, Holder via) {
-  touch_access(mm, va, write, pfn);
-  if (!bus.active()) return;
-  Event e{.kind = EventKind::Access,
-          .flags = uint8_t((write ? kEvWrite : 0) | (via.kind != HolderKind::None ? kEvCached : 0)),
-          .holder = via,
-          .mm = mm,
-          .tag = tag,
-          .func = write ? "store" : "load"};
-  e.va = va.value();
-  e.pfn = pfn;
-  bus.emit(std::move(e));
+  tlbsim::emit_access(bus, {.mm = mm, .tag = tag, .va = va, .write = write, .pfn = pfn, .via = via, .func = write ? "store" : "load"});
 }
 void emit_fault(EventBus& bus, MmId mm, Vaddr va, bool write, const char* what) {
   touch_access(mm, va, false, kNoPfn);

@@ -20,11 +20,23 @@ void PageTable::clone_kernel_pgds(const PageTable& init_mm) {
   }
 }
 
-PteRef PageTable::lookup(Vaddr va, unsigned level) const {
-  if (level == 1 && (va.value() >> kPmdShift) == m_cursor_region) {
-    record_cursor_path();
-    return PteRef{m_cursor_table, static_cast<uint16_t>(table_index(va.value(), 1)), 1};
+PteRef PageTable::from_cursor(Vaddr va, unsigned level) const {
+  if (level != 1 || (va.value() >> kPmdShift) != m_cursor_region) return {};
+  record_cursor_path();
+  return PteRef{m_cursor_table, static_cast<uint16_t>(table_index(va.value(), 1)), 1};
+}
+
+PteRef PageTable::walked_to(Vaddr va, unsigned level, Pfn table, const PteRef (&path)[3]) const {
+  if (level == 1) {
+    std::copy(std::begin(path), std::end(path), std::begin(m_cursor_path));
+    m_cursor_region = va.value() >> kPmdShift;
+    m_cursor_table = table;
   }
+  return PteRef{table, static_cast<uint16_t>(table_index(va.value(), level)), static_cast<uint8_t>(level)};
+}
+
+PteRef PageTable::lookup(Vaddr va, unsigned level) const {
+  if (const PteRef r = from_cursor(va, level); r.valid()) return r;
   Pfn t = m_pgd;
   PteRef path[3];
   for (unsigned l = 4; l > level; --l) {
@@ -34,19 +46,11 @@ PteRef PageTable::lookup(Vaddr va, unsigned level) const {
     if (!e.present() || e.huge()) return {};
     t = e.pfn();
   }
-  if (level == 1) {
-    std::copy(std::begin(path), std::end(path), std::begin(m_cursor_path));
-    m_cursor_region = va.value() >> kPmdShift;
-    m_cursor_table = t;
-  }
-  return PteRef{t, static_cast<uint16_t>(table_index(va.value(), level)), static_cast<uint8_t>(level)};
+  return walked_to(va, level, t, path);
 }
 
 PteRef PageTable::alloc(Vaddr va, unsigned level, const char* func) {
-  if (level == 1 && (va.value() >> kPmdShift) == m_cursor_region) {
-    record_cursor_path();
-    return PteRef{m_cursor_table, static_cast<uint16_t>(table_index(va.value(), 1)), 1};
-  }
+  if (const PteRef r = from_cursor(va, level); r.valid()) return r;
   Pfn t = m_pgd;
   PteRef path[3];
   for (unsigned l = 4; l > level; --l) {
@@ -63,12 +67,7 @@ PteRef PageTable::alloc(Vaddr va, unsigned level, const char* func) {
     }
     t = e.pfn();
   }
-  if (level == 1) {
-    std::copy(std::begin(path), std::end(path), std::begin(m_cursor_path));
-    m_cursor_region = va.value() >> kPmdShift;
-    m_cursor_table = t;
-  }
-  return PteRef{t, static_cast<uint16_t>(table_index(va.value(), level)), static_cast<uint8_t>(level)};
+  return walked_to(va, level, t, path);
 }
 
 void PageTable::recheck_live(const PteMap& m) const {

@@ -141,6 +141,11 @@ class PageTable {
   /// The upper entries the cursor's lookup read (PGD, PUD, PMD slots): a lookup served by the
   /// cursor records them again, as the walk it saves would have read them.
   mutable PteRef m_cursor_path[3];
+  /// The entry at `level` from the cursor, for a PTE in the cursor's region; else invalid.
+  PteRef from_cursor(Vaddr va, unsigned level) const;
+  /// The entry at `level` of a walk that ended in `table` through `path`; a PTE walk becomes the
+  /// cursor.
+  PteRef walked_to(Vaddr va, unsigned level, Pfn table, const PteRef (&path)[3]) const;
   void record_cursor_path() const {
     if (touch::recording())
       for (const PteRef& r : m_cursor_path) touch::table_slot(false, r.table, r.index);

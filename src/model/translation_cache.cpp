@@ -6,9 +6,9 @@
 
 namespace tlbsim {
 
-TranslationCache::TranslationCache(TranslationCacheConfig cfg, Holder holder, EventBus& bus) : m_cfg(cfg), m_holder(holder), m_bus(bus) {
+TranslationCache::TranslationCache(TranslationCacheConfig cfg, Holder holder, EventBus& bus)
+    : TaggedEntries(size_t{cfg.sets} * cfg.ways, holder, bus), m_cfg(cfg) {
   TLBSIM_CHECK(cfg.sets > 0 && cfg.ways > 0, "a translation cache needs at least one entry");
-  m_entries.resize(size_t{cfg.sets} * cfg.ways);
 }
 
 uint32_t TranslationCache::set_of(uint32_t tag, uint64_t vpn_base) const {
@@ -101,9 +101,7 @@ void TranslationCache::drop(CachedTranslation& c, EventKind why, const char* fun
     e.pfn = c.pfn;
     m_bus.emit(std::move(e));
   }
-  c.valid = false;
-  m_counts.remove(c.tag);
-  ++m_drops;
+  removed(c);
 }
 
 size_t TranslationCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func) {
@@ -139,21 +137,11 @@ size_t TranslationCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t
   return n;
 }
 
-size_t TranslationCache::invalidate_tag(uint32_t tag, const char* func) {
-  touch::cache_entries(false, m_holder, 0, ~uint64_t{0});
-  return drop_tagged(m_entries, m_counts, tag, [&](CachedTranslation& e) { drop(e, EventKind::Drop, func); });
-}
-
-size_t TranslationCache::invalidate_all(const char* func) {
-  touch::cache_entries(false, m_holder, 0, ~uint64_t{0});
-  return drop_all(m_entries, m_counts, [&](CachedTranslation& e) { drop(e, EventKind::Drop, func); });
-}
-
 void TranslationCache::check_invariants() const {
   // A checked run calls this after every step for every cache of every CPU and device, and most
   // of them did not change: scanning them all was most of a checked run's time.
-  if (m_checked_version == version()) return;
-  const size_t valid = count_valid(m_entries);
+  if (checked_already()) return;
+  const size_t valid = count_valid();
   TLBSIM_CHECK(valid == m_counts.total(), to_string(m_holder) << " holds " << valid << " entries but counts " << m_counts.total());
   for (uint32_t s = 0; s < m_cfg.sets; ++s) {
     for (uint32_t w = 0; w < m_cfg.ways; ++w) {
@@ -169,7 +157,7 @@ void TranslationCache::check_invariants() const {
       }
     }
   }
-  m_checked_version = version();
+  mark_checked();
 }
 
 }  // namespace tlbsim

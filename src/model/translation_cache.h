@@ -36,7 +36,7 @@ struct CachedTranslation {
   Pfn pfn_for(uint64_t v) const { return huge ? Pfn{pfn.value() + uint32_t(v - vpn)} : pfn; }
 };
 
-class TranslationCache {
+class TranslationCache : public TaggedEntries<TranslationCache, CachedTranslation> {
  public:
   TranslationCache(TranslationCacheConfig cfg, Holder holder, EventBus& bus);
 
@@ -45,26 +45,16 @@ class TranslationCache {
   /// Insert (replacing a same-address entry, else the LRU way of the set).
   void fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writable, bool huge, const char* func, bool dirty = false);
 
-  /// Drop entries of `tag` intersecting [start, end). Returns entries dropped.
+  /// Drop entries of `tag` intersecting [start, end). Returns entries dropped. (invalidate_tag(),
+  /// invalidate_all(): TaggedEntries.)
   size_t invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func);
-  size_t invalidate_tag(uint32_t tag, const char* func);
-  size_t invalidate_all(const char* func);
 
-  Holder holder() const { return m_holder; }
   size_t capacity() const { return m_entries.size(); }
-  size_t occupancy() const { return m_counts.total(); }
-  /// Visit every valid entry (tests and state dumps).
-  template <class F>
-  void for_each(F&& f) const {
-    for_each_valid(m_entries, f);
-  }
-  /// Counts every change to the entries (fills, LRU updates, drops): a check that saw this value
-  /// need not look again until it moves.
-  uint64_t version() const { return m_clock + m_drops; }
   /// Skips the scan when nothing changed since the last check that passed.
   void check_invariants() const;
 
  private:
+  friend class TaggedEntries<TranslationCache, CachedTranslation>;
   uint32_t set_of(uint32_t tag, uint64_t vpn_base) const;
   void drop(CachedTranslation& e, EventKind why, const char* func);
   uint64_t set_index(const CachedTranslation& e) const;
@@ -73,13 +63,6 @@ class TranslationCache {
   CachedTranslation* find(uint32_t tag, uint64_t vpn);
 
   TranslationCacheConfig m_cfg;
-  Holder m_holder;
-  EventBus& m_bus;
-  std::vector<CachedTranslation> m_entries;
-  TagCounts m_counts;
-  uint64_t m_clock = 0;  ///< LRU clock: moves on every fill and hit
-  uint64_t m_drops = 0;
-  mutable uint64_t m_checked_version = ~uint64_t{0};
 };
 
 }  // namespace tlbsim

@@ -10,7 +10,7 @@ namespace tlbsim {
 uint64_t WalkCacheEntry::start() const { return prefix << level_shift(level); }
 uint64_t WalkCacheEntry::end() const { return (prefix + 1) << level_shift(level); }
 
-WalkCache::WalkCache(uint32_t entries, Holder holder, EventBus& bus) : m_holder(holder), m_bus(bus) { m_entries.resize(entries); }
+WalkCache::WalkCache(uint32_t entries, Holder holder, EventBus& bus) : TaggedEntries(entries, holder, bus) {}
 
 // The walk cache is fully associative: one set (0) for the members and LRU order touches.
 const WalkCacheEntry* WalkCache::lookup(uint32_t tag, uint64_t va) {
@@ -78,9 +78,7 @@ void WalkCache::drop(WalkCacheEntry& c, EventKind why, const char* func) {
     ev.gen = c.table_gen;
     m_bus.emit(std::move(ev));
   }
-  c.valid = false;
-  m_counts.remove(c.tag);
-  ++m_drops;
+  removed(c);
 }
 
 size_t WalkCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func) {
@@ -96,19 +94,9 @@ size_t WalkCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t end, c
   return n;
 }
 
-size_t WalkCache::invalidate_tag(uint32_t tag, const char* func) {
-  touch::cache_entries(false, m_holder, 0, ~uint64_t{0});
-  return drop_tagged(m_entries, m_counts, tag, [&](WalkCacheEntry& e) { drop(e, EventKind::Drop, func); });
-}
-
-size_t WalkCache::invalidate_all(const char* func) {
-  touch::cache_entries(false, m_holder, 0, ~uint64_t{0});
-  return drop_all(m_entries, m_counts, [&](WalkCacheEntry& e) { drop(e, EventKind::Drop, func); });
-}
-
 void WalkCache::check_invariants() const {
-  if (m_checked_version == version()) return;
-  const size_t valid = count_valid(m_entries);
+  if (checked_already()) return;
+  const size_t valid = count_valid();
   TLBSIM_CHECK(valid == m_counts.total(), to_string(m_holder)
                                               << " holds " << valid << " walk-cache entries but counts " << m_counts.total());
   for (size_t i = 0; i < m_entries.size(); ++i) {
@@ -122,7 +110,7 @@ void WalkCache::check_invariants() const {
                                                                                                    << " duplicate walk-cache entry");
     }
   }
-  m_checked_version = version();
+  mark_checked();
 }
 
 }  // namespace tlbsim

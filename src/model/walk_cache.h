@@ -28,38 +28,23 @@ struct WalkCacheEntry {
   uint64_t end() const;
 };
 
-class WalkCache {
+class WalkCache : public TaggedEntries<WalkCache, WalkCacheEntry> {
  public:
   WalkCache(uint32_t entries, Holder holder, EventBus& bus);
 
   /// Deepest entry covering `va` under `tag`, or nullptr.
   const WalkCacheEntry* lookup(uint32_t tag, uint64_t va);
   void fill(uint32_t tag, MmId mm, uint64_t va, uint8_t level, Pfn table, uint32_t gen, const char* func, bool user = true);
+  /// (invalidate_tag(), invalidate_all(): TaggedEntries.)
   size_t invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func);
-  size_t invalidate_tag(uint32_t tag, const char* func);
-  size_t invalidate_all(const char* func);
 
-  Holder holder() const { return m_holder; }
   bool enabled() const { return !m_entries.empty(); }
-  size_t occupancy() const { return m_counts.total(); }
-  template <class F>
-  void for_each(F&& f) const {
-    for_each_valid(m_entries, f);
-  }
-  /// Counts every change to the entries (fills, LRU updates, drops), as TranslationCache::version().
-  uint64_t version() const { return m_clock + m_drops; }
   /// Skips the scan when nothing changed since the last check that passed.
   void check_invariants() const;
 
  private:
+  friend class TaggedEntries<WalkCache, WalkCacheEntry>;
   void drop(WalkCacheEntry& e, EventKind why, const char* func);
-  std::vector<WalkCacheEntry> m_entries;
-  TagCounts m_counts;
-  Holder m_holder;
-  EventBus& m_bus;
-  uint64_t m_clock = 0;  ///< LRU clock: moves on every fill and hit
-  uint64_t m_drops = 0;
-  mutable uint64_t m_checked_version = ~uint64_t{0};
 };
 
 }  // namespace tlbsim
