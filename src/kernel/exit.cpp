@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "kernel/exit.h"
 
+#include "kernel/ksm.h"
 #include "kernel/locking.h"
 #include "kernel/zap.h"
 
@@ -41,8 +42,12 @@ Task<> mmput(Kernel& k, AddressSpace& mm) {
     mm.drop_user();
     co_return;
   }
-  // mmput(): atomic_dec_and_test(&mm->mm_users); the last user runs __mmput() -> exit_mmap().
-  if (mm.drop_user_and_test()) co_await exit_mmap(k, mm);
+  // mmput(): atomic_dec_and_test(&mm->mm_users); the last user runs __mmput(): ksm_exit(),
+  // then exit_mmap().
+  if (mm.drop_user_and_test()) {
+    co_await ksm_exit(k, mm);
+    co_await exit_mmap(k, mm);
+  }
 }
 
 }  // namespace tlbsim::kernel

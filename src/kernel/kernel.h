@@ -14,6 +14,7 @@
 #include "iommu/iommu.h"
 #include "kernel/arch.h"
 #include "kernel/kernel_pgtable_work.h"
+#include "kernel/ksm_state.h"
 #include "kernel/policy.h"
 #include "kernel/swap_space.h"
 #include "kernel/task.h"
@@ -155,6 +156,8 @@ class Kernel {
 
   /// The swap device and swap cache (kernel/swap_space.h).
   SwapSpace& swap() { return m_swap; }
+  /// KSM's scanned mms and stable tree (kernel/ksm_state.h).
+  KsmState& ksm() { return m_ksm; }
 
   /// mmu_notifier_register()
   void register_notifier(MmId mm, std::unique_ptr<SecondaryMmu> s);
@@ -199,6 +202,7 @@ class Kernel {
   KernelPgtableWork m_kernel_pgtable_work;
   std::vector<std::unique_ptr<File>> m_files;
   SwapSpace m_swap;
+  KsmState m_ksm;
   std::map<uint16_t, std::vector<std::unique_ptr<SecondaryMmu>>> m_notifiers;
   std::vector<std::unique_ptr<SecondaryMmu>> m_unhooked;  ///< released, no longer called
   std::unordered_map<uint32_t, SimLock> m_ptls;           ///< node-based: references stay valid

@@ -1,12 +1,29 @@
 // SPDX-License-Identifier: MIT
 #include "kernel/ksm.h"
 
+#include "kernel/fault.h"
 #include "kernel/locking.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
 #include "kernel/pgtable_generic.h"
 
 namespace tlbsim::kernel {
+
+namespace {
+
+/// ksm_test_exit(): the process is exiting and its last mm_users reference is gone (__mmput()
+/// has begun). Before a group exit the model's count may read 0 while the process lives.
+bool ksm_test_exit(const AddressSpace& mm) { return mm.group_exit() && mm.users_zero(); }
+
+/// find_mergeable_vma(): the VMA covering `addr`, unless the mm is exiting. VM_MERGEABLE
+/// (madvise(MADV_MERGEABLE)) is implied by the op that asks ksmd to merge.
+const Vma* find_mergeable_vma(const AddressSpace& mm, uint64_t addr) {
+  if (ksm_test_exit(mm)) return nullptr;
+  const Vma* vma = mm.find_vma(addr);
+  return vma && addr >= vma->start ? vma : nullptr;
+}
+
+}  // namespace
 
 Task<std::optional<Pte>> write_protect_page(Kernel& k, AddressSpace& mm, Pfn page, uint64_t addr) {
   addr &= ~(kPageSize - 1);
@@ -68,22 +85,25 @@ Task<bool> replace_page(Kernel& k, AddressSpace& mm, Pfn page, Pfn kpage, uint64
   co_return done;
 }
 
-Task<bool> ksm_merge(Kernel& k, AddressSpace& mm, uint64_t addr, Pfn kpage) {
+Task<bool> ksm_merge(Kernel& k, AddressSpace& mm, uint64_t addr, Pfn kpage, KsmRmapItem* item) {
   addr &= ~(kPageSize - 1);
+  // The caller's kpage is that allocation of the frame (its step named it).
+  const uint32_t kgeneration = kpage != kNoPfn ? k.mem().frame(kpage).generation : 0;
   co_await mmap_read_lock(k, mm);
   trace_call(k, "try_to_merge_with_ksm_page", mm.id(), addr, addr + kPageSize);
   if (kpage != kNoPfn) {
     // get_ksm_page(): the stable page must still be one (a munmap, reclaim or migration may have
     // freed it since it was made), and KSM holds a reference on it while it merges into it.
     const Frame& kf = k.mem().frame(kpage);
-    if (!kf.allocated || !kf.ksm) {
+    if (!kf.allocated || !kf.ksm || kf.generation != kgeneration) {
       trace_call(k, "get_ksm_page: stale stable node", mm.id(), addr, addr + kPageSize);
       mmap_read_unlock(k, mm);
       co_return false;
     }
     get_page(k, kpage);
   }
-  const Vma* vma = mm.find_vma(addr);
+  const Vma* vma = find_mergeable_vma(mm, addr);
+  const uint32_t anon_vma = vma ? vma->anon_vma : 0;
   Pfn page = kNoPfn;
   if (vma && vma->anon()) {
     // follow_page(FOLL_GET) under the PTL: KSM's own reference.
@@ -100,13 +120,17 @@ Task<bool> ksm_merge(Kernel& k, AddressSpace& mm, uint64_t addr, Pfn kpage) {
   bool merged = false;
   if (page != kNoPfn && page == kpage) {
     merged = true;  // already the KSM page (a forked mapping)
-  } else if (page != kNoPfn) {
-    // try_to_merge_one_page()
+  } else if (page != kNoPfn && trylock_page(k, page)) {
+    // try_to_merge_one_page(), under the page lock it only tries for ("if (!trylock_page(page))
+    // goto out": a migration holds it).
     const std::optional<Pte> orig = co_await write_protect_page(k, mm, page, addr);
     if (orig) {
       if (kpage == kNoPfn) {
-        merged = true;                       // the page becomes the stable KSM page, now read-only
-        k.mem().frame_mut(page).ksm = true;  // stable_tree_insert() -> set_page_stable_node()
+        // set_page_stable_node(page, NULL): PageKsm with no stable node until stable_tree_insert().
+        merged = true;
+        Frame& f = k.mem().frame_mut(page);
+        f.ksm = true;
+        f.owner = 0;
       } else {
         // pages_identical(): after write_protect_page() returned, i.e. after MN_END in OLD, so
         // writes through a stale secondary entry are seen by the comparison.
@@ -114,11 +138,112 @@ Task<bool> ksm_merge(Kernel& k, AddressSpace& mm, uint64_t addr, Pfn kpage) {
         if (k.mem().content(page) == k.mem().content(kpage)) merged = co_await replace_page(k, mm, page, kpage, addr, *orig);
       }
     }
+    unlock_page(k, page);
   }
+  // rmap_item->anon_vma = vma->anon_vma ("Must get reference to anon_vma while still holding
+  // mmap_lock").
+  if (merged && item) *item = KsmRmapItem{.mm = mm.id(), .address = addr, .anon_vma = anon_vma};
   mmap_read_unlock(k, mm);
   if (page != kNoPfn) put_page(k, page, "ksm_do_scan");  // frees a replaced page
   if (kpage != kNoPfn) put_page(k, kpage, "ksm_do_scan");
   co_return merged;
+}
+
+namespace {
+
+/// lock_page(): sleep until the page lock is free, then take it.
+Task<> lock_page(Kernel& k, Pfn page) {
+  co_await wait_until("lock_page", [&k, page] { return !k.mem().frame(page).locked; });
+  trylock_page(k, page);
+}
+
+/// get_ksm_page(): the page the stable node names, if it is still that node's KSM page.
+Pfn get_ksm_page(Kernel& k, uint32_t node) {
+  const Pfn kpfn = k.ksm().node(node).kpfn;
+  const Frame& f = k.mem().frame(kpfn);
+  return f.allocated && f.ksm && f.owner == node ? kpfn : kNoPfn;
+}
+
+}  // namespace
+
+Task<> break_cow(Kernel& k, AddressSpace& mm, uint64_t addr) {
+  addr &= ~(kPageSize - 1);
+  co_await mmap_read_lock(k, mm);
+  trace_call(k, "break_cow", mm.id(), addr, addr + kPageSize);
+  const Vma* vma = find_mergeable_vma(mm, addr);
+  if (vma && vma->anon()) {
+    // break_ksm(): "do { ... } while (!(ret & (VM_FAULT_WRITE | VM_FAULT_SIGBUS | ...)))",
+    // bounded here as a user access is.
+    for (unsigned tries = 0; tries < 16; ++tries) {
+      const Pte pte = mm.pt().leaf(Vaddr{addr});
+      const bool ksm_page = pte.present() ? k.mem().frame(pte.pfn()).ksm : pte.is_migration();
+      if (!ksm_page) break;
+      if (co_await handle_mm_fault(k, mm, addr, true) == FaultResult::Sigsegv) break;
+    }
+  }
+  mmap_read_unlock(k, mm);
+}
+
+Task<> ksm_merge_range(Kernel& k, AddressSpace& mm, uint64_t addr, uint64_t pages) {
+  k.ksm().scan_mm(mm.id());  // ksm_scan.mm_slot: ksm_exit() now waits for ksmd
+  // try_to_merge_two_pages(rmap_item, page, tree_rmap_item, tree_page): the first page becomes
+  // the KSM page, then the second is merged into it.
+  KsmRmapItem first, second;
+  if (!co_await ksm_merge(k, mm, addr, kNoPfn, &first)) co_return;
+  // The KSM page is the one now mapped read-only at addr: rmap_item->address's page. ksmd keeps
+  // the reference its scan took (put by ksm_do_scan() after cmp_and_merge_page()).
+  const Pte kp = mm.pt().leaf(Vaddr{addr});
+  if (!kp.present() || !k.mem().frame(kp.pfn()).ksm) co_return;
+  const Pfn kpage = kp.pfn();
+  get_page(k, kpage);
+  if (pages < 2 || !co_await ksm_merge(k, mm, addr + kPageSize, kpage, &second)) {
+    // "If that fails, we have a ksm page with only one pte pointing to it: so break it."
+    co_await break_cow(k, mm, addr);
+    put_page(k, kpage, "ksm_do_scan");
+    co_return;
+  }
+  // cmp_and_merge_page(): lock_page(kpage); stable_tree_insert(); stable_tree_append() of the
+  // tree's item, then the scanned one; unlock_page().
+  co_await lock_page(k, kpage);
+  const uint32_t node = k.ksm().insert(kpage);
+  k.mem().frame_mut(kpage).owner = node;  // set_page_stable_node()
+  k.ksm().append(node, second);
+  k.ksm().append(node, first);
+  unlock_page(k, kpage);
+  put_page(k, kpage, "ksm_do_scan");
+  // Each following page: cmp_and_merge_page() finds the stable node (stable_tree_search()).
+  for (uint64_t i = 2; i < pages; ++i) {
+    const Pfn now = get_ksm_page(k, node);
+    if (now == kNoPfn) {
+      trace_call(k, "get_ksm_page: stale stable node", mm.id(), addr, addr + kPageSize);
+      co_return;
+    }
+    KsmRmapItem item;
+    if (!co_await ksm_merge(k, mm, addr + i * kPageSize, now, &item)) continue;
+    // The page the node names after the merge (a migration may have moved it meanwhile).
+    const Pfn locked = get_ksm_page(k, node);
+    if (locked == kNoPfn) continue;
+    get_page(k, locked);
+    co_await lock_page(k, locked);
+    k.ksm().append(node, item);
+    unlock_page(k, locked);
+    put_page(k, locked, "cmp_and_merge_page");
+  }
+}
+
+Task<> ksm_exit(Kernel& k, AddressSpace& mm) {
+  if (!k.ksm().scanned(mm.id())) co_return;  // easy_to_free
+  co_await mmap_write_lock(k, mm);
+  mmap_write_unlock(k, mm);
+}
+
+void folio_migrate_ksm(Kernel& k, Pfn newpage, Pfn page) {
+  const Frame old = k.mem().frame(page);
+  if (!old.ksm) return;
+  Frame& f = k.mem().frame_mut(newpage);
+  f.ksm = true;
+  f.owner = old.owner;
+  if (old.owner != 0) k.ksm().set_kpfn(old.owner, newpage);
 }
 
 }  // namespace tlbsim::kernel

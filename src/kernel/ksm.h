@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "kernel/kernel.h"
+#include "kernel/ksm_state.h"
 #include "kernel/task.h"
 
 namespace tlbsim::kernel {
@@ -23,9 +24,33 @@ Task<std::optional<Pte>> write_protect_page(Kernel& k, AddressSpace& mm, Pfn pag
 Task<bool> replace_page(Kernel& k, AddressSpace& mm, Pfn page, Pfn kpage, uint64_t addr, Pte orig_pte);
 
 /// try_to_merge_with_ksm_page() for the anonymous page mapped at `addr`: mmap_read_lock,
-/// follow_page(FOLL_GET), try_to_merge_one_page() (write_protect_page(), pages_identical(),
-/// replace_page()), unlock, then ksm_do_scan()'s put_page() which frees the merged page.
-/// With `kpage` == kNoPfn the page itself becomes the KSM page (first of a pair). True if merged.
-Task<bool> ksm_merge(Kernel& k, AddressSpace& mm, uint64_t addr, Pfn kpage);
+/// follow_page(FOLL_GET), try_to_merge_one_page() (trylock_page(), write_protect_page(),
+/// pages_identical(), replace_page()), unlock, then ksm_do_scan()'s put_page() which frees the
+/// merged page. With `kpage` == kNoPfn the page itself becomes a KSM page with a NULL stable
+/// node (set_page_stable_node(page, NULL); first of a pair). True if merged; then `item`, if
+/// given, is the rmap_item to append (its anon_vma read under mmap_lock, as the kernel does).
+Task<bool> ksm_merge(Kernel& k, AddressSpace& mm, uint64_t addr, Pfn kpage, KsmRmapItem* item = nullptr);
+
+/// break_cow() -> break_ksm(): under mmap_read_lock, write-fault (FAULT_FLAG_WRITE |
+/// FAULT_FLAG_REMOTE) the KSM page at `addr` until a private copy replaces it, waiting on a
+/// migration entry as follow_page(FOLL_MIGRATION) does.
+Task<> break_cow(Kernel& k, AddressSpace& mm, uint64_t addr);
+
+/// ksmd's merging of [addr, addr + pages pages) into the first page, as cmp_and_merge_page()
+/// meets the range: try_to_merge_two_pages() makes the first page the KSM page and merges the
+/// second into it (break_cow() of the first if that fails), then lock_page(kpage),
+/// stable_tree_insert() and stable_tree_append() of both rmap_items; each following page is
+/// merged into the page the stable node names now (get_ksm_page(): a migration may have moved
+/// it, a free made the node stale) and its rmap_item appended under lock_page(kpage).
+Task<> ksm_merge_range(Kernel& k, AddressSpace& mm, uint64_t addr, uint64_t pages);
+
+/// ksm_exit(), from __mmput() before exit_mmap(): an mm ksmd has scanned is not "easy_to_free",
+/// so take and drop mmap_write_lock, which waits until ksmd has left its mmap_read_lock section;
+/// any later one finds ksm_test_exit() true. An mm ksmd never scanned is just dropped.
+Task<> ksm_exit(Kernel& k, AddressSpace& mm);
+
+/// folio_migrate_ksm(), from folio_migrate_flags(): a migrated KSM page's stable node moves to
+/// the new page (which folio_migrate_mapping() gave the old one's page->mapping).
+void folio_migrate_ksm(Kernel& k, Pfn newpage, Pfn page);
 
 }  // namespace tlbsim::kernel

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "kernel/arch_flush.h"
+#include "kernel/ksm.h"
 #include "kernel/locking.h"
 #include "kernel/lru.h"
 #include "kernel/mmu_notifier.h"
@@ -75,18 +76,13 @@ Task<> remove_migration_pte(Kernel& k, RmapTarget t, Pfn src, Pfn dst) {
 }  // namespace
 
 Task<> try_to_migrate(Kernel& k, Pfn page) {
-  co_await rmap_lock_read(k, page);
-  for (const RmapTarget& t : rmap_walk(k, page)) {
-    co_await try_to_migrate_one(k, page, t);
-    if (!folio_mapped(k, page)) break;  // rwc.done = folio_not_mapped (primer 4.3)
-  }
-  rmap_unlock_read(k, page);
+  // rwc.done = folio_not_mapped (primer 4.3)
+  co_await rmap_walk(
+      k, page, [&k, page](RmapTarget t) { return try_to_migrate_one(k, page, t); }, [&k, page] { return !folio_mapped(k, page); });
 }
 
 Task<> remove_migration_ptes(Kernel& k, Pfn src, Pfn dst) {
-  co_await rmap_lock_read(k, dst);
-  for (const RmapTarget& t : rmap_walk(k, dst)) co_await remove_migration_pte(k, t, src, dst);
-  rmap_unlock_read(k, dst);
+  co_await rmap_walk(k, dst, [&k, src, dst](RmapTarget t) { return remove_migration_pte(k, t, src, dst); });
 }
 
 std::vector<Pfn> isolate_migratepages_block(Kernel& k, const std::vector<Pfn>& pfns, unsigned* failed) {
@@ -168,6 +164,7 @@ Task<bool> unmap_and_move(Kernel& k, Pfn page) {
   // folio_migrate_copy(): after the secondary invalidation in both policies, so a device write
   // through a stale entry before it is copied, and none can come after.
   copy_page(k, kNoMm, 0, page, newpage, "folio_migrate_copy");
+  folio_migrate_ksm(k, newpage, page);  // folio_migrate_flags()
   co_await yield_point("remove_migration_ptes");
   co_await remove_migration_ptes(k, page, newpage);
   unlock_page(k, newpage);
@@ -457,7 +454,10 @@ Task<> migrate_vma_pages(Kernel& k, MigrateVma& m) {
     }
     // migrate_folio(MIGRATE_SYNC_NO_COPY) -> folio_migrate_mapping(): anonymous, only the
     // caller's reference may remain.
-    if (k.mem().frame(page).refcount != 1) m.flags[i] &= static_cast<uint8_t>(~MigrateVma::kMigrate);
+    if (k.mem().frame(page).refcount != 1)
+      m.flags[i] &= static_cast<uint8_t>(~MigrateVma::kMigrate);
+    else
+      folio_migrate_ksm(k, newpage, page);  // migrate_folio() -> folio_migrate_flags()
   }
   // OLD: _only_end, the insert path having notified under the PTL where it had to.
   if (notified) co_await mmu_notifier_invalidate_range_end_after_notify(k, mm, notified_from, m.end, "migrate_vma_pages");

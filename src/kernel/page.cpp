@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "kernel/locking.h"
 #include "model/check.h"
 
 namespace tlbsim::kernel {
@@ -108,8 +109,11 @@ bool rmap_visits(const Frame& fr, const Vma& v) {
 
 }  // namespace
 
-std::vector<RmapTarget> rmap_walk(Kernel& k, Pfn pfn) {
-  const Frame& fr = k.mem().frame(pfn);
+namespace {
+
+// rmap_walk_anon()/rmap_walk_file()'s VMAs: the anon_vma's VMAs (by insertion) or the file's
+// i_mmap (by vm_pgoff, then insertion) that may map the page.
+std::vector<RmapTarget> anon_file_vmas(Kernel& k, const Frame& fr) {
   struct Cand {
     uint64_t key1, key2;
     RmapTarget t;
@@ -130,6 +134,74 @@ std::vector<RmapTarget> rmap_walk(Kernel& k, Pfn pfn) {
   std::vector<RmapTarget> out;
   for (auto& x : c) out.push_back(x.t);
   return out;
+}
+
+// rmap_walk_ksm()'s VMAs for one rmap_item in one pass: those of the item's anon_vma that cover
+// its address, in the item's own mm (first pass) or in any other (second pass).
+std::vector<RmapTarget> ksm_item_vmas(Kernel& k, const KsmRmapItem& item, bool new_forks) {
+  std::vector<RmapTarget> out;
+  const uint64_t addr = item.address & ~(kPageSize - 1);
+  for (size_t m = 0; m < k.mm_count(); ++m) {
+    AddressSpace& mm = k.mm(MmId{static_cast<uint16_t>(m)});
+    if ((mm.id() == item.mm) == new_forks) continue;
+    for (const Vma& v : mm.vmas())
+      if (v.anon_vma == item.anon_vma && addr >= v.start && addr < v.end) out.push_back({&mm, v, addr});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const RmapTarget& a, const RmapTarget& b) { return a.vma.seq < b.vma.seq; });
+  return out;
+}
+
+// The lock rmap_walk_anon()/rmap_walk_file() hold around the whole walk, keyed by the page's
+// owner.
+SimLock& anon_file_rmap_lock(Kernel& k, const Frame& fr) {
+  if (fr.kind == FrameKind::File) return k.file(fr.owner).i_mmap_rwsem;
+  return k.anon_vma_lock(fr.owner);
+}
+
+}  // namespace
+
+std::vector<RmapTarget> rmap_vmas(Kernel& k, Pfn pfn) {
+  const Frame fr = k.mem().frame(pfn);
+  if (!fr.ksm) return anon_file_vmas(k, fr);
+  std::vector<RmapTarget> out;
+  if (fr.owner == 0) return out;
+  const std::vector<KsmRmapItem> items = k.ksm().node(fr.owner).hlist;
+  for (const bool new_forks : {false, true})
+    for (const KsmRmapItem& item : items)
+      for (const RmapTarget& t : ksm_item_vmas(k, item, new_forks)) out.push_back(t);
+  return out;
+}
+
+Task<> rmap_walk(Kernel& k, Pfn page, RmapOne rmap_one, std::function<bool()> done) {
+  const Frame fr = k.mem().frame(page);  // a copy: the frame array may move while this waits
+  if (!fr.ksm) {
+    const bool file = fr.kind == FrameKind::File;
+    SimLock& l = anon_file_rmap_lock(k, fr);
+    co_await lock(k, l, LockMode::Read, file ? "i_mmap_lock_read" : "anon_vma_lock_read");
+    for (const RmapTarget& t : anon_file_vmas(k, fr)) {
+      co_await rmap_one(t);
+      if (done && done()) break;
+    }
+    unlock(k, l, LockMode::Read, file ? "i_mmap_unlock_read" : "anon_vma_unlock_read");
+    co_return;
+  }
+  if (fr.owner == 0) co_return;  // page_stable_node() is NULL: "if (!stable_node) return;"
+  // The items are read once: the caller's page lock keeps stable_tree_append() out.
+  const std::vector<KsmRmapItem> items = k.ksm().node(fr.owner).hlist;
+  for (const bool new_forks : {false, true}) {  // "again: ... if (!search_new_forks++) goto again"
+    for (const KsmRmapItem& item : items) {
+      SimLock& l = k.anon_vma_lock(item.anon_vma);
+      co_await lock(k, l, LockMode::Read, "anon_vma_lock_read");
+      bool stop = false;
+      for (const RmapTarget& t : ksm_item_vmas(k, item, new_forks)) {
+        co_await rmap_one(t);
+        stop = done && done();
+        if (stop) break;
+      }
+      unlock(k, l, LockMode::Read, "anon_vma_unlock_read");
+      if (stop) co_return;
+    }
+  }
 }
 
 void check_anon_rmap(Kernel& k) {

@@ -3,9 +3,11 @@
 /// struct page bookkeeping the paths need: references (get_page/put_page, freeing at zero),
 /// map counts (rmap add/remove), anonymous and page-cache allocation, and rmap walks over the
 /// VMAs that may map a page (anon_vma chain, file i_mmap in tree order).
+#include <functional>
 #include <vector>
 
 #include "kernel/kernel.h"
+#include "kernel/task.h"
 
 namespace tlbsim::kernel {
 
@@ -51,10 +53,26 @@ struct RmapTarget {
 /// insertion order.
 std::vector<RmapTarget> i_mmap_walk(Kernel& k, uint32_t file, uint64_t first, uint64_t nr);
 
-/// rmap_walk(): every VMA that may map `pfn`, in the order the kernel visits them (anon_vma
-/// chain; file i_mmap interval tree: by vm_pgoff, then insertion order). Detached VMAs stay
-/// until free_pgtables() unlinks them, as in the kernel.
-std::vector<RmapTarget> rmap_walk(Kernel& k, Pfn pfn);
+/// The VMAs rmap_walk() visits for `pfn`, in its order, without its locks: for tests and
+/// diagnostics, never for a path that acts on them.
+std::vector<RmapTarget> rmap_vmas(Kernel& k, Pfn pfn);
+
+/// rmap_one of an rmap_walk_control: what to do at one VMA that may map the page.
+using RmapOne = std::function<Task<>(RmapTarget)>;
+/// rmap_walk() (mm/rmap.c, v6.0) with `rmap_one` and `done` (rwc->done, e.g. folio_not_mapped),
+/// over every VMA that may map `page`, taking the locks the kernel takes for reading:
+/// - rmap_walk_anon()/rmap_walk_file(): the page's anon_vma or its file's i_mmap_rwsem once,
+///   around the whole walk (anon_vma chain; i_mmap interval tree by vm_pgoff, then insertion
+///   order; detached VMAs stay until free_pgtables() unlinks them, as in the kernel);
+/// - rmap_walk_ksm() (mm/ksm.c) for a KSM page: each rmap_item of its stable node in turn, under
+///   that item's anon_vma lock, the VMAs of that anon_vma covering the item's address: first
+///   the one of the item's own mm, then, in a second pass over the items, those of other mms
+///   ("in case they were forked from the original since ksmd passed"). A KSM page whose stable
+///   node is still NULL (between try_to_merge_one_page() and stable_tree_insert()) is walked
+///   over nothing.
+/// The caller holds the page lock, which keeps the stable node's items still (stable_tree_append()
+/// takes it), and a reference, since the locks are keyed by the page's owner.
+Task<> rmap_walk(Kernel& k, Pfn page, RmapOne rmap_one, std::function<bool()> done = {});
 
 /// Invariant (RunOptions::check_invariants): rmap_walk() finds a VMA for every mapped anonymous
 /// page that is not KSM's (its anon_vma and index are some VMA's), so migration, reclaim and

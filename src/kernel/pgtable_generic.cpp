@@ -74,23 +74,6 @@ void folio_mark_dirty(Kernel& k, Pfn page) {
   if (f.aux < file.size() && file.page(f.aux) == page) file.set_dirty(f.aux, true);
 }
 
-namespace {
-SimLock& rmap_lock(Kernel& k, Pfn page) {
-  const Frame& f = k.mem().frame(page);
-  if (f.kind == FrameKind::File) return k.file(f.owner).i_mmap_rwsem;
-  return k.anon_vma_lock(f.owner);
-}
-bool file_page(Kernel& k, Pfn page) { return k.mem().frame(page).kind == FrameKind::File; }
-}  // namespace
-
-Task<> rmap_lock_read(Kernel& k, Pfn page) {
-  co_await lock(k, rmap_lock(k, page), LockMode::Read, file_page(k, page) ? "i_mmap_lock_read" : "anon_vma_lock_read");
-}
-
-void rmap_unlock_read(Kernel& k, Pfn page) {
-  unlock(k, rmap_lock(k, page), LockMode::Read, file_page(k, page) ? "i_mmap_unlock_read" : "anon_vma_unlock_read");
-}
-
 Task<PteRef> pte_offset_map_lock(Kernel& k, AddressSpace& mm, uint64_t addr, const char* func) {
   for (;;) {
     const PteRef r = mm.pt().lookup(Vaddr{addr}, 1);

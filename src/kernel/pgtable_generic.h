@@ -44,10 +44,6 @@ Task<> mmu_notifier_invalidate_range_end_after_notify(Kernel& k, AddressSpace& m
 /// folio_mark_dirty(): a dirty PTE's state moves to the page (page cache dirty flag for file
 /// pages; anonymous pages carry no flag in the model).
 void folio_mark_dirty(Kernel& k, Pfn page);
-/// rmap_walk()'s lock for `page`, taken for reading: anon_vma_lock_read() or
-/// i_mmap_lock_read(). Keyed by the page's owner, so hold a reference across lock and unlock.
-Task<> rmap_lock_read(Kernel& k, Pfn page);
-void rmap_unlock_read(Kernel& k, Pfn page);
 /// pte_offset_map_lock(): the PTE slot for `addr` with its PTL held, re-checked after the lock
 /// is taken; an invalid ref (and no lock) when no PTE table maps `addr` (pmd_none or huge).
 Task<PteRef> pte_offset_map_lock(Kernel& k, AddressSpace& mm, uint64_t addr, const char* func = "pte_offset_map_lock");

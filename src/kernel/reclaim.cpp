@@ -82,12 +82,10 @@ bool should_defer_flush(Kernel& k, const AddressSpace& mm) {
 }
 
 Task<> try_to_unmap(Kernel& k, TlbBatch& tlb_ubc, Pfn page, uint64_t swap_slot) {
-  co_await rmap_lock_read(k, page);
-  for (const RmapTarget& t : rmap_walk(k, page)) {
-    co_await try_to_unmap_one(k, tlb_ubc, page, t, swap_slot);
-    if (!folio_mapped(k, page)) break;  // rwc.done = folio_not_mapped
-  }
-  rmap_unlock_read(k, page);
+  // rwc.done = folio_not_mapped
+  co_await rmap_walk(
+      k, page, [&k, &tlb_ubc, page, swap_slot](RmapTarget t) { return try_to_unmap_one(k, tlb_ubc, page, t, swap_slot); },
+      [&k, page] { return !folio_mapped(k, page); });
 }
 
 void try_to_unmap_flush(Kernel& k, TlbBatch& tlb_ubc) {

@@ -155,6 +155,11 @@ class AddressSpace {
     ++m_users;
     return true;
   }
+  /// atomic_read(&mm->mm_users) == 0 (ksm_test_exit()); meaningful once the process is exiting.
+  bool users_zero() const {
+    touch_field(false, kUsers);
+    return m_users == 0;
+  }
   /// atomic_dec() whose result nobody reads (no group exit yet): two of them commute.
   void drop_user() {
     touch::add(Touch::Obj::Mm, m_id.value(), kUsers, kUsers + 1);

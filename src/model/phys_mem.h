@@ -32,7 +32,9 @@ struct PhysMemConfig {
 
 struct Frame {
   uint32_t generation = 0;  ///< bumped on each allocation
-  uint32_t owner = 0;       ///< file id, anon_vma id or mm id (for tables), caller-defined
+  /// File id, anon_vma id, KSM stable node id (a KSM page's page->mapping; 0 while NULL) or mm id
+  /// (for tables), caller-defined.
+  uint32_t owner = 0;
   /// Page index within the owner (page->index, a pgoff_t: an anonymous page's is its address >>
   /// PAGE_SHIFT, past 32 bits above 16 TiB); table body index for tables.
   uint64_t aux = 0;

@@ -81,19 +81,8 @@ Task<> migrate(OpContext& c, OpSpec op) {
   co_await kernel::migrate_pages(c.k, isolated);
 }
 
-/// ksmd's try_to_merge_two_pages() over a range, as cmp_and_merge_page() meets it: the first
-/// page becomes the KSM page (try_to_merge_with_ksm_page() with no kpage), then each following
-/// page is merged into it if pages_identical() after write_protect_page() (a page the device
-/// or a CPU wrote meanwhile is not). Nothing more if the first page could not be made the KSM
-/// page (not mapped, extra references).
-Task<> ksm_merge_range(OpContext& c, OpSpec op) {
-  AddressSpace& mm = mm_named(c.k, op.mm);
-  if (!co_await kernel::ksm_merge(c.k, mm, op.addr, kNoPfn)) co_return;
-  // The KSM page is the one now mapped read-only at addr: rmap_item->address's page.
-  const Pte kp = mm.pt().leaf(Vaddr{op.addr});
-  if (!kp.present()) co_return;
-  for (uint64_t i = 1; i < op.pages; ++i) co_await kernel::ksm_merge(c.k, mm, op.addr + i * kPageSize, kp.pfn());
-}
+/// ksmd's merging of a range into its first page (kernel::ksm_merge_range()).
+Task<> ksm_merge_range(OpContext& c, OpSpec op) { co_await kernel::ksm_merge_range(c.k, mm_named(c.k, op.mm), op.addr, op.pages); }
 
 /// khugepaged's collapse of the 2 MiB at addr (khugepaged_scan_pmd() found 512 PTEs worth it):
 /// collapse_huge_page(), which gives up when the PTEs or the VMA do not qualify.

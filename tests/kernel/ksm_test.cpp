@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include "kernel/fault.h"
+#include "kernel/fork.h"
 #include "kernel/ksm.h"
+#include "kernel/migrate.h"
 #include "kernel/page.h"
 #include "kernel/rmap_test_support.h"
 #include "kernel/zap.h"
@@ -168,4 +170,111 @@ TEST_CASE("KSM does not merge into a stable page freed since it was made (get_ks
   CHECK_FALSE(s.merge(kB, s.a));
   CHECK(s.m.mm->pt().leaf(Vaddr{kB}).pfn() == s.b);
   CHECK(s.m.mm->pt().leaf(Vaddr{kB}).writable());
+}
+
+namespace {
+constexpr uint64_t kC = kB + kPageSize;
+
+/// 012
+/// ABC  three written anonymous pages with identical contents, for ksmd's range merge.
+struct KsmRangeSetup {
+  explicit KsmRangeSetup(const std::string& policy) : m(policy) {
+    kernel::mmap_region(*m.k, *m.mm, kA, 3 * kPageSize, kVmRead | kVmWrite, 0, 0);
+    kernel::populate(*m.k, *m.mm, kA, 3 * kPageSize, true);
+    a = m.mm->pt().leaf(Vaddr{kA}).pfn();
+    m.k->mem().copy_content(a, m.mm->pt().leaf(Vaddr{kB}).pfn());
+    m.k->mem().copy_content(a, m.mm->pt().leaf(Vaddr{kC}).pfn());
+  }
+  void merge_range() {
+    kernel::Task<> t = kernel::ksm_merge_range(*m.k, *m.mm, kA, 3);
+    kernel::run_sync(t);
+  }
+  std::vector<uint64_t> rmap_addrs(Pfn page) {
+    std::vector<uint64_t> out;
+    for (const kernel::RmapTarget& t : kernel::rmap_vmas(*m.k, page)) out.push_back(t.addr);
+    return out;
+  }
+  SvaMachine m;
+  Pfn a;
+};
+}  // namespace
+
+TEST_CASE("ksmd's range merge leaves one KSM page whose stable node lists every mapping, newest first (rmap_walk_ksm())", "[kernel]") {
+  KsmRangeSetup s("fixed");
+  s.merge_range();
+  for (const uint64_t va : {kA, kB, kC}) CHECK(s.m.mm->pt().leaf(Vaddr{va}).pfn() == s.a);
+  const Frame& f = s.m.k->mem().frame(s.a);
+  CHECK(f.ksm);
+  REQUIRE(f.owner != 0);  // stable_tree_insert() named the node
+  CHECK(s.m.k->ksm().node(f.owner).kpfn == s.a);
+  // stable_tree_append(): the tree item (B), then the scanned one (A), then C, each at the head.
+  CHECK(s.rmap_addrs(s.a) == std::vector<uint64_t>{kC, kA, kB});
+  s.m.k->check_invariants();
+}
+
+TEST_CASE("rmap_walk_ksm()'s second pass finds a child forked after the merge, through the item's anon_vma", "[kernel]") {
+  KsmRangeSetup s("fixed");
+  s.merge_range();
+  kernel::Task<AddressSpace*> f = kernel::sys_fork(*s.m.k, *s.m.mm, "child");
+  AddressSpace* child = kernel::run_sync(f);
+  REQUIRE(child);
+  const std::vector<kernel::RmapTarget> t = kernel::rmap_vmas(*s.m.k, s.a);
+  REQUIRE(t.size() == 6);
+  for (size_t i = 0; i < 3; ++i) CHECK(t[i].mm == s.m.mm);  // first pass: each item's own mm
+  for (size_t i = 3; i < 6; ++i) CHECK(t[i].mm == child);   // second pass: "in case they were forked"
+}
+
+SCENARIO("migrate_vma of one mapping of a KSM page restores every mapping (remove_migration_ptes() walks the stable node)",
+         "[kernel][policy]") {
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  KsmRangeSetup s(policy);
+  s.merge_range();
+  WHEN("the driver migrates B's page to device memory") {
+    kernel::Task<> t = kernel::dmirror_migrate(*s.m.k, *s.m.mm, kB, kC);
+    kernel::run_sync(t);
+    THEN("[" + policy + "] every mapping is the device page, a KSM page with the same stable node, and none is left a migration entry") {
+      const Pte pb = s.m.mm->pt().leaf(Vaddr{kB});
+      REQUIRE(pb.is_device_private());
+      const Pfn dev{static_cast<uint32_t>(pb.swp_offset())};
+      for (const uint64_t va : {kA, kB, kC}) {
+        const Pte p = s.m.mm->pt().leaf(Vaddr{va});
+        CHECK_FALSE(p.is_migration());
+        CHECK(p.is_device_private());
+        CHECK(p.swp_offset() == dev.value());
+      }
+      const Frame& f = s.m.k->mem().frame(dev);
+      CHECK(f.ksm);  // folio_migrate_ksm()
+      CHECK(s.m.k->ksm().node(f.owner).kpfn == dev);
+      CHECK_FALSE(s.m.k->mem().frame(s.a).allocated);
+      s.m.k->check_invariants();
+    }
+  }
+}
+
+TEST_CASE("a failed second merge breaks the first page's KSM mapping with a COW fault (break_cow())", "[kernel]") {
+  KsmRangeSetup s("fixed");
+  const Pfn b = s.m.mm->pt().leaf(Vaddr{kB}).pfn();
+  s.m.k->mem().write_content(b);  // B differs: pages_identical() fails
+  kernel::Task<> t = kernel::ksm_merge_range(*s.m.k, *s.m.mm, kA, 2);
+  kernel::run_sync(t);
+  const Pte pa = s.m.mm->pt().leaf(Vaddr{kA});
+  CHECK(pa.writable());
+  CHECK_FALSE(s.m.k->mem().frame(pa.pfn()).ksm);
+  CHECK(pa.pfn() != s.a);  // the KSM page was copied, not reused
+  CHECK_FALSE(s.m.k->mem().frame(s.a).allocated);
+  s.m.k->check_invariants();
+}
+
+TEST_CASE("until stable_tree_insert() the new KSM page has a NULL stable node, and an rmap walk visits nothing", "[kernel]") {
+  KsmRangeSetup s("fixed");
+  kernel::Task<> t = kernel::ksm_merge_range(*s.m.k, *s.m.mm, kA, 2);
+  Stepper st(t);
+  // B is merged into A's page; ksmd has yet to lock_page(kpage) and insert the node.
+  REQUIRE(st.step_until([&] { return st.next_label() == "lock_page"; }));
+  CHECK(s.m.mm->pt().leaf(Vaddr{kB}).pfn() == s.a);
+  CHECK(s.m.k->mem().frame(s.a).ksm);
+  CHECK(s.m.k->mem().frame(s.a).owner == 0);
+  CHECK(kernel::rmap_vmas(*s.m.k, s.a).empty());
+  st.finish();
+  CHECK(s.rmap_addrs(s.a) == std::vector<uint64_t>{kA, kB});
 }

@@ -255,7 +255,7 @@ SCENARIO("migrate_pages finds an anonymous page above 16 TiB, whose index needs 
   kernel::populate(*m.k, *m.mm, kHigh, kPageSize, true);
   const Pfn old_pfn = m.mm->pt().leaf(Vaddr{kHigh}).pfn();
   CHECK(m.k->mem().frame(old_pfn).aux == kHigh >> kPageShift);
-  REQUIRE(kernel::rmap_walk(*m.k, old_pfn).size() == 1);
+  REQUIRE(kernel::rmap_vmas(*m.k, old_pfn).size() == 1);
   kernel::Task<> t = migrate_one(*m.k, old_pfn);
   kernel::run_sync(t);
   const Pfn new_pfn = m.mm->pt().leaf(Vaddr{kHigh}).pfn();

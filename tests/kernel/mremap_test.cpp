@@ -257,7 +257,7 @@ SCENARIO("mremap into the tail of a file VMA merges and moves under i_mmap_rwsem
   CHECK(merged->end == kNew + 2 * kPageSize);
   CHECK(merged->pgoff == 0);
   CHECK(mm.pt().leaf(Vaddr{kNew}).pfn() == page2);
-  const auto targets = rmap_walk(k, page2);
+  const auto targets = rmap_vmas(k, page2);
   REQUIRE(targets.size() == 1);
   CHECK(targets[0].addr == kNew);
 

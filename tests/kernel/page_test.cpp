@@ -59,7 +59,7 @@ TEST_CASE("a private file VMA gets its anon_vma at the first COW fault, and rmap
   const Pfn cow = mm.pt().leaf(Vaddr{kFileBase + kPageSize}).pfn();
   CHECK(k.mem().frame(cow).kind == FrameKind::Anon);
   CHECK(k.mem().frame(cow).owner == av);
-  const auto targets = kernel::rmap_walk(k, cow);
+  const auto targets = kernel::rmap_vmas(k, cow);
   REQUIRE(targets.size() == 1);
   CHECK(targets[0].mm == &mm);
   CHECK(targets[0].addr == kFileBase + kPageSize);

@@ -15,6 +15,7 @@
 #include "scenarios/loader.h"
 #include "scenarios/rng.h"
 #include "scenarios/runner.h"
+#include "support/scenario_dir.h"
 #include "support/valid_soak.h"
 
 using namespace tlbsim;
@@ -22,13 +23,7 @@ using namespace tlbsim::scenarios;
 
 namespace {
 
-std::vector<std::filesystem::path> regression_files() {
-  std::vector<std::filesystem::path> out;
-  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(TLBSIM_SOURCE_DIR) / "tests/scenarios/regressions"))
-    if (e.path().extension() == ".json") out.push_back(e.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
+std::vector<std::filesystem::path> regression_files() { return test::scenario_dir_files("tests/scenarios/regressions"); }
 
 constexpr uint64_t kRandomRuns = 20;
 constexpr uint64_t kExploreSample = 300;
@@ -65,20 +60,5 @@ TEST_CASE("a random sample of every regression scenario's schedules meets no mod
 }
 
 TEST_CASE("tlbsim explore's default search establishes every verdict a regression scenario states", "[scenarios][regressions][explore]") {
-  size_t stated = 0;
-  for (const auto& path : regression_files())
-    for (const ScenarioSpec& s : load_scenario_file(path.string()).scenarios)
-      for (const auto& [pol, verdicts] : s.verdicts) {
-        INFO(path.filename().string() << ": " << s.name << " under " << pol);
-        ExploreOptions eo;
-        eo.max_executions = kDefaultExecutionBudget;
-        const ExploreResult r = explore_rounds(s, *kernel::find_policy(pol), eo, std::nullopt);
-        if (r.invariant) FAIL_CHECK(schedule_text(s, r.invariant->first) << ": " << r.invariant->second);
-        for (const VerdictCheck& v : check_verdicts(s, r)) {
-          INFO(v.property << ": stated " << to_string(v.stated) << ", found " << to_string(v.found) << " " << v.detail);
-          CHECK(v.status == VerdictCheck::Status::Holds);
-          ++stated;
-        }
-      }
-  CHECK(stated > 0);
+  CHECK(test::check_stated_verdicts(regression_files()) > 0);
 }

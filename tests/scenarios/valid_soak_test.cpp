@@ -38,10 +38,11 @@ void require_no_internal_error(const char* what, const SoakStats& st) {
   CHECK(st.loader_rejected * 100 <= st.scenarios + st.loader_rejected);
   CHECK(st.internal_errors == 0);
   // Nor may a checked run deadlock or exceed its step budget: the kernel paths these ops stand
-  // for cannot deadlock among themselves, and the generator keeps ranges within the budget.
+  // for do not deadlock among themselves but in one race of their own (kKsmWindowStatus, counted
+  // apart and reported in the summary), and the generator keeps ranges within the budget.
   uint64_t not_completed = 0;
   for (const auto& [status, n] : st.statuses)
-    if (status != "completed") not_completed += n;
+    if (status != "completed" && status != kKsmWindowStatus) not_completed += n;
   CHECK(not_completed == 0);
 }
 

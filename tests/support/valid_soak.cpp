@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "support/valid_soak.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <set>
 #include <sstream>
 
 #include "kernel/policy.h"
@@ -26,6 +28,19 @@ std::string error_key(const std::string& what) {
     return what.substr(slash == std::string::npos ? 0 : slash + 1, at - (slash == std::string::npos ? 0 : slash + 1));
   }
   return what.substr(0, std::min(what.find('\n'), size_t{160}));
+}
+
+bool ksm_window_deadlock(const ScenarioSpec& s, const RunResult& r) {
+  if (r.status != RunResult::Status::Deadlock) return false;
+  const bool waits = std::any_of(r.threads.begin(), r.threads.end(),
+                                 [](const ThreadOutcome& t) { return !t.done && t.next.rfind("migration_entry_wait", 0) == 0; });
+  std::set<std::string> merged, migrated;
+  for (const ThreadSpec& t : s.threads)
+    for (const OpSpec& o : t.ops) {
+      if (o.op == "ksm_merge") merged.insert(o.mm);
+      if (o.op == "migrate_vma") migrated.insert(t.mm);
+    }
+  return waits && std::any_of(merged.begin(), merged.end(), [&](const std::string& mm) { return migrated.count(mm) > 0; });
 }
 
 namespace {
@@ -58,7 +73,8 @@ void soak_one(uint64_t seed, const SoakOptions& opt, SoakStats& st) {
       const std::string how = r == 0 ? "own schedule" : "random schedule " + std::to_string(sched);
       ++st.runs;
       try {
-        const std::string status(to_string(run_checked(s, policy, sched).status));
+        const RunResult rr = run_checked(s, policy, sched);
+        const std::string status = ksm_window_deadlock(s, rr) ? kKsmWindowStatus : std::string(to_string(rr.status));
         ++st.statuses[status];
         if (status != "completed") st.first_status_seed.emplace(status, seed);
       } catch (const InvariantViolation& e) {

@@ -49,6 +49,14 @@ struct SoakStats {
   double seconds = 0;
 };
 
+/// The end status the soak gives a deadlocked checked run of the race the kernel source has
+/// (docs/kernel-notes.md section 24, tests/scenarios/kernel-races): a thread waits in
+/// migration_entry_wait() in a scenario where ksmd merges pages of an mm that migrate_vma
+/// migrates. Counted apart from "deadlock", which stays a model bug.
+inline constexpr const char* kKsmWindowStatus = "deadlock in KSM's NULL-stable-node window (a kernel race)";
+/// Whether a deadlocked run may be that race (the test above).
+bool ksm_window_deadlock(const scenarios::ScenarioSpec& s, const scenarios::RunResult& r);
+
 /// Runs seeds first_seed .. first_seed + scenarios - 1.
 SoakStats run_soak(const SoakOptions& opt);
 
