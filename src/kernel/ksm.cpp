@@ -166,22 +166,39 @@ Pfn get_ksm_page(Kernel& k, uint32_t node) {
 
 }  // namespace
 
+namespace {
+
+/// break_ksm(), under the caller's mmap_lock: write-fault (FAULT_FLAG_WRITE | FAULT_FLAG_REMOTE)
+/// while `addr` maps a KSM page or a migration entry (follow_page(FOLL_MIGRATION) waits on one);
+/// "do { ... } while (!(ret & (VM_FAULT_WRITE | VM_FAULT_SIGBUS | ...)))", bounded here as a
+/// user access is.
+Task<> break_ksm(Kernel& k, AddressSpace& mm, uint64_t addr) {
+  for (unsigned tries = 0; tries < 16; ++tries) {
+    const Pte pte = mm.pt().leaf(Vaddr{addr});
+    const bool ksm_page = pte.present() ? k.mem().frame(pte.pfn()).ksm : pte.is_migration();
+    if (!ksm_page) break;
+    if (co_await handle_mm_fault(k, mm, addr, true) == FaultResult::Sigsegv) break;
+  }
+}
+
+}  // namespace
+
 Task<> break_cow(Kernel& k, AddressSpace& mm, uint64_t addr) {
   addr &= ~(kPageSize - 1);
   co_await mmap_read_lock(k, mm);
   trace_call(k, "break_cow", mm.id(), addr, addr + kPageSize);
   const Vma* vma = find_mergeable_vma(mm, addr);
-  if (vma && vma->anon()) {
-    // break_ksm(): "do { ... } while (!(ret & (VM_FAULT_WRITE | VM_FAULT_SIGBUS | ...)))",
-    // bounded here as a user access is.
-    for (unsigned tries = 0; tries < 16; ++tries) {
-      const Pte pte = mm.pt().leaf(Vaddr{addr});
-      const bool ksm_page = pte.present() ? k.mem().frame(pte.pfn()).ksm : pte.is_migration();
-      if (!ksm_page) break;
-      if (co_await handle_mm_fault(k, mm, addr, true) == FaultResult::Sigsegv) break;
-    }
-  }
+  if (vma && vma->anon()) co_await break_ksm(k, mm, addr);
   mmap_read_unlock(k, mm);
+}
+
+Task<> unmerge_ksm_pages(Kernel& k, AddressSpace& mm, const Vma& vma, uint64_t start, uint64_t end) {
+  if (!vma.anon() || !k.ksm().scanned(mm.id())) co_return;
+  trace_call(k, "unmerge_ksm_pages", mm.id(), start, end);
+  for (uint64_t addr = start; addr < end; addr += kPageSize) {
+    if (ksm_test_exit(mm)) co_return;  // -EFAULT
+    co_await break_ksm(k, mm, addr);
+  }
 }
 
 Task<> ksm_merge_range(Kernel& k, AddressSpace& mm, uint64_t addr, uint64_t pages) {

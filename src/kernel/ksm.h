@@ -36,6 +36,12 @@ Task<bool> ksm_merge(Kernel& k, AddressSpace& mm, uint64_t addr, Pfn kpage, KsmR
 /// migration entry as follow_page(FOLL_MIGRATION) does.
 Task<> break_cow(Kernel& k, AddressSpace& mm, uint64_t addr);
 
+/// ksm_madvise(MADV_UNMERGEABLE) -> unmerge_ksm_pages() over [start, end) of `vma`, whose mm's
+/// mmap_lock the caller holds: break_ksm() at each page (move_vma() does this before it moves a
+/// range). Only an anonymous VMA of an mm ksmd has scanned can hold KSM pages (VM_MERGEABLE is
+/// implied by the merge op); elsewhere nothing is done.
+Task<> unmerge_ksm_pages(Kernel& k, AddressSpace& mm, const Vma& vma, uint64_t start, uint64_t end);
+
 /// ksmd's merging of [addr, addr + pages pages) into the first page, as cmp_and_merge_page()
 /// meets the range: try_to_merge_two_pages() makes the first page the KSM page and merges the
 /// second into it (break_cow() of the first if that fails), then lock_page(kpage),

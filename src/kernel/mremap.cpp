@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "kernel/arch_flush.h"
+#include "kernel/ksm.h"
 #include "kernel/locking.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/thp.h"
@@ -232,6 +233,9 @@ Task<> do_munmap(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
 /// PTEs; the old VMA stays in i_mmap/anon_vma until its free_pgtables().
 Task<> move_vma(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_t len, uint64_t new_addr) {
   trace_call(k, "move_vma", mm.id(), old_addr, old_addr + len);
+  // ksm_madvise(MADV_UNMERGEABLE) of the old range: "Advise KSM to break any KSM pages in the
+  // area to be moved", so no KSM page turns up where its rmap_items do not point.
+  co_await unmerge_ksm_pages(k, mm, vma, old_addr, old_addr + len);
   const uint64_t new_pgoff = vma.pgoff + ((old_addr - vma.start) >> kPageShift);
   bool need_rmap_locks = false;
   co_await copy_vma(k, mm, vma, new_addr, len, new_pgoff, &need_rmap_locks);

@@ -6,6 +6,7 @@
 #include "kernel/fork.h"
 #include "kernel/ksm.h"
 #include "kernel/migrate.h"
+#include "kernel/mremap.h"
 #include "kernel/page.h"
 #include "kernel/rmap_test_support.h"
 #include "kernel/zap.h"
@@ -277,4 +278,23 @@ TEST_CASE("until stable_tree_insert() the new KSM page has a NULL stable node, a
   CHECK(kernel::rmap_vmas(*s.m.k, s.a).empty());
   st.finish();
   CHECK(s.rmap_addrs(s.a) == std::vector<uint64_t>{kA, kB});
+}
+
+TEST_CASE("mremap breaks the KSM pages of the range it moves first (move_vma()'s ksm_madvise(MADV_UNMERGEABLE))", "[kernel]") {
+  KsmRangeSetup s("fixed");
+  s.merge_range();
+  constexpr uint64_t kNew = 0x800000;
+  kernel::Task<> mv = kernel::sys_mremap(*s.m.k, *s.m.mm, kA, 3 * kPageSize, kNew);
+  kernel::run_sync(mv);
+  for (uint64_t i = 0; i < 3; ++i) {
+    const Pte p = s.m.mm->pt().leaf(Vaddr{kNew + i * kPageSize});
+    REQUIRE(p.present());
+    CHECK_FALSE(s.m.k->mem().frame(p.pfn()).ksm);  // a private copy, which anon rmap finds
+    CHECK(p.writable());
+  }
+  // The moved pages migrate and come back like any anonymous page.
+  kernel::Task<> t = kernel::dmirror_migrate(*s.m.k, *s.m.mm, kNew, kNew + 3 * kPageSize);
+  kernel::run_sync(t);
+  for (uint64_t i = 0; i < 3; ++i) CHECK_FALSE(s.m.mm->pt().leaf(Vaddr{kNew + i * kPageSize}).is_migration());
+  s.m.k->check_invariants();
 }
