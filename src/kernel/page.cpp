@@ -145,7 +145,7 @@ std::vector<RmapTarget> ksm_item_vmas(Kernel& k, const KsmRmapItem& item, bool n
     AddressSpace& mm = k.mm(MmId{static_cast<uint16_t>(m)});
     if ((mm.id() == item.mm) == new_forks) continue;
     for (const Vma& v : mm.vmas())
-      if (v.anon_vma == item.anon_vma && addr >= v.start && addr < v.end) out.push_back({&mm, v, addr});
+      if (item.anon_vma && v.anon_vma == item.anon_vma && addr >= v.start && addr < v.end) out.push_back({&mm, v, addr});
   }
   std::stable_sort(out.begin(), out.end(), [](const RmapTarget& a, const RmapTarget& b) { return a.vma.seq < b.vma.seq; });
   return out;
