@@ -151,6 +151,20 @@ std::vector<RmapTarget> ksm_item_vmas(Kernel& k, const KsmRmapItem& item, bool n
   return out;
 }
 
+// rmap_walk_ksm()'s order: every rmap_item of the stable node (newest first) for VMAs in the
+// item's own mm, then all of them again for forks ("again: ... if (!search_new_forks++) goto
+// again"). The VMAs of each are looked up only when the walk gets there, under the item's lock.
+struct KsmWalkStep {
+  const KsmRmapItem* item;
+  bool new_forks;
+};
+std::vector<KsmWalkStep> ksm_walk_order(const std::vector<KsmRmapItem>& items) {
+  std::vector<KsmWalkStep> out;
+  for (const bool new_forks : {false, true})
+    for (const KsmRmapItem& item : items) out.push_back({&item, new_forks});
+  return out;
+}
+
 // The lock rmap_walk_anon()/rmap_walk_file() hold around the whole walk, keyed by the page's
 // owner.
 SimLock& anon_file_rmap_lock(Kernel& k, const Frame& fr) {
@@ -166,9 +180,8 @@ std::vector<RmapTarget> rmap_vmas(Kernel& k, Pfn pfn) {
   std::vector<RmapTarget> out;
   if (fr.owner == 0) return out;
   const std::vector<KsmRmapItem> items = k.ksm().node(fr.owner).hlist;
-  for (const bool new_forks : {false, true})
-    for (const KsmRmapItem& item : items)
-      for (const RmapTarget& t : ksm_item_vmas(k, item, new_forks)) out.push_back(t);
+  for (const KsmWalkStep& s : ksm_walk_order(items))
+    for (const RmapTarget& t : ksm_item_vmas(k, *s.item, s.new_forks)) out.push_back(t);
   return out;
 }
 
@@ -188,19 +201,17 @@ Task<> rmap_walk(Kernel& k, Pfn page, RmapOne rmap_one, std::function<bool()> do
   if (fr.owner == 0) co_return;  // page_stable_node() is NULL: "if (!stable_node) return;"
   // The items are read once: the caller's page lock keeps stable_tree_append() out.
   const std::vector<KsmRmapItem> items = k.ksm().node(fr.owner).hlist;
-  for (const bool new_forks : {false, true}) {  // "again: ... if (!search_new_forks++) goto again"
-    for (const KsmRmapItem& item : items) {
-      SimLock& l = k.anon_vma_lock(item.anon_vma);
-      co_await lock(k, l, LockMode::Read, "anon_vma_lock_read");
-      bool stop = false;
-      for (const RmapTarget& t : ksm_item_vmas(k, item, new_forks)) {
-        co_await rmap_one(t);
-        stop = done && done();
-        if (stop) break;
-      }
-      unlock(k, l, LockMode::Read, "anon_vma_unlock_read");
-      if (stop) co_return;
+  for (const KsmWalkStep& s : ksm_walk_order(items)) {
+    SimLock& l = k.anon_vma_lock(s.item->anon_vma);
+    co_await lock(k, l, LockMode::Read, "anon_vma_lock_read");
+    bool stop = false;
+    for (const RmapTarget& t : ksm_item_vmas(k, *s.item, s.new_forks)) {
+      co_await rmap_one(t);
+      stop = done && done();
+      if (stop) break;
     }
+    unlock(k, l, LockMode::Read, "anon_vma_unlock_read");
+    if (stop) co_return;
   }
 }
 
