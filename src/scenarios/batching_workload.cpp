@@ -175,8 +175,7 @@ WorkloadResult run_workload(const WorkloadParams& p) {
   k.check_invariants();
   const DetectorResult det = detect(log.events());
   r.all_windows = det.windows.size();
-  for (const Window& w : det.windows)
-    r.windows += w.cls == WindowClass::Freed || w.cls == WindowClass::Reused || w.cls == WindowClass::TableFreed;
+  for (const Window& w : det.windows) r.windows += class_info(w.cls).memory_freed;
   return r;
 }
 

@@ -6,51 +6,119 @@
 namespace tlbsim::scenarios {
 
 const std::vector<MetricInfo>& metrics() {
+  // Report order, which is also the order of docs/scenario-format.md's generated metric table.
   static const std::vector<MetricInfo> all{
-      {Metric::Windows, "windows", "stale-translation windows: a cached translation that granted more than the page table", 1, {}, ""},
-      {Metric::Stale, "stale", "windows of class stale: the frame is no longer mapped there, still its owner's", 3, WindowClass::Stale, ""},
-      {Metric::Permission, "permission", "windows of class permission: writable while the PTE is read-only", 4, WindowClass::Permission,
-       ""},
-      {Metric::Freed, "freed", "windows of class freed: the frame was freed while the window was open", 5, WindowClass::Freed, ""},
-      {Metric::Reused, "reused", "windows of class reused: the frame was freed and allocated again", 7, WindowClass::Reused, ""},
-      {Metric::TableFreed, "table-freed", "windows of class table-freed: a walk-cache entry's page-table page was freed", 6,
-       WindowClass::TableFreed, ""},
-      {Metric::Observed, "observed", "windows with an access through the stale entry while open", 9, {}, ""},
-      {Metric::AfterReturn, "after-return", "windows still open when the op whose PTE change opened them had returned", 8, {}, ""},
-      {Metric::UsedAfterReturn,
-       "used-after-return",
-       "accesses through a stale entry after the op that made it stale had returned",
-       10,
-       {},
-       ""},
-      {Metric::LostWrites,
-       "lost-writes",
-       "writes through a stale entry to a frame already copied away (COW, migration)",
-       11,
-       {},
-       "lost-write"},
-      {Metric::UseAfterFree,
-       "use-after-free",
-       "accesses or walks through a stale entry to a freed or reused frame or table",
-       12,
-       {},
-       "use-after-free"},
-      {Metric::Livelocks, "livelocks", "accesses that faulted repeatedly without progress", 2, {}, "livelock", false},
-      {Metric::Transient,
-       "transient",
-       "windows opened and closed within one scheduler step with no access: in no count above",
-       0,
-       {},
-       "",
-       false},
+      {.metric = Metric::Windows,
+       .name = "windows",
+       .counts = "stale-translation windows: a cached translation that granted more than the page table",
+       .doc = "stale-translation windows: cached translations (CPU TLB, IOTLB, device ATC, shadow MMU, CPU or "
+              "IOMMU walk cache) that at some event granted more than the page table did. One window per cached"
+              " entry from the event that made it stale until the entry is dropped or evicted, or the page "
+              "table grants again what the entry holds (or the run ends). Transient windows are not counted "
+              "here",
+       .severity = 1},
+      {.metric = Metric::OfClass,
+       .name = "stale",
+       .counts = "windows of class stale: the frame is no longer mapped there, still its owner's",
+       .doc = "windows whose final class is `stale`: the entry maps a frame (or, for a walk-cache entry, a "
+              "table) the page table no longer maps there, still allocated to its owner",
+       .severity = 3,
+       .window_class = WindowClass::Stale,
+       .trace_colour = "cq_build_running"},
+      {.metric = Metric::OfClass,
+       .name = "permission",
+       .counts = "windows of class permission: writable while the PTE is read-only",
+       .doc = "windows of class `permission`: the PTE maps the same frame without write permission while the "
+              "entry is writable",
+       .severity = 4,
+       .window_class = WindowClass::Permission,
+       .trace_colour = "thread_state_iowait"},
+      {.metric = Metric::OfClass,
+       .name = "freed",
+       .counts = "windows of class freed: the frame was freed while the window was open",
+       .doc = "windows of class `freed`: the frame was freed while the window was open",
+       .severity = 5,
+       .window_class = WindowClass::Freed,
+       .memory_freed = true,
+       .trace_colour = "bad"},
+      {.metric = Metric::OfClass,
+       .name = "reused",
+       .counts = "windows of class reused: the frame was freed and allocated again",
+       .doc = "windows of class `reused`: the frame was freed and then allocated again while the window was "
+              "open",
+       .severity = 7,
+       .window_class = WindowClass::Reused,
+       .memory_freed = true,
+       .trace_colour = "terrible"},
+      {.metric = Metric::OfClass,
+       .name = "table-freed",
+       .counts = "windows of class table-freed: a walk-cache entry's page-table page was freed",
+       .doc = "windows of class `table-freed`: a walk-cache entry whose page-table page was freed while the "
+              "window was open",
+       .severity = 6,
+       .window_class = WindowClass::TableFreed,
+       .memory_freed = true,
+       .trace_colour = "cq_build_failed"},
+      {.metric = Metric::Observed,
+       .name = "observed",
+       .counts = "windows with an access through the stale entry while open",
+       .doc = "windows with at least one access through the stale entry while open (a CPU load or store, a "
+              "device DMA, a hardware walk through the stale walk-cache entry)",
+       .severity = 9},
+      {.metric = Metric::AfterReturn,
+       .name = "after-return",
+       .counts = "windows still open when the op whose PTE change opened them had returned",
+       .doc = "windows still open when the op whose PTE store made the entry stale had returned (for a window "
+              "opened at a fill from a stale source, the op of the latest store to that address; the setup "
+              "counts as an op that returns when the first step begins). This is the kernel's contract: when "
+              "munmap, mprotect, madvise, mremap, fork or a migration returns, no cache may still grant what "
+              "the page table no longer does",
+       .severity = 8},
+      {.metric = Metric::UsedAfterReturn,
+       .name = "used-after-return",
+       .counts = "accesses through a stale entry after the op that made it stale had returned",
+       .doc = "accesses through a stale entry after the op that made it stale had returned; one per access",
+       .severity = 10},
+      {.metric = Metric::LostWrites,
+       .name = "lost-writes",
+       .counts = "writes through a stale entry to a frame already copied away (COW, migration)",
+       .doc = "writes through a stale writable entry to a frame whose contents had already been copied away "
+              "(COW, migration) after the window opened; one per write",
+       .severity = 11,
+       .finding = "lost-write"},
+      {.metric = Metric::UseAfterFree,
+       .name = "use-after-free",
+       .counts = "accesses or walks through a stale entry to a freed or reused frame or table",
+       .doc = "accesses through a stale entry to a frame that was free at that moment or had been freed and "
+              "reallocated during the window, plus every hardware walk through a freed or reused page-table "
+              "page; one per access",
+       .severity = 12,
+       .finding = "use-after-free"},
+      {.metric = Metric::Livelocks,
+       .name = "livelocks",
+       .counts = "accesses that faulted repeatedly without progress",
+       .doc = "accesses that faulted repeatedly without progress (a `fault` event that gave up after its fault "
+              "limit), one per livelock",
+       .severity = 2,
+       .finding = "livelock",
+       .per_holder = false},
+      {.metric = Metric::Transient,
+       .name = "transient",
+       .counts = "windows opened and closed within one scheduler step with no access: in no count above",
+       .doc = "windows opened and closed within one scheduler step with nothing going through the entry in "
+              "between (a PTE cleared and flushed under its lock, `ptep_modify_prot_start()` then `_commit()` "
+              "with the same permission): no thread can run inside a step in any schedule, so no other count "
+              "includes them",
+       .severity = 0,
+       .per_holder = false},
   };
   return all;
 }
 
 const MetricInfo& metric_info(Metric m) {
   for (const MetricInfo& i : metrics())
-    if (i.metric == m) return i;
-  throw std::logic_error("metric without a row in metrics()");
+    if (i.metric == m && m != Metric::OfClass) return i;
+  throw std::logic_error("metric without a row of its own in metrics()");
 }
 
 const MetricInfo* find_metric(std::string_view name) {
@@ -105,17 +173,13 @@ const std::vector<std::string>& expectation_names() {
   return names;
 }
 
-namespace {
-
-const MetricInfo& class_row(WindowClass c) {
+const MetricInfo& class_info(WindowClass c) {
   for (const MetricInfo& i : metrics())
     if (i.window_class == c) return i;
   throw std::logic_error("window class without a row in metrics()");
 }
 
-}  // namespace
-
-std::string_view to_string(WindowClass c) { return class_row(c).name; }
-int severity(WindowClass c) { return class_row(c).severity; }
+std::string_view to_string(WindowClass c) { return class_info(c).name; }
+int severity(WindowClass c) { return class_info(c).severity; }
 
 }  // namespace tlbsim::scenarios

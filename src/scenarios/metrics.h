@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 /// The detector's vocabulary, declared once: the window classes and the metrics that
-/// expectations, verdicts, the reports, the JSON, the choice of witness and `tlbsim list` name.
-/// Adding a class is a WindowClass enumerator, a row in metrics() and its detection in
-/// detector.cpp; tests/scenarios/metrics_test.cpp fails if a class has no row.
+/// expectations, verdicts, the reports, the JSON, the choice of witness, `tlbsim list` and the
+/// generated parts of the docs (vocabulary_docs.h) name.
+///
+/// Adding a window class is a WindowClass enumerator here, its row in metrics() (metrics.cpp:
+/// name, descriptions, severity, trace colour, whether its memory was freed) and its detection
+/// in detector.cpp. Everything else reads the row; tests/scenarios/metrics_test.cpp fails for a
+/// class without a row, and the docs test for docs not regenerated (scripts/update-docs.sh).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,32 +17,18 @@
 namespace tlbsim::scenarios {
 
 /// A stale-translation window's class (docs/detector.md). A window only gets worse: its class
-/// is the most severe one it reached.
-/// A new class goes last, and kWindowClasses counts to it (the trace colour's switch in
-/// witness_export.cpp and tests/scenarios/metrics_test.cpp catch a class left out).
+/// is the most severe one it reached (severity(), from its row).
 enum class WindowClass : uint8_t { Stale, Permission, Freed, Reused, TableFreed };
-inline constexpr size_t kWindowClasses = static_cast<size_t>(WindowClass::TableFreed) + 1;
 
-enum class Metric : uint8_t {
-  Windows,
-  Stale,
-  Permission,
-  Freed,
-  Reused,
-  TableFreed,
-  Observed,
-  AfterReturn,
-  UsedAfterReturn,
-  LostWrites,
-  UseAfterFree,
-  Livelocks,
-  Transient
-};
+/// What a row of metrics() counts. The rows of window classes need no enumerator of their own:
+/// OfClass and the row's window_class say it.
+enum class Metric : uint8_t { Windows, OfClass, Observed, AfterReturn, UsedAfterReturn, LostWrites, UseAfterFree, Livelocks, Transient };
 
 struct MetricInfo {
   Metric metric;
   std::string_view name;    ///< as expectations, verdicts, reports and JSON spell it
-  std::string_view counts;  ///< one line for `tlbsim list` (docs/scenario-format.md has the long form)
+  std::string_view counts;  ///< one line for `tlbsim list`
+  std::string_view doc;     ///< the long form, for the metric table of docs/scenario-format.md
   /// How bad one occurrence is (higher: worse), for the witness a report draws: an observed
   /// corruption before an observed window, any observed window before a latent one, a latent
   /// window by its class.
@@ -48,10 +38,15 @@ struct MetricInfo {
   /// Counts something held in a cache (a window, an access or walk through one), so an
   /// expectation can ask for one side only ("device:after-return").
   bool per_holder = true;
+  /// For a class: whether the frame or table behind the window was freed (batching counts those
+  /// as the windows a strategy must never leave).
+  bool memory_freed = false;
+  /// For a class: its colour in a Chrome trace, one of Catapult's reserved names
+  /// (tracing/base/color_scheme.html) that every version of chrome://tracing knows: an unknown
+  /// name makes its importer throw. Perfetto ignores it and colours a slice by its name.
+  std::string_view trace_colour = "generic_work";
 };
 
-/// Whose translation caches a count covers: all, the CPUs' (TLB, paging-structure cache), or the
-/// device side's (IOTLB, IOMMU walk cache, device ATC, shadow MMU; Holder::is_device_side()).
 enum class HolderSide : uint8_t { Any, Cpu, Device };
 
 /// A metric as an expectation names it: "after-return", or with a side, "device:after-return".
@@ -74,7 +69,8 @@ const MetricInfo* find_metric(std::string_view name);
 /// The metrics' names, in report order.
 const std::vector<std::string>& metric_names();
 
-/// A class's name ("table-freed") and severity, from its row in metrics().
+/// A class's row in metrics(), its name ("table-freed") and severity.
+const MetricInfo& class_info(WindowClass c);
 std::string_view to_string(WindowClass c);
 int severity(WindowClass c);
 

@@ -43,20 +43,6 @@ std::string summary(const RunResult& r, const StepRecord& st) {
   return out.empty() ? "no events" : out;
 }
 
-/// Catapult's reserved colour names (tracing/base/color_scheme.html), only those every version
-/// of chrome://tracing knows: an unknown name makes its importer throw. Perfetto ignores cname
-/// and colours a slice by its name, which carries the class.
-const char* colour(WindowClass c) {
-  switch (c) {
-    case WindowClass::Stale: return "cq_build_running";
-    case WindowClass::Permission: return "thread_state_iowait";
-    case WindowClass::Freed: return "bad";
-    case WindowClass::Reused: return "terrible";
-    case WindowClass::TableFreed: return "cq_build_failed";
-  }
-  return "generic_work";
-}
-
 /// Names come from scenario files: a quote or backslash must not end a DOT string early.
 std::string dot_escape(const std::string& in) {
   std::string o;
@@ -260,7 +246,7 @@ std::string trace_json(const ScenarioSpec& s, const RunResult& r) {
                   {"tid", lane->tid},
                   {"ts", sp.b},
                   {"dur", sp.e - sp.b},
-                  {"cname", colour(w.cls)},
+                  {"cname", std::string(class_info(w.cls).trace_colour)},
                   {"args", {{"opened by", w.open_what}, {"va", w.va}, {"accesses", w.accesses.size()}}}});
   }
   // No displayTimeUnit: older Perfetto read "ns" as the unit of ts. Timestamps are event

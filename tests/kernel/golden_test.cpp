@@ -23,6 +23,7 @@
 #include "kernel/thp.h"
 #include "kernel/zap.h"
 #include "support/recording_sink.h"
+#include "support/update_request.h"
 
 using namespace tlbsim;
 using namespace tlbsim::kernel;
@@ -94,10 +95,6 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-/// Golden files are rewritten only when TLBSIM_UPDATE_GOLDEN is exactly "1": any other value
-/// (unset, empty, "0", "yes") compares, so a stray variable cannot make the tests pass.
-bool update_requested(const char* env) { return env && std::string(env) == "1"; }
-
 /// The 1-based number of the first line where `got` differs from `want`; 0 if they are equal.
 size_t first_difference(const std::string& want, const std::string& got) {
   std::istringstream a(want), b(got);
@@ -115,7 +112,7 @@ std::string golden_path(const std::string& name, const std::string& policy) {
 
 void check_golden(const std::string& name, const std::string& policy, const std::string& got) {
   const std::string path = golden_path(name, policy);
-  if (update_requested(std::getenv("TLBSIM_UPDATE_GOLDEN"))) {
+  if (test::update_requested(std::getenv("TLBSIM_UPDATE_GOLDEN"))) {
     std::ofstream(path, std::ios::binary) << got;
     return;
   }
@@ -228,8 +225,9 @@ TEST_CASE("munmap, fork, mremap, reclaim and migrate produce their golden event 
 }
 
 TEST_CASE("golden files are rewritten only with TLBSIM_UPDATE_GOLDEN=1, and a changed order is a difference", "[kernel][golden]") {
-  CHECK(update_requested("1"));
-  for (const char* other : {static_cast<const char*>(nullptr), "", "0", "yes", "true", " 1", "1 "}) CHECK_FALSE(update_requested(other));
+  CHECK(test::update_requested("1"));
+  for (const char* other : {static_cast<const char*>(nullptr), "", "0", "yes", "true", " 1", "1 "})
+    CHECK_FALSE(test::update_requested(other));
   // A stored order with two of its events swapped: found at the first line that moved.
   const std::string want = slurp(golden_path("munmap", "fixed"));
   REQUIRE(!want.empty());
