@@ -7,6 +7,7 @@ namespace tlbsim::scenarios {
 
 const std::vector<MetricInfo>& metrics() {
   // Report order, which is also the order of docs/scenario-format.md's generated metric table.
+  // Severities are tens apart so that a new row can rank between two without renumbering them.
   static const std::vector<MetricInfo> all{
       {.metric = Metric::Windows,
        .name = "windows",
@@ -16,13 +17,13 @@ const std::vector<MetricInfo>& metrics() {
               " entry from the event that made it stale until the entry is dropped or evicted, or the page "
               "table grants again what the entry holds (or the run ends). Transient windows are not counted "
               "here",
-       .severity = 1},
+       .severity = 10},
       {.metric = Metric::OfClass,
        .name = "stale",
        .counts = "windows of class stale: the frame is no longer mapped there, still its owner's",
        .doc = "windows whose final class is `stale`: the entry maps a frame (or, for a walk-cache entry, a "
               "table) the page table no longer maps there, still allocated to its owner",
-       .severity = 3,
+       .severity = 30,
        .window_class = WindowClass::Stale,
        .trace_colour = "cq_build_running"},
       {.metric = Metric::OfClass,
@@ -30,14 +31,14 @@ const std::vector<MetricInfo>& metrics() {
        .counts = "windows of class permission: writable while the PTE is read-only",
        .doc = "windows of class `permission`: the PTE maps the same frame without write permission while the "
               "entry is writable",
-       .severity = 4,
+       .severity = 40,
        .window_class = WindowClass::Permission,
        .trace_colour = "thread_state_iowait"},
       {.metric = Metric::OfClass,
        .name = "freed",
        .counts = "windows of class freed: the frame was freed while the window was open",
        .doc = "windows of class `freed`: the frame was freed while the window was open",
-       .severity = 5,
+       .severity = 50,
        .window_class = WindowClass::Freed,
        .memory_freed = true,
        .trace_colour = "bad"},
@@ -46,7 +47,7 @@ const std::vector<MetricInfo>& metrics() {
        .counts = "windows of class reused: the frame was freed and allocated again",
        .doc = "windows of class `reused`: the frame was freed and then allocated again while the window was "
               "open",
-       .severity = 7,
+       .severity = 70,
        .window_class = WindowClass::Reused,
        .memory_freed = true,
        .trace_colour = "terrible"},
@@ -55,7 +56,7 @@ const std::vector<MetricInfo>& metrics() {
        .counts = "windows of class table-freed: a walk-cache entry's page-table page was freed",
        .doc = "windows of class `table-freed`: a walk-cache entry whose page-table page was freed while the "
               "window was open",
-       .severity = 6,
+       .severity = 60,
        .window_class = WindowClass::TableFreed,
        .memory_freed = true,
        .trace_colour = "cq_build_failed"},
@@ -64,7 +65,7 @@ const std::vector<MetricInfo>& metrics() {
        .counts = "windows with an access through the stale entry while open",
        .doc = "windows with at least one access through the stale entry while open (a CPU load or store, a "
               "device DMA, a hardware walk through the stale walk-cache entry)",
-       .severity = 9},
+       .severity = 90},
       {.metric = Metric::AfterReturn,
        .name = "after-return",
        .counts = "windows still open when the op whose PTE change opened them had returned",
@@ -73,18 +74,18 @@ const std::vector<MetricInfo>& metrics() {
               "counts as an op that returns when the first step begins). This is the kernel's contract: when "
               "munmap, mprotect, madvise, mremap, fork or a migration returns, no cache may still grant what "
               "the page table no longer does",
-       .severity = 8},
+       .severity = 80},
       {.metric = Metric::UsedAfterReturn,
        .name = "used-after-return",
        .counts = "accesses through a stale entry after the op that made it stale had returned",
        .doc = "accesses through a stale entry after the op that made it stale had returned; one per access",
-       .severity = 10},
+       .severity = 100},
       {.metric = Metric::LostWrites,
        .name = "lost-writes",
        .counts = "writes through a stale entry to a frame already copied away (COW, migration)",
        .doc = "writes through a stale writable entry to a frame whose contents had already been copied away "
               "(COW, migration) after the window opened; one per write",
-       .severity = 11,
+       .severity = 110,
        .finding = "lost-write"},
       {.metric = Metric::UseAfterFree,
        .name = "use-after-free",
@@ -92,14 +93,14 @@ const std::vector<MetricInfo>& metrics() {
        .doc = "accesses through a stale entry to a frame that was free at that moment or had been freed and "
               "reallocated during the window, plus every hardware walk through a freed or reused page-table "
               "page; one per access",
-       .severity = 12,
+       .severity = 120,
        .finding = "use-after-free"},
       {.metric = Metric::Livelocks,
        .name = "livelocks",
        .counts = "accesses that faulted repeatedly without progress",
        .doc = "accesses that faulted repeatedly without progress (a `fault` event that gave up after its fault "
               "limit), one per livelock",
-       .severity = 2,
+       .severity = 20,
        .finding = "livelock",
        .per_holder = false},
       {.metric = Metric::Transient,
