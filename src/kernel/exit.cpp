@@ -3,6 +3,7 @@
 
 #include "kernel/ksm.h"
 #include "kernel/locking.h"
+#include "kernel/sva.h"
 #include "kernel/zap.h"
 
 namespace tlbsim::kernel {
@@ -23,6 +24,21 @@ Task<> exit_mm(Kernel& k, AddressSpace& mm) {
   // exit_mm() takes and drops mmap_read_lock around clearing current->mm; nothing the model
   // judges depends on it, so the reference is dropped at once.
   co_await mmput(k, mm);
+}
+
+Task<> exit_files(Kernel& k, AddressSpace& mm) {
+  if (!mm.group_exit()) {
+    mm.task_put();
+    co_return;
+  }
+  if (!mm.task_put_and_test()) co_return;
+  // put_files_struct() -> close_files() -> fput(): the final fput() of a bond's device file runs
+  // the driver's release (__fput() from task_work, still in this task's do_exit()).
+  const std::vector<MmId> files = mm.device_files();
+  for (const MmId bound : files) {
+    AddressSpace& owner = k.mm(bound);
+    if (owner.bond_files_put_and_test()) co_await iommu_sva_unbind_mm(k, owner);
+  }
 }
 
 bool mmget_not_zero(AddressSpace& mm) {
@@ -47,6 +63,9 @@ Task<> mmput(Kernel& k, AddressSpace& mm) {
   if (mm.drop_user_and_test()) {
     co_await ksm_exit(k, mm);
     co_await exit_mmap(k, mm);
+    // __mmput()'s mmdrop(): the reference mm_users held. The last one (no SVA domain left)
+    // runs __mmdrop().
+    if (mm.mmdrop_and_test()) mm_pasid_drop(k, mm);
   }
 }
 

@@ -20,6 +20,11 @@ bool fatal_signal_pending(const AddressSpace& mm);
 /// is exiting, runs __mmput() -> exit_mmap(). Without a group exit, a thread that has simply run
 /// out of ops drops its reference and nothing is torn down (see AddressSpace::mmget()).
 Task<> exit_mm(Kernel& k, AddressSpace& mm);
+/// do_exit()'s exit_files() after exit_mm(): the thread drops its share of the process's files
+/// (CLONE_FILES). Once the process is exiting, the last thread closes them: each device file of an
+/// SVA bond whose last holder this was is released, unbinding the bond (iommu_sva_unbind_mm()).
+/// Before a group exit, a thread that ran out of ops only drops its share.
+Task<> exit_files(Kernel& k, AddressSpace& mm);
 /// mmget_not_zero() from outside the process (iommu_sva_find() in iommu_sva_handle_iopf()): a
 /// reference unless the process is exiting and its last user has gone, i.e. __mmput() has begun.
 bool mmget_not_zero(AddressSpace& mm);

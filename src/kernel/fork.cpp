@@ -226,6 +226,12 @@ Task<AddressSpace*> sys_fork(Kernel& k, AddressSpace& parent, std::string child_
   trace_call(k, "copy_process", parent.id());
   // dup_mm() -> mm_init(): a fresh pgd, no PASID (mm_pasid_init()), no notifier subscribers.
   AddressSpace& child = k.create_mm(child_name);
+  // copy_files() -> dup_fd(), before copy_mm(): the child holds every file the parent does, the
+  // device files of SVA bonds among them, so a bond outlives the parent while the child lives.
+  for (const MmId bound : parent.device_files()) {
+    child.hold_device_file(bound);
+    k.mm(bound).bond_files_get();
+  }
   // dup_mm()'s memcpy() of the mm_struct, before dup_mmap() takes the parent's mmap_lock: the
   // child's break is the parent's at that moment, whatever a brk(2) in between does.
   child.set_start_brk(parent.start_brk(), parent.brk());

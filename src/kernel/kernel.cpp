@@ -47,6 +47,19 @@ uint32_t Kernel::create_file(const std::string& name, uint64_t pages, bool shmem
   return m_files.back()->id;
 }
 
+Pasid Kernel::alloc_global_pasid() {
+  touch::write(Touch::Obj::Kernel, kPasidIdaKey);
+  uint32_t p = 1;
+  while (m_pasids.count(p)) ++p;
+  m_pasids.insert(p);
+  return Pasid{p};
+}
+
+void Kernel::free_global_pasid(Pasid p) {
+  touch::write(Touch::Obj::Kernel, kPasidIdaKey);
+  TLBSIM_CHECK(m_pasids.erase(p.value()) == 1, "PASID " << p.value() << " freed but not allocated");
+}
+
 void Kernel::register_notifier(MmId mm, std::unique_ptr<SecondaryMmu> s) {
   touch::write(Touch::Obj::Notifier, mm.value());
   m_notifiers[mm.value()].push_back(std::move(s));

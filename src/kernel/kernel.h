@@ -5,6 +5,7 @@
 /// and the notifier policy in force. Kernel paths are free functions over a Kernel&.
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -159,7 +160,42 @@ class Kernel {
   /// KSM's scanned mms and stable tree (kernel/ksm_state.h).
   KsmState& ksm() { return m_ksm; }
 
-  /// mmu_notifier_register()
+  /// iommu_global_pasid_ida (drivers/iommu/iommu.c): iommu_alloc_global_pasid()'s
+  /// ida_alloc_range(IOMMU_FIRST_GLOBAL_PASID = 1, ...) returns the lowest free PASID, so a PASID
+  /// mm_pasid_drop() freed goes to the next mm that binds. Recorded as the Kernel object with key
+  /// kPasidIdaKey.
+  static constexpr uint64_t kPasidIdaKey = 5;
+  Pasid alloc_global_pasid();
+  /// A set-up bind's PASID, chosen by its caller (tests, batching workloads): allocated if it is
+  /// not already.
+  void take_global_pasid(Pasid p) {
+    touch::write(Touch::Obj::Kernel, kPasidIdaKey);
+    m_pasids.insert(p.value());
+  }
+  /// iommu_free_global_pasid()
+  void free_global_pasid(Pasid p);
+  /// iommu_sva_lock: the mutex iommu_sva_bind_device() and iommu_sva_unbind_device() hold.
+  SimLock& iommu_sva_lock() { return m_iommu_sva_lock; }
+
+  /// iommu_mm->sva_domains: the IOMMUs on which the mm has an SVA domain (one per IOMMU its
+  /// devices are bound on). Recorded with the mm's notifier list, which a domain's allocation and
+  /// free change too.
+  std::vector<unsigned> sva_domains(MmId mm) const {
+    touch::read(Touch::Obj::Notifier, mm.value());
+    auto it = m_sva_domains.find(mm.value());
+    return it == m_sva_domains.end() ? std::vector<unsigned>{} : it->second;
+  }
+  void add_sva_domain(MmId mm, unsigned iommu) {
+    touch::write(Touch::Obj::Notifier, mm.value());
+    m_sva_domains[mm.value()].push_back(iommu);
+  }
+  void clear_sva_domains(MmId mm) {
+    touch::write(Touch::Obj::Notifier, mm.value());
+    m_sva_domains.erase(mm.value());
+  }
+
+  /// mmu_notifier_register()'s list insertion (mm/mmu_notifier.c; the locks it takes are
+  /// kernel/mmu_notifier.h's).
   void register_notifier(MmId mm, std::unique_ptr<SecondaryMmu> s);
   /// mn_hlist_release()'s hlist_del_init_rcu() of every subscription: later calls on the mm reach
   /// none of them. They stay alive (their owners unregister them later, mmu_notifier_put()).
@@ -208,6 +244,9 @@ class Kernel {
   std::unordered_map<uint32_t, SimLock> m_ptls;           ///< node-based: references stay valid
   std::map<uint32_t, SimLock> m_anon_vma_locks;
   iommu::CostCounters m_cpu_counters;
+  std::set<uint32_t> m_pasids;  ///< iommu_global_pasid_ida: the PASIDs allocated
+  std::map<uint16_t, std::vector<unsigned>> m_sva_domains;
+  SimLock m_iommu_sva_lock{"iommu_sva_lock"};
   uint32_t m_anon_vmas = 0;
   uint32_t m_vma_seq = 0;
 };

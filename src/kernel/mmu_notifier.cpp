@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "kernel/mmu_notifier.h"
 
+#include <algorithm>
+
+#include "kernel/locking.h"
+
 namespace tlbsim::kernel {
 
 namespace {
@@ -54,6 +58,26 @@ Task<> mmu_notifier_arch_invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, 
   if (!mm_has_notifiers(k, mm)) co_return;
   emit(k, mm, site, "arch_invalidate_secondary_tlbs", start, end);
   for (size_t i = 0; i < k.notifiers(mm.id()).size(); ++i) co_await k.notifiers(mm.id())[i]->invalidate_secondary_tlbs(k, mm, start, end);
+}
+
+Task<> mmu_notifier_register(Kernel& k, AddressSpace& mm, std::unique_ptr<SecondaryMmu> s) {
+  co_await mmap_write_lock(k, mm);
+  // mm_take_all_locks(): the mappings' i_mmap_rwsem first, then the anon_vmas' rwsem, each once.
+  std::vector<SimLock*> held;
+  auto take = [&held](SimLock& l) {
+    if (std::find(held.begin(), held.end(), &l) != held.end()) return false;
+    held.push_back(&l);
+    return true;
+  };
+  std::vector<Vma> vmas;
+  for (const Vma& v : mm.vmas()) vmas.push_back(v);
+  for (const Vma& v : vmas)
+    if (v.file && take(k.file(v.file).i_mmap_rwsem)) co_await lock(k, *held.back(), LockMode::Write, "mm_take_all_locks");
+  for (const Vma& v : vmas)
+    if (v.anon_vma && take(k.anon_vma_lock(v.anon_vma))) co_await lock(k, *held.back(), LockMode::Write, "mm_take_all_locks");
+  k.register_notifier(mm.id(), std::move(s));
+  for (auto it = held.rbegin(); it != held.rend(); ++it) unlock(k, **it, LockMode::Write, "mm_drop_all_locks");
+  mmap_write_unlock(k, mm);
 }
 
 Task<> mmu_notifier_release(Kernel& k, AddressSpace& mm) {

@@ -22,6 +22,12 @@ void mmu_notifier_invalidate_range_only_end(Kernel& k, AddressSpace& mm, uint64_
 Task<> mmu_notifier_invalidate_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
 /// mmu_notifier_arch_invalidate_secondary_tlbs() (FIXED, from arch flush code).
 Task<> mmu_notifier_arch_invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
+/// mmu_notifier_register() (v6.0 mm/mmu_notifier.c): mmap_write_lock(), then
+/// __mmu_notifier_register()'s mm_take_all_locks() (every i_mmap_rwsem, then every anon_vma lock,
+/// of the mm's VMAs, for write) around adding the subscription, so that an invalidation not under
+/// mmap_lock (reclaim's and migration's rmap walks hold one of those locks from start to end)
+/// reaches the new subscriber for the whole of its range or not at all.
+Task<> mmu_notifier_register(Kernel& k, AddressSpace& mm, std::unique_ptr<SecondaryMmu> s);
 /// mmu_notifier_release(): exit_mmap() before tearing down.
 Task<> mmu_notifier_release(Kernel& k, AddressSpace& mm);
 

@@ -2,6 +2,7 @@
 #include "kernel/sva.h"
 
 #include "kernel/locking.h"
+#include "kernel/mmu_notifier.h"
 #include "kernel/sva_commands.h"
 
 namespace tlbsim::kernel {
@@ -174,8 +175,95 @@ void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& io, uint16
                            const std::function<std::unique_ptr<SecondaryMmu>()>& make_notifier) {
   const bool first = io.devices_of(pasid).empty();
   io.bind(device, pasid, k.walk_context(mm));
-  mm.set_pasid(pasid);
-  if (first) k.register_notifier(mm.id(), make_notifier());
+  if (!mm.pasid()) {
+    k.take_global_pasid(pasid);
+    mm.set_pasid(pasid);
+    // The bond's device file, held by the process that bound it (see exit_files()).
+    mm.hold_device_file(mm.id());
+    mm.bond_files_get();
+  }
+  if (first) {
+    k.register_notifier(mm.id(), make_notifier());
+    mm.mmgrab();  // iommu_sva_domain_alloc()
+    k.add_sva_domain(mm.id(), io.index());
+  }
+}
+
+unsigned SvaMmu::iommu_index() const { return m_iommu.index(); }
+
+namespace {
+// What set_dev_pasid() sends after writing a PASID-table entry. AMD invalidates the PASID (the
+// wrong one in v6.10 and v6.11). Intel's intel_pasid_setup_first_level() invalidates only in
+// caching mode (pasid_flush_caches(); a virtual IOMMU), SMMUv3 sends CFGI_CD for the new CD: the
+// model sends nothing for either, as their release already invalidated what the IOMMU cached for
+// the PASID (sva_mm_release()), so nothing of an earlier mm is left to drop.
+Task<> set_pasid_flush(iommu::Iommu& io, SvaDecoding d, Pasid p, uint16_t dev) {
+  if (driver_of(d) == SvaDriver::Amd) co_await sva_cmd::amd_set_gcr3(io, d, p, dev);
+}
+}  // namespace
+
+Task<> iommu_sva_bind_device_task(Kernel& k, AddressSpace& mm, iommu::Iommu& io, uint16_t device, SvaDecoding decoding) {
+  SimLock& sva_lock = k.iommu_sva_lock();
+  co_await lock(k, sva_lock, LockMode::Write, "iommu_sva_bind_device");  // mutex_lock(&iommu_sva_lock)
+  // iommu_alloc_mm_data(): the mm's PASID is allocated at its first bind and kept to __mmdrop().
+  std::optional<Pasid> pasid = mm.pasid();
+  if (!pasid) {
+    pasid = k.alloc_global_pasid();
+    mm.set_pasid(*pasid);
+    trace_call(k, "iommu_alloc_global_pasid", mm.id(), pasid->value(), pasid->value() + 1);
+    // The open()ed device file the bond lives with (exit_files()).
+    mm.hold_device_file(mm.id());
+    mm.bond_files_get();
+  }
+  // A bond of this device to this mm already exists: refcount_inc(&handle->users), nothing else.
+  if (!io.device_bound(device, *pasid)) {
+    const std::vector<unsigned> domains = k.sva_domains(mm.id());
+    if (std::find(domains.begin(), domains.end(), io.index()) == domains.end()) {
+      // iommu_sva_domain_alloc(): ops->domain_alloc_sva() registers the domain's notifier
+      // (mmu_notifier_register(), as AMD's, Intel's and SMMUv3's do), then mmgrab().
+      co_await mmu_notifier_register(k, mm, std::make_unique<SvaMmu>(io, decoding, *pasid));
+      mm.mmgrab();
+      k.add_sva_domain(mm.id(), io.index());
+    }
+    // iommu_attach_device_pasid() -> ops->set_dev_pasid(): the PASID-table entry, then the
+    // driver's invalidation after writing it.
+    io.bind(device, *pasid, k.walk_context(mm));
+    trace_call(k, "set_dev_pasid", mm.id(), pasid->value(), pasid->value() + 1);
+    co_await set_pasid_flush(io, decoding, *pasid, device);
+  }
+  unlock(k, sva_lock, LockMode::Write, "mutex_unlock(&iommu_sva_lock)");
+}
+
+Task<> iommu_sva_unbind_mm(Kernel& k, AddressSpace& mm) {
+  const std::vector<unsigned> domains = k.sva_domains(mm.id());
+  const std::optional<Pasid> pasid = mm.pasid();
+  if (domains.empty() || !pasid) co_return;
+  SimLock& sva_lock = k.iommu_sva_lock();
+  co_await lock(k, sva_lock, LockMode::Write, "iommu_sva_unbind_device");  // mutex_lock(&iommu_sva_lock)
+  for (const unsigned i : domains) {
+    // iommu_detach_device_pasid() -> the driver's remove_dev_pasid(): the same clear and
+    // invalidation as its mm release, which finds nothing left when exit_mmap() already ran it.
+    // The notifier then stays on the list until exit_mmap() unhooks it (the kernel's
+    // mmu_notifier_unregister() takes it off now); its later release finds nothing bound.
+    if (!k.iommu(i).devices_of(*pasid).empty())
+      for (size_t n = 0; n < k.notifiers(mm.id()).size(); ++n)
+        if (auto* s = dynamic_cast<SvaMmu*>(k.notifiers(mm.id())[n].get()); s && s->iommu_index() == i) co_await s->release(k, mm);
+    // --domain->users == 0: iommu_domain_free() -> mmdrop(), mmu_notifier_unregister().
+    trace_call(k, "iommu_sva_unbind_device: iommu_domain_free", mm.id(), pasid->value(), pasid->value() + 1);
+  }
+  k.clear_sva_domains(mm.id());
+  unlock(k, sva_lock, LockMode::Write, "mutex_unlock(&iommu_sva_lock)");
+  bool last = false;
+  for (size_t n = 0; n < domains.size(); ++n) last = mm.mmdrop_and_test();
+  if (last) mm_pasid_drop(k, mm);
+}
+
+void mm_pasid_drop(Kernel& k, AddressSpace& mm) {
+  const std::optional<Pasid> pasid = mm.pasid();
+  if (!pasid) return;
+  trace_call(k, "__mmdrop: mm_pasid_drop", mm.id(), pasid->value(), pasid->value() + 1);
+  k.free_global_pasid(*pasid);
+  mm.clear_pasid();
 }
 
 void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& io, uint16_t device, Pasid pasid, SvaDecoding decoding) {

@@ -56,6 +56,7 @@ class SvaMmu : public SecondaryMmu {
   std::string name() const override;
   Task<> invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) override;
   Task<> release(Kernel& k, AddressSpace& mm) override;
+  unsigned iommu_index() const;
 
  private:
   /// The driver lock held across the invalidation and its wait, or nullptr (SMMUv3 waits on its
@@ -79,5 +80,27 @@ void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& iommu, uin
 /// driver's mmu_notifier_ops, e.g. a strategy in place of a driver's decoding).
 void iommu_sva_bind_device(Kernel& k, AddressSpace& mm, iommu::Iommu& iommu, uint16_t device, Pasid pasid,
                            const std::function<std::unique_ptr<SecondaryMmu>()>& make_notifier);
+
+/// iommu_sva_bind_device() as a running process calls it (a driver's open or bind ioctl; v6.10
+/// drivers/iommu/iommu-sva.c): under iommu_sva_lock, iommu_alloc_mm_data() gives the mm its
+/// PASID at its first bind (Kernel::alloc_global_pasid(), kept until __mmdrop()); an existing
+/// bond of this device is shared (refcount_inc); else the first bind on this IOMMU allocates the
+/// SVA domain (ops->domain_alloc_sva(): mmu_notifier_register(), and mmgrab()), and
+/// iommu_attach_device_pasid() -> set_dev_pasid() writes the PASID-table entry and sends what the
+/// driver sends after writing one (sva_cmd::set_pasid_flush()).
+Task<> iommu_sva_bind_device_task(Kernel& k, AddressSpace& mm, iommu::Iommu& iommu, uint16_t device, SvaDecoding decoding);
+
+/// The device files of an exiting process closed by its last thread (do_exit() -> exit_files(),
+/// after exit_mm()): the driver's release stops the device and calls iommu_sva_unbind_device()
+/// for each bond, under iommu_sva_lock: iommu_detach_device_pasid() (the driver's
+/// remove_dev_pasid(): clear the PASID-table entry and invalidate, as its mm release does; nothing
+/// left to do when exit_mmap()'s mmu_notifier_release() already did it), then the SVA domain is
+/// freed (mmu_notifier_unregister(), mmdrop()). The mm's last mmdrop() frees its PASID
+/// (mm_pasid_drop()).
+Task<> iommu_sva_unbind_mm(Kernel& k, AddressSpace& mm);
+
+/// __mmdrop() -> mm_pasid_drop(): iommu_free_global_pasid(mm->iommu_mm->pasid). Called on the last
+/// mmdrop() (AddressSpace::mmdrop_and_test()).
+void mm_pasid_drop(Kernel& k, AddressSpace& mm);
 
 }  // namespace tlbsim::kernel

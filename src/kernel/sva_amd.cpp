@@ -68,6 +68,18 @@ Task<> flush_pasid_pages(iommu::Iommu& io, uint16_t dev, Pasid p, uint64_t addre
   co_await complete_batch(io, "iommu_completion_wait");
 }
 
+/// amd_iommu_dev_flush_pasid_all() after update_gcr3() writes `dev`'s GCR3 entry for `p`. Before
+/// 8386207f37e9 (v6.12, stable 6.11) it passed its arguments in the wrong order, (pasid 0,
+/// address ALL, size pasid): part of PASID 0 was flushed, never `p`'s IOTLB, ATC and cached
+/// GCR3 entries.
+Task<> flush_pasid_all(iommu::Iommu& io, SvaDecoding d, Pasid p, uint16_t dev) {
+  constexpr uint64_t kAllPagesAddress = 0x7ffffffffffff000;  // CMD_INV_IOMMU_ALL_PAGES_ADDRESS
+  if (d == SvaDecoding::Amd610)
+    co_await flush_pasid_pages(io, dev, Pasid{0}, kAllPagesAddress, p.value(), "amd_iommu_dev_flush_pasid_all (PASID 0)");
+  else
+    co_await flush_pasid_pages(io, dev, p, 0, kAllPagesAddress, "amd_iommu_dev_flush_pasid_all");
+}
+
 }  // namespace
 
 Task<> amd_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end) {
@@ -84,6 +96,20 @@ Task<> amd_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, 
   for (uint16_t dev : io.devices_of(p)) co_await flush_pasid_pages(io, dev, p, start, end - start, "amd_iommu_dev_flush_pasid_pages");
 }
 
+Task<> amd_set_gcr3(iommu::Iommu& io, SvaDecoding d, Pasid p, uint16_t dev) {
+  if (d == SvaDecoding::AmdV2) {
+    // iommu_v2 amd_iommu_bind_pasid() -> amd_iommu_domain_set_gcr3() -> __set_gcr3(), which
+    // flushes the whole PASID (__amd_iommu_flush_tlb()).
+    co_await amd_v2_flush_pasid(io, p, 0, true);
+    co_return;
+  }
+  // update_gcr3() sends after setting an entry what it sends after clearing one (amd_release()),
+  // wrong PASID included before 8386207f37e9: an entry the IOMMU cached for this PASID from its
+  // previous mm stays ("the old value of GCR3 from a previous process attached to the same
+  // PASID", the fix's commit text).
+  co_await flush_pasid_all(io, d, p, dev);
+}
+
 Task<> amd_release(iommu::Iommu& io, SvaDecoding d, Pasid p) {
   // sva_mn_release() -> remove_dev_pasid() -> amd_iommu_clear_gcr3(): the GCR3 entry is
   // cleared, so new walks fail, then amd_iommu_dev_flush_pasid_all(). Before 8386207f37e9
@@ -92,13 +118,7 @@ Task<> amd_release(iommu::Iommu& io, SvaDecoding d, Pasid p) {
   // entries stayed.
   const std::vector<uint16_t> devs = io.devices_of(p);
   io.unbind_pasid(p);
-  constexpr uint64_t kAllPagesAddress = 0x7ffffffffffff000;  // CMD_INV_IOMMU_ALL_PAGES_ADDRESS
-  for (uint16_t dev : devs) {
-    if (d == SvaDecoding::Amd610)
-      co_await flush_pasid_pages(io, dev, Pasid{0}, kAllPagesAddress, p.value(), "amd_iommu_dev_flush_pasid_all (PASID 0)");
-    else
-      co_await flush_pasid_pages(io, dev, p, 0, kAllPagesAddress, "amd_iommu_dev_flush_pasid_all");
-  }
+  for (uint16_t dev : devs) co_await flush_pasid_all(io, d, p, dev);
 }
 
 }  // namespace tlbsim::kernel::sva_cmd

@@ -54,6 +54,8 @@ Task<> complete_batch(iommu::Iommu& io, const char* func);
 // The decodings, one function per driver family; `d` selects the release.
 Task<> amd_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end);
 Task<> amd_release(iommu::Iommu& io, SvaDecoding d, Pasid p);
+/// What AMD's set_dev_pasid() sends after writing `dev`'s GCR3 entry for `p`.
+Task<> amd_set_gcr3(iommu::Iommu& io, SvaDecoding d, Pasid p, uint16_t dev);
 Task<> intel_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end);
 Task<> smmu_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end);
 

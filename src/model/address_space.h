@@ -69,6 +69,9 @@ class AddressSpace {
     kGroupExit,
     kNewTask,
     kBrk,
+    kTasks,
+    kMmCount,
+    kFiles,
     kFields
   };
 
@@ -80,6 +83,11 @@ class AddressSpace {
   void set_pasid(Pasid p) {
     touch_field(true, kPasid);
     m_pasid = p;
+  }
+  /// mm_pasid_drop(): the mm is freed, and its PASID with it.
+  void clear_pasid() {
+    touch_field(true, kPasid);
+    m_pasid.reset();
   }
   /// mm->tlb_flush_pending: gatherers between tlb_gather_mmu() and tlb_finish_mmu().
   int tlb_flush_pending() const {
@@ -170,6 +178,54 @@ class AddressSpace {
     touch_field(true, kUsers);
     return --m_users == 0;
   }
+  /// The process's threads, as users of its files_struct (CLONE_FILES): the last one to exit
+  /// closes its files (exit_files()). One per CPU thread, taken with mmget(). Before a group
+  /// exit nobody reads the count, so a drop commutes with another (as drop_user()).
+  void task_get() {
+    touch_field(true, kTasks);
+    ++m_tasks;
+  }
+  void task_put() {
+    touch::add(Touch::Obj::Mm, m_id.value(), kTasks, kTasks + 1);
+    --m_tasks;
+  }
+  bool task_put_and_test() {
+    touch_field(true, kTasks);
+    return --m_tasks == 0;
+  }
+  /// The device files of SVA bonds this process holds, by the mm each bond binds: its own once
+  /// it binds (iommu_sva_bind_device() from its open or ioctl), and a fork child inherits its
+  /// parent's (dup_fd()). A bond is unbound when the last process holding its file has exited
+  /// (the file's final fput()): see bond_files_get().
+  const std::vector<MmId>& device_files() const {
+    touch_field(false, kFiles);
+    return m_device_files;
+  }
+  void hold_device_file(MmId bound) {
+    touch_field(true, kFiles);
+    if (std::find(m_device_files.begin(), m_device_files.end(), bound) == m_device_files.end()) m_device_files.push_back(bound);
+  }
+  /// How many processes hold the device files of this mm's own bonds (struct file's f_count,
+  /// one per process in the model).
+  void bond_files_get() {
+    touch_field(true, kFiles);
+    ++m_bond_file_refs;
+  }
+  bool bond_files_put_and_test() {
+    touch_field(true, kFiles);
+    return --m_bond_file_refs == 0;
+  }
+  /// mm->mm_count: one reference for all of mm_users (dropped when __mmput() has run), and one
+  /// per SVA domain (iommu_sva_domain_alloc()'s mmgrab(), dropped when the domain is freed). The
+  /// last mmdrop() runs __mmdrop(), which frees the mm's PASID (mm_pasid_drop()).
+  void mmgrab() {
+    touch_field(true, kMmCount);
+    ++m_mm_count;
+  }
+  bool mmdrop_and_test() {
+    touch_field(true, kMmCount);
+    return --m_mm_count == 0;
+  }
   /// SIGNAL_GROUP_EXIT of the process whose threads share this mm (signal_struct in the kernel).
   bool group_exit() const {
     touch_field(false, kGroupExit);
@@ -234,6 +290,10 @@ class AddressSpace {
   PageTable m_pt;
   std::vector<Vma> m_vmas;
   std::optional<Pasid> m_pasid;
+  unsigned m_tasks = 0;
+  unsigned m_mm_count = 1;
+  std::vector<MmId> m_device_files;
+  unsigned m_bond_file_refs = 0;
   int m_tlb_flush_pending = 0;
   bool m_tlb_flush_batched = false;
   uint32_t m_write_protect_seq = 0;

@@ -203,6 +203,7 @@ OpSpec read_op(const json& j, const std::string& ptr, std::vector<Diagnostic>& d
   r.str("file", o.file);
   r.uint("index", o.index, 0, uint64_t{1} << 32);
   r.str("mm", o.mm);
+  r.str("device", o.device);
   std::string prot;
   r.one_of("prot", prot, {"r", "rw"});
   o.writable = prot == "rw";

@@ -11,6 +11,7 @@
 #include "kernel/mprotect.h"
 #include "kernel/mremap.h"
 #include "kernel/reclaim.h"
+#include "kernel/sva.h"
 #include "kernel/thp.h"
 #include "kernel/vmalloc.h"
 #include "kernel/zap.h"
@@ -150,6 +151,14 @@ const std::vector<OpInfo>& ops() {
        "flush under the PTL; unmap), copy to device-private pages, migrate_vma_pages, migrate_vma_finalize; a later CPU "
        "or device fault brings a page back through migrate_to_ram",
        [](OpContext& c, const OpSpec& o) { return kernel::dmirror_migrate(c.k, *c.mm, o.addr, o.addr + o.pages * kPageSize); }},
+      {"sva_bind", ThreadKind::Cpu, kNeedDevice,
+       "iommu_sva_bind_device() from a driver's open or bind ioctl: the mm's PASID (lowest free, kept to __mmdrop()), "
+       "the SVA domain's mmu_notifier_register() under mm_take_all_locks(), set_dev_pasid(); the bond lasts until the "
+       "process's last holder of the device file exits",
+       [](OpContext& c, const OpSpec& o) {
+         const SvaDevice& d = c.devices->at(o.device);
+         return kernel::iommu_sva_bind_device_task(c.k, *c.mm, c.k.iommu(d.iommu), 0, d.decoding);
+       }},
       {"exit", ThreadKind::Cpu, 0,
        "exit_group(2): other threads of the mm die at their next return to user mode; the last "
        "mmput() runs exit_mmap: mmu_notifier_release, fullmm gather",

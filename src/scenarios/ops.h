@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernel/kernel.h"
+#include "kernel/sva_decoding.h"
 #include "kernel/task.h"
 #include "scenarios/spec.h"
 
@@ -29,9 +30,17 @@ enum OpNeed : unsigned {
   /// With kNeedAddr: "addr" is in the kernel half (the scenario's vmalloc space), checked
   /// against its "vmalloc" areas rather than an mm's VMAs.
   kKernelAddr = 256,
+  kNeedDevice = 512,  ///< "device": a device of the scenario
 };
 
 /// What a running op can reach: the kernel, and the thread's CPU/device/mm.
+/// A device of the scenario: the IOMMU it sits behind (as device 0 there) and its driver's
+/// decoding under the run's policy.
+struct SvaDevice {
+  unsigned iommu = 0;
+  kernel::SvaDecoding decoding{};
+};
+
 struct OpContext {
   kernel::Kernel& k;
   AddressSpace* mm = nullptr;
@@ -41,6 +50,8 @@ struct OpContext {
   /// The shmem file of each shared anonymous `mmap` op, by the op's spec (the runner creates
   /// them at setup, in file order, so a file's id is the same in every schedule).
   const std::map<const OpSpec*, uint32_t>* shmem_files = nullptr;
+  /// The scenario's devices by name (sva_bind).
+  const std::map<std::string, SvaDevice>* devices = nullptr;
 };
 
 struct OpInfo {

@@ -71,6 +71,7 @@ Task<AddressSpace*> start_in_child(OpContext& ctx, const std::string& child, con
   if (!mm || !mm->task_running()) co_return nullptr;
   mm->add_cpu(ctx.cpu);
   mm->mmget();
+  mm->task_get();
   co_return mm;
 }
 
@@ -98,7 +99,10 @@ Task<> thread_main(OpContext& ctx, const ThreadSpec& spec, std::string forked_fr
     spans[mine].end = ctx.k.bus().next_seq();
   }
   op = -1;
-  if (mm_user) co_await kernel::exit_mm(ctx.k, *ctx.mm);
+  if (mm_user) {
+    co_await kernel::exit_mm(ctx.k, *ctx.mm);
+    co_await kernel::exit_files(ctx.k, *ctx.mm);
+  }
 }
 
 class Runner {
@@ -165,7 +169,6 @@ class Runner {
 
   void build() {
     kernel::Kernel& k = *m_k;
-    std::map<std::string, std::pair<unsigned, kernel::SvaDecoding>> devices;
     for (size_t i = 0; i < m_s.devices.size(); ++i) {
       const DeviceSpec& d = m_s.devices[i];
       const kernel::DecodingInfo* di = kernel::resolve_decoding(d.decoding, k.policy());
@@ -187,7 +190,7 @@ class Runner {
                                         .ats = d.ats,
                                         .atc = cache_shape(d.atc_entries),
                                         .nopasid_inv_covers_pasid = d.nopasid_inv_covers_pasid});
-      devices[d.name] = {static_cast<unsigned>(k.iommus() - 1), di->decoding};
+      m_devices[d.name] = SvaDevice{static_cast<unsigned>(k.iommus() - 1), di->decoding};
     }
     for (const FileSpec& f : m_s.files) m_files[f.name] = k.create_file(f.name, f.pages);
     // The kernel half, before any mm so that each mm's PGD copies it: the PUD tables of every
@@ -221,9 +224,11 @@ class Runner {
       for (unsigned cpu : ms.cpus) mm.add_cpu(cpu);            // mm_cpumask: the process ran there before
       if (ms.has_brk) mm.set_start_brk(ms.start_brk, ms.brk);  // exec's set_brk()
       for (const std::string& dev : ms.bind) {
-        auto [iommu_index, dec] = devices.at(dev);
-        kernel::iommu_sva_bind_device(k, mm, k.iommu(iommu_index), 0, Pasid{static_cast<uint32_t>(mi + 1)}, dec);
-        m_device_iommu[dev] = iommu_index;
+        const SvaDevice& d = m_devices.at(dev);
+        // The binds a process made before the run, in the order of "mms": iommu_sva_bind_device()
+        // gives each mm the lowest free PASID at its first (Kernel::alloc_global_pasid()).
+        const Pasid pasid = mm.pasid() ? *mm.pasid() : k.alloc_global_pasid();
+        kernel::iommu_sva_bind_device(k, mm, k.iommu(d.iommu), 0, pasid, d.decoding);
       }
       for (const VmaSpec& v : ms.vmas) {
         const uint32_t flags = uint32_t{kVmRead} | (v.writable ? uint32_t{kVmWrite} : 0u) | (v.shared ? uint32_t{kVmShared} : 0u) |
@@ -254,16 +259,18 @@ class Runner {
       // A thread in a fork's child finds its mm when it starts (start_in_child()).
       if (!ts.mm.empty() && m_mms.count(ts.mm)) t->ctx.mm = m_mms.at(ts.mm);
       t->ctx.shmem_files = &m_shmem;
+      t->ctx.devices = &m_devices;
       // The task runs on its CPU from the start, so switch_mm_irqs_off() has already put the
       // CPU in mm_cpumask: a flush_tlb_mm_range() by the task before it touches user memory
       // counts the other CPUs of the mask as remote ones.
       if (ts.kind == ThreadKind::Cpu && t->ctx.mm) {
         t->ctx.mm->add_cpu(ts.cpu);
-        t->ctx.mm->mmget();  // the thread shares the process's mm (copy_mm() with CLONE_VM)
+        t->ctx.mm->mmget();     // the thread shares the process's mm (copy_mm() with CLONE_VM)
+        t->ctx.mm->task_get();  // and its files (CLONE_FILES)
       }
       t->ctx.cpu = ts.cpu;
       if (ts.kind == ThreadKind::Device) {
-        t->ctx.iommu = m_device_iommu.at(ts.device);
+        t->ctx.iommu = m_devices.at(ts.device).iommu;
         t->ctx.device = 0;
       }
       m_owned.push_back(std::move(t));
@@ -478,7 +485,7 @@ class Runner {
   std::map<const OpSpec*, uint32_t> m_shmem;  ///< the shmem file of each shared anonymous mmap op
   std::map<std::string, AddressSpace*> m_mms;
   std::map<std::string, std::string> m_fork_parent;  ///< fork child's mm name -> the forking thread's mm
-  std::map<std::string, unsigned> m_device_iommu;
+  std::map<std::string, SvaDevice> m_devices;
   std::vector<std::unique_ptr<SimThread>> m_owned;
   std::vector<std::reference_wrapper<SimThread>> m_threads;
   uint64_t m_steps = 0;

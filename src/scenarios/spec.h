@@ -99,6 +99,7 @@ struct OpSpec {
   bool fixed = false;              ///< mmap: MAP_FIXED, replacing what is mapped there
   bool populate = false;           ///< mmap: MAP_POPULATE
   std::string name;                ///< fork: the child's mm name
+  std::string device;              ///< sva_bind: the device the thread's process binds
   std::vector<std::string> given;  ///< keys present in the file, so required ones can be checked
   std::string pointer;
   bool has(const std::string& key) const;

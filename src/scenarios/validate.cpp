@@ -457,6 +457,12 @@ void check_op(Ctx& c, const ThreadSpec& t, const OpSpec& o, const MmSpec* mm, co
                                        in_quotes(target->name) + " at setup, nor by an mmap or brk op of its threads");
   }
   if ((needs & kNeedNewAddr) && o.has("new_addr")) check_addr(c, o.pointer + "/new_addr", o.new_addr, "new address");
+  if (needs & kNeedDevice) {
+    if (o.device.empty())
+      c.error(o.pointer, "op " + in_quotes(o.op) + " needs \"device\"");
+    else if (!x.names.devices.count(o.device))
+      c.error(o.pointer + "/device", "unknown device " + in_quotes(o.device));
+  }
   if (needs & kNeedFile) {
     auto f = x.names.files.find(o.file);
     if (o.file.empty())
@@ -489,7 +495,11 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
   unique_names(c, s.threads, "thread");
   const Names names(s);
   check_devices(c, s);
-  const std::map<std::string, std::set<std::string>> bound = check_mms(c, s, names);
+  std::map<std::string, std::set<std::string>> bound = check_mms(c, s, names);
+  // A CPU thread's sva_bind op binds its device to the thread's mm during the run.
+  for (const ThreadSpec& t : s.threads)
+    for (const OpSpec& o : t.ops)
+      if (t.kind == ThreadKind::Cpu && o.op == "sva_bind" && !o.device.empty()) bound[t.mm].insert(o.device);
   const Forks forks(c, s, names);
   const std::map<const MmSpec*, VmaLayout> reach = op_reach(s, forks);
   const ThreadCtx x{.s = s, .names = names, .bound = bound, .forks = forks, .reach = reach};

@@ -470,8 +470,9 @@ TEST_CASE("docs/scenario.schema.json names the ops, decodings, policies, metrics
   CHECK(json_strings(defs.at("shortOp").at("enum")) == short_ops);
 
   // Each op-needs rule of opObject: which ops must carry which keys.
-  const std::map<std::string, unsigned> flag_of{{"kNeedAddr", kNeedAddr}, {"kNeedNewAddr", kNeedNewAddr}, {"kNeedProt", kNeedProt},
-                                                {"kNeedFile", kNeedFile}, {"kNeedMm", kNeedMm},           {"kNeedTarget", kNeedTarget}};
+  const std::map<std::string, unsigned> flag_of{{"kNeedAddr", kNeedAddr},    {"kNeedNewAddr", kNeedNewAddr}, {"kNeedProt", kNeedProt},
+                                                {"kNeedFile", kNeedFile},    {"kNeedMm", kNeedMm},           {"kNeedTarget", kNeedTarget},
+                                                {"kNeedDevice", kNeedDevice}};
   std::set<std::string> rules;
   for (const json& rule : defs.at("opObject").at("allOf")) {
     std::string name = rule.at("$comment").get<std::string>();

@@ -44,7 +44,7 @@ struct SvaMachine {
       if (d.decoding == dec) ic.kind = d.kind();
     iommu::Iommu& io = k->add_iommu(ic);
     dev = io.add_device(iommu::DeviceConfig{.name = "dev0"});
-    kernel::iommu_sva_bind_device(*k, *mm, io, dev, Pasid{1}, dec);
+    kernel::iommu_sva_bind_device(*k, *mm, io, dev, k->alloc_global_pasid(), dec);
   }
   iommu::Iommu& io() { return k->iommu(0); }
   std::unique_ptr<kernel::Kernel> k;

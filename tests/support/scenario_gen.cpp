@@ -105,6 +105,7 @@ class Gen {
         if (op == "khugepaged_retract") m_huge = m_file = true;
         if (op == "truncate") m_file = true;
         if (op == "brk") m_brk = true;
+        if (op == "sva_bind") m_sva_bind = true;
       }
     m_pages = 1 + pick(4);
     if (!m_file && !m_huge) m_file = pick(2);
@@ -125,7 +126,7 @@ class Gen {
     s["cpus"] = std::max(2u, cpus);
     // Devices: one per device thread, and otherwise usually one with no DMA of its own (its
     // IOMMU still gets the invalidations the kernel paths send).
-    const unsigned ndev = devices ? devices : (pick(4) ? 1 : 0);
+    const unsigned ndev = devices ? devices : (pick(4) || m_sva_bind ? 1 : 0);
     Json devs = Json::array();
     for (unsigned i = 0; i < ndev; ++i) {
       Json d;
@@ -166,8 +167,10 @@ class Gen {
     mm["name"] = "proc";
     if (ndev) {
       Json bind = Json::array();
-      for (unsigned i = 0; i < ndev; ++i) bind.push_back("d" + std::to_string(i));
-      mm["bind"] = bind;
+      // An sva_bind op binds d0 during the run (its first bind: the PASID, the notifier, the
+      // PASID-table entry); its DMA does nothing until then.
+      for (unsigned i = m_sva_bind ? 1 : 0; i < ndev; ++i) bind.push_back("d" + std::to_string(i));
+      if (!bind.empty()) mm["bind"] = bind;
     }
     Json vmas = Json::array();
     {
@@ -306,6 +309,8 @@ class Gen {
       range(o);
     } else if (op == "fork") {
       o["name"] = "child" + std::to_string(m_children++);
+    } else if (op == "sva_bind") {
+      o["device"] = "d0";
     } else if (op == "mremap") {
       range(o);
       o["new_addr"] = hex(m_second && pick(2) ? kOther : kFree);
@@ -378,6 +383,7 @@ class Gen {
   SplitMix64 m_rng;
   bool m_arm = false, m_file = false, m_huge = false, m_shared = false, m_second = false, m_thp = false, m_brk = false;
   bool m_kernel_half = false;
+  bool m_sva_bind = false;
   uint64_t m_pages = 1, m_vmalloc_pages = 1;
   unsigned m_children = 0;
 };

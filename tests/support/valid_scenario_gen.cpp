@@ -297,10 +297,14 @@ class Gen {
     return names[pick(names.size())];
   }
 
-  std::vector<int> bound_devices() const {
-    std::vector<int> out;
+  /// The (device, mm) bonds a device thread may use: those made at setup, and those an sva_bind
+  /// op of an earlier thread makes.
+  std::vector<std::pair<int, int>> bonds() const {
+    std::vector<std::pair<int, int>> out;
     for (size_t d = 0; d < m_device_mm.size(); ++d)
-      if (m_device_mm[d] >= 0) out.push_back(static_cast<int>(d));
+      if (m_device_mm[d] >= 0) out.emplace_back(static_cast<int>(d), m_device_mm[d]);
+    for (const auto& b : m_op_bonds)
+      if (std::find(out.begin(), out.end(), b) == out.end()) out.push_back(b);
     return out;
   }
 
@@ -313,14 +317,13 @@ class Gen {
 
   Json make_threads(const scenarios::OpInfo& primary) {
     const unsigned n = 1 + static_cast<unsigned>(pick(6));
-    const std::vector<int> devices = bound_devices();
     Json threads = Json::array();
     unsigned kthreads = 0;
     for (unsigned i = 0; i < n; ++i) {
       ThreadKind kind = primary.kind;
       if (i > 0) {
         const unsigned k = static_cast<unsigned>(pick(20));
-        kind = k < 8 ? ThreadKind::Cpu : k < 13 && !devices.empty() ? ThreadKind::Device : ThreadKind::Kernel;
+        kind = k < 8 ? ThreadKind::Cpu : k < 13 && !bonds().empty() ? ThreadKind::Device : ThreadKind::Kernel;
       }
       Json t;
       int mm = -1;
@@ -333,8 +336,9 @@ class Gen {
           t["mm"] = m_mms[mm].name;
           break;
         case ThreadKind::Device: {
-          const int d = devices[pick(devices.size())];
-          mm = m_device_mm[d];
+          const std::vector<std::pair<int, int>> b = bonds();
+          const auto [d, bound_mm] = b[pick(b.size())];
+          mm = bound_mm;
           t["name"] = "dev" + std::to_string(i);
           t["device"] = "d" + std::to_string(d);
           t["mm"] = m_mms[mm].name;
@@ -437,6 +441,16 @@ class Gen {
       o["op"] = "migrate";
       o["mm"] = m_mms[target].name;
       addr_range(o, target);
+    } else if (op == "sva_bind") {
+      // Any device, bound at setup to this mm, to another or to none; with no device, a read.
+      if (m_device_mm.empty()) {
+        o["op"] = "read";
+        addr_range(o, mm);
+      } else {
+        const int d = static_cast<int>(pick(m_device_mm.size()));
+        o["device"] = "d" + std::to_string(d);
+        m_op_bonds.emplace_back(d, mm);
+      }
     } else if (op == "fork") {
       // The loader refuses a child name taken by another mm, so only one fork of an mm may keep
       // the default ("<mm>.child").
@@ -591,7 +605,8 @@ class Gen {
   int m_huge = -1;  ///< index in m_files of the khugepaged file, if any
   std::vector<FileL> m_files;
   std::vector<MmL> m_mms;
-  std::vector<int> m_device_mm;  ///< by device: the mm it is bound to, or -1
+  std::vector<int> m_device_mm;                 ///< by device: the mm it is bound to, or -1
+  std::vector<std::pair<int, int>> m_op_bonds;  ///< (device, mm) of each sva_bind op made
   unsigned m_children = 0;
   std::set<int> m_default_child;  ///< mms one of whose forks kept the default child name
 };
