@@ -114,9 +114,26 @@ class Detector {
   static uint64_t pte_key(uint16_t mm, unsigned level, uint64_t va) {
     return (uint64_t{mm} << 48) | (uint64_t{level} << 44) | ((va >> level_shift(level)) & ((uint64_t{1} << 44) - 1));
   }
+  /// The mirror of the page tables is kept by table page and index (a PteStore's pfn and aux),
+  /// and read by walking down from the mm's PGD, as the hardware does: a PTE table that
+  /// move_normal_pmd() hands to another PMD entry is found at its new address with its entries,
+  /// init_mm's tables are reached through the PGD entries every mm shares, and a table page
+  /// that is freed starts empty when it is used again.
+  static uint64_t slot_key(uint32_t table, uint32_t index) { return (uint64_t{table} << 9) | (index & 511); }
   Pte pte(uint16_t mm, unsigned level, uint64_t va) const {
-    auto it = m_pte.find(pte_key(mm, level, va));
-    return it == m_pte.end() ? Pte{} : Pte{it->second};
+    auto root = m_root.find(mm);
+    if (root == m_root.end()) return {};
+    uint32_t table = root->second;
+    for (unsigned l = 4;; --l) {
+      auto it = m_entry.find(slot_key(table, table_index(va, l)));
+      const Pte e = it == m_entry.end() ? Pte{} : Pte{it->second};
+      if (l <= level) return e;
+      if (!e.present() || e.huge()) return {};
+      table = e.pfn().value();
+    }
+  }
+  void forget_table(Pfn table) {
+    for (uint32_t i = 0; i < 512; ++i) m_entry.erase(slot_key(table.value(), i));
   }
   Eff eff_leaf(uint16_t mm, uint64_t va) const {
     for (unsigned l = 4; l >= 1; --l) {
@@ -257,7 +274,8 @@ class Detector {
 
   void on_pte_store(const Event& e) {
     const uint16_t mm = e.mm.value();
-    m_pte[pte_key(mm, e.level, e.va)] = e.new_val;
+    m_entry[slot_key(e.pfn.value(), e.aux)] = e.new_val;
+    if (e.level == 4) m_root[mm] = e.pfn.value();
     if (std::string_view(e.func) != "hardware A/D update") m_last_store[pte_key(mm, e.level, e.va)] = Cause{e.actor, e.seq.value()};
     static const char* const names[] = {"", "PTE", "PMD entry", "PUD entry", "PGD entry"};
     auto entry = [&](uint64_t raw) {
@@ -372,6 +390,7 @@ class Detector {
         }
         break;
       case EventKind::FrameFree: {
+        if (e.flags & kEvTable) forget_table(e.pfn);
         m_free[e.pfn.value()] = true;
         auto it = m_frame_windows.find(e.pfn.value());
         if (it == m_frame_windows.end()) break;
@@ -431,7 +450,8 @@ class Detector {
   uint64_t m_step = 0;                               ///< the step the current event belongs to
   std::vector<uint64_t> m_open_step;                 ///< by window id: the step that opened it
   std::vector<bool> m_transient;                     ///< by window id
-  std::unordered_map<uint64_t, uint64_t> m_pte;
+  std::unordered_map<uint64_t, uint64_t> m_entry;    ///< slot_key(table pfn, index) -> the entry's raw value
+  std::unordered_map<uint16_t, uint32_t> m_root;     ///< mm -> its PGD's pfn (from its level-4 stores)
   std::map<LeafKey, LeafEntry> m_leaf;
   std::map<WalkKey, WalkEntry> m_walk;
   std::unordered_map<uint32_t, std::vector<int>> m_frame_windows;

@@ -27,6 +27,10 @@ struct Log {
     e.end = e.va + size;
     e.old_val = old.raw();
     e.new_val = now.raw();
+    // The entry's slot, as PageTable::emit_store() names it: one table per level, the PGD at
+    // pfn 99 and the tables map() links below it at 100..102.
+    e.pfn = Pfn{99 + 4 - level};
+    e.aux = static_cast<uint32_t>((va >> (12 + 9 * (level - 1))) & 511);
     add(e);
   }
   /// A present path PGD -> PUD -> PMD -> PTE table for `va`, tables at pfns 100..102.
@@ -336,6 +340,8 @@ TEST_CASE("a window still open when the op whose store opened it returned is aft
   clear.va = kVa;
   clear.end = kVa + kPageSize;
   clear.old_val = Pte::make(Pfn{7}, true).raw();
+  clear.pfn = Pfn{102};  // the PTE table map() linked
+  clear.aux = static_cast<uint32_t>((kVa >> kPageShift) & 511);
   l.drop(kAtc, kVa, Pfn{7});             // 8: the ATC is invalidated before munmap returns
   l.access(kIotlb, kVa, Pfn{7}, false);  // 9: before the return (seq 10 is the first event after it)
   l.access(kIotlb, kVa, Pfn{7}, true);   // 10: after it
@@ -395,4 +401,38 @@ TEST_CASE(
     CHECK_FALSE(r.windows[0].after_return);
     CHECK(r.metric("after-return") == 0);
   }
+}
+
+TEST_CASE("a PTE table handed whole to another PMD entry is found at its new address with its entries", "[scenarios]") {
+  // move_normal_pmd(): the PMD entry at kVa is cleared and the same table linked at kVa + 2 MiB,
+  // with no store to any of its PTEs. A fill at the new address from the moved PTE grants
+  // nothing the page table does not.
+  constexpr uint64_t kNew = kVa + (uint64_t{1} << 21);
+  Log l;
+  l.map(kVa, Pfn{7}, true);
+  l.fill(kAtc, kVa, Pfn{7}, true);
+  l.pte(2, kVa, Pte::table(Pfn{102}), Pte{});   // pmd_clear(): the ATC's entry is stale
+  l.pte(2, kNew, Pte{}, Pte::table(Pfn{102}));  // pmd_populate() at the destination
+  l.drop(kAtc, kVa, Pfn{7});
+  l.fill(kAtc, kNew, Pfn{7}, true);
+  const DetectorResult r = detect(l.ev);
+  REQUIRE(r.windows.size() == 1);  // the source's entry, until its flush; none at the destination
+  CHECK(r.windows[0].va == kVa);
+  CHECK(r.windows[0].close.valid());
+}
+
+TEST_CASE("a page-table page freed and used again starts empty", "[scenarios]") {
+  Log l;
+  l.map(kVa, Pfn{7}, true);
+  l.pte(2, kVa, Pte::table(Pfn{102}), Pte{});  // free_pgtables(): unlinked, then freed
+  Event& freed = l.add(Event{.kind = EventKind::FrameFree, .flags = kEvTable, .func = "pte_free"});
+  freed.pfn = Pfn{102};
+  Event& again = l.add(Event{.kind = EventKind::FrameAlloc, .flags = kEvTable, .func = "pte_alloc"});
+  again.pfn = Pfn{102};
+  l.pte(2, kVa, Pte{}, Pte::table(Pfn{102}));  // linked again, with no PTE set
+  l.fill(kAtc, kVa, Pfn{7}, true);             // a fill from the old PTE's value is a window
+  const DetectorResult r = detect(l.ev);
+  REQUIRE(r.windows.size() == 1);
+  CHECK(r.windows[0].holder == kAtc);
+  CHECK_FALSE(r.windows[0].close.valid());
 }
