@@ -87,8 +87,10 @@ Task<bool> move_normal_pmd(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint6
   co_await lock(k, old_ptl, LockMode::Write, "pmd_lock");
   if (&new_ptl != &old_ptl) co_await lock(k, new_ptl, LockMode::Write, "spin_lock_nested");
   const Pte pmd = mm.pt().set(old_pmd, Vaddr{old_addr}, Pte{}, "pmd_clear");
+  mm.pt().hold_unlinked_table();  // in the local `pmd` only, until pmd_populate()
   co_await yield_point("move_normal_pmd");
   mm.pt().set(new_pmd, Vaddr{new_addr}, pmd, "pmd_populate");
+  mm.pt().release_unlinked_table();
   co_await yield_point("move_normal_pmd");
   co_await flush_tlb_range(k, mm, old_addr, old_addr + kPmdSize);
   if (&new_ptl != &old_ptl) unlock(k, new_ptl, LockMode::Write, "spin_unlock");

@@ -123,7 +123,8 @@ void PageTable::check_invariants() const {
     check_table(m_mem, m_pgd, 4, m_mm, count, kKernelPgdBoundary, kPtrsPerTable);
   else
     check_table(m_mem, m_pgd, 4, m_mm, count, 0, kKernelPgdBoundary);
-  TLBSIM_CHECK(count == m_tables, "mm " << m_mm.value() << " reaches " << count << " tables, accounts " << m_tables);
+  TLBSIM_CHECK(count + m_unlinked == m_tables,
+               "mm " << m_mm.value() << " reaches " << count << " tables, holds " << m_unlinked << " unlinked, accounts " << m_tables);
 }
 
 }  // namespace tlbsim

@@ -109,6 +109,11 @@ class PageTable {
     m_cursor_region = ~uint64_t{0};
   }
   void note_table_allocated() { ++m_tables; }
+  /// A table unlinked from one entry and not yet linked at another: move_normal_pmd() holds it
+  /// between pmd_clear() and pmd_populate(), across a point where other threads run. Still this
+  /// mm's and counted in tables(), it is reachable from no entry meanwhile.
+  void hold_unlinked_table() { ++m_unlinked; }
+  void release_unlinked_table() { --m_unlinked; }
   PhysMem& mem() const { return m_mem; }
   /// Every entry reachable from the root references a live table of this mm.
   void check_invariants() const;
@@ -134,6 +139,7 @@ class PageTable {
   bool m_kernel;
   Pfn m_pgd;
   size_t m_tables = 1;
+  size_t m_unlinked = 0;  ///< tables held between unlink and relink (hold_unlinked_table())
   /// The PTE table of the last 2 MiB region looked up: kernel paths walk one table at a time,
   /// as the kernel's pte_offset_map() loops do. Any store above the PTE level forgets it.
   mutable uint64_t m_cursor_region = ~uint64_t{0};
