@@ -2,6 +2,7 @@
 #include "kernel/brk.h"
 
 #include "kernel/locking.h"
+#include "kernel/outcome.h"
 #include "kernel/zap.h"
 
 namespace tlbsim::kernel {
@@ -62,8 +63,10 @@ Task<> sys_brk(Kernel& k, AddressSpace& mm, uint64_t brk) {
     co_return;
   }
   // find_vma(mm, oldbrk): the next mapping must start at least a page above the new break.
+  // The system call then returns the unchanged break, which glibc's brk() reports as -1 with
+  // errno ENOMEM.
   if (mm.overlaps(oldbrk, brk + kPageSize)) {
-    trace_call(k, "brk: -ENOMEM", mm.id(), oldbrk, brk);
+    syscall_error(k, "brk", mm.id(), oldbrk, brk, Errno::Enomem);
     mmap_write_unlock(k, mm);
     co_return;
   }

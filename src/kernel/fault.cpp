@@ -6,6 +6,7 @@
 #include "kernel/locking.h"
 #include "kernel/migrate.h"
 #include "kernel/mmu_notifier.h"
+#include "kernel/outcome.h"
 #include "kernel/page.h"
 #include "kernel/pgtable_generic.h"
 #include "kernel/swap.h"
@@ -246,7 +247,7 @@ Task<> user_access(Kernel& k, unsigned cpu, AddressSpace& mm, uint64_t addr, boo
     const FaultResult r = co_await handle_mm_fault(k, mm, addr, write);
     mmap_read_unlock(k, mm);
     if (r == FaultResult::Sigsegv) {
-      trace_call(k, "force_sig_fault(SIGSEGV)", mm.id(), addr, addr + 1);
+      force_sig_fault(k, mm.id(), addr, Signal::Sigsegv);
       co_return;
     }
   }
@@ -267,7 +268,7 @@ Task<> device_dma(Kernel& k, unsigned iommu_index, uint16_t device, AddressSpace
     // driver's release cleared it (IommuConfig::pasid_table_cached): iommu_sva_handle_iopf()'s
     // mmget_not_zero() fails, the mm having exited, and the response is INVALID.
     if (!io.device_bound(device, *pasid)) {
-      trace_call(k, "iopf: IOMMU_PAGE_RESP_INVALID (mmget_not_zero)", mm.id(), addr, addr + 1);
+      fault_rejected(k, "iommu_sva_handle_iopf", mm.id(), addr, device, "IOMMU_PAGE_RESP_INVALID: mmget_not_zero");
       co_return;
     }
     // iommu_sva_handle_iopf() in the fault workqueue: iommu_sva_find() takes a reference with
@@ -280,14 +281,14 @@ Task<> device_dma(Kernel& k, unsigned iommu_index, uint16_t device, AddressSpace
     co_await mmap_read_lock(k, mm);
     if (!mmget_not_zero(mm)) {
       mmap_read_unlock(k, mm);
-      trace_call(k, "iopf: IOMMU_PAGE_RESP_INVALID (mmget_not_zero)", mm.id(), addr, addr + 1);
+      fault_rejected(k, "iommu_sva_handle_iopf", mm.id(), addr, device, "IOMMU_PAGE_RESP_INVALID: mmget_not_zero");
       co_return;
     }
     const FaultResult r = co_await handle_mm_fault(k, mm, addr, write);
     mmap_read_unlock(k, mm);
     co_await mmput(k, mm);
     if (r == FaultResult::Sigsegv) {
-      trace_call(k, "iopf: IOMMU_PAGE_RESP_INVALID", mm.id(), addr, addr + 1);
+      fault_rejected(k, "iommu_sva_handle_iopf", mm.id(), addr, device, "IOMMU_PAGE_RESP_INVALID");
       co_return;
     }
   }

@@ -8,6 +8,7 @@
 #include "kernel/locking.h"
 #include "kernel/lru.h"
 #include "kernel/mmu_notifier.h"
+#include "kernel/outcome.h"
 #include "kernel/page.h"
 #include "kernel/pgtable_generic.h"
 #include "kernel/thp.h"
@@ -505,7 +506,7 @@ Task<> dmirror_migrate(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end
   for (uint64_t addr = start; addr < end;) {
     const Vma* v = mm.find_vma(addr);
     if (!v || addr < v->start) {
-      trace_call(k, "dmirror_migrate: -EINVAL", mm.id(), addr, end);
+      syscall_error(k, "dmirror_migrate", mm.id(), addr, end, Errno::Einval);
       break;
     }
     const uint64_t next = std::min({end, addr + 64 * kPageSize, v->end});  // src_pfns[64]

@@ -3,6 +3,7 @@
 
 #include "kernel/fault.h"
 #include "kernel/locking.h"
+#include "kernel/outcome.h"
 #include "kernel/thp.h"
 #include "kernel/vma_ops.h"
 #include "kernel/zap.h"
@@ -43,7 +44,7 @@ Task<> sys_mmap(Kernel& k, AddressSpace& mm, MmapRequest req) {
   trace_call(k, "do_mmap", mm.id(), start, end);
   if (!req.fixed && mm.overlaps(start, end)) {
     // MAP_FIXED_NOREPLACE over an existing mapping.
-    trace_call(k, "mmap: -EEXIST", mm.id(), start, end);
+    syscall_error(k, "mmap", mm.id(), start, end, Errno::Eexist);
     mmap_write_unlock(k, mm);
     co_return;
   }

@@ -7,6 +7,7 @@
 #include "kernel/locking.h"
 #include "kernel/mmu_gather.h"
 #include "kernel/mmu_notifier.h"
+#include "kernel/outcome.h"
 #include "kernel/pgtable_generic.h"
 #include "kernel/thp.h"
 #include "kernel/vma_ops.h"
@@ -219,13 +220,13 @@ Task<> sys_mprotect(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len, b
   co_await mmap_write_lock(k, mm);
   trace_call(k, "do_mprotect_pkey", mm.id(), start, end);
   if (start % kPageSize != 0) {
-    trace_call(k, "mprotect: -EINVAL", mm.id(), start, end);
+    syscall_error(k, "mprotect", mm.id(), start, end, Errno::Einval);
     mmap_write_unlock(k, mm);
     co_return;
   }
   // No VMA at `start`: -ENOMEM before any gather ("goto out").
   if (!mm.find_vma(start)) {
-    trace_call(k, "mprotect: -ENOMEM", mm.id(), start, end);
+    syscall_error(k, "mprotect", mm.id(), start, end, Errno::Enomem);
     mmap_write_unlock(k, mm);
     co_return;
   }
@@ -240,11 +241,11 @@ Task<> sys_mprotect(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len, b
   for (uint64_t nstart = start; nstart < end;) {
     const Vma* vp = mm.find_vma(nstart);
     if (!vp) {
-      trace_call(k, "mprotect: -ENOMEM", mm.id(), nstart, end);
+      syscall_error(k, "mprotect", mm.id(), nstart, end, Errno::Enomem);
       break;
     }
     if (writable && !(vp->flags & kVmMayWrite)) {
-      trace_call(k, "mprotect: -EACCES", mm.id(), nstart, end);
+      syscall_error(k, "mprotect", mm.id(), nstart, end, Errno::Eacces);
       break;
     }
     const uint64_t tmp = std::min(vp->end, end);

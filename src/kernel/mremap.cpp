@@ -7,6 +7,7 @@
 #include "kernel/ksm.h"
 #include "kernel/locking.h"
 #include "kernel/mmu_notifier.h"
+#include "kernel/outcome.h"
 #include "kernel/thp.h"
 #include "kernel/vma_ops.h"
 #include "kernel/zap.h"
@@ -255,7 +256,7 @@ Task<> sys_mremap(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_t len, 
   const bool bad = len == 0 || (old_addr | new_addr) % kPageSize != 0 || new_addr + len > kTaskSize ||
                    (new_addr < old_addr + len && old_addr < new_addr + len);
   if (bad) {
-    trace_call(k, "mremap: -EINVAL", mm.id(), old_addr, old_addr + len);
+    syscall_error(k, "mremap", mm.id(), old_addr, old_addr + len, Errno::Einval);
     mmap_write_unlock(k, mm);
     co_return;
   }
@@ -264,7 +265,7 @@ Task<> sys_mremap(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_t len, 
   // vma_to_resize(): the old range must lie in one VMA.
   const Vma* vp = mm.find_vma(old_addr);
   if (!vp || old_addr + len > vp->end) {
-    trace_call(k, "mremap: -EFAULT", mm.id(), old_addr, old_addr + len);
+    syscall_error(k, "mremap", mm.id(), old_addr, old_addr + len, Errno::Efault);
     mmap_write_unlock(k, mm);
     co_return;
   }

@@ -4,6 +4,7 @@
 #include "kernel/exit.h"
 #include "kernel/fault.h"
 #include "kernel/locking.h"
+#include "kernel/outcome.h"
 #include "kernel/page.h"
 #include "model/access_event.h"
 #include "model/check.h"
@@ -137,7 +138,7 @@ Task<> shadow_access(Kernel& k, ShadowMmu& s, AddressSpace& mm, uint64_t addr, b
     co_await mmap_read_lock(k, mm);
     if (!mmget_not_zero(mm)) {
       mmap_read_unlock(k, mm);
-      trace_call(k, "kvm_faultin_pfn: -EFAULT (mmget_not_zero)", mm.id(), page, page + kPageSize);
+      fault_rejected(k, "kvm_faultin_pfn", mm.id(), page, s.holder().index, "-EFAULT: mmget_not_zero");
       co_return;
     }
     Gup g = co_await follow_page(k, mm, page, write);
@@ -147,7 +148,7 @@ Task<> shadow_access(Kernel& k, ShadowMmu& s, AddressSpace& mm, uint64_t addr, b
       if (r == FaultResult::Sigsegv) {
         mmap_read_unlock(k, mm);
         co_await mmput(k, mm);
-        trace_call(k, "kvm_faultin_pfn: -EFAULT", mm.id(), page, page + kPageSize);
+        fault_rejected(k, "kvm_faultin_pfn", mm.id(), page, s.holder().index, "-EFAULT");
         co_return;
       }
       if (r == FaultResult::Handled) g = co_await follow_page(k, mm, page, write);

@@ -6,6 +6,7 @@
 #include "kernel/arch_flush.h"
 #include "kernel/locking.h"
 #include "kernel/mmu_notifier.h"
+#include "kernel/outcome.h"
 #include "kernel/page.h"
 #include "kernel/swap.h"
 #include "kernel/thp.h"
@@ -218,6 +219,21 @@ Task<> sys_munmap(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
     mmap_write_unlock(k, mm);
 }
 
+namespace {
+
+/// madvise_walk_vmas(): a part of [start, end) no VMA maps is skipped, and once the mapped parts
+/// are done the call returns -ENOMEM for it. The VMAs cannot change under the mmap lock held.
+bool has_hole(const AddressSpace& mm, uint64_t start, uint64_t end) {
+  uint64_t covered = start;
+  for (const Vma& v : vmas_in(mm, start, end)) {
+    if (v.start > covered) return true;
+    covered = std::max(covered, v.end);
+  }
+  return covered < end;
+}
+
+}  // namespace
+
 Task<> madvise_dontneed(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
   const uint64_t end = start + len;
   co_await mmap_read_lock(k, mm);
@@ -229,6 +245,7 @@ Task<> madvise_dontneed(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t le
   for (const Vma& v : vmas_in(mm, start, end)) co_await unmap_single_vma(k, tlb, v, start, end);
   co_await mmu_notifier_invalidate_range_end(k, mm, start, end, "zap_page_range");
   co_await tlb_finish_mmu(k, tlb);
+  if (has_hole(mm, start, end)) syscall_error(k, "madvise", mm.id(), start, end, Errno::Enomem);
   mmap_read_unlock(k, mm);
 }
 
@@ -279,6 +296,7 @@ Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
   }
   co_await mmu_notifier_invalidate_range_end(k, mm, start, end, "madvise_free_single_vma");
   co_await tlb_finish_mmu(k, tlb);
+  if (has_hole(mm, start, end)) syscall_error(k, "madvise", mm.id(), start, end, Errno::Enomem);
   mmap_read_unlock(k, mm);
 }
 

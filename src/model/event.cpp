@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "model/outcome.h"
 #include "model/pte.h"
 
 namespace tlbsim {
@@ -28,6 +29,9 @@ std::string_view to_string(EventKind k) {
     case EventKind::Copy: return "copy";
     case EventKind::Call: return "call";
     case EventKind::StaleTableWalk: return "stale-table-walk";
+    case EventKind::SyscallError: return "error";
+    case EventKind::Signal: return "signal";
+    case EventKind::FaultRejected: return "fault-rejected";
   }
   return "?";
 }
@@ -133,6 +137,14 @@ std::string describe(const Event& e, const std::vector<std::string>& actors) {
     case EventKind::StaleTableWalk:
       os << ' ' << to_string(e.holder) << ' ' << hex(e.va) << " table pfn " << e.pfn.value();
       if (!e.note.empty()) os << ' ' << e.note;
+      break;
+    case EventKind::SyscallError:
+      os << " -" << to_string(Errno{static_cast<uint16_t>(e.new_val)}) << " [" << hex(e.va) << ", " << hex(e.end) << ')';
+      break;
+    case EventKind::Signal: os << ' ' << to_string(Signal{static_cast<uint16_t>(e.new_val)}) << " at " << hex(e.va); break;
+    case EventKind::FaultRejected:
+      os << " dev" << e.aux << ' ' << hex(e.va);
+      if (!e.note.empty()) os << " (" << e.note << ')';
       break;
   }
   return os.str();

@@ -33,6 +33,10 @@ enum class EventKind : uint8_t {
   Copy,            ///< page contents copied from pfn to aux (migration, COW), or to the swap slot `note` names
   Call,            ///< a kernel function was entered (for witness stories)
   StaleTableWalk,  ///< a walker read a table page that is no longer a live table
+  /// What user space or a device is told (model/outcome.h); the detector turns each into a finding:
+  SyscallError,   ///< a system call or ioctl returned -errno: func the call, new_val the Errno, [va, end) its range
+  Signal,         ///< force_sig_fault(): new_val the Signal, va the faulting address, sent to the actor's thread
+  FaultRejected,  ///< a device's page request failed (IOMMU_PAGE_RESP_INVALID, a mirror's -EFAULT): aux the device, note why
 };
 std::string_view to_string(EventKind k);
 

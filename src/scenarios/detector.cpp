@@ -8,6 +8,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "model/outcome.h"
 #include "model/page_table.h"
 #include "model/pte.h"
 #include "scenarios/runner.h"
@@ -67,6 +68,11 @@ class Detector {
       m_r.end_ns = events.back().time_ns;
     }
     if (!steps.empty()) judge_after_return(events, steps, ops);
+    for (Finding& f : m_r.findings)
+      if (const OpSpan* o = op_of(ops, f.at.actor, f.at.seq.value())) {
+        f.thread = o->thread;
+        f.op = o->op;
+      }
     // Transient windows leave the list (window ids are not used past this point).
     std::vector<Window> kept;
     kept.reserve(m_r.windows.size());
@@ -81,6 +87,13 @@ class Detector {
   }
 
  private:
+  /// The op `actor` was running when it emitted event `seq`, or null (the setup, no ops).
+  static const OpSpan* op_of(std::span<const OpSpan> ops, uint16_t actor, uint64_t seq) {
+    for (const OpSpan& o : ops)
+      if (o.actor == actor && o.begin <= seq && (o.end == 0 || seq < o.end)) return &o;
+    return nullptr;
+  }
+
   /// Which op made each window's entry stale, and whether the window was still open when that op
   /// returned (docs/detector.md, "After the operation returned"). The setup counts as an op that
   /// returned when the first step began.
@@ -94,13 +107,11 @@ class Detector {
       if (c.seq < setup_end && c.actor == m_setup_actor) {
         ret = setup_end;
       } else {
-        for (const OpSpan& o : ops)
-          if (o.actor == c.actor && o.begin <= c.seq && (o.end == 0 || c.seq < o.end)) {
-            w.opener_thread = o.thread;
-            w.opener_op = o.op;
-            ret = o.end;
-            break;
-          }
+        if (const OpSpan* o = op_of(ops, c.actor, c.seq)) {
+          w.opener_thread = o->thread;
+          w.opener_op = o->op;
+          ret = o->end;
+        }
       }
       if (ret == 0) continue;  // no op, or it had not returned when the run ended
       const auto at = std::lower_bound(events.begin(), events.end(), ret, [](const Event& e, uint64_t q) { return e.seq.value() < q; });
@@ -420,6 +431,19 @@ class Detector {
       case EventKind::Fault:
         if (e.flags & kEvGaveUp)
           add_finding(std::string(metric_info(Metric::Livelocks).finding), e, e.va, kNoPfn, std::string(e.func) + ": " + e.note);
+        break;
+      case EventKind::SyscallError:
+        add_finding(std::string(metric_info(Metric::Errors).finding), e, e.va, kNoPfn,
+                    std::string(e.func) + " returned -" + std::string(to_string(Errno{static_cast<uint16_t>(e.new_val)})));
+        break;
+      case EventKind::Signal:
+        add_finding(std::string(metric_info(Metric::Signals).finding), e, e.va, kNoPfn,
+                    std::string(to_string(Signal{static_cast<uint16_t>(e.new_val)})) + " at " + hex(e.va));
+        break;
+      case EventKind::FaultRejected:
+        add_finding(std::string(metric_info(Metric::FaultRejects).finding), e, e.va, kNoPfn,
+                    "dev" + std::to_string(e.aux) + "'s page request at " + hex(e.va) + " failed in " + e.func +
+                        (e.note.empty() ? "" : " (" + e.note + ")"));
         break;
       default: break;
     }

@@ -69,12 +69,18 @@ struct Window {
 };
 
 struct Finding {
-  std::string kind;  ///< lost-write, use-after-free, foreign-access, stale-table-walk, livelock
-  Holder holder{};   ///< the cache the access went through (none for a livelock)
+  /// A metric row's `finding` (metrics()): lost-write, use-after-free, livelock, syscall-error,
+  /// signal, fault-rejected; or foreign-access, stale-table-walk.
+  std::string kind;
+  Holder holder{};  ///< the cache the access went through (none for a livelock or an outcome)
   EventRef at;
   uint64_t va = 0;
   Pfn pfn = kNoPfn;
   std::string text;
+  /// The op whose thread met it: its thread (StepRecord::thread) and op index; -1 for the setup
+  /// or a log judged without its ops.
+  int thread = -1;
+  int op = -1;
 };
 
 struct DetectorResult {

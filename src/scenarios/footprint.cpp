@@ -214,7 +214,11 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
         frame(true, e.pfn);
         frame(true, Pfn{e.aux});
         break;
-      case EventKind::Call: break;
+      // What the caller is told is decided by state its step's accessors recorded reading.
+      case EventKind::Call:
+      case EventKind::SyscallError:
+      case EventKind::Signal:
+      case EventKind::FaultRejected: break;
     }
   }
   auto key = [](const Touch& t) { return std::make_tuple(t.obj, t.key, t.lo, t.hi, t.write, t.commutes); };

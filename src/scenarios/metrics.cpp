@@ -103,6 +103,36 @@ const std::vector<MetricInfo>& metrics() {
        .severity = 20,
        .finding = "livelock",
        .per_holder = false},
+      // What user space and devices were told. None is a bug by itself, so they rank below every
+      // window; a scenario expects them where the kernel refuses (the selftests assert errnos).
+      {.metric = Metric::Errors,
+       .name = "errors",
+       .counts = "system calls and ioctls that returned an error (-EACCES, -ENOMEM, ...)",
+       .doc = "system calls and ioctls that returned an error (an `error` event: `mprotect()` asking for write on a "
+              "mapping without `VM_MAYWRITE` is -EACCES, `madvise()` over a hole -ENOMEM, `mmap()` with "
+              "MAP_FIXED_NOREPLACE over a mapping -EEXIST, ...), one per call; the report names each op and errno",
+       .severity = 7,
+       .finding = "syscall-error",
+       .per_holder = false,
+       .outcome = true},
+      {.metric = Metric::Signals,
+       .name = "signals",
+       .counts = "signals a fault sent to a thread (SIGSEGV)",
+       .doc = "signals a fault sent to a CPU thread (a `signal` event: `force_sig_fault()` after `handle_mm_fault()` "
+              "found no VMA allowing the access), one per access",
+       .severity = 6,
+       .finding = "signal",
+       .per_holder = false,
+       .outcome = true},
+      {.metric = Metric::FaultRejects,
+       .name = "fault-rejects",
+       .counts = "device page requests answered with failure",
+       .doc = "device page requests answered with failure (a `fault-rejected` event: `iommu_sva_handle_iopf()`'s "
+              "IOMMU_PAGE_RESP_INVALID, a mirror's `kvm_faultin_pfn()` -EFAULT), one per access",
+       .severity = 5,
+       .finding = "fault-rejected",
+       .per_holder = false,
+       .outcome = true},
       {.metric = Metric::Transient,
        .name = "transient",
        .counts = "windows opened and closed within one scheduler step with no access: in no count above",
@@ -120,6 +150,12 @@ const MetricInfo& metric_info(Metric m) {
   for (const MetricInfo& i : metrics())
     if (i.metric == m && m != Metric::OfClass) return i;
   throw std::logic_error("metric without a row of its own in metrics()");
+}
+
+bool is_outcome_finding(std::string_view kind) {
+  for (const MetricInfo& i : metrics())
+    if (i.outcome && i.finding == kind) return true;
+  return false;
 }
 
 const MetricInfo* find_metric(std::string_view name) {

@@ -22,7 +22,20 @@ enum class WindowClass : uint8_t { Stale, Permission, Freed, Reused, TableFreed 
 
 /// What a row of metrics() counts. The rows of window classes need no enumerator of their own:
 /// OfClass and the row's window_class say it.
-enum class Metric : uint8_t { Windows, OfClass, Observed, AfterReturn, UsedAfterReturn, LostWrites, UseAfterFree, Livelocks, Transient };
+enum class Metric : uint8_t {
+  Windows,
+  OfClass,
+  Observed,
+  AfterReturn,
+  UsedAfterReturn,
+  LostWrites,
+  UseAfterFree,
+  Livelocks,
+  Errors,
+  Signals,
+  FaultRejects,
+  Transient
+};
 
 struct MetricInfo {
   Metric metric;
@@ -45,6 +58,9 @@ struct MetricInfo {
   /// (tracing/base/color_scheme.html) that every version of chrome://tracing knows: an unknown
   /// name makes its importer throw. Perfetto ignores it and colours a slice by its name.
   std::string_view trace_colour = "generic_work";
+  /// Counts what user space or a device was told (an error return, a signal, a rejected page
+  /// request): the reports list each one with its op.
+  bool outcome = false;
 };
 
 enum class HolderSide : uint8_t { Any, Cpu, Device };
@@ -68,6 +84,9 @@ const MetricInfo& metric_info(Metric m);
 const MetricInfo* find_metric(std::string_view name);
 /// The metrics' names, in report order.
 const std::vector<std::string>& metric_names();
+
+/// Whether findings of `kind` are outcomes (MetricInfo::outcome).
+bool is_outcome_finding(std::string_view kind);
 
 /// A class's row in metrics(), its name ("table-freed") and severity.
 const MetricInfo& class_info(WindowClass c);

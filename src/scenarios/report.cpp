@@ -152,6 +152,26 @@ std::string by_side_line(const DetectorResult& det) {
   return out;
 }
 
+/// Who met a finding: "T1 op 2 (mprotect)", or the actor's name outside every op.
+std::string who(const RunResult& r, const Finding& f) {
+  if (f.thread < 0 || static_cast<size_t>(f.thread) >= r.threads.size()) return actor(r, f.at.actor);
+  std::string s = r.threads[static_cast<size_t>(f.thread)].name + " op " + std::to_string(f.op);
+  for (const OpSpan& o : r.ops)
+    if (o.thread == f.thread && o.op == f.op) return s + " (" + o.name + ")";
+  return s;
+}
+
+/// What user space and devices were told under one policy, a line each, the first few only.
+void print_outcomes(std::ostream& os, const PolicyOutcome& p) {
+  constexpr size_t kShown = 8;
+  size_t n = 0;
+  for (const Finding& f : p.det.findings) {
+    if (!is_outcome_finding(f.kind)) continue;
+    if (n++ < kShown) os << "   " << p.run.policy << ": " << who(p.run, f) << ": " << f.text << "\n";
+  }
+  if (n > kShown) os << "   " << p.run.policy << ": ... and " << n - kShown << " more (the JSON report lists every one)\n";
+}
+
 }  // namespace
 
 std::string text_report(const std::string& file, const std::vector<ScenarioOutcome>& outcomes) {
@@ -208,6 +228,7 @@ std::string text_report(const std::string& file, const std::vector<ScenarioOutco
         for (const auto& t : p.run.threads)
           os << "     " << t.name << ": " << (t.done ? "done" : (t.runnable ? "ready at " : "blocked at ") + t.next) << "\n";
       }
+      print_outcomes(os, p);
       const auto story = witness_story(p);
       if (story.empty()) continue;
       const Window& w = p.det.windows[p.det.worst()];
@@ -303,8 +324,13 @@ nlohmann::ordered_json json_report(const std::string& file, const std::vector<Sc
       pj["windows"] = wins;
       J finds = J::array();
       for (const Finding& f : p.det.findings)
-        finds.push_back(
-            J{{"kind", f.kind}, {"seq", f.at.seq.value()}, {"actor", actor(p.run, f.at.actor)}, {"va", hex(f.va)}, {"text", f.text}});
+        finds.push_back(J{{"kind", f.kind},
+                          {"seq", f.at.seq.value()},
+                          {"actor", actor(p.run, f.at.actor)},
+                          {"thread", f.thread >= 0 ? J(p.run.threads.at(static_cast<size_t>(f.thread)).name) : J(nullptr)},
+                          {"op", f.op >= 0 ? J(f.op) : J(nullptr)},
+                          {"va", hex(f.va)},
+                          {"text", f.text}});
       pj["findings"] = finds;
       pj["worst_window"] = p.det.worst() >= 0 ? J(p.det.worst()) : J(nullptr);
       pj["witness"] = witness_story(p);

@@ -21,7 +21,7 @@ void run(kernel::Task<> t) { kernel::run_sync(t); }
 uint64_t page(uint64_t n) { return kHeap + n * kPageSize; }
 
 bool refused(const Recorder& r) {
-  return r.find([](const Event& e) { return is_call(e, "brk: -ENOMEM") || is_call(e, "brk: below start_brk"); }) != Recorder::npos;
+  return r.find([](const Event& e) { return is_error(e, "brk", Errno::Enomem) || is_call(e, "brk: below start_brk"); }) != Recorder::npos;
 }
 
 }  // namespace

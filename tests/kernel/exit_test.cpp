@@ -36,6 +36,14 @@ std::vector<std::string> callers(const RunResult& r, const std::string& func) {
   return out;
 }
 
+/// The actors whose page request `handler` failed for the reason `why`, in order.
+std::vector<std::string> rejected(const RunResult& r, const std::string& handler, const std::string& why) {
+  std::vector<std::string> out;
+  for (const Event& e : r.events)
+    if (e.kind == EventKind::FaultRejected && handler == e.func && e.note == why) out.push_back(r.actors[e.actor]);
+  return out;
+}
+
 uint64_t first_seq(const RunResult& r, const std::string& actor, const std::string& func) {
   for (const Event& e : r.events)
     if (e.kind == EventKind::Call && func == e.func && r.actors[e.actor] == actor) return e.seq.value();
@@ -125,7 +133,7 @@ TEST_CASE("exit_group: a page request handled after the last user has gone is an
   const RunResult r = run(exit_during_page_request(R"(["dev@mmap_read_lock", "T0*", "dev*"])"));
   REQUIRE(r.status == RunResult::Status::Completed);
   CHECK(callers(r, "exit_mmap") == std::vector<std::string>{"T0"});
-  CHECK(callers(r, "iopf: IOMMU_PAGE_RESP_INVALID (mmget_not_zero)") == std::vector<std::string>{"dev"});
+  CHECK(rejected(r, "iommu_sva_handle_iopf", "IOMMU_PAGE_RESP_INVALID: mmget_not_zero") == std::vector<std::string>{"dev"});
   CHECK(allocs_by(r, "dev") == 0);
   CHECK(accesses_by(r, "dev") == 0);
 }

@@ -9,6 +9,7 @@
 
 #include "kernel/kernel.h"
 #include "kernel/task.h"
+#include "model/outcome.h"
 #include "support/recording_sink.h"
 
 namespace tlbsim::test {
@@ -23,6 +24,14 @@ inline bool is_pte_store(const Event& e, const char* func) { return e.kind == Ev
 inline bool is_unlock(const Event& e, const std::string& lock_name) { return e.kind == EventKind::Unlock && e.note == lock_name; }
 inline bool is_lock(const Event& e, const std::string& lock_name) { return e.kind == EventKind::Lock && e.note == lock_name; }
 inline bool is_call(const Event& e, const char* func) { return e.kind == EventKind::Call && std::string(e.func) == func; }
+/// `call` returned -err to user space (kernel/outcome.h).
+inline bool is_error(const Event& e, const char* call, Errno err) {
+  return e.kind == EventKind::SyscallError && std::string(e.func) == call && e.new_val == static_cast<uint64_t>(err);
+}
+/// A device's page request failed in `handler`.
+inline bool is_fault_rejected(const Event& e, const char* handler) {
+  return e.kind == EventKind::FaultRejected && std::string(e.func) == handler;
+}
 inline bool spans(const Event& e, uint64_t start, uint64_t end) { return e.va == start && e.end == end; }
 
 /// Indices of every event matching `pred`.

@@ -183,9 +183,8 @@ SCENARIO("the shadow fault path faults nothing into an mm whose teardown has beg
   s.access(kBase, true);
   CHECK(s.shadow->size() == 0);
   CHECK(s.m.mm->pt().leaf(Vaddr{kBase}).none());
-  CHECK(s.m.rec.find([](const Event& e) {
-    return e.kind == EventKind::Call && std::string(e.func) == "kvm_faultin_pfn: -EFAULT (mmget_not_zero)";
-  }) != Recorder::npos);
+  CHECK(s.m.rec.find([](const Event& e) { return test::is_fault_rejected(e, "kvm_faultin_pfn") && e.note == "-EFAULT: mmget_not_zero"; }) !=
+        Recorder::npos);
 }
 
 SCENARIO("the shadow fault path holds an mm reference until it installs, so a racing exit tears down after it", "[kernel]") {

@@ -70,9 +70,12 @@ TEST_CASE("a page request through a released PASID's cached entry is answered IN
   const auto faults = m.rec.of(EventKind::Fault);
   REQUIRE(faults.size() == 1);
   CHECK(faults[0]->func == std::string("page request (PRI/IOPF)"));
-  const auto calls = m.rec.of(EventKind::Call);
-  REQUIRE(calls.size() == 1);
-  CHECK(calls[0]->func == std::string("iopf: IOMMU_PAGE_RESP_INVALID (mmget_not_zero)"));
+  CHECK(m.rec.of(EventKind::Call).empty());
+  const auto rejects = m.rec.of(EventKind::FaultRejected);
+  REQUIRE(rejects.size() == 1);
+  CHECK(rejects[0]->func == std::string("iommu_sva_handle_iopf"));
+  CHECK(rejects[0]->note == "IOMMU_PAGE_RESP_INVALID: mmget_not_zero");
+  CHECK(rejects[0]->aux == m.dev);
   CHECK_FALSE(m.mm->pt().leaf(Vaddr{kBase + 3 * kPageSize}).present());
 }
 

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+#include "model/outcome.h"
+
+namespace tlbsim {
+
+std::string_view to_string(Errno e) {
+  switch (e) {
+    case Errno::Efault: return "EFAULT";
+    case Errno::Enomem: return "ENOMEM";
+    case Errno::Eacces: return "EACCES";
+    case Errno::Eexist: return "EEXIST";
+    case Errno::Einval: return "EINVAL";
+  }
+  return "E?";
+}
+
+std::string_view to_string(Signal s) {
+  switch (s) {
+    case Signal::Sigbus: return "SIGBUS";
+    case Signal::Sigsegv: return "SIGSEGV";
+  }
+  return "SIG?";
+}
+
+}  // namespace tlbsim

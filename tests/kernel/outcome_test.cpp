@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+// What user space is told when the kernel refuses (kernel/outcome.h): the system call's -errno,
+// the signal of a fault no VMA allows, each an event naming the call. Before these events a
+// refused op was only a Call in the trace, and a scenario could not tell it had lost its effect.
+#include <catch2/catch.hpp>
+
+#include "kernel/fault.h"
+#include "kernel/mmap.h"
+#include "kernel/mprotect.h"
+#include "kernel/mremap.h"
+#include "kernel/path_checks.h"
+#include "kernel/zap.h"
+
+using namespace tlbsim;
+using namespace tlbsim::test;
+
+namespace {
+
+constexpr uint64_t kBase = 0x40000000;
+constexpr uint64_t kLen = 4 * kPageSize;
+
+void run(kernel::Task<> t) { kernel::run_sync(t); }
+
+/// The SyscallError events recorded, as "call -ERRNO".
+std::vector<std::string> errors(const Recorder& r) {
+  std::vector<std::string> out;
+  for (const Event* e : r.of(EventKind::SyscallError))
+    out.push_back(std::string(e->func) + " -" + std::string(to_string(Errno{static_cast<uint16_t>(e->new_val)})));
+  return out;
+}
+
+/// kLen of private anonymous memory at kBase (read-write unless `flags` say otherwise),
+/// populated for writing when `populated`, with the recorder cleared.
+struct Mapped {
+  SvaMachine m;
+  kernel::Kernel& k = *m.k;
+  AddressSpace& mm = *m.mm;
+  explicit Mapped(bool populated, uint32_t flags = kVmRead | kVmWrite) {
+    kernel::mmap_region(k, mm, kBase, kLen, flags, 0, 0);
+    if (populated) kernel::populate(k, mm, kBase, kLen, true);
+    m.rec.clear();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("mprotect returns -EINVAL for an unaligned start and -ENOMEM where no VMA maps, and changes nothing", "[kernel]") {
+  Mapped x(true);
+  auto& [m, k, mm] = x;
+  run(kernel::sys_mprotect(k, mm, kBase + 1, kPageSize, false));
+  run(kernel::sys_mprotect(k, mm, kBase + kLen, kPageSize, false));
+  CHECK(errors(m.rec) == std::vector<std::string>{"mprotect -EINVAL", "mprotect -ENOMEM"});
+  CHECK(m.rec.count(EventKind::PteStore) == 0);
+  CHECK(mm.pt().leaf(Vaddr{kBase}).writable());
+}
+
+TEST_CASE("mprotect over a hole changes the VMAs before it and then returns -ENOMEM", "[kernel]") {
+  Mapped x(false);
+  auto& [m, k, mm] = x;
+  run(kernel::sys_mprotect(k, mm, kBase, 2 * kLen, false));
+  CHECK(errors(m.rec) == std::vector<std::string>{"mprotect -ENOMEM"});
+  CHECK_FALSE(mm.find_vma(kBase)->writable());
+}
+
+TEST_CASE("madvise(MADV_DONTNEED) over a hole zaps the mapped part, then returns -ENOMEM", "[kernel]") {
+  Mapped x(true);
+  auto& [m, k, mm] = x;
+  run(kernel::madvise_dontneed(k, mm, kBase, 2 * kLen));
+  CHECK(errors(m.rec) == std::vector<std::string>{"madvise -ENOMEM"});
+  CHECK_FALSE(mm.pt().leaf(Vaddr{kBase}).present());
+  // Inside one VMA there is no hole and no error.
+  kernel::populate(k, mm, kBase, kLen, true);
+  m.rec.clear();
+  run(kernel::madvise_free(k, mm, kBase, kLen));
+  CHECK(m.rec.count(EventKind::SyscallError) == 0);
+}
+
+TEST_CASE("mremap returns -EINVAL for overlapping ranges and -EFAULT for a source no VMA holds", "[kernel]") {
+  Mapped x(false);
+  auto& [m, k, mm] = x;
+  run(kernel::sys_mremap(k, mm, kBase, kLen, kBase + kPageSize));
+  run(kernel::sys_mremap(k, mm, kBase + 2 * kLen, kLen, kBase + 8 * kLen));
+  CHECK(errors(m.rec) == std::vector<std::string>{"mremap -EINVAL", "mremap -EFAULT"});
+  CHECK(mm.find_vma(kBase) != nullptr);
+}
+
+TEST_CASE("a user access no VMA allows is a SIGSEGV at its address, and no error return", "[kernel]") {
+  Mapped x(false, kVmRead);
+  auto& [m, k, mm] = x;
+  run(kernel::user_access(k, 0, mm, kBase + kLen, false));
+  run(kernel::user_access(k, 0, mm, kBase, true));
+  const auto signals = m.rec.of(EventKind::Signal);
+  REQUIRE(signals.size() == 2);
+  CHECK(signals[0]->va == kBase + kLen);
+  CHECK(signals[1]->va == kBase);
+  CHECK(signals[0]->new_val == static_cast<uint64_t>(Signal::Sigsegv));
+  CHECK(m.rec.count(EventKind::SyscallError) == 0);
+}
