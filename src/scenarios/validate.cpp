@@ -348,7 +348,7 @@ class Forks {
 };
 
 /// What an op may address, per set-up mm: the VMAs set up, every range an mmap op of a thread of
-/// the mm maps, and the heap up to the highest break a brk op sets (when they run is the
+/// the mm maps or an mremap op moves a mapping to, and the heap up to the highest break a brk op sets (when they run is the
 /// schedule's business; an access before it faults). A fork child's threads address what its
 /// set-up ancestor maps (the child copies the parent's VMAs and break).
 std::map<const MmSpec*, VmaLayout> op_reach(const ScenarioSpec& s, const Forks& forks) {
@@ -362,6 +362,9 @@ std::map<const MmSpec*, VmaLayout> op_reach(const ScenarioSpec& s, const Forks& 
         mapped_by_ops[root].push_back(VmaSpec{.start = o.addr, .pages = o.pages});
       else if (o.op == "brk" && (root || (root = forks.root_of(t.mm))) && brk_grows(o, *root))
         mapped_by_ops[root].push_back(VmaSpec{.start = root->start_brk, .pages = (o.addr - root->start_brk) / kPageSize});
+      else if (o.op == "mremap" && o.new_addr % kPageSize == 0 && o.new_addr < kTaskSize &&
+               o.pages <= (kTaskSize - o.new_addr) / kPageSize && (root || (root = forks.root_of(t.mm))))
+        mapped_by_ops[root].push_back(VmaSpec{.start = o.new_addr, .pages = o.pages});
   }
   std::map<const MmSpec*, VmaLayout> reach;
   for (const MmSpec& m : s.mms) {
@@ -454,7 +457,7 @@ void check_op(Ctx& c, const ThreadSpec& t, const OpSpec& o, const MmSpec* mm, co
   if ((needs & kNeedAddr) && !(needs & kAddrMaps) && !kernel_addr && o.has("addr")) {
     if (check_addr(c, o.pointer + "/addr", o.addr, "address") && target && !x.reach.at(target).covers(o.addr, o.pages))
       c.error(o.pointer + "/addr", "address " + hex(o.addr) + " (" + std::to_string(o.pages) + " pages) is not mapped by any VMA of mm " +
-                                       in_quotes(target->name) + " at setup, nor by an mmap or brk op of its threads");
+                                       in_quotes(target->name) + " at setup, nor by an mmap, mremap or brk op of its threads");
   }
   if ((needs & kNeedNewAddr) && o.has("new_addr")) check_addr(c, o.pointer + "/new_addr", o.new_addr, "new address");
   if (needs & kNeedDevice) {
