@@ -348,9 +348,9 @@ class Forks {
 };
 
 /// What an op may address, per set-up mm: the VMAs set up, every range an mmap op of a thread of
-/// the mm maps or an mremap op moves a mapping to, and the heap up to the highest break a brk op sets (when they run is the
-/// schedule's business; an access before it faults). A fork child's threads address what its
-/// set-up ancestor maps (the child copies the parent's VMAs and break).
+/// the mm maps or an mremap op moves a mapping to, and the heap up to the highest break a brk op
+/// sets (when they run is the schedule's business; an access before it faults). A fork child's
+/// threads address what its set-up ancestor maps (the child copies the parent's VMAs and break).
 std::map<const MmSpec*, VmaLayout> op_reach(const ScenarioSpec& s, const Forks& forks) {
   std::map<const MmSpec*, std::vector<VmaSpec>> mapped_by_ops;
   for (const ThreadSpec& t : s.threads) {
