@@ -131,41 +131,48 @@ class Detector {
   /// init_mm's tables are reached through the PGD entries every mm shares, and a table page
   /// that is freed starts empty when it is used again.
   static uint64_t slot_key(uint32_t table, uint32_t index) { return (uint64_t{table} << 9) | (index & 511); }
-  Pte pte(uint16_t mm, unsigned level, uint64_t va) const {
+  /// The entry at `level` for `va` in the table page `table`.
+  Pte entry(uint32_t table, unsigned level, uint64_t va) const {
+    auto it = m_entry.find(slot_key(table, table_index(va, level)));
+    return it == m_entry.end() ? Pte{} : Pte{it->second};
+  }
+  /// The mm's PGD page, if a level-4 entry of it has been stored.
+  std::optional<uint32_t> root_of(uint16_t mm) const {
     auto root = m_root.find(mm);
-    if (root == m_root.end()) return {};
-    uint32_t table = root->second;
-    for (unsigned l = 4;; --l) {
-      auto it = m_entry.find(slot_key(table, table_index(va, l)));
-      const Pte e = it == m_entry.end() ? Pte{} : Pte{it->second};
-      if (l <= level) return e;
-      if (!e.present() || e.huge()) return {};
-      table = e.pfn().value();
-    }
+    if (root == m_root.end()) return std::nullopt;
+    return root->second;
   }
   void forget_table(Pfn table) {
     for (uint32_t i = 0; i < 512; ++i) m_entry.erase(slot_key(table.value(), i));
   }
+  /// The page a hardware walk for `va` reaches, reading each level once: a PTE, or a PMD leaf
+  /// (a huge entry higher up maps nothing the model keeps).
   Eff eff_leaf(uint16_t mm, uint64_t va) const {
-    for (unsigned l = 4; l >= 1; --l) {
-      const Pte e = pte(mm, l, va);
+    const std::optional<uint32_t> root = root_of(mm);
+    if (!root) return {};
+    uint32_t table = *root;
+    for (unsigned l = 4;; --l) {
+      const Pte e = entry(table, l, va);
       if (!e.present()) return {};
       if (l == 1 || (l == 2 && e.huge())) {
         const Pfn p = l == 2 ? Pfn{e.pfn().value() + uint32_t((va >> kPageShift) & 511)} : e.pfn();
         return Eff{true, p, e.writable()};
       }
+      if (e.huge()) return {};
+      table = e.pfn().value();
     }
-    return {};
   }
   /// The entry a walk cache would have read at `level` for `va`, via the current upper levels.
   Eff eff_entry(uint16_t mm, unsigned level, uint64_t va) const {
-    for (unsigned l = 4; l > level; --l) {
-      const Pte e = pte(mm, l, va);
+    const std::optional<uint32_t> root = root_of(mm);
+    if (!root) return {};
+    uint32_t table = *root;
+    for (unsigned l = 4;; --l) {
+      const Pte e = entry(table, l, va);
       if (!e.present() || e.huge()) return {};
+      if (l == level) return Eff{true, e.pfn(), true};
+      table = e.pfn().value();
     }
-    const Pte e = pte(mm, level, va);
-    if (!e.present() || e.huge()) return {};
-    return Eff{true, e.pfn(), true};
   }
 
   int open_window(Window w) {
