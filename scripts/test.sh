@@ -6,6 +6,8 @@
 # The scale-out test starts a single-node Slurm cluster (tests/scripts/slurm_local.sh).
 # Then the same tests again built with AddressSanitizer and UndefinedBehaviorSanitizer (in
 # build-asan, tests and CLI only): a memory error, a leak or undefined behaviour fails the run.
+# That pass leaves out the tests labelled heavy (checks over every bundled file, minutes each under
+# the sanitizers) and runs a quarter of each generated sample; the normal pass runs them whole.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/deps.sh"
@@ -25,4 +27,6 @@ asan="$root/build-asan"
 cmake --build "$asan" --target tlbsim_tests tlbsim
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-(cd "$asan" && ctest -LE slow --output-on-failure -j "$(nproc)")
+# Tests labelled heavy (tests/CMakeLists.txt) run in the normal pass only, and the sample tests
+# check a quarter of their sample here (tests/support/sample_size.h).
+(cd "$asan" && ctest -LE "slow|heavy" --output-on-failure -j "$(nproc)")

@@ -71,12 +71,13 @@ Outcome merge(const std::string& files, const TempDir& scratch) { return run_tlb
 
 }  // namespace
 
-TEST_CASE("explore --shard K/N then merge prints the unsharded bytes for every bundled scenario, N = 1 to 8", "[cli][shard]") {
+TEST_CASE("explore --shard K/N then merge prints the unsharded bytes for every bundled scenario, N = 1 to 8", "[cli][shard][heavy]") {
   const std::string args = q(kSource + "/scenarios.json") + " --policy old,fixed --preemptions 1 --split-depth 3";
   for (uint64_t n = 1; n <= 8; ++n) check_same_bytes(args, n);
 }
 
-TEST_CASE("explore --shard then merge: the same bytes in random mode and when the budget stops an unbounded search", "[cli][shard]") {
+TEST_CASE("explore --shard then merge: the same bytes in random mode and when the budget stops an unbounded search",
+          "[cli][shard][heavy]") {
   check_same_bytes(q(kSource + "/scenarios.json") + " --policy old,fixed --mode random --runs 9 --seed 3", 4);
   check_same_bytes(q(kSource + "/scenarios.json") + " --policy old,fixed --preemptions -1 --split-depth 2 --budget-executions 300", 3);
 }

@@ -65,9 +65,10 @@ void check_same_bytes(const std::string& args, uint64_t n) {
 
 }  // namespace
 
-TEST_CASE("sweep --shard K/N then merge writes the unsharded table, CSV and SVG, N = 1 to 8, every workload", "[cli][shard]") {
-  // Sizes up to 128 pages: the sanitizer build runs this test too, and there a migration of
-  // about 500 pages overflows the stack (docs/design.md, "Kernel paths are coroutines").
+TEST_CASE("sweep --shard K/N then merge writes the unsharded table, CSV and SVG, N = 1 to 8, every workload", "[cli][shard][heavy]") {
+  // Sizes up to 128 pages: under the sanitizers (which run this test only when asked: it is
+  // [heavy]) a migration of about 500 pages overflows the stack (docs/design.md, "Kernel paths
+  // are coroutines").
   for (const auto& w : tlbsim::scenarios::workloads())
     for (uint64_t n = 1; n <= 8; ++n) check_same_bytes("--workload " + std::string(w.name) + " --sizes 1,33,128", n);
   check_same_bytes("", 3);

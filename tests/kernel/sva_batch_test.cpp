@@ -15,6 +15,7 @@
 #include "scenarios/explore.h"
 #include "scenarios/loader.h"
 #include "support/enumerate.h"
+#include "support/sample_size.h"
 #include "support/scenario_gen.h"
 
 using namespace tlbsim;
@@ -145,7 +146,7 @@ TEST_CASE(
     "a batch completed in one step, or device-TLB invalidations first, reaches what every completion order reaches, on a sample of "
     "generated scenarios",
     "[kernel][sva][batch][generated]") {
-  run_orders("batch orders (sample)", 40, 2000, 10);
+  run_orders("batch orders (sample)", sample_size(40), 2000, test::sample_size(10));
 }
 
 TEST_CASE(

@@ -13,6 +13,7 @@
 #include "scenarios/explore.h"
 #include "scenarios/loader.h"
 #include "support/enumerate.h"
+#include "support/sample_size.h"
 #include "support/scenario_gen.h"
 
 using namespace tlbsim;
@@ -88,7 +89,7 @@ void run_bounded_differential(const char* what, uint64_t first, uint64_t count) 
 
 TEST_CASE("explore: bounded DPOR reaches every outcome of every schedule within the bound on a sample of generated scenarios",
           "[scenarios][explore]") {
-  run_bounded_differential("bounded explore differential (sample)", 0, 40);
+  run_bounded_differential("bounded explore differential (sample)", 0, sample_size(40));
 }
 
 TEST_CASE("explore: bounded DPOR reaches every outcome of every schedule within the bound on 1000 generated scenarios",

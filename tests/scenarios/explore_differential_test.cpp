@@ -19,6 +19,7 @@
 #include "scenarios/loader.h"
 #include "scenarios/ops.h"
 #include "support/enumerate.h"
+#include "support/sample_size.h"
 #include "support/scenario_gen.h"
 
 using namespace tlbsim;
@@ -167,7 +168,7 @@ TEST_CASE("scenario generator: deterministic, loadable, and covers every op and 
 
 TEST_CASE("explore: unbounded DPOR reaches every outcome of every schedule on a sample of generated scenarios", "[scenarios][explore]") {
   // A smaller cap than the full run's: rejecting a scenario costs the cap in schedules.
-  run_differential("explore differential (sample)", 0, 24, 2000);
+  run_differential("explore differential (sample)", 0, sample_size(24), 2000);
 }
 
 TEST_CASE("explore: unbounded DPOR reaches every outcome of every schedule on 1000 generated scenarios", "[scenarios][explore][slow]") {
@@ -175,7 +176,7 @@ TEST_CASE("explore: unbounded DPOR reaches every outcome of every schedule on 10
 }
 
 TEST_CASE("explore: unbounded DPOR reaches every outcome of every schedule on the regression scenarios in tests/scenarios/explore",
-          "[scenarios][explore]") {
+          "[scenarios][explore][heavy]") {
   // Each file holds scenarios on which the differential check above once found the explorer
   // missing an outcome, shrunk by hand; the file's name says what was missed.
   const std::filesystem::path dir = std::filesystem::path(TLBSIM_SOURCE_DIR) / "tests/scenarios/explore";

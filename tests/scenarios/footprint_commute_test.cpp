@@ -149,7 +149,8 @@ void check_all(uint64_t seeds, uint64_t max_pairs) {
 
 }  // namespace
 
-TEST_CASE("steps the explorer calls independent commute on random schedules of every bundled scenario", "[scenarios][explore][footprint]") {
+TEST_CASE("steps the explorer calls independent commute on random schedules of every bundled scenario",
+          "[scenarios][explore][footprint][heavy]") {
   check_all(20, 100000);
 }
 

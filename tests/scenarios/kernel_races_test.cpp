@@ -59,6 +59,7 @@ TEST_CASE("every kernel-race scenario's own schedule ends in a deadlock at the h
   }
 }
 
-TEST_CASE("tlbsim explore's default search establishes every verdict a kernel-race scenario states", "[scenarios][kernel-races][explore]") {
+TEST_CASE("tlbsim explore's default search establishes every verdict a kernel-race scenario states",
+          "[scenarios][kernel-races][explore][heavy]") {
   CHECK(test::check_stated_verdicts(race_files()) > 0);
 }

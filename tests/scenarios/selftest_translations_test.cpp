@@ -54,7 +54,8 @@ TEST_CASE("every selftest translation names its selftest case and passes its exp
   CHECK(judged > 0);
 }
 
-TEST_CASE("tlbsim explore's default search establishes every verdict a selftest translation states", "[scenarios][selftests][explore]") {
+TEST_CASE("tlbsim explore's default search establishes every verdict a selftest translation states",
+          "[scenarios][selftests][explore][heavy]") {
   CHECK(test::check_stated_verdicts(translation_files()) > 0);
 }
 

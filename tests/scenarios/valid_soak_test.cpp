@@ -17,6 +17,7 @@
 #include "scenarios/errors.h"
 #include "scenarios/loader.h"
 #include "scenarios/ops.h"
+#include "support/sample_size.h"
 #include "support/valid_scenario_gen.h"
 #include "support/valid_soak.h"
 
@@ -131,9 +132,10 @@ TEST_CASE("valid scenario generator: deterministic, every scenario loads, and co
   }
 }
 
-TEST_CASE("the model meets no internal error on 200 generated valid scenarios, checked and explored at random", "[scenarios][soak]") {
+TEST_CASE("the model meets no internal error on a sample of generated valid scenarios, checked and explored at random",
+          "[scenarios][soak]") {
   SoakOptions opt;
-  opt.scenarios = 200;
+  opt.scenarios = sample_size(200);
   require_no_internal_error("valid-scenario soak (sample)", run_soak(opt));
 }
 
