@@ -146,7 +146,9 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
     Pfn pfn;
     bool writable;
     if (vma.anon()) {
-      // do_anonymous_page(): a zeroed page (the shared zero page for reads is not modelled).
+      // do_anonymous_page(): a zeroed page (the shared zero page for reads is not modelled), in
+      // the VMA's anon_vma; one that mremap(MREMAP_DONTUNMAP) emptied has none until this fault.
+      anon_vma_prepare(k, mm, vma);
       pfn = alloc_anon_page(k, vma, page, "do_anonymous_page");
       writable = vma.writable();
     } else if (vma.shared()) {

@@ -408,6 +408,9 @@ void dmirror_migrate_alloc_and_copy(Kernel& k, MigrateVma& m) {
   for (size_t i = 0; i < m.src.size(); ++i) {
     if (!(m.flags[i] & MigrateVma::kMigrate)) continue;
     // dmirror_devmem_alloc_page(), locked: device memory with the anon rmap of what it replaces.
+    // For a hole that is the VMA's anon_vma, which migrate_vma_insert_page() prepares (a VMA
+    // emptied by mremap(MREMAP_DONTUNMAP) has none yet); nothing but this page can see it earlier.
+    if (m.src[i] == kNoPfn && !m.vma.file) anon_vma_prepare(k, *m.mm, m.vma);
     const auto [owner, index] = rmap_key(k, m, i);
     m.dst[i] = k.mem().alloc(FrameKind::DevicePrivate, owner, index, "dmirror_devmem_alloc_page");
     trylock_page(k, m.dst[i]);  // a new page: nobody else can hold it

@@ -233,8 +233,11 @@ Task<> do_munmap(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
 }
 
 /// move_vma(): copy the VMA, move the tables, then unmap the old range. That last zap finds no
-/// PTEs; the old VMA stays in i_mmap/anon_vma until its free_pgtables().
-Task<> move_vma(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_t len, uint64_t new_addr) {
+/// PTEs; the old VMA stays in i_mmap/anon_vma until its free_pgtables(). With MREMAP_DONTUNMAP
+/// the old VMA stays mapped instead: if it was moved whole into a VMA of its own, it leaves its
+/// anon_vma (unlink_anon_vmas()), so rmap no longer visits it and its next anonymous fault
+/// starts a new one (anon_vma_prepare()). VM_LOCKED_MASK is cleared too: the model has no mlock.
+Task<> move_vma(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_t len, uint64_t new_addr, MremapFlags flags) {
   trace_call(k, "move_vma", mm.id(), old_addr, old_addr + len);
   // ksm_madvise(MADV_UNMERGEABLE) of the old range: "Advise KSM to break any KSM pages in the
   // area to be moved", so no KSM page turns up where its rmap_items do not point.
@@ -243,13 +246,33 @@ Task<> move_vma(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_
   bool need_rmap_locks = false;
   co_await copy_vma(k, mm, vma, new_addr, len, new_pgoff, &need_rmap_locks);
   co_await move_page_tables(k, mm, vma, old_addr, new_addr, len, need_rmap_locks);
+  if (flags.dontunmap) {
+    // The kernel also asks new_vma != vma: copy_vma() merged the new range into the old VMA. The
+    // model's copy_vma() merges only into a VMA ending at new_addr, which cannot be the old one
+    // (its pgoff would not run on), so the new VMA is always another.
+    if (vma.start == old_addr && vma.end == old_addr + len && vma.anon_vma) {
+      // unlink_anon_vmas(): out of the anon_vma's interval tree under its root's lock.
+      SimLock& anon_lock = k.anon_vma_lock(vma.anon_vma);
+      co_await lock(k, anon_lock, LockMode::Write, "lock_anon_vma_root");
+      for (Vma& v : mm.vmas_mut())
+        if (!v.detached && v.start == vma.start && v.end == vma.end) v.anon_vma = 0;
+      trace_call(k, "unlink_anon_vmas", mm.id(), vma.start, vma.end);
+      unlock(k, anon_lock, LockMode::Write, "unlock_anon_vma_root");
+    }
+    co_return;
+  }
   co_await do_munmap(k, mm, old_addr, len);
 }
 
 }  // namespace
 
-Task<> sys_mremap(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_t len, uint64_t new_addr) {
+Task<> sys_mremap(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_t len, uint64_t new_addr, MremapFlags flags) {
   len = (len + kPageSize - 1) & ~(kPageSize - 1);
+  // sys_mremap() refuses a flag its release does not know before taking any lock.
+  if (flags.dontunmap && !k.policy().mremap_dontunmap) {
+    syscall_error(k, "mremap", mm.id(), old_addr, old_addr + len, Errno::Einval);
+    co_return;
+  }
   co_await mmap_write_lock(k, mm);
   trace_call(k, "mremap_to", mm.id(), old_addr, old_addr + len);
   // mremap_to(): the ranges must be page-aligned, inside TASK_SIZE and must not overlap.
@@ -269,7 +292,13 @@ Task<> sys_mremap(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_t len, 
     mmap_write_unlock(k, mm);
     co_return;
   }
-  co_await move_vma(k, mm, *vp, old_addr, len, new_addr);
+  // vma_to_resize(): no MREMAP_DONTUNMAP of VM_DONTEXPAND or VM_PFNMAP mappings.
+  if (flags.dontunmap && vp->pfnmap()) {
+    syscall_error(k, "mremap", mm.id(), old_addr, old_addr + len, Errno::Einval);
+    mmap_write_unlock(k, mm);
+    co_return;
+  }
+  co_await move_vma(k, mm, *vp, old_addr, len, new_addr, flags);
   mmap_write_unlock(k, mm);
 }
 

@@ -12,9 +12,18 @@
 
 namespace tlbsim::kernel {
 
-/// mremap(old_addr, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, new_addr): mremap_to() unmaps the
-/// destination, move_vma() copies the VMA (copy_vma(), possibly merging into the VMA ending at
-/// new_addr), moves the page tables (move_page_tables()) and unmaps the old range.
-Task<> sys_mremap(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_t len, uint64_t new_addr);
+/// The mremap(2) flags beyond MREMAP_MAYMOVE | MREMAP_FIXED, which every call has.
+struct MremapFlags {
+  /// MREMAP_DONTUNMAP (e346b3813067, v5.7): the old VMA stays, with no PTEs; a later fault there
+  /// gets a fresh page (anonymous) or the page cache's (shared and file mappings, allowed since
+  /// v5.13).
+  bool dontunmap = false;
+};
+
+/// mremap(old_addr, len, len, MREMAP_MAYMOVE | MREMAP_FIXED [| MREMAP_DONTUNMAP], new_addr):
+/// mremap_to() unmaps the destination, move_vma() copies the VMA (copy_vma(), possibly merging
+/// into the VMA ending at new_addr), moves the page tables (move_page_tables()) and unmaps the
+/// old range, or with MREMAP_DONTUNMAP keeps it.
+Task<> sys_mremap(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_t len, uint64_t new_addr, MremapFlags flags = {});
 
 }  // namespace tlbsim::kernel

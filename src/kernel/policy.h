@@ -42,6 +42,9 @@ struct Policy {
   /// Before eb66ae030829 (v4.19): move_ptes() flushed under the PTLs only for dirty PTEs and
   /// otherwise once at the end of move_page_tables() (CVE-2018-18281).
   bool mremap_flush_dirty_only = false;
+  /// e346b3813067 (v5.7): mremap() knows MREMAP_DONTUNMAP. Before, sys_mremap() refused it as an
+  /// unknown flag (-EINVAL).
+  bool mremap_dontunmap = true;
   /// 99baac21e458 (v4.13): tlb_finish_mmu() flushes everything when another gatherer is active
   /// on the mm (mm_tlb_flush_nested()). Without it, a concurrent MADV_DONTNEED that found the
   /// PTEs already cleared returns while other CPUs still cache them.

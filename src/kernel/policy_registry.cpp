@@ -74,8 +74,10 @@ const std::vector<Policy>& policies() {
       p.release = "4.18";
       p.description =
           "old, with mremap flushing only dirty PTEs under the PTL (before eb66ae030829, CVE-2018-18281), mprotect without an mmu_gather "
-          "(before 4a18419f71cd) and migrate_vma flushing after dropping the PTL (before 60bae7370896 and 6c287605fd56)";
+          "(before 4a18419f71cd), migrate_vma flushing after dropping the PTL (before 60bae7370896 and 6c287605fd56) and no "
+          "MREMAP_DONTUNMAP (e346b3813067, v5.7)";
       p.mremap_flush_dirty_only = true;
+      p.mremap_dontunmap = false;
       p.migrate_vma_flush_after_unlock = true;
       p.migrate_vma_exclusive_clear_flush = false;
       p.mprotect_mmu_gather = false;
@@ -91,6 +93,7 @@ const std::vector<Policy>& policies() {
       p.migrate_vma_exclusive_clear_flush = false;
       p.mprotect_mmu_gather = false;
       p.tlb_finish_nested_flush = false;
+      p.mremap_dontunmap = false;
       v.push_back(p);
     }
     // Mainline, each release from the one before (mainline primer sections 1-4 and 7).

@@ -86,7 +86,9 @@ Task<> vma_adjust_trans_huge(Kernel& k, AddressSpace& mm, uint64_t start, uint64
 Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
   const uint64_t haddr = address & ~(kPmdSize - 1);
   const Vma* vp = vma_covering(mm, haddr);
-  if (!vp || !vp->anon()) co_return false;
+  // "Anon VMA expected" (hugepage_vma_revalidate()): a VMA whose anon_vma mremap's
+  // MREMAP_DONTUNMAP unlinked has no page to collapse until its next fault gives it one.
+  if (!vp || !vp->anon() || !vp->anon_vma) co_return false;
   trace_call(k, "collapse_huge_page", mm.id(), haddr, haddr + kPmdSize);
   // khugepaged_alloc_page(): before mmap_lock is taken for writing.
   const Pfn hpage = k.mem().alloc_contig(FrameKind::Anon, vp->anon_vma, vp->index_of(haddr), kHpageNr, "khugepaged_alloc_page");
@@ -97,7 +99,7 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
   // hugepage_vma_revalidate(), find_pmd_or_thp_or_none(): still an anonymous VMA over a PTE table.
   vp = vma_covering(mm, haddr);
   const PteRef pmd = mm.pt().lookup(Vaddr{haddr}, 2);
-  if (!vp || !vp->anon() || !pmd.valid() || !mm.pt().get(pmd).present() || mm.pt().get(pmd).huge()) {
+  if (!vp || !vp->anon() || !vp->anon_vma || !pmd.valid() || !mm.pt().get(pmd).present() || mm.pt().get(pmd).huge()) {
     mmap_write_unlock(k, mm);
     free_hpage();
     co_return false;

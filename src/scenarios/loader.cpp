@@ -210,6 +210,7 @@ OpSpec read_op(const json& j, const std::string& ptr, std::vector<Diagnostic>& d
   r.boolean("shared", o.shared);
   r.boolean("fixed", o.fixed);
   r.boolean("populate", o.populate);
+  r.boolean("dontunmap", o.dontunmap);
   if (o.op == "fork")
     r.name("name", o.name);  // the child mm's
   else

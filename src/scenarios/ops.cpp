@@ -141,8 +141,11 @@ const std::vector<OpInfo>& ops() {
       {"fork", ThreadKind::Cpu, 0, "fork(2): dup_mmap -> copy_page_range (COW write-protect), flush_tlb_mm",
        [](OpContext& c, const OpSpec& o) { return fork(c, o); }},
       {"mremap", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedNewAddr,
-       "mremap(2) MREMAP_FIXED: move_page_tables -> move_ptes / move_normal_pmd, then unmap the old range",
-       [](OpContext& c, const OpSpec& o) { return kernel::sys_mremap(c.k, *c.mm, o.addr, o.pages * kPageSize, o.new_addr); }},
+       "mremap(2) MREMAP_FIXED: move_page_tables -> move_ptes / move_normal_pmd, then unmap the old range (with dontunmap, "
+       "MREMAP_DONTUNMAP: keep it mapped, empty)",
+       [](OpContext& c, const OpSpec& o) {
+         return kernel::sys_mremap(c.k, *c.mm, o.addr, o.pages * kPageSize, o.new_addr, kernel::MremapFlags{.dontunmap = o.dontunmap});
+       }},
       {"mprotect", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedProt,
        "mprotect(2): do_mprotect_pkey on an mmu_gather (v5.19+): change_protection_range, tlb_finish_mmu",
        [](OpContext& c, const OpSpec& o) { return kernel::sys_mprotect(c.k, *c.mm, o.addr, o.pages * kPageSize, o.writable); }},

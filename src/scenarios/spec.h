@@ -98,6 +98,7 @@ struct OpSpec {
   bool shared = false;             ///< mmap: MAP_SHARED (with no file: shmem, as MAP_SHARED|MAP_ANONYMOUS)
   bool fixed = false;              ///< mmap: MAP_FIXED, replacing what is mapped there
   bool populate = false;           ///< mmap: MAP_POPULATE
+  bool dontunmap = false;          ///< mremap: MREMAP_DONTUNMAP, the old range stays mapped
   std::string name;                ///< fork: the child's mm name
   std::string device;              ///< sva_bind: the device the thread's process binds
   std::vector<std::string> given;  ///< keys present in the file, so required ones can be checked

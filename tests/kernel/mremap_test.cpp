@@ -4,6 +4,8 @@
 // final mmu_notifier_invalidate_range_end(old range); FIXED's ride on each flush_tlb_range().
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "kernel/fault.h"
 #include "kernel/mremap.h"
 #include "kernel/page.h"
@@ -333,6 +335,110 @@ SCENARIO("mremap of a huge PMD moves it whole (move_huge_pmd) or splits it for a
   }
   test::require_secondary_coherent(m, mm);
   k.check_invariants();
+}
+
+SCENARIO("mremap with MREMAP_DONTUNMAP moves the PTEs and keeps the old VMA mapped and empty", "[kernel][policy]") {
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  SvaMachine m(policy);
+  Kernel& k = *m.k;
+  AddressSpace& mm = *m.mm;
+  constexpr uint64_t kOld = 0x1000000, kNew = 0x2000000, kLen = 4 * kPageSize;
+  mmap_region(k, mm, kOld, kLen, kRw, 0, 0);
+  populate(k, mm, kOld, kLen, true);
+  test::device_touch(m, kOld, kOld + kLen, true);
+  std::vector<Pfn> pfns;
+  for (uint64_t a = kOld; a < kOld + kLen; a += kPageSize) pfns.push_back(mm.pt().leaf(Vaddr{a}).pfn());
+  const uint32_t anon_vma = mm.find_vma(kOld)->anon_vma;
+  m.rec.clear();
+
+  GIVEN("the whole VMA moved under " + policy) {
+    Task<> t = sys_mremap(k, mm, kOld, kLen, kNew, MremapFlags{.dontunmap = true});
+    run_sync(t);
+
+    THEN("the destination maps the old frames, the old VMA stays with no PTEs and leaves its anon_vma") {
+      for (size_t i = 0; i < pfns.size(); ++i) {
+        CHECK(mm.pt().leaf(Vaddr{kNew + i * kPageSize}).pfn() == pfns[i]);
+        CHECK(mm.pt().leaf(Vaddr{kOld + i * kPageSize}).none());
+      }
+      const Vma* old_vma = mm.find_vma(kOld);
+      REQUIRE(old_vma);
+      CHECK(old_vma->start == kOld);
+      CHECK(old_vma->end == kOld + kLen);
+      CHECK(old_vma->anon_vma == 0);
+      CHECK(mm.find_vma(kNew)->anon_vma == anon_vma);
+      CHECK(m.rec.count(EventKind::SyscallError) == 0);
+      // Nothing is freed, and the moved pages are found by rmap at their new address only.
+      for (size_t i = 0; i < pfns.size(); ++i) {
+        CHECK(k.mem().frame(pfns[i]).allocated);
+        const std::vector<RmapTarget> vmas = rmap_vmas(k, pfns[i]);
+        REQUIRE(vmas.size() == 1);
+        CHECK(vmas[0].addr == kNew + i * kPageSize);
+      }
+      test::require_secondary_coherent(m, mm);
+      k.check_invariants();
+    }
+
+    THEN("a read of the old range faults in a fresh page under a new anon_vma, with no signal") {
+      m.rec.clear();
+      Task<> r = user_access(k, 0, mm, kOld, false);
+      run_sync(r);
+      CHECK(m.rec.count(EventKind::Signal) == 0);
+      const Pte pte = mm.pt().leaf(Vaddr{kOld});
+      REQUIRE(pte.present());
+      CHECK(std::find(pfns.begin(), pfns.end(), pte.pfn()) == pfns.end());
+      const uint32_t fresh = mm.find_vma(kOld)->anon_vma;
+      CHECK(fresh != 0);
+      CHECK(fresh != anon_vma);
+      k.check_invariants();
+    }
+  }
+
+  GIVEN("the last half of the VMA moved under " + policy) {
+    Task<> t = sys_mremap(k, mm, kOld + kLen / 2, kLen / 2, kNew, MremapFlags{.dontunmap = true});
+    run_sync(t);
+    THEN("the first half keeps its pages, the old VMA its whole range and its anon_vma") {
+      CHECK(mm.pt().leaf(Vaddr{kOld}).pfn() == pfns[0]);
+      CHECK(mm.pt().leaf(Vaddr{kOld + kLen / 2}).none());
+      CHECK(mm.pt().leaf(Vaddr{kNew}).pfn() == pfns[2]);
+      const Vma* old_vma = mm.find_vma(kOld + kLen / 2);
+      REQUIRE(old_vma);
+      CHECK(old_vma->start == kOld);
+      CHECK(old_vma->end == kOld + kLen);
+      CHECK(old_vma->anon_vma == anon_vma);
+      test::require_secondary_coherent(m, mm);
+      k.check_invariants();
+    }
+  }
+}
+
+TEST_CASE("mremap with MREMAP_DONTUNMAP is -EINVAL before v5.7 and on a VM_PFNMAP mapping, and moves nothing", "[kernel][policy]") {
+  for (const char* policy : {"v4.18", "v4.12"}) {
+    SvaMachine m(policy);
+    constexpr uint64_t kOld = 0x1000000, kNew = 0x2000000;
+    mmap_region(*m.k, *m.mm, kOld, kPageSize, kRw, 0, 0);
+    populate(*m.k, *m.mm, kOld, kPageSize, true);
+    m.rec.clear();
+    Task<> t = sys_mremap(*m.k, *m.mm, kOld, kPageSize, kNew, MremapFlags{.dontunmap = true});
+    run_sync(t);
+    INFO(policy);
+    const auto errs = m.rec.of(EventKind::SyscallError);
+    REQUIRE(errs.size() == 1);
+    CHECK(errs[0]->new_val == static_cast<uint64_t>(Errno::Einval));
+    CHECK(m.mm->pt().leaf(Vaddr{kOld}).present());
+    CHECK(m.mm->find_vma(kNew) == nullptr);
+    CHECK_FALSE(m.mm->mmap_lock.held());
+  }
+  SvaMachine m("fixed");
+  constexpr uint64_t kOld = 0x1000000, kNew = 0x2000000;
+  mmap_region(*m.k, *m.mm, kOld, kPageSize, kRw | kVmPfnMap, 0, 0);
+  m.rec.clear();
+  Task<> t = sys_mremap(*m.k, *m.mm, kOld, kPageSize, kNew, MremapFlags{.dontunmap = true});
+  run_sync(t);
+  const auto errs = m.rec.of(EventKind::SyscallError);
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0]->new_val == static_cast<uint64_t>(Errno::Einval));
+  CHECK(m.mm->find_vma(kNew) == nullptr);
+  CHECK_FALSE(m.mm->mmap_lock.held());
 }
 
 }  // namespace

@@ -138,6 +138,7 @@ TEST_CASE("scenario generator: deterministic, loadable, and covers every op and 
       ++threads[t.contains("device") ? "device" : t.contains("kernel") ? "kernel" : "cpu"];
       for (const auto& o : t["ops"]) {
         ++ops[o["op"].get<std::string>()];
+        if (o.value("dontunmap", false)) ++features["mremap dontunmap"];
         if (t.contains("device") && o["addr"].get<std::string>().starts_with("0xffff")) ++features["DMA to a kernel address"];
       }
     }
@@ -160,6 +161,8 @@ TEST_CASE("scenario generator: deterministic, loadable, and covers every op and 
     INFO(f);
     CHECK(features[f] >= 50);
   }
+  // Half of the mremap ops (about one scenario in ten has one) are MREMAP_DONTUNMAP.
+  CHECK(features["mremap dontunmap"] >= 30);
   for (const char* k : {"cpu", "device", "kernel"}) {
     INFO(k);
     CHECK(threads[k] >= 100);

@@ -92,7 +92,10 @@ TEST_CASE("valid scenario generator: deterministic, every scenario loads, and co
     std::set<std::string> kinds;
     for (const auto& t : s["threads"]) {
       kinds.insert(t.contains("device") ? "device" : t.contains("kernel") ? "kernel" : "cpu");
-      for (const auto& o : t["ops"]) ++ops[o["op"].get<std::string>()];
+      for (const auto& o : t["ops"]) {
+        ++ops[o["op"].get<std::string>()];
+        if (o.value("dontunmap", false)) ++features["mremap dontunmap"];
+      }
     }
     ++features[std::to_string(s["threads"].size()) + " threads"];
     if (kinds.count("kernel") && kinds.size() > 1) ++features["kernel thread racing others"];
@@ -123,6 +126,7 @@ TEST_CASE("valid scenario generator: deterministic, every scenario loads, and co
                         "shared",
                         "read-only",
                         "100+ pages",
+                        "mremap dontunmap",
                         "huge file mapping",
                         "1 threads",
                         "6 threads",

@@ -314,6 +314,7 @@ class Gen {
     } else if (op == "mremap") {
       range(o);
       o["new_addr"] = hex(m_second && pick(2) ? kOther : kFree);
+      if (pick(2) == 0) o["dontunmap"] = true;  // MREMAP_DONTUNMAP: the source stays mapped, empty
     } else if (op == "brk") {
       // The main VMA's heap shrunk to any of its pages, kept or grown; an empty heap grown.
       o["addr"] = hex(heap_is_main() ? kBase + pick(m_pages + 2) * kPage : kHeap + pick(3) * kPage);

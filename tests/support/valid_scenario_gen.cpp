@@ -469,6 +469,8 @@ class Gen {
         case 1: o["new_addr"] = hex(addr + (1 + pick(pages + 1)) * kPage); break;
         default: o["new_addr"] = hex(kFree + pick(64) * kPage); break;
       }
+      // MREMAP_DONTUNMAP now and then: the source stays mapped, empty (or -EINVAL before v5.7).
+      if (pick(4) == 0) o["dontunmap"] = true;
     } else if (op == "brk") {
       // Shrinking (munmap's route), growing or keeping the heap; now and then below start_brk.
       const MmL& m = m_mms[mm];
