@@ -14,6 +14,17 @@ std::string_view to_string(Errno e) {
   return "E?";
 }
 
+std::span<const Errno> errnos() {
+  static constexpr Errno kAll[] = {Errno::Enomem, Errno::Eacces, Errno::Efault, Errno::Eexist, Errno::Einval};
+  return kAll;
+}
+
+std::optional<Errno> parse_errno(std::string_view name) {
+  for (const Errno e : errnos())
+    if (to_string(e) == name) return e;
+  return std::nullopt;
+}
+
 std::string_view to_string(Signal s) {
   switch (s) {
     case Signal::Sigbus: return "SIGBUS";

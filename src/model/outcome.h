@@ -5,6 +5,8 @@
 /// the model has) and the signals a fault sends (x86 and arm64 numbering). Declared once: event
 /// descriptions, the detector's findings and the reports print these names.
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string_view>
 
 namespace tlbsim {
@@ -19,6 +21,10 @@ enum class Errno : uint16_t {
 };
 /// "EACCES"; "E?" for a value outside the table.
 std::string_view to_string(Errno e);
+/// Every errno above, by value.
+std::span<const Errno> errnos();
+/// The errno named "EACCES", if it is one of errnos().
+std::optional<Errno> parse_errno(std::string_view name);
 
 enum class Signal : uint16_t {
   Sigbus = 7,

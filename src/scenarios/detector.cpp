@@ -442,10 +442,12 @@ class Detector {
       case EventKind::SyscallError:
         add_finding(std::string(metric_info(Metric::Errors).finding), e, e.va, kNoPfn,
                     std::string(e.func) + " returned -" + std::string(to_string(Errno{static_cast<uint16_t>(e.new_val)})));
+        m_r.findings.back().code = e.new_val;
         break;
       case EventKind::Signal:
         add_finding(std::string(metric_info(Metric::Signals).finding), e, e.va, kNoPfn,
                     std::string(to_string(Signal{static_cast<uint16_t>(e.new_val)})) + " at " + hex(e.va));
+        m_r.findings.back().code = e.new_val;
         break;
       case EventKind::FaultRejected:
         add_finding(std::string(metric_info(Metric::FaultRejects).finding), e, e.va, kNoPfn,

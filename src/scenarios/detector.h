@@ -81,6 +81,8 @@ struct Finding {
   /// or a log judged without its ops.
   int thread = -1;
   int op = -1;
+  /// An outcome's number: the errno a syscall-error returned, the signal a signal sent; else 0.
+  uint64_t code = 0;
 };
 
 struct DetectorResult {

@@ -14,6 +14,7 @@
 #include "model/saturating.h"
 #include "scenarios/detector.h"
 #include "scenarios/errors.h"
+#include "scenarios/expectation.h"
 #include "scenarios/footprint.h"
 #include "scenarios/footprint_table.h"
 #include "scenarios/linearize.h"
@@ -58,9 +59,8 @@ Observation observe(const ScenarioSpec& s, const std::string& policy, const RunR
   if (r.status == RunResult::Status::StepBudget) o.properties.push_back("step budget exceeded");
   o.outcome += std::string(to_string(r.status));
   if (auto it = s.expect.find(policy); it != s.expect.end())
-    for (const std::string& m : expectation_names())
-      if (auto b = it->second.find(m); b != it->second.end())
-        o.expectations.push_back(r.status == RunResult::Status::Completed && b->second.holds(d.metric(m)));
+    for (const auto& [key, bound] : ordered_expectations(it->second))
+      o.expectations.push_back(r.status == RunResult::Status::Completed && bound.holds(expectation_value(key, d, r)));
   return o;
 }
 
@@ -1032,10 +1032,8 @@ ExploreResult explore_merge(const ScenarioSpec& s, const kernel::Policy& policy,
   }
   if (auto it = s.expect.find(policy.name); it != s.expect.end()) {
     size_t i = 0;
-    for (const std::string& m : expectation_names()) {
-      auto b = it->second.find(m);
-      if (b == it->second.end()) continue;
-      PropertyResult p{.name = m + " " + b->second.text()};
+    for (const auto& [key, bound] : ordered_expectations(it->second)) {
+      PropertyResult p{.name = key + " " + bound.text()};
       if (i < agg.expect.size()) {
         p.count = agg.expect[i].first;
         if (agg.expect[i].second)

@@ -6,9 +6,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/outcome.h"
 #include "model/phys_mem.h"
 #include "model/saturating.h"
 #include "scenarios/costs.h"
+#include "scenarios/expectation.h"
 #include "scenarios/input_file.h"
 #include "scenarios/json_document.h"
 #include "scenarios/json_positions.h"
@@ -295,6 +297,25 @@ void read_bound(const json& j, const std::string& ptr, Bound& b, std::vector<Dia
   d.push_back({.pointer = ptr, .message = "expected a count (N, \">=N\" or \"<=N\"), got " + shown(j)});
 }
 
+/// The bound of an op's "errno": the name of the errno it returns, or "none".
+void read_errno_bound(const json& j, const std::string& ptr, Bound& b, std::vector<Diagnostic>& d) {
+  if (j.is_string()) {
+    const std::string s = j.get<std::string>();
+    if (s == "none") {
+      b = Bound{.op = Bound::Op::Eq, .value = 0, .is_errno = true};
+      return;
+    }
+    if (const std::optional<Errno> e = parse_errno(s)) {
+      b = Bound{.op = Bound::Op::Eq, .value = static_cast<uint64_t>(*e), .is_errno = true};
+      return;
+    }
+  }
+  std::vector<std::string> names;
+  for (const Errno e : errnos()) names.emplace_back(to_string(e));
+  names.emplace_back("none");
+  d.push_back({.pointer = ptr, .message = "expected the errno the op returns, one of " + ObjReader::list(names) + ", got " + shown(j)});
+}
+
 /// The VMAs of /scenarios/I/mms/J/vmas, read by read_vma() while the parser completes each one
 /// (parse_json_document()'s ElementTaker), so that a file of a million VMAs is never a million
 /// JSON objects at once. The mm's reader then takes them in array order, with their messages.
@@ -460,10 +481,19 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, size_t index, 
         }
         for (auto mt = it->begin(); mt != it->end(); ++mt) {
           const std::string mp = pp + "/" + pointer_token(mt.key());
+          if (const std::optional<OpOutcomeKey> k = parse_op_outcome_key(mt.key())) {
+            if (k->metric)
+              read_bound(*mt, mp, m[mt.key()], d);
+            else
+              read_errno_bound(*mt, mp, m[mt.key()], d);
+            continue;
+          }
           if (!parse_metric(mt.key())) {
             d.push_back({.pointer = mp,
                          .message = "unknown metric " + in_quotes(mt.key()) + "; expected one of " + ObjReader::list(metric_names()) +
-                                    ", or one counted per cache with \"cpu:\" or \"device:\" before it (\"device:after-return\")"});
+                                    ", or one counted per cache with \"cpu:\" or \"device:\" before it (\"device:after-return\"), "
+                                    "or an op's outcome, THREAD:op N:X with X one of " +
+                                    ObjReader::list(op_outcome_names()) + " (\"T1:op 2:errno\")"});
             continue;
           }
           read_bound(*mt, mp, m[mt.key()], d);
@@ -510,7 +540,10 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, size_t index, 
 
 bool OpSpec::has(const std::string& key) const { return std::find(given.begin(), given.end(), key) != given.end(); }
 
-std::string Bound::text() const { return (op == Op::Eq ? "" : op == Op::Ge ? ">=" : "<=") + std::to_string(value); }
+std::string Bound::text() const {
+  if (is_errno) return value ? std::string(to_string(Errno{static_cast<uint16_t>(value)})) : "none";
+  return (op == Op::Eq ? "" : op == Op::Ge ? ">=" : "<=") + std::to_string(value);
+}
 
 namespace {
 

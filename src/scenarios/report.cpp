@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "scenarios/expectation.h"
 #include "scenarios/printable.h"
 
 namespace tlbsim::scenarios {
@@ -49,11 +50,9 @@ PolicyOutcome judge(const ScenarioSpec& s, RunResult run) {
   auto it = s.expect.find(run.policy);
   if (it != s.expect.end()) {
     o.expected = true;
-    for (const std::string& m : expectation_names()) {
-      auto b = it->second.find(m);
-      if (b == it->second.end()) continue;
-      const uint64_t v = o.det.metric(m);
-      o.checks.push_back(ExpectationCheck{m, b->second, v, b->second.holds(v)});
+    for (const auto& [key, bound] : ordered_expectations(it->second)) {
+      const uint64_t v = expectation_value(key, o.det, run);
+      o.checks.push_back(ExpectationCheck{key, bound, v, bound.holds(v)});
     }
   }
   o.run = std::move(run);
@@ -212,7 +211,7 @@ std::string text_report(const std::string& file, const std::vector<ScenarioOutco
       else {
         verdict = "FAIL:";
         for (const auto& c : p.checks)
-          if (!c.holds) verdict += " " + c.metric + "=" + std::to_string(c.actual) + " (expected " + c.bound.text() + ")";
+          if (!c.holds) verdict += " " + c.metric + "=" + c.actual_text() + " (expected " + c.bound.text() + ")";
       }
       if (p.expected || p.run.status != RunResult::Status::Completed) {
         ++total;
@@ -274,7 +273,10 @@ nlohmann::ordered_json json_report(const std::string& file, const std::vector<Sc
       pj["by_side"] = sides;
       J checks = J::array();
       for (const auto& c : p.checks)
-        checks.push_back(J{{"metric", c.metric}, {"expected", c.bound.text()}, {"actual", c.actual}, {"holds", c.holds}});
+        checks.push_back(J{{"metric", c.metric},
+                           {"expected", c.bound.text()},
+                           {"actual", c.bound.is_errno ? J(c.actual_text()) : J(c.actual)},
+                           {"holds", c.holds}});
       pj["expectations"] = checks;
       pj["pass"] = p.expected ? J(p.pass()) : J(nullptr);
       J wins = J::array();

@@ -14,10 +14,14 @@
 namespace tlbsim::scenarios {
 
 struct ExpectationCheck {
-  std::string metric;
+  std::string metric;  ///< the expectation's key: a metric, or an op's outcome ("T1:op 2:errno")
   Bound bound;
   uint64_t actual = 0;
   bool holds = false;
+  /// The actual value as the bound is written: a count, or an errno's name ("none" for 0).
+  std::string actual_text() const {
+    return bound.is_errno ? Bound{.op = Bound::Op::Eq, .value = actual, .is_errno = true}.text() : std::to_string(actual);
+  }
 };
 
 struct PolicyOutcome {

@@ -137,10 +137,12 @@ struct ScheduleSpec {
   uint64_t seed = 1;
 };
 
-/// A bound on one metric: exact, at least or at most.
+/// A bound on one metric: exact, at least or at most; or, for an op's "errno", the errno it
+/// returned (its number; 0: it returned none).
 struct Bound {
   enum class Op { Eq, Ge, Le } op = Op::Eq;
   uint64_t value = 0;
+  bool is_errno = false;  ///< value is an errno: text() names it ("EACCES", "none")
   bool holds(uint64_t v) const { return op == Op::Eq ? v == value : op == Op::Ge ? v >= value : v <= value; }
   std::string text() const;
 };
@@ -173,8 +175,9 @@ struct ScenarioSpec {
   std::vector<MmSpec> mms;
   std::vector<ThreadSpec> threads;
   ScheduleSpec schedule;
-  /// policy name -> metric name -> bound (metrics: windows, observed, stale, permission, freed,
-  /// reused, table-freed, lost-writes, use-after-free, livelocks).
+  /// policy name -> expectation key -> bound: a metric's name (metrics(), with "cpu:" or
+  /// "device:" for one side), or an op's outcome ("T1:op 2:errno", "T1:op 2:signals";
+  /// scenarios/expectation.h).
   std::map<std::string, std::map<std::string, Bound>> expect;
   std::vector<std::string> policies;  ///< policies to run by default (those in `expect`)
   /// What `tlbsim explore` should find ("verdicts"): policy name -> property name (one of

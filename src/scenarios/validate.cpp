@@ -9,6 +9,7 @@
 #include "kernel/sva.h"
 #include "model/saturating.h"
 #include "model/types.h"
+#include "scenarios/expectation.h"
 #include "scenarios/json_positions.h"
 #include "scenarios/ops.h"
 #include "scenarios/printable.h"
@@ -477,13 +478,25 @@ void check_op(Ctx& c, const ThreadSpec& t, const OpSpec& o, const MmSpec* mm, co
   }
 }
 
-/// The policies "expect" and "verdicts" name.
+/// The policies "expect" and "verdicts" name, and the thread and op of each op-outcome key.
 void check_expectations(Ctx& c, const ScenarioSpec& s) {
   std::vector<std::string> names;
   for (const auto& p : kernel::policies()) names.push_back(p.name);
-  for (const auto& [policy, m] : s.expect)
+  for (const auto& [policy, m] : s.expect) {
     if (!kernel::find_policy(policy))
       c.error(s.pointer + "/expect/" + pointer_token(policy), "unknown policy " + in_quotes(policy) + expected_one_of(names));
+    for (const auto& [key, bound] : m) {
+      const std::optional<OpOutcomeKey> k = parse_op_outcome_key(key);
+      if (!k) continue;
+      const std::string ptr = s.pointer + "/expect/" + pointer_token(policy) + "/" + pointer_token(key);
+      const auto t = std::find_if(s.threads.begin(), s.threads.end(), [&](const ThreadSpec& x) { return x.name == k->thread; });
+      if (t == s.threads.end())
+        c.error(ptr, "no thread " + in_quotes(k->thread) + " in this scenario");
+      else if (k->op >= t->ops.size())
+        c.error(ptr, "thread " + in_quotes(k->thread) + " has " + std::to_string(t->ops.size()) + " ops, numbered from 0: no op " +
+                         std::to_string(k->op));
+    }
+  }
   for (const auto& [policy, list] : s.verdicts)
     if (!kernel::find_policy(policy))
       c.error(s.pointer + "/verdicts/" + pointer_token(policy), "unknown policy " + in_quotes(policy) + expected_one_of(names));

@@ -17,7 +17,9 @@
 
 #include "kernel/policy.h"
 #include "kernel/sva.h"
+#include "model/outcome.h"
 #include "scenarios/errors.h"
+#include "scenarios/expectation.h"
 #include "scenarios/loader.h"
 #include "scenarios/ops.h"
 #include "scenarios/printable.h"
@@ -507,8 +509,17 @@ TEST_CASE("docs/scenario.schema.json names the ops, decodings, policies, metrics
   for (const auto& p : kernel::policies()) policies.insert(p.name);
   CHECK(json_strings(defs.at("expect").at("propertyNames").at("enum")) == policies);
   const auto& m = expectation_names();
-  CHECK(json_strings(defs.at("expect").at("additionalProperties").at("propertyNames").at("enum")) ==
-        std::set<std::string>(m.begin(), m.end()));
+  const json& per_policy = defs.at("expect").at("additionalProperties");
+  CHECK(json_strings(per_policy.at("propertyNames").at("anyOf").at(0).at("enum")) == std::set<std::string>(m.begin(), m.end()));
+  // An op's outcome: the pattern names exactly op_outcome_names(), the errno enum errnos() and "none".
+  const std::string pattern = per_policy.at("propertyNames").at("anyOf").at(1).at("pattern").get<std::string>();
+  const std::vector<std::string> outcomes = op_outcome_names();
+  std::string alternatives;
+  for (const std::string& o : outcomes) alternatives += (alternatives.empty() ? "" : "|") + o;
+  CHECK(pattern == "^.+:op (0|[1-9][0-9]*):(" + alternatives + ")$");
+  std::set<std::string> errno_names{"none"};
+  for (const Errno e : errnos()) errno_names.emplace(to_string(e));
+  CHECK(json_strings(per_policy.at("patternProperties").at(":op (0|[1-9][0-9]*):errno$").at("enum")) == errno_names);
   CHECK(json_strings(defs.at("verdicts").at("propertyNames").at("enum")) == policies);
   const auto& e = explore_property_names();
   CHECK(json_strings(defs.at("verdicts").at("additionalProperties").at("propertyNames").at("enum")) ==
