@@ -2,6 +2,7 @@
 #include "kernel/zap.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "kernel/arch_flush.h"
 #include "kernel/locking.h"
@@ -234,33 +235,55 @@ bool has_hole(const AddressSpace& mm, uint64_t start, uint64_t end) {
 
 }  // namespace
 
+/// madvise_walk_vmas() (v6.0 mm/madvise.c) calls the advice once per VMA, over the VMA's part of
+/// [start, end), in address order under the mmap lock: each MADV_DONTNEED or MADV_FREE of a VMA
+/// has its own mmu_gather and notifier bracket over that part only. The first VMA the advice
+/// refuses ends the walk with its errno; otherwise a hole is -ENOMEM once the VMAs are done.
 Task<> madvise_dontneed(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
   const uint64_t end = start + len;
   co_await mmap_read_lock(k, mm);
-  trace_call(k, "madvise_dontneed_single_vma", mm.id(), start, end);
-  // zap_page_range() (v6.0): one gather and one notifier bracket over the VMAs of the range.
-  MmuGather tlb;
-  tlb_gather_mmu(k, tlb, mm);
-  mmu_notifier_invalidate_range_start(k, mm, start, end, "zap_page_range");
-  for (const Vma& v : vmas_in(mm, start, end)) co_await unmap_single_vma(k, tlb, v, start, end);
-  co_await mmu_notifier_invalidate_range_end(k, mm, start, end, "zap_page_range");
-  co_await tlb_finish_mmu(k, tlb);
-  if (has_hole(mm, start, end)) syscall_error(k, "madvise", mm.id(), start, end, Errno::Enomem);
+  std::optional<Errno> err;
+  for (const Vma& v : vmas_in(mm, start, end)) {
+    // madvise_dontneed_free(): !can_madv_lru_vma(), here VM_PFNMAP (the model has no VM_LOCKED
+    // or hugetlb VMA), is -EINVAL.
+    if (v.pfnmap()) {
+      err = Errno::Einval;
+      break;
+    }
+    const uint64_t s = std::max(start, v.start), e = std::min(end, v.end);
+    // madvise_dontneed_single_vma() -> zap_page_range(vma, s, e - s).
+    trace_call(k, "madvise_dontneed_single_vma", mm.id(), s, e);
+    MmuGather tlb;
+    tlb_gather_mmu(k, tlb, mm);
+    mmu_notifier_invalidate_range_start(k, mm, s, e, "zap_page_range");
+    co_await unmap_single_vma(k, tlb, v, s, e);
+    co_await mmu_notifier_invalidate_range_end(k, mm, s, e, "zap_page_range");
+    co_await tlb_finish_mmu(k, tlb);
+  }
+  if (!err && has_hole(mm, start, end)) err = Errno::Enomem;
+  if (err) syscall_error(k, "madvise", mm.id(), start, end, *err);
   mmap_read_unlock(k, mm);
 }
 
 Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
   const uint64_t end = start + len;
   co_await mmap_read_lock(k, mm);
-  trace_call(k, "madvise_free_single_vma", mm.id(), start, end);
-  MmuGather tlb;
-  tlb_gather_mmu(k, tlb, mm);
-  mmu_notifier_invalidate_range_start(k, mm, start, end, "madvise_free_single_vma");
+  std::optional<Errno> err;
   for (const Vma& v : vmas_in(mm, start, end)) {
-    if (!v.anon()) continue;
+    // madvise_free_single_vma(): "MADV_FREE works for only anon vma at the moment"
+    // (vma_is_anonymous(): no vm_ops; a VM_PFNMAP mapping has its driver's).
+    if (!v.anon() || v.pfnmap()) {
+      err = Errno::Einval;
+      break;
+    }
+    const uint64_t s = std::max(start, v.start), e = std::min(end, v.end);
+    trace_call(k, "madvise_free_single_vma", mm.id(), s, e);
+    MmuGather tlb;
+    tlb_gather_mmu(k, tlb, mm);
+    mmu_notifier_invalidate_range_start(k, mm, s, e, "madvise_free_single_vma");
     tlb_start_vma(k, tlb, v);
-    for (uint64_t a = std::max(start, v.start); a < std::min(end, v.end);) {
-      const uint64_t next = std::min({end, v.end, (a + kPmdSize) & ~(kPmdSize - 1)});
+    for (uint64_t a = s; a < e;) {
+      const uint64_t next = std::min(e, (a + kPmdSize) & ~(kPmdSize - 1));
       const PteRef first = mm.pt().lookup(Vaddr{a}, 1);
       if (first.valid()) {
         SimLock& ptl = k.ptl(first.table);
@@ -293,10 +316,11 @@ Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
       a = next;
     }
     co_await tlb_end_vma(k, tlb, v);
+    co_await mmu_notifier_invalidate_range_end(k, mm, s, e, "madvise_free_single_vma");
+    co_await tlb_finish_mmu(k, tlb);
   }
-  co_await mmu_notifier_invalidate_range_end(k, mm, start, end, "madvise_free_single_vma");
-  co_await tlb_finish_mmu(k, tlb);
-  if (has_hole(mm, start, end)) syscall_error(k, "madvise", mm.id(), start, end, Errno::Enomem);
+  if (!err && has_hole(mm, start, end)) err = Errno::Enomem;
+  if (err) syscall_error(k, "madvise", mm.id(), start, end, *err);
   mmap_read_unlock(k, mm);
 }
 

@@ -35,9 +35,12 @@ Task<bool> do_munmap_downgrade(Kernel& k, AddressSpace& mm, uint64_t start, uint
 /// munmap(2): __do_munmap() with mmap_write_lock, VMA split and detach, downgrade to read
 /// (dd2283f2605e), unmap_region().
 Task<> sys_munmap(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len);
-/// madvise(MADV_DONTNEED): mmap_read_lock, zap_page_range().
+/// madvise(MADV_DONTNEED): mmap_read_lock, then per VMA of the range (madvise_walk_vmas())
+/// zap_page_range() of its part, each with its own gather and notifier bracket; -EINVAL at a
+/// VM_PFNMAP VMA (ending the walk), -ENOMEM for a hole.
 Task<> madvise_dontneed(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len);
-/// madvise(MADV_FREE): mmap_read_lock, madvise_free_single_vma(): PTEs made old and clean.
+/// madvise(MADV_FREE): mmap_read_lock, then per VMA madvise_free_single_vma(): PTEs made old and
+/// clean; -EINVAL at a VMA that is not anonymous (ending the walk), -ENOMEM for a hole.
 Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len);
 /// exit_mmap(): mmu_notifier_release() first, then a fullmm gather over everything.
 Task<> exit_mmap(Kernel& k, AddressSpace& mm);

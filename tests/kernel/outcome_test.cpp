@@ -96,3 +96,43 @@ TEST_CASE("a user access no VMA allows is a SIGSEGV at its address, and no error
   CHECK(signals[0]->new_val == static_cast<uint64_t>(Signal::Sigsegv));
   CHECK(m.rec.count(EventKind::SyscallError) == 0);
 }
+
+TEST_CASE("madvise(MADV_DONTNEED) over two VMAs and a hole zaps each VMA's part in a bracket of its own", "[kernel]") {
+  Mapped x(true);
+  auto& [m, k, mm] = x;
+  // A second VMA one page past the first: [kBase, +kLen) hole [kBase + kLen, +1 page) [.., +kLen).
+  constexpr uint64_t kSecond = kBase + kLen + kPageSize;
+  kernel::mmap_region(k, mm, kSecond, kLen, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(k, mm, kSecond, kLen, true);
+  m.rec.clear();
+  run(kernel::madvise_dontneed(k, mm, kBase + kPageSize, kSecond + kPageSize - (kBase + kPageSize)));
+  std::vector<std::pair<uint64_t, uint64_t>> brackets;
+  for (const Event& e : m.rec.events())
+    if (is_notifier(e, "mmu_notifier_invalidate_range_start")) brackets.emplace_back(e.va, e.end);
+  // madvise_walk_vmas(): one zap_page_range() per VMA, over its part only; none over the hole.
+  CHECK(brackets == std::vector<std::pair<uint64_t, uint64_t>>{{kBase + kPageSize, kBase + kLen}, {kSecond, kSecond + kPageSize}});
+  CHECK_FALSE(mm.pt().leaf(Vaddr{kBase + kPageSize}).present());
+  CHECK_FALSE(mm.pt().leaf(Vaddr{kSecond}).present());
+  CHECK(mm.pt().leaf(Vaddr{kBase}).present());
+  CHECK(mm.pt().leaf(Vaddr{kSecond + kPageSize}).present());
+  CHECK(errors(m.rec) == std::vector<std::string>{"madvise -ENOMEM"});
+}
+
+TEST_CASE("madvise(MADV_FREE) stops with -EINVAL at a VMA that is not anonymous; MADV_DONTNEED at a VM_PFNMAP one", "[kernel]") {
+  Mapped x(true);
+  auto& [m, k, mm] = x;
+  // [kBase, +kLen) anonymous, then a pfnmap VMA, then another anonymous VMA, all adjacent.
+  const uint64_t pfnmap = kBase + kLen, after = pfnmap + kPageSize;
+  kernel::mmap_region(k, mm, pfnmap, kPageSize, kVmRead | kVmWrite | kVmPfnMap, 0, 0);
+  kernel::mmap_region(k, mm, after, kLen, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(k, mm, after, kLen, true);
+  m.rec.clear();
+  run(kernel::madvise_dontneed(k, mm, kBase, after + kLen - kBase));
+  CHECK(errors(m.rec) == std::vector<std::string>{"madvise -EINVAL"});
+  // The VMA before the refused one was zapped, the one after it was not.
+  CHECK_FALSE(mm.pt().leaf(Vaddr{kBase}).present());
+  CHECK(mm.pt().leaf(Vaddr{after}).present());
+  m.rec.clear();
+  run(kernel::madvise_free(k, mm, kBase, after + kLen - kBase));
+  CHECK(errors(m.rec) == std::vector<std::string>{"madvise -EINVAL"});
+}
