@@ -415,6 +415,17 @@ class Runner {
           budget(e);
         } while (t.state.done || t.state.next_label.rfind(e.label, 0) != 0);
         break;
+      case ScheduleEntry::Mode::Op: {
+        // The op the thread stands before (or is inside), run until it returns: the step in
+        // which `op` moves on, as StepRecord::op_returned sees it.
+        const int op = t.op;
+        do {
+          can("before its op returns");
+          step(t);
+          budget(e);
+        } while (!t.state.done && t.op == op);
+        break;
+      }
       case ScheduleEntry::Mode::ToEnd:
         while (!t.state.done) {
           can("before finishing");

@@ -27,8 +27,10 @@ void read_step(const std::string& e, const std::string& p, std::vector<ScheduleE
   } else if (colon != std::string::npos) {
     en.thread = e.substr(0, colon);
     const std::string n = e.substr(colon + 1);
-    if (n.empty() || n.size() > 9 || !std::all_of(n.begin(), n.end(), ::isdigit) || std::stoull(n) == 0)
-      diags.push_back({.pointer = p, .message = "expected a step count 1..999999999 after ':' in " + in_quotes(e)});
+    if (n == "op")
+      en.mode = ScheduleEntry::Mode::Op;
+    else if (n.empty() || n.size() > 9 || !std::all_of(n.begin(), n.end(), ::isdigit) || std::stoull(n) == 0)
+      diags.push_back({.pointer = p, .message = "expected a step count 1..999999999 or \"op\" after ':' in " + in_quotes(e)});
     else
       en.steps = std::stoull(n);
   } else {
@@ -43,9 +45,9 @@ void read_steps(const nlohmann::json& steps, const std::string& ptr, std::vector
     if (steps[i].is_string())
       read_step(steps[i].get<std::string>(), p, out, diags);
     else
-      diags.push_back(
-          {.pointer = p,
-           .message = "expected a step \"THREAD\", \"THREAD:N\", \"THREAD@FUNCTION\" or \"THREAD*\", got " + type_name(steps[i])});
+      diags.push_back({.pointer = p,
+                       .message = "expected a step \"THREAD\", \"THREAD:N\", \"THREAD:op\", \"THREAD@FUNCTION\" or \"THREAD*\", got " +
+                                  type_name(steps[i])});
   }
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-/// The steps of an explicit schedule ("T", "T:N", "T@fn", "T*"), read from a scenario file's
+/// The steps of an explicit schedule ("T", "T:N", "T:op", "T@fn", "T*"), read from a scenario file's
 /// "schedule" array or from `tlbsim run --schedule`, and checked against the threads.
 #include <string>
 #include <vector>

@@ -121,7 +121,9 @@ struct ThreadSpec {
 
 struct ScheduleEntry {
   std::string thread;
-  enum class Mode { Steps, Until, ToEnd } mode = Mode::Steps;
+  /// Steps: `steps` steps ("T", "T:N"); Until: up to a label ("T@fn"); ToEnd: to the end
+  /// ("T*"); Op: through the op it stands at or is inside, to its return ("T:op").
+  enum class Mode { Steps, Until, ToEnd, Op } mode = Mode::Steps;
   uint64_t steps = 1;
   std::string label;
   std::string pointer;

@@ -64,9 +64,27 @@ TEST_CASE("THREAD@function stops the thread right before that function", "[scena
   CHECK(first_fault < finish);
 }
 
+TEST_CASE("THREAD:op runs the thread through one op and stops before its next", "[scenarios]") {
+  // A reads the first page, then B's whole munmap runs, then A's second read: it faults.
+  const ScenarioFile f = with_schedule(R"(["A:op", "B:op", "A:op"])");
+  const RunResult r = run_scenario(f.scenarios[0], *kernel::find_policy("fixed"), {.check_invariants = true});
+  CHECK(actors_of_accesses(r) == std::vector<std::string>{"A"});
+  // Each "T:op" ends in the step where the op returned; no other step of A returns one.
+  // (Threads by index: A is 0, B is 1.)
+  std::vector<std::pair<int, int>> returned;
+  for (const StepRecord& st : r.trace)
+    if (st.op_returned) returned.emplace_back(st.thread, st.op);
+  CHECK(returned == std::vector<std::pair<int, int>>{{0, 0}, {1, 0}, {0, 1}});
+  CHECK(r.status == RunResult::Status::Completed);
+}
+
 TEST_CASE("a schedule that cannot be followed is bad input", "[scenarios]") {
   SECTION("a function the thread never reaches") {
     const ScenarioFile f = with_schedule(R"(["A@copy_page_range"])");
+    CHECK_THROWS_AS(run_scenario(f.scenarios[0], *kernel::find_policy("old"), {.check_invariants = true}), ScenarioError);
+  }
+  SECTION("an op of a thread that has finished") {
+    const ScenarioFile f = with_schedule(R"(["B:op", "B:op"])");
     CHECK_THROWS_AS(run_scenario(f.scenarios[0], *kernel::find_policy("old"), {.check_invariants = true}), ScenarioError);
   }
   SECTION("a thread that has finished") {

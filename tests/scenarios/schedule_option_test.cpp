@@ -55,8 +55,8 @@ TEST_CASE("run --schedule: errors are placed in the option's text", "[scenarios]
   CHECK(errors(R"(["A", "nobody", 7])") ==
         std::vector<std::string>{
             "--schedule:1:7: /1: schedule names thread \"nobody\", which does not exist",
-            "--schedule:1:17: /2: expected a step \"THREAD\", \"THREAD:N\", \"THREAD@FUNCTION\" or \"THREAD*\", got an integer"});
-  CHECK(errors("A:0,B@,C") == std::vector<std::string>{"--schedule:1:1: /0: expected a step count 1..999999999 after ':' in \"A:0\"",
+            "--schedule:1:17: /2: expected a step \"THREAD\", \"THREAD:N\", \"THREAD:op\", \"THREAD@FUNCTION\" or \"THREAD*\", got an integer"});
+  CHECK(errors("A:0,B@,C") == std::vector<std::string>{"--schedule:1:1: /0: expected a step count 1..999999999 or \"op\" after ':' in \"A:0\"",
                                                        "--schedule:1:5: /1: expected a function name after '@' in \"B@\"",
                                                        "--schedule:1:8: /2: schedule names thread \"C\", which does not exist"});
   CHECK(errors("[\"A\",") ==
