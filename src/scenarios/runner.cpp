@@ -415,17 +415,16 @@ class Runner {
           budget(e);
         } while (t.state.done || t.state.next_label.rfind(e.label, 0) != 0);
         break;
-      case ScheduleEntry::Mode::Op: {
-        // The op the thread stands before (or is inside), run until it returns: the step in
-        // which `op` moves on, as StepRecord::op_returned sees it.
-        const int op = t.op;
+      case ScheduleEntry::Mode::Op:
+        // Until a step returns an op (StepRecord::op_returned): the op the thread stands
+        // before or is inside; a fork child's thread first waits to be woken (no op yet), and
+        // after its last op there is none to return, so the thread runs to its end.
         do {
           can("before its op returns");
           step(t);
           budget(e);
-        } while (!t.state.done && t.op == op);
+        } while (!t.state.done && !m_trace.back().op_returned);
         break;
-      }
       case ScheduleEntry::Mode::ToEnd:
         while (!t.state.done) {
           can("before finishing");
