@@ -196,8 +196,9 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s) {
         const MmSpec* root = brk_root(th.mm);
         pages = root ? heap_pages(root) : 0;
       }
-      // An op on a file's pages zaps them in every VMA that maps the file.
-      if (!op.file.empty()) pages = sat_mul(pages, std::max<uint64_t>(1, file_mappers[op.file]));
+      // An op on a file's pages zaps them in every VMA that maps the file; an mmap of a file
+      // maps its own range only (its own faults are the accesses' to count).
+      if (!op.file.empty() && op.op != "mmap") pages = sat_mul(pages, std::max<uint64_t>(1, file_mappers[op.file]));
       // mmap's MAP_POPULATE faults each page in, retrying as an access does, after its unmap.
       const bool access = (info && info->retries_per_page) || (op.op == "mmap" && op.populate);
       t.pages(op.pointer, pages, mm_devices[mm], allocates, access ? Tally::Kind::Access : Tally::Kind::Op);

@@ -129,3 +129,22 @@ TEST_CASE("the memory estimate saturates instead of wrapping on counts past 2^64
   CHECK(e.events == kSaturated);
   CHECK(e.bytes == kSaturated);
 }
+
+TEST_CASE("the memory estimate counts an mmap of a file by its own pages, however many mappings the file has", "[scenarios][memory]") {
+  // Every process of a recorded program maps libc: an mmap maps its own range of the file (the
+  // zap of every mapping is what truncate, reclaim and migrate of the file's pages do).
+  auto frames = [](size_t mappers) {
+    std::string ops;
+    for (size_t i = 0; i < mappers; ++i)
+      ops += std::string(i ? "," : "") + R"({"op": "mmap", "addr": )" + std::to_string(0x10000000 + i * 0x100000) +
+             R"(, "pages": 200, "prot": "r", "file": "libc"})";
+    const ScenarioFile f = parse_scenario_text(R"({"scenarios": [{"name": "m", "source": "t", "files": [{"name": "libc", "pages": 200}],
+      "mms": [{"name": "p"}], "threads": [{"name": "T", "mm": "p", "ops": [)" +
+                                                   ops + "]}]}]}",
+                                               "m.json");
+    return estimate_memory(f.scenarios[0]).frames;
+  };
+  const uint64_t one = frames(1), hundred = frames(100);
+  CHECK(hundred > one);
+  CHECK(hundred - one <= 99 * (one + 1));  // linear in the mappings, not quadratic
+}
