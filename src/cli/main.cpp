@@ -25,6 +25,7 @@ const Command kCommands[] = {
     {"explore", cmd_explore, "explore [FILE...]   every interleaving (or a random sample): Never/Sometimes/Always with witnesses"},
     {"merge", cmd_merge, "merge SHARD.json...  combine the shards of explore or sweep --shard K/N into the unsharded output"},
     {"validate", cmd_validate, "validate FILE...    check scenario files without running them"},
+    {"import", cmd_import, "import TRACE -o F  a recorded program (strace -f -ttt -y output) as a scenario file"},
     {"sweep", cmd_sweep, "sweep [options]     cost of each invalidation strategy against range size (table, CSV, SVG)"},
     {"list", cmd_list,
      "list [FILE...]      list policies, driver decodings, strategies, workloads, metrics, ops, and the scenarios in FILEs"},

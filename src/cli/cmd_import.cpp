@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+// tlbsim import: a recorded program (strace -f -ttt [-y] output) as a scenario file.
+#include <iostream>
+#include <sstream>
+
+#include "cli/cli_common.h"
+#include "cli/numeric_option.h"
+#include "cli/output_set.h"
+#include "model/check.h"
+#include "scenarios/errors.h"
+#include "scenarios/input_file.h"
+#include "scenarios/loader.h"
+#include "trace/import.h"
+#include "trace/strace_parser.h"
+
+namespace tlbsim::cli {
+
+using namespace tlbsim::scenarios;
+
+namespace {
+
+/// The most unreadable lines reported before the import gives up listing them.
+constexpr size_t kMaxReportedLines = 20;
+
+trace::ImportOptions read_import_options(const po::variables_map& vm, const std::string& path) {
+  trace::ImportOptions o;
+  const std::string dev = vm["device"].as<std::string>();
+  if (dev == "none") {
+    o.device = trace::ImportOptions::Device::None;
+  } else if (dev == "first") {
+    o.device = trace::ImportOptions::Device::First;
+  } else {
+    o.device = trace::ImportOptions::Device::Pid;
+    o.device_pid = static_cast<uint32_t>(parse_uint_option("--device", dev, 1, UINT32_MAX));
+  }
+  o.decoding = vm["decoding"].as<std::string>();
+  o.cpus = static_cast<uint32_t>(*uint_option(vm, "cpus", 1, 64));
+  o.name = vm["name"].as<std::string>();
+  o.source = "tlbsim import of " + path;
+  return o;
+}
+
+std::string summary_text(const trace::ImportSummary& s) {
+  std::ostringstream o;
+  o << "imported " << s.ops << " ops for " << s.threads << " threads in " << s.processes << " process images, from " << s.records
+    << " records (" << s.imported << " calls imported, " << s.failed << " failed calls left out, " << s.unfinished
+    << " calls that never returned)\n";
+  if (!s.approximated.empty()) o << "approximated:\n";
+  for (const auto& [why, n] : s.approximated) o << "  " << n << "  " << why << "\n";
+  if (!s.ignored.empty()) o << "left out:\n";
+  for (const auto& [why, n] : s.ignored) o << "  " << n << "  " << why << "\n";
+  return o.str();
+}
+
+}  // namespace
+
+int cmd_import(const std::vector<std::string>& args) {
+  po::options_description opts("tlbsim import TRACE -o SCENARIO.json");
+  opts.add_options()("help,h", "show this help")("trace", po::value<std::string>(), "strace -f -ttt [-y] output")(
+      "output,o", po::value<std::string>(), "the scenario file to write ('-': standard output)")(
+      "device", po::value<std::string>()->default_value("first"),
+      "bind an SVA device to: 'first' (the first traced process, as its last execve left it), a process id, or 'none'")(
+      "decoding", po::value<std::string>()->default_value("amd"), "the device's decoding (see tlbsim list)")(
+      "cpus", po::value<std::string>()->default_value("4"), "CPUs of the machine, 1 to 64; the tasks take them in turn")(
+      "name", po::value<std::string>()->default_value("imported"), "the scenario's name")(
+      "lenient", "skip lines that cannot be read (counted) instead of refusing the trace");
+  const auto vm = parse(args, opts, "trace");
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return kExitOk;
+  }
+  if (!vm.count("trace")) throw UsageError("import needs a TRACE");
+  if (!vm.count("output")) throw UsageError("import needs -o SCENARIO.json");
+  const std::string path = vm["trace"].as<std::string>();
+  const trace::ImportOptions opt = read_import_options(vm, path);
+  OutputSet outputs({{"trace", path}}, {{"-o", vm["output"].as<std::string>()}});
+
+  const std::string text = read_input_file(path);
+  trace::StraceParser parser;
+  std::vector<Diagnostic> diags;
+  uint64_t skipped = 0;
+  size_t line = 0;
+  for (size_t at = 0; at < text.size(); ++line) {
+    const size_t nl = text.find('\n', at);
+    const size_t end = nl == std::string::npos ? text.size() : nl;
+    if (const auto err = parser.feed(std::string_view(text).substr(at, end - at), line + 1)) {
+      ++skipped;
+      if (!vm.count("lenient") && diags.size() < kMaxReportedLines)
+        diags.push_back(Diagnostic{.file = path, .line = err->line, .column = 1, .message = err->message});
+    }
+    at = end + 1;
+  }
+  if (!diags.empty()) {
+    for (const auto& d : diags) std::cerr << d.format() << "\n";
+    std::cerr << skipped << " line" << (skipped == 1 ? "" : "s") << " could not be read (--lenient skips them); nothing was written\n";
+    return kExitUsage;
+  }
+  trace::ImportResult res;
+  try {
+    res = trace::import_trace(parser.finish(), opt);
+  } catch (const trace::ImportErrorException& e) {
+    throw ScenarioError(
+        {Diagnostic{.file = path, .line = e.error().line, .column = e.error().line ? size_t{1} : 0, .message = e.error().message}});
+  }
+  if (skipped) res.summary.ignored["line that could not be read (--lenient)"] += skipped;
+  std::string doc = res.document.dump(1) + "\n";
+  // The import must produce a scenario the loader accepts; anything else is a bug here.
+  try {
+    (void)parse_scenario_text(doc, vm["output"].as<std::string>());
+  } catch (const ScenarioError& e) {
+    TLBSIM_CHECK(false, "tlbsim import wrote a scenario the loader refuses: " << e.what());
+  }
+  outputs.set("-o", std::move(doc));
+  outputs.commit();
+  std::cerr << summary_text(res.summary);
+  return kExitOk;
+}
+
+}  // namespace tlbsim::cli

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// A recorded program turned into a scenario: one mm per process image (each execve starts a
+/// new one, each fork makes a child), one CPU thread per task and image, the memory system
+/// calls as ops with their real addresses and lengths, and the recorded order as the schedule
+/// (one "T:op" step per op). docs/workloads.md lists what each call becomes.
+///
+/// The importer keeps its own view of every process's mappings, because a scenario may only
+/// name memory that a VMA or an op of the process maps: what the kernel mapped without a traced
+/// call (the program and interpreter execve loads, the stack, the vDSO) is unknown to it, and a
+/// call on such memory is imported only for the part the trace mapped (the rest is counted).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "trace/strace_parser.h"
+
+namespace tlbsim::trace {
+
+struct ImportOptions {
+  /// Which process a device is bound to: none; the first traced process (the program as its
+  /// last execve left it); or the process with this id.
+  enum class Device : uint8_t { None, First, Pid } device = Device::First;
+  uint32_t device_pid = 0;
+  std::string decoding = "amd";  ///< the device's decoding (a driver family follows each policy)
+  uint32_t cpus = 4;             ///< CPUs of the machine; tasks take them in turn
+  std::string name = "imported";
+  std::string source;  ///< where the trace came from (the scenario's "source")
+};
+
+/// What the import did with the trace, for the user to judge how much of it the scenario holds.
+struct ImportSummary {
+  uint64_t records = 0;   ///< system calls and task ends read
+  uint64_t imported = 0;  ///< calls that became one or more ops
+  uint64_t failed = 0;    ///< calls that returned an error: nothing changed, nothing imported
+  uint64_t unfinished = 0;
+  /// Calls with no effect on mappings the model follows (wait4, arch_prctl, ...) by name, and
+  /// parts of calls left out, by reason ("madvise MADV_WILLNEED", "range never mapped by a traced
+  /// call", "PROT_NONE imported as read-only", ...).
+  std::map<std::string, uint64_t> ignored;
+  std::map<std::string, uint64_t> approximated;
+  uint64_t processes = 0, threads = 0, ops = 0;
+};
+
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json's noexcept move asserts its invariant
+struct ImportResult {
+  nlohmann::ordered_json document;  ///< a scenario file with one scenario
+  ImportSummary summary;
+};
+
+/// A problem with the trace itself (a task that appears twice, more tasks than a scenario may
+/// have), at the record's line.
+struct ImportError {
+  size_t line = 0;
+  std::string message;
+};
+
+/// Builds the scenario from `records` (StraceParser::finish()). Throws ImportErrorException.
+ImportResult import_trace(const std::vector<TraceRecord>& records, const ImportOptions& opt);
+
+class ImportErrorException : public std::runtime_error {
+ public:
+  explicit ImportErrorException(ImportError e) : std::runtime_error(e.message), m_error(std::move(e)) {}
+  const ImportError& error() const { return m_error; }
+
+ private:
+  ImportError m_error;
+};
+
+}  // namespace tlbsim::trace
