@@ -78,5 +78,6 @@ int cmd_sweep(const std::vector<std::string>& args);
 int cmd_explore(const std::vector<std::string>& args);
 int cmd_merge(const std::vector<std::string>& args);
 int cmd_import(const std::vector<std::string>& args);
+int cmd_record(const std::vector<std::string>& args);
 
 }  // namespace tlbsim::cli

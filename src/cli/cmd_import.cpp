@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// tlbsim import: a recorded program (strace -f -ttt [-y] output) as a scenario file.
+// tlbsim import: a recorded program (tlbsim record's trace, or strace -f -ttt [-y] output) as a
+// scenario file.
 #include <iostream>
 #include <sstream>
 
@@ -11,7 +12,7 @@
 #include "scenarios/input_file.h"
 #include "scenarios/loader.h"
 #include "trace/import.h"
-#include "trace/strace_parser.h"
+#include "trace/trace_file.h"
 
 namespace tlbsim::cli {
 
@@ -34,6 +35,13 @@ trace::ImportOptions read_import_options(const po::variables_map& vm, const std:
     o.device_pid = static_cast<uint32_t>(parse_uint_option("--device", dev, 1, UINT32_MAX));
   }
   o.decoding = vm["decoding"].as<std::string>();
+  const std::string access = vm["device-access"].as<std::string>();
+  if (access == "mirror")
+    o.device_access = trace::ImportOptions::DeviceAccess::Mirror;
+  else if (access == "none")
+    o.device_access = trace::ImportOptions::DeviceAccess::None;
+  else
+    throw UsageError("--device-access: expected 'mirror' or 'none', got '" + access + "'");
   o.cpus = static_cast<uint32_t>(*uint_option(vm, "cpus", 1, 64));
   o.name = vm["name"].as<std::string>();
   o.source = "tlbsim import of " + path;
@@ -44,7 +52,8 @@ std::string summary_text(const trace::ImportSummary& s) {
   std::ostringstream o;
   o << "imported " << s.ops << " ops for " << s.threads << " threads in " << s.processes << " process images, from " << s.records
     << " records (" << s.imported << " calls imported, " << s.failed << " failed calls left out, " << s.unfinished
-    << " calls that never returned)\n";
+    << " calls that never returned); " << s.touches << " of " << s.faults << " page faults as CPU touches, " << s.device_touches
+    << " device touches\n";
   if (!s.approximated.empty()) o << "approximated:\n";
   for (const auto& [why, n] : s.approximated) o << "  " << n << "  " << why << "\n";
   if (!s.ignored.empty()) o << "left out:\n";
@@ -55,12 +64,14 @@ std::string summary_text(const trace::ImportSummary& s) {
 }  // namespace
 
 int cmd_import(const std::vector<std::string>& args) {
-  po::options_description opts("tlbsim import TRACE -o SCENARIO.json");
+  po::options_description opts("tlbsim import TRACE -o SCENARIO.json (TRACE: from tlbsim record, or strace -f -ttt -y output)");
   opts.add_options()("help,h", "show this help")("trace", po::value<std::string>(), "strace -f -ttt [-y] output")(
       "output,o", po::value<std::string>(), "the scenario file to write ('-': standard output)")(
       "device", po::value<std::string>()->default_value("first"),
       "bind an SVA device to: 'first' (the first traced process, as its last execve left it), a process id, or 'none'")(
       "decoding", po::value<std::string>()->default_value("amd"), "the device's decoding (see tlbsim list)")(
+      "device-access", po::value<std::string>()->default_value("mirror"),
+      "what the device does: 'mirror' (after each page the CPU touches in its process, the same page by DMA) or 'none'")(
       "cpus", po::value<std::string>()->default_value("4"), "CPUs of the machine, 1 to 64; the tasks take them in turn")(
       "name", po::value<std::string>()->default_value("imported"), "the scenario's name")(
       "lenient", "skip lines that cannot be read (counted) instead of refusing the trace");
@@ -76,32 +87,22 @@ int cmd_import(const std::vector<std::string>& args) {
   OutputSet outputs({{"trace", path}}, {{"-o", vm["output"].as<std::string>()}});
 
   const std::string text = read_input_file(path);
-  trace::StraceParser parser;
-  std::vector<Diagnostic> diags;
   uint64_t skipped = 0;
-  size_t line = 0;
-  for (size_t at = 0; at < text.size(); ++line) {
-    const size_t nl = text.find('\n', at);
-    const size_t end = nl == std::string::npos ? text.size() : nl;
-    if (const auto err = parser.feed(std::string_view(text).substr(at, end - at), line + 1)) {
-      ++skipped;
-      if (!vm.count("lenient") && diags.size() < kMaxReportedLines)
-        diags.push_back(Diagnostic{.file = path, .line = err->line, .column = 1, .message = err->message});
-    }
-    at = end + 1;
-  }
-  if (!diags.empty()) {
-    for (const auto& d : diags) std::cerr << d.format() << "\n";
+  const trace::Trace tr = trace::read_trace(text, kMaxReportedLines, &skipped);
+  if (skipped && !vm.count("lenient")) {
+    for (const auto& e : tr.errors)
+      std::cerr << Diagnostic{.file = path, .line = e.line, .column = 1, .message = e.message}.format() << "\n";
     std::cerr << skipped << " line" << (skipped == 1 ? "" : "s") << " could not be read (--lenient skips them); nothing was written\n";
     return kExitUsage;
   }
-  trace::ImportResult res;
-  try {
-    res = trace::import_trace(parser.finish(), opt);
-  } catch (const trace::ImportErrorException& e) {
-    throw ScenarioError(
-        {Diagnostic{.file = path, .line = e.error().line, .column = e.error().line ? size_t{1} : 0, .message = e.error().message}});
-  }
+  trace::ImportResult res = [&] {
+    try {
+      return trace::import_trace(tr.records, opt, tr.faults);
+    } catch (const trace::ImportErrorException& e) {
+      throw ScenarioError(
+          {Diagnostic{.file = path, .line = e.error().line, .column = e.error().line ? size_t{1} : 0, .message = e.error().message}});
+    }
+  }();
   if (skipped) res.summary.ignored["line that could not be read (--lenient)"] += skipped;
   std::string doc = res.document.dump(1) + "\n";
   // The import must produce a scenario the loader accepts; anything else is a bug here.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "model/types.h"
@@ -60,6 +61,9 @@ struct Mm {
   bool exited = false;
   uint32_t users = 0;  ///< processes (thread groups) running in it: a vfork child shares its parent's
   std::vector<std::string> bind;
+  std::set<uint64_t> touched;  ///< pages faulted since they were last mapped or zapped
+
+  void forget_touches(uint64_t lo, uint64_t hi) { touched.erase(touched.lower_bound(lo), touched.lower_bound(hi)); }
 
   /// Splits the mapping that straddles `a`, so that `a` begins one.
   void split_at(uint64_t a) {
@@ -73,6 +77,7 @@ struct Mm {
     maps.emplace(a, tail);
   }
   void erase(uint64_t lo, uint64_t hi) {
+    forget_touches(lo, hi);
     split_at(lo);
     split_at(hi);
     for (auto it = maps.lower_bound(lo); it != maps.end() && it->first < hi;) it = maps.erase(it);
@@ -92,6 +97,7 @@ struct Mm {
 
 struct Thread {
   std::string name;
+  bool device = false;  ///< the device's DMA thread
   size_t mm = 0;
   uint32_t cpu = 0;
   ordered_json ops = ordered_json::array();
@@ -106,16 +112,28 @@ struct Task {
 
 class Importer {
  public:
-  explicit Importer(const ImportOptions& opt) : m_opt(opt) {}
+  /// `device_mm`: the name of the mm the device is bound to, found by a first pass (empty in it).
+  Importer(const ImportOptions& opt, std::string device_mm) : m_opt(opt), m_device_mm(std::move(device_mm)) {}
 
-  ImportResult run(const std::vector<TraceRecord>& records) {
+  ImportResult run(const std::vector<TraceRecord>& records, const std::vector<PageFault>& faults) {
+    size_t f = 0;
     for (const TraceRecord& r : records) {
+      // The faults that happened before the call began.
+      if (!faults.empty() && r.time_us == 0) fail("page faults need the calls' times (strace -ttt)");
+      for (; f < faults.size() && faults[f].time_us < r.time_us; ++f) on_fault(faults[f]);
       ++m_sum.records;
       m_line = r.line;
       if (!m_root) m_root = r.pid;
       on_record(r);
     }
+    for (; f < faults.size(); ++f) on_fault(faults[f]);
     return result();
+  }
+
+  /// The name of the mm the device goes to (ImportOptions::device), after run().
+  std::string device_mm_name() {
+    const auto mm = device_mm();
+    return mm ? m_mms[*mm].name : std::string();
   }
 
  private:
@@ -159,11 +177,80 @@ class Importer {
   Thread& thread_of(const Task& t) { return m_threads[t.thread]; }
   Mm& mm_of(const Task& t) { return m_mms[m_threads[t.thread].mm]; }
 
-  void op(const Task& t, ordered_json o) {
-    Thread& th = thread_of(t);
+  void op(const Task& t, ordered_json o) { thread_op(t.thread, std::move(o)); }
+
+  void thread_op(size_t thread, ordered_json o) {
+    Thread& th = m_threads[thread];
     th.ops.push_back(std::move(o));
     m_schedule.push_back(th.name + ":op");
     ++m_sum.ops;
+    m_run = {};
+  }
+
+  // ---- page touches ---------------------------------------------------------------------------
+
+  /// The last touch ops, while nothing else has been scheduled since: a fault on the next page
+  /// of the same thread, of the same kind, extends them instead of adding ops.
+  struct TouchRun {
+    bool open = false;
+    size_t thread = 0;
+    bool write = false;
+    uint64_t end = 0;
+    std::optional<size_t> device;  ///< the device thread, whose last op mirrors it
+  };
+
+  size_t device_thread(size_t mm) {
+    if (!m_device_thread) {
+      Thread t;
+      t.name = "dev";
+      t.device = true;
+      t.mm = mm;
+      m_threads.push_back(std::move(t));
+      m_device_thread = m_threads.size() - 1;
+    }
+    return *m_device_thread;
+  }
+
+  void on_fault(const PageFault& pf) {
+    ++m_sum.faults;
+    auto it = m_tasks.find(pf.tid);
+    if (it == m_tasks.end()) return ignore("fault of a task with no traced call");
+    Task& t = it->second;
+    Thread& th = thread_of(t);
+    Mm& mm = mm_of(t);
+    if (th.done || mm.exited) return ignore("fault after its task ended");
+    if (pf.addr >= kTaskSize) return ignore("fault on a kernel address");
+    const uint64_t page = pf.addr & ~(kPageSize - 1);
+    const Mapping* m = mm.at(page);
+    if (!m || !mm.reach->contains(page, page + kPageSize)) return ignore("fault on memory no traced call mapped");
+    // perf's page-fault event does not say read or write: a writable anonymous page's first
+    // fault is taken as a write (memory is written before it is read), any other first fault as
+    // a read, and a writable page's second fault as the write that follows a read.
+    const bool again = mm.touched.count(page) > 0;
+    const bool write = m->writable && (m->file.empty() || again);
+    mm.touched.insert(page);
+    ++m_sum.touches;
+    const bool mirror = m_opt.device_access == ImportOptions::DeviceAccess::Mirror && !m_device_mm.empty() && mm.name == m_device_mm;
+    if (m_run.open && m_run.thread == t.thread && m_run.write == write && m_run.end == page) {
+      Thread& cpu = m_threads[t.thread];
+      cpu.ops.back()["pages"] = cpu.ops.back()["pages"].get<uint64_t>() + 1;
+      if (m_run.device) {
+        Thread& dev = m_threads[*m_run.device];
+        dev.ops.back()["pages"] = dev.ops.back()["pages"].get<uint64_t>() + 1;
+        ++m_sum.device_touches;
+      }
+      m_run.end += kPageSize;
+      return;
+    }
+    op(t, range_op(write ? "write" : "read", page, page + kPageSize));
+    TouchRun run{.open = true, .thread = t.thread, .write = write, .end = page + kPageSize};
+    if (mirror) {
+      const size_t dev = device_thread(th.mm);
+      thread_op(dev, range_op(write ? "dma_write" : "dma_read", page, page + kPageSize));
+      run.device = dev;
+      ++m_sum.device_touches;
+    }
+    m_run = run;
   }
 
   // ---- records --------------------------------------------------------------------------------
@@ -410,6 +497,7 @@ class Importer {
     if (!op_name) return ignore("madvise " + advice);
     if (!user_range(lo, hi, "madvise")) return;
     ops_over_reach(t, op_name, lo, hi, [](ordered_json&) {});
+    mm_of(t).forget_touches(lo, hi);
   }
 
   void on_mremap(const TraceRecord& r, Task& t) {
@@ -538,7 +626,10 @@ class Importer {
     ordered_json threads = ordered_json::array();
     for (const Thread& t : m_threads) {
       if (t.ops.empty()) continue;
-      threads.push_back(ordered_json{{"name", t.name}, {"cpu", t.cpu}, {"mm", m_mms[t.mm].name}, {"ops", t.ops}});
+      if (t.device)
+        threads.push_back(ordered_json{{"name", t.name}, {"device", "dev"}, {"mm", m_mms[t.mm].name}, {"ops", t.ops}});
+      else
+        threads.push_back(ordered_json{{"name", t.name}, {"cpu", t.cpu}, {"mm", m_mms[t.mm].name}, {"ops", t.ops}});
     }
     s["threads"] = threads;
     s["schedule"] = m_schedule;
@@ -550,6 +641,9 @@ class Importer {
   }
 
   const ImportOptions& m_opt;
+  std::string m_device_mm;
+  std::optional<size_t> m_device_thread;
+  TouchRun m_run;
   ImportSummary m_sum;
   size_t m_line = 0;
   uint32_t m_root = 0;
@@ -562,9 +656,17 @@ class Importer {
 
 }  // namespace
 
-ImportResult import_trace(const std::vector<TraceRecord>& records, const ImportOptions& opt) {
+ImportResult import_trace(const std::vector<TraceRecord>& records, const ImportOptions& opt, const std::vector<PageFault>& faults) {
   if (opt.cpus == 0 || opt.cpus > 64) throw ImportErrorException(ImportError{0, "cpus must be 1..64"});
-  return Importer(opt).run(records);
+  // Which process image the device is bound to is known once the whole trace is read (the
+  // chosen process's last execve): a first pass finds it, the second mirrors its touches.
+  std::string device_mm;
+  if (opt.device != ImportOptions::Device::None && opt.device_access != ImportOptions::DeviceAccess::None && !faults.empty()) {
+    Importer first(opt, "");
+    (void)first.run(records, {});
+    device_mm = first.device_mm_name();
+  }
+  return Importer(opt, device_mm).run(records, faults);
 }
 
 }  // namespace tlbsim::trace

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "trace/strace_parser.h"
+#include "trace/trace_file.h"
 
 namespace tlbsim::trace {
 
@@ -26,7 +27,10 @@ struct ImportOptions {
   enum class Device : uint8_t { None, First, Pid } device = Device::First;
   uint32_t device_pid = 0;
   std::string decoding = "amd";  ///< the device's decoding (a driver family follows each policy)
-  uint32_t cpus = 4;             ///< CPUs of the machine; tasks take them in turn
+  /// What the device does: nothing, or after each CPU page touch in its process the same touch
+  /// by DMA (so that invalidating more than a range costs it refills).
+  enum class DeviceAccess : uint8_t { None, Mirror } device_access = DeviceAccess::Mirror;
+  uint32_t cpus = 4;  ///< CPUs of the machine; tasks take them in turn
   std::string name = "imported";
   std::string source;  ///< where the trace came from (the scenario's "source")
 };
@@ -42,7 +46,10 @@ struct ImportSummary {
   /// call", "PROT_NONE imported as read-only", ...).
   std::map<std::string, uint64_t> ignored;
   std::map<std::string, uint64_t> approximated;
-  uint64_t processes = 0, threads = 0, ops = 0;
+  uint64_t faults = 0;                           ///< page faults read
+  uint64_t touches = 0;                          ///< faults that became (part of) a CPU read or write op
+  uint64_t device_touches = 0;                   ///< pages the device touches after them (--device-access mirror)
+  uint64_t processes = 0, threads = 0, ops = 0;  ///< the scenario's process images (mms), threads and ops
 };
 
 // NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json's noexcept move asserts its invariant
@@ -58,8 +65,9 @@ struct ImportError {
   std::string message;
 };
 
-/// Builds the scenario from `records` (StraceParser::finish()). Throws ImportErrorException.
-ImportResult import_trace(const std::vector<TraceRecord>& records, const ImportOptions& opt);
+/// Builds the scenario from `records` (StraceParser::finish()) and the page `faults` in time
+/// order, each placed before the first call that began after it. Throws ImportErrorException.
+ImportResult import_trace(const std::vector<TraceRecord>& records, const ImportOptions& opt, const std::vector<PageFault>& faults = {});
 
 class ImportErrorException : public std::runtime_error {
  public:

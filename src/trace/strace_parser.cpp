@@ -29,8 +29,9 @@ std::optional<uint64_t> parse_decimal(std::string_view s) {
   return v;
 }
 
-/// "1796494917.836664" (-ttt) or "10:11:12.123456" (-tt, seconds of the day) in microseconds.
-std::optional<uint64_t> parse_time(std::string_view t) {
+}  // namespace
+
+std::optional<uint64_t> parse_timestamp(std::string_view t) {
   const size_t dot = t.find('.');
   std::string_view whole = t.substr(0, dot), frac = dot == std::string_view::npos ? std::string_view() : t.substr(dot + 1);
   uint64_t secs = 0;
@@ -60,6 +61,8 @@ std::optional<uint64_t> parse_time(std::string_view t) {
   }
   return secs * 1000000 + us;
 }
+
+namespace {
 
 /// Scans `s` from `i` as strace prints arguments: `depth` follows brackets, and a quoted
 /// string or -y's "<path>" after a file descriptor is skipped whole (commas and brackets in
@@ -176,7 +179,7 @@ std::optional<TraceLineError> StraceParser::feed(std::string_view text, size_t l
   // The timestamp (-ttt or -tt), if the log has one.
   if (!s.empty() && is_digit(s.front())) {
     const size_t sp = s.find(' ');
-    const auto t = parse_time(s.substr(0, sp));
+    const auto t = parse_timestamp(s.substr(0, sp));
     if (!t) return TraceLineError{line, "expected a timestamp, got \"" + std::string(s.substr(0, sp)) + "\""};
     r.time_us = *t;
     s = sp == std::string_view::npos ? std::string_view() : trim(s.substr(sp));

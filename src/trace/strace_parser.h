@@ -63,6 +63,10 @@ class StraceParser {
 /// each part trimmed; brackets, quoted strings and -y's "3</path>" are kept whole.
 std::vector<std::string> split_args(std::string_view text);
 
+/// A timestamp as strace -ttt ("1796494917.836664") or -tt ("10:11:12.123456", seconds of the
+/// day) prints it, in microseconds.
+std::optional<uint64_t> parse_timestamp(std::string_view t);
+
 /// The number strace printed: decimal ("-1", "8192"), hex ("0x7f99..."), or "NULL" (0);
 /// nothing for anything else (a flag name, a string).
 std::optional<uint64_t> parse_number(std::string_view s);

@@ -11,11 +11,7 @@
 
 namespace {
 namespace fs = std::filesystem;
-using tlbsim::test::Outcome;
-using tlbsim::test::q;
-using tlbsim::test::read_text;
-using tlbsim::test::run_tlbsim;
-using tlbsim::test::TempDir;
+using namespace tlbsim::test;  // NOLINT(google-build-using-namespace): the test support helpers
 const std::string kRecording = std::string(TLBSIM_SOURCE_DIR) + "/tests/trace/recorded/pyenv-python-json.strace";
 }  // namespace
 

@@ -177,3 +177,39 @@ TEST_CASE("import: a real recording becomes a scenario that runs to completion u
     CHECK(errors == 0);
   }
 }
+
+TEST_CASE("import: page faults become CPU touches at their time, adjacent pages merged, mirrored by the device", "[trace]") {
+  const auto recs = records(R"(1 1.000000 execve("/bin/p", ["p"], 0x1 /* 1 vars */) = 0
+1 1.000100 mmap(NULL, 16384, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000
+1 1.000200 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE, 3</lib/l.so>, 0) = 0x7f1000000000
+1 1.000900 munmap(0x7f0000000000, 16384) = 0
+)");
+  auto fault = [](uint64_t us, uint64_t addr) { return PageFault{.pid = 1, .tid = 1, .time_us = us, .addr = addr}; };
+  const std::vector<PageFault> faults{fault(1000300, 0x7f0000000010), fault(1000310, 0x7f0000001ff0), fault(1000400, 0x7f1000000000),
+                                      fault(1000410, 0x7f1000000008), fault(1000500, 0x7ffffffde000), fault(1000600, 0x7f0000003000)};
+  const ImportResult r = import_trace(recs, {}, faults);
+  (void)scenarios::parse_scenario_text(r.document.dump(), "imported.json");
+  // Anonymous writable: a write; a private file mapping: a read, then the write of a second
+  // fault on the same page; the stack was never mapped by a traced call.
+  CHECK(thread(r, "T1/1")["ops"] == ordered_json::parse(R"([
+    {"op": "mmap", "addr": "0x7f0000000000", "pages": 4, "prot": "rw"},
+    {"op": "mmap", "addr": "0x7f1000000000", "pages": 2, "prot": "rw", "file": "/lib/l.so", "index": 0},
+    {"op": "write", "addr": "0x7f0000000000", "pages": 2},
+    {"op": "read", "addr": "0x7f1000000000", "pages": 1},
+    {"op": "write", "addr": "0x7f1000000000", "pages": 1},
+    {"op": "write", "addr": "0x7f0000003000", "pages": 1},
+    {"op": "munmap", "addr": "0x7f0000000000", "pages": 4}])"));
+  CHECK(thread(r, "dev")["ops"] == ordered_json::parse(R"([
+    {"op": "dma_write", "addr": "0x7f0000000000", "pages": 2},
+    {"op": "dma_read", "addr": "0x7f1000000000", "pages": 1},
+    {"op": "dma_write", "addr": "0x7f1000000000", "pages": 1},
+    {"op": "dma_write", "addr": "0x7f0000003000", "pages": 1}])"));
+  CHECK(scenario(r)["schedule"] == ordered_json::parse(R"(["T1/1:op", "T1/1:op", "T1/1:op", "dev:op", "T1/1:op", "dev:op", "T1/1:op",
+    "dev:op", "T1/1:op", "dev:op", "T1/1:op"])"));
+  CHECK(r.summary.touches == 5);
+  CHECK(r.summary.ignored.at("fault on memory no traced call mapped") == 1);
+  // Without the device's accesses the scenario keeps the CPU's.
+  const ImportResult quiet = import_trace(recs, ImportOptions{.device_access = ImportOptions::DeviceAccess::None}, faults);
+  CHECK(quiet.summary.device_touches == 0);
+  CHECK(thread(quiet, "T1/1")["ops"].size() == 7);
+}
