@@ -12,6 +12,7 @@
 #include "cli/shard_file.h"
 #include "cli/sweep_output.h"
 #include "cli/sweep_request.h"
+#include "cli/sweep_scenario.h"
 #include "cli/sweep_shard.h"
 #include "model/saturating.h"
 
@@ -34,6 +35,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
     std::cout << opts << "\n";
     return kExitOk;
   }
+  if (is_scenario_workload(vm["workload"].as<std::string>())) return sweep_scenario_workload(vm);
   const std::optional<Shard> shard = vm.count("shard") ? std::optional(parse_shard(vm["shard"].as<std::string>())) : std::nullopt;
   if (shard && !vm.count("json")) throw UsageError("--shard writes the shard's cells to --json FILE: name one");
   if (!shard && vm.count("json"))

@@ -2,7 +2,9 @@
 #include "cli/sweep_request.h"
 
 #include <algorithm>
+#include <tuple>
 
+#include "cli/cli_common.h"
 #include "cli/numeric_option.h"
 #include "model/saturating.h"
 #include "scenarios/costs.h"
@@ -39,7 +41,8 @@ kernel::Strategy parse_or_throw(const std::string& spec, const char* opt) {
 }  // namespace
 
 void add_sweep_options(po::options_description& opts) {
-  opts.add_options()("workload", po::value<std::string>()->default_value("munmap-dense"), "workload (see tlbsim list)")(
+  opts.add_options()("workload", po::value<std::string>()->default_value("munmap-dense"),
+                     "workload (see tlbsim list), or a scenario file (FILE.json, e.g. from tlbsim import) run under each strategy")(
       "strategies", po::value<std::vector<std::string>>()->composing(), "strategies, comma-separated (default: all sides' main ones)")(
       "sizes", po::value<std::vector<std::string>>()->composing(), "range sizes in pages, comma-separated, each 1 to 1048576")(
       "policy", po::value<std::string>()->default_value("fixed"), "notifier policy")("costs", po::value<std::string>(),
@@ -53,6 +56,8 @@ void add_sweep_options(po::options_description& opts) {
       "no-ats", "the device has no ATC (no PCIe ATS): only the IOTLB caches its translations")(
       "cpu-base", po::value<std::string>()->default_value("cpu:per-page"), "CPU strategy while sweeping IOMMU strategies")(
       "iommu-base", po::value<std::string>()->default_value("iommu:full-above:511"), "IOMMU strategy while sweeping CPU strategies");
+  // A scenario workload's runs are sized by its memory estimate (docs/workloads.md).
+  add_max_memory_option(opts);
 }
 
 SweepRequest read_sweep_request(const po::variables_map& vm) {
@@ -60,15 +65,12 @@ SweepRequest read_sweep_request(const po::variables_map& vm) {
   rq.workload = vm["workload"].as<std::string>();
   const WorkloadInfo* w = find_workload(rq.workload);
   if (!w) throw UsageError("--workload: unknown workload '" + rq.workload + "' (see tlbsim list)");
-  const std::vector<std::string> specs =
-      split_commas(vm.count("strategies") ? vm["strategies"].as<std::vector<std::string>>() : std::vector<std::string>{kDefaultStrategies});
-  for (const auto& s : specs) rq.strategies.push_back(parse_or_throw(s, "--strategies"));
+  SweepStrategies st = read_sweep_strategies(vm);
+  rq.strategies = std::move(st.strategies);
   rq.sizes = parse_sizes(vm.count("sizes") ? vm["sizes"].as<std::vector<std::string>>() : std::vector<std::string>{kDefaultSizes});
   rq.policy = resolve_policies({vm["policy"].as<std::string>()}).at(0);
-  rq.cpu_base = parse_or_throw(vm["cpu-base"].as<std::string>(), "--cpu-base");
-  rq.iommu_base = parse_or_throw(vm["iommu-base"].as<std::string>(), "--iommu-base");
-  if (rq.cpu_base.side != kernel::StrategySide::Cpu) throw UsageError("--cpu-base needs a cpu: strategy");
-  if (rq.iommu_base.side != kernel::StrategySide::Iommu) throw UsageError("--iommu-base needs an iommu: strategy");
+  rq.cpu_base = std::move(st.cpu_base);
+  rq.iommu_base = std::move(st.iommu_base);
   rq.no_ats = vm.count("no-ats") > 0;
   WorkloadParams& p = rq.base;
   p.workload = w->workload;
@@ -85,6 +87,23 @@ SweepRequest read_sweep_request(const po::variables_map& vm) {
   return rq;
 }
 
+SweepStrategies read_sweep_strategies(const po::variables_map& vm) {
+  SweepStrategies st;
+  const std::vector<std::string> specs =
+      split_commas(vm.count("strategies") ? vm["strategies"].as<std::vector<std::string>>() : std::vector<std::string>{kDefaultStrategies});
+  for (const auto& s : specs) st.strategies.push_back(parse_or_throw(s, "--strategies"));
+  st.cpu_base = parse_or_throw(vm["cpu-base"].as<std::string>(), "--cpu-base");
+  st.iommu_base = parse_or_throw(vm["iommu-base"].as<std::string>(), "--iommu-base");
+  if (st.cpu_base.side != kernel::StrategySide::Cpu) throw UsageError("--cpu-base needs a cpu: strategy");
+  if (st.iommu_base.side != kernel::StrategySide::Iommu) throw UsageError("--iommu-base needs an iommu: strategy");
+  return st;
+}
+
+std::pair<kernel::CpuStrategy, iommu::IommuStrategy> SweepStrategies::in_force(const kernel::Strategy& s) const {
+  const bool cpu = s.side == kernel::StrategySide::Cpu;
+  return {cpu ? s.cpu : cpu_base.cpu, cpu ? iommu_base.iommu : s.iommu};
+}
+
 std::vector<SweepCell> sweep_cells(const SweepRequest& rq) {
   std::vector<SweepCell> cells;
   for (size_t s = 0; s < rq.strategies.size(); ++s)
@@ -94,11 +113,9 @@ std::vector<SweepCell> sweep_cells(const SweepRequest& rq) {
 
 WorkloadParams cell_params(const SweepRequest& rq, const SweepCell& c) {
   WorkloadParams p = rq.base;
-  const kernel::Strategy& s = rq.strategies.at(c.strategy);
-  const bool cpu = s.side == kernel::StrategySide::Cpu;
+  const SweepStrategies st{.strategies = {}, .cpu_base = rq.cpu_base, .iommu_base = rq.iommu_base};
   p.pages = c.pages;
-  p.cpu = cpu ? s.cpu : rq.cpu_base.cpu;
-  p.iommu = cpu ? rq.iommu_base.iommu : s.iommu;
+  std::tie(p.cpu, p.iommu) = st.in_force(rq.strategies.at(c.strategy));
   return p;
 }
 

@@ -34,6 +34,16 @@ struct SweepRequest {
 /// --costs file.
 SweepRequest read_sweep_request(const po::variables_map& vm);
 
+/// The strategies a sweep runs (--strategies, or every side's main ones) and each side's
+/// strategy while the other is swept (--cpu-base, --iommu-base). Throws UsageError.
+struct SweepStrategies {
+  std::vector<kernel::Strategy> strategies;
+  kernel::Strategy cpu_base, iommu_base;
+  /// The CPU and IOMMU strategies in force while `s` is swept.
+  std::pair<kernel::CpuStrategy, iommu::IommuStrategy> in_force(const kernel::Strategy& s) const;
+};
+SweepStrategies read_sweep_strategies(const po::variables_map& vm);
+
 /// One run of the grid: strategy `strategy` (an index into SweepRequest::strategies) at `pages`.
 struct SweepCell {
   size_t strategy = 0;

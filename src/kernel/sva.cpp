@@ -31,7 +31,7 @@ const std::vector<DecodingInfo>& decodings() {
       {SvaDecoding::Intel71, "intel-7.1", SvaDriver::Intel,
        "intel-6.17 with b6fd468a052e (v7.1): a block of 2^52 pages or more is a PASID-selective PIOTLB"},
       {SvaDecoding::SmmuV3Old, "smmu-v3-6.0", SvaDriver::SmmuV3,
-       "Arm SMMUv3 SVA as in v6.0: TLBI per page (none for size 0, none with BTM), ATC span (size 0 = all)"},
+       "Arm SMMUv3 SVA as in v6.0: TLBI per page (none for size 0, none with BTM), ATC span (size 0 = all)", true},
       {SvaDecoding::SmmuV3, "smmu-v3", SvaDriver::SmmuV3,
        "Arm SMMUv3 SVA as in v6.6-v6.10: size 0 or >= 512 pages is one TLBI ASID (38b14e2e3de9, d5afb4b47e13); none with BTM"},
       {SvaDecoding::SmmuV3_611, "smmu-v3-6.11", SvaDriver::SmmuV3,

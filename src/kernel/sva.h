@@ -20,6 +20,9 @@ struct DecodingInfo {
   std::string_view name;
   SvaDriver driver;
   std::string_view description;
+  /// One IOTLB invalidation per page of the range, however large (SMMUv3 before d5afb4b47e13):
+  /// what a range costs it grows with the range, not the pages present in it.
+  bool tlbi_per_page = false;
   iommu::IommuKind kind() const;
 };
 /// Every decoding a device can pin by name, oldest release first within each driver.

@@ -400,6 +400,7 @@ ScenarioSpec read_scenario(const json& j, const std::string& ptr, size_t index, 
   r.choice("reuse", s.reuse, kReuseOrderNames);
   r.uint("tlb_entries", s.tlb_entries, 1, 1u << 16);
   r.uint("max_steps", s.max_steps, 1, uint64_t{1} << 32);
+  r.uint("recorded_ns", s.recorded_ns, 1, uint64_t{1} << 50);
   if (const json* e = r.get("explore")) {
     // Options of `tlbsim explore` that belong to the scenario (docs/explore.md).
     ObjReader er(*e, r.at("explore"), d);

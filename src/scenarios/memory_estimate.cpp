@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <set>
 
+#include "kernel/sva.h"
 #include "model/event.h"
 #include "model/phys_mem.h"
 #include "model/saturating.h"
@@ -41,6 +43,17 @@ constexpr uint64_t kFramesPerPage = 2;
 /// one-page munmap logs 11 events in 6 steps, a one-page mremap 14 in 8.
 constexpr uint64_t kEventsPerOp = 32;
 constexpr uint64_t kStepsPerOp = 16;
+/// Per VMA an op that acts on present pages walks (unmap_single_vma(), dup_mmap()'s copy,
+/// change_protection()): a munmap of 2,000 one-page VMAs logs 4,009 events in 2,005 steps,
+/// an madvise(MADV_DONTNEED) 6,003 in 2,003, a fork and exit of them 8,018 in 4,009.
+constexpr uint64_t kEventsPerVma = 8;
+constexpr uint64_t kStepsPerVma = 4;
+/// Pages a flush's range may grow by at its ends: arm64's __flush_tlb_range() rounds it to the
+/// stride of what was cleared, 2 MiB for a cleared PMD (a freed PTE table).
+constexpr uint64_t kStrideSlack = uint64_t{2} * 512;
+/// The most pages' worth of commands a range costs a device whose decoding does not send one
+/// per page (SMMUv3's 512-page limit, with the ATC's span).
+constexpr uint64_t kBoundedRangePages = 512 + 16;
 /// Setup (populate, remap_pfn_range()) runs outside the scheduler: events, no steps. A
 /// populating write logs about 7 events per page.
 constexpr uint64_t kSetupEventsPerPage = 12;
@@ -59,6 +72,43 @@ constexpr uint64_t kBaseBytes = 64ull << 20;
 // Counts saturate (model/saturating.h): a hostile file (a million VMAs mapping one file, a
 // million devices) can multiply them past 2^64; the estimate then only has to stay over any
 // limit.
+
+/// Ops that only act on pages already present (unmap, zap, change protection, move, copy for
+/// fork, tear down), and an mmap that does not populate: what they log and allocate grows with
+/// the present pages and the VMAs in their range, not with its size (zap_pmd_range() skips
+/// empty tables). An mmap reservation of 2^24 pages that a program touches in a few places is
+/// a few pages of work for the munmap, fork and exit that cross it.
+bool acts_on_present_pages(const OpSpec& op) {
+  static const std::set<std::string, std::less<>> kOps{"munmap", "madvise_dontneed", "madvise_free", "mprotect", "mremap", "fork", "exit",
+                                                       "brk"};
+  return kOps.count(op.op) > 0 || (op.op == "mmap" && !op.populate);
+}
+
+/// Of those, the ops that take present pages away (unmap, zap, tear down; an mmap over a mapping
+/// unmaps it): each present page goes once per time it was made present, so together they
+/// cost at most every page made present, by an op or by a fork's copy.
+bool removes_present_pages(const OpSpec& op) {
+  return op.op == "munmap" || op.op == "madvise_dontneed" || op.op == "exit" || op.op == "brk" || op.op == "mmap";
+}
+
+/// A device's decoding (or driver family, which may resolve to any of its decodings) may send
+/// one IOTLB command per page of a range.
+bool may_tlbi_per_page(const std::string& decoding) {
+  if (const kernel::DecodingInfo* d = kernel::find_decoding(decoding)) return d->tlbi_per_page;
+  if (const kernel::DriverInfo* f = kernel::find_driver(decoding))
+    for (const kernel::DecodingInfo& d : kernel::decodings())
+      if (d.driver == f->driver && d.tlbi_per_page) return true;
+  return false;
+}
+
+/// VMAs an op may add to its mm: an mmap one (and a split of the mapping it replaces), a munmap
+/// or mprotect of the middle of one, or a move (mremap: split at both ends of the source, and
+/// the new one); a brk grows or shrinks the heap's. Generous: the bound only has to hold.
+uint64_t vmas_added(const OpSpec& op) {
+  if (op.op == "mmap" || op.op == "munmap" || op.op == "mprotect" || op.op == "brk") return 2;
+  if (op.op == "mremap") return 3;
+  return 0;
+}
 
 /// Page tables a range of `pages` pages can need at most: its PTE tables (one more than the
 /// pages divide into, for a range that straddles a boundary), PMD and PUD tables likewise.
@@ -100,11 +150,25 @@ struct Tally {
 
 }  // namespace
 
-MemoryEstimate estimate_memory(const ScenarioSpec& s) {
+MemoryEstimate estimate_memory(const ScenarioSpec& s, const EstimateOptions& options) {
   Tally t;
   std::map<std::string, uint64_t> mm_pages, mm_devices, file_mappers;
+  // Devices bound to each mm, at setup or by an sva_bind op, and those of them whose decoding
+  // may send one command per page of a range.
+  std::map<std::string, uint64_t> mm_per_page_devices;
+  std::map<std::string, const DeviceSpec*> device_by_name;
+  for (const DeviceSpec& d : s.devices) device_by_name[d.name] = &d;
+  auto bind = [&](const std::string& mm, const std::string& device) {
+    ++mm_devices[mm];
+    if (auto d = device_by_name.find(device); d != device_by_name.end() && may_tlbi_per_page(d->second->decoding))
+      ++mm_per_page_devices[mm];
+  };
+  for (const MmSpec& mm : s.mms)
+    for (const std::string& d : mm.bind) bind(mm.name, d);
+  for (const ThreadSpec& th : s.threads)
+    for (const OpSpec& op : th.ops)
+      if (op.op == "sva_bind") bind(op.mm.empty() ? th.mm : op.mm, op.device);
   for (const MmSpec& mm : s.mms) {
-    mm_devices[mm.name] = mm.bind.size();
     for (const VmaSpec& v : mm.vmas) {
       mm_pages[mm.name] = sat_add(mm_pages[mm.name], v.pages);
       if (!v.file.empty()) ++file_mappers[v.file];
@@ -177,6 +241,28 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s) {
       const VmaSpec& v = mm.vmas[i];
       if (v.pfnmap || v.thp || v.populate != Populate::None) t.pages(mm.vma_pointer(i), v.pages, mm.bind.size(), true, Tally::Kind::Setup);
     }
+  // How many pages any one mm can have present at once: at most what the setup maps and what
+  // every op that can fault in or allocate pages names (a khugepaged collapse 512). And how
+  // many VMAs it can have: the setup's, and those each op may add by mapping or splitting. An
+  // op that acts on present pages only costs per page of the smaller of its range and the
+  // first, plus per VMA of the smaller of its range and the second.
+  uint64_t present = 0, vmas = 0;
+  for (const MmSpec& mm : s.mms)
+    for (const VmaSpec& v : mm.vmas) {
+      vmas = sat_add(vmas, 1);
+      if (v.pfnmap || v.thp || v.populate != Populate::None) present = sat_add(present, v.pages);
+    }
+  for (const ThreadSpec& th : s.threads)
+    for (const OpSpec& op : th.ops) {
+      vmas = sat_add(vmas, vmas_added(op));
+      if (acts_on_present_pages(op)) continue;
+      uint64_t pages = op.op.starts_with("khugepaged") ? 512 : op.pages;
+      if (!op.file.empty() && op.op != "mmap") pages = sat_mul(pages, std::max<uint64_t>(1, file_mappers[op.file]));
+      present = sat_add(present, pages);
+    }
+  // Pages made present in all mms together: by the setup and ops (`present`) and by each fork's
+  // copy of its parent (at most `present` each). What the ops that take pages away share.
+  uint64_t removable = sat_mul(present, sat_add(uint64_t{forks.size()}, 1));
   for (const MmSpec& mm : s.mms) t.fixed(mm.pointer, 0, 0, 1);  // its PGD
   for (const ThreadSpec& th : s.threads) {
     t.fixed(th.pointer, 0, 1, 0);  // the priming step
@@ -191,6 +277,9 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s) {
         pages = op.op == "khugepaged_retract" ? 512 : mm_pages[mm];
         allocates = op.op == "fork";
       }
+      // A khugepaged collapse copies the 512 pages of its PMD into a huge page, whatever
+      // "pages" says (collapse_huge_page()).
+      if (op.op == "khugepaged_collapse") pages = 512;
       // brk may unmap the whole heap, as a munmap of it would.
       if (op.op == "brk") {
         const MmSpec* root = brk_root(th.mm);
@@ -199,6 +288,32 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s) {
       // An op on a file's pages zaps them in every VMA that maps the file; an mmap of a file
       // maps its own range only (its own faults are the accesses' to count).
       if (!op.file.empty() && op.op != "mmap") pages = sat_mul(pages, std::max<uint64_t>(1, file_mappers[op.file]));
+      if (acts_on_present_pages(op)) {
+        // Its VMAs; its present pages, below; and per bound device the invalidation of the range
+        // the flush names: the whole range, widened to the flush's stride (arm64 rounds to the
+        // 2 MiB of a cleared PMD), for a decoding that sends a command per page, at most 512
+        // pages' worth for any other (SMMUv3 then invalidates the ASID; AMD and Intel send one
+        // block or a few power-of-two chunks).
+        const uint64_t walked = std::min(pages, vmas);
+        const uint64_t range = sat_add(pages, kStrideSlack);
+        uint64_t device_pages = 0;
+        if (options.iommu_range_pages) {
+          device_pages = sat_mul(mm_devices[mm], std::min(range, std::max(*options.iommu_range_pages, kBoundedRangePages)));
+        } else {
+          const uint64_t per_page = mm_per_page_devices[mm], other = mm_devices[mm] - per_page;
+          device_pages = sat_add(sat_mul(per_page, range), sat_mul(other, std::min(range, kBoundedRangePages)));
+        }
+        const uint64_t device_events = sat_mul(device_pages, kEventsPerPagePerDevice);
+        t.fixed(op.pointer, sat_add(sat_mul(walked, kEventsPerVma), device_events), sat_mul(walked, kStepsPerVma), 0);
+        pages = std::min(pages, present);
+        if (removes_present_pages(op)) {
+          pages = std::min(pages, removable);
+          removable -= pages;
+        }
+        t.pages(op.pointer, pages, 0, allocates, Tally::Kind::Op);
+        t.fixed(op.pointer, kEventsPerOp, kStepsPerOp, 0);
+        continue;
+      }
       // mmap's MAP_POPULATE faults each page in, retrying as an access does, after its unmap.
       const bool access = (info && info->retries_per_page) || (op.op == "mmap" && op.populate);
       t.pages(op.pointer, pages, mm_devices[mm], allocates, access ? Tally::Kind::Access : Tally::Kind::Op);

@@ -10,6 +10,7 @@
 /// "Size limits"), not proofs: a page whose fault retries 16 times emits more. A test checks the
 /// estimate against what runs really allocate and log on generated and bundled scenarios.
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "scenarios/spec.h"
@@ -32,7 +33,14 @@ struct MemoryEstimate {
   uint64_t largest_bytes = 0;
 };
 
-MemoryEstimate estimate_memory(const ScenarioSpec& s);
+/// What a run does beyond the scenario's own devices and decodings: an IOMMU strategy in force
+/// in place of the decodings (`tlbsim sweep --workload FILE.json`) may send a command per page
+/// of every range up to this many pages (per-page and cmdq: unbounded; full-above:N: N).
+struct EstimateOptions {
+  std::optional<uint64_t> iommu_range_pages;
+};
+
+MemoryEstimate estimate_memory(const ScenarioSpec& s, const EstimateOptions& options = {});
 
 /// "1.5 GiB", "12.0 MiB", "900 bytes".
 std::string format_bytes(uint64_t bytes);

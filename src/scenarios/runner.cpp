@@ -10,6 +10,7 @@
 #include "kernel/kernel.h"
 #include "kernel/page.h"
 #include "kernel/sva.h"
+#include "kernel/sva_strategy.h"
 #include "kernel/task.h"
 #include "kernel/thp.h"
 #include "kernel/vmalloc.h"
@@ -114,7 +115,8 @@ class Runner {
     mc.cpu.tlb = cache_shape(s.tlb_entries);
     mc.cpu.fault_drops_entry = mc.arch == kernel::Arch::X86;
     mc.mem.reuse = s.reuse;
-    mc.cost = s.cost;
+    mc.cost = opt.cost ? *opt.cost : s.cost;
+    if (opt.cpu_strategy) kernel::apply_cpu_strategy(mc, *opt.cpu_strategy);
     m_k = std::make_unique<kernel::Kernel>(mc, policy);
     m_log.reserve(opt.expected_events);
     m_k->bus().add_sink(&m_log);
@@ -160,6 +162,8 @@ class Runner {
       }
     r.cpu_cost = m_k->cpu_counters();
     r.end_time_ns = m_k->bus().now();
+    r.frames_peak = m_k->mem().frames_total();
+    r.state_bytes = m_k->mem().state_bytes();
     for (SimThread& t : m_threads) r.threads.push_back(ThreadOutcome{t.spec->name, t.state.done, t.state.next_label, t.state.runnable()});
     return r;
   }
@@ -228,7 +232,10 @@ class Runner {
         // The binds a process made before the run, in the order of "mms": iommu_sva_bind_device()
         // gives each mm the lowest free PASID at its first (Kernel::alloc_global_pasid()).
         const Pasid pasid = mm.pasid() ? *mm.pasid() : k.alloc_global_pasid();
-        kernel::iommu_sva_bind_device(k, mm, k.iommu(d.iommu), 0, pasid, d.decoding);
+        if (m_opt.iommu_strategy)
+          kernel::iommu_sva_bind_device_strategy(k, mm, k.iommu(d.iommu), 0, pasid, *m_opt.iommu_strategy);
+        else
+          kernel::iommu_sva_bind_device(k, mm, k.iommu(d.iommu), 0, pasid, d.decoding);
       }
       for (const VmaSpec& v : ms.vmas) {
         const uint32_t flags = uint32_t{kVmRead} | (v.writable ? uint32_t{kVmWrite} : 0u) | (v.shared ? uint32_t{kVmShared} : 0u) |

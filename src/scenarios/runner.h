@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "iommu/cost_model.h"
+#include "kernel/flush_strategy.h"
 #include "kernel/policy.h"
 #include "model/event.h"
 #include "model/touch.h"
@@ -78,6 +79,11 @@ struct RunResult {
   iommu::CostCounters cpu_cost;
   iommu::CostCounters iommu_cost;
   uint64_t end_time_ns = 0;
+  /// The machine's memory at its largest: frames it ever held at once (data pages and page-table
+  /// pages; PhysMem hands out frames in order and reuses freed ones first) and the bytes of their
+  /// metadata and table bodies (PhysMem::state_bytes(); the caches and the logs above excluded).
+  uint64_t frames_peak = 0;
+  uint64_t state_bytes = 0;
 };
 
 struct RunOptions {
@@ -99,6 +105,13 @@ struct RunOptions {
   /// batch's order among those its device allows (iommu::IommuConfig::batch_order_rank): the brute
   /// force the model's batch completion is checked against (tests/kernel/sva_batch_test.cpp).
   std::function<uint64_t(uint64_t orders)> batch_order;
+  /// When set (tlbsim sweep of a scenario): the CPU side flushes with this strategy
+  /// (kernel::apply_cpu_strategy()), every device bound at setup invalidates with this IOMMU
+  /// strategy in place of its driver's decoding (kernel::iommu_sva_bind_device_strategy(); an
+  /// sva_bind op still binds with the decoding), and this cost model replaces the scenario's.
+  std::optional<kernel::CpuStrategy> cpu_strategy;
+  std::optional<iommu::IommuStrategy> iommu_strategy;
+  std::optional<iommu::CostModel> cost;
 };
 
 /// Throws ScenarioError for a schedule that cannot be followed (a thread blocked, finished, or

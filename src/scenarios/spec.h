@@ -166,6 +166,9 @@ struct ScenarioSpec {
   ReuseOrder reuse = ReuseOrder::Lifo;
   uint32_t tlb_entries = 1536;
   uint64_t max_steps = 1000000;
+  /// For a recorded program (`tlbsim import`): how long it ran, first to last traced event, in
+  /// ns; `tlbsim sweep --workload` turns counts into rates per recorded second with it. 0: unknown.
+  uint64_t recorded_ns = 0;
   /// `tlbsim explore`'s preemption bound for this scenario when the command line gives none
   /// ("explore": {"preemptions": N}): a scenario whose documented race needs the kernel paths
   /// preempted more often than the default bound allows says so here.

@@ -59,7 +59,9 @@ struct Mm {
   std::optional<uint64_t> brk, start_brk, cur_brk;
   bool forked = false;  ///< a fork's child (no "mms" entry: the fork op makes it)
   bool exited = false;
-  uint32_t users = 0;  ///< processes (thread groups) running in it: a vfork child shares its parent's
+  bool has_ops = false;  ///< a thread of it has an op in the scenario
+  uint64_t touches = 0;  ///< page faults placed in it as CPU touches
+  uint32_t users = 0;    ///< processes (thread groups) running in it: a vfork child shares its parent's
   std::vector<std::string> bind;
   std::set<uint64_t> touched;  ///< pages faulted since they were last mapped or zapped
 
@@ -117,7 +119,14 @@ class Importer {
 
   ImportResult run(const std::vector<TraceRecord>& records, const std::vector<PageFault>& faults) {
     size_t f = 0;
+    const auto seen = [&](uint64_t us) {
+      if (us == 0) return;
+      m_first_us = std::min(m_first_us, us);
+      m_last_us = std::max(m_last_us, us);
+    };
+    for (const PageFault& pf : faults) seen(pf.time_us);
     for (const TraceRecord& r : records) {
+      seen(r.time_us);
       // The faults that happened before the call began.
       if (!faults.empty() && r.time_us == 0) fail("page faults need the calls' times (strace -ttt)");
       for (; f < faults.size() && faults[f].time_us < r.time_us; ++f) on_fault(faults[f]);
@@ -182,6 +191,7 @@ class Importer {
   void thread_op(size_t thread, ordered_json o) {
     Thread& th = m_threads[thread];
     th.ops.push_back(std::move(o));
+    m_mms[th.mm].has_ops = true;
     m_schedule.push_back(th.name + ":op");
     ++m_sum.ops;
     m_run = {};
@@ -229,8 +239,10 @@ class Importer {
     const bool again = mm.touched.count(page) > 0;
     const bool write = m->writable && (m->file.empty() || again);
     mm.touched.insert(page);
+    ++mm.touches;
     ++m_sum.touches;
-    const bool mirror = m_opt.device_access == ImportOptions::DeviceAccess::Mirror && !m_device_mm.empty() && mm.name == m_device_mm;
+    const bool mirror = m_opt.device_access != ImportOptions::DeviceAccess::None && is_device_mm(mm);
+    if (mirror) remember(page);
     if (m_run.open && m_run.thread == t.thread && m_run.write == write && m_run.end == page) {
       Thread& cpu = m_threads[t.thread];
       cpu.ops.back()["pages"] = cpu.ops.back()["pages"].get<uint64_t>() + 1;
@@ -253,11 +265,43 @@ class Importer {
     m_run = run;
   }
 
+  bool is_device_mm(const Mm& mm) const { return !m_device_mm.empty() && mm.name == m_device_mm; }
+
+  /// --device-access window:N: the device's working set, most recent last.
+  void remember(uint64_t page) {
+    if (m_opt.device_access != ImportOptions::DeviceAccess::Window) return;
+    std::erase(m_window, page);
+    m_window.push_back(page);
+    if (m_window.size() > m_opt.window) m_window.erase(m_window.begin());
+  }
+
+  /// After a call of the device's process that changed its mappings, the device reads its
+  /// working set again: the pages still present (touched since they were last mapped or
+  /// zapped), as few DMA ranges as adjacent pages allow. What the call invalidated beyond what
+  /// it changed is refilled here. Pages gone from the mm leave the working set.
+  void retouch_window(const Task& t) {
+    Mm& mm = mm_of(t);
+    if (m_opt.device_access != ImportOptions::DeviceAccess::Window || !is_device_mm(mm) || mm.exited) return;
+    std::erase_if(m_window, [&](uint64_t p) { return mm.touched.count(p) == 0 || !mm.at(p); });
+    std::vector<uint64_t> pages = m_window;
+    std::sort(pages.begin(), pages.end());
+    const size_t dev = device_thread(thread_of(t).mm);
+    for (size_t i = 0; i < pages.size();) {
+      size_t j = i + 1;
+      while (j < pages.size() && pages[j] == pages[j - 1] + kPageSize) ++j;
+      thread_op(dev, range_op("dma_read", pages[i], pages[j - 1] + kPageSize));
+      m_sum.device_retouches += j - i;
+      i = j;
+    }
+  }
+
   // ---- records --------------------------------------------------------------------------------
 
   void on_record(const TraceRecord& r) {
     using K = TraceRecord::Kind;
     if (r.kind == K::Signal) return ignore("signal delivered");
+    // The leader's end was taken when the execve that superseded it was read (on_execve()).
+    if (r.kind == K::Superseded) return ignore("thread group leader superseded by another thread's execve");
     Task& t = task(r.pid);
     Thread& th = thread_of(t);
     if (r.kind == K::Exited) return void(th.done = true);
@@ -279,16 +323,8 @@ class Importer {
       on_execve(r, t);
     else if (n == "mmap" || n == "mmap2")
       on_mmap(r, t);
-    else if (n == "munmap")
-      on_munmap(r, t);
-    else if (n == "mprotect" || n == "pkey_mprotect")
-      on_mprotect(r, t);
-    else if (n == "madvise")
-      on_madvise(r, t);
-    else if (n == "mremap")
-      on_mremap(r, t);
-    else if (n == "brk")
-      on_brk(r, t);
+    else if (n == "munmap" || n == "mprotect" || n == "pkey_mprotect" || n == "madvise" || n == "mremap" || n == "brk")
+      on_mapping_change(r, t);
     else if (n == "clone" || n == "clone3" || n == "fork" || n == "vfork")
       on_clone(r, t);
     else if (n == "exit_group")
@@ -298,6 +334,23 @@ class Importer {
     else
       return ignore(n);
     if (m_sum.ops > before) ++m_sum.imported;
+  }
+
+  /// A call that unmaps, zaps or changes the protection of memory the process had mapped.
+  void on_mapping_change(const TraceRecord& r, Task& t) {
+    const size_t before = m_sum.ops;
+    const std::string& n = r.name;
+    if (n == "munmap")
+      on_munmap(r, t);
+    else if (n == "mprotect" || n == "pkey_mprotect")
+      on_mprotect(r, t);
+    else if (n == "madvise")
+      on_madvise(r, t);
+    else if (n == "mremap")
+      on_mremap(r, t);
+    else
+      on_brk(r, t);
+    if (m_sum.ops > before) retouch_window(t);
   }
 
   uint64_t arg(const TraceRecord& r, size_t i) const {
@@ -349,20 +402,37 @@ class Importer {
     Mm& old = mm_of(t);
     Thread& th = thread_of(t);
     // exec_mmap(): the old image is put with mmput(); the last user tears it down. A vfork
-    // child leaves its parent's mm to the parent.
-    if (old.users <= 1 && !th.ops.empty()) op(t, ordered_json("exit"));
+    // child leaves its parent's mm to the parent. An image no call of which the scenario holds
+    // (strace's own fork before the program's first execve) has nothing to tear down.
+    if (old.users <= 1 && (old.has_ops || old.forked)) op(t, ordered_json("exit"));
     th.done = true;
     if (old.users) --old.users;
+    // de_thread(): the process's other threads end; a thread other than the leader takes the
+    // leader's id (strace: "<pid changed to N ...>", "+++ superseded by execve +++").
+    for (auto& [pid, other] : m_tasks)
+      if (other.tgid == t.tgid) m_threads[other.thread].done = true;
+    const uint32_t id = r.new_pid ? r.new_pid : r.pid;
+    if (id != r.pid) {
+      const auto leader = m_tasks.find(id);
+      if (leader == m_tasks.end() || leader->second.tgid != t.tgid)
+        fail(r.name + " moves task " + std::to_string(r.pid) + " to " + std::to_string(id) + ", which is not its process's leader");
+      t.images = std::max(t.images, leader->second.images);
+    }
     std::string prog = r.args.empty() ? std::string("?") : r.args[0];
     if (prog.size() >= 2 && prog.front() == '"') prog = prog.substr(1, prog.rfind('"') - 1);
     prog = prog.substr(prog.rfind('/') + 1);
     std::string clean;
     for (char c : prog) clean += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '+') ? c : '?';
     ++t.images;
-    const size_t mm = new_mm(std::to_string(r.pid) + "/" + std::to_string(t.images) + " " + clean, false, nullptr);
+    const size_t mm = new_mm(std::to_string(id) + "/" + std::to_string(t.images) + " " + clean, false, nullptr);
     m_mms[mm].users = 1;
-    t.thread = new_thread(r.pid, mm, t.images);
-    t.tgid = r.pid;
+    t.thread = new_thread(id, mm, t.images);
+    t.tgid = id;
+    if (id != r.pid) {
+      const Task moved = t;  // t refers into m_tasks
+      m_tasks.erase(r.pid);
+      m_tasks[id] = moved;
+    }
   }
 
   void on_clone(const TraceRecord& r, Task& parent) {
@@ -424,11 +494,18 @@ class Importer {
   /// An mmap op for [lo, hi) mapping `m`: MAP_FIXED when it replaces a mapping (the model's
   /// plain mmap is MAP_FIXED_NOREPLACE).
   void mmap_op(Task& t, uint64_t lo, uint64_t hi, const Mapping& m, bool fixed, bool populate) {
-    Mm& mm = mm_of(t);
     if (hi - lo > kMaxOpPages * kPageSize) {
-      ignore("mapping larger than 2^24 pages");
+      // One op maps at most 2^24 pages: a larger mapping (a reservation of address space, as
+      // allocators and runtimes make with PROT_NONE) is several VMAs of the model.
+      approximate("mapping larger than 2^24 pages imported as several mmaps of 2^24 pages");
+      for (uint64_t a = lo; a < hi; a += kMaxOpPages * kPageSize) {
+        Mapping part = m;
+        if (!part.file.empty()) part.index += (a - lo) / kPageSize;
+        mmap_op(t, a, std::min(hi, a + kMaxOpPages * kPageSize), part, fixed, populate);
+      }
       return;
     }
+    Mm& mm = mm_of(t);
     ordered_json o = range_op("mmap", lo, hi);
     o["prot"] = m.writable ? "rw" : "r";
     if (m.shared) o["shared"] = true;
@@ -575,7 +652,18 @@ class Importer {
 
   std::optional<size_t> device_mm() {
     if (m_opt.device == ImportOptions::Device::None) return std::nullopt;
-    const uint32_t pid = m_opt.device == ImportOptions::Device::First ? m_root : m_opt.device_pid;
+    if (m_opt.device == ImportOptions::Device::Busiest) {
+      // The first pass picks it (the image most touches were placed in); the second finds it
+      // by name.
+      std::optional<size_t> best;
+      for (size_t i = 0; i < m_mms.size(); ++i) {
+        const Mm& mm = m_mms[i];
+        if (!m_device_mm.empty() ? mm.name == m_device_mm : !mm.forked && mm.touches > 0 && (!best || mm.touches > m_mms[*best].touches))
+          best = i;
+      }
+      if (best) return best;
+    }
+    const uint32_t pid = m_opt.device == ImportOptions::Device::Pid ? m_opt.device_pid : m_root;
     auto it = m_tasks.find(pid);
     if (it == m_tasks.end()) {
       m_line = 0;
@@ -596,6 +684,8 @@ class Importer {
     s["description"] = "A recorded program's memory system calls, imported by tlbsim import (docs/workloads.md).";
     s["cpus"] = m_opt.cpus;
     s["max_steps"] = kImportMaxSteps;
+    // The program's recorded run time, for rates per recorded second (tlbsim sweep --workload).
+    if (m_last_us > m_first_us) s["recorded_ns"] = (m_last_us - m_first_us) * 1000;
     const auto dev = device_mm();
     ordered_json devices = ordered_json::array();
     if (dev) {
@@ -647,6 +737,8 @@ class Importer {
   ImportSummary m_sum;
   size_t m_line = 0;
   uint32_t m_root = 0;
+  uint64_t m_first_us = UINT64_MAX, m_last_us = 0;  ///< the earliest and latest traced event
+  std::vector<uint64_t> m_window;                   ///< --device-access window:N's pages
   std::vector<Mm> m_mms;
   std::vector<Thread> m_threads;
   std::map<uint32_t, Task> m_tasks;
@@ -661,9 +753,10 @@ ImportResult import_trace(const std::vector<TraceRecord>& records, const ImportO
   // Which process image the device is bound to is known once the whole trace is read (the
   // chosen process's last execve): a first pass finds it, the second mirrors its touches.
   std::string device_mm;
-  if (opt.device != ImportOptions::Device::None && opt.device_access != ImportOptions::DeviceAccess::None && !faults.empty()) {
+  if (opt.device == ImportOptions::Device::Busiest ||
+      (opt.device != ImportOptions::Device::None && opt.device_access != ImportOptions::DeviceAccess::None && !faults.empty())) {
     Importer first(opt, "");
-    (void)first.run(records, {});
+    (void)first.run(records, opt.device == ImportOptions::Device::Busiest ? faults : std::vector<PageFault>{});
     device_mm = first.device_mm_name();
   }
   return Importer(opt, device_mm).run(records, faults);

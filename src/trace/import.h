@@ -23,14 +23,19 @@ namespace tlbsim::trace {
 
 struct ImportOptions {
   /// Which process a device is bound to: none; the first traced process (the program as its
-  /// last execve left it); or the process with this id.
-  enum class Device : uint8_t { None, First, Pid } device = Device::First;
+  /// last execve left it); the process with this id (as its last execve left it); or the
+  /// process image whose CPU touches the most pages (Busiest; a fork's copy cannot be bound,
+  /// and with no page faults it is First).
+  enum class Device : uint8_t { None, First, Pid, Busiest } device = Device::First;
   uint32_t device_pid = 0;
   std::string decoding = "amd";  ///< the device's decoding (a driver family follows each policy)
-  /// What the device does: nothing, or after each CPU page touch in its process the same touch
-  /// by DMA (so that invalidating more than a range costs it refills).
-  enum class DeviceAccess : uint8_t { None, Mirror } device_access = DeviceAccess::Mirror;
-  uint32_t cpus = 4;  ///< CPUs of the machine; tasks take them in turn
+  /// What the device does: nothing; after each CPU page touch in its process the same touch by
+  /// DMA (Mirror); or that, and after each call of its process that changed mappings a DMA
+  /// read of the `window` most recently touched pages still present (Window), so that an
+  /// invalidation covering more than the call changed costs it refills.
+  enum class DeviceAccess : uint8_t { None, Mirror, Window } device_access = DeviceAccess::Mirror;
+  uint32_t window = 0;  ///< DeviceAccess::Window: pages the device keeps re-touching
+  uint32_t cpus = 4;    ///< CPUs of the machine; tasks take them in turn
   std::string name = "imported";
   std::string source;  ///< where the trace came from (the scenario's "source")
 };
@@ -48,7 +53,8 @@ struct ImportSummary {
   std::map<std::string, uint64_t> approximated;
   uint64_t faults = 0;                           ///< page faults read
   uint64_t touches = 0;                          ///< faults that became (part of) a CPU read or write op
-  uint64_t device_touches = 0;                   ///< pages the device touches after them (--device-access mirror)
+  uint64_t device_touches = 0;                   ///< pages the device touches after them (--device-access mirror, window:N)
+  uint64_t device_retouches = 0;                 ///< pages the device touches again after a call (--device-access window:N)
   uint64_t processes = 0, threads = 0, ops = 0;  ///< the scenario's process images (mms), threads and ops
 };
 

@@ -202,8 +202,12 @@ std::optional<TraceLineError> StraceParser::feed(std::string_view text, size_t l
     } else if (starts_with(rest, "killed by ")) {
       r.kind = TraceRecord::Kind::Killed;
       r.name = std::string(rest.substr(10, rest.find(' ', 10) - 10));
+    } else if (starts_with(rest, "superseded by execve")) {
+      r.kind = TraceRecord::Kind::Superseded;
+      r.name = "execve";
     } else {
-      return TraceLineError{line, "expected \"+++ exited with N +++\" or \"+++ killed by SIGNAL +++\""};
+      return TraceLineError{line,
+                            "expected \"+++ exited with N +++\", \"+++ killed by SIGNAL +++\" or \"+++ superseded by execve ... +++\""};
     }
     // A call the task was in when it ended never returns.
     if (auto it = m_unfinished.find(r.pid); it != m_unfinished.end()) {
@@ -217,13 +221,36 @@ std::optional<TraceLineError> StraceParser::feed(std::string_view text, size_t l
     const size_t end = s.find(" resumed>");
     if (end == std::string_view::npos) return TraceLineError{line, "expected \"<... NAME resumed>\""};
     const std::string name(s.substr(5, end - 5));
-    auto it = m_unfinished.find(r.pid);
-    if (it == m_unfinished.end() || it->second.head.name != name)
+    // An execve that moved to this id resumes here; its task's own unfinished call (if any) was
+    // ended by the "superseded" line.
+    auto& from = m_pid_changed.count(r.pid) && m_pid_changed.at(r.pid).head.name == name ? m_pid_changed : m_unfinished;
+    auto it = from.find(r.pid);
+    if (it == from.end() || it->second.head.name != name)
       return TraceLineError{line, "task " + std::to_string(r.pid) + " resumes " + name + ", which it did not begin"};
     Pending p = std::move(it->second);
-    m_unfinished.erase(it);
+    from.erase(it);
     const std::string whole = p.text + std::string(s.substr(end + 9));
     return complete(std::move(p.head), whole, line);
+  }
+  // "4376 execve(... <pid changed to 4375 ...>": a non-leader thread's execve, resumed under
+  // the leader's id (de_thread()).
+  constexpr std::string_view kPidChanged = "<pid changed to ";
+  if (const size_t at = s.rfind(kPidChanged); at != std::string_view::npos && s.ends_with(" ...>")) {
+    const std::string_view num = s.substr(at + kPidChanged.size(), s.size() - 5 - at - kPidChanged.size());
+    const auto to = parse_decimal(num);
+    std::string_view call = s.substr(0, at);
+    if (!call.empty() && call.back() == ' ') call.remove_suffix(1);
+    const size_t open = call.find('(');
+    if (!to || *to == 0 || *to > UINT32_MAX || open == std::string_view::npos || open == 0)
+      return TraceLineError{line, "expected NAME(ARGS <pid changed to N ...>"};
+    if (m_unfinished.count(r.pid))
+      return TraceLineError{line, "task " + std::to_string(r.pid) + " makes a call inside " + m_unfinished.at(r.pid).head.name};
+    const auto key = static_cast<uint32_t>(*to);
+    if (m_pid_changed.count(key)) return TraceLineError{line, "two calls move to task " + std::to_string(key) + " at once"};
+    r.name = std::string(call.substr(0, open));
+    r.new_pid = key;
+    m_pid_changed.emplace(key, Pending{.head = std::move(r), .text = std::string(call)});
+    return std::nullopt;
   }
   constexpr std::string_view kUnfinished = "<unfinished ...>";
   if (s.size() >= kUnfinished.size() && s.substr(s.size() - kUnfinished.size()) == kUnfinished) {
@@ -246,8 +273,10 @@ std::optional<TraceLineError> StraceParser::feed(std::string_view text, size_t l
 }
 
 std::vector<TraceRecord> StraceParser::finish() {
-  for (auto& [pid, p] : m_unfinished) m_done.push_back(std::move(p.head));
-  m_unfinished.clear();
+  for (auto* pending : {&m_unfinished, &m_pid_changed}) {
+    for (auto& [pid, p] : *pending) m_done.push_back(std::move(p.head));
+    pending->clear();
+  }
   std::stable_sort(m_done.begin(), m_done.end(), [](const TraceRecord& a, const TraceRecord& b) { return a.line < b.line; });
   return std::move(m_done);
 }

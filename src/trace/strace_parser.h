@@ -19,7 +19,9 @@ namespace tlbsim::trace {
 
 /// One system call, or one of a task's ends.
 struct TraceRecord {
-  enum class Kind : uint8_t { Syscall, Exited, Killed, Signal };
+  /// Superseded: a thread group's leader ended by another thread's execve (de_thread()), which
+  /// takes its id ("+++ superseded by execve in pid N +++").
+  enum class Kind : uint8_t { Syscall, Exited, Killed, Signal, Superseded };
   Kind kind = Kind::Syscall;
   size_t line = 0;                ///< 1-based line of its first half in the input
   uint32_t pid = 0;               ///< the task (thread) id; 0 when the log has none (strace without -f)
@@ -31,6 +33,9 @@ struct TraceRecord {
   std::string ret;
   std::string error;  ///< the errno name of a failed call ("ENOMEM"), else empty
   int exit_code = 0;  ///< Exited: the status
+  /// An execve by a thread other than its group's leader: the id the task has once the call
+  /// returns (the leader's; strace's "<pid changed to N ...>"). 0: unchanged.
+  uint32_t new_pid = 0;
   bool failed() const { return !error.empty() || ret == "-1"; }
 };
 
@@ -56,6 +61,8 @@ class StraceParser {
   };
   std::optional<TraceLineError> complete(TraceRecord r, std::string_view call, size_t line);
   std::map<uint32_t, Pending> m_unfinished;
+  /// execve calls whose task takes another id: by the id that resumes them.
+  std::map<uint32_t, Pending> m_pid_changed;
   std::vector<TraceRecord> m_done;
 };
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "kernel/policy.h"
@@ -13,6 +15,8 @@
 #include "scenarios/memory_estimate.h"
 #include "scenarios/runner.h"
 #include "support/valid_scenario_gen.h"
+#include "trace/import.h"
+#include "trace/trace_file.h"
 
 using namespace tlbsim;
 using namespace tlbsim::scenarios;
@@ -118,12 +122,12 @@ TEST_CASE("max-memory: a scenario whose estimate is over the limit is rejected w
 }
 
 TEST_CASE("the memory estimate saturates instead of wrapping on counts past 2^64", "[scenarios][memory]") {
-  // exit walks every page of the mm, and each page costs invalidations per bound device:
-  // 2^16 VMAs of 2^24 pages with 2^20 devices bound is 2^63 events per exit.
+  // Populating a page costs invalidations per bound device: 2^16 populated VMAs of 2^24 pages
+  // with 2^21 devices bound is 2^64 events at setup alone.
   ScenarioSpec s;
   s.mms.push_back(MmSpec{.name = "mm"});
-  s.mms[0].vmas.assign(size_t{1} << 16, VmaSpec{.pages = uint64_t{1} << 24});
-  s.mms[0].bind.assign(size_t{1} << 20, "dev");
+  s.mms[0].vmas.assign(size_t{1} << 16, VmaSpec{.pages = uint64_t{1} << 24, .populate = Populate::Write});
+  s.mms[0].bind.assign(size_t{1} << 21, "dev");
   for (const char* name : {"T0", "T1"}) s.threads.push_back(ThreadSpec{.name = name, .mm = "mm", .ops = {OpSpec{.op = "exit"}}});
   const MemoryEstimate e = estimate_memory(s);
   CHECK(e.events == kSaturated);
@@ -147,4 +151,36 @@ TEST_CASE("the memory estimate counts an mmap of a file by its own pages, howeve
   const uint64_t one = frames(1), hundred = frames(100);
   CHECK(hundred > one);
   CHECK(hundred - one <= 99 * (one + 1));  // linear in the mappings, not quadratic
+}
+
+TEST_CASE("a reservation of 2^24 pages touched in a few places costs its munmap, fork and exit per present page", "[scenarios][memory]") {
+  // What allocators and runtimes do (tests/trace/recorded/edge-cases.strace): reserve a large
+  // range, use a little of it. The ops that cross it act on its present pages and its VMAs only.
+  const std::string text = R"({"scenarios": [{"name": "reserve", "source": "test", "max_steps": 4294967296,
+    "mms": [{"name": "mm"}],
+    "threads": [{"name": "T", "cpu": 0, "mm": "mm", "ops": [
+      {"op": "mmap", "addr": "0x7f0000000000", "pages": 16777216, "prot": "rw"},
+      {"op": "write", "addr": "0x7f0000000000"}, {"op": "write", "addr": "0x7f0800000000", "pages": 3},
+      {"op": "mprotect", "addr": "0x7f0400000000", "pages": 8388608, "prot": "r"},
+      "fork",
+      {"op": "munmap", "addr": "0x7f0000000000", "pages": 16777216}, "exit"]}]}]})";
+  const ScenarioFile f = parse_scenario_text(text, "reserve.json");
+  const MemoryEstimate e = estimate_memory(f.scenarios[0]);
+  CHECK(e.bytes < (uint64_t{256} << 20));
+  check_covers(f.scenarios[0], "reserve.json");
+}
+
+TEST_CASE("the memory estimate covers the frames, events and steps of real runs of imported recordings", "[scenarios][memory]") {
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(TLBSIM_SOURCE_DIR) / "tests/trace/recorded"))
+    if (e.path().extension() == ".strace") {
+      std::ifstream in(e.path());
+      std::stringstream text;
+      text << in.rdbuf();
+      uint64_t unreadable = 0;
+      const trace::Trace tr = trace::read_trace(text.str(), 1, &unreadable);
+      REQUIRE(unreadable == 0);
+      const trace::ImportResult r = trace::import_trace(tr.records, {}, tr.faults);
+      const ScenarioFile f = parse_scenario_text(r.document.dump(), e.path().filename().string());
+      check_covers(f.scenarios[0], e.path().filename().string());
+    }
 }

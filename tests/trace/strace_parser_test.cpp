@@ -55,6 +55,30 @@ TEST_CASE("strace: an unfinished call and its resumed half are one record, at th
   CHECK(r[1].ret == "0");
 }
 
+TEST_CASE("strace: a thread's execve resumes under its leader's id, and the leader ends 'superseded'", "[trace]") {
+  // Recorded (tests/trace/recorded/edge-cases.strace): thread 4376 of process 4375 execs while
+  // the leader 4375 waits in pause(); the leader's own call never returns.
+  const auto r = parse({
+      "4375  1796498666.423600 pause( <unfinished ...>",
+      "4376  1796498666.423737 execve(\"/bin/true\", [\"/bin/true\"], 0x7ffe71b449e0 /* 37 vars */ <pid changed to 4375 ...>",
+      "4375  1796498666.423887 +++ superseded by execve in pid 4376 +++",
+      "4375  1796498666.423901 <... execve resumed>) = 0",
+      "4375  1796498666.423918 brk(NULL)       = 0x555d1759a000",
+  });
+  REQUIRE(r.size() == 4);
+  CHECK(r[0].name == "pause");
+  CHECK(r[0].ret.empty());  // ended by the execve
+  CHECK(r[1].name == "execve");
+  CHECK(r[1].pid == 4376);
+  CHECK(r[1].new_pid == 4375);
+  CHECK(r[1].args.size() == 3);
+  CHECK(r[1].ret == "0");
+  CHECK(r[2].kind == TraceRecord::Kind::Superseded);
+  CHECK(r[2].pid == 4375);
+  CHECK(r[3].name == "brk");
+  CHECK(r[3].pid == 4375);
+}
+
 TEST_CASE("strace: a failed call keeps its errno, and exit_group's result is '?'", "[trace]") {
   const auto r = parse({
       "6717  1796494917.851106 execve(\"/root/.cargo/bin/bash\", [\"bash\"], 0x7fff89592bc8 /* 41 vars */) = -1 ENOENT (No such file "
