@@ -12,8 +12,11 @@
 // syncs, sim_ns (simulated invalidation + refill ns), after_return (windows open after their
 // op returned), recorded_ms (the program's run time under strace and perf, first to last traced
 // event), wall_ratio (one replay's wall time / recorded_ms: below 1, the replay is faster than
-// the program was), frames_peak (frames the machine held at most: data and page-table pages) and
-// bytes_per_frame (PhysMem::state_bytes() / frames_peak: the model's memory per simulated page).
+// the program was), frames_peak (frames the machine held at most: data and page-table pages),
+// bytes_per_frame (PhysMem::state_bytes() / frames_peak: the model's memory per page it holds,
+// table bodies and the frame vector's spare capacity included), mapped_pages (the most pages the
+// program had mapped at once, as the import saw them) and bytes_per_mapped_page (state bytes per
+// simulated mapped page: what the model costs per page of the program's address space).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -99,6 +102,9 @@ void BM_Replay(benchmark::State& state, const std::string& name, const std::stri
   state.counters["wall_ratio"] = s.recorded_ns ? wall_ns / iterations / double(s.recorded_ns) : 0;
   state.counters["frames_peak"] = double(r.frames_peak);
   state.counters["bytes_per_frame"] = r.frames_peak ? double(r.state_bytes) / double(r.frames_peak) : 0;
+  state.counters["mapped_pages"] = double(rp->summary.peak_mapped_pages);
+  state.counters["bytes_per_mapped_page"] =
+      rp->summary.peak_mapped_pages ? double(r.state_bytes) / double(rp->summary.peak_mapped_pages) : 0;
 }
 
 [[maybe_unused]] const int kRegistered = [] {

@@ -2,6 +2,7 @@
 #include "scenarios/detector.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -87,11 +88,20 @@ class Detector {
   }
 
  private:
-  /// The op `actor` was running when it emitted event `seq`, or null (the setup, no ops).
-  static const OpSpan* op_of(std::span<const OpSpan> ops, uint16_t actor, uint64_t seq) {
-    for (const OpSpan& o : ops)
-      if (o.actor == actor && o.begin <= seq && (o.end == 0 || seq < o.end)) return &o;
-    return nullptr;
+  /// The op `actor` was running when it emitted event `seq`, or null (the setup, no ops). An
+  /// actor runs one op at a time, so its spans are disjoint and in order of beginning: the one
+  /// that began last at or before `seq`, if it had not ended by then. (Indexed once per run: a
+  /// recorded program has tens of thousands of ops and as many windows.)
+  const OpSpan* op_of(std::span<const OpSpan> ops, uint16_t actor, uint64_t seq) {
+    if (m_ops_by_actor.empty())
+      for (const OpSpan& o : ops) m_ops_by_actor[o.actor].push_back(&o);
+    const auto it = m_ops_by_actor.find(actor);
+    if (it == m_ops_by_actor.end()) return nullptr;
+    const std::vector<const OpSpan*>& spans = it->second;
+    auto after = std::upper_bound(spans.begin(), spans.end(), seq, [](uint64_t q, const OpSpan* o) { return q < o->begin; });
+    if (after == spans.begin()) return nullptr;
+    const OpSpan* o = *std::prev(after);
+    return (o->end == 0 || seq < o->end) ? o : nullptr;
   }
 
   /// Which op made each window's entry stale, and whether the window was still open when that op
@@ -236,7 +246,11 @@ class Detector {
     if (severity(c) > severity(w.cls)) w.cls = c;
   }
 
-  void check_leaf(const LeafKey& k, LeafEntry& le, uint64_t va, const Event& cause, const std::string& what) {
+  /// What opened a window, built only when one opens (a PTE store's description is text work
+  /// on every store otherwise).
+  using What = std::function<std::string()>;
+
+  void check_leaf(const LeafKey& k, LeafEntry& le, uint64_t va, const Event& cause, const What& what) {
     if (le.window >= 0) {
       recheck_leaf(k, le, cause);
       return;
@@ -256,11 +270,11 @@ class Detector {
     w.writable = le.writable;
     w.cls = x == Excess::Moved ? WindowClass::Stale : WindowClass::Permission;
     w.open = ref(cause);
-    w.open_what = what;
+    w.open_what = what();
     le.window = open_window(std::move(w));
   }
 
-  void check_walk(const WalkKey& k, WalkEntry& we, const Event& cause, const std::string& what) {
+  void check_walk(const WalkKey& k, WalkEntry& we, const Event& cause, const What& what) {
     const auto& [mm, level, prefix, ht] = k;
     const uint64_t va = prefix << level_shift(level);
     const Eff eff = eff_entry(mm, level, va);
@@ -286,7 +300,7 @@ class Detector {
     w.pfn = we.table;
     w.cls = WindowClass::Stale;
     w.open = ref(cause);
-    w.open_what = what;
+    w.open_what = what();
     we.window = open_window(std::move(w));
   }
 
@@ -300,24 +314,39 @@ class Detector {
       const Pte p{raw};
       return (e.level >= 2 && p.present() && !p.huge()) ? "table pfn " + std::to_string(p.pfn().value()) : describe_pte(p);
     };
-    const std::string what = std::string(names[e.level & 7 ? std::min<int>(e.level, 4) : 0]) + " " + hex(e.va) + ": " + entry(e.old_val) +
-                             " -> " + entry(e.new_val);
+    const What what = [&] {
+      return std::string(names[e.level & 7 ? std::min<int>(e.level, 4) : 0]) + " " + hex(e.va) + ": " + entry(e.old_val) + " -> " +
+             entry(e.new_val);
+    };
     const uint64_t lo = e.va >> kPageShift, hi = e.end >> kPageShift;
-    // Leaf entries whose pages intersect the store's span (huge entries start up to 511 pages before).
-    const uint64_t from = lo >= 511 ? lo - 511 : 0;
+    // Leaf entries whose pages intersect the store's span (huge entries start up to 511 pages
+    // before; with none cached, no entry before the span can reach into it).
+    const uint64_t from = m_huge_leaves == 0 ? lo : lo >= 511 ? lo - 511 : 0;
     for (auto it = m_leaf.lower_bound(LeafKey{mm, from, false, HolderTag{}}); it != m_leaf.end(); ++it) {
       const auto& [kmm, vpn, huge, ht] = it->first;
       if (kmm != mm || vpn >= hi) break;
       if (vpn + (huge ? 512 : 1) <= lo) continue;
       check_leaf(it->first, it->second, e.va, e, what);
     }
-    if (e.level >= 2)
-      for (auto& [k, we] : m_walk) {
+    // Walk-cache entries of this mm at the store's level or below whose span meets the store's
+    // (level 1 up: a walk-cache entry caches a table pointer, level_shift() starts at 1).
+    if (e.level >= 2 && e.end <= e.va) {
+      for (auto& [k, we] : m_walk) {  // an empty span (never emitted): the plain scan
         const auto& [kmm, level, prefix, ht] = k;
         if (kmm != mm || level > e.level) continue;
         const uint64_t s = prefix << level_shift(level), t = s + (uint64_t{1} << level_shift(level));
         if (s < e.end && e.va < t) check_walk(k, we, e, what);
       }
+    } else if (e.level >= 2) {
+      for (uint8_t lv = 1; lv <= e.level; ++lv) {
+        const uint64_t first = e.va >> level_shift(lv), last = (e.end - 1) >> level_shift(lv);
+        for (auto it = m_walk.lower_bound(WalkKey{mm, lv, first, HolderTag{}}); it != m_walk.end(); ++it) {
+          const auto& [kmm, level, prefix, ht] = it->first;
+          if (kmm != mm || level != lv || prefix > last) break;
+          check_walk(it->first, it->second, e, what);
+        }
+      }
+    }
   }
 
   LeafKey leaf_key(const Event& e) const {
@@ -383,14 +412,15 @@ class Detector {
       case EventKind::PteStore: on_pte_store(e); break;
       case EventKind::Fill: {
         const LeafKey k = leaf_key(e);
+        if (std::get<2>(k) && !m_leaf.contains(k)) ++m_huge_leaves;
         auto& le = m_leaf[k] = LeafEntry{e.pfn, bool(e.flags & kEvWrite), -1};
-        check_leaf(k, le, e.va, e, "filled with a translation its PTE no longer allows");
+        check_leaf(k, le, e.va, e, [] { return std::string("filled with a translation its PTE no longer allows"); });
         break;
       }
       case EventKind::WalkFill: {
         const WalkKey k = walk_key(e);
         auto& we = m_walk[k] = WalkEntry{e.pfn, -1};
-        check_walk(k, we, e, "filled with a table pointer its upper entry no longer holds");
+        check_walk(k, we, e, [] { return std::string("filled with a table pointer its upper entry no longer holds"); });
         break;
       }
       case EventKind::Drop:
@@ -404,6 +434,7 @@ class Detector {
           auto it = m_leaf.find(leaf_key(e));
           if (it == m_leaf.end()) break;
           if (it->second.window >= 0) close_window(it->second.window, e);
+          if (std::get<2>(it->first)) --m_huge_leaves;
           m_leaf.erase(it);
         }
         break;
@@ -477,15 +508,17 @@ class Detector {
 
   DetectorResult m_r;
   uint16_t m_setup_actor = 0;
-  const Event* m_event = nullptr;                    ///< the event being judged
-  std::vector<Cause> m_cause;                        ///< by window id
-  std::unordered_map<uint64_t, Cause> m_last_store;  ///< pte_key -> the latest kernel store there
-  uint64_t m_step = 0;                               ///< the step the current event belongs to
-  std::vector<uint64_t> m_open_step;                 ///< by window id: the step that opened it
-  std::vector<bool> m_transient;                     ///< by window id
-  std::unordered_map<uint64_t, uint64_t> m_entry;    ///< slot_key(table pfn, index) -> the entry's raw value
-  std::unordered_map<uint16_t, uint32_t> m_root;     ///< mm -> its PGD's pfn (from its level-4 stores)
+  const Event* m_event = nullptr;                                           ///< the event being judged
+  std::vector<Cause> m_cause;                                               ///< by window id
+  std::unordered_map<uint64_t, Cause> m_last_store;                         ///< pte_key -> the latest kernel store there
+  uint64_t m_step = 0;                                                      ///< the step the current event belongs to
+  std::vector<uint64_t> m_open_step;                                        ///< by window id: the step that opened it
+  std::vector<bool> m_transient;                                            ///< by window id
+  std::unordered_map<uint64_t, uint64_t> m_entry;                           ///< slot_key(table pfn, index) -> the entry's raw value
+  std::unordered_map<uint16_t, uint32_t> m_root;                            ///< mm -> its PGD's pfn (from its level-4 stores)
+  std::unordered_map<uint16_t, std::vector<const OpSpan*>> m_ops_by_actor;  ///< op_of()'s index
   std::map<LeafKey, LeafEntry> m_leaf;
+  size_t m_huge_leaves = 0;  ///< keys of m_leaf for huge entries
   std::map<WalkKey, WalkEntry> m_walk;
   std::unordered_map<uint32_t, std::vector<int>> m_frame_windows;
   std::unordered_map<uint32_t, bool> m_free;

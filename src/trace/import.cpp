@@ -64,6 +64,7 @@ struct Mm {
   uint32_t users = 0;    ///< processes (thread groups) running in it: a vfork child shares its parent's
   std::vector<std::string> bind;
   std::set<uint64_t> touched;  ///< pages faulted since they were last mapped or zapped
+  uint64_t mapped = 0;         ///< pages `maps` covers
 
   void forget_touches(uint64_t lo, uint64_t hi) { touched.erase(touched.lower_bound(lo), touched.lower_bound(hi)); }
 
@@ -82,7 +83,10 @@ struct Mm {
     forget_touches(lo, hi);
     split_at(lo);
     split_at(hi);
-    for (auto it = maps.lower_bound(lo); it != maps.end() && it->first < hi;) it = maps.erase(it);
+    for (auto it = maps.lower_bound(lo); it != maps.end() && it->first < hi;) {
+      mapped -= (it->second.hi - it->first) / kPageSize;
+      it = maps.erase(it);
+    }
   }
   bool overlaps(uint64_t lo, uint64_t hi) const {
     auto it = maps.upper_bound(lo);
@@ -134,6 +138,7 @@ class Importer {
       m_line = r.line;
       if (!m_root) m_root = r.pid;
       on_record(r);
+      note_mapped();
     }
     for (; f < faults.size(); ++f) on_fault(faults[f]);
     return result();
@@ -263,6 +268,13 @@ class Importer {
       ++m_sum.device_touches;
     }
     m_run = run;
+  }
+
+  /// The most pages the traced processes had mapped at once (as far as the trace saw them).
+  void note_mapped() {
+    uint64_t now = 0;
+    for (const Mm& mm : m_mms) now += mm.exited ? 0 : mm.mapped;
+    m_sum.peak_mapped_pages = std::max(m_sum.peak_mapped_pages, now);
   }
 
   bool is_device_mm(const Mm& mm) const { return !m_device_mm.empty() && mm.name == m_device_mm; }
@@ -458,6 +470,7 @@ class Importer {
     Mm& cm = m_mms[mm];
     const Mm& pm2 = m_mms[parent_mm];
     cm.maps = pm2.maps;
+    cm.mapped = pm2.mapped;
     cm.cur_brk = pm2.cur_brk;
     cm.users = 1;
     op(parent, ordered_json{{"op", "fork"}, {"name", child_name}});
@@ -488,6 +501,7 @@ class Importer {
     Mapping x = m;
     x.hi = hi;
     mm.maps.emplace(lo, x);
+    mm.mapped += (hi - lo) / kPageSize;
     mm.reach->add(lo, hi);
   }
 

@@ -56,6 +56,9 @@ struct ImportSummary {
   uint64_t device_touches = 0;                   ///< pages the device touches after them (--device-access mirror, window:N)
   uint64_t device_retouches = 0;                 ///< pages the device touches again after a call (--device-access window:N)
   uint64_t processes = 0, threads = 0, ops = 0;  ///< the scenario's process images (mms), threads and ops
+  /// The most pages the traced calls had mapped at once, over all processes (what execve maps
+  /// without a traced call not included).
+  uint64_t peak_mapped_pages = 0;
 };
 
 // NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json's noexcept move asserts its invariant
