@@ -7,6 +7,7 @@
 #include "cli/cli_common.h"
 #include "cli/output_set.h"
 #include "cli/sweep_request.h"
+#include "cli/sweep_scenario_svg.h"
 #include "model/saturating.h"
 #include "scenarios/costs.h"
 #include "scenarios/loader.h"
@@ -94,14 +95,14 @@ bool is_scenario_workload(const std::string& workload) {
 }
 
 int sweep_scenario_workload(const po::variables_map& vm) {
-  for (const char* only : {"sizes", "svg", "shard", "json"})
+  for (const char* only : {"sizes", "shard", "json"})
     if (vm.count(only))
       throw UsageError(std::string("--") + only +
                        " is for a sweep over range sizes; a scenario workload runs at its own sizes (use --csv)");
   const std::string file = vm["workload"].as<std::string>();
   std::vector<NamedPath> inputs{{"--workload scenario file", file}};
   if (vm.count("costs")) inputs.push_back(NamedPath{"--costs file", vm["costs"].as<std::string>()});
-  OutputSet outputs(inputs, named_outputs(vm, {"csv"}));
+  OutputSet outputs(inputs, named_outputs(vm, {"csv", "svg"}));
   const SweepStrategies st = read_sweep_strategies(vm);
   const std::vector<std::string> policies =
       vm["policy"].defaulted() ? std::vector<std::string>{"old", "fixed"} : resolve_policies({vm["policy"].as<std::string>()});
@@ -127,6 +128,16 @@ int sweep_scenario_workload(const po::variables_map& vm) {
           Row{.strategy = strategy.label, .policy = p, .r = run_scenario_strategy(s, *kernel::find_policy(p), cpu, iommu, cost)});
     }
   if (vm.count("csv")) outputs.set("--csv", csv(rows, s.recorded_ns));
+  if (vm.count("svg")) {
+    std::vector<ScenarioSweepBar> bars;
+    for (const Row& x : rows)
+      bars.push_back(ScenarioSweepBar{.strategy = x.strategy,
+                                      .policy = x.policy,
+                                      .invalidation_ns = x.r.invalidation_ns(),
+                                      .refill_ns = x.r.iommu.refill_ns,
+                                      .run = x.refused_bytes == 0});
+    outputs.set("--svg", scenario_sweep_svg("tlbsim sweep of " + file + " (scenario " + s.name + ")", bars));
+  }
   outputs.commit();
   std::cout << text(file, s, rows);
   return kExitOk;

@@ -3,7 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
+
+#include "cli/svg_text.h"
 
 namespace tlbsim::cli {
 
@@ -13,26 +14,8 @@ constexpr double kW = 960, kH = 600, kLeft = 90, kRight = 250, kTop = 50, kBotto
 const char* const kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                 "#8c564b", "#e377c2", "#7f7f7f", "#17becf", "#bcbd22"};
 
-std::string fmt(const char* f, double a) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, a);
-  return b;
-}
-
-std::string esc(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<')
-      o += "&lt;";
-    else if (c == '>')
-      o += "&gt;";
-    else if (c == '&')
-      o += "&amp;";
-    else
-      o += c;
-  }
-  return o;
-}
+std::string fmt(const char* f, double a) { return svg_number(f, a); }
+std::string esc(const std::string& s) { return svg_escape(s); }
 
 /// Log axis from 10^floor(log10 lo) to 10^ceil(log10 hi) (x: from lo's power of two).
 struct LogAxis {

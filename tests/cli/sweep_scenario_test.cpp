@@ -60,12 +60,13 @@ TEST_CASE("sweep of an imported recording runs every default strategy under old 
   CHECK(fixed == 8);
 }
 
-TEST_CASE("sweep of an imported recording writes one CSV row per strategy and policy", "[cli][sweep]") {
+TEST_CASE("sweep of an imported recording writes one CSV row and one plotted bar per strategy and policy", "[cli][sweep]") {
   TempDir scratch, dir;
   const fs::path s = imported(dir, scratch);
   const fs::path csv = dir.path / "out.csv";
-  const Outcome o =
-      run_tlbsim("sweep --workload " + q(s) + " --strategies iommu:per-page,iommu:range --policy fixed --csv " + q(csv), scratch);
+  const fs::path svg = dir.path / "out.svg";
+  const Outcome o = run_tlbsim(
+      "sweep --workload " + q(s) + " --strategies iommu:per-page,iommu:range --policy fixed --csv " + q(csv) + " --svg " + q(svg), scratch);
   REQUIRE(o.status == 0);
   std::istringstream in(read_text(csv));
   std::vector<std::string> lines;
@@ -74,6 +75,9 @@ TEST_CASE("sweep of an imported recording writes one CSV row per strategy and po
   CHECK(lines[0].starts_with("strategy,policy,cpu_flushes,"));
   CHECK(lines[1].starts_with("iommu:per-page,fixed,"));
   CHECK(lines[2].starts_with("iommu:range,fixed,"));
+  const std::string plot = read_text(svg);
+  CHECK_THAT(plot,
+             Catch::StartsWith("<svg") && Catch::Contains(">iommu:per-page fixed</text>") && Catch::Contains(">iommu:range fixed</text>"));
 }
 
 TEST_CASE("sweep of a scenario file refuses the options of a sweep over sizes, and files of several scenarios", "[cli][sweep]") {
