@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 using namespace tlbsim::test;  // NOLINT(google-build-using-namespace): the test support helpers
 }  // namespace
 
-TEST_CASE("record runs a program under strace and perf, and import makes a scenario of its trace", "[cli][record]") {
+TEST_CASE("record runs a program under strace and perf, import makes a scenario of its trace, and run and sweep take it", "[cli][record]") {
   TempDir scratch, dir;
   const fs::path trace = dir.path / "t.trace", scenario = dir.path / "s.json";
   const std::string program = " -- /bin/sh -c 'x=$(echo hello); echo $x'";
@@ -37,6 +37,9 @@ TEST_CASE("record runs a program under strace and perf, and import makes a scena
   CHECK_THAT(read_text(scenario), Catch::Contains(R"("op": "fork")"));  // the shell forks for $(...)
   const Outcome run = run_tlbsim("run " + q(scenario), scratch);
   CHECK(run.status == 0);
+  const Outcome sweep = run_tlbsim("sweep --workload " + q(scenario) + " --strategies iommu:range,iommu:full", scratch);
+  CHECK(sweep.status == 0);
+  CHECK_THAT(sweep.out, Catch::Contains("iommu:range            fixed") && Catch::Contains("iommu:full             old"));
 }
 
 TEST_CASE("record without a program is a usage error", "[cli][record]") {
