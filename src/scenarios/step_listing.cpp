@@ -4,8 +4,9 @@
 namespace tlbsim::scenarios {
 
 std::string step_listing(const ScenarioSpec& s, const RunResult& r) {
-  std::string out = "-- steps of " + s.name + " under " + r.policy +
-                    " (a schedule names THREAD, THREAD:N steps, THREAD:op through its op, THREAD@LABEL to stop before a label, THREAD* to the end)\n";
+  std::string out =
+      "-- steps of " + s.name + " under " + r.policy +
+      " (a schedule names THREAD, THREAD:N steps, THREAD:op through its op, THREAD@LABEL to stop before a label, THREAD* to the end)\n";
   size_t n = 0;
   for (const StepRecord& st : r.trace) {
     if (st.priming) continue;

@@ -53,12 +53,13 @@ TEST_CASE("run --schedule as a JSON array or comma-separated steps gives the sam
 
 TEST_CASE("run --schedule: errors are placed in the option's text", "[scenarios][loader]") {
   CHECK(errors(R"(["A", "nobody", 7])") ==
-        std::vector<std::string>{
-            "--schedule:1:7: /1: schedule names thread \"nobody\", which does not exist",
-            "--schedule:1:17: /2: expected a step \"THREAD\", \"THREAD:N\", \"THREAD:op\", \"THREAD@FUNCTION\" or \"THREAD*\", got an integer"});
-  CHECK(errors("A:0,B@,C") == std::vector<std::string>{"--schedule:1:1: /0: expected a step count 1..999999999 or \"op\" after ':' in \"A:0\"",
-                                                       "--schedule:1:5: /1: expected a function name after '@' in \"B@\"",
-                                                       "--schedule:1:8: /2: schedule names thread \"C\", which does not exist"});
+        std::vector<std::string>{"--schedule:1:7: /1: schedule names thread \"nobody\", which does not exist",
+                                 "--schedule:1:17: /2: expected a step \"THREAD\", \"THREAD:N\", \"THREAD:op\", \"THREAD@FUNCTION\" or "
+                                 "\"THREAD*\", got an integer"});
+  CHECK(errors("A:0,B@,C") ==
+        std::vector<std::string>{"--schedule:1:1: /0: expected a step count 1..999999999 or \"op\" after ':' in \"A:0\"",
+                                 "--schedule:1:5: /1: expected a function name after '@' in \"B@\"",
+                                 "--schedule:1:8: /2: schedule names thread \"C\", which does not exist"});
   CHECK(errors("[\"A\",") ==
         std::vector<std::string>{
             "--schedule:1:6: JSON syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal"});
