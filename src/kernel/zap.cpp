@@ -103,8 +103,15 @@ Task<> unmap_single_vma(Kernel& k, MmuGather& tlb, Vma vma, uint64_t start, uint
   tlb_start_vma(k, tlb, vma);
   // unmap_page_range() -> zap_p4d/pud/pmd_range(): one PMD (2 MiB) at a time.
   for (uint64_t a = start; a < end;) {
-    const uint64_t next = std::min(end, (a + kPmdSize) & ~(kPmdSize - 1));
     const PteRef pmd = tlb.mm->pt().lookup(Vaddr{a}, 2);
+    if (!pmd.valid()) {
+      // zap_p4d_range()/zap_pud_range(): a none PGD or PUD entry (pgd/pud_none_or_clear_bad())
+      // is skipped whole, 512 GiB or 1 GiB at once; there is no table below it to zap.
+      const uint64_t span = tlb.mm->pt().lookup(Vaddr{a}, 3).valid() ? kPudSize : kPudSize * 512;
+      a = std::min(end, (a + span) & ~(span - 1));
+      continue;
+    }
+    const uint64_t next = std::min(end, (a + kPmdSize) & ~(kPmdSize - 1));
     // zap_pmd_range(): a huge PMD, or one a split in progress holds invalid (still
     // pmd_trans_huge(); both routes below wait for the PMD lock).
     if (pmd.valid() && pmd_trans_huge(tlb.mm->pt().get(pmd))) {

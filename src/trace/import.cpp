@@ -28,6 +28,26 @@ std::string hex(uint64_t v) {
   return o.str();
 }
 
+/// Text from the trace as a scenario may hold it: printable ASCII kept, any other byte and the
+/// backslash as "\xNN" (strace escapes such bytes itself, so only a trace edited by hand or cut
+/// mid-character has them; a scenario's names are printable UTF-8, and distinct names stay
+/// distinct).
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f && c != '\\') {
+      out += c;
+    } else {
+      static const char* const kHex = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
 uint64_t page_up(uint64_t bytes) { return (bytes + kPageSize - 1) & ~(kPageSize - 1); }
 
 bool has_flag(const std::string& flags, const std::string& f) {
@@ -548,9 +568,9 @@ class Importer {
       const size_t open = fd.find('<');
       // strace -y names the file ("3</usr/lib/libc.so.6>"); without it each mapping gets a
       // file of its own, since a descriptor number says nothing about which file it was.
-      m.file = open != std::string::npos && fd.back() == '>'
-                   ? fd.substr(open + 1, fd.size() - open - 2)
-                   : "fd " + fd + " of task " + std::to_string(r.pid) + " at line " + std::to_string(r.line);
+      m.file = printable(open != std::string::npos && fd.back() == '>'
+                             ? fd.substr(open + 1, fd.size() - open - 2)
+                             : "fd " + fd + " of task " + std::to_string(r.pid) + " at line " + std::to_string(r.line));
       const uint64_t off = arg(r, 5);
       m.index = off / kPageSize;
       if (m.file.empty() || m.index + (hi - lo) / kPageSize > kMaxOpPages) {
@@ -642,7 +662,9 @@ class Importer {
 
   void on_brk(const TraceRecord& r, Task& t) {
     Mm& mm = mm_of(t);
-    const uint64_t now = page_up(result(r));
+    const uint64_t ret = result(r);
+    if (ret == 0 || ret > kTaskSize) return ignore("brk outside user space");
+    const uint64_t now = page_up(ret);
     if (!mm.cur_brk) {
       // The first brk() of an image tells where its heap begins (exec's set_brk()).
       if (mm.forked) return ignore("brk of a fork child whose parent never called brk");
@@ -694,12 +716,18 @@ class Importer {
   ImportResult result() {
     ordered_json s;
     s["name"] = m_opt.name;
-    s["source"] = m_opt.source.empty() ? "tlbsim import" : m_opt.source;
+    s["source"] = m_opt.source.empty() ? "tlbsim import" : printable(m_opt.source);
     s["description"] = "A recorded program's memory system calls, imported by tlbsim import (docs/workloads.md).";
     s["cpus"] = m_opt.cpus;
     s["max_steps"] = kImportMaxSteps;
     // The program's recorded run time, for rates per recorded second (tlbsim sweep --workload).
-    if (m_last_us > m_first_us) s["recorded_ns"] = (m_last_us - m_first_us) * 1000;
+    // A span past the scenario format's 2^50 ns (13 days) says the times are not one recording's.
+    if (m_last_us > m_first_us) {
+      if (m_last_us - m_first_us <= (uint64_t{1} << 50) / 1000)
+        s["recorded_ns"] = (m_last_us - m_first_us) * 1000;
+      else
+        ignore("run time: the trace's times span more than 13 days");
+    }
     const auto dev = device_mm();
     ordered_json devices = ordered_json::array();
     if (dev) {

@@ -307,3 +307,14 @@ TEST_CASE("import: --device busiest binds the device to the process image that t
   CHECK(scenario(plain)["mms"][0]["bind"] == ordered_json::parse(R"(["dev"])"));
   CHECK(scenario(plain)["mms"][0]["name"] == "1/1 driver");
 }
+
+TEST_CASE("import: a file name with bytes that are not printable ASCII is escaped, and stays distinct", "[trace]") {
+  const ImportResult r = import_text(
+      "1 1.0 execve(\"/bin/p\", [\"p\"], 0x1 /* 1 vars */) = 0\n"
+      "1 1.1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 3</tmp/a\xff\x01>, 0) = 0x7f0000000000\n"
+      "1 1.2 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 3</tmp/a\\xff\\x01>, 0) = 0x7f0000001000\n",
+      ImportOptions{.device = ImportOptions::Device::None});
+  const ordered_json& ops = thread(r, "T1/1")["ops"];
+  CHECK(ops[0]["file"] == "/tmp/a\\xff\\x01");
+  CHECK(ops[1]["file"] == "/tmp/a\\x5cxff\\x5cx01");
+}
