@@ -23,9 +23,14 @@ bool any_pte(const AddressSpace& mm, uint64_t start, uint64_t end, P pred) {
   for (uint64_t a = start; a < end; a += kPageSize) {
     const PteRef r = mm.pt().lookup(Vaddr{a}, 1);
     if (!r.valid()) {
-      // No PTE table here: a huge PMD is its own entry; either way go on at the next PMD.
+      // No PTE table here: a huge PMD is its own entry; either way go on at the next PMD, or
+      // past the none PUD or PGD entry above when there is no PMD table either.
       const PteRef pmd = mm.pt().lookup(Vaddr{a}, 2);
-      if (pmd.valid() && pred(mm.pt().get(pmd))) return true;
+      if (!pmd.valid()) {
+        a = std::min(end, mm.pt().none_entry_end(Vaddr{a})) - kPageSize;
+        continue;
+      }
+      if (pred(mm.pt().get(pmd))) return true;
       a = ((a + kPmdSize) & ~(kPmdSize - 1)) - kPageSize;
       continue;
     }
@@ -161,8 +166,13 @@ Task<> copy_page_range(Kernel& k, AddressSpace& dst, AddressSpace& src, Vma vma)
   }
   // copy_p4d_range() .. copy_pmd_range(): one PTE table at a time; absent tables are skipped.
   for (uint64_t a = vma.start; a < vma.end;) {
-    const uint64_t next = std::min(vma.end, (a + kPmdSize) & ~(kPmdSize - 1));
     const PteRef pmd = src.pt().lookup(Vaddr{a}, 2);
+    if (!pmd.valid()) {
+      // copy_p4d_range()/copy_pud_range(): a none PGD or PUD entry is skipped whole.
+      a = std::min(vma.end, src.pt().none_entry_end(Vaddr{a}));
+      continue;
+    }
+    const uint64_t next = std::min(vma.end, (a + kPmdSize) & ~(kPmdSize - 1));
     bool copy_ptes = pmd.valid() && !src.pt().get(pmd).none();
     if (copy_ptes && pmd_trans_huge(src.pt().get(pmd))) {
       // copy_huge_pmd(): a file huge page is skipped, the child refaults it from the page cache.

@@ -107,8 +107,7 @@ Task<> unmap_single_vma(Kernel& k, MmuGather& tlb, Vma vma, uint64_t start, uint
     if (!pmd.valid()) {
       // zap_p4d_range()/zap_pud_range(): a none PGD or PUD entry (pgd/pud_none_or_clear_bad())
       // is skipped whole, 512 GiB or 1 GiB at once; there is no table below it to zap.
-      const uint64_t span = tlb.mm->pt().lookup(Vaddr{a}, 3).valid() ? kPudSize : kPudSize * 512;
-      a = std::min(end, (a + span) & ~(span - 1));
+      a = std::min(end, tlb.mm->pt().none_entry_end(Vaddr{a}));
       continue;
     }
     const uint64_t next = std::min(end, (a + kPmdSize) & ~(kPmdSize - 1));

@@ -35,6 +35,12 @@ PteRef PageTable::walked_to(Vaddr va, unsigned level, Pfn table, const PteRef (&
   return PteRef{table, static_cast<uint16_t>(table_index(va.value(), level)), static_cast<uint8_t>(level)};
 }
 
+uint64_t PageTable::none_entry_end(Vaddr va) const {
+  const uint64_t span = lookup(va, 3).valid() ? kPudSize : kPudSize * kPtrsPerTable;
+  const uint64_t next = (va.value() + span) & ~(span - 1);
+  return next > va.value() ? next : UINT64_MAX;  // the last entry of the address space
+}
+
 PteRef PageTable::lookup(Vaddr va, unsigned level) const {
   if (const PteRef r = from_cursor(va, level); r.valid()) return r;
   Pfn t = m_pgd;

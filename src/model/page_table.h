@@ -46,6 +46,10 @@ class PageTable {
   /// The entry at `level` covering `va`, or an invalid ref if an upper table is missing (or a
   /// huge PMD stops the descent above `level`).
   PteRef lookup(Vaddr va, unsigned level) const;
+  /// For an address no PMD table maps (lookup(va, 2) invalid): the end of the none upper entry
+  /// over it, its PUD entry's 1 GiB or its PGD entry's 512 GiB, where a walk that skips none
+  /// entries (zap_pud_range(), copy_pud_range()) goes on.
+  uint64_t none_entry_end(Vaddr va) const;
   /// As lookup, but allocates missing intermediate tables (__pte_alloc, __pmd_alloc, __pud_alloc)
   /// and populates the upper entries, emitting their stores.
   PteRef alloc(Vaddr va, unsigned level, const char* func);

@@ -141,3 +141,36 @@ SCENARIO("truncate's zap is excluded by i_mmap_rwsem while free_pgtables() frees
 }
 
 }  // namespace tlbsim::kernel
+
+namespace tlbsim::kernel {
+
+TEST_CASE("munmap over none PGD and PUD entries skips them whole and still zaps every page past them", "[kernel][zap]") {
+  // A 64 GiB mapping across the 1 TiB boundary, touched only 2 GiB and 20 GiB past it: its
+  // first half is under a none PGD entry, and none PUD entries lie between the two pages. fork
+  // copies both pages past the none entries; munmap zaps them.
+  const std::string text = R"({"scenarios": [{"name": "sparse", "source": "test", "max_steps": 4294967296,
+    "mms": [{"name": "mm", "vmas": [{"start": "0xf800000000", "pages": 16777216}]}],
+    "threads": [{"name": "T", "cpu": 0, "mm": "mm", "ops": [
+      {"op": "write", "addr": "0x10080000000"}, {"op": "write", "addr": "0x10500000000"},
+      {"op": "fork", "name": "child"},
+      {"op": "munmap", "addr": "0xf800000000", "pages": 16777216},
+      {"op": "write", "addr": "0x10500000000"}]},
+      {"name": "C", "cpu": 1, "mm": "child", "ops": [{"op": "read", "addr": "0x10500000000"}, "exit"]}],
+    "schedule": ["T:op", "T:op", "T:op", "C:op", "T:op", "T:op", "C:op"]}]})";
+  const scenarios::ScenarioFile f = scenarios::parse_scenario_text(text, "sparse.json");
+  const RunResult r = scenarios::run_scenario(f.scenarios[0], *find_policy("fixed"), {.check_invariants = true});
+  REQUIRE(r.status == RunResult::Status::Completed);
+  size_t child_reads = 0, segv = 0, pte_clears = 0;
+  for (const Event& e : r.events) {
+    child_reads += e.kind == EventKind::Access && r.actors[e.actor] == "C";
+    segv += e.kind == EventKind::Signal;
+    pte_clears += e.kind == EventKind::PteStore && e.level == 1 && e.old_val != 0 && e.new_val == 0 && r.actors[e.actor] == "T";
+  }
+  // The child read its copy of the page 20 GiB on: fork copied the PTE past the none entries.
+  CHECK(child_reads == 1);
+  // munmap cleared both of the parent's PTEs, and the write after it found nothing: SIGSEGV.
+  CHECK(pte_clears == 2);
+  CHECK(segv == 1);
+}
+
+}  // namespace tlbsim::kernel
