@@ -98,7 +98,7 @@ int sweep_scenario_workload(const po::variables_map& vm) {
   for (const char* only : {"sizes", "shard", "json"})
     if (vm.count(only))
       throw UsageError(std::string("--") + only +
-                       " is for a sweep over range sizes; a scenario workload runs at its own sizes (use --csv)");
+                       " is for a sweep over range sizes; a scenario workload runs at its own sizes (use --csv or --svg)");
   const std::string file = vm["workload"].as<std::string>();
   std::vector<NamedPath> inputs{{"--workload scenario file", file}};
   if (vm.count("costs")) inputs.push_back(NamedPath{"--costs file", vm["costs"].as<std::string>()});
