@@ -296,13 +296,11 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s, const EstimateOptions& opt
         // block or a few power-of-two chunks).
         const uint64_t walked = std::min(pages, vmas);
         const uint64_t range = sat_add(pages, kStrideSlack);
-        uint64_t device_pages = 0;
-        if (options.iommu_range_pages) {
-          device_pages = sat_mul(mm_devices[mm], std::min(range, std::max(*options.iommu_range_pages, kBoundedRangePages)));
-        } else {
-          const uint64_t per_page = mm_per_page_devices[mm], other = mm_devices[mm] - per_page;
-          device_pages = sat_add(sat_mul(per_page, range), sat_mul(other, std::min(range, kBoundedRangePages)));
-        }
+        // A strategy in force (sweep) replaces the decodings of the devices bound at setup; one
+        // an sva_bind op binds keeps its decoding, so a per-page decoding is charged either way.
+        const uint64_t cap = options.iommu_range_pages ? std::max(*options.iommu_range_pages, kBoundedRangePages) : kBoundedRangePages;
+        const uint64_t per_page = mm_per_page_devices[mm], other = mm_devices[mm] - per_page;
+        const uint64_t device_pages = sat_add(sat_mul(per_page, range), sat_mul(other, std::min(range, cap)));
         const uint64_t device_events = sat_mul(device_pages, kEventsPerPagePerDevice);
         t.fixed(op.pointer, sat_add(sat_mul(walked, kEventsPerVma), device_events), sat_mul(walked, kStepsPerVma), 0);
         pages = std::min(pages, present);
