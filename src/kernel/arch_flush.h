@@ -21,19 +21,19 @@ namespace tlbsim::kernel {
 
 /// x86 flush_tlb_mm_range(): ranges above tlb_single_page_flush_ceiling widen to a full flush,
 /// and FIXED passes the widened (0, TLB_FLUSH_ALL) to the notifier.
-Task<> flush_tlb_mm_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, unsigned stride_shift, bool freed_tables);
+Task<> flush_tlb_mm_range(Kernel& k, AddressSpace& mm, VaRange range, unsigned stride_shift, bool freed_tables);
 /// arm64 __flush_tlb_range(): per-page TLBI (last level or all levels), or flush_tlb_mm() for
 /// MAX_TLBI_OPS pages and more without FEAT_TLBIRANGE.
-Task<> arm64_flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, uint64_t stride, bool last_level);
+Task<> arm64_flush_tlb_range(Kernel& k, AddressSpace& mm, VaRange range, uint64_t stride, bool last_level);
 
 /// flush_tlb_mm(): the whole ASID.
 Task<> flush_tlb_mm(Kernel& k, AddressSpace& mm);
 /// flush_tlb_range() for a VMA range (all levels).
-Task<> flush_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end);
+Task<> flush_tlb_range(Kernel& k, AddressSpace& mm, VaRange range);
 /// flush_tlb_page()
-Task<> flush_tlb_page(Kernel& k, AddressSpace& mm, uint64_t addr);
+Task<> flush_tlb_page(Kernel& k, AddressSpace& mm, Vaddr addr);
 /// flush_pmd_tlb_range(): a huge PMD's 2 MiB.
-Task<> flush_pmd_tlb_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end);
+Task<> flush_pmd_tlb_range(Kernel& k, AddressSpace& mm, VaRange range);
 
 /// struct arch_tlbflush_unmap_batch, the per-task tlb_ubc of deferred reclaim/migration flushes.
 struct TlbBatch {
@@ -45,7 +45,7 @@ struct TlbBatch {
 };
 /// arch_tlbbatch_add_pending(): queue a deferred flush; FIXED x86 sends (0, -1) to the notifier
 /// here, arm64 the page (__flush_tlb_page_nosync).
-Task<> arch_tlbbatch_add_pending(Kernel& k, TlbBatch& batch, AddressSpace& mm, uint64_t addr);
+Task<> arch_tlbbatch_add_pending(Kernel& k, TlbBatch& batch, AddressSpace& mm, Vaddr addr);
 /// arch_tlbbatch_flush(): complete every queued flush (x86 IPI full flush; arm64 DSB).
 void arch_tlbbatch_flush(Kernel& k, TlbBatch& batch);
 /// flush_tlb_batched_pending(): called under the PTL by zap/mprotect/mremap/madvise

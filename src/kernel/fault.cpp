@@ -24,7 +24,7 @@ Task<> ptep_set_access_flags(Kernel& k, AddressSpace& mm, PteRef r, uint64_t add
   const Pte old = mm.pt().get(r);
   if (old == entry) co_return;
   mm.pt().set(r, Vaddr{addr}, entry, "ptep_set_access_flags");
-  if (k.config().arch == Arch::Arm64 && dirty) co_await flush_tlb_page(k, mm, addr);
+  if (k.config().arch == Arch::Arm64 && dirty) co_await flush_tlb_page(k, mm, Vaddr{addr});
 }
 
 /// wp_page_copy(): copy to a new page, then switch the PTE with clear+flush before set, under
@@ -35,22 +35,22 @@ Task<FaultResult> wp_page_copy(Kernel& k, AddressSpace& mm, Vma vma, uint64_t ad
   const Pfn new_pfn = alloc_anon_page(k, vma, addr, "wp_page_copy");
   copy_page(k, mm.id(), addr, old_pfn, new_pfn, "__wp_page_copy_user");
   const uint64_t page = addr & ~(kPageSize - 1);
-  mmu_notifier_invalidate_range_start(k, mm, page, page + kPageSize, "wp_page_copy");
+  mmu_notifier_invalidate_range_start(k, mm, VaRange{page, page + kPageSize}, "wp_page_copy");
   SimLock& ptl = k.ptl(r.table);
   co_await lock(k, ptl, LockMode::Write, "pte_offset_map_lock");
   if (mm.pt().get(r) != orig) {
     // pte_same() failed: someone else handled it.
     unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
     put_page(k, new_pfn, "wp_page_copy");
-    mmu_notifier_invalidate_range_only_end(k, mm, page, page + kPageSize, "wp_page_copy");
+    mmu_notifier_invalidate_range_only_end(k, mm, VaRange{page, page + kPageSize}, "wp_page_copy");
     co_return FaultResult::Retry;
   }
-  co_await ptep_clear_flush_notify(k, mm, r, page);
+  co_await ptep_clear_flush_notify(k, mm, r, Vaddr{page});
   page_add_rmap(k, new_pfn);  // page_add_new_anon_rmap()
   mm.pt().set(r, Vaddr{page}, Pte::make(new_pfn, true).with(Pte::kDirty | Pte::kAccessed), "set_pte_at_notify");
   page_remove_rmap(k, old_pfn);
   unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
-  mmu_notifier_invalidate_range_only_end(k, mm, page, page + kPageSize, "wp_page_copy");
+  mmu_notifier_invalidate_range_only_end(k, mm, VaRange{page, page + kPageSize}, "wp_page_copy");
   // The old mapping's reference goes after the unlock and after the notifier end (v6.0 source;
   // the primer places it before the unlock, docs/kernel-notes.md item 7).
   put_page(k, old_pfn, "wp_page_copy");

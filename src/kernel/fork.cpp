@@ -160,7 +160,7 @@ Task<> copy_page_range(Kernel& k, AddressSpace& dst, AddressSpace& src, Vma vma)
   trace_call(k, "copy_page_range", src.id(), vma.start, vma.end);
   const bool is_cow = vma.is_cow();
   if (is_cow) {
-    mmu_notifier_invalidate_range_start(k, src, vma.start, vma.end, "copy_page_range");
+    mmu_notifier_invalidate_range_start(k, src, VaRange{vma.start, vma.end}, "copy_page_range");
     TLBSIM_CHECK(src.mmap_lock.writer() >= 0, "copy_page_range without the parent's mmap write lock");
     src.bump_write_protect_seq();  // raw_write_seqcount_begin(): odd
   }
@@ -187,9 +187,9 @@ Task<> copy_page_range(Kernel& k, AddressSpace& dst, AddressSpace& src, Vma vma)
     // Seed mail step 2: without the per-VMA invalidate_range(), one (0, -1) follows
     // flush_tlb_mm() in dup_mmap().
     if (k.policy().fork_sec_inv_at_flush_tlb_mm)
-      mmu_notifier_invalidate_range_only_end(k, src, vma.start, vma.end, "copy_page_range");
+      mmu_notifier_invalidate_range_only_end(k, src, VaRange{vma.start, vma.end}, "copy_page_range");
     else
-      co_await mmu_notifier_invalidate_range_end(k, src, vma.start, vma.end, "copy_page_range");
+      co_await mmu_notifier_invalidate_range_end(k, src, VaRange{vma.start, vma.end}, "copy_page_range");
   }
 }
 
@@ -228,7 +228,7 @@ Task<> dup_mmap(Kernel& k, AddressSpace& oldmm, AddressSpace& newmm) {
   // under the parent's write lock so no COW fault can copy a page while a stale writable
   // translation exists (primer 5.2). FIXED's (0, -1) secondary invalidation is inside it.
   co_await flush_tlb_mm(k, oldmm);
-  if (k.policy().fork_sec_inv_at_flush_tlb_mm) co_await mmu_notifier_invalidate_range(k, oldmm, 0, kFlushAll, "dup_mmap");
+  if (k.policy().fork_sec_inv_at_flush_tlb_mm) co_await mmu_notifier_invalidate_range(k, oldmm, VaRange::all(), "dup_mmap");
   mmap_write_unlock(k, oldmm);
 }
 

@@ -54,12 +54,12 @@ class SecondaryMmu {
   virtual ~SecondaryMmu() = default;
   virtual std::string name() const = 0;
   /// ops->invalidate_range_start(): before the PTEs of [start, end) change.
-  virtual void invalidate_range_start(Kernel&, AddressSpace&, uint64_t /*start*/, uint64_t /*end*/) {}
+  virtual void invalidate_range_start(Kernel&, AddressSpace&, VaRange) {}
   /// ops->invalidate_range_end(): after.
-  virtual void invalidate_range_end(Kernel&, AddressSpace&, uint64_t /*start*/, uint64_t /*end*/) {}
+  virtual void invalidate_range_end(Kernel&, AddressSpace&, VaRange) {}
   /// ops->invalidate_range() (<= 6.5) / ops->arch_invalidate_secondary_tlbs() (6.6+). A task: an
   /// IOMMU driver may wait for its command queue, and a device may act while it waits.
-  virtual Task<> invalidate_secondary_tlbs(Kernel&, AddressSpace&, uint64_t /*start*/, uint64_t /*end*/) { co_return; }
+  virtual Task<> invalidate_secondary_tlbs(Kernel&, AddressSpace&, VaRange) { co_return; }
   /// ops->release(): exit_mmap() tears down the mm.
   virtual Task<> release(Kernel&, AddressSpace&) { co_return; }
   virtual void check_invariants() const {}

@@ -27,7 +27,7 @@ const Vma* find_mergeable_vma(const AddressSpace& mm, uint64_t addr) {
 
 Task<std::optional<Pte>> write_protect_page(Kernel& k, AddressSpace& mm, Pfn page, uint64_t addr) {
   addr &= ~(kPageSize - 1);
-  mmu_notifier_invalidate_range_start(k, mm, addr, addr + kPageSize, "write_protect_page");
+  mmu_notifier_invalidate_range_start(k, mm, VaRange{addr, addr + kPageSize}, "write_protect_page");
   std::optional<Pte> result;
   const PteRef r = co_await pte_offset_map_lock(k, mm, addr, "page_vma_mapped_walk");
   if (r.valid()) {
@@ -37,7 +37,7 @@ Task<std::optional<Pte>> write_protect_page(Kernel& k, AddressSpace& mm, Pfn pag
         // Clear and flush *before* the refcount check, so no GUP-fast/O_DIRECT user can get a
         // new reference through a stale writable TLB entry after it. No notify: a downgrade
         // (mmu_notifier.rst), so OLD leaves the secondary TLB to range_end.
-        const Pte entry = co_await ptep_clear_flush(k, mm, r, addr);
+        const Pte entry = co_await ptep_clear_flush(k, mm, r, Vaddr{addr});
         co_await yield_point("write_protect_page");
         const Frame& f = k.mem().frame(page);
         if (f.mapcount + 1 != f.refcount) {
@@ -56,13 +56,13 @@ Task<std::optional<Pte>> write_protect_page(Kernel& k, AddressSpace& mm, Pfn pag
     pte_unmap_unlock(k, r, "page_vma_mapped_walk_done");
   }
   co_await yield_point("mmu_notifier_invalidate_range_end");
-  co_await mmu_notifier_invalidate_range_end(k, mm, addr, addr + kPageSize, "write_protect_page");
+  co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{addr, addr + kPageSize}, "write_protect_page");
   co_return result;
 }
 
 Task<bool> replace_page(Kernel& k, AddressSpace& mm, Pfn page, Pfn kpage, uint64_t addr, Pte orig_pte) {
   addr &= ~(kPageSize - 1);
-  mmu_notifier_invalidate_range_start(k, mm, addr, addr + kPageSize, "replace_page");
+  mmu_notifier_invalidate_range_start(k, mm, VaRange{addr, addr + kPageSize}, "replace_page");
   bool done = false;
   const PteRef r = co_await pte_offset_map_lock(k, mm, addr);
   if (r.valid()) {
@@ -71,7 +71,7 @@ Task<bool> replace_page(Kernel& k, AddressSpace& mm, Pfn page, Pfn kpage, uint64
       page_add_rmap(k, kpage);  // page_add_anon_rmap()
       // mk_pte(kpage, vm_page_prot): read-only in a private mapping. No notify: a read-only
       // page replaced by a read-only page with the same content (mmu_notifier.rst).
-      co_await ptep_clear_flush(k, mm, r, addr);
+      co_await ptep_clear_flush(k, mm, r, Vaddr{addr});
       mm.pt().set(r, Vaddr{addr}, Pte::make(kpage, false).with(Pte::kAccessed), "set_pte_at_notify");
       page_remove_rmap(k, page);
       put_page(k, page, "replace_page");  // the mapping's reference; KSM still holds its own
@@ -81,7 +81,7 @@ Task<bool> replace_page(Kernel& k, AddressSpace& mm, Pfn page, Pfn kpage, uint64
     pte_unmap_unlock(k, r);
   }
   co_await yield_point("mmu_notifier_invalidate_range_end");
-  co_await mmu_notifier_invalidate_range_end(k, mm, addr, addr + kPageSize, "replace_page");
+  co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{addr, addr + kPageSize}, "replace_page");
   co_return done;
 }
 

@@ -24,7 +24,7 @@ Task<> try_to_migrate_one(Kernel& k, Pfn page, RmapTarget t) {
   const uint64_t addr = t.addr;
   // MMU_NOTIFY_CLEAR over the folio's extent in the VMA (vma_address_end()), opened before
   // page_vma_mapped_walk() looks for a mapping, so it is sent even when none is found.
-  mmu_notifier_invalidate_range_start(k, mm, addr, addr + kPageSize, "try_to_migrate_one");
+  mmu_notifier_invalidate_range_start(k, mm, VaRange{addr, addr + kPageSize}, "try_to_migrate_one");
   const PteRef r = co_await pte_offset_map_lock(k, mm, addr, "page_vma_mapped_walk");
   if (r.valid()) {
     const Pte pte = mm.pt().get(r);
@@ -33,7 +33,7 @@ Task<> try_to_migrate_one(Kernel& k, Pfn page, RmapTarget t) {
     if (maps) {
       // Not TTU_BATCH_FLUSH in 6.0: the CPU flush (and FIXED's secondary one) completes here;
       // a device-private entry was never cached, so nothing is flushed for it.
-      const Pte old = co_await ptep_clear_flush(k, mm, r, addr);
+      const Pte old = co_await ptep_clear_flush(k, mm, r, Vaddr{addr});
       if (old.dirty()) folio_mark_dirty(k, page);
       // A migration entry keeps the write permission; faults on it wait in
       // migration_entry_wait() until remove_migration_ptes().
@@ -49,7 +49,7 @@ Task<> try_to_migrate_one(Kernel& k, Pfn page, RmapTarget t) {
   co_await yield_point("mmu_notifier_invalidate_range_end");
   // OLD: the hidden invalidate_range() here is this path's only secondary invalidation
   // (ec8832d007cb's diff shows no explicit call for the migration-entry case).
-  co_await mmu_notifier_invalidate_range_end(k, mm, addr, addr + kPageSize, "try_to_migrate_one");
+  co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{addr, addr + kPageSize}, "try_to_migrate_one");
 }
 
 /// remove_migration_pte() for one VMA.
@@ -275,7 +275,7 @@ Task<> migrate_vma_collect_pmd(Kernel& k, MigrateVma& m, uint64_t addr, uint64_t
     const bool clear_flush = k.policy().migrate_vma_exclusive_clear_flush && anon_exclusive(k.mem().frame(page));
     Pte old;
     if (clear_flush)
-      old = co_await ptep_clear_flush(k, mm, r, a, "ptep_clear_flush");
+      old = co_await ptep_clear_flush(k, mm, r, Vaddr{a}, "ptep_clear_flush");
     else
       old = mm.pt().set(r, Vaddr{a}, Pte{}, "ptep_get_and_clear");
     if (old.dirty()) folio_mark_dirty(k, page);  // fd35ca3d12cc
@@ -291,11 +291,11 @@ Task<> migrate_vma_collect_pmd(Kernel& k, MigrateVma& m, uint64_t addr, uint64_t
   const bool after_unlock = k.policy().migrate_vma_flush_after_unlock;
   // 60bae7370896: flush before dropping the PTL, or a racing MADV_DONTNEED that sees only
   // migration entries returns while a TLB still maps the pages.
-  if (unmapped && !after_unlock) co_await flush_tlb_range(k, mm, addr, end);
+  if (unmapped && !after_unlock) co_await flush_tlb_range(k, mm, VaRange{addr, end});
   pte_unmap_unlock(k, first);
   if (unmapped && after_unlock) {
     co_await yield_point("flush_tlb_range");
-    co_await flush_tlb_range(k, mm, addr, end);
+    co_await flush_tlb_range(k, mm, VaRange{addr, end});
   }
 }
 
@@ -393,14 +393,14 @@ Task<> migrate_vma_setup(Kernel& k, MigrateVma& m) {
   if (m.vma.pfnmap() || m.start < m.vma.start || m.end > m.vma.end || m.start >= m.end) co_return;
   trace_call(k, "migrate_vma_setup", mm.id(), m.start, m.end);
   // migrate_vma_collect(): mmu_notifier_range_init_owner(MMU_NOTIFY_MIGRATE, pgmap_owner).
-  mmu_notifier_invalidate_range_start(k, mm, m.start, m.end, "migrate_vma_collect");
+  mmu_notifier_invalidate_range_start(k, mm, VaRange{m.start, m.end}, "migrate_vma_collect");
   for (uint64_t a = m.start; a < m.end;) {
     const uint64_t next = std::min(m.end, (a + kPmdSize) & ~(kPmdSize - 1));
     co_await migrate_vma_collect_pmd(k, m, a, next);
     a = next;
   }
   co_await yield_point("mmu_notifier_invalidate_range_end");
-  co_await mmu_notifier_invalidate_range_end(k, mm, m.start, m.end, "migrate_vma_collect");
+  co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{m.start, m.end}, "migrate_vma_collect");
   co_await migrate_vma_unmap(k, m);
 }
 
@@ -446,7 +446,7 @@ Task<> migrate_vma_pages(Kernel& k, MigrateVma& m) {
       if (!notified) {
         notified = true;
         notified_from = addr;
-        mmu_notifier_invalidate_range_start(k, mm, addr, m.end, "migrate_vma_pages");
+        mmu_notifier_invalidate_range_start(k, mm, VaRange{addr, m.end}, "migrate_vma_pages");
       }
       if (!co_await migrate_vma_insert_page(k, m, addr, newpage)) m.flags[i] &= static_cast<uint8_t>(~MigrateVma::kMigrate);
       continue;
@@ -464,7 +464,7 @@ Task<> migrate_vma_pages(Kernel& k, MigrateVma& m) {
       folio_migrate_ksm(k, newpage, page);  // migrate_folio() -> folio_migrate_flags()
   }
   // OLD: _only_end, the insert path having notified under the PTL where it had to.
-  if (notified) co_await mmu_notifier_invalidate_range_end_after_notify(k, mm, notified_from, m.end, "migrate_vma_pages");
+  if (notified) co_await mmu_notifier_invalidate_range_end_after_notify(k, mm, VaRange{notified_from, m.end}, "migrate_vma_pages");
 }
 
 Task<> migrate_vma_finalize(Kernel& k, MigrateVma& m) {

@@ -37,7 +37,7 @@ Task<> tlb_flush(Kernel& k, MmuGather& tlb) {
       co_return;
     }
     const uint64_t stride = (tlb.cleared_pmds && !tlb.cleared_ptes) ? kPmdSize : kPageSize;
-    co_await arm64_flush_tlb_range(k, mm, tlb.start, tlb.end, stride, last_level);
+    co_await arm64_flush_tlb_range(k, mm, VaRange{tlb.start, tlb.end}, stride, last_level);
     co_return;
   }
   uint64_t start = tlb.start, end = tlb.end;
@@ -46,7 +46,7 @@ Task<> tlb_flush(Kernel& k, MmuGather& tlb) {
     end = kFlushAll;
   }
   const unsigned stride_shift = (tlb.cleared_pmds && !tlb.cleared_ptes) ? kPmdShift : kPageShift;
-  co_await flush_tlb_mm_range(k, mm, start, end, stride_shift, tlb.freed_tables);
+  co_await flush_tlb_mm_range(k, mm, VaRange{start, end}, stride_shift, tlb.freed_tables);
 }
 
 /// tlb_table_flush(): tlb_table_invalidate() then free the batch (directly; an RCU grace
@@ -128,7 +128,7 @@ Task<> tlb_flush_mmu_tlbonly(Kernel& k, MmuGather& tlb) {
       start = 0;
       end = kFlushAll;
     }
-    co_await mmu_notifier_invalidate_range(k, *tlb.mm, start, end, "tlb_flush_mmu_tlbonly");
+    co_await mmu_notifier_invalidate_range(k, *tlb.mm, VaRange{start, end}, "tlb_flush_mmu_tlbonly");
   }
   __tlb_reset_range(tlb);
 }

@@ -11,17 +11,17 @@
 namespace tlbsim::kernel {
 
 /// mmu_notifier_invalidate_range_start()
-void mmu_notifier_invalidate_range_start(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
+void mmu_notifier_invalidate_range_start(Kernel& k, AddressSpace& mm, VaRange range, const char* site);
 /// mmu_notifier_invalidate_range_end(): OLD calls invalidate_range() on every subscriber first
 /// (mn_hlist_invalidate_end() with only_end == false).
-Task<> mmu_notifier_invalidate_range_end(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
+Task<> mmu_notifier_invalidate_range_end(Kernel& k, AddressSpace& mm, VaRange range, const char* site);
 /// mmu_notifier_invalidate_range_only_end(): OLD skips the hidden invalidate_range(). FIXED
 /// deleted the variant (ec8832d007cb): its callers use plain range_end, which is the same now.
-void mmu_notifier_invalidate_range_only_end(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
+void mmu_notifier_invalidate_range_only_end(Kernel& k, AddressSpace& mm, VaRange range, const char* site);
 /// mmu_notifier_invalidate_range() (OLD explicit call sites and *_clear_flush_notify()).
-Task<> mmu_notifier_invalidate_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
+Task<> mmu_notifier_invalidate_range(Kernel& k, AddressSpace& mm, VaRange range, const char* site);
 /// mmu_notifier_arch_invalidate_secondary_tlbs() (FIXED, from arch flush code).
-Task<> mmu_notifier_arch_invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
+Task<> mmu_notifier_arch_invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, VaRange range, const char* site);
 /// mmu_notifier_register() (v6.0 mm/mmu_notifier.c): mmap_write_lock(), then
 /// __mmu_notifier_register()'s mm_take_all_locks() (every i_mmap_rwsem, then every anon_vma lock,
 /// of the mm's VMAs, for write) around adding the subscription, so that an invalidation not under

@@ -77,9 +77,9 @@ Task<uint64_t> change_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, PteRef pmd,
   }
   Pte oldpmd;
   if (tlb)
-    oldpmd = co_await pmdp_invalidate_ad(k, mm, pmd, addr);
+    oldpmd = co_await pmdp_invalidate_ad(k, mm, pmd, Vaddr{addr});
   else
-    oldpmd = co_await pmdp_invalidate(k, mm, pmd, addr);
+    oldpmd = co_await pmdp_invalidate(k, mm, pmd, Vaddr{addr});
   Pte entry = oldpmd.wrprotect();
   if (vma.writable() && vma.shared() && !wants_writenotify(k, vma)) entry = entry.with(Pte::kWrite);
   mm.pt().set(pmd, Vaddr{addr}, entry, "set_pmd_at");
@@ -139,7 +139,7 @@ Task<uint64_t> change_pmd_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t a
     if (!started) {
       started = true;
       range_start = addr;
-      mmu_notifier_invalidate_range_start(k, mm, range_start, end, "change_pmd_range");
+      mmu_notifier_invalidate_range_start(k, mm, VaRange{range_start, end}, "change_pmd_range");
     }
     if (pmd_trans_huge(mm.pt().get(pmd))) {
       if (next - addr == kPmdSize) {
@@ -154,7 +154,7 @@ Task<uint64_t> change_pmd_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t a
     pages += co_await change_pte_range(k, mm, vma, addr, next, tlb);
   }
   // OLD: the hidden invalidate_range() here reaches the IOMMU before the CPU is flushed.
-  if (started) co_await mmu_notifier_invalidate_range_end(k, mm, range_start, end, "change_pmd_range");
+  if (started) co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{range_start, end}, "change_pmd_range");
   co_return pages;
 }
 
@@ -187,7 +187,7 @@ Task<> change_protection_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t st
   }
   mm.inc_tlb_flush_pending();  // inc_tlb_flush_pending()
   const uint64_t pages = co_await change_p4d_range(k, mm, vma, start, end, nullptr);
-  if (pages) co_await flush_tlb_range(k, mm, start, end);
+  if (pages) co_await flush_tlb_range(k, mm, VaRange{start, end});
   mm.dec_tlb_flush_pending();  // dec_tlb_flush_pending()
 }
 

@@ -60,7 +60,7 @@ Task<bool> move_huge_pmd(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_
   mm.pt().set(new_pmd, Vaddr{new_addr}, pmd, "set_pmd_at");
   co_await yield_point("move_huge_pmd");
   if (force_flush)
-    co_await flush_pmd_tlb_range(k, mm, old_addr, old_addr + kPmdSize);
+    co_await flush_pmd_tlb_range(k, mm, VaRange{old_addr, old_addr + kPmdSize});
   else if (dirty_only)
     *need_flush = true;
   if (&new_ptl != &old_ptl) unlock(k, new_ptl, LockMode::Write, "spin_unlock");
@@ -93,7 +93,7 @@ Task<bool> move_normal_pmd(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint6
   mm.pt().set(new_pmd, Vaddr{new_addr}, pmd, "pmd_populate");
   mm.pt().release_unlinked_table();
   co_await yield_point("move_normal_pmd");
-  co_await flush_tlb_range(k, mm, old_addr, old_addr + kPmdSize);
+  co_await flush_tlb_range(k, mm, VaRange{old_addr, old_addr + kPmdSize});
   if (&new_ptl != &old_ptl) unlock(k, new_ptl, LockMode::Write, "spin_unlock");
   unlock(k, old_ptl, LockMode::Write, "spin_unlock");
   co_return true;
@@ -144,7 +144,7 @@ Task<> move_ptes(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64
     co_await yield_point("move_ptes");
   }
   if (force_flush)
-    co_await flush_tlb_range(k, mm, old_end - len, old_end);
+    co_await flush_tlb_range(k, mm, VaRange{old_end - len, old_end});
   else if (dirty_only)
     *need_flush = true;
   if (&new_ptl != &old_ptl) unlock(k, new_ptl, LockMode::Write, "spin_unlock");
@@ -160,7 +160,7 @@ Task<> move_page_tables(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr,
   const bool dirty_only = k.policy().mremap_flush_dirty_only;
   trace_call(k, "move_page_tables", mm.id(), old_start, old_end);
   // flush_cache_range() is a no-op on x86 and arm64.
-  mmu_notifier_invalidate_range_start(k, mm, old_start, old_end, "move_page_tables");
+  mmu_notifier_invalidate_range_start(k, mm, VaRange{old_start, old_end}, "move_page_tables");
   bool need_flush = false;
   for (uint64_t extent = 0; old_addr < old_end; old_addr += extent, new_addr += extent) {
     extent = get_extent(old_addr, old_end, new_addr);
@@ -187,9 +187,9 @@ Task<> move_page_tables(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr,
   // The PTLs are dropped: other CPUs, reclaim and devices may run before the tail below.
   co_await yield_point("move_page_tables: after the last extent");
   // Before eb66ae030829: one flush for every PTE that did not force one under its PTL.
-  if (need_flush) co_await flush_tlb_range(k, mm, old_start, old_end);
+  if (need_flush) co_await flush_tlb_range(k, mm, VaRange{old_start, old_end});
   // OLD: the hidden invalidate_range() here is the only secondary invalidation of the old range.
-  co_await mmu_notifier_invalidate_range_end(k, mm, old_start, old_end, "move_page_tables");
+  co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{old_start, old_end}, "move_page_tables");
 }
 
 /// copy_vma(): the VMA for the new range, with the old VMA's file, anon_vma and the pgoff of

@@ -7,64 +7,63 @@
 
 namespace tlbsim::kernel {
 
-Task<Pte> ptep_clear_flush(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr, const char* func) {
-  addr &= ~(kPageSize - 1);
-  const Pte old = mm.pt().set(r, Vaddr{addr}, Pte{}, func);
+Task<Pte> ptep_clear_flush(Kernel& k, AddressSpace& mm, PteRef r, Vaddr addr, const char* func) {
+  addr = addr.page();
+  const Pte old = mm.pt().set(r, addr, Pte{}, func);
   if (old.present()) co_await flush_tlb_page(k, mm, addr);
   co_return old;
 }
 
-Task<Pte> ptep_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr) {
-  addr &= ~(kPageSize - 1);
+Task<Pte> ptep_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef r, Vaddr addr) {
   const Pte old = co_await ptep_clear_flush(k, mm, r, addr);
   // 0f10851ea475 rule B: the secondary TLB must not outlive the PTL when a new page follows.
   if (k.policy().sec_inv_from_notify_helpers)
-    co_await mmu_notifier_invalidate_range(k, mm, addr, addr + kPageSize, "ptep_clear_flush_notify");
+    co_await mmu_notifier_invalidate_range(k, mm, VaRange::page_of(addr), "ptep_clear_flush_notify");
   co_return old;
 }
 
-Task<Pte> pmdp_invalidate(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
+Task<Pte> pmdp_invalidate(Kernel& k, AddressSpace& mm, PteRef pmd, Vaddr haddr) {
   const Pte cur = mm.pt().get(pmd);
   // pmdp_establish(pmd_mkinvalid()): non-present for every hardware walker, still a huge PMD
   // for the kernel (pmd_present() checks PSE too), so a racing fault waits for the PMD lock.
-  const Pte old = mm.pt().set(pmd, Vaddr{haddr}, Pte{cur.raw() & ~Pte::kPresent}, "pmdp_invalidate");
-  co_await flush_pmd_tlb_range(k, mm, haddr, haddr + kPmdSize);
+  const Pte old = mm.pt().set(pmd, haddr, Pte{cur.raw() & ~Pte::kPresent}, "pmdp_invalidate");
+  co_await flush_pmd_tlb_range(k, mm, VaRange{haddr, haddr + kPmdSize});
   co_return old;
 }
 
-Task<Pte> pmdp_invalidate_ad(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
+Task<Pte> pmdp_invalidate_ad(Kernel& k, AddressSpace& mm, PteRef pmd, Vaddr haddr) {
   if (k.config().arch != Arch::X86) co_return co_await pmdp_invalidate(k, mm, pmd, haddr);
   const Pte cur = mm.pt().get(pmd);
-  co_return mm.pt().set(pmd, Vaddr{haddr}, Pte{cur.raw() & ~Pte::kPresent}, "pmdp_invalidate_ad");
+  co_return mm.pt().set(pmd, haddr, Pte{cur.raw() & ~Pte::kPresent}, "pmdp_invalidate_ad");
 }
 
-Task<Pte> pmdp_huge_clear_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
-  const Pte old = mm.pt().set(pmd, Vaddr{haddr}, Pte{}, "pmdp_huge_get_and_clear");
-  co_await flush_pmd_tlb_range(k, mm, haddr, haddr + kPmdSize);
+Task<Pte> pmdp_huge_clear_flush(Kernel& k, AddressSpace& mm, PteRef pmd, Vaddr haddr) {
+  const Pte old = mm.pt().set(pmd, haddr, Pte{}, "pmdp_huge_get_and_clear");
+  co_await flush_pmd_tlb_range(k, mm, VaRange{haddr, haddr + kPmdSize});
   co_return old;
 }
 
-Task<Pte> pmdp_huge_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
+Task<Pte> pmdp_huge_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef pmd, Vaddr haddr) {
   const Pte old = co_await pmdp_huge_clear_flush(k, mm, pmd, haddr);
   if (k.policy().sec_inv_from_notify_helpers)
-    co_await mmu_notifier_invalidate_range(k, mm, haddr, haddr + kPmdSize, "pmdp_huge_clear_flush_notify");
+    co_await mmu_notifier_invalidate_range(k, mm, VaRange{haddr, haddr + kPmdSize}, "pmdp_huge_clear_flush_notify");
   co_return old;
 }
 
-Task<Pte> pmdp_collapse_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr) {
-  const Pte old = mm.pt().set(pmd, Vaddr{haddr}, Pte{}, "pmdp_huge_get_and_clear");
+Task<Pte> pmdp_collapse_flush(Kernel& k, AddressSpace& mm, PteRef pmd, Vaddr haddr) {
+  const Pte old = mm.pt().set(pmd, haddr, Pte{}, "pmdp_huge_get_and_clear");
   // Unlinked from the tree now; the caller owns it. Counted before the flush, which may wait
   // (an arm64 DSB, an IOMMU batch) while another thread or a check looks at the tree.
   mm.pt().note_table_freed();
-  co_await flush_tlb_range(k, mm, haddr, haddr + kPmdSize);
+  co_await flush_tlb_range(k, mm, VaRange{haddr, haddr + kPmdSize});
   co_return old;
 }
 
-Task<> mmu_notifier_invalidate_range_end_after_notify(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site) {
+Task<> mmu_notifier_invalidate_range_end_after_notify(Kernel& k, AddressSpace& mm, VaRange range, const char* site) {
   if (k.policy().sec_inv_from_notify_helpers)
-    mmu_notifier_invalidate_range_only_end(k, mm, start, end, site);
+    mmu_notifier_invalidate_range_only_end(k, mm, range, site);
   else
-    co_await mmu_notifier_invalidate_range_end(k, mm, start, end, site);
+    co_await mmu_notifier_invalidate_range_end(k, mm, range, site);
 }
 
 void folio_mark_dirty(Kernel& k, Pfn page) {

@@ -14,32 +14,32 @@ namespace tlbsim::kernel {
 
 /// ptep_clear_flush(): ptep_get_and_clear(), then flush_tlb_page() if the old PTE was
 /// pte_accessible() (present). Returns the old PTE. The caller holds the PTL.
-Task<Pte> ptep_clear_flush(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr, const char* func = "ptep_clear_flush");
+Task<Pte> ptep_clear_flush(Kernel& k, AddressSpace& mm, PteRef r, Vaddr addr, const char* func = "ptep_clear_flush");
 /// ptep_clear_flush_notify() (<= 6.5): ptep_clear_flush() + mmu_notifier_invalidate_range(page).
-Task<Pte> ptep_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef r, uint64_t addr);
+Task<Pte> ptep_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef r, Vaddr addr);
 
 /// pmdp_invalidate(): the huge PMD made non-present (pmd_mkinvalid keeps pfn and PSE, so the
 /// kernel still sees a huge PMD and no fault can install a PTE table), then
 /// flush_pmd_tlb_range(). Returns the old PMD.
-Task<Pte> pmdp_invalidate(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
+Task<Pte> pmdp_invalidate(Kernel& k, AddressSpace& mm, PteRef pmd, Vaddr haddr);
 /// pmdp_invalidate_ad() (4f83145721f3, v5.19), for callers that flush later through an
 /// mmu_gather (change_huge_pmd()): x86 only makes the PMD non-present ("once an invalid PTE is
 /// established, the PTE's access and dirty bits cannot be updated", arch/x86/mm/pgtable.c);
 /// other architectures use the generic one, which is pmdp_invalidate(). Returns the old PMD.
-Task<Pte> pmdp_invalidate_ad(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
+Task<Pte> pmdp_invalidate_ad(Kernel& k, AddressSpace& mm, PteRef pmd, Vaddr haddr);
 /// pmdp_huge_clear_flush(): pmdp_huge_get_and_clear() + flush_pmd_tlb_range().
-Task<Pte> pmdp_huge_clear_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
+Task<Pte> pmdp_huge_clear_flush(Kernel& k, AddressSpace& mm, PteRef pmd, Vaddr haddr);
 /// pmdp_huge_clear_flush_notify() (<= 6.5): + mmu_notifier_invalidate_range(haddr, +HPAGE_PMD_SIZE).
-Task<Pte> pmdp_huge_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
+Task<Pte> pmdp_huge_clear_flush_notify(Kernel& k, AddressSpace& mm, PteRef pmd, Vaddr haddr);
 /// pmdp_collapse_flush(): clear a PMD that points at a PTE table and flush_tlb_range() the
 /// 2 MiB it mapped ("collapse entails shooting down ptes not pmd").
-Task<Pte> pmdp_collapse_flush(Kernel& k, AddressSpace& mm, PteRef pmd, uint64_t haddr);
+Task<Pte> pmdp_collapse_flush(Kernel& k, AddressSpace& mm, PteRef pmd, Vaddr haddr);
 
 /// The bracket end of a site that in 6.0 called mmu_notifier_invalidate_range_only_end()
 /// because it had already notified under the PTL (__split_huge_pmd(), migrate_vma_pages());
 /// ec8832d007cb turned those into plain mmu_notifier_invalidate_range_end(). Follows
 /// policy.sec_inv_from_notify_helpers, the switch that carries the 6.0 helper structure.
-Task<> mmu_notifier_invalidate_range_end_after_notify(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end, const char* site);
+Task<> mmu_notifier_invalidate_range_end_after_notify(Kernel& k, AddressSpace& mm, VaRange range, const char* site);
 
 /// folio_mark_dirty(): a dirty PTE's state moves to the page (page cache dirty flag for file
 /// pages; anonymous pages carry no flag in the model).

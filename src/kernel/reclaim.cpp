@@ -18,7 +18,7 @@ namespace {
 /// flush must complete before the page is written back.
 Task<> set_tlb_ubc_flush_pending(Kernel& k, TlbBatch& tlb_ubc, AddressSpace& mm, Pte pteval, uint64_t addr) {
   if (!pteval.present()) co_return;  // !pte_accessible(): nothing cached
-  co_await arch_tlbbatch_add_pending(k, tlb_ubc, mm, addr);
+  co_await arch_tlbbatch_add_pending(k, tlb_ubc, mm, Vaddr{addr});
   tlb_ubc.flush_required = true;
   // Read by flush_tlb_batched_pending() under the PTL (3ea277194daa).
   mm.set_tlb_flush_batched(true);
@@ -30,7 +30,7 @@ Task<> try_to_unmap_one(Kernel& k, TlbBatch& tlb_ubc, Pfn page, RmapTarget t, ui
   AddressSpace& mm = *t.mm;
   const uint64_t addr = t.addr;
   const bool anon = k.mem().frame(page).kind == FrameKind::Anon;
-  mmu_notifier_invalidate_range_start(k, mm, addr, addr + kPageSize, "try_to_unmap_one");
+  mmu_notifier_invalidate_range_start(k, mm, VaRange{addr, addr + kPageSize}, "try_to_unmap_one");
   const PteRef r = co_await pte_offset_map_lock(k, mm, addr, "page_vma_mapped_walk");
   if (r.valid()) {
     const Pte pte = mm.pt().get(r);
@@ -42,7 +42,7 @@ Task<> try_to_unmap_one(Kernel& k, TlbBatch& tlb_ubc, Pfn page, RmapTarget t, ui
         pteval = mm.pt().set(r, Vaddr{addr}, Pte{}, "ptep_get_and_clear");
         co_await set_tlb_ubc_flush_pending(k, tlb_ubc, mm, pteval, addr);
       } else {
-        pteval = co_await ptep_clear_flush(k, mm, r, addr);
+        pteval = co_await ptep_clear_flush(k, mm, r, Vaddr{addr});
       }
       if (pteval.dirty()) folio_mark_dirty(k, page);
       if (anon) {
@@ -50,7 +50,7 @@ Task<> try_to_unmap_one(Kernel& k, TlbBatch& tlb_ubc, Pfn page, RmapTarget t, ui
         mm.pt().set(r, Vaddr{addr}, Pte::swap_entry(Pte::SwpType::Swap, swap_slot), "set_pte_at");
         // OLD: "Invalidate as we cleared the pte" -- before the deferred CPU flush.
         if (k.policy().sec_inv_from_notify_helpers)
-          co_await mmu_notifier_invalidate_range(k, mm, addr, addr + kPageSize, "try_to_unmap_one");
+          co_await mmu_notifier_invalidate_range(k, mm, VaRange{addr, addr + kPageSize}, "try_to_unmap_one");
       }
       // File pages: the folio is locked, so it cannot be replaced in the page cache before
       // mmu_notifier_invalidate_range_end(); OLD relies on that call.
@@ -61,7 +61,7 @@ Task<> try_to_unmap_one(Kernel& k, TlbBatch& tlb_ubc, Pfn page, RmapTarget t, ui
     pte_unmap_unlock(k, r, "page_vma_mapped_walk_done");
   }
   co_await yield_point("mmu_notifier_invalidate_range_end");
-  co_await mmu_notifier_invalidate_range_end(k, mm, addr, addr + kPageSize, "try_to_unmap_one");
+  co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{addr, addr + kPageSize}, "try_to_unmap_one");
 }
 
 /// The page stays (activate_locked / keep_locked): back on the LRU. An anonymous page keeps its

@@ -36,13 +36,13 @@ void ShadowMmu::drop_range(Kernel& k, MmId mm, uint64_t start, uint64_t end, con
   }
 }
 
-void ShadowMmu::invalidate_range_start(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
+void ShadowMmu::invalidate_range_start(Kernel& k, AddressSpace& mm, VaRange range) {
   touch::cache_sequence(true, holder());
   ++m_in_progress;  // kvm_mmu_invalidate_begin(): faults now retry
-  drop_range(k, mm.id(), start, end, "kvm_unmap_gfn_range");
+  drop_range(k, mm.id(), range.lo(), range.hi(), "kvm_unmap_gfn_range");
 }
 
-void ShadowMmu::invalidate_range_end(Kernel&, AddressSpace&, uint64_t, uint64_t) {
+void ShadowMmu::invalidate_range_end(Kernel&, AddressSpace&, VaRange) {
   // kvm_mmu_invalidate_end(): the sequence first, so a fault that sampled it before the start
   // sees a change even once in_progress is back to zero.
   touch::cache_sequence(true, holder());

@@ -30,9 +30,9 @@ class ShadowMmu : public SecondaryMmu {
   std::string name() const override;
   /// kvm_mmu_notifier_invalidate_range_start(): mmu_invalidate_in_progress++, then
   /// kvm_unmap_gfn_range() drops every entry intersecting [start, end).
-  void invalidate_range_start(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) override;
+  void invalidate_range_start(Kernel& k, AddressSpace& mm, VaRange range) override;
   /// kvm_mmu_notifier_invalidate_range_end(): mmu_invalidate_seq++, then in_progress--.
-  void invalidate_range_end(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) override;
+  void invalidate_range_end(Kernel& k, AddressSpace& mm, VaRange range) override;
   /// kvm_mmu_notifier_release(): everything goes.
   Task<> release(Kernel& k, AddressSpace& mm) override;
   void check_invariants() const override;

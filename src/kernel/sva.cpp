@@ -94,11 +94,11 @@ const DecodingInfo* resolve_decoding(std::string_view name, const Policy& policy
 
 const DecodingInfo* any_decoding(std::string_view name) { return resolve_decoding(name, policies().front()); }
 
-Task<> sva_invalidate(iommu::Iommu& io, SvaDecoding decoding, Pasid p, uint64_t start, uint64_t end) {
+Task<> sva_invalidate(iommu::Iommu& io, SvaDecoding decoding, Pasid p, VaRange range) {
   switch (driver_of(decoding)) {
-    case SvaDriver::Amd: co_await sva_cmd::amd_invalidate(io, decoding, p, start, end); break;
-    case SvaDriver::Intel: co_await sva_cmd::intel_invalidate(io, decoding, p, start, end); break;
-    case SvaDriver::SmmuV3: co_await sva_cmd::smmu_invalidate(io, decoding, p, start, end); break;
+    case SvaDriver::Amd: co_await sva_cmd::amd_invalidate(io, decoding, p, range); break;
+    case SvaDriver::Intel: co_await sva_cmd::intel_invalidate(io, decoding, p, range); break;
+    case SvaDriver::SmmuV3: co_await sva_cmd::smmu_invalidate(io, decoding, p, range); break;
   }
 }
 
@@ -128,11 +128,11 @@ SvaMmu::SvaMmu(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid)
 
 SimLock* SvaMmu::driver_lock() { return driver_of(m_decoding) == SvaDriver::SmmuV3 ? nullptr : &m_lock; }
 
-Task<> SvaMmu::invalidate_secondary_tlbs(Kernel&, AddressSpace&, uint64_t start, uint64_t end) {
+Task<> SvaMmu::invalidate_secondary_tlbs(Kernel&, AddressSpace&, VaRange range) {
   ++m_iommu.counters().sec_inv_requests;
   SimLock* l = driver_lock();
   if (l) co_await quiet_lock(*l, "spin_lock");
-  co_await sva_invalidate(m_iommu, m_decoding, m_pasid, start, end);
+  co_await sva_invalidate(m_iommu, m_decoding, m_pasid, range);
   if (l) quiet_unlock(*l);
 }
 

@@ -46,7 +46,7 @@ const DecodingInfo* resolve_decoding(std::string_view name, const Policy& policy
 const DecodingInfo* any_decoding(std::string_view name);
 
 /// Issue the commands `decoding` issues for invalidate(start, end) of `pasid` on `iommu`.
-Task<> sva_invalidate(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid, uint64_t start, uint64_t end);
+Task<> sva_invalidate(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid, VaRange range);
 
 /// ops->release() of every SVA driver: ATCs and the IOTLB dropped for the PASID, then unbound.
 Task<> sva_mm_release(iommu::Iommu& iommu, Pasid pasid);
@@ -57,7 +57,7 @@ class SvaMmu : public SecondaryMmu {
  public:
   SvaMmu(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid);
   std::string name() const override;
-  Task<> invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) override;
+  Task<> invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, VaRange range) override;
   Task<> release(Kernel& k, AddressSpace& mm) override;
   unsigned iommu_index() const;
 

@@ -82,7 +82,8 @@ Task<> flush_pasid_all(iommu::Iommu& io, SvaDecoding d, Pasid p, uint16_t dev) {
 
 }  // namespace
 
-Task<> amd_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end) {
+Task<> amd_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, VaRange range) {
+  const uint64_t start = range.lo(), end = range.hi();
   if (d == SvaDecoding::AmdV2) {
     // mn_invalidate_range(): both ends in one page -> amd_iommu_flush_page(), else the whole PASID.
     if ((start ^ (end - 1)) < kPageSize)

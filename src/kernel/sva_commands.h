@@ -52,11 +52,11 @@ inline void atc_nopasid_all(iommu::Iommu& io, Pasid p, uint16_t dev, const char*
 Task<> complete_batch(iommu::Iommu& io, const char* func);
 
 // The decodings, one function per driver family; `d` selects the release.
-Task<> amd_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end);
+Task<> amd_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, VaRange range);
 Task<> amd_release(iommu::Iommu& io, SvaDecoding d, Pasid p);
 /// What AMD's set_dev_pasid() sends after writing `dev`'s GCR3 entry for `p`.
 Task<> amd_set_gcr3(iommu::Iommu& io, SvaDecoding d, Pasid p, uint16_t dev);
-Task<> intel_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end);
-Task<> smmu_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end);
+Task<> intel_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, VaRange range);
+Task<> smmu_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, VaRange inv);
 
 }  // namespace tlbsim::kernel::sva_cmd

@@ -170,7 +170,8 @@ Task<> cache_tag_flush_all(iommu::Iommu& io, SvaDecoding d, Pasid p) {
 
 }  // namespace
 
-Task<> intel_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end) {
+Task<> intel_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, VaRange range) {
+  const uint64_t start = range.lo(), end = range.hi();
   const bool full = start == 0 && end == kFlushAll;
   switch (d) {
     case SvaDecoding::IntelSvm: co_await svm_flush_range(io, p, start, (end - start + kPageSize - 1) >> kPageShift); co_return;

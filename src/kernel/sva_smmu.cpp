@@ -56,7 +56,8 @@ Task<> tlbi_asid(iommu::Iommu& io, Pasid p) {
 
 }  // namespace
 
-Task<> smmu_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t end) {
+Task<> smmu_invalidate(iommu::Iommu& io, SvaDecoding d, Pasid p, VaRange inv) {
+  const uint64_t start = inv.lo(), end = inv.hi();
   const uint64_t range = end - start;  // mm ranges are exclusive; IOMMU sizes are lengths
   const bool v66 = d != SvaDecoding::SmmuV3Old;
   // d5afb4b47e13: without RANGE_INV, size >= CMDQ_MAX_TLBI_OPS pages becomes one TLBI ASID: the

@@ -7,10 +7,10 @@ namespace tlbsim::kernel {
 
 std::string SvaStrategyMmu::name() const { return "sva(strategy, pasid " + std::to_string(m_pasid.value()) + ")"; }
 
-Task<> SvaStrategyMmu::invalidate_secondary_tlbs(Kernel&, AddressSpace&, uint64_t start, uint64_t end) {
+Task<> SvaStrategyMmu::invalidate_secondary_tlbs(Kernel&, AddressSpace&, VaRange range) {
   ++m_iommu.counters().sec_inv_requests;
   // A strategy submits and syncs in the IOMMU layer: its batches complete in queue order.
-  iommu::strategy_invalidate(m_iommu, m_strategy, m_pasid, start, end);
+  iommu::strategy_invalidate(m_iommu, m_strategy, m_pasid, range.lo(), range.hi());
   co_return;
 }
 

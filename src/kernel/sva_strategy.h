@@ -12,7 +12,7 @@ class SvaStrategyMmu : public SecondaryMmu {
  public:
   SvaStrategyMmu(iommu::Iommu& iommu, iommu::IommuStrategy strategy, Pasid pasid) : m_iommu(iommu), m_strategy(strategy), m_pasid(pasid) {}
   std::string name() const override;
-  Task<> invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) override;
+  Task<> invalidate_secondary_tlbs(Kernel& k, AddressSpace& mm, VaRange range) override;
   Task<> release(Kernel& k, AddressSpace& mm) override;
 
  private:

@@ -18,7 +18,7 @@ constexpr uint32_t kHpageNr = kPtrsPerTable;  // HPAGE_PMD_NR
 Task<> __split_huge_pmd_locked(Kernel& k, AddressSpace& mm, const Vma& vma, PteRef pmd, uint64_t haddr) {
   if (!vma.anon()) {
     // File/shmem: no deposited table on x86/arm64; the mapping goes and faults refill it.
-    const Pte old = co_await pmdp_huge_clear_flush_notify(k, mm, pmd, haddr);
+    const Pte old = co_await pmdp_huge_clear_flush_notify(k, mm, pmd, Vaddr{haddr});
     co_await yield_point("__split_huge_pmd_locked");
     for (uint32_t i = 0; i < kHpageNr; ++i) {
       const Pfn p{old.pfn().value() + i};
@@ -31,7 +31,7 @@ Task<> __split_huge_pmd_locked(Kernel& k, AddressSpace& mm, const Vma& vma, PteR
   // Make the PMD non-present and flush before PTEs appear, so no TLB holds a 2 MiB and a 4 KiB
   // entry for one address (AMD erratum 383). OLD: no secondary invalidation, the PTEs map the
   // same pages; a later 4 KiB invalidation must drop a cached 2 MiB entry.
-  const Pte old = co_await pmdp_invalidate(k, mm, pmd, haddr);
+  const Pte old = co_await pmdp_invalidate(k, mm, pmd, Vaddr{haddr});
   co_await yield_point("__split_huge_pmd_locked");
   // pgtable_trans_huge_withdraw(): the model keeps no deposit list (see collapse_huge_page()),
   // so the table is allocated here.
@@ -58,7 +58,7 @@ const Vma* vma_covering(const AddressSpace& mm, uint64_t haddr) {
 Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, uint64_t address) {
   const uint64_t haddr = address & ~(kPmdSize - 1);
   trace_call(k, "__split_huge_pmd", mm.id(), haddr, haddr + kPmdSize);
-  mmu_notifier_invalidate_range_start(k, mm, haddr, haddr + kPmdSize, "__split_huge_pmd");
+  mmu_notifier_invalidate_range_start(k, mm, VaRange{haddr, haddr + kPmdSize}, "__split_huge_pmd");
   const PteRef pmd = mm.pt().lookup(Vaddr{haddr}, 2);
   if (pmd.valid()) {
     co_await lock(k, k.ptl(pmd.table), LockMode::Write, "pmd_lock");
@@ -67,7 +67,7 @@ Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, uint64_t address) 
   }
   co_await yield_point("mmu_notifier_invalidate_range_end");
   // "No need to double call mmu_notifier->invalidate_range()": OLD ends with _only_end.
-  co_await mmu_notifier_invalidate_range_end_after_notify(k, mm, haddr, haddr + kPmdSize, "__split_huge_pmd");
+  co_await mmu_notifier_invalidate_range_end_after_notify(k, mm, VaRange{haddr, haddr + kPmdSize}, "__split_huge_pmd");
 }
 
 Task<> vma_adjust_trans_huge(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
@@ -108,14 +108,14 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
   SimLock& pmd_ptl = k.ptl(pmd.table);
   // Rmap walkers (reclaim, migration) must not look for these PTEs while the PMD is cleared.
   co_await lock(k, k.anon_vma_lock(vma.anon_vma), LockMode::Write, "anon_vma_lock_write");
-  mmu_notifier_invalidate_range_start(k, mm, haddr, haddr + kPmdSize, "collapse_huge_page");
+  mmu_notifier_invalidate_range_start(k, mm, VaRange{haddr, haddr + kPmdSize}, "collapse_huge_page");
   co_await lock(k, pmd_ptl, LockMode::Write, "pmd_lock");
   // The PTE table is detached and every TLB entry it fed is flushed (FIXED: with the
   // secondary invalidation inside flush_tlb_range()).
-  const Pte _pmd = co_await pmdp_collapse_flush(k, mm, pmd, haddr);  // the PTE table is unlinked
+  const Pte _pmd = co_await pmdp_collapse_flush(k, mm, pmd, Vaddr{haddr});  // the PTE table is unlinked
   unlock(k, pmd_ptl, LockMode::Write, "spin_unlock");
   co_await yield_point("mmu_notifier_invalidate_range_end");
-  co_await mmu_notifier_invalidate_range_end(k, mm, haddr, haddr + kPmdSize, "collapse_huge_page");
+  co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{haddr, haddr + kPmdSize}, "collapse_huge_page");
   // No tlb_remove_table_sync_one() here: 2ba99c5e0881 added that IPI against GUP-fast in 6.1
   // (docs/kernel-notes.md item 9), and GUP-fast is not modelled.
   const Pfn pte_table = _pmd.pfn();
@@ -261,12 +261,12 @@ Task<> retract_page_tables(Kernel& k, uint32_t file, uint64_t pgoff) {
       continue;
     }
     const bool notify = k.policy().retract_page_tables_notifier;
-    if (notify) mmu_notifier_invalidate_range_start(k, mm, t.haddr, t.haddr + kPmdSize, "retract_page_tables");
+    if (notify) mmu_notifier_invalidate_range_start(k, mm, VaRange{t.haddr, t.haddr + kPmdSize}, "retract_page_tables");
     SimLock& ptl = k.ptl(pmd.table);
     co_await lock(k, ptl, LockMode::Write, "pmd_lock");
-    const Pte old = co_await pmdp_collapse_flush(k, mm, pmd, t.haddr);  // unlinked: mm_dec_nr_ptes()
+    const Pte old = co_await pmdp_collapse_flush(k, mm, pmd, Vaddr{t.haddr});  // unlinked: mm_dec_nr_ptes()
     unlock(k, ptl, LockMode::Write, "spin_unlock");
-    if (notify) co_await mmu_notifier_invalidate_range_end(k, mm, t.haddr, t.haddr + kPmdSize, "retract_page_tables");
+    if (notify) co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{t.haddr, t.haddr + kPmdSize}, "retract_page_tables");
     // collapse_pte_mapped_thp(): whatever the retracted table still mapped loses that mapping.
     const Pfn table = old.pfn();
     for (uint64_t raw : k.mem().table_read(table)) {

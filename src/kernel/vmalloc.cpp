@@ -100,7 +100,7 @@ Task<> iommu_sva_invalidate_kva_range(Kernel& k, uint64_t start, uint64_t end) {
   for (size_t i = 0; i < k.mm_count(); ++i) {
     AddressSpace& mm = k.mm(MmId{static_cast<uint16_t>(i)});
     if (!mm.pasid()) continue;
-    co_await mmu_notifier_arch_invalidate_secondary_tlbs(k, mm, start, end, "iommu_sva_invalidate_kva_range");
+    co_await mmu_notifier_arch_invalidate_secondary_tlbs(k, mm, VaRange{start, end}, "iommu_sva_invalidate_kva_range");
   }
 }
 

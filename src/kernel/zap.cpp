@@ -132,9 +132,9 @@ Task<> unmap_single_vma(Kernel& k, MmuGather& tlb, Vma vma, uint64_t start, uint
 
 Task<> unmap_vmas(Kernel& k, MmuGather& tlb, std::vector<Vma> vmas, uint64_t start, uint64_t end) {
   AddressSpace& mm = *tlb.mm;
-  mmu_notifier_invalidate_range_start(k, mm, start, end, "unmap_vmas");
+  mmu_notifier_invalidate_range_start(k, mm, VaRange{start, end}, "unmap_vmas");
   for (const Vma& v : vmas) co_await unmap_single_vma(k, tlb, v, start, end);
-  co_await mmu_notifier_invalidate_range_end(k, mm, start, end, "unmap_vmas");
+  co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{start, end}, "unmap_vmas");
 }
 
 namespace {
@@ -261,9 +261,9 @@ Task<> madvise_dontneed(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t le
     trace_call(k, "madvise_dontneed_single_vma", mm.id(), s, e);
     MmuGather tlb;
     tlb_gather_mmu(k, tlb, mm);
-    mmu_notifier_invalidate_range_start(k, mm, s, e, "zap_page_range");
+    mmu_notifier_invalidate_range_start(k, mm, VaRange{s, e}, "zap_page_range");
     co_await unmap_single_vma(k, tlb, v, s, e);
-    co_await mmu_notifier_invalidate_range_end(k, mm, s, e, "zap_page_range");
+    co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{s, e}, "zap_page_range");
     co_await tlb_finish_mmu(k, tlb);
   }
   if (!err && has_hole(mm, start, end)) err = Errno::Enomem;
@@ -286,7 +286,7 @@ Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
     trace_call(k, "madvise_free_single_vma", mm.id(), s, e);
     MmuGather tlb;
     tlb_gather_mmu(k, tlb, mm);
-    mmu_notifier_invalidate_range_start(k, mm, s, e, "madvise_free_single_vma");
+    mmu_notifier_invalidate_range_start(k, mm, VaRange{s, e}, "madvise_free_single_vma");
     tlb_start_vma(k, tlb, v);
     for (uint64_t a = s; a < e;) {
       const uint64_t next = std::min(e, (a + kPmdSize) & ~(kPmdSize - 1));
@@ -322,7 +322,7 @@ Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
       a = next;
     }
     co_await tlb_end_vma(k, tlb, v);
-    co_await mmu_notifier_invalidate_range_end(k, mm, s, e, "madvise_free_single_vma");
+    co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{s, e}, "madvise_free_single_vma");
     co_await tlb_finish_mmu(k, tlb);
   }
   if (!err && has_hole(mm, start, end)) err = Errno::Enomem;
@@ -351,9 +351,9 @@ Task<> zap_page_range_single(Kernel& k, AddressSpace& mm, Vma vma, uint64_t star
   trace_call(k, "zap_page_range_single", mm.id(), start, end);
   MmuGather tlb;
   tlb_gather_mmu(k, tlb, mm);  // no mmap_lock of this mm: tlb_flush_pending may now be nested
-  mmu_notifier_invalidate_range_start(k, mm, start, end, "zap_page_range_single");
+  mmu_notifier_invalidate_range_start(k, mm, VaRange{start, end}, "zap_page_range_single");
   co_await unmap_single_vma(k, tlb, vma, start, end);
-  co_await mmu_notifier_invalidate_range_end(k, mm, start, end, "zap_page_range_single");
+  co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{start, end}, "zap_page_range_single");
   co_await tlb_finish_mmu(k, tlb);
 }
 

@@ -50,6 +50,28 @@ class Vaddr : public StrongId<struct VaddrTag, uint64_t> {
   constexpr Vaddr operator+(uint64_t off) const { return Vaddr{value() + off}; }
 };
 
+/// A range of virtual addresses [start, end): the (start, end) pair the kernel's flush and
+/// notifier calls pass along (flush_tlb_mm_range(), mmu_notifier_invalidate_range_start(),
+/// ->arch_invalidate_secondary_tlbs()). Its order is not checked: the kernel's own pairs include
+/// (0, TLB_FLUSH_ALL) for "everything", and a caller's end may be below its start (an empty
+/// range), which each callee handles as the kernel function it stands for does.
+struct VaRange {
+  Vaddr start;
+  Vaddr end;
+  constexpr VaRange() = default;
+  constexpr VaRange(Vaddr s, Vaddr e) : start(s), end(e) {}
+  /// The raw pair, for arithmetic as the kernel writes it.
+  constexpr VaRange(uint64_t s, uint64_t e) : start(s), end(e) {}
+  /// (0, TLB_FLUSH_ALL): the whole address space.
+  static constexpr VaRange all() { return VaRange{uint64_t{0}, kFlushAll}; }
+  /// [addr, addr + PAGE_SIZE) of the page holding `addr`.
+  static constexpr VaRange page_of(Vaddr addr) { return VaRange{addr.page(), addr.page() + kPageSize}; }
+  constexpr bool is_all() const { return start.value() == 0 && end.value() == kFlushAll; }
+  constexpr uint64_t lo() const { return start.value(); }
+  constexpr uint64_t hi() const { return end.value(); }
+  constexpr bool operator==(const VaRange&) const = default;
+};
+
 /// A physical frame number.
 struct Pfn : StrongId<struct PfnTag, uint32_t> {
   using StrongId::StrongId;

@@ -19,10 +19,10 @@ TEST_CASE("a flush whose cost is past 2^64 ns saturates the clock and the CPU co
   apply_cpu_strategy(cfg, parse_strategy("cpu:per-page", nullptr)->cpu);
   test::SvaMachine m("fixed", SvaDecoding::AmdV2, cfg);
   const uint64_t start = 0x100000;
-  run_sync(flush_tlb_range(*m.k, *m.mm, start, start + (uint64_t{1} << 30) * kPageSize));
+  run_sync(flush_tlb_range(*m.k, *m.mm, VaRange{start, start + (uint64_t{1} << 30) * kPageSize}));
   CHECK(m.k->cpu_counters().cpu_flush_ns == kSaturated);
   CHECK(m.k->bus().now() == kSaturated);
-  run_sync(flush_tlb_range(*m.k, *m.mm, start, start + kPageSize));  // and stay there
+  run_sync(flush_tlb_range(*m.k, *m.mm, VaRange{start, start + kPageSize}));  // and stay there
   CHECK(m.k->cpu_counters().cpu_flush_ns == kSaturated);
   CHECK(m.k->bus().now() == kSaturated);
   CHECK(m.k->cpu_counters().cpu_flushes == 2);
@@ -63,7 +63,7 @@ TEST_CASE(
     "[kernel][arm64]") {
   Arm64BtmMachine m("fixed");
   const size_t from = m.rec.events().size();
-  Task<> flush = flush_tlb_page(*m.k, *m.mm, Arm64BtmMachine::kPage);
+  Task<> flush = flush_tlb_page(*m.k, *m.mm, Vaddr{Arm64BtmMachine::kPage});
   test::Stepper t(flush);
   REQUIRE(t.step());
   REQUIRE_FALSE(t.done());
@@ -94,7 +94,7 @@ TEST_CASE(
   INFO(policy);
   Arm64BtmMachine m(policy);
   const size_t from = m.rec.events().size();
-  Task<> flush = flush_tlb_range(*m.k, *m.mm, Arm64BtmMachine::kPage, Arm64BtmMachine::kPage + kPageSize);
+  Task<> flush = flush_tlb_range(*m.k, *m.mm, VaRange{Arm64BtmMachine::kPage, Arm64BtmMachine::kPage + kPageSize});
   test::Stepper t(flush);
   REQUIRE(t.step());
   const bool before_dsb = policy == "v6.10";
@@ -115,14 +115,14 @@ TEST_CASE(
     "[kernel][arm64]") {
   SECTION("x86") {
     test::SvaMachine m("v6.10");
-    Task<> flush = flush_tlb_page(*m.k, *m.mm, 0x40000000);
+    Task<> flush = flush_tlb_page(*m.k, *m.mm, Vaddr{0x40000000});
     test::Stepper t(flush);
     t.step();
     CHECK(t.done());
   }
   SECTION("arm64 under old, whose flushes call no notifier") {
     Arm64BtmMachine m("old");
-    Task<> flush = flush_tlb_page(*m.k, *m.mm, Arm64BtmMachine::kPage);
+    Task<> flush = flush_tlb_page(*m.k, *m.mm, Vaddr{Arm64BtmMachine::kPage});
     test::Stepper t(flush);
     t.step();
     CHECK(t.done());
@@ -130,7 +130,7 @@ TEST_CASE(
   SECTION("arm64, nothing bound") {
     Kernel k(MachineConfig{.arch = Arch::Arm64}, *find_policy("v6.10"));
     AddressSpace& mm = k.create_mm("mm");
-    Task<> flush = flush_tlb_page(k, mm, 0x40000000);
+    Task<> flush = flush_tlb_page(k, mm, Vaddr{0x40000000});
     test::Stepper t(flush);
     t.step();
     CHECK(t.done());

@@ -49,8 +49,8 @@ TEST_CASE("a CPU strategy sets the ceiling flush_tlb_range() widens above", "[ke
     MachineConfig cfg;
     apply_cpu_strategy(cfg, parse_strategy(spec, nullptr)->cpu);
     test::SvaMachine m("fixed", SvaDecoding::AmdV2, cfg);
-    run_sync(flush_tlb_range(*m.k, *m.mm, 0x100000, 0x100000 + 4 * kPageSize));
-    run_sync(flush_tlb_range(*m.k, *m.mm, 0x100000, 0x100000 + 5 * kPageSize));
+    run_sync(flush_tlb_range(*m.k, *m.mm, VaRange{0x100000, 0x100000 + 4 * kPageSize}));
+    run_sync(flush_tlb_range(*m.k, *m.mm, VaRange{0x100000, 0x100000 + 5 * kPageSize}));
     std::vector<bool> full;
     for (const Event* e : m.rec.of(EventKind::CpuFlush)) full.push_back(e->va == 0 && e->end == kFlushAll);
     INFO(spec);

@@ -129,14 +129,14 @@ SCENARIO("the shadow fault path waits for an invalidation in progress", "[kernel
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   ShadowSetup s(policy);
   kernel::populate(*s.m.k, *s.m.mm, kBase, kPageSize, true);
-  kernel::mmu_notifier_invalidate_range_start(*s.m.k, *s.m.mm, kBase, kBase + kPageSize, "test");
+  kernel::mmu_notifier_invalidate_range_start(*s.m.k, *s.m.mm, VaRange{kBase, kBase + kPageSize}, "test");
   kernel::Task<> t = kernel::shadow_access(*s.m.k, *s.shadow, *s.m.mm, kBase, false);
   Stepper st(t);
   st.step();  // the access misses
   st.step();
   CHECK_FALSE(st.runnable());
   CHECK(s.shadow->size() == 0);
-  run_sync(kernel::mmu_notifier_invalidate_range_end(*s.m.k, *s.m.mm, kBase, kBase + kPageSize, "test"));
+  run_sync(kernel::mmu_notifier_invalidate_range_end(*s.m.k, *s.m.mm, VaRange{kBase, kBase + kPageSize}, "test"));
   CHECK(st.runnable());
   st.finish();
   CHECK(s.shadow->size() == 1);

@@ -37,7 +37,7 @@ std::vector<std::string> commands(SvaDecoding d, uint64_t start, uint64_t end, b
     io->bind(io->add_device(iommu::DeviceConfig{.name = "btm"}), p, m.k->walk_context(*m.mm));
   }
   const size_t from = m.rec.events().size();
-  run_sync(sva_invalidate(*io, d, p, start, end));
+  run_sync(sva_invalidate(*io, d, p, VaRange{start, end}));
   std::vector<std::string> out;
   for (size_t i = from; i < m.rec.events().size(); ++i) {
     const Event& e = m.rec.events()[i];
@@ -134,7 +134,7 @@ TEST_CASE("a device keeps PASID entries across a non-PASID ATS invalidation only
   mmap_region(*m.k, *m.mm, va, kPageSize, kVmRead | kVmWrite, 0, 0);
   populate(*m.k, *m.mm, va, kPageSize, true);
   REQUIRE(io.dma(dev, Pasid{2}, Vaddr{va}, false).ok());
-  run_sync(sva_invalidate(io, SvaDecoding::Intel610, Pasid{2}, 0, kTop));
+  run_sync(sva_invalidate(io, SvaDecoding::Intel610, Pasid{2}, VaRange{0, kTop}));
   size_t left = 0;
   io.atc(dev).for_each([&](const auto&) { ++left; });
   CHECK(left == (covers ? 0u : 1u));
@@ -184,7 +184,7 @@ TEST_CASE("x86 flush_tlb_mm_range() notifies (0,-1) for a full flush up to v6.14
   test::SvaMachine m(policy);
   const uint64_t s = 0x10000000, e = s + 64 * kPageSize;  // over tlb_single_page_flush_ceiling
   const size_t from = m.rec.events().size();
-  run_sync(flush_tlb_range(*m.k, *m.mm, s, e));
+  run_sync(flush_tlb_range(*m.k, *m.mm, VaRange{s, e}));
   std::vector<const Event*> sec;
   for (size_t i = from; i < m.rec.events().size(); ++i)
     if (m.rec.events()[i].kind == EventKind::Notifier) sec.push_back(&m.rec.events()[i]);

@@ -43,13 +43,13 @@ SCENARIO("fork of an mm with 100 COW VMAs: one secondary invalidation under fixe
 TEST_CASE("smmu-v3 (6.6) invalidates page by page below CMDQ_MAX_TLBI_OPS and the whole ASID from 512 pages", "[kernel][sva]") {
   SvaMachine m("fixed", SvaDecoding::SmmuV3);
   const Pasid p = *m.mm->pasid();
-  run_sync(sva_invalidate(m.io(), SvaDecoding::SmmuV3, p, kBase, kBase + 511 * kPageSize));
+  run_sync(sva_invalidate(m.io(), SvaDecoding::SmmuV3, p, VaRange{kBase, kBase + 511 * kPageSize}));
   CHECK(m.io().counters().iommu_commands == 511);  // one TLBI_NH_VA per page
   CHECK(m.io().counters().atc_commands == 1);      // one naturally aligned ATC_INV span
-  run_sync(sva_invalidate(m.io(), SvaDecoding::SmmuV3, p, kBase, kBase + 512 * kPageSize));
+  run_sync(sva_invalidate(m.io(), SvaDecoding::SmmuV3, p, VaRange{kBase, kBase + 512 * kPageSize}));
   CHECK(m.io().counters().iommu_commands == 512);  // + one TLBI ASID
   CHECK(m.io().counters().atc_commands == 2);      // + ATC invalidate-all
-  run_sync(sva_invalidate(m.io(), SvaDecoding::SmmuV3Old, p, kBase, kBase + 512 * kPageSize));
+  run_sync(sva_invalidate(m.io(), SvaDecoding::SmmuV3Old, p, VaRange{kBase, kBase + 512 * kPageSize}));
   CHECK(m.io().counters().iommu_commands == 1024);  // 6.0: no limit
 }
 
