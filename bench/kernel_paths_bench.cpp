@@ -341,8 +341,8 @@ struct SimMachine {
     dev = io.add_device(iommu::DeviceConfig{.name = "dev0"});
     kernel::iommu_sva_bind_device(*k, *mm, io, dev, Pasid{1}, kernel::SvaDecoding::AmdV2);
     mm->set_cpumask(3);  // the mm has run on both CPUs: flushes need IPIs
-    kernel::mmap_region(*k, *mm, kSimBase, pages * kPage, kVmRead | kVmWrite, 0, 0);
-    kernel::populate(*k, *mm, kSimBase, pages * kPage, true);
+    kernel::mmap_region(*k, *mm, Vaddr{kSimBase}, pages * kPage, kVmRead | kVmWrite, 0, 0);
+    kernel::populate(*k, *mm, Vaddr{kSimBase}, pages * kPage, true);
     device_touch(kSimBase, pages);
   }
   /// The device reads the first few pages at `base` (IOTLB and ATC entries to invalidate).
@@ -362,14 +362,14 @@ kernel::Task<> sim_fork(kernel::Kernel& k, AddressSpace& mm) { co_await kernel::
 
 kernel::Task<> sim_task(SimPath p, kernel::Kernel& k, AddressSpace& mm, uint64_t len) {
   switch (p) {
-    case SimPath::Munmap: return kernel::sys_munmap(k, mm, kSimBase, len);
-    case SimPath::DontNeed: return kernel::madvise_dontneed(k, mm, kSimBase, len);
+    case SimPath::Munmap: return kernel::sys_munmap(k, mm, Vaddr{kSimBase}, len);
+    case SimPath::DontNeed: return kernel::madvise_dontneed(k, mm, Vaddr{kSimBase}, len);
     case SimPath::Fork: return sim_fork(k, mm);
-    case SimPath::MprotectRo: return kernel::sys_mprotect(k, mm, kSimBase, len, false);
+    case SimPath::MprotectRo: return kernel::sys_mprotect(k, mm, Vaddr{kSimBase}, len, false);
     case SimPath::MremapPte:
     case SimPath::MremapPmd: break;  // sim_mremap()
   }
-  return kernel::sys_munmap(k, mm, kSimBase, len);
+  return kernel::sys_munmap(k, mm, Vaddr{kSimBase}, len);
 }
 
 /// Run `t` to completion, timed. False (and skips) if the model throws (a failed check).
@@ -410,7 +410,7 @@ void sim_mremap(benchmark::State& state, const kernel::Policy& policy, bool pmd_
   Timer timer;
   int from = 0;
   for (auto _ : state) {
-    if (!run_timed(state, timer, [&] { return kernel::sys_mremap(*m->k, *m->mm, at[from], n * kPage, at[1 - from]); })) break;
+    if (!run_timed(state, timer, [&] { return kernel::sys_mremap(*m->k, *m->mm, Vaddr{at[from]}, n * kPage, Vaddr{at[1 - from]}); })) break;
     from = 1 - from;
     m->device_touch(at[from], n);
     if (!m->ok) {

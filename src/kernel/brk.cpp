@@ -20,12 +20,12 @@ void do_brk_flags(Kernel& k, AddressSpace& mm, uint64_t addr, uint64_t len) {
   for (Vma& prev : mm.vmas_mut()) {
     if (prev.detached || prev.end != addr) continue;
     if (prev.flags == kBrkFlags && prev.file == 0 && prev.pgoff + prev.pages() == addr >> kPageShift) {
-      trace_call(k, "vma_merge", mm.id(), prev.start, addr + len);
+      trace_call(k, "vma_merge", mm.id(), VaRange{prev.start, addr + len});
       prev.end = addr + len;  // vma_adjust() of vm_end only: no rmap lock (vm_start is unchanged)
       return;
     }
   }
-  trace_call(k, "vma_link", mm.id(), addr, addr + len);
+  trace_call(k, "vma_link", mm.id(), VaRange{addr, addr + len});
   Vma v;
   v.start = addr;
   v.end = addr + len;
@@ -38,13 +38,14 @@ void do_brk_flags(Kernel& k, AddressSpace& mm, uint64_t addr, uint64_t len) {
 
 }  // namespace
 
-Task<> sys_brk(Kernel& k, AddressSpace& mm, uint64_t brk) {
+Task<> sys_brk(Kernel& k, AddressSpace& mm, Vaddr brk_va) {
+  const uint64_t brk = brk_va.value();
   co_await mmap_write_lock(k, mm);  // mmap_write_lock_killable()
   const uint64_t oldbrk = mm.brk();
-  trace_call(k, "sys_brk", mm.id(), oldbrk, brk);
+  trace_call(k, "sys_brk", mm.id(), VaRange{oldbrk, brk});
   // min_brk is mm->start_brk (CONFIG_COMPAT_BRK off, or a randomised brk).
   if (brk < mm.start_brk()) {
-    trace_call(k, "brk: below start_brk", mm.id(), brk, oldbrk);
+    trace_call(k, "brk: below start_brk", mm.id(), VaRange{brk, oldbrk});
     mmap_write_unlock(k, mm);
     co_return;
   }
@@ -56,7 +57,7 @@ Task<> sys_brk(Kernel& k, AddressSpace& mm, uint64_t brk) {
     // "Always allow shrinking brk": mm->brk is set while the write lock is still held, then
     // __do_munmap(mm, newbrk, oldbrk - newbrk, &uf, true) may downgrade it.
     mm.set_brk(brk);
-    if (co_await do_munmap_downgrade(k, mm, brk, oldbrk))
+    if (co_await do_munmap_downgrade(k, mm, VaRange{brk, oldbrk}))
       mmap_read_unlock(k, mm);
     else
       mmap_write_unlock(k, mm);
@@ -66,7 +67,7 @@ Task<> sys_brk(Kernel& k, AddressSpace& mm, uint64_t brk) {
   // The system call then returns the unchanged break, which glibc's brk() reports as -1 with
   // errno ENOMEM.
   if (mm.overlaps(oldbrk, brk + kPageSize)) {
-    syscall_error(k, "brk", mm.id(), oldbrk, brk, Errno::Enomem);
+    syscall_error(k, "brk", mm.id(), VaRange{oldbrk, brk}, Errno::Enomem);
     mmap_write_unlock(k, mm);
     co_return;
   }

@@ -14,6 +14,6 @@ namespace tlbsim::kernel {
 /// break is below mm->start_brk or growing would come within a page of the next mapping. There
 /// is no RLIMIT_DATA, and mm->def_flags has no VM_LOCKED (no mlockall(MCL_FUTURE)), so growing
 /// never populates.
-Task<> sys_brk(Kernel& k, AddressSpace& mm, uint64_t brk);
+Task<> sys_brk(Kernel& k, AddressSpace& mm, Vaddr brk);
 
 }  // namespace tlbsim::kernel

@@ -32,8 +32,8 @@ Task<> ptep_set_access_flags(Kernel& k, AddressSpace& mm, PteRef r, uint64_t add
 Task<FaultResult> wp_page_copy(Kernel& k, AddressSpace& mm, Vma vma, uint64_t addr, PteRef r, Pte orig) {
   const Pfn old_pfn = orig.pfn();
   anon_vma_prepare(k, mm, vma);
-  const Pfn new_pfn = alloc_anon_page(k, vma, addr, "wp_page_copy");
-  copy_page(k, mm.id(), addr, old_pfn, new_pfn, "__wp_page_copy_user");
+  const Pfn new_pfn = alloc_anon_page(k, vma, Vaddr{addr}, "wp_page_copy");
+  copy_page(k, mm.id(), Vaddr{addr}, old_pfn, new_pfn, "__wp_page_copy_user");
   const uint64_t page = addr & ~(kPageSize - 1);
   mmu_notifier_invalidate_range_start(k, mm, VaRange{page, page + kPageSize}, "wp_page_copy");
   SimLock& ptl = k.ptl(r.table);
@@ -71,7 +71,7 @@ Task<FaultResult> do_swap_page(Kernel& k, AddressSpace& mm, Vma vma, uint64_t pa
   // maps back is anonymous, added to the VMA's anon_vma as it is now (page_add_anon_rmap()).
   refresh_anon_vma(mm, vma);
   const uint64_t slot = orig.swp_offset();
-  trace_call(k, "do_swap_page", mm.id(), page, page + kPageSize);
+  trace_call(k, "do_swap_page", mm.id(), VaRange{page, page + kPageSize});
   SwapSlot s = k.swap().slot(slot);
   Pfn pfn;
   if (s.cache != kNoPfn) {
@@ -79,7 +79,7 @@ Task<FaultResult> do_swap_page(Kernel& k, AddressSpace& mm, Vma vma, uint64_t pa
     get_page(k, pfn);
   } else {
     TLBSIM_CHECK(s.written && s.count > 0, "do_swap_page: swap slot " << slot << " was never written or has no user");
-    pfn = alloc_anon_page(k, vma, page, "do_swap_page");
+    pfn = alloc_anon_page(k, vma, Vaddr{page}, "do_swap_page");
     k.mem().set_content(pfn, s.content);
     if (s.count > 1) {
       s.cache = pfn;  // add_to_swap_cache(), with the cache's reference
@@ -107,11 +107,12 @@ Task<FaultResult> do_swap_page(Kernel& k, AddressSpace& mm, Vma vma, uint64_t pa
 
 }  // namespace
 
-Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bool write) {
+Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, Vaddr addr_va, bool write) {
+  const uint64_t addr = addr_va.value();
   const Vma* vp = mm.find_vma(addr);
   if (!vp || (write && !vp->writable()) || vp->pfnmap()) co_return FaultResult::Sigsegv;
   Vma vma = *vp;  // anon_vma_prepare() may give it an anon_vma
-  trace_call(k, "handle_mm_fault", mm.id(), addr, addr + 1);
+  trace_call(k, "handle_mm_fault", mm.id(), VaRange{addr, addr + 1});
   const uint64_t page = addr & ~(kPageSize - 1);
   unsigned level = 1;
   const Pte leaf = mm.pt().leaf(Vaddr{page}, &level);
@@ -132,7 +133,7 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
     if (write && !pmd.writable()) {
       // do_huge_pmd_wp_page() (v6.0): a shared or COW huge page is split, and the fault is
       // retried on the PTEs (wp_page_copy() or reuse there).
-      co_await __split_huge_pmd(k, mm, vma, page);
+      co_await __split_huge_pmd(k, mm, vma, Vaddr{page});
       co_return FaultResult::Retry;
     }
     // huge_pmd_set_accessed(): the hardware walk sets the accessed/dirty bits itself here.
@@ -149,7 +150,7 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
       // do_anonymous_page(): a zeroed page (the shared zero page for reads is not modelled), in
       // the VMA's anon_vma; one that mremap(MREMAP_DONTUNMAP) emptied has none until this fault.
       anon_vma_prepare(k, mm, vma);
-      pfn = alloc_anon_page(k, vma, page, "do_anonymous_page");
+      pfn = alloc_anon_page(k, vma, Vaddr{page}, "do_anonymous_page");
       writable = vma.writable();
     } else if (vma.shared()) {
       // do_shared_fault(): writable only on a write fault (dirty tracking, page_mkwrite), except
@@ -163,8 +164,8 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
       // do_cow_fault(): a private copy of the file page.
       const Pfn src = filemap_get_page(k, k.file(vma.file), vma.index_of(page), "filemap_fault");
       anon_vma_prepare(k, mm, vma);
-      pfn = alloc_anon_page(k, vma, page, "do_cow_fault");
-      copy_page(k, mm.id(), page, src, pfn, "do_cow_fault");
+      pfn = alloc_anon_page(k, vma, Vaddr{page}, "do_cow_fault");
+      copy_page(k, mm.id(), Vaddr{page}, src, pfn, "do_cow_fault");
       writable = true;
     } else {
       // do_read_fault(): the page-cache page, read-only in a private mapping.
@@ -194,8 +195,8 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, uint64_t addr, bo
     // mmap_read_lock held and (v6.0) no reference on the device page. The page comes back to
     // system memory, or stays if another migration holds it; either way the access retries.
     unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
-    trace_call(k, "do_swap_page", mm.id(), page, page + kPageSize);
-    co_await dmirror_devmem_fault(k, mm, vma, page);
+    trace_call(k, "do_swap_page", mm.id(), VaRange{page, page + kPageSize});
+    co_await dmirror_devmem_fault(k, mm, vma, Vaddr{page});
     co_return FaultResult::Retry;
   }
   if (!pte.present()) {
@@ -237,26 +238,28 @@ void livelock(Kernel& k, AddressSpace& mm, uint64_t addr, bool write, unsigned n
 }
 }  // namespace
 
-Task<> user_access(Kernel& k, unsigned cpu, AddressSpace& mm, uint64_t addr, bool write, unsigned max_faults) {
+Task<> user_access(Kernel& k, unsigned cpu, AddressSpace& mm, Vaddr addr_va, bool write, unsigned max_faults) {
+  const uint64_t addr = addr_va.value();
   mm.add_cpu(cpu);  // switch_mm(): this CPU now caches the mm
   for (unsigned n = 0; n <= max_faults; ++n) {
     // From here to the next scheduling point only the CPU runs (a fault suspends at
     // mmap_read_lock() before exc_page_fault()'s kernel code does).
     co_await hardware_point(write ? "store" : "load");
-    const AccessResult a = k.cpu(cpu).access(k.walk_context(mm), Vaddr{addr}, write);
+    const AccessResult a = k.cpu(cpu).access(k.walk_context(mm), addr_va, write);
     if (a.ok() || a.fault == AccessFault::StaleTable) co_return;
     co_await mmap_read_lock(k, mm);
-    const FaultResult r = co_await handle_mm_fault(k, mm, addr, write);
+    const FaultResult r = co_await handle_mm_fault(k, mm, addr_va, write);
     mmap_read_unlock(k, mm);
     if (r == FaultResult::Sigsegv) {
-      force_sig_fault(k, mm.id(), addr, Signal::Sigsegv);
+      force_sig_fault(k, mm.id(), addr_va, Signal::Sigsegv);
       co_return;
     }
   }
   livelock(k, mm, addr, write, max_faults, "exc_page_fault", 0);
 }
 
-Task<> device_dma(Kernel& k, unsigned iommu_index, uint16_t device, AddressSpace& mm, uint64_t addr, bool write, unsigned max_faults) {
+Task<> device_dma(Kernel& k, unsigned iommu_index, uint16_t device, AddressSpace& mm, Vaddr addr_va, bool write, unsigned max_faults) {
+  const uint64_t addr = addr_va.value();
   iommu::Iommu& io = k.iommu(iommu_index);
   for (unsigned n = 0; n <= max_faults; ++n) {
     // From here to the next scheduling point only the IOMMU runs: a fault suspends at
@@ -264,13 +267,13 @@ Task<> device_dma(Kernel& k, unsigned iommu_index, uint16_t device, AddressSpace
     co_await hardware_point(write ? "DMA write" : "DMA read");
     const std::optional<Pasid> pasid = mm.pasid();
     if (!pasid) co_return;
-    const iommu::DmaResult d = io.dma(device, *pasid, Vaddr{addr}, write);
+    const iommu::DmaResult d = io.dma(device, *pasid, addr_va, write);
     if (d.ok() || d.fault == iommu::DmaFault::StaleTable || d.fault == iommu::DmaFault::NotBound) co_return;
     // A request translated through a PASID-table entry the IOMMU still caches after the
     // driver's release cleared it (IommuConfig::pasid_table_cached): iommu_sva_handle_iopf()'s
     // mmget_not_zero() fails, the mm having exited, and the response is INVALID.
     if (!io.device_bound(device, *pasid)) {
-      fault_rejected(k, "iommu_sva_handle_iopf", mm.id(), addr, device, "IOMMU_PAGE_RESP_INVALID: mmget_not_zero");
+      fault_rejected(k, "iommu_sva_handle_iopf", mm.id(), addr_va, device, "IOMMU_PAGE_RESP_INVALID: mmget_not_zero");
       co_return;
     }
     // iommu_sva_handle_iopf() in the fault workqueue: iommu_sva_find() takes a reference with
@@ -283,21 +286,22 @@ Task<> device_dma(Kernel& k, unsigned iommu_index, uint16_t device, AddressSpace
     co_await mmap_read_lock(k, mm);
     if (!mmget_not_zero(mm)) {
       mmap_read_unlock(k, mm);
-      fault_rejected(k, "iommu_sva_handle_iopf", mm.id(), addr, device, "IOMMU_PAGE_RESP_INVALID: mmget_not_zero");
+      fault_rejected(k, "iommu_sva_handle_iopf", mm.id(), addr_va, device, "IOMMU_PAGE_RESP_INVALID: mmget_not_zero");
       co_return;
     }
-    const FaultResult r = co_await handle_mm_fault(k, mm, addr, write);
+    const FaultResult r = co_await handle_mm_fault(k, mm, addr_va, write);
     mmap_read_unlock(k, mm);
     co_await mmput(k, mm);
     if (r == FaultResult::Sigsegv) {
-      fault_rejected(k, "iommu_sva_handle_iopf", mm.id(), addr, device, "IOMMU_PAGE_RESP_INVALID");
+      fault_rejected(k, "iommu_sva_handle_iopf", mm.id(), addr_va, device, "IOMMU_PAGE_RESP_INVALID");
       co_return;
     }
   }
   livelock(k, mm, addr, write, max_faults, "iommu_sva_handle_iopf", device);
 }
 
-Vma mmap_region(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len, uint32_t flags, uint32_t file, uint64_t pgoff) {
+Vma mmap_region(Kernel& k, AddressSpace& mm, Vaddr start_va, uint64_t len, uint32_t flags, uint32_t file, uint64_t pgoff) {
+  const uint64_t start = start_va.value();
   TLBSIM_CHECK(!mm.overlaps(start, start + len), "mmap_region over an existing mapping at " << hex(start));
   Vma v;
   v.start = start;
@@ -316,10 +320,11 @@ Vma mmap_region(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len, uint3
   return v;
 }
 
-void populate(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len, bool write) {
+void populate(Kernel& k, AddressSpace& mm, Vaddr start_va, uint64_t len, bool write) {
+  const uint64_t start = start_va.value();
   // Run the fault path to completion outside any schedule (MAP_POPULATE at setup time).
   for (uint64_t a = start; a < start + len; a += kPageSize) {
-    Task<FaultResult> t = handle_mm_fault(k, mm, a, write);
+    Task<FaultResult> t = handle_mm_fault(k, mm, Vaddr{a}, write);
     TLBSIM_CHECK(run_sync(t) != FaultResult::Sigsegv, "populate: no VMA allows access at " << hex(a));
   }
 }

@@ -157,7 +157,7 @@ Task<bool> copy_huge_pmd(Kernel& k, AddressSpace& dst, AddressSpace& src, Vma vm
 /// write_protect_seq (57efa1fe5957: GUP-fast FOLL_PIN backs off while it is odd).
 Task<> copy_page_range(Kernel& k, AddressSpace& dst, AddressSpace& src, Vma vma) {
   if (!vma_needs_copy(src, vma)) co_return;
-  trace_call(k, "copy_page_range", src.id(), vma.start, vma.end);
+  trace_call(k, "copy_page_range", src.id(), VaRange{vma.start, vma.end});
   const bool is_cow = vma.is_cow();
   if (is_cow) {
     mmu_notifier_invalidate_range_start(k, src, VaRange{vma.start, vma.end}, "copy_page_range");
@@ -200,7 +200,7 @@ Task<> dup_mmap(Kernel& k, AddressSpace& oldmm, AddressSpace& newmm) {
   trace_call(k, "dup_mmap", oldmm.id());
   // The child is not visible to anyone yet: mmap_write_lock_nested(), no deadlock potential.
   co_await lock(k, newmm.mmap_lock, LockMode::Write, "mmap_write_lock_nested");
-  const std::vector<Vma> parent_vmas = vmas_in(oldmm, 0, kTaskSize);
+  const std::vector<Vma> parent_vmas = vmas_in(oldmm, VaRange{0, kTaskSize});
   for (const Vma& mpnt : parent_vmas) {
     // vm_area_dup() + anon_vma_fork(): the child's VMA shares the parent's anon_vma id so rmap
     // walks over the parent's pages find both, and follows the parent in i_mmap order.

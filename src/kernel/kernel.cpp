@@ -23,7 +23,8 @@ AddressSpace& Kernel::create_mm(const std::string& name) {
   return *m_mms.back();
 }
 
-void Kernel::boot_kernel_half(uint64_t start, uint64_t end) {
+void Kernel::boot_kernel_half(VaRange range) {
+  const uint64_t start = range.lo(), end = range.hi();
   TLBSIM_CHECK(m_mms.empty(), "the kernel half is set up before the first mm");
   TLBSIM_CHECK(is_kernel_half(start) && start < end, "kernel range " << hex(start) << ".." << hex(end));
   if (!m_init_mm) m_init_mm = std::make_unique<PageTable>(m_mem, kInitMm, true);

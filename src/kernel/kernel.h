@@ -140,7 +140,7 @@ class Kernel {
   PageTable* init_mm() { return m_init_mm.get(); }
   /// Boot: init_mm with the PUD tables of the PGD slots covering [start, end) preallocated
   /// (preallocate_vmalloc_pages()), before any mm exists, so every mm's pgd_ctor() copies them.
-  void boot_kernel_half(uint64_t start, uint64_t end);
+  void boot_kernel_half(VaRange range);
   /// The v6.19 worker's list of kernel page tables to free (kernel/kernel_pgtable_work.h).
   KernelPgtableWork& kernel_pgtable_work() { return m_kernel_pgtable_work; }
 

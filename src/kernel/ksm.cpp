@@ -25,11 +25,11 @@ const Vma* find_mergeable_vma(const AddressSpace& mm, uint64_t addr) {
 
 }  // namespace
 
-Task<std::optional<Pte>> write_protect_page(Kernel& k, AddressSpace& mm, Pfn page, uint64_t addr) {
-  addr &= ~(kPageSize - 1);
+Task<std::optional<Pte>> write_protect_page(Kernel& k, AddressSpace& mm, Pfn page, Vaddr addr_va) {
+  const uint64_t addr = addr_va.page().value();
   mmu_notifier_invalidate_range_start(k, mm, VaRange{addr, addr + kPageSize}, "write_protect_page");
   std::optional<Pte> result;
-  const PteRef r = co_await pte_offset_map_lock(k, mm, addr, "page_vma_mapped_walk");
+  const PteRef r = co_await pte_offset_map_lock(k, mm, Vaddr{addr}, "page_vma_mapped_walk");
   if (r.valid()) {
     const Pte pte = mm.pt().get(r);
     if (pte.present() && pte.pfn() == page) {
@@ -60,11 +60,11 @@ Task<std::optional<Pte>> write_protect_page(Kernel& k, AddressSpace& mm, Pfn pag
   co_return result;
 }
 
-Task<bool> replace_page(Kernel& k, AddressSpace& mm, Pfn page, Pfn kpage, uint64_t addr, Pte orig_pte) {
-  addr &= ~(kPageSize - 1);
+Task<bool> replace_page(Kernel& k, AddressSpace& mm, Pfn page, Pfn kpage, Vaddr addr_va, Pte orig_pte) {
+  const uint64_t addr = addr_va.page().value();
   mmu_notifier_invalidate_range_start(k, mm, VaRange{addr, addr + kPageSize}, "replace_page");
   bool done = false;
-  const PteRef r = co_await pte_offset_map_lock(k, mm, addr);
+  const PteRef r = co_await pte_offset_map_lock(k, mm, Vaddr{addr});
   if (r.valid()) {
     if (mm.pt().get(r) == orig_pte) {
       get_page(k, kpage);
@@ -85,18 +85,18 @@ Task<bool> replace_page(Kernel& k, AddressSpace& mm, Pfn page, Pfn kpage, uint64
   co_return done;
 }
 
-Task<bool> ksm_merge(Kernel& k, AddressSpace& mm, uint64_t addr, Pfn kpage, KsmRmapItem* item) {
-  addr &= ~(kPageSize - 1);
+Task<bool> ksm_merge(Kernel& k, AddressSpace& mm, Vaddr addr_va, Pfn kpage, KsmRmapItem* item) {
+  const uint64_t addr = addr_va.page().value();
   // The caller's kpage is that allocation of the frame (its step named it).
   const uint32_t kgeneration = kpage != kNoPfn ? k.mem().frame(kpage).generation : 0;
   co_await mmap_read_lock(k, mm);
-  trace_call(k, "try_to_merge_with_ksm_page", mm.id(), addr, addr + kPageSize);
+  trace_call(k, "try_to_merge_with_ksm_page", mm.id(), VaRange{addr, addr + kPageSize});
   if (kpage != kNoPfn) {
     // get_ksm_page(): the stable page must still be one (a munmap, reclaim or migration may have
     // freed it since it was made), and KSM holds a reference on it while it merges into it.
     const Frame& kf = k.mem().frame(kpage);
     if (!kf.allocated || !kf.ksm || kf.generation != kgeneration) {
-      trace_call(k, "get_ksm_page: stale stable node", mm.id(), addr, addr + kPageSize);
+      trace_call(k, "get_ksm_page: stale stable node", mm.id(), VaRange{addr, addr + kPageSize});
       mmap_read_unlock(k, mm);
       co_return false;
     }
@@ -107,7 +107,7 @@ Task<bool> ksm_merge(Kernel& k, AddressSpace& mm, uint64_t addr, Pfn kpage, KsmR
   Pfn page = kNoPfn;
   if (vma && vma->anon()) {
     // follow_page(FOLL_GET) under the PTL: KSM's own reference.
-    const PteRef r = co_await pte_offset_map_lock(k, mm, addr, "follow_page_pte");
+    const PteRef r = co_await pte_offset_map_lock(k, mm, Vaddr{addr}, "follow_page_pte");
     if (r.valid()) {
       const Pte pte = mm.pt().get(r);
       if (pte.present() && !pte.special() && k.mem().frame(pte.pfn()).kind == FrameKind::Anon) {
@@ -123,7 +123,7 @@ Task<bool> ksm_merge(Kernel& k, AddressSpace& mm, uint64_t addr, Pfn kpage, KsmR
   } else if (page != kNoPfn && trylock_page(k, page)) {
     // try_to_merge_one_page(), under the page lock it only tries for ("if (!trylock_page(page))
     // goto out": a migration holds it).
-    const std::optional<Pte> orig = co_await write_protect_page(k, mm, page, addr);
+    const std::optional<Pte> orig = co_await write_protect_page(k, mm, page, Vaddr{addr});
     if (orig) {
       if (kpage == kNoPfn) {
         // set_page_stable_node(page, NULL): PageKsm with no stable node until stable_tree_insert().
@@ -134,8 +134,8 @@ Task<bool> ksm_merge(Kernel& k, AddressSpace& mm, uint64_t addr, Pfn kpage, KsmR
       } else {
         // pages_identical(): after write_protect_page() returned, i.e. after MN_END in OLD, so
         // writes through a stale secondary entry are seen by the comparison.
-        trace_call(k, "pages_identical", mm.id(), addr, addr + kPageSize);
-        if (k.mem().content(page) == k.mem().content(kpage)) merged = co_await replace_page(k, mm, page, kpage, addr, *orig);
+        trace_call(k, "pages_identical", mm.id(), VaRange{addr, addr + kPageSize});
+        if (k.mem().content(page) == k.mem().content(kpage)) merged = co_await replace_page(k, mm, page, kpage, Vaddr{addr}, *orig);
       }
     }
     unlock_page(k, page);
@@ -177,45 +177,47 @@ Task<> break_ksm(Kernel& k, AddressSpace& mm, uint64_t addr) {
     const Pte pte = mm.pt().leaf(Vaddr{addr});
     const bool ksm_page = pte.present() ? k.mem().frame(pte.pfn()).ksm : pte.is_migration();
     if (!ksm_page) break;
-    if (co_await handle_mm_fault(k, mm, addr, true) == FaultResult::Sigsegv) break;
+    if (co_await handle_mm_fault(k, mm, Vaddr{addr}, true) == FaultResult::Sigsegv) break;
   }
 }
 
 }  // namespace
 
-Task<> break_cow(Kernel& k, AddressSpace& mm, uint64_t addr) {
-  addr &= ~(kPageSize - 1);
+Task<> break_cow(Kernel& k, AddressSpace& mm, Vaddr addr_va) {
+  const uint64_t addr = addr_va.page().value();
   co_await mmap_read_lock(k, mm);
-  trace_call(k, "break_cow", mm.id(), addr, addr + kPageSize);
+  trace_call(k, "break_cow", mm.id(), VaRange{addr, addr + kPageSize});
   const Vma* vma = find_mergeable_vma(mm, addr);
   if (vma && vma->anon()) co_await break_ksm(k, mm, addr);
   mmap_read_unlock(k, mm);
 }
 
-Task<> unmerge_ksm_pages(Kernel& k, AddressSpace& mm, const Vma& vma, uint64_t start, uint64_t end) {
+Task<> unmerge_ksm_pages(Kernel& k, AddressSpace& mm, const Vma& vma, VaRange range) {
+  const uint64_t start = range.lo(), end = range.hi();
   if (!vma.anon() || !k.ksm().scanned(mm.id())) co_return;
-  trace_call(k, "unmerge_ksm_pages", mm.id(), start, end);
+  trace_call(k, "unmerge_ksm_pages", mm.id(), range);
   for (uint64_t addr = start; addr < end; addr += kPageSize) {
     if (ksm_test_exit(mm)) co_return;  // -EFAULT
     co_await break_ksm(k, mm, addr);
   }
 }
 
-Task<> ksm_merge_range(Kernel& k, AddressSpace& mm, uint64_t addr, uint64_t pages) {
+Task<> ksm_merge_range(Kernel& k, AddressSpace& mm, Vaddr addr_va, uint64_t pages) {
+  const uint64_t addr = addr_va.value();
   k.ksm().scan_mm(mm.id());  // ksm_scan.mm_slot: ksm_exit() now waits for ksmd
   // try_to_merge_two_pages(rmap_item, page, tree_rmap_item, tree_page): the first page becomes
   // the KSM page, then the second is merged into it.
   KsmRmapItem first, second;
-  if (!co_await ksm_merge(k, mm, addr, kNoPfn, &first)) co_return;
+  if (!co_await ksm_merge(k, mm, addr_va, kNoPfn, &first)) co_return;
   // The KSM page is the one now mapped read-only at addr: rmap_item->address's page. ksmd keeps
   // the reference its scan took (put by ksm_do_scan() after cmp_and_merge_page()).
-  const Pte kp = mm.pt().leaf(Vaddr{addr});
+  const Pte kp = mm.pt().leaf(addr_va);
   if (!kp.present() || !k.mem().frame(kp.pfn()).ksm) co_return;
   const Pfn kpage = kp.pfn();
   get_page(k, kpage);
-  if (pages < 2 || !co_await ksm_merge(k, mm, addr + kPageSize, kpage, &second)) {
+  if (pages < 2 || !co_await ksm_merge(k, mm, Vaddr{addr + kPageSize}, kpage, &second)) {
     // "If that fails, we have a ksm page with only one pte pointing to it: so break it."
-    co_await break_cow(k, mm, addr);
+    co_await break_cow(k, mm, addr_va);
     put_page(k, kpage, "ksm_do_scan");
     co_return;
   }
@@ -232,11 +234,11 @@ Task<> ksm_merge_range(Kernel& k, AddressSpace& mm, uint64_t addr, uint64_t page
   for (uint64_t i = 2; i < pages; ++i) {
     const Pfn now = get_ksm_page(k, node);
     if (now == kNoPfn) {
-      trace_call(k, "get_ksm_page: stale stable node", mm.id(), addr, addr + kPageSize);
+      trace_call(k, "get_ksm_page: stale stable node", mm.id(), VaRange{addr, addr + kPageSize});
       co_return;
     }
     KsmRmapItem item;
-    if (!co_await ksm_merge(k, mm, addr + i * kPageSize, now, &item)) continue;
+    if (!co_await ksm_merge(k, mm, Vaddr{addr + i * kPageSize}, now, &item)) continue;
     // The page the node names after the merge (a migration may have moved it meanwhile).
     const Pfn locked = get_ksm_page(k, node);
     if (locked == kNoPfn) continue;

@@ -68,11 +68,11 @@ void mmap_write_downgrade(Kernel& k, AddressSpace& mm) {
   emit(k, EventKind::Unlock, mm.mmap_lock, "mmap_write_downgrade");
 }
 
-void trace_call(Kernel& k, const char* func, MmId mm, uint64_t start, uint64_t end) {
+void trace_call(Kernel& k, const char* func, MmId mm, VaRange range) {
   if (!k.bus().active()) return;
   Event e{.kind = EventKind::Call, .mm = mm, .func = func};
-  e.va = start;
-  e.end = end;
+  e.va = range.lo();
+  e.end = range.hi();
   k.bus().emit(std::move(e));
 }
 

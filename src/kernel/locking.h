@@ -78,6 +78,6 @@ inline void mmap_write_unlock(Kernel& k, AddressSpace& mm) { unlock(k, mm.mmap_l
 void mmap_write_downgrade(Kernel& k, AddressSpace& mm);
 
 /// Emit a Call event: which kernel function a thread entered (for witness stories).
-void trace_call(Kernel& k, const char* func, MmId mm = kNoMm, uint64_t start = 0, uint64_t end = 0);
+void trace_call(Kernel& k, const char* func, MmId mm = kNoMm, VaRange range = {});
 
 }  // namespace tlbsim::kernel

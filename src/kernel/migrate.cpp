@@ -25,7 +25,7 @@ Task<> try_to_migrate_one(Kernel& k, Pfn page, RmapTarget t) {
   // MMU_NOTIFY_CLEAR over the folio's extent in the VMA (vma_address_end()), opened before
   // page_vma_mapped_walk() looks for a mapping, so it is sent even when none is found.
   mmu_notifier_invalidate_range_start(k, mm, VaRange{addr, addr + kPageSize}, "try_to_migrate_one");
-  const PteRef r = co_await pte_offset_map_lock(k, mm, addr, "page_vma_mapped_walk");
+  const PteRef r = co_await pte_offset_map_lock(k, mm, Vaddr{addr}, "page_vma_mapped_walk");
   if (r.valid()) {
     const Pte pte = mm.pt().get(r);
     // check_pte(): a present PTE to the page, or a device-private entry for it.
@@ -55,7 +55,7 @@ Task<> try_to_migrate_one(Kernel& k, Pfn page, RmapTarget t) {
 /// remove_migration_pte() for one VMA.
 Task<> remove_migration_pte(Kernel& k, RmapTarget t, Pfn src, Pfn dst) {
   AddressSpace& mm = *t.mm;
-  const PteRef r = co_await pte_offset_map_lock(k, mm, t.addr, "page_vma_mapped_walk");
+  const PteRef r = co_await pte_offset_map_lock(k, mm, Vaddr{t.addr}, "page_vma_mapped_walk");
   if (!r.valid()) co_return;
   const Pte pte = mm.pt().get(r);
   if (pte.is_migration() && pte.swp_offset() == src.value()) {
@@ -164,7 +164,7 @@ Task<bool> unmap_and_move(Kernel& k, Pfn page) {
   }
   // folio_migrate_copy(): after the secondary invalidation in both policies, so a device write
   // through a stale entry before it is copied, and none can come after.
-  copy_page(k, kNoMm, 0, page, newpage, "folio_migrate_copy");
+  copy_page(k, kNoMm, Vaddr{0}, page, newpage, "folio_migrate_copy");
   folio_migrate_ksm(k, newpage, page);  // folio_migrate_flags()
   co_await yield_point("remove_migration_ptes");
   co_await remove_migration_ptes(k, page, newpage);
@@ -230,11 +230,11 @@ Task<> migrate_vma_collect_pmd(Kernel& k, MigrateVma& m, uint64_t addr, uint64_t
     const bool still_huge = pmd_trans_huge(mm.pt().get(pmd));
     unlock(k, pmd_ptl, LockMode::Write, "spin_unlock");
     if (still_huge) {
-      trace_call(k, "migrate_vma_collect_skip: huge PMD", mm.id(), addr, end);
+      trace_call(k, "migrate_vma_collect_skip: huge PMD", mm.id(), VaRange{addr, end});
       co_return;
     }
   }
-  const PteRef first = co_await pte_offset_map_lock(k, mm, addr);
+  const PteRef first = co_await pte_offset_map_lock(k, mm, Vaddr{addr});
   if (!first.valid()) co_return;  // the table went away (not under mmap_read_lock in v6.0): skip
   unsigned unmapped = 0;
   for (uint64_t a = addr; a < end; a += kPageSize) {
@@ -357,7 +357,7 @@ Task<bool> migrate_vma_insert_page(Kernel& k, MigrateVma& m, uint64_t addr, Pfn 
   const PteRef pmd = mm.pt().lookup(Vaddr{addr}, 2);
   if (pmd.valid() && pmd_trans_huge(mm.pt().get(pmd))) co_return false;
   if (!mm.pt().lookup(Vaddr{addr}, 1).valid()) mm.pt().alloc(Vaddr{addr}, 1, "__pte_alloc");
-  const PteRef r = co_await pte_offset_map_lock(k, mm, addr);
+  const PteRef r = co_await pte_offset_map_lock(k, mm, Vaddr{addr});
   if (!r.valid()) co_return false;
   if (!mm.pt().get(r).none()) {
     pte_unmap_unlock(k, r);
@@ -391,7 +391,7 @@ Task<> migrate_vma_setup(Kernel& k, MigrateVma& m) {
   m.flags.assign(n, 0);
   // -EINVAL for VM_SPECIAL (PFNMAP) VMAs and a range outside the VMA.
   if (m.vma.pfnmap() || m.start < m.vma.start || m.end > m.vma.end || m.start >= m.end) co_return;
-  trace_call(k, "migrate_vma_setup", mm.id(), m.start, m.end);
+  trace_call(k, "migrate_vma_setup", mm.id(), VaRange{m.start, m.end});
   // migrate_vma_collect(): mmu_notifier_range_init_owner(MMU_NOTIFY_MIGRATE, pgmap_owner).
   mmu_notifier_invalidate_range_start(k, mm, VaRange{m.start, m.end}, "migrate_vma_collect");
   for (uint64_t a = m.start; a < m.end;) {
@@ -414,7 +414,8 @@ void dmirror_migrate_alloc_and_copy(Kernel& k, MigrateVma& m) {
     const auto [owner, index] = rmap_key(k, m, i);
     m.dst[i] = k.mem().alloc(FrameKind::DevicePrivate, owner, index, "dmirror_devmem_alloc_page");
     trylock_page(k, m.dst[i]);  // a new page: nobody else can hold it
-    if (m.src[i] != kNoPfn) copy_page(k, m.mm->id(), m.start + (i << kPageShift), m.src[i], m.dst[i], "dmirror_migrate_alloc_and_copy");
+    if (m.src[i] != kNoPfn)
+      copy_page(k, m.mm->id(), Vaddr{m.start + (i << kPageShift)}, m.src[i], m.dst[i], "dmirror_migrate_alloc_and_copy");
   }
 }
 
@@ -425,7 +426,7 @@ void dmirror_devmem_fault_alloc_and_copy(Kernel& k, MigrateVma& m) {
     const auto [owner, index] = rmap_key(k, m, i);
     m.dst[i] = k.mem().alloc(FrameKind::Anon, owner, index, "alloc_page_vma");
     trylock_page(k, m.dst[i]);
-    copy_page(k, m.mm->id(), m.start + (i << kPageShift), m.src[i], m.dst[i], "dmirror_devmem_fault_alloc_and_copy");
+    copy_page(k, m.mm->id(), Vaddr{m.start + (i << kPageShift)}, m.src[i], m.dst[i], "dmirror_devmem_fault_alloc_and_copy");
   }
 }
 
@@ -503,13 +504,14 @@ Task<> migrate_vma_finalize(Kernel& k, MigrateVma& m) {
   }
 }
 
-Task<> dmirror_migrate(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
+Task<> dmirror_migrate(Kernel& k, AddressSpace& mm, VaRange range) {
+  const uint64_t start = range.lo(), end = range.hi();
   co_await mmap_read_lock(k, mm);
-  trace_call(k, "dmirror_migrate", mm.id(), start, end);
+  trace_call(k, "dmirror_migrate", mm.id(), range);
   for (uint64_t addr = start; addr < end;) {
     const Vma* v = mm.find_vma(addr);
     if (!v || addr < v->start) {
-      syscall_error(k, "dmirror_migrate", mm.id(), addr, end, Errno::Einval);
+      syscall_error(k, "dmirror_migrate", mm.id(), VaRange{addr, end}, Errno::Einval);
       break;
     }
     const uint64_t next = std::min({end, addr + 64 * kPageSize, v->end});  // src_pfns[64]
@@ -525,8 +527,9 @@ Task<> dmirror_migrate(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end
   mmap_read_unlock(k, mm);
 }
 
-Task<> dmirror_devmem_fault(Kernel& k, AddressSpace& mm, const Vma& vma, uint64_t addr) {
-  trace_call(k, "dmirror_devmem_fault", mm.id(), addr, addr + kPageSize);
+Task<> dmirror_devmem_fault(Kernel& k, AddressSpace& mm, const Vma& vma, Vaddr addr_va) {
+  const uint64_t addr = addr_va.value();
+  trace_call(k, "dmirror_devmem_fault", mm.id(), VaRange{addr, addr + kPageSize});
   MigrateVma m{.mm = &mm, .vma = vma, .start = addr, .end = addr + kPageSize, .select = MigrateVma::Select::DevicePrivate};
   co_await migrate_vma_setup(k, m);
   co_await yield_point("dmirror_devmem_fault_alloc_and_copy");

@@ -88,11 +88,11 @@ Task<> migrate_vma_finalize(Kernel& k, MigrateVma& m);
 /// lib/test_hmm.c dmirror_migrate(), the HMM_DMIRROR_MIGRATE ioctl (v6.0): under
 /// mmap_read_lock, per VMA and at most 64 pages at a time, setup (SELECT_SYSTEM), copy, pages,
 /// finalize. A gap in [start, end) ends it (-EINVAL) after the chunks before it.
-Task<> dmirror_migrate(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end);
+Task<> dmirror_migrate(Kernel& k, AddressSpace& mm, VaRange range);
 /// lib/test_hmm.c dmirror_devmem_fault(), the device-private pgmap's migrate_to_ram(), which
 /// do_swap_page() calls on a device-private entry with mmap_read_lock held (v6.0 takes no page
 /// reference around it; 16ce101db85d in 6.1 does): the one page at `addr` goes back to system
 /// memory (setup with SELECT_DEVICE_PRIVATE, copy, pages, finalize), and the fault retries.
-Task<> dmirror_devmem_fault(Kernel& k, AddressSpace& mm, const Vma& vma, uint64_t addr);
+Task<> dmirror_devmem_fault(Kernel& k, AddressSpace& mm, const Vma& vma, Vaddr addr);
 
 }  // namespace tlbsim::kernel

@@ -80,22 +80,26 @@ void __tlb_reset_range(MmuGather& tlb) {
   tlb.cleared_ptes = tlb.cleared_pmds = tlb.cleared_puds = false;
 }
 
-void tlb_remove_tlb_entry(MmuGather& tlb, uint64_t addr) {
+void tlb_remove_tlb_entry(MmuGather& tlb, Vaddr addr_va) {
+  const uint64_t addr = addr_va.value();
   adjust_range(tlb, addr, kPageSize);
   tlb.cleared_ptes = true;
 }
 
-void tlb_remove_pmd_tlb_entry(MmuGather& tlb, uint64_t addr) {
+void tlb_remove_pmd_tlb_entry(MmuGather& tlb, Vaddr addr_va) {
+  const uint64_t addr = addr_va.value();
   adjust_range(tlb, addr, kPmdSize);
   tlb.cleared_pmds = true;
 }
 
-void tlb_flush_pte_range(MmuGather& tlb, uint64_t addr, uint64_t size) {
+void tlb_flush_pte_range(MmuGather& tlb, Vaddr addr_va, uint64_t size) {
+  const uint64_t addr = addr_va.value();
   adjust_range(tlb, addr, size);
   tlb.cleared_ptes = true;
 }
 
-void tlb_flush_pmd_range(MmuGather& tlb, uint64_t addr, uint64_t size) {
+void tlb_flush_pmd_range(MmuGather& tlb, Vaddr addr_va, uint64_t size) {
+  const uint64_t addr = addr_va.value();
   adjust_range(tlb, addr, size);
   tlb.cleared_pmds = true;
 }
@@ -105,7 +109,8 @@ bool __tlb_remove_page(Kernel& k, MmuGather& tlb, Pfn pfn) {
   return tlb.pages.size() >= k.config().gather_batch_pages;
 }
 
-void free_table_tlb(Kernel&, MmuGather& tlb, Pfn table, unsigned level, uint64_t addr) {
+void free_table_tlb(Kernel&, MmuGather& tlb, Pfn table, unsigned level, Vaddr addr_va) {
+  const uint64_t addr = addr_va.value();
   tlb.mm->pt().note_table_freed();  // unlinked from the tree; the gather owns it until the flush
   // pte_free_tlb(): __tlb_adjust_range(addr, PAGE_SIZE), freed_tables, and the level above the
   // freed table is cleared (a PTE table hangs off a PMD entry).
@@ -145,7 +150,7 @@ Task<> tlb_flush_mmu(Kernel& k, MmuGather& tlb) {
 Task<> tlb_finish_mmu(Kernel& k, MmuGather& tlb) {
   co_await yield_point("tlb_finish_mmu");
   AddressSpace& mm = *tlb.mm;
-  trace_call(k, "tlb_finish_mmu", mm.id(), tlb.start, tlb.end);
+  trace_call(k, "tlb_finish_mmu", mm.id(), VaRange{tlb.start, tlb.end});
   // mm_tlb_flush_nested(): another gatherer is active on this mm. Flush everything, and say
   // tables were freed so arm64 also drops walk caches (7a30df49f63a). __tlb_reset_range() under
   // fullmm is what makes start = end = ~0.

@@ -35,17 +35,17 @@ void tlb_gather_mmu_fullmm(Kernel& k, MmuGather& tlb, AddressSpace& mm);
 /// __tlb_reset_range(): fullmm gives start = end = ~0; else an empty range; flags cleared.
 void __tlb_reset_range(MmuGather& tlb);
 /// tlb_remove_tlb_entry(): widen the range by one page, cleared_ptes.
-void tlb_remove_tlb_entry(MmuGather& tlb, uint64_t addr);
+void tlb_remove_tlb_entry(MmuGather& tlb, Vaddr addr);
 /// tlb_remove_pmd_tlb_entry(): widen by the huge page, cleared_pmds.
-void tlb_remove_pmd_tlb_entry(MmuGather& tlb, uint64_t addr);
+void tlb_remove_pmd_tlb_entry(MmuGather& tlb, Vaddr addr);
 /// tlb_flush_pte_range()/tlb_flush_pmd_range(): record a PTE (4 KiB) or huge PMD (2 MiB) whose
 /// change needs a flush but frees nothing (mprotect's change_pte_range()/change_huge_pmd()).
-void tlb_flush_pte_range(MmuGather& tlb, uint64_t addr, uint64_t size);
-void tlb_flush_pmd_range(MmuGather& tlb, uint64_t addr, uint64_t size);
+void tlb_flush_pte_range(MmuGather& tlb, Vaddr addr, uint64_t size);
+void tlb_flush_pmd_range(MmuGather& tlb, Vaddr addr, uint64_t size);
 /// __tlb_remove_page(): add to the batch; true when full and the caller must flush.
 bool __tlb_remove_page(Kernel& k, MmuGather& tlb, Pfn pfn);
 /// pte_free_tlb()/pmd_free_tlb()/pud_free_tlb(): queue a page-table page (tlb_remove_table()).
-void free_table_tlb(Kernel& k, MmuGather& tlb, Pfn table, unsigned level, uint64_t addr);
+void free_table_tlb(Kernel& k, MmuGather& tlb, Pfn table, unsigned level, Vaddr addr);
 
 /// tlb_flush_mmu_tlbonly(): arch tlb_flush(), [OLD] mmu_notifier_invalidate_range(start, end),
 /// then __tlb_reset_range().

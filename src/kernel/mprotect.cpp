@@ -83,7 +83,7 @@ Task<uint64_t> change_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, PteRef pmd,
   Pte entry = oldpmd.wrprotect();
   if (vma.writable() && vma.shared() && !wants_writenotify(k, vma)) entry = entry.with(Pte::kWrite);
   mm.pt().set(pmd, Vaddr{addr}, entry, "set_pmd_at");
-  if (tlb && pte_needs_flush(k, oldpmd, entry)) tlb_flush_pmd_range(*tlb, addr, kPmdSize);
+  if (tlb && pte_needs_flush(k, oldpmd, entry)) tlb_flush_pmd_range(*tlb, Vaddr{addr}, kPmdSize);
   co_await yield_point("change_huge_pmd");
   unlock(k, ptl, LockMode::Write, "spin_unlock");
   co_return kPtrsPerTable;
@@ -109,7 +109,7 @@ Task<uint64_t> change_pte_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t a
       const Pte ptent = new_protection(k, vma, oldpte);
       mm.pt().set(r, Vaddr{addr}, Pte{}, "ptep_modify_prot_start");
       mm.pt().set(r, Vaddr{addr}, ptent, "ptep_modify_prot_commit");
-      if (tlb && pte_needs_flush(k, oldpte, ptent)) tlb_flush_pte_range(*tlb, addr, kPageSize);
+      if (tlb && pte_needs_flush(k, oldpte, ptent)) tlb_flush_pte_range(*tlb, Vaddr{addr}, kPageSize);
       ++pages;
       co_await yield_point("change_pte_range");
     } else if (oldpte.swp_type() == Pte::SwpType::MigrationWrite) {
@@ -147,7 +147,7 @@ Task<uint64_t> change_pmd_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t a
         pages += nr;
         if (nr) continue;
       } else {
-        co_await __split_huge_pmd(k, mm, vma, addr);
+        co_await __split_huge_pmd(k, mm, vma, Vaddr{addr});
       }
       // Fall through: the huge PMD was just split.
     }
@@ -177,7 +177,7 @@ Task<uint64_t> change_p4d_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t s
 /// a flush is still outstanding (mm_tlb_flush_pending()), and one flush_tlb_range() over the whole
 /// range if any entry was touched.
 Task<> change_protection_range(Kernel& k, AddressSpace& mm, Vma vma, uint64_t start, uint64_t end, MmuGather* tlb) {
-  trace_call(k, "change_protection_range", mm.id(), start, end);
+  trace_call(k, "change_protection_range", mm.id(), VaRange{start, end});
   // flush_cache_range() is a no-op on x86 and arm64.
   if (tlb) {
     tlb_start_vma(k, *tlb, vma);
@@ -200,9 +200,9 @@ Task<> mprotect_fixup(Kernel& k, AddressSpace& mm, MmuGather* tlb, Vma vma, uint
   // __split_vma() -> vma_adjust_trans_huge(): where a new boundary is unaligned and the 2 MiB
   // around it lies inside the VMA, split_huge_pmd_address() runs (its bracket is issued whether
   // or not a huge PMD is there), so no huge mapping spans two VMAs with different protections.
-  co_await vma_adjust_trans_huge(k, mm, start, end);
-  split_at(k, mm, start);
-  split_at(k, mm, end);
+  co_await vma_adjust_trans_huge(k, mm, VaRange{start, end});
+  split_at(k, mm, Vaddr{start});
+  split_at(k, mm, Vaddr{end});
   Vma updated;
   for (Vma& v : mm.vmas_mut())
     if (!v.detached && v.start == start) {
@@ -215,18 +215,19 @@ Task<> mprotect_fixup(Kernel& k, AddressSpace& mm, MmuGather* tlb, Vma vma, uint
 
 }  // namespace
 
-Task<> sys_mprotect(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len, bool writable) {
+Task<> sys_mprotect(Kernel& k, AddressSpace& mm, Vaddr start_va, uint64_t len, bool writable) {
+  const uint64_t start = start_va.value();
   const uint64_t end = start + ((len + kPageSize - 1) & ~(kPageSize - 1));
   co_await mmap_write_lock(k, mm);
-  trace_call(k, "do_mprotect_pkey", mm.id(), start, end);
+  trace_call(k, "do_mprotect_pkey", mm.id(), VaRange{start, end});
   if (start % kPageSize != 0) {
-    syscall_error(k, "mprotect", mm.id(), start, end, Errno::Einval);
+    syscall_error(k, "mprotect", mm.id(), VaRange{start, end}, Errno::Einval);
     mmap_write_unlock(k, mm);
     co_return;
   }
   // No VMA at `start`: -ENOMEM before any gather ("goto out").
   if (!mm.find_vma(start)) {
-    syscall_error(k, "mprotect", mm.id(), start, end, Errno::Enomem);
+    syscall_error(k, "mprotect", mm.id(), VaRange{start, end}, Errno::Enomem);
     mmap_write_unlock(k, mm);
     co_return;
   }
@@ -241,11 +242,11 @@ Task<> sys_mprotect(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len, b
   for (uint64_t nstart = start; nstart < end;) {
     const Vma* vp = mm.find_vma(nstart);
     if (!vp) {
-      syscall_error(k, "mprotect", mm.id(), nstart, end, Errno::Enomem);
+      syscall_error(k, "mprotect", mm.id(), VaRange{nstart, end}, Errno::Enomem);
       break;
     }
     if (writable && !(vp->flags & kVmMayWrite)) {
-      syscall_error(k, "mprotect", mm.id(), nstart, end, Errno::Eacces);
+      syscall_error(k, "mprotect", mm.id(), VaRange{nstart, end}, Errno::Eacces);
       break;
     }
     const uint64_t tmp = std::min(vp->end, end);

@@ -17,6 +17,6 @@ namespace tlbsim::kernel {
 
 /// mprotect(start, len, PROT_READ | (writable ? PROT_WRITE : 0)): do_mprotect_pkey() under
 /// mmap_write_lock, mprotect_fixup() per VMA (split, new vm_flags, change_protection()).
-Task<> sys_mprotect(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len, bool writable);
+Task<> sys_mprotect(Kernel& k, AddressSpace& mm, Vaddr start, uint64_t len, bool writable);
 
 }  // namespace tlbsim::kernel

@@ -158,7 +158,7 @@ Task<> move_ptes(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64
 Task<> move_page_tables(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_t new_addr, uint64_t len, bool need_rmap_locks) {
   const uint64_t old_start = old_addr, old_end = old_addr + len;
   const bool dirty_only = k.policy().mremap_flush_dirty_only;
-  trace_call(k, "move_page_tables", mm.id(), old_start, old_end);
+  trace_call(k, "move_page_tables", mm.id(), VaRange{old_start, old_end});
   // flush_cache_range() is a no-op on x86 and arm64.
   mmu_notifier_invalidate_range_start(k, mm, VaRange{old_start, old_end}, "move_page_tables");
   bool need_flush = false;
@@ -173,7 +173,7 @@ Task<> move_page_tables(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr,
         if (co_await move_pgt_entry_huge_pmd(k, mm, vma, old_addr, new_addr, old_pmd, new_pmd, need_rmap_locks, &need_flush)) continue;
       }
       // Only part of the huge page moves: split it and move its PTEs.
-      co_await __split_huge_pmd(k, mm, vma, old_addr);
+      co_await __split_huge_pmd(k, mm, vma, Vaddr{old_addr});
       const Pte after = mm.pt().get(old_pmd);
       if (after.none() || pmd_trans_huge(after)) continue;  // pmd_trans_unstable()
     } else if (!dirty_only && extent == kPmdSize) {
@@ -206,7 +206,7 @@ Task<Vma> copy_vma(Kernel& k, AddressSpace& mm, Vma vma, uint64_t addr, uint64_t
         v.pgoff + v.pages() == pgoff)
       prev = &v;
   if (prev) {
-    trace_call(k, "vma_merge", mm.id(), prev->start, addr + len);
+    trace_call(k, "vma_merge", mm.id(), VaRange{prev->start, addr + len});
     prev->end = addr + len;
     out = *prev;
     *need_rmap_locks = out.pgoff <= vma.pgoff;
@@ -226,10 +226,10 @@ Task<Vma> copy_vma(Kernel& k, AddressSpace& mm, Vma vma, uint64_t addr, uint64_t
 
 /// do_munmap() under the write lock held by mremap (no downgrade): detach, then unmap_region().
 Task<> do_munmap(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
-  co_await vma_adjust_trans_huge(k, mm, start, start + len);  // __split_vma() at both ends
-  std::vector<Vma> vmas = detach_range(k, mm, start, start + len);
+  co_await vma_adjust_trans_huge(k, mm, VaRange{start, start + len});  // __split_vma() at both ends
+  std::vector<Vma> vmas = detach_range(k, mm, VaRange{start, start + len});
   if (vmas.empty()) co_return;
-  co_await unmap_region(k, mm, vmas, start, start + len);
+  co_await unmap_region(k, mm, vmas, VaRange{start, start + len});
 }
 
 /// move_vma(): copy the VMA, move the tables, then unmap the old range. That last zap finds no
@@ -238,10 +238,10 @@ Task<> do_munmap(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
 /// anon_vma (unlink_anon_vmas()), so rmap no longer visits it and its next anonymous fault
 /// starts a new one (anon_vma_prepare()). VM_LOCKED_MASK is cleared too: the model has no mlock.
 Task<> move_vma(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_t len, uint64_t new_addr, MremapFlags flags) {
-  trace_call(k, "move_vma", mm.id(), old_addr, old_addr + len);
+  trace_call(k, "move_vma", mm.id(), VaRange{old_addr, old_addr + len});
   // ksm_madvise(MADV_UNMERGEABLE) of the old range: "Advise KSM to break any KSM pages in the
   // area to be moved", so no KSM page turns up where its rmap_items do not point.
-  co_await unmerge_ksm_pages(k, mm, vma, old_addr, old_addr + len);
+  co_await unmerge_ksm_pages(k, mm, vma, VaRange{old_addr, old_addr + len});
   const uint64_t new_pgoff = vma.pgoff + ((old_addr - vma.start) >> kPageShift);
   bool need_rmap_locks = false;
   co_await copy_vma(k, mm, vma, new_addr, len, new_pgoff, &need_rmap_locks);
@@ -256,7 +256,7 @@ Task<> move_vma(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_
       co_await lock(k, anon_lock, LockMode::Write, "lock_anon_vma_root");
       for (Vma& v : mm.vmas_mut())
         if (!v.detached && v.start == vma.start && v.end == vma.end) v.anon_vma = 0;
-      trace_call(k, "unlink_anon_vmas", mm.id(), vma.start, vma.end);
+      trace_call(k, "unlink_anon_vmas", mm.id(), VaRange{vma.start, vma.end});
       unlock(k, anon_lock, LockMode::Write, "unlock_anon_vma_root");
     }
     co_return;
@@ -266,20 +266,22 @@ Task<> move_vma(Kernel& k, AddressSpace& mm, Vma vma, uint64_t old_addr, uint64_
 
 }  // namespace
 
-Task<> sys_mremap(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_t len, uint64_t new_addr, MremapFlags flags) {
+Task<> sys_mremap(Kernel& k, AddressSpace& mm, Vaddr old_addr_va, uint64_t len, Vaddr new_addr_va, MremapFlags flags) {
+  const uint64_t old_addr = old_addr_va.value();
+  const uint64_t new_addr = new_addr_va.value();
   len = (len + kPageSize - 1) & ~(kPageSize - 1);
   // sys_mremap() refuses a flag its release does not know before taking any lock.
   if (flags.dontunmap && !k.policy().mremap_dontunmap) {
-    syscall_error(k, "mremap", mm.id(), old_addr, old_addr + len, Errno::Einval);
+    syscall_error(k, "mremap", mm.id(), VaRange{old_addr, old_addr + len}, Errno::Einval);
     co_return;
   }
   co_await mmap_write_lock(k, mm);
-  trace_call(k, "mremap_to", mm.id(), old_addr, old_addr + len);
+  trace_call(k, "mremap_to", mm.id(), VaRange{old_addr, old_addr + len});
   // mremap_to(): the ranges must be page-aligned, inside TASK_SIZE and must not overlap.
   const bool bad = len == 0 || (old_addr | new_addr) % kPageSize != 0 || new_addr + len > kTaskSize ||
                    (new_addr < old_addr + len && old_addr < new_addr + len);
   if (bad) {
-    syscall_error(k, "mremap", mm.id(), old_addr, old_addr + len, Errno::Einval);
+    syscall_error(k, "mremap", mm.id(), VaRange{old_addr, old_addr + len}, Errno::Einval);
     mmap_write_unlock(k, mm);
     co_return;
   }
@@ -288,13 +290,13 @@ Task<> sys_mremap(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_t len, 
   // vma_to_resize(): the old range must lie in one VMA.
   const Vma* vp = mm.find_vma(old_addr);
   if (!vp || old_addr + len > vp->end) {
-    syscall_error(k, "mremap", mm.id(), old_addr, old_addr + len, Errno::Efault);
+    syscall_error(k, "mremap", mm.id(), VaRange{old_addr, old_addr + len}, Errno::Efault);
     mmap_write_unlock(k, mm);
     co_return;
   }
   // vma_to_resize(): no MREMAP_DONTUNMAP of VM_DONTEXPAND or VM_PFNMAP mappings.
   if (flags.dontunmap && vp->pfnmap()) {
-    syscall_error(k, "mremap", mm.id(), old_addr, old_addr + len, Errno::Einval);
+    syscall_error(k, "mremap", mm.id(), VaRange{old_addr, old_addr + len}, Errno::Einval);
     mmap_write_unlock(k, mm);
     co_return;
   }

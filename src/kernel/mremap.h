@@ -24,6 +24,6 @@ struct MremapFlags {
 /// mremap_to() unmaps the destination, move_vma() copies the VMA (copy_vma(), possibly merging
 /// into the VMA ending at new_addr), moves the page tables (move_page_tables()) and unmaps the
 /// old range, or with MREMAP_DONTUNMAP keeps it.
-Task<> sys_mremap(Kernel& k, AddressSpace& mm, uint64_t old_addr, uint64_t len, uint64_t new_addr, MremapFlags flags = {});
+Task<> sys_mremap(Kernel& k, AddressSpace& mm, Vaddr old_addr, uint64_t len, Vaddr new_addr, MremapFlags flags = {});
 
 }  // namespace tlbsim::kernel

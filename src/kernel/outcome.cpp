@@ -3,7 +3,8 @@
 
 namespace tlbsim::kernel {
 
-void syscall_error(Kernel& k, const char* call, MmId mm, uint64_t start, uint64_t end, Errno err) {
+void syscall_error(Kernel& k, const char* call, MmId mm, VaRange range, Errno err) {
+  const uint64_t start = range.lo(), end = range.hi();
   Event e{.kind = EventKind::SyscallError, .mm = mm, .func = call};
   e.va = start;
   e.end = end;
@@ -11,7 +12,8 @@ void syscall_error(Kernel& k, const char* call, MmId mm, uint64_t start, uint64_
   k.bus().emit(std::move(e));
 }
 
-void force_sig_fault(Kernel& k, MmId mm, uint64_t addr, Signal sig) {
+void force_sig_fault(Kernel& k, MmId mm, Vaddr addr_va, Signal sig) {
+  const uint64_t addr = addr_va.value();
   Event e{.kind = EventKind::Signal, .mm = mm, .func = "force_sig_fault"};
   e.va = addr;
   e.end = addr + 1;
@@ -19,7 +21,8 @@ void force_sig_fault(Kernel& k, MmId mm, uint64_t addr, Signal sig) {
   k.bus().emit(std::move(e));
 }
 
-void fault_rejected(Kernel& k, const char* handler, MmId mm, uint64_t addr, uint32_t device, const char* why) {
+void fault_rejected(Kernel& k, const char* handler, MmId mm, Vaddr addr_va, uint32_t device, const char* why) {
+  const uint64_t addr = addr_va.value();
   Event e{.kind = EventKind::FaultRejected, .mm = mm, .func = handler};
   e.va = addr;
   e.end = addr + 1;

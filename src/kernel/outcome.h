@@ -13,13 +13,13 @@ namespace tlbsim::kernel {
 
 /// The system call (or ioctl) `call` returns -err to the current thread; [start, end) is the
 /// range it was asked about.
-void syscall_error(Kernel& k, const char* call, MmId mm, uint64_t start, uint64_t end, Errno err);
+void syscall_error(Kernel& k, const char* call, MmId mm, VaRange range, Errno err);
 
 /// force_sig_fault(): the current thread's access at `addr` could not be resolved.
-void force_sig_fault(Kernel& k, MmId mm, uint64_t addr, Signal sig);
+void force_sig_fault(Kernel& k, MmId mm, Vaddr addr, Signal sig);
 
 /// The page request of `device` at `addr` was answered with failure by `handler` (the IOMMU's
 /// IOMMU_PAGE_RESP_INVALID, a mirror's -EFAULT); `why` names the check that failed, or is empty.
-void fault_rejected(Kernel& k, const char* handler, MmId mm, uint64_t addr, uint32_t device, const char* why);
+void fault_rejected(Kernel& k, const char* handler, MmId mm, Vaddr addr, uint32_t device, const char* why);
 
 }  // namespace tlbsim::kernel

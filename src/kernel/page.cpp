@@ -36,7 +36,8 @@ bool trylock_page(Kernel& k, Pfn page) {
 
 void unlock_page(Kernel& k, Pfn page) { k.mem().frame_mut(page).locked = false; }
 
-void copy_page(Kernel& k, MmId mm, uint64_t va, Pfn from, Pfn to, const char* func) {
+void copy_page(Kernel& k, MmId mm, Vaddr va_va, Pfn from, Pfn to, const char* func) {
+  const uint64_t va = va_va.value();
   k.mem().copy_content(from, to);
   if (!k.bus().active()) return;
   Event e{.kind = EventKind::Copy, .mm = mm, .func = func};
@@ -72,7 +73,8 @@ void refresh_anon_vma(AddressSpace& mm, Vma& vma) {
   if (!vma.anon_vma) vma.anon_vma = live_vma(mm, vma, "vma->anon_vma").anon_vma;
 }
 
-Pfn alloc_anon_page(Kernel& k, const Vma& vma, uint64_t va, const char* func) {
+Pfn alloc_anon_page(Kernel& k, const Vma& vma, Vaddr va_va, const char* func) {
+  const uint64_t va = va_va.value();
   TLBSIM_CHECK(vma.anon_vma, "alloc_anon_page: the VMA at " << hex(vma.start) << " has no anon_vma");
   return k.mem().alloc(FrameKind::Anon, vma.anon_vma, vma.index_of(va), func);
 }

@@ -25,7 +25,7 @@ void unlock_page(Kernel& k, Pfn page);
 
 /// copy_highpage() and friends: copy `from`'s contents to `to` and record it (a Copy event), so
 /// a later write to `from` through a stale translation is seen as lost.
-void copy_page(Kernel& k, MmId mm, uint64_t va, Pfn from, Pfn to, const char* func);
+void copy_page(Kernel& k, MmId mm, Vaddr va, Pfn from, Pfn to, const char* func);
 
 /// anon_vma_prepare() (mm/rmap.c): before the first anonymous page of a VMA, give it an
 /// anon_vma, so rmap_walk() finds that page. Anonymous VMAs get theirs at mmap time in the model
@@ -39,7 +39,7 @@ void anon_vma_prepare(Kernel& k, AddressSpace& mm, Vma& vma);
 void refresh_anon_vma(AddressSpace& mm, Vma& vma);
 /// A zeroed anonymous page for `va` in `vma` (alloc_zeroed_user_highpage_movable()); the VMA
 /// has its anon_vma (anon_vma_prepare()), whose id the page's rmap key takes.
-Pfn alloc_anon_page(Kernel& k, const Vma& vma, uint64_t va, const char* func);
+Pfn alloc_anon_page(Kernel& k, const Vma& vma, Vaddr va, const char* func);
 /// filemap_fault()/find_or_create_page(): the page-cache page at `index`, allocated if absent.
 Pfn filemap_get_page(Kernel& k, File& f, uint64_t index, const char* func);
 

@@ -73,14 +73,14 @@ void folio_mark_dirty(Kernel& k, Pfn page) {
   if (f.aux < file.size() && file.page(f.aux) == page) file.set_dirty(f.aux, true);
 }
 
-Task<PteRef> pte_offset_map_lock(Kernel& k, AddressSpace& mm, uint64_t addr, const char* func) {
+Task<PteRef> pte_offset_map_lock(Kernel& k, AddressSpace& mm, Vaddr addr, const char* func) {
   for (;;) {
-    const PteRef r = mm.pt().lookup(Vaddr{addr}, 1);
+    const PteRef r = mm.pt().lookup(addr, 1);
     if (!r.valid()) co_return PteRef{};
     co_await lock(k, k.ptl(r.table), LockMode::Write, func);
     // The table may have been detached while this thread waited (pte_offset_map() re-validates
     // the PMD since 6.5; earlier kernels relied on mmap_lock or the rmap lock).
-    const PteRef again = mm.pt().lookup(Vaddr{addr}, 1);
+    const PteRef again = mm.pt().lookup(addr, 1);
     if (again.valid() && again.table == r.table) co_return r;
     unlock(k, k.ptl(r.table), LockMode::Write, func);
   }

@@ -46,7 +46,7 @@ Task<> mmu_notifier_invalidate_range_end_after_notify(Kernel& k, AddressSpace& m
 void folio_mark_dirty(Kernel& k, Pfn page);
 /// pte_offset_map_lock(): the PTE slot for `addr` with its PTL held, re-checked after the lock
 /// is taken; an invalid ref (and no lock) when no PTE table maps `addr` (pmd_none or huge).
-Task<PteRef> pte_offset_map_lock(Kernel& k, AddressSpace& mm, uint64_t addr, const char* func = "pte_offset_map_lock");
+Task<PteRef> pte_offset_map_lock(Kernel& k, AddressSpace& mm, Vaddr addr, const char* func = "pte_offset_map_lock");
 /// pte_unmap_unlock()
 void pte_unmap_unlock(Kernel& k, PteRef r, const char* func = "pte_unmap_unlock");
 /// folio_mapped()

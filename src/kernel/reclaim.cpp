@@ -31,7 +31,7 @@ Task<> try_to_unmap_one(Kernel& k, TlbBatch& tlb_ubc, Pfn page, RmapTarget t, ui
   const uint64_t addr = t.addr;
   const bool anon = k.mem().frame(page).kind == FrameKind::Anon;
   mmu_notifier_invalidate_range_start(k, mm, VaRange{addr, addr + kPageSize}, "try_to_unmap_one");
-  const PteRef r = co_await pte_offset_map_lock(k, mm, addr, "page_vma_mapped_walk");
+  const PteRef r = co_await pte_offset_map_lock(k, mm, Vaddr{addr}, "page_vma_mapped_walk");
   if (r.valid()) {
     const Pte pte = mm.pt().get(r);
     if (pte.present() && pte.pfn() == page) {

@@ -24,7 +24,8 @@ void emit_entry(Kernel& k, EventKind kind, Holder h, MmId mm, uint64_t va, const
 
 std::string ShadowMmu::name() const { return "shadow-mmu(" + std::to_string(m_index) + ")"; }
 
-void ShadowMmu::drop_range(Kernel& k, MmId mm, uint64_t start, uint64_t end, const char* func) {
+void ShadowMmu::drop_range(Kernel& k, MmId mm, VaRange range, const char* func) {
+  const uint64_t start = range.lo(), end = range.hi();
   if (end <= start) return;
   touch::cache_entries(false, holder(), start, end);
   auto it = m_entries.lower_bound(start >> kPageShift);
@@ -39,7 +40,7 @@ void ShadowMmu::drop_range(Kernel& k, MmId mm, uint64_t start, uint64_t end, con
 void ShadowMmu::invalidate_range_start(Kernel& k, AddressSpace& mm, VaRange range) {
   touch::cache_sequence(true, holder());
   ++m_in_progress;  // kvm_mmu_invalidate_begin(): faults now retry
-  drop_range(k, mm.id(), range.lo(), range.hi(), "kvm_unmap_gfn_range");
+  drop_range(k, mm.id(), range, "kvm_unmap_gfn_range");
 }
 
 void ShadowMmu::invalidate_range_end(Kernel&, AddressSpace&, VaRange) {
@@ -52,7 +53,7 @@ void ShadowMmu::invalidate_range_end(Kernel&, AddressSpace&, VaRange) {
 }
 
 Task<> ShadowMmu::release(Kernel& k, AddressSpace& mm) {
-  drop_range(k, mm.id(), 0, kFlushAll, "kvm_mmu_notifier_release");
+  drop_range(k, mm.id(), VaRange::all(), "kvm_mmu_notifier_release");
   co_return;
 }
 
@@ -62,17 +63,17 @@ void ShadowMmu::check_invariants() const {
   for (const auto& entry : m_entries) TLBSIM_CHECK(entry.second.pfn != kNoPfn, name() << ": entry without a pfn at vpn " << entry.first);
 }
 
-const ShadowMmu::Entry* ShadowMmu::lookup(uint64_t va) const {
-  touch::cache_entries(false, holder(), va & ~(kPageSize - 1), (va & ~(kPageSize - 1)) + kPageSize);
-  auto it = m_entries.find(va >> kPageShift);
+const ShadowMmu::Entry* ShadowMmu::lookup(Vaddr va) const {
+  touch::cache_entries(false, holder(), va.page().value(), va.page().value() + kPageSize);
+  auto it = m_entries.find(va.vpn());
   return it == m_entries.end() ? nullptr : &it->second;
 }
 
-void ShadowMmu::install(Kernel& k, MmId mm, uint64_t va, Pfn pfn, bool writable, const char* func) {
+void ShadowMmu::install(Kernel& k, MmId mm, Vaddr va, Pfn pfn, bool writable, const char* func) {
   const Entry e{pfn, writable};
-  touch::cache_entries(true, holder(), va & ~(kPageSize - 1), (va & ~(kPageSize - 1)) + kPageSize);
-  m_entries[va >> kPageShift] = e;
-  emit_entry(k, EventKind::Fill, holder(), mm, va & ~(kPageSize - 1), e, func);
+  touch::cache_entries(true, holder(), va.page().value(), va.page().value() + kPageSize);
+  m_entries[va.vpn()] = e;
+  emit_entry(k, EventKind::Fill, holder(), mm, va.page().value(), e, func);
 }
 
 namespace {
@@ -117,11 +118,12 @@ Task<Gup> follow_page(Kernel& k, AddressSpace& mm, uint64_t page, bool write) {
 
 }  // namespace
 
-Task<> shadow_access(Kernel& k, ShadowMmu& s, AddressSpace& mm, uint64_t addr, bool write, unsigned max_faults) {
+Task<> shadow_access(Kernel& k, ShadowMmu& s, AddressSpace& mm, Vaddr addr_va, bool write, unsigned max_faults) {
+  const uint64_t addr = addr_va.value();
   const uint64_t page = addr & ~(kPageSize - 1);
   for (unsigned n = 0; n <= max_faults; ++n) {
     co_await yield_point(write ? "shadow store" : "shadow load");
-    if (const ShadowMmu::Entry* e = s.lookup(page); e && (!write || e->writable)) {
+    if (const ShadowMmu::Entry* e = s.lookup(Vaddr{page}); e && (!write || e->writable)) {
       if (write) k.mem().write_content(e->pfn);
       emit_access(k, s, mm.id(), addr, write, e->pfn);
       co_return;
@@ -138,17 +140,17 @@ Task<> shadow_access(Kernel& k, ShadowMmu& s, AddressSpace& mm, uint64_t addr, b
     co_await mmap_read_lock(k, mm);
     if (!mmget_not_zero(mm)) {
       mmap_read_unlock(k, mm);
-      fault_rejected(k, "kvm_faultin_pfn", mm.id(), page, s.holder().index, "-EFAULT: mmget_not_zero");
+      fault_rejected(k, "kvm_faultin_pfn", mm.id(), Vaddr{page}, s.holder().index, "-EFAULT: mmget_not_zero");
       co_return;
     }
     Gup g = co_await follow_page(k, mm, page, write);
     if (g.pfn == kNoPfn) {
       // Not present or not enough: the primary fault path (get_user_pages() -> handle_mm_fault()).
-      const FaultResult r = co_await handle_mm_fault(k, mm, page, write);
+      const FaultResult r = co_await handle_mm_fault(k, mm, Vaddr{page}, write);
       if (r == FaultResult::Sigsegv) {
         mmap_read_unlock(k, mm);
         co_await mmput(k, mm);
-        fault_rejected(k, "kvm_faultin_pfn", mm.id(), page, s.holder().index, "-EFAULT");
+        fault_rejected(k, "kvm_faultin_pfn", mm.id(), Vaddr{page}, s.holder().index, "-EFAULT");
         co_return;
       }
       if (r == FaultResult::Handled) g = co_await follow_page(k, mm, page, write);
@@ -162,9 +164,9 @@ Task<> shadow_access(Kernel& k, ShadowMmu& s, AddressSpace& mm, uint64_t addr, b
     // Under kvm->mmu_lock: an invalidation that started (in_progress) or ended (seq) since the
     // sample may have zapped what the PTE read saw.
     if (s.in_progress() > 0 || s.seq() != mmu_seq) {
-      trace_call(k, "mmu_invalidate_retry: retry", mm.id(), page, page + kPageSize);
+      trace_call(k, "mmu_invalidate_retry: retry", mm.id(), VaRange{page, page + kPageSize});
     } else {
-      s.install(k, mm.id(), page, g.pfn, g.writable, "kvm_tdp_mmu_map");
+      s.install(k, mm.id(), Vaddr{page}, g.pfn, g.writable, "kvm_tdp_mmu_map");
     }
     put_page(k, g.pfn, "kvm_release_pfn_clean");
     co_await mmput(k, mm);

@@ -47,7 +47,7 @@ class ShadowMmu : public SecondaryMmu {
     return m_seq;
   }
   /// The entry for the page of `va`, or nullptr.
-  const Entry* lookup(uint64_t va) const;
+  const Entry* lookup(Vaddr va) const;
   size_t size() const { return m_entries.size(); }
   /// Visit (page address, entry) in address order.
   template <class F>
@@ -56,10 +56,10 @@ class ShadowMmu : public SecondaryMmu {
   }
 
   /// Install a translation for the page of `va` (the fault path, after its retry check).
-  void install(Kernel& k, MmId mm, uint64_t va, Pfn pfn, bool writable, const char* func);
+  void install(Kernel& k, MmId mm, Vaddr va, Pfn pfn, bool writable, const char* func);
 
  private:
-  void drop_range(Kernel& k, MmId mm, uint64_t start, uint64_t end, const char* func);
+  void drop_range(Kernel& k, MmId mm, VaRange range, const char* func);
 
   uint16_t m_index;
   std::map<uint64_t, Entry> m_entries;  ///< by virtual page number
@@ -75,6 +75,6 @@ class ShadowMmu : public SecondaryMmu {
 /// mmu_invalidate_retry() (mmu_interval_read_retry()): install only if no invalidation started
 /// or ended meanwhile, else retry. The reference is dropped after (kvm_release_pfn_clean()).
 /// Gives up after `max_faults` faults (a Fault event names the livelock).
-Task<> shadow_access(Kernel& k, ShadowMmu& s, AddressSpace& mm, uint64_t addr, bool write, unsigned max_faults = 16);
+Task<> shadow_access(Kernel& k, ShadowMmu& s, AddressSpace& mm, Vaddr addr, bool write, unsigned max_faults = 16);
 
 }  // namespace tlbsim::kernel

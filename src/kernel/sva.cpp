@@ -210,7 +210,7 @@ Task<> iommu_sva_bind_device_task(Kernel& k, AddressSpace& mm, iommu::Iommu& io,
   if (!pasid) {
     pasid = k.alloc_global_pasid();
     mm.set_pasid(*pasid);
-    trace_call(k, "iommu_alloc_global_pasid", mm.id(), pasid->value(), pasid->value() + 1);
+    trace_call(k, "iommu_alloc_global_pasid", mm.id(), VaRange{pasid->value(), pasid->value() + 1});
     // The open()ed device file the bond lives with (exit_files()).
     mm.hold_device_file(mm.id());
     mm.bond_files_get();
@@ -228,7 +228,7 @@ Task<> iommu_sva_bind_device_task(Kernel& k, AddressSpace& mm, iommu::Iommu& io,
     // iommu_attach_device_pasid() -> ops->set_dev_pasid(): the PASID-table entry, then the
     // driver's invalidation after writing it.
     io.bind(device, *pasid, k.walk_context(mm));
-    trace_call(k, "set_dev_pasid", mm.id(), pasid->value(), pasid->value() + 1);
+    trace_call(k, "set_dev_pasid", mm.id(), VaRange{pasid->value(), pasid->value() + 1});
     co_await set_pasid_flush(io, decoding, *pasid, device);
   }
   unlock(k, sva_lock, LockMode::Write, "mutex_unlock(&iommu_sva_lock)");
@@ -249,7 +249,7 @@ Task<> iommu_sva_unbind_mm(Kernel& k, AddressSpace& mm) {
       for (size_t n = 0; n < k.notifiers(mm.id()).size(); ++n)
         if (auto* s = dynamic_cast<SvaMmu*>(k.notifiers(mm.id())[n].get()); s && s->iommu_index() == i) co_await s->release(k, mm);
     // --domain->users == 0: iommu_domain_free() -> mmdrop(), mmu_notifier_unregister().
-    trace_call(k, "iommu_sva_unbind_device: iommu_domain_free", mm.id(), pasid->value(), pasid->value() + 1);
+    trace_call(k, "iommu_sva_unbind_device: iommu_domain_free", mm.id(), VaRange{pasid->value(), pasid->value() + 1});
   }
   k.clear_sva_domains(mm.id());
   unlock(k, sva_lock, LockMode::Write, "mutex_unlock(&iommu_sva_lock)");
@@ -261,7 +261,7 @@ Task<> iommu_sva_unbind_mm(Kernel& k, AddressSpace& mm) {
 void mm_pasid_drop(Kernel& k, AddressSpace& mm) {
   const std::optional<Pasid> pasid = mm.pasid();
   if (!pasid) return;
-  trace_call(k, "__mmdrop: mm_pasid_drop", mm.id(), pasid->value(), pasid->value() + 1);
+  trace_call(k, "__mmdrop: mm_pasid_drop", mm.id(), VaRange{pasid->value(), pasid->value() + 1});
   k.free_global_pasid(*pasid);
   mm.clear_pasid();
 }

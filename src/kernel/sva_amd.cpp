@@ -15,14 +15,14 @@ Task<> amd_v2_flush_pasid(iommu::Iommu& io, Pasid p, uint64_t address, bool all)
   if (all)
     iotlb_pasid(io, p, "__flush_pasid");
   else
-    iotlb_range(io, p, address, span_end(address, kPageSize), "__flush_pasid");
+    iotlb_range(io, p, VaRange{address, span_end(address, kPageSize)}, "__flush_pasid");
   co_await complete_batch(io, "domain_flush_complete");
   for (uint16_t d : io.devices_of(p)) {
     if (!io.device_ats(d)) continue;
     if (all)
       atc_all(io, p, d, "__flush_pasid");
     else
-      atc_range(io, p, d, address, span_end(address, kPageSize), "__flush_pasid");
+      atc_range(io, p, d, VaRange{address, span_end(address, kPageSize)}, "__flush_pasid");
   }
   co_await complete_batch(io, "domain_flush_complete");
 }
@@ -58,12 +58,12 @@ Task<> flush_pasid_pages(iommu::Iommu& io, uint16_t dev, Pasid p, uint64_t addre
   if (a.all)
     iotlb_pasid(io, p, func);
   else
-    iotlb_range(io, p, a.start, a.end, func);
+    iotlb_range(io, p, VaRange{a.start, a.end}, func);
   if (io.device_ats(dev)) {
     if (a.all)
       atc_all(io, p, dev, func);
     else
-      atc_range(io, p, dev, a.start, a.end, func);
+      atc_range(io, p, dev, VaRange{a.start, a.end}, func);
   }
   co_await complete_batch(io, "iommu_completion_wait");
 }

@@ -27,15 +27,16 @@ inline std::pair<uint64_t, uint64_t> block(uint64_t addr, unsigned order) {
   return {start, span_end(start, size)};
 }
 
-inline void iotlb_range(iommu::Iommu& io, Pasid p, uint64_t start, uint64_t end, const char* func) {
-  io.queue().submit(iommu::InvCmd{.kind = iommu::InvCmdKind::IotlbRange, .pasid = p.value(), .start = start, .end = end, .func = func});
+inline void iotlb_range(iommu::Iommu& io, Pasid p, VaRange range, const char* func) {
+  io.queue().submit(
+      iommu::InvCmd{.kind = iommu::InvCmdKind::IotlbRange, .pasid = p.value(), .start = range.lo(), .end = range.hi(), .func = func});
 }
 inline void iotlb_pasid(iommu::Iommu& io, Pasid p, const char* func) {
   io.queue().submit(iommu::InvCmd{.kind = iommu::InvCmdKind::IotlbPasid, .pasid = p.value(), .start = 0, .end = kFlushAll, .func = func});
 }
-inline void atc_range(iommu::Iommu& io, Pasid p, uint16_t dev, uint64_t start, uint64_t end, const char* func) {
-  io.queue().submit(
-      iommu::InvCmd{.kind = iommu::InvCmdKind::AtcRange, .pasid = p.value(), .start = start, .end = end, .device = dev, .func = func});
+inline void atc_range(iommu::Iommu& io, Pasid p, uint16_t dev, VaRange range, const char* func) {
+  io.queue().submit(iommu::InvCmd{
+      .kind = iommu::InvCmdKind::AtcRange, .pasid = p.value(), .start = range.lo(), .end = range.hi(), .device = dev, .func = func});
 }
 inline void atc_all(iommu::Iommu& io, Pasid p, uint16_t dev, const char* func) {
   io.queue().submit(

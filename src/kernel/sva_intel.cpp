@@ -24,11 +24,11 @@ Task<> svm_flush_range(iommu::Iommu& io, Pasid p, uint64_t address, uint64_t pag
   for (; start < end; start += align) {
     const uint64_t chunk = align >> kPageShift;
     if (chunk == 0) break;  // WARN_ON(!pages) in __flush_svm_range_dev()
-    iotlb_range(io, p, start, span_end(start, align), "qi_flush_piotlb");
+    iotlb_range(io, p, VaRange{start, span_end(start, align)}, "qi_flush_piotlb");
     co_await complete_batch(io, "qi_submit_sync");
     for (uint16_t d : io.devices_of(p)) {
       if (!io.device_ats(d)) continue;
-      atc_range(io, p, d, start, span_end(start, align), "qi_flush_dev_iotlb_pasid");
+      atc_range(io, p, d, VaRange{start, span_end(start, align)}, "qi_flush_dev_iotlb_pasid");
       co_await complete_batch(io, "qi_submit_sync");
     }
     if (start + align < start) break;
@@ -123,7 +123,7 @@ Psi calculate_psi_aligned_address(uint64_t start, uint64_t last, bool widened_pa
 void piotlb_psi(iommu::Iommu& io, Pasid p, uint64_t address, uint64_t npages) {
   const uint64_t rounded = npages == 0 ? uint64_t{1} << 63 : std::bit_ceil(npages);
   const auto [s, e] = block(address, static_cast<unsigned>(std::countr_zero(rounded)));
-  iotlb_range(io, p, s, e, "qi_flush_piotlb");
+  iotlb_range(io, p, VaRange{s, e}, "qi_flush_piotlb");
 }
 
 Task<> cache_tag_flush_range(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t start, uint64_t last) {
@@ -143,7 +143,7 @@ Task<> cache_tag_flush_range(iommu::Iommu& io, SvaDecoding d, Pasid p, uint64_t 
     if (s == 0 && e == kFlushAll)
       atc_all(io, p, dev, "qi_flush_dev_iotlb_pasid");
     else
-      atc_range(io, p, dev, s, e, "qi_flush_dev_iotlb_pasid");
+      atc_range(io, p, dev, VaRange{s, e}, "qi_flush_dev_iotlb_pasid");
     co_await qi.added();
   }
   co_await qi.finish();

@@ -28,7 +28,7 @@ Task<> smmu_atc_inv(iommu::Iommu& io, Pasid p, uint64_t start, uint64_t size) {
       // A span of 2^64 bytes (a range reaching the top of the address space, as a (0, -1)
       // flush does) covers every address.
       const auto [s, e] = block(start, log2);
-      atc_range(io, p, d, s, e, "arm_smmu_atc_inv_domain");
+      atc_range(io, p, d, VaRange{s, e}, "arm_smmu_atc_inv_domain");
     }
   }
   co_await complete_batch(io, kCmdSync);
@@ -41,10 +41,10 @@ Task<> smmu_tlbi_range(iommu::Iommu& io, Pasid p, uint64_t start, uint64_t size)
   if (pages > kMaxModelledTlbiOps) {
     // A range this large is the CVE-2023-52484 soft lockup: model it as one command covering the
     // range instead of enumerating up to 2^52 per-page TLBIs.
-    iotlb_range(io, p, start, span_end(start, size), "arm_smmu_tlb_inv_range_asid (per-page loop)");
+    iotlb_range(io, p, VaRange{start, span_end(start, size)}, "arm_smmu_tlb_inv_range_asid (per-page loop)");
   } else {
     for (uint64_t i = 0; i < pages; ++i)
-      iotlb_range(io, p, start + (i << kPageShift), span_end(start + (i << kPageShift), kPageSize), "arm_smmu_tlb_inv_range_asid");
+      iotlb_range(io, p, VaRange{start + (i << kPageShift), span_end(start + (i << kPageShift), kPageSize)}, "arm_smmu_tlb_inv_range_asid");
   }
   co_await complete_batch(io, kCmdSync);
 }

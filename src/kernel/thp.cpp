@@ -55,9 +55,10 @@ const Vma* vma_covering(const AddressSpace& mm, uint64_t haddr) {
 
 }  // namespace
 
-Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, uint64_t address) {
+Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, Vaddr address_va) {
+  const uint64_t address = address_va.value();
   const uint64_t haddr = address & ~(kPmdSize - 1);
-  trace_call(k, "__split_huge_pmd", mm.id(), haddr, haddr + kPmdSize);
+  trace_call(k, "__split_huge_pmd", mm.id(), VaRange{haddr, haddr + kPmdSize});
   mmu_notifier_invalidate_range_start(k, mm, VaRange{haddr, haddr + kPmdSize}, "__split_huge_pmd");
   const PteRef pmd = mm.pt().lookup(Vaddr{haddr}, 2);
   if (pmd.valid()) {
@@ -70,7 +71,8 @@ Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, uint64_t address) 
   co_await mmu_notifier_invalidate_range_end_after_notify(k, mm, VaRange{haddr, haddr + kPmdSize}, "__split_huge_pmd");
 }
 
-Task<> vma_adjust_trans_huge(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
+Task<> vma_adjust_trans_huge(Kernel& k, AddressSpace& mm, VaRange range) {
+  const uint64_t start = range.lo(), end = range.hi();
   for (const uint64_t b : {start, end}) {
     if (b % kPmdSize == 0) continue;
     const Vma* vp = mm.find_vma(b);
@@ -79,17 +81,18 @@ Task<> vma_adjust_trans_huge(Kernel& k, AddressSpace& mm, uint64_t start, uint64
     if (!vp || vp->start == b) continue;
     const uint64_t h = b & ~(kPmdSize - 1);
     if (h < vp->start || h + kPmdSize > vp->end) continue;
-    co_await __split_huge_pmd(k, mm, *vp, b);  // split_huge_pmd_address()
+    co_await __split_huge_pmd(k, mm, *vp, Vaddr{b});  // split_huge_pmd_address()
   }
 }
 
-Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
+Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, Vaddr address_va) {
+  const uint64_t address = address_va.value();
   const uint64_t haddr = address & ~(kPmdSize - 1);
   const Vma* vp = vma_covering(mm, haddr);
   // "Anon VMA expected" (hugepage_vma_revalidate()): a VMA whose anon_vma mremap's
   // MREMAP_DONTUNMAP unlinked has no page to collapse until its next fault gives it one.
   if (!vp || !vp->anon() || !vp->anon_vma) co_return false;
-  trace_call(k, "collapse_huge_page", mm.id(), haddr, haddr + kPmdSize);
+  trace_call(k, "collapse_huge_page", mm.id(), VaRange{haddr, haddr + kPmdSize});
   // khugepaged_alloc_page(): before mmap_lock is taken for writing.
   const Pfn hpage = k.mem().alloc_contig(FrameKind::Anon, vp->anon_vma, vp->index_of(haddr), kHpageNr, "khugepaged_alloc_page");
   auto free_hpage = [&] {
@@ -144,7 +147,7 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
     unlock(k, k.anon_vma_lock(vma.anon_vma), LockMode::Write, "anon_vma_unlock_write");
     mmap_write_unlock(k, mm);
     free_hpage();
-    trace_call(k, "collapse_huge_page: failed isolation", mm.id(), haddr, haddr + kPmdSize);
+    trace_call(k, "collapse_huge_page: failed isolation", mm.id(), VaRange{haddr, haddr + kPmdSize});
     co_return false;
   }
   unlock(k, k.anon_vma_lock(vma.anon_vma), LockMode::Write, "anon_vma_unlock_write");
@@ -156,7 +159,7 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
     const Pte pte = mm.pt().get(r);
     if (pte.none()) continue;  // clear_user_highpage(): the new subpage is already zero
     const Pfn src = pte.pfn();
-    copy_page(k, mm.id(), addr, src, Pfn{hpage.value() + i}, "__collapse_huge_page_copy");
+    copy_page(k, mm.id(), Vaddr{addr}, src, Pfn{hpage.value() + i}, "__collapse_huge_page_copy");
     co_await lock(k, pte_ptl, LockMode::Write, "spin_lock");
     mm.pt().set(r, Vaddr{addr}, Pte{}, "ptep_clear");  // the table is detached: nothing to flush
     page_remove_rmap(k, src);
@@ -176,20 +179,22 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address) {
   co_return true;
 }
 
-Pfn map_huge_anon(Kernel& k, AddressSpace& mm, uint64_t haddr) {
+Pfn map_huge_anon(Kernel& k, AddressSpace& mm, Vaddr haddr_va) {
+  const uint64_t haddr = haddr_va.value();
   TLBSIM_CHECK((haddr & (kPmdSize - 1)) == 0, "map_huge_anon at unaligned " << hex(haddr));
   const Vma* v = vma_covering(mm, haddr);
   TLBSIM_CHECK(v && v->anon(), "map_huge_anon: no anonymous VMA covers " << hex(haddr) << " + 2 MiB");
-  const PteRef pmd = mm.pt().alloc(Vaddr{haddr}, 2, "__pmd_alloc");
+  const PteRef pmd = mm.pt().alloc(haddr_va, 2, "__pmd_alloc");
   TLBSIM_CHECK(mm.pt().get(pmd).none(), "map_huge_anon: the PMD at " << hex(haddr) << " is in use");
   const Pfn hpage = k.mem().alloc_contig(FrameKind::Anon, v->anon_vma, v->index_of(haddr), kHpageNr, "do_huge_pmd_anonymous_page");
   for (uint32_t i = 0; i < kHpageNr; ++i) page_add_rmap(k, Pfn{hpage.value() + i});
   const uint64_t bits = Pte::kHuge | Pte::kAccessed | (v->writable() ? Pte::kDirty : 0);
-  mm.pt().set(pmd, Vaddr{haddr}, Pte::make(hpage, v->writable()).with(bits), "set_pmd_at");
+  mm.pt().set(pmd, haddr_va, Pte::make(hpage, v->writable()).with(bits), "set_pmd_at");
   return hpage;
 }
 
-Pfn map_huge_file(Kernel& k, AddressSpace& mm, uint64_t haddr, bool write) {
+Pfn map_huge_file(Kernel& k, AddressSpace& mm, Vaddr haddr_va, bool write) {
+  const uint64_t haddr = haddr_va.value();
   TLBSIM_CHECK((haddr & (kPmdSize - 1)) == 0, "map_huge_file at unaligned " << hex(haddr));
   const Vma* v = vma_covering(mm, haddr);
   TLBSIM_CHECK(v && v->file, "map_huge_file: no file VMA covers " << hex(haddr) << " + 2 MiB");
@@ -198,7 +203,7 @@ Pfn map_huge_file(Kernel& k, AddressSpace& mm, uint64_t haddr, bool write) {
   TLBSIM_CHECK(first + kHpageNr <= f.size(), "map_huge_file: file " << f.name << " is too short");
   for (uint32_t i = 0; i < kHpageNr; ++i)
     TLBSIM_CHECK(f.page(first + i) == kNoPfn, "map_huge_file: page " << first + i << " already cached");
-  const PteRef pmd = mm.pt().alloc(Vaddr{haddr}, 2, "__pmd_alloc");
+  const PteRef pmd = mm.pt().alloc(haddr_va, 2, "__pmd_alloc");
   TLBSIM_CHECK(mm.pt().get(pmd).none(), "map_huge_file: the PMD at " << hex(haddr) << " is in use");
   // The page cache's references come with the allocation; the mapping takes one more each.
   const Pfn hpage = k.mem().alloc_contig(FrameKind::File, f.id, static_cast<uint32_t>(first), kHpageNr, "filemap_fault");
@@ -211,7 +216,7 @@ Pfn map_huge_file(Kernel& k, AddressSpace& mm, uint64_t haddr, bool write) {
     if (writable) f.set_dirty(first + i, true);
   }
   const uint64_t bits = Pte::kHuge | Pte::kAccessed | (writable ? Pte::kDirty : 0);
-  mm.pt().set(pmd, Vaddr{haddr}, Pte::make(hpage, writable).with(bits), "set_pmd_at");
+  mm.pt().set(pmd, haddr_va, Pte::make(hpage, writable).with(bits), "set_pmd_at");
   return hpage;
 }
 
@@ -249,7 +254,7 @@ Task<> retract_page_tables(Kernel& k, uint32_t file, uint64_t pgoff) {
     // mmap_lock at all, freeing the table by RCU (pte_free_defer()); both policies here keep
     // v6.0's trylock.
     if (!co_await mmap_write_trylock(k, mm)) {
-      trace_call(k, "khugepaged_add_pte_mapped_thp", mm.id(), t.haddr, t.haddr + kPmdSize);
+      trace_call(k, "khugepaged_add_pte_mapped_thp", mm.id(), VaRange{t.haddr, t.haddr + kPmdSize});
       continue;
     }
     // The anon_vma test above is racy, as the kernel's comment says; there the locked huge page

@@ -24,12 +24,12 @@ inline bool pmd_trans_huge(Pte pmd) { return !pmd.none() && (pmd.raw() & Pte::kH
 /// and the mapping is dropped (later faults map 4 KiB pages from the page cache). The caller
 /// holds mmap_lock (or the rmap lock). Nothing happens if no huge PMD maps `address`. `vma` is
 /// the VMA the caller works on, as in the kernel: a munmap's may already be detached.
-Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, uint64_t address);
+Task<> __split_huge_pmd(Kernel& k, AddressSpace& mm, Vma vma, Vaddr address);
 /// vma_adjust_trans_huge() (v6.0, from __split_vma() -> vma_adjust()): before a VMA is split at
 /// `start` or `end`, split_huge_pmd_if_needed() splits a huge PMD the boundary falls inside, so
 /// that no huge mapping spans two VMAs. munmap, MAP_FIXED, mremap, brk and mprotect call it
 /// before they split VMAs; a boundary on a 2 MiB line or at a VMA's edge splits nothing.
-Task<> vma_adjust_trans_huge(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end);
+Task<> vma_adjust_trans_huge(Kernel& k, AddressSpace& mm, VaRange range);
 
 /// collapse_huge_page() (anonymous, khugepaged, v6.0): allocate the huge page,
 /// mmap_write_lock, anon_vma_lock_write, MN_START, pmd_lock, pmdp_collapse_flush(), unlock,
@@ -37,7 +37,7 @@ Task<> vma_adjust_trans_huge(Kernel& k, AddressSpace& mm, uint64_t start, uint64
 /// (every present page anonymous with refcount 1, no swap/migration entries, one writable),
 /// copy the pages (pte_none ones stay zero), free them, free the PTE table, install the huge
 /// PMD. False (and the PMD restored) when the PTEs do not qualify.
-Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, uint64_t address);
+Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, Vaddr address);
 
 /// retract_page_tables() (khugepaged collapse_file() for file/shmem THP, v6.0/v6.6): for every
 /// VMA whose PMD-aligned 2 MiB maps file pages [pgoff, pgoff + 512): i_mmap_lock_write,
@@ -52,9 +52,9 @@ Task<> retract_page_tables(Kernel& k, uint32_t file, uint64_t pgoff);
 /// do_huge_pmd_anonymous_page(): a huge anonymous folio mapped by a PMD at the 2 MiB-aligned
 /// `haddr` inside an anonymous VMA, writable and dirty if the VMA is writable. Returns the
 /// first frame.
-Pfn map_huge_anon(Kernel& k, AddressSpace& mm, uint64_t haddr);
+Pfn map_huge_anon(Kernel& k, AddressSpace& mm, Vaddr haddr);
 /// do_set_pmd(): a huge page-cache folio (file pages of the VMA's range, not yet cached) mapped
 /// by a PMD at `haddr`; writable and dirty only for a write in a shared writable VMA.
-Pfn map_huge_file(Kernel& k, AddressSpace& mm, uint64_t haddr, bool write);
+Pfn map_huge_file(Kernel& k, AddressSpace& mm, Vaddr haddr, bool write);
 
 }  // namespace tlbsim::kernel

@@ -3,7 +3,8 @@
 
 namespace tlbsim::kernel {
 
-void split_at(Kernel& k, AddressSpace& mm, uint64_t addr) {
+void split_at(Kernel& k, AddressSpace& mm, Vaddr addr_va) {
+  const uint64_t addr = addr_va.value();
   auto& list = mm.vmas_mut();
   for (size_t i = 0; i < list.size(); ++i) {
     Vma& v = list[i];
@@ -18,9 +19,10 @@ void split_at(Kernel& k, AddressSpace& mm, uint64_t addr) {
   }
 }
 
-std::vector<Vma> detach_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
-  split_at(k, mm, start);
-  split_at(k, mm, end);
+std::vector<Vma> detach_range(Kernel& k, AddressSpace& mm, VaRange range) {
+  const uint64_t start = range.lo(), end = range.hi();
+  split_at(k, mm, Vaddr{start});
+  split_at(k, mm, Vaddr{end});
   std::vector<Vma> out;
   for (Vma& v : mm.vmas_mut())
     if (!v.detached && v.start >= start && v.end <= end) {
@@ -30,7 +32,8 @@ std::vector<Vma> detach_range(Kernel& k, AddressSpace& mm, uint64_t start, uint6
   return out;
 }
 
-std::vector<Vma> vmas_in(const AddressSpace& mm, uint64_t start, uint64_t end) {
+std::vector<Vma> vmas_in(const AddressSpace& mm, VaRange range) {
+  const uint64_t start = range.lo(), end = range.hi();
   std::vector<Vma> out;
   for (const Vma& v : mm.vmas())
     if (!v.detached && v.start < end && start < v.end) out.push_back(v);

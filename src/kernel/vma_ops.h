@@ -12,11 +12,11 @@ namespace tlbsim::kernel {
 
 /// __split_vma() at `addr` if a live VMA straddles it: the tail gets the linear pgoff of `addr`
 /// and a new creation sequence (it is a new VMA in i_mmap/anon_vma order).
-void split_at(Kernel& k, AddressSpace& mm, uint64_t addr);
+void split_at(Kernel& k, AddressSpace& mm, Vaddr addr);
 /// detach_vmas_to_be_unmapped(): split at both ends and mark the VMAs inside [start, end)
 /// detached. They stay visible to rmap walkers until free_pgtables() unlinks them.
-std::vector<Vma> detach_range(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end);
+std::vector<Vma> detach_range(Kernel& k, AddressSpace& mm, VaRange range);
 /// Copies of the live VMAs intersecting [start, end), in address order.
-std::vector<Vma> vmas_in(const AddressSpace& mm, uint64_t start, uint64_t end);
+std::vector<Vma> vmas_in(const AddressSpace& mm, VaRange range);
 
 }  // namespace tlbsim::kernel

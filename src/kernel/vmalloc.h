@@ -17,13 +17,13 @@ namespace tlbsim::kernel {
 /// __vmalloc_node_range() at scenario setup: `pages` pages allocated and mapped at `addr` by
 /// vmap_pages_range() -> vmap_pte_range(), its tables from pmd_alloc()/pte_alloc_kernel().
 /// Kernel PTEs: present, writable, no _PAGE_USER.
-void vmalloc_setup(Kernel& k, uint64_t addr, uint64_t pages);
+void vmalloc_setup(Kernel& k, Vaddr addr, uint64_t pages);
 
 /// vfree() of the area at [addr, addr + pages): remove_vm_area() -> free_unmap_vmap_area() ->
 /// vunmap_range_noflush() clears the PTEs (vunmap_pte_range()) and frees no table ("vmap page
 /// tables are never freed"); the lazy purge's flush_tlb_kernel_range() is folded in here (it
 /// notifies nobody in any release); then __free_page() of each page.
-Task<> vfree(Kernel& k, uint64_t addr, uint64_t pages);
+Task<> vfree(Kernel& k, Vaddr addr, uint64_t pages);
 
 /// ioremap() of the 2 MiB block at `addr`: vmap_range() -> vmap_pmd_range() ->
 /// vmap_try_huge_pmd(). If the PMD entry still points at a PTE table (an earlier vfree()
@@ -31,7 +31,7 @@ Task<> vfree(Kernel& k, uint64_t addr, uint64_t pages);
 /// PAGE_SIZE - 1), and the table is freed: at once up to v6.18 (pte_free_kernel()), or from
 /// v6.19 queued by pagetable_free_kernel() (5ba2f0a15564) for kernel_pgtable_work_func(). Then
 /// pmd_set_huge() maps the block (an MMIO BAR above the end of RAM).
-Task<> ioremap_huge(Kernel& k, uint64_t addr);
+Task<> ioremap_huge(Kernel& k, Vaddr addr);
 
 /// kernel_pgtable_work_func() (v6.19), the work item pagetable_free_kernel() schedules: it runs
 /// on a kworker whenever tables are queued, takes the whole list, calls
@@ -42,6 +42,6 @@ Task<> kernel_pgtable_work_func(Kernel& k);
 
 /// iommu_sva_invalidate_kva_range() (drivers/iommu/iommu-sva.c, v6.19): under iommu_sva_lock,
 /// mmu_notifier_arch_invalidate_secondary_tlbs(mm, start, end) for every mm on iommu_sva_mms.
-Task<> iommu_sva_invalidate_kva_range(Kernel& k, uint64_t start, uint64_t end);
+Task<> iommu_sva_invalidate_kva_range(Kernel& k, VaRange range);
 
 }  // namespace tlbsim::kernel

@@ -16,7 +16,9 @@
 
 namespace tlbsim::kernel {
 
-Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, uint64_t addr, uint64_t end) {
+Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, VaRange range) {
+  uint64_t addr = range.lo();
+  const uint64_t end = range.hi();
   AddressSpace& mm = *tlb.mm;
   while (addr < end) {
     const PteRef first = mm.pt().lookup(Vaddr{addr}, 1);
@@ -45,7 +47,7 @@ Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, uint64_t addr, uint64_t
         continue;
       }
       mm.pt().set(pte_map, addr, Pte{}, "ptep_get_and_clear_full");
-      tlb_remove_tlb_entry(tlb, addr);
+      tlb_remove_tlb_entry(tlb, Vaddr{addr});
       if (!pte.special()) {
         const Pfn pfn = pte.pfn();
         const Frame& f = k.mem().frame(pfn);
@@ -71,7 +73,7 @@ Task<> zap_pte_range(Kernel& k, MmuGather& tlb, Vma vma, uint64_t addr, uint64_t
   }
 }
 
-Task<bool> zap_huge_pmd(Kernel& k, MmuGather& tlb, uint64_t addr, PteRef pmd) {
+Task<bool> zap_huge_pmd(Kernel& k, MmuGather& tlb, Vaddr addr, PteRef pmd) {
   AddressSpace& mm = *tlb.mm;
   SimLock& ptl = k.ptl(pmd.table);
   co_await lock(k, ptl, LockMode::Write, "__pmd_trans_huge_lock");
@@ -82,7 +84,7 @@ Task<bool> zap_huge_pmd(Kernel& k, MmuGather& tlb, uint64_t addr, PteRef pmd) {
     unlock(k, ptl, LockMode::Write, "spin_unlock");
     co_return false;
   }
-  mm.pt().set(pmd, Vaddr{addr}, Pte{}, "pmdp_huge_get_and_clear_full");
+  mm.pt().set(pmd, addr, Pte{}, "pmdp_huge_get_and_clear_full");
   tlb_remove_pmd_tlb_entry(tlb, addr);
   // page_remove_rmap(compound) and tlb_remove_page_size(HPAGE_PMD_SIZE), whose "batch full"
   // answer zap_huge_pmd() ignores: the gather holds every subpage's reference until the flush.
@@ -96,9 +98,9 @@ Task<bool> zap_huge_pmd(Kernel& k, MmuGather& tlb, uint64_t addr, PteRef pmd) {
   co_return true;
 }
 
-Task<> unmap_single_vma(Kernel& k, MmuGather& tlb, Vma vma, uint64_t start, uint64_t end) {
-  start = std::max(start, vma.start);
-  end = std::min(end, vma.end);
+Task<> unmap_single_vma(Kernel& k, MmuGather& tlb, Vma vma, VaRange range) {
+  const uint64_t start = std::max(range.lo(), vma.start);
+  const uint64_t end = std::min(range.hi(), vma.end);
   if (start >= end) co_return;
   tlb_start_vma(k, tlb, vma);
   // unmap_page_range() -> zap_p4d/pud/pmd_range(): one PMD (2 MiB) at a time.
@@ -115,26 +117,26 @@ Task<> unmap_single_vma(Kernel& k, MmuGather& tlb, Vma vma, uint64_t start, uint
     // pmd_trans_huge(); both routes below wait for the PMD lock).
     if (pmd.valid() && pmd_trans_huge(tlb.mm->pt().get(pmd))) {
       if (next - a == kPmdSize) {
-        if (co_await zap_huge_pmd(k, tlb, a, pmd)) {
+        if (co_await zap_huge_pmd(k, tlb, Vaddr{a}, pmd)) {
           a = next;
           continue;
         }
       } else {
         // Only part of the huge page goes: split it, then zap its PTEs.
-        co_await __split_huge_pmd(k, *tlb.mm, vma, a);
+        co_await __split_huge_pmd(k, *tlb.mm, vma, Vaddr{a});
       }
     }
-    co_await zap_pte_range(k, tlb, vma, a, next);
+    co_await zap_pte_range(k, tlb, vma, VaRange{a, next});
     a = next;
   }
   co_await tlb_end_vma(k, tlb, vma);
 }
 
-Task<> unmap_vmas(Kernel& k, MmuGather& tlb, std::vector<Vma> vmas, uint64_t start, uint64_t end) {
+Task<> unmap_vmas(Kernel& k, MmuGather& tlb, std::vector<Vma> vmas, VaRange range) {
   AddressSpace& mm = *tlb.mm;
-  mmu_notifier_invalidate_range_start(k, mm, VaRange{start, end}, "unmap_vmas");
-  for (const Vma& v : vmas) co_await unmap_single_vma(k, tlb, v, start, end);
-  co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{start, end}, "unmap_vmas");
+  mmu_notifier_invalidate_range_start(k, mm, range, "unmap_vmas");
+  for (const Vma& v : vmas) co_await unmap_single_vma(k, tlb, v, range);
+  co_await mmu_notifier_invalidate_range_end(k, mm, range, "unmap_vmas");
 }
 
 namespace {
@@ -165,7 +167,7 @@ void free_level(Kernel& k, MmuGather& tlb, AddressSpace& mm, Pfn table, unsigned
       if (!empty) continue;
     }
     mm.pt().set(r, Vaddr{lo}, Pte{}, level == 2 ? "pmd_clear" : level == 3 ? "pud_clear" : "p4d_clear");
-    free_table_tlb(k, tlb, child, level - 1, lo);
+    free_table_tlb(k, tlb, child, level - 1, Vaddr{lo});
   }
 }
 
@@ -197,30 +199,31 @@ Task<> free_pgtables(Kernel& k, MmuGather& tlb, std::vector<Vma> vmas) {
   if (lo < hi) free_level(k, tlb, mm, mm.pt().pgd(), 4, 0, lo, hi);
 }
 
-Task<> unmap_region(Kernel& k, AddressSpace& mm, std::vector<Vma> vmas, uint64_t start, uint64_t end) {
-  trace_call(k, "unmap_region", mm.id(), start, end);
+Task<> unmap_region(Kernel& k, AddressSpace& mm, std::vector<Vma> vmas, VaRange range) {
+  trace_call(k, "unmap_region", mm.id(), range);
   MmuGather tlb;
   tlb_gather_mmu(k, tlb, mm);  // after lru_add_drain()
-  co_await unmap_vmas(k, tlb, vmas, start, end);
+  co_await unmap_vmas(k, tlb, vmas, range);
   co_await free_pgtables(k, tlb, vmas);
   co_await tlb_finish_mmu(k, tlb);
 }
 
-Task<bool> do_munmap_downgrade(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t end) {
-  trace_call(k, "__do_munmap", mm.id(), start, end);
-  co_await vma_adjust_trans_huge(k, mm, start, end);  // __split_vma() at both ends
-  std::vector<Vma> vmas = detach_range(k, mm, start, end);
+Task<bool> do_munmap_downgrade(Kernel& k, AddressSpace& mm, VaRange range) {
+  trace_call(k, "__do_munmap", mm.id(), range);
+  co_await vma_adjust_trans_huge(k, mm, range);  // __split_vma() at both ends
+  std::vector<Vma> vmas = detach_range(k, mm, range);
   if (vmas.empty()) co_return false;
   mmap_write_downgrade(k, mm);
-  co_await unmap_region(k, mm, vmas, start, end);
+  co_await unmap_region(k, mm, vmas, range);
   co_return true;
 }
 
-Task<> sys_munmap(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
+Task<> sys_munmap(Kernel& k, AddressSpace& mm, Vaddr start_va, uint64_t len) {
+  const uint64_t start = start_va.value();
   const uint64_t end = start + ((len + kPageSize - 1) & ~(kPageSize - 1));
   co_await mmap_write_lock(k, mm);
   // __vm_munmap(): __do_munmap() returns 1 when it downgraded the lock.
-  if (co_await do_munmap_downgrade(k, mm, start, end))
+  if (co_await do_munmap_downgrade(k, mm, VaRange{start, end}))
     mmap_read_unlock(k, mm);
   else
     mmap_write_unlock(k, mm);
@@ -232,7 +235,7 @@ namespace {
 /// are done the call returns -ENOMEM for it. The VMAs cannot change under the mmap lock held.
 bool has_hole(const AddressSpace& mm, uint64_t start, uint64_t end) {
   uint64_t covered = start;
-  for (const Vma& v : vmas_in(mm, start, end)) {
+  for (const Vma& v : vmas_in(mm, VaRange{start, end})) {
     if (v.start > covered) return true;
     covered = std::max(covered, v.end);
   }
@@ -245,11 +248,12 @@ bool has_hole(const AddressSpace& mm, uint64_t start, uint64_t end) {
 /// [start, end), in address order under the mmap lock: each MADV_DONTNEED or MADV_FREE of a VMA
 /// has its own mmu_gather and notifier bracket over that part only. The first VMA the advice
 /// refuses ends the walk with its errno; otherwise a hole is -ENOMEM once the VMAs are done.
-Task<> madvise_dontneed(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
+Task<> madvise_dontneed(Kernel& k, AddressSpace& mm, Vaddr start_va, uint64_t len) {
+  const uint64_t start = start_va.value();
   const uint64_t end = start + len;
   co_await mmap_read_lock(k, mm);
   std::optional<Errno> err;
-  for (const Vma& v : vmas_in(mm, start, end)) {
+  for (const Vma& v : vmas_in(mm, VaRange{start, end})) {
     // madvise_dontneed_free(): !can_madv_lru_vma(), here VM_PFNMAP (the model has no VM_LOCKED
     // or hugetlb VMA), is -EINVAL.
     if (v.pfnmap()) {
@@ -258,24 +262,25 @@ Task<> madvise_dontneed(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t le
     }
     const uint64_t s = std::max(start, v.start), e = std::min(end, v.end);
     // madvise_dontneed_single_vma() -> zap_page_range(vma, s, e - s).
-    trace_call(k, "madvise_dontneed_single_vma", mm.id(), s, e);
+    trace_call(k, "madvise_dontneed_single_vma", mm.id(), VaRange{s, e});
     MmuGather tlb;
     tlb_gather_mmu(k, tlb, mm);
     mmu_notifier_invalidate_range_start(k, mm, VaRange{s, e}, "zap_page_range");
-    co_await unmap_single_vma(k, tlb, v, s, e);
+    co_await unmap_single_vma(k, tlb, v, VaRange{s, e});
     co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{s, e}, "zap_page_range");
     co_await tlb_finish_mmu(k, tlb);
   }
   if (!err && has_hole(mm, start, end)) err = Errno::Enomem;
-  if (err) syscall_error(k, "madvise", mm.id(), start, end, *err);
+  if (err) syscall_error(k, "madvise", mm.id(), VaRange{start, end}, *err);
   mmap_read_unlock(k, mm);
 }
 
-Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
+Task<> madvise_free(Kernel& k, AddressSpace& mm, Vaddr start_va, uint64_t len) {
+  const uint64_t start = start_va.value();
   const uint64_t end = start + len;
   co_await mmap_read_lock(k, mm);
   std::optional<Errno> err;
-  for (const Vma& v : vmas_in(mm, start, end)) {
+  for (const Vma& v : vmas_in(mm, VaRange{start, end})) {
     // madvise_free_single_vma(): "MADV_FREE works for only anon vma at the moment"
     // (vma_is_anonymous(): no vm_ops; a VM_PFNMAP mapping has its driver's).
     if (!v.anon() || v.pfnmap()) {
@@ -283,7 +288,7 @@ Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
       break;
     }
     const uint64_t s = std::max(start, v.start), e = std::min(end, v.end);
-    trace_call(k, "madvise_free_single_vma", mm.id(), s, e);
+    trace_call(k, "madvise_free_single_vma", mm.id(), VaRange{s, e});
     MmuGather tlb;
     tlb_gather_mmu(k, tlb, mm);
     mmu_notifier_invalidate_range_start(k, mm, VaRange{s, e}, "madvise_free_single_vma");
@@ -313,7 +318,7 @@ Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
           if (pte.young() || pte.dirty()) {
             mm.pt().set(r, Vaddr{x}, Pte{}, "ptep_get_and_clear_full");
             mm.pt().set(r, Vaddr{x}, pte.mkclean_old(), "set_pte_at");
-            tlb_remove_tlb_entry(tlb, x);
+            tlb_remove_tlb_entry(tlb, Vaddr{x});
           }
           co_await yield_point("madvise_free_pte_range");
         }
@@ -326,7 +331,7 @@ Task<> madvise_free(Kernel& k, AddressSpace& mm, uint64_t start, uint64_t len) {
     co_await tlb_finish_mmu(k, tlb);
   }
   if (!err && has_hole(mm, start, end)) err = Errno::Enomem;
-  if (err) syscall_error(k, "madvise", mm.id(), start, end, *err);
+  if (err) syscall_error(k, "madvise", mm.id(), VaRange{start, end}, *err);
   mmap_read_unlock(k, mm);
 }
 
@@ -337,8 +342,8 @@ Task<> exit_mmap(Kernel& k, AddressSpace& mm) {
   co_await mmap_read_lock(k, mm);
   MmuGather tlb;
   tlb_gather_mmu_fullmm(k, tlb, mm);
-  std::vector<Vma> vmas = vmas_in(mm, 0, kTaskSize);
-  co_await unmap_vmas(k, tlb, vmas, 0, kFlushAll);
+  std::vector<Vma> vmas = vmas_in(mm, VaRange{0, kTaskSize});
+  co_await unmap_vmas(k, tlb, vmas, VaRange::all());
   mmap_read_unlock(k, mm);
   co_await mmap_write_lock(k, mm);
   for (Vma& v : mm.vmas_mut()) v.detached = true;
@@ -347,13 +352,13 @@ Task<> exit_mmap(Kernel& k, AddressSpace& mm) {
   mmap_write_unlock(k, mm);
 }
 
-Task<> zap_page_range_single(Kernel& k, AddressSpace& mm, Vma vma, uint64_t start, uint64_t end) {
-  trace_call(k, "zap_page_range_single", mm.id(), start, end);
+Task<> zap_page_range_single(Kernel& k, AddressSpace& mm, Vma vma, VaRange range) {
+  trace_call(k, "zap_page_range_single", mm.id(), range);
   MmuGather tlb;
   tlb_gather_mmu(k, tlb, mm);  // no mmap_lock of this mm: tlb_flush_pending may now be nested
-  mmu_notifier_invalidate_range_start(k, mm, VaRange{start, end}, "zap_page_range_single");
-  co_await unmap_single_vma(k, tlb, vma, start, end);
-  co_await mmu_notifier_invalidate_range_end(k, mm, VaRange{start, end}, "zap_page_range_single");
+  mmu_notifier_invalidate_range_start(k, mm, range, "zap_page_range_single");
+  co_await unmap_single_vma(k, tlb, vma, range);
+  co_await mmu_notifier_invalidate_range_end(k, mm, range, "zap_page_range_single");
   co_await tlb_finish_mmu(k, tlb);
 }
 
@@ -363,7 +368,7 @@ Task<> unmap_mapping_range(Kernel& k, uint32_t file, uint64_t first, uint64_t nr
   trace_call(k, "unmap_mapping_range");
   for (const RmapTarget& h : i_mmap_walk(k, file, first, nr)) {
     const uint64_t lo = std::max(first, h.vma.pgoff), hi = std::min(first + nr, h.vma.pgoff + h.vma.pages());
-    co_await zap_page_range_single(k, *h.mm, h.vma, h.vma.addr_of(lo), h.vma.addr_of(hi));
+    co_await zap_page_range_single(k, *h.mm, h.vma, VaRange{h.vma.addr_of(lo), h.vma.addr_of(hi)});
   }
   unlock(k, f.i_mmap_rwsem, LockMode::Read, "i_mmap_unlock_read");
 }

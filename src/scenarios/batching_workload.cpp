@@ -59,7 +59,7 @@ Layout build_range(kernel::Kernel& k, AddressSpace& mm, const WorkloadParams& p)
   switch (p.workload) {
     case Workload::MunmapSparse:
       l.len = 2 * n * kPageSize;
-      kernel::mmap_region(k, mm, kRange, l.len, rw, 0, 0);
+      kernel::mmap_region(k, mm, Vaddr{kRange}, l.len, rw, 0, 0);
       for (uint64_t i = 0; i < n; ++i) l.pages.push_back(kRange + 2 * i * kPageSize);
       break;
     case Workload::Fork: {
@@ -68,7 +68,7 @@ Layout build_range(kernel::Kernel& k, AddressSpace& mm, const WorkloadParams& p)
       uint64_t at = kRange;
       for (uint64_t i = 0; i < v; ++i) {
         const uint64_t pages = n / v + (i + 1 == v ? n % v : 0);
-        kernel::mmap_region(k, mm, at, pages * kPageSize, rw, 0, 0);
+        kernel::mmap_region(k, mm, Vaddr{at}, pages * kPageSize, rw, 0, 0);
         for (uint64_t j = 0; j < pages; ++j) l.pages.push_back(at + j * kPageSize);
         at += (pages + 1) * kPageSize;
       }
@@ -79,18 +79,18 @@ Layout build_range(kernel::Kernel& k, AddressSpace& mm, const WorkloadParams& p)
       // A shared file mapping read in: clean page-cache pages, one in four reclaimed.
       l.len = 4 * n * kPageSize;
       const uint32_t file = k.create_file("data", 4 * n);
-      kernel::mmap_region(k, mm, kRange, l.len, kVmRead | kVmShared, file, 0);
-      kernel::populate(k, mm, kRange, l.len, false);
+      kernel::mmap_region(k, mm, Vaddr{kRange}, l.len, kVmRead | kVmShared, file, 0);
+      kernel::populate(k, mm, Vaddr{kRange}, l.len, false);
       for (uint64_t i = 0; i < n; ++i) l.pages.push_back(kRange + 4 * i * kPageSize);
       return l;
     }
     default:
       l.len = n * kPageSize;
-      kernel::mmap_region(k, mm, kRange, l.len, rw, 0, 0);
+      kernel::mmap_region(k, mm, Vaddr{kRange}, l.len, rw, 0, 0);
       for (uint64_t i = 0; i < n; ++i) l.pages.push_back(kRange + i * kPageSize);
       break;
   }
-  for (uint64_t va : l.pages) kernel::populate(k, mm, va, kPageSize, true);
+  for (uint64_t va : l.pages) kernel::populate(k, mm, Vaddr{va}, kPageSize, true);
   return l;
 }
 
@@ -110,14 +110,14 @@ std::vector<Pfn> pfns_of(AddressSpace& mm, const std::vector<uint64_t>& pages) {
 kernel::Task<> the_path(kernel::Kernel& k, AddressSpace& mm, const WorkloadParams& p, const Layout& l) {
   switch (p.workload) {
     case Workload::MunmapDense:
-    case Workload::MunmapSparse: return kernel::sys_munmap(k, mm, l.start, l.len);
-    case Workload::MadvDontneed: return kernel::madvise_dontneed(k, mm, l.start, l.len);
+    case Workload::MunmapSparse: return kernel::sys_munmap(k, mm, Vaddr{l.start}, l.len);
+    case Workload::MadvDontneed: return kernel::madvise_dontneed(k, mm, Vaddr{l.start}, l.len);
     case Workload::Fork: return fork_child(k, mm);
-    case Workload::Mremap: return kernel::sys_mremap(k, mm, l.start, l.len, kMremapDst + kPageSize);
+    case Workload::Mremap: return kernel::sys_mremap(k, mm, Vaddr{l.start}, l.len, Vaddr{kMremapDst + kPageSize});
     case Workload::Migrate: return migrate_each(k, pfns_of(mm, l.pages));
     case Workload::Reclaim: return kernel::shrink_folio_list(k, pfns_of(mm, l.pages));
   }
-  return kernel::sys_munmap(k, mm, l.start, l.len);
+  return kernel::sys_munmap(k, mm, Vaddr{l.start}, l.len);
 }
 
 }  // namespace
@@ -143,8 +143,8 @@ WorkloadResult run_workload(const WorkloadParams& p) {
   const Pasid pasid = *mm.pasid();
 
   const uint64_t ws = std::max(p.cpu_working_set, p.device_working_set);
-  kernel::mmap_region(k, mm, kWorkingSet, ws * kPageSize, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(k, mm, kWorkingSet, ws * kPageSize, true);
+  kernel::mmap_region(k, mm, Vaddr{kWorkingSet}, ws * kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(k, mm, Vaddr{kWorkingSet}, ws * kPageSize, true);
   const Layout l = build_range(k, mm, p);
 
   const WalkContext ctx = k.walk_context(mm);

@@ -25,12 +25,13 @@ using kernel::Task;
 /// An access op goes over its pages `repeat` times, one access per page each time.
 Task<> accesses(OpContext& c, OpSpec op, bool write) {
   for (uint64_t n = 0; n < op.repeat; ++n)
-    for (uint64_t i = 0; i < op.pages; ++i) co_await kernel::user_access(c.k, c.cpu, *c.mm, op.addr + i * kPageSize, write);
+    for (uint64_t i = 0; i < op.pages; ++i) co_await kernel::user_access(c.k, c.cpu, *c.mm, Vaddr{op.addr + i * kPageSize}, write);
 }
 
 Task<> dmas(OpContext& c, OpSpec op, bool write) {
   for (uint64_t n = 0; n < op.repeat; ++n)
-    for (uint64_t i = 0; i < op.pages; ++i) co_await kernel::device_dma(c.k, c.iommu, c.device, *c.mm, op.addr + i * kPageSize, write);
+    for (uint64_t i = 0; i < op.pages; ++i)
+      co_await kernel::device_dma(c.k, c.iommu, c.device, *c.mm, Vaddr{op.addr + i * kPageSize}, write);
 }
 
 // Arguments of class type are built into locals before co_await: GCC 12 destroys a temporary
@@ -83,13 +84,13 @@ Task<> migrate(OpContext& c, OpSpec op) {
 }
 
 /// ksmd's merging of a range into its first page (kernel::ksm_merge_range()).
-Task<> ksm_merge_range(OpContext& c, OpSpec op) { co_await kernel::ksm_merge_range(c.k, mm_named(c.k, op.mm), op.addr, op.pages); }
+Task<> ksm_merge_range(OpContext& c, OpSpec op) { co_await kernel::ksm_merge_range(c.k, mm_named(c.k, op.mm), Vaddr{op.addr}, op.pages); }
 
 /// khugepaged's collapse of the 2 MiB at addr (khugepaged_scan_pmd() found 512 PTEs worth it):
 /// collapse_huge_page(), which gives up when the PTEs or the VMA do not qualify.
 Task<> khugepaged_collapse(OpContext& c, OpSpec op) {
   AddressSpace& mm = mm_named(c.k, op.mm);
-  (void)co_await kernel::collapse_huge_page(c.k, mm, op.addr);
+  (void)co_await kernel::collapse_huge_page(c.k, mm, Vaddr{op.addr});
 }
 
 uint32_t file_id(kernel::Kernel& k, const std::string& name) {
@@ -131,29 +132,32 @@ const std::vector<OpInfo>& ops() {
       {"brk", ThreadKind::Cpu, kNeedAddr | kAddrMaps,
        "brk(2) to the break addr: do_brk_flags extends the heap VMA (no PTE change); shrinking is __do_munmap with a "
        "downgrade, as munmap",
-       [](OpContext& c, const OpSpec& o) { return kernel::sys_brk(c.k, *c.mm, o.addr); }},
+       [](OpContext& c, const OpSpec& o) { return kernel::sys_brk(c.k, *c.mm, Vaddr{o.addr}); }},
       {"munmap", ThreadKind::Cpu, kNeedAddr | kNeedPages, "__do_munmap -> unmap_region -> unmap_vmas, free_pgtables, tlb_finish_mmu",
-       [](OpContext& c, const OpSpec& o) { return kernel::sys_munmap(c.k, *c.mm, o.addr, o.pages * kPageSize); }},
+       [](OpContext& c, const OpSpec& o) { return kernel::sys_munmap(c.k, *c.mm, Vaddr{o.addr}, o.pages * kPageSize); }},
       {"madvise_dontneed", ThreadKind::Cpu, kNeedAddr | kNeedPages, "madvise(MADV_DONTNEED) -> zap_page_range",
-       [](OpContext& c, const OpSpec& o) { return kernel::madvise_dontneed(c.k, *c.mm, o.addr, o.pages * kPageSize); }},
+       [](OpContext& c, const OpSpec& o) { return kernel::madvise_dontneed(c.k, *c.mm, Vaddr{o.addr}, o.pages * kPageSize); }},
       {"madvise_free", ThreadKind::Cpu, kNeedAddr | kNeedPages, "madvise(MADV_FREE) -> madvise_free_single_vma",
-       [](OpContext& c, const OpSpec& o) { return kernel::madvise_free(c.k, *c.mm, o.addr, o.pages * kPageSize); }},
+       [](OpContext& c, const OpSpec& o) { return kernel::madvise_free(c.k, *c.mm, Vaddr{o.addr}, o.pages * kPageSize); }},
       {"fork", ThreadKind::Cpu, 0, "fork(2): dup_mmap -> copy_page_range (COW write-protect), flush_tlb_mm",
        [](OpContext& c, const OpSpec& o) { return fork(c, o); }},
       {"mremap", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedNewAddr,
        "mremap(2) MREMAP_FIXED: move_page_tables -> move_ptes / move_normal_pmd, then unmap the old range (with dontunmap, "
        "MREMAP_DONTUNMAP: keep it mapped, empty)",
        [](OpContext& c, const OpSpec& o) {
-         return kernel::sys_mremap(c.k, *c.mm, o.addr, o.pages * kPageSize, o.new_addr, kernel::MremapFlags{.dontunmap = o.dontunmap});
+         return kernel::sys_mremap(c.k, *c.mm, Vaddr{o.addr}, o.pages * kPageSize, Vaddr{o.new_addr},
+                                   kernel::MremapFlags{.dontunmap = o.dontunmap});
        }},
       {"mprotect", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedProt,
        "mprotect(2): do_mprotect_pkey on an mmu_gather (v5.19+): change_protection_range, tlb_finish_mmu",
-       [](OpContext& c, const OpSpec& o) { return kernel::sys_mprotect(c.k, *c.mm, o.addr, o.pages * kPageSize, o.writable); }},
+       [](OpContext& c, const OpSpec& o) { return kernel::sys_mprotect(c.k, *c.mm, Vaddr{o.addr}, o.pages * kPageSize, o.writable); }},
       {"migrate_vma", ThreadKind::Cpu, kNeedAddr | kNeedPages,
        "HMM_DMIRROR_MIGRATE ioctl (lib/test_hmm.c dmirror_migrate): migrate_vma_setup (collect: migration entries, "
        "flush under the PTL; unmap), copy to device-private pages, migrate_vma_pages, migrate_vma_finalize; a later CPU "
        "or device fault brings a page back through migrate_to_ram",
-       [](OpContext& c, const OpSpec& o) { return kernel::dmirror_migrate(c.k, *c.mm, o.addr, o.addr + o.pages * kPageSize); }},
+       [](OpContext& c, const OpSpec& o) {
+         return kernel::dmirror_migrate(c.k, *c.mm, VaRange{o.addr, o.addr + o.pages * kPageSize});
+       }},
       {"sva_bind", ThreadKind::Cpu, kNeedDevice,
        "iommu_sva_bind_device() from a driver's open or bind ioctl: the mm's PASID (lowest free, kept to __mmdrop()), "
        "the SVA domain's mmu_notifier_register() under mm_take_all_locks(), set_dev_pasid(); the bond lasts until the "
@@ -196,11 +200,11 @@ const std::vector<OpInfo>& ops() {
       {"vfree", ThreadKind::Kernel, kNeedAddr | kNeedPages | kKernelAddr,
        "vfree of a vmalloc area: remove_vm_area -> vunmap_range_noflush (PTEs cleared, tables kept), flush_tlb_kernel_range, "
        "__free_page of each page",
-       [](OpContext& c, const OpSpec& o) { return kernel::vfree(c.k, o.addr, o.pages); }},
+       [](OpContext& c, const OpSpec& o) { return kernel::vfree(c.k, Vaddr{o.addr}, o.pages); }},
       {"ioremap_huge", ThreadKind::Kernel, kNeedAddr | kKernelAddr,
        "ioremap of a 2 MiB block: vmap_try_huge_pmd -> pmd_free_pte_page (pmd_clear, flush_tlb_kernel_range, free the PTE "
        "table: pte_free_kernel at once, or from v6.19 pagetable_free_kernel queues it for kernel_pgtable_work), pmd_set_huge",
-       [](OpContext& c, const OpSpec& o) { return kernel::ioremap_huge(c.k, o.addr); }},
+       [](OpContext& c, const OpSpec& o) { return kernel::ioremap_huge(c.k, Vaddr{o.addr}); }},
       {"kernel_pgtable_work", ThreadKind::Kernel, 0,
        "the v6.19 kworker of kernel_pgtable_work: whenever kernel page tables are queued, kernel_pgtable_work_func takes them, "
        "iommu_sva_invalidate_kva_range(PAGE_OFFSET, -1) reaches every SVA mm, then __pagetable_free; returns once no "

@@ -199,11 +199,11 @@ class Runner {
     for (const FileSpec& f : m_s.files) m_files[f.name] = k.create_file(f.name, f.pages);
     // The kernel half, before any mm so that each mm's PGD copies it: the PUD tables of every
     // PGD slot a vmalloc area or an ioremap_huge op reaches, then the areas.
-    for (const VmallocSpec& v : m_s.vmalloc) k.boot_kernel_half(v.addr, v.addr + v.pages * kPageSize);
+    for (const VmallocSpec& v : m_s.vmalloc) k.boot_kernel_half(VaRange{v.addr, v.addr + v.pages * kPageSize});
     for (const ThreadSpec& ts : m_s.threads)
       for (const OpSpec& o : ts.ops)
-        if (o.op == "ioremap_huge") k.boot_kernel_half(o.addr, o.addr + kPmdSize);
-    for (const VmallocSpec& v : m_s.vmalloc) kernel::vmalloc_setup(k, v.addr, v.pages);
+        if (o.op == "ioremap_huge") k.boot_kernel_half(VaRange{o.addr, o.addr + kPmdSize});
+    for (const VmallocSpec& v : m_s.vmalloc) kernel::vmalloc_setup(k, Vaddr{v.addr}, v.pages);
     unsigned remaps = 0;
     for (const ThreadSpec& ts : m_s.threads)
       remaps += static_cast<unsigned>(std::count_if(ts.ops.begin(), ts.ops.end(), [](const OpSpec& o) { return o.op == "ioremap_huge"; }));
@@ -241,7 +241,7 @@ class Runner {
         const uint32_t flags = uint32_t{kVmRead} | (v.writable ? uint32_t{kVmWrite} : 0u) | (v.shared ? uint32_t{kVmShared} : 0u) |
                                (v.pfnmap ? uint32_t{kVmPfnMap} : 0u);
         const uint32_t fid = v.file.empty() ? 0 : file_id(v.file);
-        kernel::mmap_region(k, mm, v.start, v.pages * kPageSize, flags, fid, v.pgoff);
+        kernel::mmap_region(k, mm, Vaddr{v.start}, v.pages * kPageSize, flags, fid, v.pgoff);
         if (v.pfnmap) {
           // remap_pfn_range(): driver-owned frames behind special PTEs, no struct page refcounts.
           for (uint64_t a = v.start; a < v.start + v.pages * kPageSize; a += kPageSize) {
@@ -250,9 +250,9 @@ class Runner {
             mm.pt().set(r, Vaddr{a}, Pte::make(p, v.writable).with(Pte::kSpecial), "remap_pfn_range");
           }
         } else if (v.thp) {
-          for (uint64_t a = v.start; a < v.start + v.pages * kPageSize; a += kPmdSize) kernel::map_huge_anon(k, mm, a);
+          for (uint64_t a = v.start; a < v.start + v.pages * kPageSize; a += kPmdSize) kernel::map_huge_anon(k, mm, Vaddr{a});
         } else if (v.populate != Populate::None) {
-          kernel::populate(k, mm, v.start, v.pages * kPageSize, v.populate == Populate::Write);
+          kernel::populate(k, mm, Vaddr{v.start}, v.pages * kPageSize, v.populate == Populate::Write);
         }
       }
     }

@@ -43,8 +43,8 @@ struct Arm64BtmMachine {
     iommu::Iommu& io = k->add_iommu(ic);
     dev = io.add_device(iommu::DeviceConfig{.name = "dev0"});
     iommu_sva_bind_device(*k, *mm, io, dev, Pasid{1}, SvaDecoding::SmmuV3);
-    mmap_region(*k, *mm, kPage, kPageSize, kVmRead | kVmWrite, 0, 0);
-    populate(*k, *mm, kPage, kPageSize, true);
+    mmap_region(*k, *mm, Vaddr{kPage}, kPageSize, kVmRead | kVmWrite, 0, 0);
+    populate(*k, *mm, Vaddr{kPage}, kPageSize, true);
     REQUIRE(dma().ok());
   }
   iommu::DmaResult dma() { return k->iommu(0).dma(dev, Pasid{1}, Vaddr{kPage}, false); }

@@ -32,7 +32,7 @@ TEST_CASE("brk growing the heap links an anonymous VMA at start_brk, then extend
   AddressSpace& mm = *m.mm;
   mm.set_start_brk(kHeap, kHeap);
   m.rec.clear();
-  run(kernel::sys_brk(k, mm, page(2)));
+  run(kernel::sys_brk(k, mm, Vaddr{page(2)}));
   const Vma* v = mm.find_vma(kHeap);
   REQUIRE(v != nullptr);
   CHECK(v->start == kHeap);
@@ -41,7 +41,7 @@ TEST_CASE("brk growing the heap links an anonymous VMA at start_brk, then extend
   CHECK(v->writable());
   CHECK(v->is_cow());
   const Vma first = *v;
-  run(kernel::sys_brk(k, mm, page(kPages)));
+  run(kernel::sys_brk(k, mm, Vaddr{page(kPages)}));
   REQUIRE(mm.vmas().size() == 1);
   v = mm.find_vma(page(3));
   REQUIRE(v != nullptr);
@@ -59,9 +59,9 @@ TEST_CASE("brk beside a mapping it cannot merge with (read-only) links a VMA of 
   SvaMachine m;
   kernel::Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
-  const Vma data = kernel::mmap_region(k, mm, kHeap - kPageSize, kPageSize, kVmRead, 0, 0);
+  const Vma data = kernel::mmap_region(k, mm, Vaddr{kHeap - kPageSize}, kPageSize, kVmRead, 0, 0);
   mm.set_start_brk(kHeap, kHeap);
-  run(kernel::sys_brk(k, mm, page(1)));
+  run(kernel::sys_brk(k, mm, Vaddr{page(1)}));
   REQUIRE(mm.vmas().size() == 2);
   const Vma* heap = mm.find_vma(kHeap);
   REQUIRE(heap != nullptr);
@@ -76,12 +76,12 @@ SCENARIO("brk shrinking the heap unmaps as munmap does: downgraded lock, every c
   kernel::Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   mm.set_start_brk(kHeap, kHeap);
-  run(kernel::sys_brk(k, mm, page(kPages)));
-  kernel::populate(k, mm, kHeap, kPages * kPageSize, true);
+  run(kernel::sys_brk(k, mm, Vaddr{page(kPages)}));
+  kernel::populate(k, mm, Vaddr{kHeap}, kPages * kPageSize, true);
   device_touch(m, kHeap, page(kPages), true);
   cpu_touch(k, mm, kHeap, page(kPages), true);
   m.rec.clear();
-  run(kernel::sys_brk(k, mm, page(1)));
+  run(kernel::sys_brk(k, mm, Vaddr{page(1)}));
   const Recorder& r = m.rec;
   THEN("[" + policy + "] the break moved, the heap ends there, the rest of it is gone") {
     CHECK(mm.brk() == page(1));
@@ -114,21 +114,21 @@ TEST_CASE("brk is refused below start_brk and within a page of the next mapping,
   SvaMachine m;
   kernel::Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
-  kernel::mmap_region(k, mm, page(5), kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::mmap_region(k, mm, Vaddr{page(5)}, kPageSize, kVmRead | kVmWrite, 0, 0);
   mm.set_start_brk(kHeap, kHeap);
   SECTION("below start_brk") {
-    run(kernel::sys_brk(k, mm, kHeap - kPageSize));
+    run(kernel::sys_brk(k, mm, Vaddr{kHeap - kPageSize}));
     CHECK(refused(m.rec));
     CHECK(mm.brk() == kHeap);
   }
   SECTION("up to the next mapping: no guard page left") {
-    run(kernel::sys_brk(k, mm, page(5)));
+    run(kernel::sys_brk(k, mm, Vaddr{page(5)}));
     CHECK(refused(m.rec));
     CHECK(mm.brk() == kHeap);
     CHECK(mm.find_vma(kHeap) == nullptr);
   }
   SECTION("a page short of it: allowed") {
-    run(kernel::sys_brk(k, mm, page(4)));
+    run(kernel::sys_brk(k, mm, Vaddr{page(4)}));
     CHECK_FALSE(refused(m.rec));
     CHECK(mm.brk() == page(4));
     REQUIRE(mm.find_vma(page(3)) != nullptr);
@@ -140,12 +140,12 @@ TEST_CASE("fork's child starts with the parent's break, and its own brk leaves t
   kernel::Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   mm.set_start_brk(kHeap, kHeap);
-  run(kernel::sys_brk(k, mm, page(2)));
+  run(kernel::sys_brk(k, mm, Vaddr{page(2)}));
   kernel::Task<AddressSpace*> fork = kernel::sys_fork(k, mm, std::string("child"));
   AddressSpace& child = *kernel::run_sync(fork);
   CHECK(child.start_brk() == kHeap);
   CHECK(child.brk() == page(2));
-  run(kernel::sys_brk(k, child, kHeap));
+  run(kernel::sys_brk(k, child, Vaddr{kHeap}));
   CHECK(child.find_vma(kHeap) == nullptr);
   CHECK(mm.find_vma(kHeap) != nullptr);
   CHECK(mm.brk() == page(2));

@@ -25,12 +25,12 @@ constexpr uint32_t kRw = kVmRead | kVmWrite;
 struct ForkSetup {
   explicit ForkSetup(const std::string& policy) : m(policy) {
     //  A: 0x1000000  AAAA      B: 0x1400000  BB      S: 0x1800000  SS   (all written by CPU and device)
-    mmap_region(k(), mm(), kA, 4 * kPageSize, kRw, 0, 0);
-    mmap_region(k(), mm(), kB, 2 * kPageSize, kRw, 0, 0);
-    mmap_region(k(), mm(), kS, 2 * kPageSize, kRw | kVmShared, 0, 0);
+    mmap_region(k(), mm(), Vaddr{kA}, 4 * kPageSize, kRw, 0, 0);
+    mmap_region(k(), mm(), Vaddr{kB}, 2 * kPageSize, kRw, 0, 0);
+    mmap_region(k(), mm(), Vaddr{kS}, 2 * kPageSize, kRw | kVmShared, 0, 0);
     for (uint64_t v : {kA, kB, kS}) {
       const uint64_t len = (v == kA ? 4 : 2) * kPageSize;
-      populate(k(), mm(), v, len, true);
+      populate(k(), mm(), Vaddr{v}, len, true);
       test::device_touch(m, v, v + len, true);
       test::cpu_touch(k(), mm(), v, v + len, true);
     }
@@ -146,7 +146,7 @@ SCENARIO("after fork a device write breaks COW in the parent and never reaches t
   AddressSpace& child = s.fork();
   const Pfn shared = child.pt().leaf(Vaddr{kA}).pfn();
   const uint32_t content = s.k().mem().content(shared);
-  Task<> dma = device_dma(s.k(), 0, s.m.dev, mm, kA, true);
+  Task<> dma = device_dma(s.k(), 0, s.m.dev, mm, Vaddr{kA}, true);
   run_sync(dma);
   const Pte p = mm.pt().leaf(Vaddr{kA});
   REQUIRE(p.writable());
@@ -190,9 +190,9 @@ SCENARIO("fork copies no page tables for VMAs without an anon_vma (vma_needs_cop
   AddressSpace& mm = *m.mm;
   const uint32_t f = k.create_file("f", 4);
   // 0x2000000  FF (shared file, populated)   0x2400000  UU (private anon, never faulted)
-  mmap_region(k, mm, 0x2000000, 2 * kPageSize, kRw | kVmShared, f, 0);
-  mmap_region(k, mm, 0x2400000, 2 * kPageSize, kRw, 0, 0);
-  populate(k, mm, 0x2000000, 2 * kPageSize, true);
+  mmap_region(k, mm, Vaddr{0x2000000}, 2 * kPageSize, kRw | kVmShared, f, 0);
+  mmap_region(k, mm, Vaddr{0x2400000}, 2 * kPageSize, kRw, 0, 0);
+  populate(k, mm, Vaddr{0x2000000}, 2 * kPageSize, true);
   m.rec.clear();
   Task<AddressSpace*> t = sys_fork(k, mm, "child");
   AddressSpace& child = *run_sync(t);
@@ -207,10 +207,10 @@ SCENARIO("fork copies the page tables of a private file VMA that has an anon_vma
   Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   const uint32_t f = k.create_file("f", 4);
-  mmap_region(k, mm, 0x2000000, 2 * kPageSize, kRw, f, 0);
-  populate(k, mm, 0x2000000, kPageSize, false);             // the page-cache page, read-only
-  populate(k, mm, 0x2000000 + kPageSize, kPageSize, true);  // a COW copy: the VMA's anon_vma
-  Task<> zap = madvise_dontneed(k, mm, 0x2000000 + kPageSize, kPageSize);
+  mmap_region(k, mm, Vaddr{0x2000000}, 2 * kPageSize, kRw, f, 0);
+  populate(k, mm, Vaddr{0x2000000}, kPageSize, false);             // the page-cache page, read-only
+  populate(k, mm, Vaddr{0x2000000 + kPageSize}, kPageSize, true);  // a COW copy: the VMA's anon_vma
+  Task<> zap = madvise_dontneed(k, mm, Vaddr{0x2000000 + kPageSize}, kPageSize);
   run_sync(zap);
   REQUIRE(mm.pt().leaf(Vaddr{0x2000000 + kPageSize}).none());
   // vma_needs_copy(): src_vma->anon_vma stays set, so the child gets the file page's PTE too.
@@ -229,8 +229,8 @@ SCENARIO("fork of a huge PMD write-protects it whole (copy_huge_pmd)", "[kernel]
   Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   constexpr uint64_t kH = 0x40000000;
-  mmap_region(k, mm, kH, kPmdSize, kRw, 0, 0);
-  const Pfn head = map_huge_anon(k, mm, kH);
+  mmap_region(k, mm, Vaddr{kH}, kPmdSize, kRw, 0, 0);
+  const Pfn head = map_huge_anon(k, mm, Vaddr{kH});
   test::device_touch(m, kH, kH + 2 * kPageSize, true);
   m.rec.clear();
   Task<AddressSpace*> t = sys_fork(k, mm, "child");

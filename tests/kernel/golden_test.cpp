@@ -70,11 +70,11 @@ std::string run_path(const std::string& policy, const Setup& st,
   AddressSpace& mm = *m.mm;
   mm.set_cpumask(3);  // the mm has run on both CPUs: flushes need IPIs
   if (st.huge) {
-    mmap_region(k, mm, kBase, kPmdSize, kVmRead | kVmWrite, 0, 0);
-    map_huge_anon(k, mm, kBase);
+    mmap_region(k, mm, Vaddr{kBase}, kPmdSize, kVmRead | kVmWrite, 0, 0);
+    map_huge_anon(k, mm, Vaddr{kBase});
   } else {
-    mmap_region(k, mm, kBase, kPages * kPageSize, kVmRead | kVmWrite, 0, 0);
-    populate(k, mm, kBase, kPages * kPageSize, true);
+    mmap_region(k, mm, Vaddr{kBase}, kPages * kPageSize, kVmRead | kVmWrite, 0, 0);
+    populate(k, mm, Vaddr{kBase}, kPages * kPageSize, true);
   }
   // The device caches every page, so each path has secondary translations to invalidate.
   for (uint64_t i = 0; i < kPages; ++i) REQUIRE(m.io().dma(m.dev, *mm.pasid(), Vaddr{kBase + i * kPageSize}, true).ok());
@@ -131,7 +131,7 @@ struct Path {
 Task<> fork_path(Kernel& k, AddressSpace& mm) { co_await sys_fork(k, mm, std::string("child")); }
 Task<> cow_path(Kernel& k, AddressSpace& mm) {
   co_await sys_fork(k, mm, std::string("child"));
-  co_await user_access(k, 0, mm, kBase, true);
+  co_await user_access(k, 0, mm, Vaddr{kBase}, true);
 }
 Task<> migrate_path(Kernel& k, AddressSpace& mm) {
   const Pfn p = mm.pt().leaf(Vaddr{kBase}).pfn();
@@ -144,39 +144,41 @@ Task<> reclaim_path(Kernel& k, AddressSpace& mm) {
   co_await shrink_folio_list(k, pages);
 }
 Task<> ksm_path(Kernel& k, AddressSpace& mm) {
-  co_await ksm_merge(k, mm, kBase, kNoPfn);
+  co_await ksm_merge(k, mm, Vaddr{kBase}, kNoPfn);
   const Pfn kpage = mm.pt().leaf(Vaddr{kBase}).pfn();
-  co_await ksm_merge(k, mm, kBase + kPageSize, kpage);
+  co_await ksm_merge(k, mm, Vaddr{kBase + kPageSize}, kpage);
 }
 /// Swap-out of the first page, then a device read of it: the IOPF handler's do_swap_page().
 Task<> swap_in_path(Kernel& k, AddressSpace& mm, test::SvaMachine& m) {
   const std::vector<Pfn> pages{mm.pt().leaf(Vaddr{kBase}).pfn()};  // a local: GCC 12 and braced co_await arguments
   co_await shrink_folio_list(k, pages);
-  co_await device_dma(k, 0, m.dev, mm, kBase, false);
+  co_await device_dma(k, 0, m.dev, mm, Vaddr{kBase}, false);
 }
 /// HMM_DMIRROR_MIGRATE of the set-up pages, then a device write to the first: the IOPF
 /// handler's do_swap_page() -> migrate_to_ram() brings it back.
 Task<> migrate_vma_path(Kernel& k, AddressSpace& mm, test::SvaMachine& m) {
-  co_await dmirror_migrate(k, mm, kBase, kBase + kPages * kPageSize);
-  co_await device_dma(k, 0, m.dev, mm, kBase, true);
+  co_await dmirror_migrate(k, mm, VaRange{kBase, kBase + kPages * kPageSize});
+  co_await device_dma(k, 0, m.dev, mm, Vaddr{kBase}, true);
 }
 Task<> split_path(Kernel& k, AddressSpace& mm) {
   co_await mmap_write_lock(k, mm);
-  co_await __split_huge_pmd(k, mm, *mm.find_vma(kBase), kBase);
+  co_await __split_huge_pmd(k, mm, *mm.find_vma(kBase), Vaddr{kBase});
   mmap_write_unlock(k, mm);
 }
 
 const std::vector<Path>& paths() {
   static const std::vector<Path> all{
-      {"munmap", {}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_munmap(k, mm, kBase, kPages * kPageSize); }},
-      {"madvise_dontneed", {}, [](Kernel& k, AddressSpace& mm, auto&) { return madvise_dontneed(k, mm, kBase, kPages * kPageSize); }},
-      {"madvise_free", {}, [](Kernel& k, AddressSpace& mm, auto&) { return madvise_free(k, mm, kBase, kPages * kPageSize); }},
+      {"munmap", {}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_munmap(k, mm, Vaddr{kBase}, kPages * kPageSize); }},
+      {"madvise_dontneed",
+       {},
+       [](Kernel& k, AddressSpace& mm, auto&) { return madvise_dontneed(k, mm, Vaddr{kBase}, kPages * kPageSize); }},
+      {"madvise_free", {}, [](Kernel& k, AddressSpace& mm, auto&) { return madvise_free(k, mm, Vaddr{kBase}, kPages * kPageSize); }},
       {"exit_mmap", {}, [](Kernel& k, AddressSpace& mm, auto&) { return exit_mmap(k, mm); }},
       {"fork", {}, [](Kernel& k, AddressSpace& mm, auto&) { return fork_path(k, mm); }},
       {"wp_page_copy", {}, [](Kernel& k, AddressSpace& mm, auto&) { return cow_path(k, mm); }},
       {"mremap_ptes",
        {},
-       [](Kernel& k, AddressSpace& mm, auto&) { return sys_mremap(k, mm, kBase, kPages * kPageSize, kBase + 0x10000000); }},
+       [](Kernel& k, AddressSpace& mm, auto&) { return sys_mremap(k, mm, Vaddr{kBase}, kPages * kPageSize, Vaddr{kBase + 0x10000000}); }},
       {"mmap_fixed",
        {},
        [](Kernel& k, AddressSpace& mm, auto&) {
@@ -187,17 +189,19 @@ const std::vector<Path>& paths() {
        [](Kernel& k, AddressSpace& mm, auto&) {
          // The set-up mapping is the heap: brk(start_brk) gives all of it back.
          mm.set_start_brk(kBase, kBase + kPages * kPageSize);
-         return sys_brk(k, mm, kBase);
+         return sys_brk(k, mm, Vaddr{kBase});
        }},
-      {"mprotect_ro", {}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_mprotect(k, mm, kBase, kPages * kPageSize, false); }},
+      {"mprotect_ro", {}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_mprotect(k, mm, Vaddr{kBase}, kPages * kPageSize, false); }},
       {"migrate", {}, [](Kernel& k, AddressSpace& mm, auto&) { return migrate_path(k, mm); }},
       {"reclaim", {}, [](Kernel& k, AddressSpace& mm, auto&) { return reclaim_path(k, mm); }},
       {"ksm", {}, [](Kernel& k, AddressSpace& mm, auto&) { return ksm_path(k, mm); }},
-      {"munmap_thp", {.huge = true}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_munmap(k, mm, kBase, kPmdSize); }},
+      {"munmap_thp", {.huge = true}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_munmap(k, mm, Vaddr{kBase}, kPmdSize); }},
       {"swap_in", {}, [](Kernel& k, AddressSpace& mm, test::SvaMachine& m) { return swap_in_path(k, mm, m); }},
       {"migrate_vma", {}, [](Kernel& k, AddressSpace& mm, test::SvaMachine& m) { return migrate_vma_path(k, mm, m); }},
       {"split_huge_pmd", {.huge = true}, [](Kernel& k, AddressSpace& mm, auto&) { return split_path(k, mm); }},
-      {"munmap_arm64", {.arch = "arm64"}, [](Kernel& k, AddressSpace& mm, auto&) { return sys_munmap(k, mm, kBase, kPages * kPageSize); }},
+      {"munmap_arm64",
+       {.arch = "arm64"},
+       [](Kernel& k, AddressSpace& mm, auto&) { return sys_munmap(k, mm, Vaddr{kBase}, kPages * kPageSize); }},
       {"reclaim_arm64", {.arch = "arm64"}, [](Kernel& k, AddressSpace& mm, auto&) { return reclaim_path(k, mm); }},
   };
   return all;

@@ -22,8 +22,8 @@ constexpr uint64_t kB = kA + kPageSize;
 /// AB   two written anonymous pages with identical contents, cached writable by the device.
 struct KsmSetup {
   explicit KsmSetup(const std::string& policy) : m(policy) {
-    kernel::mmap_region(*m.k, *m.mm, kA, 2 * kPageSize, kVmRead | kVmWrite, 0, 0);
-    kernel::populate(*m.k, *m.mm, kA, 2 * kPageSize, true);
+    kernel::mmap_region(*m.k, *m.mm, Vaddr{kA}, 2 * kPageSize, kVmRead | kVmWrite, 0, 0);
+    kernel::populate(*m.k, *m.mm, Vaddr{kA}, 2 * kPageSize, true);
     a = m.mm->pt().leaf(Vaddr{kA}).pfn();
     b = m.mm->pt().leaf(Vaddr{kB}).pfn();
     m.k->mem().copy_content(a, b);
@@ -31,7 +31,7 @@ struct KsmSetup {
     cpu_touch(*m.k, *m.mm, kA, kA + 2 * kPageSize, true);
   }
   bool merge(uint64_t addr, Pfn kpage) {
-    kernel::Task<bool> t = kernel::ksm_merge(*m.k, *m.mm, addr, kpage);
+    kernel::Task<bool> t = kernel::ksm_merge(*m.k, *m.mm, Vaddr{addr}, kpage);
     return kernel::run_sync(t);
   }
   SvaMachine m;
@@ -124,7 +124,7 @@ SCENARIO("KSM: a device write in OLD's write_protect_page window is seen by the 
   REQUIRE(s.merge(kA, kNoPfn));
   // Drive ksm_merge() through a Task<> wrapper so the stepper can run it.
   bool merged = false;
-  auto wrap = [&]() -> kernel::Task<> { merged = co_await kernel::ksm_merge(*s.m.k, *s.m.mm, kB, s.a); };
+  auto wrap = [&]() -> kernel::Task<> { merged = co_await kernel::ksm_merge(*s.m.k, *s.m.mm, Vaddr{kB}, s.a); };
   kernel::Task<> w = wrap();
   Stepper st(w);
   GIVEN("write_protect_page() has made B read-only and passed the refcount check") {
@@ -154,7 +154,7 @@ SCENARIO("a write to the KSM page copies it even while it is mapped once (do_wp_
   KsmSetup s(policy);
   REQUIRE(s.merge(kA, kNoPfn));  // A is the stable KSM page, mapped only at kA
   REQUIRE(s.m.k->mem().frame(s.a).mapcount == 1);
-  kernel::Task<> w = kernel::user_access(*s.m.k, 0, *s.m.mm, kA, true);
+  kernel::Task<> w = kernel::user_access(*s.m.k, 0, *s.m.mm, Vaddr{kA}, true);
   kernel::run_sync(w);
   const Pte now = s.m.mm->pt().leaf(Vaddr{kA});
   CHECK(now.writable());
@@ -165,7 +165,7 @@ SCENARIO("a write to the KSM page copies it even while it is mapped once (do_wp_
 TEST_CASE("KSM does not merge into a stable page freed since it was made (get_ksm_page())", "[kernel]") {
   KsmSetup s("fixed");
   REQUIRE(s.merge(kA, kNoPfn));  // A becomes the KSM page
-  kernel::Task<> unmap = kernel::sys_munmap(*s.m.k, *s.m.mm, kA, kPageSize);
+  kernel::Task<> unmap = kernel::sys_munmap(*s.m.k, *s.m.mm, Vaddr{kA}, kPageSize);
   kernel::run_sync(unmap);
   REQUIRE_FALSE(s.m.k->mem().frame(s.a).allocated);
   CHECK_FALSE(s.merge(kB, s.a));
@@ -180,14 +180,14 @@ constexpr uint64_t kC = kB + kPageSize;
 /// ABC  three written anonymous pages with identical contents, for ksmd's range merge.
 struct KsmRangeSetup {
   explicit KsmRangeSetup(const std::string& policy) : m(policy) {
-    kernel::mmap_region(*m.k, *m.mm, kA, 3 * kPageSize, kVmRead | kVmWrite, 0, 0);
-    kernel::populate(*m.k, *m.mm, kA, 3 * kPageSize, true);
+    kernel::mmap_region(*m.k, *m.mm, Vaddr{kA}, 3 * kPageSize, kVmRead | kVmWrite, 0, 0);
+    kernel::populate(*m.k, *m.mm, Vaddr{kA}, 3 * kPageSize, true);
     a = m.mm->pt().leaf(Vaddr{kA}).pfn();
     m.k->mem().copy_content(a, m.mm->pt().leaf(Vaddr{kB}).pfn());
     m.k->mem().copy_content(a, m.mm->pt().leaf(Vaddr{kC}).pfn());
   }
   void merge_range() {
-    kernel::Task<> t = kernel::ksm_merge_range(*m.k, *m.mm, kA, 3);
+    kernel::Task<> t = kernel::ksm_merge_range(*m.k, *m.mm, Vaddr{kA}, 3);
     kernel::run_sync(t);
   }
   std::vector<uint64_t> rmap_addrs(Pfn page) {
@@ -231,7 +231,7 @@ SCENARIO("migrate_vma of one mapping of a KSM page restores every mapping (remov
   KsmRangeSetup s(policy);
   s.merge_range();
   WHEN("the driver migrates B's page to device memory") {
-    kernel::Task<> t = kernel::dmirror_migrate(*s.m.k, *s.m.mm, kB, kC);
+    kernel::Task<> t = kernel::dmirror_migrate(*s.m.k, *s.m.mm, VaRange{kB, kC});
     kernel::run_sync(t);
     THEN("[" + policy + "] every mapping is the device page, a KSM page with the same stable node, and none is left a migration entry") {
       const Pte pb = s.m.mm->pt().leaf(Vaddr{kB});
@@ -256,7 +256,7 @@ TEST_CASE("a failed second merge breaks the first page's KSM mapping with a COW 
   KsmRangeSetup s("fixed");
   const Pfn b = s.m.mm->pt().leaf(Vaddr{kB}).pfn();
   s.m.k->mem().write_content(b);  // B differs: pages_identical() fails
-  kernel::Task<> t = kernel::ksm_merge_range(*s.m.k, *s.m.mm, kA, 2);
+  kernel::Task<> t = kernel::ksm_merge_range(*s.m.k, *s.m.mm, Vaddr{kA}, 2);
   kernel::run_sync(t);
   const Pte pa = s.m.mm->pt().leaf(Vaddr{kA});
   CHECK(pa.writable());
@@ -268,7 +268,7 @@ TEST_CASE("a failed second merge breaks the first page's KSM mapping with a COW 
 
 TEST_CASE("until stable_tree_insert() the new KSM page has a NULL stable node, and an rmap walk visits nothing", "[kernel]") {
   KsmRangeSetup s("fixed");
-  kernel::Task<> t = kernel::ksm_merge_range(*s.m.k, *s.m.mm, kA, 2);
+  kernel::Task<> t = kernel::ksm_merge_range(*s.m.k, *s.m.mm, Vaddr{kA}, 2);
   Stepper st(t);
   // B is merged into A's page; ksmd has yet to lock_page(kpage) and insert the node.
   REQUIRE(st.step_until([&] { return st.next_label() == "lock_page"; }));
@@ -284,7 +284,7 @@ TEST_CASE("mremap breaks the KSM pages of the range it moves first (move_vma()'s
   KsmRangeSetup s("fixed");
   s.merge_range();
   constexpr uint64_t kNew = 0x800000;
-  kernel::Task<> mv = kernel::sys_mremap(*s.m.k, *s.m.mm, kA, 3 * kPageSize, kNew);
+  kernel::Task<> mv = kernel::sys_mremap(*s.m.k, *s.m.mm, Vaddr{kA}, 3 * kPageSize, Vaddr{kNew});
   kernel::run_sync(mv);
   for (uint64_t i = 0; i < 3; ++i) {
     const Pte p = s.m.mm->pt().leaf(Vaddr{kNew + i * kPageSize});
@@ -293,7 +293,7 @@ TEST_CASE("mremap breaks the KSM pages of the range it moves first (move_vma()'s
     CHECK(p.writable());
   }
   // The moved pages migrate and come back like any anonymous page.
-  kernel::Task<> t = kernel::dmirror_migrate(*s.m.k, *s.m.mm, kNew, kNew + 3 * kPageSize);
+  kernel::Task<> t = kernel::dmirror_migrate(*s.m.k, *s.m.mm, VaRange{kNew, kNew + 3 * kPageSize});
   kernel::run_sync(t);
   for (uint64_t i = 0; i < 3; ++i) CHECK_FALSE(s.m.mm->pt().leaf(Vaddr{kNew + i * kPageSize}).is_migration());
   s.m.k->check_invariants();

@@ -18,8 +18,8 @@ constexpr uint64_t kPage = kBase + kPageSize;  // the page that migrates
 /// 0123
 /// PPPP   four written anonymous pages; the device and CPU 0 cache page 1 writable.
 void setup(SvaMachine& m) {
-  kernel::mmap_region(*m.k, *m.mm, kBase, 4 * kPageSize, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(*m.k, *m.mm, kBase, 4 * kPageSize, true);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, 4 * kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kBase}, 4 * kPageSize, true);
   device_touch(m, kPage, kPage + kPageSize, true);
   cpu_touch(*m.k, *m.mm, kPage, kPage + kPageSize, true);
 }
@@ -166,7 +166,7 @@ SCENARIO("a page freed while migration holds it isolated is released by migratio
   CHECK(failed == 0);
   CHECK(m.k->mem().frame(old_pfn).isolated);
   WHEN("MADV_DONTNEED zaps the page before migration reaches it") {
-    kernel::Task<> zap = kernel::madvise_dontneed(*m.k, *m.mm, kPage, kPageSize);
+    kernel::Task<> zap = kernel::madvise_dontneed(*m.k, *m.mm, Vaddr{kPage}, kPageSize);
     kernel::run_sync(zap);
     THEN("the zap does not free it; migration's put does, with nothing allocated or copied") {
       CHECK_FALSE(m.rec.find([&](const Event& e) { return is_free_of(e, old_pfn); }) != Recorder::npos);
@@ -222,10 +222,10 @@ SCENARIO("migrate_pages of a shared file page moves the page cache and both mapp
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
   const uint32_t f = m.k->create_file("f", 4);
-  kernel::mmap_region(*m.k, *m.mm, kBase, 4 * kPageSize, kVmRead | kVmShared, f, 0);
-  kernel::mmap_region(*m.k, *m.mm, 0x800000, 4 * kPageSize, kVmRead | kVmShared, f, 0);
-  kernel::populate(*m.k, *m.mm, kBase, 4 * kPageSize, false);
-  kernel::populate(*m.k, *m.mm, 0x800000, 4 * kPageSize, false);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, 4 * kPageSize, kVmRead | kVmShared, f, 0);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{0x800000}, 4 * kPageSize, kVmRead | kVmShared, f, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kBase}, 4 * kPageSize, false);
+  kernel::populate(*m.k, *m.mm, Vaddr{0x800000}, 4 * kPageSize, false);
   device_touch(m, kBase, kBase + kPageSize, false);
   device_touch(m, 0x800000, 0x800000 + kPageSize, false);
   const Pfn old_pfn = m.k->file(f).page(0);
@@ -251,8 +251,8 @@ SCENARIO("migrate_pages of a shared file page moves the page cache and both mapp
 SCENARIO("migrate_pages finds an anonymous page above 16 TiB, whose index needs more than 32 bits", "[kernel]") {
   SvaMachine m;
   constexpr uint64_t kHigh = 0x7f0000000000;  // where mmap() places mappings: index 0x7f0000000
-  kernel::mmap_region(*m.k, *m.mm, kHigh, kPageSize, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(*m.k, *m.mm, kHigh, kPageSize, true);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kHigh}, kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kHigh}, kPageSize, true);
   const Pfn old_pfn = m.mm->pt().leaf(Vaddr{kHigh}).pfn();
   CHECK(m.k->mem().frame(old_pfn).aux == kHigh >> kPageShift);
   REQUIRE(kernel::rmap_vmas(*m.k, old_pfn).size() == 1);
@@ -275,14 +275,14 @@ SCENARIO(
   SvaMachine m(policy);
   // 0123
   // PP..   pages 0 and 1 present (device caches both), 2 and 3 holes
-  kernel::mmap_region(*m.k, *m.mm, kBase, 4 * kPageSize, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(*m.k, *m.mm, kBase, 2 * kPageSize, true);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, 4 * kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kBase}, 2 * kPageSize, true);
   device_touch(m, kBase, kBase + 2 * kPageSize, true);
   const Pfn p0 = m.mm->pt().leaf(Vaddr{kBase}).pfn();
   const Pfn p1 = m.mm->pt().leaf(Vaddr{kBase + kPageSize}).pfn();
   m.rec.clear();
 
-  kernel::Task<> t = kernel::dmirror_migrate(*m.k, *m.mm, kBase, kBase + 4 * kPageSize);
+  kernel::Task<> t = kernel::dmirror_migrate(*m.k, *m.mm, VaRange{kBase, kBase + 4 * kPageSize});
   kernel::run_sync(t);
 
   const Recorder& r = m.rec;

@@ -33,11 +33,11 @@ Pfn device_page_at(const AddressSpace& mm, uint64_t va) {
 /// Two written anonymous pages moved to device memory by HMM_DMIRROR_MIGRATE.
 struct Migrated {
   explicit Migrated(const std::string& policy = "fixed") : m(policy) {
-    kernel::mmap_region(*m.k, *m.mm, kBase, 2 * kPageSize, kVmRead | kVmWrite, 0, 0);
-    kernel::populate(*m.k, *m.mm, kBase, 2 * kPageSize, true);
+    kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, 2 * kPageSize, kVmRead | kVmWrite, 0, 0);
+    kernel::populate(*m.k, *m.mm, Vaddr{kBase}, 2 * kPageSize, true);
     m.k->mem().write_content(m.mm->pt().leaf(Vaddr{kBase}).pfn());
     content = m.k->mem().content(m.mm->pt().leaf(Vaddr{kBase}).pfn());
-    kernel::Task<> t = kernel::dmirror_migrate(*m.k, *m.mm, kBase, kBase + 2 * kPageSize);
+    kernel::Task<> t = kernel::dmirror_migrate(*m.k, *m.mm, VaRange{kBase, kBase + 2 * kPageSize});
     kernel::run_sync(t);
     dpage = device_page_at(*m.mm, kBase);
     dpage_gen = m.k->mem().frame(dpage).generation;
@@ -70,7 +70,7 @@ SCENARIO("migrate_vma leaves device-private entries to locked-then-unlocked devi
 SCENARIO("a CPU access to a device-private page brings it back through migrate_to_ram, data intact", "[kernel]") {
   const bool write = GENERATE(false, true);
   Migrated x;
-  kernel::Task<> t = kernel::user_access(*x.m.k, 0, *x.m.mm, kBase, write);
+  kernel::Task<> t = kernel::user_access(*x.m.k, 0, *x.m.mm, Vaddr{kBase}, write);
   kernel::run_sync(t);
 
   const Pte p = pte_at(*x.m.mm, kBase);
@@ -88,7 +88,7 @@ SCENARIO("a CPU access to a device-private page brings it back through migrate_t
 
 SCENARIO("a DMA to a device-private page faults through the IOPF handler and migrate_to_ram, then completes", "[kernel]") {
   Migrated x;
-  kernel::Task<> t = kernel::device_dma(*x.m.k, 0, x.m.dev, *x.m.mm, kBase, true, 16);
+  kernel::Task<> t = kernel::device_dma(*x.m.k, 0, x.m.dev, *x.m.mm, Vaddr{kBase}, true, 16);
   kernel::run_sync(t);
 
   const Pte p = pte_at(*x.m.mm, kBase);
@@ -102,8 +102,8 @@ SCENARIO("a DMA to a device-private page faults through the IOPF handler and mig
 SCENARIO("munmap and MADV_DONTNEED free a device-private page at once, without a flush", "[kernel]") {
   const bool dontneed = GENERATE(false, true);
   Migrated x;
-  kernel::Task<> t = dontneed ? kernel::madvise_dontneed(*x.m.k, *x.m.mm, kBase, 2 * kPageSize)
-                              : kernel::sys_munmap(*x.m.k, *x.m.mm, kBase, 2 * kPageSize);
+  kernel::Task<> t = dontneed ? kernel::madvise_dontneed(*x.m.k, *x.m.mm, Vaddr{kBase}, 2 * kPageSize)
+                              : kernel::sys_munmap(*x.m.k, *x.m.mm, Vaddr{kBase}, 2 * kPageSize);
   kernel::run_sync(t);
   CHECK(x.device_page_freed());
   CHECK(pte_at(*x.m.mm, kBase).none());
@@ -119,7 +119,7 @@ SCENARIO("fork shares a device-private page read-only in both mms; the child's w
   CHECK(pte_at(*child, kBase).swp_type() == Pte::SwpType::DevicePrivateRead);
   CHECK(x.m.k->mem().frame(x.dpage).mapcount == 2);
 
-  kernel::Task<> w = kernel::user_access(*x.m.k, 1, *child, kBase, true);
+  kernel::Task<> w = kernel::user_access(*x.m.k, 1, *child, Vaddr{kBase}, true);
   kernel::run_sync(w);
 
   // migrate_vma_unmap()'s try_to_migrate() took the parent's entry too: both map the page back
@@ -139,11 +139,11 @@ SCENARIO("fork shares a device-private page read-only in both mms; the child's w
 
 SCENARIO("mprotect to read-only makes a writable device-private entry readable; the page comes back read-only", "[kernel]") {
   Migrated x;
-  kernel::Task<> t = kernel::sys_mprotect(*x.m.k, *x.m.mm, kBase, 2 * kPageSize, false);
+  kernel::Task<> t = kernel::sys_mprotect(*x.m.k, *x.m.mm, Vaddr{kBase}, 2 * kPageSize, false);
   kernel::run_sync(t);
   CHECK(pte_at(*x.m.mm, kBase).swp_type() == Pte::SwpType::DevicePrivateRead);
 
-  kernel::Task<> r = kernel::user_access(*x.m.k, 0, *x.m.mm, kBase, false);
+  kernel::Task<> r = kernel::user_access(*x.m.k, 0, *x.m.mm, Vaddr{kBase}, false);
   kernel::run_sync(r);
   const Pte p = pte_at(*x.m.mm, kBase);
   REQUIRE(p.present());
@@ -153,14 +153,14 @@ SCENARIO("mprotect to read-only makes a writable device-private entry readable; 
 
 SCENARIO("migrate_vma skips a page that compaction isolated, and compaction gives up on a page migrate_vma locked", "[kernel]") {
   SvaMachine m;
-  kernel::mmap_region(*m.k, *m.mm, kBase, kPageSize, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(*m.k, *m.mm, kBase, kPageSize, true);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kBase}, kPageSize, true);
   const Pfn page = m.mm->pt().leaf(Vaddr{kBase}).pfn();
 
   WHEN("compaction isolated the page first") {
     const std::vector<Pfn> isolated = kernel::isolate_migratepages_block(*m.k, std::vector<Pfn>{page});
     REQUIRE(isolated.size() == 1);
-    kernel::Task<> t = kernel::dmirror_migrate(*m.k, *m.mm, kBase, kBase + kPageSize);
+    kernel::Task<> t = kernel::dmirror_migrate(*m.k, *m.mm, VaRange{kBase, kBase + kPageSize});
     kernel::run_sync(t);
     THEN("migrate_vma_unmap() restores it: the same page is mapped again") {
       const Pte p = pte_at(*m.mm, kBase);
@@ -190,10 +190,10 @@ SCENARIO("migrate_vma skips a page that compaction isolated, and compaction give
 SCENARIO("migrate_vma skips a huge PMD, as when split_huge_page() fails, and leaves it mapped", "[kernel]") {
   SvaMachine m;
   constexpr uint64_t kHuge = 0x40000000;
-  Vma v = kernel::mmap_region(*m.k, *m.mm, kHuge, kPmdSize, kVmRead | kVmWrite, 0, 0);
+  Vma v = kernel::mmap_region(*m.k, *m.mm, Vaddr{kHuge}, kPmdSize, kVmRead | kVmWrite, 0, 0);
   (void)v;
-  const Pfn head = kernel::map_huge_anon(*m.k, *m.mm, kHuge);
-  kernel::Task<> t = kernel::dmirror_migrate(*m.k, *m.mm, kHuge, kHuge + 4 * kPageSize);
+  const Pfn head = kernel::map_huge_anon(*m.k, *m.mm, Vaddr{kHuge});
+  kernel::Task<> t = kernel::dmirror_migrate(*m.k, *m.mm, VaRange{kHuge, kHuge + 4 * kPageSize});
   kernel::run_sync(t);
   unsigned level = 0;
   const Pte pmd = m.mm->pt().leaf(Vaddr{kHuge}, &level);
@@ -209,12 +209,12 @@ SCENARIO("migrate_vma skips a huge PMD, as when split_huge_page() fails, and lea
 SCENARIO("migrate_vma moves a COW page of a private file mapping to the device and back, through its anon_vma", "[kernel]") {
   SvaMachine m;
   const uint32_t f = m.k->create_file("f", 2);
-  kernel::mmap_region(*m.k, *m.mm, kBase, 2 * kPageSize, kVmRead | kVmWrite, f, 0);
-  kernel::populate(*m.k, *m.mm, kBase, kPageSize, true);  // do_cow_fault(): an anonymous copy
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, 2 * kPageSize, kVmRead | kVmWrite, f, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kBase}, kPageSize, true);  // do_cow_fault(): an anonymous copy
   const Pfn cow = pte_at(*m.mm, kBase).pfn();
   m.k->mem().write_content(cow);
   const uint32_t content = m.k->mem().content(cow);
-  kernel::Task<> t = kernel::dmirror_migrate(*m.k, *m.mm, kBase, kBase + kPageSize);
+  kernel::Task<> t = kernel::dmirror_migrate(*m.k, *m.mm, VaRange{kBase, kBase + kPageSize});
   kernel::run_sync(t);
   // remove_migration_ptes() found the mapping: a device-private entry, not a migration entry
   // left behind for the CPU to wait on forever.
@@ -222,7 +222,7 @@ SCENARIO("migrate_vma moves a COW page of a private file mapping to the device a
   CHECK(m.k->mem().content(dpage) == content);
   CHECK(m.k->mem().frame(dpage).mapcount == 1);
   kernel::check_anon_rmap(*m.k);
-  kernel::Task<> back = kernel::user_access(*m.k, 0, *m.mm, kBase, false);
+  kernel::Task<> back = kernel::user_access(*m.k, 0, *m.mm, Vaddr{kBase}, false);
   kernel::run_sync(back);
   const Pte p = pte_at(*m.mm, kBase);
   REQUIRE(p.present());

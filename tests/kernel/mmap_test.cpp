@@ -39,8 +39,8 @@ SCENARIO("mmap(MAP_FIXED) over a mapped range unmaps it under the write lock and
   SvaMachine m(policy);
   kernel::Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
-  const Vma before = kernel::mmap_region(k, mm, kBase, kPages * kPageSize, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(k, mm, kBase, kPages * kPageSize, true);
+  const Vma before = kernel::mmap_region(k, mm, Vaddr{kBase}, kPages * kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(k, mm, Vaddr{kBase}, kPages * kPageSize, true);
   device_touch(m, kBase, kBase + kPages * kPageSize, true);
   cpu_touch(k, mm, kBase, kBase + kPages * kPageSize, true);
   m.rec.clear();
@@ -77,8 +77,8 @@ TEST_CASE("mmap without MAP_FIXED over a mapping fails with -EEXIST and leaves t
   SvaMachine m;
   kernel::Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
-  kernel::mmap_region(k, mm, kBase, kPages * kPageSize, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(k, mm, kBase, kPages * kPageSize, true);
+  kernel::mmap_region(k, mm, Vaddr{kBase}, kPages * kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(k, mm, Vaddr{kBase}, kPages * kPageSize, true);
   const Pfn p = mm.pt().leaf(Vaddr{kBase}).pfn();
   m.rec.clear();
   run(kernel::sys_mmap(k, mm, anon(false)));
@@ -131,14 +131,14 @@ TEST_CASE("a shared anonymous mapping is shmem: writable on a read fault, and on
   req.shared = true;
   req.file = shm;
   run(kernel::sys_mmap(k, mm, req));
-  run(kernel::user_access(k, 0, mm, kBase, false));
+  run(kernel::user_access(k, 0, mm, Vaddr{kBase}, false));
   const Pte p = mm.pt().leaf(Vaddr{kBase});
   REQUIRE(p.present());
   CHECK(p.writable());  // no vma_wants_writenotify() for shmem
   CHECK_FALSE(p.dirty());
   kernel::Task<AddressSpace*> fork = kernel::sys_fork(k, mm, std::string("child"));
   AddressSpace& child = *kernel::run_sync(fork);
-  run(kernel::user_access(k, 1, child, kBase, true));
+  run(kernel::user_access(k, 1, child, Vaddr{kBase}, true));
   CHECK(child.pt().leaf(Vaddr{kBase}).pfn() == p.pfn());
 }
 
@@ -149,7 +149,7 @@ TEST_CASE("every mapping gets VM_MAYWRITE: mprotect makes a private read-only ma
   run(kernel::sys_mmap(k, mm, anon(false)));
   CHECK(mm.find_vma(kBase)->is_cow());
   m.rec.clear();
-  run(kernel::sys_mprotect(k, mm, kBase, kPages * kPageSize, true));
+  run(kernel::sys_mprotect(k, mm, Vaddr{kBase}, kPages * kPageSize, true));
   CHECK(m.rec.count(EventKind::SyscallError) == 0);
   CHECK(mm.find_vma(kBase)->writable());
 }

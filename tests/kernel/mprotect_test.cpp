@@ -21,7 +21,7 @@ using test::SvaMachine;
 constexpr uint32_t kRw = kVmRead | kVmWrite;
 
 void mprotect(SvaMachine& m, uint64_t start, uint64_t len, bool writable) {
-  Task<> t = sys_mprotect(*m.k, *m.mm, start, len, writable);
+  Task<> t = sys_mprotect(*m.k, *m.mm, Vaddr{start}, len, writable);
   run_sync(t);
 }
 
@@ -32,8 +32,8 @@ SCENARIO("mprotect(PROT_READ) write-protects every PTE and invalidates the devic
     Kernel& k = *m.k;
     AddressSpace& mm = *m.mm;
     constexpr uint64_t kVa = 0x1000000, kLen = 4 * kPageSize;
-    mmap_region(k, mm, kVa, kLen, kRw, 0, 0);
-    populate(k, mm, kVa, kLen, true);
+    mmap_region(k, mm, Vaddr{kVa}, kLen, kRw, 0, 0);
+    populate(k, mm, Vaddr{kVa}, kLen, true);
     test::device_touch(m, kVa, kVa + kLen, true);
     test::cpu_touch(k, mm, kVa, kVa + kLen, true);
     const std::string ptl = k.ptl(mm.pt().lookup(Vaddr{kVa}, 1).table).name();
@@ -105,11 +105,11 @@ SCENARIO("mprotect(PROT_READ|PROT_WRITE) makes only dirty exclusive pages writab
   AddressSpace& mm = *m.mm;
   //  0x1000000  DDcc   (D written: dirty; c read: clean)      0x2000000  SS (shared anonymous)
   constexpr uint64_t kVa = 0x1000000, kShared = 0x2000000;
-  mmap_region(k, mm, kVa, 4 * kPageSize, kRw, 0, 0);
-  mmap_region(k, mm, kShared, 2 * kPageSize, kRw | kVmShared, 0, 0);
-  populate(k, mm, kVa, 2 * kPageSize, true);
-  populate(k, mm, kVa + 2 * kPageSize, 2 * kPageSize, false);
-  populate(k, mm, kShared, 2 * kPageSize, false);
+  mmap_region(k, mm, Vaddr{kVa}, 4 * kPageSize, kRw, 0, 0);
+  mmap_region(k, mm, Vaddr{kShared}, 2 * kPageSize, kRw | kVmShared, 0, 0);
+  populate(k, mm, Vaddr{kVa}, 2 * kPageSize, true);
+  populate(k, mm, Vaddr{kVa + 2 * kPageSize}, 2 * kPageSize, false);
+  populate(k, mm, Vaddr{kShared}, 2 * kPageSize, false);
   mprotect(m, kVa, 4 * kPageSize, false);
   mprotect(m, kShared, 2 * kPageSize, false);
   test::device_touch(m, kVa, kVa + 4 * kPageSize, false);
@@ -142,8 +142,8 @@ SCENARIO("mprotect(PROT_WRITE) keeps a page shared with a fork child read-only",
   Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   constexpr uint64_t kVa = 0x1000000;
-  mmap_region(k, mm, kVa, kPageSize, kRw, 0, 0);
-  populate(k, mm, kVa, kPageSize, true);
+  mmap_region(k, mm, Vaddr{kVa}, kPageSize, kRw, 0, 0);
+  populate(k, mm, Vaddr{kVa}, kPageSize, true);
   Task<AddressSpace*> f = sys_fork(k, mm, "child");
   run_sync(f);
   mprotect(m, kVa, kPageSize, false);
@@ -160,8 +160,8 @@ SCENARIO("mprotect starts the notifier bracket at the first populated PMD", "[ke
   AddressSpace& mm = *m.mm;
   //  0x10000000 |................|..PP............|   two PMDs, only the second populated
   constexpr uint64_t kVa = 0x10000000, kSecond = kVa + kPmdSize;
-  mmap_region(k, mm, kVa, 2 * kPmdSize, kRw, 0, 0);
-  populate(k, mm, kSecond + 2 * kPageSize, 2 * kPageSize, true);
+  mmap_region(k, mm, Vaddr{kVa}, 2 * kPmdSize, kRw, 0, 0);
+  populate(k, mm, Vaddr{kSecond + 2 * kPageSize}, 2 * kPageSize, true);
   test::device_touch(m, kSecond + 2 * kPageSize, kSecond + 4 * kPageSize, true);
   m.rec.clear();
   mprotect(m, kVa, 2 * kPmdSize, false);
@@ -184,8 +184,8 @@ SCENARIO("mprotect of part of a VMA splits it and touches only that part", "[ker
   AddressSpace& mm = *m.mm;
   //  0x1000000 ABBC -> A and C stay writable, BB read-only
   constexpr uint64_t kVa = 0x1000000;
-  mmap_region(k, mm, kVa, 4 * kPageSize, kRw, 0, 0);
-  populate(k, mm, kVa, 4 * kPageSize, true);
+  mmap_region(k, mm, Vaddr{kVa}, 4 * kPageSize, kRw, 0, 0);
+  populate(k, mm, Vaddr{kVa}, 4 * kPageSize, true);
   test::device_touch(m, kVa, kVa + 4 * kPageSize, true);
   m.rec.clear();
   mprotect(m, kVa + kPageSize, 2 * kPageSize, false);
@@ -206,7 +206,7 @@ SCENARIO("mprotect of part of a VMA splits it and touches only that part", "[ker
 SCENARIO("mprotect over nothing populated sends no notifier call and no flush", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
-  mmap_region(*m.k, *m.mm, 0x1000000, 4 * kPageSize, kRw, 0, 0);
+  mmap_region(*m.k, *m.mm, Vaddr{0x1000000}, 4 * kPageSize, kRw, 0, 0);
   m.rec.clear();
   mprotect(m, 0x1000000, 4 * kPageSize, false);
   CHECK(m.rec.count(EventKind::Notifier) == 0);
@@ -221,8 +221,8 @@ SCENARIO("mprotect of a whole huge PMD rewrites it under the PMD lock (change_hu
   Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   constexpr uint64_t kH = 0x40000000;
-  mmap_region(k, mm, kH, kPmdSize, kRw, 0, 0);
-  map_huge_anon(k, mm, kH);
+  mmap_region(k, mm, Vaddr{kH}, kPmdSize, kRw, 0, 0);
+  map_huge_anon(k, mm, Vaddr{kH});
   test::device_touch(m, kH, kH + 2 * kPageSize, true);
   m.rec.clear();
   SECTION("whole") {
@@ -263,8 +263,8 @@ SCENARIO("x86 mprotect(PROT_READ|PROT_WRITE) of clean private pages changes no f
   Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   constexpr uint64_t kVa = 0x1000000;
-  mmap_region(k, mm, kVa, 2 * kPageSize, kRw, 0, 0);
-  populate(k, mm, kVa, 2 * kPageSize, false);
+  mmap_region(k, mm, Vaddr{kVa}, 2 * kPageSize, kRw, 0, 0);
+  populate(k, mm, Vaddr{kVa}, 2 * kPageSize, false);
   mprotect(m, kVa, 2 * kPageSize, false);
   test::device_touch(m, kVa, kVa + 2 * kPageSize, false);
   m.rec.clear();
@@ -285,8 +285,8 @@ SCENARIO("arm64 mprotect flushes at tlb_end_vma(), before tlb_finish_mmu()", "[k
   Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   constexpr uint64_t kVa = 0x1000000;
-  mmap_region(k, mm, kVa, 2 * kPageSize, kRw, 0, 0);
-  populate(k, mm, kVa, 2 * kPageSize, true);
+  mmap_region(k, mm, Vaddr{kVa}, 2 * kPageSize, kRw, 0, 0);
+  populate(k, mm, Vaddr{kVa}, 2 * kPageSize, true);
   test::device_touch(m, kVa, kVa + 2 * kPageSize, true);
   m.rec.clear();
   mprotect(m, kVa, 2 * kPageSize, false);
@@ -307,8 +307,8 @@ SCENARIO("v4.18 mprotect has no gather: one flush_tlb_range() over the whole ran
   Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   constexpr uint64_t kVa = 0x1000000;
-  mmap_region(k, mm, kVa, 4 * kPageSize, kRw, 0, 0);
-  populate(k, mm, kVa + kPageSize, kPageSize, true);
+  mmap_region(k, mm, Vaddr{kVa}, 4 * kPageSize, kRw, 0, 0);
+  populate(k, mm, Vaddr{kVa + kPageSize}, kPageSize, true);
   test::device_touch(m, kVa + kPageSize, kVa + 2 * kPageSize, true);
   m.rec.clear();
   mprotect(m, kVa, 4 * kPageSize, false);

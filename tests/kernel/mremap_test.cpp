@@ -20,7 +20,7 @@ using test::SvaMachine;
 constexpr uint32_t kRw = kVmRead | kVmWrite;
 
 void mremap(SvaMachine& m, uint64_t old_addr, uint64_t len, uint64_t new_addr) {
-  Task<> t = sys_mremap(*m.k, *m.mm, old_addr, len, new_addr);
+  Task<> t = sys_mremap(*m.k, *m.mm, Vaddr{old_addr}, len, Vaddr{new_addr});
   run_sync(t);
 }
 
@@ -38,8 +38,8 @@ SCENARIO("mremap moves PTEs and flushes the old extent under both PTLs", "[kerne
     Kernel& k = *m.k;
     AddressSpace& mm = *m.mm;
     constexpr uint64_t kVma = 0x1000000, kOld = kVma + kPageSize, kLen = 4 * kPageSize, kNew = 0x3001000;
-    mmap_region(k, mm, kVma, 8 * kPageSize, kRw, 0, 0);
-    populate(k, mm, kVma, 8 * kPageSize, true);
+    mmap_region(k, mm, Vaddr{kVma}, 8 * kPageSize, kRw, 0, 0);
+    populate(k, mm, Vaddr{kVma}, 8 * kPageSize, true);
     test::device_touch(m, kOld, kOld + kLen, true);
     test::cpu_touch(k, mm, kOld, kOld + kLen, true);
     std::vector<Pfn> pfns;
@@ -135,8 +135,8 @@ SCENARIO("mremap of a whole PMD moves the PTE table (move_normal_pmd) and flushe
   Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   constexpr uint64_t kOld = 0x4000000, kNew = 0x8000000;
-  mmap_region(k, mm, kOld, kPmdSize, kRw, 0, 0);
-  populate(k, mm, kOld, 4 * kPageSize, true);
+  mmap_region(k, mm, Vaddr{kOld}, kPmdSize, kRw, 0, 0);
+  populate(k, mm, Vaddr{kOld}, 4 * kPageSize, true);
   test::device_touch(m, kOld, kOld + 4 * kPageSize, true);
   const Pfn table = mm.pt().lookup(Vaddr{kOld}, 1).table;
   const Pfn first = mm.pt().leaf(Vaddr{kOld}).pfn();
@@ -187,9 +187,9 @@ SCENARIO("v4.18 mremap flushes clean PTEs only once at the end of move_page_tabl
     Kernel& k = *m.k;
     AddressSpace& mm = *m.mm;
     constexpr uint64_t kOld = 0x5fe000, kNew = 0x9fe000, kLen = 4 * kPageSize, kMid = 0x600000;
-    mmap_region(k, mm, kOld, kLen, kRw, 0, 0);
-    populate(k, mm, kOld, 2 * kPageSize, false);
-    populate(k, mm, kMid, 2 * kPageSize, true);
+    mmap_region(k, mm, Vaddr{kOld}, kLen, kRw, 0, 0);
+    populate(k, mm, Vaddr{kOld}, 2 * kPageSize, false);
+    populate(k, mm, Vaddr{kMid}, 2 * kPageSize, true);
     REQUIRE_FALSE(mm.pt().leaf(Vaddr{kOld}).dirty());
     REQUIRE(mm.pt().leaf(Vaddr{kMid}).dirty());
     test::device_touch(m, kOld, kOld + kLen, false);
@@ -243,10 +243,10 @@ SCENARIO("mremap into the tail of a file VMA merges and moves under i_mmap_rwsem
   AddressSpace& mm = *m.mm;
   const uint32_t f = k.create_file("f", 4);
   constexpr uint64_t kPrev = 0x7000000, kOld = 0x2000000, kNew = kPrev + 2 * kPageSize;
-  mmap_region(k, mm, kPrev, 2 * kPageSize, kRw | kVmShared, f, 0);
-  mmap_region(k, mm, kOld, 2 * kPageSize, kRw | kVmShared, f, 2);
-  populate(k, mm, kPrev, 2 * kPageSize, true);
-  populate(k, mm, kOld, 2 * kPageSize, true);
+  mmap_region(k, mm, Vaddr{kPrev}, 2 * kPageSize, kRw | kVmShared, f, 0);
+  mmap_region(k, mm, Vaddr{kOld}, 2 * kPageSize, kRw | kVmShared, f, 2);
+  populate(k, mm, Vaddr{kPrev}, 2 * kPageSize, true);
+  populate(k, mm, Vaddr{kOld}, 2 * kPageSize, true);
   test::device_touch(m, kOld, kOld + 2 * kPageSize, true);
   const Pfn page2 = k.file(f).page(2);
   m.rec.clear();
@@ -284,10 +284,10 @@ SCENARIO("mremap unmaps whatever is mapped at the destination first (MREMAP_FIXE
   Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   constexpr uint64_t kOld = 0x1000000, kNew = 0x2000000;
-  mmap_region(k, mm, kOld, 2 * kPageSize, kRw, 0, 0);
-  mmap_region(k, mm, kNew, 4 * kPageSize, kRw, 0, 0);
-  populate(k, mm, kOld, 2 * kPageSize, true);
-  populate(k, mm, kNew, 4 * kPageSize, true);
+  mmap_region(k, mm, Vaddr{kOld}, 2 * kPageSize, kRw, 0, 0);
+  mmap_region(k, mm, Vaddr{kNew}, 4 * kPageSize, kRw, 0, 0);
+  populate(k, mm, Vaddr{kOld}, 2 * kPageSize, true);
+  populate(k, mm, Vaddr{kNew}, 4 * kPageSize, true);
   test::device_touch(m, kNew, kNew + 4 * kPageSize, true);
   const Pfn victim = mm.pt().leaf(Vaddr{kNew}).pfn();
   const Pfn moved = mm.pt().leaf(Vaddr{kOld}).pfn();
@@ -309,8 +309,8 @@ SCENARIO("mremap of a huge PMD moves it whole (move_huge_pmd) or splits it for a
   Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   constexpr uint64_t kOld = 0x40000000, kNew = 0x60000000;
-  mmap_region(k, mm, kOld, kPmdSize, kRw, 0, 0);
-  const Pfn head = map_huge_anon(k, mm, kOld);
+  mmap_region(k, mm, Vaddr{kOld}, kPmdSize, kRw, 0, 0);
+  const Pfn head = map_huge_anon(k, mm, Vaddr{kOld});
   test::device_touch(m, kOld, kOld + 2 * kPageSize, true);
   m.rec.clear();
   SECTION("whole") {
@@ -343,8 +343,8 @@ SCENARIO("mremap with MREMAP_DONTUNMAP moves the PTEs and keeps the old VMA mapp
   Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   constexpr uint64_t kOld = 0x1000000, kNew = 0x2000000, kLen = 4 * kPageSize;
-  mmap_region(k, mm, kOld, kLen, kRw, 0, 0);
-  populate(k, mm, kOld, kLen, true);
+  mmap_region(k, mm, Vaddr{kOld}, kLen, kRw, 0, 0);
+  populate(k, mm, Vaddr{kOld}, kLen, true);
   test::device_touch(m, kOld, kOld + kLen, true);
   std::vector<Pfn> pfns;
   for (uint64_t a = kOld; a < kOld + kLen; a += kPageSize) pfns.push_back(mm.pt().leaf(Vaddr{a}).pfn());
@@ -352,7 +352,7 @@ SCENARIO("mremap with MREMAP_DONTUNMAP moves the PTEs and keeps the old VMA mapp
   m.rec.clear();
 
   GIVEN("the whole VMA moved under " + policy) {
-    Task<> t = sys_mremap(k, mm, kOld, kLen, kNew, MremapFlags{.dontunmap = true});
+    Task<> t = sys_mremap(k, mm, Vaddr{kOld}, kLen, Vaddr{kNew}, MremapFlags{.dontunmap = true});
     run_sync(t);
 
     THEN("the destination maps the old frames, the old VMA stays with no PTEs and leaves its anon_vma") {
@@ -380,7 +380,7 @@ SCENARIO("mremap with MREMAP_DONTUNMAP moves the PTEs and keeps the old VMA mapp
 
     THEN("a read of the old range faults in a fresh page under a new anon_vma, with no signal") {
       m.rec.clear();
-      Task<> r = user_access(k, 0, mm, kOld, false);
+      Task<> r = user_access(k, 0, mm, Vaddr{kOld}, false);
       run_sync(r);
       CHECK(m.rec.count(EventKind::Signal) == 0);
       const Pte pte = mm.pt().leaf(Vaddr{kOld});
@@ -394,7 +394,7 @@ SCENARIO("mremap with MREMAP_DONTUNMAP moves the PTEs and keeps the old VMA mapp
   }
 
   GIVEN("the last half of the VMA moved under " + policy) {
-    Task<> t = sys_mremap(k, mm, kOld + kLen / 2, kLen / 2, kNew, MremapFlags{.dontunmap = true});
+    Task<> t = sys_mremap(k, mm, Vaddr{kOld + kLen / 2}, kLen / 2, Vaddr{kNew}, MremapFlags{.dontunmap = true});
     run_sync(t);
     THEN("the first half keeps its pages, the old VMA its whole range and its anon_vma") {
       CHECK(mm.pt().leaf(Vaddr{kOld}).pfn() == pfns[0]);
@@ -415,10 +415,10 @@ TEST_CASE("mremap with MREMAP_DONTUNMAP is -EINVAL before v5.7 and on a VM_PFNMA
   for (const char* policy : {"v4.18", "v4.12"}) {
     SvaMachine m(policy);
     constexpr uint64_t kOld = 0x1000000, kNew = 0x2000000;
-    mmap_region(*m.k, *m.mm, kOld, kPageSize, kRw, 0, 0);
-    populate(*m.k, *m.mm, kOld, kPageSize, true);
+    mmap_region(*m.k, *m.mm, Vaddr{kOld}, kPageSize, kRw, 0, 0);
+    populate(*m.k, *m.mm, Vaddr{kOld}, kPageSize, true);
     m.rec.clear();
-    Task<> t = sys_mremap(*m.k, *m.mm, kOld, kPageSize, kNew, MremapFlags{.dontunmap = true});
+    Task<> t = sys_mremap(*m.k, *m.mm, Vaddr{kOld}, kPageSize, Vaddr{kNew}, MremapFlags{.dontunmap = true});
     run_sync(t);
     INFO(policy);
     const auto errs = m.rec.of(EventKind::SyscallError);
@@ -430,9 +430,9 @@ TEST_CASE("mremap with MREMAP_DONTUNMAP is -EINVAL before v5.7 and on a VM_PFNMA
   }
   SvaMachine m("fixed");
   constexpr uint64_t kOld = 0x1000000, kNew = 0x2000000;
-  mmap_region(*m.k, *m.mm, kOld, kPageSize, kRw | kVmPfnMap, 0, 0);
+  mmap_region(*m.k, *m.mm, Vaddr{kOld}, kPageSize, kRw | kVmPfnMap, 0, 0);
   m.rec.clear();
-  Task<> t = sys_mremap(*m.k, *m.mm, kOld, kPageSize, kNew, MremapFlags{.dontunmap = true});
+  Task<> t = sys_mremap(*m.k, *m.mm, Vaddr{kOld}, kPageSize, Vaddr{kNew}, MremapFlags{.dontunmap = true});
   run_sync(t);
   const auto errs = m.rec.of(EventKind::SyscallError);
   REQUIRE(errs.size() == 1);

@@ -36,8 +36,8 @@ struct Mapped {
   kernel::Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   explicit Mapped(bool populated, uint32_t flags = kVmRead | kVmWrite) {
-    kernel::mmap_region(k, mm, kBase, kLen, flags, 0, 0);
-    if (populated) kernel::populate(k, mm, kBase, kLen, true);
+    kernel::mmap_region(k, mm, Vaddr{kBase}, kLen, flags, 0, 0);
+    if (populated) kernel::populate(k, mm, Vaddr{kBase}, kLen, true);
     m.rec.clear();
   }
 };
@@ -47,8 +47,8 @@ struct Mapped {
 TEST_CASE("mprotect returns -EINVAL for an unaligned start and -ENOMEM where no VMA maps, and changes nothing", "[kernel]") {
   Mapped x(true);
   auto& [m, k, mm] = x;
-  run(kernel::sys_mprotect(k, mm, kBase + 1, kPageSize, false));
-  run(kernel::sys_mprotect(k, mm, kBase + kLen, kPageSize, false));
+  run(kernel::sys_mprotect(k, mm, Vaddr{kBase + 1}, kPageSize, false));
+  run(kernel::sys_mprotect(k, mm, Vaddr{kBase + kLen}, kPageSize, false));
   CHECK(errors(m.rec) == std::vector<std::string>{"mprotect -EINVAL", "mprotect -ENOMEM"});
   CHECK(m.rec.count(EventKind::PteStore) == 0);
   CHECK(mm.pt().leaf(Vaddr{kBase}).writable());
@@ -57,7 +57,7 @@ TEST_CASE("mprotect returns -EINVAL for an unaligned start and -ENOMEM where no 
 TEST_CASE("mprotect over a hole changes the VMAs before it and then returns -ENOMEM", "[kernel]") {
   Mapped x(false);
   auto& [m, k, mm] = x;
-  run(kernel::sys_mprotect(k, mm, kBase, 2 * kLen, false));
+  run(kernel::sys_mprotect(k, mm, Vaddr{kBase}, 2 * kLen, false));
   CHECK(errors(m.rec) == std::vector<std::string>{"mprotect -ENOMEM"});
   CHECK_FALSE(mm.find_vma(kBase)->writable());
 }
@@ -65,21 +65,21 @@ TEST_CASE("mprotect over a hole changes the VMAs before it and then returns -ENO
 TEST_CASE("madvise(MADV_DONTNEED) over a hole zaps the mapped part, then returns -ENOMEM", "[kernel]") {
   Mapped x(true);
   auto& [m, k, mm] = x;
-  run(kernel::madvise_dontneed(k, mm, kBase, 2 * kLen));
+  run(kernel::madvise_dontneed(k, mm, Vaddr{kBase}, 2 * kLen));
   CHECK(errors(m.rec) == std::vector<std::string>{"madvise -ENOMEM"});
   CHECK_FALSE(mm.pt().leaf(Vaddr{kBase}).present());
   // Inside one VMA there is no hole and no error.
-  kernel::populate(k, mm, kBase, kLen, true);
+  kernel::populate(k, mm, Vaddr{kBase}, kLen, true);
   m.rec.clear();
-  run(kernel::madvise_free(k, mm, kBase, kLen));
+  run(kernel::madvise_free(k, mm, Vaddr{kBase}, kLen));
   CHECK(m.rec.count(EventKind::SyscallError) == 0);
 }
 
 TEST_CASE("mremap returns -EINVAL for overlapping ranges and -EFAULT for a source no VMA holds", "[kernel]") {
   Mapped x(false);
   auto& [m, k, mm] = x;
-  run(kernel::sys_mremap(k, mm, kBase, kLen, kBase + kPageSize));
-  run(kernel::sys_mremap(k, mm, kBase + 2 * kLen, kLen, kBase + 8 * kLen));
+  run(kernel::sys_mremap(k, mm, Vaddr{kBase}, kLen, Vaddr{kBase + kPageSize}));
+  run(kernel::sys_mremap(k, mm, Vaddr{kBase + 2 * kLen}, kLen, Vaddr{kBase + 8 * kLen}));
   CHECK(errors(m.rec) == std::vector<std::string>{"mremap -EINVAL", "mremap -EFAULT"});
   CHECK(mm.find_vma(kBase) != nullptr);
 }
@@ -87,8 +87,8 @@ TEST_CASE("mremap returns -EINVAL for overlapping ranges and -EFAULT for a sourc
 TEST_CASE("a user access no VMA allows is a SIGSEGV at its address, and no error return", "[kernel]") {
   Mapped x(false, kVmRead);
   auto& [m, k, mm] = x;
-  run(kernel::user_access(k, 0, mm, kBase + kLen, false));
-  run(kernel::user_access(k, 0, mm, kBase, true));
+  run(kernel::user_access(k, 0, mm, Vaddr{kBase + kLen}, false));
+  run(kernel::user_access(k, 0, mm, Vaddr{kBase}, true));
   const auto signals = m.rec.of(EventKind::Signal);
   REQUIRE(signals.size() == 2);
   CHECK(signals[0]->va == kBase + kLen);
@@ -102,10 +102,10 @@ TEST_CASE("madvise(MADV_DONTNEED) over two VMAs and a hole zaps each VMA's part 
   auto& [m, k, mm] = x;
   // A second VMA one page past the first: [kBase, +kLen) hole [kBase + kLen, +1 page) [.., +kLen).
   constexpr uint64_t kSecond = kBase + kLen + kPageSize;
-  kernel::mmap_region(k, mm, kSecond, kLen, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(k, mm, kSecond, kLen, true);
+  kernel::mmap_region(k, mm, Vaddr{kSecond}, kLen, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(k, mm, Vaddr{kSecond}, kLen, true);
   m.rec.clear();
-  run(kernel::madvise_dontneed(k, mm, kBase + kPageSize, kSecond + kPageSize - (kBase + kPageSize)));
+  run(kernel::madvise_dontneed(k, mm, Vaddr{kBase + kPageSize}, kSecond + kPageSize - (kBase + kPageSize)));
   std::vector<std::pair<uint64_t, uint64_t>> brackets;
   for (const Event& e : m.rec.events())
     if (is_notifier(e, "mmu_notifier_invalidate_range_start")) brackets.emplace_back(e.va, e.end);
@@ -123,16 +123,16 @@ TEST_CASE("madvise(MADV_FREE) stops with -EINVAL at a VMA that is not anonymous;
   auto& [m, k, mm] = x;
   // [kBase, +kLen) anonymous, then a pfnmap VMA, then another anonymous VMA, all adjacent.
   const uint64_t pfnmap = kBase + kLen, after = pfnmap + kPageSize;
-  kernel::mmap_region(k, mm, pfnmap, kPageSize, kVmRead | kVmWrite | kVmPfnMap, 0, 0);
-  kernel::mmap_region(k, mm, after, kLen, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(k, mm, after, kLen, true);
+  kernel::mmap_region(k, mm, Vaddr{pfnmap}, kPageSize, kVmRead | kVmWrite | kVmPfnMap, 0, 0);
+  kernel::mmap_region(k, mm, Vaddr{after}, kLen, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(k, mm, Vaddr{after}, kLen, true);
   m.rec.clear();
-  run(kernel::madvise_dontneed(k, mm, kBase, after + kLen - kBase));
+  run(kernel::madvise_dontneed(k, mm, Vaddr{kBase}, after + kLen - kBase));
   CHECK(errors(m.rec) == std::vector<std::string>{"madvise -EINVAL"});
   // The VMA before the refused one was zapped, the one after it was not.
   CHECK_FALSE(mm.pt().leaf(Vaddr{kBase}).present());
   CHECK(mm.pt().leaf(Vaddr{after}).present());
   m.rec.clear();
-  run(kernel::madvise_free(k, mm, kBase, after + kLen - kBase));
+  run(kernel::madvise_free(k, mm, Vaddr{kBase}, after + kLen - kBase));
   CHECK(errors(m.rec) == std::vector<std::string>{"madvise -EINVAL"});
 }

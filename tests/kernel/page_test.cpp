@@ -50,10 +50,10 @@ TEST_CASE("a private file VMA gets its anon_vma at the first COW fault, and rmap
   kernel::Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   const uint32_t f = k.create_file("f", 4);
-  kernel::mmap_region(k, mm, kFileBase, 4 * kPageSize, kVmRead | kVmWrite, f, 0);
-  kernel::populate(k, mm, kFileBase, kPageSize, false);  // a read maps the page-cache page
+  kernel::mmap_region(k, mm, Vaddr{kFileBase}, 4 * kPageSize, kVmRead | kVmWrite, f, 0);
+  kernel::populate(k, mm, Vaddr{kFileBase}, kPageSize, false);  // a read maps the page-cache page
   CHECK(vma_at(mm, kFileBase).anon_vma == 0);
-  kernel::populate(k, mm, kFileBase + kPageSize, kPageSize, true);  // do_cow_fault()
+  kernel::populate(k, mm, Vaddr{kFileBase + kPageSize}, kPageSize, true);  // do_cow_fault()
   const uint32_t av = vma_at(mm, kFileBase).anon_vma;
   REQUIRE(av != 0);
   const Pfn cow = mm.pt().leaf(Vaddr{kFileBase + kPageSize}).pfn();
@@ -64,7 +64,7 @@ TEST_CASE("a private file VMA gets its anon_vma at the first COW fault, and rmap
   CHECK(targets[0].mm == &mm);
   CHECK(targets[0].addr == kFileBase + kPageSize);
   // A write to the read-mapped page copies it (wp_page_copy()) under the same anon_vma.
-  kernel::populate(k, mm, kFileBase, kPageSize, true);
+  kernel::populate(k, mm, Vaddr{kFileBase}, kPageSize, true);
   CHECK(vma_at(mm, kFileBase).anon_vma == av);
   CHECK(k.mem().frame(mm.pt().leaf(Vaddr{kFileBase}).pfn()).owner == av);
   kernel::check_anon_rmap(k);
@@ -75,16 +75,16 @@ TEST_CASE("two first COW faults racing in one private file VMA share the anon_vm
   kernel::Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
   const uint32_t f = k.create_file("f", 4);
-  kernel::mmap_region(k, mm, kFileBase, 4 * kPageSize, kVmRead | kVmWrite, f, 0);
+  kernel::mmap_region(k, mm, Vaddr{kFileBase}, 4 * kPageSize, kVmRead | kVmWrite, f, 0);
   // Fault A copies the VMA (anon_vma still 0) and stops at its first scheduling point; fault B
   // then runs whole and gives the VMA its anon_vma; A must adopt it, not make a second one.
-  kernel::Task<kernel::FaultResult> a = kernel::handle_mm_fault(k, mm, kFileBase, true);
+  kernel::Task<kernel::FaultResult> a = kernel::handle_mm_fault(k, mm, Vaddr{kFileBase}, true);
   kernel::Task<> ta = [](kernel::Task<kernel::FaultResult>& t) -> kernel::Task<> { co_await t; }(a);
   test::Stepper sa(ta);
   REQUIRE(sa.step());
   REQUIRE_FALSE(sa.done());
   CHECK(vma_at(mm, kFileBase).anon_vma == 0);
-  kernel::Task<kernel::FaultResult> b = kernel::handle_mm_fault(k, mm, kFileBase + kPageSize, true);
+  kernel::Task<kernel::FaultResult> b = kernel::handle_mm_fault(k, mm, Vaddr{kFileBase + kPageSize}, true);
   REQUIRE(kernel::run_sync(b) == kernel::FaultResult::Handled);
   const uint32_t av = vma_at(mm, kFileBase).anon_vma;
   REQUIRE(av != 0);
@@ -99,8 +99,8 @@ TEST_CASE("check_anon_rmap reports a mapped anonymous page for which rmap_walk f
   test::SvaMachine m;
   kernel::Kernel& k = *m.k;
   AddressSpace& mm = *m.mm;
-  kernel::mmap_region(k, mm, kFileBase, kPageSize, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(k, mm, kFileBase, kPageSize, true);
+  kernel::mmap_region(k, mm, Vaddr{kFileBase}, kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(k, mm, Vaddr{kFileBase}, kPageSize, true);
   kernel::check_anon_rmap(k);
   // The page's anon_vma is not the VMA's: a walk from the page misses its mapping.
   k.mem().frame_mut(mm.pt().leaf(Vaddr{kFileBase}).pfn()).owner += 100;

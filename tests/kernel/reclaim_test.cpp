@@ -39,8 +39,8 @@ bool is_batch_flush(const Event& e) { return e.kind == EventKind::CpuFlush && st
 SCENARIO("x86 reclaim of an anonymous page on a multi-CPU mm", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
-  kernel::mmap_region(*m.k, *m.mm, kBase, 2 * kPageSize, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(*m.k, *m.mm, kBase, 2 * kPageSize, true);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, 2 * kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kBase}, 2 * kPageSize, true);
   touch_everywhere(m, true);
   const Pfn p = m.mm->pt().leaf(Vaddr{kBase}).pfn();
   m.rec.clear();
@@ -90,8 +90,8 @@ SCENARIO("x86 reclaim of a clean file page relies on MN_END in OLD", "[kernel][p
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
   const uint32_t f = m.k->create_file("f", 2);
-  kernel::mmap_region(*m.k, *m.mm, kBase, 2 * kPageSize, kVmRead | kVmShared, f, 0);
-  kernel::populate(*m.k, *m.mm, kBase, 2 * kPageSize, false);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, 2 * kPageSize, kVmRead | kVmShared, f, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kBase}, 2 * kPageSize, false);
   touch_everywhere(m, false);
   const Pfn p = m.k->file(f).page(0);
   m.rec.clear();
@@ -124,8 +124,8 @@ SCENARIO("x86 reclaim of a clean file page relies on MN_END in OLD", "[kernel][p
 SCENARIO("x86 reclaim on a single-CPU mm flushes immediately with ptep_clear_flush", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
-  kernel::mmap_region(*m.k, *m.mm, kBase, kPageSize, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(*m.k, *m.mm, kBase, kPageSize, true);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kBase}, kPageSize, true);
   device_touch(m, kBase, kBase + kPageSize, true);
   cpu_touch(*m.k, *m.mm, kBase, kBase + kPageSize, true);
   const Pfn p = m.mm->pt().leaf(Vaddr{kBase}).pfn();
@@ -149,8 +149,8 @@ SCENARIO("x86 reclaim on a single-CPU mm flushes immediately with ptep_clear_flu
 SCENARIO("arm64 reclaim always defers; FIXED invalidates the page at add_pending", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy, kernel::SvaDecoding::SmmuV3, arm64());
-  kernel::mmap_region(*m.k, *m.mm, kBase, kPageSize, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(*m.k, *m.mm, kBase, kPageSize, true);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kBase}, kPageSize, true);
   device_touch(m, kBase, kBase + kPageSize, true);
   cpu_touch(*m.k, *m.mm, kBase, kBase + kPageSize, true);
   const Pfn p = m.mm->pt().leaf(Vaddr{kBase}).pfn();
@@ -174,9 +174,9 @@ SCENARIO("the rmap walk stops once the folio is unmapped (primer 4.3)", "[kernel
   SvaMachine m(policy);
   const uint32_t f = m.k->create_file("f", 1);
   // Two VMAs map file page 0; only the first (earlier in i_mmap) has a PTE.
-  kernel::mmap_region(*m.k, *m.mm, kBase, kPageSize, kVmRead | kVmShared, f, 0);
-  kernel::mmap_region(*m.k, *m.mm, 0x800000, kPageSize, kVmRead | kVmShared, f, 0);
-  kernel::populate(*m.k, *m.mm, kBase, kPageSize, false);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, kPageSize, kVmRead | kVmShared, f, 0);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{0x800000}, kPageSize, kVmRead | kVmShared, f, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kBase}, kPageSize, false);
   const Pfn p = m.k->file(f).page(0);
   m.rec.clear();
   reclaim(m, p);
@@ -191,9 +191,9 @@ SCENARIO("reclaim keeps dirty file pages and pinned pages", "[kernel][policy]") 
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
   const uint32_t f = m.k->create_file("f", 2);
-  kernel::mmap_region(*m.k, *m.mm, kBase, 2 * kPageSize, kVmRead | kVmWrite | kVmShared, f, 0);
-  kernel::populate(*m.k, *m.mm, kBase, kPageSize, true);               // page 0 dirty
-  kernel::populate(*m.k, *m.mm, kBase + kPageSize, kPageSize, false);  // page 1 clean
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, 2 * kPageSize, kVmRead | kVmWrite | kVmShared, f, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kBase}, kPageSize, true);               // page 0 dirty
+  kernel::populate(*m.k, *m.mm, Vaddr{kBase + kPageSize}, kPageSize, false);  // page 1 clean
   touch_everywhere(m, true);
   const Pfn dirty = m.k->file(f).page(0);
   const Pfn pinned = m.k->file(f).page(1);
@@ -220,8 +220,8 @@ SCENARIO("reclaim leaves alone a page a migration holds isolated, and puts back 
   // this page", and the page is skipped.
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
-  kernel::mmap_region(*m.k, *m.mm, kBase, 2 * kPageSize, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(*m.k, *m.mm, kBase, 2 * kPageSize, true);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, 2 * kPageSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kBase}, 2 * kPageSize, true);
   const Pfn taken = m.mm->pt().leaf(Vaddr{kBase}).pfn();
   const Pfn pinned = m.mm->pt().leaf(Vaddr{kBase + kPageSize}).pfn();
   REQUIRE(kernel::isolate_migratepages_block(*m.k, {taken}).size() == 1);

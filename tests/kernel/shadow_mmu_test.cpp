@@ -22,10 +22,10 @@ struct ShadowSetup {
     auto s = std::make_unique<kernel::ShadowMmu>(7);
     shadow = s.get();
     m.k->register_notifier(m.mm->id(), std::move(s));
-    kernel::mmap_region(*m.k, *m.mm, kBase, 2 * kPageSize, kVmRead | kVmWrite, 0, 0);
+    kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, 2 * kPageSize, kVmRead | kVmWrite, 0, 0);
   }
   void access(uint64_t addr, bool write) {
-    kernel::Task<> t = kernel::shadow_access(*m.k, *shadow, *m.mm, addr, write);
+    kernel::Task<> t = kernel::shadow_access(*m.k, *shadow, *m.mm, Vaddr{addr}, write);
     kernel::run_sync(t);
   }
   SvaMachine m;
@@ -51,8 +51,8 @@ SCENARIO("a shadow MMU fills on a miss through the primary fault path and hits a
   const Pfn p = s.m.mm->pt().leaf(Vaddr{kBase}).pfn();
   CHECK(r.events()[access].pfn == p);
   CHECK(s.m.k->mem().frame(p).refcount == 1);  // the GUP reference was dropped
-  REQUIRE(s.shadow->lookup(kBase));
-  CHECK_FALSE(s.shadow->lookup(kBase)->writable);
+  REQUIRE(s.shadow->lookup(Vaddr{kBase}));
+  CHECK_FALSE(s.shadow->lookup(Vaddr{kBase})->writable);
 
   WHEN("it reads again") {
     s.m.rec.clear();
@@ -69,8 +69,8 @@ SCENARIO("a shadow MMU fills on a miss through the primary fault path and hits a
     const uint32_t before = s.m.k->mem().content(p);
     s.access(kBase, true);
     THEN("a writable entry replaces the read-only one and the page changes") {
-      REQUIRE(s.shadow->lookup(kBase));
-      CHECK(s.shadow->lookup(kBase)->writable);
+      REQUIRE(s.shadow->lookup(Vaddr{kBase}));
+      CHECK(s.shadow->lookup(Vaddr{kBase})->writable);
       CHECK(s.m.k->mem().content(p) == before + 1);
       CHECK(s.m.mm->pt().leaf(Vaddr{kBase}).dirty());
       require_shadow_coherent(*s.shadow, *s.m.mm);
@@ -89,7 +89,7 @@ SCENARIO("the shadow MMU zaps at invalidate_range_start, before the PTE changes"
   s.m.rec.clear();
 
   WHEN("MADV_DONTNEED zaps page 0") {
-    kernel::Task<> t = kernel::madvise_dontneed(*s.m.k, *s.m.mm, kBase, kPageSize);
+    kernel::Task<> t = kernel::madvise_dontneed(*s.m.k, *s.m.mm, Vaddr{kBase}, kPageSize);
     kernel::run_sync(t);
     const Recorder& r = s.m.rec;
     const size_t start = r.find([](const Event& e) { return is_notifier(e, "mmu_notifier_invalidate_range_start"); });
@@ -99,8 +99,8 @@ SCENARIO("the shadow MMU zaps at invalidate_range_start, before the PTE changes"
       CHECK(start < drop);
       CHECK(drop < clr);
       CHECK(r.events()[drop].va == kBase);
-      CHECK(s.shadow->lookup(kBase) == nullptr);
-      CHECK(s.shadow->lookup(kBase + kPageSize) != nullptr);
+      CHECK(s.shadow->lookup(Vaddr{kBase}) == nullptr);
+      CHECK(s.shadow->lookup(Vaddr{kBase + kPageSize}) != nullptr);
       CHECK(s.shadow->in_progress() == 0);
       CHECK(s.shadow->seq() == seq + 1);
       require_shadow_coherent(*s.shadow, *s.m.mm);
@@ -115,10 +115,10 @@ SCENARIO("the shadow MMU zaps at invalidate_range_start, before the PTE changes"
     THEN("the entry was dropped before the copy and the next access maps the new page") {
       const size_t drop = s.m.rec.find([](const Event& e) { return is_shadow(e, EventKind::Drop); });
       CHECK(drop < s.m.rec.find(is_copy));
-      CHECK(s.shadow->lookup(kBase + kPageSize) == nullptr);
+      CHECK(s.shadow->lookup(Vaddr{kBase + kPageSize}) == nullptr);
       s.access(kBase + kPageSize, false);
-      REQUIRE(s.shadow->lookup(kBase + kPageSize));
-      CHECK(s.shadow->lookup(kBase + kPageSize)->pfn != old_pfn);
+      REQUIRE(s.shadow->lookup(Vaddr{kBase + kPageSize}));
+      CHECK(s.shadow->lookup(Vaddr{kBase + kPageSize})->pfn != old_pfn);
       require_shadow_coherent(*s.shadow, *s.m.mm);
       s.m.k->check_invariants();
     }
@@ -128,9 +128,9 @@ SCENARIO("the shadow MMU zaps at invalidate_range_start, before the PTE changes"
 SCENARIO("the shadow fault path waits for an invalidation in progress", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   ShadowSetup s(policy);
-  kernel::populate(*s.m.k, *s.m.mm, kBase, kPageSize, true);
+  kernel::populate(*s.m.k, *s.m.mm, Vaddr{kBase}, kPageSize, true);
   kernel::mmu_notifier_invalidate_range_start(*s.m.k, *s.m.mm, VaRange{kBase, kBase + kPageSize}, "test");
-  kernel::Task<> t = kernel::shadow_access(*s.m.k, *s.shadow, *s.m.mm, kBase, false);
+  kernel::Task<> t = kernel::shadow_access(*s.m.k, *s.shadow, *s.m.mm, Vaddr{kBase}, false);
   Stepper st(t);
   st.step();  // the access misses
   st.step();
@@ -147,15 +147,15 @@ SCENARIO("the shadow fault path waits for an invalidation in progress", "[kernel
 SCENARIO("mmu_invalidate_retry: an invalidation after the PTE read forces a retry", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   ShadowSetup s(policy);
-  kernel::populate(*s.m.k, *s.m.mm, kBase, kPageSize, true);
+  kernel::populate(*s.m.k, *s.m.mm, Vaddr{kBase}, kPageSize, true);
   const Pfn first = s.m.mm->pt().leaf(Vaddr{kBase}).pfn();
-  kernel::Task<> t = kernel::shadow_access(*s.m.k, *s.shadow, *s.m.mm, kBase, true);
+  kernel::Task<> t = kernel::shadow_access(*s.m.k, *s.shadow, *s.m.mm, Vaddr{kBase}, true);
   Stepper st(t);
   GIVEN("the fault path has read the PTE (holding a GUP reference) and not yet installed") {
     REQUIRE(st.step_until([&] { return st.next_label() == "mmu_invalidate_retry"; }));
     CHECK(s.m.k->mem().frame(first).refcount == 2);
     WHEN("MADV_DONTNEED zaps the page meanwhile") {
-      kernel::Task<> z = kernel::madvise_dontneed(*s.m.k, *s.m.mm, kBase, kPageSize);
+      kernel::Task<> z = kernel::madvise_dontneed(*s.m.k, *s.m.mm, Vaddr{kBase}, kPageSize);
       kernel::run_sync(z);
       st.finish();
       THEN("the stale pfn is not installed; the retry maps the new page") {
@@ -163,8 +163,8 @@ SCENARIO("mmu_invalidate_retry: an invalidation after the PTE read forces a retr
         // The GUP reference was the last one: its drop frees the page (which may be reused).
         CHECK(s.m.rec.find([&](const Event& e) { return is_free_of(e, first) && std::string(e.func) == "kvm_release_pfn_clean"; }) !=
               Recorder::npos);
-        REQUIRE(s.shadow->lookup(kBase));
-        CHECK(s.shadow->lookup(kBase)->pfn == s.m.mm->pt().leaf(Vaddr{kBase}).pfn());
+        REQUIRE(s.shadow->lookup(Vaddr{kBase}));
+        CHECK(s.shadow->lookup(Vaddr{kBase})->pfn == s.m.mm->pt().leaf(Vaddr{kBase}).pfn());
         require_shadow_coherent(*s.shadow, *s.m.mm);
         require_all_coherent(s.m);
         s.m.k->check_invariants();
@@ -190,7 +190,7 @@ SCENARIO("the shadow fault path faults nothing into an mm whose teardown has beg
 SCENARIO("the shadow fault path holds an mm reference until it installs, so a racing exit tears down after it", "[kernel]") {
   ShadowSetup s("fixed");
   s.m.mm->mmget();  // the process's one thread
-  kernel::Task<> t = kernel::shadow_access(*s.m.k, *s.shadow, *s.m.mm, kBase, true);
+  kernel::Task<> t = kernel::shadow_access(*s.m.k, *s.shadow, *s.m.mm, Vaddr{kBase}, true);
   Stepper st(t);
   REQUIRE(st.step_until([&] { return st.next_label() == "mmu_invalidate_retry"; }));
   // The thread exits meanwhile: its mmput() is not the last.

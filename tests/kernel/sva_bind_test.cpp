@@ -29,8 +29,8 @@ struct Unbound {
       if (d.decoding == dec) ic.kind = d.kind();
     k->add_iommu(ic).add_device(iommu::DeviceConfig{.name = "dev0", .ats = false});
     for (AddressSpace* mm : {a, b}) {
-      mmap_region(*k, *mm, kBase, kPageSize, kRw, 0, 0);
-      populate(*k, *mm, kBase, kPageSize, true);
+      mmap_region(*k, *mm, Vaddr{kBase}, kPageSize, kRw, 0, 0);
+      populate(*k, *mm, Vaddr{kBase}, kPageSize, true);
     }
   }
   iommu::Iommu& io() { return k->iommu(0); }

@@ -131,8 +131,8 @@ TEST_CASE("a device keeps PASID entries across a non-PASID ATS invalidation only
   const uint16_t dev = io.add_device(iommu::DeviceConfig{.name = "d", .nopasid_inv_covers_pasid = covers});
   io.bind(dev, Pasid{2}, m.k->walk_context(*m.mm));
   const uint64_t va = 0x10000000;
-  mmap_region(*m.k, *m.mm, va, kPageSize, kVmRead | kVmWrite, 0, 0);
-  populate(*m.k, *m.mm, va, kPageSize, true);
+  mmap_region(*m.k, *m.mm, Vaddr{va}, kPageSize, kVmRead | kVmWrite, 0, 0);
+  populate(*m.k, *m.mm, Vaddr{va}, kPageSize, true);
   REQUIRE(io.dma(dev, Pasid{2}, Vaddr{va}, false).ok());
   run_sync(sva_invalidate(io, SvaDecoding::Intel610, Pasid{2}, VaRange{0, kTop}));
   size_t left = 0;
@@ -145,8 +145,8 @@ TEST_CASE("amd-6.10's release flushes PASID 0, so the device's ATC still transla
   const SvaDecoding d = GENERATE(SvaDecoding::Amd610, SvaDecoding::Amd612);
   test::SvaMachine m("fixed", d);
   const uint64_t va = 0x10000000;
-  mmap_region(*m.k, *m.mm, va, kPageSize, kVmRead | kVmWrite, 0, 0);
-  populate(*m.k, *m.mm, va, kPageSize, true);
+  mmap_region(*m.k, *m.mm, Vaddr{va}, kPageSize, kVmRead | kVmWrite, 0, 0);
+  populate(*m.k, *m.mm, Vaddr{va}, kPageSize, true);
   const Pasid p = *m.mm->pasid();
   REQUIRE(m.io().dma(m.dev, p, Vaddr{va}, false).ok());
   run_sync(sva_mm_release(m.io(), d, p));

@@ -22,8 +22,8 @@ SCENARIO("fork of an mm with 100 COW VMAs: one secondary invalidation under fixe
     SvaMachine m(policy);
     for (uint64_t i = 0; i < 100; ++i) {
       const uint64_t at = kBase + i * 3 * kPageSize;  // a guard page between neighbours
-      mmap_region(*m.k, *m.mm, at, 2 * kPageSize, kRw, 0, 0);
-      populate(*m.k, *m.mm, at, 2 * kPageSize, true);
+      mmap_region(*m.k, *m.mm, Vaddr{at}, 2 * kPageSize, kRw, 0, 0);
+      populate(*m.k, *m.mm, Vaddr{at}, 2 * kPageSize, true);
     }
     size_t cow = 0;
     for (const Vma& v : m.mm->vmas()) cow += v.is_cow() ? 1 : 0;
@@ -58,14 +58,14 @@ TEST_CASE("a page request through a released PASID's cached entry is answered IN
   // the released PASID through the entry it cached (IommuConfig::pasid_table_cached).
   SvaMachine m("v6.10", SvaDecoding::Amd610);
   const Pasid p = *m.mm->pasid();
-  mmap_region(*m.k, *m.mm, kBase, 8 * kPageSize, kRw, 0, 0);
-  populate(*m.k, *m.mm, kBase, kPageSize, true);
-  Task<> first = device_dma(*m.k, 0, m.dev, *m.mm, kBase, false);
+  mmap_region(*m.k, *m.mm, Vaddr{kBase}, 8 * kPageSize, kRw, 0, 0);
+  populate(*m.k, *m.mm, Vaddr{kBase}, kPageSize, true);
+  Task<> first = device_dma(*m.k, 0, m.dev, *m.mm, Vaddr{kBase}, false);
   run_sync(first);
   run_sync(sva_mm_release(m.io(), SvaDecoding::Amd610, p));
   REQUIRE_FALSE(m.io().device_bound(m.dev, p));
   m.rec.clear();
-  Task<> dma = device_dma(*m.k, 0, m.dev, *m.mm, kBase + 3 * kPageSize, true);
+  Task<> dma = device_dma(*m.k, 0, m.dev, *m.mm, Vaddr{kBase + 3 * kPageSize}, true);
   run_sync(dma);
   const auto faults = m.rec.of(EventKind::Fault);
   REQUIRE(faults.size() == 1);

@@ -22,8 +22,8 @@ void run(kernel::Task<> t) { kernel::run_sync(t); }
 /// One written anonymous page at kBase, then reclaimed: swapped out.
 struct Swapped {
   explicit Swapped(const std::string& policy = "fixed") : m(policy) {
-    kernel::mmap_region(*m.k, *m.mm, kBase, kPageSize, kVmRead | kVmWrite, 0, 0);
-    kernel::populate(*m.k, *m.mm, kBase, kPageSize, true);
+    kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, kPageSize, kVmRead | kVmWrite, 0, 0);
+    kernel::populate(*m.k, *m.mm, Vaddr{kBase}, kPageSize, true);
     old_page = m.mm->pt().leaf(Vaddr{kBase}).pfn();
     content = m.k->mem().content(old_page);
     run(kernel::shrink_folio_list(*m.k, {old_page}));
@@ -54,7 +54,7 @@ TEST_CASE("a fault on a swap PTE reads the page back: same contents, the slot fr
   const bool write = GENERATE(false, true);
   Swapped s;
   const uint64_t slot = s.pte().swp_offset();
-  run(kernel::user_access(*s.m.k, 0, *s.m.mm, kBase, write));
+  run(kernel::user_access(*s.m.k, 0, *s.m.mm, Vaddr{kBase}, write));
   const Pte p = s.pte();
   REQUIRE(p.present());
   CHECK(p.writable() == write);
@@ -68,7 +68,7 @@ TEST_CASE("a fault on a swap PTE reads the page back: same contents, the slot fr
 TEST_CASE("a device fault on a swap PTE swaps the page in through the IOPF handler", "[kernel]") {
   Swapped s;
   const uint64_t slot = s.pte().swp_offset();
-  run(kernel::device_dma(*s.m.k, 0, s.m.dev, *s.m.mm, kBase, false));
+  run(kernel::device_dma(*s.m.k, 0, s.m.dev, *s.m.mm, Vaddr{kBase}, false));
   REQUIRE(s.pte().present());
   CHECK(s.m.k->mem().content(s.pte().pfn()) == s.content);
   CHECK_FALSE(s.m.k->swap().slot(slot).used());
@@ -83,13 +83,13 @@ TEST_CASE("after fork both mms share the slot; the first swap-in puts the page i
   CHECK(child.pt().leaf(Vaddr{kBase}) == s.pte());
   CHECK(s.m.k->swap().slot(slot).count == 2);
 
-  run(kernel::user_access(*s.m.k, 0, *s.m.mm, kBase, false));
+  run(kernel::user_access(*s.m.k, 0, *s.m.mm, Vaddr{kBase}, false));
   const Pfn page = s.pte().pfn();
   CHECK_FALSE(s.pte().writable());
   CHECK(s.m.k->swap().slot(slot).cache == page);
   CHECK(s.m.k->mem().frame(page).swap_cache == slot + 1);
 
-  run(kernel::user_access(*s.m.k, 1, child, kBase, false));
+  run(kernel::user_access(*s.m.k, 1, child, Vaddr{kBase}, false));
   CHECK(child.pt().leaf(Vaddr{kBase}).pfn() == page);
   CHECK_FALSE(s.m.k->swap().slot(slot).used());  // the last user: the page left the swap cache
   CHECK(s.m.k->mem().frame(page).swap_cache == 0);
@@ -97,21 +97,21 @@ TEST_CASE("after fork both mms share the slot; the first swap-in puts the page i
   CHECK(s.m.k->mem().frame(page).refcount == 2);
 
   // A write in the child copies the shared page (do_wp_page()).
-  run(kernel::user_access(*s.m.k, 1, child, kBase, true));
+  run(kernel::user_access(*s.m.k, 1, child, Vaddr{kBase}, true));
   CHECK(child.pt().leaf(Vaddr{kBase}).pfn() != page);
 }
 
 TEST_CASE("munmap of a swapped-out page frees its slot (free_swap_and_cache)", "[kernel]") {
   Swapped s;
   const uint64_t slot = s.pte().swp_offset();
-  run(kernel::sys_munmap(*s.m.k, *s.m.mm, kBase, kPageSize));
+  run(kernel::sys_munmap(*s.m.k, *s.m.mm, Vaddr{kBase}, kPageSize));
   CHECK_FALSE(s.m.k->swap().slot(slot).used());
 }
 
 TEST_CASE("MADV_FREE of a swapped-out page drops its data: the swap PTE cleared and the slot freed", "[kernel]") {
   Swapped s;
   const uint64_t slot = s.pte().swp_offset();
-  run(kernel::madvise_free(*s.m.k, *s.m.mm, kBase, kPageSize));
+  run(kernel::madvise_free(*s.m.k, *s.m.mm, Vaddr{kBase}, kPageSize));
   CHECK(s.pte().none());
   CHECK_FALSE(s.m.k->swap().slot(slot).used());
   s.m.k->check_invariants();
@@ -119,10 +119,10 @@ TEST_CASE("MADV_FREE of a swapped-out page drops its data: the swap PTE cleared 
 
 TEST_CASE("a page swapped out twice from two mms that share its anon_vma and index gets two slots", "[kernel]") {
   Swapped s;
-  run(kernel::user_access(*s.m.k, 0, *s.m.mm, kBase, true));  // back in, exclusive
+  run(kernel::user_access(*s.m.k, 0, *s.m.mm, Vaddr{kBase}, true));  // back in, exclusive
   kernel::Task<AddressSpace*> f = kernel::sys_fork(*s.m.k, *s.m.mm, std::string("child"));
   AddressSpace& child = *kernel::run_sync(f);
-  run(kernel::user_access(*s.m.k, 1, child, kBase, true));  // the child's COW copy
+  run(kernel::user_access(*s.m.k, 1, child, Vaddr{kBase}, true));  // the child's COW copy
   const Pfn parent_page = s.pte().pfn(), child_page = child.pt().leaf(Vaddr{kBase}).pfn();
   REQUIRE(parent_page != child_page);
   run(kernel::shrink_folio_list(*s.m.k, {parent_page, child_page}));

@@ -15,7 +15,7 @@ constexpr uint64_t kH = 0x40000000;  // 2 MiB aligned
 constexpr uint64_t kSub = kH + 5 * kPageSize;
 
 void split(SvaMachine& m, uint64_t addr) {
-  kernel::Task<> t = kernel::__split_huge_pmd(*m.k, *m.mm, *m.mm->find_vma(addr), addr);
+  kernel::Task<> t = kernel::__split_huge_pmd(*m.k, *m.mm, *m.mm->find_vma(addr), Vaddr{addr});
   kernel::run_sync(t);
 }
 
@@ -29,8 +29,8 @@ bool is_huge_atc_entry(SvaMachine& m) {
 SCENARIO("splitting an anonymous huge PMD: OLD sends no secondary invalidation", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
-  kernel::mmap_region(*m.k, *m.mm, kH, kPmdSize, kVmRead | kVmWrite, 0, 0);
-  const Pfn hpage = kernel::map_huge_anon(*m.k, *m.mm, kH);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kH}, kPmdSize, kVmRead | kVmWrite, 0, 0);
+  const Pfn hpage = kernel::map_huge_anon(*m.k, *m.mm, Vaddr{kH});
   device_touch(m, kSub, kSub + kPageSize, true);
   cpu_touch(*m.k, *m.mm, kSub, kSub + kPageSize, true);
   REQUIRE(is_huge_atc_entry(m));
@@ -72,7 +72,7 @@ SCENARIO("splitting an anonymous huge PMD: OLD sends no secondary invalidation",
       m.k->check_invariants();
 
       AND_WHEN("one 4 KiB page is zapped afterwards") {
-        kernel::Task<> z = kernel::madvise_dontneed(*m.k, *m.mm, kH + 7 * kPageSize, kPageSize);
+        kernel::Task<> z = kernel::madvise_dontneed(*m.k, *m.mm, Vaddr{kH + 7 * kPageSize}, kPageSize);
         kernel::run_sync(z);
         THEN("its invalidation also drops a cached 2 MiB entry covering it") {
           CHECK_FALSE(is_huge_atc_entry(m));
@@ -88,8 +88,8 @@ SCENARIO("splitting a file huge PMD clears it with pmdp_huge_clear_flush_notify"
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
   const uint32_t f = m.k->create_file("f", 512);
-  kernel::mmap_region(*m.k, *m.mm, kH, kPmdSize, kVmRead | kVmShared, f, 0);
-  const Pfn hpage = kernel::map_huge_file(*m.k, *m.mm, kH, false);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kH}, kPmdSize, kVmRead | kVmShared, f, 0);
+  const Pfn hpage = kernel::map_huge_file(*m.k, *m.mm, Vaddr{kH}, false);
   device_touch(m, kSub, kSub + kPageSize, false);
   m.rec.clear();
   split(m, kSub);
@@ -108,7 +108,7 @@ SCENARIO("splitting a file huge PMD clears it with pmdp_huge_clear_flush_notify"
   CHECK(m.k->mem().frame(Pfn{hpage.value() + 5}).mapcount == 0);
   CHECK(m.k->mem().frame(Pfn{hpage.value() + 5}).refcount == 1);  // the page cache's
   // A later access maps the page-cache page with a 4 KiB PTE.
-  kernel::populate(*m.k, *m.mm, kSub, kPageSize, false);
+  kernel::populate(*m.k, *m.mm, Vaddr{kSub}, kPageSize, false);
   unsigned level = 0;
   CHECK(m.mm->pt().leaf(Vaddr{kSub}, &level).pfn() == Pfn{hpage.value() + 5});
   CHECK(level == 1);
@@ -119,8 +119,8 @@ SCENARIO("splitting a file huge PMD clears it with pmdp_huge_clear_flush_notify"
 SCENARIO("khugepaged collapse invalidates the secondary TLB before copying and freeing", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
-  kernel::mmap_region(*m.k, *m.mm, kH, kPmdSize, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(*m.k, *m.mm, kH, 16 * kPageSize, true);  // 16 pages present, the rest pte_none
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kH}, kPmdSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kH}, 16 * kPageSize, true);  // 16 pages present, the rest pte_none
   device_touch(m, kSub, kSub + kPageSize, true);
   cpu_touch(*m.k, *m.mm, kSub, kSub + kPageSize, true);
   const Pfn small = m.mm->pt().leaf(Vaddr{kSub}).pfn();
@@ -128,7 +128,7 @@ SCENARIO("khugepaged collapse invalidates the secondary TLB before copying and f
   const uint32_t content = m.k->mem().content(small);
   m.rec.clear();
 
-  kernel::Task<bool> t = kernel::collapse_huge_page(*m.k, *m.mm, kH);
+  kernel::Task<bool> t = kernel::collapse_huge_page(*m.k, *m.mm, Vaddr{kH});
   REQUIRE(kernel::run_sync(t));
   const Recorder& r = m.rec;
   const size_t clr = r.find([](const Event& e) { return is_pte_at(e, "pmdp_huge_get_and_clear", kH); });
@@ -180,12 +180,12 @@ SCENARIO("khugepaged collapse invalidates the secondary TLB before copying and f
 SCENARIO("collapse fails and restores the PMD when a page is shared", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
-  kernel::mmap_region(*m.k, *m.mm, kH, kPmdSize, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(*m.k, *m.mm, kH, 4 * kPageSize, true);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kH}, kPmdSize, kVmRead | kVmWrite, 0, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kH}, 4 * kPageSize, true);
   const Pfn small = m.mm->pt().leaf(Vaddr{kH}).pfn();
   kernel::get_page(*m.k, small);
   const Pte pmd_before = m.mm->pt().get(m.mm->pt().lookup(Vaddr{kH}, 2));
-  kernel::Task<bool> t = kernel::collapse_huge_page(*m.k, *m.mm, kH);
+  kernel::Task<bool> t = kernel::collapse_huge_page(*m.k, *m.mm, Vaddr{kH});
   CHECK_FALSE(kernel::run_sync(t));
   CHECK(m.mm->pt().get(m.mm->pt().lookup(Vaddr{kH}, 2)) == pmd_before);
   CHECK(m.mm->pt().leaf(Vaddr{kH}).pfn() == small);
@@ -200,8 +200,8 @@ SCENARIO("retract_page_tables skips an mm whose mmap_lock it cannot take at once
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
   const uint32_t f = m.k->create_file("f", kPtrsPerTable);
-  kernel::mmap_region(*m.k, *m.mm, kH, kPmdSize, kVmRead | kVmShared, f, 0);
-  kernel::populate(*m.k, *m.mm, kH, kPageSize, false);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kH}, kPmdSize, kVmRead | kVmShared, f, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kH}, kPageSize, false);
   const Pfn pte_table = m.mm->pt().lookup(Vaddr{kH}, 1).table;
   const LockMode held = GENERATE(LockMode::Read, LockMode::Write);
   constexpr int kOther = 77;  // a fault handler (read) or munmap (write) on another CPU
@@ -236,18 +236,18 @@ SCENARIO("retract_page_tables skips a private file VMA with an anon_vma, even on
   // v6.0 retract_page_tables(): "if (vma->anon_vma) continue;" -- the table may map COW pages.
   SvaMachine m;
   const uint32_t f = m.k->create_file("f", kPtrsPerTable);
-  kernel::mmap_region(*m.k, *m.mm, kH, kPmdSize, kVmRead | kVmWrite, f, 0);
-  kernel::populate(*m.k, *m.mm, kH, kPageSize, false);  // the page-cache page, no anon_vma yet
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kH}, kPmdSize, kVmRead | kVmWrite, f, 0);
+  kernel::populate(*m.k, *m.mm, Vaddr{kH}, kPageSize, false);  // the page-cache page, no anon_vma yet
   const Pfn pte_table = m.mm->pt().lookup(Vaddr{kH}, 1).table;
   const bool cow_first = GENERATE(true, false);
   kernel::Task<> t = kernel::retract_page_tables(*m.k, f, 0);
   Stepper st(t);
   if (cow_first) {
-    kernel::populate(*m.k, *m.mm, kH + kPageSize, kPageSize, true);  // do_cow_fault(): anon_vma
+    kernel::populate(*m.k, *m.mm, Vaddr{kH + kPageSize}, kPageSize, true);  // do_cow_fault(): anon_vma
   } else {
     // The COW fault comes after the racy first test, before mmap_write_trylock().
     REQUIRE(st.step_until([&] { return st.next_label().rfind("mmap_write_trylock", 0) == 0; }));
-    kernel::populate(*m.k, *m.mm, kH + kPageSize, kPageSize, true);
+    kernel::populate(*m.k, *m.mm, Vaddr{kH + kPageSize}, kPageSize, true);
   }
   st.finish();
   REQUIRE(m.mm->find_vma(kH)->anon_vma != 0);
@@ -262,12 +262,12 @@ SCENARIO("retract_page_tables skips a private file VMA with an anon_vma, even on
 SCENARIO("munmap of one page inside a huge page splits the PMD first, so only that page goes and no cache keeps it", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy);
-  kernel::mmap_region(*m.k, *m.mm, kH, kPmdSize, kVmRead | kVmWrite, 0, 0);
-  const Pfn hpage = kernel::map_huge_anon(*m.k, *m.mm, kH);
+  kernel::mmap_region(*m.k, *m.mm, Vaddr{kH}, kPmdSize, kVmRead | kVmWrite, 0, 0);
+  const Pfn hpage = kernel::map_huge_anon(*m.k, *m.mm, Vaddr{kH});
   device_touch(m, kSub, kSub + kPageSize, true);
   cpu_touch(*m.k, *m.mm, kSub, kSub + kPageSize, true);
   m.rec.clear();
-  kernel::Task<> t = kernel::sys_munmap(*m.k, *m.mm, kSub, kPageSize);
+  kernel::Task<> t = kernel::sys_munmap(*m.k, *m.mm, Vaddr{kSub}, kPageSize);
   kernel::run_sync(t);
   const Recorder& r = m.rec;
   THEN("[" + policy + "] __split_vma() -> vma_adjust_trans_huge() split the PMD before any PTE was zapped") {

@@ -23,8 +23,8 @@ struct KernelHalf {
   explicit KernelHalf(const std::string& policy)
       : k(std::make_unique<kernel::Kernel>(kernel::MachineConfig{}, *kernel::find_policy(policy))) {
     k->bus().add_sink(&rec);
-    k->boot_kernel_half(kArea, kArea + kPmdSize);
-    kernel::vmalloc_setup(*k, kArea, kAreaPages);
+    k->boot_kernel_half(VaRange{kArea, kArea + kPmdSize});
+    kernel::vmalloc_setup(*k, Vaddr{kArea}, kAreaPages);
     const kernel::SvaDecoding dec = kernel::resolve_decoding("amd", k->policy())->decoding;
     for (int i = 0; i < 3; ++i) {
       AddressSpace& mm = k->create_mm("p" + std::to_string(i));
@@ -66,7 +66,7 @@ TEST_CASE("vfree clears the kernel PTEs, frees the pages, keeps the tables and n
   KernelHalf h("v6.19");
   const Pfn table = h.pte_table();
   h.rec.clear();
-  run(kernel::vfree(*h.k, kArea, kAreaPages));
+  run(kernel::vfree(*h.k, Vaddr{kArea}, kAreaPages));
   for (uint64_t i = 0; i < kAreaPages; ++i) CHECK(h.k->init_mm()->leaf(Vaddr{kArea + i * kPageSize}).none());
   CHECK(h.k->mem().is_live_table(table));
   CHECK(h.pte_table() == table);
@@ -80,10 +80,10 @@ TEST_CASE("vfree clears the kernel PTEs, frees the pages, keeps the tables and n
 TEST_CASE("ioremap_huge up to v6.18 frees the emptied PTE table right after pmd_clear, and no IOMMU hears of it", "[kernel]") {
   KernelHalf h("v6.17");
   REQUIRE(h.probe(0).fault == iommu::DmaFault::PageRequest);
-  run(kernel::vfree(*h.k, kArea, kAreaPages));
+  run(kernel::vfree(*h.k, Vaddr{kArea}, kAreaPages));
   const Pfn table = h.pte_table();
   h.rec.clear();
-  run(kernel::ioremap_huge(*h.k, kArea));
+  run(kernel::ioremap_huge(*h.k, Vaddr{kArea}));
   const size_t clear = h.rec.find([](const Event& e) { return is_pte_store(e, "pmd_free_pte_page: pmd_clear"); });
   const size_t freed = h.rec.find([&](const Event& e) { return e.kind == EventKind::FrameFree && e.pfn == table; });
   const size_t huge = h.rec.find([](const Event& e) { return is_pte_store(e, "pmd_set_huge"); });
@@ -109,10 +109,10 @@ TEST_CASE("ioremap_huge from v6.19 queues the PTE table; the worker invalidates 
   h.k->kernel_pgtable_work().set_producers(1);
   REQUIRE(h.probe(0).fault == iommu::DmaFault::PageRequest);
   REQUIRE(h.probe(1).fault == iommu::DmaFault::PageRequest);
-  run(kernel::vfree(*h.k, kArea, kAreaPages));
+  run(kernel::vfree(*h.k, Vaddr{kArea}, kAreaPages));
   const Pfn table = h.pte_table();
   h.rec.clear();
-  run(kernel::ioremap_huge(*h.k, kArea));
+  run(kernel::ioremap_huge(*h.k, Vaddr{kArea}));
   // ioremap() has returned: the table is unlinked but still allocated, and nobody was told.
   CHECK(h.k->mem().frame(table).allocated);
   CHECK(h.rec.count(EventKind::Notifier) == 0);
@@ -150,8 +150,8 @@ TEST_CASE("the kernel_pgtable_work worker returns at once when no ioremap op is 
   KernelHalf h(policy);
   h.k->kernel_pgtable_work().set_producers(1);
   kernel::Task<> worker = kernel::kernel_pgtable_work_func(*h.k);
-  CHECK_FALSE(h.k->kernel_pgtable_work().ready());    // the ioremap op may still queue one
-  run(kernel::ioremap_huge(*h.k, kArea + kPmdSize));  // no PTE table there: nothing queued
+  CHECK_FALSE(h.k->kernel_pgtable_work().ready());           // the ioremap op may still queue one
+  run(kernel::ioremap_huge(*h.k, Vaddr{kArea + kPmdSize}));  // no PTE table there: nothing queued
   CHECK(h.k->kernel_pgtable_work().ready());
   h.rec.clear();
   run(std::move(worker));
@@ -162,7 +162,7 @@ TEST_CASE("the kernel_pgtable_work worker returns at once when no ioremap op is 
 TEST_CASE("ioremap_huge of a block with no PTE table frees nothing and calls no worker", "[kernel]") {
   KernelHalf h("v6.19");
   h.rec.clear();
-  run(kernel::ioremap_huge(*h.k, kArea + kPmdSize));
+  run(kernel::ioremap_huge(*h.k, Vaddr{kArea + kPmdSize}));
   CHECK(h.rec.count(EventKind::FrameFree) == 0);
   CHECK(h.rec.count(EventKind::Notifier) == 0);
   CHECK(h.k->init_mm()->leaf(Vaddr{kArea + kPmdSize}).huge());
