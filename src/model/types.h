@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <type_traits>
 
 namespace tlbsim {
 
@@ -12,6 +13,7 @@ template <class Tag, class Rep>
 class StrongId {
  public:
   using rep_type = Rep;
+  using tag_type = Tag;
   constexpr StrongId() = default;
   constexpr explicit StrongId(Rep v) : m_v(v) {}
   constexpr Rep value() const { return m_v; }
@@ -87,9 +89,6 @@ struct Pasid : StrongId<struct PasidTag, uint32_t> {
 struct CpuId : StrongId<struct CpuTag, uint16_t> {
   using StrongId::StrongId;
 };
-struct DeviceId : StrongId<struct DeviceTag, uint16_t> {
-  using StrongId::StrongId;
-};
 struct MmId : StrongId<struct MmTag, uint16_t> {
   using StrongId::StrongId;
 };
@@ -107,7 +106,17 @@ inline std::string to_string(Vaddr v) { return hex(v.value()); }
 
 }  // namespace tlbsim
 
-template <class Tag, class Rep>
-struct std::hash<tlbsim::StrongId<Tag, Rep>> {
-  size_t operator()(const tlbsim::StrongId<Tag, Rep>& v) const noexcept { return std::hash<Rep>{}(v.value()); }
+namespace tlbsim {
+/// A strong id or one of the types derived from one (Pfn, MmId, ...): std::hash of a class
+/// template does not apply to a class derived from it, so the specialisation below asks this.
+template <class T>
+concept StrongIdType = requires {
+  typename T::rep_type;
+}
+&&std::is_base_of_v<StrongId<typename T::tag_type, typename T::rep_type>, T>;
+}  // namespace tlbsim
+
+template <tlbsim::StrongIdType T>
+struct std::hash<T> {
+  size_t operator()(const T& v) const noexcept { return std::hash<typename T::rep_type>{}(v.value()); }
 };

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "model/types.h"
 
@@ -36,4 +38,14 @@ TEST_CASE("an address is not a range, and neither converts from a bare integer",
   STATIC_REQUIRE_FALSE(std::is_convertible_v<uint64_t, VaRange>);
   STATIC_REQUIRE_FALSE(std::is_convertible_v<Vaddr, VaRange>);
   STATIC_REQUIRE_FALSE(std::is_convertible_v<Vaddr, uint64_t>);
+}
+
+TEST_CASE("every strong id hashes by its value, derived ones included", "[model][types]") {
+  std::unordered_set<Pfn> frames{Pfn{7}, Pfn{7}, Pfn{9}};
+  CHECK(frames.size() == 2);
+  CHECK(frames.count(Pfn{9}) == 1);
+  std::unordered_map<MmId, int> mms{{MmId{1}, 10}, {kInitMm, 20}};
+  CHECK(mms.at(kInitMm) == 20);
+  CHECK(std::hash<Vaddr>{}(Vaddr{0x1000}) == std::hash<uint64_t>{}(0x1000));
+  CHECK(std::hash<Pasid>{}(Pasid{5}) == std::hash<uint32_t>{}(5));
 }
