@@ -71,7 +71,7 @@ int cmd_list(const std::vector<std::string>& args) {
   std::cout << "\nops:\n";
   for (const auto& o : ops()) {
     const char* kind = o.kind == ThreadKind::Cpu ? "cpu" : o.kind == ThreadKind::Device ? "device" : "kernel";
-    std::printf("  %-20s %-7s %s\n", std::string(o.name).c_str(), kind, std::string(o.models).c_str());
+    std::printf("  %-20s %-7s %s\n", std::string(o.name()).c_str(), kind, std::string(o.models).c_str());
   }
   const std::vector<std::string> files =
       vm.count("file") ? vm["file"].as<std::vector<std::string>>() : std::vector<std::string>{default_file()};

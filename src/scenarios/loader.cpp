@@ -194,10 +194,12 @@ OpSpec read_op(const json& j, const std::string& ptr, std::vector<Diagnostic>& d
   if (j.is_string()) {
     // Short form: "exit".
     o.op = j.get<std::string>();
+    o.id = op_from_name(o.op);
     return o;
   }
   ObjReader r(j, ptr, d);
   r.str("op", o.op, true);
+  o.id = op_from_name(o.op);
   r.address("addr", o.addr);
   r.uint("pages", o.pages, 1, uint64_t{1} << 24);
   r.uint("repeat", o.repeat, 1, uint64_t{1} << 20);
@@ -213,7 +215,7 @@ OpSpec read_op(const json& j, const std::string& ptr, std::vector<Diagnostic>& d
   r.boolean("fixed", o.fixed);
   r.boolean("populate", o.populate);
   r.boolean("dontunmap", o.dontunmap);
-  if (o.op == "fork")
+  if (o.id == Op::fork)
     r.name("name", o.name);  // the child mm's
   else
     r.str("name", o.name);  // ignored, as any key the op does not use

@@ -79,16 +79,26 @@ constexpr uint64_t kBaseBytes = 64ull << 20;
 /// empty tables). An mmap reservation of 2^24 pages that a program touches in a few places is
 /// a few pages of work for the munmap, fork and exit that cross it.
 bool acts_on_present_pages(const OpSpec& op) {
-  static const std::set<std::string, std::less<>> kOps{"munmap", "madvise_dontneed", "madvise_free", "mprotect", "mremap", "fork", "exit",
-                                                       "brk"};
-  return kOps.count(op.op) > 0 || (op.op == "mmap" && !op.populate);
+  if (!op.id) return false;
+  switch (*op.id) {
+    case Op::munmap:
+    case Op::madvise_dontneed:
+    case Op::madvise_free:
+    case Op::mprotect:
+    case Op::mremap:
+    case Op::fork:
+    case Op::exit:
+    case Op::brk: return true;
+    case Op::mmap: return !op.populate;
+    default: return false;
+  }
 }
 
 /// Of those, the ops that take present pages away (unmap, zap, tear down; an mmap over a mapping
 /// unmaps it): each present page goes once per time it was made present, so together they
 /// cost at most every page made present, by an op or by a fork's copy.
 bool removes_present_pages(const OpSpec& op) {
-  return op.op == "munmap" || op.op == "madvise_dontneed" || op.op == "exit" || op.op == "brk" || op.op == "mmap";
+  return op.id == Op::munmap || op.id == Op::madvise_dontneed || op.id == Op::exit || op.id == Op::brk || op.id == Op::mmap;
 }
 
 /// A device's decoding (or driver family, which may resolve to any of its decodings) may send
@@ -105,8 +115,8 @@ bool may_tlbi_per_page(const std::string& decoding) {
 /// or mprotect of the middle of one, or a move (mremap: split at both ends of the source, and
 /// the new one); a brk grows or shrinks the heap's. Generous: the bound only has to hold.
 uint64_t vmas_added(const OpSpec& op) {
-  if (op.op == "mmap" || op.op == "munmap" || op.op == "mprotect" || op.op == "brk") return 2;
-  if (op.op == "mremap") return 3;
+  if (op.id == Op::mmap || op.id == Op::munmap || op.id == Op::mprotect || op.id == Op::brk) return 2;
+  if (op.id == Op::mremap) return 3;
   return 0;
 }
 
@@ -167,7 +177,7 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s, const EstimateOptions& opt
     for (const std::string& d : mm.bind) bind(mm.name, d);
   for (const ThreadSpec& th : s.threads)
     for (const OpSpec& op : th.ops)
-      if (op.op == "sva_bind") bind(op.mm.empty() ? th.mm : op.mm, op.device);
+      if (op.id == Op::sva_bind) bind(op.mm.empty() ? th.mm : op.mm, op.device);
   for (const MmSpec& mm : s.mms) {
     for (const VmaSpec& v : mm.vmas) {
       mm_pages[mm.name] = sat_add(mm_pages[mm.name], v.pages);
@@ -181,7 +191,7 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s, const EstimateOptions& opt
   std::vector<std::pair<std::string, std::string>> forks;  // child, parent
   for (const ThreadSpec& th : s.threads)
     for (const OpSpec& op : th.ops)
-      if (op.op == "fork") forks.emplace_back(op.name.empty() ? th.mm + ".child" : op.name, th.mm);
+      if (op.id == Op::fork) forks.emplace_back(op.name.empty() ? th.mm + ".child" : op.name, th.mm);
   // The heap of each set-up mm with a break: from start_brk to the highest break set, at setup
   // or by a brk op of a thread of the mm or of a fork's child of it (found in as many hops as
   // there are forks at most).
@@ -209,7 +219,7 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s, const EstimateOptions& opt
   for (const auto& [name, mm] : with_brk) heap_top[mm] = mm->brk;
   for (const ThreadSpec& th : s.threads)
     for (const OpSpec& op : th.ops)
-      if (op.op == "brk")
+      if (op.id == Op::brk)
         if (const MmSpec* root = brk_root(th.mm)) heap_top[root] = std::max(heap_top[root], op.addr);
   auto heap_pages = [&](const MmSpec* root) {
     return root->start_brk < heap_top[root] ? (heap_top[root] - root->start_brk) >> kPageShift : 0;
@@ -219,7 +229,7 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s, const EstimateOptions& opt
   for (const auto& [name, mm] : with_brk) mm_pages[name] = sat_add(mm_pages[name], heap_pages(mm));
   for (const ThreadSpec& th : s.threads)
     for (const OpSpec& op : th.ops) {
-      if (op.op != "mmap") continue;
+      if (op.id != Op::mmap) continue;
       mm_pages[th.mm] = sat_add(mm_pages[th.mm], op.pages);
       if (!op.file.empty()) ++file_mappers[op.file];
       if (op.file.empty() && op.shared) t.bytes(op.pointer, sat_mul(op.pages, 16));
@@ -256,8 +266,8 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s, const EstimateOptions& opt
     for (const OpSpec& op : th.ops) {
       vmas = sat_add(vmas, vmas_added(op));
       if (acts_on_present_pages(op)) continue;
-      uint64_t pages = op.op.starts_with("khugepaged") ? 512 : op.pages;
-      if (!op.file.empty() && op.op != "mmap") pages = sat_mul(pages, std::max<uint64_t>(1, file_mappers[op.file]));
+      uint64_t pages = (op.id == Op::khugepaged_collapse || op.id == Op::khugepaged_retract) ? 512 : op.pages;
+      if (!op.file.empty() && op.id != Op::mmap) pages = sat_mul(pages, std::max<uint64_t>(1, file_mappers[op.file]));
       present = sat_add(present, pages);
     }
   // Pages made present in all mms together: by the setup and ops (`present`) and by each fork's
@@ -274,20 +284,20 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s, const EstimateOptions& opt
       if (info && !(info->needs & (kNeedAddr | kNeedPages | kNeedTarget))) {
         // fork and exit walk the whole mm: fork copies its page tables (dup_mmap()), exit
         // frees; khugepaged's retract covers one PMD of the file.
-        pages = op.op == "khugepaged_retract" ? 512 : mm_pages[mm];
-        allocates = op.op == "fork";
+        pages = op.id == Op::khugepaged_retract ? 512 : mm_pages[mm];
+        allocates = op.id == Op::fork;
       }
       // A khugepaged collapse copies the 512 pages of its PMD into a huge page, whatever
       // "pages" says (collapse_huge_page()).
-      if (op.op == "khugepaged_collapse") pages = 512;
+      if (op.id == Op::khugepaged_collapse) pages = 512;
       // brk may unmap the whole heap, as a munmap of it would.
-      if (op.op == "brk") {
+      if (op.id == Op::brk) {
         const MmSpec* root = brk_root(th.mm);
         pages = root ? heap_pages(root) : 0;
       }
       // An op on a file's pages zaps them in every VMA that maps the file; an mmap of a file
       // maps its own range only (its own faults are the accesses' to count).
-      if (!op.file.empty() && op.op != "mmap") pages = sat_mul(pages, std::max<uint64_t>(1, file_mappers[op.file]));
+      if (!op.file.empty() && op.id != Op::mmap) pages = sat_mul(pages, std::max<uint64_t>(1, file_mappers[op.file]));
       if (acts_on_present_pages(op)) {
         // Its VMAs; its present pages, below; and per bound device the invalidation of the range
         // the flush names: the whole range, widened to the flush's stride (arm64 rounds to the
@@ -313,9 +323,9 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s, const EstimateOptions& opt
         continue;
       }
       // mmap's MAP_POPULATE faults each page in, retrying as an access does, after its unmap.
-      const bool access = (info && info->retries_per_page) || (op.op == "mmap" && op.populate);
+      const bool access = (info && info->retries_per_page) || (op.id == Op::mmap && op.populate);
       t.pages(op.pointer, pages, mm_devices[mm], allocates, access ? Tally::Kind::Access : Tally::Kind::Op);
-      if (op.op == "mmap" && op.populate) t.pages(op.pointer, pages, mm_devices[mm], false, Tally::Kind::Op);
+      if (op.id == Op::mmap && op.populate) t.pages(op.pointer, pages, mm_devices[mm], false, Tally::Kind::Op);
       t.fixed(op.pointer, kEventsPerOp, kStepsPerOp, 0);
     }
   }

@@ -121,44 +121,44 @@ Task<> mmap(OpContext& c, const OpSpec& op) {
 
 const std::vector<OpInfo>& ops() {
   static const std::vector<OpInfo> all{
-      {"read", ThreadKind::Cpu, kNeedAddr, "user load: TLB lookup, page walk, exc_page_fault -> handle_mm_fault",
+      {Op::read, ThreadKind::Cpu, kNeedAddr, "user load: TLB lookup, page walk, exc_page_fault -> handle_mm_fault",
        [](OpContext& c, const OpSpec& o) { return accesses(c, o, false); }, false, true},
-      {"write", ThreadKind::Cpu, kNeedAddr, "user store: TLB lookup, page walk, exc_page_fault -> handle_mm_fault (COW: wp_page_copy)",
+      {Op::write, ThreadKind::Cpu, kNeedAddr, "user store: TLB lookup, page walk, exc_page_fault -> handle_mm_fault (COW: wp_page_copy)",
        [](OpContext& c, const OpSpec& o) { return accesses(c, o, true); }, false, true},
-      {"mmap", ThreadKind::Cpu, kNeedAddr | kAddrMaps | kNeedPages | kNeedProt,
+      {Op::mmap, ThreadKind::Cpu, kNeedAddr | kAddrMaps | kNeedPages | kNeedProt,
        "mmap(2) at addr (MAP_FIXED_NOREPLACE, or MAP_FIXED with \"fixed\": do_munmap of the old range under the write "
        "lock, no downgrade): mmap_region, then mm_populate for MAP_POPULATE",
        [](OpContext& c, const OpSpec& o) { return mmap(c, o); }},
-      {"brk", ThreadKind::Cpu, kNeedAddr | kAddrMaps,
+      {Op::brk, ThreadKind::Cpu, kNeedAddr | kAddrMaps,
        "brk(2) to the break addr: do_brk_flags extends the heap VMA (no PTE change); shrinking is __do_munmap with a "
        "downgrade, as munmap",
        [](OpContext& c, const OpSpec& o) { return kernel::sys_brk(c.k, *c.mm, Vaddr{o.addr}); }},
-      {"munmap", ThreadKind::Cpu, kNeedAddr | kNeedPages, "__do_munmap -> unmap_region -> unmap_vmas, free_pgtables, tlb_finish_mmu",
+      {Op::munmap, ThreadKind::Cpu, kNeedAddr | kNeedPages, "__do_munmap -> unmap_region -> unmap_vmas, free_pgtables, tlb_finish_mmu",
        [](OpContext& c, const OpSpec& o) { return kernel::sys_munmap(c.k, *c.mm, Vaddr{o.addr}, o.pages * kPageSize); }},
-      {"madvise_dontneed", ThreadKind::Cpu, kNeedAddr | kNeedPages, "madvise(MADV_DONTNEED) -> zap_page_range",
+      {Op::madvise_dontneed, ThreadKind::Cpu, kNeedAddr | kNeedPages, "madvise(MADV_DONTNEED) -> zap_page_range",
        [](OpContext& c, const OpSpec& o) { return kernel::madvise_dontneed(c.k, *c.mm, Vaddr{o.addr}, o.pages * kPageSize); }},
-      {"madvise_free", ThreadKind::Cpu, kNeedAddr | kNeedPages, "madvise(MADV_FREE) -> madvise_free_single_vma",
+      {Op::madvise_free, ThreadKind::Cpu, kNeedAddr | kNeedPages, "madvise(MADV_FREE) -> madvise_free_single_vma",
        [](OpContext& c, const OpSpec& o) { return kernel::madvise_free(c.k, *c.mm, Vaddr{o.addr}, o.pages * kPageSize); }},
-      {"fork", ThreadKind::Cpu, 0, "fork(2): dup_mmap -> copy_page_range (COW write-protect), flush_tlb_mm",
+      {Op::fork, ThreadKind::Cpu, 0, "fork(2): dup_mmap -> copy_page_range (COW write-protect), flush_tlb_mm",
        [](OpContext& c, const OpSpec& o) { return fork(c, o); }},
-      {"mremap", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedNewAddr,
+      {Op::mremap, ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedNewAddr,
        "mremap(2) MREMAP_FIXED: move_page_tables -> move_ptes / move_normal_pmd, then unmap the old range (with dontunmap, "
        "MREMAP_DONTUNMAP: keep it mapped, empty)",
        [](OpContext& c, const OpSpec& o) {
          return kernel::sys_mremap(c.k, *c.mm, Vaddr{o.addr}, o.pages * kPageSize, Vaddr{o.new_addr},
                                    kernel::MremapFlags{.dontunmap = o.dontunmap});
        }},
-      {"mprotect", ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedProt,
+      {Op::mprotect, ThreadKind::Cpu, kNeedAddr | kNeedPages | kNeedProt,
        "mprotect(2): do_mprotect_pkey on an mmu_gather (v5.19+): change_protection_range, tlb_finish_mmu",
        [](OpContext& c, const OpSpec& o) { return kernel::sys_mprotect(c.k, *c.mm, Vaddr{o.addr}, o.pages * kPageSize, o.writable); }},
-      {"migrate_vma", ThreadKind::Cpu, kNeedAddr | kNeedPages,
+      {Op::migrate_vma, ThreadKind::Cpu, kNeedAddr | kNeedPages,
        "HMM_DMIRROR_MIGRATE ioctl (lib/test_hmm.c dmirror_migrate): migrate_vma_setup (collect: migration entries, "
        "flush under the PTL; unmap), copy to device-private pages, migrate_vma_pages, migrate_vma_finalize; a later CPU "
        "or device fault brings a page back through migrate_to_ram",
        [](OpContext& c, const OpSpec& o) {
          return kernel::dmirror_migrate(c.k, *c.mm, VaRange{o.addr, o.addr + o.pages * kPageSize});
        }},
-      {"sva_bind", ThreadKind::Cpu, kNeedDevice,
+      {Op::sva_bind, ThreadKind::Cpu, kNeedDevice,
        "iommu_sva_bind_device() from a driver's open or bind ioctl: the mm's PASID (lowest free, kept to __mmdrop()), "
        "the SVA domain's mmu_notifier_register() under mm_take_all_locks(), set_dev_pasid(); the bond lasts until the "
        "process's last holder of the device file exits",
@@ -166,46 +166,47 @@ const std::vector<OpInfo>& ops() {
          const SvaDevice& d = c.devices->at(o.device);
          return kernel::iommu_sva_bind_device_task(c.k, *c.mm, c.k.iommu(d.iommu), 0, d.decoding);
        }},
-      {"exit", ThreadKind::Cpu, 0,
+      {Op::exit, ThreadKind::Cpu, 0,
        "exit_group(2): other threads of the mm die at their next return to user mode; the last "
        "mmput() runs exit_mmap: mmu_notifier_release, fullmm gather",
        [](OpContext& c, const OpSpec&) { return kernel::sys_exit_group(c.k, *c.mm); }},
-      {"dma_read", ThreadKind::Device, kNeedAddr, "device DMA read: ATC, ATS translation, IOTLB, IOMMU walk, PRI -> iommu_sva_handle_iopf",
+      {Op::dma_read, ThreadKind::Device, kNeedAddr,
+       "device DMA read: ATC, ATS translation, IOTLB, IOMMU walk, PRI -> iommu_sva_handle_iopf",
        [](OpContext& c, const OpSpec& o) { return dmas(c, o, false); }, true, true},
-      {"dma_write", ThreadKind::Device, kNeedAddr,
+      {Op::dma_write, ThreadKind::Device, kNeedAddr,
        "device DMA write: ATC, ATS translation, IOTLB, IOMMU walk, PRI -> iommu_sva_handle_iopf",
        [](OpContext& c, const OpSpec& o) { return dmas(c, o, true); }, true, true},
-      {"truncate", ThreadKind::Kernel, kNeedFile | kNeedPages,
+      {Op::truncate, ThreadKind::Kernel, kNeedFile | kNeedPages,
        "truncate_pagecache: unmap_mapping_range -> zap_page_range_single, truncate_inode_pages_range",
        [](OpContext& c, const OpSpec& o) { return kernel::truncate_pagecache_range(c.k, file_id(c.k, o.file), o.index, o.pages); }},
-      {"reclaim", ThreadKind::Kernel, kNeedTarget,
+      {Op::reclaim, ThreadKind::Kernel, kNeedTarget,
        "shrink_folio_list: try_to_unmap -> try_to_unmap_one (batched flush), try_to_unmap_flush, free",
        [](OpContext& c, const OpSpec& o) { return reclaim(c, o); }},
-      {"migrate", ThreadKind::Kernel, kNeedTarget,
+      {Op::migrate, ThreadKind::Kernel, kNeedTarget,
        "isolate_migratepages_block, migrate_pages -> unmap_and_move: try_to_migrate_one (migration entries), copy, remove_migration_ptes, "
        "free",
        [](OpContext& c, const OpSpec& o) { return migrate(c, o); }},
-      {"ksm_merge", ThreadKind::Kernel, kNeedMm | kNeedAddr | kNeedPages,
+      {Op::ksm_merge, ThreadKind::Kernel, kNeedMm | kNeedAddr | kNeedPages,
        "ksmd try_to_merge_two_pages: the first page becomes the KSM page, each following one write_protect_page, pages_identical, "
        "replace_page",
        [](OpContext& c, const OpSpec& o) { return ksm_merge_range(c, o); }},
-      {"khugepaged_collapse", ThreadKind::Kernel, kNeedMm | kNeedAddr,
+      {Op::khugepaged_collapse, ThreadKind::Kernel, kNeedMm | kNeedAddr,
        "khugepaged collapse_huge_page (anonymous): mmap_write_lock, anon_vma_lock_write, pmdp_collapse_flush, copy the 512 pages, "
        "free them and the PTE table, set_pmd_at; nothing if the PTEs do not qualify",
        [](OpContext& c, const OpSpec& o) { return khugepaged_collapse(c, o); }},
-      {"khugepaged_retract", ThreadKind::Kernel, kNeedFile,
+      {Op::khugepaged_retract, ThreadKind::Kernel, kNeedFile,
        "khugepaged collapse_file -> retract_page_tables: mmap_write_trylock, pmdp_collapse_flush, pte_free (notifier bracket since "
        "f268f6cf875f)",
        [](OpContext& c, const OpSpec& o) { return kernel::retract_page_tables(c.k, file_id(c.k, o.file), o.index); }},
-      {"vfree", ThreadKind::Kernel, kNeedAddr | kNeedPages | kKernelAddr,
+      {Op::vfree, ThreadKind::Kernel, kNeedAddr | kNeedPages | kKernelAddr,
        "vfree of a vmalloc area: remove_vm_area -> vunmap_range_noflush (PTEs cleared, tables kept), flush_tlb_kernel_range, "
        "__free_page of each page",
        [](OpContext& c, const OpSpec& o) { return kernel::vfree(c.k, Vaddr{o.addr}, o.pages); }},
-      {"ioremap_huge", ThreadKind::Kernel, kNeedAddr | kKernelAddr,
+      {Op::ioremap_huge, ThreadKind::Kernel, kNeedAddr | kKernelAddr,
        "ioremap of a 2 MiB block: vmap_try_huge_pmd -> pmd_free_pte_page (pmd_clear, flush_tlb_kernel_range, free the PTE "
        "table: pte_free_kernel at once, or from v6.19 pagetable_free_kernel queues it for kernel_pgtable_work), pmd_set_huge",
        [](OpContext& c, const OpSpec& o) { return kernel::ioremap_huge(c.k, Vaddr{o.addr}); }},
-      {"kernel_pgtable_work", ThreadKind::Kernel, 0,
+      {Op::kernel_pgtable_work, ThreadKind::Kernel, 0,
        "the v6.19 kworker of kernel_pgtable_work: whenever kernel page tables are queued, kernel_pgtable_work_func takes them, "
        "iommu_sva_invalidate_kva_range(PAGE_OFFSET, -1) reaches every SVA mm, then __pagetable_free; returns once no "
        "ioremap_huge op is left to queue one (up to v6.18 nothing is queued)",
@@ -215,9 +216,10 @@ const std::vector<OpInfo>& ops() {
 }
 
 const OpInfo* find_op(std::string_view name) {
-  for (const OpInfo& o : ops())
-    if (o.name == name) return &o;
-  return nullptr;
+  const std::optional<Op> op = op_from_name(name);
+  return op ? &op_info(*op) : nullptr;
 }
+
+const OpInfo& op_info(Op op) { return ops()[static_cast<size_t>(op)]; }
 
 }  // namespace tlbsim::scenarios

@@ -55,7 +55,8 @@ struct OpContext {
 };
 
 struct OpInfo {
-  std::string_view name;
+  Op id;
+  std::string_view name() const { return op_name(id); }
   ThreadKind kind;
   unsigned needs;
   std::string_view models;  ///< kernel function(s) or hardware action
@@ -70,7 +71,10 @@ struct OpInfo {
   bool retries_per_page = false;
 };
 
+/// One row per Op, in the order op_names.h lists them.
 const std::vector<OpInfo>& ops();
+/// The row of the op a scenario file's name stands for; nullptr for a name that is none.
 const OpInfo* find_op(std::string_view name);
+const OpInfo& op_info(Op op);
 
 }  // namespace tlbsim::scenarios

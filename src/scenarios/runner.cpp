@@ -202,22 +202,23 @@ class Runner {
     for (const VmallocSpec& v : m_s.vmalloc) k.boot_kernel_half(VaRange{v.addr, v.addr + v.pages * kPageSize});
     for (const ThreadSpec& ts : m_s.threads)
       for (const OpSpec& o : ts.ops)
-        if (o.op == "ioremap_huge") k.boot_kernel_half(VaRange{o.addr, o.addr + kPmdSize});
+        if (o.id == Op::ioremap_huge) k.boot_kernel_half(VaRange{o.addr, o.addr + kPmdSize});
     for (const VmallocSpec& v : m_s.vmalloc) kernel::vmalloc_setup(k, Vaddr{v.addr}, v.pages);
     unsigned remaps = 0;
     for (const ThreadSpec& ts : m_s.threads)
-      remaps += static_cast<unsigned>(std::count_if(ts.ops.begin(), ts.ops.end(), [](const OpSpec& o) { return o.op == "ioremap_huge"; }));
+      remaps +=
+          static_cast<unsigned>(std::count_if(ts.ops.begin(), ts.ops.end(), [](const OpSpec& o) { return o.id == Op::ioremap_huge; }));
     k.kernel_pgtable_work().set_producers(remaps);
     // Each fork's child, by name: the mm of the thread that forks it.
     for (const ThreadSpec& ts : m_s.threads)
       for (const OpSpec& o : ts.ops)
-        if (o.op == "fork") m_fork_parent[o.name.empty() ? ts.mm + ".child" : o.name] = ts.mm;
+        if (o.id == Op::fork) m_fork_parent[o.name.empty() ? ts.mm + ".child" : o.name] = ts.mm;
     // shmem_zero_setup() makes a shmem file for each MAP_SHARED|MAP_ANONYMOUS mmap. They are
     // made here, in file order, so that a file's id does not depend on which mmap ran first.
     for (const ThreadSpec& ts : m_s.threads)
       for (size_t i = 0; i < ts.ops.size(); ++i) {
         const OpSpec& o = ts.ops[i];
-        if (o.op == "mmap" && o.shared && o.file.empty())
+        if (o.id == Op::mmap && o.shared && o.file.empty())
           m_shmem[&o] = k.create_file("dev/zero (" + ts.name + " op " + std::to_string(i) + ")", o.pages, true);
       }
     for (size_t mi = 0; mi < m_s.mms.size(); ++mi) {

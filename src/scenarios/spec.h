@@ -12,6 +12,7 @@
 #include "kernel/arch.h"
 #include "model/phys_mem.h"
 #include "scenarios/metrics.h"
+#include "scenarios/op_names.h"
 
 namespace tlbsim::scenarios {
 
@@ -86,7 +87,8 @@ struct MmSpec {
 };
 
 struct OpSpec {
-  std::string op;
+  std::string op;        ///< the name as written (messages quote it)
+  std::optional<Op> id;  ///< the op it names; nullopt for a name that is none (validation says so)
   uint64_t addr = 0;
   uint64_t pages = 1;
   uint64_t repeat = 1;  ///< access ops: go over the pages this many times

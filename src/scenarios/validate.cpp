@@ -70,7 +70,7 @@ void check_kernel_half(Ctx& c, const ScenarioSpec& s) {
   std::set<uint64_t> blocks;
   for (const ThreadSpec& t : s.threads)
     for (const OpSpec& o : t.ops)
-      if (o.op == "ioremap_huge" && o.addr % kPmdSize == 0) blocks.insert(o.addr);
+      if (o.id == Op::ioremap_huge && o.addr % kPmdSize == 0) blocks.insert(o.addr);
   auto reachable = [&](uint64_t a) {
     const auto area = areas.upper_bound(a);
     if (area != areas.begin() && a - std::prev(area)->first < std::prev(area)->second->pages * kPageSize) return true;
@@ -85,7 +85,7 @@ void check_kernel_half(Ctx& c, const ScenarioSpec& s) {
       const bool kernel_op = info->needs & kKernelAddr;
       if (!kernel_op && !(t.kind == ThreadKind::Device && is_kernel_half(o.addr))) continue;
       any = true;
-      if (o.op == "vfree") {
+      if (o.id == Op::vfree) {
         auto it = std::find_if(s.vmalloc.begin(), s.vmalloc.end(), [&](const VmallocSpec& v) { return v.addr == o.addr; });
         if (it == s.vmalloc.end())
           c.error(o.pointer + "/addr", "vfree frees a vmalloc area: expected the address of one in \"vmalloc\", got " + hex(o.addr));
@@ -96,7 +96,7 @@ void check_kernel_half(Ctx& c, const ScenarioSpec& s) {
         freed_here.insert(o.addr);
         continue;
       }
-      if (o.op == "ioremap_huge") {
+      if (o.id == Op::ioremap_huge) {
         if (o.addr % kPmdSize || o.addr < kVmallocStart || o.addr >= kVmallocEnd) {
           c.error(o.pointer + "/addr", "expected a 2 MiB-aligned address in vmalloc space" + where + ", got " + hex(o.addr));
           continue;
@@ -127,12 +127,12 @@ void check_kernel_half(Ctx& c, const ScenarioSpec& s) {
   for (const ThreadSpec& t : s.threads) {
     std::string mine;
     for (const OpSpec& o : t.ops) {
-      if (o.op == "kernel_pgtable_work" && t.kind == ThreadKind::Kernel) {
+      if (o.id == Op::kernel_pgtable_work && t.kind == ThreadKind::Kernel) {
         if (!worker.empty())
           c.error(o.pointer, "one kernel_pgtable_work op frees every queued table (first at " + worker + ")");
         else
           worker = mine = o.pointer;
-      } else if (o.op == "ioremap_huge" && !mine.empty()) {
+      } else if (o.id == Op::ioremap_huge && !mine.empty()) {
         c.error(o.pointer, "ioremap_huge after this thread's kernel_pgtable_work (" + mine +
                                ") would never run: the worker waits for every ioremap op to finish; put it in a thread of its own");
       }
@@ -186,7 +186,7 @@ void check_brk(Ctx& c, const OpSpec& o, const MmSpec* root) {
 
 /// The heap a brk op may grow: [start_brk, addr) of the mm's set-up break.
 bool brk_grows(const OpSpec& o, const MmSpec& root) {
-  return o.op == "brk" && root.has_brk && o.addr % kPageSize == 0 && o.addr < kTaskSize && o.addr > root.start_brk;
+  return o.id == Op::brk && root.has_brk && o.addr % kPageSize == 0 && o.addr < kTaskSize && o.addr > root.start_brk;
 }
 
 /// "; expected one of a, b, c": the tail of every "unknown ..." message of this file.
@@ -311,7 +311,7 @@ class Forks {
     // Every fork's child, registered before the threads that may run in it.
     for (const ThreadSpec& t : s.threads)
       for (const OpSpec& o : t.ops)
-        if (o.op == "fork" && find_op(o.op)->kind == t.kind) {
+        if (o.id == Op::fork && find_op(o.op)->kind == t.kind) {
           check_child_name(c, t, o, mm_names);
           if (!t.mm.empty()) m_parent.emplace(o.has("name") ? o.name : t.mm + ".child", t.mm);
         }
@@ -358,12 +358,12 @@ std::map<const MmSpec*, VmaLayout> op_reach(const ScenarioSpec& s, const Forks& 
     if (t.kind != ThreadKind::Cpu) continue;
     const MmSpec* root = nullptr;
     for (const OpSpec& o : t.ops)
-      if (o.op == "mmap" && o.addr % kPageSize == 0 && o.addr < kTaskSize && o.pages <= (kTaskSize - o.addr) / kPageSize &&
+      if (o.id == Op::mmap && o.addr % kPageSize == 0 && o.addr < kTaskSize && o.pages <= (kTaskSize - o.addr) / kPageSize &&
           (root || (root = forks.root_of(t.mm))))
         mapped_by_ops[root].push_back(VmaSpec{.start = o.addr, .pages = o.pages});
-      else if (o.op == "brk" && (root || (root = forks.root_of(t.mm))) && brk_grows(o, *root))
+      else if (o.id == Op::brk && (root || (root = forks.root_of(t.mm))) && brk_grows(o, *root))
         mapped_by_ops[root].push_back(VmaSpec{.start = root->start_brk, .pages = (o.addr - root->start_brk) / kPageSize});
-      else if (o.op == "mremap" && o.new_addr % kPageSize == 0 && o.new_addr < kTaskSize &&
+      else if (o.id == Op::mremap && o.new_addr % kPageSize == 0 && o.new_addr < kTaskSize &&
                o.pages <= (kTaskSize - o.new_addr) / kPageSize && (root || (root = forks.root_of(t.mm))))
         mapped_by_ops[root].push_back(VmaSpec{.start = o.new_addr, .pages = o.pages});
   }
@@ -427,7 +427,7 @@ void check_op(Ctx& c, const ThreadSpec& t, const OpSpec& o, const MmSpec* mm, co
   if (!info) {
     std::vector<std::string> names;
     for (const auto& op : ops())
-      if (op.kind == t.kind) names.emplace_back(op.name);
+      if (op.kind == t.kind) names.emplace_back(op.name());
     c.error(o.pointer + "/op", "unknown op " + in_quotes(o.op) + " for a " + kind_name(t.kind) + " thread" + expected_one_of(names));
     return;
   }
@@ -436,11 +436,11 @@ void check_op(Ctx& c, const ThreadSpec& t, const OpSpec& o, const MmSpec* mm, co
             "op " + in_quotes(o.op) + " runs on a " + kind_name(info->kind) + " thread, not a " + kind_name(t.kind) + " thread");
     return;
   }
-  if (o.op == "mmap") check_mmap(c, o, x.names.files);
-  if (o.op == "brk") check_brk(c, o, mm);
-  if (o.op == "khugepaged_collapse" && o.addr % kPmdSize)
+  if (o.id == Op::mmap) check_mmap(c, o, x.names.files);
+  if (o.id == Op::brk) check_brk(c, o, mm);
+  if (o.id == Op::khugepaged_collapse && o.addr % kPmdSize)
     c.error(o.pointer + "/addr", "khugepaged collapses a huge page's worth: expected an address on a 2 MiB boundary, got " + hex(o.addr));
-  if (o.op == "ksm_merge" && o.pages < 2)
+  if (o.id == Op::ksm_merge && o.pages < 2)
     c.error(o.pointer + "/pages", "ksm_merge merges the pages of a range into its first: expected 2 pages or more");
   const MmSpec* target = mm;
   unsigned needs = info->needs;
@@ -515,7 +515,7 @@ void validate_scenario(Ctx& c, const ScenarioSpec& s) {
   // A CPU thread's sva_bind op binds its device to the thread's mm during the run.
   for (const ThreadSpec& t : s.threads)
     for (const OpSpec& o : t.ops)
-      if (t.kind == ThreadKind::Cpu && o.op == "sva_bind" && !o.device.empty()) bound[t.mm].insert(o.device);
+      if (t.kind == ThreadKind::Cpu && o.id == Op::sva_bind && !o.device.empty()) bound[t.mm].insert(o.device);
   const Forks forks(c, s, names);
   const std::map<const MmSpec*, VmaLayout> reach = op_reach(s, forks);
   const ThreadCtx x{.s = s, .names = names, .bound = bound, .forks = forks, .reach = reach};
@@ -563,7 +563,7 @@ void check_counts(Ctx& c, const ScenarioSpec& s) {
   }
   for (const ThreadSpec& t : s.threads)
     for (const OpSpec& op : t.ops)
-      if (op.op == "fork" && ++mms > kMaxMms) {
+      if (op.id == Op::fork && ++mms > kMaxMms) {
         c.error(op.pointer, "a scenario has at most " + std::to_string(kMaxMms) + " mms, forks' children included");
         return;
       }

@@ -146,8 +146,8 @@ TEST_CASE("scenario generator: deterministic, loadable, and covers every op and 
   }
   CHECK(rejected * 20 < kSeeds);
   for (const OpInfo& o : scenarios::ops()) {
-    INFO(o.name);
-    CHECK(ops[std::string(o.name)] >= 50);
+    INFO(o.name());
+    CHECK(ops[std::string(o.name())] >= 50);
   }
   for (const auto& d : kernel::decodings()) {
     INFO(d.name);

@@ -463,8 +463,8 @@ TEST_CASE("docs/scenario.schema.json names the ops, decodings, policies, metrics
   std::map<ThreadKind, std::set<std::string>> by_kind;
   std::set<std::string> short_ops;
   for (const OpInfo& o : ops()) {
-    by_kind[o.kind].insert(std::string(o.name));
-    if (o.needs == 0) short_ops.insert(std::string(o.name));
+    by_kind[o.kind].insert(std::string(o.name()));
+    if (o.needs == 0) short_ops.insert(std::string(o.name()));
   }
   CHECK(json_strings(defs.at("cpuOpName").at("enum")) == by_kind[ThreadKind::Cpu]);
   CHECK(json_strings(defs.at("deviceOpName").at("enum")) == by_kind[ThreadKind::Device]);
@@ -483,7 +483,7 @@ TEST_CASE("docs/scenario.schema.json names the ops, decodings, policies, metrics
     rules.insert(name);
     std::set<std::string> want;
     for (const OpInfo& o : ops())
-      if (o.needs & flag_of.at(name)) want.insert(std::string(o.name));
+      if (o.needs & flag_of.at(name)) want.insert(std::string(o.name()));
     INFO(name);
     CHECK(json_strings(rule.at("if").at("properties").at("op").at("enum")) == want);
   }
@@ -536,7 +536,7 @@ TEST_CASE("docs/scenario-format.md lists every op with its thread kind", "[scena
   for (auto it = std::sregex_iterator(section.begin(), section.end(), row); it != std::sregex_iterator(); ++it)
     documented.insert((*it)[1].str() + " " + (*it)[2].str());
   for (const OpInfo& o : ops())
-    code.insert(std::string(o.name) + " " + (o.kind == ThreadKind::Cpu ? "cpu" : o.kind == ThreadKind::Device ? "device" : "kernel"));
+    code.insert(std::string(o.name()) + " " + (o.kind == ThreadKind::Cpu ? "cpu" : o.kind == ThreadKind::Device ? "device" : "kernel"));
   INFO("the op table in docs/scenario-format.md is out of step with src/scenarios/ops.cpp");
   CHECK(documented == code);
 }

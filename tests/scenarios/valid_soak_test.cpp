@@ -102,8 +102,8 @@ TEST_CASE("valid scenario generator: deterministic, every scenario loads, and co
   }
   CHECK(rejected * 100 <= kSeeds);
   for (const scenarios::OpInfo& o : scenarios::ops()) {
-    INFO(o.name);
-    CHECK(ops[std::string(o.name)] >= 100);
+    INFO(o.name());
+    CHECK(ops[std::string(o.name())] >= 100);
   }
   for (const auto& d : kernel::decodings()) {
     INFO(d.name);

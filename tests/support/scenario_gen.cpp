@@ -52,7 +52,7 @@ class Gen {
     };
     std::vector<Plan> plan;
     const unsigned nthreads = 2 + (pick(3) == 0 ? 1 : 0);
-    plan.push_back({primary.kind, {std::string(primary.name)}});
+    plan.push_back({primary.kind, {std::string(primary.name())}});
     if (pick(3) == 0) {
       const std::string other = op_of_kind(primary.kind);
       if (pick(2))
@@ -65,7 +65,7 @@ class Gen {
       // device's caches against a kernel path); the rest are any op.
       const bool dma = primary.kind != ThreadKind::Device && pick(2);
       const scenarios::OpInfo& o = dma ? *scenarios::find_op(pick(2) ? "dma_read" : "dma_write") : all[pick(all.size())];
-      Plan p{o.kind, {std::string(o.name)}};
+      Plan p{o.kind, {std::string(o.name())}};
       if (nthreads == 2 && pick(4) == 0) p.ops.push_back(op_of_kind(o.kind));
       plan.push_back(p);
     }
@@ -264,7 +264,7 @@ class Gen {
   std::string op_of_kind(ThreadKind k) {
     std::vector<std::string> names;
     for (const auto& o : scenarios::ops())
-      if (o.kind == k) names.push_back(std::string(o.name));
+      if (o.kind == k) names.push_back(std::string(o.name()));
     return names[pick(names.size())];
   }
 

@@ -86,10 +86,10 @@ class Gen {
     // A bound on a run that livelocks; far above what any generated scenario needs otherwise.
     s["max_steps"] = 200000;
 
-    make_files(primary.name == "khugepaged_retract" || pick(5) == 0);
+    make_files(primary.id == scenarios::Op::khugepaged_retract || pick(5) == 0);
     make_mms();
     // The kernel half (x86 only): vmalloc areas in the first 2 MiB blocks of vmalloc space.
-    if (!m_arm && (primary.name == "vfree" || primary.name == "ioremap_huge" || pick(4) == 0)) {
+    if (!m_arm && (primary.id == scenarios::Op::vfree || primary.id == scenarios::Op::ioremap_huge || pick(4) == 0)) {
       Json areas = Json::array();
       const unsigned n = 1 + static_cast<unsigned>(pick(3));
       for (unsigned i = 0; i < n; ++i) {
@@ -311,7 +311,7 @@ class Gen {
   std::string op_of_kind(ThreadKind k) {
     std::vector<std::string> names;
     for (const auto& o : scenarios::ops())
-      if (o.kind == k) names.push_back(std::string(o.name));
+      if (o.kind == k) names.push_back(std::string(o.name()));
     return names[pick(names.size())];
   }
 
@@ -353,7 +353,7 @@ class Gen {
       std::vector<std::string> names;
       const unsigned nops = 1 + static_cast<unsigned>(pick(4));
       for (unsigned o = 0; o < nops; ++o) names.push_back(op_of_kind(kind));
-      if (i == 0) names[pick(names.size())] = std::string(primary.name);
+      if (i == 0) names[pick(names.size())] = std::string(primary.name());
       // The worker returns only once every ioremap has run, so it is its thread's last op (the
       // loader refuses an ioremap after it in the same thread).
       std::stable_partition(names.begin(), names.end(), [](const std::string& op) { return op != "kernel_pgtable_work"; });
