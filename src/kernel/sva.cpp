@@ -86,13 +86,21 @@ const DecodingInfo& info_of(SvaDecoding decoding) {
 }
 }  // namespace
 
-const DecodingInfo* resolve_decoding(std::string_view name, const Policy& policy) {
-  if (const DecodingInfo* d = find_decoding(name)) return d;
-  if (const DriverInfo* f = find_driver(name)) return &info_of(policy.decodings.of(f->driver));
-  return nullptr;
+std::optional<DecodingChoice> find_decoding_choice(std::string_view name) {
+  if (const DecodingInfo* d = find_decoding(name)) return d->decoding;
+  if (const DriverInfo* f = find_driver(name)) return f->driver;
+  return std::nullopt;
 }
 
-const DecodingInfo* any_decoding(std::string_view name) { return resolve_decoding(name, policies().front()); }
+const DecodingInfo& resolve_decoding(DecodingChoice choice, const Policy& policy) {
+  if (const SvaDriver* family = std::get_if<SvaDriver>(&choice)) return info_of(policy.decodings.of(*family));
+  return info_of(std::get<SvaDecoding>(choice));
+}
+
+const DecodingInfo* resolve_decoding(std::string_view name, const Policy& policy) {
+  const std::optional<DecodingChoice> c = find_decoding_choice(name);
+  return c ? &resolve_decoding(*c, policy) : nullptr;
+}
 
 Task<> sva_invalidate(iommu::Iommu& io, SvaDecoding decoding, Pasid p, VaRange range) {
   switch (driver_of(decoding)) {

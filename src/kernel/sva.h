@@ -6,6 +6,7 @@
 /// the driver's decoding (primer section 9), selectable per IOMMU.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,12 +39,15 @@ struct DriverInfo {
 };
 const std::vector<DriverInfo>& drivers();
 const DriverInfo* find_driver(std::string_view name);
-/// The decoding a device's `decoding` string means under `policy`: the pinned decoding of that
-/// name, or the policy's decoding for the driver family of that name; nullptr if neither.
+/// What a device's `decoding` string names: a pinned decoding, or a driver family; nullopt if
+/// neither.
+std::optional<DecodingChoice> find_decoding_choice(std::string_view name);
+/// The decoding `choice` stands for under `policy`: the pinned one, or the policy's decoding for
+/// the driver family.
+const DecodingInfo& resolve_decoding(DecodingChoice choice, const Policy& policy);
+/// The decoding a device's `decoding` string means under `policy` (find_decoding_choice(), then
+/// the above); nullptr if the name is neither.
 const DecodingInfo* resolve_decoding(std::string_view name, const Policy& policy);
-/// Any decoding `name` can mean (a pinned one, or a family's under `old`): for checks that do
-/// not depend on the release, such as the arch a driver needs.
-const DecodingInfo* any_decoding(std::string_view name);
 
 /// Issue the commands `decoding` issues for invalidate(start, end) of `pasid` on `iommu`.
 Task<> sva_invalidate(iommu::Iommu& iommu, SvaDecoding decoding, Pasid pasid, VaRange range);

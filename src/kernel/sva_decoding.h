@@ -6,6 +6,7 @@
 /// driver family, the decoding its release ships, so a device written as `"decoding": "intel"`
 /// follows the policy (kernel/policy.h).
 #include <cstdint>
+#include <variant>
 
 namespace tlbsim::kernel {
 
@@ -30,6 +31,12 @@ enum class SvaDecoding : uint8_t {
 enum class SvaDriver : uint8_t { Amd, Intel, SmmuV3 };
 
 /// The decoding each driver family has in one kernel release.
+/// What a device's `decoding` key names: one pinned decoding, or a driver family whose decoding
+/// is the release the policy stands for (so one scenario runs each release's decoding under its
+/// policy). The loader finds it from the name; the runner resolves it under the run's policy
+/// (resolve_decoding(), kernel/sva.h).
+using DecodingChoice = std::variant<SvaDecoding, SvaDriver>;
+
 struct ReleaseDecodings {
   SvaDecoding amd = SvaDecoding::AmdV2;
   SvaDecoding intel = SvaDecoding::IntelSvm;

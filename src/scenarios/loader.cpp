@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernel/sva.h"
 #include "model/outcome.h"
 #include "model/phys_mem.h"
 #include "model/saturating.h"
@@ -155,6 +156,7 @@ DeviceSpec read_device(const json& j, const std::string& ptr, std::vector<Diagno
   ObjReader r(j, ptr, d);
   r.name("name", s.name, true);
   r.str("decoding", s.decoding);
+  s.decoding_choice = kernel::find_decoding_choice(s.decoding);
   r.boolean("ats", s.ats);
   r.uint("atc_entries", s.atc_entries, 1, 1u << 16);
   r.uint("iotlb_entries", s.iotlb_entries, 1, 1u << 16);

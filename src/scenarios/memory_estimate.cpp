@@ -103,11 +103,15 @@ bool removes_present_pages(const OpSpec& op) {
 
 /// A device's decoding (or driver family, which may resolve to any of its decodings) may send
 /// one IOTLB command per page of a range.
-bool may_tlbi_per_page(const std::string& decoding) {
-  if (const kernel::DecodingInfo* d = kernel::find_decoding(decoding)) return d->tlbi_per_page;
-  if (const kernel::DriverInfo* f = kernel::find_driver(decoding))
+bool may_tlbi_per_page(const DeviceSpec& dev) {
+  if (!dev.decoding_choice) return false;
+  if (const auto* family = std::get_if<kernel::SvaDriver>(&*dev.decoding_choice)) {
     for (const kernel::DecodingInfo& d : kernel::decodings())
-      if (d.driver == f->driver && d.tlbi_per_page) return true;
+      if (d.driver == *family && d.tlbi_per_page) return true;
+    return false;
+  }
+  for (const kernel::DecodingInfo& d : kernel::decodings())
+    if (d.decoding == std::get<kernel::SvaDecoding>(*dev.decoding_choice)) return d.tlbi_per_page;
   return false;
 }
 
@@ -170,8 +174,7 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s, const EstimateOptions& opt
   for (const DeviceSpec& d : s.devices) device_by_name[d.name] = &d;
   auto bind = [&](const std::string& mm, const std::string& device) {
     ++mm_devices[mm];
-    if (auto d = device_by_name.find(device); d != device_by_name.end() && may_tlbi_per_page(d->second->decoding))
-      ++mm_per_page_devices[mm];
+    if (auto d = device_by_name.find(device); d != device_by_name.end() && may_tlbi_per_page(*d->second)) ++mm_per_page_devices[mm];
   };
   for (const MmSpec& mm : s.mms)
     for (const std::string& d : mm.bind) bind(mm.name, d);

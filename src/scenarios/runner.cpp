@@ -175,7 +175,7 @@ class Runner {
     kernel::Kernel& k = *m_k;
     for (size_t i = 0; i < m_s.devices.size(); ++i) {
       const DeviceSpec& d = m_s.devices[i];
-      const kernel::DecodingInfo* di = kernel::resolve_decoding(d.decoding, k.policy());
+      const kernel::DecodingInfo* di = &kernel::resolve_decoding(d.decoding_choice.value(), k.policy());
       iommu::IommuConfig ic;
       ic.kind = di->kind();
       ic.iotlb = cache_shape(d.iotlb_entries);

@@ -10,6 +10,7 @@
 
 #include "iommu/cost_model.h"
 #include "kernel/arch.h"
+#include "kernel/sva_decoding.h"
 #include "model/phys_mem.h"
 #include "scenarios/metrics.h"
 #include "scenarios/op_names.h"
@@ -18,7 +19,10 @@ namespace tlbsim::scenarios {
 
 struct DeviceSpec {
   std::string name;
-  std::string decoding = "amd-v2";
+  std::string decoding = "amd-v2";  ///< the name as written (messages quote it)
+  /// What it names, set by the loader from the name; nullopt for a name that is neither a
+  /// decoding nor a driver family (validation says so).
+  std::optional<kernel::DecodingChoice> decoding_choice;
   bool ats = true;
   uint32_t atc_entries = 64;
   uint32_t iotlb_entries = 128;

@@ -216,15 +216,14 @@ void check_devices(Ctx& c, const ScenarioSpec& s) {
   for (const DeviceSpec& d : s.devices) {
     // A driver family ("intel") means a different decoding under each policy, all of one IOMMU
     // kind: the checks below hold for every release.
-    const kernel::DecodingInfo* di = kernel::any_decoding(d.decoding);
-    if (!di) {
+    if (!d.decoding_choice) {
       std::vector<std::string> names;
       for (const auto& x : kernel::drivers()) names.emplace_back(x.name);
       for (const auto& x : kernel::decodings()) names.emplace_back(x.name);
       c.error(d.pointer + "/decoding", "unknown driver decoding " + in_quotes(d.decoding) + expected_one_of(names));
       continue;
     }
-    const bool smmu = di->kind() == iommu::IommuKind::SmmuV3;
+    const bool smmu = kernel::resolve_decoding(*d.decoding_choice, kernel::policies().front()).kind() == iommu::IommuKind::SmmuV3;
     if (smmu && s.arch != kernel::Arch::Arm64)
       c.error(d.pointer + "/decoding", "decoding " + in_quotes(d.decoding) + " is an Arm SMMU: expected \"arch\": \"arm64\"");
     if (!smmu && s.arch == kernel::Arch::Arm64)

@@ -178,6 +178,25 @@ TEST_CASE("every release policy maps each driver family to a decoding of that fa
   CHECK(resolve_decoding("no-such", *find_policy("old")) == nullptr);
 }
 
+TEST_CASE("a device's decoding name is a pinned decoding or a driver family, found once and resolved per policy", "[kernel][sva][policy]") {
+  for (const DecodingInfo& d : decodings()) {
+    INFO(d.name);
+    const auto c = find_decoding_choice(d.name);
+    REQUIRE(c);
+    CHECK(std::get<SvaDecoding>(*c) == d.decoding);
+    for (const Policy& p : policies()) CHECK(resolve_decoding(*c, p).decoding == d.decoding);  // pinned: every policy
+  }
+  for (const DriverInfo& f : drivers()) {
+    INFO(f.name);
+    const auto c = find_decoding_choice(f.name);
+    REQUIRE(c);
+    CHECK(std::get<SvaDriver>(*c) == f.driver);
+    for (const Policy& p : policies()) CHECK(&resolve_decoding(*c, p) == resolve_decoding(f.name, p));
+  }
+  CHECK_FALSE(find_decoding_choice("no-such"));
+  CHECK_FALSE(find_decoding_choice(""));
+}
+
 TEST_CASE("x86 flush_tlb_mm_range() notifies (0,-1) for a full flush up to v6.14 and the caller's range from 4a02ed8e1cc3",
           "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "fixed", "v6.15");

@@ -715,3 +715,20 @@ TEST_CASE("cmds_complete_in_order and pasid_table_cached are device booleans, re
   CHECK(has(ds, pos_of(bad, "\"no\""), "/scenarios/0/devices/0/" + key, "expected true or false"));
   CHECK(ds.size() == 1);
 }
+
+TEST_CASE("the loader gives each device what its decoding names, the default included", "[scenarios][loader]") {
+  const nlohmann::json doc = {
+      {"scenarios",
+       {{{"name", "devices"},
+         {"source", "tests/scenarios/loader_test.cpp"},
+         {"cpus", 1},
+         {"devices", {{{"name", "a"}}, {{"name", "b"}, {"decoding", "intel"}}, {{"name", "c"}, {"decoding", "intel-6.17"}}}},
+         {"mms", {{{"name", "p"}, {"bind", {"a", "b", "c"}}, {"vmas", {{{"start", "0x400000"}, {"pages", 1}}}}}}},
+         {"threads", {{{"name", "t"}, {"cpu", 0}, {"mm", "p"}, {"ops", {"exit"}}}}}}}}};
+  const auto file = parse_scenario_text(doc.dump(), "devices.json");
+  const auto& devices = file.scenarios.at(0).devices;
+  REQUIRE(devices.size() == 3);
+  CHECK(devices[0].decoding_choice == tlbsim::kernel::DecodingChoice{tlbsim::kernel::SvaDecoding::AmdV2});
+  CHECK(devices[1].decoding_choice == tlbsim::kernel::DecodingChoice{tlbsim::kernel::SvaDriver::Intel});
+  CHECK(devices[2].decoding_choice == tlbsim::kernel::DecodingChoice{tlbsim::kernel::SvaDecoding::Intel617});
+}
