@@ -42,7 +42,8 @@ inline constexpr uint64_t kVmallocEnd = 0xffffe90000000000;
 /// The kernel half of an address space: x86 maps it into every mm's PGD (pgd_ctor()).
 constexpr bool is_kernel_half(uint64_t va) { return va >= kPageOffset; }
 
-/// A user virtual address (or an SVA IOVA, which is the same thing under a PASID).
+/// A virtual address: a user one (or an SVA IOVA, which is the same thing under a PASID), or one
+/// in the kernel half (vmalloc and ioremap space, kernel/vmalloc.h).
 class Vaddr : public StrongId<struct VaddrTag, uint64_t> {
  public:
   using StrongId::StrongId;
