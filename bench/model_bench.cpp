@@ -293,10 +293,10 @@ void BM_IommuPageInvalidate(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations() * n));
 }
 
-// (e) Model state per mapped page after mapping N pages (frames + table bodies, as
-// PhysMem::state_bytes() counts them; per-frame content versions excluded). bytes_per_page is
+// (e) Model state per mapped page after mapping N pages (frame metadata, content versions, table
+// bodies and their chunks of entries, as PhysMem::state_bytes() counts them). bytes_per_page is
 // what state_bytes() reports (vector capacity included); live_bytes_per_page counts only
-// frames and tables in use, to show how much is allocator slack.
+// frames and the table chunks in use, to show how much is allocator slack.
 void BM_StateBytes(benchmark::State& state) {
   const uint64_t n = uint64_t(state.range(0));
   double bytes = 0, live = 0, frames = 0, tables = 0;
@@ -304,8 +304,9 @@ void BM_StateBytes(benchmark::State& state) {
     Machine m;
     m.map(n);
     bytes = double(m.mem.state_bytes() + sizeof(PageTable));
-    frames = double(m.mem.frames_total() * sizeof(Frame));
-    tables = double(m.mem.tables_in_use() * sizeof(PhysMem::TableBody));
+    frames = double(m.mem.frames_total() * (sizeof(Frame) + sizeof(uint32_t)));
+    tables = double(m.mem.tables_in_use() * sizeof(PhysMem::TableBody) +
+                    (m.mem.table_chunks() - m.mem.free_table_chunks()) * sizeof(TableChunkPool::Chunk));
     live = frames + tables + double(sizeof(PageTable));
     benchmark::DoNotOptimize(bytes);
   }

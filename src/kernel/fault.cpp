@@ -84,7 +84,7 @@ Task<FaultResult> do_swap_page(Kernel& k, AddressSpace& mm, Vma vma, uint64_t pa
     if (s.count > 1) {
       s.cache = pfn;  // add_to_swap_cache(), with the cache's reference
       k.swap().set(slot, s);
-      k.mem().frame_mut(pfn).swap_cache = slot + 1;
+      k.mem().set_swap_cache(pfn, slot);
       get_page(k, pfn);
     }
   }

@@ -70,7 +70,7 @@ Task<> try_to_unmap_one(Kernel& k, TlbBatch& tlb_ubc, Pfn page, RmapTarget t, ui
 void keep_locked(Kernel& k, Pfn page, bool anon, uint64_t slot) {
   unlock_page(k, page);
   putback_lru_page(k, page, "putback_lru_page");
-  if (anon && k.swap().slot(slot).count == 0 && k.mem().frame(page).swap_cache) delete_from_swap_cache(k, page, "try_to_free_swap");
+  if (anon && k.swap().slot(slot).count == 0 && k.mem().frame(page).swapcache) delete_from_swap_cache(k, page, "try_to_free_swap");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "kernel/swap.h"
 
+#include <optional>
 #include <string>
 
 #include "kernel/page.h"
@@ -10,7 +11,7 @@ namespace tlbsim::kernel {
 
 uint64_t add_to_swap(Kernel& k, Pfn page) {
   Frame& f = k.mem().frame_mut(page);
-  if (f.swap_cache) return f.swap_cache - 1;
+  if (const std::optional<uint64_t> cached = k.mem().swap_cache(page)) return *cached;
   // A swap PTE holds 40 bits of offset (Pte::swp_offset()).
   constexpr uint64_t kSlots = uint64_t{1} << 40;
   uint64_t slot = ((uint64_t{f.owner} << 24) | (f.aux & 0xffffffu)) & (kSlots - 1);
@@ -18,19 +19,19 @@ uint64_t add_to_swap(Kernel& k, Pfn page) {
   SwapSlot s;
   s.cache = page;
   k.swap().set(slot, s);
-  f.swap_cache = slot + 1;
+  k.mem().set_swap_cache(page, slot);
   get_page(k, page);  // the swap cache's reference
   return slot;
 }
 
 void delete_from_swap_cache(Kernel& k, Pfn page, const char* func) {
-  Frame& f = k.mem().frame_mut(page);
-  TLBSIM_CHECK(f.swap_cache, "delete_from_swap_cache: pfn " << page.value() << " is in no swap cache");
-  const uint64_t slot = f.swap_cache - 1;
+  const std::optional<uint64_t> cached = k.mem().swap_cache(page);
+  TLBSIM_CHECK(cached, "delete_from_swap_cache: pfn " << page.value() << " is in no swap cache");
+  const uint64_t slot = *cached;
   SwapSlot s = k.swap().slot(slot);
   s.cache = kNoPfn;
   k.swap().set(slot, s);
-  f.swap_cache = 0;
+  k.mem().clear_swap_cache(page);
   put_page(k, page, func);
 }
 
@@ -50,8 +51,8 @@ void swap_free(Kernel& k, uint64_t slot, const char* func) {
 
 void free_swap_cache(Kernel& k, Pfn page) {
   const Frame& f = k.mem().frame(page);
-  if (!f.swap_cache || f.isolated || f.mapcount) return;
-  if (k.swap().slot(f.swap_cache - 1).count == 0) delete_from_swap_cache(k, page, "free_swap_cache");
+  if (!f.swapcache || f.isolated || f.mapcount) return;
+  if (k.swap().slot(*k.mem().swap_cache(page)).count == 0) delete_from_swap_cache(k, page, "free_swap_cache");
 }
 
 void swap_writepage(Kernel& k, Pfn page, uint64_t slot) {

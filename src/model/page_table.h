@@ -3,6 +3,7 @@
 /// A 4-level x86-64-style page table (PGD, PUD, PMD, PTE; 512 entries each) whose table pages
 /// are frames in PhysMem. This is the kernel's software view (pgd_offset .. pte_offset_map):
 /// stores emit PteStore events; hardware walkers live in walker.h.
+#include <algorithm>
 #include <cstdint>
 
 #include "model/phys_mem.h"
@@ -66,14 +67,14 @@ class PageTable {
   /// PTL, as the kernel keeps the pointer pte_offset_map_lock() returned.
   struct PteMap {
     Pfn table = kNoPfn;
-    uint64_t* entries = nullptr;
+    TableBody* body = nullptr;
     /// The table frame's generation, and PhysMem::table_frees() when it was last seen live.
     uint32_t gen = 0;
     mutable uint64_t live_at = 0;
     PteRef ref(uint64_t va) const { return PteRef{table, static_cast<uint16_t>(table_index(va, 1)), 1}; }
   };
   PteMap map(Pfn pte_table) {
-    return PteMap{pte_table, m_mem.table_slots(pte_table), m_mem.frame(pte_table).generation, m_mem.table_frees()};
+    return PteMap{pte_table, m_mem.table_body(pte_table), m_mem.frame(pte_table).generation, m_mem.table_frees()};
   }
   /// The saved pointer outlives nothing: a table freed while mapped (a missing PTL or a
   /// use after free_pte_range()) would otherwise read or corrupt a recycled table body. A table
@@ -82,12 +83,12 @@ class PageTable {
   Pte get(const PteMap& m, uint64_t va) const {
     if (m.live_at != m_mem.table_frees()) recheck_live(m);
     touch::table_slot(false, m.table, table_index(va, 1));
-    return Pte{m.entries[table_index(va, 1)]};
+    return Pte{(*m.body)[table_index(va, 1)]};
   }
   Pte set(const PteMap& m, uint64_t va, Pte v, const char* func) {
     if (m.live_at != m_mem.table_frees()) recheck_live(m);
     touch::table_slot(true, m.table, table_index(va, 1));
-    return store(m.entries[table_index(va, 1)], m.ref(va), Vaddr{va}, v, func);
+    return store(m_mem.body_slot(*m.body, table_index(va, 1)), m.ref(va), Vaddr{va}, v, func);
   }
 
   /// The first address in [va, end) whose entry is not pte_none(), or `end`: the kernel's
@@ -95,7 +96,17 @@ class PageTable {
   uint64_t skip_none(const PteMap& m, uint64_t va, uint64_t end) const {
     if (m.live_at != m_mem.table_frees()) recheck_live(m);
     const uint64_t from = va;
-    while (va < end && m.entries[table_index(va, 1)] == 0) va += kPageSize;
+    constexpr uint64_t kChunkSpan = uint64_t{TableBody::kChunkEntries} << kPageShift;
+    while (va < end) {
+      const unsigned i = table_index(va, 1);
+      const uint64_t* chunk = m.body->chunk(i / TableBody::kChunkEntries);
+      if (!chunk) {
+        va = std::min((va | (kChunkSpan - 1)) + 1, end);  // a chunk never stored to: 64 none entries
+        continue;
+      }
+      if (chunk[i % TableBody::kChunkEntries] != 0) break;
+      va += kPageSize;
+    }
     // The empty slots scanned and the one that stopped the scan were read.
     if (touch::recording() && from < end)
       touch::record(Touch::Obj::Table, false, m.table.value(), table_index(from, 1),

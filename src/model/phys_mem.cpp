@@ -19,6 +19,7 @@ void grow(V& v, size_t min_step) {
 }  // namespace
 
 Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint64_t index, const char* func) {
+  sample_state();
   uint32_t n;
   if (!m_free.empty()) {
     if (m_cfg.reuse == ReuseOrder::Lifo) {
@@ -53,12 +54,16 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint64_t index, const char* f
       body = static_cast<uint32_t>(m_bodies.size());
       m_bodies.emplace_back();
     }
-    m_bodies[body].fill(0);  // pte_alloc_one() returns a zeroed page
+    m_chunks.clear(m_bodies[body]);  // pte_alloc_one() returns a zeroed page
     f.aux = body;
     ++m_tables_in_use;
   } else {
-    if (had_body) m_free_bodies.push_back(static_cast<uint32_t>(f.aux));  // the stale table contents are overwritten by data
-    f.aux = index;
+    if (had_body) {  // the stale table contents are overwritten by data
+      m_chunks.clear(m_bodies[f.aux]);
+      m_free_bodies.push_back(static_cast<uint32_t>(f.aux));
+    }
+    TLBSIM_CHECK(index >> kFrameIndexBits == 0, "page index " << index << " is past any 64-bit address");
+    f.aux = index & ((uint64_t{1} << kFrameIndexBits) - 1);
   }
   f.kind = kind;
   f.owner = owner;
@@ -66,7 +71,8 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint64_t index, const char* f
   f.isolated = false;
   f.ksm = false;
   f.locked = false;
-  f.swap_cache = 0;
+  if (f.swapcache) m_swap_private.erase(n);
+  f.swapcache = false;
   f.refcount = 1;
   f.mapcount = 0;
   ++f.generation;
@@ -85,15 +91,22 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint64_t index, const char* f
 Pfn PhysMem::alloc_contig(FrameKind kind, uint32_t owner, uint64_t first_index, uint32_t n, const char* func) {
   TLBSIM_CHECK(kind != FrameKind::Table, "alloc_contig is for data pages, not page tables");
   TLBSIM_CHECK(n > 0, "alloc_contig of zero frames");
+  sample_state();
   TLBSIM_CHECK(m_frames.size() + n <= m_cfg.max_frames, "out of physical memory (" << m_cfg.max_frames << " frames)");
   const auto first = static_cast<uint32_t>(m_frames.size());
   touch::write(Touch::Obj::Allocator, 0);
+  TLBSIM_CHECK((first_index + n) >> kFrameIndexBits == 0, "page index " << first_index + n << " is past any 64-bit address");
   for (uint32_t i = 0; i < n; ++i) {
     touch::frame(true, Pfn{first + i});
     grow(m_frames, 64);
     grow(m_content, 64);
-    m_frames.push_back(
-        Frame{.generation = 1, .owner = owner, .aux = first_index + i, .refcount = 1, .mapcount = 0, .allocated = true, .kind = kind});
+    m_frames.push_back(Frame{.generation = 1,
+                             .owner = owner,
+                             .refcount = 1,
+                             .mapcount = 0,
+                             .aux = (first_index + i) & ((uint64_t{1} << kFrameIndexBits) - 1),
+                             .kind = kind,
+                             .allocated = true});
     m_content.push_back(1);
     ++m_in_use;
     if (m_bus.active()) {
@@ -109,6 +122,7 @@ Pfn PhysMem::alloc_contig(FrameKind kind, uint32_t owner, uint64_t first_index, 
 
 void PhysMem::free(Pfn pfn, const char* func) {
   TLBSIM_CHECK(valid(pfn), "free of invalid pfn " << pfn.value());
+  sample_state();
   touch::write(Touch::Obj::Allocator, 0);
   touch::frame(true, pfn);
   Frame& f = m_frames[pfn.value()];
@@ -142,9 +156,32 @@ const PhysMem::TableBody* PhysMem::walker_view(Pfn pfn) const {
   return &m_bodies[f.aux];
 }
 
+std::optional<uint64_t> PhysMem::swap_cache(Pfn pfn) const {
+  touch::frame(false, pfn);
+  if (!m_frames[pfn.value()].swapcache) return std::nullopt;
+  return m_swap_private.at(pfn.value());
+}
+
+void PhysMem::set_swap_cache(Pfn pfn, uint64_t slot) {
+  touch::frame(true, pfn);
+  sample_state();
+  m_frames[pfn.value()].swapcache = true;
+  m_swap_private[pfn.value()] = slot;
+}
+
+void PhysMem::clear_swap_cache(Pfn pfn) {
+  touch::frame(true, pfn);
+  sample_state();
+  m_frames[pfn.value()].swapcache = false;
+  m_swap_private.erase(pfn.value());
+}
+
 size_t PhysMem::state_bytes() const {
-  return m_frames.capacity() * sizeof(Frame) + m_bodies.size() * sizeof(TableBody) + m_free.size() * sizeof(uint32_t) +
-         m_free_bodies.capacity() * sizeof(uint32_t);
+  // An unordered_map node: the key and value, the next pointer and the cached hash; its bucket.
+  constexpr size_t kSwapNodeBytes = 2 * sizeof(uint64_t) + 2 * sizeof(void*);
+  return m_frames.capacity() * sizeof(Frame) + m_content.capacity() * sizeof(uint32_t) + m_free.size() * sizeof(uint32_t) +
+         m_bodies.size() * sizeof(TableBody) + m_free_bodies.capacity() * sizeof(uint32_t) + m_chunks.bytes() +
+         m_swap_private.size() * kSwapNodeBytes + m_swap_private.bucket_count() * sizeof(void*);
 }
 
 void PhysMem::check_quiescent() const {
@@ -165,7 +202,14 @@ void PhysMem::check_invariants() const {
   for (uint32_t b : m_free_bodies) {
     TLBSIM_CHECK(b < m_bodies.size() && !body_owner[b], "table body " << b << " free twice");
     body_owner[b] = 1;
+    for (unsigned c = 0; c < TableBody::kChunks; ++c)
+      TLBSIM_CHECK(!m_bodies[b].chunk(c), "free table body " << b << " still holds a chunk of entries");
   }
+  // Every chunk made is in exactly one body or free: none lost, so none shared either.
+  size_t chunks_held = m_chunks.free_chunks();
+  for (const TableBody& b : m_bodies)
+    for (unsigned c = 0; c < TableBody::kChunks; ++c) chunks_held += b.chunk(c) != nullptr;
+  TLBSIM_CHECK(chunks_held == m_chunks.chunks(), m_chunks.chunks() << " table-entry chunks made but " << chunks_held << " held");
   for (size_t n = 0; n < m_frames.size(); ++n) {
     const Frame& f = m_frames[n];
     if (f.allocated) {
@@ -176,6 +220,8 @@ void PhysMem::check_invariants() const {
     } else {
       TLBSIM_CHECK(seen_free[n] || f.generation == 0, "pfn " << n << " is neither allocated nor free");
     }
+    TLBSIM_CHECK(f.swapcache == m_swap_private.contains(static_cast<uint32_t>(n)),
+                 "pfn " << n << (f.swapcache ? " is in the swap cache with no slot" : " has a swap slot but is in no swap cache"));
     if (f.kind == FrameKind::Table && f.aux != kNoBody) {
       if (f.allocated) ++tables;
       TLBSIM_CHECK(f.aux < m_bodies.size() && !body_owner[f.aux], "table body of pfn " << n << " shared");

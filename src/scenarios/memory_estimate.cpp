@@ -57,10 +57,12 @@ constexpr uint64_t kBoundedRangePages = 512 + 16;
 /// Setup (populate, remap_pfn_range()) runs outside the scheduler: events, no steps. A
 /// populating write logs about 7 events per page.
 constexpr uint64_t kSetupEventsPerPage = 12;
-/// A frame's metadata and its free-list slot.
-constexpr uint64_t kFrameBytes = sizeof(Frame) + 8;
-/// A page-table page's body, beside its frame.
-constexpr uint64_t kTableBytes = sizeof(PhysMem::TableBody) + 64;
+/// A frame's metadata, its content version, its free-list slot and the frame vector's spare
+/// capacity (it grows by an eighth).
+constexpr uint64_t kFrameBytes = sizeof(Frame) + 2 * sizeof(uint32_t) + sizeof(Frame) / 8;
+/// A page-table page's body, beside its frame, at its largest: every chunk of entries made, each
+/// its own heap block.
+constexpr uint64_t kTableBytes = sizeof(PhysMem::TableBody) + TableBody::kChunks * (sizeof(TableChunkPool::Chunk) + 16) + 64;
 /// A logged event, and a step record with a label too long for the small-string buffer.
 constexpr uint64_t kEventBytes = sizeof(Event);
 constexpr uint64_t kStepBytes = sizeof(StepRecord) + 48;

@@ -163,7 +163,7 @@ class Runner {
     r.cpu_cost = m_k->cpu_counters();
     r.end_time_ns = m_k->bus().now();
     r.frames_peak = m_k->mem().frames_total();
-    r.state_bytes = m_k->mem().state_bytes();
+    r.state_bytes = m_k->mem().peak_state_bytes();
     for (SimThread& t : m_threads) r.threads.push_back(ThreadOutcome{t.spec->name, t.state.done, t.state.next_label, t.state.runnable()});
     return r;
   }

@@ -80,8 +80,9 @@ struct RunResult {
   iommu::CostCounters iommu_cost;
   uint64_t end_time_ns = 0;
   /// The machine's memory at its largest: frames it ever held at once (data pages and page-table
-  /// pages; PhysMem hands out frames in order and reuses freed ones first) and the bytes of their
-  /// metadata and table bodies (PhysMem::state_bytes(); the caches and the logs above excluded).
+  /// pages; PhysMem hands out frames in order and reuses freed ones first) and the most bytes of
+  /// their metadata and table entries at once (PhysMem::peak_state_bytes(); the caches and the
+  /// logs above excluded).
   uint64_t frames_peak = 0;
   uint64_t state_bytes = 0;
 };

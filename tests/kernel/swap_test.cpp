@@ -87,12 +87,13 @@ TEST_CASE("after fork both mms share the slot; the first swap-in puts the page i
   const Pfn page = s.pte().pfn();
   CHECK_FALSE(s.pte().writable());
   CHECK(s.m.k->swap().slot(slot).cache == page);
-  CHECK(s.m.k->mem().frame(page).swap_cache == slot + 1);
+  CHECK(s.m.k->mem().swap_cache(page) == slot);
 
   run(kernel::user_access(*s.m.k, 1, child, Vaddr{kBase}, false));
   CHECK(child.pt().leaf(Vaddr{kBase}).pfn() == page);
   CHECK_FALSE(s.m.k->swap().slot(slot).used());  // the last user: the page left the swap cache
-  CHECK(s.m.k->mem().frame(page).swap_cache == 0);
+  CHECK(s.m.k->mem().swap_cache(page) == std::nullopt);
+  CHECK_FALSE(s.m.k->mem().frame(page).swapcache);
   CHECK(s.m.k->mem().frame(page).mapcount == 2);
   CHECK(s.m.k->mem().frame(page).refcount == 2);
 

@@ -2,6 +2,7 @@
 // PhysMem: alloc_pages()/__free_pages(), generations, reuse order, and what a stale walker sees
 // in a freed page-table page.
 #include <catch2/catch.hpp>
+#include <vector>
 
 #include "model/check.h"
 #include "model/phys_mem.h"
@@ -22,6 +23,13 @@ bool all_zero(const PhysMem::TableBody& b) {
   for (uint64_t v : b)
     if (v) return false;
   return true;
+}
+
+/// Every entry 0 but entry `i`.
+bool all_zero_but(const PhysMem::TableBody& b, unsigned i) {
+  for (unsigned n = 0; n < PhysMem::TableBody::size(); ++n)
+    if (n != i && b[n]) return false;
+  return b[i] != 0;
 }
 
 }  // namespace
@@ -227,9 +235,9 @@ SCENARIO("a freed page-table page keeps its entries until the frame is reused", 
     m.check();
     CHECK(m.mem.is_live_table(t));
     CHECK(m.mem.tables_in_use() == 1);
-    REQUIRE(all_zero(m.mem.table(t)));
-    m.mem.table(t)[0] = 0x1234067;
-    m.mem.table(t)[511] = 0x5678067;
+    REQUIRE(all_zero(m.mem.table_read(t)));
+    m.mem.entry_mut(t, 0) = 0x1234067;
+    m.mem.entry_mut(t, 511) = 0x5678067;
     m.check();
 
     WHEN("the table frame is freed") {
@@ -238,7 +246,7 @@ SCENARIO("a freed page-table page keeps its entries until the frame is reused", 
       THEN("the kernel view is gone but a walker still reads the old entries") {
         CHECK_FALSE(m.mem.is_live_table(t));
         CHECK(m.mem.tables_in_use() == 0);
-        CHECK_THROWS_AS(m.mem.table(t), InvariantViolation);
+        CHECK_THROWS_AS(m.mem.table_read(t), InvariantViolation);
         const PhysMem::TableBody* body = m.mem.walker_view(t);
         REQUIRE(body != nullptr);
         CHECK((*body)[0] == 0x1234067);
@@ -256,7 +264,7 @@ SCENARIO("a freed page-table page keeps its entries until the frame is reused", 
           const PhysMem::TableBody* body = m.mem.walker_view(t);
           REQUIRE(body != nullptr);
           CHECK(all_zero(*body));
-          CHECK(body == &m.mem.table(t));
+          CHECK(body == &m.mem.table_read(t));
         }
       }
 
@@ -289,19 +297,76 @@ TEST_CASE("walker_view of a data frame or an unknown pfn is null", "[model]") {
   CHECK(m.mem.walker_view(d) == nullptr);
   CHECK(m.mem.walker_view(Pfn{999}) == nullptr);
   CHECK(m.mem.walker_view(kNoPfn) == nullptr);
-  CHECK_THROWS_AS(m.mem.table(d), InvariantViolation);
+  CHECK_THROWS_AS(m.mem.table_read(d), InvariantViolation);
 }
 
-TEST_CASE("state_bytes counts frame metadata and table bodies", "[model]") {
+TEST_CASE("state_bytes counts frame metadata, content versions, table bodies and their chunks", "[model]") {
   Mem m;
   const size_t empty = m.mem.state_bytes();
   m.mem.alloc(FrameKind::Anon, 1, 0, "test");
   m.check();
   const size_t one_data = m.mem.state_bytes();
-  CHECK(one_data >= empty + sizeof(Frame));
-  m.mem.alloc(FrameKind::Table, 1, 1, "test");
+  CHECK(one_data >= empty + sizeof(Frame) + sizeof(uint32_t));
+  const Pfn t = m.mem.alloc(FrameKind::Table, 1, 1, "test");
   m.check();
-  CHECK(m.mem.state_bytes() >= one_data + sizeof(PhysMem::TableBody));
+  const size_t one_table = m.mem.state_bytes();
+  CHECK(one_table >= one_data + sizeof(PhysMem::TableBody));  // the frame vector has room for a second frame
+  m.mem.entry_mut(t, 3) = 0x1234067;
+  m.check();
+  CHECK(m.mem.state_bytes() >= one_table + sizeof(TableChunkPool::Chunk));
+}
+
+TEST_CASE("peak_state_bytes keeps the largest total, which the free list can shrink from", "[model]") {
+  Mem m;
+  std::vector<Pfn> pages;
+  for (int i = 0; i < 200; ++i) pages.push_back(m.mem.alloc(FrameKind::Anon, 1, uint64_t(i), "test"));
+  for (Pfn p : pages) m.mem.free(p, "test");
+  // 200 free-list slots now: the largest total so far.
+  const size_t all_free = m.mem.state_bytes();
+  CHECK(m.mem.peak_state_bytes() == all_free);
+  for (int i = 0; i < 200; ++i) m.mem.alloc(FrameKind::Anon, 1, uint64_t(i), "test");
+  m.check();
+  CHECK(m.mem.state_bytes() < all_free);  // the free list is empty again
+  CHECK(m.mem.peak_state_bytes() == all_free);
+}
+
+TEST_CASE("a table body makes a chunk of entries at the first store into it, and a reused table gives its chunks back", "[model]") {
+  Mem m;
+  const Pfn t = m.mem.alloc(FrameKind::Table, 1, 1, "pte_alloc_one");
+  CHECK(m.mem.table_chunks() == 0);
+  CHECK(m.mem.entry(t, 200) == 0);  // reading an entry of no chunk makes none
+  CHECK(m.mem.table_chunks() == 0);
+  m.mem.entry_mut(t, 0) = 0x1000067;
+  m.mem.entry_mut(t, 63) = 0x2000067;  // the same chunk (entries 0-63)
+  CHECK(m.mem.table_chunks() == 1);
+  m.mem.entry_mut(t, 64) = 0x3000067;
+  m.mem.entry_mut(t, 511) = 0x4000067;
+  CHECK(m.mem.table_chunks() == 3);
+  m.check();
+  const PhysMem::TableBody& body = m.mem.table_read(t);
+  CHECK(body[0] == 0x1000067);
+  CHECK(body[63] == 0x2000067);
+  CHECK(body[64] == 0x3000067);
+  CHECK(body[100] == 0);
+  CHECK(body[511] == 0x4000067);
+  size_t set = 0;
+  for (uint64_t e : body) set += e != 0;
+  CHECK(set == 4);
+
+  // Freed, the table keeps its chunks (a stale walker still reads them); reused as data, they go
+  // back to the pool, and the next table takes them zeroed.
+  m.mem.free(t, "pte_free");
+  CHECK(m.mem.free_table_chunks() == 0);
+  const Pfn d = m.mem.alloc(FrameKind::Anon, 1, 0, "test");
+  REQUIRE(d == t);
+  CHECK(m.mem.free_table_chunks() == 3);
+  m.check();
+  const Pfn t2 = m.mem.alloc(FrameKind::Table, 1, 1, "pte_alloc_one");
+  m.mem.entry_mut(t2, 5) = 0x5000067;
+  CHECK(m.mem.table_chunks() == 3);  // one reused, none made
+  CHECK(m.mem.free_table_chunks() == 2);
+  CHECK(all_zero_but(m.mem.table_read(t2), 5));
+  m.check();
 }
 
 TEST_CASE("an emit-free PhysMem works with no sink attached", "[model]") {

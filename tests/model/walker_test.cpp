@@ -232,13 +232,13 @@ SCENARIO("a walk through a cached PMD entry whose PTE table was freed", "[model]
         CHECK(w.mem.frame(table).generation == gen + 1);
       }
       AND_WHEN("the new owner maps a page in the same slot") {
-        w.mem.table(table)[leaf_ref.index] = Pte::make(Pfn{12345}, true).raw();
+        w.mem.entry_mut(table, leaf_ref.index) = Pte::make(Pfn{12345}, true).raw();
         const WalkResult r = w.walk(kVa, true);
         THEN("the walk returns the foreign translation and does not set its A/D bits") {
           CHECK(r.stale_table);
           CHECK(r.fault == WalkFault::None);
           CHECK(r.pfn_for(kVa.value()) == Pfn{12345});
-          CHECK_FALSE(Pte{w.mem.table(table)[leaf_ref.index]}.young());
+          CHECK_FALSE(Pte{w.mem.entry(table, leaf_ref.index)}.young());
         }
       }
     }
