@@ -19,6 +19,7 @@ void grow(V& v, size_t min_step) {
 }  // namespace
 
 Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint64_t index, const char* func) {
+  TLBSIM_CHECK(index >> kFrameIndexBits == 0, "page index " << index << " is past any 64-bit address");
   sample_state();
   uint32_t n;
   if (!m_free.empty()) {
@@ -62,8 +63,7 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint64_t index, const char* f
       m_chunks.clear(m_bodies[f.aux]);
       m_free_bodies.push_back(static_cast<uint32_t>(f.aux));
     }
-    TLBSIM_CHECK(index >> kFrameIndexBits == 0, "page index " << index << " is past any 64-bit address");
-    f.aux = index & ((uint64_t{1} << kFrameIndexBits) - 1);
+    f.aux = index & ((uint64_t{1} << kFrameIndexBits) - 1);  // checked above: nothing is cut
   }
   f.kind = kind;
   f.owner = owner;
@@ -91,11 +91,13 @@ Pfn PhysMem::alloc(FrameKind kind, uint32_t owner, uint64_t index, const char* f
 Pfn PhysMem::alloc_contig(FrameKind kind, uint32_t owner, uint64_t first_index, uint32_t n, const char* func) {
   TLBSIM_CHECK(kind != FrameKind::Table, "alloc_contig is for data pages, not page tables");
   TLBSIM_CHECK(n > 0, "alloc_contig of zero frames");
+  // n is below 2^32, so a first index below 2^52 cannot wrap.
+  TLBSIM_CHECK(first_index >> kFrameIndexBits == 0 && (first_index + n) >> kFrameIndexBits == 0,
+               "page index " << first_index << " + " << n << " is past any 64-bit address");
   sample_state();
   TLBSIM_CHECK(m_frames.size() + n <= m_cfg.max_frames, "out of physical memory (" << m_cfg.max_frames << " frames)");
   const auto first = static_cast<uint32_t>(m_frames.size());
   touch::write(Touch::Obj::Allocator, 0);
-  TLBSIM_CHECK((first_index + n) >> kFrameIndexBits == 0, "page index " << first_index + n << " is past any 64-bit address");
   for (uint32_t i = 0; i < n; ++i) {
     touch::frame(true, Pfn{first + i});
     grow(m_frames, 64);
@@ -205,7 +207,8 @@ void PhysMem::check_invariants() const {
     for (unsigned c = 0; c < TableBody::kChunks; ++c)
       TLBSIM_CHECK(!m_bodies[b].chunk(c), "free table body " << b << " still holds a chunk of entries");
   }
-  // Every chunk made is in exactly one body or free: none lost, so none shared either.
+  // As many chunks held by bodies or free as were made: a chunk lost, or held twice, changes the
+  // count (only both at once would not).
   size_t chunks_held = m_chunks.free_chunks();
   for (const TableBody& b : m_bodies)
     for (unsigned c = 0; c < TableBody::kChunks; ++c) chunks_held += b.chunk(c) != nullptr;
