@@ -199,10 +199,10 @@ class PhysMem {
   std::vector<Frame> m_frames;
   std::vector<uint32_t> m_content;
   std::deque<uint32_t> m_free;
+  /// The chunks of table entries the bodies below point into (declared first, destroyed last).
+  TableChunkPool m_chunks;
   /// A deque, so a body never moves: a kernel path holds a table's entries across scheduling
   /// points under its PTL (pte_offset_map_lock()), as the kernel holds a pointer into the page.
-  /// Declared after the pool its bodies point into.
-  TableChunkPool m_chunks;
   std::deque<TableBody> m_bodies;
   std::vector<uint32_t> m_free_bodies;
   /// page_private() of the frames with Frame::swapcache set.
