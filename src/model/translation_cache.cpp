@@ -6,8 +6,7 @@
 
 namespace tlbsim {
 
-TranslationCache::TranslationCache(TranslationCacheConfig cfg, Holder holder, EventBus& bus)
-    : TaggedEntries(size_t{cfg.sets} * cfg.ways, holder, bus), m_cfg(cfg) {
+TranslationCache::TranslationCache(TranslationCacheConfig cfg, Holder holder, EventBus& bus) : TaggedEntries(0, holder, bus), m_cfg(cfg) {
   TLBSIM_CHECK(cfg.sets > 0 && cfg.ways > 0, "a translation cache needs at least one entry");
 }
 
@@ -19,6 +18,7 @@ uint32_t TranslationCache::set_of(uint32_t tag, uint64_t vpn_base) const {
 }
 
 CachedTranslation* TranslationCache::find(uint32_t tag, uint64_t vpn) {
+  if (m_entries.empty()) return nullptr;  // never filled: every entry invalid
   for (uint64_t base : {vpn, vpn & ~uint64_t{511}}) {
     CachedTranslation* set = &m_entries[size_t{set_of(tag, base)} * m_cfg.ways];
     for (uint32_t w = 0; w < m_cfg.ways; ++w) {
@@ -52,6 +52,7 @@ void TranslationCache::fill(uint32_t tag, MmId mm, Vaddr va, Pfn pfn, bool writa
   // The detector orders a fill against stores to the entry it caches.
   touch::read(Touch::Obj::PtRange, mm.value(), va.value(), va.value() + 1);
   const uint64_t vpn = huge ? (va.vpn() & ~uint64_t{511}) : va.vpn();
+  if (m_entries.empty()) m_entries.resize(capacity());  // the first fill makes the entries
   CachedTranslation* set = &m_entries[size_t{set_of(tag, vpn)} * m_cfg.ways];
   CachedTranslation* victim = nullptr;
   for (uint32_t w = 0; w < m_cfg.ways; ++w) {
@@ -113,7 +114,7 @@ size_t TranslationCache::invalidate_range(uint32_t tag, uint64_t start, uint64_t
   if (held == 0) return 0;
   const uint64_t first = start >> kPageShift, last = (end - 1) >> kPageShift;
   size_t n = 0;
-  if (last - first + 1 <= 2 * m_entries.size() / m_cfg.ways) {
+  if (last - first + 1 <= 2 * capacity() / m_cfg.ways) {
     // Small range: probe each page, as a per-page INVLPG/TLBI would.
     for (uint64_t v = first; v <= last && n < held; ++v) {
       while (CachedTranslation* e = find(tag, v)) {
@@ -143,7 +144,9 @@ void TranslationCache::check_invariants() const {
   if (checked_already()) return;
   const size_t valid = count_valid();
   TLBSIM_CHECK(valid == m_counts.total(), to_string(m_holder) << " holds " << valid << " entries but counts " << m_counts.total());
-  for (uint32_t s = 0; s < m_cfg.sets; ++s) {
+  TLBSIM_CHECK(m_entries.empty() || m_entries.size() == capacity(),
+               to_string(m_holder) << " has " << m_entries.size() << " entries made of " << capacity());
+  for (uint32_t s = 0; s < m_cfg.sets && !m_entries.empty(); ++s) {
     for (uint32_t w = 0; w < m_cfg.ways; ++w) {
       const auto& e = m_entries[size_t{s} * m_cfg.ways + w];
       if (!e.valid) continue;

@@ -3,6 +3,9 @@
 /// A tagged, set-associative cache of leaf translations: one CPU's TLB, an IOMMU's IOTLB or a
 /// device's ATC (PCIe ATS). Tag = ASID/PCID for CPUs, PASID for the IOMMU side. Replacement is
 /// LRU by a deterministic counter. Every fill, eviction and invalidation is an event.
+/// The entries are made (all invalid) at the first fill: every run and every explored execution
+/// builds a TLB for each CPU of the machine, and in a machine of many CPUs with big TLBs most
+/// never fill one; a cache with no entries made answers as one with every entry invalid.
 #include <cstdint>
 #include <vector>
 
@@ -49,7 +52,7 @@ class TranslationCache : public TaggedEntries<TranslationCache, CachedTranslatio
   /// invalidate_all(): TaggedEntries.)
   size_t invalidate_range(uint32_t tag, uint64_t start, uint64_t end, const char* func);
 
-  size_t capacity() const { return m_entries.size(); }
+  size_t capacity() const { return size_t{m_cfg.sets} * m_cfg.ways; }
   /// Skips the scan when nothing changed since the last check that passed.
   void check_invariants() const;
 

@@ -11,7 +11,9 @@
 namespace tlbsim::scenarios {
 
 /// `threads[i]` is the thread of step i; `must_precede(i, j)` (i < j, different threads) tells
-/// whether step i has to stay before step j. For each thread that can take the first step, the
+/// whether step i has to stay before step j. It is asked, for each j, from j back to the latest
+/// step of each other thread that must precede j (the earlier ones of that thread are before it
+/// by program order); the orders are those that asking every pair would give. For each thread that can take the first step, the
 /// greedy order starting with it: keep running the current thread while its next step has all
 /// its predecessors done, else switch to the least thread whose next step has. Each result is a
 /// sequence of threads, one per step.
