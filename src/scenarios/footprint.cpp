@@ -2,6 +2,8 @@
 #include "scenarios/footprint.h"
 
 #include <algorithm>
+#include <bit>
+#include <span>
 #include <string>
 #include <tuple>
 
@@ -54,6 +56,11 @@ void index_groups(Footprint& f) {
   for (size_t o = 0, i = 0; o < f.group.size(); ++o) {
     while (i < f.touches.size() && static_cast<size_t>(f.touches[i].obj) < o) ++i;
     f.group[o] = static_cast<uint32_t>(i);
+  }
+  f.touched = f.written = 0;
+  for (const Touch& t : f.touches) {
+    f.touched |= uint32_t{1} << static_cast<unsigned>(t.obj);
+    if (t.write) f.written |= uint32_t{1} << static_cast<unsigned>(t.obj);
   }
 }
 }  // namespace
@@ -229,7 +236,70 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
   return f;
 }
 
+namespace {
+
+bool conflict(const Touch& x, const Touch& y) { return (x.write || y.write) && !(x.commutes && y.commutes); }
+bool overlap(const Touch& x, const Touch& y) { return x.lo < y.hi && y.lo < x.hi; }
+
+/// Some pair of xs x ys, all of one object kind, conflicts: keys that match and ranges that meet.
+bool any_pair(std::span<const Touch> xs, std::span<const Touch> ys) {
+  for (const Touch& x : xs)
+    for (const Touch& y : ys)
+      if (conflict(x, y) && keys_match(x.obj, x.key, y.key) && overlap(x, y)) return true;
+  return false;
+}
+
+/// As any_pair(), for two runs of one key each, sorted by `lo`: the ys from the first whose `lo`
+/// reaches x's end on cannot meet x.
+bool any_pair_one_key(std::span<const Touch> xs, std::span<const Touch> ys) {
+  for (const Touch& x : xs)
+    for (size_t j = 0; j < ys.size() && ys[j].lo < x.hi; ++j)
+      if (ys[j].hi > x.lo && conflict(x, ys[j])) return true;
+  return false;
+}
+
+}  // namespace
+
 bool dependent(const Footprint& a, const Footprint& b) {
+  auto group = [](const Footprint& f, size_t o) {
+    const size_t end = o + 1 < f.group.size() ? f.group[o + 1] : f.touches.size();
+    return std::span<const Touch>(f.touches).subspan(f.group[o], end - f.group[o]);
+  };
+  auto key_less = [](const Touch& t, uint64_t k) { return t.key < k; };
+  // Two reads never conflict: only kinds both touched and either wrote can.
+  for (uint32_t kinds = a.touched & b.touched & (a.written | b.written); kinds != 0; kinds &= kinds - 1) {
+    const auto o = static_cast<size_t>(std::countr_zero(kinds));
+    const std::span<const Touch> xs = group(a, o), ys = group(b, o);
+    // Cached keys match across holders (kAnyHolder, kAnyLeafHolder): every pair.
+    if (static_cast<Touch::Obj>(o) == Touch::Obj::Cached) {
+      if (any_pair(xs, ys)) return true;
+      continue;
+    }
+    // Otherwise keys match when equal or when one is kAnyKey, which sorts last. The wildcards
+    // meet everything; the rest meet only their own key, and a group is sorted by key, then lo.
+    const size_t xw = static_cast<size_t>(std::lower_bound(xs.begin(), xs.end(), kAnyKey, key_less) - xs.begin());
+    const size_t yw = static_cast<size_t>(std::lower_bound(ys.begin(), ys.end(), kAnyKey, key_less) - ys.begin());
+    if (any_pair(xs.subspan(xw), ys) || any_pair(xs.first(xw), ys.subspan(yw))) return true;
+    size_t i = 0, j = 0;
+    while (i < xw && j < yw) {
+      if (xs[i].key < ys[j].key) {
+        i = static_cast<size_t>(std::lower_bound(xs.begin() + i, xs.begin() + xw, ys[j].key, key_less) - xs.begin());
+      } else if (ys[j].key < xs[i].key) {
+        j = static_cast<size_t>(std::lower_bound(ys.begin() + j, ys.begin() + yw, xs[i].key, key_less) - ys.begin());
+      } else {
+        const uint64_t k = xs[i].key;
+        const size_t ie = static_cast<size_t>(std::lower_bound(xs.begin() + i, xs.begin() + xw, k + 1, key_less) - xs.begin());
+        const size_t je = static_cast<size_t>(std::lower_bound(ys.begin() + j, ys.begin() + yw, k + 1, key_less) - ys.begin());
+        if (any_pair_one_key(xs.subspan(i, ie - i), ys.subspan(j, je - j))) return true;
+        i = ie;
+        j = je;
+      }
+    }
+  }
+  return false;
+}
+
+bool dependent_by_every_pair(const Footprint& a, const Footprint& b) {
   auto end = [](const Footprint& f, size_t o) { return o + 1 < f.group.size() ? f.group[o + 1] : f.touches.size(); };
   for (size_t o = 0; o + 1 < a.group.size(); ++o)
     for (size_t i = a.group[o]; i < end(a, o); ++i)

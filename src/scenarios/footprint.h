@@ -25,6 +25,11 @@ struct Footprint {
   bool kernel = false;
   /// touches[group[o], group[o + 1]) are those of object kind o.
   std::array<uint32_t, kTouchObjects + 1> group{};
+  /// Bit o: some touch of object kind o; some write of it. Derived from touches, like group:
+  /// dependent() looks at the touches of a kind only when both steps touched it and one wrote it,
+  /// which rules most pairs out without reading their touches.
+  uint32_t touched = 0, written = 0;
+  static_assert(kTouchObjects <= 32, "a bit per object kind");
 };
 
 /// Who took the step. `hardware` and `returns` change a footprint (the caches record their own
@@ -103,7 +108,13 @@ class StepFootprints {
 /// The footprint of a step that could not finish (the model threw): dependent with every step.
 Footprint footprint_of_everything();
 
-/// True when the order of two steps of different threads may matter.
+/// True when the order of two steps of different threads may matter: some touch of one and some
+/// touch of the other, of the same object kind, have keys that match and ranges that meet, and
+/// one writes (two commuting writes do not conflict). Keys are joined by their sorted order and
+/// a run of one key is cut short by its sorted `lo`, so few pairs are looked at.
 bool dependent(const Footprint& a, const Footprint& b);
+/// The same relation by looking at every pair of touches of the same object kind: the reference
+/// dependent() is checked against on generated footprints (tests/scenarios/footprint_test.cpp).
+bool dependent_by_every_pair(const Footprint& a, const Footprint& b);
 
 }  // namespace tlbsim::scenarios

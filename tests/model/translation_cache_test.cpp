@@ -305,3 +305,28 @@ TEST_CASE("every change to a translation cache moves its version, so a check tha
 }
 
 }  // namespace tlbsim
+
+namespace tlbsim {
+
+TEST_CASE("TranslationCache: a cache never filled answers as one with every entry invalid, and its first fill makes them all",
+          "[model][tlb]") {
+  Tc c(TranslationCacheConfig{.sets = 4, .ways = 2});
+  CHECK(c.tc.capacity() == 8);
+  CHECK(c.tc.occupancy() == 0);
+  CHECK_FALSE(c.has(3));
+  CHECK(c.tc.invalidate_range(kTag, 0, ~uint64_t{0}, "test flush") == 0);
+  CHECK(c.tc.invalidate_tag(kTag, "test flush") == 0);
+  CHECK(c.tc.invalidate_all("test flush") == 0);
+  size_t visited = 0;
+  c.tc.for_each([&](const CachedTranslation&) { ++visited; });
+  CHECK(visited == 0);
+  c.tc.check_invariants();
+  CHECK(c.rec.events().empty());
+  // Filled past its capacity, it is full, as a cache built whole would be.
+  for (uint64_t v = 0; v < 40; ++v) c.fill(v, 100 + static_cast<uint32_t>(v));
+  CHECK(c.tc.occupancy() == 8);
+  CHECK(c.tc.capacity() == 8);
+  CHECK(c.has(39));
+}
+
+}  // namespace tlbsim
