@@ -72,13 +72,15 @@ struct Setup {
   int threads = 0;
   std::string file;
 
+  /// `touches`: record each step's touches, for its footprint. Random runs need none (a witness
+  /// is re-run with them to be re-ordered); recording only observes, so the run is the same.
   RunResult run(const std::function<int(uint64_t, const std::vector<StepRecord>&, const std::vector<Event>&)>& chooser,
-                size_t expected_events = 0) const {
+                size_t expected_events = 0, bool touches = true) const {
     RunOptions ro;
     ro.file = file;
     ro.chooser = chooser;
     ro.expected_events = expected_events;
-    ro.record_touches = true;
+    ro.record_touches = touches;
     return run_scenario(spec, *policy, ro);
   }
   /// Depth of the next step: steps taken after priming.
@@ -825,13 +827,15 @@ ExplorePart random_part(const Setup& su, const ExploreOptions& opt) {
       Schedule picks;
       RunResult r;
       try {
-        r = su.run([&](uint64_t ready, const std::vector<StepRecord>&, const std::vector<Event>&) {
-          const uint64_t k = rng.below(static_cast<uint64_t>(std::popcount(ready)));
-          Mask m = ready;
-          for (uint64_t x = 0; x < k; ++x) m &= m - 1;
-          picks.push_back(std::countr_zero(m));
-          return picks.back();
-        });
+        r = su.run(
+            [&](uint64_t ready, const std::vector<StepRecord>&, const std::vector<Event>&) {
+              const uint64_t k = rng.below(static_cast<uint64_t>(std::popcount(ready)));
+              Mask m = ready;
+              for (uint64_t x = 0; x < k; ++x) m &= m - 1;
+              picks.push_back(std::countr_zero(m));
+              return picks.back();
+            },
+            /*expected_events=*/0, /*touches=*/false);
       } catch (const InvariantViolation& e) {
         parts[w].add_invariant(picks, e.what());
         if (opt.progress) opt.progress->fetch_add(1, std::memory_order_relaxed);
