@@ -116,8 +116,12 @@ Footprint random_footprint(std::mt19937_64& rng, size_t n) {
     if (rng() % 10 == 0) {
       t.key = kAnyKey;
     } else if (t.obj == Touch::Obj::Cached) {
-      const uint64_t holder = rng() % 4 == 0 ? (rng() % 2 ? 0xffffff : 0xfffffe)
-                                             : (uint64_t{static_cast<uint8_t>(kinds[rng() % kinds.size()])} << 16) | (rng() % 2);
+      // One draw per statement, so every compiler draws them in the same order.
+      uint64_t holder = rng() % 4 == 0 ? (rng() % 2 ? 0xffffff : 0xfffffe) : 0;
+      if (holder == 0) {
+        holder = uint64_t{static_cast<uint8_t>(kinds[rng() % kinds.size()])} << 16;
+        holder |= rng() % 2;
+      }
       t.key = ((rng() % 2) << 24) | holder;
     } else {
       t.key = rng() % 4;
