@@ -96,7 +96,7 @@ Task<FaultResult> do_swap_page(Kernel& k, AddressSpace& mm, Vma vma, uint64_t pa
     put_page(k, pfn, "do_swap_page");  // out_nomap
     co_return FaultResult::Retry;
   }
-  const bool exclusive = k.swap().slot(slot).count == 1 && k.mem().frame(pfn).mapcount == 0 && !k.mem().frame(pfn).ksm;
+  const bool exclusive = k.swap().slot(slot).count == 1 && k.mem().mapcount(pfn) == 0 && !k.mem().frame(pfn).ksm;
   const bool writable = write && exclusive;
   mm.pt().set(r, Vaddr{page}, Pte::make(pfn, writable).with(Pte::kAccessed | (writable ? Pte::kDirty : 0)), "set_pte_at");
   page_add_rmap(k, pfn);  // page_add_anon_rmap()
@@ -207,7 +207,8 @@ Task<FaultResult> handle_mm_fault(Kernel& k, AddressSpace& mm, Vaddr addr_va, bo
     const Frame& f = k.mem().frame(pte.pfn());
     // do_wp_page(): "if (PageKsm(page) || page_count(page) > 3) goto copy;" a KSM page is
     // always copied.
-    const bool reuse = vma.shared() || (f.kind == FrameKind::Anon && !f.ksm && f.mapcount == 1 && f.refcount == 1);
+    const bool reuse =
+        vma.shared() || (f.kind == FrameKind::Anon && !f.ksm && k.mem().mapcount(pte.pfn()) == 1 && k.mem().refcount(pte.pfn()) == 1);
     if (reuse) {
       // wp_page_reuse() / wp_page_shared(): the same page becomes writable.
       co_await ptep_set_access_flags(k, mm, r, page, pte.with(Pte::kWrite | Pte::kDirty | Pte::kAccessed), true);

@@ -97,7 +97,7 @@ void Kernel::check_invariants() const {
     for (uint64_t i = 0; i < f->size(); ++i)
       if (const Pfn p = f->page(i); p != kNoPfn) {
         TLBSIM_CHECK(m_mem.frame(p).allocated, "file " << f->name << " caches freed pfn " << p.value());
-        TLBSIM_CHECK(m_mem.frame(p).refcount > 0, "file page pfn " << p.value() << " with zero refcount");
+        TLBSIM_CHECK(m_mem.refcount(p) > 0, "file page pfn " << p.value() << " with zero refcount");
       }
 }
 

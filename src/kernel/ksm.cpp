@@ -39,8 +39,7 @@ Task<std::optional<Pte>> write_protect_page(Kernel& k, AddressSpace& mm, Pfn pag
         // (mmu_notifier.rst), so OLD leaves the secondary TLB to range_end.
         const Pte entry = co_await ptep_clear_flush(k, mm, r, Vaddr{addr});
         co_await yield_point("write_protect_page");
-        const Frame& f = k.mem().frame(page);
-        if (f.mapcount + 1 != f.refcount) {
+        if (uint64_t{k.mem().mapcount(page)} + 1 != k.mem().refcount(page)) {
           // O_DIRECT or similar I/O in progress: put the PTE back and give up.
           mm.pt().set(r, Vaddr{addr}, entry, "set_pte_at");
         } else {

@@ -11,7 +11,7 @@ bool page_lru(Kernel& k, Pfn page) {
 }
 
 bool get_page_unless_zero(Kernel& k, Pfn page) {
-  if (k.mem().frame(page).refcount == 0) return false;  // a free frame: its count is zero
+  if (k.mem().refcount(page) == 0) return false;  // a free frame: its count is zero
   get_page(k, page);
   return true;
 }

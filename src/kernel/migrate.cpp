@@ -115,7 +115,7 @@ Task<bool> unmap_and_move(Kernel& k, Pfn page) {
   // "Page was freed from under us. So we are done.": while the page waited on the list every
   // other user let it go (munmap, exit, MADV_DONTNEED, truncate), and the isolation's
   // reference is the last. Its put frees the page; v6.0 counts that a success.
-  if (k.mem().frame(page).refcount == 1) {
+  if (k.mem().refcount(page) == 1) {
     trace_call(k, "unmap_and_move: freed from under us");
     put_page(k, page, "unmap_and_move");
     co_return true;
@@ -147,7 +147,7 @@ Task<bool> unmap_and_move(Kernel& k, Pfn page) {
   const Frame now = k.mem().frame(page);
   const bool cached = f.kind == FrameKind::File && now.aux < k.file(now.owner).size() && k.file(now.owner).page(now.aux) == page;
   const uint32_t expected = 1 + (cached ? 1 : 0);
-  if (folio_mapped(k, page) || now.refcount != expected) {
+  if (folio_mapped(k, page) || k.mem().refcount(page) != expected) {
     trace_call(k, "migrate_pages: -EAGAIN");
     co_await remove_migration_ptes(k, page, page);
     unlock_page(k, newpage);
@@ -207,8 +207,9 @@ void migrate_vma_collect_hole(MigrateVma& m, uint64_t addr, uint64_t end) {
 
 /// PageAnonExclusive(), as the model can tell it: an anonymous page mapped once and not KSM's
 /// (fork, which makes pages shared, and KSM clear it; the model keeps no separate bit).
-bool anon_exclusive(const Frame& f) {
-  return (f.kind == FrameKind::Anon || f.kind == FrameKind::DevicePrivate) && !f.ksm && f.mapcount == 1;
+bool anon_exclusive(const PhysMem& mem, Pfn page) {
+  const Frame& f = mem.frame(page);
+  return (f.kind == FrameKind::Anon || f.kind == FrameKind::DevicePrivate) && !f.ksm && mem.mapcount(page) == 1;
 }
 
 /// migrate_vma_collect_pmd() over one PMD's part [addr, end) of the range.
@@ -272,7 +273,7 @@ Task<> migrate_vma_collect_pmd(Kernel& k, MigrateVma& m, uint64_t addr, uint64_t
     // 6c287605fd56, so that page_try_share_anon_rmap() sees no TLB that could still write it;
     // that never fails here: SVA devices do not pin); others are cleared and covered by the
     // range flush below.
-    const bool clear_flush = k.policy().migrate_vma_exclusive_clear_flush && anon_exclusive(k.mem().frame(page));
+    const bool clear_flush = k.policy().migrate_vma_exclusive_clear_flush && anon_exclusive(k.mem(), page);
     Pte old;
     if (clear_flush)
       old = co_await ptep_clear_flush(k, mm, r, Vaddr{a}, "ptep_clear_flush");
@@ -306,7 +307,7 @@ bool migrate_vma_check_page(Kernel& k, Pfn page) {
   int64_t extra = 1;
   if (f.kind == FrameKind::DevicePrivate) ++extra;
   if (f.kind == FrameKind::File) ++extra;  // page_mapping(): the page cache's reference
-  return int64_t{f.refcount} - extra <= int64_t{f.mapcount};
+  return int64_t{k.mem().refcount(page)} - extra <= int64_t{k.mem().mapcount(page)};
 }
 
 /// migrate_vma_unmap(): system pages leave the LRU (isolate_lru_page(), whose reference
@@ -459,7 +460,7 @@ Task<> migrate_vma_pages(Kernel& k, MigrateVma& m) {
     }
     // migrate_folio(MIGRATE_SYNC_NO_COPY) -> folio_migrate_mapping(): anonymous, only the
     // caller's reference may remain.
-    if (k.mem().frame(page).refcount != 1)
+    if (k.mem().refcount(page) != 1)
       m.flags[i] &= static_cast<uint8_t>(~MigrateVma::kMigrate);
     else
       folio_migrate_ksm(k, newpage, page);  // migrate_folio() -> folio_migrate_flags()

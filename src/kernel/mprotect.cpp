@@ -31,7 +31,7 @@ bool can_change_pte_writable(Kernel& k, const Vma& vma, Pte pte) {
   if (vma.shared()) return true;
   if (pte.special()) return false;
   const Frame& f = k.mem().frame(pte.pfn());
-  return f.kind == FrameKind::Anon && f.mapcount == 1;
+  return f.kind == FrameKind::Anon && k.mem().mapcount(pte.pfn()) == 1;
 }
 
 /// pte_modify(oldpte, vm_page_prot) and the MM_CP_TRY_CHANGE_WRITABLE upgrade. vm_page_prot

@@ -11,24 +11,17 @@
 namespace tlbsim::kernel {
 
 void get_page(Kernel& k, Pfn pfn) {
-  Frame& f = k.mem().frame_mut(pfn);
-  TLBSIM_CHECK(f.allocated, "get_page on freed pfn " << pfn.value());
-  ++f.refcount;
+  TLBSIM_CHECK(k.mem().frame(pfn).allocated, "get_page on freed pfn " << pfn.value());
+  k.mem().ref_inc(pfn);
 }
 
 void put_page(Kernel& k, Pfn pfn, const char* func) {
-  Frame& f = k.mem().frame_mut(pfn);
-  TLBSIM_CHECK(f.allocated && f.refcount > 0, "put_page on pfn " << pfn.value() << " with refcount " << f.refcount);
-  if (--f.refcount == 0) k.mem().free(pfn, func);
+  if (k.mem().ref_dec(pfn) == 0) k.mem().free(pfn, func);
 }
 
-void page_add_rmap(Kernel& k, Pfn pfn) { ++k.mem().frame_mut(pfn).mapcount; }
+void page_add_rmap(Kernel& k, Pfn pfn) { k.mem().map_inc(pfn); }
 
-void page_remove_rmap(Kernel& k, Pfn pfn) {
-  Frame& f = k.mem().frame_mut(pfn);
-  TLBSIM_CHECK(f.mapcount > 0, "page_remove_rmap on unmapped pfn " << pfn.value());
-  --f.mapcount;
-}
+void page_remove_rmap(Kernel& k, Pfn pfn) { k.mem().map_dec(pfn); }
 
 bool trylock_page(Kernel& k, Pfn page) {
   if (k.mem().frame(page).locked) return false;
@@ -231,7 +224,7 @@ void check_anon_rmap(Kernel& k) {
   std::sort(by_anon_vma.begin(), by_anon_vma.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (uint32_t i = 0; k.mem().valid(Pfn{i}); ++i) {
     const Frame& f = k.mem().frame(Pfn{i});
-    if (!f.allocated || !f.mapcount || f.ksm || (f.kind != FrameKind::Anon && f.kind != FrameKind::DevicePrivate)) continue;
+    if (!f.allocated || f.ksm || (f.kind != FrameKind::Anon && f.kind != FrameKind::DevicePrivate) || !k.mem().mapcount(Pfn{i})) continue;
     // Only that some VMA may map it: which entry maps it changes inside a step's critical
     // sections (a PTE cleared under the PTL before page_remove_rmap(), a PMD mid-split).
     // rmap_walk()'s own test, without building its sorted list.

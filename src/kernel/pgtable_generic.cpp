@@ -88,6 +88,6 @@ Task<PteRef> pte_offset_map_lock(Kernel& k, AddressSpace& mm, Vaddr addr, const 
 
 void pte_unmap_unlock(Kernel& k, PteRef r, const char* func) { unlock(k, k.ptl(r.table), LockMode::Write, func); }
 
-bool folio_mapped(Kernel& k, Pfn page) { return k.mem().frame(page).mapcount > 0; }
+bool folio_mapped(Kernel& k, Pfn page) { return k.mem().mapcount(page) > 0; }
 
 }  // namespace tlbsim::kernel

@@ -156,7 +156,7 @@ Task<> shrink_folio_list(Kernel& k, std::vector<Pfn> pages) {
     // __remove_mapping(): folio_ref_freeze() succeeds only when the page cache (or swap cache)
     // and reclaim hold the only references.
     const uint32_t expected = cached || anon ? 2 : 1;
-    if (k.mem().frame(page).refcount != expected) {
+    if (k.mem().refcount(page) != expected) {
       trace_call(k, "__remove_mapping: extra references, keep");
       keep_locked(k, page, anon, slot);
       continue;

@@ -51,7 +51,7 @@ void swap_free(Kernel& k, uint64_t slot, const char* func) {
 
 void free_swap_cache(Kernel& k, Pfn page) {
   const Frame& f = k.mem().frame(page);
-  if (!f.swapcache || f.isolated || f.mapcount) return;
+  if (!f.swapcache || f.isolated || k.mem().mapcount(page)) return;
   if (k.swap().slot(*k.mem().swap_cache(page)).count == 0) delete_from_swap_cache(k, page, "free_swap_cache");
 }
 

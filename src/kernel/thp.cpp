@@ -134,7 +134,7 @@ Task<bool> collapse_huge_page(Kernel& k, AddressSpace& mm, Vaddr address_va) {
       break;
     }
     const Frame& f = k.mem().frame(pte.pfn());
-    if (f.kind != FrameKind::Anon || f.refcount != 1 || f.mapcount != 1) ok = false;  // SCAN_PAGE_COUNT
+    if (f.kind != FrameKind::Anon || k.mem().refcount(pte.pfn()) != 1 || k.mem().mapcount(pte.pfn()) != 1) ok = false;  // SCAN_PAGE_COUNT
     writable |= pte.writable();
   }
   ok &= writable;  // SCAN_PAGE_RO

@@ -314,7 +314,7 @@ Task<> madvise_free(Kernel& k, AddressSpace& mm, Vaddr start_va, uint64_t len) {
           }
           // madvise_free_pte_range(): exclusive pages become old and clean (lazyfree); the
           // flush that makes the dirty bit trustworthy is the gather's (99baac21e458).
-          if (k.mem().frame(pte.pfn()).mapcount != 1) continue;
+          if (k.mem().mapcount(pte.pfn()) != 1) continue;
           if (pte.young() || pte.dirty()) {
             mm.pt().set(r, Vaddr{x}, Pte{}, "ptep_get_and_clear_full");
             mm.pt().set(r, Vaddr{x}, pte.mkclean_old(), "set_pte_at");

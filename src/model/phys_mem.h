@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "model/block_vector.h"
 #include "model/check.h"
 #include "model/event.h"
 #include "model/table_body.h"
@@ -37,18 +38,16 @@ struct PhysMemConfig {
   ReuseOrder reuse = ReuseOrder::Lifo;  ///< LIFO makes a use-after-free visible soonest
 };
 
-/// struct page's fields the model uses, in 24 bytes: the flags and the page index share one word,
-/// as they share struct page's flags and index words, and page_private() of a swap-cache page is
-/// kept beside the frames (PhysMem::swap_cache()), since few pages are ever in the swap cache.
+/// struct page's fields the kernel paths read and write directly, in 16 bytes: the flags and the
+/// page index share one word, as they share struct page's flags and index words. The reference
+/// and map counts and the content version are PhysMem's (refcount(), mapcount(), content()),
+/// kept beside these in the frame's 24-byte slot; page_private() of a swap-cache page is kept
+/// beside the frames (PhysMem::swap_cache()), since few pages are ever in the swap cache.
 struct Frame {
   uint32_t generation = 0;  ///< bumped on each allocation
   /// File id, anon_vma id, KSM stable node id (a KSM page's page->mapping; 0 while NULL) or mm id
   /// (for tables), caller-defined.
   uint32_t owner = 0;
-  /// 32 bits: a file page can be mapped by every VMA of every mm (up to 4096 mms, and as many
-  /// VMAs as a 64 MiB file holds), past 16 bits.
-  uint32_t refcount = 0;
-  uint32_t mapcount = 0;
   /// Page index within the owner (page->index, a pgoff_t: an anonymous page's is its address >>
   /// PAGE_SHIFT, past 32 bits above 16 TiB; a file page's is below 2^32 + 2^24, the loader's
   /// largest pgoff and file); table body index for tables. 52 bits hold any page index of a
@@ -72,7 +71,7 @@ struct Frame {
   /// PhysMem::swap_cache() gives (page_private()). A new allocation clears it.
   bool swapcache : 1 = false;
 };
-static_assert(sizeof(Frame) == 24, "frame metadata is 24 bytes a page (docs/workloads.md)");
+static_assert(sizeof(Frame) == 16, "the frame fields paths use are 16 bytes of a 24-byte slot (docs/workloads.md)");
 
 class PhysMem {
  public:
@@ -98,17 +97,37 @@ class PhysMem {
   /// the frame, a write of it, or the slots of a table page.
   const Frame& frame(Pfn pfn) const {
     touch::frame(false, pfn);
-    return m_frames[pfn.value()];
+    return m_frames[pfn.value()].f;
   }
   Frame& frame_mut(Pfn pfn) {
     touch::frame(true, pfn);
-    return m_frames[pfn.value()];
+    return m_frames[pfn.value()].f;
   }
   bool valid(Pfn pfn) const { return pfn.value() < m_frames.size(); }
   bool is_live_table(Pfn pfn) const {
     touch::frame(false, pfn);
-    return valid(pfn) && m_frames[pfn.value()].allocated && m_frames[pfn.value()].kind == FrameKind::Table;
+    return valid(pfn) && m_frames[pfn.value()].f.allocated && m_frames[pfn.value()].f.kind == FrameKind::Table;
   }
+
+  /// page_ref_count(): 0 for a free frame. Recorded as a read of the frame.
+  uint32_t refcount(Pfn pfn) const {
+    touch::frame(false, pfn);
+    return counts(pfn).ref;
+  }
+  /// page_mapcount(): the PTEs mapping the page, 0 for a free frame. Recorded as a read.
+  uint32_t mapcount(Pfn pfn) const {
+    touch::frame(false, pfn);
+    return counts(pfn).map;
+  }
+  /// page_ref_inc() of an allocated frame (get_page()). Recorded as a write.
+  void ref_inc(Pfn pfn);
+  /// page_ref_dec_and_test(): drops a reference of an allocated frame that has one and returns
+  /// the count left; the caller frees the frame at 0 (put_page()). Recorded as a write.
+  uint32_t ref_dec(Pfn pfn);
+  /// The rmap's count, page_add_*_rmap() and page_remove_rmap(), of an allocated frame (a
+  /// decrement needs one mapping). Recorded as a write.
+  void map_inc(Pfn pfn);
+  void map_dec(Pfn pfn);
 
   /// page_private() of a page in the swap cache (Frame::swapcache): the swap slot whose cache
   /// holds it; nullopt for a page in none. Recorded as a read of the frame.
@@ -122,25 +141,25 @@ class PhysMem {
   const TableBody& table_read(Pfn pfn) const {
     TLBSIM_CHECK(is_live_table(pfn), "pfn " << pfn.value() << " is not a live page table");
     touch::table_page(false, pfn);
-    return m_bodies[m_frames[pfn.value()].aux];
+    return m_bodies[m_frames[pfn.value()].f.aux];
   }
   /// One entry of a live page-table page: recorded as a read of that slot.
   uint64_t entry(Pfn pfn, unsigned index) const {
     TLBSIM_CHECK(is_live_table(pfn), "pfn " << pfn.value() << " is not a live page table");
     touch::table_slot(false, pfn, index);
-    return m_bodies[m_frames[pfn.value()].aux][index];
+    return m_bodies[m_frames[pfn.value()].f.aux][index];
   }
   /// Store one entry of a live page-table page: recorded as a write of that slot. Returns the slot.
   uint64_t& entry_mut(Pfn pfn, unsigned index) {
     TLBSIM_CHECK(is_live_table(pfn), "pfn " << pfn.value() << " is not a live page table");
     touch::table_slot(true, pfn, index);
-    return m_chunks.slot(m_bodies[m_frames[pfn.value()].aux], index);
+    return m_chunks.slot(m_bodies[m_frames[pfn.value()].f.aux], index);
   }
   /// The body of a live page-table page, unrecorded: for PageTable::PteMap, which records each
   /// slot it reads or writes itself (and stores through body_slot()).
   TableBody* table_body(Pfn pfn) {
     TLBSIM_CHECK(is_live_table(pfn), "pfn " << pfn.value() << " is not a live page table");
-    return &m_bodies[m_frames[pfn.value()].aux];
+    return &m_bodies[m_frames[pfn.value()].f.aux];
   }
   /// Entry `index` of a body table_body() gave, for a store, unrecorded.
   uint64_t& body_slot(TableBody& body, unsigned index) { return m_chunks.slot(body, index); }
@@ -152,21 +171,21 @@ class PhysMem {
   /// Content version: bumped on every write, copied by migration/COW copies.
   uint32_t content(Pfn pfn) const {
     touch::frame(false, pfn);
-    return m_content.at(pfn.value());
+    return slot(pfn).content;
   }
   void write_content(Pfn pfn) {
     touch::frame(true, pfn);
-    ++m_content.at(pfn.value());
+    ++slot(pfn).content;
   }
   /// swap_readpage(): the contents a swap slot kept.
   void set_content(Pfn pfn, uint32_t version) {
     touch::frame(true, pfn);
-    m_content.at(pfn.value()) = version;
+    slot(pfn).content = version;
   }
   void copy_content(Pfn from, Pfn to) {
     touch::frame(false, from);
     touch::frame(true, to);
-    m_content.at(to.value()) = m_content.at(from.value());
+    slot(to).content = slot(from).content;
   }
 
   size_t frames_in_use() const { return m_in_use; }
@@ -175,14 +194,14 @@ class PhysMem {
   /// Page tables freed so far. A holder of a table's entries (PageTable::PteMap) re-checks the
   /// table is live only when this moved since it last looked.
   uint64_t table_frees() const { return m_table_frees; }
-  /// Bytes of model state that grows with the pages: frame metadata (the vector's spare capacity
-  /// included), content versions, free lists, swap-cache slots, table bodies and their chunks
-  /// (made ones, in use or free).
+  /// Bytes of model state that grows with the pages: frame slots (the spare ones of the last
+  /// block included; content versions, counts and the free list are in them), large counts,
+  /// swap-cache slots, table bodies and their chunks (made ones, in use or free).
   size_t state_bytes() const;
-  /// state_bytes() at its largest so far. Frames, content versions, bodies and chunks only ever
-  /// grow; the free list and the swap-cache slots also shrink, and change only in alloc(),
-  /// alloc_contig(), free() and the swap-cache setters, which sample the total before they do:
-  /// the total is largest just before such a change, or now.
+  /// state_bytes() at its largest so far. Frames, bodies and chunks only ever grow; the large
+  /// counts and the swap-cache slots also shrink, and change only in alloc(), free(), the count
+  /// setters and the swap-cache setters, which sample the total before they do: the total is
+  /// largest just before such a change, or now.
   size_t peak_state_bytes() const { return std::max(m_state_peak, state_bytes()); }
   /// Table-entry chunks made so far, and those of them free (for tests and benchmarks).
   size_t table_chunks() const { return m_chunks.chunks(); }
@@ -194,11 +213,58 @@ class PhysMem {
   EventBus& bus() { return m_bus; }
 
  private:
+  /// A frame's 24 bytes: the fields paths use, the content version, and a word only PhysMem
+  /// reads. While the frame is allocated that word holds the reference count (low 16 bits) and
+  /// the map count (high 16), or kBigCounts when either is 0xffff or more and both are in
+  /// m_big_counts (a file page mapped by every VMA of thousands of mms). While the frame is free
+  /// both counts are 0 by definition (refcount() and mapcount() say so without reading the word)
+  /// and the word links the free list: the next free pfn, kNoFrame at the end. So the allocator's
+  /// free list costs no memory of its own, as the buddy allocator's lists live in free pages.
+  struct Slot {
+    Frame f;
+    uint32_t content = 0;
+    uint32_t word = 0;
+  };
+  static_assert(sizeof(Slot) == 24, "frame state is 24 bytes a page (docs/workloads.md)");
+  struct Counts {
+    uint32_t ref = 0;
+    uint32_t map = 0;
+  };
+  static constexpr uint32_t kNoFrame = ~uint32_t{0};
+  static constexpr uint32_t kBigCounts = ~uint32_t{0};
+
+  const Slot& slot(Pfn pfn) const {
+    TLBSIM_CHECK(valid(pfn), "pfn " << pfn.value() << " is past the end of memory");
+    return m_frames[pfn.value()];
+  }
+  Slot& slot(Pfn pfn) {
+    TLBSIM_CHECK(valid(pfn), "pfn " << pfn.value() << " is past the end of memory");
+    return m_frames[pfn.value()];
+  }
+  Counts counts(Pfn pfn) const {
+    const Slot& s = slot(pfn);
+    if (!s.f.allocated) return {};  // the word links the free list
+    if (s.word == kBigCounts) return m_big_counts.at(pfn.value());
+    return {.ref = s.word & 0xffff, .map = s.word >> 16};
+  }
+  void set_counts(Pfn pfn, Counts c);
+  /// One up or down of a count (a decrement only of a count above 0); returns the new value.
+  uint32_t step_count(Pfn pfn, uint32_t Counts::*which, bool up);
+  /// Puts a frame that was just made free on the free list, where alloc() takes it in the
+  /// configured order.
+  void push_free(uint32_t n);
+
   PhysMemConfig m_cfg;
   EventBus& m_bus;
-  std::vector<Frame> m_frames;
-  std::vector<uint32_t> m_content;
-  std::deque<uint32_t> m_free;
+  /// In blocks of 256 (6 KiB): a frame never moves, and at most 255 slots are spare.
+  BlockVector<Slot, 8> m_frames;
+  /// The free list through the free frames' words: alloc() takes the head; free() puts a frame at
+  /// the head (ReuseOrder::Lifo) or after the tail (ReuseOrder::Fifo).
+  uint32_t m_free_head = kNoFrame;
+  uint32_t m_free_tail = kNoFrame;
+  size_t m_free_count = 0;
+  /// Both counts of the frames whose word is kBigCounts.
+  std::unordered_map<uint32_t, Counts> m_big_counts;
   /// The chunks of table entries the bodies below point into (declared first, destroyed last).
   TableChunkPool m_chunks;
   /// A deque, so a body never moves: a kernel path holds a table's entries across scheduling

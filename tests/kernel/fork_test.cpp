@@ -60,7 +60,7 @@ SCENARIO("fork write-protects COW VMAs and closes the device's writable window b
           const Pte p = mm.pt().leaf(Vaddr{v}), c = child.pt().leaf(Vaddr{v});
           REQUIRE(p.present());
           REQUIRE(c.pfn() == p.pfn());
-          REQUIRE(s.k().mem().frame(p.pfn()).mapcount == 2);
+          REQUIRE(s.k().mem().mapcount(p.pfn()) == 2);
           const bool shared = v >= kS;
           CHECK(p.writable() == shared);
           CHECK(c.writable() == shared);
@@ -241,7 +241,7 @@ SCENARIO("fork of a huge PMD write-protects it whole (copy_huge_pmd)", "[kernel]
   CHECK_FALSE(p.writable());
   CHECK(child.pt().leaf(Vaddr{kH}).pfn() == head);
   CHECK_FALSE(child.pt().leaf(Vaddr{kH}).writable());
-  CHECK(k.mem().frame(Pfn{head.value() + 7}).mapcount == 2);
+  CHECK(k.mem().mapcount(Pfn{head.value() + 7}) == 2);
   const auto sec = test::indices(m.rec, test::is_secondary_inv);
   REQUIRE(sec.size() == 1);
   CHECK(test::spans(m.rec.events()[sec[0]], policy == "old" ? kH : 0, policy == "old" ? kH + kPmdSize : kFlushAll));

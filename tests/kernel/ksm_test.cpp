@@ -82,7 +82,7 @@ SCENARIO("KSM merges two identical pages; the secondary TLB is invalidated befor
         CHECK(rp_set < rp_inv);
       CHECK(rp_inv < freed);  // KSM's own reference keeps B until after replace_page()
       CHECK(s.m.mm->pt().leaf(Vaddr{kB}).pfn() == s.a);
-      CHECK(s.m.k->mem().frame(s.a).mapcount == 2);
+      CHECK(s.m.k->mem().mapcount(s.a) == 2);
       CHECK_FALSE(s.m.k->mem().frame(s.b).allocated);
       require_all_coherent(s.m);
       s.m.k->check_invariants();
@@ -153,7 +153,7 @@ SCENARIO("a write to the KSM page copies it even while it is mapped once (do_wp_
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   KsmSetup s(policy);
   REQUIRE(s.merge(kA, kNoPfn));  // A is the stable KSM page, mapped only at kA
-  REQUIRE(s.m.k->mem().frame(s.a).mapcount == 1);
+  REQUIRE(s.m.k->mem().mapcount(s.a) == 1);
   kernel::Task<> w = kernel::user_access(*s.m.k, 0, *s.m.mm, Vaddr{kA}, true);
   kernel::run_sync(w);
   const Pte now = s.m.mm->pt().leaf(Vaddr{kA});

@@ -24,7 +24,7 @@ TEST_CASE("an LRU page is isolated once; the isolator's reference keeps it until
   // The owner lets go: only the isolation's reference is left.
   kernel::put_page(k, p, "test");
   CHECK(k.mem().frame(p).allocated);
-  CHECK(k.mem().frame(p).refcount == 1);
+  CHECK(k.mem().refcount(p) == 1);
   k.mem().check_invariants();
   kernel::putback_lru_page(k, p, "test");
   CHECK_FALSE(k.mem().frame(p).allocated);

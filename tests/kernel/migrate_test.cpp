@@ -89,8 +89,8 @@ SCENARIO("migrate_pages invalidates the secondary TLB before copying the page", 
       CHECK(now.pfn() == new_pfn);
       CHECK(now.writable());
       CHECK(m.k->mem().content(new_pfn) == content);
-      CHECK(m.k->mem().frame(new_pfn).refcount == 1);
-      CHECK(m.k->mem().frame(new_pfn).mapcount == 1);
+      CHECK(m.k->mem().refcount(new_pfn) == 1);
+      CHECK(m.k->mem().mapcount(new_pfn) == 1);
       CHECK_FALSE(m.k->mem().frame(old_pfn).allocated);
       require_all_coherent(m);
       m.k->check_invariants();
@@ -147,8 +147,8 @@ SCENARIO("migrate_pages restores the mapping when the page has an extra referenc
   CHECK(m.rec.find([](const Event& e) { return is_call(e, "migrate_pages: -EAGAIN"); }) != Recorder::npos);
   CHECK(m.rec.find([&](const Event& e) { return is_free_of(e, old_pfn); }) == Recorder::npos);
   CHECK(m.rec.count(EventKind::Copy) == 0);
-  CHECK(m.k->mem().frame(old_pfn).refcount == 2);
-  CHECK(m.k->mem().frame(old_pfn).mapcount == 1);
+  CHECK(m.k->mem().refcount(old_pfn) == 2);
+  CHECK(m.k->mem().mapcount(old_pfn) == 1);
   kernel::put_page(*m.k, old_pfn, "test");
   require_all_coherent(m);
   m.k->check_invariants();
@@ -170,7 +170,7 @@ SCENARIO("a page freed while migration holds it isolated is released by migratio
     kernel::run_sync(zap);
     THEN("the zap does not free it; migration's put does, with nothing allocated or copied") {
       CHECK_FALSE(m.rec.find([&](const Event& e) { return is_free_of(e, old_pfn); }) != Recorder::npos);
-      CHECK(m.k->mem().frame(old_pfn).refcount == 1);
+      CHECK(m.k->mem().refcount(old_pfn) == 1);
       m.rec.clear();
       kernel::Task<kernel::MigrateCounts> t = kernel::migrate_pages(*m.k, isolated);
       const kernel::MigrateCounts c = kernel::run_sync(t);
@@ -196,12 +196,12 @@ SCENARIO("a page another migration has isolated is not isolated again, and the m
   const Pfn p1 = m.mm->pt().leaf(Vaddr{kPage}).pfn();
   const std::vector<Pfn> first = kernel::isolate_migratepages_block(*m.k, {p1});
   REQUIRE(first.size() == 1);
-  const uint32_t refs = m.k->mem().frame(p1).refcount;
+  const uint32_t refs = m.k->mem().refcount(p1);
   unsigned failed = 0;
   const std::vector<Pfn> second = kernel::isolate_migratepages_block(*m.k, {p0, p1}, &failed);
   CHECK(second == std::vector<Pfn>{p0});
   CHECK(failed == 1);
-  CHECK(m.k->mem().frame(p1).refcount == refs);  // isolate_fail_put: its reference went again
+  CHECK(m.k->mem().refcount(p1) == refs);  // isolate_fail_put: its reference went again
   CHECK(m.rec.find([](const Event& e) { return is_call(e, "isolate_migratepages_block: not isolated"); }) != Recorder::npos);
   // Each migrates what it isolated.
   kernel::Task<kernel::MigrateCounts> a = kernel::migrate_pages(*m.k, first);
@@ -236,8 +236,8 @@ SCENARIO("migrate_pages of a shared file page moves the page cache and both mapp
   CHECK(new_pfn != old_pfn);
   CHECK(m.mm->pt().leaf(Vaddr{kBase}).pfn() == new_pfn);
   CHECK(m.mm->pt().leaf(Vaddr{0x800000}).pfn() == new_pfn);
-  CHECK(m.k->mem().frame(new_pfn).refcount == 3);  // page cache + two mappings
-  CHECK(m.k->mem().frame(new_pfn).mapcount == 2);
+  CHECK(m.k->mem().refcount(new_pfn) == 3);  // page cache + two mappings
+  CHECK(m.k->mem().mapcount(new_pfn) == 2);
   CHECK_FALSE(m.k->mem().frame(old_pfn).allocated);
   // Both mappings were invalidated before the copy.
   const size_t copy = m.rec.find(is_copy);

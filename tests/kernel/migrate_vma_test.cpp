@@ -60,8 +60,8 @@ SCENARIO("migrate_vma leaves device-private entries to locked-then-unlocked devi
   const Frame& f = x.m.k->mem().frame(x.dpage);
   CHECK(f.kind == FrameKind::DevicePrivate);
   CHECK(pte_at(*x.m.mm, kBase).swp_type() == Pte::SwpType::DevicePrivateWrite);
-  CHECK(f.refcount == 1);  // the mapping's; the driver's allocation reference went in finalize
-  CHECK(f.mapcount == 1);
+  CHECK(x.m.k->mem().refcount(x.dpage) == 1);  // the mapping's; the driver's allocation reference went in finalize
+  CHECK(x.m.k->mem().mapcount(x.dpage) == 1);
   CHECK_FALSE(f.locked);
   CHECK(x.m.k->mem().content(x.dpage) == x.content);
   x.m.k->check_invariants();
@@ -117,7 +117,7 @@ SCENARIO("fork shares a device-private page read-only in both mms; the child's w
   REQUIRE(child);
   CHECK(pte_at(*x.m.mm, kBase).swp_type() == Pte::SwpType::DevicePrivateRead);
   CHECK(pte_at(*child, kBase).swp_type() == Pte::SwpType::DevicePrivateRead);
-  CHECK(x.m.k->mem().frame(x.dpage).mapcount == 2);
+  CHECK(x.m.k->mem().mapcount(x.dpage) == 2);
 
   kernel::Task<> w = kernel::user_access(*x.m.k, 1, *child, Vaddr{kBase}, true);
   kernel::run_sync(w);
@@ -220,7 +220,7 @@ SCENARIO("migrate_vma moves a COW page of a private file mapping to the device a
   // left behind for the CPU to wait on forever.
   const Pfn dpage = device_page_at(*m.mm, kBase);
   CHECK(m.k->mem().content(dpage) == content);
-  CHECK(m.k->mem().frame(dpage).mapcount == 1);
+  CHECK(m.k->mem().mapcount(dpage) == 1);
   kernel::check_anon_rmap(*m.k);
   kernel::Task<> back = kernel::user_access(*m.k, 0, *m.mm, Vaddr{kBase}, false);
   kernel::run_sync(back);

@@ -17,7 +17,7 @@ TEST_CASE("put_page frees at zero and reports a put that would drive the count n
   kernel::Kernel k(kernel::MachineConfig{}, *kernel::find_policy("fixed"));
   const Pfn p = k.mem().alloc(FrameKind::Anon, 1, 0, "test");
   kernel::get_page(k, p);
-  CHECK(k.mem().frame(p).refcount == 2);
+  CHECK(k.mem().refcount(p) == 2);
   kernel::put_page(k, p, "test");
   CHECK(k.mem().frame(p).allocated);
   kernel::put_page(k, p, "test");

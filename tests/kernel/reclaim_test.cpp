@@ -206,8 +206,8 @@ SCENARIO("reclaim keeps dirty file pages and pinned pages", "[kernel][policy]") 
   CHECK(m.mm->pt().leaf(Vaddr{kBase + kPageSize}).none());
   CHECK(m.k->file(f).page(0) == dirty);
   CHECK(m.k->file(f).page(1) == pinned);
-  CHECK(m.k->mem().frame(dirty).refcount == 1);
-  CHECK(m.k->mem().frame(pinned).refcount == 2);
+  CHECK(m.k->mem().refcount(dirty) == 1);
+  CHECK(m.k->mem().refcount(pinned) == 2);
   CHECK(m.rec.count(EventKind::FrameFree) == 0);
   CHECK(m.rec.find(is_batch_flush) != Recorder::npos);
   kernel::put_page(*m.k, pinned, "test");
@@ -232,7 +232,7 @@ SCENARIO("reclaim leaves alone a page a migration holds isolated, and puts back 
   // The migration's page was not touched: still mapped, still isolated, one reference more.
   CHECK(m.mm->pt().leaf(Vaddr{kBase}).pfn() == taken);
   CHECK(m.k->mem().frame(taken).isolated);
-  CHECK(m.k->mem().frame(taken).refcount == 2);
+  CHECK(m.k->mem().refcount(taken) == 2);
   // The pinned page was unmapped and kept, and is back on the LRU.
   CHECK(m.k->mem().frame(pinned).allocated);
   CHECK_FALSE(m.k->mem().frame(pinned).isolated);

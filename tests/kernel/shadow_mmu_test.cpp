@@ -50,7 +50,7 @@ SCENARIO("a shadow MMU fills on a miss through the primary fault path and hits a
   CHECK(r.events()[fill].holder == Holder{HolderKind::Shadow, 7});
   const Pfn p = s.m.mm->pt().leaf(Vaddr{kBase}).pfn();
   CHECK(r.events()[access].pfn == p);
-  CHECK(s.m.k->mem().frame(p).refcount == 1);  // the GUP reference was dropped
+  CHECK(s.m.k->mem().refcount(p) == 1);  // the GUP reference was dropped
   REQUIRE(s.shadow->lookup(Vaddr{kBase}));
   CHECK_FALSE(s.shadow->lookup(Vaddr{kBase})->writable);
 
@@ -153,7 +153,7 @@ SCENARIO("mmu_invalidate_retry: an invalidation after the PTE read forces a retr
   Stepper st(t);
   GIVEN("the fault path has read the PTE (holding a GUP reference) and not yet installed") {
     REQUIRE(st.step_until([&] { return st.next_label() == "mmu_invalidate_retry"; }));
-    CHECK(s.m.k->mem().frame(first).refcount == 2);
+    CHECK(s.m.k->mem().refcount(first) == 2);
     WHEN("MADV_DONTNEED zaps the page meanwhile") {
       kernel::Task<> z = kernel::madvise_dontneed(*s.m.k, *s.m.mm, Vaddr{kBase}, kPageSize);
       kernel::run_sync(z);

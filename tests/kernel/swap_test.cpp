@@ -94,8 +94,8 @@ TEST_CASE("after fork both mms share the slot; the first swap-in puts the page i
   CHECK_FALSE(s.m.k->swap().slot(slot).used());  // the last user: the page left the swap cache
   CHECK(s.m.k->mem().swap_cache(page) == std::nullopt);
   CHECK_FALSE(s.m.k->mem().frame(page).swapcache);
-  CHECK(s.m.k->mem().frame(page).mapcount == 2);
-  CHECK(s.m.k->mem().frame(page).refcount == 2);
+  CHECK(s.m.k->mem().mapcount(page) == 2);
+  CHECK(s.m.k->mem().refcount(page) == 2);
 
   // A write in the child copies the shared page (do_wp_page()).
   run(kernel::user_access(*s.m.k, 1, child, Vaddr{kBase}, true));

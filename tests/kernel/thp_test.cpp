@@ -105,8 +105,8 @@ SCENARIO("splitting a file huge PMD clears it with pmdp_huge_clear_flush_notify"
   // Exactly one secondary invalidation: OLD ends with _only_end.
   CHECK(indices(r, is_secondary_inv).size() == 1);
   CHECK(m.mm->pt().leaf(Vaddr{kSub}).none());
-  CHECK(m.k->mem().frame(Pfn{hpage.value() + 5}).mapcount == 0);
-  CHECK(m.k->mem().frame(Pfn{hpage.value() + 5}).refcount == 1);  // the page cache's
+  CHECK(m.k->mem().mapcount(Pfn{hpage.value() + 5}) == 0);
+  CHECK(m.k->mem().refcount(Pfn{hpage.value() + 5}) == 1);  // the page cache's
   // A later access maps the page-cache page with a 4 KiB PTE.
   kernel::populate(*m.k, *m.mm, Vaddr{kSub}, kPageSize, false);
   unsigned level = 0;

@@ -2,6 +2,7 @@
 // PhysMem: alloc_pages()/__free_pages(), generations, reuse order, and what a stale walker sees
 // in a freed page-table page.
 #include <catch2/catch.hpp>
+#include <deque>
 #include <vector>
 
 #include "model/check.h"
@@ -44,8 +45,8 @@ TEST_CASE("alloc hands out a fresh frame with generation 1 and refcount 1", "[mo
   const Frame& f = m.mem.frame(a);
   CHECK(f.allocated);
   CHECK(f.generation == 1);
-  CHECK(f.refcount == 1);
-  CHECK(f.mapcount == 0);
+  CHECK(m.mem.refcount(a) == 1);
+  CHECK(m.mem.mapcount(a) == 0);
   CHECK(f.owner == 7);
   CHECK(f.aux == 3);
   CHECK(f.kind == FrameKind::Anon);
@@ -85,7 +86,7 @@ TEST_CASE("free returns the frame and reuse bumps its generation", "[model]") {
   m.mem.free(a, "test");
   m.check();
   CHECK_FALSE(m.mem.frame(a).allocated);
-  CHECK(m.mem.frame(a).refcount == 0);
+  CHECK(m.mem.refcount(a) == 0);
   CHECK(m.mem.frames_in_use() == 0);
   CHECK(m.mem.frame(a).generation == 1);  // the generation names the allocation that ended
 
@@ -202,7 +203,7 @@ TEST_CASE("alloc_contig takes a run of fresh frames past the end, never from the
     const Frame& f = m.mem.frame(Pfn{first.value() + i});
     CHECK(f.allocated);
     CHECK(f.generation == 1);
-    CHECK(f.refcount == 1);
+    CHECK(m.mem.refcount(Pfn{first.value() + i}) == 1);
     CHECK(f.owner == 5);
     CHECK(f.aux == 100 + i);
   }
@@ -300,34 +301,147 @@ TEST_CASE("walker_view of a data frame or an unknown pfn is null", "[model]") {
   CHECK_THROWS_AS(m.mem.table_read(d), InvariantViolation);
 }
 
-TEST_CASE("state_bytes counts frame metadata, content versions, table bodies and their chunks", "[model]") {
+TEST_CASE("state_bytes counts frame slots a block of 256 at a time, table bodies and their chunks", "[model]") {
   Mem m;
   const size_t empty = m.mem.state_bytes();
   m.mem.alloc(FrameKind::Anon, 1, 0, "test");
   m.check();
   const size_t one_data = m.mem.state_bytes();
-  CHECK(one_data >= empty + sizeof(Frame) + sizeof(uint32_t));
+  CHECK(one_data >= empty + size_t{256} * 24);  // a whole block of slots: frame, content version, counts
   const Pfn t = m.mem.alloc(FrameKind::Table, 1, 1, "test");
   m.check();
   const size_t one_table = m.mem.state_bytes();
-  CHECK(one_table >= one_data + sizeof(PhysMem::TableBody));  // the frame vector has room for a second frame
+  CHECK(one_table == one_data + sizeof(PhysMem::TableBody));  // the block has room for the second frame
   m.mem.entry_mut(t, 3) = 0x1234067;
   m.check();
   CHECK(m.mem.state_bytes() >= one_table + sizeof(TableChunkPool::Chunk));
+  for (uint64_t i = 2; i < 256; ++i) m.mem.alloc(FrameKind::Anon, 1, i, "test");
+  const size_t one_block = m.mem.state_bytes();
+  CHECK(m.mem.frames_total() == 256);
+  m.mem.alloc(FrameKind::Anon, 1, 256, "test");
+  m.check();
+  CHECK(m.mem.state_bytes() >= one_block + size_t{256} * 24);
 }
 
-TEST_CASE("peak_state_bytes keeps the largest total, which the free list can shrink from", "[model]") {
+TEST_CASE("peak_state_bytes keeps the largest total, which large counts can shrink from", "[model]") {
   Mem m;
-  std::vector<Pfn> pages;
-  for (int i = 0; i < 200; ++i) pages.push_back(m.mem.alloc(FrameKind::Anon, 1, uint64_t(i), "test"));
-  for (Pfn p : pages) m.mem.free(p, "test");
-  // 200 free-list slots now: the largest total so far.
-  const size_t all_free = m.mem.state_bytes();
-  CHECK(m.mem.peak_state_bytes() == all_free);
+  const Pfn p = m.mem.alloc(FrameKind::File, 1, 0, "test");
   for (int i = 0; i < 200; ++i) m.mem.alloc(FrameKind::Anon, 1, uint64_t(i), "test");
+  const size_t small = m.mem.state_bytes();
+  // Freeing costs nothing: the free list runs through the free frames.
+  for (uint32_t i = 1; i <= 200; ++i) m.mem.free(Pfn{i}, "test");
   m.check();
-  CHECK(m.mem.state_bytes() < all_free);  // the free list is empty again
-  CHECK(m.mem.peak_state_bytes() == all_free);
+  CHECK(m.mem.state_bytes() == small);
+  for (uint32_t i = 0; i < 0xffff; ++i) m.mem.map_inc(p);
+  m.check();
+  const size_t big = m.mem.state_bytes();
+  CHECK(big > small);  // the counts went aside
+  CHECK(m.mem.peak_state_bytes() == big);
+  m.mem.map_dec(p);
+  m.check();
+  CHECK(m.mem.state_bytes() < big);  // and came back into the frame
+  CHECK(m.mem.peak_state_bytes() == big);
+}
+
+TEST_CASE("reference and map counts past 16 bits stay exact, and come back into the frame below", "[model]") {
+  Mem m;
+  const Pfn p = m.mem.alloc(FrameKind::File, 1, 0, "test");
+  const Pfn q = m.mem.alloc(FrameKind::File, 1, 1, "test");
+  const uint32_t n = GENERATE(0xfffeu, 0xffffu, 0x10000u, 70000u);
+  for (uint32_t i = 0; i < n; ++i) {
+    m.mem.map_inc(p);
+    m.mem.ref_inc(p);
+  }
+  m.mem.map_inc(q);
+  m.check();
+  CHECK(m.mem.mapcount(p) == n);
+  CHECK(m.mem.refcount(p) == n + 1);
+  CHECK(m.mem.mapcount(q) == 1);  // a neighbour is untouched
+  CHECK(m.mem.refcount(q) == 1);
+  for (uint32_t i = 0; i < n; ++i) {
+    m.mem.map_dec(p);
+    CHECK(m.mem.ref_dec(p) == n - i);
+  }
+  m.check();
+  CHECK(m.mem.mapcount(p) == 0);
+  CHECK(m.mem.refcount(p) == 1);
+  // Freed with large counts: they go with the frame, which reads 0 and 0.
+  for (uint32_t i = 0; i < n; ++i) m.mem.map_inc(p);
+  m.mem.free(p, "test");
+  m.check();
+  CHECK(m.mem.mapcount(p) == 0);
+  CHECK(m.mem.refcount(p) == 0);
+  CHECK(m.mem.alloc(FrameKind::Anon, 2, 0, "test") == p);
+  m.check();
+  CHECK(m.mem.mapcount(p) == 0);
+  CHECK(m.mem.refcount(p) == 1);
+}
+
+TEST_CASE("a free frame's counts read 0 and cannot change", "[model]") {
+  Mem m;
+  const Pfn a = m.mem.alloc(FrameKind::Anon, 1, 0, "test");
+  const Pfn b = m.mem.alloc(FrameKind::Anon, 1, 1, "test");
+  m.mem.free(a, "test");
+  m.mem.free(b, "test");  // a's successor on the free list now
+  m.check();
+  CHECK(m.mem.refcount(a) == 0);
+  CHECK(m.mem.mapcount(a) == 0);
+  CHECK(m.mem.refcount(b) == 0);
+  CHECK_THROWS_WITH(m.mem.ref_inc(a), Catch::Contains("counts of free pfn 0 changed"));
+  CHECK_THROWS_WITH(m.mem.map_inc(b), Catch::Contains("counts of free pfn 1 changed"));
+  CHECK_THROWS_WITH(m.mem.ref_dec(a), Catch::Contains("put_page on pfn 0 with refcount 0"));
+  CHECK_THROWS_WITH(m.mem.map_dec(a), Catch::Contains("page_remove_rmap on unmapped pfn 0"));
+  m.check();  // nothing changed
+  CHECK(m.mem.alloc(FrameKind::Anon, 1, 0, "test") == b);
+  CHECK(m.mem.alloc(FrameKind::Anon, 1, 0, "test") == a);
+}
+
+TEST_CASE("the free list through free frames hands out frames in the order a plain list of free pfns does", "[model]") {
+  // The reference keeps the free pfns in a deque, as the allocator did before its list moved
+  // into the free frames: LIFO takes the back, FIFO the front, both put at the back.
+  const ReuseOrder order = GENERATE(ReuseOrder::Lifo, ReuseOrder::Fifo);
+  for (uint32_t seed = 0; seed < 200; ++seed) {
+    Mem m(PhysMemConfig{.reuse = order});
+    std::deque<uint32_t> free_ref;
+    std::vector<uint32_t> live;
+    uint32_t total = 0;
+    uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
+    auto next = [&x] {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return x;
+    };
+    const unsigned steps = 50 + static_cast<unsigned>(next() % 600);
+    for (unsigned i = 0; i < steps; ++i) {
+      if (live.empty() || next() % 5 < 3) {
+        uint32_t want;
+        if (free_ref.empty()) {
+          want = total++;
+        } else if (order == ReuseOrder::Lifo) {
+          want = free_ref.back();
+          free_ref.pop_back();
+        } else {
+          want = free_ref.front();
+          free_ref.pop_front();
+        }
+        const Pfn got = m.mem.alloc(FrameKind::Anon, 1, i, "test");
+        REQUIRE(got.value() == want);
+        live.push_back(want);
+      } else {
+        const size_t k = next() % live.size();
+        const uint32_t n = live[k];
+        live[k] = live.back();
+        live.pop_back();
+        m.mem.free(Pfn{n}, "test");
+        free_ref.push_back(n);
+      }
+      if (i % 16 == 0) m.check();
+    }
+    m.check();
+    REQUIRE(m.mem.frames_total() == total);
+    REQUIRE(m.mem.frames_in_use() == live.size());
+  }
 }
 
 TEST_CASE("a table body makes a chunk of entries at the first store into it, and a reused table gives its chunks back", "[model]") {
