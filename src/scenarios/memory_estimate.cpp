@@ -57,9 +57,10 @@ constexpr uint64_t kBoundedRangePages = 512 + 16;
 /// Setup (populate, remap_pfn_range()) runs outside the scheduler: events, no steps. A
 /// populating write logs about 7 events per page.
 constexpr uint64_t kSetupEventsPerPage = 12;
-/// A frame's metadata, its content version, its free-list slot and the frame vector's spare
-/// capacity (it grows by an eighth).
-constexpr uint64_t kFrameBytes = sizeof(Frame) + 2 * sizeof(uint32_t) + sizeof(Frame) / 8;
+/// A frame's 24-byte slot in PhysMem: its metadata, content version and counts (a free frame's
+/// count word links the free list). Slots come in blocks of 256, so at most 255 are spare: a
+/// constant 6 KiB, left out.
+constexpr uint64_t kFrameBytes = sizeof(Frame) + 2 * sizeof(uint32_t);
 /// A page-table page's body, beside its frame, at its largest: every chunk of entries made, each
 /// its own heap block.
 constexpr uint64_t kTableBytes = sizeof(PhysMem::TableBody) + TableBody::kChunks * (sizeof(TableChunkPool::Chunk) + 16) + 64;
