@@ -14,7 +14,7 @@
 // event), wall_ratio (one replay's wall time / recorded_ms: below 1, the replay is faster than
 // the program was), frames_peak (frames the machine held at most: data and page-table pages),
 // bytes_per_frame (PhysMem::state_bytes() / frames_peak: the model's memory per page it holds,
-// table bodies and the frame vector's spare capacity included), mapped_pages (the most pages the
+// table bodies and the spare slots of the last block of frames included), mapped_pages (the most pages the
 // program had mapped at once, as the import saw them) and bytes_per_mapped_page (state bytes per
 // simulated mapped page: what the model costs per page of the program's address space).
 #include <benchmark/benchmark.h>
