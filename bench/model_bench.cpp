@@ -293,9 +293,9 @@ void BM_IommuPageInvalidate(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations() * n));
 }
 
-// (e) Model state per mapped page after mapping N pages (frame metadata, content versions, table
-// bodies and their chunks of entries, as PhysMem::state_bytes() counts them). bytes_per_page is
-// what state_bytes() reports (vector capacity included); live_bytes_per_page counts only
+// (e) Model state per mapped page after mapping N pages (frame slots, table bodies and their
+// chunks of entries, as PhysMem::state_bytes() counts them). bytes_per_page is what state_bytes()
+// reports (the last block's spare frame slots included); live_bytes_per_page counts only the
 // frames and the table chunks in use, to show how much is allocator slack.
 void BM_StateBytes(benchmark::State& state) {
   const uint64_t n = uint64_t(state.range(0));
@@ -304,7 +304,7 @@ void BM_StateBytes(benchmark::State& state) {
     Machine m;
     m.map(n);
     bytes = double(m.mem.state_bytes() + sizeof(PageTable));
-    frames = double(m.mem.frames_total() * (sizeof(Frame) + sizeof(uint32_t)));
+    frames = double(m.mem.frames_total() * PhysMem::kSlotBytes);
     tables = double(m.mem.tables_in_use() * sizeof(PhysMem::TableBody) +
                     (m.mem.table_chunks() - m.mem.free_table_chunks()) * sizeof(TableChunkPool::Chunk));
     live = frames + tables + double(sizeof(PageTable));

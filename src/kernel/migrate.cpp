@@ -120,7 +120,7 @@ Task<bool> unmap_and_move(Kernel& k, Pfn page) {
     put_page(k, page, "unmap_and_move");
     co_return true;
   }
-  const Frame f = k.mem().frame(page);  // a copy: alloc() below may move the frame array
+  const Frame f = k.mem().frame(page);  // a copy: what the page was when migration began
   // get_new_page() (compaction_alloc(), alloc_migration_target()) before anything is unmapped.
   const Pfn newpage = k.mem().alloc(f.kind, f.owner, f.aux, "alloc_migration_target");
   co_await yield_point("__unmap_and_move");

@@ -183,7 +183,7 @@ std::vector<RmapTarget> rmap_vmas(Kernel& k, Pfn pfn) {
 }
 
 Task<> rmap_walk(Kernel& k, Pfn page, RmapOne rmap_one, std::function<bool()> done) {
-  const Frame fr = k.mem().frame(page);  // a copy: the frame array may move while this waits
+  const Frame fr = k.mem().frame(page);  // a copy: what the page was when the walk began
   if (!fr.ksm) {
     const bool file = fr.kind == FrameKind::File;
     SimLock& l = anon_file_rmap_lock(k, fr);

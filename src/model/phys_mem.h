@@ -54,6 +54,8 @@ struct Frame {
   /// 64-bit address (PhysMem::alloc() checks it).
   uint64_t aux : kFrameIndexBits = 0;
   FrameKind kind : 3 = FrameKind::Anon;
+  /// Set by PhysMem::alloc(), cleared by free() and nowhere else: PhysMem reads a frame's count
+  /// word as counts or as a free-list link by it.
   bool allocated : 1 = false;
   /// Off the LRU (PG_lru clear) for migration or reclaim: isolate_lru_page() sets it, a
   /// putback or the free clears it. Every other allocated page-cache or anonymous frame counts
@@ -82,6 +84,9 @@ class PhysMem {
   PhysMem(const PhysMem&) = delete;
   PhysMem& operator=(const PhysMem&) = delete;
   const PhysMemConfig& config() const { return m_cfg; }
+  /// Bytes a frame's state takes (its Slot below); state_bytes() adds the spare slots of the
+  /// last block.
+  static constexpr size_t kSlotBytes = 24;
 
   /// alloc_pages(): take a frame off the free list, bump its generation, refcount = 1.
   Pfn alloc(FrameKind kind, uint32_t owner, uint64_t index, const char* func);
@@ -225,7 +230,7 @@ class PhysMem {
     uint32_t content = 0;
     uint32_t word = 0;
   };
-  static_assert(sizeof(Slot) == 24, "frame state is 24 bytes a page (docs/workloads.md)");
+  static_assert(sizeof(Slot) == kSlotBytes, "frame state is 24 bytes a page (docs/workloads.md)");
   struct Counts {
     uint32_t ref = 0;
     uint32_t map = 0;

@@ -60,7 +60,7 @@ constexpr uint64_t kSetupEventsPerPage = 12;
 /// A frame's 24-byte slot in PhysMem: its metadata, content version and counts (a free frame's
 /// count word links the free list). Slots come in blocks of 256, so at most 255 are spare: a
 /// constant 6 KiB, left out.
-constexpr uint64_t kFrameBytes = sizeof(Frame) + 2 * sizeof(uint32_t);
+constexpr uint64_t kFrameBytes = PhysMem::kSlotBytes;
 /// A page-table page's body, beside its frame, at its largest: every chunk of entries made, each
 /// its own heap block.
 constexpr uint64_t kTableBytes = sizeof(PhysMem::TableBody) + TableBody::kChunks * (sizeof(TableChunkPool::Chunk) + 16) + 64;
