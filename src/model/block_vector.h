@@ -16,7 +16,6 @@ class BlockVector {
   static constexpr size_t kBlock = size_t{1} << kShift;
 
   size_t size() const { return m_size; }
-  bool empty() const { return m_size == 0; }
   T& operator[](size_t i) { return m_blocks[i >> kShift][i & (kBlock - 1)]; }
   const T& operator[](size_t i) const { return m_blocks[i >> kShift][i & (kBlock - 1)]; }
 

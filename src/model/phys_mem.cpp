@@ -9,8 +9,6 @@ namespace tlbsim {
 
 namespace {
 constexpr uint32_t kNoBody = ~uint32_t{0};
-/// Counts below this are kept in the frame's word, 16 bits each (PhysMem::counts() reads them).
-constexpr uint32_t kSmallCount = 0xffff;
 }  // namespace
 
 void PhysMem::set_counts(Pfn pfn, Counts c) {

@@ -237,6 +237,8 @@ class PhysMem {
   };
   static constexpr uint32_t kNoFrame = ~uint32_t{0};
   static constexpr uint32_t kBigCounts = ~uint32_t{0};
+  /// Counts below this are kept in the word, 16 bits each; a larger one sends both aside.
+  static constexpr uint32_t kSmallCount = 0xffff;
 
   const Slot& slot(Pfn pfn) const {
     TLBSIM_CHECK(valid(pfn), "pfn " << pfn.value() << " is past the end of memory");
@@ -250,7 +252,7 @@ class PhysMem {
     const Slot& s = slot(pfn);
     if (!s.f.allocated) return {};  // the word links the free list
     if (s.word == kBigCounts) return m_big_counts.at(pfn.value());
-    return {.ref = s.word & 0xffff, .map = s.word >> 16};
+    return {.ref = s.word & kSmallCount, .map = s.word >> 16};
   }
   void set_counts(Pfn pfn, Counts c);
   /// One up or down of a count (a decrement only of a count above 0); returns the new value.
