@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The whole test suite: install what is missing, build everything with warnings as errors, and
-# run every test not labelled slow (ctest -L slow runs the rest), then the main job's report;
-# then clang-format and clang-tidy (scripts/lint.sh).
+# run every test not labelled slow (ctest -L slow runs the rest; tests/cli/cli_test.cpp runs the
+# bundled scenarios as the main job does), then clang-format and clang-tidy (scripts/lint.sh).
 # The scale-out test starts a single-node Slurm cluster (tests/scripts/slurm_local.sh).
 # Then the same tests again built with AddressSanitizer and UndefinedBehaviorSanitizer (in
 # build-asan, tests and CLI only): a memory error, a leak or undefined behaviour fails the run.
