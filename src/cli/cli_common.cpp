@@ -55,6 +55,14 @@ std::vector<std::string> policies_for(const scenarios::ScenarioSpec& s, const st
   return out;
 }
 
+std::vector<std::string> explore_policies_for(const scenarios::ScenarioSpec& s, const std::vector<std::string>& explicit_policies) {
+  std::vector<std::string> out = policies_for(s, explicit_policies);
+  if (!explicit_policies.empty()) return out;
+  for (const auto& [p, stated] : s.verdicts)
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  return out;
+}
+
 std::vector<scenarios::ScenarioFile> load_all(const std::vector<std::string>& files, const scenarios::LoadLimits& limits) {
   std::vector<scenarios::ScenarioFile> loaded;
   std::vector<scenarios::Diagnostic> diags;

@@ -35,6 +35,11 @@ std::vector<std::string> resolve_policies(const std::vector<std::string>& args);
 /// fixed (6.0 and 6.6), then each further policy the scenario states expectations for.
 std::vector<std::string> policies_for(const scenarios::ScenarioSpec& s, const std::vector<std::string>& explicit_policies);
 
+/// The policies to explore `s` under: as policies_for(), and without --policy also each further
+/// policy the scenario states verdicts for, so that the default search checks every stated
+/// verdict (a verdict under a policy neither old, fixed nor in `expect` was never checked).
+std::vector<std::string> explore_policies_for(const scenarios::ScenarioSpec& s, const std::vector<std::string>& explicit_policies);
+
 /// Load every file before running anything: bad input anywhere means no report at all, so all
 /// diagnostics are collected and thrown together as one ScenarioError.
 std::vector<scenarios::ScenarioFile> load_all(const std::vector<std::string>& files, const scenarios::LoadLimits& limits = {});

@@ -55,7 +55,7 @@ std::vector<ExploreJob> explore_jobs(const std::vector<ScenarioFile>& loaded, co
   for (const ScenarioFile& f : loaded)
     for (const ScenarioSpec& s : f.scenarios) {
       if (!sel.selects(s)) continue;
-      for (const auto& p : policies_for(s, sel.policies)) jobs.push_back(ExploreJob{&f, &s, p});
+      for (const auto& p : explore_policies_for(s, sel.policies)) jobs.push_back(ExploreJob{&f, &s, p});
     }
   return jobs;
 }

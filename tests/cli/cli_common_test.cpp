@@ -15,6 +15,17 @@ TEST_CASE("policies_for: old and fixed plus those the scenario expects, unless -
   CHECK(policies_for(s, {"no-sync"}) == std::vector<std::string>{"no-sync"});
 }
 
+TEST_CASE("explore_policies_for: also every policy the scenario states verdicts for, unless --policy named some", "[cli]") {
+  scenarios::ScenarioSpec s;
+  s.policies = {"v6.12"};
+  s.verdicts["v7.1"] = {{"use-after-free", "sometimes"}};
+  s.verdicts["fixed"] = {{"use-after-free", "never"}};
+  s.verdicts["v6.12"] = {{"use-after-free", "sometimes"}};
+  CHECK(policies_for(s, {}) == std::vector<std::string>{"old", "fixed", "v6.12"});
+  CHECK(explore_policies_for(s, {}) == std::vector<std::string>{"old", "fixed", "v6.12", "v7.1"});
+  CHECK(explore_policies_for(s, {"v6.11"}) == std::vector<std::string>{"v6.11"});
+}
+
 TEST_CASE("read_selection: files, policies and scenarios named on the command line", "[cli]") {
   po::options_description opts;
   add_selection_options(opts, "only these scenarios");

@@ -230,6 +230,35 @@ TEST_CASE("explore --json writes the whole report, and stated verdicts decide th
   CHECK(nlohmann::json::parse(read_text(bj)).at("verdicts_not_established") == 2);  // table-freed and after-return
 }
 
+TEST_CASE("explore checks by default a verdict stated under a policy that neither old, fixed nor expect names", "[cli]") {
+  TempDir dir, scratch;
+  // intel-qi-batch-out-of-order states use-after-free sometimes under v7.1, which its expect
+  // does not name.
+  const std::string scen = " --scenario intel-qi-batch-out-of-order";
+  const Outcome o = run_tlbsim("explore " + q(kSource + "/scenarios.json") + scen, scratch);
+  INFO("stdout:\n" << o.out << "stderr:\n" << o.err);
+  CHECK(o.status == 0);
+  const size_t v71 = o.out.find("intel-qi-batch-out-of-order under v7.1:");
+  REQUIRE(v71 != std::string::npos);
+  CHECK(o.out.find("verdict use-after-free sometimes: holds", v71) != std::string::npos);
+  // Stated wrong, the verdict disagrees, so explore exits 1 without --policy.
+  std::string text = read_text(kSource + "/scenarios.json");
+  const size_t at = text.find(R"("name": "intel-qi-batch-out-of-order")");
+  REQUIRE(at != std::string::npos);
+  const size_t stated = text.find(R"("v7.1": {)", text.find(R"("verdicts": {)", at));
+  REQUIRE(stated != std::string::npos);
+  const std::string from = R"("use-after-free": "sometimes")";
+  const size_t verdict = text.find(from, stated);
+  REQUIRE(verdict != std::string::npos);
+  REQUIRE(verdict < text.find("}", stated));  // inside v7.1's object
+  text.replace(verdict, from.size(), R"("use-after-free": "never")");
+  const fs::path wrong = dir.path / "wrong.json";
+  std::ofstream(wrong) << text;
+  const Outcome w = run_tlbsim("explore " + q(wrong) + scen, scratch);
+  CHECK(w.status == 1);
+  CHECK(w.out.find("verdict use-after-free never: DISAGREES: found Sometimes") != std::string::npos);
+}
+
 TEST_CASE("explore --budget SECONDS says when the time budget stopped a search", "[cli]") {
   TempDir dir, scratch;
   const fs::path json = dir.path / "t.json";
