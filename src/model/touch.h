@@ -18,7 +18,7 @@ namespace tlbsim {
 /// One object a step read or wrote. Ranges are half-open; a wildcard key matches every key.
 struct Touch {
   enum class Obj : uint8_t {
-    Kernel,     ///< unrecorded kernel bookkeeping (tlb_flush_pending, rmap, VMAs): every kernel step
+    Kernel,     ///< kernel-wide objects by key: the mm list, id counters, PASID allocator, KSM state, kernel_pgtable_work's list
     PtRange,    ///< the detector's view: entries of mm `key` covering [lo, hi) at any level
     Table,      ///< slots [lo, hi) of the page-table page in frame `key` (what a walker reads)
     Frame,      ///< physical frames [lo, hi) (key 0): allocation state, generation, kind, counts, contents
