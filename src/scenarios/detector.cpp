@@ -191,12 +191,35 @@ class Detector {
     m_transient.push_back(false);
     m_cause.push_back(cause_of(*m_event));
     const int id = static_cast<int>(m_r.windows.size() - 1);
-    const Window& x = m_r.windows.back();
+    Window& x = m_r.windows.back();
+    m_freed_frames.emplace_back();
     const uint32_t n = x.walk ? 1 : (x.level == 2 ? 512 : 1);
-    for (uint32_t i = 0; i < n; ++i) m_frame_windows[x.pfn.value() + i].push_back(id);
-    if (m_free.count(x.pfn.value()) && m_free.at(x.pfn.value()))
-      m_r.windows[id].cls = x.walk ? WindowClass::TableFreed : WindowClass::Freed;
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t p = x.pfn.value() + i;
+      m_frame_windows[p].push_back(id);
+      // Opened on a frame already free (a fill from a stale source: an ATC entry from an IOTLB
+      // entry the free left behind): freed from the start, and reused if the frame is
+      // allocated again while the window is open, as if it had been freed under the window.
+      if (const EventRef f = free_event(p); f.valid()) {
+        m_freed_frames.back().push_back(p);
+        if (!x.freed.valid()) x.freed = f;
+      }
+    }
+    if (!m_freed_frames.back().empty()) x.cls = x.walk ? WindowClass::TableFreed : WindowClass::Freed;
     return id;
+  }
+
+  /// The FrameFree that freed `pfn`, if the frame is free now; an invalid ref if it is not.
+  EventRef free_event(uint32_t pfn) const {
+    const auto it = m_free.find(pfn);
+    return it == m_free.end() ? EventRef{} : it->second;
+  }
+  /// `pfn` was freed while window `id` was open, or was free when it opened: an access to it
+  /// through the window once it is allocated again reaches another owner's page. Per frame,
+  /// since a huge entry's window covers 512 frames and a free of one says nothing of the others.
+  bool freed_under(int id, uint32_t pfn) const {
+    const std::vector<uint32_t>& v = m_freed_frames[static_cast<size_t>(id)];
+    return std::find(v.begin(), v.end(), pfn) != v.end();
   }
 
   void close_window(int id, const Event& e) {
@@ -382,10 +405,10 @@ class Detector {
     WindowAccess a{ref(e), write, e.va, e.pfn, {}};
     const uint32_t p = e.pfn.value();
     const std::string rw = write ? "write" : "read";
-    if (m_free.count(p) && m_free.at(p)) {
+    if (free_event(p).valid()) {
       a.finding = "use-after-free " + rw;
       add_finding("use-after-free", e, e.va, e.pfn, rw + " of freed pfn " + std::to_string(p) + " through " + to_string(e.holder));
-    } else if (w.freed.valid()) {
+    } else if (freed_under(le->window, p)) {
       a.finding = "foreign " + rw;
       add_finding("use-after-free", e, e.va, e.pfn,
                   rw + " of pfn " + std::to_string(p) + ", reallocated to another owner, through " + to_string(e.holder));
@@ -440,7 +463,7 @@ class Detector {
         break;
       case EventKind::FrameFree: {
         if (e.flags & kEvTable) forget_table(e.pfn);
-        m_free[e.pfn.value()] = true;
+        m_free[e.pfn.value()] = ref(e);
         auto it = m_frame_windows.find(e.pfn.value());
         if (it == m_frame_windows.end()) break;
         for (int id : it->second) {
@@ -448,16 +471,17 @@ class Detector {
           const WindowClass c = w.walk ? WindowClass::TableFreed : WindowClass::Freed;
           if (severity(c) > severity(w.cls)) w.cls = c;
           if (!w.freed.valid()) w.freed = ref(e);
+          if (!freed_under(id, e.pfn.value())) m_freed_frames[static_cast<size_t>(id)].push_back(e.pfn.value());
         }
         break;
       }
       case EventKind::FrameAlloc: {
-        m_free[e.pfn.value()] = false;
+        m_free.erase(e.pfn.value());
         auto it = m_frame_windows.find(e.pfn.value());
         if (it == m_frame_windows.end()) break;
         for (int id : it->second) {
           Window& w = m_r.windows[id];
-          if (!w.freed.valid()) continue;
+          if (!freed_under(id, e.pfn.value())) continue;
           if (w.cls == WindowClass::Freed) w.cls = WindowClass::Reused;
           if (!w.reused.valid()) w.reused = ref(e);
         }
@@ -520,8 +544,9 @@ class Detector {
   std::map<LeafKey, LeafEntry> m_leaf;
   size_t m_huge_leaves = 0;  ///< keys of m_leaf for huge entries
   std::map<WalkKey, WalkEntry> m_walk;
-  std::unordered_map<uint32_t, std::vector<int>> m_frame_windows;
-  std::unordered_map<uint32_t, bool> m_free;
+  std::unordered_map<uint32_t, std::vector<int>> m_frame_windows;  ///< frame -> the open windows that cover it
+  std::vector<std::vector<uint32_t>> m_freed_frames;               ///< by window id: see freed_under()
+  std::unordered_map<uint32_t, EventRef> m_free;                   ///< frame -> the FrameFree that freed it, while it is free
   std::unordered_map<uint32_t, uint64_t> m_copied;
 };
 

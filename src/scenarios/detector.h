@@ -69,8 +69,9 @@ struct Window {
 };
 
 struct Finding {
-  /// A metric row's `finding` (metrics()): lost-write, use-after-free, livelock, syscall-error,
-  /// signal, fault-rejected; or foreign-access, stale-table-walk.
+  /// A metric row's `finding` (metrics()): lost-write, use-after-free (an access to a free frame,
+  /// to one freed under the window and allocated again, or a walk through a freed table page),
+  /// livelock, syscall-error, signal, fault-rejected.
   std::string kind;
   Holder holder{};  ///< the cache the access went through (none for a livelock or an outcome)
   EventRef at;

@@ -130,6 +130,66 @@ TEST_CASE("a window escalates to freed, then reused, and accesses through it are
   CHECK(r.metric("reused") == 1);
 }
 
+TEST_CASE("a window opened on a frame already free is freed from the start, and reused when the frame is allocated again", "[scenarios]") {
+  // An ATC filled from an IOTLB entry that outlived the free (a missed invalidation): the ATC's
+  // window opens at the fill, after the free.
+  Log l;
+  l.map(kVa, Pfn{7}, true);
+  l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte{});
+  l.frame(EventKind::FrameFree, Pfn{7});
+  const uint64_t freed_at = l.seq - 1;
+  l.fill(kAtc, kVa, Pfn{7}, true);
+  l.access(kAtc, kVa, Pfn{7}, false);
+  l.frame(EventKind::FrameAlloc, Pfn{7});
+  l.access(kAtc, kVa, Pfn{7}, true);
+  const DetectorResult r = detect(l.ev);
+  REQUIRE(r.windows.size() == 1);
+  CHECK(r.windows[0].cls == WindowClass::Reused);
+  CHECK(r.windows[0].freed.seq.value() == freed_at);
+  CHECK(r.windows[0].reused.valid());
+  REQUIRE(r.windows[0].accesses.size() == 2);
+  CHECK(r.windows[0].accesses[0].finding == "use-after-free read");
+  CHECK(r.windows[0].accesses[1].finding == "foreign write");
+  CHECK(r.metric("use-after-free") == 2);
+  CHECK(r.metric("reused") == 1);
+}
+
+TEST_CASE("through a huge entry, only the frames freed under its window are use-after-free", "[scenarios]") {
+  // A THP split with page 5 zapped and freed while a device still caches the 2 MiB entry: page 5
+  // is freed under the window, page 0 is still the mm's own page at the same address.
+  Log l;
+  constexpr uint64_t kH = 0x40000000;
+  const Pte huge{Pte::make(Pfn{512}, true).raw() | Pte::kHuge};
+  l.pte(4, kH, Pte{}, Pte::table(Pfn{100}));
+  l.pte(3, kH, Pte{}, Pte::table(Pfn{101}));
+  l.pte(2, kH, Pte{}, huge);
+  Event f{
+      .kind = EventKind::Fill, .flags = uint8_t(kEvWrite | kEvHuge), .level = 2, .holder = kAtc, .mm = MmId{0}, .tag = 1, .func = "fill"};
+  f.va = kH;
+  f.end = kH + kPmdSize;
+  f.pfn = Pfn{512};
+  l.add(f);
+  l.pte(2, kH, huge, Pte{huge.raw() & ~Pte::kPresent});
+  for (uint32_t i = 0; i < 512; ++i)
+    if (i != 5) l.pte(1, kH + i * kPageSize, Pte{}, Pte::make(Pfn{512 + i}, true));
+  l.pte(2, kH, Pte{}, Pte::table(Pfn{102}));
+  l.frame(EventKind::FrameFree, Pfn{517});
+  l.access(kAtc, kH, Pfn{512}, false);                  // page 0: never freed
+  l.access(kAtc, kH + 5 * kPageSize, Pfn{517}, false);  // page 5: free
+  l.frame(EventKind::FrameAlloc, Pfn{517});
+  l.access(kAtc, kH + 5 * kPageSize, Pfn{517}, false);  // page 5: another owner's now
+  l.access(kAtc, kH + kPageSize, Pfn{513}, true);       // page 1: never freed
+  const DetectorResult r = detect(l.ev);
+  REQUIRE(r.windows.size() == 1);
+  CHECK(r.windows[0].cls == WindowClass::Reused);
+  REQUIRE(r.windows[0].accesses.size() == 4);
+  CHECK(r.windows[0].accesses[0].finding.empty());
+  CHECK(r.windows[0].accesses[1].finding == "use-after-free read");
+  CHECK(r.windows[0].accesses[2].finding == "foreign read");
+  CHECK(r.windows[0].accesses[3].finding.empty());
+  CHECK(r.metric("use-after-free") == 2);
+}
+
 TEST_CASE("a write after the frame's contents were copied away is a lost write", "[scenarios]") {
   Log l;
   l.map(kVa, Pfn{7}, true);
