@@ -172,6 +172,11 @@ class Detector {
       table = e.pfn().value();
     }
   }
+  /// The page table maps `va` to `pfn` now.
+  bool maps(uint16_t mm, uint64_t va, Pfn pfn) const {
+    const Eff now = eff_leaf(mm, va);
+    return now.present && now.pfn == pfn;
+  }
   /// The entry a walk cache would have read at `level` for `va`, via the current upper levels.
   Eff eff_entry(uint16_t mm, unsigned level, uint64_t va) const {
     const std::optional<uint32_t> root = root_of(mm);
@@ -412,7 +417,10 @@ class Detector {
       a.finding = "foreign " + rw;
       add_finding("use-after-free", e, e.va, e.pfn,
                   rw + " of pfn " + std::to_string(p) + ", reallocated to another owner, through " + to_string(e.holder));
-    } else if (write && m_copied.count(p) && m_copied.at(p) > w.open.seq.value()) {
+    } else if (write && m_copied.count(p) && m_copied.at(p) > w.open.seq.value() && !maps(e.mm.value(), e.va, e.pfn)) {
+      // Copied away, and the writer's mm no longer maps the frame there (migration, or its own
+      // COW break): nobody it shares with will see the write. A copy another mapper made (a
+      // fork child breaking COW) leaves the frame the writer's, and the write visible to it.
       a.finding = "lost write";
       add_finding("lost-write", e, e.va, e.pfn,
                   "write to pfn " + std::to_string(p) + " after its contents were copied away, through " + to_string(e.holder));

@@ -204,6 +204,33 @@ TEST_CASE("a write after the frame's contents were copied away is a lost write",
   CHECK(r.metric("lost-writes") == 1);
 }
 
+TEST_CASE("a write to a frame another mapper copied is lost only once the writer's own PTE maps the copy", "[scenarios]") {
+  // After fork, the parent's writable ATC entry outlives the write-protect. A fork child breaking
+  // COW copies the page for itself: the parent still maps the frame, and sees the device's write.
+  Log l;
+  l.map(kVa, Pfn{7}, true);
+  l.fill(kAtc, kVa, Pfn{7}, true);
+  l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte::make(Pfn{7}, false));
+  Event c{.kind = EventKind::Copy, .func = "wp_page_copy"};
+  c.pfn = Pfn{7};
+  c.aux = 8;
+  l.add(c);
+  l.access(kAtc, kVa, Pfn{7}, true);
+  CHECK(detect(l.ev).metric("lost-writes") == 0);
+  // The parent breaks COW in turn: its PTE maps its own copy, and a write to the old frame is
+  // seen by nobody it shares with.
+  c.aux = 9;
+  l.add(c);
+  l.pte(1, kVa, Pte::make(Pfn{7}, false), Pte::make(Pfn{9}, true));
+  l.access(kAtc, kVa, Pfn{7}, true);
+  const DetectorResult r = detect(l.ev);
+  CHECK(r.metric("lost-writes") == 1);
+  REQUIRE(r.windows.size() == 1);
+  REQUIRE(r.windows[0].accesses.size() == 2);
+  CHECK(r.windows[0].accesses[0].finding.empty());
+  CHECK(r.windows[0].accesses[1].finding == "lost write");
+}
+
 TEST_CASE("clearing a PMD entry opens a window on the walk cache, freeing the table makes it table-freed", "[scenarios]") {
   Log l;
   l.map(kVa, Pfn{7}, true);
