@@ -285,7 +285,11 @@ class Detector {
     }
     const auto& [mm, vpn, huge, ht] = k;
     if (va < (vpn << kPageShift) || va >= (vpn << kPageShift) + (huge ? kPmdSize : kPageSize)) va = vpn << kPageShift;
-    const Excess x = excess_at(mm, vpn, huge, le, va);
+    // A huge entry grants all 512 of its pages: a fill from a stale source, or a store to an
+    // upper entry, may leave any one of them unmapped, not only the page at `va`. A store to one
+    // PTE under it changes only that page, which is then the one to look at.
+    const bool one_page = !huge || (cause.kind == EventKind::PteStore && cause.level == 1);
+    const Excess x = one_page ? excess_at(mm, vpn, huge, le, va) : excess_all(mm, vpn, huge, le);
     if (x == Excess::None) return;
     Window w;
     w.holder = ht.holder;

@@ -372,6 +372,27 @@ TEST_CASE("a huge entry is restored only when all its 512 pages are mapped again
   }
 }
 
+TEST_CASE("a huge entry filled from a stale source opens a window when any of its 512 pages is mapped elsewhere", "[scenarios]") {
+  // The PMD was split into PTEs and page 5 migrated away; an IOTLB that still holds the 2 MiB
+  // entry hands it to the ATC.
+  Log l;
+  constexpr uint64_t kH = 0x40000000;
+  l.pte(4, kH, Pte{}, Pte::table(Pfn{100}));
+  l.pte(3, kH, Pte{}, Pte::table(Pfn{101}));
+  for (uint32_t i = 0; i < 512; ++i) l.pte(1, kH + i * kPageSize, Pte{}, Pte::make(Pfn{i == 5 ? 5 : 512 + i}, true));
+  l.pte(2, kH, Pte{}, Pte::table(Pfn{102}));
+  Event f{
+      .kind = EventKind::Fill, .flags = uint8_t(kEvWrite | kEvHuge), .level = 2, .holder = kAtc, .mm = MmId{0}, .tag = 1, .func = "fill"};
+  f.va = kH;
+  f.end = kH + kPmdSize;
+  f.pfn = Pfn{512};
+  l.add(f);
+  const DetectorResult r = detect(l.ev);
+  REQUIRE(r.windows.size() == 1);
+  CHECK(r.windows[0].cls == WindowClass::Stale);
+  CHECK(r.windows[0].open.seq.value() == l.seq - 1);
+}
+
 TEST_CASE("a window opened and closed within one step with nothing through it is transient, and counted only there", "[scenarios]") {
   Log l;
   l.map(kVa, Pfn{7}, true);                                    // events 0..3: setup
