@@ -53,6 +53,15 @@ struct Log {
     e.pfn = pfn;
     add(e);
   }
+  /// A writable 2 MiB entry at `va` mapping 512 frames from `pfn`.
+  void fill_huge(Holder h, uint64_t va, Pfn pfn) {
+    Event e{
+        .kind = EventKind::Fill, .flags = uint8_t(kEvWrite | kEvHuge), .level = 2, .holder = h, .mm = MmId{0}, .tag = 1, .func = "fill"};
+    e.va = va;
+    e.end = va + kPmdSize;
+    e.pfn = pfn;
+    add(e);
+  }
   void drop(Holder h, uint64_t va, Pfn pfn) {
     Event e{.kind = EventKind::Drop, .level = 1, .holder = h, .mm = MmId{0}, .tag = 1, .func = "invalidate"};
     e.va = va;
@@ -163,12 +172,7 @@ TEST_CASE("through a huge entry, only the frames freed under its window are use-
   l.pte(4, kH, Pte{}, Pte::table(Pfn{100}));
   l.pte(3, kH, Pte{}, Pte::table(Pfn{101}));
   l.pte(2, kH, Pte{}, huge);
-  Event f{
-      .kind = EventKind::Fill, .flags = uint8_t(kEvWrite | kEvHuge), .level = 2, .holder = kAtc, .mm = MmId{0}, .tag = 1, .func = "fill"};
-  f.va = kH;
-  f.end = kH + kPmdSize;
-  f.pfn = Pfn{512};
-  l.add(f);
+  l.fill_huge(kAtc, kH, Pfn{512});
   l.pte(2, kH, huge, Pte{huge.raw() & ~Pte::kPresent});
   for (uint32_t i = 0; i < 512; ++i)
     if (i != 5) l.pte(1, kH + i * kPageSize, Pte{}, Pte::make(Pfn{512 + i}, true));
@@ -346,12 +350,7 @@ TEST_CASE("a huge entry is restored only when all its 512 pages are mapped again
   l.pte(4, kH, Pte{}, Pte::table(Pfn{100}));
   l.pte(3, kH, Pte{}, Pte::table(Pfn{101}));
   l.pte(2, kH, Pte{}, Pte{Pte::make(Pfn{512}, true).raw() | Pte::kHuge});
-  Event f{
-      .kind = EventKind::Fill, .flags = uint8_t(kEvWrite | kEvHuge), .level = 2, .holder = kAtc, .mm = MmId{0}, .tag = 1, .func = "fill"};
-  f.va = kH;
-  f.end = kH + kPmdSize;
-  f.pfn = Pfn{512};
-  l.add(f);
+  l.fill_huge(kAtc, kH, Pfn{512});
   l.pte(2, kH, Pte{Pte::make(Pfn{512}, true).raw() | Pte::kHuge}, Pte{(Pte::make(Pfn{512}, true).raw() | Pte::kHuge) & ~Pte::kPresent});
   for (uint64_t i = 0; i < 511; ++i) l.pte(1, kH + i * kPageSize, Pte{}, Pte::make(Pfn{uint32_t(512 + i)}, true));
   l.pte(1, kH + 511 * kPageSize, Pte{}, Pte::make(Pfn{1023}, true));
@@ -381,12 +380,7 @@ TEST_CASE("a huge entry filled from a stale source opens a window when any of it
   l.pte(3, kH, Pte{}, Pte::table(Pfn{101}));
   for (uint32_t i = 0; i < 512; ++i) l.pte(1, kH + i * kPageSize, Pte{}, Pte::make(Pfn{i == 5 ? 5 : 512 + i}, true));
   l.pte(2, kH, Pte{}, Pte::table(Pfn{102}));
-  Event f{
-      .kind = EventKind::Fill, .flags = uint8_t(kEvWrite | kEvHuge), .level = 2, .holder = kAtc, .mm = MmId{0}, .tag = 1, .func = "fill"};
-  f.va = kH;
-  f.end = kH + kPmdSize;
-  f.pfn = Pfn{512};
-  l.add(f);
+  l.fill_huge(kAtc, kH, Pfn{512});
   const DetectorResult r = detect(l.ev);
   REQUIRE(r.windows.size() == 1);
   CHECK(r.windows[0].cls == WindowClass::Stale);
