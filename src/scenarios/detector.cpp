@@ -172,6 +172,23 @@ class Detector {
       table = e.pfn().value();
     }
   }
+  /// A write by `mm` at `va` to frame `pfn`, through a window opened at `since`, is lost: the
+  /// frame's contents were copied after the window opened, by `mm` itself (its COW break: the
+  /// copy is made before its PTE moves to it, __wp_page_copy_user() then the clear in
+  /// wp_page_copy()), or by anyone while `mm` no longer maps the frame there (migration,
+  /// swap-out). A copy another mm made for itself while `mm` still maps the frame (a fork child
+  /// breaking COW) leaves the write where `mm` sees it.
+  bool copied_away(uint32_t pfn, uint16_t mm, uint64_t va, uint64_t since) const {
+    const auto it = m_copied.find(pfn);
+    if (it == m_copied.end()) return false;
+    bool others = false;
+    for (const auto& [seq, by] : it->second) {
+      if (seq <= since) continue;
+      if (by == mm) return true;
+      others = true;
+    }
+    return others && !maps(mm, va, Pfn{pfn});
+  }
   /// The page table maps `va` to `pfn` now.
   bool maps(uint16_t mm, uint64_t va, Pfn pfn) const {
     const Eff now = eff_leaf(mm, va);
@@ -421,10 +438,7 @@ class Detector {
       a.finding = "foreign " + rw;
       add_finding("use-after-free", e, e.va, e.pfn,
                   rw + " of pfn " + std::to_string(p) + ", reallocated to another owner, through " + to_string(e.holder));
-    } else if (write && m_copied.count(p) && m_copied.at(p) > w.open.seq.value() && !maps(e.mm.value(), e.va, e.pfn)) {
-      // Copied away, and the writer's mm no longer maps the frame there (migration, or its own
-      // COW break): nobody it shares with will see the write. A copy another mapper made (a
-      // fork child breaking COW) leaves the frame the writer's, and the write visible to it.
+    } else if (write && copied_away(p, e.mm.value(), e.va, w.open.seq.value())) {
       a.finding = "lost write";
       add_finding("lost-write", e, e.va, e.pfn,
                   "write to pfn " + std::to_string(p) + " after its contents were copied away, through " + to_string(e.holder));
@@ -501,7 +515,7 @@ class Detector {
       }
       case EventKind::Access: on_access(e); break;
       case EventKind::StaleTableWalk: on_stale_table_walk(e); break;
-      case EventKind::Copy: m_copied[e.pfn.value()] = e.seq.value(); break;
+      case EventKind::Copy: m_copied[e.pfn.value()].emplace_back(e.seq.value(), e.mm.value()); break;
       case EventKind::Fault:
         if (e.flags & kEvGaveUp)
           add_finding(std::string(metric_info(Metric::Livelocks).finding), e, e.va, kNoPfn, std::string(e.func) + ": " + e.note);
@@ -535,10 +549,15 @@ class Detector {
     // A fill from a stale source: the latest store on the walk to its address that can make
     // such an entry stale (for a walk-cache entry, one at its level or above).
     Cause c;
-    for (unsigned l = e.kind == EventKind::WalkFill ? e.level : 1; l <= 4; ++l) {
-      auto it = m_last_store.find(pte_key(e.mm.value(), l, e.va));
+    auto latest = [&](unsigned l, uint64_t va) {
+      auto it = m_last_store.find(pte_key(e.mm.value(), l, va));
       if (it != m_last_store.end() && it->second.seq > c.seq) c = it->second;
-    }
+    };
+    const bool walk = e.kind == EventKind::WalkFill;
+    for (unsigned l = walk ? e.level : 2; l <= 4; ++l) latest(l, e.va);
+    // A 2 MiB entry is stale when any of its pages is: the PTE stores of all 512 count.
+    if (!walk)
+      for (uint64_t i = 0; i < ((e.flags & kEvHuge) ? kPtrsPerTable : 1); ++i) latest(1, e.va + i * kPageSize);
     return c;
   }
 
@@ -559,7 +578,7 @@ class Detector {
   std::unordered_map<uint32_t, std::vector<int>> m_frame_windows;  ///< frame -> the open windows that cover it
   std::vector<std::vector<uint32_t>> m_freed_frames;               ///< by window id: see freed_under()
   std::unordered_map<uint32_t, EventRef> m_free;                   ///< frame -> the FrameFree that freed it, while it is free
-  std::unordered_map<uint32_t, uint64_t> m_copied;
+  std::unordered_map<uint32_t, std::vector<std::pair<uint64_t, uint16_t>>> m_copied;  ///< frame -> (seq, mm) of each copy of it
 };
 
 }  // namespace

@@ -208,31 +208,37 @@ TEST_CASE("a write after the frame's contents were copied away is a lost write",
   CHECK(r.metric("lost-writes") == 1);
 }
 
-TEST_CASE("a write to a frame another mapper copied is lost only once the writer's own PTE maps the copy", "[scenarios]") {
-  // After fork, the parent's writable ATC entry outlives the write-protect. A fork child breaking
-  // COW copies the page for itself: the parent still maps the frame, and sees the device's write.
+TEST_CASE("a write to a frame another mm copied for itself is not lost while the writer maps it; the writer's own copy loses it",
+          "[scenarios]") {
+  // After fork, the parent's (mm 0) writable ATC entry outlives the write-protect. The child
+  // (mm 1) breaking COW copies the page for itself: the parent still maps the frame and sees the
+  // device's write.
   Log l;
   l.map(kVa, Pfn{7}, true);
   l.fill(kAtc, kVa, Pfn{7}, true);
   l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte::make(Pfn{7}, false));
-  Event c{.kind = EventKind::Copy, .func = "wp_page_copy"};
+  Event c{.kind = EventKind::Copy, .mm = MmId{1}, .func = "__wp_page_copy_user"};
+  c.va = kVa;
   c.pfn = Pfn{7};
   c.aux = 8;
   l.add(c);
   l.access(kAtc, kVa, Pfn{7}, true);
   CHECK(detect(l.ev).metric("lost-writes") == 0);
-  // The parent breaks COW in turn: its PTE maps its own copy, and a write to the old frame is
-  // seen by nobody it shares with.
+  // The parent breaks COW in turn: wp_page_copy() copies before it moves the PTE to the copy, so
+  // a write in between is lost already, and so is one after.
+  c.mm = MmId{0};
   c.aux = 9;
   l.add(c);
+  l.access(kAtc, kVa, Pfn{7}, true);
   l.pte(1, kVa, Pte::make(Pfn{7}, false), Pte::make(Pfn{9}, true));
   l.access(kAtc, kVa, Pfn{7}, true);
   const DetectorResult r = detect(l.ev);
-  CHECK(r.metric("lost-writes") == 1);
+  CHECK(r.metric("lost-writes") == 2);
   REQUIRE(r.windows.size() == 1);
-  REQUIRE(r.windows[0].accesses.size() == 2);
+  REQUIRE(r.windows[0].accesses.size() == 3);
   CHECK(r.windows[0].accesses[0].finding.empty());
   CHECK(r.windows[0].accesses[1].finding == "lost write");
+  CHECK(r.windows[0].accesses[2].finding == "lost write");
 }
 
 TEST_CASE("clearing a PMD entry opens a window on the walk cache, freeing the table makes it table-freed", "[scenarios]") {
