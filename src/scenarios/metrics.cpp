@@ -20,9 +20,10 @@ const std::vector<MetricInfo>& metrics() {
        .severity = 10},
       {.metric = Metric::OfClass,
        .name = "stale",
-       .counts = "windows of class stale: the frame is no longer mapped there, still its owner's",
+       .counts = "windows of class stale: the frame is no longer mapped there, not freed since",
        .doc = "windows whose final class is `stale`: the entry maps a frame (or, for a walk-cache entry, a "
-              "table) the page table no longer maps there, still allocated to its owner",
+              "table) the page table no longer maps there, and none of its frames was freed while the window "
+              "was open",
        .severity = 30,
        .window_class = WindowClass::Stale,
        .trace_colour = "cq_build_running"},
@@ -37,7 +38,8 @@ const std::vector<MetricInfo>& metrics() {
       {.metric = Metric::OfClass,
        .name = "freed",
        .counts = "windows of class freed: the frame was freed while the window was open",
-       .doc = "windows of class `freed`: the frame was freed while the window was open",
+       .doc = "windows of class `freed`: a frame of the entry was freed while the window was open, or was "
+              "free when it opened (a fill from a stale source)",
        .severity = 50,
        .window_class = WindowClass::Freed,
        .memory_freed = true,
