@@ -250,7 +250,7 @@ TEST_CASE("explore checks by default a verdict stated under a policy that neithe
   const std::string from = R"("use-after-free": "sometimes")";
   const size_t verdict = text.find(from, stated);
   REQUIRE(verdict != std::string::npos);
-  REQUIRE(verdict < text.find("}", stated));  // inside v7.1's object
+  REQUIRE(verdict < text.find('}', stated));  // inside v7.1's object
   text.replace(verdict, from.size(), R"("use-after-free": "never")");
   const fs::path wrong = dir.path / "wrong.json";
   std::ofstream(wrong) << text;
