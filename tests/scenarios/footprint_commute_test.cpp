@@ -13,6 +13,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "cli/cli_common.h"
 #include "kernel/policy.h"
 #include "scenarios/detector.h"
 #include "scenarios/explore.h"
@@ -135,24 +136,14 @@ void check_schedule(const ScenarioSpec& s, const kernel::Policy& policy, const S
   }
 }
 
-/// The policies a scenario's results are stated under, as `tlbsim explore` picks them without
-/// --policy: old and fixed, then every policy its `expect` and `verdicts` name (the release
-/// policies' decodings, batches and kernel_pgtable_work run only under those).
-std::vector<std::string> stated_policies(const ScenarioSpec& s) {
-  std::vector<std::string> out{"old", "fixed"};
-  auto add = [&](const std::string& p) {
-    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
-  };
-  for (const std::string& p : s.policies) add(p);
-  for (const auto& [p, stated] : s.verdicts) add(p);
-  return out;
-}
-
 void check_all(uint64_t seeds, uint64_t max_pairs) {
   Checked c;
   std::set<std::string> policies;
   for (const ScenarioSpec& s : scenarios_to_check())
-    for (const std::string& pol : stated_policies(s)) {
+    // As `tlbsim explore` picks them without --policy: old, fixed and every policy the scenario's
+    // `expect` and `verdicts` name (the release policies' decodings, batches and
+    // kernel_pgtable_work run only under those).
+    for (const std::string& pol : cli::explore_policies_for(s, {})) {
       policies.insert(pol);
       for (uint64_t seed = 1; seed <= seeds; ++seed) {
         INFO(s.name << " under " << pol << ", seed " << seed);
