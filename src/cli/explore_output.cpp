@@ -65,7 +65,7 @@ std::string report(const ScenarioSpec& s, const ExploreResult& r, const std::vec
   for (const auto& p : r.properties) out += line(p.name, p, "witness", p.verdict != Verdict::Never);
   for (const auto& p : r.expectations) out += line("expect " + p.name, p, "counterexample", p.verdict != Verdict::Always);
   if (r.budget) {
-    out += "  step budget of " + std::to_string(s.max_steps) + " exceeded by " + schedule_text(s, r.budget->schedule) + "\n";
+    out += "  step budget of " + std::to_string(r.max_steps) + " exceeded by " + schedule_text(s, r.budget->schedule) + "\n";
     for (const auto& t : r.budget->threads)
       out += "    " + t.name + ": " + (t.done ? "done" : (t.runnable ? "runnable at " : "blocked at ") + t.next) + "\n";
   }

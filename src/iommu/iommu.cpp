@@ -90,13 +90,15 @@ std::vector<uint16_t> Iommu::devices_of(Pasid p) const {
 }
 
 namespace {
-void emit_dma(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, Pfn pfn, Holder via, uint16_t dev, const char* note = nullptr) {
+void emit_dma(EventBus& bus, MmId mm, uint32_t pasid, Vaddr va, bool write, Pfn pfn, Holder via, uint16_t dev, const char* note = nullptr,
+              uint8_t walk_level = 0) {
   emit_access(bus, {.mm = mm,
                     .tag = pasid,
                     .va = va,
                     .write = write,
                     .pfn = pfn,
                     .via = via,
+                    .walk_level = walk_level,
                     .func = write ? "DMA write" : "DMA read",
                     .aux = dev,
                     .note = note});
@@ -151,6 +153,10 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
     bus.advance(m_cost.atc_miss);
   }
   Holder via{};
+  uint8_t walk_level = 0;
+  // Whose translation the device uses: the PASID's mm for a walk, the entry's own for a hit (after
+  // a PASID moves to another mm, an entry the move left behind is the old mm's).
+  MmId mm = ctx.mm;
   Pfn pfn = kNoPfn;
   bool writable = false, huge = false, dirty = false;
   Pfn entry_pfn = kNoPfn;
@@ -172,6 +178,7 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
   if (c) {
     if (c->huge) touch::frame(false, c->pfn, kPtrsPerTable);
     via = m_iotlb.holder();
+    mm = c->mm;
     pfn = c->pfn_for(va.vpn());
     entry_pfn = c->pfn;
     writable = c->writable;
@@ -202,13 +209,17 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
     entry_pfn = huge ? w.leaf.pfn() : w.pfn_for(va.value());
     pfn = w.pfn_for(va.value());
     writable = w.leaf.writable();
-    if (w.stale_table) via = m_pwc.holder();
+    // Resumed from a walk-cache entry: that entry is the holder (cpu.cpp, Cpu::access()).
+    if (w.walk_cache_level) {
+      via = m_pwc.holder();
+      walk_level = w.stale_table ? 0 : w.walk_cache_level;
+    }
     dirty = w.leaf.dirty();
     m_iotlb.fill(tag, ctx.mm, va, entry_pfn, writable, huge, "iommu page walk", dirty);
   }
-  if (d.cfg.ats) d.atc->fill(tag, ctx.mm, va, entry_pfn, writable, huge, "ATS translation completion", dirty);
+  if (d.cfg.ats) d.atc->fill(tag, mm, va, entry_pfn, writable, huge, "ATS translation completion", dirty);
   if (write) m_mem.write_content(pfn);
-  emit_dma(bus, ctx.mm, tag, va, write, pfn, via, d.global_id, note);
+  emit_dma(bus, mm, tag, va, write, pfn, via, d.global_id, note, walk_level);
   return {DmaFault::None, pfn, via};
 }
 

@@ -15,6 +15,7 @@ void emit_access(EventBus& bus, const TranslatedAccess& a) {
   if (!bus.active()) return;
   Event e{.kind = EventKind::Access,
           .flags = uint8_t((a.write ? kEvWrite : 0) | (a.via.kind != HolderKind::None ? kEvCached : 0)),
+          .level = a.walk_level,
           .holder = a.via,
           .mm = a.mm,
           .tag = a.tag,

@@ -20,7 +20,10 @@ struct TranslatedAccess {
   Vaddr va;
   bool write = false;
   Pfn pfn = kNoPfn;
-  Holder via;             ///< the cache that served it, or none for a walk
+  Holder via;  ///< the cache that served it, or none for a walk from the root
+  /// Through a walk cache: the level of its entry the walk resumed from, so the detector finds
+  /// that entry; 0 when a StaleTableWalk event reported that walk already.
+  uint8_t walk_level = 0;
   const char* func = "";  ///< "load", "DMA write", ...
   uint32_t aux = 0;       ///< the device's id for a DMA
   const char* note = nullptr;

@@ -13,8 +13,10 @@ Cpu::Cpu(CpuId id, CpuConfig cfg, PhysMem& mem)
       m_pwc(cfg.walk_cache_entries, Holder{HolderKind::CpuWalkCache, id.value()}, mem.bus()) {}
 
 namespace {
-void emit_access(EventBus& bus, MmId mm, uint32_t tag, Vaddr va, bool write, Pfn pfn, Holder via) {
-  tlbsim::emit_access(bus, {.mm = mm, .tag = tag, .va = va, .write = write, .pfn = pfn, .via = via, .func = write ? "store" : "load"});
+void emit_access(EventBus& bus, MmId mm, uint32_t tag, Vaddr va, bool write, Pfn pfn, Holder via, uint8_t walk_level = 0) {
+  tlbsim::emit_access(
+      bus,
+      {.mm = mm, .tag = tag, .va = va, .write = write, .pfn = pfn, .via = via, .walk_level = walk_level, .func = write ? "store" : "load"});
 }
 void emit_fault(EventBus& bus, MmId mm, Vaddr va, bool write, const char* what) {
   touch_access(mm, va, false, kNoPfn);
@@ -37,7 +39,8 @@ AccessResult Cpu::access(const WalkContext& ctx, Vaddr va, bool write) {
       // A stale huge entry's window covers all 512 frames: whether any was freed decides it.
       if (c->huge) touch::frame(false, c->pfn, kPtrsPerTable);
       if (write) m_mem.write_content(pfn);
-      emit_access(bus, ctx.mm, ctx.tag, va, write, pfn, m_tlb.holder());
+      // The entry's own mm: after an ASID/PCID is reused, a stale entry is another mm's translation.
+      emit_access(bus, c->mm, ctx.tag, va, write, pfn, m_tlb.holder());
       return {AccessFault::None, pfn, true};
     }
     if (c->writable) {
@@ -68,8 +71,12 @@ AccessResult Cpu::access(const WalkContext& ctx, Vaddr va, bool write) {
              "cpu page walk", w.leaf.dirty());
   const Pfn pfn = w.pfn_for(va.value());
   if (write) m_mem.write_content(pfn);
-  // A walk that went through a stale walk-cache entry used that entry: report it as the holder.
-  emit_access(bus, ctx.mm, ctx.tag, va, write, pfn, w.stale_table ? m_pwc.holder() : Holder{});
+  // A walk that resumed from a walk-cache entry used that entry: report it as the holder, with
+  // its level unless the walker reported the walk already (a StaleTableWalk event: its table
+  // page was freed or reused), so the detector counts a use of an entry whose table was
+  // unlinked but not freed (move_normal_pmd() before the flush).
+  const Holder via = w.walk_cache_level ? m_pwc.holder() : Holder{};
+  emit_access(bus, ctx.mm, ctx.tag, va, write, pfn, via, w.stale_table ? 0 : w.walk_cache_level);
   return {AccessFault::None, pfn, false};
 }
 

@@ -115,6 +115,7 @@ std::string describe(const Event& e, const std::vector<std::string>& actors) {
     case EventKind::Access:
       os << ((e.flags & kEvWrite) ? " write " : " read ") << hex(e.va) << " -> pfn " << e.pfn.value();
       if (e.holder.kind != HolderKind::None) os << " via " << to_string(e.holder);
+      if (e.holder.is_walk_cache() && e.level) os << " L" << int(e.level);
       if (!e.note.empty()) os << " (" << e.note << ')';
       break;
     case EventKind::Fault:

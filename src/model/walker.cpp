@@ -20,6 +20,7 @@ WalkResult hw_walk(PhysMem& mem, const WalkContext& ctx, Vaddr va, bool write, W
     if (const WalkCacheEntry* w = pwc->lookup(ctx.tag, va.value())) {
       t = w->table;
       level = w->level - 1u;
+      r.walk_cache_level = w->level;
       user = w->user;
       const Frame& f = mem.frame(t);
       if (!f.allocated || f.kind != FrameKind::Table || f.generation != w->table_gen) {

@@ -42,6 +42,8 @@ struct WalkResult {
   Pte leaf{};
   uint8_t leaf_level = 1;
   bool stale_table = false;  ///< started from a walk-cache entry whose table was freed or reused
+  /// The level of the walk-cache entry the walk resumed from; 0 when it began at the root.
+  uint8_t walk_cache_level = 0;
   Pfn pfn_for(uint64_t va) const { return leaf_level == 2 ? Pfn{leaf.pfn().value() + uint32_t((va >> kPageShift) & 511)} : leaf.pfn(); }
 };
 

@@ -406,7 +406,7 @@ class Detector {
     return WalkKey{e.mm.value(), e.level, e.va >> level_shift(e.level), HolderTag{e.holder, e.tag}};
   }
 
-  LeafEntry* find_leaf(uint16_t mm, uint64_t va, HolderTag ht, LeafKey* key_out = nullptr) {
+  const LeafEntry* find_leaf(uint16_t mm, uint64_t va, HolderTag ht, LeafKey* key_out = nullptr) const {
     const uint64_t vpn = va >> kPageShift;
     for (auto k : {LeafKey{mm, vpn, false, ht}, LeafKey{mm, vpn & ~uint64_t{511}, true, ht}}) {
       auto it = m_leaf.find(k);
@@ -422,11 +422,37 @@ class Detector {
     m_r.findings.push_back(Finding{kind, e.holder, ref(e), va, pfn, text});
   }
 
+  /// The open window of the cached entry an access went through, if it used what the window is
+  /// about, or -1. A leaf entry: the access reached a frame its page no longer maps (or a free
+  /// one), or wrote where the page is now read-only; a read through a permission window, or an
+  /// access to a page of a 2 MiB entry that its PTE still maps, is one the page table allows.
+  /// A walk-cache entry: the walk resumed from it (its level is in the event) while it pointed
+  /// at a table its upper entry no longer holds.
+  int window_used(const Event& e) const {
+    const bool write = e.flags & kEvWrite;
+    const HolderTag ht{e.holder, e.tag};
+    if (e.holder.is_walk_cache()) {
+      // A walk the walker reported as a StaleTableWalk event (level 0) was judged there.
+      if (e.level == 0) return -1;
+      const uint16_t mm = is_kernel_half(e.va) ? kInitMm.value() : e.mm.value();
+      const auto it = m_walk.find(WalkKey{mm, e.level, e.va >> level_shift(e.level), ht});
+      return it == m_walk.end() ? -1 : it->second.window;
+    }
+    LeafKey k;
+    const LeafEntry* le = find_leaf(e.mm.value(), e.va, ht, &k);
+    if (!le || le->window < 0) return -1;
+    const auto& [mm, vpn, huge, kht] = k;
+    const Excess x = excess_at(mm, vpn, huge, *le, e.va);
+    const bool used = x == Excess::Moved || (x == Excess::Permission && write);
+    // An access to a free frame is a use-after-free whatever the page table says.
+    return used || free_event(e.pfn.value()).valid() ? le->window : -1;
+  }
+
   void on_access(const Event& e) {
-    if (e.holder.kind == HolderKind::None || e.holder.is_walk_cache()) return;
-    LeafEntry* le = find_leaf(e.mm.value(), e.va, HolderTag{e.holder, e.tag});
-    if (!le || le->window < 0) return;
-    Window& w = m_r.windows[le->window];
+    if (e.holder.kind == HolderKind::None) return;
+    const int id = window_used(e);
+    if (id < 0) return;
+    Window& w = m_r.windows[id];
     const bool write = e.flags & kEvWrite;
     WindowAccess a{ref(e), write, e.va, e.pfn, {}};
     const uint32_t p = e.pfn.value();
@@ -434,7 +460,7 @@ class Detector {
     if (free_event(p).valid()) {
       a.finding = "use-after-free " + rw;
       add_finding("use-after-free", e, e.va, e.pfn, rw + " of freed pfn " + std::to_string(p) + " through " + to_string(e.holder));
-    } else if (freed_under(le->window, p)) {
+    } else if (freed_under(id, p)) {
       a.finding = "foreign " + rw;
       add_finding("use-after-free", e, e.va, e.pfn,
                   rw + " of pfn " + std::to_string(p) + ", reallocated to another owner, through " + to_string(e.holder));
@@ -449,6 +475,9 @@ class Detector {
   void on_stale_table_walk(const Event& e) {
     const WalkKey k{e.mm.value(), e.level, e.va >> level_shift(e.level), HolderTag{e.holder, e.tag}};
     auto it = m_walk.find(k);
+    // The entry's window closed, restored: its upper entry points at the cached table again (the
+    // page, freed, came back as the same live table), so the walk read what the page table holds.
+    if (it != m_walk.end() && it->second.window < 0) return;
     add_finding("use-after-free", e, e.va, e.pfn,
                 to_string(e.holder) + " walked page-table pfn " + std::to_string(e.pfn.value()) + " (" + e.note + ")");
     if (it == m_walk.end() || it->second.window < 0) return;

@@ -1008,6 +1008,7 @@ ExploreResult explore_merge(const ScenarioSpec& s, const kernel::Policy& policy,
   r.distinct_outcomes = agg.outcomes.size();
   r.preemptions = opt.mode == ExploreOptions::Mode::Exhaustive ? opt.preemptions : -1;
   r.budget = agg.budget;
+  r.max_steps = su.spec.max_steps;
   r.complete = !agg.stopped;
   r.bound_cut = agg.bound_cut;
   r.deadline_hit = agg.deadline_hit;

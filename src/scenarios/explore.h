@@ -105,6 +105,7 @@ struct ExploreResult {
   /// counterexample (an execution where it fails), kept when the verdict is not Always.
   std::vector<PropertyResult> expectations;
   std::optional<BudgetExceeded> budget;  ///< the least schedule that exceeded the step budget
+  uint64_t max_steps = 0;                ///< the step budget each execution ran under
   /// The least schedule under which the model itself failed a consistency check, and the check.
   std::optional<std::pair<Schedule, std::string>> invariant;
   /// Exhaustive mode: the search these counts come from ran to its end. False when a budget
@@ -125,6 +126,11 @@ struct ExploreResult {
 inline bool exhaustive_unbounded(const ExploreResult& r) {
   return r.mode == ExploreOptions::Mode::Exhaustive && r.complete && (r.preemptions < 0 || !r.bound_cut);
 }
+
+/// Some execution ended before its schedule did: at the step budget, or at a model invariant
+/// violation. What the rest of that schedule would have led to was not explored, so no Never or
+/// Always is established, whatever the search's scope (verdict_scope(), check_verdicts()).
+inline bool cut_short(const ExploreResult& r) { return r.budget.has_value() || r.invariant.has_value(); }
 
 /// Interleavings of threads with `counts` steps each, in which a thread that still has steps
 /// left is switched away from at most `preemptions` times (negative: any number). Blocking is

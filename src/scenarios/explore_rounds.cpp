@@ -68,6 +68,7 @@ ExploreResult explore_rounds(const ScenarioSpec& s, const kernel::Policy& policy
   // allows, it is the answer ("exhaustive (no bound)"), and costs less than the rounds that would
   // lead up to it (each round repeats the smaller bounds' work). Otherwise iterative context
   // bounding from the floor spends the rest.
+  std::optional<ExploreResult> unbounded;
   if (opt.max_executions) {
     ExploreOptions o = opt;
     o.preemptions = -1;
@@ -76,11 +77,15 @@ ExploreResult explore_rounds(const ScenarioSpec& s, const kernel::Policy& policy
     spent += r.spent;
     ++rounds;
     if (r.complete) return finish(std::move(r));
+    unbounded = std::move(r);
   }
   std::optional<ExploreResult> done;
   for (int bound = s.explore_preemptions.value_or(0);; ++bound) {
     const bool out_of_budget =
         (opt.max_executions && spent >= opt.max_executions) || (opt.deadline && std::chrono::steady_clock::now() >= *opt.deadline);
+    // The unbounded attempt spent the whole budget (a budget of 1 execution): no round can start,
+    // since a round given 0 executions would run without a limit.
+    if (out_of_budget && !done && unbounded && opt.max_executions && spent >= opt.max_executions) return finish(*unbounded);
     if (out_of_budget && done) {  // the next round could not start: it is stopped at 0
       done->stopped = StoppedRound{.preemptions = bound, .executions = 0};
       done->deadline_hit = done->deadline_hit || !(opt.max_executions && spent >= opt.max_executions);
@@ -100,6 +105,15 @@ ExploreResult explore_rounds(const ScenarioSpec& s, const kernel::Policy& policy
   }
 }
 
+namespace {
+/// Why cut_short(r): what a reader must know before trusting a Never or an Always.
+std::string cut_short_text(const ExploreResult& r) {
+  if (r.budget) return "executions cut at the step budget of " + std::to_string(r.max_steps);
+  if (r.invariant) return "an execution ended at a model invariant violation";
+  return "";
+}
+}  // namespace
+
 std::string scope_text(const ExploreResult& r) {
   if (r.mode == ExploreOptions::Mode::Random) return "random";
   std::string out;
@@ -115,12 +129,14 @@ std::string scope_text(const ExploreResult& r) {
              std::to_string(r.stopped->executions) + " executions)";
   }
   if (r.deadline_hit) out += " [time budget hit: depends on machine speed]";
+  if (cut_short(r)) out += " [" + cut_short_text(r) + ": no Never or Always established]";
   return out;
 }
 
 std::string verdict_scope(const ExploreResult& r) {
   if (r.mode == ExploreOptions::Mode::Random) return "random sample";
   if (!r.complete) return "not established: search not finished";
+  if (cut_short(r)) return "not established: " + cut_short_text(r);
   if (exhaustive_unbounded(r)) return "exhaustive";
   return "within " + preemptions_text(r.preemptions);
 }
@@ -138,12 +154,16 @@ std::vector<VerdictCheck> check_verdicts(const ScenarioSpec& s, const ExploreRes
   std::vector<VerdictCheck> out;
   const auto it = s.verdicts.find(r.policy);
   if (it == s.verdicts.end()) return out;
-  const bool proof = exhaustive_unbounded(r);  // Never and Always hold over every schedule
+  // Never and Always hold over every schedule: the search covered all of them, and none was
+  // cut short before its end.
+  const bool proof = exhaustive_unbounded(r) && !cut_short(r);
   std::string limit;
   if (r.mode == ExploreOptions::Mode::Random)
     limit = "random sample";
   else if (!r.complete)
     limit = "search not finished";
+  else if (cut_short(r))
+    limit = cut_short_text(r);
   else
     limit = "bounded: within " + preemptions_text(r.preemptions);
   for (const auto& [name, word] : it->second) {

@@ -162,10 +162,20 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
           // opens nothing.
           const uint64_t end = e.end > e.va ? e.end : e.va + 1;
           cached_any(e, end - e.va);
-          if (index)
-            index->frames(e.mm, e.va, end, e.level >= 2, [&](Pfn p, uint64_t n) { frame(false, p, n); });
-          else
+          // A 2 MiB entry's window covers all 512 of its pages, and a store to any one of them
+          // opens, re-judges or closes it (detector.cpp, check_leaf(), recheck_leaf()): the
+          // store changes what an access or a store at any other page under the entry finds,
+          // so it writes the detector's view of the whole entry, not only of its own span.
+          const uint64_t leaf_holders = (uint64_t{e.mm.value()} << 24) | kAnyLeafHolder;
+          if (index) {
+            index->entries(e.mm, e.va, end, e.level >= 2, [&](uint64_t lo, uint64_t hi, Pfn p, uint64_t n) {
+              frame(false, p, n);
+              if (n > 1) add(Touch::Obj::Cached, true, leaf_holders, lo, hi);
+            });
+          } else {
             add(Touch::Obj::Frame, false, 0);
+            add(Touch::Obj::Cached, true, leaf_holders, e.va & ~(kPmdSize - 1), (end + kPmdSize - 1) & ~(kPmdSize - 1));
+          }
         }
         // The slot itself is recorded by the accessor that stored it (a Table write), which is
         // what a walk through that page, live or freed, reads.

@@ -57,14 +57,15 @@ struct StepActor {
 class CachedEntries {
  public:
   void apply(const Event& e);
-  /// Calls f(first frame, frames) for every leaf entry of `mm` intersecting [lo, hi), and every
-  /// walk-cache entry too if `walk`.
+  /// Calls f(entry lo, entry hi, first frame, frames) for every leaf entry of `mm` intersecting
+  /// [lo, hi), and every walk-cache entry too if `walk` (frames is 512 for a huge leaf entry
+  /// only).
   template <class F>
-  void frames(MmId mm, uint64_t lo, uint64_t hi, bool walk, F&& f) const {
+  void entries(MmId mm, uint64_t lo, uint64_t hi, bool walk, F&& f) const {
     for (auto it = m_entries.lower_bound(Key{mm.value(), 0, 0, 0, 0, 0}); it != m_entries.end(); ++it) {
       if (std::get<0>(it->first) != mm.value()) break;
       const Entry& e = it->second;
-      if (e.lo < hi && lo < e.hi && (walk || !e.walk)) f(e.pfn, e.frames);
+      if (e.lo < hi && lo < e.hi && (walk || !e.walk)) f(e.lo, e.hi, e.pfn, e.frames);
     }
   }
   void clear() { m_entries.clear(); }

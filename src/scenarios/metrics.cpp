@@ -64,9 +64,12 @@ const std::vector<MetricInfo>& metrics() {
        .trace_colour = "cq_build_failed"},
       {.metric = Metric::Observed,
        .name = "observed",
-       .counts = "windows with an access through the stale entry while open",
-       .doc = "windows with at least one access through the stale entry while open (a CPU load or store, a "
-              "device DMA, a hardware walk through the stale walk-cache entry)",
+       .counts = "windows with an access through the stale entry that the page table no longer allows",
+       .doc = "windows with at least one access through the stale entry while open that the page table no longer "
+              "allows (a CPU load or store or a device DMA reaching a frame its page no longer maps there, or "
+              "writing where the page is now read-only; a hardware walk that resumed from the stale walk-cache "
+              "entry). A read through a permission window, or an access to a page of a 2 MiB entry that its PTE "
+              "still maps, is not one",
        .severity = 90},
       {.metric = Metric::AfterReturn,
        .name = "after-return",
@@ -80,7 +83,8 @@ const std::vector<MetricInfo>& metrics() {
       {.metric = Metric::UsedAfterReturn,
        .name = "used-after-return",
        .counts = "accesses through a stale entry after the op that made it stale had returned",
-       .doc = "accesses through a stale entry after the op that made it stale had returned; one per access",
+       .doc = "accesses through a stale entry after the op that made it stale had returned, counted as "
+              "`observed` counts them (the page table no longer allows them); one per access",
        .severity = 100},
       {.metric = Metric::LostWrites,
        .name = "lost-writes",
@@ -94,7 +98,7 @@ const std::vector<MetricInfo>& metrics() {
        .counts = "accesses or walks through a stale entry to a freed or reused frame or table",
        .doc = "accesses through a stale entry to a frame that was free at that moment or had been freed and "
               "reallocated during the window, plus every hardware walk through a freed or reused page-table "
-              "page; one per access",
+              "page while the walk-cache entry's window is open; one per access",
        .severity = 120,
        .finding = "use-after-free"},
       {.metric = Metric::Livelocks,

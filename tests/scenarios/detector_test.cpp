@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <string_view>
+
+#include "kernel/policy.h"
 #include "model/pte.h"
 #include "scenarios/detector.h"
+#include "scenarios/loader.h"
 #include "scenarios/runner.h"
 
 using namespace tlbsim;
@@ -52,6 +57,16 @@ struct Log {
     e.end = va + 4096;
     e.pfn = pfn;
     add(e);
+  }
+  /// A writable 2 MiB page at `va` mapping 512 frames from `pfn`, and `h` caching it: returns the
+  /// PMD entry.
+  Pte map_huge(Holder h, uint64_t va, Pfn pfn) {
+    const Pte huge{Pte::make(pfn, true).raw() | Pte::kHuge};
+    pte(4, va, Pte{}, Pte::table(Pfn{100}));
+    pte(3, va, Pte{}, Pte::table(Pfn{101}));
+    pte(2, va, Pte{}, huge);
+    fill_huge(h, va, pfn);
+    return huge;
   }
   /// A writable 2 MiB entry at `va` mapping 512 frames from `pfn`.
   void fill_huge(Holder h, uint64_t va, Pfn pfn) {
@@ -168,11 +183,7 @@ TEST_CASE("through a huge entry, only the frames freed under its window are use-
   // is freed under the window, page 0 is still the mm's own page at the same address.
   Log l;
   constexpr uint64_t kH = 0x40000000;
-  const Pte huge{Pte::make(Pfn{512}, true).raw() | Pte::kHuge};
-  l.pte(4, kH, Pte{}, Pte::table(Pfn{100}));
-  l.pte(3, kH, Pte{}, Pte::table(Pfn{101}));
-  l.pte(2, kH, Pte{}, huge);
-  l.fill_huge(kAtc, kH, Pfn{512});
+  const Pte huge = l.map_huge(kAtc, kH, Pfn{512});
   l.pte(2, kH, huge, Pte{huge.raw() & ~Pte::kPresent});
   for (uint32_t i = 0; i < 512; ++i)
     if (i != 5) l.pte(1, kH + i * kPageSize, Pte{}, Pte::make(Pfn{512 + i}, true));
@@ -186,12 +197,54 @@ TEST_CASE("through a huge entry, only the frames freed under its window are use-
   const DetectorResult r = detect(l.ev);
   REQUIRE(r.windows.size() == 1);
   CHECK(r.windows[0].cls == WindowClass::Reused);
-  REQUIRE(r.windows[0].accesses.size() == 4);
-  CHECK(r.windows[0].accesses[0].finding.empty());
-  CHECK(r.windows[0].accesses[1].finding == "use-after-free read");
-  CHECK(r.windows[0].accesses[2].finding == "foreign read");
-  CHECK(r.windows[0].accesses[3].finding.empty());
+  // Pages 0 and 1 are still mapped as the entry holds them: those accesses are ones the page
+  // table allows, not uses of the window.
+  REQUIRE(r.windows[0].accesses.size() == 2);
+  CHECK(r.windows[0].accesses[0].finding == "use-after-free read");
+  CHECK(r.windows[0].accesses[1].finding == "foreign read");
   CHECK(r.metric("use-after-free") == 2);
+}
+
+TEST_CASE("an access the page table still allows is no use of a window: a read under a permission window or a mapped page of a huge entry",
+          "[scenarios]") {
+  SECTION("a permission window is used by a write only") {
+    Log l;
+    l.map(kVa, Pfn{7}, true);
+    l.fill(kAtc, kVa, Pfn{7}, true);
+    l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte::make(Pfn{7}, false));
+    l.access(kAtc, kVa, Pfn{7}, false);
+    const DetectorResult read_only = detect(l.ev);
+    REQUIRE(read_only.windows.size() == 1);
+    CHECK(read_only.windows[0].cls == WindowClass::Permission);
+    CHECK(read_only.metric("observed") == 0);
+    l.access(kAtc, kVa, Pfn{7}, true);
+    const DetectorResult r = detect(l.ev);
+    REQUIRE(r.windows[0].accesses.size() == 1);
+    CHECK(r.windows[0].accesses[0].write);
+    CHECK(r.metric("observed") == 1);
+  }
+  SECTION("a 2 MiB entry with one page unmapped is used only at that page") {
+    Log l;
+    constexpr uint64_t kH = 0x40000000;
+    const Pte huge = l.map_huge(kAtc, kH, Pfn{512});
+    // Split into a PTE table mapping the same frames, then page 5 zapped (MADV_DONTNEED).
+    l.pte(2, kH, huge, Pte{});
+    for (uint32_t i = 0; i < 512; ++i) l.pte(1, kH + i * kPageSize, Pte{}, Pte::make(Pfn{512 + i}, true));
+    l.pte(2, kH, Pte{}, Pte::table(Pfn{102}));
+    l.pte(1, kH + 5 * kPageSize, Pte::make(Pfn{517}, true), Pte{});
+    l.access(kAtc, kH, Pfn{512}, true);
+    l.access(kAtc, kH + kPageSize, Pfn{513}, false);
+    CHECK(detect(l.ev).metric("observed") == 0);
+    l.access(kAtc, kH + 5 * kPageSize, Pfn{517}, false);
+    const DetectorResult r = detect(l.ev);
+    // The split's window closed, restored, when the PTE table mapped the same frames; the zap
+    // opened the second.
+    REQUIRE(r.windows.size() == 2);
+    CHECK(r.windows[0].restored);
+    REQUIRE(r.windows[1].accesses.size() == 1);
+    CHECK(r.windows[1].accesses[0].va == kH + 5 * kPageSize);
+    CHECK(r.metric("observed") == 1);
+  }
 }
 
 TEST_CASE("a write after the frame's contents were copied away is a lost write", "[scenarios]") {
@@ -208,7 +261,7 @@ TEST_CASE("a write after the frame's contents were copied away is a lost write",
   CHECK(r.metric("lost-writes") == 1);
 }
 
-TEST_CASE("a write to a frame another mm copied for itself is not lost while the writer maps it; the writer's own copy loses it",
+TEST_CASE("a write to a frame another mm copied for itself is not lost while the writer maps it, the writer's own copy loses it",
           "[scenarios]") {
   // After fork, the parent's (mm 0) writable ATC entry outlives the write-protect. The child
   // (mm 1) breaking COW copies the page for itself: the parent still maps the frame and sees the
@@ -268,6 +321,70 @@ TEST_CASE("clearing a PMD entry opens a window on the walk cache, freeing the ta
   CHECK(r.windows[0].cls == WindowClass::TableFreed);
   CHECK(r.windows[0].observed());
   CHECK(r.metric("use-after-free") == 1);
+}
+
+namespace {
+const Holder kIommuPwc{HolderKind::IommuWalkCache, 0};
+/// The IOMMU walk cache holds the PMD entry of kVa, pointing at the PTE table (pfn 102).
+void cache_pmd(Log& l) {
+  Event wf{.kind = EventKind::WalkFill, .level = 2, .holder = kIommuPwc, .mm = MmId{0}, .tag = 1, .func = "walk"};
+  wf.va = kVa & ~(kPmdSize - 1);
+  wf.pfn = Pfn{102};
+  l.add(wf);
+}
+/// A DMA whose walk resumed from the walk cache's entry at `level` (0: the walk was reported by a
+/// StaleTableWalk event).
+void walk_access(Log& l, Pfn p, uint8_t level) {
+  Event e{.kind = EventKind::Access, .flags = kEvCached, .level = level, .holder = kIommuPwc, .mm = MmId{0}, .tag = 1, .func = "DMA read"};
+  e.va = kVa;
+  e.pfn = p;
+  l.add(e);
+}
+}  // namespace
+
+TEST_CASE("a walk resumed from a walk-cache entry whose table was unlinked but not freed uses its window", "[scenarios]") {
+  // move_normal_pmd(): the PMD entry is cleared, the table is linked elsewhere, the flush comes
+  // later; a walk from the cached entry still reads the moved table's entries at the old address.
+  Log l;
+  l.map(kVa, Pfn{7}, true);
+  cache_pmd(l);
+  l.pte(2, kVa, Pte::table(Pfn{102}), Pte{});
+  walk_access(l, Pfn{7}, 2);
+  const DetectorResult r = detect(l.ev);
+  REQUIRE(r.windows.size() == 1);
+  CHECK(r.windows[0].walk);
+  CHECK(r.windows[0].cls == WindowClass::Stale);
+  REQUIRE(r.windows[0].accesses.size() == 1);
+  CHECK(r.metric("observed") == 1);
+  CHECK(r.metric("use-after-free") == 0);
+  SECTION("a walk the walker reported as a stale-table walk is judged there, not twice") {
+    walk_access(l, Pfn{7}, 0);
+    CHECK(detect(l.ev).windows[0].accesses.size() == 1);
+  }
+}
+
+TEST_CASE("a walk through a table page freed and linked again at the same place reads the page table: no use-after-free", "[scenarios]") {
+  Log l;
+  l.map(kVa, Pfn{7}, true);
+  cache_pmd(l);
+  l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte{});
+  l.pte(2, kVa, Pte::table(Pfn{102}), Pte{});
+  l.frame(EventKind::FrameFree, Pfn{102});
+  l.frame(EventKind::FrameAlloc, Pfn{102});
+  l.pte(2, kVa, Pte{}, Pte::table(Pfn{102}));  // __pte_alloc() gets the same page back
+  l.pte(1, kVa, Pte{}, Pte::make(Pfn{8}, true));
+  Event stw{.kind = EventKind::StaleTableWalk, .level = 2, .holder = kIommuPwc, .mm = MmId{0}, .tag = 1, .func = "iommu page walk"};
+  stw.va = kVa;
+  stw.pfn = Pfn{102};
+  stw.note = "table page reused as another table";
+  l.add(stw);
+  walk_access(l, Pfn{8}, 0);
+  const DetectorResult r = detect(l.ev);
+  REQUIRE(r.windows.size() == 1);
+  CHECK(r.windows[0].restored);
+  CHECK(r.windows[0].cls == WindowClass::TableFreed);
+  CHECK_FALSE(r.windows[0].observed());
+  CHECK(r.metric("use-after-free") == 0);
 }
 
 TEST_CASE("a fill from a stale source opens its window at the fill", "[scenarios]") {
@@ -478,7 +595,7 @@ TEST_CASE("a window still open when the op whose store opened it returned is aft
 }
 
 TEST_CASE(
-    "a window opened at a fill from a stale source belongs to the op of the latest store there; an op not yet "
+    "a window opened at a fill from a stale source belongs to the op of the latest store there, an op not yet "
     "returned makes nothing after-return",
     "[scenarios]") {
   Log l;
@@ -487,6 +604,8 @@ TEST_CASE(
   clear.va = kVa;
   clear.end = kVa + kPageSize;
   clear.old_val = Pte::make(Pfn{7}, true).raw();
+  clear.pfn = Pfn{102};  // the PTE's slot, as Log::pte() names it
+  clear.aux = static_cast<uint32_t>((kVa >> kPageShift) & 511);
   l.add(clear);                     // 5: T1's op 3 clears
   l.fill(kAtc, kVa, Pfn{7}, true);  // 6: an ATC fill from a stale IOTLB entry
   RunResult run;
@@ -543,4 +662,34 @@ TEST_CASE("a page-table page freed and used again starts empty", "[scenarios]") 
   REQUIRE(r.windows.size() == 1);
   CHECK(r.windows[0].holder == kAtc);
   CHECK_FALSE(r.windows[0].close.valid());
+}
+
+TEST_CASE("a device's hit on an IOTLB entry a PASID's previous mm left is that mm's translation: reading its freed page is use-after-free",
+          "[scenarios]") {
+  // The reuse half of the AMD GCR3 bug (8386207f37e9) with a device without ATS and no cached
+  // PASID-table entry: the IOTLB entry of `first` outlives its exit, PASID 1 goes to `second`,
+  // and second's DMA hits the entry. The access is first's translation (the entry's mm), not
+  // second's, so the detector finds the entry and its window.
+  const ScenarioFile f = parse_scenario_text(R"({"scenarios": [{"name": "reuse", "source": "8386207f37e9", "cpus": 2,
+    "devices": [{"name": "dev0", "decoding": "amd", "ats": false, "pasid_table_cached": false}],
+    "mms": [{"name": "first", "bind": ["dev0"], "vmas": [{"start": "0x30000000", "pages": 1, "populate": "write"}]},
+            {"name": "second", "vmas": [{"start": "0x30000000", "pages": 1, "populate": "write"}]}],
+    "threads": [{"name": "devA", "device": "dev0", "mm": "first", "ops": [{"op": "dma_write", "addr": "0x30000000"}]},
+                {"name": "T1", "cpu": 0, "mm": "first", "ops": [{"op": "exit"}]},
+                {"name": "T2", "cpu": 1, "mm": "second", "ops": [{"op": "sva_bind", "device": "dev0"}]},
+                {"name": "devB", "device": "dev0", "mm": "second", "ops": [{"op": "dma_read", "addr": "0x30000000"}]}],
+    "schedule": ["devA*", "T1*", "T2*", "devB*"]}]})",
+                                             "reuse.json");
+  const RunResult run = run_scenario(f.scenarios[0], *kernel::find_policy("v6.10"));
+  REQUIRE(run.status == RunResult::Status::Completed);
+  auto dma = [](const Event& e) { return e.kind == EventKind::Access && std::string_view(e.func).starts_with("DMA"); };
+  const auto devA_write = std::find_if(run.events.begin(), run.events.end(), dma);
+  const auto devB_read = std::find_if(run.events.rbegin(), run.events.rend(), dma);
+  REQUIRE(devA_write != run.events.end());
+  REQUIRE(devB_read != run.events.rend());
+  CHECK(devB_read->holder.kind == HolderKind::Iotlb);
+  CHECK(devB_read->mm == devA_write->mm);  // first's, not second's
+  const DetectorResult r = detect(run);
+  CHECK(r.metric("use-after-free") == 1);
+  CHECK(r.metric("observed") >= 1);
 }

@@ -20,6 +20,7 @@
 #include "scenarios/ops.h"
 #include "support/enumerate.h"
 #include "support/sample_size.h"
+#include "support/scenario_dir.h"
 #include "support/scenario_gen.h"
 
 using namespace tlbsim;
@@ -194,4 +195,6 @@ TEST_CASE("explore: unbounded DPOR reaches every outcome of every schedule on th
       for (const char* pol : {"old", "fixed"})
         check_agrees(s, pol, enumerate_all(s, *kernel::find_policy(pol), -1, kMaxSchedules), path.filename().string());
   }
+  // And the verdicts a file states hold as `tlbsim explore` reports them.
+  CHECK(test::check_stated_verdicts(files) > 0);
 }

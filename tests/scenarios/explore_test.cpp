@@ -162,6 +162,46 @@ TEST_CASE("explore: a schedule over the step budget is reported with each thread
   CHECK_FALSE(r.budget->threads[0].done);
 }
 
+TEST_CASE("explore: a search with executions cut at the step budget establishes no Never or Always, whatever its scope",
+          "[scenarios][explore]") {
+  // What a cut schedule would have led to was never run: a window after the budget is unseen.
+  ScenarioFile f = two_accessors("read", "0x1000", "read", "0x2000");
+  ScenarioSpec& s = f.scenarios[0];
+  s.verdicts["fixed"] = {{"windows", "never"}, {"step budget exceeded", "always"}};
+  ExploreOptions eo;
+  eo.max_steps = 3;
+  const ExploreResult r = explore_rounds(s, *kernel::find_policy("fixed"), eo, std::nullopt);
+  REQUIRE(r.budget);
+  REQUIRE(exhaustive_unbounded(r));  // the search itself ran to its end
+  CHECK(r.max_steps == 3);
+  CHECK(verdict_scope(r) == "not established: executions cut at the step budget of 3");
+  CHECK(scope_text(r).find("[executions cut at the step budget of 3: no Never or Always established]") != std::string::npos);
+  for (const VerdictCheck& c : check_verdicts(s, r)) {
+    INFO(c.property);
+    CHECK(c.status == VerdictCheck::Status::NotEstablished);
+    CHECK(c.detail == "executions cut at the step budget of 3");
+  }
+  // With room for every step, the same search establishes them (and the second disagrees).
+  eo.max_steps = 0;
+  const ExploreResult full = explore_rounds(s, *kernel::find_policy("fixed"), eo, std::nullopt);
+  REQUIRE_FALSE(full.budget);
+  CHECK(verdict_scope(full) == "exhaustive");
+  const std::vector<VerdictCheck> c = check_verdicts(s, full);
+  REQUIRE(c.size() == 2);
+  CHECK(c[0].status == VerdictCheck::Status::Holds);      // windows never
+  CHECK(c[1].status == VerdictCheck::Status::Disagrees);  // "step budget exceeded" is Never now
+}
+
+TEST_CASE("explore_rounds: a budget of one execution runs no round without a limit", "[scenarios][explore]") {
+  const ScenarioFile f = bundled();
+  ExploreOptions eo;
+  eo.max_executions = 1;
+  const ExploreResult r = explore_rounds(named(f, "fork-cow-device-write"), *kernel::find_policy("old"), eo, std::nullopt);
+  CHECK(r.spent == 1);
+  CHECK_FALSE(r.complete);
+  CHECK(verdict_scope(r) == "not established: search not finished");
+}
+
 TEST_CASE("explore: witness order is context switches, then length, then schedule", "[scenarios][explore]") {
   CHECK(witness_less({0, 0, 1, 1}, {0, 1, 0}));  // 1 switch beats 2
   CHECK(witness_less({0, 1}, {0, 0, 1}));        // same switches, shorter

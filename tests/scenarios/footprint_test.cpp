@@ -100,6 +100,27 @@ TEST_CASE(
   CHECK(dependent(iopf_access, zap));  // the access reads the entry the zap stores
 }
 
+TEST_CASE("footprint: a store to one page under a cached 2 MiB entry is ordered against an access or a store at any other of its pages",
+          "[scenarios][explore]") {
+  // The detector judges a 2 MiB entry's window over all 512 pages: a store to page 4 opens it,
+  // and an access at page 16 through the entry is then observed (detector.cpp, on_access()).
+  Event huge = fill(0x200000, kAtc);
+  huge.flags = kEvHuge;
+  CachedEntries with_huge;
+  with_huge.apply(huge);
+  const Footprint store4 = footprint(std::vector<Event>{pte_store(0x204000)}, {}, kCpu0, &with_huge);
+  const Footprint store17 = footprint(std::vector<Event>{pte_store(0x211000)}, {}, kCpu0, &with_huge);
+  const Footprint read16 = footprint(std::vector<Event>{access(0x210000, kAtc, false, 116)}, kDevice);
+  CHECK(dependent(store4, read16));
+  CHECK(dependent(store4, store17));
+  // With 4 KiB entries only, a store and an access to different pages stay independent.
+  CachedEntries small;
+  small.apply(fill(0x210000, kAtc));
+  CHECK_FALSE(dependent(footprint(std::vector<Event>{pte_store(0x204000)}, {}, kCpu0, &small), read16));
+  // Without the index every 2 MiB entry that could cover the store counts.
+  CHECK(dependent(footprint(std::vector<Event>{pte_store(0x204000)}, kCpu0), read16));
+}
+
 namespace {
 /// A footprint of `n` random touches over a few keys and small ranges, so that matches, wildcards
 /// (kAnyKey; Cached's every-holder and every-leaf-holder keys), commuting writes and ranges that
