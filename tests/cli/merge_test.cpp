@@ -137,7 +137,7 @@ TEST_CASE("merge refuses shards that are missing, twice, of other options, anoth
   refused(" " + files, "changed since the shards read it");
 }
 
-TEST_CASE("explore --shard needs --json and, exhaustive, --preemptions; K/N must name a shard", "[cli][shard]") {
+TEST_CASE("explore --shard needs --json and, exhaustive, --preemptions, K/N must name a shard", "[cli][shard]") {
   TempDir dir, scratch;
   const std::string base = "explore " + q(kSource + "/scenarios.json") + " --policy fixed";
   const std::string json = " --json " + q(dir.path / "s.json");
@@ -155,7 +155,7 @@ TEST_CASE("explore --shard needs --json and, exhaustive, --preemptions; K/N must
   CHECK(dir.listing().empty());
 }
 
-TEST_CASE("explore --shard --progress SECONDS writes progress lines on stderr only; merge states the shards' balance", "[cli][shard]") {
+TEST_CASE("explore --shard --progress SECONDS writes progress lines on stderr only, merge states the shards' balance", "[cli][shard]") {
   TempDir dir, scratch;
   const std::string args =
       q(kSource + "/scenarios.json") + " --scenario nested-finish-mmu-table-free --policy fixed --preemptions 3 --split-depth 2";

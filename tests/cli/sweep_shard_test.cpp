@@ -149,7 +149,7 @@ TEST_CASE("sweep --shard needs --json, --json needs --shard, and the shards writ
   CHECK(dir.listing().empty());
 }
 
-TEST_CASE("sweep --progress SECONDS writes progress lines on stderr only; merge states the shards' balance", "[cli][shard]") {
+TEST_CASE("sweep --progress SECONDS writes progress lines on stderr only, merge states the shards' balance", "[cli][shard]") {
   TempDir dir, scratch;
   const std::string args = "--sizes 1,64,4096 --strategies cpu:per-page,iommu:full";
   const Output w = whole(args, dir, scratch);

@@ -41,7 +41,7 @@ struct KsmSetup {
 bool is_mn(const Event& e, const char* site, const char* what) { return is_notifier(e, what) && std::string(e.func) == site; }
 }  // namespace
 
-SCENARIO("KSM merges two identical pages; the secondary TLB is invalidated before the compare", "[kernel][policy]") {
+SCENARIO("KSM merges two identical pages, the secondary TLB is invalidated before the compare", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   KsmSetup s(policy);
   REQUIRE(s.merge(kA, kNoPfn));  // A becomes the KSM page

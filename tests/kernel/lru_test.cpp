@@ -11,7 +11,7 @@
 
 namespace tlbsim {
 
-TEST_CASE("an LRU page is isolated once; the isolator's reference keeps it until its putback", "[kernel][lru]") {
+TEST_CASE("an LRU page is isolated once, the isolator's reference keeps it until its putback", "[kernel][lru]") {
   kernel::Kernel k(kernel::MachineConfig{}, *kernel::find_policy("fixed"));
   const Pfn p = k.mem().alloc(FrameKind::Anon, 1, 0, "test");
   REQUIRE(kernel::page_lru(k, p));

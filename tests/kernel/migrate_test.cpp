@@ -269,7 +269,7 @@ SCENARIO("migrate_pages finds an anonymous page above 16 TiB, whose index needs 
 
 SCENARIO(
     "migrate_vma_collect_pmd flushes each exclusive page at once and the range under the PTL (6c287605fd56, "
-    "60bae7370896); v4.18 only the range, after unlock",
+    "60bae7370896), v4.18 only the range, after unlock",
     "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed", "v4.18");
   SvaMachine m(policy);

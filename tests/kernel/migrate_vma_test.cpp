@@ -110,7 +110,7 @@ SCENARIO("munmap and MADV_DONTNEED free a device-private page at once, without a
   x.m.k->check_invariants();
 }
 
-SCENARIO("fork shares a device-private page read-only in both mms; the child's write brings it back and copies it", "[kernel]") {
+SCENARIO("fork shares a device-private page read-only in both mms, the child's write brings it back and copies it", "[kernel]") {
   Migrated x;
   kernel::Task<AddressSpace*> f = kernel::sys_fork(*x.m.k, *x.m.mm, "child");
   AddressSpace* child = kernel::run_sync(f);
@@ -137,7 +137,7 @@ SCENARIO("fork shares a device-private page read-only in both mms; the child's w
   x.m.k->check_invariants();
 }
 
-SCENARIO("mprotect to read-only makes a writable device-private entry readable; the page comes back read-only", "[kernel]") {
+SCENARIO("mprotect to read-only makes a writable device-private entry readable, the page comes back read-only", "[kernel]") {
   Migrated x;
   kernel::Task<> t = kernel::sys_mprotect(*x.m.k, *x.m.mm, Vaddr{kBase}, 2 * kPageSize, false);
   kernel::run_sync(t);

@@ -118,7 +118,7 @@ TEST_CASE("madvise(MADV_DONTNEED) over two VMAs and a hole zaps each VMA's part 
   CHECK(errors(m.rec) == std::vector<std::string>{"madvise -ENOMEM"});
 }
 
-TEST_CASE("madvise(MADV_FREE) stops with -EINVAL at a VMA that is not anonymous; MADV_DONTNEED at a VM_PFNMAP one", "[kernel]") {
+TEST_CASE("madvise(MADV_FREE) stops with -EINVAL at a VMA that is not anonymous, MADV_DONTNEED at a VM_PFNMAP one", "[kernel]") {
   Mapped x(true);
   auto& [m, k, mm] = x;
   // [kBase, +kLen) anonymous, then a pfnmap VMA, then another anonymous VMA, all adjacent.

@@ -146,7 +146,7 @@ SCENARIO("x86 reclaim on a single-CPU mm flushes immediately with ptep_clear_flu
   m.k->check_invariants();
 }
 
-SCENARIO("arm64 reclaim always defers; FIXED invalidates the page at add_pending", "[kernel][policy]") {
+SCENARIO("arm64 reclaim always defers, FIXED invalidates the page at add_pending", "[kernel][policy]") {
   const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
   SvaMachine m(policy, kernel::SvaDecoding::SmmuV3, arm64());
   kernel::mmap_region(*m.k, *m.mm, Vaddr{kBase}, kPageSize, kVmRead | kVmWrite, 0, 0);

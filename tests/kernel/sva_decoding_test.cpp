@@ -86,7 +86,7 @@ TEST_CASE("intel (0,-1): a non-PASID device-TLB flush until 3141153816bf, with t
   CHECK(commands(SvaDecoding::IntelSvm, 0, kTop).empty());  // the overflow e7ad6c2a4b1a fixed
 }
 
-TEST_CASE("intel-7.1 makes a 2^52-page block PASID-selective; 6.17 sends it as a PSI covering everything", "[kernel][sva][decoding]") {
+TEST_CASE("intel-7.1 makes a 2^52-page block PASID-selective, 6.17 sends it as a PSI covering everything", "[kernel][sva][decoding]") {
   // (0x1000, -1): 2^52 - 1 pages from PFN 1; no PFN bit above the block is shared: mask 52.
   CHECK(commands(SvaDecoding::Intel71, 0x1000, kTop) == V{"iotlb-pasid 0-ffffffffffffffff", "atc-all 0-ffffffffffffffff", "sync"});
   CHECK(commands(SvaDecoding::Intel617, 0x1000, kTop) == V{"iotlb-range 0-ffffffffffffffff", "atc-all 0-ffffffffffffffff", "sync"});
@@ -109,7 +109,7 @@ TEST_CASE("amd-6.10: one naturally aligned block per device from build_inv_addre
         V{"iotlb-range 10001000-10002000", "sync", "atc-range 10001000-10002000", "sync"});
 }
 
-TEST_CASE("smmu-v3 skips its TLBI with BTM up to v6.10; from d38c28dbefee (v6.11) it always sends it", "[kernel][sva][decoding]") {
+TEST_CASE("smmu-v3 skips its TLBI with BTM up to v6.10, from d38c28dbefee (v6.11) it always sends it", "[kernel][sva][decoding]") {
   const uint64_t s = 0x10000000, e = s + 2 * kPageSize;
   CHECK(commands(SvaDecoding::SmmuV3, s, e, true) == V{"atc-range 10000000-10002000", "sync"});
   CHECK(commands(SvaDecoding::SmmuV3_611, s, e, true) ==

@@ -75,7 +75,7 @@ TEST_CASE("a device fault on a swap PTE swaps the page in through the IOPF handl
   require_secondary_coherent(s.m, *s.m.mm);
 }
 
-TEST_CASE("after fork both mms share the slot; the first swap-in puts the page in the swap cache and the second maps it", "[kernel]") {
+TEST_CASE("after fork both mms share the slot, the first swap-in puts the page in the swap cache and the second maps it", "[kernel]") {
   Swapped s;
   const uint64_t slot = s.pte().swp_offset();
   kernel::Task<AddressSpace*> f = kernel::sys_fork(*s.m.k, *s.m.mm, std::string("child"));

@@ -103,7 +103,7 @@ TEST_CASE("ioremap_huge up to v6.18 frees the emptied PTE table right after pmd_
   CHECK_NOTHROW(h.k->check_invariants());
 }
 
-TEST_CASE("ioremap_huge from v6.19 queues the PTE table; the worker invalidates (PAGE_OFFSET, -1) in every SVA mm, then frees it",
+TEST_CASE("ioremap_huge from v6.19 queues the PTE table, the worker invalidates (PAGE_OFFSET, -1) in every SVA mm, then frees it",
           "[kernel]") {
   KernelHalf h("v6.19");
   h.k->kernel_pgtable_work().set_producers(1);

@@ -697,7 +697,7 @@ TEST_CASE("VMAs read while the file is parsed: each element in order, objects or
   }
 }
 
-TEST_CASE("cmds_complete_in_order and pasid_table_cached are device booleans, read as written; anything else is an error at its value",
+TEST_CASE("cmds_complete_in_order and pasid_table_cached are device booleans, read as written, anything else is an error at its value",
           "[scenarios]") {
   const std::string key = GENERATE(as<std::string>{}, "cmds_complete_in_order", "pasid_table_cached");
   INFO(key);

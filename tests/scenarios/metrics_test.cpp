@@ -17,7 +17,7 @@
 using namespace tlbsim;
 using namespace tlbsim::scenarios;
 
-TEST_CASE("every window class has one row in metrics(); names and severities are distinct", "[scenarios][metrics]") {
+TEST_CASE("every window class has one row in metrics(), names and severities are distinct", "[scenarios][metrics]") {
   // The class rows name the enumerators 0..n-1, each once: a class added to WindowClass without a
   // row breaks the density (or class_info() throws on its first window in the detector's tests).
   std::set<size_t> classes;

@@ -28,7 +28,7 @@ TEST_CASE("the op table has one row per op name, in the list's order", "[scenari
   }
 }
 
-TEST_CASE("an op name maps to its Op and back; any other name maps to none", "[scenarios][ops]") {
+TEST_CASE("an op name maps to its Op and back, any other name maps to none", "[scenarios][ops]") {
   for (const std::string_view name : kOpNames) {
     const auto op = op_from_name(name);
     REQUIRE(op);

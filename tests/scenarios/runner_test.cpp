@@ -359,7 +359,7 @@ TEST_CASE("a thread of a fork's child whose parent exits before forking runs not
   }
 }
 
-TEST_CASE("a thp VMA is mapped by a huge PMD at setup; a partial zap splits it and khugepaged_collapse makes it huge again",
+TEST_CASE("a thp VMA is mapped by a huge PMD at setup, a partial zap splits it and khugepaged_collapse makes it huge again",
           "[scenarios]") {
   const ScenarioFile f = parse_scenario_text(R"({"scenarios": [{"name": "s", "source": "test",
     "mms": [{"name": "proc", "vmas": [{"start": "0x40000000", "pages": 512, "thp": true}]}],

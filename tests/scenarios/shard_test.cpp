@@ -42,7 +42,7 @@ TEST_CASE("deal_to_shard gives every item to exactly one shard, for many generat
   }
 }
 
-TEST_CASE("deal_to_shard: equal estimates are dealt round robin; more shards than items leave the rest empty", "[shard]") {
+TEST_CASE("deal_to_shard: equal estimates are dealt round robin, more shards than items leave the rest empty", "[shard]") {
   const std::vector<uint64_t> equal(7, 1);
   CHECK(deal_to_shard(equal, Shard{.index = 0, .count = 3}) == std::vector<size_t>{0, 3, 6});
   CHECK(deal_to_shard(equal, Shard{.index = 2, .count = 3}) == std::vector<size_t>{2, 5});

@@ -94,7 +94,7 @@ TEST_CASE("import: memory calls become ops with their recorded addresses, in the
   CHECK(s["devices"].empty());
 }
 
-TEST_CASE("import: fork makes a child mm; its execve exits the copy and starts a new mm", "[trace]") {
+TEST_CASE("import: fork makes a child mm, its execve exits the copy and starts a new mm", "[trace]") {
   const ImportResult r = import_text(R"(1 1.0 execve("/bin/sh", ["sh"], 0x1 /* 1 vars */) = 0
 1 1.1 mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000
 1 1.2 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f98) = 2
@@ -115,7 +115,7 @@ TEST_CASE("import: fork makes a child mm; its execve exits the copy and starts a
   CHECK(s["mms"][0]["name"] == "1/1 sh");
 }
 
-TEST_CASE("import: a CLONE_VM thread shares its mm; after exit_group its process's calls are left out", "[trace]") {
+TEST_CASE("import: a CLONE_VM thread shares its mm, after exit_group its process's calls are left out", "[trace]") {
   const ImportResult r = import_text(R"(1 1.0 execve("/bin/p", ["p"], 0x1 /* 1 vars */) = 0
 1 1.1 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000
 1 1.2 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, exit_signal=0}, 88) = 3

@@ -93,7 +93,7 @@ TEST_CASE("strace: a failed call keeps its errno, and exit_group's result is '?'
   CHECK(r[1].time_us == 1796494918900000);
 }
 
-TEST_CASE("strace: signals, exits and kills are records; a call its task never returned from ends with no result", "[trace]") {
+TEST_CASE("strace: signals, exits and kills are records, a call its task never returned from ends with no result", "[trace]") {
   const auto r = parse({
       "6717  1796494917.918637 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=6718, si_uid=0} ---",
       "7001  1796494917.92 futex(0x7f0, FUTEX_WAIT_PRIVATE, 0, NULL <unfinished ...>",
