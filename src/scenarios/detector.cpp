@@ -173,18 +173,19 @@ class Detector {
     }
   }
   /// A write by `mm` at `va` to frame `pfn`, through a window opened at `since`, is lost: the
-  /// frame's contents were copied after the window opened, by `mm` itself (its COW break: the
-  /// copy is made before its PTE moves to it, __wp_page_copy_user() then the clear in
+  /// frame's contents were copied after the window opened, by `mm` itself for that page (its COW
+  /// break: the copy is made before its PTE moves to it, __wp_page_copy_user() then the clear in
   /// wp_page_copy()), or by anyone while `mm` no longer maps the frame there (migration,
   /// swap-out). A copy another mm made for itself while `mm` still maps the frame (a fork child
-  /// breaking COW) leaves the write where `mm` sees it.
+  /// breaking COW), or `mm` made for another of its pages (do_cow_fault() of a shared file page
+  /// at another address), leaves the write where `mm` sees it.
   bool copied_away(uint32_t pfn, uint16_t mm, uint64_t va, uint64_t since) const {
     const auto it = m_copied.find(pfn);
     if (it == m_copied.end()) return false;
     bool others = false;
-    for (const auto& [seq, by] : it->second) {
-      if (seq <= since) continue;
-      if (by == mm) return true;
+    for (const Copied& c : it->second) {
+      if (c.seq <= since) continue;
+      if (c.mm == mm && c.vpn == (va >> kPageShift)) return true;
       others = true;
     }
     return others && !maps(mm, va, Pfn{pfn});
@@ -544,7 +545,7 @@ class Detector {
       }
       case EventKind::Access: on_access(e); break;
       case EventKind::StaleTableWalk: on_stale_table_walk(e); break;
-      case EventKind::Copy: m_copied[e.pfn.value()].emplace_back(e.seq.value(), e.mm.value()); break;
+      case EventKind::Copy: m_copied[e.pfn.value()].push_back(Copied{e.seq.value(), e.mm.value(), e.va >> kPageShift}); break;
       case EventKind::Fault:
         if (e.flags & kEvGaveUp)
           add_finding(std::string(metric_info(Metric::Livelocks).finding), e, e.va, kNoPfn, std::string(e.func) + ": " + e.note);
@@ -607,7 +608,12 @@ class Detector {
   std::unordered_map<uint32_t, std::vector<int>> m_frame_windows;  ///< frame -> the open windows that cover it
   std::vector<std::vector<uint32_t>> m_freed_frames;               ///< by window id: see freed_under()
   std::unordered_map<uint32_t, EventRef> m_free;                   ///< frame -> the FrameFree that freed it, while it is free
-  std::unordered_map<uint32_t, std::vector<std::pair<uint64_t, uint16_t>>> m_copied;  ///< frame -> (seq, mm) of each copy of it
+  struct Copied {
+    uint64_t seq;
+    uint16_t mm;   ///< the mm the copy was made for (kNoMm: a migration)
+    uint64_t vpn;  ///< the page it was made for
+  };
+  std::unordered_map<uint32_t, std::vector<Copied>> m_copied;  ///< frame -> each copy of it
 };
 
 }  // namespace

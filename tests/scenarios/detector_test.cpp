@@ -261,6 +261,26 @@ TEST_CASE("a write after the frame's contents were copied away is a lost write",
   CHECK(r.metric("lost-writes") == 1);
 }
 
+TEST_CASE("a copy the writer's mm made for another of its pages loses no write while the writer maps the frame", "[scenarios]") {
+  // A shared file page mapped at kVa is also mapped privately at another address of the same mm,
+  // where do_cow_fault() copies it; the device's write through a permission window at kVa lands
+  // in the page the mm still maps there.
+  Log l;
+  l.map(kVa, Pfn{7}, true);
+  l.fill(kAtc, kVa, Pfn{7}, true);
+  l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte::make(Pfn{7}, false));
+  Event c{.kind = EventKind::Copy, .mm = MmId{0}, .func = "do_cow_fault"};
+  c.va = kVa + 0x10000;
+  c.pfn = Pfn{7};
+  c.aux = 8;
+  l.add(c);
+  l.access(kAtc, kVa, Pfn{7}, true);
+  const DetectorResult r = detect(l.ev);
+  REQUIRE(r.windows.size() == 1);
+  REQUIRE(r.windows[0].accesses.size() == 1);
+  CHECK(r.metric("lost-writes") == 0);
+}
+
 TEST_CASE("a write to a frame another mm copied for itself is not lost while the writer maps it, the writer's own copy loses it",
           "[scenarios]") {
   // After fork, the parent's (mm 0) writable ATC entry outlives the write-protect. The child
