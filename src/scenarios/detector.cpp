@@ -358,7 +358,7 @@ class Detector {
     const uint16_t mm = e.mm.value();
     m_entry[slot_key(e.pfn.value(), e.aux)] = e.new_val;
     if (e.level == 4) m_root[mm] = e.pfn.value();
-    if (std::string_view(e.func) != "hardware A/D update") m_last_store[pte_key(mm, e.level, e.va)] = Cause{e.actor, e.seq.value()};
+    if (std::string_view(e.func) != "hardware A/D update") note_store(e);
     static const char* const names[] = {"", "PTE", "PMD entry", "PUD entry", "PGD entry"};
     auto entry = [&](uint64_t raw) {
       const Pte p{raw};
@@ -449,6 +449,14 @@ class Detector {
     return used || free_event(e.pfn.value()).valid() ? le->window : -1;
   }
 
+  /// Since when window `id`'s entry has held what the page table no longer grants: its opening
+  /// store, or for a window opened at a fill from a stale source, the store cause_of() found.
+  uint64_t stale_since(int id) const {
+    const uint64_t open = m_r.windows[static_cast<size_t>(id)].open.seq.value();
+    const uint64_t cause = m_cause[static_cast<size_t>(id)].seq;
+    return cause != 0 && cause < open ? cause : open;
+  }
+
   void on_access(const Event& e) {
     if (e.holder.kind == HolderKind::None) return;
     const int id = window_used(e);
@@ -465,7 +473,7 @@ class Detector {
       a.finding = "foreign " + rw;
       add_finding("use-after-free", e, e.va, e.pfn,
                   rw + " of pfn " + std::to_string(p) + ", reallocated to another owner, through " + to_string(e.holder));
-    } else if (write && copied_away(p, e.mm.value(), e.va, w.open.seq.value())) {
+    } else if (write && copied_away(p, e.mm.value(), e.va, stale_since(id))) {
       a.finding = "lost write";
       add_finding("lost-write", e, e.va, e.pfn,
                   "write to pfn " + std::to_string(p) + " after its contents were copied away, through " + to_string(e.holder));
@@ -574,33 +582,95 @@ class Detector {
     uint16_t actor = 0;
     uint64_t seq = 0;
   };
+  /// What a kernel store took away, for cause_of(): the frame (and, for a leaf, its write
+  /// permission) its entry no longer grants, or the table it no longer points at.
+  struct Took {
+    uint64_t pte;  ///< pte_key()
+    uint32_t pfn;
+    bool write;
+    bool operator==(const Took&) const = default;
+  };
+  struct TookHash {
+    size_t operator()(const Took& t) const {
+      return std::hash<uint64_t>{}(t.pte ^ ((uint64_t{t.pfn} << 1 | t.write) * 0x9e3779b97f4a7c15ULL));
+    }
+  };
+  void note_store(const Event& e) {
+    const uint64_t k = pte_key(e.mm.value(), e.level, e.va);
+    const Cause c{e.actor, e.seq.value()};
+    m_last_store[k] = c;
+    const Pte old{e.old_val}, now{e.new_val};
+    if (!old.present()) return;
+    const bool frame_kept = now.present() && now.pfn() == old.pfn() && now.huge() == old.huge();
+    if (!frame_kept) {
+      m_took[Took{k, old.pfn().value(), false}] = c;
+      m_took_path[k] = c;
+    }
+    const bool leaf = e.level == 1 || old.huge();
+    if (leaf && old.writable() && !(frame_kept && now.writable())) m_took[Took{k, old.pfn().value(), true}] = c;
+  }
+  /// The latest store whose old entry at `level` for `va` granted (`pfn`, `write`) and whose new
+  /// one does not.
+  void took(Cause& c, uint16_t mm, unsigned level, uint64_t va, uint32_t pfn, bool write) const {
+    const auto it = m_took.find(Took{pte_key(mm, level, va), pfn, write});
+    if (it != m_took.end() && it->second.seq > c.seq) c = it->second;
+  }
+  /// The latest store that removed or replaced the entry at `level` for `va`.
+  void took_path(Cause& c, uint16_t mm, unsigned level, uint64_t va) const {
+    const auto it = m_took_path.find(pte_key(mm, level, va));
+    if (it != m_took_path.end() && it->second.seq > c.seq) c = it->second;
+  }
+
   Cause cause_of(const Event& e) const {
     if (e.kind == EventKind::PteStore) return Cause{e.actor, e.seq.value()};
-    // A fill from a stale source: the latest store on the walk to its address that can make
-    // such an entry stale (for a walk-cache entry, one at its level or above).
+    // A fill from a stale source: the store that took away what the entry holds. For a leaf
+    // entry, the latest PTE (or PMD leaf) store whose old value granted the entry's frame (with
+    // write, if the entry is writable) and whose new value does not, at any of its pages; or
+    // the latest store that removed or replaced an entry above it on the walk. For a walk-cache
+    // entry, the latest store that took its table pointer away, or an entry above it. Not
+    // merely the latest store there: another op may have mapped the address again since (the
+    // first op's munmap, then a second thread's mmap and fault, then the fill from the IOTLB
+    // entry the munmap left). Without such a store, the latest store on the walk.
     Cause c;
+    const uint16_t mm = e.mm.value();
+    const bool walk = e.kind == EventKind::WalkFill;
+    const bool huge = e.flags & kEvHuge;
+    const bool write = e.flags & kEvWrite;
+    if (walk) {
+      took(c, mm, e.level, e.va, e.pfn.value(), false);
+      for (unsigned l = e.level + 1u; l <= 4; ++l) took_path(c, mm, l, e.va);
+    } else {
+      // Level 2 either way: the PMD leaf of a huge entry, or the table pointer above a PTE (a
+      // huge entry's pages may also be mapped by a PTE table since a split).
+      for (unsigned l = 2; l <= 4; ++l) took_path(c, mm, l, e.va);
+      if (huge) took(c, mm, 2, e.va, e.pfn.value(), write);
+      for (uint64_t i = 0; i < (huge ? kPtrsPerTable : 1); ++i)
+        took(c, mm, 1, e.va + i * kPageSize, e.pfn.value() + static_cast<uint32_t>(i), write);
+    }
+    if (c.seq != 0) return c;
     auto latest = [&](unsigned l, uint64_t va) {
       auto it = m_last_store.find(pte_key(e.mm.value(), l, va));
       if (it != m_last_store.end() && it->second.seq > c.seq) c = it->second;
     };
-    const bool walk = e.kind == EventKind::WalkFill;
     for (unsigned l = walk ? e.level : 2; l <= 4; ++l) latest(l, e.va);
     // A 2 MiB entry is stale when any of its pages is: the PTE stores of all 512 count.
     if (!walk)
-      for (uint64_t i = 0; i < ((e.flags & kEvHuge) ? kPtrsPerTable : 1); ++i) latest(1, e.va + i * kPageSize);
+      for (uint64_t i = 0; i < (huge ? kPtrsPerTable : 1); ++i) latest(1, e.va + i * kPageSize);
     return c;
   }
 
   DetectorResult m_r;
   uint16_t m_setup_actor = 0;
-  const Event* m_event = nullptr;                                           ///< the event being judged
-  std::vector<Cause> m_cause;                                               ///< by window id
-  std::unordered_map<uint64_t, Cause> m_last_store;                         ///< pte_key -> the latest kernel store there
-  uint64_t m_step = 0;                                                      ///< the step the current event belongs to
-  std::vector<uint64_t> m_open_step;                                        ///< by window id: the step that opened it
-  std::vector<bool> m_transient;                                            ///< by window id
-  std::unordered_map<uint64_t, uint64_t> m_entry;                           ///< slot_key(table pfn, index) -> the entry's raw value
-  std::unordered_map<uint16_t, uint32_t> m_root;                            ///< mm -> its PGD's pfn (from its level-4 stores)
+  const Event* m_event = nullptr;                    ///< the event being judged
+  std::vector<Cause> m_cause;                        ///< by window id
+  std::unordered_map<uint64_t, Cause> m_last_store;  ///< pte_key -> the latest kernel store there
+  std::unordered_map<Took, Cause, TookHash> m_took;  ///< the latest store that took that frame (or write) away there
+  std::unordered_map<uint64_t, Cause> m_took_path;   ///< pte_key -> the latest store that removed or replaced the entry there
+  uint64_t m_step = 0;                               ///< the step the current event belongs to
+  std::vector<uint64_t> m_open_step;                 ///< by window id: the step that opened it
+  std::vector<bool> m_transient;                     ///< by window id
+  std::unordered_map<uint64_t, uint64_t> m_entry;    ///< slot_key(table pfn, index) -> the entry's raw value
+  std::unordered_map<uint16_t, uint32_t> m_root;     ///< mm -> its PGD's pfn (from its level-4 stores)
   std::unordered_map<uint16_t, std::vector<const OpSpan*>> m_ops_by_actor;  ///< op_of()'s index
   std::map<LeafKey, LeafEntry> m_leaf;
   size_t m_huge_leaves = 0;  ///< keys of m_leaf for huge entries

@@ -75,7 +75,7 @@ const std::vector<MetricInfo>& metrics() {
        .name = "after-return",
        .counts = "windows still open when the op whose PTE change opened them had returned",
        .doc = "windows still open when the op whose PTE store made the entry stale had returned (for a window "
-              "opened at a fill from a stale source, the op of the latest store to that address; the setup "
+              "opened at a fill from a stale source, the op of the store that took away what the entry holds; the setup "
               "counts as an op that returns when the first step begins). This is the kernel's contract: when "
               "munmap, mprotect, madvise, mremap, fork or a migration returns, no cache may still grant what "
               "the page table no longer does",

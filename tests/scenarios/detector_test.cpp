@@ -615,7 +615,7 @@ TEST_CASE("a window still open when the op whose store opened it returned is aft
 }
 
 TEST_CASE(
-    "a window opened at a fill from a stale source belongs to the op of the latest store there, an op not yet "
+    "a window opened at a fill from a stale source belongs to the op of the store that took its frame away, an op not yet "
     "returned makes nothing after-return",
     "[scenarios]") {
   Log l;
@@ -648,6 +648,40 @@ TEST_CASE(
     CHECK_FALSE(r.windows[0].after_return);
     CHECK(r.metric("after-return") == 0);
   }
+}
+
+TEST_CASE("a window opened at a fill belongs to the op that took the entry's frame away, not to a later op that mapped the page again",
+          "[scenarios]") {
+  // T1's munmap clears the PTE, T2 maps and populates the page with another frame, then the ATC
+  // is filled from the IOTLB entry the munmap left (frame 7): the munmap made it stale.
+  Log l;
+  l.map(kVa, Pfn{7}, true);  // 1..4 setup
+  auto store = [&](uint16_t actor, Pte old, Pte now) {
+    Event e{.kind = EventKind::PteStore, .level = 1, .actor = actor, .mm = MmId{0}, .func = "test_store"};
+    e.va = kVa;
+    e.end = kVa + kPageSize;
+    e.old_val = old.raw();
+    e.new_val = now.raw();
+    e.pfn = Pfn{102};
+    e.aux = static_cast<uint32_t>((kVa >> kPageShift) & 511);
+    l.add(e);
+  };
+  store(2, Pte::make(Pfn{7}, true), Pte{});  // 5: T1's munmap
+  store(3, Pte{}, Pte::make(Pfn{9}, true));  // 6: T2's fault
+  l.fill(kAtc, kVa, Pfn{7}, true);           // 7
+  l.access(kAtc, kVa, Pfn{7}, false);        // 8
+  RunResult run;
+  run.events = l.ev;
+  run.trace.push_back(StepRecord{.thread = 1, .ev_begin = 4, .ev_end = 5, .op = 0});
+  run.trace.push_back(StepRecord{.thread = 2, .ev_begin = 5, .ev_end = 6, .op = 0});
+  run.trace.push_back(StepRecord{.thread = 3, .ev_begin = 6, .ev_end = 8, .op = 0});
+  run.ops.push_back(OpSpan{.thread = 1, .actor = 2, .op = 0, .name = "munmap", .begin = 5, .end = 6});
+  run.ops.push_back(OpSpan{.thread = 2, .actor = 3, .op = 0, .name = "read", .begin = 6, .end = 0});
+  const DetectorResult r = detect(run);
+  REQUIRE(r.windows.size() == 1);
+  CHECK(r.windows[0].opener_thread == 1);
+  CHECK(r.windows[0].after_return);
+  CHECK(r.metric("used-after-return") == 1);
 }
 
 TEST_CASE("a PTE table handed whole to another PMD entry is found at its new address with its entries", "[scenarios]") {
