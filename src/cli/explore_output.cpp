@@ -158,7 +158,7 @@ nlohmann::ordered_json json_report(const std::string& file, const ScenarioSpec& 
   j["verdicts"] = v;
   if (r.budget) {
     J b;
-    b["max_steps"] = s.max_steps;
+    b["max_steps"] = r.max_steps;
     b["schedule"] = schedule_json(s, r.budget->schedule);
     J th = J::array();
     for (const auto& t : r.budget->threads)

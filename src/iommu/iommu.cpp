@@ -154,8 +154,9 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
   }
   Holder via{};
   uint8_t walk_level = 0;
-  // Whose translation the device uses: the PASID's mm for a walk, the entry's own for a hit (after
-  // a PASID moves to another mm, an entry the move left behind is the old mm's).
+  // Whose translation the device uses: the PASID's mm for a walk from the root, the entry's own for
+  // a hit or a walk resumed from a walk-cache entry (after a PASID moves to another mm, an entry
+  // the move left behind is the old mm's).
   MmId mm = ctx.mm;
   Pfn pfn = kNoPfn;
   bool writable = false, huge = false, dirty = false;
@@ -215,7 +216,8 @@ DmaResult Iommu::dma(uint16_t device, Pasid pasid, Vaddr va, bool write) {
       walk_level = w.stale_table ? 0 : w.walk_cache_level;
     }
     dirty = w.leaf.dirty();
-    m_iotlb.fill(tag, ctx.mm, va, entry_pfn, writable, huge, "iommu page walk", dirty);
+    mm = w.mm;  // the walk-cache entry's it resumed from, if any (WalkResult::mm)
+    m_iotlb.fill(tag, mm, va, entry_pfn, writable, huge, "iommu page walk", dirty);
   }
   if (d.cfg.ats) d.atc->fill(tag, mm, va, entry_pfn, writable, huge, "ATS translation completion", dirty);
   if (write) m_mem.write_content(pfn);

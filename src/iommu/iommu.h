@@ -84,7 +84,7 @@ enum class DmaFault : uint8_t { None, PageRequest, StaleTable, NotBound };
 struct DmaResult {
   DmaFault fault = DmaFault::None;
   Pfn pfn = kNoPfn;
-  Holder via{};  ///< the cache that served it, None after a fresh walk
+  Holder via{};  ///< the cache that served it (the walk cache for a walk resumed from it), None after a walk from the root
   bool ok() const { return fault == DmaFault::None; }
 };
 

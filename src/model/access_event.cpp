@@ -7,6 +7,9 @@ namespace tlbsim {
 
 void touch_access(MmId mm, Vaddr va, bool write, Pfn pfn) {
   touch::read(Touch::Obj::PtRange, mm.value(), va.value(), va.value() + 1);
+  // Below the PGD, a kernel address's entries are init_mm's, and the kernel's stores to them are
+  // named by init_mm: the detector reads them through every mm's shared PGD entries.
+  if (is_kernel_half(va.value()) && mm != kInitMm) touch::read(Touch::Obj::PtRange, kInitMm.value(), va.value(), va.value() + 1);
   touch::frame(write, pfn);
 }
 

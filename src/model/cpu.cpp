@@ -67,7 +67,8 @@ AccessResult Cpu::access(const WalkContext& ctx, Vaddr va, bool write) {
       emit_fault(bus, ctx.mm, va, write, "walk through a page-table page reused as data");
       return {AccessFault::StaleTable};
   }
-  m_tlb.fill(ctx.tag, ctx.mm, va, w.leaf_level == 2 ? w.leaf.pfn() : w.pfn_for(va.value()), w.leaf.writable(), w.leaf_level == 2,
+  // The walk's mm: the context's, or the walk-cache entry's it resumed from (WalkResult::mm).
+  m_tlb.fill(ctx.tag, w.mm, va, w.leaf_level == 2 ? w.leaf.pfn() : w.pfn_for(va.value()), w.leaf.writable(), w.leaf_level == 2,
              "cpu page walk", w.leaf.dirty());
   const Pfn pfn = w.pfn_for(va.value());
   if (write) m_mem.write_content(pfn);
@@ -76,7 +77,7 @@ AccessResult Cpu::access(const WalkContext& ctx, Vaddr va, bool write) {
   // page was freed or reused), so the detector counts a use of an entry whose table was
   // unlinked but not freed (move_normal_pmd() before the flush).
   const Holder via = w.walk_cache_level ? m_pwc.holder() : Holder{};
-  emit_access(bus, ctx.mm, ctx.tag, va, write, pfn, via, w.stale_table ? 0 : w.walk_cache_level);
+  emit_access(bus, w.mm, ctx.tag, va, write, pfn, via, w.stale_table ? 0 : w.walk_cache_level);
   return {AccessFault::None, pfn, false};
 }
 

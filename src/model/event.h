@@ -58,7 +58,7 @@ std::string to_string(Holder h);
 /// Event flags.
 enum EventFlag : uint8_t {
   kEvWrite = 1,    ///< the access/fill/entry is a write / writable
-  kEvCached = 2,   ///< the access was served by a cached entry (no walk)
+  kEvCached = 2,   ///< the access was served by a cached entry: a TLB, IOTLB or ATC hit, or a walk resumed from a walk cache
   kEvHuge = 4,     ///< the entry maps a 2 MiB page
   kEvTable = 8,    ///< a FrameAlloc/FrameFree/Fill is about a page-table page
   kEvUser = 16,    ///< the fault was raised by a user access

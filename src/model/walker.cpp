@@ -15,12 +15,15 @@ WalkResult hw_walk(PhysMem& mem, const WalkContext& ctx, Vaddr va, bool write, W
   bool user = true;
   // The kernel half's tables below the PGD are init_mm's: their entries are named by it, as the
   // kernel's stores to them are.
-  const MmId owner = is_kernel_half(va.value()) ? kInitMm : ctx.mm;
+  const bool kernel_half = is_kernel_half(va.value());
+  MmId owner = kernel_half ? kInitMm : ctx.mm;
+  r.mm = ctx.mm;
   if (pwc && pwc->enabled()) {
     if (const WalkCacheEntry* w = pwc->lookup(ctx.tag, va.value())) {
       t = w->table;
       level = w->level - 1u;
       r.walk_cache_level = w->level;
+      if (!kernel_half) owner = r.mm = w->mm;
       user = w->user;
       const Frame& f = mem.frame(t);
       if (!f.allocated || f.kind != FrameKind::Table || f.generation != w->table_gen) {
@@ -28,7 +31,7 @@ WalkResult hw_walk(PhysMem& mem, const WalkContext& ctx, Vaddr va, bool write, W
         const bool data = mem.walker_view(t) == nullptr;
         if (bus.active()) {
           Event e{
-              .kind = EventKind::StaleTableWalk, .level = w->level, .holder = pwc->holder(), .mm = owner, .tag = ctx.tag, .func = p.func};
+              .kind = EventKind::StaleTableWalk, .level = w->level, .holder = pwc->holder(), .mm = w->mm, .tag = ctx.tag, .func = p.func};
           e.va = va.value();
           e.pfn = t;
           e.gen = w->table_gen;
@@ -80,11 +83,11 @@ WalkResult hw_walk(PhysMem& mem, const WalkContext& ctx, Vaddr va, bool write, W
           mem.entry_mut(t, idx) = ne.raw();
           if (touch::recording()) {
             const uint64_t lo = va.value() & ~((uint64_t{1} << level_shift(level)) - 1);
-            touch::write(Touch::Obj::PtRange, ctx.mm.value(), lo, lo + (uint64_t{1} << level_shift(level)));
+            touch::write(Touch::Obj::PtRange, r.mm.value(), lo, lo + (uint64_t{1} << level_shift(level)));
           }
           r.leaf = ne;
           if (bus.active()) {
-            Event ev{.kind = EventKind::PteStore, .level = uint8_t(level), .mm = ctx.mm, .func = "hardware A/D update"};
+            Event ev{.kind = EventKind::PteStore, .level = uint8_t(level), .mm = r.mm, .func = "hardware A/D update"};
             ev.va = va.value() & ~((uint64_t{1} << level_shift(level)) - 1);
             ev.end = ev.va + (uint64_t{1} << level_shift(level));
             ev.old_val = e.raw();

@@ -44,6 +44,10 @@ struct WalkResult {
   bool stale_table = false;  ///< started from a walk-cache entry whose table was freed or reused
   /// The level of the walk-cache entry the walk resumed from; 0 when it began at the root.
   uint8_t walk_cache_level = 0;
+  /// Whose translation the walk read: the context's mm, or, resumed from a walk-cache entry of a
+  /// user address, that entry's mm (after a PASID or ASID moved to another mm, an entry the move
+  /// left behind leads into the old mm's tables). Kernel addresses keep the context's mm.
+  MmId mm = kNoMm;
   Pfn pfn_for(uint64_t va) const { return leaf_level == 2 ? Pfn{leaf.pfn().value() + uint32_t((va >> kPageShift) & 511)} : leaf.pfn(); }
 };
 

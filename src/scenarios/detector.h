@@ -88,7 +88,7 @@ struct Finding {
 
 struct DetectorResult {
   std::vector<Window> windows;  ///< in opening order; transient windows are not among them
-  /// Windows opened and closed within one scheduler step with no access through them: no
+  /// Windows opened and closed within one scheduler step with no access that used them: no
   /// thread could run in between in any schedule, so no count but `transient` includes them.
   uint64_t transient = 0;
   std::vector<Finding> findings;

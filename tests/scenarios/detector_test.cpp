@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <string>
 #include <string_view>
 
 #include "kernel/policy.h"
@@ -718,27 +719,35 @@ TEST_CASE("a page-table page freed and used again starts empty", "[scenarios]") 
   CHECK_FALSE(r.windows[0].close.valid());
 }
 
-TEST_CASE("a device's hit on an IOTLB entry a PASID's previous mm left is that mm's translation: reading its freed page is use-after-free",
-          "[scenarios]") {
-  // The reuse half of the AMD GCR3 bug (8386207f37e9) with a device without ATS and no cached
-  // PASID-table entry: the IOTLB entry of `first` outlives its exit, PASID 1 goes to `second`,
-  // and second's DMA hits the entry. The access is first's translation (the entry's mm), not
-  // second's, so the detector finds the entry and its window.
-  const ScenarioFile f = parse_scenario_text(R"({"scenarios": [{"name": "reuse", "source": "8386207f37e9", "cpus": 2,
+namespace {
+/// The reuse half of the AMD GCR3 bug (8386207f37e9) with a device without ATS and no cached
+/// PASID-table entry: `first`'s device writes its page, first exits, PASID 1 goes to `second`
+/// (`second_pages` pages), and second's device reads `read`, under v6.10 (which flushes PASID 0).
+RunResult pasid_reuse_run(int second_pages, const char* read) {
+  std::string text = R"({"scenarios": [{"name": "reuse", "source": "8386207f37e9", "cpus": 2,
     "devices": [{"name": "dev0", "decoding": "amd", "ats": false, "pasid_table_cached": false}],
     "mms": [{"name": "first", "bind": ["dev0"], "vmas": [{"start": "0x30000000", "pages": 1, "populate": "write"}]},
-            {"name": "second", "vmas": [{"start": "0x30000000", "pages": 1, "populate": "write"}]}],
+            {"name": "second", "vmas": [{"start": "0x30000000", "pages": SECOND_PAGES, "populate": "write"}]}],
     "threads": [{"name": "devA", "device": "dev0", "mm": "first", "ops": [{"op": "dma_write", "addr": "0x30000000"}]},
                 {"name": "T1", "cpu": 0, "mm": "first", "ops": [{"op": "exit"}]},
                 {"name": "T2", "cpu": 1, "mm": "second", "ops": [{"op": "sva_bind", "device": "dev0"}]},
-                {"name": "devB", "device": "dev0", "mm": "second", "ops": [{"op": "dma_read", "addr": "0x30000000"}]}],
-    "schedule": ["devA*", "T1*", "T2*", "devB*"]}]})",
-                                             "reuse.json");
-  const RunResult run = run_scenario(f.scenarios[0], *kernel::find_policy("v6.10"));
+                {"name": "devB", "device": "dev0", "mm": "second", "ops": [{"op": "dma_read", "addr": "READ"}]}],
+    "schedule": ["devA*", "T1*", "T2*", "devB*"]}]})";
+  text.replace(text.find("SECOND_PAGES"), 12, std::to_string(second_pages));
+  text.replace(text.find("READ"), 4, read);
+  return run_scenario(parse_scenario_text(text, "reuse.json").scenarios[0], *kernel::find_policy("v6.10"));
+}
+bool is_dma(const Event& e) { return e.kind == EventKind::Access && std::string_view(e.func).starts_with("DMA"); }
+}  // namespace
+
+TEST_CASE("a device's hit on an IOTLB entry a PASID's previous mm left is that mm's translation: reading its freed page is use-after-free",
+          "[scenarios]") {
+  // The IOTLB entry of `first` outlives its exit and second's DMA hits it. The access is first's
+  // translation (the entry's mm), not second's, so the detector finds the entry and its window.
+  const RunResult run = pasid_reuse_run(1, "0x30000000");
   REQUIRE(run.status == RunResult::Status::Completed);
-  auto dma = [](const Event& e) { return e.kind == EventKind::Access && std::string_view(e.func).starts_with("DMA"); };
-  const auto devA_write = std::find_if(run.events.begin(), run.events.end(), dma);
-  const auto devB_read = std::find_if(run.events.rbegin(), run.events.rend(), dma);
+  const auto devA_write = std::find_if(run.events.begin(), run.events.end(), is_dma);
+  const auto devB_read = std::find_if(run.events.rbegin(), run.events.rend(), is_dma);
   REQUIRE(devA_write != run.events.end());
   REQUIRE(devB_read != run.events.rend());
   CHECK(devB_read->holder.kind == HolderKind::Iotlb);
@@ -746,4 +755,20 @@ TEST_CASE("a device's hit on an IOTLB entry a PASID's previous mm left is that m
   const DetectorResult r = detect(run);
   CHECK(r.metric("use-after-free") == 1);
   CHECK(r.metric("observed") >= 1);
+}
+
+TEST_CASE("a walk resumed from a walk-cache entry a PASID's previous mm left is that mm's: its window is observed", "[scenarios]") {
+  // Second's DMA is to a page first never mapped: the IOMMU walk cache still holds first's upper
+  // entries, so the walk goes through first's freed tables.
+  const RunResult run = pasid_reuse_run(2, "0x30001000");
+  REQUIRE(run.status == RunResult::Status::Completed);
+  const auto devA_write = std::find_if(run.events.begin(), run.events.end(), is_dma);
+  const auto stale_walk =
+      std::find_if(run.events.begin(), run.events.end(), [](const Event& e) { return e.kind == EventKind::StaleTableWalk; });
+  REQUIRE(devA_write != run.events.end());
+  REQUIRE(stale_walk != run.events.end());
+  CHECK(stale_walk->mm == devA_write->mm);  // first's, not second's
+  const DetectorResult r = detect(run);
+  CHECK(r.metric("observed") >= 1);
+  CHECK(r.metric("use-after-free") >= 1);
 }

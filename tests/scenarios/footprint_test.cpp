@@ -102,8 +102,9 @@ TEST_CASE(
 
 TEST_CASE("footprint: a store to one page under a cached 2 MiB entry is ordered against an access or a store at any other of its pages",
           "[scenarios][explore]") {
-  // The detector judges a 2 MiB entry's window over all 512 pages: a store to page 4 opens it,
-  // and an access at page 16 through the entry is then observed (detector.cpp, on_access()).
+  // The detector judges a 2 MiB entry's window over all 512 pages: a store to page 4 opens,
+  // re-judges or closes it, and names its opener and class, for an access or a store at page 16
+  // through the entry too (detector.cpp, check_leaf(), recheck_leaf(), cause_of()).
   Event huge = fill(0x200000, kAtc);
   huge.flags = kEvHuge;
   CachedEntries with_huge;
