@@ -153,7 +153,42 @@ class Detector {
     return root->second;
   }
   void forget_table(Pfn table) {
-    for (uint32_t i = 0; i < 512; ++i) m_entry.erase(slot_key(table.value(), i));
+    for (uint32_t i = 0; i < 512; ++i) {
+      m_entry.erase(slot_key(table.value(), i));
+      unmap_slot(slot_key(table.value(), i));
+    }
+  }
+  /// Which frames each mm maps, anywhere: a leaf entry's slot and what it maps (for maps_anywhere()).
+  struct SlotMapping {
+    uint16_t mm;
+    uint32_t pfn;
+    bool huge;  ///< a PMD leaf: 512 frames from pfn
+  };
+  void unmap_slot(uint64_t slot) {
+    const auto it = m_slot_maps.find(slot);
+    if (it == m_slot_maps.end()) return;
+    const SlotMapping m = it->second;
+    m_slot_maps.erase(it);
+    auto& counts = m.huge ? m_mapped_huge : m_mapped;
+    const auto c = counts.find({m.mm, m.pfn});
+    if (c != counts.end() && --c->second == 0) counts.erase(c);
+  }
+  /// A store of `raw` at level `level` into `slot` by `mm`: what the slot mapped goes, what it maps now comes.
+  void map_slot(uint64_t slot, uint16_t mm, unsigned level, uint64_t raw) {
+    unmap_slot(slot);
+    const Pte p{raw};
+    if (!p.present() || !(level == 1 || (level == 2 && p.huge()))) return;
+    const SlotMapping m{mm, p.pfn().value(), level == 2};
+    m_slot_maps[slot] = m;
+    ++(m.huge ? m_mapped_huge : m_mapped)[{m.mm, m.pfn}];
+  }
+  /// `mm` maps frame `pfn` at some address (a PTE, or a PMD leaf covering it).
+  bool maps_anywhere(uint16_t mm, uint32_t pfn) const {
+    if (m_mapped.contains({mm, pfn})) return true;
+    auto it = m_mapped_huge.upper_bound({mm, pfn});
+    if (it == m_mapped_huge.begin()) return false;
+    --it;
+    return it->first.first == mm && pfn < it->first.second + kPtrsPerTable;
   }
   /// The page a hardware walk for `va` reaches, reading each level once: a PTE, or a PMD leaf
   /// (a huge entry higher up maps nothing the model keeps).
@@ -172,28 +207,22 @@ class Detector {
       table = e.pfn().value();
     }
   }
-  /// A write by `mm` at `va` to frame `pfn`, through a window opened at `since`, is lost: the
-  /// frame's contents were copied after the window opened, by `mm` itself for that page (its COW
-  /// break: the copy is made before its PTE moves to it, __wp_page_copy_user() then the clear in
-  /// wp_page_copy()), or by anyone while `mm` no longer maps the frame there (migration,
-  /// swap-out). A copy another mm made for itself while `mm` still maps the frame (a fork child
+  /// A write by `mm` at `va` through a stale entry to frame `pfn` is lost: the frame's contents
+  /// were copied away, by `mm` itself for that page (its COW break: the copy is made before its
+  /// PTE moves to it, __wp_page_copy_user() then the clear in wp_page_copy(), so a write in
+  /// between is lost too), or by anyone while `mm` maps the frame nowhere (migration, swap-out:
+  /// its PTE points at the copy or a swap entry). A copy another mm made for itself (a fork child
   /// breaking COW), or `mm` made for another of its pages (do_cow_fault() of a shared file page
-  /// at another address), leaves the write where `mm` sees it.
-  bool copied_away(uint32_t pfn, uint16_t mm, uint64_t va, uint64_t since) const {
+  /// at another address), leaves the write where `mm` sees it as long as `mm` maps the frame, at
+  /// that address or another (mremap moved it). Whenever the copy was made: what decides is only
+  /// the copy, the write, and what `mm` maps at the write, which the explorer orders (a copy and a
+  /// write access both write the frame; a store mapping or unmapping it reads the frame).
+  bool copied_away(uint32_t pfn, uint16_t mm, uint64_t va) const {
     const auto it = m_copied.find(pfn);
     if (it == m_copied.end()) return false;
-    bool others = false;
-    for (const Copied& c : it->second) {
-      if (c.seq <= since) continue;
+    for (const Copied& c : it->second)
       if (c.mm == mm && c.vpn == (va >> kPageShift)) return true;
-      others = true;
-    }
-    return others && !maps(mm, va, Pfn{pfn});
-  }
-  /// The page table maps `va` to `pfn` now.
-  bool maps(uint16_t mm, uint64_t va, Pfn pfn) const {
-    const Eff now = eff_leaf(mm, va);
-    return now.present && now.pfn == pfn;
+    return !maps_anywhere(mm, pfn);
   }
   /// The entry a walk cache would have read at `level` for `va`, via the current upper levels.
   Eff eff_entry(uint16_t mm, unsigned level, uint64_t va) const {
@@ -357,6 +386,7 @@ class Detector {
   void on_pte_store(const Event& e) {
     const uint16_t mm = e.mm.value();
     m_entry[slot_key(e.pfn.value(), e.aux)] = e.new_val;
+    map_slot(slot_key(e.pfn.value(), e.aux), mm, e.level, e.new_val);
     if (e.level == 4) m_root[mm] = e.pfn.value();
     if (std::string_view(e.func) != "hardware A/D update") note_store(e);
     static const char* const names[] = {"", "PTE", "PMD entry", "PUD entry", "PGD entry"};
@@ -449,14 +479,6 @@ class Detector {
     return used || free_event(e.pfn.value()).valid() ? le->window : -1;
   }
 
-  /// Since when window `id`'s entry has held what the page table no longer grants: its opening
-  /// store, or for a window opened at a fill from a stale source, the store cause_of() found.
-  uint64_t stale_since(int id) const {
-    const uint64_t open = m_r.windows[static_cast<size_t>(id)].open.seq.value();
-    const uint64_t cause = m_cause[static_cast<size_t>(id)].seq;
-    return cause != 0 && cause < open ? cause : open;
-  }
-
   void on_access(const Event& e) {
     if (e.holder.kind == HolderKind::None) return;
     const int id = window_used(e);
@@ -473,7 +495,7 @@ class Detector {
       a.finding = "foreign " + rw;
       add_finding("use-after-free", e, e.va, e.pfn,
                   rw + " of pfn " + std::to_string(p) + ", reallocated to another owner, through " + to_string(e.holder));
-    } else if (write && copied_away(p, e.mm.value(), e.va, stale_since(id))) {
+    } else if (write && copied_away(p, e.mm.value(), e.va)) {
       a.finding = "lost write";
       add_finding("lost-write", e, e.va, e.pfn,
                   "write to pfn " + std::to_string(p) + " after its contents were copied away, through " + to_string(e.holder));
@@ -553,7 +575,7 @@ class Detector {
       }
       case EventKind::Access: on_access(e); break;
       case EventKind::StaleTableWalk: on_stale_table_walk(e); break;
-      case EventKind::Copy: m_copied[e.pfn.value()].push_back(Copied{e.seq.value(), e.mm.value(), e.va >> kPageShift}); break;
+      case EventKind::Copy: m_copied[e.pfn.value()].push_back(Copied{e.mm.value(), e.va >> kPageShift}); break;
       case EventKind::Fault:
         if (e.flags & kEvGaveUp)
           add_finding(std::string(metric_info(Metric::Livelocks).finding), e, e.va, kNoPfn, std::string(e.func) + ": " + e.note);
@@ -640,9 +662,9 @@ class Detector {
       took(c, mm, e.level, e.va, e.pfn.value(), false);
       for (unsigned l = e.level + 1u; l <= 4; ++l) took_path(c, mm, l, e.va);
     } else {
-      // Level 2 either way: the PMD leaf of a huge entry, or the table pointer above a PTE (a
-      // huge entry's pages may also be mapped by a PTE table since a split).
-      for (unsigned l = 2; l <= 4; ++l) took_path(c, mm, l, e.va);
+      // Above the entry: from level 3 for a 2 MiB entry, whose own PMD leaf is judged by what it
+      // mapped (a later PMD store there may remove another frame), from level 2 for a PTE.
+      for (unsigned l = huge ? 3 : 2; l <= 4; ++l) took_path(c, mm, l, e.va);
       if (huge) took(c, mm, 2, e.va, e.pfn.value(), write);
       for (uint64_t i = 0; i < (huge ? kPtrsPerTable : 1); ++i)
         took(c, mm, 1, e.va + i * kPageSize, e.pfn.value() + static_cast<uint32_t>(i), write);
@@ -679,11 +701,13 @@ class Detector {
   std::vector<std::vector<uint32_t>> m_freed_frames;               ///< by window id: see freed_under()
   std::unordered_map<uint32_t, EventRef> m_free;                   ///< frame -> the FrameFree that freed it, while it is free
   struct Copied {
-    uint64_t seq;
     uint16_t mm;   ///< the mm the copy was made for (kNoMm: a migration)
     uint64_t vpn;  ///< the page it was made for
   };
-  std::unordered_map<uint32_t, std::vector<Copied>> m_copied;  ///< frame -> each copy of it
+  std::unordered_map<uint64_t, SlotMapping> m_slot_maps;            ///< slot_key -> the leaf entry there
+  std::map<std::pair<uint16_t, uint32_t>, uint32_t> m_mapped;       ///< (mm, frame) -> PTEs mapping it
+  std::map<std::pair<uint16_t, uint32_t>, uint32_t> m_mapped_huge;  ///< (mm, first frame) -> PMD leaves mapping 512 from it
+  std::unordered_map<uint32_t, std::vector<Copied>> m_copied;       ///< frame -> each copy of it
 };
 
 }  // namespace

@@ -89,8 +89,9 @@ const std::vector<MetricInfo>& metrics() {
       {.metric = Metric::LostWrites,
        .name = "lost-writes",
        .counts = "writes through a stale entry to a frame already copied away (COW, migration)",
-       .doc = "writes through a stale writable entry to a frame whose contents had already been copied away "
-              "(COW, migration) after the window opened; one per write",
+       .doc = "writes through a stale writable entry to a frame whose contents had already been copied away: "
+              "by the writer's mm for that page (COW), or by anyone while the writer's mm maps the frame "
+              "nowhere (migration, swap-out); one per write",
        .severity = 110,
        .finding = "lost-write"},
       {.metric = Metric::UseAfterFree,

@@ -85,6 +85,14 @@ struct Log {
     e.pfn = pfn;
     add(e);
   }
+  /// A Copy event: `mm`'s copy of frame `from` into `to`, for its page at `va`.
+  Event& copy(MmId mm, uint64_t va, Pfn from, uint32_t to, const char* func) {
+    Event c{.kind = EventKind::Copy, .mm = mm, .func = func};
+    c.va = va;
+    c.pfn = from;
+    c.aux = to;
+    return add(c);
+  }
   void frame(EventKind k, Pfn p) {
     Event e{.kind = k, .func = k == EventKind::FrameFree ? "free" : "alloc"};
     e.pfn = p;
@@ -262,6 +270,30 @@ TEST_CASE("a write after the frame's contents were copied away is a lost write",
   CHECK(r.metric("lost-writes") == 1);
 }
 
+TEST_CASE("a write to a frame the writer still maps at another address is not lost, one it maps nowhere is", "[scenarios]") {
+  // mremap moved the page (move_ptes(): cleared at kVa, set at kVa + 64 KiB), then another mm
+  // copied the frame for itself. The device's write through the stale entry at kVa lands in the
+  // page the writer maps at its new address.
+  Log l;
+  constexpr uint64_t kMoved = kVa + 0x10000;
+  l.map(kVa, Pfn{7}, true);
+  l.fill(kAtc, kVa, Pfn{7}, true);
+  l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte{});
+  l.pte(1, kMoved, Pte{}, Pte::make(Pfn{7}, true));
+  l.copy(MmId{1}, kVa, Pfn{7}, 8, "__wp_page_copy_user");
+  l.access(kAtc, kVa, Pfn{7}, true);
+  CHECK(detect(l.ev).metric("lost-writes") == 0);
+  // The writer then unmaps it there too: a later write through the stale entry reaches a page
+  // the writer maps nowhere.
+  l.pte(1, kMoved, Pte::make(Pfn{7}, true), Pte{});
+  l.access(kAtc, kVa, Pfn{7}, true);
+  const DetectorResult r = detect(l.ev);
+  CHECK(r.metric("lost-writes") == 1);
+  REQUIRE(r.windows.size() == 1);
+  REQUIRE(r.windows[0].accesses.size() == 2);
+  CHECK(r.windows[0].accesses[1].finding == "lost write");
+}
+
 TEST_CASE("a copy the writer's mm made for another of its pages loses no write while the writer maps the frame", "[scenarios]") {
   // A shared file page mapped at kVa is also mapped privately at another address of the same mm,
   // where do_cow_fault() copies it; the device's write through a permission window at kVa lands
@@ -270,11 +302,7 @@ TEST_CASE("a copy the writer's mm made for another of its pages loses no write w
   l.map(kVa, Pfn{7}, true);
   l.fill(kAtc, kVa, Pfn{7}, true);
   l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte::make(Pfn{7}, false));
-  Event c{.kind = EventKind::Copy, .mm = MmId{0}, .func = "do_cow_fault"};
-  c.va = kVa + 0x10000;
-  c.pfn = Pfn{7};
-  c.aux = 8;
-  l.add(c);
+  l.copy(MmId{0}, kVa + 0x10000, Pfn{7}, 8, "do_cow_fault");
   l.access(kAtc, kVa, Pfn{7}, true);
   const DetectorResult r = detect(l.ev);
   REQUIRE(r.windows.size() == 1);
@@ -291,18 +319,12 @@ TEST_CASE("a write to a frame another mm copied for itself is not lost while the
   l.map(kVa, Pfn{7}, true);
   l.fill(kAtc, kVa, Pfn{7}, true);
   l.pte(1, kVa, Pte::make(Pfn{7}, true), Pte::make(Pfn{7}, false));
-  Event c{.kind = EventKind::Copy, .mm = MmId{1}, .func = "__wp_page_copy_user"};
-  c.va = kVa;
-  c.pfn = Pfn{7};
-  c.aux = 8;
-  l.add(c);
+  l.copy(MmId{1}, kVa, Pfn{7}, 8, "__wp_page_copy_user");
   l.access(kAtc, kVa, Pfn{7}, true);
   CHECK(detect(l.ev).metric("lost-writes") == 0);
   // The parent breaks COW in turn: wp_page_copy() copies before it moves the PTE to the copy, so
   // a write in between is lost already, and so is one after.
-  c.mm = MmId{0};
-  c.aux = 9;
-  l.add(c);
+  l.copy(MmId{0}, kVa, Pfn{7}, 9, "__wp_page_copy_user");
   l.access(kAtc, kVa, Pfn{7}, true);
   l.pte(1, kVa, Pte::make(Pfn{7}, false), Pte::make(Pfn{9}, true));
   l.access(kAtc, kVa, Pfn{7}, true);
