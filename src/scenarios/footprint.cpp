@@ -128,9 +128,12 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
     if (e.holder.is_walk_cache() && e.level >= 1) return uint64_t{1} << level_shift(e.level);
     return (e.flags & kEvHuge) ? kPmdSize : kPageSize;
   };
-  auto pte_frame = [&](uint64_t raw) {
+  // The frames an entry maps (all 512 of a PMD leaf): the detector judges a write lost by whether
+  // its mm maps the frame anywhere (detector.cpp, copied_away()), which a store mapping or
+  // unmapping it changes; a table pointer's table page.
+  auto pte_frame = [&](uint64_t raw, unsigned level) {
     const Pte p{raw};
-    if (p.present()) frame(false, p.pfn());
+    if (p.present()) frame(false, p.pfn(), level == 2 && p.huge() ? kPtrsPerTable : 1);
   };
   // A walk reads one entry per level, each containing va: a point read meets every store to an
   // entry (at any level) whose span contains va.
@@ -179,8 +182,8 @@ Footprint footprint(std::span<const Event> events, std::span<const Touch> touche
         }
         // The slot itself is recorded by the accessor that stored it (a Table write), which is
         // what a walk through that page, live or freed, reads.
-        pte_frame(e.old_val);
-        pte_frame(e.new_val);
+        pte_frame(e.old_val, e.level);
+        pte_frame(e.new_val, e.level);
         break;
       // The caches themselves record what a fill, drop or lookup touched (model/touch.h): the
       // events add the detector's view.

@@ -4,6 +4,7 @@
 #include <random>
 #include <vector>
 
+#include "model/pte.h"
 #include "scenarios/footprint.h"
 
 using namespace tlbsim;
@@ -120,6 +121,19 @@ TEST_CASE("footprint: a store to one page under a cached 2 MiB entry is ordered 
   CHECK_FALSE(dependent(footprint(std::vector<Event>{pte_store(0x204000)}, {}, kCpu0, &small), read16));
   // Without the index every 2 MiB entry that could cover the store counts.
   CHECK(dependent(footprint(std::vector<Event>{pte_store(0x204000)}, kCpu0), read16));
+}
+
+TEST_CASE("footprint: a store of a 2 MiB leaf reads all 512 frames it maps, so a write to any of them elsewhere is ordered against it",
+          "[scenarios][explore]") {
+  // Whether a write through a stale entry is lost depends on whether its mm maps the frame at
+  // any address (detector.cpp, copied_away()): a PMD leaf mapping frames 512..1023 decides it
+  // for frame 517 too.
+  Event pmd = pte_store(0x40000000, 2);
+  pmd.new_val = Pte{Pte::make(Pfn{512}, true).raw() | Pte::kHuge}.raw();
+  CachedEntries nothing_cached;  // with the index: the store reads the frames it maps, no others
+  const Footprint store = footprint(std::vector<Event>{pmd}, {}, kCpu0, &nothing_cached);
+  CHECK(dependent(store, footprint(std::vector<Event>{access(0x7000, kAtc, true, 517)}, kDevice)));
+  CHECK_FALSE(dependent(store, footprint(std::vector<Event>{access(0x7000, kAtc, true, 1024)}, kDevice)));
 }
 
 namespace {
