@@ -96,7 +96,7 @@ void add_selection_options(po::options_description& opts, const char* scenario_h
 
 void add_max_memory_option(po::options_description& opts) {
   opts.add_options()("max-memory", po::value<std::string>()->default_value(std::to_string(scenarios::kDefaultMaxMemoryMib)),
-                     "refuse a scenario whose estimated memory for one run is over this many MiB (1 to 2^40)");
+                     "refuse a scenario or workload whose estimated memory for one run is over this many MiB (1 to 2^40)");
 }
 
 scenarios::LoadLimits read_limits(const po::variables_map& vm) {

@@ -5,7 +5,9 @@
 /// A regular file, or a path with nothing there yet, is replaced atomically: written to a
 /// temporary file beside it and renamed over it, so a reader never sees half a report. Renaming
 /// would turn anything else into a regular file (a FIFO, /dev/null, a terminal), so those are
-/// written in place. A symlink is followed: its target is replaced and the link stays.
+/// written in place. A symlink is followed: its target is replaced and the link stays. A hard
+/// link is not: the path gets the new file, and the old file, with its other names, keeps what
+/// it held (atomic replacement cannot update every name of a file at once; README says so).
 #include <optional>
 #include <string>
 

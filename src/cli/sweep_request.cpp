@@ -6,8 +6,10 @@
 
 #include "cli/cli_common.h"
 #include "cli/numeric_option.h"
+#include "model/phys_mem.h"
 #include "model/saturating.h"
 #include "scenarios/costs.h"
+#include "scenarios/memory_estimate.h"
 
 namespace tlbsim::cli {
 
@@ -29,6 +31,25 @@ std::vector<uint64_t> parse_sizes(const std::vector<std::string>& args) {
   out.erase(std::unique(out.begin(), out.end()), out.end());
   if (out.empty()) throw UsageError("--sizes needs at least one size");
   return out;
+}
+
+/// Sizes every run before any runs: the largest of --sizes decides, since the estimate grows
+/// with the pages and does not depend on the strategy. A run the model could not finish (more
+/// frames than it has) or that would need more than --max-memory is a usage error, as a
+/// scenario file's is a load error.
+void check_run_size(const SweepRequest& rq, const LoadLimits& limits) {
+  WorkloadParams p = rq.base;
+  p.pages = rq.sizes.back();
+  const MemoryEstimate e = estimate_workload(p);
+  const std::string what = "--sizes " + std::to_string(p.pages) + ": a run of the " + rq.workload + " workload";
+  const uint64_t max_frames = PhysMemConfig{}.max_frames;
+  if (e.frames > max_frames)
+    throw UsageError(what + " may need up to " + std::to_string(e.frames) + " frames, more than the model's " + std::to_string(max_frames) +
+                     " (16 GiB of 4 KiB pages)");
+  if (e.bytes > sat_mul(limits.max_memory_mib, uint64_t{1} << 20))
+    throw UsageError(what + " needs an estimated " + format_bytes(e.bytes) + ", more than --max-memory " +
+                     std::to_string(limits.max_memory_mib) + " MiB; the largest part, " + format_bytes(e.largest_bytes) + ", is " +
+                     e.largest);
 }
 
 kernel::Strategy parse_or_throw(const std::string& spec, const char* opt) {
@@ -56,7 +77,8 @@ void add_sweep_options(po::options_description& opts) {
       "no-ats", "the device has no ATC (no PCIe ATS): only the IOTLB caches its translations")(
       "cpu-base", po::value<std::string>()->default_value("cpu:per-page"), "CPU strategy while sweeping IOMMU strategies")(
       "iommu-base", po::value<std::string>()->default_value("iommu:full-above:511"), "IOMMU strategy while sweeping CPU strategies");
-  // A scenario workload's runs are sized by its memory estimate (docs/workloads.md).
+  // Every run is sized by its memory estimate before any runs: a scenario workload's by the
+  // loader's, a named workload's by estimate_workload() (docs/workloads.md).
   add_max_memory_option(opts);
 }
 
@@ -84,6 +106,7 @@ SweepRequest read_sweep_request(const po::variables_map& vm) {
     rq.costs_file = vm["costs"].as<std::string>();
     p.cost = load_costs_file(*rq.costs_file);
   }
+  check_run_size(rq, read_limits(vm));
   return rq;
 }
 

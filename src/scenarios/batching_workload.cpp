@@ -5,6 +5,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "kernel/fault.h"
 #include "kernel/fork.h"
@@ -20,14 +21,17 @@
 namespace tlbsim::scenarios {
 
 const std::vector<WorkloadInfo>& workloads() {
+  // Bytes per page: at 262,144 pages under the costliest of iommu:per-page and cpu:per-page,
+  // the most measured was 2.2 KiB (munmap-dense), 3.8 (munmap-sparse), 1.9 (madv-dontneed),
+  // 1.4 (fork), 2.4 (mremap), 3.9 (migrate) and 7.9 (reclaim); a quarter more, rounded up.
   static const std::vector<WorkloadInfo> all{
-      {Workload::MunmapDense, "munmap-dense", "munmap() of N populated pages (zap, mmu_gather flush)"},
-      {Workload::MunmapSparse, "munmap-sparse", "munmap() of a 2N-page range with every other page populated"},
-      {Workload::MadvDontneed, "madv-dontneed", "MADV_DONTNEED of N populated pages"},
-      {Workload::Fork, "fork", "fork() of an mm whose N pages are spread over V VMAs (COW write-protect, flush_tlb_mm)"},
-      {Workload::Mremap, "mremap", "mremap() of N pages to a destination one page past a PMD boundary (move_ptes)"},
-      {Workload::Migrate, "migrate", "migrate_pages() of N pages, one folio at a time (flush_tlb_page each)"},
-      {Workload::Reclaim, "reclaim", "shrink_folio_list() of N clean page-cache pages scattered one in four (tlb_ubc)"},
+      {Workload::MunmapDense, "munmap-dense", "munmap() of N populated pages (zap, mmu_gather flush)", 1, 3072},
+      {Workload::MunmapSparse, "munmap-sparse", "munmap() of a 2N-page range with every other page populated", 1, 5120},
+      {Workload::MadvDontneed, "madv-dontneed", "MADV_DONTNEED of N populated pages", 1, 2560},
+      {Workload::Fork, "fork", "fork() of an mm whose N pages are spread over V VMAs (COW write-protect, flush_tlb_mm)", 1, 2048},
+      {Workload::Mremap, "mremap", "mremap() of N pages to a destination one page past a PMD boundary (move_ptes)", 1, 3072},
+      {Workload::Migrate, "migrate", "migrate_pages() of N pages, one folio at a time (flush_tlb_page each)", 2, 5120},
+      {Workload::Reclaim, "reclaim", "shrink_folio_list() of N clean page-cache pages scattered one in four (tlb_ubc)", 4, 10240},
   };
   return all;
 }
@@ -44,6 +48,16 @@ constexpr uint64_t kWorkingSet = kWorkloadWorkingSetBase;
 constexpr uint64_t kRange = kWorkloadRangeBase;
 constexpr uint64_t kMremapDst = 0x1000000000;  // 64 GiB, + one page: PTE-by-PTE moves
 constexpr unsigned kCpu = 0;
+
+/// Bytes per page of the working set (populated, touched before and after the path: 2.75 KiB
+/// measured with 196,608 pages each) and per VMA of fork's range (2.9 KiB measured: 262,144
+/// pages over 262,144 VMAs against over 100), a quarter more, rounded up.
+constexpr uint64_t kWorkingSetBytesPerPage = 3584;
+constexpr uint64_t kForkBytesPerVma = 3840;
+
+/// Page tables a span of `pages` pages can need: its PTE tables (one more for a span that
+/// straddles a boundary), PMD and PUD tables likewise.
+uint64_t tables_for(uint64_t pages) { return pages / 512 + 2 + pages / (uint64_t{512} * 512) + 2 + 2; }
 
 /// Where the path's populated pages are (addresses), and the range the path is given.
 struct Layout {
@@ -122,6 +136,35 @@ kernel::Task<> the_path(kernel::Kernel& k, AddressSpace& mm, const WorkloadParam
 
 }  // namespace
 
+MemoryEstimate estimate_workload(const WorkloadParams& p) {
+  const WorkloadInfo& info =
+      *std::find_if(workloads().begin(), workloads().end(), [&](const WorkloadInfo& w) { return w.workload == p.workload; });
+  const uint64_t n = p.pages;
+  const uint64_t ws = std::max(p.cpu_working_set, p.device_working_set);
+  const uint64_t vmas = p.workload == Workload::Fork ? std::max<uint64_t>(1, std::min<uint64_t>(p.vmas, n)) : 1;
+  // The span build_range() maps: reclaim's file is 4N pages, the sparse range 2N, fork's VMAs
+  // have a guard page between them.
+  const uint64_t span_per_page = p.workload == Workload::Reclaim ? 4 : p.workload == Workload::MunmapSparse ? 2 : 1;
+  const uint64_t span = sat_add(sat_mul(n, span_per_page), vmas);
+  // Tables for the span twice (fork's child copies them, mremap's destination gets its own),
+  // for the working set, and the PGD.
+  const uint64_t tables = sat_add(sat_add(sat_mul(tables_for(span), 2), tables_for(ws)), 1);
+  MemoryEstimate e;
+  e.frames = sat_add(sat_add(sat_mul(n, info.frames_per_page), ws), tables);
+  const uint64_t range_bytes = sat_mul(n, info.bytes_per_page);
+  const uint64_t ws_bytes = sat_mul(ws, kWorkingSetBytesPerPage);
+  const uint64_t vma_bytes = p.workload == Workload::Fork ? sat_mul(vmas, kForkBytesPerVma) : 0;
+  e.bytes = sat_add(sat_add(kEstimateBaseBytes, range_bytes), sat_add(ws_bytes, vma_bytes));
+  for (const auto& [key, b] :
+       {std::pair{"--sizes", range_bytes}, std::pair{"--vmas", vma_bytes},
+        std::pair{p.cpu_working_set >= p.device_working_set ? "--cpu-working-set" : "--device-working-set", ws_bytes}})
+    if (b > e.largest_bytes) {
+      e.largest_bytes = b;
+      e.largest = key;
+    }
+  return e;
+}
+
 WorkloadResult run_workload(const WorkloadParams& p) {
   const kernel::Policy* policy = kernel::find_policy(p.policy);
   if (!policy) throw std::invalid_argument("unknown policy '" + p.policy + "'");
@@ -129,6 +172,9 @@ WorkloadResult run_workload(const WorkloadParams& p) {
   if (p.cpu_working_set > kMaxWorkingSetPages || p.device_working_set > kMaxWorkingSetPages)
     throw std::invalid_argument("a working set is limited to " + std::to_string(kMaxWorkingSetPages) + " pages");
   kernel::MachineConfig cfg;
+  if (const MemoryEstimate e = estimate_workload(p); e.frames > cfg.mem.max_frames)
+    throw std::invalid_argument("the workload may need up to " + std::to_string(e.frames) + " frames, more than the model's " +
+                                std::to_string(cfg.mem.max_frames));
   cfg.cost = p.cost;
   kernel::apply_cpu_strategy(cfg, p.cpu);
   kernel::Kernel k(cfg, *policy);
@@ -142,9 +188,11 @@ WorkloadResult run_workload(const WorkloadParams& p) {
   kernel::iommu_sva_bind_device_strategy(k, mm, io, dev, Pasid{1}, p.iommu);
   const Pasid pasid = *mm.pasid();
 
-  const uint64_t ws = std::max(p.cpu_working_set, p.device_working_set);
-  kernel::mmap_region(k, mm, Vaddr{kWorkingSet}, ws * kPageSize, kVmRead | kVmWrite, 0, 0);
-  kernel::populate(k, mm, Vaddr{kWorkingSet}, ws * kPageSize, true);
+  // No working set (both options 0): no VMA, since mmap() of 0 bytes maps nothing.
+  if (const uint64_t ws = std::max(p.cpu_working_set, p.device_working_set); ws > 0) {
+    kernel::mmap_region(k, mm, Vaddr{kWorkingSet}, ws * kPageSize, kVmRead | kVmWrite, 0, 0);
+    kernel::populate(k, mm, Vaddr{kWorkingSet}, ws * kPageSize, true);
+  }
   const Layout l = build_range(k, mm, p);
 
   const WalkContext ctx = k.walk_context(mm);
@@ -169,6 +217,7 @@ WorkloadResult run_workload(const WorkloadParams& p) {
   }
   WorkloadResult r;
   touch_working_set(&r.cpu_refills);
+  r.frames = k.mem().frames_total();
   r.cpu_refill_ns = sat_mul(r.cpu_refills, p.cost.cpu_walk);
   r.cpu = k.cpu_counters() - cpu0;
   r.iommu = io.counters() - io0;

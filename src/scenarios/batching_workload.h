@@ -14,6 +14,7 @@
 #include "iommu/cost_model.h"
 #include "kernel/flush_strategy.h"
 #include "model/types.h"
+#include "scenarios/memory_estimate.h"
 
 namespace tlbsim::scenarios {
 
@@ -23,6 +24,13 @@ struct WorkloadInfo {
   Workload workload;
   std::string_view name;
   std::string_view description;
+  /// Data frames a run holds at once per page of N: the range's pages, four times N for
+  /// reclaim's file (one page in four is reclaimed), two for migration (source and target).
+  uint64_t frames_per_page;
+  /// Bytes a run needs per page of N: the most measured under any strategy (`/usr/bin/time -f
+  /// %M tlbsim sweep --workload W --sizes 262144 --strategies S`, docs/workloads.md), plus a
+  /// quarter, rounded up.
+  uint64_t bytes_per_page;
 };
 const std::vector<WorkloadInfo>& workloads();
 const WorkloadInfo* find_workload(std::string_view name);
@@ -62,14 +70,26 @@ struct WorkloadResult {
   /// Every window, including the stale ones every path has between clearing a PTE and the
   /// flush that follows (closed before anything is freed).
   uint64_t all_windows = 0;
+  /// Frames the run made (PhysMem::frames_total(): the most in use at once, since a freed frame
+  /// is taken again before a new one is made), page tables included.
+  uint64_t frames = 0;
   uint64_t cpu_side_ns() const { return cpu.cpu_flush_ns + cpu_refill_ns; }
   uint64_t iommu_side_ns() const { return iommu.iommu_ns + iommu.refill_ns; }
   uint64_t invalidation_ns() const { return cpu.cpu_flush_ns + iommu.iommu_ns; }
   uint64_t refill_misses() const { return cpu_refills + iommu.iotlb_misses + iommu.atc_misses; }
 };
 
+/// What one run of the workload needs, from its parameters before anything is built: frames
+/// (the range, the working set, page tables for the mm and for fork's child or mremap's
+/// destination) and bytes (the measured figures above, per page of N, of the working set and
+/// of fork's VMAs, over the loader's fixed base). `largest` names the option that contributes
+/// most ("--sizes", "--vmas", "--cpu-working-set"). Not a proof, a measured bound with a margin:
+/// a test checks the frames against real runs.
+MemoryEstimate estimate_workload(const WorkloadParams& p);
+
 /// Build the machine, run the path to completion, re-touch, detect. Throws std::invalid_argument
-/// for an unknown policy, zero pages or a working set over kMaxWorkingSetPages; an InvariantViolation if the model breaks a check.
+/// for an unknown policy, zero pages, a working set over kMaxWorkingSetPages or an estimate
+/// over the model's frames; an InvariantViolation if the model breaks a check.
 WorkloadResult run_workload(const WorkloadParams& p);
 
 }  // namespace tlbsim::scenarios

@@ -69,8 +69,6 @@ constexpr uint64_t kEventBytes = sizeof(Event);
 constexpr uint64_t kStepBytes = sizeof(StepRecord) + 48;
 /// A cache entry with its set bookkeeping.
 constexpr uint64_t kCacheEntryBytes = 64;
-/// The program, the model's fixed tables, the report: what a scenario of one page needs.
-constexpr uint64_t kBaseBytes = 64ull << 20;
 
 // Counts saturate (model/saturating.h): a hostile file (a million VMAs mapping one file, a
 // million devices) can multiply them past 2^64; the estimate then only has to stay over any
@@ -338,7 +336,7 @@ MemoryEstimate estimate_memory(const ScenarioSpec& s, const EstimateOptions& opt
   t.cache(s.pointer + "/cpus", sat_mul(s.cpus, uint64_t{s.tlb_entries} + 32));  // TLB and walk cache per CPU
   for (const DeviceSpec& d : s.devices) t.cache(d.pointer, uint64_t{d.atc_entries} + d.iotlb_entries + d.walk_cache_entries);
   MemoryEstimate e = t.e;
-  e.bytes = kBaseBytes;
+  e.bytes = kEstimateBaseBytes;
   for (const auto& [key, n] : t.by_key) {
     e.bytes = sat_add(e.bytes, n);
     if (n > e.largest_bytes) {

@@ -21,6 +21,9 @@ namespace tlbsim::scenarios {
 /// for `explore --jobs 2`.
 inline constexpr uint64_t kDefaultMaxMemoryMib = 4096;
 
+/// The program, the model's fixed tables, the report: what a run of one page needs.
+inline constexpr uint64_t kEstimateBaseBytes = 64ull << 20;
+
 struct MemoryEstimate {
   uint64_t frames = 0;  ///< frames the model may allocate, page tables included
   uint64_t events = 0;  ///< events one run logs, setup included

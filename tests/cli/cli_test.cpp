@@ -340,6 +340,69 @@ TEST_CASE("run, explore and validate refuse a scenario over --max-memory with ex
   CHECK(ok.status == 0);
 }
 
+TEST_CASE("sweep refuses a workload run the model has no frames for, or one over --max-memory, with exit status 2 and no output", "[cli]") {
+  const tlbsim::test::TempDir scratch, out_dir;
+  const std::string csv = " --csv " + q(out_dir.path / "out.csv");
+  // Reclaim's file of 4N pages: at N = 2^20 more frames than the model has (this ran 26 s and
+  // died in alloc() with exit status 3 before the estimate).
+  const Outcome frames = run_tlbsim("sweep --workload reclaim --sizes 64,1048576" + csv, scratch);
+  CHECK(frames.status == 2);
+  CHECK_THAT(frames.err, Catch::Contains("--sizes 1048576: a run of the reclaim workload may need up to "));
+  CHECK_THAT(frames.err, Catch::Contains(" frames, more than the model's 4194304 (16 GiB of 4 KiB pages)"));
+  // Migration holds source and target: 2^20 pages fit the frames but not the default 4 GiB.
+  const Outcome bytes = run_tlbsim("sweep --workload migrate --sizes 1048576" + csv, scratch);
+  CHECK(bytes.status == 2);
+  CHECK_THAT(bytes.err, Catch::Contains("--sizes 1048576: a run of the migrate workload needs an estimated "));
+  CHECK_THAT(bytes.err, Catch::Contains("more than --max-memory 4096 MiB; the largest part, 5.0 GiB, is --sizes"));
+  const Outcome small = run_tlbsim("sweep --workload fork --sizes 64 --vmas 64 --max-memory 64" + csv, scratch);
+  CHECK(small.status == 2);
+  CHECK_THAT(small.err, Catch::Contains("more than --max-memory 64 MiB"));
+  CHECK(frames.out.empty());
+  CHECK(bytes.out.empty());
+  CHECK(small.out.empty());
+  CHECK(out_dir.listing().empty());
+  // With no working set at all (each option's 0), a sweep runs (it ended in an invariant
+  // violation, mmap() of an empty VMA).
+  const Outcome none =
+      run_tlbsim("sweep --workload munmap-dense --sizes 1,8 --strategies cpu:full --cpu-working-set 0 --device-working-set 0", scratch);
+  CHECK(none.status == 0);
+  CHECK(none.err.empty());
+}
+
+TEST_CASE("explore at --preemptions 64, or a scenario's own bound of 64, ends within the default execution budget and says so", "[cli]") {
+  const tlbsim::test::TempDir scratch;
+  const std::string one = q(kSource + "/scenarios.json") + " --scenario mremap-reclaim-device --policy old";
+  // This search never finished and printed nothing; the default budget now stops it.
+  const Outcome bound = run_tlbsim("explore " + one + " --preemptions 64", scratch);
+  CHECK(bound.status == 0);
+  CHECK_THAT(bound.out, Catch::StartsWith("mremap-reclaim-device under old: not exhaustive: bound 64 not finished within the budget "
+                                          "(stopped after 30000 executions)"));
+  CHECK_THAT(bound.out, Catch::Contains("Never (not established: search not finished)"));
+  // The scenario's own "explore": {"preemptions": 64}: the unbounded attempt comes first.
+  auto doc = nlohmann::json::parse(read_text(kSource + "/scenarios.json"));
+  nlohmann::json one_scenario;
+  for (const auto& sc : doc.at("scenarios"))
+    if (sc.at("name") == "mremap-reclaim-device") one_scenario = sc;
+  one_scenario["explore"] = {{"preemptions", 64}};
+  const fs::path file = scratch.path / "p64.json";
+  std::ofstream(file) << nlohmann::json{{"scenarios", {one_scenario}}}.dump(1);
+  const Outcome own = run_tlbsim("explore " + q(file) + " --policy old", scratch);
+  CHECK(own.status == 0);
+  CHECK_THAT(own.out, Catch::StartsWith("mremap-reclaim-device under old: exhaustive (no bound)"));
+}
+
+TEST_CASE("explore --max-steps N reports the step budget its executions ran under, text and JSON", "[cli]") {
+  const tlbsim::test::TempDir scratch;
+  const fs::path report = scratch.path / "r.json";
+  const Outcome o = run_tlbsim(
+      "explore " + q(kSource + "/scenarios.json") + " --scenario mremap-reclaim-device --policy old --max-steps 1 --json " + q(report),
+      scratch);
+  CHECK(o.status == 0);
+  CHECK_THAT(o.out, Catch::Contains("[executions cut at the step budget of 1: no Never or Always established]"));
+  CHECK_THAT(o.out, Catch::Contains("windows                    Never (not established: executions cut at the step budget of 1)"));
+  CHECK_THAT(read_text(report.string()), Catch::Contains("\"max_steps\": 1"));
+}
+
 TEST_CASE("run --steps lists every step with its thread, label, op and events, and a schedule written from it replays the run", "[cli]") {
   TempDir scratch;
   const std::string scen = " --scenario mprotect-readonly-device-write --policy fixed";

@@ -3,7 +3,10 @@
 // every strategy; over-invalidation shows up as refills; fork's requests are counted.
 #include <catch2/catch.hpp>
 
+#include <utility>
+
 #include "kernel/flush_strategy.h"
+#include "kernel/kernel.h"
 #include "scenarios/batching_workload.h"
 
 namespace tlbsim::scenarios {
@@ -71,6 +74,57 @@ TEST_CASE("a working set that would run into the workload's range is refused", "
   p.cpu_working_set = 32;
   p.device_working_set = ~uint64_t{0};
   CHECK_THROWS_AS(run_workload(p), std::invalid_argument);
+}
+
+TEST_CASE("the workload estimate covers the frames every workload makes, at every size and strategy tried",
+          "[scenarios][batching][memory]") {
+  for (const auto& w : workloads())
+    for (const uint64_t pages : {uint64_t{1}, uint64_t{33}, uint64_t{600}, uint64_t{3000}})
+      for (const auto& [cpu, io] : {std::pair{"cpu:per-page", "iommu:per-page"}, std::pair{"cpu:full", "iommu:full"}}) {
+        WorkloadParams p = params(w.workload, pages, cpu, io);
+        p.vmas = static_cast<unsigned>(pages);  // fork: a VMA per page, the most tables
+        const WorkloadResult r = run_workload(p);
+        const MemoryEstimate e = estimate_workload(p);
+        INFO(std::string(w.name) << " " << pages << " pages " << cpu << " " << io << ": made " << r.frames << " frames, estimated "
+                                 << e.frames);
+        CHECK(r.frames > pages);
+        CHECK(r.frames <= e.frames);
+        CHECK(e.bytes > w.bytes_per_page * pages);
+      }
+}
+
+TEST_CASE("a workload the model has too few frames for is refused before anything is built", "[scenarios][batching][memory]") {
+  // Reclaim maps a file of 4N pages: at N = 2^20 that is every one of the model's 2^22 frames
+  // before the working set and the page tables.
+  WorkloadParams p = params(Workload::Reclaim, uint64_t{1} << 20, "cpu:per-page", "iommu:cmdq");
+  CHECK(estimate_workload(p).frames > kernel::MachineConfig{}.mem.max_frames);
+  CHECK_THROWS_WITH(run_workload(p), Catch::Contains("frames, more than the model's 4194304"));
+  p.pages = uint64_t{1} << 18;
+  CHECK(estimate_workload(p).frames <= kernel::MachineConfig{}.mem.max_frames);
+}
+
+TEST_CASE("the workload estimate names the option that costs most", "[scenarios][batching][memory]") {
+  WorkloadParams p = params(Workload::Fork, 4096, "cpu:per-page", "iommu:cmdq");
+  CHECK(estimate_workload(p).largest == "--sizes");
+  p.vmas = 4096;
+  const MemoryEstimate per_page = estimate_workload(p);
+  CHECK(per_page.largest == "--vmas");
+  p.vmas = 100000;  // fork spreads the pages over at most one VMA each
+  CHECK(estimate_workload(p).bytes == per_page.bytes);
+  p.device_working_set = kMaxWorkingSetPages;
+  CHECK(estimate_workload(p).largest == "--device-working-set");
+}
+
+TEST_CASE("every workload runs with no working set at all", "[scenarios][batching]") {
+  for (const auto& w : workloads()) {
+    INFO(w.name);
+    WorkloadParams p = params(w.workload, 8, "cpu:full", "iommu:full");
+    p.cpu_working_set = 0;
+    p.device_working_set = 0;
+    const WorkloadResult r = run_workload(p);
+    CHECK(r.cpu_refills == 0);
+    CHECK(r.iommu.atc_misses == 0);
+  }
 }
 
 TEST_CASE("reclaim flushes once at the end when deferred, once per page otherwise", "[scenarios][batching]") {
