@@ -78,7 +78,7 @@ void add_sweep_options(po::options_description& opts) {
       "cpu-base", po::value<std::string>()->default_value("cpu:per-page"), "CPU strategy while sweeping IOMMU strategies")(
       "iommu-base", po::value<std::string>()->default_value("iommu:full-above:511"), "IOMMU strategy while sweeping CPU strategies");
   // Every run is sized by its memory estimate before any runs: a scenario workload's by the
-  // loader's, a named workload's by estimate_workload() (docs/workloads.md).
+  // loader's, a named workload's by estimate_workload() (docs/scale-out.md).
   add_max_memory_option(opts);
 }
 

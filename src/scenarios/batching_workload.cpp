@@ -21,9 +21,10 @@
 namespace tlbsim::scenarios {
 
 const std::vector<WorkloadInfo>& workloads() {
-  // Bytes per page: at 262,144 pages under the costliest of iommu:per-page and cpu:per-page,
-  // the most measured was 2.2 KiB (munmap-dense), 3.8 (munmap-sparse), 1.9 (madv-dontneed),
-  // 1.4 (fork), 2.4 (mremap), 3.9 (migrate) and 7.9 (reclaim); a quarter more, rounded up.
+  // Bytes per page: at 262,144 pages under the costlier of iommu:per-page and cpu:per-page
+  // (iommu:cmdq, iommu:range, iommu:full-above:511 and cpu:deferred took less), the most
+  // measured was 2.2 KiB (munmap-dense), 3.8 (munmap-sparse), 1.9 (madv-dontneed), 1.4 (fork),
+  // 2.4 (mremap), 3.9 (migrate) and 7.9 (reclaim); a quarter more, rounded up.
   static const std::vector<WorkloadInfo> all{
       {Workload::MunmapDense, "munmap-dense", "munmap() of N populated pages (zap, mmu_gather flush)", 1, 3072},
       {Workload::MunmapSparse, "munmap-sparse", "munmap() of a 2N-page range with every other page populated", 1, 5120},

@@ -27,9 +27,9 @@ struct WorkloadInfo {
   /// Data frames a run holds at once per page of N: the range's pages, four times N for
   /// reclaim's file (one page in four is reclaimed), two for migration (source and target).
   uint64_t frames_per_page;
-  /// Bytes a run needs per page of N: the most measured under any strategy (`/usr/bin/time -f
-  /// %M tlbsim sweep --workload W --sizes 262144 --strategies S`, docs/workloads.md), plus a
-  /// quarter, rounded up.
+  /// Bytes a run needs per page of N: the most measured under the strategies that send most
+  /// (iommu:per-page, cpu:per-page; `/usr/bin/time -f %M tlbsim sweep --workload W --sizes
+  /// 262144 --strategies S`, docs/scale-out.md), plus a quarter, rounded up.
   uint64_t bytes_per_page;
 };
 const std::vector<WorkloadInfo>& workloads();
