@@ -89,6 +89,7 @@ TEST_CASE("explore rejects each out-of-range numeric option with exit status 2 a
       {"explore --runs 0", "--runs must be at least 1 (got 0)"},
       {"explore --runs -1", "--runs must be at least 1 (got -1)"},
       {"explore --max-steps 0", "--max-steps must be between 1 and 4294967296 (got 0)"},
+      {"explore --max-steps -1", "--max-steps must be between 1 and 4294967296 (got -1)"},
       {"explore --max-steps 4294967297", "--max-steps must be between 1 and 4294967296 (got 4294967297)"},
       {"explore --seed -1", "--seed must be between 0 and 18446744073709551615 (got -1)"},
       {"explore --seed=-1", "--seed must be between 0 and 18446744073709551615 (got -1)"},
