@@ -15,6 +15,7 @@
 #include "kernel/sva_strategy.h"
 #include "kernel/task.h"
 #include "kernel/zap.h"
+#include "model/page_table_bound.h"
 #include "model/saturating.h"
 #include "scenarios/detector.h"
 
@@ -55,10 +56,6 @@ constexpr unsigned kCpu = 0;
 /// pages over 262,144 VMAs against over 100), a quarter more, rounded up.
 constexpr uint64_t kWorkingSetBytesPerPage = 3584;
 constexpr uint64_t kForkBytesPerVma = 3840;
-
-/// Page tables a span of `pages` pages can need: its PTE tables (one more for a span that
-/// straddles a boundary), PMD and PUD tables likewise.
-uint64_t tables_for(uint64_t pages) { return pages / 512 + 2 + pages / (uint64_t{512} * 512) + 2 + 2; }
 
 /// Where the path's populated pages are (addresses), and the range the path is given.
 struct Layout {
@@ -149,7 +146,7 @@ MemoryEstimate estimate_workload(const WorkloadParams& p) {
   const uint64_t span = sat_add(sat_mul(n, span_per_page), vmas);
   // Tables for the span twice (fork's child copies them, mremap's destination gets its own),
   // for the working set, and the PGD.
-  const uint64_t tables = sat_add(sat_add(sat_mul(tables_for(span), 2), tables_for(ws)), 1);
+  const uint64_t tables = sat_add(sat_add(sat_mul(max_tables_for_range(span), 2), max_tables_for_range(ws)), 1);
   MemoryEstimate e;
   e.frames = sat_add(sat_add(sat_mul(n, info.frames_per_page), ws), tables);
   const uint64_t range_bytes = sat_mul(n, info.bytes_per_page);

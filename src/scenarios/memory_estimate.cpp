@@ -9,6 +9,7 @@
 
 #include "kernel/sva.h"
 #include "model/event.h"
+#include "model/page_table_bound.h"
 #include "model/phys_mem.h"
 #include "model/saturating.h"
 #include "scenarios/ops.h"
@@ -125,10 +126,6 @@ uint64_t vmas_added(const OpSpec& op) {
   return 0;
 }
 
-/// Page tables a range of `pages` pages can need at most: its PTE tables (one more than the
-/// pages divide into, for a range that straddles a boundary), PMD and PUD tables likewise.
-uint64_t tables_for(uint64_t pages) { return pages / 512 + 2 + pages / (uint64_t{512} * 512) + 2 + 2; }
-
 struct Tally {
   MemoryEstimate e;
   std::map<std::string, uint64_t> by_key;  ///< bytes per spec pointer
@@ -136,7 +133,7 @@ struct Tally {
   /// `pages` pages handled by `key` (an op or a populated VMA) in an mm with `devices` bound.
   enum class Kind { Setup, Op, Access };
   void pages(const std::string& key, uint64_t pages, uint64_t devices, bool allocates, Kind kind) {
-    const uint64_t tables = allocates ? tables_for(pages) : 0;
+    const uint64_t tables = allocates ? max_tables_for_range(pages) : 0;
     const uint64_t frames = allocates ? sat_add(sat_mul(pages, kFramesPerPage), tables) : 0;
     const uint64_t per_page = kind == Kind::Setup    ? kSetupEventsPerPage
                               : kind == Kind::Access ? kAccessAttempts * kEventsPerAttempt

@@ -5,6 +5,7 @@
 
 #include "model/check.h"
 #include "model/page_table.h"
+#include "model/page_table_bound.h"
 #include "support/recording_sink.h"
 
 namespace tlbsim {
@@ -353,6 +354,37 @@ TEST_CASE("clone_kernel_pgds shares init_mm's kernel half: same tables, each mm'
   CHECK_FALSE(b.leaf(Vaddr{0x1000}).present());
   CHECK_NOTHROW(a.check_invariants());
   CHECK_NOTHROW(init.check_invariants());
+}
+
+TEST_CASE("max_tables_for_range covers the tables a range allocates, wherever it starts", "[model]") {
+  // Ranges that straddle a 2 MiB, a 1 GiB and the 512 GiB boundary, each allocated down to its
+  // PTEs in a fresh table: the tables added (the PGD aside) never exceed the estimate, and the
+  // worst placement meets it.
+  struct Range {
+    uint64_t start;
+    uint64_t pages;
+  };
+  constexpr uint64_t kPgdSpan = uint64_t{1} << 39;
+  constexpr uint64_t kPudSpan = uint64_t{1} << 30;
+  constexpr uint64_t kPmdSpan = uint64_t{1} << 21;
+  const std::vector<Range> ranges = {
+      {0x10000000, 1},
+      {kPgdSpan - kPageSize, 2},
+      {kPmdSpan - kPageSize, 512},
+      {kPudSpan - kPageSize, 513},
+      {kPgdSpan - kPudSpan / 2, 262144},
+      {kPgdSpan - kPudSpan - kPageSize, 262146},
+  };
+  bool met = false;
+  for (const Range& r : ranges) {
+    Pt p;
+    for (uint64_t i = 0; i < r.pages; ++i) p.pt->alloc(Vaddr{r.start + i * kPageSize}, 1, "test");
+    p.check();
+    INFO("start " << r.start << ", " << r.pages << " pages: " << p.pt->tables() - 1 << " tables");
+    CHECK(p.pt->tables() - 1 <= max_tables_for_range(r.pages));
+    met = met || p.pt->tables() - 1 == max_tables_for_range(r.pages);
+  }
+  CHECK(met);
 }
 
 }  // namespace tlbsim
