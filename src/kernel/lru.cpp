@@ -22,6 +22,8 @@ bool test_clear_page_lru(Kernel& k, Pfn page) {
   return true;
 }
 
+void new_page_off_lru(Kernel& k, Pfn page) { k.mem().frame_mut(page).isolated = true; }
+
 void putback_lru_page(Kernel& k, Pfn page, const char* func) {
   k.mem().frame_mut(page).isolated = false;  // folio_add_lru()
   put_page(k, page, func);

@@ -17,6 +17,10 @@ bool get_page_unless_zero(Kernel& k, Pfn page);
 /// TestClearPageLRU(): clear PG_lru, true if this call cleared it; the caller holds a
 /// reference (in the kernel the release path relies on that order).
 bool test_clear_page_lru(Kernel& k, Pfn page);
+/// A migration target fresh from the allocator: PG_lru is clear until its putback_lru_page()
+/// (folio_add_lru()), so reclaim and compaction cannot isolate it while the migration still
+/// holds it, even once remove_migration_ptes() has mapped it.
+void new_page_off_lru(Kernel& k, Pfn page);
 /// putback_lru_page(): back on the LRU, then put_page() of the isolation reference (the last
 /// put frees the page).
 void putback_lru_page(Kernel& k, Pfn page, const char* func);

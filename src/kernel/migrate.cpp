@@ -123,6 +123,7 @@ Task<bool> unmap_and_move(Kernel& k, Pfn page) {
   const Frame f = k.mem().frame(page);  // a copy: what the page was when migration began
   // get_new_page() (compaction_alloc(), alloc_migration_target()) before anything is unmapped.
   const Pfn newpage = k.mem().alloc(f.kind, f.owner, f.aux, "alloc_migration_target");
+  new_page_off_lru(k, newpage);
   co_await yield_point("__unmap_and_move");
   // __unmap_and_move(): folio_trylock(); compaction migrates MIGRATE_ASYNC, so a page locked by
   // another migration (migrate_vma) is -EAGAIN at once. The page lock is held from here to the
@@ -426,6 +427,7 @@ void dmirror_devmem_fault_alloc_and_copy(Kernel& k, MigrateVma& m) {
     // alloc_page_vma() + lock_page(); xa_erase() of the driver's own mapping is not modelled.
     const auto [owner, index] = rmap_key(k, m, i);
     m.dst[i] = k.mem().alloc(FrameKind::Anon, owner, index, "alloc_page_vma");
+    new_page_off_lru(k, m.dst[i]);
     trylock_page(k, m.dst[i]);
     copy_page(k, m.mm->id(), Vaddr{m.start + (i << kPageShift)}, m.src[i], m.dst[i], "dmirror_devmem_fault_alloc_and_copy");
   }

@@ -2,9 +2,11 @@
 // Page migration (primer 6.1) and migrate_vma (primer 6.2) under both notifier policies.
 #include <catch2/catch.hpp>
 
+#include "kernel/lru.h"
 #include "kernel/migrate.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/page.h"
+#include "kernel/reclaim.h"
 #include "kernel/rmap_test_support.h"
 #include "kernel/zap.h"
 
@@ -329,5 +331,34 @@ SCENARIO(
   CHECK(copy < r.find([&](const Event& e) { return is_free_of(e, p1); }));
   CHECK_FALSE(m.k->mem().frame(p0).allocated);
   require_all_coherent(m);
+  m.k->check_invariants();
+}
+
+SCENARIO("a migration target stays off the LRU until putback_lru_page(), so reclaim cannot isolate it once mapped", "[kernel][policy]") {
+  // Found by the valid-scenario soak (seed 1,001,857): reclaim isolated the new page between
+  // remove_migration_ptes() and migration's putback_lru_page(), whose folio_add_lru() then put it
+  // back on the LRU under reclaim; a truncate's free_swap_and_cache() took it out of the swap
+  // cache reclaim had added it to, and __remove_mapping() died on "in no swap cache". In v6.0 a
+  // folio from alloc_migration_target() has no PG_lru until putback_lru_page().
+  const std::string policy = GENERATE(as<std::string>{}, "old", "fixed");
+  SvaMachine m(policy);
+  setup(m);
+  const Pfn old_pfn = m.mm->pt().leaf(Vaddr{kPage}).pfn();
+  kernel::Task<> t = migrate_one(*m.k, old_pfn);
+  Stepper s(t);
+  const auto maps_new = [&](const Event& e) {
+    return is_pte_at(e, "set_pte_at", kPage) && Pte{e.new_val}.present() && Pte{e.new_val}.pfn() != old_pfn;
+  };
+  REQUIRE(s.step_until([&] { return m.rec.find(maps_new) != Recorder::npos; }));
+  const Pfn new_pfn = m.mm->pt().leaf(Vaddr{kPage}).pfn();
+  REQUIRE(new_pfn != old_pfn);
+  REQUIRE_FALSE(s.done());
+  CHECK_FALSE(kernel::page_lru(*m.k, new_pfn));
+  kernel::run_sync(kernel::shrink_folio_list(*m.k, {new_pfn}));
+  CHECK(m.mm->pt().leaf(Vaddr{kPage}).pfn() == new_pfn);  // reclaim left it mapped
+  CHECK_FALSE(m.k->mem().frame(new_pfn).swapcache);
+  s.finish();
+  CHECK(kernel::page_lru(*m.k, new_pfn));
+  CHECK(m.k->mem().refcount(new_pfn) == 1);
   m.k->check_invariants();
 }
