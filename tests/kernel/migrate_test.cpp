@@ -352,7 +352,10 @@ SCENARIO("a migration target stays off the LRU until putback_lru_page(), so recl
   REQUIRE(s.step_until([&] { return m.rec.find(maps_new) != Recorder::npos; }));
   const Pfn new_pfn = m.mm->pt().leaf(Vaddr{kPage}).pfn();
   REQUIRE(new_pfn != old_pfn);
-  REQUIRE_FALSE(s.done());
+  // Stop where the soak's reclaim struck: after unlock_page(newpage), before putback_lru_page(),
+  // so that only the missing PG_lru, not the page lock, keeps reclaim off the new page.
+  REQUIRE(s.step_until([&] { return s.next_label() == "putback_lru_page"; }));
+  REQUIRE_FALSE(m.k->mem().frame(new_pfn).locked);
   CHECK_FALSE(kernel::page_lru(*m.k, new_pfn));
   kernel::run_sync(kernel::shrink_folio_list(*m.k, {new_pfn}));
   CHECK(m.mm->pt().leaf(Vaddr{kPage}).pfn() == new_pfn);  // reclaim left it mapped
