@@ -4,6 +4,7 @@
 #include "kernel/arch_flush.h"
 #include "kernel/exit.h"
 #include "kernel/locking.h"
+#include "kernel/lru.h"
 #include "kernel/migrate.h"
 #include "kernel/mmu_notifier.h"
 #include "kernel/outcome.h"
@@ -33,6 +34,10 @@ Task<FaultResult> wp_page_copy(Kernel& k, AddressSpace& mm, Vma vma, uint64_t ad
   const Pfn old_pfn = orig.pfn();
   anon_vma_prepare(k, mm, vma);
   const Pfn new_pfn = alloc_anon_page(k, vma, Vaddr{addr}, "wp_page_copy");
+  // Nobody else may reach the copy before it is mapped: v6.0 adds it to the LRU under the PTL,
+  // after page_add_new_anon_rmap(), so reclaim cannot isolate it while this fault waits for the
+  // lock or flushes.
+  new_page_off_lru(k, new_pfn);
   copy_page(k, mm.id(), Vaddr{addr}, old_pfn, new_pfn, "__wp_page_copy_user");
   const uint64_t page = addr & ~(kPageSize - 1);
   mmu_notifier_invalidate_range_start(k, mm, VaRange{page, page + kPageSize}, "wp_page_copy");
@@ -47,6 +52,7 @@ Task<FaultResult> wp_page_copy(Kernel& k, AddressSpace& mm, Vma vma, uint64_t ad
   }
   co_await ptep_clear_flush_notify(k, mm, r, Vaddr{page});
   page_add_rmap(k, new_pfn);  // page_add_new_anon_rmap()
+  folio_add_lru(k, new_pfn);  // lru_cache_add_inactive_or_unevictable()
   mm.pt().set(r, Vaddr{page}, Pte::make(new_pfn, true).with(Pte::kDirty | Pte::kAccessed), "set_pte_at_notify");
   page_remove_rmap(k, old_pfn);
   unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
@@ -74,12 +80,20 @@ Task<FaultResult> do_swap_page(Kernel& k, AddressSpace& mm, Vma vma, uint64_t pa
   trace_call(k, "do_swap_page", mm.id(), VaRange{page, page + kPageSize});
   SwapSlot s = k.swap().slot(slot);
   Pfn pfn;
+  bool fresh = false;
   if (s.cache != kNoPfn) {
     pfn = s.cache;
     get_page(k, pfn);
   } else {
     TLBSIM_CHECK(s.written && s.count > 0, "do_swap_page: swap slot " << slot << " was never written or has no user");
     pfn = alloc_anon_page(k, vma, Vaddr{page}, "do_swap_page");
+    // v6.0 puts the new folio on the LRU before the read (folio_add_lru() in
+    // __read_swap_cache_async(), or on the SWP_SYNCHRONOUS_IO path), but locked until it is
+    // mapped: reclaim's and swap-entry freeing's folio_trylock() fail, and compaction's
+    // MIGRATE_ASYNC gives up on it. The model's fault takes no page lock, so the page stays off
+    // the LRU instead, to the same effect, until the PTL is held.
+    new_page_off_lru(k, pfn);
+    fresh = true;
     k.mem().set_content(pfn, s.content);
     if (s.count > 1) {
       s.cache = pfn;  // add_to_swap_cache(), with the cache's reference
@@ -91,6 +105,9 @@ Task<FaultResult> do_swap_page(Kernel& k, AddressSpace& mm, Vma vma, uint64_t pa
   co_await yield_point("do_swap_page");  // folio_lock_or_retry(), the read
   SimLock& ptl = k.ptl(r.table);
   co_await lock(k, ptl, LockMode::Write, "pte_offset_map_lock");
+  // Reached under the PTL either way: mapped here, or left to the swap cache (out_nomap), the
+  // page is an ordinary LRU page from now on (v6.0: folio_unlock()).
+  if (fresh) folio_add_lru(k, pfn);
   if (mm.pt().get(r) != orig) {
     unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
     put_page(k, pfn, "do_swap_page");  // out_nomap

@@ -24,8 +24,10 @@ bool test_clear_page_lru(Kernel& k, Pfn page) {
 
 void new_page_off_lru(Kernel& k, Pfn page) { k.mem().frame_mut(page).isolated = true; }
 
+void folio_add_lru(Kernel& k, Pfn page) { k.mem().frame_mut(page).isolated = false; }
+
 void putback_lru_page(Kernel& k, Pfn page, const char* func) {
-  k.mem().frame_mut(page).isolated = false;  // folio_add_lru()
+  folio_add_lru(k, page);
   put_page(k, page, func);
 }
 

@@ -17,10 +17,15 @@ bool get_page_unless_zero(Kernel& k, Pfn page);
 /// TestClearPageLRU(): clear PG_lru, true if this call cleared it; the caller holds a
 /// reference (in the kernel the release path relies on that order).
 bool test_clear_page_lru(Kernel& k, Pfn page);
-/// A migration target fresh from the allocator: PG_lru is clear until its putback_lru_page()
-/// (folio_add_lru()), so reclaim and compaction cannot isolate it while the migration still
-/// holds it, even once remove_migration_ptes() has mapped it.
+/// A page fresh from the allocator: PG_lru is clear until its path calls folio_add_lru(), so
+/// reclaim and compaction cannot isolate it while the path still holds it privately (a
+/// migration target until putback_lru_page(), even once remove_migration_ptes() has mapped it;
+/// a COW copy or a swapped-in page until it is mapped). The model's PhysMem::alloc() leaves a
+/// page on the LRU, so every path that keeps a new page across a scheduling point calls this.
 void new_page_off_lru(Kernel& k, Pfn page);
+/// folio_add_lru() (lru_cache_add_inactive_or_unevictable()): a page from new_page_off_lru()
+/// joins the LRU; the caller keeps its reference.
+void folio_add_lru(Kernel& k, Pfn page);
 /// putback_lru_page(): back on the LRU, then put_page() of the isolation reference (the last
 /// put frees the page).
 void putback_lru_page(Kernel& k, Pfn page, const char* func);

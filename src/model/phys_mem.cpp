@@ -234,8 +234,11 @@ size_t PhysMem::state_bytes() const {
 }
 
 void PhysMem::check_quiescent() const {
-  for (size_t n = 0; n < m_frames.size(); ++n)
-    TLBSIM_CHECK(!m_frames[n].f.locked, "pfn " << n << " is still locked after every thread finished");
+  for (size_t n = 0; n < m_frames.size(); ++n) {
+    const Frame& f = m_frames[n].f;
+    TLBSIM_CHECK(!f.locked, "pfn " << n << " is still locked after every thread finished");
+    TLBSIM_CHECK(!(f.allocated && f.isolated), "pfn " << n << " is still off the LRU after every thread finished");
+  }
 }
 
 void PhysMem::check_invariants() const {

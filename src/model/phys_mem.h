@@ -213,7 +213,9 @@ class PhysMem {
   size_t free_table_chunks() const { return m_chunks.free_chunks(); }
   void check_invariants() const;
   /// When no kernel code is running any more (every thread finished): no page is left locked,
-  /// else a path lost its unlock_page() and every later trylock of that page would fail.
+  /// else a path lost its unlock_page() and every later trylock of that page would fail; and
+  /// no allocated page is left isolated, else a path lost its putback_lru_page() or
+  /// folio_add_lru() and reclaim and migration would skip the page for ever.
   void check_quiescent() const;
   EventBus& bus() { return m_bus; }
 

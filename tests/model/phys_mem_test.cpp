@@ -153,6 +153,19 @@ TEST_CASE("a locked page cannot be freed, and a page left locked fails the quies
   CHECK_FALSE(m.mem.frame(b).locked);
 }
 
+TEST_CASE("a page left off the LRU fails the quiescence check, and a page freed while isolated does not", "[model]") {
+  Mem m;
+  const Pfn a = m.mem.alloc(FrameKind::Anon, 1, 0, "test");
+  m.mem.frame_mut(a).isolated = true;
+  CHECK_THROWS_WITH(m.mem.check_quiescent(), Catch::Contains("still off the LRU"));
+  m.mem.frame_mut(a).isolated = false;
+  m.mem.check_quiescent();
+  m.mem.frame_mut(a).isolated = true;
+  m.mem.free(a, "test");  // free_pages_prepare(): a page freed while isolated leaves the LRU's care
+  m.mem.check_quiescent();
+  m.check();
+}
+
 TEST_CASE("free of a pfn that was never handed out throws InvariantViolation", "[model]") {
   Mem m;
   CHECK_THROWS_AS(m.mem.free(Pfn{3}, "test"), InvariantViolation);
