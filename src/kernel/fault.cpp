@@ -105,8 +105,9 @@ Task<FaultResult> do_swap_page(Kernel& k, AddressSpace& mm, Vma vma, uint64_t pa
   co_await yield_point("do_swap_page");  // folio_lock_or_retry(), the read
   SimLock& ptl = k.ptl(r.table);
   co_await lock(k, ptl, LockMode::Write, "pte_offset_map_lock");
-  // Reached under the PTL either way: mapped here, or left to the swap cache (out_nomap), the
-  // page is an ordinary LRU page from now on (v6.0: folio_unlock()).
+  // Mapped below or left to the swap cache (out_nomap), the page is an ordinary LRU page from
+  // here on: v6.0 unlocks it after set_pte_at() or at out_nomap, and from here to either the
+  // model reaches no scheduling point, so the two orders are the same.
   if (fresh) folio_add_lru(k, pfn);
   if (mm.pt().get(r) != orig) {
     unlock(k, ptl, LockMode::Write, "pte_unmap_unlock");
