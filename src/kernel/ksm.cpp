@@ -236,16 +236,27 @@ Task<> ksm_merge_range(Kernel& k, AddressSpace& mm, Vaddr addr_va, uint64_t page
       trace_call(k, "get_ksm_page: stale stable node", mm.id(), VaRange{addr, addr + kPageSize});
       co_return;
     }
+    // stable_tree_search() returns the KSM page with a reference, taken by
+    // get_ksm_page(GET_KSM_PAGE_TRYLOCK) with a trylock and unlock "so that page migration is
+    // sure to notice its raised count": a migration past its refcount check holds the page
+    // lock (-EBUSY, no merge this round); one before it sees the reference and backs off
+    // (-EAGAIN). Without the reference the merge mapped the old page after a migration had
+    // copied it away, leaving it mapped and isolated for ever.
+    get_page(k, now);
+    if (!trylock_page(k, now)) {
+      trace_call(k, "stable_tree_search: -EBUSY", mm.id(), VaRange{addr, addr + kPageSize});
+      put_page(k, now, "stable_tree_search");
+      continue;
+    }
+    unlock_page(k, now);
     KsmRmapItem item;
-    if (!co_await ksm_merge(k, mm, Vaddr{addr + i * kPageSize}, now, &item)) continue;
-    // The page the node names after the merge (a migration may have moved it meanwhile).
-    const Pfn locked = get_ksm_page(k, node);
-    if (locked == kNoPfn) continue;
-    get_page(k, locked);
-    co_await lock_page(k, locked);
-    k.ksm().append(node, item);
-    unlock_page(k, locked);
-    put_page(k, locked, "cmp_and_merge_page");
+    if (co_await ksm_merge(k, mm, Vaddr{addr + i * kPageSize}, now, &item)) {
+      // cmp_and_merge_page(): lock_page(kpage); stable_tree_append(); unlock_page().
+      co_await lock_page(k, now);
+      k.ksm().append(node, item);
+      unlock_page(k, now);
+    }
+    put_page(k, now, "cmp_and_merge_page");
   }
 }
 

@@ -298,3 +298,36 @@ TEST_CASE("mremap breaks the KSM pages of the range it moves first (move_vma()'s
   for (uint64_t i = 0; i < 3; ++i) CHECK_FALSE(s.m.mm->pt().leaf(Vaddr{kNew + i * kPageSize}).is_migration());
   s.m.k->check_invariants();
 }
+
+TEST_CASE("ksmd holds a reference on the stable page while it merges into it, so a migration of that page backs off (stable_tree_search())",
+          "[kernel]") {
+  // Found by the valid-scenario soak (seed 968,997) once a completed run had to leave no page off
+  // the LRU: without the reference, a migration moved the KSM page while ksmd was merging C into
+  // it, and the merge then mapped the old page, left isolated by the migration for ever.
+  KsmRangeSetup s("fixed");
+  kernel::Task<> t = kernel::ksm_merge_range(*s.m.k, *s.m.mm, Vaddr{kA}, 3);
+  Stepper st(t);
+  // Stop where ksmd has looked the stable page up for C and waits for C's mmap_lock: before
+  // try_to_merge_with_ksm_page() checks the page again and takes a reference of its own.
+  const auto merges_begun = [&] {
+    size_t n = 0;
+    for (const Event& e : s.m.rec.events()) n += is_call(e, "try_to_merge_with_ksm_page") ? 1 : 0;
+    return n;
+  };
+  REQUIRE(st.step_until([&] { return merges_begun() == 2 && st.next_label().rfind("mmap_read_lock", 0) == 0; }));
+  REQUIRE(s.m.rec.find([](const Event& e) { return is_call(e, "try_to_merge_with_ksm_page") && e.va == kC; }) == Recorder::npos);
+  REQUIRE(s.m.k->mem().frame(s.a).ksm);
+  const std::vector<Pfn> isolated = kernel::isolate_migratepages_block(*s.m.k, {s.a});
+  REQUIRE(isolated.size() == 1);
+  kernel::Task<kernel::MigrateCounts> mig = kernel::migrate_pages(*s.m.k, isolated);
+  const kernel::MigrateCounts counts = kernel::run_sync(mig);
+  CHECK(counts.failed == 1);  // folio_migrate_mapping(): ksmd's reference is one too many
+  CHECK(s.m.mm->pt().leaf(Vaddr{kA}).pfn() == s.a);
+  st.finish();
+  const uint32_t node = s.m.k->mem().frame(s.a).owner;
+  REQUIRE(node != 0);
+  CHECK(s.m.k->ksm().node(node).kpfn == s.a);
+  for (const uint64_t va : {kA, kB, kC}) CHECK(s.m.mm->pt().leaf(Vaddr{va}).pfn() == s.a);
+  s.m.k->check_invariants();
+  s.m.k->mem().check_quiescent();
+}
