@@ -15,8 +15,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/deps.sh" slurm || echo "tlbsim: Slurm could not be installed; scripts.slurm_shards will be skipped" >&2
 build="$root/build-test"
 # -g1 (line tables only) instead of RelWithDebInfo's -g: the code is the same (GCC's debug level
-# does not change code generation), backtraces still give file and line, and the build, mostly
-# code generation and linking, takes about a quarter less CPU time.
+# does not change code generation), backtraces still give file and line, and a test file compiled
+# in a quarter less CPU time (docs/fuzzing.md, "Test suite time").
 [ -f "$build/build.ninja" ] || cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DTLBSIM_WERROR=ON >/dev/null
 cmake --build "$build"
