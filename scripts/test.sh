@@ -26,7 +26,7 @@ cmake --build "$build"
 
 asan="$root/build-asan"
 # -O1 keeps the sanitizer build quick to compile while the tests still run at a useful speed; -g1
-# gives the sanitizers' reports file and line, and objects a quarter the size for the link.
+# gives the sanitizers' reports file and line, and objects less than half the size for the link.
 [ -f "$asan/build.ninja" ] || cmake -S "$root" -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DTLBSIM_WERROR=ON -DTLBSIM_SANITIZE=ON -DTLBSIM_BUILD_BENCH=OFF >/dev/null
 cmake --build "$asan" --target tlbsim_tests tlbsim
